@@ -1,0 +1,1 @@
+"""What is learned from answers: item analysis, reliability, factor models, attrition, reports."""
