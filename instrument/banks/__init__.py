@@ -1,0 +1,1 @@
+"""Embedded item banks (instrument specifications shipped with the package)."""
