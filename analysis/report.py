@@ -1,0 +1,322 @@
+"""Report building blocks: a self-contained HTML report, paper-ready Excel tables and JSON results.
+
+One :class:`HtmlReport` file travels alone: styles are inline and every figure is embedded as a
+base64 PNG, so a researcher can e-mail the report or open it offline. Tables keep full precision
+in the data and round only when rendered. Reports never print respondent identifiers: callers
+pass aggregated tables only.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+import os
+import platform
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from instrument.security import neutralise
+
+_CSS = """
+:root { --ink:#1d2330; --muted:#5b6476; --line:#d9dde5; --pass:#1b7f3b; --fail:#b3261e; --na:#7a6a00; }
+* { box-sizing: border-box; }
+body { font-family: "DejaVu Sans", Arial, Helvetica, sans-serif; color: var(--ink); margin: 0 auto;
+       max-width: 1000px; padding: 24px 32px 64px; line-height: 1.45; font-size: 15px; }
+h1 { font-size: 26px; margin-bottom: 4px; } h2 { font-size: 20px; border-bottom: 2px solid var(--line);
+padding-bottom: 4px; margin-top: 36px; } h3 { font-size: 16px; margin-top: 24px; }
+.subtitle { color: var(--muted); margin-top: 0; }
+nav ol { columns: 2; font-size: 14px; }
+table { border-collapse: collapse; margin: 8px 0 4px; font-size: 13px; }
+caption { caption-side: top; text-align: left; font-weight: bold; padding-bottom: 4px; }
+th, td { padding: 3px 10px; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+thead th { border-top: 1.5px solid var(--ink); border-bottom: 1px solid var(--ink); }
+tbody tr:last-child td { border-bottom: 1.5px solid var(--ink); }
+figure { margin: 12px 0; } figure img { max-width: 100%; height: auto; }
+figcaption { color: var(--muted); font-size: 13px; }
+.verdict { border-left: 4px solid var(--line); padding: 4px 10px; margin: 6px 0; font-size: 14px; }
+.verdict.pass { border-color: var(--pass); } .verdict.fail { border-color: var(--fail); }
+.verdict.na { border-color: var(--na); }
+.verdict .tag { font-weight: bold; } .pass .tag { color: var(--pass); } .fail .tag { color: var(--fail); }
+.na .tag { color: var(--na); }
+.note { background: #f5f6f9; padding: 8px 12px; border-radius: 4px; font-size: 14px; }
+.cite { color: var(--muted); font-size: 12px; }
+@media print { body { max-width: none; } h2 { break-before: page; } figure, table { break-inside: avoid; } }
+"""
+
+
+def _fmt(value: Any, digits: int) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "–"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}".replace(",", "\u2009")
+    if isinstance(value, (float, np.floating)):
+        if math.isinf(value):
+            return "∞" if value > 0 else "−∞"
+        if value != 0 and abs(value) < 10 ** (-digits):
+            return f"{value:.1e}"
+        return f"{value:.{digits}f}".replace("-", "−")
+    return str(value)
+
+
+@dataclass
+class HtmlReport:
+    """A self-contained HTML report assembled section by section.
+
+    Parameters
+    ----------
+    title : str
+        Report title.
+    subtitle : str, default ""
+        A line under the title (data set, date, software).
+
+    Examples
+    --------
+    >>> report = HtmlReport("Validation", subtitle="synthetic data")
+    >>> report.section("Reliability", intro="Cronbach's alpha per scale.")
+    >>> report.verdict("alpha of total", True, rule="alpha >= .70", citation="Nunnally & Bernstein (1994)")
+    >>> "alpha of total" in report.render()
+    True
+    """
+
+    title: str
+    subtitle: str = ""
+    _parts: list[str] = field(default_factory=list, repr=False)
+    _toc: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    _figures: int = field(default=0, repr=False)
+
+    def section(self, title: str, intro: str = "") -> None:
+        """Start a new numbered section (listed in the table of contents)."""
+        anchor = f"s{len(self._toc) + 1}"
+        self._toc.append((anchor, title))
+        self._parts.append(f'<h2 id="{anchor}">{html.escape(title)}</h2>')
+        if intro:
+            self.paragraph(intro)
+
+    def subsection(self, title: str) -> None:
+        self._parts.append(f"<h3>{html.escape(title)}</h3>")
+
+    def paragraph(self, text: str) -> None:
+        self._parts.append(f"<p>{html.escape(text)}</p>")
+
+    def note(self, text: str) -> None:
+        self._parts.append(f'<p class="note">{html.escape(text)}</p>')
+
+    def table(self, frame: pd.DataFrame, caption: str = "", digits: int = 3, index: bool = True) -> None:
+        """Render a DataFrame as an APA-style table (numbers rounded to ``digits`` only here)."""
+        frame = frame if index else frame.reset_index(drop=True)
+        head = [html.escape(str(frame.index.name or "")) if index else None] + [html.escape(str(c)) for c in frame.columns]
+        head = [h for h in head if h is not None]
+        rows = []
+        for label, row in frame.iterrows():
+            cells = ([f"<td>{html.escape(str(label))}</td>"] if index else []) + [
+                f"<td>{html.escape(_fmt(v, digits))}</td>" for v in row.tolist()
+            ]
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+        self._parts.append(
+            f"<table>{cap}<thead><tr>{''.join(f'<th>{h}</th>' for h in head)}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>"
+        )
+
+    def figure(self, fig: Any, caption: str = "", alt: str = "") -> None:
+        """Embed a matplotlib Figure as a base64 PNG and close it."""
+        import matplotlib.pyplot as plt
+
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        data = base64.b64encode(buffer.getvalue()).decode("ascii")
+        self._figures += 1
+        self._parts.append(
+            f'<figure data-figure="{self._figures}"><img alt="{html.escape(alt or caption)}" '
+            f'src="data:image/png;base64,{data}"/>'
+            + (f"<figcaption>Figure {self._figures}. {html.escape(caption)}</figcaption>" if caption else "")
+            + "</figure>"
+        )
+
+    def verdict(self, label: str, passed: bool | None, rule: str, citation: str) -> None:
+        """A judgement against a stated threshold; it always names the rule and cites it."""
+        kind, tag = ("na", "not assessable") if passed is None else (("pass", "meets") if passed else ("fail", "below"))
+        self._parts.append(
+            f'<div class="verdict {kind}"><span class="tag">{tag}</span> — {html.escape(label)}. '
+            f'Rule: {html.escape(rule)}. <span class="cite">{html.escape(citation)}</span></div>'
+        )
+
+    def raw_html(self, fragment: str) -> None:
+        """Insert trusted, already-escaped HTML produced by this package."""
+        self._parts.append(fragment)
+
+    @property
+    def n_figures(self) -> int:
+        return self._figures
+
+    def render(self) -> str:
+        toc = "".join(f'<li><a href="#{a}">{html.escape(t)}</a></li>' for a, t in self._toc)
+        return (
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head><body>"
+            f"<h1>{html.escape(self.title)}</h1>"
+            + (f'<p class="subtitle">{html.escape(self.subtitle)}</p>' if self.subtitle else "")
+            + (f"<nav><ol>{toc}</ol></nav>" if toc else "")
+            + "".join(self._parts)
+            + "</body></html>\n"
+        )
+
+    def write(self, path: str | Path) -> Path:
+        """Write the report atomically (temporary file in the same folder, then rename)."""
+        return atomic_write_text(path, self.render())
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write text to ``path`` through a temporary file in the same folder and an atomic rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, pd.DataFrame):
+        return _jsonable(obj.reset_index().to_dict(orient="records"))
+    if isinstance(obj, pd.Series):
+        return _jsonable(obj.to_dict())
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        value = float(obj)
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if isinstance(obj, (datetime, date, pd.Timestamp)):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    if obj is pd.NA:
+        return None
+    return obj
+
+
+def write_json(obj: Any, path: str | Path) -> Path:
+    """Write ``obj`` as JSON (numpy and pandas values converted, NaN/inf as null), atomically."""
+    return atomic_write_text(path, json.dumps(_jsonable(obj), indent=2, ensure_ascii=False) + "\n")
+
+
+def write_tables_xlsx(
+    tables: Mapping[str, pd.DataFrame], path: str | Path, notes: Mapping[str, str] | None = None, digits: int = 3
+) -> Path:
+    """Write one formatted sheet per table, ready to paste into a paper.
+
+    Numbers stay numbers (shown with ``digits`` decimals through the cell format, full precision
+    kept); text is neutralised against formula injection; header row bold with APA-style rules;
+    an optional note under each table.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.utils import get_column_letter
+
+    path = Path(path)
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    rule = Side(style="thin", color="000000")
+    used: set[str] = set()
+    for name, frame in tables.items():
+        title = "".join(ch for ch in str(name) if ch not in '[]:*?/\\')[:31] or "table"
+        base, n = title, 2
+        while title.lower() in used:
+            title = f"{base[:28]}_{n}"
+            n += 1
+        used.add(title.lower())
+        sheet = workbook.create_sheet(title)
+        data = frame.reset_index() if frame.index.name or not isinstance(frame.index, pd.RangeIndex) else frame
+        columns = [str(c) for c in data.columns]
+        sheet.append([neutralise(c) for c in columns])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+            cell.border = Border(top=rule, bottom=rule)
+            cell.alignment = Alignment(horizontal="center", wrap_text=True)
+        number_format = "0." + "0" * digits if digits > 0 else "0"
+        for values in data.itertuples(index=False):
+            row = []
+            for value in values:
+                if isinstance(value, (np.floating, float)):
+                    row.append(None if math.isnan(value) or math.isinf(value) else float(value))
+                elif isinstance(value, (np.integer,)):
+                    row.append(int(value))
+                elif isinstance(value, (np.bool_, bool)):
+                    row.append(bool(value))
+                elif value is None or value is pd.NA:
+                    row.append(None)
+                elif isinstance(value, (int,)):
+                    row.append(value)
+                else:
+                    row.append(neutralise(str(value)))
+            sheet.append(row)
+        for row in sheet.iter_rows(min_row=2):
+            for cell in row:
+                if isinstance(cell.value, float):
+                    cell.number_format = number_format
+        if sheet.max_row > 1:
+            for cell in sheet[sheet.max_row]:
+                cell.border = Border(bottom=rule)
+        for i, column in enumerate(columns, start=1):
+            width = max([len(column)] + [len(str(v)) for v in data.iloc[:, i - 1].head(200).tolist()])
+            sheet.column_dimensions[get_column_letter(i)].width = min(max(8, width + 2), 60)
+        sheet.freeze_panes = "A2"
+        if notes and name in notes:
+            sheet.cell(row=sheet.max_row + 2, column=1, value=neutralise("Note. " + notes[name])).font = Font(italic=True)
+    if not workbook.sheetnames:
+        workbook.create_sheet("empty")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        workbook.save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of Python, MHDQ and the numerical libraries, recorded in every results file."""
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for package in ("mhdq", "numpy", "pandas", "scipy", "statsmodels", "factor_analyzer", "pingouin", "openpyxl", "matplotlib"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = "not installed"
+    return out
+
+
+def data_hash(frame: pd.DataFrame) -> str:
+    """SHA-256 (first 16 hex digits) of a DataFrame's values, for the provenance block of results."""
+    import hashlib
+
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes() + ",".join(map(str, frame.columns)).encode()).hexdigest()[:16]
