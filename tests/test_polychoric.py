@@ -1,0 +1,123 @@
+"""Polychoric correlations against psych::polychoric 2.2.9 on bfi (tests/data/bfi_reference.json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import multivariate_normal
+
+from analysis.polychoric import bivariate_normal_cdf, cor_smooth, polychoric
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def bfi_items() -> pd.DataFrame:
+    return pd.read_csv(DATA / "bfi.csv", index_col=0).iloc[:, :25]
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict:
+    return json.loads((DATA / "bfi_reference.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def bfi_poly(bfi_items):
+    return polychoric(bfi_items)
+
+
+def test_rho_matches_psych(bfi_poly, reference):
+    # R: psych::polychoric(bfi[, 1:25])$rho ; psych's optimize() tolerance is ~1e-4
+    ref = reference["polychoric"]["rho"]
+    assert list(bfi_poly.rho.columns) == ref["cols"]
+    np.testing.assert_allclose(bfi_poly.rho.to_numpy(), np.array(ref["values"]), atol=5e-4)
+    assert not bfi_poly.smoothed
+
+
+def test_thresholds_match_psych(bfi_poly, reference):
+    # R: psych::polychoric(bfi[, 1:25])$tau ; tolerance 1e-6 (both are qnorm of proportions)
+    ref = reference["polychoric"]["tau"]
+    assert list(bfi_poly.thresholds.index) == ref["rows"]
+    np.testing.assert_allclose(bfi_poly.thresholds.to_numpy(), np.array(ref["values"]), atol=1e-6)
+
+
+def test_pairwise_n(bfi_items, bfi_poly):
+    answered = bfi_items.notna().astype(int)
+    expected = answered.T @ answered
+    np.testing.assert_array_equal(bfi_poly.n_obs.to_numpy(), expected.to_numpy())
+    assert bfi_poly.n_respondents == 2800
+
+
+def test_summary_one_row_per_pair(bfi_poly):
+    s = bfi_poly.summary()
+    assert list(s.columns) == ["item_1", "item_2", "estimate", "n_obs"]
+    assert len(s) == 25 * 24 // 2
+    row = s[(s.item_1 == "A1") & (s.item_2 == "A2")].iloc[0]
+    assert row.estimate == bfi_poly.rho.loc["A1", "A2"]
+
+
+def test_bivariate_normal_cdf_matches_scipy():
+    # scipy.stats.multivariate_normal.cdf (Genz's algorithm in Fortran) as the reference
+    rng = np.random.default_rng(7)
+    h = rng.normal(scale=1.5, size=60)
+    k = rng.normal(scale=1.5, size=60)
+    r = np.concatenate([rng.uniform(-0.999, 0.999, 50), [0.95, -0.95, 0.99, -0.99, 0, 0.3,
+                                                          -0.3, 0.75, -0.75, 0.925]])
+    ours = bivariate_normal_cdf(h, k, r)
+    ref = [multivariate_normal(cov=[[1, c], [c, 1]]).cdf([a, b]) for a, b, c in zip(h, k, r)]
+    np.testing.assert_allclose(ours, ref, atol=1e-7)
+
+
+def test_bivariate_normal_cdf_infinite_limits():
+    from scipy.stats import norm
+
+    assert bivariate_normal_cdf(np.inf, 0.3, 0.5) == pytest.approx(norm.cdf(0.3))
+    assert bivariate_normal_cdf(-0.2, np.inf, 0.5) == pytest.approx(norm.cdf(-0.2))
+    assert bivariate_normal_cdf(-np.inf, 0.3, 0.5) == 0.0
+    assert bivariate_normal_cdf(np.inf, np.inf, -0.5) == 1.0
+
+
+def test_cor_smooth_makes_positive_definite():
+    m = np.array([[1, 0.9, 0.9], [0.9, 1, -0.9], [0.9, -0.9, 1]])
+    assert np.linalg.eigvalsh(m).min() < 0
+    s, done = cor_smooth(pd.DataFrame(m, index=list("abc"), columns=list("abc")))
+    assert done
+    assert np.linalg.eigvalsh(s.to_numpy()).min() > 0
+    np.testing.assert_allclose(np.diag(s.to_numpy()), 1.0)
+    assert list(s.columns) == list("abc")
+    same, done = cor_smooth(np.eye(3))
+    assert not done and np.array_equal(same, np.eye(3))
+
+
+def test_recovers_latent_correlation():
+    # synthetic data: a bivariate normal with rho = .5 cut into 5 categories
+    rng = np.random.default_rng(3)
+    z = rng.multivariate_normal([0, 0], [[1, 0.5], [0.5, 1]], size=20000)
+    codes = pd.DataFrame(np.digitize(z, [-1.2, -0.3, 0.4, 1.1]) + 1, columns=["a", "b"])
+    res = polychoric(codes)
+    assert res.rho.loc["a", "b"] == pytest.approx(0.5, abs=0.03)
+    np.testing.assert_allclose(res.thresholds.loc["a"], [-1.2, -0.3, 0.4, 1.1], atol=0.05)
+
+
+def test_unequal_maxima_switch_to_pair_thresholds(bfi_items):
+    x = bfi_items[["A1", "A2", "A3"]].copy()
+    x.loc[x["A3"] == 6, "A3"] = 5
+    with pytest.warns(UserWarning, match="global_thresholds set to False"):
+        res = polychoric(x)
+    assert not res.global_thresholds
+    assert np.isposinf(res.thresholds.loc["A3", "5"])
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="at most 8"):
+        polychoric(pd.DataFrame({"a": [1, 9, 3], "b": [1, 2, 3]}))
+    with pytest.raises(ValueError, match=r"whole-number.*\['a'\]"):
+        polychoric(pd.DataFrame({"a": [1.5, 2, 3], "b": [1, 2, 3]}))
+    with pytest.raises(ValueError, match=r"without variance.*\['b'\]"):
+        polychoric(pd.DataFrame({"a": [1, 2, 3], "b": [2, 2, 2]}))
+    with pytest.raises(TypeError):
+        polychoric(np.ones((3, 2)))
