@@ -276,7 +276,7 @@ def test_background_questions(mhdq):
     q = {b.id: b for b in mhdq.background}
     assert {"age", "gender", "use_years", "attend_months", "meetings_life", "sponsor_ever",
             "sponsor_now", "steps_worked", "other_groups", "mental_health", "trauma", "status",
-            "last_regular", "recovery_months"} <= set(q)
+            "last_meeting", "recovery_months"} <= set(q)
     assert q["age"].type == "integer" and q["age"].minimum is not None
     assert q["meetings_life"].type == "single_choice" and len(q["meetings_life"].choices) == 5
     assert q["sponsor_now"].relevant.question == "sponsor_ever"
@@ -285,10 +285,10 @@ def test_background_questions(mhdq):
     assert q["other_groups"].type == "multiple_choice"
     labels = {c.label["en"] for c in q["other_groups"].choices}
     assert {"SMART Recovery", "Women for Sobriety", "LifeRing", "None"} <= labels
-    assert q["last_regular"].type == "year_month"
-    assert q["last_regular"].relevant.question == "status"
+    assert q["last_meeting"].type == "year_month"
+    assert q["last_meeting"].relevant.question == "status"
     stopped = [c.code for c in q["status"].choices if "stopped" in c.label["en"]]
-    assert q["last_regular"].relevant.values == tuple(stopped)
+    assert q["last_meeting"].relevant.values == tuple(stopped)
     for b in mhdq.background:
         assert set(b.label) == {"en", "nb"}, b.id
         for c in b.choices:
