@@ -1,0 +1,63 @@
+"""The command line as a whole: version, help, exit codes, no tracebacks without --debug."""
+
+import subprocess
+import sys
+
+import pytest
+
+from analysis.cli import COMMAND_MODULES, cli, main
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-c", "from analysis.cli import main; main()", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_version():
+    done = run("--version")
+    assert done.returncode == 0 and done.stdout.startswith("mhdq, version ")
+
+
+def test_help_lists_every_command_with_one_line():
+    done = run("--help")
+    assert done.returncode == 0
+    listed = done.stdout.split("Commands:")[1]
+    for name in cli.commands:
+        line = next(l for l in listed.splitlines() if l.strip().startswith(name + " ") or l.strip() == name)
+        assert not line.rstrip().endswith("..."), f"help line of {name} is cut: {line!r}"
+    assert len(cli.commands) == len(COMMAND_MODULES)
+
+
+def test_unknown_command_and_option_are_usage_errors():
+    done = run("frobnicate")
+    assert done.returncode == 2 and "No such command" in done.stderr and "Traceback" not in done.stderr
+    done = run("simulate", "--no-such-option")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_bad_specification_is_exit_1_without_traceback(tmp_path):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("metadata: {name: x}\n", encoding="utf-8")
+    done = run("simulate", "--instrument", str(spec), "--n", "20", "--seed", "1", "--out", str(tmp_path / "x.csv"))
+    assert done.returncode == 1
+    assert "bad.yaml" in done.stderr and "languages: is required" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("metadata: {name: x}\n", encoding="utf-8")
+    done = run("--debug", "simulate", "--instrument", str(spec), "--n", "20", "--seed", "1", "--out", str(tmp_path / "x.csv"))
+    assert done.returncode != 0 and "Traceback" in done.stderr
+
+
+def test_defusedxml_is_required(monkeypatch):
+    import openpyxl.xml
+
+    from instrument.errors import MHDQError
+    from instrument.security import assert_defusedxml
+
+    assert_defusedxml()  # installed as a hard dependency
+    monkeypatch.setattr(openpyxl.xml, "DEFUSEDXML", False)
+    with pytest.raises(MHDQError, match="defusedxml"):
+        assert_defusedxml()
