@@ -257,6 +257,7 @@ def test_items_are_short_first_person_statements(mhdq):
     for item in mhdq.items:
         words = item.text["en"].split()
         assert len(words) <= 22, item.id
+        assert re.search(r"\b(I|me|my|myself)\b", item.text["en"]), item.id
         assert item.text["en"].endswith("."), item.id
 
 
@@ -361,6 +362,13 @@ def render_tables(instrument: Instrument) -> str:
         key = "-" if item.keyed < 0 else "+"
         add(f"| `{item.id}` | {_cell(item.text['en'])} | {key} "
             f"| “{_cell(item.source['passage'])}” ({_cell(item.source['respondent'])}) |")
+    add("")
+    add("## Background questions\n")
+    add("| Id | Type | Question (en) | Shown when | Sensitive |")
+    add("|---|---|---|---|---|")
+    for q in instrument.background:
+        shown = f"`{q.relevant.question}` in {list(q.relevant.values)}" if q.relevant else "always"
+        add(f"| `{q.id}` | {q.type} | {_cell(q.label['en'])} | {shown} | {'yes' if q.sensitive else ''} |")
     add("")
     add("## Languages and translation status\n")
     for lang in instrument.languages:
