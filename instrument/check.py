@@ -1,0 +1,505 @@
+"""Checking responses cell by cell, row by row: one vectorised pass, every problem as a record.
+
+:func:`check_responses` takes a :class:`~instrument.responses.ResponseTable` (as the readers
+return it) and the :class:`~instrument.spec.Instrument` it was collected with, and returns a
+:class:`CheckedResponses`: the item answers as clean numeric codes, a per-row rejection mask with
+its reasons, and every problem found as a :class:`~instrument.problems.Problem`.
+
+The rules (also in ``docs/scoring.md``)
+---------------------------------------
+Cells (an error blanks only that cell; the rest of the row is still used):
+
+* ``text_not_code`` (error): text where an item expects a numeric code.
+* ``not_integer`` (error): a number with a fractional part in an item or integer question.
+* ``code_outside_scale`` (error): a number that is neither an answer code, the not-applicable
+  code nor a declared missing code of the item's response scale.
+* ``not_applicable`` / ``declared_missing`` (info): cells holding the not-applicable code or a
+  declared missing code. Scoring handles them, so they are summarised as one record per column
+  (row empty, count in the message) rather than one per cell.
+* Background questions: ``out_of_range`` (integer, or the year of a date / year-month, outside
+  the question's range), ``unknown_choice`` (a code that is not one of the choices, or a
+  multiple-choice flag other than 0/1), ``bad_date`` (not ``YYYY-MM-DD``), ``bad_year_month``
+  (not ``YYYY-MM``), ``not_integer``.
+
+Rows:
+
+* ``no_answers`` (error, row rejected): no item holds an answer on the scale (blank, declared
+  missing, not-applicable and invalid cells do not count).
+* ``duplicate_respondent_id`` (error, row rejected): the second and later rows with the same
+  respondent id, within the table and against ``seen_ids`` (ids of earlier files or chunks).
+  The first occurrence is kept. Rejected empty rows do not claim their id.
+* ``straight_lining`` (warning): all answered items carry the same code, with at least
+  ``straight_line_min`` items answered and both positively and reverse-keyed items among them
+  (so the identical answers contradict each other). A careless-responding flag; the row is
+  still scored.
+* ``too_fast`` (warning): the ``duration_seconds`` metadata is below ``min_seconds``.
+
+File problems found by the reader (missing or unknown columns, a specification version that
+differs from the file's) pass through unchanged.
+
+Values of background questions marked ``sensitive`` and of free-text questions are never copied
+into a problem's ``value`` (it is None).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from instrument.problems import Problem, problems_frame, shorten
+from instrument.responses import ResponseTable
+from instrument.spec import BackgroundQuestion, Instrument
+
+#: Rules that reject the whole row.
+ROW_REJECTING_RULES = ("no_answers", "duplicate_respondent_id")
+#: Metadata column holding the time a respondent took, in seconds.
+DURATION_COLUMN = "duration_seconds"
+_YEAR_MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
+_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?\s*$")
+
+
+@dataclass(frozen=True)
+class CheckedResponses:
+    """Responses after checking.
+
+    Attributes
+    ----------
+    codes : DataFrame
+        One float64 column per instrument item (every item, in the specification's order;
+        items absent from the file are all NaN). Substantive answer codes; NaN for blank,
+        invalid, declared-missing and not-applicable cells.
+    not_applicable : DataFrame
+        Boolean, same shape as ``codes``: True where the cell held the not-applicable code.
+    background : DataFrame
+        Background answers with invalid cells blanked (None / NaN).
+    meta : DataFrame
+        ``source_file``, ``source_row``, ``respondent_id`` and platform metadata, as read.
+    rejected : Series of bool
+        True for rows that are not scored.
+    reasons : Series of str
+        Why a row is rejected (rule names joined by ``;``), empty for kept rows.
+    problems : list of Problem
+        Every problem found, file-level ones first.
+    """
+
+    codes: pd.DataFrame
+    not_applicable: pd.DataFrame
+    background: pd.DataFrame
+    meta: pd.DataFrame
+    rejected: pd.Series
+    reasons: pd.Series
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.meta)
+
+    @property
+    def n_rejected(self) -> int:
+        return int(self.rejected.sum())
+
+    def summary(self) -> pd.DataFrame:
+        """Count of problems by ``rule`` and ``severity`` (columns ``rule, severity, n``)."""
+        frame = problems_frame(self.problems)
+        if frame.empty:
+            return pd.DataFrame({"rule": pd.Series(dtype=object), "severity": pd.Series(dtype=object),
+                                 "n": pd.Series(dtype="int64")})
+        return frame.groupby(["rule", "severity"], sort=True).size().rename("n").reset_index()
+
+
+# --------------------------------------------------------------------------------------------
+# Items
+# --------------------------------------------------------------------------------------------
+def _as_float(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Numeric values of a raw column and a mask of cells holding text that is not a number."""
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return column.to_numpy(dtype="float64", na_value=np.nan), np.zeros(len(column), dtype=bool)
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return column.to_numpy(dtype="float64", na_value=np.nan), np.zeros(len(column), dtype=bool)
+    raw = column.astype(object)
+    is_text = raw.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False).to_numpy(dtype=bool)
+    stripped = raw.where(~is_text, raw[is_text].str.strip() if is_text.any() else raw)
+    blank = is_text & (stripped.astype(object) == "").to_numpy(dtype=bool)
+    values = pd.to_numeric(stripped.where(~blank, None), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    bad_text = is_text & ~blank & np.isnan(values)
+    return values, bad_text
+
+
+def _row_numbers(meta: pd.DataFrame) -> np.ndarray:
+    if "source_row" in meta:
+        return meta["source_row"].to_numpy()
+    return np.arange(2, len(meta) + 2)
+
+
+def _source_files(meta: pd.DataFrame, fallback: str) -> np.ndarray:
+    if "source_file" in meta:
+        return meta["source_file"].astype(object).to_numpy()
+    return np.full(len(meta), fallback, dtype=object)
+
+
+def _show(value: object) -> str:
+    """A cell value as short text for a problem record (3.0 -> "3")."""
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
+        return str(int(value))
+    return shorten(value)
+
+
+def _cell_records(rows: np.ndarray, files: np.ndarray, column: str, mask: np.ndarray,
+                  values: np.ndarray | None, rule: str, severity: str, message: str,
+                  show=_show) -> list[Problem]:
+    """Problem records for the flagged cells only (the loop runs over flagged cells, not rows)."""
+    return [
+        Problem(str(files[i]), int(rows[i]), column, None if values is None else show(values[i]),
+                rule, severity, message)
+        for i in np.flatnonzero(mask)
+    ]
+
+
+def _format_code(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def check_items(items: pd.DataFrame, instrument: Instrument, *, rows: np.ndarray | None = None,
+                files: np.ndarray | None = None, file: str = "") -> tuple[np.ndarray, np.ndarray, list[Problem]]:
+    """Check item cells; return clean codes, the not-applicable mask and the problems.
+
+    Parameters
+    ----------
+    items : DataFrame
+        Raw item values (numeric, or object where cells hold text), columns named by item id.
+        Columns of instrument items that are absent are treated as blank.
+    instrument : Instrument
+        The specification giving each item's response scale.
+    rows, files : ndarray, optional
+        Row number and file name of each row for problem records (default: rows 2, 3, ... of
+        ``file``).
+    file : str, default ""
+        File name used when ``files`` is not given.
+
+    Returns
+    -------
+    codes : ndarray of float64, shape (n_rows, n_items)
+        Substantive answer codes, NaN elsewhere; columns in ``instrument.item_ids`` order.
+    not_applicable : ndarray of bool, same shape
+        True where the cell held the not-applicable code.
+    problems : list of Problem
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> bfi = load_instrument("examples/bfi.yaml")
+    >>> codes, na, problems = check_items(pd.DataFrame({"A1": [1.0, 7.0, 2.5]}), bfi, file="x.csv")
+    >>> codes[:, 0].tolist()
+    [1.0, nan, nan]
+    >>> sorted((p.row, p.rule) for p in problems)
+    [(3, 'code_outside_scale'), (4, 'not_integer')]
+    """
+    n = len(items)
+    item_ids = instrument.item_ids
+    rows = np.arange(2, n + 2) if rows is None else np.asarray(rows)
+    files = np.full(n, file, dtype=object) if files is None else np.asarray(files, dtype=object)
+    codes = np.full((n, len(item_ids)), np.nan)
+    not_applicable = np.zeros((n, len(item_ids)), dtype=bool)
+    problems: list[Problem] = []
+    present = [i for i in item_ids if i in items.columns]
+    index = {item_id: j for j, item_id in enumerate(item_ids)}
+    # Group items by response scale so the masks are built on whole blocks at once.
+    by_scale: dict[str, list[str]] = {}
+    for item_id in present:
+        by_scale.setdefault(instrument.item(item_id).response_scale, []).append(item_id)
+    for scale_id, ids in by_scale.items():
+        rs = instrument.response_scales[scale_id]
+        numeric = [i for i in ids if pd.api.types.is_numeric_dtype(items[i].dtype)]
+        block = np.empty((n, len(ids)))
+        bad_text = np.zeros((n, len(ids)), dtype=bool)
+        if len(numeric) == len(ids):
+            block[:] = items[ids].to_numpy(dtype="float64", na_value=np.nan)
+        else:
+            for j, item_id in enumerate(ids):
+                block[:, j], bad_text[:, j] = _as_float(items[item_id])
+        codes_arr = np.asarray(rs.codes, dtype="float64")
+        lo, hi = codes_arr.min(), codes_arr.max()
+        if np.array_equal(codes_arr, np.arange(lo, hi + 1)):
+            answer = (block >= lo) & (block <= hi) & (block == np.floor(block))
+        else:
+            answer = np.isin(block, codes_arr)
+        is_na = block == rs.not_applicable if rs.not_applicable is not None else np.zeros_like(answer)
+        declared = np.isin(block, np.asarray(rs.missing_codes, dtype="float64")) if rs.missing_codes else np.zeros_like(answer)
+        blank = np.isnan(block)
+        invalid = ~(answer | is_na | declared | blank)
+        allowed = ", ".join(str(c) for c in rs.allowed_codes())
+        cols = [index[i] for i in ids]
+        codes[:, cols] = np.where(answer, block, np.nan)
+        not_applicable[:, cols] = is_na
+        if invalid.any() or bad_text.any():
+            for j, item_id in enumerate(ids):
+                if bad_text[:, j].any():
+                    raw = items[item_id].astype(object).to_numpy()
+                    problems += _cell_records(rows, files, item_id, bad_text[:, j], raw, "text_not_code", "error",
+                                              f"text where a code is expected; allowed codes: {allowed}")
+                if not invalid[:, j].any():
+                    continue
+                fractional = invalid[:, j] & (block[:, j] != np.floor(block[:, j]))
+                outside = invalid[:, j] & ~fractional
+                problems += _cell_records(rows, files, item_id, fractional, block[:, j], "not_integer", "error",
+                                          f"not a whole number; allowed codes: {allowed}", _format_code)
+                problems += _cell_records(rows, files, item_id, outside, block[:, j], "code_outside_scale", "error",
+                                          f"code outside the response scale; allowed codes: {allowed}", _format_code)
+        for mask, rule, what in (
+            (is_na, "not_applicable", "the not-applicable code; scoring follows each scale's rule"),
+            (declared, "declared_missing", "a declared missing code; counted as unanswered"),
+        ):
+            counts = mask.sum(axis=0)
+            for j in np.flatnonzero(counts):
+                first = ", ".join(str(int(r)) for r in rows[np.flatnonzero(mask[:, j])[:3]])
+                problems.append(Problem(str(files[0]), None, ids[j], None, rule, "info",
+                                        f"{int(counts[j])} cell(s) hold {what} (first rows: {first})"))
+    return codes, not_applicable, problems
+
+
+# --------------------------------------------------------------------------------------------
+# Background questions
+# --------------------------------------------------------------------------------------------
+def _check_background_question(question: BackgroundQuestion, frame: pd.DataFrame, rows: np.ndarray,
+                               files: np.ndarray) -> tuple[dict[str, pd.Series], list[Problem]]:
+    hide = question.sensitive or question.type == "text"
+    problems: list[Problem] = []
+    cleaned: dict[str, pd.Series] = {}
+
+    def report(column: str, mask: np.ndarray, shown: np.ndarray, rule: str, message: str) -> None:
+        problems.extend(_cell_records(rows, files, column, mask, None if hide else shown, rule, "error", message))
+
+    if question.type == "text":
+        return cleaned, problems
+    if question.type == "multiple_choice":
+        for code in question.choice_codes():
+            column = f"{question.id}_{code}"
+            if column not in frame:
+                continue
+            values, text = _as_float(frame[column])
+            bad = text | (~np.isnan(values) & ~np.isin(values, [0.0, 1.0]))
+            if bad.any():
+                report(column, bad, frame[column].astype(object).to_numpy(), "unknown_choice",
+                       f"a multiple-choice flag must be 0 or 1 ({question.id}, choice {code})")
+                cleaned[column] = pd.Series(np.where(bad, np.nan, values), index=frame.index)
+        return cleaned, problems
+    if question.id not in frame:
+        return cleaned, problems
+    raw = frame[question.id]
+    shown = raw.astype(object).to_numpy()
+    if question.type in ("single_choice", "integer"):
+        values, text = _as_float(raw)
+        present = ~np.isnan(values)
+        fractional = present & (values != np.floor(values))
+        bad = text | fractional
+        if question.type == "single_choice":
+            allowed = ", ".join(str(c) for c in question.choice_codes())
+            unknown = text | (present & ~np.isin(values, np.asarray(question.choice_codes(), dtype=float)))
+            report(question.id, unknown, shown, "unknown_choice", f"not one of the choices; allowed codes: {allowed}")
+            bad = unknown
+        else:
+            report(question.id, text, shown, "text_not_code", "text where a whole number is expected")
+            report(question.id, fractional, shown, "not_integer", "not a whole number")
+            if question.minimum is not None:
+                outside = present & ~fractional & ((values < question.minimum) | (values > question.maximum))
+                report(question.id, outside, shown, "out_of_range",
+                       f"outside the allowed range {question.minimum} to {question.maximum}")
+                bad = bad | outside
+        if bad.any():
+            cleaned[question.id] = pd.Series(np.where(bad, np.nan, values), index=frame.index)
+        return cleaned, problems
+    # date and year_month: text such as 2024-05-17 / 2024-05, or datetime values from a workbook
+    years = np.full(len(raw), np.nan)
+    bad = np.zeros(len(raw), dtype=bool)
+    pattern = _DATE if question.type == "date" else _YEAR_MONTH
+    for i, value in enumerate(shown):
+        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+            continue
+        if hasattr(value, "year") and hasattr(value, "month"):
+            years[i] = value.year
+            continue
+        match = pattern.match(str(value))
+        if not match:
+            bad[i] = True
+            continue
+        year, month = int(match.group(1)), int(match.group(2))
+        day = int(match.group(3)) if question.type == "date" else 1
+        try:
+            pd.Timestamp(year=year, month=month, day=day)
+        except ValueError:
+            bad[i] = True
+            continue
+        years[i] = year
+    if question.type == "date":
+        report(question.id, bad, shown, "bad_date", "not a date written as YYYY-MM-DD")
+    else:
+        report(question.id, bad, shown, "bad_year_month", "not a year and month written as YYYY-MM")
+    if question.minimum is not None:
+        outside = ~np.isnan(years) & ((years < question.minimum) | (years > question.maximum))
+        report(question.id, outside, shown, "out_of_range",
+               f"year outside the allowed range {question.minimum} to {question.maximum}")
+        bad = bad | outside
+    if bad.any():
+        cleaned[question.id] = raw.astype(object).where(~bad, None)
+    return cleaned, problems
+
+
+def check_background(background: pd.DataFrame, instrument: Instrument, *, rows: np.ndarray,
+                     files: np.ndarray) -> tuple[pd.DataFrame, list[Problem]]:
+    """Check background answers; return the frame with invalid cells blanked and the problems."""
+    problems: list[Problem] = []
+    cleaned = background.copy() if len(background.columns) else background
+    for question in instrument.background:
+        replacements, found = _check_background_question(question, background, rows, files)
+        problems += found
+        for column, values in replacements.items():
+            cleaned[column] = values
+    return cleaned, problems
+
+
+# --------------------------------------------------------------------------------------------
+# Rows
+# --------------------------------------------------------------------------------------------
+def hash_ids(ids: Iterable[object] | pd.Series) -> np.ndarray:
+    """64-bit hashes of respondent ids (as text), used to find duplicates across files cheaply.
+
+    Two different ids share a hash with probability about n²/2⁶⁵ (under 3·10⁻⁶ for ten million
+    ids).
+    """
+    values = pd.Series(ids, dtype=object).astype(str).to_numpy(dtype=object)
+    return pd.util.hash_array(values, categorize=False)
+
+
+def _duplicates(ids: pd.Series, eligible: np.ndarray, seen: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose id repeats an earlier eligible row (or ``seen``); and the hashes of eligible rows."""
+    hashes = hash_ids(ids)
+    blank = ids.isna().to_numpy() | (ids.astype(str).str.strip() == "").to_numpy()
+    eligible = eligible & ~blank
+    dup = np.zeros(len(ids), dtype=bool)
+    candidates = np.flatnonzero(eligible)
+    local = pd.Series(hashes[candidates]).duplicated(keep="first").to_numpy()
+    dup[candidates[local]] = True
+    if seen is not None and len(seen):
+        pos = np.searchsorted(seen, hashes[candidates])
+        pos = np.minimum(pos, len(seen) - 1)
+        dup[candidates[seen[pos] == hashes[candidates]]] = True
+    return dup, hashes
+
+
+def merge_seen(seen: np.ndarray | None, new: np.ndarray) -> np.ndarray:
+    """Add id hashes to a sorted array of seen hashes (kept sorted, without repeats)."""
+    new = np.unique(new.astype("uint64"))
+    if seen is None or not len(seen):
+        return new
+    pos = np.searchsorted(seen, new)
+    hit = (pos < len(seen)) & (seen[np.minimum(pos, len(seen) - 1)] == new)
+    return np.insert(seen, pos[~hit], new[~hit])
+
+
+def check_responses(table: ResponseTable, instrument: Instrument, *, min_seconds: float | None = None,
+                    seen_ids: np.ndarray | None = None, straight_line_min: int = 10) -> CheckedResponses:
+    """Check a table of responses against its instrument.
+
+    Parameters
+    ----------
+    table : ResponseTable
+        Responses as a reader returns them.
+    instrument : Instrument
+        The specification the responses were collected with.
+    min_seconds : float, optional
+        Flag rows whose ``duration_seconds`` is below this as ``too_fast`` (warning).
+    seen_ids : ndarray of uint64, optional
+        Sorted hashes (:func:`hash_ids`) of respondent ids kept from earlier files or chunks;
+        rows repeating one are rejected as ``duplicate_respondent_id``. Not modified.
+    straight_line_min : int, default 10
+        Fewest answered items for the ``straight_lining`` flag.
+
+    Returns
+    -------
+    CheckedResponses
+
+    Notes
+    -----
+    The rules are listed in the module docstring and ``docs/scoring.md``. Cell errors blank
+    the cell only; rows are rejected for ``no_answers`` and ``duplicate_respondent_id``.
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> bfi = load_instrument("examples/bfi.yaml")
+    >>> items = pd.DataFrame({"A1": [1.0, None, 9.0], "A2": [2.0, None, 3.0]})
+    >>> meta = pd.DataFrame({"source_file": "x.csv", "source_row": [2, 3, 4], "respondent_id": ["a", "b", "a"]})
+    >>> checked = check_responses(ResponseTable(items, pd.DataFrame(index=items.index), meta), bfi)
+    >>> checked.rejected.tolist(), checked.reasons.tolist()
+    ([False, True, True], ['', 'no_answers', 'duplicate_respondent_id'])
+    """
+    if not isinstance(table, ResponseTable):
+        raise TypeError(f"table: expected a ResponseTable, got {type(table).__name__}")
+    if min_seconds is not None and not min_seconds >= 0:
+        raise ValueError(f"min_seconds: must be zero or more, got {min_seconds!r}")
+    meta = table.meta
+    n = len(meta)
+    rows = _row_numbers(meta)
+    files = _source_files(meta, table.source)
+    file = str(files[0]) if n else table.source
+    problems: list[Problem] = list(table.problems)
+    codes, not_applicable, cell_problems = check_items(table.items, instrument, rows=rows, files=files, file=file)
+    background, bg_problems = check_background(table.background, instrument, rows=rows, files=files)
+    problems += cell_problems + bg_problems
+
+    answered = ~np.isnan(codes)
+    n_answered = answered.sum(axis=1)
+    no_answers = n_answered == 0
+    reasons = np.full(n, "", dtype=object)
+    for i in np.flatnonzero(no_answers):
+        problems.append(Problem(str(files[i]), int(rows[i]), None, None, "no_answers", "error",
+                                "no item holds an answer on the scale; row not scored"))
+    reasons[no_answers] = "no_answers"
+
+    if "respondent_id" in meta and n:
+        dup, _ = _duplicates(meta["respondent_id"], ~no_answers, seen_ids)
+        ids = meta["respondent_id"].astype(object).to_numpy()
+        for i in np.flatnonzero(dup):
+            problems.append(Problem(str(files[i]), int(rows[i]), "respondent_id", shorten(ids[i]),
+                                    "duplicate_respondent_id", "error",
+                                    "respondent id already used by an earlier row; row not scored"))
+        reasons[dup] = np.where(reasons[dup] == "", "duplicate_respondent_id", reasons[dup] + ";duplicate_respondent_id")
+
+    keyed = np.array([item.keyed for item in instrument.items])
+    if (keyed < 0).any() and (keyed > 0).any() and n:
+        row_min = np.fmin.reduce(np.where(answered, codes, np.inf), axis=1)
+        row_max = np.fmax.reduce(np.where(answered, codes, -np.inf), axis=1)
+        both = (answered[:, keyed < 0].any(axis=1)) & (answered[:, keyed > 0].any(axis=1))
+        flat = (n_answered >= straight_line_min) & (row_min == row_max) & both
+        for i in np.flatnonzero(flat):
+            problems.append(Problem(
+                str(files[i]), int(rows[i]), None, _format_code(row_min[i]), "straight_lining", "warning",
+                f"the same answer on all {int(n_answered[i])} answered items, positively and reverse keyed "
+                "(possible careless responding); row still scored"))
+
+    if min_seconds is not None:
+        if DURATION_COLUMN in meta:
+            duration = pd.to_numeric(meta[DURATION_COLUMN], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+            fast = duration < min_seconds
+            for i in np.flatnonzero(fast):
+                problems.append(Problem(
+                    str(files[i]), int(rows[i]), DURATION_COLUMN, _format_code(duration[i]), "too_fast", "warning",
+                    f"completed in less than {min_seconds:g} seconds (possible careless responding); row still scored"))
+        else:
+            problems.append(Problem(file, None, DURATION_COLUMN, None, "no_duration", "info",
+                                    "the file has no completion time, so the minimum-seconds check was not made"))
+
+    index = meta.index
+    return CheckedResponses(
+        codes=pd.DataFrame(codes, columns=list(instrument.item_ids), index=index),
+        not_applicable=pd.DataFrame(not_applicable, columns=list(instrument.item_ids), index=index),
+        background=background,
+        meta=meta,
+        rejected=pd.Series(reasons != "", index=index, name="rejected"),
+        reasons=pd.Series(reasons, index=index, name="reasons", dtype=object),
+        problems=problems,
+    )

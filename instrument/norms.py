@@ -1,0 +1,311 @@
+"""Norm tables: z scores, T scores and percentile ranks against a reference sample.
+
+A :class:`NormTable` follows the scikit-learn contract: ``fit`` learns each scale's mean,
+standard deviation, size and distribution in a reference sample (optionally per group, such as
+gender), ``transform`` adds ``<scale>_z``, ``<scale>_t`` and ``<scale>_pct`` columns to new
+scores. It is saved as JSON with the instrument's name and version and refuses to be applied to
+scores of another instrument.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from instrument.errors import DataError, UsageError
+from instrument.spec import Instrument
+
+FORMAT = "mhdq-norms"
+FORMAT_VERSION = 1
+#: Percentiles stored for each scale (for reports; ranks use the whole distribution).
+PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
+ALL = "all"
+
+
+def _group_key(value: Any) -> str:
+    """A group value as the text used in the JSON file (1.0 -> "1")."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _distribution(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    values = values[~np.isnan(values)]
+    unique, counts = np.unique(values, return_counts=True)
+    return unique, counts
+
+
+def _stats(unique: np.ndarray, counts: np.ndarray) -> dict[str, Any]:
+    n = int(counts.sum())
+    if n == 0:
+        return {"n": 0, "mean": None, "sd": None, "percentiles": {}, "values": [], "counts": []}
+    mean = float((unique * counts).sum() / n)
+    sd = float(math.sqrt(((unique - mean) ** 2 * counts).sum() / (n - 1))) if n > 1 else None
+    expanded_rank = np.cumsum(counts)
+    percentiles = {}
+    for p in PERCENTILES:
+        # R's quantile type 7 on the expanded sample
+        h = (n - 1) * p / 100
+        lo, hi = int(math.floor(h)), int(math.ceil(h))
+        x_lo = unique[np.searchsorted(expanded_rank, lo + 1)]
+        x_hi = unique[np.searchsorted(expanded_rank, hi + 1)]
+        percentiles[str(p)] = float(x_lo + (h - lo) * (x_hi - x_lo))
+    return {"n": n, "mean": mean, "sd": sd, "percentiles": percentiles,
+            "values": unique.tolist(), "counts": counts.astype(int).tolist()}
+
+
+class NormTable:
+    """Norms of scale scores in a reference sample.
+
+    Parameters
+    ----------
+    scales : list of str, optional
+        Score columns to norm. Default: every column of the scores given to ``fit`` that is
+        not a ``_n`` count or metadata (when an ``instrument`` is given, its scale ids).
+    instrument : Instrument, optional
+        The instrument the scores come from; its name and version are stored and checked.
+
+    Attributes
+    ----------
+    norms_ : dict
+        ``{group: {scale: {"n", "mean", "sd", "percentiles", "values", "counts"}}}``; the group
+        is ``"all"`` when fitted without groups.
+    group_ : str or None
+        Name of the grouping column used in ``fit``.
+    scales_ : list of str
+    instrument_name_, instrument_version_ : str or None
+
+    Notes
+    -----
+    * ``z = (x - mean) / sd`` with the sample standard deviation (n - 1 denominator) of the
+      reference group; ``t = 50 + 10 z``.
+    * ``pct`` is the mid-rank percentile: ``100 * (B + E / 2) / n`` where *B* is the number of
+      reference scores below *x* and *E* the number equal to it (so the median respondent is
+      at 50 and ties share a rank).
+    * Stored percentiles use R's default ``quantile`` (type 7).
+    * Rows whose group is not in the table, or with a missing score, get NaN.
+
+    References
+    ----------
+    Crawford, J. R., & Garthwaite, P. H. (2009). Percentiles please: The case for expressing
+    neuropsychological test scores and accompanying confidence limits as percentile ranks.
+    The Clinical Neuropsychologist, 23(2), 193-204.
+
+    Examples
+    --------
+    >>> ref = pd.DataFrame({"anx": [1.0, 2.0, 2.0, 3.0]})
+    >>> norms = NormTable().fit(ref)
+    >>> norms.transform(pd.DataFrame({"anx": [2.0]})).round(3).to_dict("records")
+    [{'anx': 2.0, 'anx_z': 0.0, 'anx_t': 50.0, 'anx_pct': 50.0}]
+    """
+
+    def __init__(self, scales: list[str] | None = None, instrument: Instrument | None = None):
+        self.scales = scales
+        self.instrument = instrument
+
+    # --- learning -------------------------------------------------------------------------
+    def _scale_columns(self, scores: pd.DataFrame) -> list[str]:
+        if self.scales is not None:
+            columns = list(self.scales)
+        elif self.instrument is not None:
+            columns = [s.id for s in self.instrument.scales]
+        else:
+            columns = [c for c in scores.columns
+                       if pd.api.types.is_numeric_dtype(scores[c].dtype) and not str(c).endswith("_n")
+                       and c not in ("source_row",)]
+        missing = [c for c in columns if c not in scores.columns]
+        if missing:
+            raise ValueError(f"scores: missing score column(s) {', '.join(missing)}")
+        return columns
+
+    def _groups(self, scores: pd.DataFrame, group: str | pd.Series | None) -> tuple[str | None, pd.Series]:
+        if group is None:
+            return None, pd.Series(ALL, index=scores.index)
+        if isinstance(group, str):
+            if group not in scores.columns:
+                raise ValueError(f"group: no column {group!r} in the scores; columns: {', '.join(map(str, scores.columns))}")
+            return group, scores[group].map(_group_key, na_action="ignore")
+        series = pd.Series(group).reindex(scores.index)
+        return str(series.name or "group"), series.map(_group_key, na_action="ignore")
+
+    def fit(self, scores: pd.DataFrame, group: str | pd.Series | None = None) -> "NormTable":
+        """Learn the norms from reference scores.
+
+        Parameters
+        ----------
+        scores : DataFrame
+            Scale scores (as :func:`instrument.score.score_items` returns them).
+        group : str or Series, optional
+            A column of ``scores`` (or a Series aligned with it) to norm within, e.g. gender.
+            Rows with a missing group are left out.
+
+        Returns
+        -------
+        NormTable
+            ``self``, fitted.
+        """
+        self._counts: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+        self.group_ = None
+        self.scales_ = []
+        return self.partial_fit(scores, group)
+
+    def partial_fit(self, scores: pd.DataFrame, group: str | pd.Series | None = None) -> "NormTable":
+        """Add more reference scores (for streamed data); the result equals one ``fit`` on all rows."""
+        if not isinstance(scores, pd.DataFrame):
+            raise TypeError(f"scores: expected a DataFrame, got {type(scores).__name__}")
+        counts = getattr(self, "_counts", None)
+        if counts is None:
+            self._counts = counts = {}
+            self.group_ = None
+            self.scales_ = []
+        columns = self._scale_columns(scores)
+        name, groups = self._groups(scores, group)
+        if counts and (name != self.group_ or columns != self.scales_):
+            raise ValueError("partial_fit: scores must have the same scale columns and group as before")
+        self.group_, self.scales_ = name, columns
+        for key in groups.dropna().unique():
+            rows = (groups == key).to_numpy()
+            entry = counts.setdefault(key, {})
+            for column in columns:
+                unique, n = _distribution(scores.loc[rows, column].to_numpy(dtype="float64", na_value=np.nan))
+                if column in entry:
+                    old_u, old_n = entry[column]
+                    merged = pd.Series(np.concatenate([old_n, n]), index=np.concatenate([old_u, unique])).groupby(level=0).sum()
+                    unique, n = merged.index.to_numpy(dtype=float), merged.to_numpy()
+                entry[column] = (unique, n)
+        self.norms_ = {key: {column: _stats(*entry[column]) for column in columns} for key, entry in sorted(counts.items())}
+        self.instrument_name_ = self.instrument.name if self.instrument is not None else getattr(self, "instrument_name_", None)
+        self.instrument_version_ = self.instrument.version if self.instrument is not None else getattr(self, "instrument_version_", None)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "norms_"):
+            raise ValueError("this NormTable is not fitted yet: call fit() or NormTable.load() first")
+
+    # --- applying -------------------------------------------------------------------------
+    def transform(self, scores: pd.DataFrame, group: str | pd.Series | None = None) -> pd.DataFrame:
+        """Return ``scores`` with ``<scale>_z``, ``<scale>_t`` and ``<scale>_pct`` columns added.
+
+        Parameters
+        ----------
+        scores : DataFrame
+            Scores with the fitted scale columns.
+        group : str or Series, optional
+            Group of each row; default: the column named in ``fit``.
+
+        Returns
+        -------
+        DataFrame
+            A copy of ``scores`` with three float64 columns per scale (after the scale columns,
+            scale by scale): z score, T score (50 + 10 z) and mid-rank percentile (0-100).
+        """
+        self._check_fitted()
+        if not isinstance(scores, pd.DataFrame):
+            raise TypeError(f"scores: expected a DataFrame, got {type(scores).__name__}")
+        missing = [c for c in self.scales_ if c not in scores.columns]
+        if missing:
+            raise ValueError(f"scores: missing score column(s) {', '.join(missing)} that the norms were fitted on")
+        if self.group_ is None:
+            groups = pd.Series(ALL, index=scores.index)
+        else:
+            _, groups = self._groups(scores, self.group_ if group is None else group)
+        out = scores.copy()
+        new: dict[str, np.ndarray] = {}
+        for column in self.scales_:
+            x = scores[column].to_numpy(dtype="float64", na_value=np.nan)
+            z = np.full(len(x), np.nan)
+            pct = np.full(len(x), np.nan)
+            for key, entry in self.norms_.items():
+                rows = (groups == key).to_numpy()
+                if not rows.any():
+                    continue
+                stats = entry[column]
+                if stats["n"] == 0:
+                    continue
+                if stats["sd"]:
+                    z[rows] = (x[rows] - stats["mean"]) / stats["sd"]
+                values = np.asarray(stats["values"], dtype=float)
+                below = np.concatenate([[0], np.cumsum(stats["counts"])])
+                lo = np.searchsorted(values, x[rows], side="left")
+                hi = np.searchsorted(values, x[rows], side="right")
+                rank = (below[lo] + (below[hi] - below[lo]) / 2) / stats["n"] * 100
+                pct[rows] = np.where(np.isnan(x[rows]), np.nan, rank)
+            new[f"{column}_z"], new[f"{column}_t"], new[f"{column}_pct"] = z, 50 + 10 * z, pct
+        for name, values in new.items():
+            out[name] = values
+        return out
+
+    def summary(self) -> pd.DataFrame:
+        """One row per group and scale: ``group, scale, n, mean, sd, p5 ... p95``."""
+        self._check_fitted()
+        rows = []
+        for key, entry in self.norms_.items():
+            for column, stats in entry.items():
+                row = {"group": key, "scale": column, "n": stats["n"], "mean": stats["mean"], "sd": stats["sd"]}
+                row.update({f"p{p}": stats["percentiles"].get(str(p)) for p in PERCENTILES})
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+    # --- files ----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        self._check_fitted()
+        return {
+            "format": FORMAT, "format_version": FORMAT_VERSION,
+            "instrument": {"name": self.instrument_name_, "version": self.instrument_version_},
+            "group": self.group_, "scales": list(self.scales_),
+            "definitions": {"z": "(x - mean) / sd, sd with n - 1", "t": "50 + 10 z",
+                            "pct": "100 * (below + equal / 2) / n (mid-rank percentile)"},
+            "norms": self.norms_,
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write the table as JSON (atomically: a temporary file renamed into place)."""
+        path = Path(path)
+        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
+        handle, temp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, instrument: Instrument | None = None) -> "NormTable":
+        """Read a saved table; with ``instrument``, refuse norms of another instrument or version."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UsageError(f"{path}: norms file not found") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise DataError(f"{path}: not a readable norms file ({exc})") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise DataError(f"{path}: not an MHDQ norms file (expected \"format\": \"{FORMAT}\")")
+        table = cls(scales=data["scales"], instrument=instrument)
+        table.norms_ = data["norms"]
+        table.group_ = data.get("group")
+        table.scales_ = list(data["scales"])
+        table.instrument_name_ = data["instrument"]["name"]
+        table.instrument_version_ = data["instrument"]["version"]
+        if instrument is not None:
+            table.check_instrument(instrument, source=str(path))
+        return table
+
+    def check_instrument(self, instrument: Instrument, *, source: str = "norms") -> None:
+        """Raise DataError unless the norms were made with this instrument name and version."""
+        self._check_fitted()
+        if (self.instrument_name_, self.instrument_version_) != (instrument.name, instrument.version):
+            raise DataError(
+                f"{source}: norms were made for {self.instrument_name_!r} version {self.instrument_version_!r}, "
+                f"not {instrument.name!r} version {instrument.version!r}"
+            )

@@ -1,0 +1,244 @@
+"""Scale scores from item answers: reverse keying, mean or prorated sum, the min-answered rule.
+
+:func:`score_items` is a pure function of a DataFrame of item codes, so the same function scores
+a whole table, one chunk of a streamed file or one partition of a dask DataFrame. Scores match
+``psych::scoreItems(keys, items, totals = FALSE, impute = "none" | "median")`` for mean scores
+(tested on psych's bfi data).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from instrument.spec import Instrument
+
+IMPUTE_METHODS = ("none", "median")
+
+
+def _membership(instrument: Instrument, scale_ids: list[str]) -> np.ndarray:
+    """Items × scales 0/1 matrix of which items each scale scores."""
+    index = {item_id: j for j, item_id in enumerate(instrument.item_ids)}
+    matrix = np.zeros((len(index), len(scale_ids)))
+    for s, scale_id in enumerate(scale_ids):
+        for item_id in instrument.scale_items(scale_id):
+            matrix[index[item_id], s] = 1.0
+    return matrix
+
+
+def _reversal(instrument: Instrument) -> tuple[np.ndarray, np.ndarray]:
+    """Per item: sign (+1/-1) and the offset min+max used for reverse keyed items (0 otherwise)."""
+    sign = np.array([float(item.keyed) for item in instrument.items])
+    offset = np.array([
+        float(instrument.response_scales[item.response_scale].minimum + instrument.response_scales[item.response_scale].maximum)
+        if item.keyed < 0 else 0.0
+        for item in instrument.items
+    ])
+    return sign, offset
+
+
+def _code_block(codes: pd.DataFrame, instrument: Instrument) -> tuple[np.ndarray, np.ndarray]:
+    """Substantive codes as float64 (NaN elsewhere) and the cells holding the not-applicable code."""
+    n = len(codes)
+    values = np.full((n, len(instrument.item_ids)), np.nan)
+    na = np.zeros(values.shape, dtype=bool)
+    present = [i for i in instrument.item_ids if i in codes.columns]
+    if present:
+        block = codes[present].apply(pd.to_numeric, errors="coerce") if any(
+            not pd.api.types.is_numeric_dtype(codes[i].dtype) for i in present) else codes[present]
+        block = block.to_numpy(dtype="float64", na_value=np.nan)
+        cols = [instrument.item_ids.index(i) for i in present]
+        for rs_id in {instrument.item(i).response_scale for i in present}:
+            rs = instrument.response_scales[rs_id]
+            js = [j for j, i in enumerate(present) if instrument.item(i).response_scale == rs_id]
+            sub = block[:, js]
+            lo, hi = rs.minimum, rs.maximum
+            if list(rs.codes) == list(range(lo, hi + 1)):
+                answer = (sub >= lo) & (sub <= hi) & (sub == np.floor(sub))
+            else:
+                answer = np.isin(sub, np.asarray(rs.codes, dtype=float))
+            target = [cols[j] for j in js]
+            values[:, target] = np.where(answer, sub, np.nan)
+            if rs.not_applicable is not None:
+                na[:, target] = sub == rs.not_applicable
+    return values, na
+
+
+def code_counts(codes: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+    """How often each answer code occurs per item (items × codes), for medians over many chunks.
+
+    Counts from several chunks add up, and :func:`medians_from_counts` turns the total into the
+    exact median of each item, so a streamed file gets the same medians as one read whole.
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> bfi = load_instrument("examples/bfi.yaml")
+    >>> counts = code_counts(pd.DataFrame({"A1": [1.0, 2.0, 2.0, None]}), bfi)
+    >>> counts.loc["A1"].tolist()
+    [1, 2, 0, 0, 0, 0]
+    """
+    values, _ = _code_block(codes, instrument)
+    all_codes = sorted({c for rs in instrument.response_scales.values() for c in rs.codes})
+    out = np.zeros((len(instrument.item_ids), len(all_codes)), dtype="int64")
+    for c, code in enumerate(all_codes):
+        out[:, c] = (values == code).sum(axis=0)
+    return pd.DataFrame(out, index=pd.Index(instrument.item_ids, name="item"), columns=all_codes)
+
+
+def medians_from_counts(counts: pd.DataFrame) -> pd.Series:
+    """Median of each item from its code counts (R's ``median``: mean of the middle two when n is even).
+
+    Examples
+    --------
+    >>> medians_from_counts(pd.DataFrame([[1, 1, 0], [0, 0, 0]], index=["a", "b"], columns=[1, 2, 3])).tolist()
+    [1.5, nan]
+    """
+    codes = np.asarray(counts.columns, dtype=float)
+    out = np.full(len(counts), np.nan)
+    for r, row in enumerate(counts.to_numpy()):
+        total = int(row.sum())
+        if total == 0:
+            continue
+        cumulative = np.cumsum(row)
+        low = codes[np.searchsorted(cumulative, (total - 1) // 2 + 1)]
+        high = codes[np.searchsorted(cumulative, total // 2 + 1)]
+        out[r] = (low + high) / 2
+    return pd.Series(out, index=counts.index, name="median")
+
+
+def item_medians(codes: pd.DataFrame, instrument: Instrument) -> pd.Series:
+    """Median of each item's answers (blank, missing and not-applicable cells left out)."""
+    return medians_from_counts(code_counts(codes, instrument))
+
+
+def score_items(codes: pd.DataFrame, instrument: Instrument, *, not_applicable: pd.DataFrame | None = None,
+                impute: str = "none", medians: pd.Series | Mapping[str, float] | None = None,
+                scales: list[str] | None = None) -> pd.DataFrame:
+    """Score every scale of the instrument for each row.
+
+    Parameters
+    ----------
+    codes : DataFrame
+        Item answers, one column per item id (extra columns are ignored, absent items count as
+        unanswered). Cells holding a code of the item's response scale are answers; the
+        not-applicable code is not applicable; anything else (NaN, declared missing codes,
+        invalid values) is unanswered. :func:`instrument.check.check_responses` gives such a frame.
+    instrument : Instrument
+        Keys, response scales and scoring rules.
+    not_applicable : DataFrame of bool, optional
+        Extra not-applicable marks (``CheckedResponses.not_applicable``), same columns as ``codes``.
+    impute : {"none", "median"}, default "none"
+        ``"median"`` replaces each unanswered item by that item's median before scoring, as
+        ``psych::scoreItems(impute = "median")``; rows below a scale's ``min_answered`` share
+        still get no score.
+    medians : Series or mapping, optional
+        Item medians to impute with (for example over a whole streamed file, from
+        :func:`code_counts`). Default: the medians of ``codes``.
+    scales : list of str, optional
+        Scale ids to score. Default: every scale, in specification order.
+
+    Returns
+    -------
+    DataFrame
+        Same index as ``codes``; a float64 column ``<scale>`` per scale (NaN when the row has
+        too few answers), then an int64 column ``<scale>_n`` per scale with the number of items
+        answered (imputed values not counted).
+
+    Notes
+    -----
+    Reverse keyed items are reversed as ``min + max - x`` with the response scale's lowest and
+    highest answer codes. For scale *s* with *k* items, *a* answered and *q* not applicable:
+
+    * the items counted are ``c = k - q`` when the scale's ``not_applicable`` rule is
+      ``exclude`` and ``c = k`` when it is ``missing`` (then a not-applicable answer is unanswered);
+    * the score is NaN unless ``a >= min_answered * c`` (and ``c > 0``);
+    * ``mean``: the mean of the answered items after reversal (with ``impute="median"`` the
+      mean over the ``c`` counted items, unanswered ones replaced by their median);
+    * ``sum``: the mean times ``c``, i.e. a sum prorated for unanswered items.
+
+    ``impute="none"`` reproduces ``psych::scoreItems(keys, items, totals = FALSE,
+    impute = "none")``; ``impute="median"`` reproduces ``impute = "median"`` (psych takes each
+    item's median before reversal; reversing the median gives the median of the reversed item).
+
+    References
+    ----------
+    Revelle, W. (2024). psych: Procedures for Psychological, Psychometric, and Personality
+    Research (``scoreItems``). Northwestern University.
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> bfi = load_instrument("examples/bfi.yaml")
+    >>> answers = pd.DataFrame({"A1": [6.0, 2.0], "A2": [4.0, None], "A3": [4.0, 4.0]})
+    >>> score_items(answers, bfi, scales=["agree"])
+       agree  agree_n
+    0    3.0        3
+    1    4.5        2
+    """
+    if not isinstance(codes, pd.DataFrame):
+        raise TypeError(f"codes: expected a DataFrame of item answers, got {type(codes).__name__}")
+    if impute not in IMPUTE_METHODS:
+        raise ValueError(f"impute: {impute!r} is not allowed; allowed: {', '.join(IMPUTE_METHODS)}")
+    scale_ids = [s.id for s in instrument.scales] if scales is None else list(scales)
+    for scale_id in scale_ids:
+        instrument.scale(scale_id)  # raises KeyError naming the scales
+    values, na = _code_block(codes, instrument)
+    if not_applicable is not None:
+        extra = not_applicable.reindex(columns=list(instrument.item_ids), fill_value=False)
+        na |= extra.to_numpy(dtype=bool, na_value=False)
+    sign, offset = _reversal(instrument)
+    answered = ~np.isnan(values)
+    reversed_codes = np.where(answered, values * sign + offset, 0.0)
+    membership = _membership(instrument, scale_ids)
+    n_items = membership.sum(axis=0)
+    sums = reversed_codes @ membership
+    n_answered = answered.astype(float) @ membership
+    n_na = na.astype(float) @ membership
+    rules = [instrument.scale(s).scoring for s in scale_ids]
+    exclude = np.array([rule.not_applicable == "exclude" for rule in rules])
+    counted = np.where(exclude, n_items - n_na, n_items)
+    share = np.array([rule.min_answered for rule in rules])
+    enough = (counted > 0) & (n_answered >= share * counted - 1e-9)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if impute == "median":
+            if medians is None:
+                median = item_medians(codes, instrument).to_numpy()
+            else:
+                median = pd.Series(medians, dtype="float64").reindex(list(instrument.item_ids)).to_numpy()
+            median_reversed = median * sign + offset
+            no_median = np.isnan(median_reversed)
+            median_reversed = np.where(no_median, 0.0, median_reversed)
+            unanswered = ~answered & ~na
+            fill_missing = np.where(unanswered, median_reversed, 0.0) @ membership
+            fill_na = np.where(na, median_reversed, 0.0) @ membership
+            total = sums + fill_missing + np.where(exclude, 0.0, fill_na)
+            # An item without a median (nobody answered it) leaves the scales that need it
+            # unscored, as psych's NA median does.
+            lacking = (unanswered & no_median).astype(float) @ membership
+            lacking_na = (na & no_median).astype(float) @ membership
+            lacking = lacking + np.where(exclude, 0.0, lacking_na)
+            mean = np.where(lacking > 0, np.nan, total / counted)
+        else:
+            mean = sums / n_answered
+    mean = np.where(enough, mean, np.nan)
+    result = {}
+    for s, scale_id in enumerate(scale_ids):
+        result[scale_id] = mean[:, s] * counted[:, s] if rules[s].method == "sum" else mean[:, s]
+    for s, scale_id in enumerate(scale_ids):
+        result[f"{scale_id}_n"] = n_answered[:, s].astype("int64")
+    return pd.DataFrame(result, index=codes.index)
+
+
+def score_labels(instrument: Instrument, lang: str | None = None) -> dict[str, str]:
+    """Variable labels of the score columns: the scale label, and "<label>: items answered"."""
+    lang = instrument.check_language(lang)
+    labels = {}
+    for scale in instrument.scales:
+        text = scale.label.get(lang) or next(iter(scale.label.values()), scale.id)
+        method = "sum" if scale.scoring.method == "sum" else "mean"
+        labels[scale.id] = f"{text} ({method} score)"
+        labels[f"{scale.id}_n"] = f"{text}: items answered"
+    return labels

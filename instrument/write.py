@@ -1,0 +1,266 @@
+"""Writing tables (scores, problem lists) as .csv, .parquet, .xlsx or .sav, atomically.
+
+Every writer writes to a temporary file in the target folder and renames it into place only when
+everything is written, so an interrupted run leaves either the previous file or nothing, never a
+half-written one. Untrusted text (ids, file names, values quoted in problems) written to .csv and
+.xlsx goes through :func:`instrument.security.neutralise`; numbers stay numbers.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from instrument.errors import UsageError
+from instrument.problems import Problem, problems_frame
+from instrument.security import FORMULA_TRIGGERS, _CONTROL
+
+#: File formats a table can be written as, by extension.
+TABLE_FORMATS = (".csv", ".parquet", ".xlsx", ".sav")
+#: Data rows an .xlsx sheet can hold (1,048,576 rows minus the header).
+XLSX_MAX_ROWS = 1_048_575
+
+
+def table_format(path: str | Path) -> str:
+    """The format of ``path`` from its extension; UsageError naming the allowed ones otherwise."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in TABLE_FORMATS:
+        raise UsageError(f"{path}: unknown output format {suffix or '(no extension)'!r}; allowed: {', '.join(TABLE_FORMATS)}")
+    return suffix
+
+
+def neutralise_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Neutralise every text cell of ``frame`` (vectorised :func:`~instrument.security.neutralise`).
+
+    Examples
+    --------
+    >>> neutralise_text(pd.DataFrame({"id": ["=1+2", "a7"], "x": [-1.0, 2.0]})).to_dict("list")
+    {'id': ["'=1+2", 'a7'], 'x': [-1.0, 2.0]}
+    """
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+            continue
+        is_text = series.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False).astype(bool)
+        if not is_text.any():
+            continue
+        text = series[is_text].astype(str).str.replace(_CONTROL, "", regex=True)
+        trigger = text.str.startswith(FORMULA_TRIGGERS)
+        text = text.where(~trigger, "'" + text)
+        series = series.astype(object)
+        series[is_text] = text.astype(object)
+        out[column] = series
+    return out
+
+
+class TableWriter:
+    """Write a table in chunks to ``path`` (format from the extension), atomically.
+
+    Use as a context manager: the file appears at ``path`` only when the block ends without an
+    exception; on an exception the temporary file is removed and ``path`` is left as it was.
+
+    Parameters
+    ----------
+    path : str or Path
+        Target file (.csv, .parquet, .xlsx or .sav).
+    labels : mapping, optional
+        Variable labels by column (written as SPSS variable labels, and as a second sheet
+        "variables" in .xlsx).
+    value_labels : mapping, optional
+        ``{column: {code: label}}`` (SPSS value labels).
+    measure : mapping, optional
+        ``{column: "nominal" | "ordinal" | "scale"}`` for .sav.
+    sheet_name : str, default "scores"
+
+    Notes
+    -----
+    .csv and .parquet are streamed (memory bounded by one chunk); .sav and .xlsx hold the whole
+    table until the end (pyreadstat writes a file at once; an .xlsx sheet holds at most
+    1,048,575 rows, so larger tables are refused).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with TableWriter(folder / "s.csv") as writer:
+    ...     writer.write(pd.DataFrame({"id": ["a"], "score": [2.5]}))
+    >>> (folder / "s.csv").read_text().splitlines()
+    ['"id","score"', '"a",2.5']
+    """
+
+    def __init__(self, path: str | Path, *, labels: Mapping[str, str] | None = None,
+                 value_labels: Mapping[str, Mapping[int, str]] | None = None,
+                 measure: Mapping[str, str] | None = None, sheet_name: str = "scores"):
+        self.path = Path(path)
+        self.format = table_format(self.path)
+        self.labels = dict(labels or {})
+        self.value_labels = {k: dict(v) for k, v in (value_labels or {}).items()}
+        self.measure = dict(measure or {})
+        self.sheet_name = sheet_name
+        self.n_rows = 0
+        self._temp: Path | None = None
+        self._parts: list[pd.DataFrame] = []
+        self._writer = None
+        self._columns: list[str] | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def __enter__(self) -> "TableWriter":
+        self.open()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def open(self) -> None:
+        folder = self.path.parent
+        if not folder.is_dir():
+            raise UsageError(f"{self.path}: the folder {folder} does not exist")
+        try:
+            handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{self.path.name}.", suffix=".part")
+        except OSError as exc:
+            raise UsageError(f"{self.path}: cannot write in {folder} ({exc.strerror})") from None
+        os.close(handle)
+        self._temp = Path(temp)
+
+    def abort(self) -> None:
+        """Drop everything written so far; ``path`` is left untouched."""
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except Exception:  # noqa: BLE001 - the file is being thrown away anyway
+                pass
+            self._writer = None
+        if self._temp is not None:
+            self._temp.unlink(missing_ok=True)
+            self._temp = None
+
+    def close(self) -> Path:
+        """Finish the file and move it into place."""
+        if self._temp is None:
+            raise ValueError("TableWriter: not open")
+        try:
+            if self.format in (".csv", ".parquet"):
+                if self._writer is None:  # no rows at all: still write the header/schema
+                    self._start_stream(pd.DataFrame(columns=self._columns or []))
+                self._writer.close()
+                self._writer = None
+            elif self.format == ".sav":
+                self._write_sav()
+            else:
+                self._write_xlsx()
+            os.replace(self._temp, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        self._temp = None
+        return self.path
+
+    # --- rows -----------------------------------------------------------------------------
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append rows (same columns as the first chunk)."""
+        if self._temp is None:
+            raise ValueError("TableWriter: not open (use it as a context manager)")
+        if self._columns is None:
+            self._columns = list(frame.columns)
+        elif list(frame.columns) != self._columns:
+            raise ValueError("TableWriter.write: every chunk must have the columns of the first")
+        self.n_rows += len(frame)
+        if self.format in (".csv", ".parquet"):
+            self._write_stream(frame)
+        else:
+            if self.format == ".xlsx" and self.n_rows > XLSX_MAX_ROWS:
+                raise UsageError(f"{self.path}: {self.n_rows:,} rows do not fit in an .xlsx sheet "
+                                 f"(at most {XLSX_MAX_ROWS:,}); write .csv or .parquet instead")
+            self._parts.append(frame)
+
+    def _arrow(self, frame: pd.DataFrame):
+        import pyarrow as pa
+
+        if self.format == ".csv":
+            frame = neutralise_text(frame)
+        return pa.Table.from_pandas(frame, preserve_index=False)
+
+    def _start_stream(self, frame: pd.DataFrame) -> None:
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+
+        table = self._arrow(frame)
+        if self.format == ".parquet":
+            self._writer = pq.ParquetWriter(self._temp, table.schema)
+        else:
+            self._writer = pacsv.CSVWriter(self._temp, table.schema,
+                                           write_options=pacsv.WriteOptions(quoting_style="needed"))
+        self._schema = table.schema
+        return table
+
+    def _write_stream(self, frame: pd.DataFrame) -> None:
+        if self._writer is None:
+            table = self._start_stream(frame)
+        else:
+            table = self._arrow(frame)
+            if table.schema != self._schema:
+                table = table.cast(self._schema)
+        self._writer.write_table(table)
+
+    def _whole(self) -> pd.DataFrame:
+        if not self._parts:
+            return pd.DataFrame(columns=self._columns or [])
+        return pd.concat(self._parts, ignore_index=True) if len(self._parts) > 1 else self._parts[0].reset_index(drop=True)
+
+    def _write_sav(self) -> None:
+        import pyreadstat
+
+        frame = self._whole()
+        for column in frame.columns:
+            if not pd.api.types.is_numeric_dtype(frame[column].dtype):
+                frame[column] = frame[column].astype(object).where(frame[column].notna(), "")
+            elif pd.api.types.is_integer_dtype(frame[column].dtype):
+                frame[column] = frame[column].astype("float64")
+        labels = {c: self.labels.get(c, "")[:255] for c in frame.columns}
+        value_labels = {c: {float(k): v for k, v in vl.items()} for c, vl in self.value_labels.items() if c in frame.columns}
+        measure = {c: m for c, m in self.measure.items() if c in frame.columns}
+        pyreadstat.write_sav(frame, str(self._temp), column_labels=labels,
+                             variable_value_labels=value_labels or None,
+                             variable_measure=measure or None)
+
+    def _write_xlsx(self) -> None:
+        from openpyxl import Workbook
+
+        frame = neutralise_text(self._whole())
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet(self.sheet_name)
+        sheet.append([str(c) for c in frame.columns])
+        columns = [frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in frame.columns]
+        for row in zip(*columns):
+            sheet.append([None if isinstance(v, float) and np.isnan(v) else v for v in row])
+        if self.labels:
+            variables = book.create_sheet("variables")
+            variables.append(["variable", "label"])
+            for column in frame.columns:
+                variables.append([str(column), self.labels.get(column, "")])
+        book.save(self._temp)
+
+
+def write_table(frame: pd.DataFrame, path: str | Path, **options) -> Path:
+    """Write a whole table atomically (see :class:`TableWriter` for the options)."""
+    with TableWriter(path, **options) as writer:
+        writer.write(frame)
+    return Path(path)
+
+
+def write_problems(problems: list[Problem] | pd.DataFrame, path: str | Path) -> Path:
+    """Write the problem list (.csv by default, or .xlsx/.parquet by extension), atomically."""
+    frame = problems if isinstance(problems, pd.DataFrame) else problems_frame(problems)
+    frame = frame.copy()
+    for column in ("file", "column", "value", "rule", "severity", "message"):
+        frame[column] = frame[column].astype(object)
+    return write_table(frame, path, sheet_name="problems")

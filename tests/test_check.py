@@ -1,0 +1,173 @@
+"""Checking responses: cell, background, row and file rules (instrument/check.py).
+
+The expected outcomes follow from the rules as documented in docs/scoring.md, applied by hand to
+small hand-made tables (synthetic data).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from instrument.check import check_responses, hash_ids, merge_seen
+from instrument.problems import Problem
+from instrument.responses import ResponseTable
+from instrument.spec import load_instrument
+
+DATA = Path(__file__).parent / "data"
+ITEMS = [f"a{i}" for i in range(1, 7)] + [f"b{i}" for i in range(1, 7)]
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return load_instrument(DATA / "scoring_spec.yaml")
+
+
+def table(items: dict, *, ids=None, background=None, meta_extra=None, problems=None, file="t.csv"):
+    """A synthetic ResponseTable as a reader would return it."""
+    items = pd.DataFrame(items)
+    n = len(items)
+    meta = pd.DataFrame({
+        "source_file": [file] * n,
+        "source_row": np.arange(2, n + 2),
+        "respondent_id": ids if ids is not None else [f"{file}:{r}" for r in range(2, n + 2)],
+    })
+    for key, values in (meta_extra or {}).items():
+        meta[key] = values
+    bg = pd.DataFrame(background) if background is not None else pd.DataFrame(index=items.index)
+    return ResponseTable(items, bg, meta, problems=list(problems or []), platform="csv", source=file)
+
+
+def rules(checked, severity=None):
+    return sorted((p.row, p.column, p.rule) for p in checked.problems if severity is None or p.severity == severity)
+
+
+def test_cell_rules(spec):
+    t = table({
+        "a1": pd.Series(["1", "x", " 3 ", "", "2"], dtype=object),
+        "a2": [1.0, 6.0, 2.5, 8.0, 9.0],
+        "a3": [0.0, 2.0, 3.0, 4.0, None],
+    })
+    checked = check_responses(t, spec)
+    errors = rules(checked, "error")
+    assert errors == [
+        (2, "a3", "code_outside_scale"),
+        (3, "a1", "text_not_code"),
+        (3, "a2", "code_outside_scale"),
+        (4, "a2", "not_integer"),
+    ]
+    by_rule = {(p.rule, p.column): p for p in checked.problems}
+    assert by_rule[("text_not_code", "a1")].value == "x"
+    assert by_rule[("code_outside_scale", "a2")].value == "6"
+    assert by_rule[("not_integer", "a2")].value == "2.5"
+    assert "allowed codes: 1, 2, 3, 4, 5, 8, 9" in by_rule[("code_outside_scale", "a2")].message
+    # info records summarise not-applicable and declared missing cells per column
+    assert by_rule[("not_applicable", "a2")].severity == "info" and by_rule[("not_applicable", "a2")].row is None
+    assert "1 cell(s)" in by_rule[("declared_missing", "a2")].message
+    codes = checked.codes
+    assert list(codes.columns) == ITEMS  # every item, absent ones blank
+    np.testing.assert_array_equal(codes["a1"].to_numpy(), [1.0, np.nan, 3.0, np.nan, 2.0])
+    np.testing.assert_array_equal(codes["a2"].to_numpy(), [1.0, np.nan, np.nan, np.nan, np.nan])
+    assert checked.not_applicable["a2"].tolist() == [False, False, False, True, False]
+    assert codes["b1"].isna().all()
+    # cell errors blank the cell only: every row here still has an answer
+    assert not checked.rejected.any()
+
+
+def test_row_rules_no_answers_and_duplicates(spec):
+    t = table(
+        {"a1": [1.0, None, 2.0, 3.0, 8.0, 4.0], "a2": [2.0, 9.0, 2.0, None, None, 5.0]},
+        ids=["p1", "p2", "p1", "p1", "p3", "p3"],
+    )
+    checked = check_responses(t, spec)
+    # row 3 (p2): only a declared missing code -> no answers; row 6 (p3): only not applicable -> no answers
+    # rows 4 and 5 repeat p1 (second and later occurrences); row 7 keeps p3 because row 6 was empty.
+    assert checked.reasons.tolist() == ["", "no_answers", "duplicate_respondent_id", "duplicate_respondent_id",
+                                        "no_answers", ""]
+    assert checked.n_rejected == 4
+    rejected_rows = set(checked.meta["source_row"][checked.rejected])
+    explained = {p.row for p in checked.problems if p.severity == "error" and p.rule in ("no_answers", "duplicate_respondent_id")}
+    assert rejected_rows == explained
+
+
+def test_duplicates_against_earlier_files(spec):
+    seen = merge_seen(None, hash_ids(["p1", "p9"]))
+    t = table({"a1": [1.0, 2.0]}, ids=["p9", "p2"])
+    checked = check_responses(t, spec, seen_ids=seen)
+    assert checked.reasons.tolist() == ["duplicate_respondent_id", ""]
+    merged = merge_seen(seen, hash_ids(["p2", "p1"]))
+    assert len(merged) == 3 and np.all(np.diff(merged.astype(float)) > 0)
+
+
+def test_straight_lining_flag(spec):
+    same = {item: [3.0, 3.0, 3.0] for item in ITEMS}
+    same["a1"] = [3.0, 4.0, 3.0]  # row 3 varies
+    for item in ITEMS[10:]:
+        same[item] = [3.0, 3.0, None]  # row 4: only 10 answered, still flagged
+    checked = check_responses(table(same), spec)
+    flagged = [p.row for p in checked.problems if p.rule == "straight_lining"]
+    assert flagged == [2, 4]
+    assert all(p.severity == "warning" for p in checked.problems if p.rule == "straight_lining")
+    assert not checked.rejected.any()
+    nine = {item: [2.0] for item in ITEMS[:9]}
+    assert not [p for p in check_responses(table(nine), spec).problems if p.rule == "straight_lining"]
+
+
+def test_too_fast(spec):
+    t = table({"a1": [1.0, 2.0, 3.0]}, meta_extra={"duration_seconds": [30.0, 500.0, None]})
+    checked = check_responses(t, spec, min_seconds=60)
+    assert [(p.row, p.rule, p.severity) for p in checked.problems] == [(2, "too_fast", "warning")]
+    no_duration = check_responses(table({"a1": [1.0]}), spec, min_seconds=60)
+    assert [p.rule for p in no_duration.problems] == ["no_duration"]
+    with pytest.raises(ValueError, match="min_seconds"):
+        check_responses(t, spec, min_seconds=-1)
+
+
+def test_background_rules_and_sensitive_values(spec):
+    background = {
+        "gender": [1.0, 3.0, None, 2.0],
+        "hiv": pd.Series([0, 7, "yes", None], dtype=object),
+        "age": [17.0, 30.0, 40.5, 99.0],
+        "first_meeting": pd.Series(["2020-01-31", "2020-02-30", "31/01/2020", None], dtype=object),
+        "sober_since": pd.Series(["2019-05", "1900-01", "May 2019", "2019-13"], dtype=object),
+        "comments": pd.Series(["=HYPERLINK(...)", "private", None, ""], dtype=object),
+    }
+    checked = check_responses(table({"a1": [1.0] * 4}, background=background), spec)
+    found = rules(checked)
+    assert found == [
+        (2, "age", "out_of_range"),
+        (3, "first_meeting", "bad_date"),
+        (3, "gender", "unknown_choice"),
+        (3, "hiv", "unknown_choice"),
+        (3, "sober_since", "out_of_range"),
+        (4, "age", "not_integer"),
+        (4, "first_meeting", "bad_date"),
+        (4, "hiv", "unknown_choice"),
+        (4, "sober_since", "bad_year_month"),
+        (5, "sober_since", "bad_year_month"),
+    ]
+    for p in checked.problems:
+        if p.column == "hiv":
+            assert p.value is None  # sensitive: never copied
+    assert next(p for p in checked.problems if p.column == "gender").value == "3"
+    # invalid background cells are blanked, valid ones kept
+    np.testing.assert_array_equal(checked.background["gender"].to_numpy(dtype=float), [1.0, np.nan, np.nan, 2.0])
+    assert checked.background["first_meeting"].tolist()[:2] == ["2020-01-31", None]
+    assert checked.background["age"].tolist()[3] == 99.0
+    assert not checked.rejected.any()
+
+
+def test_reader_problems_pass_through(spec):
+    file_problem = Problem("t.csv", None, "a3", None, "missing_item_column", "error", "item column a3 is missing")
+    checked = check_responses(table({"a1": [1.0]}, problems=[file_problem]), spec)
+    assert checked.problems[0] is file_problem
+    summary = checked.summary()
+    assert summary.to_dict("records") == [{"rule": "missing_item_column", "severity": "error", "n": 1}]
+
+
+def test_rejects_other_input(spec):
+    with pytest.raises(TypeError, match="ResponseTable"):
+        check_responses(pd.DataFrame({"a1": [1]}), spec)
