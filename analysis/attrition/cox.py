@@ -1,0 +1,555 @@
+"""Cox proportional hazards model: fit, hazard ratios, baseline survival, proportional-hazards check.
+
+The reported fit is statsmodels' :class:`~statsmodels.duration.hazard_regression.PHReg`. The
+bootstrap refits (hundreds of them) use :func:`cox_newton`, a vectorised Newton-Raphson solver of
+the same partial likelihood (Breslow or Efron ties) that is about ten times faster than PHReg on
+10,000 rows; both are tested against R's ``survival::coxph`` on the lung data.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.attrition.concordance import Concordance, concordance_index
+from instrument.errors import ConvergenceWarning
+
+__all__ = ["CoxFit", "CoxModel", "ProportionalHazardsTest", "cox_newton", "cox_zph"]
+
+TIES = ("efron", "breslow")
+
+
+# --------------------------------------------------------------------------------------------
+# The engine
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CoxFit:
+    """Raw result of :func:`cox_newton` (arrays in the column order of ``X``)."""
+
+    coef: np.ndarray
+    information: np.ndarray
+    loglik: float
+    loglik_null: float
+    n_iter: int
+    converged: bool
+    event_times: np.ndarray
+    hazard_increments: np.ndarray  # baseline hazard jumps at event_times, for x = centre
+    centre: np.ndarray
+
+
+def _check_ties(ties: str) -> str:
+    if ties not in TIES:
+        raise ValueError(f"ties: must be one of {', '.join(TIES)}; got {ties!r}")
+    return ties
+
+
+class _RiskSets:
+    """Index structures of the risk sets for time-sorted data."""
+
+    def __init__(self, time: np.ndarray, event: np.ndarray, ties: str):
+        self.n = len(time)
+        ev = event.astype(bool)
+        self.event = ev
+        self.event_rows = np.flatnonzero(ev)
+        self.event_times, first, counts = np.unique(time[ev], return_index=True, return_counts=True)
+        # events are in time order because the data are sorted, so each group is a run
+        self.group_of_event = np.repeat(np.arange(len(counts)), counts)
+        self.group_start = first
+        self.counts = counts
+        self.risk_start = np.searchsorted(time, self.event_times, side="left")
+        # number of event groups whose risk set contains row i (rows are sorted by time)
+        self.groups_covering = np.searchsorted(self.risk_start, np.arange(self.n), side="right")
+        # Efron slots: l / d_k for l = 0..d_k-1 within each tied group; Breslow: 0
+        self.slot_group = self.group_of_event
+        if ties == "efron":
+            within = np.arange(len(self.group_of_event)) - np.repeat(first, counts)
+            self.slot_f = within / np.repeat(counts, counts)
+        else:
+            self.slot_f = np.zeros(len(self.group_of_event))
+
+
+def _loglik_parts(X, beta, rs: _RiskSets, need_derivatives=True):
+    eta = X @ beta
+    shift = eta.max() if len(eta) else 0.0
+    r = np.exp(eta - shift)
+    rev0 = np.cumsum(r[::-1])[::-1]
+    s0 = rev0[rs.risk_start]
+    r_ev = r[rs.event_rows]
+    d0 = np.add.reduceat(r_ev, rs.group_start) if len(r_ev) else np.zeros(0)
+    f = rs.slot_f
+    g = rs.slot_group
+    denom = s0[g] - f * d0[g]
+    loglik = float(eta[rs.event_rows].sum() - (np.log(denom) + shift).sum())
+    if not need_derivatives:
+        return loglik, None, None, denom
+    rx = r[:, None] * X
+    rev1 = np.cumsum(rx[::-1], axis=0)[::-1]
+    s1 = rev1[rs.risk_start]
+    d1 = np.add.reduceat(rx[rs.event_rows], rs.group_start, axis=0)
+    a = 1.0 / denom
+    xbar = (s1[g] - f[:, None] * d1[g]) * a[:, None]
+    grad = X[rs.event_rows].sum(axis=0) - xbar.sum(axis=0)
+    big_a = np.bincount(g, weights=a, minlength=len(s0))
+    big_b = np.bincount(g, weights=f * a, minlength=len(s0))
+    cum_a = np.concatenate([[0.0], np.cumsum(big_a)])[rs.groups_covering]
+    omega = r * cum_a
+    omega[rs.event_rows] -= r_ev * big_b[rs.group_of_event]
+    info = (X * omega[:, None]).T @ X - xbar.T @ xbar
+    return loglik, grad, info, denom
+
+
+def cox_newton(
+    time: np.ndarray,
+    event: np.ndarray,
+    X: np.ndarray,
+    *,
+    ties: str = "efron",
+    penalty: float = 0.0,
+    max_iter: int = 50,
+    tol: float = 1e-11,
+    presorted: bool = False,
+) -> CoxFit:
+    """Fit a Cox model by Newton-Raphson with step halving (vectorised, no Python loop over times).
+
+    Parameters
+    ----------
+    time, event : array
+        Follow-up time and event indicator (1 = event, 0 = censored).
+    X : array, shape (n, p)
+        Predictors (no intercept).
+    ties : {"efron", "breslow"}, default "efron"
+        Approximation for tied event times, as ``coxph(ties=)``.
+    penalty : float, default 0
+        Ridge penalty :math:`\\tfrac{\\lambda}{2}\\lVert\\beta\\rVert^2` on the scale of ``X``.
+    max_iter, tol : int, float
+        Newton iterations and the relative change in log partial likelihood that stops them.
+    presorted : bool, default False
+        Set when the rows are already sorted by ascending time (the bootstrap sorts once).
+
+    Returns
+    -------
+    CoxFit
+
+    Notes
+    -----
+    With :math:`r_i = e^{x_i\\beta}`, risk-set sums :math:`S_0(t_k)`, :math:`S_1(t_k)` and, for the
+    :math:`d_k` events tied at :math:`t_k`, their own sums :math:`D_0, D_1`, Efron's log partial
+    likelihood is :math:`\\sum_k [\\sum_{i\\in D_k} x_i\\beta - \\sum_{l=0}^{d_k-1}
+    \\log(S_0 - \\tfrac{l}{d_k} D_0)]`; Breslow's drops the :math:`l/d_k` term (Therneau &
+    Grambsch 2000, ch. 3). Reverse cumulative sums give every risk set in O(np), and the
+    information matrix is assembled as :math:`X^\\top \\operatorname{diag}(\\omega) X -
+    \\bar X^\\top \\bar X` without forming a p x p matrix per event time. Predictors are centred
+    at their means (which does not change the coefficients). The baseline hazard increments are
+    :math:`\\sum_l 1/(S_0 - \\tfrac{l}{d_k} D_0)`, as ``survfit.coxph`` uses for each ties method.
+    Reproduces ``survival::coxph(Surv(time, status) ~ ..., ties = ties)``.
+
+    References
+    ----------
+    Efron B (1977). The efficiency of Cox's likelihood function for censored data. JASA 72:557-565.
+    Therneau TM, Grambsch PM (2000). Modeling Survival Data: Extending the Cox Model. Springer.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(200, 1))
+    >>> t = rng.exponential(np.exp(-0.5 * x[:, 0]))
+    >>> fit = cox_newton(t, np.ones(200), x)
+    >>> bool(0.2 < fit.coef[0] < 0.8)
+    True
+    """
+    _check_ties(ties)
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=float)
+    X = np.asarray(X, dtype=float)
+    if X.ndim == 1:
+        X = X[:, None]
+    if not presorted:
+        order = np.argsort(time, kind="stable")
+        time, event, X = time[order], event[order], X[order]
+    centre = X.mean(axis=0) if len(X) else np.zeros(X.shape[1])
+    Xc = X - centre
+    rs = _RiskSets(time, event, ties)
+    p = X.shape[1]
+    beta = np.zeros(p)
+    loglik, grad, info, denom = _loglik_parts(Xc, beta, rs)
+    loglik_null = loglik
+    pen = float(penalty)
+    obj = loglik - 0.5 * pen * beta @ beta
+    converged = False
+    it = 0
+    for it in range(1, max_iter + 1):
+        g = grad - pen * beta
+        h = info + pen * np.eye(p)
+        try:
+            step = np.linalg.solve(h, g)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(h, g, rcond=None)[0]
+        new_obj = -np.inf
+        for _ in range(30):
+            trial = beta + step
+            ll, gr, inf, den = _loglik_parts(Xc, trial, rs)
+            new_obj = ll - 0.5 * pen * trial @ trial
+            if np.isfinite(new_obj) and new_obj >= obj - 1e-12 * abs(obj):
+                break
+            step = step / 2
+        beta, loglik, grad, info, denom = trial, ll, gr, inf, den
+        change = abs(new_obj - obj)
+        obj = new_obj
+        if change <= tol * max(abs(obj), 1.0) and np.max(np.abs(step)) < 1e-6:
+            converged = True
+            break
+    hazard = np.bincount(rs.slot_group, weights=1.0 / denom, minlength=len(rs.event_times))
+    # denominators were computed with exp(eta - max eta); undo that shift for the hazard
+    eta = Xc @ beta
+    hazard = hazard * np.exp(-(eta.max() if len(eta) else 0.0))
+    return CoxFit(
+        coef=beta, information=info + pen * np.eye(p), loglik=loglik, loglik_null=loglik_null,
+        n_iter=it, converged=converged, event_times=rs.event_times, hazard_increments=hazard,
+        centre=centre,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Proportional hazards test (cox.zph)
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ProportionalHazardsTest:
+    """Score tests of proportional hazards on scaled Schoenfeld residuals, per term and global.
+
+    Attributes
+    ----------
+    table : DataFrame
+        Index ``term`` (the predictors, then ``GLOBAL``); columns ``chisq, df, p``.
+    transform : str
+        Time transform used (``km``).
+    event_times : ndarray
+        Event time of each scaled residual (one per event).
+    scaled_residuals : DataFrame
+        Scaled Schoenfeld residuals (one row per event, one column per term), for plotting
+        beta(t) against time.
+    """
+
+    table: pd.DataFrame
+    transform: str
+    event_times: np.ndarray
+    scaled_residuals: pd.DataFrame
+
+    def summary(self) -> pd.DataFrame:
+        return self.table.reset_index()
+
+
+def cox_zph(
+    time: np.ndarray, event: np.ndarray, X: pd.DataFrame | np.ndarray, coef: np.ndarray, *,
+    ties: str = "efron", transform: str = "km",
+) -> ProportionalHazardsTest:
+    """Test the proportional-hazards assumption, as ``survival::cox.zph`` (survival 3).
+
+    Parameters
+    ----------
+    time, event : array
+        Follow-up time and event indicator.
+    X : DataFrame or array
+        The model's predictors.
+    coef : array
+        The fitted log hazard ratios.
+    ties : {"efron", "breslow"}, default "efron"
+    transform : {"km", "identity", "rank", "log"}, default "km"
+        Function g(t) of time the residuals are regressed on; ``km`` is 1 minus the left-continuous
+        Kaplan-Meier estimate, R's default.
+
+    Returns
+    -------
+    ProportionalHazardsTest
+
+    Notes
+    -----
+    For each term j the model is extended with :math:`x_j g(t)` and the score test of its
+    coefficient :math:`\\gamma_j = 0` is computed at :math:`(\\hat\\beta, \\gamma = 0)` with the
+    full information matrix of :math:`(\\beta, \\gamma)` (Grambsch & Therneau 1994): the score is
+    :math:`U_\\gamma = \\sum_k g(t_k) r_k` over the Schoenfeld residuals :math:`r_k`, and the
+    information blocks are :math:`\\sum V_k`, :math:`\\sum g_k V_k`, :math:`\\sum g_k^2 V_k`
+    with :math:`V_k` the covariance of X in the risk set. The global test uses all of
+    :math:`\\gamma` at once. This is what ``cox.zph`` does since survival 3.0 (earlier versions
+    used an approximation). No reference values from R are bundled; the tests check that
+    non-proportional synthetic data are flagged and proportional ones are not. Scaled residuals
+    are :math:`\\hat\\beta + d\\,\\mathcal{I}^{-1} r_k` (d = number of events).
+
+    References
+    ----------
+    Grambsch PM, Therneau TM (1994). Proportional hazards tests and diagnostics based on weighted
+    residuals. Biometrika 81:515-526.
+    """
+    _check_ties(ties)
+    names = list(X.columns) if isinstance(X, pd.DataFrame) else [f"x{j + 1}" for j in range(np.shape(X)[1])]
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=float)
+    X = np.asarray(X, dtype=float)
+    order = np.argsort(time, kind="stable")
+    time, event, X = time[order], event[order], X[order]
+    X = X - X.mean(axis=0)
+    rs = _RiskSets(time, event, ties)
+    beta = np.asarray(coef, dtype=float)
+    eta = X @ beta
+    r = np.exp(eta - eta.max())
+    p = X.shape[1]
+    rev0 = np.cumsum(r[::-1])[::-1]
+    rx = r[:, None] * X
+    rev1 = np.cumsum(rx[::-1], axis=0)[::-1]
+    rxx = rx[:, :, None] * X[:, None, :]
+    rev2 = np.cumsum(rxx[::-1], axis=0)[::-1]
+    ev = rs.event_rows
+    d0 = np.add.reduceat(r[ev], rs.group_start)
+    d1 = np.add.reduceat(rx[ev], rs.group_start, axis=0)
+    d2 = np.add.reduceat(rxx[ev], rs.group_start, axis=0)
+    g_, f = rs.slot_group, rs.slot_f
+    denom = rev0[rs.risk_start][g_] - f * d0[g_]
+    xbar = (rev1[rs.risk_start][g_] - f[:, None] * d1[g_]) / denom[:, None]
+    second = (rev2[rs.risk_start][g_] - f[:, None, None] * d2[g_]) / denom[:, None, None]
+    v = second - xbar[:, :, None] * xbar[:, None, :]
+    resid = X[ev] - xbar  # Schoenfeld residuals, one per event (slot)
+    event_times = time[ev]
+    gt = _time_transform(time, event, event_times, transform)
+    gt = gt - gt.mean()
+    info_bb = v.sum(axis=0)
+    info_bg = (gt[:, None, None] * v).sum(axis=0)
+    info_gg = (gt[:, None, None] ** 2 * v).sum(axis=0)
+    imat = np.block([[info_bb, info_bg], [info_bg.T, info_gg]])
+    u = np.concatenate([np.zeros(p), gt @ resid])
+    rows = []
+    for j in range(p):
+        idx = list(range(p)) + [p + j]
+        sub = imat[np.ix_(idx, idx)]
+        uj = u[idx]
+        rows.append((names[j], float(uj @ np.linalg.solve(sub, uj)), 1))
+    rows.append(("GLOBAL", float(u @ np.linalg.solve(imat, u)), p))
+    table = pd.DataFrame(rows, columns=["term", "chisq", "df"]).set_index("term")
+    table["p"] = stats.chi2.sf(table["chisq"], table["df"])
+    scaled = beta + len(ev) * resid @ np.linalg.inv(info_bb)
+    return ProportionalHazardsTest(
+        table=table, transform=transform, event_times=event_times,
+        scaled_residuals=pd.DataFrame(scaled, columns=names),
+    )
+
+
+def _time_transform(time, event, at, transform):
+    if transform == "identity":
+        return at.astype(float)
+    if transform == "log":
+        return np.log(at)
+    if transform == "rank":
+        return stats.rankdata(at)
+    if transform != "km":
+        raise ValueError(f"transform: must be km, identity, rank or log; got {transform!r}")
+    from analysis.attrition.kaplan_meier import kaplan_meier
+
+    km = kaplan_meier(time, event).table
+    # left-continuous: S(t-) = survival just before t
+    idx = np.searchsorted(km["time"].to_numpy(), at, side="left") - 1
+    surv = np.where(idx >= 0, km["survival"].to_numpy()[np.maximum(idx, 0)], 1.0)
+    return 1.0 - surv
+
+
+# --------------------------------------------------------------------------------------------
+# The estimator
+# --------------------------------------------------------------------------------------------
+class CoxModel:
+    """Cox proportional hazards model of time to disengagement (scikit-learn style).
+
+    Parameters
+    ----------
+    ties : {"efron", "breslow"}, default "efron"
+        Handling of tied event times (R's default is Efron).
+    penalty : float, default 0
+        Ridge penalty on the standardised coefficients (0 = ordinary partial likelihood, fitted by
+        statsmodels PHReg; > 0 fitted by :func:`cox_newton`, without standard errors).
+    ci_level : float, default 0.95
+        Level of the Wald intervals.
+
+    Attributes
+    ----------
+    feature_names_in_ : list of str
+    coef_, se_ : Series
+        Log hazard ratios and their standard errors (per unit of each predictor).
+    cov_ : DataFrame
+    means_, sds_ : Series
+        Means and standard deviations of the predictors (sample SD, ddof = 1).
+    baseline_ : DataFrame
+        ``time, cumulative_hazard, survival`` at the predictor means (like R's
+        ``basehaz(fit, centered = TRUE)``).
+    loglik_, loglik_null_ : float
+    n_obs_, n_events_ : int
+    concordance_ : Concordance
+        Harrell's C of the linear predictor, as ``coxph`` reports it.
+
+    Notes
+    -----
+    Risk of the event by horizon h for predictors x: :math:`1 - S_0(h)^{\\exp((x - \\bar x)\\beta)}`,
+    with :math:`S_0(h) = \\exp(-H_0(h))` the baseline survival at the means.
+    Reproduces ``survival::coxph``; tests pin coefficients and SEs on ``lung`` within 1e-4.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> X = pd.DataFrame({"cohesion": rng.normal(size=300)})
+    >>> t = rng.exponential(np.exp(0.7 * X["cohesion"]))
+    >>> model = CoxModel().fit(X, t, np.ones(300))
+    >>> bool(model.coef_["cohesion"] < 0)
+    True
+    """
+
+    def __init__(self, *, ties: str = "efron", penalty: float = 0.0, ci_level: float = 0.95):
+        self.ties = ties
+        self.penalty = penalty
+        self.ci_level = ci_level
+
+    # ---------------------------------------------------------------------------------
+    def fit(self, X: pd.DataFrame, time, event) -> "CoxModel":
+        _check_ties(self.ties)
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError("X: must be a pandas DataFrame of numeric predictors")
+        if not 0 < self.ci_level < 1:
+            raise ValueError(f"ci_level: must be between 0 and 1; got {self.ci_level}")
+        if self.penalty < 0:
+            raise ValueError(f"penalty: must be >= 0; got {self.penalty}")
+        values = X.to_numpy(dtype=float)
+        time = np.asarray(time, dtype=float)
+        event = np.asarray(event, dtype=float)
+        if values.shape[0] != len(time) or len(time) != len(event):
+            raise ValueError("X, time and event: must have the same number of rows")
+        if not np.isfinite(values).all() or not np.isfinite(time).all():
+            raise ValueError("X, time: must not contain missing or infinite values (drop them first)")
+        if event.sum() == 0:
+            raise ValueError("event: no events; a Cox model needs at least one")
+        names = [str(c) for c in X.columns]
+        self.feature_names_in_ = names
+        self.means_ = pd.Series(values.mean(axis=0), index=names)
+        sds = values.std(axis=0, ddof=1) if len(values) > 1 else np.ones(values.shape[1])
+        self.sds_ = pd.Series(sds, index=names)
+        scale = np.where(sds > 0, sds, 1.0)
+        if self.penalty > 0:
+            fit = cox_newton(time, event, values / scale, ties=self.ties, penalty=self.penalty)
+            coef = fit.coef / scale
+            se = np.full(len(names), np.nan)
+            cov = np.full((len(names), len(names)), np.nan)
+            converged = fit.converged
+        else:
+            from statsmodels.duration.hazard_regression import PHReg
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = PHReg(time, values - values.mean(axis=0), status=event, ties=self.ties).fit()
+            coef = np.asarray(res.params)
+            cov = np.asarray(res.cov_params())
+            se = np.sqrt(np.diag(cov))
+            # the engine gives the baseline hazard and log-likelihoods on the same definition
+            fit = cox_newton(time, event, values, ties=self.ties)
+            converged = fit.converged and np.allclose(fit.coef, coef, atol=1e-5 * (1 + np.abs(coef).max()))
+            coef = fit.coef if converged else coef
+        if not converged:
+            warnings.warn(
+                "Cox model: Newton-Raphson did not converge (separation or a constant predictor?); "
+                "estimates may be infinite", ConvergenceWarning, stacklevel=2,
+            )
+        self.coef_ = pd.Series(coef, index=names)
+        self.se_ = pd.Series(se, index=names)
+        self.cov_ = pd.DataFrame(cov, index=names, columns=names)
+        hazard = fit.hazard_increments  # at the predictor means in both branches
+        cumhaz = np.cumsum(hazard)
+        self.baseline_ = pd.DataFrame(
+            {"time": fit.event_times, "cumulative_hazard": cumhaz, "survival": np.exp(-cumhaz)}
+        )
+        self.loglik_ = float(fit.loglik)
+        self.loglik_null_ = float(fit.loglik_null)
+        self.n_obs_ = int(len(time))
+        self.n_events_ = int(event.sum())
+        self.converged_ = bool(converged)
+        self.concordance_ = concordance_index(time, event, self._lp(values))
+        return self
+
+    # ---------------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "coef_"):
+            raise RuntimeError("CoxModel: call fit() first")
+
+    def _matrix(self, X: pd.DataFrame) -> np.ndarray:
+        missing = [c for c in self.feature_names_in_ if c not in X.columns]
+        if missing:
+            raise ValueError(f"X: missing predictor column(s) {', '.join(missing)}")
+        return X[self.feature_names_in_].to_numpy(dtype=float)
+
+    def _lp(self, values: np.ndarray) -> np.ndarray:
+        # an elementwise sum, not a BLAS product: identical rows must give identical values,
+        # or ties in the risk score (which the concordance counts as 1/2) are broken at random
+        return ((values - self.means_.to_numpy()) * self.coef_.to_numpy()).sum(axis=1)
+
+    def linear_predictor(self, X: pd.DataFrame) -> pd.Series:
+        """Centred linear predictor :math:`(x - \\bar x)\\beta` (R's ``predict(type = "lp")``)."""
+        self._check_fitted()
+        return pd.Series(self._lp(self._matrix(X)), index=X.index, name="linear_predictor")
+
+    def baseline_survival(self, horizon: float) -> float:
+        """Baseline survival at the predictor means at ``horizon`` (step function, right-continuous)."""
+        self._check_fitted()
+        return baseline_survival_at(self.baseline_, horizon)
+
+    def predict_risk(self, X: pd.DataFrame, horizon: float) -> pd.Series:
+        """Predicted probability of the event by ``horizon`` for each row of ``X``."""
+        s0 = self.baseline_survival(horizon)
+        lp = self.linear_predictor(X)
+        return pd.Series(1.0 - s0 ** np.exp(lp.to_numpy()), index=X.index, name="risk")
+
+    def summary(self) -> pd.DataFrame:
+        """One row per term: ``estimate`` (log HR), ``se``, ``z``, ``p``, ``hazard_ratio``,
+        ``ci_low``, ``ci_high`` (HR per unit), ``sd``, ``hr_per_sd``, ``hr_per_sd_ci_low``,
+        ``hr_per_sd_ci_high``, ``ci_level``."""
+        self._check_fitted()
+        return effect_table(self.coef_, self.se_, self.sds_, self.ci_level, ratio="hazard_ratio")
+
+    def zph(self, X: pd.DataFrame, time, event, *, transform: str = "km") -> ProportionalHazardsTest:
+        """Proportional-hazards test on the data the model was fitted to (see :func:`cox_zph`)."""
+        self._check_fitted()
+        return cox_zph(time, event, X[self.feature_names_in_], self.coef_.to_numpy(),
+                       ties=self.ties, transform=transform)
+
+
+def baseline_survival_at(baseline: pd.DataFrame, horizon: float) -> float:
+    """Survival of a step-function baseline table at ``horizon`` (1 before the first event)."""
+    if not np.isfinite(horizon) or horizon < 0:
+        raise ValueError(f"horizon: must be a non-negative number; got {horizon}")
+    times = baseline["time"].to_numpy()
+    idx = np.searchsorted(times, horizon, side="right") - 1
+    return float(baseline["survival"].to_numpy()[idx]) if idx >= 0 else 1.0
+
+
+def effect_table(coef: pd.Series, se: pd.Series, sds: pd.Series, ci_level: float, *, ratio: str) -> pd.DataFrame:
+    """Tidy table of log-scale effects with ratios per unit and per SD (shared with logistic)."""
+    z = stats.norm.ppf(0.5 + ci_level / 2)
+    est = coef.to_numpy()
+    s = se.to_numpy()
+    sd = sds.reindex(coef.index).to_numpy()
+    with np.errstate(invalid="ignore"):
+        out = pd.DataFrame(
+            {
+                "estimate": est,
+                "se": s,
+                "z": est / s,
+                "p": 2 * stats.norm.sf(np.abs(est / s)),
+                ratio: np.exp(est),
+                "ci_low": np.exp(est - z * s),
+                "ci_high": np.exp(est + z * s),
+                "sd": sd,
+                f"{ratio}_per_sd": np.exp(est * sd),
+                f"{ratio}_per_sd_ci_low": np.exp((est - z * s) * sd),
+                f"{ratio}_per_sd_ci_high": np.exp((est + z * s) * sd),
+                "ci_level": ci_level,
+            },
+            index=pd.Index(coef.index, name="term"),
+        )
+    return out
+
+
+__all__ += ["Concordance", "baseline_survival_at", "effect_table"]

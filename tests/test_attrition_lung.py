@@ -1,0 +1,118 @@
+"""Parity with R's survival and stats on survival::lung (reference values from R 4.2.2, survival 3.5-3).
+
+Expected numbers come from tests/data/lung_reference.json, written by
+/work/shared/reference/make_reference.R (``Rscript make_reference.R OUT lung``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.attrition.concordance import concordance_index
+from analysis.attrition.cox import CoxModel, cox_newton
+from analysis.attrition.kaplan_meier import kaplan_meier, logrank_test
+from analysis.attrition.logistic import LogisticModel, logistic_irls
+
+DATA = Path(__file__).parent / "data"
+REF = json.loads((DATA / "lung_reference.json").read_text())
+TERMS = ["age", "sex", "ph.ecog"]
+
+
+@pytest.fixture(scope="module")
+def lung() -> pd.DataFrame:
+    frame = pd.read_csv(DATA / "lung.csv")
+    return frame.dropna(subset=TERMS).reset_index(drop=True)  # R's na.omit: 227 rows
+
+
+def test_lung_model_rows(lung):
+    assert len(lung) == REF["cox_efron"]["n"] == 227
+    assert int(lung["status"].sum()) == REF["cox_efron"]["nevent"] == 164
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_cox_matches_coxph(lung, ties):
+    # R: coxph(Surv(time, status) ~ age + sex + ph.ecog, data = lung, ties = ties); tolerance 1e-4
+    ref = REF[f"cox_{ties}"]
+    model = CoxModel(ties=ties).fit(lung[TERMS], lung["time"], lung["status"])
+    assert list(model.coef_.index) == ref["terms"]
+    np.testing.assert_allclose(model.coef_.to_numpy(), ref["coef"], atol=1e-4, rtol=0)
+    np.testing.assert_allclose(model.se_.to_numpy(), ref["se"], atol=1e-4, rtol=0)
+    np.testing.assert_allclose(model.summary()["p"].to_numpy(), ref["p"], atol=1e-4, rtol=0)
+    assert model.n_obs_ == ref["n"] and model.n_events_ == ref["nevent"]
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_fast_engine_matches_coxph(lung, ties):
+    # the bootstrap engine on its own; R: coxph(..., ties = ties)$coef and sqrt(diag(vcov)); 1e-4
+    ref = REF[f"cox_{ties}"]
+    fit = cox_newton(lung["time"].to_numpy(), lung["status"].to_numpy(), lung[TERMS].to_numpy(), ties=ties)
+    assert fit.converged
+    np.testing.assert_allclose(fit.coef, ref["coef"], atol=1e-4, rtol=0)
+    np.testing.assert_allclose(np.sqrt(np.diag(np.linalg.inv(fit.information))), ref["se"], atol=1e-4, rtol=0)
+
+
+def test_concordance_matches_coxph(lung):
+    # R: coxph(Surv(time, status) ~ age + sex + ph.ecog, lung)$concordance["concordance"]; 1e-3
+    model = CoxModel().fit(lung[TERMS], lung["time"], lung["status"])
+    assert model.concordance_.estimate == pytest.approx(REF["cox_efron"]["concordance"], abs=1e-3)
+
+
+def test_concordance_equals_brute_force_pair_count(lung):
+    # survival's own test file (tests/concordance.R, allpair) defines the pairs: i has the event,
+    # j has time > t_i or (time == t_i and censored). Brute force over all pairs.
+    rng = np.random.default_rng(3)
+    t = rng.integers(1, 15, size=120).astype(float)
+    e = rng.integers(0, 2, size=120)
+    x = rng.integers(0, 6, size=120).astype(float)
+    con = dis = tie = 0
+    for i in np.flatnonzero(e):
+        at_risk = (t > t[i]) | ((t == t[i]) & (e == 0))
+        sign = np.sign(x[i] - x[at_risk])
+        con += (sign > 0).sum()
+        dis += (sign < 0).sum()
+        tie += (sign == 0).sum()
+    result = concordance_index(t, e, x)
+    assert (result.concordant, result.discordant, result.tied_risk) == (con, dis, tie)
+
+
+def test_logistic_matches_glm(lung):
+    # R: glm(status ~ age + sex + ph.ecog, family = binomial, data = lung); tolerance 1e-4
+    ref = REF["logit"]
+    model = LogisticModel().fit(lung[TERMS], lung["status"])
+    table = model.summary()
+    assert list(table.index) == ref["terms"]
+    np.testing.assert_allclose(table["estimate"].to_numpy(), ref["coef"], atol=1e-4, rtol=0)
+    np.testing.assert_allclose(table["se"].to_numpy(), ref["se"], atol=1e-4, rtol=0)
+    design = np.c_[np.ones(len(lung)), lung[TERMS].to_numpy()]
+    coef, info, ok = logistic_irls(design, lung["status"].to_numpy(dtype=float))
+    assert ok
+    np.testing.assert_allclose(coef, ref["coef"], atol=1e-4, rtol=0)
+    np.testing.assert_allclose(np.sqrt(np.diag(np.linalg.inv(info))), ref["se"], atol=1e-4, rtol=0)
+
+
+def test_kaplan_meier_by_sex():
+    # R: summary(survfit(Surv(time, status) ~ sex, lung), times = c(100, 200, 365, 500))$surv; 1e-6
+    # (all 228 rows: survfit drops nothing)
+    lung_all = pd.read_csv(DATA / "lung.csv")
+    km = kaplan_meier(lung_all["time"], lung_all["status"], lung_all["sex"])
+    ref = REF["km_by_sex"]
+    got = km.survival_at(sorted(set(ref["time"])))
+    expected = pd.DataFrame({"stratum": [s.split("=")[1] for s in ref["strata"]], "time": ref["time"],
+                             "surv": ref["surv"]})
+    merged = expected.merge(got, on=["stratum", "time"])
+    assert len(merged) == 8
+    np.testing.assert_allclose(merged["survival"], merged["surv"], atol=1e-6, rtol=0)
+
+
+def test_logrank_by_sex():
+    # R: survdiff(Surv(time, status) ~ sex, lung)$chisq; tolerance 1e-4
+    lung_all = pd.read_csv(DATA / "lung.csv")
+    res = logrank_test(lung_all["time"], lung_all["status"], lung_all["sex"])
+    assert res.chisq == pytest.approx(REF["logrank_sex"]["chisq"], abs=1e-4)
+    assert res.df == REF["logrank_sex"]["df"]
+    assert res.table["observed"].sum() == lung_all["status"].sum()
