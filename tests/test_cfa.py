@@ -1,0 +1,169 @@
+"""ML CFA against lavaan 0.6.14 (tests/data/hs39_reference.json, bfi_reference.json; make_reference.R)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from instrument.errors import HeywoodCaseWarning
+from analysis.cfa import CFA, MeasurementModel, compare_models, rmsea_interval
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def hs():
+    ref = json.loads((DATA / "hs39_reference.json").read_text())
+    data = pd.read_csv(DATA / "HolzingerSwineford1939.csv")
+    return ref, data, CFA(ref["model"]).fit(data)
+
+
+@pytest.fixture(scope="module")
+def bfi():
+    ref = json.loads((DATA / "bfi_reference.json").read_text())["cfa_ml"]
+    data = pd.read_csv(DATA / "bfi.csv", index_col=0)
+    return ref, data, CFA(ref["model"], missing="listwise").fit(data)
+
+
+# R: fit <- cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9",
+#               data = HolzingerSwineford1939); fitMeasures(fit, c(...))
+@pytest.mark.parametrize("name", ["chisq", "df", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper",
+                                  "srmr", "aic", "bic", "logl", "npar"])
+def test_hs_fit_measures_match_lavaan(hs, name):
+    ref, _, fit = hs
+    # tolerance 1e-3 absolute (issue 4 §1)
+    assert fit.fit_measures_[name.replace(".", "_")] == pytest.approx(ref["fit"][name], abs=1e-3)
+
+
+def test_hs_pvalue_and_sample_size(hs):
+    ref, data, fit = hs
+    assert fit.fit_measures_["pvalue"] == pytest.approx(ref["fit"]["pvalue"], rel=1e-4)
+    assert fit.n_obs_ == len(data) == 301
+    assert fit.converged_
+
+
+def test_hs_estimates_se_and_standardized_match_lavaan(hs):
+    # R: parameterEstimates(fit, standardized = TRUE)[, c("lhs","op","rhs","est","se","std.all")]; 1e-3
+    ref, _, fit = hs
+    expected = pd.DataFrame(ref["estimates"])
+    merged = expected.merge(fit.estimates_, on=["lhs", "op", "rhs"], suffixes=("_r", ""), validate="1:1")
+    assert len(merged) == len(expected) == len(fit.estimates_) == 24
+    np.testing.assert_allclose(merged["est"], merged["est_r"], atol=1e-3)
+    np.testing.assert_allclose(merged["se"], merged["se_r"], atol=1e-3)
+    np.testing.assert_allclose(merged["std_all"], merged["std.all"], atol=1e-3)
+
+
+def test_hs_top_modification_indices_match_lavaan(hs):
+    # R: modindices(fit, sort. = TRUE, maximum.number = 5); 1e-3
+    ref, _, fit = hs
+    expected = pd.DataFrame(ref["top_modindices"])
+    got = fit.modification_indices(top=5)
+    assert list(zip(got.lhs, got.op, got.rhs)) == list(zip(expected.lhs, expected.op, expected.rhs))
+    np.testing.assert_allclose(got["mi"], expected["mi"], atol=1e-3)
+    assert len(fit.modification_indices()) == 10
+
+
+@pytest.mark.parametrize("name", ["cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr"])
+def test_bfi_five_factor_fit_matches_lavaan(bfi, name):
+    # R: cfa(bfi five-factor model, data = bfi[, 1:25], estimator = "ML", missing = "listwise"); 1e-3
+    ref, _, fit = bfi
+    assert fit.fit_measures_[name.replace(".", "_")] == pytest.approx(ref["fit"][name], abs=1e-3)
+
+
+def test_bfi_chisq_aic_bic_and_loadings(bfi):
+    ref, _, fit = bfi
+    # chisq relative 1e-3; df exact; listwise N = 2436 as lavaan's ntotal
+    assert fit.fit_measures_["chisq"] == pytest.approx(ref["fit"]["chisq"], rel=1e-3)
+    assert fit.fit_measures_["df"] == ref["fit"]["df"]
+    assert fit.fit_measures_["ntotal"] == ref["fit"]["ntotal"]
+    assert fit.fit_measures_["aic"] == pytest.approx(ref["fit"]["aic"], abs=1e-2)
+    assert fit.fit_measures_["bic"] == pytest.approx(ref["fit"]["bic"], abs=1e-2)
+    # R: standardizedSolution(fit) loadings (=~ est.std), 1e-3; reverse-keyed items load negatively
+    expected = pd.DataFrame(ref["std_loadings"])
+    table = fit.standardized_loadings()
+    got = [table.loc[r, l] for l, r in zip(expected.lhs, expected.rhs)]
+    np.testing.assert_allclose(got, expected["est.std"], atol=1e-3)
+
+
+def test_rmsea_interval_is_lavaans(hs):
+    ref, _, _ = hs
+    point, lo, hi = rmsea_interval(ref["fit"]["chisq"], 24, 301)
+    assert (point, lo, hi) == pytest.approx(
+        (ref["fit"]["rmsea"], ref["fit"]["rmsea.ci.lower"], ref["fit"]["rmsea.ci.upper"]), abs=1e-6)
+    assert rmsea_interval(10.0, 24, 301)[:2] == (0.0, 0.0)  # χ² below df: point and lower bound 0
+
+
+def test_model_syntax_parsing_and_errors():
+    m = MeasurementModel.from_syntax("# comment\nf1 =~ a + b + c; f2 =~ d + e + f\na ~~ d\nf1 ~~ f2")
+    assert m.latent == ("f1", "f2") and m.residual_covariances == (("a", "d"),)
+    assert "a ~~ d" in m.to_syntax()
+    h = MeasurementModel.from_syntax("g =~ f1 + f2 + f3\nf1 =~ a + b\nf2 =~ c + d\nf3 =~ e + f")
+    assert h.second_order == ("g",) and h.first_order == ("f1", "f2", "f3")
+    assert h.observed == ("a", "b", "c", "d", "e", "f")
+    assert h.items_of("g") == ("a", "b", "c", "d", "e", "f")
+    with pytest.raises(ValueError, match="modifiers"):
+        MeasurementModel.from_syntax("f =~ NA*x1 + x2")
+    with pytest.raises(ValueError, match="cannot read"):
+        MeasurementModel.from_syntax("y ~ x")
+    with pytest.raises(ValueError, match="mixes items and factors"):
+        MeasurementModel.from_syntax("f1 =~ a + b\ng =~ f1 + c")
+    with pytest.raises(ValueError, match="defined twice"):
+        MeasurementModel((("f", ("a", "b")), ("f", ("c", "d"))))
+
+
+def test_bad_data_is_reported_by_name(hs):
+    ref, data, _ = hs
+    with pytest.raises(ValueError, match="x1, x2"):
+        CFA(ref["model"]).fit(data.drop(columns=["x1", "x2"]))
+    with pytest.raises(ValueError, match="not numeric"):
+        CFA(ref["model"]).fit(data.assign(x3="a"))
+    with pytest.raises(ValueError, match="missing"):
+        CFA(ref["model"], missing="ml").fit(data)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        CFA(ref["model"]).modification_indices()
+
+
+def test_refit_on_reordered_columns_is_identical(hs):
+    ref, data, fit = hs
+    again = CFA(ref["model"]).fit(data[data.columns[::-1]])
+    assert again.fit_measures_["chisq"] == pytest.approx(fit.fit_measures_["chisq"], abs=1e-8)
+
+
+def test_second_order_model_equivalent_to_three_correlated_factors(hs):
+    # With three first-order factors a second-order factor is just-identified at the factor level:
+    # the same Σ̂ as the correlated-factors model (Bollen 1989, ch. 7), so the same χ² and df.
+    ref, data, fit = hs
+    higher = CFA("g =~ visual + textual + speed\n" + ref["model"]).fit(data)
+    assert higher.fit_measures_["df"] == 24
+    assert higher.fit_measures_["chisq"] == pytest.approx(ref["fit"]["chisq"], abs=1e-3)
+    loadings = higher.standardized_loadings()
+    assert set(loadings.columns) == {"g", "visual", "textual", "speed"}
+
+
+def test_compare_models_nested_difference_test(hs):
+    ref, data, fit = hs
+    one = CFA("g =~ " + " + ".join(f"x{k}" for k in range(1, 10))).fit(data)
+    table = compare_models({"three": fit, "one": one})
+    assert list(table["model"]) == ["one", "three"]
+    row = table.iloc[0]
+    assert row["nested"] and row["delta_df"] == 3
+    assert row["delta_chisq"] == pytest.approx(one.fit_measures_["chisq"] - fit.fit_measures_["chisq"])
+    assert np.isnan(table.iloc[1]["delta_chisq"])
+
+
+def test_heywood_case_warns():
+    # SYNTHETIC data with sample correlations r12 = .8, r13 = .9, r23 = .6 exactly: the just-identified
+    # one-factor solution has λ1² = r12·r13/r23 = 1.2, i.e. a residual variance of −0.2 for a.
+    target = np.array([[1, 0.8, 0.9], [0.8, 1, 0.6], [0.9, 0.6, 1]])
+    z = np.random.default_rng(0).normal(size=(400, 3))
+    z -= z.mean(axis=0)
+    z = z @ np.linalg.inv(np.linalg.cholesky(z.T @ z / 400).T) @ np.linalg.cholesky(target).T
+    with pytest.warns(HeywoodCaseWarning, match="a"):
+        fit = CFA("f =~ a + b + c").fit(pd.DataFrame(z, columns=list("abc")))
+    theta_a = fit.estimates_.query("lhs == 'a' and op == '~~' and rhs == 'a'")["est"].item()
+    assert theta_a == pytest.approx(-0.2, abs=1e-6)
