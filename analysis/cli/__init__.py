@@ -17,6 +17,7 @@ from instrument.errors import MHDQError
 
 #: Command modules, in the order ``mhdq --help`` lists them.
 COMMAND_MODULES = (
+    "build",
     "simulate",
 )
 
