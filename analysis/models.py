@@ -1,0 +1,235 @@
+"""Hypothesised measurement models generated from an instrument's scale hierarchy.
+
+An instrument specification already states the theory to test: items belong to facets (leaf
+scales), facets to themes, themes to a total. :func:`hypothesised_models` turns that hierarchy into
+the competing CFA models a validation study compares — one general factor, the themes as correlated
+factors, the facets as correlated factors, and the facets under second-order themes — for any
+specification, and :func:`skipped_models` says why a model does not apply.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from instrument.spec import Instrument
+
+from analysis.cfa import MeasurementModel
+
+__all__ = ["hypothesised_models", "skipped_models", "answers_only", "MODEL_NAMES"]
+
+#: Model names in order from most to least constrained (the usual comparison order).
+MODEL_NAMES = ("one_factor", "themes", "second_order", "facets")
+
+
+def _root(instrument: Instrument, root: str | None) -> str | None:
+    """The scale whose subtree is modelled (None: every scale of a flat instrument)."""
+    if root is not None:
+        instrument.scale(root)  # KeyError naming the scales when unknown
+        return root
+    hierarchical = [s.id for s in instrument.root_scales if instrument.children(s.id)]
+    if not hierarchical:
+        return None
+    if len(hierarchical) > 1:
+        raise ValueError(
+            f"root: the instrument has several scale hierarchies ({', '.join(hierarchical)}); "
+            "choose one with root="
+        )
+    return hierarchical[0]
+
+
+def _leaves_under(instrument: Instrument, scale_id: str) -> list[str]:
+    kids = instrument.children(scale_id)
+    if not kids:
+        return [scale_id]
+    out: list[str] = []
+    for k in kids:
+        out.extend(_leaves_under(instrument, k.id))
+    return out
+
+
+def _items(instrument: Instrument, scale_id: str) -> tuple[str, ...]:
+    """The scale's items, with the first positively keyed item first (it becomes the marker)."""
+    items = list(instrument.scale_items(scale_id))
+    positive = [i for i in items if instrument.item(i).keyed > 0]
+    if positive:
+        items.remove(positive[0])
+        items.insert(0, positive[0])
+    return tuple(items)
+
+
+def _plan(instrument: Instrument, root: str | None):
+    root = _root(instrument, root)
+    if root is None:
+        facets = [s.id for s in instrument.root_scales]
+        themes: list[str] = []
+        general = "general"
+    else:
+        facets = _leaves_under(instrument, root)
+        themes = [s.id for s in instrument.children(root)]
+        general = root
+    items = [i for f in facets for i in instrument.scale_items(f)]
+    keyed = tuple((i, instrument.item(i).keyed) for i in items)
+    clash = sorted(set(items) & ({general, *themes, *facets}))
+    if clash:
+        raise ValueError(f"instrument: scale id(s) {', '.join(clash)} are also item ids; factor names must differ")
+    candidates: dict[str, MeasurementModel | str] = {}
+    all_items = [i for i in instrument.item_ids if i in set(items)]
+    positive = [i for i in all_items if instrument.item(i).keyed > 0]
+    if positive:
+        all_items.remove(positive[0])
+        all_items.insert(0, positive[0])
+    candidates["one_factor"] = MeasurementModel(((general, tuple(all_items)),), keyed=keyed, name="one_factor")
+    if themes and set(themes) != set(facets) and len(themes) >= 2:
+        candidates["themes"] = MeasurementModel(
+            tuple((t, _items(instrument, t)) for t in themes), keyed=keyed, name="themes")
+    elif themes and set(themes) != set(facets):
+        candidates["themes"] = "only one theme under the root: the themes model is the one-factor model"
+    else:
+        candidates["themes"] = "no themes above the facets (a flat instrument)"
+    if themes and set(themes) != set(facets):
+        factors: list[tuple[str, tuple[str, ...]]] = []
+        first: list[tuple[str, tuple[str, ...]]] = []
+        exogenous = 0
+        for t in themes:
+            leaves = _leaves_under(instrument, t)
+            if len(leaves) >= 2:
+                factors.append((t, tuple(leaves)))
+                first.extend((f, _items(instrument, f)) for f in leaves)
+                exogenous += 1
+            else:  # a leaf theme, or a theme with one facet: a first-order factor of its own
+                first.append((leaves[0], _items(instrument, leaves[0])))
+                exogenous += 1
+        two = [t for t, leaves in factors if len(leaves) == 2]
+        if not factors:
+            candidates["second_order"] = "no theme has two or more facets"
+        elif two and exogenous < 2:
+            candidates["second_order"] = (
+                f"theme {two[0]} has only two facets and no other factor to correlate with: not identified")
+        else:
+            candidates["second_order"] = MeasurementModel(tuple(factors) + tuple(first), keyed=keyed, name="second_order")
+    else:
+        candidates["second_order"] = "no themes above the facets (a flat instrument)"
+    if len(facets) >= 2:
+        candidates["facets"] = MeasurementModel(
+            tuple((f, _items(instrument, f)) for f in facets), keyed=keyed, name="facets")
+    else:
+        candidates["facets"] = "only one facet: the facets model is the one-factor model"
+    # identification checks common to every model
+    for name, m in list(candidates.items()):
+        if isinstance(m, str):
+            continue
+        single = [f for f in m.first_order if len(m.indicators(f)) < 2]
+        p = len(m.observed)
+        if single:
+            candidates[name] = f"factor(s) {', '.join(single)} have fewer than two items: not identified"
+            continue
+        n_lat = len(m.latent)
+        endo = {i for _, inds in m.factors for i in inds if i in set(m.latent)}
+        exo = n_lat - len(endo)
+        q = sum(len(inds) - 1 for _, inds in m.factors) + p + len(endo) + exo * (exo + 1) // 2
+        if p * (p + 1) // 2 - q < 0:
+            candidates[name] = f"more parameters ({q}) than variances and covariances ({p * (p + 1) // 2})"
+    return candidates
+
+
+def hypothesised_models(instrument: Instrument, *, root: str | None = None) -> dict[str, MeasurementModel]:
+    """The competing CFA models implied by an instrument's scale hierarchy.
+
+    Parameters
+    ----------
+    instrument : Instrument
+        A loaded specification (:func:`instrument.spec.load_instrument`).
+    root : str or None, default None
+        The scale whose subtree is modelled. None picks the instrument's only scale hierarchy (a
+        root scale with children; other root scales, such as a separate criterion scale, are left
+        out) or, for a flat instrument whose scales are all roots (bfi), all of its scales.
+
+    Returns
+    -------
+    dict of str to MeasurementModel
+        In the order ``one_factor, themes, second_order, facets`` (most to least constrained),
+        keeping only the models that apply (see :func:`skipped_models` for why one is missing):
+
+        - ``one_factor``: every item on one factor named after the root (``general`` when flat);
+        - ``themes``: the root's children as correlated factors, each measured by all its items;
+        - ``second_order``: the facets (leaf scales) as first-order factors, each theme a
+          second-order factor over its facets; a theme with a single facet (or a leaf theme) enters
+          as a first-order factor correlated with the themes;
+        - ``facets``: the leaf scales as correlated factors (for bfi: its five scales).
+
+    Notes
+    -----
+    Factors are named by scale id. Items keep their raw coding: reverse-keyed items are modelled
+    as answered and get negative loadings (the model's ``keyed`` holds the key for
+    :mod:`analysis.validity`). The marker (loading fixed to 1) of each factor is its first
+    positively keyed item, so that factors point in the keyed direction; that changes no fit
+    statistic. In a deeper hierarchy the second-order factors are the root's children and their
+    first-order factors are all leaf scales below them (intermediate levels are not modelled).
+    ``one_factor ⊂ themes ⊂ second_order ⊂ facets`` are nested (the themes model is the second-order
+    model with zero facet disturbances, a boundary constraint), so :func:`analysis.cfa.compare_models`
+    gives Δχ² tests between neighbours.
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> models = hypothesised_models(load_instrument("examples/bfi.yaml"))
+    >>> list(models)
+    ['one_factor', 'facets']
+    >>> models["facets"].indicators("agree")  # A1 is reverse keyed: A2 is the marker
+    ('A2', 'A1', 'A3', 'A4', 'A5')
+    """
+    return {k: v for k, v in _plan(instrument, root).items() if isinstance(v, MeasurementModel)}
+
+
+def skipped_models(instrument: Instrument, *, root: str | None = None) -> dict[str, str]:
+    """Why each model of :data:`MODEL_NAMES` left out by :func:`hypothesised_models` does not apply.
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> skipped_models(load_instrument("examples/bfi.yaml"))["themes"]
+    'no themes above the facets (a flat instrument)'
+    """
+    return {k: v for k, v in _plan(instrument, root).items() if isinstance(v, str)}
+
+
+def answers_only(data: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+    """The instrument's item columns with every code that is not an answer set to NaN.
+
+    Not-applicable codes, declared missing codes and anything outside the response scale are not
+    positions on the scale and must not enter a covariance matrix; a CFA on raw codes would treat
+    a not-applicable ``9`` as a very high answer.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Responses with one column per item (other columns are dropped).
+    instrument : Instrument
+
+    Returns
+    -------
+    pandas.DataFrame
+        Float columns, one per item of the instrument present in ``data``, same index.
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> bfi = load_instrument("examples/bfi.yaml")
+    >>> answers_only(pd.DataFrame({"A1": [1, 6, 9], "A2": [2, None, 0]}), bfi)
+        A1   A2
+    0  1.0  2.0
+    1  6.0  NaN
+    2  NaN  NaN
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
+    cols = [i for i in instrument.item_ids if i in data.columns]
+    if not cols:
+        raise ValueError(f"data: none of the {instrument.metadata.short_name} items is a column")
+    out = {}
+    for item in cols:
+        x = pd.to_numeric(data[item], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        valid = np.isin(x, np.asarray(instrument.response_scale_of(item).codes, dtype=float))
+        out[item] = np.where(valid, x, np.nan)
+    return pd.DataFrame(out, index=data.index)
