@@ -1,0 +1,575 @@
+"""Exploratory factor analysis as R's ``psych::fa`` computes it.
+
+Extraction (minres, ml, iterated principal axis) is written here to follow psych step by step;
+rotations are factor_analyzer's :class:`~factor_analyzer.Rotator` (varimax, Kaiser-normalised
+promax, oblimin, geomin), called with psych's settings. Fit statistics follow
+``psych::factor.stats``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from factor_analyzer import Rotator
+from scipy import optimize, stats
+
+from analysis.factorability import as_correlation
+from analysis.polychoric import cor_smooth
+from instrument.errors import ConvergenceWarning, HeywoodCaseWarning
+
+__all__ = [
+    "EFA",
+    "FitStatistics",
+    "extract_factors",
+    "match_factors",
+    "smc",
+]
+
+METHODS = ("minres", "ml", "pa")
+ROTATIONS = ("oblimin", "promax", "varimax", "geomin", None)
+_LOWER, _UPPER = 0.005, 1.0  # psych's bounds on the uniquenesses (L-BFGS-B)
+
+
+def smc(r: np.ndarray) -> np.ndarray:
+    """Squared multiple correlations ``1 − 1/diag(R⁻¹)`` (``psych::smc``, clipped to [0, 1])."""
+    try:
+        inv = np.linalg.inv(r)
+    except np.linalg.LinAlgError:
+        inv = np.linalg.pinv(r)
+    out = 1.0 - 1.0 / np.diag(inv)
+    return np.clip(out, 0.0, 1.0)
+
+
+def _eig_desc(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    vals, vecs = np.linalg.eigh(m)
+    return vals[::-1], vecs[:, ::-1]
+
+
+def _loadings_from_psi(r: np.ndarray, psi: np.ndarray, k: int) -> np.ndarray:
+    """psych's ``FAout.wls``: principal axes of R with 1 − ψ on the diagonal."""
+    s = r.copy()
+    np.fill_diagonal(s, 1.0 - psi)
+    vals, vecs = _eig_desc(s)
+    with np.errstate(invalid="ignore"):
+        return vecs[:, :k] * np.sqrt(vals[:k])
+
+
+def _lbfgs(objective, gradient, start: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Minimise over ψ ∈ [0.005, 1] (psych: ``optim(method = "L-BFGS-B")``, tighter tolerances)."""
+    start = np.clip(start, _LOWER, _UPPER)
+    res = optimize.minimize(
+        objective, start, jac=gradient, method="L-BFGS-B",
+        bounds=[(_LOWER, _UPPER)] * len(start),
+        options={"ftol": 1e-12, "gtol": 1e-8, "maxiter": 2000},
+    )
+    g = gradient(res.x)
+    # projected gradient: components pushing against an active bound do not count
+    free = ~(((res.x <= _LOWER) & (g > 0)) | ((res.x >= _UPPER) & (g < 0)))
+    small = np.all(np.abs(g[free]) < 1e-5)
+    return res.x, bool(res.success or small)
+
+
+def _minres(r: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    p = r.shape[0]
+    low = np.tril_indices(p, -1)
+
+    def objective(psi):
+        s = r.copy()
+        np.fill_diagonal(s, 1.0 - psi)
+        vals, vecs = _eig_desc(s)
+        vals = np.where(vals < np.finfo(float).eps, 100 * np.finfo(float).eps, vals)
+        load = vecs[:, :k] * np.sqrt(vals[:k])
+        resid = (s - load @ load.T)[low]
+        return float(np.sum(resid**2))
+
+    def gradient(psi):
+        # psych's FAgr.minres: diag(model + Ψ − S) with the loadings of S − Ψ
+        vals, vecs = _eig_desc(r - np.diag(psi))
+        load = vecs[:, :k] * np.sqrt(np.maximum(vals[:k], 0.0))
+        return np.diag(load @ load.T) + psi - np.diag(r)
+
+    psi, ok = _lbfgs(objective, gradient, np.diag(r) - smc(r))
+    return _loadings_from_psi(r, psi, k), psi, ok
+
+
+def _ml(r: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    p = r.shape[0]
+
+    def objective(psi):
+        sc = 1.0 / np.sqrt(psi)
+        e = np.linalg.eigvalsh(r * np.outer(sc, sc))[::-1][k:]
+        return -(np.sum(np.log(e) - e) - k + p)
+
+    def gradient(psi):
+        sc = 1.0 / np.sqrt(psi)
+        vals, vecs = _eig_desc(r * np.outer(sc, sc))
+        load = vecs[:, :k] * np.sqrt(np.maximum(vals[:k] - 1.0, 0.0))
+        load = np.sqrt(psi)[:, None] * load
+        g = load @ load.T + np.diag(psi) - r
+        return np.diag(g) / psi**2
+
+    psi, ok = _lbfgs(objective, gradient, np.diag(r) - smc(r))
+    sc = 1.0 / np.sqrt(psi)
+    vals, vecs = _eig_desc(r * np.outer(sc, sc))
+    load = vecs[:, :k] * np.sqrt(np.maximum(vals[:k] - 1.0, 0.0))
+    return np.sqrt(psi)[:, None] * load, psi, ok
+
+
+def _pa(r: np.ndarray, k: int, *, min_err: float, max_iter: int):
+    rmat = r.copy()
+    np.fill_diagonal(rmat, smc(r))
+    comm = np.trace(rmat)
+    converged = False
+    for _ in range(max_iter):
+        vals, vecs = _eig_desc(rmat)
+        load = vecs[:, :k] * np.sqrt(vals[:k])
+        new = np.sum(load**2, axis=1)
+        comm1 = new.sum()
+        np.fill_diagonal(rmat, new)
+        err = abs(comm - comm1)
+        comm = comm1
+        if err < min_err:
+            converged = True
+            break
+    return load, 1.0 - np.sum(load**2, axis=1), converged
+
+
+def extract_factors(
+    r: np.ndarray, n_factors: int, *, method: str = "minres", min_err: float = 0.001,
+    max_iter: int = 50,
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Unrotated loadings of a correlation matrix (psych's ``fac`` extraction step).
+
+    Parameters
+    ----------
+    r : ndarray
+        p × p correlation matrix.
+    n_factors : int
+        Factors to extract.
+    method : {"minres", "ml", "pa"}, default "minres"
+        Minimum residual (unweighted least squares), maximum likelihood, or iterated principal
+        axis.
+    min_err, max_iter : float, int
+        Convergence of principal axis (change in the sum of communalities; psych's defaults).
+
+    Returns
+    -------
+    (loadings, uniquenesses, converged)
+
+    Notes
+    -----
+    minres minimises ``Σ_{i<j} (r_ij − (ΛΛᵀ)_ij)²`` over the uniquenesses ψ ∈ [0.005, 1]
+    (L-BFGS-B from ``ψ = 1 − smc``, gradient ``diag(ΛΛᵀ + Ψ − R)``), with Λ the first k
+    principal axes of ``R − Ψ`` (psych's ``fit.residuals``/``FAout.wls``). ml minimises
+    ``factanal``'s ``−Σ_{j>k}(log e_j − e_j) − k + p`` (e: eigenvalues of ``Ψ^{-1/2} R Ψ^{-1/2}``).
+    pa starts from the SMCs on the diagonal and iterates ``diag ← rowSums(Λ²)`` until the sum of
+    communalities changes by less than ``min_err`` (at most ``max_iter`` times). Signs are set
+    so that each column sums to a positive value.
+
+    Examples
+    --------
+    >>> r = np.array([[1, .48, .40], [.48, 1, .30], [.40, .30, 1]])
+    >>> load, psi, ok = extract_factors(r, 1)
+    >>> np.round(load.ravel(), 2).tolist(), ok
+    ([0.8, 0.6, 0.5], True)
+    """
+    if method == "minres":
+        load, psi, ok = _minres(r, n_factors)
+    elif method == "ml":
+        load, psi, ok = _ml(r, n_factors)
+    elif method == "pa":
+        load, psi, ok = _pa(r, n_factors, min_err=min_err, max_iter=max_iter)
+    else:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    signs = np.sign(load.sum(axis=0))
+    signs[signs == 0] = 1
+    return load * signs, psi, ok
+
+
+def _rotate(load: np.ndarray, rotation: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+    if rotation is None or load.shape[1] < 2:
+        return load, None
+    # psych: loadings exactly 0 become 1e-15 (varimax would divide by 0)
+    load = np.where(load == 0.0, 1e-15, load)
+    settings = {
+        # stats::varimax(normalize = TRUE, eps = 1e-5)
+        "varimax": dict(method="varimax", normalize=True, max_iter=1000, tol=1e-5),
+        # psych: kaiser(loadings, rotate = "Promax"), m = 4
+        "promax": dict(method="promax", normalize=True, power=4, max_iter=1000, tol=1e-5),
+        # GPArotation::oblimin(gam = 0, normalize = FALSE, eps = 1e-5, maxit = 1000)
+        "oblimin": dict(method="oblimin", normalize=False, gamma=0, max_iter=1000, tol=1e-5),
+        # GPArotation::geominQ(delta = .01, normalize = FALSE, eps = 1e-5, maxit = 1000)
+        "geomin": dict(method="geomin_obl", normalize=False, delta=0.01, max_iter=1000, tol=1e-5),
+    }[rotation]
+    rot = Rotator(**settings)
+    rotated = rot.fit_transform(load)
+    return np.asarray(rotated), (None if rot.phi_ is None else np.asarray(rot.phi_))
+
+
+@dataclass(frozen=True, slots=True)
+class FitStatistics:
+    """Fit of a factor model as ``psych::factor.stats`` reports it.
+
+    Attributes
+    ----------
+    objective : float
+        ``F = tr(Σ̂⁻¹R) − log|Σ̂⁻¹R| − p`` with Σ̂ = ΛΦΛᵀ and unit diagonal.
+    chi_square, dof, p_value : float
+        ``χ² = F·(n − 1 − (2p + 5)/6 − 2k/3)`` on ``p(p−1)/2 − pk + k(k−1)/2`` df.
+    tli : float
+        Tucker–Lewis index from the null and model objective per df.
+    rmsea, rmsea_low, rmsea_high : float
+        RMSEA and its confidence interval (level ``ci_level``).
+    ci_level : float
+    bic : float
+        ``χ² − df·ln n``.
+    null_chi_square, null_dof : float
+        The zero-factor model.
+    rms : float
+        Root mean square of the off-diagonal residuals (psych's ``rms``).
+    n_obs : int
+    """
+
+    objective: float
+    chi_square: float
+    dof: float
+    p_value: float
+    tli: float
+    rmsea: float
+    rmsea_low: float
+    rmsea_high: float
+    ci_level: float
+    bic: float
+    null_chi_square: float
+    null_dof: float
+    rms: float
+    n_obs: int
+
+    def summary(self) -> pd.DataFrame:
+        """One row per statistic: ``statistic, estimate``."""
+        from dataclasses import asdict
+
+        d = asdict(self)
+        return pd.DataFrame({"statistic": list(d), "estimate": [float(v) for v in d.values()]})
+
+
+def _rmsea_interval(chisq: float, dof: float, n: int, alpha: float) -> tuple[float, float]:
+    """Noncentrality bounds as in John Fox's ``summary.sem`` (used by psych)."""
+    tail = alpha / 2
+
+    def bound(target):
+        f = lambda lam: stats.ncx2.cdf(chisq, dof, lam) - target if lam > 0 else (
+            stats.chi2.cdf(chisq, dof) - target)
+        if f(0.0) < 0:
+            return 0.0
+        hi = max(n, chisq) + 2 * n
+        if f(hi) > 0:
+            return np.nan
+        return optimize.brentq(f, 0.0, hi, xtol=1e-12)
+
+    lam_u = bound(tail)
+    lam_l = bound(1 - tail)
+    return (np.sqrt(lam_l / ((n - 1) * dof)), np.sqrt(lam_u / ((n - 1) * dof)))
+
+
+def fit_statistics(
+    r: np.ndarray, loadings: np.ndarray, phi: np.ndarray | None, n_obs: int, *,
+    alpha: float = 0.1,
+) -> FitStatistics:
+    """Fit statistics of a factor solution (``psych::factor.stats``).
+
+    Notes
+    -----
+    With p items, k factors, n observations and ``Σ̂ = ΛΦΛᵀ`` with unit diagonal (both Σ̂ and R
+    passed through ``cor.smooth``): ``F = tr(Σ̂⁻¹R) − log|Σ̂⁻¹R| − p``,
+    ``χ² = F·(n − 1 − (2p+5)/6 − 2k/3)``, ``df = p(p−1)/2 − pk + k(k−1)/2``;
+    ``TLI = (M₀ − M)/(M₀ − 1/m)`` with ``M₀ = 2F₀/(p(p−1))``, ``F₀ = tr R − log|R| − p``,
+    ``M = F/df``, ``m = n − 1 − (2p+5)/6 − 2k/3``; ``RMSEA = √max(χ²/(df·n) − 1/(n−1), 0)`` with
+    the interval from the noncentral χ² (``λ/((n−1)df)``); ``BIC = χ² − df·ln n``.
+    """
+    p, k = loadings.shape
+    model = loadings @ loadings.T if phi is None else loadings @ phi @ loadings.T
+    resid = r - model
+    off = ~np.eye(p, dtype=bool)
+    rms = float(np.sqrt(np.mean(resid[off] ** 2)))
+    np.fill_diagonal(model, np.diag(r))
+    model, _ = cor_smooth(model)
+    rs, _ = cor_smooth(r)
+    m_inv_r = np.linalg.solve(model, rs)
+    objective = float(np.trace(m_inv_r) - np.linalg.slogdet(m_inv_r)[1] - p)
+    dof = p * (p - 1) / 2 - p * k + k * (k - 1) / 2
+    nm = (n_obs - 1) - (2 * p + 5) / 6 - (2 * k) / 3
+    chisq = objective * nm
+    pval = float(stats.chi2.sf(chisq, dof)) if dof > 0 else np.nan
+    f0 = float(np.trace(rs) - np.linalg.slogdet(rs)[1] - p)
+    m0 = f0 * 2 / (p * (p - 1))
+    mm = objective / dof if dof > 0 else np.nan
+    tli = (m0 - mm) / (m0 - 1 / nm)
+    if dof > 0:
+        rmsea = float(np.sqrt(max(chisq / (dof * n_obs) - 1 / (n_obs - 1), 0.0)))
+        lo, hi = _rmsea_interval(chisq, dof, n_obs, alpha)
+        lo = min(lo, rmsea)
+    else:
+        rmsea = lo = hi = np.nan
+    return FitStatistics(
+        objective=objective, chi_square=float(chisq), dof=float(dof), p_value=pval,
+        tli=float(tli), rmsea=rmsea, rmsea_low=float(lo), rmsea_high=float(hi),
+        ci_level=1 - alpha, bic=float(chisq - dof * np.log(n_obs)),
+        null_chi_square=float(f0 * ((n_obs - 1) - (2 * p + 5) / 6)), null_dof=p * (p - 1) / 2,
+        rms=rms, n_obs=int(n_obs),
+    )
+
+
+class EFA:
+    """Exploratory factor analysis with ``psych::fa`` defaults and results.
+
+    Parameters
+    ----------
+    n_factors : int
+        Number of factors.
+    method : {"minres", "ml", "pa"}, default "minres"
+        Extraction: minimum residual, maximum likelihood, iterated principal axis.
+    rotation : {"oblimin", "promax", "varimax", "geomin", None}, default "oblimin"
+        Rotation (None: unrotated).
+    correlation : {"pearson", "polychoric"}, default "pearson"
+        Correlations computed from item data (pairwise complete for Pearson).
+    alpha : float, default 0.1
+        1 − confidence level of the RMSEA interval (psych: 90%).
+    min_err, max_iter : float, int
+        Principal axis convergence (psych: 0.001, 50).
+
+    Attributes
+    ----------
+    loadings_ : DataFrame
+        Pattern loadings, items × factors (``F1..Fk``, sorted by ``diag(ΛᵀΛ)`` as psych).
+    structure_ : DataFrame
+        Structure matrix ``ΛΦ``.
+    phi_ : DataFrame or None
+        Factor correlations (oblique rotations).
+    communalities_, uniquenesses_ : Series
+        ``diag(ΛΦΛᵀ)`` and ``1 − communality``.
+    variance_ : DataFrame
+        psych's ``Vaccounted``: rows ``ss_loadings, proportion_var, cumulative_var,
+        proportion_explained, cumulative_proportion``.
+    eigenvalues_ : ndarray
+        Eigenvalues of R with the communalities on the diagonal (psych's ``values``).
+    fit_ : FitStatistics
+        χ², df, p, TLI, RMSEA with CI, BIC (needs the number of observations).
+    correlation_ : DataFrame
+        The correlation matrix analysed.
+    n_obs_ : int or None
+    heywood_items_ : list of str
+        Items whose uniqueness reached the lower bound (communality ≥ 0.995) or whose
+        communality exceeds 1.
+    weights_ : DataFrame
+        Regression (Thurstone) factor-score weights ``R⁻¹·structure``.
+
+    Notes
+    -----
+    Reproduces ``psych::fa(r, nfactors, fm, rotate)`` (psych 2.2.9): extraction as in
+    :func:`extract_factors`; columns flipped to positive sums before and after rotation; factors
+    ordered by the column sums of squared pattern loadings; rotations with psych's settings
+    (oblimin and geomin via gradient projection without Kaiser normalisation, as GPArotation;
+    promax = Kaiser-normalised varimax then power 4, as psych's ``kaiser(…, "Promax")``;
+    varimax as ``stats::varimax``). Variance accounted for uses ``diag(Φ ΛᵀΛ)`` for oblique
+    solutions. Fit statistics: :func:`fit_statistics`. Factor scores are psych's
+    ``factor.scores(method = "regression")``: ``Z · R⁻¹ · S`` with Z the standardised items
+    (means and SDs from the fitting data) and S the structure matrix; rows with a missing answer
+    get NaN (psych's ``impute = "none"``).
+
+    References
+    ----------
+    Revelle, W. (2022). *psych* (R package 2.2.9), ``fa``, ``factor.stats``, ``factor.scores``.
+    Harman, H. H., & Jones, W. H. (1966). Factor analysis by minimizing residuals (minres).
+    *Psychometrika*, 31, 351–368.
+    Jennrich, R. I. (2002). A simple general method for oblique rotation. *Psychometrika*, 67, 7–19.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)  # synthetic two-factor data
+    >>> f = rng.standard_normal((500, 2))
+    >>> lam = np.array([[.8, 0], [.7, 0], [.6, 0], [0, .8], [0, .7], [0, .6]])
+    >>> x = pd.DataFrame(f @ lam.T + rng.standard_normal((500, 6)) * .6,
+    ...                  columns=list("abcdef"))
+    >>> efa = EFA(2).fit(x)
+    >>> efa.loadings_.shape, efa.phi_.shape
+    ((6, 2), (2, 2))
+    """
+
+    def __init__(
+        self, n_factors: int, *, method: str = "minres", rotation: str | None = "oblimin",
+        correlation: str = "pearson", alpha: float = 0.1, min_err: float = 0.001,
+        max_iter: int = 50,
+    ):
+        self.n_factors = n_factors
+        self.method = method
+        self.rotation = rotation
+        self.correlation = correlation
+        self.alpha = alpha
+        self.min_err = min_err
+        self.max_iter = max_iter
+
+    def _check_params(self, p: int) -> None:
+        if not isinstance(self.n_factors, (int, np.integer)) or self.n_factors < 1:
+            raise ValueError(f"n_factors must be a positive integer, got {self.n_factors!r}")
+        if self.n_factors >= p:
+            raise ValueError(f"n_factors ({self.n_factors}) must be below the number of items ({p})")
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.rotation not in ROTATIONS:
+            raise ValueError(f"rotation must be one of {ROTATIONS}, got {self.rotation!r}")
+
+    def fit(self, X, y=None, *, n_obs: int | None = None) -> EFA:
+        """Fit to item responses (DataFrame), a correlation matrix, or a PolychoricResult.
+
+        Parameters
+        ----------
+        X : DataFrame, PolychoricResult or square correlation DataFrame
+            Items (rows = respondents) or their correlation matrix.
+        y : ignored
+        n_obs : int, optional
+            Number of observations when ``X`` is a correlation matrix (fit statistics need it).
+
+        Returns
+        -------
+        EFA
+            self
+        """
+        r_df, n, raw = as_correlation(X, n_obs=n_obs, correlation=self.correlation)
+        r = r_df.to_numpy()
+        names = list(r_df.columns)
+        p = r.shape[0]
+        self._check_params(p)
+        k = int(self.n_factors)
+        load, psi, ok = extract_factors(
+            r, k, method=self.method, min_err=self.min_err, max_iter=self.max_iter
+        )
+        if not ok:
+            warnings.warn(
+                f"{self.method} extraction did not converge", ConvergenceWarning, stacklevel=2
+            )
+        model = load @ load.T
+        values = np.linalg.eigvalsh(r - np.diag(np.diag(r)) + np.diag(np.diag(model)))[::-1]
+        rotated, phi = _rotate(load, self.rotation)
+        signs = np.sign(rotated.sum(axis=0))
+        signs[signs == 0] = 1
+        rotated = rotated * signs
+        if phi is not None:
+            phi = phi * np.outer(signs, signs)
+        order = np.argsort(-np.sum(rotated**2, axis=0), kind="stable")
+        rotated = rotated[:, order]
+        if phi is not None:
+            phi = phi[np.ix_(order, order)]
+        factors = [f"F{i + 1}" for i in range(k)]
+        communality = np.diag(model)
+        uniqueness = np.diag(r) - communality
+        structure = rotated if phi is None else rotated @ phi
+        vx = np.sum(rotated**2, axis=0) if phi is None else np.diag(phi @ rotated.T @ rotated)
+        vtotal = np.sum(communality + uniqueness)
+        variance = pd.DataFrame(
+            [vx, vx / vtotal, np.cumsum(vx / vtotal), vx / vx.sum(), np.cumsum(vx / vx.sum())],
+            index=["ss_loadings", "proportion_var", "cumulative_var", "proportion_explained",
+                   "cumulative_proportion"],
+            columns=factors,
+        )
+        heywood = [names[i] for i in range(p)
+                   if communality[i] >= 1 - _LOWER - 1e-9 or psi[i] <= _LOWER + 1e-9]
+        if heywood:
+            warnings.warn(
+                f"Heywood case: communality at or above {1 - _LOWER} for {heywood}",
+                HeywoodCaseWarning, stacklevel=2,
+            )
+        self.loadings_ = pd.DataFrame(rotated, index=names, columns=factors)
+        self.structure_ = pd.DataFrame(structure, index=names, columns=factors)
+        self.phi_ = None if phi is None else pd.DataFrame(phi, index=factors, columns=factors)
+        self.communalities_ = pd.Series(communality, index=names, name="communality")
+        self.uniquenesses_ = pd.Series(uniqueness, index=names, name="uniqueness")
+        self.variance_ = variance
+        self.eigenvalues_ = values
+        self.correlation_ = r_df
+        self.n_obs_ = n
+        self.heywood_items_ = heywood
+        self.fit_ = None if n is None else fit_statistics(
+            r, rotated, phi, n, alpha=self.alpha
+        )
+        self.weights_ = pd.DataFrame(np.linalg.solve(r, structure), index=names, columns=factors)
+        if raw is not None:
+            self.means_ = raw.mean()
+            self.scales_ = raw.std(ddof=1)
+        else:
+            self.means_ = self.scales_ = None
+        self.feature_names_in_ = np.array(names, dtype=object)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "loadings_"):
+            raise ValueError("this EFA is not fitted yet: call fit() first")
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Regression (Thurstone) factor scores, one row per respondent, columns ``F1..Fk``.
+
+        Items are standardised with the means and SDs of the fitting data (the data's own
+        when the model was fitted to a correlation matrix).
+        """
+        self._check_fitted()
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError("X must be a DataFrame of item responses")
+        names = list(self.feature_names_in_)
+        missing = [c for c in names if c not in X.columns]
+        if missing:
+            raise ValueError(f"X lacks the fitted items {missing}")
+        x = X[names].astype(float)
+        means = self.means_ if self.means_ is not None else x.mean()
+        scales = self.scales_ if self.scales_ is not None else x.std(ddof=1)
+        z = (x - means) / scales
+        return pd.DataFrame(z.to_numpy() @ self.weights_.to_numpy(), index=X.index,
+                            columns=self.loadings_.columns)
+
+    def fit_transform(self, X, y=None, **fit_params) -> pd.DataFrame:
+        """Fit, then return the factor scores of ``X``."""
+        return self.fit(X, **fit_params).transform(X)
+
+    def summary(self) -> pd.DataFrame:
+        """Tidy loadings: one row per item and factor (``item, factor, loading, communality``)."""
+        self._check_fitted()
+        long = self.loadings_.rename_axis("item").reset_index().melt(
+            id_vars="item", var_name="factor", value_name="loading")
+        long["communality"] = long["item"].map(self.communalities_)
+        return long
+
+
+def match_factors(loadings: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reorder and reflect factor columns to best match a reference loading matrix.
+
+    Parameters
+    ----------
+    loadings, reference : ndarray
+        p × k loading matrices (same items in the same order).
+
+    Returns
+    -------
+    (order, signs)
+        ``loadings[:, order] * signs`` lines up with ``reference``: columns paired by maximal
+        total absolute Tucker congruence (Hungarian assignment), each flipped to positive
+        congruence.
+
+    Examples
+    --------
+    >>> a = np.array([[.8, .1], [.7, 0], [0, .9]])
+    >>> order, signs = match_factors(-a[:, ::-1], a)
+    >>> order.tolist(), signs.tolist()
+    ([1, 0], [-1.0, -1.0])
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    a = np.asarray(loadings, float)
+    b = np.asarray(reference, float)
+    cong = (b.T @ a) / np.outer(np.linalg.norm(b, axis=0), np.linalg.norm(a, axis=0))
+    rows, cols = linear_sum_assignment(-np.abs(cong))
+    order = cols[np.argsort(rows)]
+    signs = np.sign(cong[np.arange(b.shape[1]), order])
+    signs[signs == 0] = 1
+    return order, signs
