@@ -18,6 +18,8 @@ from instrument.errors import MHDQError
 #: Command modules, in the order ``mhdq --help`` lists them.
 COMMAND_MODULES = (
     "build",
+    "cvi_form",
+    "cvi",
     "simulate",
 )
 
