@@ -1,0 +1,200 @@
+"""Saving and reusing a fitted attrition model as plain JSON (never pickle).
+
+The file holds everything needed to predict: coefficients, the means and SDs used for centring and
+standardising, the design (columns, reference categories), the baseline survival of a Cox model,
+the instrument's name and version, and every option. The format is documented in
+``docs/attrition-results-schema.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.attrition.cox import baseline_survival_at
+from analysis.attrition.design import Design
+from instrument.errors import DataError, UsageError
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "SavedModel", "load_model", "model_to_dict", "save_model"]
+
+FORMAT = "mhdq-attrition-model"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """A fitted attrition model read back from JSON, able to predict on new respondents.
+
+    Attributes
+    ----------
+    model_type : str
+        ``cox`` or ``logistic``.
+    design : Design
+    coef, se, means, sds : Series
+        Per model column.
+    intercept : float
+        Logistic only (0 for Cox).
+    baseline : DataFrame or None
+        Cox: ``time, cumulative_hazard, survival`` at the predictor means.
+    instrument : dict or None
+        ``name, short_name, version, fingerprint`` of the instrument the scores came from.
+    options : dict
+    fitted : dict
+        ``n_obs, n_events, max_time, created, software``.
+    """
+
+    model_type: str
+    design: Design
+    coef: pd.Series
+    se: pd.Series
+    means: pd.Series
+    sds: pd.Series
+    intercept: float = 0.0
+    baseline: pd.DataFrame | None = None
+    instrument: dict | None = None
+    options: dict = field(default_factory=dict)
+    fitted: dict = field(default_factory=dict)
+
+    def check_instrument(self, instrument) -> None:
+        """Refuse scores from another instrument or version than the model was fitted on."""
+        if self.instrument is None or instrument is None:
+            return
+        want = (self.instrument.get("short_name"), self.instrument.get("version"))
+        got = (instrument.metadata.short_name, instrument.version)
+        if want != got:
+            raise UsageError(
+                f"this model was fitted on {want[0]} version {want[1]}, but the responses are scored "
+                f"with {got[0]} version {got[1]}; scale scores of different instruments or versions are "
+                "not interchangeable - refit the model on data from this instrument"
+            )
+
+    def linear_predictor(self, frame: pd.DataFrame) -> pd.Series:
+        X = self.design.transform(frame)
+        values = X.to_numpy(dtype=float)
+        if self.model_type == "cox":
+            lp = ((values - self.means.to_numpy()) * self.coef.to_numpy()).sum(axis=1)
+        else:
+            lp = self.intercept + (values * self.coef.to_numpy()).sum(axis=1)
+        return pd.Series(lp, index=frame.index, name="linear_predictor")
+
+    def predict_risk(self, frame: pd.DataFrame, horizon: float | None = None) -> pd.Series:
+        """Predicted probability of disengaging (by ``horizon`` for a Cox model); NaN where a
+        predictor is missing."""
+        lp = self.linear_predictor(frame).to_numpy()
+        if self.model_type == "cox":
+            if horizon is None:
+                raise ValueError("horizon: a Cox model predicts the risk by a time; give --horizon")
+            max_time = self.fitted.get("max_time")
+            max_time = np.inf if max_time is None else float(max_time)
+            if horizon > max_time:
+                raise ValueError(
+                    f"horizon: {horizon:g} is beyond the longest follow-up of the development data "
+                    f"({max_time:g} {self.options.get('time_unit', '')}); risks there would be extrapolated"
+                )
+            s0 = baseline_survival_at(self.baseline, horizon)
+            risk = 1.0 - s0 ** np.exp(lp)
+        else:
+            risk = 1.0 / (1.0 + np.exp(-lp))
+        return pd.Series(risk, index=frame.index, name="risk")
+
+
+def model_to_dict(analysis, *, instrument=None) -> dict:
+    """The JSON-ready model of an :class:`~analysis.attrition.study.AttritionAnalysis`."""
+    from analysis.report import software_versions
+
+    model = analysis.model
+    is_cox = analysis.model_type == "cox"
+    out = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model_type": analysis.model_type,
+        "instrument": None if instrument is None else {
+            "name": instrument.name, "short_name": instrument.metadata.short_name,
+            "version": instrument.version, "fingerprint": instrument.fingerprint,
+        },
+        "design": analysis.design.to_dict(),
+        "columns": list(model.feature_names_in_),
+        "coefficients": {k: float(v) for k, v in model.coef_.items()},
+        "standard_errors": {k: _num(v) for k, v in model.se_.items()},
+        "intercept": None if is_cox else float(model.intercept_),
+        "means": {k: float(v) for k, v in model.means_.items()},
+        "sds": {k: _num(v) for k, v in model.sds_.items()},
+        "baseline": None if not is_cox else {
+            "centred_at": "predictor means",
+            "time": model.baseline_["time"].tolist(),
+            "cumulative_hazard": model.baseline_["cumulative_hazard"].tolist(),
+            "survival": model.baseline_["survival"].tolist(),
+        },
+        "options": dict(analysis.options),
+        "fitted": {
+            "n_obs": int(model.n_obs_), "n_events": int(model.n_events_),
+            "max_time": _num(analysis.time_summary.get("max_followup")),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "software": software_versions(),
+        },
+    }
+    return out
+
+
+def _num(value):
+    if value is None:
+        return None
+    value = float(value)
+    return None if not np.isfinite(value) else value
+
+
+def save_model(analysis, path: str | Path, *, instrument=None) -> Path:
+    """Write the model as JSON (atomically)."""
+    from analysis.report import write_json
+
+    return write_json(model_to_dict(analysis, instrument=instrument), path)
+
+
+def load_model(path: str | Path) -> SavedModel:
+    """Read a model written by :func:`save_model`, checking its format.
+
+    Raises
+    ------
+    DataError
+        Not valid JSON, not an MHDQ attrition model, a newer format, or a missing field.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not a JSON model file ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise DataError(f"{path}: not an MHDQ attrition model (expected \"format\": \"{FORMAT}\")")
+    if int(data.get("format_version", 0)) > FORMAT_VERSION:
+        raise DataError(f"{path}: model format version {data.get('format_version')} is newer than this "
+                        f"MHDQ understands ({FORMAT_VERSION}); update MHDQ")
+    try:
+        columns = list(data["columns"])
+        kind = data["model_type"]
+        if kind not in ("cox", "logistic"):
+            raise DataError(f"{path}: model_type must be cox or logistic; got {kind!r}")
+        series = {
+            key: pd.Series({c: np.nan if data[key].get(c) is None else float(data[key][c]) for c in columns}, dtype=float)
+            for key in ("coefficients", "standard_errors", "means", "sds")
+        }
+        baseline = None
+        if kind == "cox":
+            b = data["baseline"]
+            baseline = pd.DataFrame({"time": b["time"], "cumulative_hazard": b["cumulative_hazard"],
+                                     "survival": b["survival"]}, dtype=float)
+        design = Design.from_dict(data["design"])
+        if design.columns != columns:
+            raise DataError(f"{path}: the design does not produce the model's columns")
+        return SavedModel(
+            model_type=kind, design=design, coef=series["coefficients"], se=series["standard_errors"],
+            means=series["means"], sds=series["sds"], intercept=float(data.get("intercept") or 0.0),
+            baseline=baseline, instrument=data.get("instrument"), options=data.get("options", {}),
+            fitted=data.get("fitted", {}),
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise DataError(f"{path}: incomplete model file (missing or malformed field {exc})") from None

@@ -1,0 +1,261 @@
+"""The whole attrition analysis in one call: models, PH check, KM by tertiles, validation, sample size."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.attrition.cox import CoxModel, ProportionalHazardsTest
+from analysis.attrition.design import Design
+from analysis.attrition.followup import FollowupData, complete_cases
+from analysis.attrition.kaplan_meier import KaplanMeier, LogRankTest, kaplan_meier, logrank_test, tertile_groups
+from analysis.attrition.logistic import LogisticModel
+from analysis.attrition.sample_size import SampleSize, riley_sample_size
+from analysis.attrition.validation import Validation, events_per_parameter, validate_cox, validate_logistic
+from instrument.errors import DataQualityWarning
+from instrument.problems import Problem
+
+__all__ = ["AttritionAnalysis", "fit_attrition"]
+
+MODELS = ("cox", "logistic")
+
+
+@dataclass(frozen=True)
+class AttritionAnalysis:
+    """Everything :func:`fit_attrition` learned, ready for the report and for saving the model.
+
+    Attributes
+    ----------
+    model_type : str
+        ``cox`` or ``logistic``.
+    model : CoxModel or LogisticModel
+        The fitted prediction model (scales + covariates).
+    design : Design
+        How predictors were encoded (saved with the model).
+    effects : DataFrame
+        The model's :meth:`summary` (hazard or odds ratios per point and per SD).
+    zph : ProportionalHazardsTest or None
+        Cox only.
+    km : dict
+        Per scale: ``(KaplanMeier by tertile, LogRankTest)``; empty in a status design.
+    validation : Validation
+    sample_size : SampleSize
+    events_per_parameter : float
+    enough_data : bool
+        Whether n reaches Riley et al.'s minimum.
+    comparison : DataFrame
+        Nested models compared: ``model, n_parameters, loglik, aic, c_apparent, lr_chisq, df, p``.
+    flow : DataFrame
+        Respondent flow: ``step, n``.
+    problems : list of Problem
+        Join and missing-data records.
+    options : dict
+        Every setting used.
+    time_summary : dict
+        Follow-up: ``median_followup, mean_followup, max_followup, person_time, event_rate, events_by_horizon, unit``.
+    """
+
+    model_type: str
+    model: CoxModel | LogisticModel
+    design: Design
+    effects: pd.DataFrame
+    zph: ProportionalHazardsTest | None
+    km: dict
+    validation: Validation
+    sample_size: SampleSize
+    events_per_parameter: float
+    enough_data: bool
+    comparison: pd.DataFrame
+    flow: pd.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+    options: dict = field(default_factory=dict)
+    time_summary: dict = field(default_factory=dict)
+
+    def summary(self) -> pd.DataFrame:
+        return self.effects
+
+
+def _default_horizon(time: np.ndarray) -> float:
+    return float(np.median(time))
+
+
+def fit_attrition(
+    followup: FollowupData,
+    *,
+    scales: list[str],
+    covariates: list[str] = (),
+    categorical: list[str] = (),
+    model: str | None = None,
+    horizon: float | None = None,
+    ties: str = "efron",
+    penalty: float = 0.0,
+    n_boot: int = 200,
+    seed: int = 20240101,
+    ci_level: float = 0.95,
+    anticipated_r2: float | None = None,
+    time_unit: str = "months",
+) -> AttritionAnalysis:
+    """Fit, check and validate an attrition prediction model on joined baseline and follow-up data.
+
+    Parameters
+    ----------
+    followup : FollowupData
+        From :func:`~analysis.attrition.followup.join_followup`.
+    scales : list of str
+        Scale-score columns (the instrument's themes or facets).
+    covariates : list of str, optional
+        Background covariates; ``categorical`` ones (or any non-numeric) are dummy coded.
+    model : {"cox", "logistic"}, optional
+        Default: ``cox`` for a time design, ``logistic`` for a status design.
+    horizon : float, optional
+        Cox: time at which absolute risk, the Brier score and calibration are assessed. Default:
+        the median follow-up time.
+    ties, penalty, ci_level
+        Passed to the model.
+    n_boot, seed : int
+        Bootstrap resamples (>= 200 recommended) and their seed.
+    anticipated_r2 : float, optional
+        Anticipated Cox-Snell R² for Riley's sample size (default: 15% of its maximum).
+    time_unit : str, default "months"
+        Unit of the follow-up times (for labels only).
+
+    Returns
+    -------
+    AttritionAnalysis
+
+    Warns
+    -----
+    DataQualityWarning
+        When n is below Riley et al.'s minimum sample size, or the proportional-hazards test
+        rejects globally at the 5% level.
+    """
+    if model is None:
+        model = "cox" if followup.design == "time" else "logistic"
+    if model not in MODELS:
+        raise ValueError(f"model: must be one of {', '.join(MODELS)}; got {model!r}")
+    if model == "cox" and followup.design != "time":
+        raise ValueError("model: a Cox model needs follow-up times (give --time, or dates); this is a status design")
+    if not scales:
+        raise ValueError("scales: name at least one scale-score column")
+    design = Design.learn(followup.data, scales, covariates, categorical)
+    encoded = pd.concat([followup.data[["respondent_id", "time", "event", "competing"]], design.transform(followup.data)], axis=1)
+    data, missing = complete_cases(encoded, design.columns, source="joined data")
+    problems = [*followup.problems, *missing]
+    flow = followup.summary()
+    flow = pd.concat([flow, pd.DataFrame([("missing_predictor", len(missing)), ("modelled", len(data)),
+                                          ("modelled_events", int(data["event"].sum()))], columns=["step", "n"])],
+                     ignore_index=True)
+    X = data[design.columns]
+    n_param = len(design.columns)
+    time = data["time"].to_numpy(dtype=float)
+    event = data["event"].to_numpy(dtype=float)
+    if event.sum() == 0:
+        raise ValueError("no disengagement events among the analysable respondents; nothing to model")
+    km: dict[str, tuple[KaplanMeier, LogRankTest]] = {}
+    zph = None
+    time_summary: dict = {}
+    if model == "cox":
+        if horizon is None:
+            horizon = _default_horizon(time)
+        fitted = CoxModel(ties=ties, penalty=penalty, ci_level=ci_level).fit(X, time, event)
+        effects = fitted.summary()
+        zph = fitted.zph(X, time, event)
+        for s in design.scales:
+            groups = tertile_groups(data[s])
+            if groups.nunique() >= 2:
+                km[s] = (kaplan_meier(time, event, groups), logrank_test(time, event, groups))
+        validation = validate_cox(X, time, event, horizon=horizon, ties=ties, penalty=penalty, n_boot=n_boot, seed=seed)
+        person_time = float(time.sum())
+        rate = float(event.sum()) / person_time if person_time > 0 else float("nan")
+        time_summary = {
+            "median_followup": float(np.median(time)), "mean_followup": float(time.mean()),
+            "max_followup": float(time.max()),
+            "person_time": person_time, "event_rate": rate,
+            "events_by_horizon": int(((time <= horizon) & (event == 1)).sum()), "unit": time_unit,
+        }
+        sample = riley_sample_size(outcome="survival", n_parameters=n_param, event_rate=rate,
+                                   mean_followup=float(time.mean()), horizon=float(horizon), r2_cs=anticipated_r2)
+        epp = events_per_parameter(int(event.sum()), n_param)
+        if zph.table.loc["GLOBAL", "p"] < 0.05:
+            warnings.warn(
+                f"proportional hazards: the global test rejects (p = {zph.table.loc['GLOBAL', 'p']:.3g}); "
+                "hazard ratios average over time - see the PH table", DataQualityWarning, stacklevel=2,
+            )
+    else:
+        fitted = LogisticModel(penalty=penalty, ci_level=ci_level).fit(X, event)
+        effects = fitted.summary()
+        validation = validate_logistic(X, event, penalty=penalty, n_boot=n_boot, seed=seed)
+        prevalence = float(event.mean())
+        sample = riley_sample_size(outcome="binary", n_parameters=n_param, prevalence=prevalence, r2_cs=anticipated_r2)
+        epp = events_per_parameter(int(min(event.sum(), len(event) - event.sum())), n_param)
+        horizon = None
+    enough = len(data) >= sample.n_required
+    if not enough:
+        warnings.warn(
+            f"too few data for a stable prediction model: n = {len(data)} with {int(event.sum())} events "
+            f"({epp:.1f} per parameter) is below Riley et al.'s (2019) minimum n = {sample.n_required} "
+            f"for {n_param} parameters; expect overfitting (see the optimism-corrected performance)",
+            DataQualityWarning, stacklevel=2,
+        )
+    comparison = _compare(model, design, data, time, event, ties, ci_level)
+    options = {
+        "model": model, "scales": list(design.scales), "covariates": list(design.covariates),
+        "categorical": sorted(design.levels), "horizon": horizon, "ties": ties if model == "cox" else None,
+        "penalty": penalty, "n_boot": n_boot, "seed": seed, "ci_level": ci_level,
+        "anticipated_r2": anticipated_r2, "time_unit": time_unit, "design": followup.design,
+        "competing_as": followup.competing_as,
+    }
+    return AttritionAnalysis(
+        model_type=model, model=fitted, design=design, effects=effects, zph=zph, km=km,
+        validation=validation, sample_size=sample, events_per_parameter=epp, enough_data=enough,
+        comparison=comparison, flow=flow, problems=problems, options=options, time_summary=time_summary,
+    )
+
+
+def _compare(model, design, data, time, event, ties, ci_level) -> pd.DataFrame:
+    """Nested comparison: covariates only, scales only, scales + covariates (LR tests vs the first)."""
+    cov_cols = [c for c in design.columns if c not in design.scales]
+    candidates = []
+    if cov_cols:
+        candidates.append(("covariates only", cov_cols))
+    candidates.append(("scales only", list(design.scales)))
+    if cov_cols:
+        candidates.append(("scales + covariates", design.columns))
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, cols in candidates:
+            X = data[cols]
+            if model == "cox":
+                m = CoxModel(ties=ties, ci_level=ci_level).fit(X, time, event)
+                c = m.concordance_.estimate
+            else:
+                m = LogisticModel(ci_level=ci_level).fit(X, event)
+                c = m.auc_.estimate
+            rows.append({"model": name, "n_parameters": len(cols), "loglik": m.loglik_,
+                         "aic": -2 * m.loglik_ + 2 * (len(cols) + (model == "logistic")), "c_apparent": c})
+    table = pd.DataFrame(rows)
+    null = {"model": "null (no predictors)", "n_parameters": 0, "loglik": m.loglik_null_,
+            "aic": -2 * m.loglik_null_ + 2 * (model == "logistic"), "c_apparent": 0.5}
+    table = pd.concat([pd.DataFrame([null]), table], ignore_index=True)
+    # each model against the largest model nested in it: the full model against covariates only
+    # (what the scales add), the others against the null model
+    reference = {name: ("covariates only" if name == "scales + covariates" else "null (no predictors)")
+                 for name in table["model"]}
+    loglik = dict(zip(table["model"], table["loglik"]))
+    n_par = dict(zip(table["model"], table["n_parameters"]))
+    lr, dfs, ps, refs = [], [], [], []
+    for name in table["model"]:
+        ref = reference[name]
+        if name == ref:
+            lr.append(np.nan), dfs.append(np.nan), ps.append(np.nan), refs.append("")
+            continue
+        chisq = max(2 * (loglik[name] - loglik[ref]), 0.0)
+        df = n_par[name] - n_par[ref]
+        lr.append(chisq), dfs.append(df), ps.append(float(stats.chi2.sf(chisq, df))), refs.append(ref)
+    table["lr_chisq"], table["df"], table["p"], table["compared_with"] = lr, dfs, ps, refs
+    return table
