@@ -16,6 +16,7 @@ import pandas as pd
 from factor_analyzer import Rotator
 from scipy import optimize, stats
 
+from analysis._compat import single_threaded_blas
 from analysis.factorability import as_correlation
 from analysis.polychoric import cor_smooth
 from instrument.errors import ConvergenceWarning, HeywoodCaseWarning
@@ -439,17 +440,22 @@ class EFA:
             self
         """
         r_df, n, raw = as_correlation(X, n_obs=n_obs, correlation=self.correlation)
+        self._check_params(r_df.shape[0])
+        with single_threaded_blas():
+            self._fit_matrix(r_df, n, raw)
+        return self
+
+    def _fit_matrix(self, r_df: pd.DataFrame, n: int | None, raw: pd.DataFrame | None) -> None:
         r = r_df.to_numpy()
         names = list(r_df.columns)
         p = r.shape[0]
-        self._check_params(p)
         k = int(self.n_factors)
         load, psi, ok = extract_factors(
             r, k, method=self.method, min_err=self.min_err, max_iter=self.max_iter
         )
         if not ok:
             warnings.warn(
-                f"{self.method} extraction did not converge", ConvergenceWarning, stacklevel=2
+                f"{self.method} extraction did not converge", ConvergenceWarning, stacklevel=4
             )
         model = load @ load.T
         values = np.linalg.eigvalsh(r - np.diag(np.diag(r)) + np.diag(np.diag(model)))[::-1]
@@ -480,7 +486,7 @@ class EFA:
         if heywood:
             warnings.warn(
                 f"Heywood case: communality at or above {1 - _LOWER} for {heywood}",
-                HeywoodCaseWarning, stacklevel=2,
+                HeywoodCaseWarning, stacklevel=4,
             )
         self.loadings_ = pd.DataFrame(rotated, index=names, columns=factors)
         self.structure_ = pd.DataFrame(structure, index=names, columns=factors)
@@ -502,7 +508,6 @@ class EFA:
         else:
             self.means_ = self.scales_ = None
         self.feature_names_in_ = np.array(names, dtype=object)
-        return self
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "loadings_"):

@@ -15,7 +15,59 @@ from scipy import stats
 
 from analysis.polychoric import PolychoricResult, polychoric
 
-__all__ = ["BartlettResult", "KMOResult", "as_correlation", "bartlett_sphericity", "kmo"]
+__all__ = [
+    "BartlettResult",
+    "KMOResult",
+    "as_correlation",
+    "bartlett_sphericity",
+    "kmo",
+    "pairwise_correlation",
+]
+
+
+def pairwise_correlation(items: pd.DataFrame) -> pd.DataFrame:
+    """Pearson correlations from pairwise complete observations (R: ``cor(x, use = "pairwise")``).
+
+    Parameters
+    ----------
+    items : DataFrame
+        Numeric columns; NaN marks a missing answer.
+
+    Returns
+    -------
+    DataFrame
+        Items × items correlations; NaN where a pair has fewer than two joint answers or no
+        variance among them.
+
+    Notes
+    -----
+    For each pair only the rows answering both count: means, variances and the covariance are
+    those of these rows, as R and ``DataFrame.corr`` compute them. Done with a few matrix
+    products over the whole table (after centring each column at its mean, for accuracy)
+    instead of a loop over pairs.
+
+    Examples
+    --------
+    >>> x = pd.DataFrame({"a": [1, 2, 3, 4, np.nan], "b": [2, 1, 4, 3, 5], "c": [1, 2, 3, 5, 4]})
+    >>> bool(np.allclose(pairwise_correlation(x), x.corr()))
+    True
+    """
+    values = items.to_numpy(dtype=float, na_value=np.nan)
+    mask = np.isfinite(values)
+    x = np.where(mask, values - np.nanmean(values, axis=0), 0.0)
+    m = mask.astype(float)
+    n = m.T @ m  # joint answers
+    sx = x.T @ m  # [i, j]: sum of x_i over rows answering j (and i)
+    sxx = (x * x).T @ m
+    sxy = x.T @ x
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = sxy - sx * sx.T / n
+        var_i = sxx - sx * sx / n
+        r = cov / np.sqrt(var_i * var_i.T)
+    r[n < 2] = np.nan
+    np.fill_diagonal(r, np.where(np.diag(var_i) > 0, 1.0, np.nan))
+    r = np.clip(r, -1.0, 1.0)
+    return pd.DataFrame(r, index=items.columns, columns=items.columns)
 
 
 def _is_correlation(x: pd.DataFrame) -> bool:
@@ -75,7 +127,7 @@ def as_correlation(
     if correlation == "polychoric":
         r = polychoric(data).rho
     else:
-        r = data.astype(float).corr(method="pearson")
+        r = pairwise_correlation(data)
     if r.isna().to_numpy().any():
         bad_items = sorted({c for c in r.columns if r[c].isna().any()})
         raise ValueError(f"correlations could not be computed for items {bad_items} "

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from instrument.errors import ConvergenceWarning
+
 __all__ = [
     "PolychoricResult",
     "bivariate_normal_cdf",
@@ -428,7 +430,17 @@ def polychoric(
         tx = _pair_thresholds(props.sum(axis=2), keep_r)
         ty = _pair_thresholds(props.sum(axis=1), keep_c)
 
-    rho = _fit_pairs(props, tx, ty, tol=tol, max_iter=max_iter, start=_pearson_start(tabs, K))
+    rho, unconverged = _fit_pairs(
+        props, tx, ty, tol=tol, max_iter=max_iter, start=_pearson_start(tabs, K)
+    )
+    if unconverged.any():
+        pairs = [(names[a], names[b]) for a, b in zip(ii[unconverged], jj[unconverged])]
+        warnings.warn(
+            f"polychoric: {len(pairs)} pair(s) did not converge in {max_iter} iterations, "
+            f"e.g. {pairs[:3]}",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
 
     mat = np.eye(p)
     mat[ii, jj] = rho
@@ -514,12 +526,20 @@ def _loglik_derivs(props, tx, ty, r):
 
 
 def _fit_pairs(props, tx, ty, *, tol, max_iter, start):
-    """Maximise ℓ(ρ) for every pair: Newton steps kept inside a shrinking bracket."""
+    """Maximise ℓ(ρ) for every pair: Newton steps kept inside a shrinking bracket.
+
+    As in Numerical Recipes' ``rtsafe``: a bisection replaces the Newton step when that step
+    would leave the bracket, when ℓ is not concave there, or when it is not at most half the
+    step before last (so a maximum on the boundary is still reached quickly).
+    """
     limit = 1.0 - 1e-7
-    lo = np.full(len(start), -limit)
-    hi = np.full(len(start), limit)
+    m = len(start)
+    lo = np.full(m, -limit)
+    hi = np.full(m, limit)
     r = start.copy()
-    active = np.ones(len(r), dtype=bool)
+    last = np.full(m, 2.0)
+    before_last = np.full(m, 2.0)
+    active = np.ones(m, dtype=bool)
     for _ in range(max_iter):
         idx = np.nonzero(active)[0]
         if idx.size == 0:
@@ -532,9 +552,13 @@ def _fit_pairs(props, tx, ty, *, tol, max_iter, start):
         with np.errstate(divide="ignore", invalid="ignore"):
             step = -g / H
         newton = ra + step
-        ok = (H < 0) & np.isfinite(newton) & (newton > loa) & (newton < hia)
+        ok = ((H < 0) & np.isfinite(newton) & (newton > loa) & (newton < hia)
+              & (np.abs(step) <= 0.5 * np.abs(before_last[idx])))
         new = np.where(ok, newton, 0.5 * (loa + hia))
-        done = np.abs(new - ra) < tol
+        taken = new - ra
+        done = np.abs(taken) < tol
+        before_last[idx] = last[idx]
+        last[idx] = taken
         r[idx], lo[idx], hi[idx] = new, loa, hia
         active[idx[done]] = False
-    return r
+    return r, active

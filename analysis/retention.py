@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis._compat import single_threaded_blas
 from analysis.efa import extract_factors
 from analysis.factorability import as_correlation
 
@@ -30,6 +31,17 @@ def _fa_values(r: np.ndarray, method: str = "minres") -> np.ndarray:
     reduced = r.copy()
     np.fill_diagonal(reduced, np.sum(load**2, axis=1))
     return np.linalg.eigvalsh(reduced)[::-1]
+
+
+def _normal_correlation(rng: np.random.Generator, n: int, p: int) -> np.ndarray:
+    """Pearson correlations of an n × p standard-normal sample (float32 draws, float64 result)."""
+    z = rng.standard_normal((n, p), dtype=np.float32)
+    z -= z.mean(axis=0)
+    c = (z.T @ z).astype(np.float64)
+    d = np.sqrt(np.diag(c))
+    c /= np.outer(d, d)
+    np.fill_diagonal(c, 1.0)
+    return c
 
 
 def _leading_count(observed: np.ndarray, threshold: np.ndarray) -> int:
@@ -176,20 +188,16 @@ def parallel_analysis(
         raise ValueError("n_obs is required when data is a correlation matrix")
     r = r_df.to_numpy(dtype=float)
     p = r.shape[0]
-    pc_obs = np.linalg.eigvalsh(r)[::-1]
-    fa_obs = _fa_values(r, method)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     pc_sim = np.empty((n_iter, p))
     fa_sim = np.empty((n_iter, p))
-    for i in range(n_iter):
-        z = rng.standard_normal((n, p), dtype=np.float32)
-        z -= z.mean(axis=0)
-        c = (z.T @ z).astype(np.float64)
-        d = np.sqrt(np.diag(c))
-        c /= np.outer(d, d)
-        np.fill_diagonal(c, 1.0)
-        pc_sim[i] = np.linalg.eigvalsh(c)[::-1]
-        fa_sim[i] = _fa_values(c, method)
+    with single_threaded_blas():
+        pc_obs = np.linalg.eigvalsh(r)[::-1]
+        fa_obs = _fa_values(r, method)
+        for i in range(n_iter):
+            c = _normal_correlation(rng, n, p)
+            pc_sim[i] = np.linalg.eigvalsh(c)[::-1]
+            fa_sim[i] = _fa_values(c, method)
     pc_q = np.quantile(pc_sim, quantile, axis=0)
     fa_q = np.quantile(fa_sim, quantile, axis=0)
     return ParallelAnalysis(

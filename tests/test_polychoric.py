@@ -121,3 +121,30 @@ def test_bad_input_is_named():
         polychoric(pd.DataFrame({"a": [1, 2, 3], "b": [2, 2, 2]}))
     with pytest.raises(TypeError):
         polychoric(np.ones((3, 2)))
+
+
+def test_boundary_maximum_converges():
+    # synthetic: b copies a (after 50 of a's answers are removed), d reverses a: |rho| -> 1
+    rng = np.random.default_rng(0)
+    a = rng.integers(1, 6, 500).astype(float)
+    x = pd.DataFrame({"a": a, "b": a, "c": rng.integers(1, 6, 500), "d": 6 - a})
+    x.iloc[:50, 0] = np.nan
+    import warnings
+
+    from instrument.errors import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        res = polychoric(x)
+    assert res.rho.loc["a", "b"] > 0.999 and res.rho.loc["a", "d"] < -0.999
+    assert np.linalg.eigvalsh(res.rho.to_numpy()).min() > 0  # smoothed
+
+
+def test_dichotomous_items_give_tetrachoric():
+    # synthetic: two binary items cut from a bivariate normal with rho = .4
+    rng = np.random.default_rng(2)
+    z = rng.multivariate_normal([0, 0], [[1, 0.4], [0.4, 1]], size=20000)
+    res = polychoric(pd.DataFrame((z > 0.3).astype(int), columns=["x", "y"]))
+    assert res.rho.loc["x", "y"] == pytest.approx(0.4, abs=0.03)
+    assert res.thresholds.shape == (2, 1)
