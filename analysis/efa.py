@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from factor_analyzer import Rotator
 from scipy import optimize, stats
+from sklearn.base import BaseEstimator
 
 from analysis._compat import single_threaded_blas
 from analysis.factorability import as_correlation
@@ -262,8 +263,11 @@ def _rmsea_interval(chisq: float, dof: float, n: int, alpha: float) -> tuple[flo
     tail = alpha / 2
 
     def bound(target):
-        f = lambda lam: stats.ncx2.cdf(chisq, dof, lam) - target if lam > 0 else (
-            stats.chi2.cdf(chisq, dof) - target)
+        def f(lam):
+            if lam > 0:
+                return stats.ncx2.cdf(chisq, dof, lam) - target
+            return stats.chi2.cdf(chisq, dof) - target
+
         if f(0.0) < 0:
             return 0.0
         hi = max(n, chisq) + 2 * n
@@ -324,7 +328,7 @@ def fit_statistics(
     )
 
 
-class EFA:
+class EFA(BaseEstimator):
     """Exploratory factor analysis with ``psych::fa`` defaults and results.
 
     Parameters
@@ -417,7 +421,9 @@ class EFA:
         if not isinstance(self.n_factors, (int, np.integer)) or self.n_factors < 1:
             raise ValueError(f"n_factors must be a positive integer, got {self.n_factors!r}")
         if self.n_factors >= p:
-            raise ValueError(f"n_factors ({self.n_factors}) must be below the number of items ({p})")
+            raise ValueError(
+                f"n_factors ({self.n_factors}) must be below the number of items ({p})"
+            )
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
         if self.rotation not in ROTATIONS:

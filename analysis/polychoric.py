@@ -269,7 +269,9 @@ def _check_items(items: pd.DataFrame) -> tuple[np.ndarray, tuple]:
         if np.any(finite[:, j] & (values[:, j] != np.round(values[:, j])))
     ]
     if nonint:
-        raise ValueError(f"items must hold whole-number response codes; columns with others: {nonint}")
+        raise ValueError(
+            f"items must hold whole-number response codes; columns with others: {nonint}"
+        )
     if not finite.any():
         raise ValueError("items has no answers")
     lo, hi = np.nanmin(values), np.nanmax(values)

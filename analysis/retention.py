@@ -99,7 +99,10 @@ class ParallelAnalysis:
     seed: int | None
 
     def summary(self) -> pd.DataFrame:
-        """One row per position: ``number, pc_observed, pc_simulated, fa_observed, fa_simulated``."""
+        """One row per position.
+
+        Columns ``number, pc_observed, pc_simulated, fa_observed, fa_simulated``.
+        """
         return pd.DataFrame({
             "number": np.arange(1, len(self.pc_values) + 1),
             "pc_observed": self.pc_values,

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 
+# scikit-learn 1.6-1.7 warn that force_all_finite goes away in 1.8: the reason for the pin
+@pytest.mark.filterwarnings("ignore:'force_all_finite' was renamed:FutureWarning")
 def test_factor_analyzer_fits_with_installed_sklearn():
     from factor_analyzer import FactorAnalyzer
 

@@ -178,3 +178,17 @@ def test_no_warnings_on_bfi(items):
         warnings.simplefilter("error")
         EFA(5).fit(items)
         EFA(5, method="ml", rotation="varimax").fit(items)
+
+
+def test_sklearn_contract(items):
+    from sklearn.base import clone
+
+    efa = EFA(3, method="ml", rotation="varimax")
+    assert efa.get_params() == {"n_factors": 3, "method": "ml", "rotation": "varimax",
+                                "correlation": "pearson", "alpha": 0.1, "min_err": 0.001,
+                                "max_iter": 50}
+    copy = clone(efa)
+    assert not hasattr(copy, "loadings_")
+    assert efa.fit(items) is efa
+    scores = efa.fit_transform(items)
+    assert scores.shape == (2800, 3)

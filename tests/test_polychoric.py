@@ -1,4 +1,7 @@
-"""Polychoric correlations against psych::polychoric 2.2.9 on bfi (tests/data/bfi_reference.json)."""
+"""Polychoric correlations against psych::polychoric 2.2.9 on bfi.
+
+Reference numbers: tests/data/bfi_reference.json (see tests/data/README.md).
+"""
 
 from __future__ import annotations
 
