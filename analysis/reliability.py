@@ -1,0 +1,1783 @@
+"""Reliability of a scale: Cronbach's alpha, McDonald's omega, split-half coefficients, SEM.
+
+Every coefficient reproduces R's psych (Revelle) to numerical precision on the same data:
+:func:`cronbach_alpha` is ``psych::alpha``, :func:`omega` is ``psych::omega``, :func:`split_half`
+is ``psych::splitHalf``. Ordinal versions (Gadermann, Guhn & Zumbo, 2012) use the polychoric
+correlations of :func:`analysis.polychoric.polychoric`. :func:`reliability_table` runs all of
+them for every scale of an instrument specification.
+
+Missing answers are handled pairwise by default, as psych does: each covariance uses every
+respondent who answered both items, and ``n_obs`` is the number of rows (psych's ``nrow(x)``).
+``missing="listwise"`` first drops every row with a missing answer on the scale's items. Every
+result says which was used in its ``missing`` field.
+
+Reverse keying: items keyed -1 are reversed as ``min + max - x`` (psych's convention), where
+``min`` and ``max`` are the response scale's end points: given as ``scale_min``/``scale_max``,
+read from the instrument's response scale of each item, or, failing both, the smallest and largest
+value observed over all the scale's items (what ``psych::alpha(x, keys=)`` does).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from itertools import combinations
+from math import comb
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from instrument.errors import DataQualityWarning
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from instrument.spec import Instrument
+
+__all__ = [
+    "AlphaResult",
+    "BootstrapResult",
+    "Coefficient",
+    "OmegaResult",
+    "ReliabilityTable",
+    "SplitHalfResult",
+    "bootstrap_alpha",
+    "cronbach_alpha",
+    "key_items",
+    "omega",
+    "ordinal_alpha",
+    "ordinal_omega",
+    "reliability_table",
+    "split_half",
+    "standard_error_of_measurement",
+]
+
+MISSING_RULES = ("pairwise", "listwise")
+
+
+# --------------------------------------------------------------------------------------------
+# Keying and input checks (shared with analysis.items)
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class KeyedItems:
+    """Items after checking and reverse keying.
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        The items (float64) with reverse-keyed items reversed, rows kept as given, or only the
+        complete rows when ``missing == "listwise"``.
+    keys : pandas.Series
+        +1 / -1 per item.
+    reverse_constant : pandas.Series
+        ``min + max`` of each item's response scale, used as ``min + max - x`` for reversed items.
+    n_obs : int
+        Rows used for sample-size based statistics (all rows for pairwise, complete rows for
+        listwise; psych's ``nrow(x)``).
+    n_rows : int
+        Rows in the input.
+    missing : str
+        ``pairwise`` or ``listwise``.
+    """
+
+    data: pd.DataFrame
+    keys: pd.Series
+    reverse_constant: pd.Series
+    n_obs: int
+    n_rows: int
+    missing: str
+
+
+def _numeric_items(items: pd.DataFrame, *, min_items: int) -> pd.DataFrame:
+    if not isinstance(items, pd.DataFrame):
+        raise TypeError(
+            f"items: expected a pandas DataFrame of item responses, got {type(items).__name__}"
+        )
+    if items.shape[1] < min_items:
+        raise ValueError(f"items: need at least {min_items} item columns, got {items.shape[1]}")
+    if items.columns.has_duplicates:
+        dup = sorted({str(c) for c in items.columns[items.columns.duplicated()]})
+        raise ValueError(f"items: duplicated column names {', '.join(dup)}")
+    bad = []
+    out = {}
+    for name in items.columns:
+        col = items[name]
+        if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
+            converted = pd.to_numeric(col, errors="coerce")
+            if (converted.isna() & col.notna()).any():
+                bad.append(str(name))
+                continue
+            col = converted
+        out[name] = col.astype("float64")
+    if bad:
+        raise ValueError(
+            f"items: column(s) {', '.join(bad)} hold non-numeric values; item responses must be "
+            "numbers (missing answers as empty cells / NaN)"
+        )
+    frame = pd.DataFrame(out, index=items.index)
+    infinite = [str(c) for c in frame.columns if np.isinf(frame[c].to_numpy()).any()]
+    if infinite:
+        raise ValueError(f"items: column(s) {', '.join(infinite)} hold infinite values")
+    return frame
+
+
+def _resolve_keys(names: list, keys: Any) -> tuple[pd.Series, Instrument | None]:
+    from instrument.spec import Instrument
+
+    if keys is None:
+        return pd.Series(1, index=names, dtype="int64"), None
+    if isinstance(keys, Instrument):
+        unknown = [str(n) for n in names if n not in set(keys.item_ids)]
+        if unknown:
+            raise ValueError(
+                f"keys: item(s) {', '.join(unknown)} are not in the instrument "
+                f"{keys.metadata.short_name!r}"
+            )
+        return pd.Series([keys.item(n).keyed for n in names], index=names, dtype="int64"), keys
+    if isinstance(keys, (Mapping, pd.Series)):
+        mapping = dict(keys.items())
+        absent = [str(n) for n in names if n not in mapping]
+        if absent:
+            raise ValueError(f"keys: no key (+1 or -1) given for item(s) {', '.join(absent)}")
+        values = pd.Series([mapping[n] for n in names], index=names)
+        wrong = [str(n) for n, v in values.items() if v not in (1, -1)]
+        if wrong:
+            raise ValueError(f"keys: item(s) {', '.join(wrong)} must be keyed +1 or -1")
+        return values.astype("int64"), None
+    if isinstance(keys, Iterable) and not isinstance(keys, (str, bytes)):
+        reversed_names = list(keys)
+        unknown = [str(n) for n in reversed_names if n not in set(names)]
+        if unknown:
+            raise ValueError(f"keys: reversed item(s) {', '.join(unknown)} are not among the items")
+        return pd.Series(
+            [-1 if n in set(reversed_names) else 1 for n in names], index=names, dtype="int64"
+        ), None
+    raise TypeError(
+        "keys: expected None, a mapping or Series item -> +1/-1, a list of reversed item names, "
+        f"or an Instrument; got {type(keys).__name__}"
+    )
+
+
+def key_items(
+    items: pd.DataFrame,
+    *,
+    keys: Any = None,
+    scale_min: float | None = None,
+    scale_max: float | None = None,
+    missing: str = "pairwise",
+    min_items: int = 1,
+) -> KeyedItems:
+    """Check item responses and reverse the reverse-keyed items.
+
+    Parameters
+    ----------
+    items : pandas.DataFrame
+        One numeric column per item, NaN for a missing answer.
+    keys : None, mapping, Series, list of str or Instrument, default None
+        +1/-1 per item (mapping or Series), the names of the reversed items (list), or an
+        :class:`~instrument.spec.Instrument` (its ``keyed`` field and response scales). None: no
+        item is reversed.
+    scale_min, scale_max : float, optional
+        End points of the response scale, for reversing as ``scale_min + scale_max - x``.
+    missing : {"pairwise", "listwise"}, default "pairwise"
+        ``listwise`` keeps only the rows that answered every item.
+    min_items : int, default 1
+        Fewest item columns accepted.
+
+    Returns
+    -------
+    KeyedItems
+
+    Notes
+    -----
+    The reversal constant ``min + max`` is, in order of preference: ``scale_min + scale_max``;
+    the item's response scale in the instrument; the smallest plus the largest value observed
+    over all items (``psych::alpha``: ``max(x) + min(x) - x``).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"a": [1, 2, 5], "b": [5, 4, 1]})
+    >>> key_items(df, keys={"a": 1, "b": -1}, scale_min=1, scale_max=5).data["b"].tolist()
+    [1.0, 2.0, 5.0]
+    """
+    if missing not in MISSING_RULES:
+        raise ValueError(f"missing: must be one of {', '.join(MISSING_RULES)}, got {missing!r}")
+    frame = _numeric_items(items, min_items=min_items)
+    names = list(frame.columns)
+    key_series, instrument = _resolve_keys(names, keys)
+    if (scale_min is None) != (scale_max is None):
+        raise ValueError(
+            "scale_min and scale_max: give both end points of the response scale or neither"
+        )
+    if scale_min is not None:
+        if not scale_min < scale_max:
+            raise ValueError(
+                f"scale_min ({scale_min}) must be smaller than scale_max ({scale_max})"
+            )
+        constant = pd.Series(float(scale_min) + float(scale_max), index=names)
+    elif instrument is not None:
+        constant = pd.Series(
+            [
+                float(
+                    instrument.response_scale_of(n).minimum
+                    + instrument.response_scale_of(n).maximum
+                )
+                for n in names
+            ],
+            index=names,
+        )
+    else:
+        values = frame.to_numpy()
+        observed = values[~np.isnan(values)]
+        total = float(observed.min() + observed.max()) if observed.size else np.nan
+        constant = pd.Series(total, index=names)
+    n_rows = len(frame)
+    if missing == "listwise":
+        frame = frame.dropna(how="any")
+    reversed_items = [n for n in names if key_series[n] < 0]
+    if reversed_items:
+        frame = frame.copy()
+        for n in reversed_items:
+            frame[n] = constant[n] - frame[n]
+    return KeyedItems(frame, key_series, constant, len(frame), n_rows, missing)
+
+
+def _drop_constant(keyed: KeyedItems, min_items: int) -> None:
+    sd = keyed.data.std(ddof=1)
+    bad = [str(n) for n, v in sd.items() if not np.isfinite(v) or v <= 0]
+    if bad:
+        raise ValueError(
+            f"items: item(s) {', '.join(bad)} have no variance (or fewer than 2 answers)"
+            + (" after listwise deletion" if keyed.missing == "listwise" else "")
+            + "; drop them before computing reliability (psych::alpha deletes them with a warning)"
+        )
+    if keyed.data.shape[1] < min_items:
+        raise ValueError(f"items: need at least {min_items} items, got {keyed.data.shape[1]}")
+
+
+def _pairwise_cov(frame: pd.DataFrame) -> np.ndarray:
+    """``cov(x, use = "pairwise")``: each entry from the rows where both items are answered."""
+    C = frame.cov(ddof=1).to_numpy()
+    if np.isnan(C).any():
+        i, j = np.argwhere(np.isnan(C))[0]
+        raise ValueError(
+            f"items: items {frame.columns[i]} and {frame.columns[j]} have fewer than 2 respondents "
+            "in common; pairwise covariances cannot be computed"
+        )
+    return C
+
+
+def _smc(R: np.ndarray) -> np.ndarray:
+    """Squared multiple correlations ``1 - 1/diag(R^-1)`` (``psych::smc``), bounded to [0, 1]."""
+    try:
+        inv = np.linalg.inv(R)
+    except np.linalg.LinAlgError:
+        warnings.warn(
+            "the correlation matrix is singular; squared multiple correlations use its "
+            "pseudo-inverse (as psych::smc does)",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+        inv = np.linalg.pinv(R)
+    smc = 1.0 - 1.0 / np.diag(inv)
+    return np.clip(smc, 0.0, 1.0)
+
+
+def _alpha_core(C: np.ndarray) -> dict[str, float]:
+    """psych's internal ``alpha.1(C, R)``: every scale statistic from a covariance matrix."""
+    k = C.shape[0]
+    sd = np.sqrt(np.diag(C))
+    R = C / np.outer(sd, sd)
+    total = C.sum()
+    sum_r = R.sum()
+    raw = (1.0 - np.trace(C) / total) * k / (k - 1)
+    std = (1.0 - k / sum_r) * k / (k - 1)
+    g6 = 1.0 - (k - _smc(R).sum()) / sum_r
+    av_r = (sum_r - k) / (k * (k - 1))
+    med_r = float(np.median(R[np.tril_indices(k, -1)]))
+    sn = k * av_r / (1.0 - av_r)
+    CC = C @ C
+    q = (2.0 * k**2 / ((k - 1) ** 2 * total**3)) * (
+        total * (np.trace(CC) + np.trace(C) ** 2) - 2.0 * np.trace(C) * CC.sum()
+    )
+    return {
+        "raw_alpha": float(raw),
+        "std_alpha": float(std),
+        "g6": float(g6),
+        "average_r": float(av_r),
+        "median_r": med_r,
+        "signal_noise": float(sn),
+        "q": float(q),
+    }
+
+
+def _drop_one(C: np.ndarray, i: int) -> np.ndarray:
+    keep = np.arange(C.shape[0]) != i
+    return C[np.ix_(keep, keep)]
+
+
+def feldt_interval(
+    alpha: float, n_obs: int, n_items: int, *, ci_level: float = 0.95
+) -> tuple[float, float]:
+    """Feldt, Woodruff & Salih (1987) interval for alpha (``psych::alpha.ci``).
+
+    ``[1 - (1-α) F_{1-p/2}(n-1, (n-1)(k-1)), 1 - (1-α) F_{p/2}(n-1, (n-1)(k-1))]`` with
+    ``p = 1 - ci_level``.
+
+    Examples
+    --------
+    >>> lo, hi = feldt_interval(0.8, 200, 10)
+    >>> bool(lo < 0.8 < hi)
+    True
+    """
+    _check_level(ci_level)
+    p = 1.0 - ci_level
+    df1, df2 = n_obs - 1, (n_obs - 1) * (n_items - 1)
+    low = 1.0 - (1.0 - alpha) * stats.f.ppf(1.0 - p / 2.0, df1, df2)
+    high = 1.0 - (1.0 - alpha) * stats.f.ppf(p / 2.0, df1, df2)
+    return float(low), float(high)
+
+
+def _check_level(ci_level: float) -> None:
+    if not 0.0 < ci_level < 1.0:
+        raise ValueError(f"ci_level: must be between 0 and 1 (e.g. 0.95), got {ci_level!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Coefficient:
+    """One reliability coefficient with its interval.
+
+    Attributes
+    ----------
+    coefficient : str
+        Name, e.g. ``ordinal_alpha``.
+    estimate, ci_low, ci_high : float
+        Point estimate and interval (NaN where no interval is computed).
+    ci_level : float
+        Confidence level of the interval.
+    n_obs : int
+        Respondents (rows) the estimate is based on.
+    n_items : int
+        Items in the scale.
+    method : str
+        How it was computed.
+    missing : str
+        ``pairwise`` or ``listwise``.
+    scale : str or None
+        Scale id, if given.
+    """
+
+    coefficient: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    ci_level: float
+    n_obs: int
+    n_items: int
+    method: str
+    missing: str
+    scale: str | None = None
+
+    def summary(self) -> pd.DataFrame:
+        """One row: ``scale, coefficient, estimate, ci_low, ci_high, ci_level, n_obs, n_items, method, missing``."""
+        return pd.DataFrame(
+            [{k: getattr(self, k) for k in _SUMMARY_COLUMNS}], columns=_SUMMARY_COLUMNS
+        )
+
+
+_SUMMARY_COLUMNS = [
+    "scale",
+    "coefficient",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "ci_level",
+    "n_obs",
+    "n_items",
+    "method",
+    "missing",
+]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BootstrapResult:
+    """Percentile bootstrap interval of raw alpha (``psych::alpha(n.iter=)``'s ``boot.ci``).
+
+    Attributes
+    ----------
+    estimate : float
+        Raw alpha on the full data.
+    ci_low, ci_high : float
+        Percentiles ``(1-ci_level)/2`` and ``(1+ci_level)/2`` of the resampled alphas (R's
+        ``quantile`` type 7, numpy's default ``linear``).
+    ci_level : float
+    median : float
+        Median of the resampled alphas (psych's middle ``boot.ci`` value).
+    n_boot : int
+        Resamples.
+    seed : int or None
+        Seed of the ``numpy.random.Generator`` used.
+    n_obs : int
+    missing : str
+    replicates : numpy.ndarray
+        The ``n_boot`` resampled raw alphas.
+    method : str
+        ``bootstrap_percentile``.
+    """
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    ci_level: float
+    median: float
+    n_boot: int
+    seed: int | None
+    n_obs: int
+    missing: str
+    replicates: np.ndarray = field(repr=False)
+    method: str = "bootstrap_percentile"
+
+    def summary(self) -> pd.DataFrame:
+        """One row: ``estimate, ci_low, ci_high, ci_level, median, n_boot, seed, n_obs, method, missing``."""
+        cols = [
+            "estimate",
+            "ci_low",
+            "ci_high",
+            "ci_level",
+            "median",
+            "n_boot",
+            "seed",
+            "n_obs",
+            "method",
+            "missing",
+        ]
+        return pd.DataFrame([{c: getattr(self, c) for c in cols}], columns=cols)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AlphaResult:
+    """Cronbach's alpha with psych's companion statistics (``psych::alpha``).
+
+    Attributes
+    ----------
+    estimate : float
+        Raw alpha from the covariance matrix (``total$raw_alpha``).
+    ci_low, ci_high : float
+        Feldt interval (``feldt``; psych prints it as "Feldt").
+    ci_level : float
+    n_obs : int
+        Rows used (psych's ``nrow(x)``: all rows for pairwise deletion).
+    n_items : int
+    method : str
+        ``cronbach_alpha``.
+    missing : str
+        ``pairwise`` or ``listwise``.
+    std_alpha : float
+        Alpha of the standardized items, from the correlation matrix (``std.alpha``).
+    g6 : float
+        Guttman's lambda 6 from squared multiple correlations (``G6(smc)``).
+    average_r, median_r : float
+        Mean and median inter-item correlation (``average_r``, ``median_r``).
+    signal_noise : float
+        ``k r̄ / (1 - r̄)`` (``S/N``).
+    ase : float
+        Asymptotic standard error of alpha (Duhachek & Iacobucci, 2004; ``ase``).
+    duhachek_ci : tuple of float
+        ``alpha ± z·ase`` (psych prints it with z = 1.96).
+    mean, sd : float
+        Mean and standard deviation of the scale score, the mean of the answered items after
+        reverse keying (``mean``, ``sd``).
+    sem : float
+        Standard error of measurement of the mean score, ``sd · sqrt(1 - alpha)``.
+    alpha_if_dropped : pandas.DataFrame
+        One row per item: ``raw_alpha, std_alpha, g6, average_r, median_r, signal_noise, ase``
+        of the scale without that item (``alpha.drop``).
+    keys : pandas.Series
+        +1 / -1 per item.
+    bootstrap : BootstrapResult or None
+        Percentile bootstrap interval when ``n_boot > 0``.
+    scale : str or None
+    """
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    ci_level: float
+    n_obs: int
+    n_items: int
+    method: str
+    missing: str
+    std_alpha: float
+    g6: float
+    average_r: float
+    median_r: float
+    signal_noise: float
+    ase: float
+    duhachek_ci: tuple[float, float]
+    mean: float
+    sd: float
+    sem: float
+    alpha_if_dropped: pd.DataFrame = field(repr=False)
+    keys: pd.Series = field(repr=False)
+    bootstrap: BootstrapResult | None = None
+    scale: str | None = None
+
+    @property
+    def feldt_ci(self) -> tuple[float, float]:
+        """The Feldt interval ``(ci_low, ci_high)``."""
+        return (self.ci_low, self.ci_high)
+
+    def summary(self) -> pd.DataFrame:
+        """Tidy table, one row per estimate and interval.
+
+        Columns ``scale, coefficient, estimate, ci_low, ci_high, ci_level, ci_method,
+        standard_error, n_obs, n_items, method, missing``. Rows: ``alpha`` with the Feldt,
+        Duhachek and (if computed) bootstrap intervals, then ``std_alpha``, ``g6``,
+        ``average_r``, ``median_r``, ``signal_noise``, ``mean``, ``sd``, ``sem`` without intervals.
+        """
+        nan = float("nan")
+        rows = [
+            ("alpha", self.estimate, self.ci_low, self.ci_high, "feldt", self.ase),
+            (
+                "alpha",
+                self.estimate,
+                self.duhachek_ci[0],
+                self.duhachek_ci[1],
+                "duhachek",
+                self.ase,
+            ),
+        ]
+        if self.bootstrap is not None:
+            rows.append(
+                (
+                    "alpha",
+                    self.estimate,
+                    self.bootstrap.ci_low,
+                    self.bootstrap.ci_high,
+                    "bootstrap_percentile",
+                    nan,
+                )
+            )
+        for name in (
+            "std_alpha",
+            "g6",
+            "average_r",
+            "median_r",
+            "signal_noise",
+            "mean",
+            "sd",
+            "sem",
+        ):
+            rows.append((name, getattr(self, name), nan, nan, "", nan))
+        frame = pd.DataFrame(
+            rows,
+            columns=["coefficient", "estimate", "ci_low", "ci_high", "ci_method", "standard_error"],
+        )
+        frame.insert(0, "scale", self.scale)
+        frame.insert(5, "ci_level", [self.ci_level if m else nan for m in frame["ci_method"]])
+        frame["n_obs"] = self.n_obs
+        frame["n_items"] = self.n_items
+        frame["method"] = self.method
+        frame["missing"] = self.missing
+        return frame
+
+
+# --------------------------------------------------------------------------------------------
+# Alpha
+# --------------------------------------------------------------------------------------------
+def cronbach_alpha(
+    items: pd.DataFrame,
+    *,
+    keys: Any = None,
+    scale_min: float | None = None,
+    scale_max: float | None = None,
+    missing: str = "pairwise",
+    ci_level: float = 0.95,
+    n_boot: int = 0,
+    seed: int | None = None,
+    scale: str | None = None,
+) -> AlphaResult:
+    """Cronbach's alpha with psych's companion statistics and three intervals.
+
+    Parameters
+    ----------
+    items : pandas.DataFrame
+        One numeric column per item (at least 2), NaN for missing answers.
+    keys : None, mapping, Series, list of str or Instrument, default None
+        Reverse keying, see :func:`key_items`.
+    scale_min, scale_max : float, optional
+        Response scale end points for reversing (default: the instrument's, else observed).
+    missing : {"pairwise", "listwise"}, default "pairwise"
+        Pairwise covariances over all rows (psych's default) or complete rows only.
+    ci_level : float, default 0.95
+        Level of the Feldt, Duhachek and bootstrap intervals.
+    n_boot : int, default 0
+        Bootstrap resamples for a percentile interval (0: none), see :func:`bootstrap_alpha`.
+    seed : int, optional
+        Seed of the bootstrap's ``numpy.random.Generator``.
+    scale : str, optional
+        Scale id carried into the result.
+
+    Returns
+    -------
+    AlphaResult
+        ``estimate`` (raw alpha), Feldt ``ci_low``/``ci_high``, ``std_alpha``, ``g6``,
+        ``average_r``, ``median_r``, ``signal_noise``, ``ase``, ``duhachek_ci``, ``mean``, ``sd``,
+        ``sem``, ``alpha_if_dropped`` and ``bootstrap``.
+
+    Notes
+    -----
+    Reproduces ``psych::alpha(x, keys, use = "pairwise")`` (psych 2.2.9), fields
+    ``total$raw_alpha, std.alpha, G6(smc), average_r, median_r, S/N, ase, mean, sd``,
+    ``feldt`` and ``alpha.drop``. With C the pairwise covariance matrix of the k keyed items,
+    R = cov2cor(C) (so correlations use the pairwise covariances' variances, as psych) and
+    ``smc_i = 1 - 1/(R⁻¹)_ii``:
+
+    - raw α = k/(k-1) · (1 - tr C / 1'C1) (Cronbach, 1951)
+    - standardized α = k/(k-1) · (1 - k / 1'R1)
+    - G6 = 1 - (k - Σ smc) / 1'R1 (Guttman, 1945)
+    - r̄ = (1'R1 - k) / (k(k-1)); S/N = k r̄ / (1 - r̄)
+    - ase = sqrt(Q/n), Q = 2k²/((k-1)²(1'C1)³) · [1'C1 (tr C² + (tr C)²) - 2 tr C · 1'C²1]
+      (Duhachek & Iacobucci, 2004; psych's corrected formula with matrix products)
+    - Feldt: [1 - (1-α) F_{1-p/2}(n-1, (n-1)(k-1)), 1 - (1-α) F_{p/2}(n-1, (n-1)(k-1))]
+      (Feldt, Woodruff & Salih, 1987); n is the number of rows.
+    - Duhachek interval: α ± z_{1-p/2} · ase.
+
+    ``mean`` and ``sd`` describe the mean of each respondent's answered (keyed) items.
+    ``alpha_if_dropped`` is empty-valued (NaN) for two-item scales.
+
+    References
+    ----------
+    Cronbach, L. J. (1951). Coefficient alpha and the internal structure of tests.
+    Psychometrika, 16, 297-334.
+    Feldt, L. S., Woodruff, D. J., & Salih, F. A. (1987). Statistical inference for coefficient
+    alpha. Applied Psychological Measurement, 11, 93-103.
+    Duhachek, A., & Iacobucci, D. (2004). Alpha's standard error (ASE): An accurate and precise
+    confidence interval estimate. Journal of Applied Psychology, 89, 792-808.
+    Guttman, L. (1945). A basis for analyzing test-retest reliability. Psychometrika, 10, 255-282.
+
+    Examples
+    --------
+    Reversed on 1..4, ``b`` becomes 2, 1, 4, 3: both variances are 5/3 and the covariance 1,
+    so alpha = 2 · (1 - (10/3) / (10/3 + 2)) = 0.75:
+
+    >>> df = pd.DataFrame({"a": [1, 2, 3, 4], "b": [3, 4, 1, 2]})
+    >>> res = cronbach_alpha(df, keys={"a": 1, "b": -1}, scale_min=1, scale_max=4)
+    >>> round(res.estimate, 6), res.missing
+    (0.75, 'pairwise')
+    """
+    _check_level(ci_level)
+    keyed = key_items(
+        items, keys=keys, scale_min=scale_min, scale_max=scale_max, missing=missing, min_items=2
+    )
+    _drop_constant(keyed, 2)
+    frame = keyed.data
+    names = list(frame.columns)
+    k = len(names)
+    n = keyed.n_obs
+    C = _pairwise_cov(frame)
+    core = _alpha_core(C)
+    ase = float(np.sqrt(core["q"] / n))
+    z = stats.norm.ppf(0.5 + ci_level / 2.0)
+    lo, hi = feldt_interval(core["raw_alpha"], n, k, ci_level=ci_level)
+    drop_rows = []
+    for i in range(k):
+        if k > 2:
+            d = _alpha_core(_drop_one(C, i))
+            drop_rows.append(
+                {
+                    key: d[key]
+                    for key in (
+                        "raw_alpha",
+                        "std_alpha",
+                        "g6",
+                        "average_r",
+                        "median_r",
+                        "signal_noise",
+                    )
+                }
+                | {"ase": float(np.sqrt(d["q"] / n))}
+            )
+        else:
+            drop_rows.append(
+                dict.fromkeys(
+                    (
+                        "raw_alpha",
+                        "std_alpha",
+                        "g6",
+                        "average_r",
+                        "median_r",
+                        "signal_noise",
+                        "ase",
+                    ),
+                    np.nan,
+                )
+            )
+    dropped = pd.DataFrame(drop_rows, index=pd.Index(names, name="item"))
+    total = frame.mean(axis=1, skipna=True)
+    mean_t, sd_t = float(total.mean()), float(total.std(ddof=1))
+    boot = None
+    if n_boot:
+        boot = _bootstrap_from_keyed(
+            keyed, n_boot=n_boot, ci_level=ci_level, seed=seed, estimate=core["raw_alpha"]
+        )
+    return AlphaResult(
+        estimate=core["raw_alpha"],
+        ci_low=lo,
+        ci_high=hi,
+        ci_level=ci_level,
+        n_obs=n,
+        n_items=k,
+        method="cronbach_alpha",
+        missing=keyed.missing,
+        std_alpha=core["std_alpha"],
+        g6=core["g6"],
+        average_r=core["average_r"],
+        median_r=core["median_r"],
+        signal_noise=core["signal_noise"],
+        ase=ase,
+        duhachek_ci=(core["raw_alpha"] - z * ase, core["raw_alpha"] + z * ase),
+        mean=mean_t,
+        sd=sd_t,
+        sem=standard_error_of_measurement(sd_t, core["raw_alpha"]),
+        alpha_if_dropped=dropped,
+        keys=keyed.keys,
+        bootstrap=boot,
+        scale=scale,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Bootstrap (vectorised)
+# --------------------------------------------------------------------------------------------
+def bootstrap_alpha(
+    items: pd.DataFrame,
+    *,
+    keys: Any = None,
+    scale_min: float | None = None,
+    scale_max: float | None = None,
+    missing: str = "pairwise",
+    n_boot: int = 1000,
+    ci_level: float = 0.95,
+    seed: int | None = None,
+    chunk_size: int | None = None,
+) -> BootstrapResult:
+    """Percentile bootstrap interval of raw alpha, all resamples computed at once.
+
+    Parameters
+    ----------
+    items : pandas.DataFrame
+        One numeric column per item, NaN for missing answers.
+    keys, scale_min, scale_max, missing
+        As :func:`cronbach_alpha`.
+    n_boot : int, default 1000
+        Resamples of the rows (with replacement, n rows each).
+    ci_level : float, default 0.95
+    seed : int, optional
+        Seed of ``numpy.random.default_rng``; the same seed gives the same interval.
+    chunk_size : int, optional
+        Resamples processed per batch (memory: about ``chunk_size × n × 8`` bytes); default
+        chooses batches of at most about 64 MB.
+
+    Returns
+    -------
+    BootstrapResult
+
+    Notes
+    -----
+    Reproduces the method of ``psych::alpha(x, n.iter = B)``: each resample draws n rows with
+    replacement, takes pairwise covariances and raw alpha; the interval is the 2.5 and 97.5
+    percentiles of the B alphas (``boot.ci``). It is not a parity test target: R's random
+    numbers differ.
+
+    Instead of B refits, the resamples are a B × n matrix W of row counts (multinomial, drawn
+    as uniform row indices); with M_i the answered-indicator of item i and x zero-filled, every
+    pairwise moment of every resample is one matrix product:
+    ``n_ij = W (M_i M_j)``, ``s_i|j = W (M_i M_j x_i)``, ``s_ij = W (M_i M_j x_i x_j)``, and
+    ``cov_ij = (s_ij - s_i|j s_j|i / n_ij) / (n_ij - 1)`` (variances from the rows answering
+    the item, as ``cov(use = "pairwise")``). Items are centred first for numerical accuracy.
+    When no answer is missing only ``W x`` and ``W (x_i x_j)`` are needed.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> f = rng.normal(size=(300, 1))
+    >>> df = pd.DataFrame(f + rng.normal(size=(300, 4)), columns=list("abcd"))
+    >>> b = bootstrap_alpha(df, n_boot=200, seed=3)
+    >>> bool(b.ci_low < b.estimate < b.ci_high)
+    True
+    """
+    _check_level(ci_level)
+    keyed = key_items(
+        items, keys=keys, scale_min=scale_min, scale_max=scale_max, missing=missing, min_items=2
+    )
+    _drop_constant(keyed, 2)
+    estimate = _alpha_core(_pairwise_cov(keyed.data))["raw_alpha"]
+    return _bootstrap_from_keyed(
+        keyed, n_boot=n_boot, ci_level=ci_level, seed=seed, estimate=estimate, chunk_size=chunk_size
+    )
+
+
+def _bootstrap_from_keyed(
+    keyed: KeyedItems,
+    *,
+    n_boot: int,
+    ci_level: float,
+    seed: int | None,
+    estimate: float,
+    chunk_size: int | None = None,
+) -> BootstrapResult:
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
+        raise ValueError(f"n_boot: must be a whole number of at least 2 resamples, got {n_boot!r}")
+    if chunk_size is not None and (not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1):
+        raise ValueError(f"chunk_size: must be a positive whole number, got {chunk_size!r}")
+    alphas = _bootstrap_alphas(
+        keyed.data.to_numpy(dtype="float64"), n_boot, np.random.default_rng(seed), chunk_size
+    )
+    lo_q, hi_q = (1.0 - ci_level) / 2.0, (1.0 + ci_level) / 2.0
+    finite = alphas[np.isfinite(alphas)]
+    if finite.size < n_boot:
+        warnings.warn(
+            f"{n_boot - finite.size} of {n_boot} bootstrap resamples had an item pair with fewer "
+            "than 2 common answers and were left out of the interval",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+    low, med, high = np.quantile(finite, [lo_q, 0.5, hi_q])
+    return BootstrapResult(
+        estimate=float(estimate),
+        ci_low=float(low),
+        ci_high=float(high),
+        ci_level=ci_level,
+        median=float(med),
+        n_boot=int(n_boot),
+        seed=seed,
+        n_obs=keyed.n_obs,
+        missing=keyed.missing,
+        replicates=alphas,
+    )
+
+
+def _bootstrap_alphas(
+    X: np.ndarray, n_boot: int, rng: np.random.Generator, chunk_size: int | None
+) -> np.ndarray:
+    """Raw alpha of ``n_boot`` row resamples of X (NaN = missing), pairwise covariances.
+
+    For a resample with row counts w (one row of the count matrix W), x zero-filled and m_i the
+    indicator that item i is answered:
+
+    - over all rows: ``N = Σw``, ``S_i = Σ w x_i``, ``s_ij = Σ w x_i x_j`` (zero-filling makes
+      ``s_ij`` cover only the rows answering both items);
+    - over the rows with a missing answer only: ``L_ij = Σ w (1 - m_i m_j)`` and
+      ``K_ij = Σ w x_i (1 - m_j)``;
+    - then ``n_ij = N - L_ij`` and ``s_i|j = S_i - K_ij`` are the pairwise-complete count and
+      sum, and ``cov_ij = (s_ij - s_i|j s_j|i / n_ij) / (n_ij - 1)``.
+
+    That is two matrix products per batch of resamples (the second over incomplete rows only).
+    Items are shifted by their rounded means; when every value is then a whole number and
+    ``n·max|x|² < 2²⁴`` the products are exact in float32 (about twice as fast as float64,
+    which is used otherwise).
+    """
+    n, k = X.shape
+    answered = ~np.isnan(X)
+    shift = np.round(np.nanmean(X, axis=0))
+    Xs = np.where(answered, X - shift, 0.0)
+    iu, ju = np.triu_indices(k)
+    whole = bool(np.all(Xs == np.round(Xs)))
+    dtype = (
+        np.float32
+        if whole and n * float(np.max(np.abs(Xs), initial=0.0)) ** 2 < 2**24
+        else np.float64
+    )
+    design = np.hstack([np.ones((n, 1)), Xs, Xs[:, iu] * Xs[:, ju]]).astype(dtype)
+    incomplete = np.flatnonzero(~answered.all(axis=1))
+    if incomplete.size:
+        miss = (~answered[incomplete]).astype("float64")
+        lost_pair = 1.0 - (1.0 - miss[:, iu]) * (1.0 - miss[:, ju])  # 1 - m_i m_j
+        lost_sum = (Xs[incomplete][:, :, None] * miss[:, None, :]).reshape(
+            len(incomplete), k * k
+        )  # x_i (1 - m_j)
+        design_inc = np.hstack([lost_pair, lost_sum]).astype(dtype)
+    if chunk_size is None:
+        chunk_size = max(1, min(n_boot, 2_000_000 // max(n, 1)))
+    sub = max(1, 500_000 // max(n, 1))  # resamples counted at a time (cache-sized index arrays)
+    diag = iu == ju
+    p = len(iu)
+    alphas = np.empty(n_boot)
+    W = np.empty((min(chunk_size, n_boot), n), dtype=dtype)
+    for start in range(0, n_boot, chunk_size):
+        b = min(chunk_size, n_boot - start)
+        for q in range(0, b, sub):
+            m = min(sub, b - q)
+            rows = rng.integers(0, n, size=(m, n))
+            rows += (np.arange(m) * n)[:, None]
+            W[q : q + m] = np.bincount(rows.ravel(), minlength=m * n).reshape(m, n)
+        moments = (W[:b] @ design).astype("float64")
+        N, S, sxy = moments[:, 0], moments[:, 1 : k + 1], moments[:, k + 1 :]
+        nij = np.repeat(N[:, None], p, axis=1)
+        si, sj = S[:, iu], S[:, ju]
+        if incomplete.size:
+            lost = (W[:b, incomplete] @ design_inc).astype("float64")
+            nij = nij - lost[:, :p]
+            K = lost[:, p:].reshape(b, k, k)
+            si = si - K[:, iu, ju]
+            sj = sj - K[:, ju, iu]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cov = (sxy - si * sj / nij) / (nij - 1.0)
+        trace = cov[:, diag].sum(axis=1)
+        total = trace + 2.0 * cov[:, ~diag].sum(axis=1)
+        alphas[start : start + b] = (1.0 - trace / total) * k / (k - 1)
+    return alphas
+
+
+# --------------------------------------------------------------------------------------------
+# Omega
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True, eq=False)
+class OmegaResult:
+    """McDonald's omega from a Schmid–Leiman solution (``psych::omega``).
+
+    Attributes
+    ----------
+    estimate : float
+        Omega total (``omega.tot``).
+    ci_low, ci_high : float
+        NaN: no interval is computed for omega (psych computes one only with ``n.iter > 1``).
+    ci_level : float
+    n_obs : int
+    n_items : int
+    method : str
+        ``omega_minres_one_factor`` or ``omega_schmid_leiman_minres_oblimin``.
+    missing : str
+    correlation : str
+        ``pearson`` (pairwise ``cor``) or ``polychoric``.
+    omega_total : float
+        ``(V_t - Σ u²) / V_t`` (``omega.tot``).
+    omega_hierarchical : float
+        ``(Σ g)² / V_t`` (``omega_h``); NaN for a one-factor solution, where psych warns that
+        it is not meaningful.
+    omega_h_asymptotic : float
+        ``(Σ g)² / (V_t - Σ u²)`` (``omega.lim``); NaN for one factor.
+    alpha_std : float
+        Standardized alpha of the (flipped) correlation matrix (``alpha``).
+    g6 : float
+        Guttman's lambda 6 (``G6``).
+    ecv : float
+        Explained common variance of the general factor (``ECV``); NaN for one factor.
+    n_factors : int
+    loadings : pandas.DataFrame
+        Schmid–Leiman loadings: ``g``, ``F1*`` ... ``Fk*``, ``h2``, ``u2``, ``p2`` (``schmid$sl``).
+    flipped : tuple of str
+        Items reversed because their general-factor loading was negative (``flip = TRUE``).
+    scale : str or None
+    """
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    ci_level: float
+    n_obs: int
+    n_items: int
+    method: str
+    missing: str
+    correlation: str
+    omega_total: float
+    omega_hierarchical: float
+    omega_h_asymptotic: float
+    alpha_std: float
+    g6: float
+    ecv: float
+    n_factors: int
+    loadings: pd.DataFrame = field(repr=False)
+    flipped: tuple[str, ...] = ()
+    scale: str | None = None
+
+    def summary(self) -> pd.DataFrame:
+        """One row per coefficient: ``omega_total, omega_hierarchical, omega_h_asymptotic,
+        alpha_std, g6, ecv`` with columns ``scale, coefficient, estimate, ci_low, ci_high,
+        ci_level, n_obs, n_items, n_factors, method, correlation, missing``."""
+        rows = [
+            (name, getattr(self, name))
+            for name in (
+                "omega_total",
+                "omega_hierarchical",
+                "omega_h_asymptotic",
+                "alpha_std",
+                "g6",
+                "ecv",
+            )
+        ]
+        frame = pd.DataFrame(rows, columns=["coefficient", "estimate"])
+        frame.insert(0, "scale", self.scale)
+        frame["ci_low"] = np.where(frame["coefficient"] == "omega_total", self.ci_low, np.nan)
+        frame["ci_high"] = np.where(frame["coefficient"] == "omega_total", self.ci_high, np.nan)
+        frame["ci_level"] = self.ci_level
+        frame["n_obs"] = self.n_obs
+        frame["n_items"] = self.n_items
+        frame["n_factors"] = self.n_factors
+        frame["method"] = self.method
+        frame["correlation"] = self.correlation
+        frame["missing"] = self.missing
+        return frame
+
+
+def _minres(R: np.ndarray, n_factors: int) -> np.ndarray:
+    """Unrotated minres loadings (``psych::fa(fm = "minres", rotate = "none")``)."""
+    from factor_analyzer import FactorAnalyzer
+
+    fa = FactorAnalyzer(n_factors=n_factors, rotation=None, method="minres", is_corr_matrix=True)
+    with warnings.catch_warnings():
+        # factor_analyzer 0.5.1 passes sklearn's renamed ``force_all_finite`` argument
+        warnings.filterwarnings("ignore", message=".*force_all_finite.*", category=FutureWarning)
+        fa.fit(R)
+    return np.asarray(fa.loadings_, dtype="float64").reshape(R.shape[0], n_factors)
+
+
+def _schmid_leiman(
+    R: np.ndarray, n_factors: int, *, option: str = "equal"
+) -> dict[str, np.ndarray]:
+    """``psych::schmid(R, nfactors, fm = "minres", rotate = "oblimin")``."""
+    from factor_analyzer import Rotator
+
+    orth = _minres(R, n_factors)
+    h2 = (orth**2).sum(axis=1)
+    if n_factors == 1:
+        fload = orth
+        gload = np.array([1.0])
+        phi = np.ones((1, 1))
+    else:
+        varimax = Rotator(method="varimax").fit_transform(orth)
+        # GPArotation::oblimin defaults: gam = 0, eps = 1e-5, maxit = 1000
+        rotator = Rotator(method="oblimin", gamma=0, max_iter=1000, tol=1e-5)
+        fload = rotator.fit_transform(varimax)
+        phi = rotator.phi_
+        if n_factors > 2:
+            gload = _minres(phi, 1)[:, 0]
+            if gload.sum() < 0:
+                gload = -gload
+        else:
+            r12 = phi[0, 1]
+            if option != "equal":
+                raise ValueError(
+                    f"option: only 'equal' is implemented for two group factors, got {option!r}"
+                )
+            gload = np.array([np.sqrt(abs(r12)), np.sign(r12) * np.sqrt(abs(r12))])
+    g = fload @ gload
+    uniq2 = fload**2 * (1.0 - gload**2)
+    uniq2[uniq2 < 0] = 0.0
+    group = np.sign(fload) * np.sqrt(uniq2)
+    return {"g": g, "group": group, "h2": h2, "u2": np.diag(R) - h2, "phi": phi, "gload": gload}
+
+
+def _pairwise_cor(frame: pd.DataFrame) -> np.ndarray:
+    R = frame.corr().to_numpy()
+    if np.isnan(R).any():
+        i, j = np.argwhere(np.isnan(R))[0]
+        raise ValueError(
+            f"items: the correlation of {frame.columns[i]} and {frame.columns[j]} cannot be computed "
+            "(fewer than 2 common answers or no variance)"
+        )
+    return R
+
+
+def omega(
+    items: pd.DataFrame,
+    *,
+    n_factors: int = 3,
+    keys: Any = None,
+    scale_min: float | None = None,
+    scale_max: float | None = None,
+    missing: str = "pairwise",
+    flip: bool = True,
+    correlation: str = "pearson",
+    ci_level: float = 0.95,
+    scale: str | None = None,
+) -> OmegaResult:
+    """McDonald's omega total and hierarchical from a Schmid–Leiman solution.
+
+    Parameters
+    ----------
+    items : pandas.DataFrame
+        One numeric column per item, NaN for missing answers.
+    n_factors : int, default 3
+        Group factors (psych's default 3). 1 gives omega total of a one-factor model
+        (``psych::omega(x, nfactors = 1)``, what jamovi reports as McDonald's ω).
+    keys : None, mapping, Series, list of str or Instrument, default None
+        Reverse keying. When given, items are keyed first and ``flip`` is not applied (psych:
+        giving ``key`` sets ``flip = FALSE``).
+    scale_min, scale_max : float, optional
+        Response scale end points for reversing.
+    missing : {"pairwise", "listwise"}, default "pairwise"
+    flip : bool, default True
+        Reverse items whose general-factor loading is negative (psych's ``flip``) when no
+        ``keys`` are given.
+    correlation : {"pearson", "polychoric"}, default "pearson"
+        ``polychoric`` uses :func:`analysis.polychoric.polychoric` (psych's ``poly = TRUE``).
+    ci_level : float, default 0.95
+        Recorded in the result; no interval is computed.
+    scale : str, optional
+
+    Returns
+    -------
+    OmegaResult
+
+    Notes
+    -----
+    Reproduces ``psych::omega(x, nfactors, fm = "minres", rotate = "oblimin")`` (psych 2.2.9):
+    R is ``cor(x, use = "pairwise")``; minres extraction of ``nfactors``; varimax then oblimin
+    (GPArotation defaults); the general factor is a one-factor minres solution of the factor
+    correlations Φ (for two factors psych's ``option = "equal"``: both g loadings
+    ``sqrt|φ12|``); Schmid–Leiman: ``g = F γ``, group loadings ``sign(F)·sqrt(F²(1 - γ²))``;
+    ``h²`` are the communalities of the minres solution and ``u² = 1 - h²``. With V_t = 1'R1 of
+    the (flipped or keyed) correlation matrix:
+
+    - ω_t = (V_t - Σ u²) / V_t (``omega.tot``)
+    - ω_h = (Σ g)² / V_t (``omega_h``)
+    - ω_h asymptotic = (Σ g)² / (V_t - Σ u²) (``omega.lim``)
+    - α = (V_t - tr R)/V_t · k/(k-1), G6 = (V_t + Σ smc - tr R)/V_t, ECV = Σg² / Σ(g² + Σ group²)
+
+    For one factor, ω_t = (V_t - Σ(1 - λ²)) / V_t with λ the one-factor minres loadings.
+    Extraction and rotation use factor_analyzer (minres, GPA oblimin), which reproduces psych to
+    about 1e-6 on the same correlation matrix.
+
+    References
+    ----------
+    McDonald, R. P. (1999). Test theory: A unified treatment. Mahwah, NJ: Erlbaum.
+    Revelle, W., & Zinbarg, R. E. (2009). Coefficients alpha, beta, omega, and the glb: Comments
+    on Sijtsma. Psychometrika, 74, 145-154.
+    Schmid, J., & Leiman, J. M. (1957). The development of hierarchical factor solutions.
+    Psychometrika, 22, 53-61.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> f = rng.normal(size=(500, 1))
+    >>> df = pd.DataFrame(0.7 * f + 0.7 * rng.normal(size=(500, 6)), columns=list("abcdef"))
+    >>> res = omega(df, n_factors=1)
+    >>> bool(0.7 < res.omega_total < 0.9)
+    True
+    """
+    _check_level(ci_level)
+    if isinstance(n_factors, bool) or not isinstance(n_factors, (int, np.integer)) or n_factors < 1:
+        raise ValueError(f"n_factors: must be a whole number of at least 1, got {n_factors!r}")
+    if correlation not in ("pearson", "polychoric"):
+        raise ValueError(f"correlation: must be 'pearson' or 'polychoric', got {correlation!r}")
+    keyed = key_items(
+        items, keys=keys, scale_min=scale_min, scale_max=scale_max, missing=missing, min_items=2
+    )
+    _drop_constant(keyed, 2)
+    names = [str(c) for c in keyed.data.columns]
+    k = len(names)
+    if n_factors > 1 and k < 2 * n_factors:
+        raise ValueError(
+            f"n_factors: {n_factors} group factors need at least {2 * n_factors} items, the scale has {k}"
+        )
+    R = _correlation_matrix(keyed, correlation)
+    sl = _schmid_leiman(R, n_factors)
+    g, group = sl["g"], sl["group"]
+    flipped: tuple[str, ...] = ()
+    if flip and keys is None:
+        sign = np.sign(g)
+        sign[sign == 0] = 1.0
+        if (sign < 0).any():
+            R = R * np.outer(sign, sign)
+            g = g * sign
+            group = group * sign[:, None]
+            flipped = tuple(n for n, s in zip(names, sign) if s < 0)
+    Vt = R.sum()
+    trace = np.trace(R)
+    u2 = sl["u2"]
+    gsq = g.sum() ** 2
+    omega_t = (Vt - u2.sum()) / Vt
+    one = n_factors == 1
+    ev = np.concatenate([[np.sum(g**2)], np.sum(group**2, axis=0)])
+    loadings = pd.DataFrame(
+        np.column_stack([g, group, sl["h2"], u2, g**2 / sl["h2"]]),
+        index=pd.Index(names, name="item"),
+        columns=["g", *[f"F{i + 1}*" for i in range(n_factors)], "h2", "u2", "p2"],
+    )
+    return OmegaResult(
+        estimate=float(omega_t),
+        ci_low=float("nan"),
+        ci_high=float("nan"),
+        ci_level=ci_level,
+        n_obs=keyed.n_obs,
+        n_items=k,
+        method="omega_minres_one_factor" if one else "omega_schmid_leiman_minres_oblimin",
+        missing=keyed.missing,
+        correlation=correlation,
+        omega_total=float(omega_t),
+        omega_hierarchical=float("nan") if one else float(gsq / Vt),
+        omega_h_asymptotic=float("nan") if one else float(gsq / (Vt - u2.sum())),
+        alpha_std=float((Vt - trace) / Vt * k / (k - 1)),
+        g6=float((Vt + _smc(R).sum() - trace) / Vt),
+        ecv=float("nan") if one else float(ev[0] / ev.sum()),
+        n_factors=int(n_factors),
+        loadings=loadings,
+        flipped=flipped,
+        scale=scale,
+    )
+
+
+def _correlation_matrix(keyed: KeyedItems, correlation: str) -> np.ndarray:
+    if correlation == "pearson":
+        return _pairwise_cor(keyed.data)
+    from analysis.polychoric import polychoric
+
+    return polychoric(keyed.data).rho.to_numpy(dtype="float64")
+
+
+# --------------------------------------------------------------------------------------------
+# Ordinal alpha and omega
+# --------------------------------------------------------------------------------------------
+def ordinal_alpha(
+    items: pd.DataFrame,
+    *,
+    keys: Any = None,
+    scale_min: float | None = None,
+    scale_max: float | None = None,
+    missing: str = "pairwise",
+    ci_level: float = 0.95,
+    scale: str | None = None,
+) -> Coefficient:
+    """Ordinal alpha: standardized alpha of the polychoric correlation matrix.
+
+    Parameters
+    ----------
+    items : pandas.DataFrame
+        Whole-number response codes, NaN for missing answers.
+    keys, scale_min, scale_max, missing, ci_level, scale
+        As :func:`cronbach_alpha` (no interval is computed: ``ci_low``/``ci_high`` are NaN).
+
+    Returns
+    -------
+    Coefficient
+        ``coefficient = "ordinal_alpha"``.
+
+    Notes
+    -----
+    Gadermann, Guhn & Zumbo (2012): α_ord = k/(k-1) · (1 - k / 1'ρ1) with ρ the polychoric
+    correlations (``psych::polychoric``, two-step, global thresholds) of the keyed items, i.e.
+    ``psych::alpha(polychoric(x)$rho)$total$std.alpha``. Reverse keying before the polychoric
+    step only changes the signs of that item's correlations.
+
+    References
+    ----------
+    Gadermann, A. M., Guhn, M., & Zumbo, B. D. (2012). Estimating ordinal reliability for
+    Likert-type and ordinal item response data: A conceptual, empirical, and practical guide.
+    Practical Assessment, Research & Evaluation, 17(3), 1-13.
+    """
+    _check_level(ci_level)
+    keyed = key_items(
+        items, keys=keys, scale_min=scale_min, scale_max=scale_max, missing=missing, min_items=2
+    )
+    _drop_constant(keyed, 2)
+    rho = _correlation_matrix(keyed, "polychoric")
+    k = rho.shape[0]
+    estimate = (1.0 - k / rho.sum()) * k / (k - 1)
+    return Coefficient(
+        coefficient="ordinal_alpha",
+        estimate=float(estimate),
+        ci_low=float("nan"),
+        ci_high=float("nan"),
+        ci_level=ci_level,
+        n_obs=keyed.n_obs,
+        n_items=k,
+        method="standardized_alpha_of_polychoric_correlations",
+        missing=keyed.missing,
+        scale=scale,
+    )
+
+
+def ordinal_omega(items: pd.DataFrame, *, n_factors: int = 1, **kwargs: Any) -> OmegaResult:
+    """Ordinal omega: :func:`omega` of the polychoric correlations (psych ``omega(poly = TRUE)``).
+
+    Parameters
+    ----------
+    items : pandas.DataFrame
+        Whole-number response codes, NaN for missing answers.
+    n_factors : int, default 1
+        One factor gives ordinal omega total (Gadermann, Guhn & Zumbo, 2012).
+    **kwargs
+        Passed to :func:`omega` (``keys``, ``missing``, ``flip``, ``scale`` ...).
+
+    Returns
+    -------
+    OmegaResult
+        With ``correlation = "polychoric"``.
+
+    References
+    ----------
+    Gadermann, A. M., Guhn, M., & Zumbo, B. D. (2012). Practical Assessment, Research &
+    Evaluation, 17(3).
+    """
+    return omega(items, n_factors=n_factors, correlation="polychoric", **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# Split half
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True, eq=False)
+class SplitHalfResult:
+    """Split-half reliabilities over many ways of halving a scale (``psych::splitHalf``).
+
+    Attributes
+    ----------
+    estimate : float
+        Guttman's lambda 4, the largest split-half reliability (``maxrb``).
+    ci_low, ci_high : float
+        NaN (no interval).
+    ci_level : float
+    n_obs : int
+    n_items : int
+    method : str
+        ``split_half_exhaustive`` or ``split_half_sampled``.
+    missing : str
+    lambda4 : float
+        Largest split-half coefficient (``maxrb``).
+    beta : float
+        Smallest split-half coefficient, Revelle's β (``minrb``).
+    mean_split_half : float
+        Mean over the splits tried (``meanr``); equals standardized alpha when every split of an
+        even number of items is tried.
+    odd_even : float
+        Spearman–Brown corrected correlation of the odd- and even-numbered items' sums (in column
+        order): ``2 r / (1 + r)``.
+    alpha : float
+        Alpha of the same matrix (standardized when ``covar`` is False).
+    lambda6 : float
+    n_splits : int
+        Splits evaluated.
+    exhaustive : bool
+        True when every split was evaluated.
+    best_split, worst_split : tuple of str
+        Items of one half of the lambda-4 and beta splits.
+    covar : bool
+        True: computed from covariances (raw scores); False: correlations (psych's default).
+    scale : str or None
+    """
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    ci_level: float
+    n_obs: int
+    n_items: int
+    method: str
+    missing: str
+    lambda4: float
+    beta: float
+    mean_split_half: float
+    odd_even: float
+    alpha: float
+    lambda6: float
+    n_splits: int
+    exhaustive: bool
+    best_split: tuple[str, ...]
+    worst_split: tuple[str, ...]
+    covar: bool
+    scale: str | None = None
+
+    def summary(self) -> pd.DataFrame:
+        """One row per coefficient (``lambda4, beta, mean_split_half, odd_even, alpha,
+        lambda6``), columns ``scale, coefficient, estimate, n_obs, n_items, n_splits,
+        exhaustive, method, missing``."""
+        names = ("lambda4", "beta", "mean_split_half", "odd_even", "alpha", "lambda6")
+        frame = pd.DataFrame({"coefficient": names, "estimate": [getattr(self, n) for n in names]})
+        frame.insert(0, "scale", self.scale)
+        for col in ("n_obs", "n_items", "n_splits", "exhaustive", "method", "missing"):
+            frame[col] = getattr(self, col)
+        return frame
+
+
+def _split_masks(k: int, n_sample: int, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+    half = k // 2
+    if k % 2 == 0:
+        # splits with item 0 in the first half: each unordered split exactly once
+        count = comb(k - 1, half - 1)
+    else:
+        count = comb(k, half)
+    if count <= n_sample:
+        if k % 2 == 0:
+            combos = [(0, *c) for c in combinations(range(1, k), half - 1)]
+        else:
+            combos = list(combinations(range(k), half))
+        masks = np.zeros((len(combos), k), dtype=bool)
+        rows = np.repeat(np.arange(len(combos)), half)
+        masks[rows, np.asarray(combos).ravel()] = True
+        return masks, True
+    keys = rng.random((n_sample, k))
+    order = np.argsort(keys, axis=1)[:, :half]
+    masks = np.zeros((n_sample, k), dtype=bool)
+    np.put_along_axis(masks, order, True, axis=1)
+    return masks, False
+
+
+def split_half(
+    items: pd.DataFrame,
+    *,
+    keys: Any = None,
+    scale_min: float | None = None,
+    scale_max: float | None = None,
+    missing: str = "pairwise",
+    covar: bool = False,
+    n_sample: int = 10000,
+    seed: int | None = None,
+    ci_level: float = 0.95,
+    scale: str | None = None,
+) -> SplitHalfResult:
+    """Guttman's lambda 4 (best split), Revelle's beta (worst split) and the mean split half.
+
+    Parameters
+    ----------
+    items : pandas.DataFrame
+        One numeric column per item (at least 2), NaN for missing answers.
+    keys, scale_min, scale_max, missing
+        As :func:`cronbach_alpha`.
+    covar : bool, default False
+        False: work on the correlation matrix (psych's default, standardized items); True: on
+        the covariance matrix (raw scores).
+    n_sample : int, default 10000
+        When there are more distinct splits than this, that many random splits are evaluated
+        instead of all (psych 2.2.9's ``n.sample``; psych 2.5 raised it to 15000).
+    seed : int, optional
+        Seed for the random splits.
+    ci_level : float, default 0.95
+        Recorded only.
+    scale : str, optional
+
+    Returns
+    -------
+    SplitHalfResult
+
+    Notes
+    -----
+    Reproduces ``psych::splitHalf(x, key = reversed)``'s ``maxrb``, ``minrb`` and ``meanr``.
+    For a split of the items into halves A (⌊k/2⌋ items) and B with matrix V (correlations, or
+    covariances when ``covar``), the split-half reliability is Guttman's
+
+    ``λ4(A, B) = 4 · 1'_A V 1_B / 1'V1 = 2 (1 - (V_A + V_B) / V_X)``,
+
+    the Flanagan–Rulon coefficient. All ``C(k, ⌊k/2⌋)`` splits (halved for even k, where A and
+    B are interchangeable) are evaluated in one matrix product when they number at most
+    ``n_sample`` (up to 16 items); otherwise ``n_sample`` random splits are drawn, so
+    ``lambda4`` and ``beta`` are then bounds reached by the sample. ``odd_even`` is the
+    Spearman–Brown step-up ``2r/(1+r)`` of the correlation r between the odd- and
+    even-positioned halves. For even k the mean over all splits equals alpha of V (Cronbach,
+    1951).
+
+    References
+    ----------
+    Guttman, L. (1945). A basis for analyzing test-retest reliability. Psychometrika, 10, 255-282.
+    Cronbach, L. J. (1951). Coefficient alpha and the internal structure of tests.
+    Psychometrika, 16, 297-334.
+    Revelle, W., & Zinbarg, R. E. (2009). Psychometrika, 74, 145-154.
+
+    Examples
+    --------
+    >>> R = np.full((4, 4), 0.5) + 0.5 * np.eye(4)
+    >>> df = pd.DataFrame(np.random.default_rng(0).multivariate_normal(np.zeros(4), R, 400), columns=list("abcd"))
+    >>> res = split_half(df)
+    >>> res.n_splits, res.exhaustive
+    (3, True)
+    """
+    if not isinstance(n_sample, (int, np.integer)) or n_sample < 1:
+        raise ValueError(f"n_sample: must be a positive whole number, got {n_sample!r}")
+    keyed = key_items(
+        items, keys=keys, scale_min=scale_min, scale_max=scale_max, missing=missing, min_items=2
+    )
+    _drop_constant(keyed, 2)
+    names = [str(c) for c in keyed.data.columns]
+    k = len(names)
+    C = _pairwise_cov(keyed.data)
+    if not covar:
+        sd = np.sqrt(np.diag(C))
+        C = C / np.outer(sd, sd)
+    total = C.sum()
+    trace = np.trace(C)
+    alpha = (total - trace) / total * k / (k - 1)
+    sd_c = np.sqrt(np.diag(C))
+    lambda6 = (total - trace + (_smc(C / np.outer(sd_c, sd_c)) * np.diag(C)).sum()) / total
+    masks, exhaustive = _split_masks(k, n_sample, np.random.default_rng(seed))
+    A = masks.astype("float64")
+    cross = np.einsum("si,ij,sj->s", A, C, 1.0 - A)
+    rab = 4.0 * cross / total
+    best, worst = int(np.argmax(rab)), int(np.argmin(rab))
+    odd = np.zeros(k)
+    odd[0::2] = 1.0
+    even = 1.0 - odd
+    r_oe = (odd @ C @ even) / np.sqrt((odd @ C @ odd) * (even @ C @ even))
+    return SplitHalfResult(
+        estimate=float(rab[best]),
+        ci_low=float("nan"),
+        ci_high=float("nan"),
+        ci_level=ci_level,
+        n_obs=keyed.n_obs,
+        n_items=k,
+        method="split_half_exhaustive" if exhaustive else "split_half_sampled",
+        missing=keyed.missing,
+        lambda4=float(rab[best]),
+        beta=float(rab[worst]),
+        mean_split_half=float(rab.mean()),
+        odd_even=float(2.0 * r_oe / (1.0 + r_oe)),
+        alpha=float(alpha),
+        lambda6=float(lambda6),
+        n_splits=len(rab),
+        exhaustive=exhaustive,
+        best_split=tuple(n for n, m in zip(names, masks[best]) if m),
+        worst_split=tuple(n for n, m in zip(names, masks[worst]) if m),
+        covar=covar,
+        scale=scale,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# SEM
+# --------------------------------------------------------------------------------------------
+def standard_error_of_measurement(sd: Any, reliability: Any) -> Any:
+    """Standard error of measurement ``SD · sqrt(1 - reliability)``.
+
+    Parameters
+    ----------
+    sd : float or array-like
+        Standard deviation of the scale score, in the metric the SEM should have (mean or sum
+        score).
+    reliability : float or array-like
+        Reliability coefficient of that score (alpha, omega total, ...), at most 1.
+
+    Returns
+    -------
+    float or numpy.ndarray
+
+    Notes
+    -----
+    Classical test theory: the standard deviation of the errors of observed scores around true
+    scores (e.g. Lord & Novick, 1968). Negative reliabilities give NaN.
+
+    Examples
+    --------
+    >>> standard_error_of_measurement(10.0, 0.91)
+    3.0
+    """
+    sd_arr = np.asarray(sd, dtype="float64")
+    rel = np.asarray(reliability, dtype="float64")
+    if np.any(rel > 1):
+        raise ValueError("reliability: must be at most 1")
+    with np.errstate(invalid="ignore"):
+        out = sd_arr * np.sqrt(np.where(rel >= 0, 1.0 - rel, np.nan))
+    return float(np.round(out, 12)) if out.ndim == 0 else out
+
+
+# --------------------------------------------------------------------------------------------
+# Every scale of an instrument
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True, eq=False)
+class ReliabilityTable:
+    """Reliability of every scale of an instrument (:func:`reliability_table`).
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per scale, columns listed in :func:`reliability_table`.
+    problems : tuple of str
+        Coefficients that could not be computed, as ``"scale: coefficient: reason"``.
+    missing : str
+    ci_level : float
+    """
+
+    table: pd.DataFrame
+    problems: tuple[str, ...]
+    missing: str
+    ci_level: float
+
+    def summary(self) -> pd.DataFrame:
+        """The table (one row per scale)."""
+        return self.table.copy()
+
+
+_TABLE_COLUMNS = [
+    "scale", "level", "depth", "n_items", "n_obs", "missing",
+    "alpha", "alpha_ci_low", "alpha_ci_high", "alpha_duhachek_ci_low", "alpha_duhachek_ci_high",
+    "alpha_boot_ci_low", "alpha_boot_ci_high", "ci_level",
+    "std_alpha", "g6", "average_r", "median_r", "signal_noise", "ase", "mean", "sd", "sem",
+    "omega_total", "omega_hierarchical", "omega_n_factors", "omega_total_sl",
+    "lambda4", "beta", "mean_split_half", "ordinal_alpha", "ordinal_omega_total",
+]  # fmt: skip
+
+
+def reliability_table(
+    items: pd.DataFrame,
+    instrument: Instrument,
+    *,
+    scales: Iterable[str] | None = None,
+    missing: str = "pairwise",
+    ci_level: float = 0.95,
+    n_boot: int = 0,
+    seed: int | None = None,
+    ordinal: bool = False,
+) -> ReliabilityTable:
+    """Alpha, omega and split-half reliability for every scale of an instrument.
+
+    Parameters
+    ----------
+    items : pandas.DataFrame
+        Responses, one column per item id (columns not in the instrument are ignored).
+    instrument : Instrument
+        The specification: scales, their items (a scale holds its descendants' items), keys and
+        response scales.
+    scales : iterable of str, optional
+        Scale ids to include (default: every scale, facets, themes and totals).
+    missing : {"pairwise", "listwise"}, default "pairwise"
+    ci_level : float, default 0.95
+    n_boot : int, default 0
+        Bootstrap resamples for a percentile interval of alpha (0: none).
+    seed : int, optional
+    ordinal : bool, default False
+        Add ordinal alpha and one-factor ordinal omega (polychoric; slower).
+
+    Returns
+    -------
+    ReliabilityTable
+        ``table`` columns: ``scale, level, depth, n_items, n_obs, missing, alpha, alpha_ci_low,
+        alpha_ci_high`` (Feldt), ``alpha_duhachek_ci_low/high, alpha_boot_ci_low/high,
+        ci_level, std_alpha, g6, average_r, median_r, signal_noise, ase, mean, sd, sem``
+        (of the mean score, from alpha), ``omega_total`` (one factor), ``omega_hierarchical``
+        and ``omega_total_sl`` (Schmid–Leiman with one group factor per facet, for scales with
+        at least 3 facets, ``omega_n_factors`` of them), ``lambda4, beta, mean_split_half,
+        ordinal_alpha, ordinal_omega_total``.
+
+    Notes
+    -----
+    Items of each scale are taken from ``instrument.scale_items`` and keyed with the instrument's
+    ``keyed`` field, reversed on their response scale (``min + max - x``). Scales with fewer
+    than 2 items present in ``items`` are skipped with a problem entry; a coefficient that fails
+    (e.g. a factor model that cannot be fitted) is NaN and its reason is in ``problems``.
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> mhdq = load_instrument()
+    >>> rng = np.random.default_rng(0)
+    >>> f = rng.normal(size=(400, 1))
+    >>> data = pd.DataFrame(np.clip(np.round(3 + f + rng.normal(size=(400, len(mhdq.item_ids)))), 1, 5),
+    ...                     columns=list(mhdq.item_ids))  # synthetic data
+    >>> tab = reliability_table(data, mhdq, scales=["strategy"]).table
+    >>> tab["scale"].tolist()
+    ['strategy']
+    """
+    from instrument.spec import Instrument
+
+    if not isinstance(instrument, Instrument):
+        raise TypeError(f"instrument: expected an Instrument, got {type(instrument).__name__}")
+    if missing not in MISSING_RULES:
+        raise ValueError(f"missing: must be one of {', '.join(MISSING_RULES)}, got {missing!r}")
+    _check_level(ci_level)
+    wanted = [s.id for s in instrument.scales] if scales is None else list(scales)
+    for sid in wanted:
+        instrument.scale(sid)  # raises KeyError naming the scales
+    leaves = {s.id for s in instrument.leaf_scales}
+    rows, problems = [], []
+    for sid in wanted:
+        spec_scale = instrument.scale(sid)
+        present = [i for i in instrument.scale_items(sid) if i in items.columns]
+        row: dict[str, Any] = dict.fromkeys(_TABLE_COLUMNS, np.nan)
+        row.update(
+            scale=sid,
+            level=spec_scale.level,
+            depth=instrument.depth(sid),
+            n_items=len(present),
+            missing=missing,
+            ci_level=ci_level,
+        )
+        if len(present) < 2:
+            problems.append(f"{sid}: all: fewer than 2 of its items are in the data")
+            rows.append(row)
+            continue
+        sub = items[present]
+        common = {"keys": instrument, "missing": missing, "scale": sid}
+        a = _attempt(
+            problems,
+            sid,
+            "alpha",
+            cronbach_alpha,
+            sub,
+            ci_level=ci_level,
+            n_boot=n_boot,
+            seed=seed,
+            **common,
+        )
+        if a is not None:
+            row.update(
+                n_obs=a.n_obs, alpha=a.estimate, alpha_ci_low=a.ci_low, alpha_ci_high=a.ci_high,
+                alpha_duhachek_ci_low=a.duhachek_ci[0], alpha_duhachek_ci_high=a.duhachek_ci[1],
+                std_alpha=a.std_alpha, g6=a.g6, average_r=a.average_r, median_r=a.median_r,
+                signal_noise=a.signal_noise, ase=a.ase, mean=a.mean, sd=a.sd, sem=a.sem,
+            )  # fmt: skip
+            if a.bootstrap is not None:
+                row.update(
+                    alpha_boot_ci_low=a.bootstrap.ci_low, alpha_boot_ci_high=a.bootstrap.ci_high
+                )
+        o1 = _attempt(problems, sid, "omega_total", omega, sub, n_factors=1, **common)
+        if o1 is not None:
+            row["omega_total"] = o1.omega_total
+        facets = [
+            s
+            for s in _descendant_leaves(instrument, sid, leaves)
+            if any(i in present for i in instrument.scale_items(s))
+        ]
+        if len(facets) >= 3:
+            osl = _attempt(
+                problems, sid, "omega_hierarchical", omega, sub, n_factors=len(facets), **common
+            )
+            if osl is not None:
+                row.update(
+                    omega_hierarchical=osl.omega_hierarchical,
+                    omega_total_sl=osl.omega_total,
+                    omega_n_factors=len(facets),
+                )
+        sh = _attempt(problems, sid, "split_half", split_half, sub, seed=seed, **common)
+        if sh is not None:
+            row.update(lambda4=sh.lambda4, beta=sh.beta, mean_split_half=sh.mean_split_half)
+        if ordinal:
+            oa = _attempt(problems, sid, "ordinal_alpha", ordinal_alpha, sub, **common)
+            if oa is not None:
+                row["ordinal_alpha"] = oa.estimate
+            oo = _attempt(problems, sid, "ordinal_omega", ordinal_omega, sub, **common)
+            if oo is not None:
+                row["ordinal_omega_total"] = oo.omega_total
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=_TABLE_COLUMNS)
+    table["omega_n_factors"] = table["omega_n_factors"].astype("Int64")
+    table["n_obs"] = table["n_obs"].astype("Int64")
+    return ReliabilityTable(
+        table=table, problems=tuple(problems), missing=missing, ci_level=ci_level
+    )
+
+
+def _attempt(problems: list[str], sid: str, name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run one coefficient; record its failure or warnings in ``problems`` instead of stopping."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = fn(*args, **kwargs)
+        except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
+            problems.append(f"{sid}: {name}: {exc}")
+            result = None
+    for w in caught:
+        if not issubclass(w.category, (DeprecationWarning, FutureWarning)):
+            problems.append(f"{sid}: {name}: warning: {w.message}")
+    return result
+
+
+def _descendant_leaves(instrument: Instrument, scale_id: str, leaves: set[str]) -> list[str]:
+    out, frontier = [], [scale_id]
+    while frontier:
+        sid = frontier.pop(0)
+        if sid in leaves:
+            out.append(sid)
+        frontier.extend(s.id for s in instrument.children(sid))
+    return out
