@@ -8,8 +8,8 @@ standardized values, and modification indices, numerically as lavaan 0.6 does wi
 expected information, listwise deletion).
 
 The estimator is written here in numpy rather than wrapped from semopy, because semopy has no SRMR,
-RMSEA interval, modification indices or equality constraints across groups, and its log-likelihood
-is on another scale (see ``docs`` notes). The same engine fits one group or several groups with
+RMSEA interval, modification indices or equality constraints across groups, and its AIC/BIC are
+not on lavaan's log-likelihood scale. The same engine fits one group or several groups with
 parameters held equal (:mod:`analysis.invariance`).
 """
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -438,7 +438,6 @@ class _Structure:
                     load[0] = 1e-3
                 lam[inds, li[f]] = load / load[0]
                 psi[li[f]] = load[0] ** 2
-            vals = {}
             for k in np.flatnonzero((t.group == g) & (t.free > 0)):
                 mat, r, c = t.mat[k], t.row[k], t.col[k]
                 if mat == _LAMBDA:
@@ -461,7 +460,6 @@ class _Structure:
                     v = st.mean[r]
                 else:
                     v = 0.0
-                vals[k] = v
                 theta[t.free[k] - 1] += v
                 counts[t.free[k] - 1] += 1
         theta /= np.maximum(counts, 1)
@@ -528,11 +526,9 @@ def _fit_ml(struct: _Structure, stats_: Sequence[_GroupStats], *, max_iter: int 
     """Minimise F_ML by Fisher scoring (Gauss-Newton on the expected information) with
     Levenberg-Marquardt damping and step halving, from :meth:`_Structure.start`."""
     theta = struct.start(stats_)
+    # the start has uncorrelated factors and residual variances half the observed ones, so Σ is
+    # positive definite
     F, g, H = _objective(struct, stats_, theta, grad=True, info=True)
-    if not math.isfinite(F):
-        # starting values give a non-positive-definite Σ: restart from diagonal-dominant values
-        theta = np.where(np.isfinite(theta), theta, 0.0)
-        F, g, H = _objective(struct, stats_, theta, grad=True, info=True)
     damping = 0.0
     converged = False
     for _ in range(max_iter):

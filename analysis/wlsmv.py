@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import ndtr, ndtri
 
-from analysis.cfa import CFA, MeasurementModel, _GroupStats, _Structure, _THETA
+from analysis.cfa import CFA, MeasurementModel, _GroupStats, _prepare, _Structure, _THETA
 from analysis.polychoric import bivariate_normal_cdf
 from instrument.errors import ConvergenceWarning, HeywoodCaseWarning
 
@@ -336,8 +336,6 @@ class OrdinalCFA(CFA):
         if self.missing != "listwise":
             raise ValueError(f"missing: {self.missing!r} is not supported; allowed: 'listwise'")
         model = self._model()
-        from analysis.cfa import _prepare
-
         x = _prepare(data, model.observed, self.missing)
         items = list(model.observed)
         st = ordinal_statistics(pd.DataFrame(x, columns=items))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -167,3 +166,15 @@ def test_heywood_case_warns():
         fit = CFA("f =~ a + b + c").fit(pd.DataFrame(z, columns=list("abc")))
     theta_a = fit.estimates_.query("lhs == 'a' and op == '~~' and rhs == 'a'")["est"].item()
     assert theta_a == pytest.approx(-0.2, abs=1e-6)
+
+
+def test_compare_models_does_not_test_non_nested_models(hs):
+    _, data, _ = hs
+    a = CFA("f =~ x1 + x2 + x3 + x4\ng =~ x5 + x6 + x7 + x8 + x9").fit(data)
+    b = CFA("f =~ x1 + x2 + x3 + x4 + x5\ng =~ x6 + x7 + x8 + x9").fit(data)
+    table = compare_models({"a": a, "b": b})
+    assert not table["nested"].any() and table["delta_chisq"].isna().all()
+    assert table["aic"].notna().all()
+    other = CFA("f =~ x1 + x2 + x3").fit(data.iloc[:200])
+    with pytest.raises(ValueError, match="different numbers of respondents"):
+        compare_models({"a": a, "other": other})

@@ -85,3 +85,14 @@ def test_bad_group_arguments(hs):
         MultiGroupCFA(ref["model"], group="school", group_equal=["thresholds"]).fit(data)
     with pytest.raises(ValueError, match="steps"):
         measurement_invariance(data, ref["model"], group="school", steps=["scalar", "metric"])
+
+
+def test_strict_step_equates_residual_variances():
+    ref = json.loads((DATA / "hs39_reference.json").read_text())
+    data = pd.read_csv(DATA / "HolzingerSwineford1939.csv")
+    res = measurement_invariance(data, ref["model"], group="school", steps=["scalar", "strict"])
+    table = res.summary()
+    assert table.loc["strict", "delta_df"] == 9  # nine residual variances held equal
+    assert table.loc["strict", "chisq"] >= table.loc["scalar", "chisq"]
+    # scalar alone must still match lavaan's loadings+intercepts model (1e-3)
+    assert table.loc["scalar", "chisq"] == pytest.approx(ref["invariance_school"]["loadings+intercepts"]["chisq"], abs=1e-3)
