@@ -75,7 +75,9 @@ def detect_platform(path: str | Path, *, limits: ReadLimits | None = None) -> st
     if container == "workbook":
         from instrument.readers.excel import read_workbook
 
-        return read_workbook(path, limits).platform if not _has_mhdq_sheet(path, limits) else "mhdq_workbook"
+        if _has_mhdq_sheet(path, limits):
+            return "mhdq_workbook"
+        return _book_platform(read_workbook(path, limits), None, str(path))
     return _text_platform(inspect_text(path, limits))
 
 
