@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis._compat import single_threaded_blas
 from analysis.polychoric import PolychoricResult, polychoric
 
 __all__ = [
@@ -54,6 +55,20 @@ def pairwise_correlation(items: pd.DataFrame) -> pd.DataFrame:
     """
     values = items.to_numpy(dtype=float, na_value=np.nan)
     mask = np.isfinite(values)
+    with single_threaded_blas():
+        r = _pairwise(values, mask)
+    return pd.DataFrame(r, index=items.columns, columns=items.columns)
+
+
+def _pairwise(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    if mask.all():  # complete data: one product
+        x = values - values.mean(axis=0)
+        c = x.T @ x
+        d = np.sqrt(np.diag(c))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = c / np.outer(d, d)
+        np.fill_diagonal(r, np.where(d > 0, 1.0, np.nan))
+        return np.clip(r, -1.0, 1.0)
     x = np.where(mask, values - np.nanmean(values, axis=0), 0.0)
     m = mask.astype(float)
     n = m.T @ m  # joint answers
@@ -66,8 +81,7 @@ def pairwise_correlation(items: pd.DataFrame) -> pd.DataFrame:
         r = cov / np.sqrt(var_i * var_i.T)
     r[n < 2] = np.nan
     np.fill_diagonal(r, np.where(np.diag(var_i) > 0, 1.0, np.nan))
-    r = np.clip(r, -1.0, 1.0)
-    return pd.DataFrame(r, index=items.columns, columns=items.columns)
+    return np.clip(r, -1.0, 1.0)
 
 
 def _is_correlation(x: pd.DataFrame) -> bool:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from analysis._compat import single_threaded_blas
 from instrument.errors import ConvergenceWarning
 
 __all__ = [
@@ -369,6 +370,12 @@ def polychoric(
     """
     if correct < 0:
         raise ValueError(f"correct must be >= 0, got {correct}")
+    with single_threaded_blas():
+        return _polychoric(items, correct=correct, smooth=smooth,
+                           global_thresholds=global_thresholds, tol=tol, max_iter=max_iter)
+
+
+def _polychoric(items, *, correct, smooth, global_thresholds, tol, max_iter) -> PolychoricResult:
     values, categories = _check_items(items)
     names = list(items.columns)
     n, p = values.shape
@@ -409,7 +416,7 @@ def polychoric(
             "the items do not all use the same highest response value, so thresholds are "
             "estimated per pair (global_thresholds set to False, as psych::polychoric does)",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
         global_thresholds = False
 
@@ -441,7 +448,7 @@ def polychoric(
             f"polychoric: {len(pairs)} pair(s) did not converge in {max_iter} iterations, "
             f"e.g. {pairs[:3]}",
             ConvergenceWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
 
     mat = np.eye(p)
@@ -454,7 +461,7 @@ def polychoric(
             warnings.warn(
                 "the polychoric matrix was not positive definite and was smoothed (cor_smooth)",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
     return PolychoricResult(
         rho=pd.DataFrame(mat, index=names, columns=names),

@@ -33,14 +33,22 @@ def _fa_values(r: np.ndarray, method: str = "minres") -> np.ndarray:
     return np.linalg.eigvalsh(reduced)[::-1]
 
 
-def _normal_correlation(rng: np.random.Generator, n: int, p: int) -> np.ndarray:
-    """Pearson correlations of an n × p standard-normal sample (float32 draws, float64 result)."""
-    z = rng.standard_normal((n, p), dtype=np.float32)
-    z -= z.mean(axis=0)
-    c = (z.T @ z).astype(np.float64)
-    d = np.sqrt(np.diag(c))
-    c /= np.outer(d, d)
-    np.fill_diagonal(c, 1.0)
+def _normal_correlations(rng: np.random.Generator, n: int, p: int, size: int) -> np.ndarray:
+    """``size`` Pearson correlation matrices of n independent standard-normal p-vectors.
+
+    The centred scatter matrix of such a sample is Wishart(n − 1, I); it is drawn by Bartlett's
+    decomposition ``S = AAᵀ`` (A lower triangular, ``A_ii = √χ²(n − i)``, i = 1..p, and
+    ``A_ij ~ N(0, 1)`` below the diagonal), then scaled to unit diagonal. Same distribution as
+    ``cor(matrix(rnorm(n * p), n))`` in R, without generating the n × p data.
+    """
+    a = np.tril(rng.standard_normal((size, p, p)), k=-1)
+    diag = np.sqrt(rng.chisquare(n - 1 - np.arange(p), size=(size, p)))
+    idx = np.arange(p)
+    a[:, idx, idx] = diag
+    s = a @ np.swapaxes(a, 1, 2)
+    d = np.sqrt(np.einsum("kii->ki", s))
+    c = s / (d[:, :, None] * d[:, None, :])
+    c[:, idx, idx] = 1.0
     return c
 
 
@@ -159,8 +167,10 @@ def parallel_analysis(
     -----
     Observed PC eigenvalues are those of R; observed FA eigenvalues are those of R with the
     communalities of a one-factor ``method`` solution on the diagonal (psych's
-    ``fa(r)$values``). Each iteration draws an n × p standard-normal matrix, takes its Pearson
-    correlations and their PC and FA eigenvalues in the same way. ``n_components`` counts the
+    ``fa(r)$values``). Each iteration takes the Pearson correlations of an n × p
+    standard-normal sample and their PC and FA eigenvalues in the same way; the correlation
+    matrices are drawn directly from their sampling distribution (Bartlett's decomposition of
+    Wishart(n − 1, I), which is exact), so the n × p data are never generated. ``n_components`` counts the
     leading observed PC eigenvalues greater than the ``quantile`` (R's type-7 quantile) of the
     simulated ones, stopping at the first that is not; ``n_factors`` likewise for FA values.
     psych also computes eigenvalues of resampled (column-wise bootstrapped) data and plots
@@ -197,10 +207,10 @@ def parallel_analysis(
     with single_threaded_blas():
         pc_obs = np.linalg.eigvalsh(r)[::-1]
         fa_obs = _fa_values(r, method)
+        sims = _normal_correlations(rng, n, p, n_iter)
+        pc_sim[:] = np.linalg.eigvalsh(sims)[:, ::-1]
         for i in range(n_iter):
-            c = _normal_correlation(rng, n, p)
-            pc_sim[i] = np.linalg.eigvalsh(c)[::-1]
-            fa_sim[i] = _fa_values(c, method)
+            fa_sim[i] = _fa_values(sims[i], method)
     pc_q = np.quantile(pc_sim, quantile, axis=0)
     fa_q = np.quantile(fa_sim, quantile, axis=0)
     return ParallelAnalysis(
