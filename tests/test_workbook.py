@@ -78,7 +78,9 @@ def test_every_answer_cell_has_a_blocking_validation(forms_spec, forms_book):
     ticks = validation_at(ws, "J2")
     assert ticks.type == "list" and ticks.formula1 == '"1,0"'
     first_meeting = validation_at(ws, "N2")
-    assert first_meeting.type == "date"
+    # Excel serial numbers of 1900-01-01 and 2100-12-31 (Excel counts 1900-01-01 as day 1)
+    assert (first_meeting.type, first_meeting.operator, first_meeting.formula1, first_meeting.formula2) == (
+        "date", "between", "1", "73415")
     clean_since = validation_at(ws, "O2")
     assert clean_since.type == "custom" and "LEN(O2)=7" in clean_since.formula1 and ">=1950" in clean_since.formula1
     comments = validation_at(ws, "P2")

@@ -53,6 +53,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.utils.datetime import to_excel
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -80,7 +81,6 @@ FIRST_DATA_ROW = 2
 TEXT_LIMIT = 2000
 #: Dates accepted when a date question declares no range (as years).
 DATE_YEARS = (1900, 2100)
-_EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 _BOLD = Font(bold=True)
 _TITLE = Font(bold=True, size=14)
@@ -403,7 +403,8 @@ class _Validations:
         def make() -> DataValidation:
             dv = DataValidation(
                 type="date", operator="between",
-                formula1=str((first - _EXCEL_EPOCH).days), formula2=str((last - _EXCEL_EPOCH).days),
+                # Excel serial numbers (openpyxl handles Excel's 1900 leap-year quirk)
+                formula1=str(int(to_excel(first))), formula2=str(int(to_excel(last))),
             )
             dv.prompt = f"{ui(self.lang, 'date')}: {prompt}"
             dv.error = self._error(prompt)
