@@ -386,14 +386,14 @@ class _Structure:
         s = mats == _BETA
         if s.any():
             k, i, j = idx[s], rows_[s], cols[s]
-            outer = np.einsum("ka,kb->kab", LA[:, i].T, C[j])
+            outer = LA[:, i].T[:, :, None] * C[j][:, None, :]
             dS[k] += outer + outer.transpose(0, 2, 1)
             dM[k] += LA[:, i].T * Aal[j][:, None]
         # Ψ[i, j]
         s = mats == _PSI
         if s.any():
             k, i, j = idx[s], rows_[s], cols[s]
-            outer = np.einsum("ka,kb->kab", LA[:, i].T, LA[:, j].T)
+            outer = LA[:, i].T[:, :, None] * LA[:, j].T[:, None, :]
             off = (i != j)[:, None, None]
             dS[k] += outer + np.where(off, outer.transpose(0, 2, 1), 0.0)
         # Θ[i, j]
@@ -492,6 +492,15 @@ def _group_stats(x: np.ndarray, label: object) -> _GroupStats:
 # --------------------------------------------------------------------------------------------
 # ML estimation
 # --------------------------------------------------------------------------------------------
+def _trace_products(inv: np.ndarray, dS: np.ndarray) -> np.ndarray:
+    """H_kl = tr(Σ⁻¹ D_k Σ⁻¹ D_l) for symmetric D_k, as one matrix product: with Σ⁻¹ = LLᵀ and
+    C_k = Lᵀ D_k L, H_kl = vec(C_k)·vec(C_l)."""
+    L = np.linalg.cholesky(inv)
+    C = L.T @ dS @ L
+    flat = C.reshape(len(dS), -1)
+    return flat @ flat.T
+
+
 def _objective(struct: _Structure, stats_: Sequence[_GroupStats], theta: np.ndarray, *, grad: bool, info: bool):
     """F = Σ_g (N_g/N) [log|Σ_g| + tr(S_gΣ_g⁻¹) − log|S_g| − p + (x̄_g − μ_g)ᵀΣ_g⁻¹(x̄_g − μ_g)]."""
     N = sum(s.n for s in stats_)
@@ -515,10 +524,9 @@ def _objective(struct: _Structure, stats_: Sequence[_GroupStats], theta: np.ndar
         F += w * Fg
         if grad:
             Wm = inv - inv @ (st.cov + np.outer(d, d)) @ inv
-            g_ += w * (np.einsum("ab,kab->k", Wm, dS) - 2 * dM @ (inv @ d))
+            g_ += w * (dS.reshape(len(dS), -1) @ Wm.ravel() - 2 * dM @ (inv @ d))
         if info:
-            E = np.einsum("ab,kbc->kac", inv, dS)
-            H += w * (np.einsum("kab,lba->kl", E, E) + 2 * dM @ inv @ dM.T)
+            H += w * (_trace_products(inv, dS) + 2 * dM @ inv @ dM.T)
     return F, g_, H
 
 
@@ -875,9 +883,8 @@ class CFA:
         sigma, mu, dS, dM = struct.derivatives(self.theta_, 0, extra=cand)
         inv = np.linalg.inv(sigma)
         Wm = inv - inv @ st[0].cov @ inv
-        grad = np.einsum("ab,kab->k", Wm, dS)
-        E = np.einsum("ab,kbc->kac", inv, dS)
-        H = np.einsum("kab,lba->kl", E, E)
+        grad = dS.reshape(len(dS), -1) @ Wm.ravel()
+        H = _trace_products(inv, dS)
         q = struct.n_free
         Hff, Hcf, Hcc = H[:q, :q], H[q:, :q], H[q:, q:]
         V = np.diag(Hcc) - np.einsum("ij,ji->i", Hcf, np.linalg.solve(Hff, Hcf.T))

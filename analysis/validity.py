@@ -280,7 +280,9 @@ def validity(fit: CFA, data: pd.DataFrame, *, htmt_threshold: float = 0.85,
     fit : CFA
         A fitted model with at least one first-order factor.
     data : pandas.DataFrame
-        The responses it was fitted on (for the HTMT item correlations).
+        The responses it was fitted on (for the HTMT item correlations: Pearson for a
+        :class:`~analysis.cfa.CFA`; for an :class:`~analysis.wlsmv.OrdinalCFA` its polychoric
+        correlations are used, as semTools' ``htmt(..., ordered = ...)``).
     htmt_threshold : float, default 0.85
         HTMT above this flags a pair (Henseler et al. 2015: .85 strict, .90 liberal).
     correlations : {"absolute", "keyed", "raw"}, default "absolute"
@@ -308,8 +310,14 @@ def validity(fit: CFA, data: pd.DataFrame, *, htmt_threshold: float = 0.85,
         "composite_reliability": cr[first].to_numpy(), "ave": ave[first].to_numpy(),
         "sqrt_ave": np.sqrt(ave[first].to_numpy()), "max_shared_variance": max_shared,
     }, index=pd.Index(first, name="factor"))
-    ht = htmt(data, fit.model_, correlations=correlations) if len(first) > 1 else pd.DataFrame(
-        [[1.0]], index=pd.Index(first, name="factor"), columns=pd.Index(first, name="factor"))
+    polychoric = getattr(fit, "statistics_", None)  # an OrdinalCFA: its polychoric correlations
+    if len(first) > 1 and polychoric is not None:
+        ht = htmt(polychoric.correlations, fit.model_, correlations=correlations, matrix=True)
+    elif len(first) > 1:
+        ht = htmt(data, fit.model_, correlations=correlations)
+    else:
+        ht = pd.DataFrame([[1.0]], index=pd.Index(first, name="factor"),
+                          columns=pd.Index(first, name="factor"))
     rows = []
     for a in range(len(first)):
         for b in range(a + 1, len(first)):

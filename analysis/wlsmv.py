@@ -144,9 +144,9 @@ def ordinal_statistics(data: pd.DataFrame, items: list[str] | None = None, *, to
     τ_ik = Φ⁻¹(P(x_i ≤ k)). ρ_ij maximises Σ n_kl log P_kl(ρ; τ_i, τ_j) with the thresholds fixed;
     unlike ``psych::polychoric``, no continuity correction is applied to empty cells (lavaan's
     default ``zero.add = c(0.5, 0)`` corrects 2 × 2 tables only, which ordinal items rarely give;
-    a 2 × 2 table with an empty cell raises ``ValueError`` here). Γ = N·B⁻¹ M B⁻ᵀ / N with M the
-    cross-product of the casewise scores of all threshold and correlation estimating equations,
-    B block lower-triangular: per-item blocks of M for the thresholds, the ρ-scores' squares on the
+    a 2 × 2 table with an empty cell raises ``ValueError`` here). ``acov`` = B⁻¹ M B⁻ᵀ (so
+    Γ = N·acov), with M the cross-product over respondents of the casewise scores of all threshold
+    and correlation estimating equations and B block lower-triangular: per-item blocks of M for the thresholds, the ρ-scores' squares on the
     diagonal, and Σ_n s_ρ s_τ (the bivariate-likelihood threshold scores) below (Muthén 1984;
     lavaan ``muthen1984``, whose conventions are followed exactly).
 

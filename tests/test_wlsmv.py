@@ -101,3 +101,15 @@ def test_bad_arguments(bfi):
         OrdinalCFA(ref["model"], estimator="ULSMV").fit(data)
     with pytest.raises(ValueError, match="not columns"):
         OrdinalCFA("f =~ A1 + A2 + zz").fit(data)
+
+
+def test_validity_of_an_ordinal_fit_uses_polychoric_correlations(bfi):
+    from analysis.validity import htmt, validity
+
+    _, data, fit = bfi
+    res = validity(fit, data)
+    expected = htmt(fit.statistics_.correlations, fit.model_, matrix=True)
+    assert res.htmt.loc["agree", "extraversion"] == pytest.approx(expected.loc["agree", "extraversion"])
+    # AVE on the latent-response scale: mean squared standardized loading
+    lam = fit.standardized_loadings()["neuroticism"]
+    assert res.factors.loc["neuroticism", "ave"] == pytest.approx(float((lam[lam != 0] ** 2).mean()))
