@@ -21,6 +21,10 @@ COMMAND_MODULES = (
     "cvi_form",
     "cvi",
     "simulate",
+    "validate",
+    "score",
+    "norms",
+    "attrition",
 )
 
 

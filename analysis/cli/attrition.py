@@ -1,0 +1,243 @@
+"""``mhdq attrition``: who leaves the group and when - fit a prediction model, or predict with one."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import click
+
+from analysis.cli.options import format_option, instrument_option, open_instrument, output_dir
+from instrument.errors import DataError, UsageError
+
+READABLE = (".csv", ".xlsx", ".parquet")
+
+
+def read_table(path: str | Path, *, id_column: str, option: str) -> "pd.DataFrame":  # noqa: F821
+    """Read a CSV, XLSX or Parquet file with the ID column kept as text."""
+    import pandas as pd
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in READABLE:
+        raise UsageError(f"{option} {path}: unknown file type {suffix!r}; allowed: {', '.join(READABLE)}")
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(path, dtype={id_column: str}, keep_default_na=True)
+        elif suffix == ".xlsx":
+            frame = pd.read_excel(path, engine="calamine", dtype={id_column: str})
+        else:
+            frame = pd.read_parquet(path)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise UsageError(f"{option} {path}: file not found") from None
+        raise DataError(f"{path}: cannot be read as {suffix[1:].upper()} ({exc})") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _split(values) -> list[str]:
+    out: list[str] = []
+    for value in values or ():
+        out += [v.strip() for v in str(value).split(",") if v.strip()]
+    return out
+
+
+def scores_from(frame, instrument, *, scales: list[str] | None):
+    """Score raw item answers through the instrument (when the file holds items); return the frame
+    with scale columns, the scales to model and whether scoring was done."""
+    import pandas as pd
+
+    from instrument.score import score_items
+
+    items = [i for i in instrument.item_ids if i in frame.columns]
+    scored = False
+    if items:
+        answers = frame[items].apply(pd.to_numeric, errors="coerce")
+        scores = score_items(answers, instrument)
+        scale_cols = [s.id for s in instrument.scales]
+        rest = frame.drop(columns=[c for c in [*items, *scale_cols] if c in frame.columns])
+        frame = pd.concat([rest, scores[scale_cols]], axis=1)
+        scored = True
+    if scales:
+        chosen = scales
+    else:
+        from analysis.simulate import theme_scales
+
+        chosen = [s for s in theme_scales(instrument) if s in frame.columns]
+        if not chosen:
+            chosen = [s.id for s in instrument.scales if s.id in frame.columns]
+    missing = [s for s in chosen if s not in frame.columns]
+    if missing or not chosen:
+        raise UsageError(
+            f"RESPONSES: scale score column(s) {', '.join(missing) or '(none found)'} not in the file and "
+            f"no item answers of {instrument.metadata.short_name} to score them from; give --scales or raw responses"
+        )
+    return frame, chosen, scored
+
+
+def _is_synthetic(*frames) -> bool:
+    for frame in frames:
+        if "synthetic" in frame.columns and frame["synthetic"].astype(str).str.lower().eq("synthetic").any():
+            return True
+    return False
+
+
+@click.group("attrition")
+def command() -> None:
+    """Attrition prediction: who leaves the group and when (Cox and logistic models)."""
+
+
+@command.command("fit")
+@click.argument("responses", type=click.Path(exists=True, dir_okay=False))
+@click.option("--followup", "followup_path", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="Follow-up file (CSV, XLSX or Parquet) with the respondent ID.")
+@click.option("--event", required=True, metavar="COL",
+              help="Status column: 1 = disengaged, 0 = censored / still engaged (2 = competing outcome).")
+@click.option("--time", "time_col", default=None, metavar="COL",
+              help="Time to disengagement or censoring (prospective design). Without it: status design, logistic model.")
+@click.option("--id-column", default="respondent_id", show_default=True, help="Respondent ID column in both files.")
+@click.option("--competing", default=None, metavar="COL", help="0/1 column marking the competing outcome (e.g. switched group).")
+@click.option("--competing-as", type=click.Choice(["censored", "event"]), default="censored", show_default=True,
+              help="Competing outcome as censoring (cause-specific hazard) or as disengagement.")
+@click.option("--baseline-date", default=None, metavar="COL", help="Baseline date column (RESPONSES).")
+@click.option("--followup-date", default=None, metavar="COL", help="Follow-up date column (follow-up file).")
+@click.option("--scales", multiple=True, metavar="IDS", help="Scale scores to model (comma separated). Default: the themes.")
+@click.option("--covariates", multiple=True, metavar="COLS", help="Background covariates (comma separated).")
+@click.option("--categorical", multiple=True, metavar="COLS",
+              help="Covariates to dummy code (choice questions and text columns are by default).")
+@click.option("--model", "model_type", type=click.Choice(["cox", "logistic"]), default=None,
+              help="Default: cox with --time (or dates), logistic otherwise.")
+@click.option("--horizon", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Time at which absolute risk and calibration are assessed (default: median follow-up).")
+@click.option("--time-unit", default="months", show_default=True, help="Unit of the times (labels; dates use it too).")
+@click.option("--ties", type=click.Choice(["efron", "breslow"]), default="efron", show_default=True)
+@click.option("--penalty", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Ridge penalty on standardised predictors (0 = none).")
+@click.option("--n-boot", type=click.IntRange(min=1), default=200, show_default=True, help="Bootstrap resamples.")
+@click.option("--seed", type=int, default=20240101, show_default=True, help="Bootstrap seed.")
+@click.option("--anticipated-r2", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="Anticipated Cox-Snell R2 for the minimum sample size (default: 15% of its maximum).")
+@instrument_option
+@click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Output folder.")
+@format_option
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+def fit_command(responses, followup_path, event, time_col, id_column, competing, competing_as, baseline_date,
+                followup_date, scales, covariates, categorical, model_type, horizon, time_unit, ties, penalty,
+                n_boot, seed, anticipated_r2, instrument_path, out, output_format, quiet):
+    """Fit an attrition model: RESPONSES (raw answers or scale scores) joined to --followup.
+
+    Writes model.json, results.json, tables.xlsx, problems.csv and report.html to --out.
+    """
+    from analysis.attrition.followup import join_followup
+    from analysis.attrition.report import write_outputs
+    from analysis.attrition.study import fit_attrition
+    from analysis.report import data_hash
+
+    out_path = output_dir(out)
+    spec = open_instrument(instrument_path)
+    base = read_table(responses, id_column=id_column, option="RESPONSES")
+    follow = read_table(followup_path, id_column=id_column, option="--followup")
+    synthetic = _is_synthetic(base, follow)
+    base, scale_ids, scored = scores_from(base, spec, scales=_split(scales))
+    covs = _split(covariates)
+    cats = _split(categorical)
+    choice_ids = {q.id for q in spec.background if q.type in ("single_choice", "multiple_choice")}
+    cats = sorted(set(cats) | {c for c in covs if c in choice_ids})
+    if horizon is not None and time_col is None and baseline_date is None:
+        raise UsageError("--horizon: only for time-to-event data (give --time or the two date columns)")
+    joined = join_followup(
+        base, follow, event=event, time=time_col, id_column=id_column, competing=competing,
+        competing_as=competing_as, baseline_date=baseline_date, followup_date=followup_date,
+        unit=time_unit if time_unit in ("days", "weeks", "months", "years") else "months",
+        baseline_file=Path(responses).name, followup_file=Path(followup_path).name,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        analysis = fit_attrition(
+            joined, scales=scale_ids, covariates=covs, categorical=cats, model=model_type, horizon=horizon,
+            ties=ties, penalty=penalty, n_boot=n_boot, seed=seed, anticipated_r2=anticipated_r2,
+            time_unit=time_unit,
+        )
+    inputs = {
+        "responses": Path(responses).name, "followup": Path(followup_path).name,
+        "scored_from_items": scored, "responses_hash": data_hash(base), "followup_hash": data_hash(follow),
+    }
+    paths = write_outputs(analysis, out_path, instrument=spec, inputs=inputs, synthetic=synthetic)
+    for w in caught:
+        if issubclass(w.category, UserWarning):
+            click.echo(f"Warning: {w.message}", err=True)
+    if not quiet:
+        _echo_table(analysis.effects, output_format)
+        click.echo(
+            f"\n{'SYNTHETIC DATA. ' if synthetic else ''}{analysis.model_type} model: n = {analysis.model.n_obs_}, "
+            f"events = {analysis.model.n_events_}, {len(analysis.problems)} problem record(s). "
+            f"Wrote {', '.join(p.name for p in paths.values())} to {out_path}", err=output_format != "table",
+        )
+
+
+def _echo_table(frame, output_format: str) -> None:
+    if output_format == "json":
+        click.echo(frame.reset_index().to_json(orient="records", indent=2))
+    elif output_format == "csv":
+        click.echo(frame.to_csv(), nl=False)
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.width", 160, "display.max_columns", 20):
+            click.echo(frame.round(4).to_string())
+
+
+@command.command("predict")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.argument("responses", type=click.Path(exists=True, dir_okay=False))
+@click.option("--horizon", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Time by which the risk of disengaging is predicted (Cox models; required for them).")
+@click.option("--id-column", default="respondent_id", show_default=True)
+@instrument_option
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Predictions file (.csv or .xlsx).")
+@click.option("--quiet", "-q", is_flag=True)
+def predict_command(model, responses, horizon, id_column, instrument_path, out, quiet):
+    """Predict each respondent's risk of disengaging by --horizon with a saved MODEL."""
+    import numpy as np
+    import pandas as pd
+
+    from analysis.attrition.model_io import load_model
+    from instrument.security import neutralise
+
+    saved = load_model(model)
+    out = Path(out)
+    if out.suffix.lower() not in (".csv", ".xlsx"):
+        raise UsageError(f"--out {out}: predictions are written as .csv or .xlsx")
+    if not out.parent.exists():
+        raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
+    spec = open_instrument(instrument_path)
+    saved.check_instrument(spec)
+    if saved.model_type == "cox" and horizon is None:
+        raise UsageError("--horizon: required with a Cox model (risk of disengaging by which time?)")
+    if saved.model_type == "logistic" and horizon is not None:
+        raise UsageError("--horizon: a logistic model predicts status at the follow-up it was fitted on; "
+                         "it has no horizon")
+    frame = read_table(responses, id_column=id_column, option="RESPONSES")
+    if id_column not in frame.columns:
+        raise DataError(f"{Path(responses).name}: no ID column {id_column!r}")
+    frame, _, _ = scores_from(frame, spec, scales=list(saved.design.scales))
+    risk = saved.predict_risk(frame, horizon)
+    result = pd.DataFrame({
+        "respondent_id": frame[id_column].astype(str).map(neutralise),
+        "risk": risk.to_numpy(),
+        "horizon": horizon if horizon is not None else np.nan,
+        "linear_predictor": saved.linear_predictor(frame).to_numpy(),
+    })
+    if out.suffix.lower() == ".csv":
+        tmp = out.with_name(f".{out.name}.tmp")
+        result.to_csv(tmp, index=False)
+        tmp.replace(out)
+    else:
+        from analysis.report import write_tables_xlsx
+
+        write_tables_xlsx({"predictions": result}, out, digits=4)
+    if not quiet:
+        missing = int(result["risk"].isna().sum())
+        click.echo(f"{len(result)} respondents, {missing} without a prediction (missing predictors); wrote {out}",
+                   err=True)

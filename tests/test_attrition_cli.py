@@ -1,0 +1,136 @@
+"""``mhdq attrition fit`` / ``predict`` end to end on a SYNTHETIC cohort, and the report in Chromium."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from analysis.attrition.model_io import load_model
+from analysis.simulate import simulate_cohort
+from instrument.spec import load_instrument
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-c", "from analysis.cli import main; main()", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    """SYNTHETIC cohort from the simulator (issue 6), written as the CLI's input files."""
+    folder = tmp_path_factory.mktemp("attrition")
+    sim = simulate_cohort(load_instrument(None), n=500, seed=11, event_rate=0.45)
+    responses = folder / "responses.csv"
+    followup = folder / "followup.csv"
+    sim.responses.to_csv(responses, index=False)
+    fu = sim.followup.copy()
+    # join problems on purpose: a follow-up row without baseline, a negative time
+    fu = pd.concat([fu, pd.DataFrame({"respondent_id": ["NOBODY"], "months": [3.0], "disengaged": [1],
+                                      "switched": [0], "synthetic": ["synthetic"]})], ignore_index=True)
+    fu.loc[0, "months"] = -1.0
+    fu.to_csv(followup, index=False)
+    out = folder / "out"
+    done = run("attrition", "fit", responses, "--followup", followup, "--time", "months", "--event", "disengaged",
+               "--competing", "switched", "--covariates", "age,gender", "--horizon", 6, "--n-boot", 20,
+               "--seed", 5, "--out", out, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    return {"folder": folder, "responses": responses, "followup": followup, "out": out, "fit": done, "sim": sim}
+
+
+def test_fit_writes_every_output(cohort):
+    out = cohort["out"]
+    for name in ("model.json", "results.json", "tables.xlsx", "problems.csv", "report.html"):
+        assert (out / name).exists(), name
+    effects = json.loads(cohort["fit"].stdout)
+    assert {row["term"] for row in effects} >= {"model", "frustration", "cage", "age"}
+    assert "SYNTHETIC DATA" in cohort["fit"].stderr
+
+
+def test_results_json_follows_the_schema(cohort):
+    results = json.loads((cohort["out"] / "results.json").read_text())
+    assert results["schema"] == "mhdq-attrition-results" and results["schema_version"] == 1
+    assert results["synthetic"] is True
+    for key in ("software", "instrument", "inputs", "options", "flow", "problems", "time_summary", "model",
+                "effects", "proportional_hazards", "kaplan_meier", "validation", "sample_size", "comparison", "tripod"):
+        assert key in results, key
+    assert results["instrument"]["short_name"] == "MHDQ"
+    assert results["problems"]["by_rule"] == {"no_baseline": 1, "negative_time": 1}
+    flow = {row["step"]: row["n"] for row in results["flow"]}
+    assert flow["analysed"] == 499 and flow["followup_only"] == 1 and flow["invalid_followup"] == 1
+    assert {m["metric"] for m in results["validation"]["metrics"]} == {
+        "c_index", "brier", "calibration_slope", "calibration_intercept"}
+    assert results["validation"]["n_boot"] == 20
+    assert results["proportional_hazards"][-1]["term"] == "GLOBAL"
+    assert {row["status"] for row in results["tripod"]} <= {"reported", "partly", "authors"}
+    text = (cohort["out"] / "results.json").read_text()
+    assert "SIM0" not in text  # no respondent identifiers in results
+
+
+def test_tables_and_problem_records(cohort):
+    book = load_workbook(cohort["out"] / "tables.xlsx", read_only=True)
+    assert {"effects", "validation", "comparison", "tripod", "flow"} <= set(book.sheetnames)
+    problems = pd.read_csv(cohort["out"] / "problems.csv")
+    assert sorted(problems["rule"]) == ["negative_time", "no_baseline"]
+    assert problems["file"].eq("followup.csv").all()
+
+
+def test_report_renders_in_chromium(cohort):
+    from tests.browser import render_in_chromium
+
+    html = (cohort["out"] / "report.html").read_text()
+    assert "SIM0" not in html  # no identifiers in the report
+    assert "SYNTHETIC DATA" in html
+    for heading in ("Kaplan-Meier", "Validation", "Model comparison", "TRIPOD checklist", "Proportional hazards"):
+        assert heading in html
+    assert "http://" not in html.replace("http://www.w3.org", "") and "<script" not in html  # self-contained
+    seen = render_in_chromium(cohort["out"] / "report.html")
+    assert seen["errors"] == [] and seen["broken"] == 0
+    assert seen["images"] == 4  # forest plot, KM curves, ROC, calibration
+
+
+def test_predict_matches_the_saved_model(cohort, tmp_path):
+    pred = tmp_path / "pred.csv"
+    done = run("attrition", "predict", cohort["out"] / "model.json", cohort["responses"], "--horizon", 6, "--out", pred)
+    assert done.returncode == 0, done.stderr
+    got = pd.read_csv(pred, dtype={"respondent_id": str})
+    assert len(got) == 500 and got["risk"].between(0, 1).all()
+    model = load_model(cohort["out"] / "model.json")
+    results = json.loads((cohort["out"] / "results.json").read_text())
+    s0 = results["model"]["baseline_survival_at_horizon"]
+    np.testing.assert_allclose(got["risk"], 1 - s0 ** np.exp(got["linear_predictor"]), rtol=1e-10)
+    assert model.model_type == "cox" and model.instrument["version"] == load_instrument(None).version
+
+
+def test_predict_refuses_another_instrument(cohort, tmp_path):
+    done = run("attrition", "predict", cohort["out"] / "model.json", cohort["responses"], "--horizon", 6,
+               "--out", tmp_path / "p.csv", "--instrument", "examples/bfi.yaml")
+    assert done.returncode == 2
+    assert "fitted on MHDQ version" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_status_design_fits_a_logistic_model(cohort, tmp_path):
+    done = run("attrition", "fit", cohort["responses"], "--followup", cohort["followup"], "--event", "disengaged",
+               "--n-boot", 10, "--out", tmp_path / "lg", "-q", "--penalty", "0.5")
+    assert done.returncode == 0, done.stderr
+    results = json.loads((tmp_path / "lg" / "results.json").read_text())
+    assert results["model"]["type"] == "logistic" and results["proportional_hazards"] is None
+    assert {m["metric"] for m in results["validation"]["metrics"]} >= {"auc", "brier"}
+
+
+def test_bad_inputs_are_clear_errors(cohort, tmp_path):
+    done = run("attrition", "fit", cohort["responses"], "--followup", cohort["followup"], "--time", "weeks",
+               "--event", "disengaged", "--out", tmp_path / "x")
+    assert done.returncode == 1 and "no column 'weeks'" in done.stderr and "Traceback" not in done.stderr
+    done = run("attrition", "fit", cohort["responses"], "--followup", cohort["followup"], "--event", "disengaged",
+               "--horizon", 6, "--out", tmp_path / "x")
+    assert done.returncode == 2 and "--horizon" in done.stderr
+    bad = tmp_path / "model.json"
+    bad.write_text("{}")
+    done = run("attrition", "predict", bad, cohort["responses"], "--horizon", 6, "--out", tmp_path / "p.csv")
+    assert done.returncode == 1 and "not an MHDQ attrition model" in done.stderr
