@@ -230,3 +230,14 @@ def test_cli_errors(capsys, forms_spec, tmp_out):
     assert code == 2 and "allowed: en, nb" in err
     code, _, err = run(capsys, "cvi")
     assert code == 2
+
+
+def test_reader_rejects_a_damaged_layout(forms_spec, tmp_out):
+    form = write_cvi_form(forms_spec, tmp_out / "form.xlsx")
+    wb = openpyxl.load_workbook(form)
+    meta = wb["_mhdq"]
+    row = next(r for r in range(1, meta.max_row + 1) if meta.cell(row=r, column=1).value == "first_data_row")
+    meta.cell(row=row, column=2, value="abc")
+    wb.save(form)
+    problems = read_cvi_forms([form]).problems
+    assert [(p.rule, p.severity) for p in problems] == [("not_a_cvi_form", "error")]

@@ -37,6 +37,8 @@ FIRST_DATA_ROW = 4
 EXPERT_CELL = "B1"
 COLUMNS = {"item": 1, "facet": 2, "definition": 3, "text": 4, "relevance": 5, "comment": 6}
 MAX_FILE_BYTES = 20_000_000
+#: Rows read from a returned form's rating sheet (far more than any instrument has items).
+MAX_ITEMS = 5_000
 
 _UI = {
     "en": {
@@ -311,7 +313,11 @@ def read_cvi_forms(paths: Iterable[str | Path], *, instrument: Instrument | None
                 problem(None, None, None, "not_a_cvi_form", "error",
                         "no _mhdq sheet: not a content-validity form written by mhdq cvi-form")
                 continue
-            meta = {str(r[0]): r[1] for r in wb["_mhdq"].iter_rows(max_col=2, values_only=True) if r and r[0] is not None}
+            meta = {
+                str(r[0]): r[1]
+                for r in wb["_mhdq"].iter_rows(max_row=100, max_col=2, values_only=True)
+                if r and r[0] is not None
+            }
             declared[path.name] = meta
             if meta.get("form") != "cvi" or meta.get("ratings_sheet") not in wb.sheetnames:
                 problem(None, None, None, "not_a_cvi_form", "error",
@@ -322,8 +328,13 @@ def read_cvi_forms(paths: Iterable[str | Path], *, instrument: Instrument | None
                         f"written from a different version of {meta.get('instrument')} than the one given "
                         f"(fingerprint {instrument.fingerprint}); items are matched by id")
             ws = wb[meta["ratings_sheet"]]
-            first = int(meta.get("first_data_row", FIRST_DATA_ROW))
-            rows = list(ws.iter_rows(min_row=1, max_col=len(COLUMNS), values_only=True))
+            first = meta.get("first_data_row", FIRST_DATA_ROW)
+            if isinstance(first, bool) or not isinstance(first, int) or not 2 <= first <= 100:
+                problem(None, None, first, "not_a_cvi_form", "error",
+                        "_mhdq first_data_row must be a whole number from 2 to 100")
+                continue
+            # bounded: a form has one row per item, so anything far beyond that is not read
+            rows = list(ws.iter_rows(min_row=1, max_row=first + MAX_ITEMS, max_col=len(COLUMNS), values_only=True))
         finally:
             wb.close()
         expert_value = rows[0][1] if rows and len(rows[0]) > 1 else None
