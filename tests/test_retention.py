@@ -91,3 +91,20 @@ def test_plots_return_axes(items, pa):
         ax = obj.plot()
         assert ax.get_title()
         plt.close(ax.figure)
+
+
+def test_simulated_correlations_have_the_null_distribution():
+    # Pearson r of independent normals has variance 1/(n - 1); the Wishart draws must agree
+    from analysis.retention import _normal_correlations
+
+    rng = np.random.default_rng(11)
+    c = _normal_correlations(rng, 50, 4, 20000)
+    np.testing.assert_allclose(np.diagonal(c, axis1=1, axis2=2), 1.0)
+    off = c[:, np.triu_indices(4, 1)[0], np.triu_indices(4, 1)[1]]
+    assert abs(off.mean()) < 0.005
+    np.testing.assert_allclose(off.var(axis=0), 1 / 49, rtol=0.05)
+    # and the same eigenvalue distribution as correlating simulated data directly
+    direct = np.array([np.corrcoef(rng.standard_normal((50, 4)), rowvar=False)
+                       for _ in range(4000)])
+    np.testing.assert_allclose(np.linalg.eigvalsh(c).mean(axis=0),
+                               np.linalg.eigvalsh(direct).mean(axis=0), atol=0.01)

@@ -53,6 +53,9 @@ class AttritionAnalysis:
         Respondent flow: ``step, n``.
     problems : list of Problem
         Join and missing-data records.
+    data : DataFrame
+        The modelled rows (complete cases): ``respondent_id, time, event, competing`` and the
+        design columns. Kept for plots and predictions; never written to the report.
     options : dict
         Every setting used.
     time_summary : dict
@@ -72,6 +75,7 @@ class AttritionAnalysis:
     comparison: pd.DataFrame
     flow: pd.DataFrame
     problems: list[Problem] = field(default_factory=list)
+    data: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     options: dict = field(default_factory=dict)
     time_summary: dict = field(default_factory=dict)
 
@@ -212,7 +216,7 @@ def fit_attrition(
     return AttritionAnalysis(
         model_type=model, model=fitted, design=design, effects=effects, zph=zph, km=km,
         validation=validation, sample_size=sample, events_per_parameter=epp, enough_data=enough,
-        comparison=comparison, flow=flow, problems=problems, options=options, time_summary=time_summary,
+        comparison=comparison, flow=flow, problems=problems, data=data, options=options, time_summary=time_summary,
     )
 
 
