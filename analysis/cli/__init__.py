@@ -21,9 +21,6 @@ COMMAND_MODULES = (
     "cvi_form",
     "cvi",
     "simulate",
-    "validate",
-    "score",
-    "norms",
     "attrition",
 )
 
