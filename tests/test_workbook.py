@@ -242,3 +242,16 @@ def test_round_trip_through_the_project_reader(forms_spec, tmp_out, lang):
     assert str(background["first_mtg"].iloc[0])[:10] == "2019-04-02"
     assert background["clean_since"].tolist() == ["2021-03", "1999-12"]
     assert background["comments"].iloc[0] == "Fine, thanks"
+
+
+def test_column_name_clashes_are_rejected(forms_spec):
+    raw = dict(forms_spec.raw)
+    background = [dict(q) for q in raw["background"]]
+    background.append({"id": "substances_2", "type": "text", "label": {"en": "x", "nb": "x"}})
+    raw["background"] = background
+    with pytest.raises(ValueError, match="substances_2"):
+        data_columns(load_instrument(raw))
+    raw["background"] = [dict(q) for q in forms_spec.raw["background"]] + [
+        {"id": "respondent_id", "type": "text", "label": {"en": "x", "nb": "x"}}]
+    with pytest.raises(ValueError, match="respondent_id is reserved"):
+        data_columns(load_instrument(raw))

@@ -278,6 +278,15 @@ def data_columns(instrument: Instrument) -> tuple[DataColumn, ...]:
             ]
         else:
             columns.append(DataColumn(question.id, question.type, question.id))
+    seen: dict[str, str] = {}
+    for column in columns:
+        key = column.name.lower()
+        if key in seen:
+            raise ValueError(
+                f"instrument: data column {column.name!r} (from {column.question}) has the same name as the "
+                f"column from {seen[key]}; rename the item or question (respondent_id is reserved)"
+            )
+        seen[key] = column.question
     return tuple(columns)
 
 

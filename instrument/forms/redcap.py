@@ -83,6 +83,8 @@ def dictionary_rows(instrument: Instrument, *, lang: str | None = None, group: s
     lang = instrument.check_language(lang)
     check_group(instrument, group)
     form = redcap_name(instrument.metadata.short_name)
+    if "record_id" in {redcap_name(i) for i in instrument.item_ids + instrument.background_ids}:
+        raise ValueError("instrument: an item or question is named record_id, which REDCap reserves for the record ID")
     rows: list[dict[str, str]] = []
 
     def add(**fields: str) -> None:
@@ -93,8 +95,10 @@ def dictionary_rows(instrument: Instrument, *, lang: str | None = None, group: s
 
     add(**{"Variable / Field Name": "record_id", "Field Type": "text", "Field Label": ui(lang, "respondent_id")})
     instructions = text_of(instrument, instrument.instructions, lang, group)
+    taken = {redcap_name(i) for i in instrument.item_ids + instrument.background_ids}
     if instructions:
-        add(**{"Variable / Field Name": "intro", "Field Type": "descriptive", "Field Label": _label(instructions)})
+        intro = next(name for name in ("intro", "intro_text", "mhdq_intro") if name not in taken)
+        add(**{"Variable / Field Name": intro, "Field Type": "descriptive", "Field Label": _label(instructions)})
     secs = sections(instrument)
     used_matrices: dict[str, int] = {}
     for section in secs:

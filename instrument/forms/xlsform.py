@@ -118,10 +118,10 @@ def write_xlsform(
         return {f"{kind}::{col}": per_lang(code) for col, code in langs}
 
     survey: list[list] = []
-    survey.append(row(type="note", name="intro", **texts(
+    taken = set(instrument.item_ids) | set(instrument.background_ids)
+    survey.append(row(type="note", name=_unique("intro", taken), **texts(
         "label", lambda code: text_of(instrument, instrument.instructions, code, group) or instrument.metadata.name
     )))
-    taken = set(instrument.item_ids) | set(instrument.background_ids) | {"intro"}
     secs = sections(instrument)
     for section in secs:
         name = _unique(f"grp_{section.scale.id}", taken)
