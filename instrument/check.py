@@ -84,6 +84,9 @@ class CheckedResponses:
         Why a row is rejected (rule names joined by ``;``), empty for kept rows.
     problems : list of Problem
         Every problem found, file-level ones first.
+    id_hashes : ndarray of uint64
+        :func:`hash_ids` of each row's respondent id (0 where the id is blank or absent), for
+        duplicate checks across files.
     """
 
     codes: pd.DataFrame
@@ -93,6 +96,7 @@ class CheckedResponses:
     rejected: pd.Series
     reasons: pd.Series
     problems: list[Problem] = field(default_factory=list)
+    id_hashes: np.ndarray | None = None
 
     @property
     def n_rows(self) -> int:
@@ -183,7 +187,8 @@ def check_items(items: pd.DataFrame, instrument: Instrument, *, rows: np.ndarray
     Returns
     -------
     codes : ndarray of float64, shape (n_rows, n_items)
-        Substantive answer codes, NaN elsewhere; columns in ``instrument.item_ids`` order.
+        Substantive answer codes, NaN elsewhere; columns in ``instrument.item_ids`` order
+        (a transposed view of an items-major array).
     not_applicable : ndarray of bool, same shape
         True where the cell held the not-applicable code.
     problems : list of Problem
@@ -202,8 +207,10 @@ def check_items(items: pd.DataFrame, instrument: Instrument, *, rows: np.ndarray
     item_ids = instrument.item_ids
     rows = np.arange(2, n + 2) if rows is None else np.asarray(rows)
     files = np.full(n, file, dtype=object) if files is None else np.asarray(files, dtype=object)
-    codes = np.full((n, len(item_ids)), np.nan)
-    not_applicable = np.zeros((n, len(item_ids)), dtype=bool)
+    # Items-major (items x rows) arrays: each item's cells are contiguous, which keeps the
+    # vectorised masks fast on millions of rows.
+    codes = np.full((len(item_ids), n), np.nan)
+    not_applicable = np.zeros((len(item_ids), n), dtype=bool)
     problems: list[Problem] = []
     present = [i for i in item_ids if i in items.columns]
     index = {item_id: j for j, item_id in enumerate(item_ids)}
@@ -213,52 +220,56 @@ def check_items(items: pd.DataFrame, instrument: Instrument, *, rows: np.ndarray
         by_scale.setdefault(instrument.item(item_id).response_scale, []).append(item_id)
     for scale_id, ids in by_scale.items():
         rs = instrument.response_scales[scale_id]
-        numeric = [i for i in ids if pd.api.types.is_numeric_dtype(items[i].dtype)]
-        block = np.empty((n, len(ids)))
-        bad_text = np.zeros((n, len(ids)), dtype=bool)
-        if len(numeric) == len(ids):
-            block[:] = items[ids].to_numpy(dtype="float64", na_value=np.nan)
-        else:
-            for j, item_id in enumerate(ids):
-                block[:, j], bad_text[:, j] = _as_float(items[item_id])
+        block = np.empty((len(ids), n))
+        bad_text = np.zeros((len(ids), n), dtype=bool)
+        for j, item_id in enumerate(ids):
+            block[j], bad_text[j] = _as_float(items[item_id])
         codes_arr = np.asarray(rs.codes, dtype="float64")
         lo, hi = codes_arr.min(), codes_arr.max()
         if np.array_equal(codes_arr, np.arange(lo, hi + 1)):
             answer = (block >= lo) & (block <= hi) & (block == np.floor(block))
         else:
             answer = np.isin(block, codes_arr)
-        is_na = block == rs.not_applicable if rs.not_applicable is not None else np.zeros_like(answer)
-        declared = np.isin(block, np.asarray(rs.missing_codes, dtype="float64")) if rs.missing_codes else np.zeros_like(answer)
         blank = np.isnan(block)
-        invalid = ~(answer | is_na | declared | blank)
+        other = ~(answer | blank)
+        is_na = other & (block == rs.not_applicable) if rs.not_applicable is not None else np.zeros_like(answer)
+        declared = other & np.isin(block, np.asarray(rs.missing_codes, dtype="float64")) if rs.missing_codes \
+            else np.zeros_like(answer)
+        invalid = other & ~(is_na | declared)
         allowed = ", ".join(str(c) for c in rs.allowed_codes())
-        cols = [index[i] for i in ids]
-        codes[:, cols] = np.where(answer, block, np.nan)
-        not_applicable[:, cols] = is_na
+        rows_of = [index[i] for i in ids]
+        if rows_of == list(range(rows_of[0], rows_of[0] + len(rows_of))):
+            target = slice(rows_of[0], rows_of[0] + len(rows_of))
+        else:
+            target = rows_of
+        block[~answer] = np.nan
+        codes[target] = block
+        not_applicable[target] = is_na
         if invalid.any() or bad_text.any():
             for j, item_id in enumerate(ids):
-                if bad_text[:, j].any():
+                if bad_text[j].any():
                     raw = items[item_id].astype(object).to_numpy()
-                    problems += _cell_records(rows, files, item_id, bad_text[:, j], raw, "text_not_code", "error",
+                    problems += _cell_records(rows, files, item_id, bad_text[j], raw, "text_not_code", "error",
                                               f"text where a code is expected; allowed codes: {allowed}")
-                if not invalid[:, j].any():
+                if not invalid[j].any():
                     continue
-                fractional = invalid[:, j] & (block[:, j] != np.floor(block[:, j]))
-                outside = invalid[:, j] & ~fractional
-                problems += _cell_records(rows, files, item_id, fractional, block[:, j], "not_integer", "error",
+                raw = _as_float(items[item_id])[0]
+                fractional = invalid[j] & (raw != np.floor(raw))
+                outside = invalid[j] & ~fractional
+                problems += _cell_records(rows, files, item_id, fractional, raw, "not_integer", "error",
                                           f"not a whole number; allowed codes: {allowed}", _format_code)
-                problems += _cell_records(rows, files, item_id, outside, block[:, j], "code_outside_scale", "error",
+                problems += _cell_records(rows, files, item_id, outside, raw, "code_outside_scale", "error",
                                           f"code outside the response scale; allowed codes: {allowed}", _format_code)
         for mask, rule, what in (
             (is_na, "not_applicable", "the not-applicable code; scoring follows each scale's rule"),
             (declared, "declared_missing", "a declared missing code; counted as unanswered"),
         ):
-            counts = mask.sum(axis=0)
+            counts = mask.sum(axis=1)
             for j in np.flatnonzero(counts):
-                first = ", ".join(str(int(r)) for r in rows[np.flatnonzero(mask[:, j])[:3]])
+                first = ", ".join(str(int(r)) for r in rows[np.flatnonzero(mask[j])[:3]])
                 problems.append(Problem(str(files[0]), None, ids[j], None, rule, "info",
                                         f"{int(counts[j])} cell(s) hold {what} (first rows: {first})"))
-    return codes, not_applicable, problems
+    return codes.T, not_applicable.T, problems
 
 
 # --------------------------------------------------------------------------------------------
@@ -369,15 +380,33 @@ def hash_ids(ids: Iterable[object] | pd.Series) -> np.ndarray:
 
     Two different ids share a hash with probability about n²/2⁶⁵ (under 3·10⁻⁶ for ten million
     ids).
+
+    Examples
+    --------
+    >>> bool(hash_ids(["a7", "b2"])[0] == hash_ids(pd.Series(["a7"], dtype="str"))[0])
+    True
     """
-    values = pd.Series(ids, dtype=object).astype(str).to_numpy(dtype=object)
+    series = ids if isinstance(ids, pd.Series) else pd.Series(list(ids), dtype=object)
+    if not pd.api.types.is_string_dtype(series.dtype) or series.dtype == object:
+        series = series.astype(object).where(series.isna(), series.astype(str))
+    values = series.to_numpy(dtype=object, na_value=None)
     return pd.util.hash_array(values, categorize=False)
 
 
+def blank_ids(ids: pd.Series) -> np.ndarray:
+    """True where a respondent id is missing or only whitespace."""
+    blank = ids.isna().to_numpy()
+    text = ids if pd.api.types.is_string_dtype(ids.dtype) and ids.dtype != object else ids.astype(object).map(
+        lambda v: v if isinstance(v, str) else str(v), na_action="ignore")
+    stripped = text.str.strip() == ""
+    return blank | stripped.fillna(False).to_numpy(dtype=bool)
+
+
 def _duplicates(ids: pd.Series, eligible: np.ndarray, seen: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """Rows whose id repeats an earlier eligible row (or ``seen``); and the hashes of eligible rows."""
+    """Rows whose id repeats an earlier eligible row (or ``seen``); and every row's id hash (0 if blank)."""
     hashes = hash_ids(ids)
-    blank = ids.isna().to_numpy() | (ids.astype(str).str.strip() == "").to_numpy()
+    blank = blank_ids(ids)
+    hashes[blank] = 0
     eligible = eligible & ~blank
     dup = np.zeros(len(ids), dtype=bool)
     candidates = np.flatnonzero(eligible)
@@ -460,9 +489,10 @@ def check_responses(table: ResponseTable, instrument: Instrument, *, min_seconds
                                 "no item holds an answer on the scale; row not scored"))
     reasons[no_answers] = "no_answers"
 
+    id_hashes = np.zeros(n, dtype="uint64")
     if "respondent_id" in meta and n:
-        dup, _ = _duplicates(meta["respondent_id"], ~no_answers, seen_ids)
-        ids = meta["respondent_id"].astype(object).to_numpy()
+        dup, id_hashes = _duplicates(meta["respondent_id"], ~no_answers, seen_ids)
+        ids = meta["respondent_id"].astype(object).to_numpy() if dup.any() else None
         for i in np.flatnonzero(dup):
             problems.append(Problem(str(files[i]), int(rows[i]), "respondent_id", shorten(ids[i]),
                                     "duplicate_respondent_id", "error",
@@ -471,8 +501,8 @@ def check_responses(table: ResponseTable, instrument: Instrument, *, min_seconds
 
     keyed = np.array([item.keyed for item in instrument.items])
     if (keyed < 0).any() and (keyed > 0).any() and n:
-        row_min = np.fmin.reduce(np.where(answered, codes, np.inf), axis=1)
-        row_max = np.fmax.reduce(np.where(answered, codes, -np.inf), axis=1)
+        row_min = np.fmin.reduce(codes, axis=1)  # fmin/fmax skip NaN
+        row_max = np.fmax.reduce(codes, axis=1)
         both = (answered[:, keyed < 0].any(axis=1)) & (answered[:, keyed > 0].any(axis=1))
         flat = (n_answered >= straight_line_min) & (row_min == row_max) & both
         for i in np.flatnonzero(flat):
@@ -495,11 +525,12 @@ def check_responses(table: ResponseTable, instrument: Instrument, *, min_seconds
 
     index = meta.index
     return CheckedResponses(
-        codes=pd.DataFrame(codes, columns=list(instrument.item_ids), index=index),
-        not_applicable=pd.DataFrame(not_applicable, columns=list(instrument.item_ids), index=index),
+        codes=pd.DataFrame(codes, columns=list(instrument.item_ids), index=index, copy=False),
+        not_applicable=pd.DataFrame(not_applicable, columns=list(instrument.item_ids), index=index, copy=False),
         background=background,
         meta=meta,
         rejected=pd.Series(reasons != "", index=index, name="rejected"),
         reasons=pd.Series(reasons, index=index, name="reasons", dtype=object),
         problems=problems,
+        id_hashes=id_hashes,
     )

@@ -273,7 +273,9 @@ class NormTable:
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
                 stream.write(text)
-            os.replace(temp, path)
+            from instrument.write import replace_atomically
+
+            replace_atomically(Path(temp), path)
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise

@@ -39,30 +39,58 @@ def _reversal(instrument: Instrument) -> tuple[np.ndarray, np.ndarray]:
     return sign, offset
 
 
+def item_matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """The numeric columns of ``frame`` as a new items-major (columns x rows) float64 array.
+
+    Items-major keeps each item's cells contiguous, so the masks over millions of rows stay
+    fast; a frame whose float block is already items-major (as pandas stores it) is copied
+    without a transposition.
+    """
+    if all(pd.api.types.is_float_dtype(frame[c].dtype) or pd.api.types.is_integer_dtype(frame[c].dtype)
+           for c in columns) and len(columns):
+        wide = frame[columns].to_numpy(dtype="float64", na_value=np.nan)
+        return np.array(wide.T, order="C")
+    out = np.empty((len(columns), len(frame)))
+    for j, column in enumerate(columns):
+        series = frame[column]
+        if pd.api.types.is_numeric_dtype(series.dtype):
+            out[j] = series.to_numpy(dtype="float64", na_value=np.nan)
+        else:
+            out[j] = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    return out
+
+
 def _code_block(codes: pd.DataFrame, instrument: Instrument) -> tuple[np.ndarray, np.ndarray]:
-    """Substantive codes as float64 (NaN elsewhere) and the cells holding the not-applicable code."""
-    n = len(codes)
-    values = np.full((n, len(instrument.item_ids)), np.nan)
+    """Items-major (items x rows) substantive codes (NaN elsewhere) and not-applicable cells."""
+    item_ids = list(instrument.item_ids)
+    present = [i for i in item_ids if i in codes.columns]
+    if present == item_ids:
+        values = item_matrix(codes, item_ids)
+    else:
+        values = np.full((len(item_ids), len(codes)), np.nan)
+        if present:
+            values[[item_ids.index(i) for i in present]] = item_matrix(codes, present)
     na = np.zeros(values.shape, dtype=bool)
-    present = [i for i in instrument.item_ids if i in codes.columns]
-    if present:
-        block = codes[present].apply(pd.to_numeric, errors="coerce") if any(
-            not pd.api.types.is_numeric_dtype(codes[i].dtype) for i in present) else codes[present]
-        block = block.to_numpy(dtype="float64", na_value=np.nan)
-        cols = [instrument.item_ids.index(i) for i in present]
-        for rs_id in {instrument.item(i).response_scale for i in present}:
-            rs = instrument.response_scales[rs_id]
-            js = [j for j, i in enumerate(present) if instrument.item(i).response_scale == rs_id]
-            sub = block[:, js]
-            lo, hi = rs.minimum, rs.maximum
-            if list(rs.codes) == list(range(lo, hi + 1)):
-                answer = (sub >= lo) & (sub <= hi) & (sub == np.floor(sub))
+    for rs_id, rs in instrument.response_scales.items():
+        rows = np.array([j for j, item in enumerate(instrument.items) if item.response_scale == rs_id])
+        if not len(rows):
+            continue
+        whole = len(rows) == len(instrument.items)
+        sub = values if whole else values[rows]
+        lo, hi = rs.minimum, rs.maximum
+        if list(rs.codes) == list(range(lo, hi + 1)):
+            answer = (sub >= lo) & (sub <= hi) & (sub == np.floor(sub))
+        else:
+            answer = np.isin(sub, np.asarray(rs.codes, dtype=float))
+        if rs.not_applicable is not None:
+            if whole:
+                na = sub == rs.not_applicable
             else:
-                answer = np.isin(sub, np.asarray(rs.codes, dtype=float))
-            target = [cols[j] for j in js]
-            values[:, target] = np.where(answer, sub, np.nan)
-            if rs.not_applicable is not None:
-                na[:, target] = sub == rs.not_applicable
+                na[rows] = sub == rs.not_applicable
+        if not answer.all():
+            sub[~answer] = np.nan
+            if not whole:
+                values[rows] = sub
     return values, na
 
 
@@ -84,7 +112,7 @@ def code_counts(codes: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
     all_codes = sorted({c for rs in instrument.response_scales.values() for c in rs.codes})
     out = np.zeros((len(instrument.item_ids), len(all_codes)), dtype="int64")
     for c, code in enumerate(all_codes):
-        out[:, c] = (values == code).sum(axis=0)
+        out[:, c] = (values == code).sum(axis=1)
     return pd.DataFrame(out, index=pd.Index(instrument.item_ids, name="item"), columns=all_codes)
 
 
@@ -116,7 +144,7 @@ def item_medians(codes: pd.DataFrame, instrument: Instrument) -> pd.Series:
 
 def score_items(codes: pd.DataFrame, instrument: Instrument, *, not_applicable: pd.DataFrame | None = None,
                 impute: str = "none", medians: pd.Series | Mapping[str, float] | None = None,
-                scales: list[str] | None = None) -> pd.DataFrame:
+                scales: list[str] | None = None, trusted: bool = False) -> pd.DataFrame:
     """Score every scale of the instrument for each row.
 
     Parameters
@@ -139,6 +167,10 @@ def score_items(codes: pd.DataFrame, instrument: Instrument, *, not_applicable: 
         :func:`code_counts`). Default: the medians of ``codes``.
     scales : list of str, optional
         Scale ids to score. Default: every scale, in specification order.
+    trusted : bool, default False
+        True when ``codes`` holds every item and only answer codes or NaN (as
+        ``CheckedResponses.codes``), with not-applicable cells given in ``not_applicable``:
+        skips re-validating the cells.
 
     Returns
     -------
@@ -185,22 +217,34 @@ def score_items(codes: pd.DataFrame, instrument: Instrument, *, not_applicable: 
     scale_ids = [s.id for s in instrument.scales] if scales is None else list(scales)
     for scale_id in scale_ids:
         instrument.scale(scale_id)  # raises KeyError naming the scales
-    values, na = _code_block(codes, instrument)
+    if trusted:
+        values = item_matrix(codes, list(instrument.item_ids))
+        na = np.zeros(values.shape, dtype=bool)
+    else:
+        values, na = _code_block(codes, instrument)
     if not_applicable is not None:
-        extra = not_applicable.reindex(columns=list(instrument.item_ids), fill_value=False)
-        na |= extra.to_numpy(dtype=bool, na_value=False)
+        extra = not_applicable if list(not_applicable.columns) == list(instrument.item_ids) else \
+            not_applicable.reindex(columns=list(instrument.item_ids), fill_value=False)
+        extra = extra.to_numpy(dtype=bool, na_value=False)
+        if extra.any():
+            na |= extra.T
     sign, offset = _reversal(instrument)
+    # Items-major arrays (items x rows); scale sums are one matrix product with the 0/1
+    # membership matrix (exact: sums of small integers in float64).
     answered = ~np.isnan(values)
-    reversed_codes = np.where(answered, values * sign + offset, 0.0)
-    membership = _membership(instrument, scale_ids)
-    n_items = membership.sum(axis=0)
-    sums = reversed_codes @ membership
-    n_answered = answered.astype(float) @ membership
-    n_na = na.astype(float) @ membership
+    reversed_codes = values
+    reversed_codes *= sign[:, None]
+    reversed_codes += offset[:, None]
+    reversed_codes[~answered] = 0.0
+    membership = _membership(instrument, scale_ids).T  # scales x items
+    n_items = membership.sum(axis=1)[:, None]
+    sums = membership @ reversed_codes
+    n_answered = membership @ answered.astype(float)
+    n_na = membership @ na.astype(float) if na.any() else np.zeros_like(sums)
     rules = [instrument.scale(s).scoring for s in scale_ids]
-    exclude = np.array([rule.not_applicable == "exclude" for rule in rules])
+    exclude = np.array([rule.not_applicable == "exclude" for rule in rules])[:, None]
     counted = np.where(exclude, n_items - n_na, n_items)
-    share = np.array([rule.min_answered for rule in rules])
+    share = np.array([rule.min_answered for rule in rules])[:, None]
     enough = (counted > 0) & (n_answered >= share * counted - 1e-9)
     with np.errstate(invalid="ignore", divide="ignore"):
         if impute == "median":
@@ -210,25 +254,24 @@ def score_items(codes: pd.DataFrame, instrument: Instrument, *, not_applicable: 
                 median = pd.Series(medians, dtype="float64").reindex(list(instrument.item_ids)).to_numpy()
             median_reversed = median * sign + offset
             no_median = np.isnan(median_reversed)
-            median_reversed = np.where(no_median, 0.0, median_reversed)
+            median_reversed = np.where(no_median, 0.0, median_reversed)[:, None]
             unanswered = ~answered & ~na
-            fill_missing = np.where(unanswered, median_reversed, 0.0) @ membership
-            fill_na = np.where(na, median_reversed, 0.0) @ membership
+            fill_missing = membership @ np.where(unanswered, median_reversed, 0.0)
+            fill_na = membership @ np.where(na, median_reversed, 0.0)
             total = sums + fill_missing + np.where(exclude, 0.0, fill_na)
             # An item without a median (nobody answered it) leaves the scales that need it
             # unscored, as psych's NA median does.
-            lacking = (unanswered & no_median).astype(float) @ membership
-            lacking_na = (na & no_median).astype(float) @ membership
-            lacking = lacking + np.where(exclude, 0.0, lacking_na)
+            lacking = membership @ (unanswered & no_median[:, None]).astype(float)
+            lacking = lacking + np.where(exclude, 0.0, membership @ (na & no_median[:, None]).astype(float))
             mean = np.where(lacking > 0, np.nan, total / counted)
         else:
             mean = sums / n_answered
     mean = np.where(enough, mean, np.nan)
     result = {}
     for s, scale_id in enumerate(scale_ids):
-        result[scale_id] = mean[:, s] * counted[:, s] if rules[s].method == "sum" else mean[:, s]
+        result[scale_id] = mean[s] * counted[s] if rules[s].method == "sum" else mean[s]
     for s, scale_id in enumerate(scale_ids):
-        result[f"{scale_id}_n"] = n_answered[:, s].astype("int64")
+        result[f"{scale_id}_n"] = n_answered[s].astype("int64")
     return pd.DataFrame(result, index=codes.index)
 
 

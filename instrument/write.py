@@ -26,6 +26,19 @@ TABLE_FORMATS = (".csv", ".parquet", ".xlsx", ".sav")
 XLSX_MAX_ROWS = 1_048_575
 
 
+def _umask_mode() -> int:
+    """Permissions an ordinary new file gets (mkstemp makes temporary files owner-only)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def replace_atomically(temp: Path, target: Path) -> None:
+    """Give ``temp`` ordinary file permissions and rename it over ``target``."""
+    os.chmod(temp, _umask_mode())
+    os.replace(temp, target)
+
+
 def table_format(path: str | Path) -> str:
     """The format of ``path`` from its extension; UsageError naming the allowed ones otherwise."""
     suffix = Path(path).suffix.lower()
@@ -157,7 +170,7 @@ class TableWriter:
                 self._write_sav()
             else:
                 self._write_xlsx()
-            os.replace(self._temp, self.path)
+            replace_atomically(self._temp, self.path)
         except BaseException:
             self.abort()
             raise

@@ -21,6 +21,9 @@ COMMAND_MODULES = (
     "cvi_form",
     "cvi",
     "simulate",
+    "validate",
+    "score",
+    "norms",
     "attrition",
 )
 

@@ -1,0 +1,177 @@
+"""``mhdq score``: check and score response files in bulk (streamed, parallel, atomic output)."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import click
+
+from analysis.cli.options import instrument_option, lang_option, open_instrument, quiet_option
+from instrument.errors import UsageError
+
+
+def read_rename(path: str | None) -> dict[str, str] | None:
+    """A rename map from YAML (``{file column: item id}``) or CSV (two columns: from, to)."""
+    if path is None:
+        return None
+    data = _read_map(path, "--rename")
+    if isinstance(data, list):  # CSV rows
+        return {row[0]: row[1] for row in data}
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise UsageError(f"--rename {path}: must map file column names to item or question ids (text to text)")
+    return data
+
+
+def read_recode(path: str | None) -> dict[str, dict[Any, int]] | None:
+    """A recode map from YAML (``{item id or "*": {value: code}}``) or CSV (column, value, code)."""
+    if path is None:
+        return None
+    data = _read_map(path, "--recode")
+    if isinstance(data, list):
+        out: dict[str, dict[Any, int]] = {}
+        for row in data:
+            if len(row) != 3:
+                raise UsageError(f"--recode {path}: each CSV row must hold column, value, code")
+            try:
+                code = int(row[2])
+            except ValueError:
+                raise UsageError(f"--recode {path}: code {row[2]!r} of {row[0]} is not a whole number") from None
+            out.setdefault(row[0], {})[row[1]] = code
+        return out
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise UsageError(f"--recode {path}: must map item ids (or \"*\") to {{value: code}} mappings")
+    return data
+
+
+def _read_map(path: str, option: str):
+    import csv
+
+    import yaml
+
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"{option} {path}: file not found")
+    text = file.read_text(encoding="utf-8-sig")
+    if file.suffix.lower() == ".csv":
+        rows = [row for row in csv.reader(text.splitlines()) if row and any(cell.strip() for cell in row)]
+        if rows and rows[0][0].strip().lower() in ("from", "column", "source"):
+            rows = rows[1:]
+        return [[cell.strip() for cell in row] for row in rows]
+    if file.suffix.lower() not in (".yaml", ".yml"):
+        raise UsageError(f"{option} {path}: must be a .yaml or .csv file")
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{option} {path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+
+
+@contextmanager
+def progress_bar(files: list[Path], quiet: bool) -> Iterator[Any]:
+    """A rich progress bar on stderr (rows read), or None when quiet or stderr is not a terminal."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from instrument.batch import estimate_rows
+
+    estimates = [estimate_rows(p) for p in files]
+    total = sum(e for e in estimates if e) if all(estimates) else None
+    progress = Progress(TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
+                        TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+    with progress:
+        task = progress.add_task("scoring", total=total)
+
+        def advance(rows: int, file: str) -> None:
+            progress.advance(task, rows)
+
+        yield advance
+
+
+def echo_summary(result, *, strict: bool, quiet: bool) -> None:
+    """Print the row accounting and the problem counts (to stdout; errors to stderr)."""
+    for path in result.unreadable:
+        click.echo(f"Error: could not read {path} (see the problem list)", err=True)
+    if quiet:
+        return
+    click.echo(f"rows read {result.n_read:,} = scored {result.n_scored:,} + rejected {result.n_rejected:,}")
+    summary = result.summary()
+    if len(summary):
+        counts = ", ".join(f"{r.rule} ({r.severity}) {r.n:,}" for r in summary.itertuples())
+        click.echo(f"problems by rule: {counts}")
+    else:
+        click.echo("problems by rule: none")
+    if result.output is not None:
+        click.echo(f"scores: {result.output}")
+    elif strict and result.n_errors:
+        click.echo(f"strict: {result.n_errors:,} error(s) found, so no scores were written", err=True)
+    if result.problems_path is not None:
+        click.echo(f"problems: {result.problems_path}")
+
+
+@click.command("score")
+@click.argument("inputs", nargs=-1, metavar="INPUT...")
+@instrument_option
+@click.option("--out", required=True, metavar="FILE", help="Scores file: .csv, .parquet, .xlsx or .sav.")
+@click.option("--problems", "problems_path", default=None, metavar="FILE",
+              help="Problem list (default: <out stem>.problems.csv).")
+@click.option("--strict", is_flag=True, help="Write no scores (only the problem list) and exit 1 if any error is found.")
+@click.option("--norms", "norms_path", default=None, metavar="NORMS.json",
+              help="Add z, T and percentile columns from a norms file (mhdq norms).")
+@click.option("--impute", type=click.Choice(["none", "median"]), default="none", show_default=True,
+              help="Replace unanswered items by the item median before scoring (as psych::scoreItems).")
+@click.option("--rename", "rename_path", default=None, metavar="MAP", help="Column rename map (.yaml or .csv).")
+@click.option("--recode", "recode_path", default=None, metavar="MAP", help="Value recode map (.yaml or .csv).")
+@click.option("--min-seconds", type=float, default=None, metavar="S",
+              help="Flag respondents who took less than S seconds (where a duration column exists).")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="local: processes on this machine; dask: a dask.distributed cluster (mhdq[dask]).")
+@click.option("--scheduler", default=None, metavar="ADDRESS", help="dask scheduler address (default: a local cluster).")
+@click.option("--jobs", type=int, default=None, metavar="N", help="Parallel workers (default: the number of cores).")
+@click.option("--chunk-rows", type=int, default=100_000, show_default=True, metavar="N",
+              help="Rows read and scored at a time for CSV and Parquet.")
+@lang_option
+@quiet_option
+def command(inputs, instrument_path, out, problems_path, strict, norms_path, impute, rename_path, recode_path,
+            min_seconds, engine, scheduler, jobs, chunk_rows, lang, quiet) -> None:
+    """Check and score response files.
+
+    INPUT may be files, glob patterns and folders (searched recursively). Writes the scores of
+    every row that can be scored (respondent_id, source_file, source_row, one column per scale
+    and the number of items answered) and a problem list with every problem found. Prints
+    rows read = rows scored + rows rejected, and the problems by rule.
+    """
+    from instrument.batch import expand_inputs, run_batch
+    from instrument.norms import NormTable
+
+    if not inputs:
+        raise UsageError("give at least one INPUT file, pattern or folder")
+    if jobs is not None and jobs < 1:
+        raise UsageError(f"--jobs: must be 1 or more, got {jobs}")
+    if chunk_rows < 1:
+        raise UsageError(f"--chunk-rows: must be 1 or more, got {chunk_rows}")
+    if min_seconds is not None and min_seconds < 0:
+        raise UsageError(f"--min-seconds: must be zero or more, got {min_seconds:g}")
+    if scheduler and engine != "dask":
+        raise UsageError("--scheduler is only used with --engine dask")
+    instrument = open_instrument(instrument_path)
+    if lang is not None:
+        try:
+            instrument.check_language(lang)
+        except ValueError as exc:
+            raise UsageError(f"--lang: {str(exc).split(':', 1)[1].strip()}") from None
+    norms = NormTable.load(norms_path, instrument=instrument) if norms_path else None
+    rename = read_rename(rename_path)
+    recode = read_recode(recode_path)
+    files = expand_inputs(list(inputs))
+    with progress_bar(files, quiet) as advance:
+        result = run_batch(files, instrument, out, problems_path=problems_path, strict=strict, impute=impute,
+                           norms=norms, min_seconds=min_seconds, rename=rename, recode=recode, jobs=jobs,
+                           chunk_rows=chunk_rows, engine=engine, scheduler=scheduler, lang=lang, progress=advance)
+    echo_summary(result, strict=strict, quiet=quiet)
+    if result.unreadable or (strict and result.n_errors):
+        sys.exit(1)

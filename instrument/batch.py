@@ -1,0 +1,773 @@
+"""Scoring many response files: streamed, in parallel, with every problem reported.
+
+:func:`run_batch` reads each input file in chunks (:func:`instrument.read.iter_response_chunks`),
+checks each chunk (:func:`instrument.check.check_responses`), scores it
+(:func:`instrument.score.score_items`), optionally adds norm scores, and writes one output table
+and one problem list, atomically. :func:`fit_norms` runs the same pipeline to learn a
+:class:`~instrument.norms.NormTable`.
+
+Guarantees (tested in ``tests/test_batch.py``):
+
+* rows read = rows scored + rows rejected, and every rejected row has at least one error record
+  saying why;
+* memory is bounded by a few chunks whatever the input size (CSV and Parquet are streamed; the
+  ids seen so far are kept as sorted 64-bit hashes, 8 bytes per respondent);
+* duplicate respondent ids are found across chunks and files: the first occurrence in input order
+  is kept, whatever order parallel workers finish in;
+* results do not depend on ``jobs``, ``chunk_rows`` or the engine.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+import numpy as np
+import pandas as pd
+
+from instrument.check import blank_ids, check_responses, hash_ids, merge_seen
+from instrument.errors import DataError, MHDQError, UsageError
+from instrument.norms import NormTable
+from instrument.problems import Problem, problems_frame, shorten
+from instrument.responses import ResponseTable
+from instrument.score import IMPUTE_METHODS, code_counts, medians_from_counts, score_items
+from instrument.spec import Instrument
+
+#: File extensions read when a folder is given (case-insensitive).
+KNOWN_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".sav", ".zsav", ".parquet", ".pq")
+#: Columns that lead every output table.
+ID_COLUMNS = ["respondent_id", "source_file", "source_row"]
+DEFAULT_CHUNK_ROWS = 100_000
+ENGINES = ("local", "dask")
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------
+def expand_inputs(inputs: list[str | Path]) -> list[Path]:
+    """Files named by ``inputs``: files, glob patterns and folders (searched recursively).
+
+    Raises
+    ------
+    UsageError
+        Naming an input that does not exist, a pattern that matches nothing, a folder without
+        response files, or a file whose extension is not one of :data:`KNOWN_EXTENSIONS`.
+    """
+    if not inputs:
+        raise UsageError("no input files given")
+    found: list[Path] = []
+    for entry in inputs:
+        text = str(entry)
+        path = Path(text)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in KNOWN_EXTENSIONS
+                           and not p.name.startswith("."))
+            if not files:
+                raise UsageError(f"{path}: the folder holds no response files ({', '.join(KNOWN_EXTENSIONS)})")
+            found += files
+        elif path.exists():
+            if not path.is_file():
+                raise UsageError(f"{path}: not a regular file")
+            if path.suffix.lower() not in KNOWN_EXTENSIONS:
+                raise UsageError(f"{path}: unknown file type {path.suffix or '(no extension)'!r}; "
+                                 f"allowed: {', '.join(KNOWN_EXTENSIONS)}")
+            found.append(path)
+        elif glob.has_magic(text):
+            matches = sorted(Path(p) for p in glob.glob(text, recursive=True))
+            files = [p for p in matches if p.is_file() and p.suffix.lower() in KNOWN_EXTENSIONS]
+            if not files:
+                raise UsageError(f"{text}: no response files match this pattern")
+            found += files
+        else:
+            raise UsageError(f"{path}: file not found")
+    unique: list[Path] = []
+    seen: set[Path] = set()
+    for path in found:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    return unique
+
+
+def estimate_rows(path: Path) -> int | None:
+    """Rough number of data rows in a file, for progress bars (None when unknown)."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            return pq.ParquetFile(path).metadata.num_rows
+        if suffix in (".csv", ".tsv", ".txt"):
+            size = path.stat().st_size
+            with open(path, "rb") as handle:
+                head = handle.read(1 << 16)
+            lines = head.count(b"\n")
+            if lines < 2:
+                return 1
+            return max(1, int(size / (len(head) / lines)) - 1)
+    except (OSError, ValueError):
+        return None
+    except Exception:  # noqa: BLE001 - only a progress estimate; the reader reports real problems
+        return None
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Options and results
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BatchOptions:
+    """How responses are read, checked and scored (everything a worker process needs).
+
+    Attributes
+    ----------
+    impute : {"none", "median"}
+    medians : Series or None
+        Item medians for ``impute="median"`` (learned over all files by :func:`run_batch`).
+    min_seconds : float or None
+        ``too_fast`` threshold on ``duration_seconds``.
+    rename, recode : mapping or None
+        Passed to the reader.
+    norms : NormTable or None
+        Adds ``<scale>_z``, ``_t`` and ``_pct`` columns.
+    keep : tuple of str
+        Background or metadata columns to carry into the output (e.g. the ``--by`` group).
+    chunk_rows : int
+        Rows per chunk when streaming CSV and Parquet.
+    straight_line_min : int
+        Fewest answered items for the straight-lining flag.
+    """
+
+    impute: str = "none"
+    medians: pd.Series | None = None
+    min_seconds: float | None = None
+    rename: Mapping[str, str] | None = None
+    recode: Mapping[str, Mapping[Any, int]] | None = None
+    norms: NormTable | None = None
+    keep: tuple[str, ...] = ()
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+    straight_line_min: int = 10
+
+
+@dataclass
+class ChunkResult:
+    """One checked and scored chunk: the kept rows' output and everything needed to account for it."""
+
+    output: pd.DataFrame
+    hashes: np.ndarray
+    problems: list[Problem]
+    n_read: int
+    n_rejected: int
+    counts: pd.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What a batch run did.
+
+    Attributes
+    ----------
+    files : tuple of str
+        Input files, in the order read.
+    n_read, n_scored, n_rejected : int
+        Rows read, scored and rejected (``n_read == n_scored + n_rejected``).
+    problems : list of Problem
+    output : Path or None
+        The scores file (None in strict mode with errors, or when nothing was written).
+    problems_path : Path or None
+    unreadable : tuple of str
+        Files that could not be read at all (each also has an ``unreadable_file`` problem).
+    """
+
+    files: tuple[str, ...]
+    n_read: int
+    n_scored: int
+    n_rejected: int
+    problems: list[Problem] = field(default_factory=list)
+    output: Path | None = None
+    problems_path: Path | None = None
+    unreadable: tuple[str, ...] = ()
+
+    @property
+    def n_errors(self) -> int:
+        return sum(p.severity == "error" for p in self.problems)
+
+    def summary(self) -> pd.DataFrame:
+        """Problems counted by ``rule`` and ``severity`` (columns ``rule, severity, n``)."""
+        frame = problems_frame(self.problems)
+        if frame.empty:
+            return pd.DataFrame({"rule": pd.Series(dtype=object), "severity": pd.Series(dtype=object),
+                                 "n": pd.Series(dtype="int64")})
+        return frame.groupby(["rule", "severity"]).size().rename("n").reset_index()
+
+
+# --------------------------------------------------------------------------------------------
+# One chunk: the pure core
+# --------------------------------------------------------------------------------------------
+def _id_hashes(ids: pd.Series) -> np.ndarray:
+    """Hashes of respondent ids, 0 for a blank id (never a duplicate)."""
+    if not len(ids):
+        return np.zeros(0, dtype="uint64")
+    hashes = hash_ids(ids)
+    hashes[blank_ids(ids)] = 0
+    return hashes
+
+
+def score_frame(frame: pd.DataFrame, instrument: Instrument, options: BatchOptions) -> pd.DataFrame:
+    """Score a frame of checked rows: the pure step mapped over chunks and dask partitions.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``respondent_id, source_file, source_row``, the ``options.keep`` columns, one column of
+        checked codes per item, and ``<item>__na`` flags for not-applicable cells (optional).
+
+    Returns
+    -------
+    DataFrame
+        The identifying and ``keep`` columns, then :func:`~instrument.score.score_items`'s
+        columns, then the norm columns when ``options.norms`` is set.
+    """
+    na_columns = [f"{i}__na" for i in instrument.item_ids if f"{i}__na" in frame.columns]
+    na = None
+    if na_columns:
+        na = frame[na_columns].astype(bool)
+        na.columns = [c[: -len("__na")] for c in na_columns]
+    scores = score_items(frame, instrument, not_applicable=na, impute=options.impute, medians=options.medians)
+    return _with_norms(pd.concat([frame[ID_COLUMNS + list(options.keep)], scores], axis=1), options)
+
+
+def _with_norms(output: pd.DataFrame, options: BatchOptions) -> pd.DataFrame:
+    if options.norms is None:
+        return output
+    group = None
+    if options.norms.group_ is not None:
+        group = output[options.norms.group_] if options.norms.group_ in output.columns \
+            else pd.Series(np.nan, index=output.index)
+    return options.norms.transform(output, group=group)
+
+
+def _identity(checked, table: ResponseTable, kept: np.ndarray | None, options: BatchOptions) -> dict[str, Any]:
+    """The identifying and ``keep`` columns of the kept rows."""
+    meta = checked.meta if kept is None else checked.meta[kept]
+    n = len(meta)
+    columns: dict[str, Any] = {
+        "respondent_id": meta["respondent_id"].astype(object).to_numpy() if "respondent_id" in meta
+        else np.full(n, None, dtype=object),
+        "source_file": meta["source_file"].astype(str).to_numpy(dtype=object) if "source_file" in meta
+        else np.full(n, table.source, dtype=object),
+        "source_row": meta["source_row"].to_numpy(dtype="int64") if "source_row" in meta
+        else np.arange(2, n + 2, dtype="int64"),
+    }
+    background = checked.background
+    if len(background.columns) and kept is not None:
+        background = background[kept]
+    for name in options.keep:
+        if name in background.columns:
+            columns[name] = background[name].to_numpy()
+        elif name in meta.columns:
+            columns[name] = meta[name].to_numpy()
+        else:
+            columns[name] = np.full(n, np.nan)
+    return columns
+
+
+def process_chunk(table: ResponseTable, instrument: Instrument, options: BatchOptions, *,
+                  seen_ids: np.ndarray | None = None, with_counts: bool = False,
+                  score: bool = True) -> ChunkResult:
+    """Check and score one chunk; return the output rows of the rows kept.
+
+    Parameters
+    ----------
+    table : ResponseTable
+        A chunk as the reader yields it.
+    instrument : Instrument
+    options : BatchOptions
+    seen_ids : ndarray of uint64, optional
+        Sorted id hashes of rows kept earlier (see :func:`instrument.check.merge_seen`).
+    with_counts : bool, default False
+        Also return the answer-code counts of the kept rows (for medians over many chunks).
+    score : bool, default True
+        False returns the checked rows (:func:`score_frame`'s input) instead of scores.
+
+    Returns
+    -------
+    ChunkResult
+        ``output``: ``respondent_id, source_file, source_row``, the ``keep`` columns, the
+        scores and ``_n`` counts of :func:`~instrument.score.score_items`, and the norm
+        columns when ``options.norms`` is set; ``hashes``: id hashes of the kept rows (0 for a
+        blank id).
+    """
+    checked = check_responses(table, instrument, min_seconds=options.min_seconds, seen_ids=seen_ids,
+                              straight_line_min=options.straight_line_min)
+    kept = ~checked.rejected.to_numpy()
+    selector = None if kept.all() else kept
+    codes = checked.codes if selector is None else checked.codes[kept]
+    na = checked.not_applicable if selector is None else checked.not_applicable[kept]
+    identity = _identity(checked, table, selector, options)
+    if score:
+        scores = score_items(codes, instrument, not_applicable=na, impute=options.impute, medians=options.medians,
+                             trusted=True)
+        output = pd.concat([pd.DataFrame(identity, index=scores.index), scores], axis=1)
+        output = _with_norms(output, options).reset_index(drop=True)
+    else:
+        columns = dict(identity)
+        columns.update({item_id: codes[item_id].to_numpy() for item_id in instrument.item_ids})
+        if any(rs.not_applicable is not None for rs in instrument.response_scales.values()):
+            columns.update({f"{item_id}__na": na[item_id].to_numpy() for item_id in instrument.item_ids})
+        output = pd.DataFrame(columns)
+    hashes = checked.id_hashes if selector is None else checked.id_hashes[kept]
+    counts = code_counts(codes, instrument) if with_counts else None
+    return ChunkResult(output, hashes, checked.problems, checked.n_rows, checked.n_rejected, counts)
+
+
+def _unreadable(path: Path, error: Exception) -> Problem:
+    return Problem(str(path), None, None, None, "unreadable_file", "error",
+                   f"the file could not be read: {error}")
+
+
+def _prefetch(iterator: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """Run ``iterator`` in a background thread, ``depth`` items ahead.
+
+    Reading (pyarrow, which releases the GIL) then overlaps with checking and scoring the
+    previous chunk; memory stays bounded by ``depth`` chunks. Exceptions are re-raised here.
+    """
+    import queue
+    import threading
+
+    done = object()
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def worker() -> None:
+        try:
+            for item in iterator:
+                while not stop.is_set():
+                    try:
+                        items.put((True, item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put((True, done))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            items.put((False, exc))
+
+    thread = threading.Thread(target=worker, name="mhdq-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = items.get()
+            if not ok:
+                raise item
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                items.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.05)
+
+
+def _iter_chunks(path: Path, instrument: Instrument, options: BatchOptions) -> Iterator[ResponseTable]:
+    from instrument.read import iter_response_chunks
+    from instrument.safety import ReadLimits
+
+    # Streamed files are bounded by the chunk size, not by Excel's row limit.
+    limits = ReadLimits(max_rows=2**40, max_cells=2**50)
+    yield from iter_response_chunks(path, instrument, chunk_rows=options.chunk_rows, rename=options.rename,
+                                    recode=options.recode, limits=limits)
+
+
+# --------------------------------------------------------------------------------------------
+# Many chunks, many files
+# --------------------------------------------------------------------------------------------
+@dataclass
+class _Tally:
+    n_read: int = 0
+    n_rejected: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    seen: np.ndarray | None = None
+    counts: pd.DataFrame | None = None
+
+
+def _drop_cross_file_duplicates(result: ChunkResult, tally: _Tally) -> pd.DataFrame:
+    """Reject kept rows whose id was kept in an earlier file; register the rest as seen."""
+    hashes = result.hashes
+    output = result.output
+    if len(hashes) and tally.seen is not None and len(tally.seen):
+        eligible = hashes != 0
+        pos = np.minimum(np.searchsorted(tally.seen, hashes), len(tally.seen) - 1)
+        dup = eligible & (tally.seen[pos] == hashes)
+        if dup.any():
+            for i in np.flatnonzero(dup):
+                tally.problems.append(Problem(
+                    str(output["source_file"].iat[i]), int(output["source_row"].iat[i]), "respondent_id",
+                    shorten(output["respondent_id"].iat[i]), "duplicate_respondent_id", "error",
+                    "respondent id already used by an earlier row; row not scored"))
+            tally.n_rejected += int(dup.sum())
+            output = output[~dup].reset_index(drop=True)
+            hashes = hashes[~dup]
+    if len(hashes):
+        tally.seen = merge_seen(tally.seen, hashes[hashes != 0])
+    return output
+
+
+def _score_file_to_part(path: Path, instrument: Instrument, options: BatchOptions, part: Path,
+                        with_counts: bool) -> dict[str, Any]:
+    """Worker: score one whole file into a Parquet part; return its hashes, problems and counts."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    problems: list[Problem] = []
+    hashes: list[np.ndarray] = []
+    n_read = n_rejected = 0
+    counts = None
+    seen = None
+    writer = None
+    try:
+        for table in _iter_chunks(path, instrument, options):
+            result = process_chunk(table, instrument, options, seen_ids=seen, with_counts=with_counts)
+            problems += result.problems
+            n_read += result.n_read
+            n_rejected += result.n_rejected
+            hashes.append(result.hashes)
+            if len(result.hashes):
+                seen = merge_seen(seen, result.hashes[result.hashes != 0])
+            if with_counts:
+                counts = result.counts if counts is None else counts + result.counts
+            arrow = pa.Table.from_pandas(result.output, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(part, arrow.schema)
+            elif arrow.schema != writer.schema_arrow:
+                arrow = arrow.cast(writer.schema_arrow)
+            writer.write_table(arrow)
+    except MHDQError as exc:
+        if writer is not None:
+            writer.close()
+        return {"error": str(exc), "problems": problems, "n_read": n_read, "n_rejected": n_rejected}
+    if writer is not None:
+        writer.close()
+    return {"error": None, "part": part if writer is not None else None, "problems": problems,
+            "hashes": np.concatenate(hashes) if hashes else np.zeros(0, dtype="uint64"),
+            "n_read": n_read, "n_rejected": n_rejected, "counts": counts}
+
+
+def _iter_outputs(files: list[Path], instrument: Instrument, options: BatchOptions, tally: _Tally, *,
+                  jobs: int, progress: Callable[[int, str], None] | None, with_counts: bool = False,
+                  engine: str = "local", scheduler: str | None = None) -> Iterator[pd.DataFrame]:
+    """Output rows of every kept respondent, file by file in input order, chunk by chunk."""
+    if engine == "dask":
+        yield from _iter_dask_outputs(files, instrument, options, tally, progress=progress, scheduler=scheduler,
+                                      jobs=jobs)
+        return
+    if jobs <= 1 or len(files) <= 1:
+        for path in files:
+            try:
+                for table in _prefetch(_iter_chunks(path, instrument, options)):
+                    result = process_chunk(table, instrument, options, seen_ids=tally.seen, with_counts=with_counts)
+                    tally.n_read += result.n_read
+                    tally.n_rejected += result.n_rejected
+                    tally.problems += result.problems
+                    if with_counts and result.counts is not None:
+                        tally.counts = result.counts if tally.counts is None else tally.counts + result.counts
+                    output = _drop_cross_file_duplicates(result, tally)
+                    if progress is not None:
+                        progress(result.n_read, str(path))
+                    yield output
+            except MHDQError as exc:
+                tally.problems.append(_unreadable(path, exc))
+                tally.unreadable.append(str(path))
+        return
+    import pyarrow.parquet as pq
+
+    scratch = Path(tempfile.mkdtemp(prefix=".mhdq-parts-"))
+    try:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_score_file_to_part, path, instrument, options, scratch / f"part{n:06d}.parquet",
+                                   with_counts) for n, path in enumerate(files)]
+            for path, future in zip(files, futures):
+                done = future.result()
+                tally.n_read += done["n_read"]
+                tally.n_rejected += done["n_rejected"]
+                tally.problems += done["problems"]
+                if done["error"] is not None:
+                    tally.problems.append(_unreadable(path, DataError(done["error"])))
+                    tally.unreadable.append(str(path))
+                    continue
+                if with_counts and done["counts"] is not None:
+                    tally.counts = done["counts"] if tally.counts is None else tally.counts + done["counts"]
+                if progress is not None:
+                    progress(done["n_read"], str(path))
+                if done["part"] is None:
+                    continue
+                offset = 0
+                for batch in pq.ParquetFile(done["part"]).iter_batches(batch_size=options.chunk_rows):
+                    frame = batch.to_pandas()
+                    hashes = done["hashes"][offset:offset + len(frame)]
+                    offset += len(frame)
+                    yield _drop_cross_file_duplicates(ChunkResult(frame, hashes, [], len(frame), 0), tally)
+                Path(done["part"]).unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _check_options(instrument: Instrument, impute: str, jobs: int | None, engine: str) -> int:
+    if not isinstance(instrument, Instrument):
+        raise TypeError(f"instrument: expected an Instrument, got {type(instrument).__name__}")
+    if impute not in IMPUTE_METHODS:
+        raise UsageError(f"impute: {impute!r} is not allowed; allowed: {', '.join(IMPUTE_METHODS)}")
+    if engine not in ENGINES:
+        raise UsageError(f"engine: {engine!r} is not allowed; allowed: {', '.join(ENGINES)}")
+    if jobs is None:
+        return os.cpu_count() or 1
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise UsageError(f"jobs: must be a whole number of 1 or more, got {jobs!r}")
+    return jobs
+
+
+def _medians(files, instrument, options, progress) -> pd.Series:
+    """Item medians over every row kept (pass 1 of ``impute="median"``), from merged code counts."""
+    tally = _Tally()
+    for _ in _iter_outputs(files, instrument, replace(options, impute="none", norms=None), tally, jobs=1,
+                           progress=None, with_counts=True):
+        pass
+    if tally.counts is None:
+        return pd.Series(np.nan, index=list(instrument.item_ids))
+    # Pass 1 runs in this process with the ids seen so far, so the counts cover exactly the
+    # rows pass 2 scores.
+    return medians_from_counts(tally.counts)
+
+
+def run_batch(inputs: list[str | Path], instrument: Instrument, out: str | Path, *,
+              problems_path: str | Path | None = None, strict: bool = False, impute: str = "none",
+              norms: NormTable | None = None, min_seconds: float | None = None,
+              rename: Mapping[str, str] | None = None, recode: Mapping[str, Mapping[Any, int]] | None = None,
+              jobs: int | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS, engine: str = "local",
+              scheduler: str | None = None, lang: str | None = None,
+              progress: Callable[[int, str], None] | None = None) -> BatchResult:
+    """Read, check and score response files; write the scores and the problem list.
+
+    Parameters
+    ----------
+    inputs : list of str or Path
+        Files, glob patterns and folders (searched recursively for :data:`KNOWN_EXTENSIONS`).
+    instrument : Instrument
+    out : str or Path
+        Scores file: ``.csv``, ``.parquet``, ``.xlsx`` or ``.sav`` (variable labels = scale
+        labels).
+    problems_path : str or Path, optional
+        Problem list; default ``<out stem>.problems.csv`` beside ``out``.
+    strict : bool, default False
+        When any error-severity problem is found, write no scores (only the problem list).
+    impute : {"none", "median"}, default "none"
+        ``"median"`` makes a first pass for the item medians over every kept row of every file.
+    norms : NormTable, optional
+        Add z, T and percentile columns (refused if made for another instrument).
+    min_seconds : float, optional
+        ``too_fast`` threshold.
+    rename, recode : mapping, optional
+        Passed to :func:`instrument.read.read_responses`.
+    jobs : int, optional
+        Worker processes for several files (default: the number of cores). One file is read in
+        this process, chunk by chunk.
+    chunk_rows : int, default 100,000
+        Rows per chunk.
+    engine : {"local", "dask"}, default "local"
+        ``"dask"`` scores on a dask.distributed cluster (``scheduler`` address, or a local one).
+    lang : str, optional
+        Language of the variable labels.
+    progress : callable, optional
+        Called as ``progress(rows_done, file)`` after each chunk or file.
+
+    Returns
+    -------
+    BatchResult
+
+    Notes
+    -----
+    Rows are rejected by the rules of :mod:`instrument.check`; duplicate ids across files keep
+    the first occurrence in input order. The output holds the kept rows only, in input order.
+    """
+    jobs = _check_options(instrument, impute, jobs, engine)
+    from instrument.score import score_labels
+    from instrument.write import TableWriter, table_format, write_problems
+
+    out = Path(out)
+    table_format(out)
+    problems_out = Path(problems_path) if problems_path is not None else out.with_name(f"{out.stem}.problems.csv")
+    if problems_out.suffix.lower() not in (".csv", ".xlsx", ".parquet"):
+        raise UsageError(f"{problems_out}: the problem list is written as .csv, .xlsx or .parquet")
+    files = expand_inputs(inputs)
+    resolved = {p.resolve() for p in files}
+    for target in (out, problems_out):
+        if target.resolve() in resolved:
+            raise UsageError(f"{target}: is also an input file; choose another output name")
+    if norms is not None:
+        norms.check_instrument(instrument, source="--norms")
+    options = BatchOptions(impute=impute, min_seconds=min_seconds, rename=rename, recode=recode, norms=norms,
+                           keep=(norms.group_,) if norms is not None and norms.group_ else (), chunk_rows=chunk_rows)
+    if impute == "median":
+        options = replace(options, medians=_medians(files, instrument, options, None))
+    labels = score_labels(instrument, lang)
+    labels.update({"respondent_id": "Respondent id", "source_file": "File the answers were read from",
+                   "source_row": "Row in that file (header = 1)"})
+    if norms is not None:
+        for scale in norms.scales_:
+            base = labels.get(scale, scale)
+            labels.update({f"{scale}_z": f"{base}: z score", f"{scale}_t": f"{base}: T score",
+                           f"{scale}_pct": f"{base}: percentile rank"})
+    measure = {c: "scale" for c in labels if c not in ID_COLUMNS}
+    measure.update({"respondent_id": "nominal", "source_file": "nominal", "source_row": "scale"})
+    tally = _Tally()
+    writer = TableWriter(out, labels=labels, measure=measure)
+    writer.open()
+    try:
+        for output in _iter_outputs(files, instrument, options, tally, jobs=jobs, progress=progress,
+                                    engine=engine, scheduler=scheduler):
+            writer.write(output)
+        failed = strict and any(p.severity == "error" for p in tally.problems)
+        if failed:
+            writer.abort()
+            written = None
+        else:
+            written = writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    n_scored = tally.n_read - tally.n_rejected
+    write_problems(tally.problems, problems_out)
+    return BatchResult(tuple(str(p) for p in files), tally.n_read, n_scored, tally.n_rejected, tally.problems,
+                       written, problems_out, tuple(tally.unreadable))
+
+
+def fit_norms(inputs: list[str | Path], instrument: Instrument, *, by: str | None = None,
+              impute: str = "none", min_seconds: float | None = None, rename=None, recode=None,
+              jobs: int | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+              progress: Callable[[int, str], None] | None = None) -> tuple[NormTable, BatchResult]:
+    """Score response files and learn a :class:`NormTable` from the scores (optionally per ``by`` group).
+
+    ``by`` names a background question or metadata column (e.g. ``gender``). Returns the fitted
+    table and the run's :class:`BatchResult` (nothing is written).
+    """
+    jobs = _check_options(instrument, impute, jobs, "local")
+    if by is not None and by not in instrument.background_ids:
+        raise UsageError(f"--by {by}: not a background question of {instrument.metadata.short_name}; "
+                         f"background questions: {', '.join(instrument.background_ids) or 'none'}")
+    files = expand_inputs(inputs)
+    options = BatchOptions(impute=impute, min_seconds=min_seconds, rename=rename, recode=recode,
+                           keep=(by,) if by else (), chunk_rows=chunk_rows)
+    if impute == "median":
+        options = replace(options, medians=_medians(files, instrument, options, None))
+    table = NormTable(instrument=instrument)
+    tally = _Tally()
+    fitted = False
+    for output in _iter_outputs(files, instrument, options, tally, jobs=jobs, progress=progress):
+        if len(output) or not fitted:
+            table.partial_fit(output, group=by)
+            fitted = True
+    if not fitted:
+        table.fit(pd.DataFrame({s.id: pd.Series(dtype=float) for s in instrument.scales}))
+    result = BatchResult(tuple(str(p) for p in files), tally.n_read, tally.n_read - tally.n_rejected,
+                         tally.n_rejected, tally.problems, None, None, tuple(tally.unreadable))
+    return table, result
+
+
+# --------------------------------------------------------------------------------------------
+# The dask engine
+# --------------------------------------------------------------------------------------------
+def _checked_file(path: Path, instrument: Instrument, options: BatchOptions) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Dask task: read and check one whole file; return its kept rows and the accounting."""
+    frames: list[pd.DataFrame] = []
+    problems: list[Problem] = []
+    n_read = n_rejected = 0
+    seen = None
+    try:
+        for table in _iter_chunks(path, instrument, options):
+            result = process_chunk(table, instrument, options, seen_ids=seen, score=False)
+            frames.append(result.output)
+            problems += result.problems
+            n_read += result.n_read
+            n_rejected += result.n_rejected
+            if len(result.hashes):
+                seen = merge_seen(seen, result.hashes[result.hashes != 0])
+    except MHDQError as exc:
+        return _empty_checked(instrument, options), {"error": str(exc), "problems": problems, "n_read": n_read,
+                                                     "n_rejected": n_rejected}
+    frame = pd.concat(frames, ignore_index=True) if frames else _empty_checked(instrument, options)
+    return frame, {"error": None, "problems": problems, "n_read": n_read, "n_rejected": n_rejected}
+
+
+def _empty_checked(instrument: Instrument, options: BatchOptions) -> pd.DataFrame:
+    columns: dict[str, Any] = {"respondent_id": pd.Series(dtype=object), "source_file": pd.Series(dtype=object),
+                               "source_row": pd.Series(dtype="int64")}
+    columns.update({name: pd.Series(dtype="float64") for name in options.keep})
+    columns.update({item_id: pd.Series(dtype="float64") for item_id in instrument.item_ids})
+    if any(rs.not_applicable is not None for rs in instrument.response_scales.values()):
+        columns.update({f"{item_id}__na": pd.Series(dtype=bool) for item_id in instrument.item_ids})
+    return pd.DataFrame(columns)
+
+
+def _iter_dask_outputs(files: list[Path], instrument: Instrument, options: BatchOptions, tally: _Tally, *,
+                       progress, scheduler: str | None, jobs: int) -> Iterator[pd.DataFrame]:
+    """Check each file in a dask task, score the partitions with ``dask.dataframe.map_partitions``.
+
+    One partition per input file; the scoring function is :func:`score_frame`, the same pure
+    function the local engine uses. Cross-file duplicate ids are removed here, in input order.
+    """
+    try:
+        import dask
+        import dask.dataframe as dd
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise UsageError("--engine dask needs dask: pip install 'mhdq[dask]' "
+                         "(dask[dataframe,distributed])") from None
+    cluster = None
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise UsageError(f"--scheduler {scheduler}: cannot connect to the dask scheduler ({exc})") from None
+    else:
+        cluster = LocalCluster(n_workers=max(1, min(jobs, len(files))), threads_per_worker=1,
+                               processes=False, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        parts = [dask.delayed(_checked_file, nout=2, pure=False)(path, instrument, options) for path in files]
+        meta_in = _empty_checked(instrument, options)
+        ddf = dd.from_delayed([frame for frame, _ in parts], meta=meta_in, verify_meta=False)
+        meta_out = score_frame(meta_in, instrument, options)
+        scored = ddf.map_partitions(score_frame, instrument, options, meta=meta_out)
+        partitions = scored.to_delayed()
+        futures = client.compute(list(partitions) + [info for _, info in parts])
+        score_futures, info_futures = futures[: len(files)], futures[len(files):]
+        for path, score_future, info_future in zip(files, score_futures, info_futures):
+            info = info_future.result()
+            tally.n_read += info["n_read"]
+            tally.n_rejected += info["n_rejected"]
+            tally.problems += info["problems"]
+            if info["error"] is not None:
+                tally.problems.append(_unreadable(path, DataError(info["error"])))
+                tally.unreadable.append(str(path))
+                continue
+            frame = score_future.result().reset_index(drop=True)
+            hashes = _id_hashes(frame["respondent_id"].astype(object))
+            if progress is not None:
+                progress(info["n_read"], str(path))
+            yield _drop_cross_file_duplicates(ChunkResult(frame, hashes, [], len(frame), 0), tally)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

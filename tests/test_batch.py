@@ -1,0 +1,246 @@
+"""Batch scoring (instrument/batch.py, instrument/write.py): accounting, duplicates across files,
+parallel = serial, atomic output, strict mode, output formats, psych parity through the pipeline.
+
+Synthetic files are built from the synthetic test instrument (tests/data/scoring_spec.yaml) and
+from psych's bfi data (tests/data/bfi.csv) split into several files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from instrument import batch as batch_module
+from instrument.batch import expand_inputs, fit_norms, run_batch
+from instrument.errors import UsageError
+from instrument.spec import load_instrument
+from instrument.write import TableWriter
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+BFI_SCALES = ["agree", "conscientious", "extraversion", "neuroticism", "openness"]
+ITEMS = [f"a{i}" for i in range(1, 7)] + [f"b{i}" for i in range(1, 7)]
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return load_instrument(DATA / "scoring_spec.yaml")
+
+
+@pytest.fixture(scope="module")
+def bfi():
+    return load_instrument(ROOT / "examples" / "bfi.yaml")
+
+
+@pytest.fixture()
+def bfi_files(tmp_path):
+    frame = pd.read_csv(DATA / "bfi.csv").rename(columns={"Unnamed: 0": "respondent_id"})
+    paths = []
+    for n, (start, stop) in enumerate([(0, 1000), (1000, 1900), (1900, 2800)]):
+        path = tmp_path / f"bfi_part{n}.csv"
+        frame.iloc[start:stop].to_csv(path, index=False)
+        paths.append(path)
+    return paths
+
+
+def synthetic_files(folder: Path) -> list[Path]:
+    """Two small CSV files with every kind of row problem (synthetic)."""
+    rng = np.random.default_rng(7)
+    first = pd.DataFrame(rng.integers(1, 6, (8, 12)), columns=ITEMS).astype(object)
+    first.insert(0, "respondent_id", ["p1", "p2", "p3", "p4", "p2", "p5", "p6", "=cmd|' /C calc'!A0"])
+    first.loc[3, ITEMS] = None  # p4: no answers -> rejected
+    first.loc[1, "a1"] = "x"  # text: cell blanked only
+    first.loc[2, "a2"] = 7  # outside the scale: cell blanked only
+    first.loc[5, ITEMS] = 3  # p5: straight-lining (warning, kept)
+    second = pd.DataFrame(rng.integers(1, 6, (4, 12)), columns=ITEMS).astype(object)
+    second.insert(0, "respondent_id", ["p9", "p1", "p10", "p9"])  # p1 repeats file 1; p9 repeats itself
+    paths = [folder / "wave1.csv", folder / "wave2.csv"]
+    first.to_csv(paths[0], index=False)
+    second.to_csv(paths[1], index=False)
+    return paths
+
+
+def check_accounting(result):
+    assert result.n_read == result.n_scored + result.n_rejected
+    errors = {(p.file, p.row) for p in result.problems
+              if p.severity == "error" and p.rule in ("no_answers", "duplicate_respondent_id")}
+    assert len(errors) == result.n_rejected  # every rejected row has an error record saying why
+
+
+def test_accounting_and_duplicates_across_files(tmp_path, spec):
+    files = synthetic_files(tmp_path)
+    result = run_batch(files, spec, tmp_path / "scores.csv", jobs=1)
+    check_accounting(result)
+    assert (result.n_read, result.n_scored, result.n_rejected) == (12, 8, 4)
+    rejected = sorted((Path(p.file).name, p.row, p.rule) for p in result.problems
+                      if p.rule in ("no_answers", "duplicate_respondent_id"))
+    assert rejected == [("wave1.csv", 5, "no_answers"), ("wave1.csv", 6, "duplicate_respondent_id"),
+                        ("wave2.csv", 3, "duplicate_respondent_id"), ("wave2.csv", 5, "duplicate_respondent_id")]
+    rules = {p.rule for p in result.problems}
+    assert {"text_not_code", "code_outside_scale", "straight_lining"} <= rules
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    assert scores["respondent_id"].tolist() == ["p1", "p2", "p3", "p5", "p6", "'=cmd|' /C calc'!A0", "p9", "p10"]
+    assert scores["source_row"].tolist() == [2, 3, 4, 7, 8, 9, 2, 4]
+    problems = pd.read_csv(tmp_path / "scores.problems.csv")  # default name beside the output
+    assert len(problems) == len(result.problems)
+
+
+def problem_key(result):
+    return sorted((p.file, p.row or 0, p.column or "", p.rule) for p in result.problems)
+
+
+def test_parallel_equals_serial(tmp_path, spec):
+    files = synthetic_files(tmp_path)
+    serial = run_batch(files, spec, tmp_path / "serial.parquet", jobs=1)
+    parallel = run_batch(files, spec, tmp_path / "parallel.parquet", jobs=2)
+    expected = pd.read_parquet(tmp_path / "serial.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "parallel.parquet"), expected)
+    assert problem_key(parallel) == problem_key(serial)
+    for result in (serial, parallel):
+        check_accounting(result)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "reader bug (instrument/readers/assemble.py _respondent_ids): the id Series has a 0-based index, "
+    "so iter_response_chunks gives NaN respondent ids after the first chunk"))
+def test_chunked_equals_serial(tmp_path, spec):
+    files = synthetic_files(tmp_path)
+    serial = run_batch(files, spec, tmp_path / "serial.parquet", jobs=1)
+    chunked = run_batch(files, spec, tmp_path / "chunked.parquet", jobs=1, chunk_rows=3)
+    check_accounting(chunked)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "chunked.parquet"),
+                                  pd.read_parquet(tmp_path / "serial.parquet"))
+    assert problem_key(chunked) == problem_key(serial)
+
+
+def test_bfi_through_the_batch_matches_psych(tmp_path, bfi, bfi_files):
+    # psych::scoreItems(keys, bfi[1:25], totals = FALSE, impute = "none" | "median"); tolerance 1e-9.
+    # With impute="median" the medians are taken over all three files together, as psych does
+    # over the whole sample.
+    for impute in ("none", "median"):
+        out = tmp_path / f"bfi_{impute}.parquet"
+        result = run_batch(bfi_files, bfi, out, impute=impute, jobs=2)
+        check_accounting(result)
+        assert result.n_scored == 2800
+        scores = pd.read_parquet(out)
+        reference = pd.read_csv(DATA / f"bfi_scores_mean_impute_{impute}.csv")
+        np.testing.assert_allclose(scores[BFI_SCALES].to_numpy(), reference[BFI_SCALES].to_numpy(), rtol=0, atol=1e-9)
+        assert scores["respondent_id"].iloc[0] == "61617"
+
+
+def test_interrupted_write_leaves_no_output(tmp_path, spec, monkeypatch):
+    files = synthetic_files(tmp_path)
+    out = tmp_path / "scores.parquet"
+    out.write_bytes(b"previous run")
+    original = TableWriter.write
+    calls = {"n": 0}
+
+    def failing_write(self, frame):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("simulated interruption")
+        return original(self, frame)
+
+    monkeypatch.setattr(TableWriter, "write", failing_write)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(files, spec, out, jobs=1)
+    assert out.read_bytes() == b"previous run"  # untouched
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]  # no temporary left
+    assert not (tmp_path / "scores.problems.csv").exists()
+
+
+def test_strict_writes_only_problems(tmp_path, spec):
+    files = synthetic_files(tmp_path)
+    result = run_batch(files, spec, tmp_path / "scores.csv", strict=True, jobs=1)
+    assert result.output is None and result.n_errors > 0
+    assert not (tmp_path / "scores.csv").exists()
+    assert (tmp_path / "scores.problems.csv").exists()
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    pd.DataFrame({"respondent_id": ["a", "b"], **{i: [1, 2] for i in ITEMS}}).to_csv(clean / "ok.csv", index=False)
+    result = run_batch([clean], spec, clean / "scores.csv", strict=True, jobs=1)
+    assert result.output == clean / "scores.csv" and result.n_errors == 0
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".sav", ".csv"])
+def test_output_formats(tmp_path, spec, suffix):
+    files = synthetic_files(tmp_path)
+    out = tmp_path / f"scores{suffix}"
+    run_batch(files, spec, out, jobs=1)
+    if suffix == ".sav":
+        import pyreadstat
+
+        frame, meta = pyreadstat.read_sav(out)
+        assert meta.column_names_to_labels["a"] == "Facet A (mean score)"
+        assert meta.column_names_to_labels["total"] == "Total (sum score)"
+    elif suffix == ".xlsx":
+        frame = pd.read_excel(out, engine="openpyxl")
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(out)["scores"]
+        ids = [c.value for c in sheet["A"]]
+        assert "'=cmd|' /C calc'!A0" in ids  # stored as text, not a formula
+        assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+    else:
+        frame = pd.read_csv(out)
+    assert len(frame) == 8
+    assert list(frame.columns[:3]) == ["respondent_id", "source_file", "source_row"]
+
+
+def test_norms_in_the_batch(tmp_path, bfi, bfi_files):
+    norms, result = fit_norms(bfi_files, bfi, by="gender", jobs=1)
+    assert result.n_scored == 2800 and sorted(norms.norms_) == ["1", "2"]
+    reference = pd.read_csv(DATA / "bfi_scores_mean_impute_none.csv")  # psych::scoreItems(impute = "none")
+    gender = pd.read_csv(DATA / "bfi.csv")["gender"]
+    women = reference.loc[gender.to_numpy() == 2, "agree"]
+    assert norms.norms_["2"]["agree"]["mean"] == pytest.approx(women.mean(), abs=1e-12)
+    assert norms.norms_["2"]["agree"]["sd"] == pytest.approx(women.std(ddof=1), abs=1e-12)
+    out = tmp_path / "normed.parquet"
+    run_batch(bfi_files, bfi, out, norms=norms, jobs=1)
+    scored = pd.read_parquet(out)
+    z = (reference["agree"] - women.mean()) / women.std(ddof=1)
+    np.testing.assert_allclose(scored.loc[gender.to_numpy() == 2, "agree_z"], z[gender.to_numpy() == 2], atol=1e-9)
+    assert {"agree_t", "agree_pct", "gender"} <= set(scored.columns)
+
+
+def test_inputs_globs_folders_and_errors(tmp_path, spec):
+    files = synthetic_files(tmp_path)
+    (tmp_path / "notes.md").write_text("not data")
+    assert expand_inputs([tmp_path]) == sorted(files)
+    assert expand_inputs([str(tmp_path / "wave*.csv"), files[0]]) == files  # de-duplicated
+    with pytest.raises(UsageError, match="file not found"):
+        expand_inputs([tmp_path / "missing.csv"])
+    with pytest.raises(UsageError, match="unknown file type"):
+        expand_inputs([tmp_path / "notes.md"])
+    with pytest.raises(UsageError, match="no response files match"):
+        expand_inputs([str(tmp_path / "*.json")])
+    with pytest.raises(UsageError, match="unknown output format"):
+        run_batch(files, spec, tmp_path / "scores.txt")
+    with pytest.raises(UsageError, match="also an input"):
+        run_batch(files, spec, files[0], jobs=1)
+
+
+def test_unreadable_file_is_reported_and_others_scored(tmp_path, spec):
+    files = synthetic_files(tmp_path)
+    broken = tmp_path / "broken.xlsx"
+    broken.write_text("this is not a workbook")
+    result = run_batch([files[0], broken], spec, tmp_path / "scores.csv", jobs=1)
+    assert result.unreadable == (str(broken),)
+    assert any(p.rule == "unreadable_file" and p.file == str(broken) for p in result.problems)
+    assert result.n_scored == 6
+    check_accounting(result)
+
+
+def test_prefetch_passes_errors_through():
+    def chunks():
+        yield 1
+        raise ValueError("broken chunk")
+
+    seen = []
+    with pytest.raises(ValueError, match="broken chunk"):
+        for item in batch_module._prefetch(chunks()):
+            seen.append(item)
+    assert seen == [1]
