@@ -39,11 +39,13 @@ __all__ = [
     "AlphaResult",
     "BootstrapResult",
     "Coefficient",
+    "KeyedItems",
     "OmegaResult",
     "ReliabilityTable",
     "SplitHalfResult",
     "bootstrap_alpha",
     "cronbach_alpha",
+    "feldt_interval",
     "key_items",
     "omega",
     "ordinal_alpha",
@@ -680,6 +682,8 @@ def cronbach_alpha(
     k = len(names)
     n = keyed.n_obs
     C = _pairwise_cov(frame)
+    if keys is None:
+        _warn_negative_items(C, names)
     core = _alpha_core(C)
     ase = float(np.sqrt(core["q"] / n))
     z = stats.norm.ppf(0.5 + ci_level / 2.0)
@@ -749,6 +753,21 @@ def cronbach_alpha(
         bootstrap=boot,
         scale=scale,
     )
+
+
+def _warn_negative_items(C: np.ndarray, names: list) -> None:
+    """psych::alpha's check: items loading negatively on the first principal component."""
+    sd = np.sqrt(np.diag(C))
+    _, vectors = np.linalg.eigh(C / np.outer(sd, sd))
+    first = vectors[:, -1] * np.sign(vectors[:, -1].sum() or 1.0)
+    negative = [str(n) for n, v in zip(names, first) if v < 0]
+    if negative:
+        warnings.warn(
+            f"item(s) {', '.join(negative)} correlate negatively with the scale (first principal "
+            "component) and probably should be reverse keyed; give keys= to reverse them",
+            DataQualityWarning,
+            stacklevel=3,
+        )
 
 
 # --------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from analysis.reliability import (
     split_half,
     standard_error_of_measurement,
 )
+from instrument.errors import DataQualityWarning
 from instrument.spec import load_instrument
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -391,3 +392,9 @@ def test_reliability_table_on_mhdq_hierarchy():
         row.loc["model", "omega_hierarchical"]
     )  # two facets: psych needs 3 group factors
     assert row.loc["strategy", "alpha"] > 0.5
+
+
+def test_unkeyed_negative_items_warn_as_psych(bfi):
+    # psych::alpha(x) without keys warns that reversed items "probably should be reversed"
+    with pytest.warns(DataQualityWarning, match="A1"):
+        cronbach_alpha(bfi[["A1", "A2", "A3", "A4", "A5"]])
