@@ -1444,6 +1444,7 @@ def split_half(
     scale_max: float | None = None,
     missing: str = "pairwise",
     covar: bool = False,
+    check_keys: bool = True,
     n_sample: int = 10000,
     seed: int | None = None,
     ci_level: float = 0.95,
@@ -1460,6 +1461,9 @@ def split_half(
     covar : bool, default False
         False: work on the correlation matrix (psych's default, standardized items); True: on
         the covariance matrix (raw scores).
+    check_keys : bool, default True
+        When no ``keys`` are given, reverse the items that load negatively on the first
+        principal component, with a warning (psych's ``check.keys = TRUE``).
     n_sample : int, default 10000
         When there are more distinct splits than this, that many random splits are evaluated
         instead of all (psych 2.2.9's ``n.sample``; psych 2.5 raised it to 15000).
@@ -1489,6 +1493,12 @@ def split_half(
     even-positioned halves. For even k the mean over all splits equals alpha of V (Cronbach,
     1951).
 
+    Known differences from psych 2.2.9's brute-force branch: for odd k psych visits only the
+    first ``C(k, ⌊k/2⌋)/2`` combinations in lexicographic order (half of the distinct splits),
+    here all of them; and psych leaves the first split out of the sum behind ``meanr`` (while
+    dividing by the full count), so its ``meanr`` is lower by that split's value / count.
+    ``maxrb`` and ``minrb`` agree whenever the same splits are visited.
+
     References
     ----------
     Guttman, L. (1945). A basis for analyzing test-retest reliability. Psychometrika, 10, 255-282.
@@ -1516,6 +1526,20 @@ def split_half(
     if not covar:
         sd = np.sqrt(np.diag(C))
         C = C / np.outer(sd, sd)
+    if keys is None and check_keys:
+        sd = np.sqrt(np.diag(C))
+        _, vectors = np.linalg.eigh(C / np.outer(sd, sd))
+        first = vectors[:, -1] * np.sign(vectors[:, -1].sum() or 1.0)
+        sign = np.where(first < 0, -1.0, 1.0)
+        if (sign < 0).any():
+            reversed_names = [n for n, v in zip(names, sign) if v < 0]
+            warnings.warn(
+                f"item(s) {', '.join(reversed_names)} correlate negatively with the scale and were "
+                "reversed (check_keys=True, as psych::splitHalf); give keys= to control this",
+                DataQualityWarning,
+                stacklevel=2,
+            )
+            C = C * np.outer(sign, sign)
     total = C.sum()
     trace = np.trace(C)
     alpha = (total - trace) / total * k / (k - 1)

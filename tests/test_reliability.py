@@ -398,3 +398,16 @@ def test_unkeyed_negative_items_warn_as_psych(bfi):
     # psych::alpha(x) without keys warns that reversed items "probably should be reversed"
     with pytest.warns(DataQualityWarning, match="A1"):
         cronbach_alpha(bfi[["A1", "A2", "A3", "A4", "A5"]])
+
+
+def test_split_half_check_keys_reverses_like_psych(bfi, ref):
+    # psych::splitHalf(x) has check.keys = TRUE: A1 (negative on the first component) is reversed,
+    # which gives the same splits as keying it explicitly.
+    items = bfi[ref["scales"]["agree"]["items"]]
+    with pytest.warns(DataQualityWarning, match="A1"):
+        auto = split_half(items)
+    keyed = split_half(items, keys=["A1"])
+    assert auto.lambda4 == pytest.approx(keyed.lambda4, abs=1e-12)
+    assert auto.beta == pytest.approx(keyed.beta, abs=1e-12)
+    unchecked = split_half(items, check_keys=False)
+    assert unchecked.lambda4 < keyed.lambda4
