@@ -195,7 +195,8 @@ def key_items(
     -----
     The reversal constant ``min + max`` is, in order of preference: ``scale_min + scale_max``;
     the item's response scale in the instrument; the smallest plus the largest value observed
-    over all items (``psych::alpha``: ``max(x) + min(x) - x``).
+    over all items (``psych::alpha``: ``max(x) + min(x) - x``). With an instrument, every value
+    must be one of the item's response codes (not-applicable and missing codes set to NaN).
 
     Examples
     --------
@@ -234,6 +235,18 @@ def key_items(
         observed = values[~np.isnan(values)]
         total = float(observed.min() + observed.max()) if observed.size else np.nan
         constant = pd.Series(total, index=names)
+    if instrument is not None:
+        outside = [
+            str(n)
+            for n in names
+            if not frame[n].dropna().isin(instrument.response_scale_of(n).codes).all()
+        ]
+        if outside:
+            raise ValueError(
+                f"items: column(s) {', '.join(outside)} hold values that are not answers on the "
+                "item's response scale; set not-applicable and missing codes to NaN first "
+                "(instrument scoring does this)"
+            )
     n_rows = len(frame)
     if missing == "listwise":
         frame = frame.dropna(how="any")

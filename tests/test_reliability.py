@@ -411,3 +411,10 @@ def test_split_half_check_keys_reverses_like_psych(bfi, ref):
     assert auto.beta == pytest.approx(keyed.beta, abs=1e-12)
     unchecked = split_half(items, check_keys=False)
     assert unchecked.lambda4 < keyed.lambda4
+
+
+def test_instrument_keys_reject_codes_outside_the_response_scale(bfi, bfi_spec):
+    items = bfi[["C1", "C2", "C3"]].copy()
+    items.iloc[3, 1] = 9  # e.g. an unconverted not-applicable code
+    with pytest.raises(ValueError, match="C2.*response scale"):
+        cronbach_alpha(items, keys=bfi_spec)
