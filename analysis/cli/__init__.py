@@ -15,17 +15,24 @@ import click
 
 from instrument.errors import MHDQError
 
-#: Command modules, in the order ``mhdq --help`` lists them.
-COMMAND_MODULES = (
-    "build",
-    "cvi_form",
-    "cvi",
-    "simulate",
-    "validate",
-    "score",
-    "norms",
-    "attrition",
-)
+#: Modules of this package that are not commands.
+_NOT_COMMANDS = frozenset({"options", "reference"})
+
+
+def _command_modules() -> tuple[str, ...]:
+    """Every module of this package except the helpers: each defines one command as ``command``.
+
+    Commands are discovered, not listed, so adding a command is adding its module.
+    """
+    import pkgutil
+
+    return tuple(
+        sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in _NOT_COMMANDS and not m.name.startswith("_"))
+    )
+
+
+#: NOTE for contributors: command modules are discovered automatically; nothing to register here.
+COMMAND_MODULES = _command_modules()
 
 
 def _version() -> str:
