@@ -747,10 +747,11 @@ def _iter_dask_outputs(files: list[Path], instrument: Instrument, options: Batch
     try:
         parts = [dask.delayed(_checked_file, nout=2, pure=False)(path, instrument, options) for path in files]
         meta_in = _empty_checked(instrument, options)
-        ddf = dd.from_delayed([frame for frame, _ in parts], meta=meta_in, verify_meta=False)
-        meta_out = score_frame(meta_in, instrument, options)
-        scored = ddf.map_partitions(score_frame, instrument, options, meta=meta_out)
-        partitions = scored.to_delayed()
+        with dask.config.set({"dataframe.convert-string": False}):
+            ddf = dd.from_delayed([frame for frame, _ in parts], meta=meta_in, verify_meta=False)
+            meta_out = score_frame(meta_in, instrument, options)
+            scored = ddf.map_partitions(score_frame, instrument, options, meta=meta_out)
+            partitions = scored.to_delayed()
         futures = client.compute(list(partitions) + [info for _, info in parts])
         score_futures, info_futures = futures[: len(files)], futures[len(files):]
         for path, score_future, info_future in zip(files, score_futures, info_futures):
@@ -763,6 +764,9 @@ def _iter_dask_outputs(files: list[Path], instrument: Instrument, options: Batch
                 tally.unreadable.append(str(path))
                 continue
             frame = score_future.result().reset_index(drop=True)
+            for column in frame.columns:  # dask may hand back text as pandas' NA-string dtype
+                if isinstance(frame[column].dtype, pd.StringDtype):
+                    frame[column] = frame[column].to_numpy(dtype=object, na_value=None)
             hashes = _id_hashes(frame["respondent_id"].astype(object))
             if progress is not None:
                 progress(info["n_read"], str(path))
