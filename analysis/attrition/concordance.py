@@ -1,4 +1,4 @@
-"""Harrell's concordance index for censored data (and the AUC as its uncensored case), O(n log n)."""
+"""Harrell's concordance index for censored data (and the AUC as its uncensored case), O(n log² n) by merge counting."""
 
 from __future__ import annotations
 
@@ -33,14 +33,50 @@ class Concordance:
         return pd.DataFrame([asdict(self)])
 
 
+def _later_counts(rank: np.ndarray, select: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per position i (only where ``select``): #{j > i: rank[j] < rank[i]} and #{j > i: rank[j] <= rank[i]}.
+
+    Bottom-up merge counting. At level L the positions fall into blocks of 2^L whose ranks are kept
+    sorted (a stable merge of the two sorted halves, which timsort does in linear time per pair);
+    every element of a left block is looked up in the sorted ranks of its right sibling. Each later
+    position lies in exactly one such sibling, so the counts are exact. The lookups of a level are
+    one ``searchsorted`` of already sorted queries; O(n log^2 n) at worst, no Python loop over
+    elements.
+    """
+    rank = np.asarray(rank, dtype=np.int64)
+    n = len(rank)
+    less = np.zeros(n, dtype=np.int64)
+    leq = np.zeros(n, dtype=np.int64)
+    if n < 2:
+        return less, leq
+    select = np.ones(n, dtype=bool) if select is None else np.asarray(select, dtype=bool)
+    span = int(rank.max()) + 2
+    origin = np.arange(n)
+    current = rank.copy()
+    slot = np.arange(n)
+    width = 1
+    while width < n:
+        block = slot // width
+        pair = block >> 1
+        right = (block & 1).astype(bool)
+        keys = pair * span + current  # sorted within blocks, blocks in order: globally sorted per side
+        right_keys = keys[right]
+        query = ~right & select[origin]
+        q = keys[query]
+        base = pair[query] * width  # every earlier pair has a full right block of `width`
+        less[origin[query]] += np.searchsorted(right_keys, q, side="left") - base
+        leq[origin[query]] += np.searchsorted(right_keys, q, side="right") - base
+        merge = np.argsort(keys, kind="stable")
+        origin = origin[merge]
+        current = current[merge]
+        width *= 2
+    return less, leq
+
+
 def count_later_smaller(rank: np.ndarray, *, strict: bool = True) -> np.ndarray:
     """For each position i, the number of later positions j > i with ``rank[j] < rank[i]``.
 
-    With ``strict=False`` counts ``rank[j] <= rank[i]``. Bottom-up merge counting: at level L the
-    positions fall into blocks of 2^L; each element of a left block is searched in the sorted
-    ranks of its right sibling block, all blocks of a level at once. Every later position lies in
-    exactly one such sibling, so the counts are exact. O(n log^2 n) with numpy's sort, no Python
-    loop over elements.
+    With ``strict=False`` counts ``rank[j] <= rank[i]``. See :func:`_later_counts` for the method.
 
     Examples
     --------
@@ -49,25 +85,8 @@ def count_later_smaller(rank: np.ndarray, *, strict: bool = True) -> np.ndarray:
     >>> count_later_smaller(np.array([1, 1, 0]), strict=False).tolist()
     [2, 1, 0]
     """
-    rank = np.asarray(rank, dtype=np.int64)
-    n = len(rank)
-    counts = np.zeros(n, dtype=np.int64)
-    if n < 2:
-        return counts
-    span = int(rank.max()) + 2
-    pos = np.arange(n)
-    side = "left" if strict else "right"
-    width = 1
-    while width < n:
-        block = pos // width
-        pair = block >> 1
-        right = (block & 1).astype(bool)
-        left = ~right
-        keys = np.sort(pair[right] * span + rank[right])
-        base = pair[left] * span
-        counts[left] += np.searchsorted(keys, base + rank[left], side=side) - np.searchsorted(keys, base, side="left")
-        width *= 2
-    return counts
+    less, leq = _later_counts(rank)
+    return less if strict else leq
 
 
 def concordance_index(time, event, risk) -> Concordance:
@@ -97,7 +116,8 @@ def concordance_index(time, event, risk) -> Concordance:
     lung within 1e-3. For a binary outcome without censoring times it equals the AUC.
 
     Sorting by (time, events before censored, risk) and counting, for every event, the later rows
-    with a smaller, equal or larger risk gives all counts in O(n log^2 n); the pairs of tied events
+    with a smaller, equal or larger risk (bottom-up merge counting) gives all counts in
+    O(n log² n) at worst with numpy sorting and searching; the pairs of tied events
     are then removed in closed form (within a tied group sorted by risk, no later member has a
     smaller risk).
 
@@ -124,8 +144,7 @@ def concordance_index(time, event, risk) -> Concordance:
     order = np.lexsort((rank, ~event, time))
     rank_s, ev_s, t_s = rank[order], event[order], time[order]
     n = len(time)
-    less = count_later_smaller(rank_s, strict=True)
-    leq = count_later_smaller(rank_s, strict=False)
+    less, leq = _later_counts(rank_s, ev_s)
     after = n - 1 - np.arange(n)
     # tied events at the same time: runs of (time, event) with event; sorted by rank inside
     key_change = np.r_[True, (t_s[1:] != t_s[:-1]) | (ev_s[1:] != ev_s[:-1])]
