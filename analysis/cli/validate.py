@@ -1,0 +1,59 @@
+"""``mhdq validate``: the validation analyses of an instrument, written as report.html, tables.xlsx and results.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from analysis.cli.options import instrument_option, open_instrument, output_dir
+from instrument.errors import UsageError
+
+
+@click.command("validate")
+@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
+@instrument_option
+@click.option("--group-by", "group_by", metavar="COLUMN", default=None,
+              help="Background column to test measurement invariance across (e.g. gender).")
+@click.option("--ordinal", is_flag=True, help="Treat items as ordinal: polychoric EFA and retention, ordinal alpha and omega.")
+@click.option("--seed", type=int, default=20240601, show_default=True,
+              help="Random seed (parallel analysis, split-half sampling, bootstrap).")
+@click.option("--missing", type=click.Choice(["pairwise", "listwise"]), default="pairwise", show_default=True,
+              help="Missing answers in item statistics, reliability and correlations (CFA is always listwise).")
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Bootstrap resamples for a percentile interval of alpha (0: Feldt and Duhachek intervals only).")
+@click.option("--platform", default=None, metavar="NAME",
+              help="Force the input format (csv, xlsx, kobo, redcap, qualtrics, spss, parquet, mhdq_workbook).")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for report.html, tables.xlsx and results.json (created if needed).")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+def command(inputs, instrument_path, group_by, ordinal, seed, missing, n_boot, platform, out, quiet):
+    """Validate the scales: item statistics, reliability, EFA, CFA, validity, invariance.
+
+    Reads every INPUT (duplicate respondent ids are found across files), checks the answers
+    and writes report.html, tables.xlsx and results.json into --out.
+    """
+    from analysis.validate import validate
+    from analysis.validation_report import write_validation_outputs
+    from instrument.read import read_responses
+
+    for path in inputs:
+        if not path.exists():
+            raise UsageError(f"INPUT {path}: file not found")
+        if not path.is_file():
+            raise UsageError(f"INPUT {path}: not a regular file")
+    spec = open_instrument(instrument_path)
+    folder = output_dir(out)
+    tables = [read_responses(path, spec, platform=platform) for path in inputs]
+    results = validate(tables, spec, group_by=group_by, ordinal=ordinal, seed=seed, missing=missing, n_boot=n_boot)
+    paths = write_validation_outputs(results, folder)
+    if not quiet:
+        label = "SYNTHETIC DATA: " if results.data.synthetic else ""
+        not_ok = [s for s in results.steps if s.status not in ("ok", "not_requested")]
+        click.echo(f"{label}{results.data.n_used} of {results.data.n_read} rows analysed "
+                   f"({results.data.n_rejected} rejected by the checks).")
+        for step in not_ok:
+            click.echo(f"  {step.name}: {step.status} - {step.reason}")
+        for kind in ("html", "xlsx", "json"):
+            click.echo(f"{kind}: {paths[kind]}")

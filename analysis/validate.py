@@ -1,0 +1,1110 @@
+"""The validation study of an instrument in one call: every analysis, in order, with its status.
+
+:func:`validate` takes collected responses (a :class:`~instrument.responses.ResponseTable`, several
+of them, or a DataFrame in the Data entry layout) and the :class:`~instrument.spec.Instrument` they
+were collected with, checks them (:func:`instrument.check.check_responses`), and runs the analyses a
+validation paper reports, each from the module that owns it:
+
+1. data summary and problems (counts by rule) and the response distribution of every item;
+2. item statistics per scale (:func:`analysis.items.item_analysis`);
+3. reliability of every scale (:func:`analysis.reliability.reliability_table`);
+4. polychoric correlations of the structure items (:func:`analysis.polychoric.polychoric`);
+5. factorability: KMO and Bartlett (:mod:`analysis.factorability`);
+6. factor retention: parallel analysis, MAP, scree (:mod:`analysis.retention`);
+7. EFA with the number of factors parallel analysis suggests (:class:`analysis.efa.EFA`);
+8. CFA of the hypothesised models (:func:`analysis.models.hypothesised_models`,
+   :class:`analysis.cfa.CFA`, :func:`analysis.cfa.compare_models`);
+9. convergent and discriminant validity (:mod:`analysis.validity`), where available;
+10. measurement invariance across ``group_by`` (:func:`analysis.invariance.measurement_invariance`).
+
+An analysis that cannot run (too few respondents, a single group, a model that does not apply)
+is skipped with its reason; one that fails numerically is recorded as failed with the error
+message. Neither stops the others. Every step's status, reason, warnings and time are kept in
+:attr:`ValidationResults.steps`, and the reason is written beside the (empty) result in the JSON
+and the report.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from instrument.check import CheckedResponses, check_responses, hash_ids, merge_seen
+from instrument.problems import Problem
+from instrument.responses import ResponseTable
+from instrument.spec import Instrument
+
+__all__ = [
+    "MIN_RESPONDENTS",
+    "DataSummary",
+    "Step",
+    "criterion_scales",
+    "ValidationResults",
+    "responses_from_frame",
+    "structure_items",
+    "validate",
+]
+
+#: Version of the layout of :meth:`ValidationResults.to_dict` (docs/results-schema.md).
+SCHEMA_VERSION = "1.0"
+MISSING_RULES = ("pairwise", "listwise")
+#: Fewest respondents each kind of analysis is run with (below it the analysis is skipped with
+#: its reason). Factor analyses also need more respondents than items.
+MIN_RESPONDENTS = {"item_statistics": 10, "reliability": 10, "factor_analysis": 50, "cfa": 50, "invariance_group": 30}
+#: Errors that mean "this analysis cannot be computed on these data" rather than a bug.
+_ANALYSIS_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError)
+
+
+# --------------------------------------------------------------------------------------------
+# Records
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What happened to one analysis.
+
+    Attributes
+    ----------
+    name : str
+        Analysis name (``reliability``, ``cfa``, ...), the key of its block in the JSON.
+    status : str
+        ``ok``, ``skipped`` (not applicable or too few respondents: ``reason`` says why),
+        ``failed`` (an error while computing: ``reason`` holds the message) or ``not_requested``.
+    reason : str
+        Why it was skipped or failed ("" when ok).
+    warnings : tuple of str
+        Warnings raised while computing (non-convergence, Heywood cases, ...).
+    seconds : float
+        Wall-clock time.
+    """
+
+    name: str
+    status: str
+    reason: str = ""
+    warnings: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"status": self.status, "reason": self.reason or None, "warnings": list(self.warnings),
+                "seconds": round(self.seconds, 4)}
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """The data as read, checked and used (aggregates only: no respondent identifiers).
+
+    Attributes
+    ----------
+    sources : tuple of str
+        Input names (file names as given).
+    platforms : tuple of str
+        Detected source format of each input.
+    n_read, n_rejected, n_used : int
+        Rows read, rows rejected by the checks (``no_answers``, ``duplicate_respondent_id``), rows
+        analysed.
+    problems : DataFrame
+        Count of problem records by ``rule`` and ``severity`` (columns ``rule, severity, n``).
+    rejected_by_rule : dict
+        Rows rejected per rule.
+    structure_items : tuple of str
+        Items of the factor analyses (the instrument's scale hierarchy, or every item of a flat
+        instrument).
+    n_complete : int
+        Used rows that answered every structure item (the listwise sample of CFA).
+    group_by : str or None
+    group_sizes : DataFrame or None
+        ``group, label, n`` for the grouping column (rows with a missing group: label ``missing``).
+    synthetic : bool
+        True when the input marks its rows as synthetic: a ``synthetic`` column holding
+        ``synthetic`` (as :mod:`analysis.simulate` writes it), or a file with a ``synthetic`` column
+        the reader set aside as not part of the instrument. Outputs are then labelled synthetic.
+    """
+
+    sources: tuple[str, ...]
+    platforms: tuple[str, ...]
+    n_read: int
+    n_rejected: int
+    n_used: int
+    problems: pd.DataFrame
+    rejected_by_rule: dict
+    structure_items: tuple[str, ...]
+    n_complete: int
+    group_by: str | None = None
+    group_sizes: pd.DataFrame | None = None
+    synthetic: bool = False
+
+    def summary(self) -> pd.DataFrame:
+        """One row per figure: ``quantity, value``."""
+        rows = [
+            ("rows read", self.n_read), ("rows rejected", self.n_rejected), ("rows used", self.n_used),
+            ("structure items", len(self.structure_items)),
+            ("rows complete on the structure items", self.n_complete),
+        ]
+        return pd.DataFrame(rows, columns=["quantity", "value"])
+
+    def to_dict(self) -> dict:
+        return {
+            "sources": list(self.sources), "platforms": list(self.platforms), "n_read": self.n_read,
+            "n_rejected": self.n_rejected, "n_used": self.n_used,
+            "rejected_by_rule": dict(self.rejected_by_rule),
+            "problems_by_rule": self.problems.to_dict(orient="records"),
+            "structure_items": list(self.structure_items), "n_complete": self.n_complete,
+            "group_by": self.group_by, "synthetic": self.synthetic,
+            "group_sizes": None if self.group_sizes is None else self.group_sizes.to_dict(orient="records"),
+        }
+
+
+@dataclass(frozen=True)
+class ValidationResults:
+    """Every result of :func:`validate`, with provenance.
+
+    Attributes
+    ----------
+    instrument : dict
+        ``name, short_name, version, fingerprint, source``, ``roots`` (each root scale with its
+        items), ``n_structure_leaves`` (facets of the structure), ``category_labels`` (code → label
+        of the first response scale, default language).
+    options : dict
+        The options used: ``missing``, ``ordinal``, ``seed``, ``group_by``, ``n_boot``,
+        ``ci_level``, ``n_iter`` (parallel analysis), ``cfa_missing`` (always ``listwise``) and
+        ``estimator``.
+    provenance : dict
+        ``created`` (UTC time), ``software`` (:func:`analysis.report.software_versions`),
+        ``data_hash`` (:func:`analysis.report.data_hash` of the analysed item codes).
+    data : DataSummary
+    distribution : DataFrame
+        Per item: ``n`` answers, ``missing`` (blank or invalid), ``not_applicable``, then
+        ``share_<code>`` of the answers for every code of its response scale.
+    item_statistics : DataFrame or None
+        :func:`analysis.items.item_analysis` of every leaf scale (and every separate root scale),
+        stacked: ``scale, item, keyed, n, missing_share, mean, sd, skew, kurtosis, floor,
+        ceiling, share_<code>..., raw_r, std_r, r_cor, r_drop, alpha_if_dropped``.
+    reliability : ReliabilityTable or None
+    polychoric : PolychoricResult or None
+    kmo, bartlett : KMOResult, BartlettResult or None
+    parallel : ParallelAnalysis or None
+    map : MAPResult or None
+    efa : EFA or None
+        Fitted with :attr:`suggested_factors` factors.
+    suggested_factors : int or None
+        The number of factors used for the EFA and where it came from (``factors_source``).
+    factors_source : str
+    cfa : dict of str to fitted CFA
+        The hypothesised models that were fitted, most constrained first.
+    cfa_skipped : dict of str to str
+        Models that do not apply or failed, with the reason.
+    cfa_comparison : DataFrame or None
+        :func:`analysis.cfa.compare_models`.
+    validity : ValidityResult or None
+        :func:`analysis.validity.validity` of the first-order hypothesised model (facets, else
+        themes, else one factor) extended by one factor per criterion scale (MHDQ: ``meaning``).
+    validity_model : str or None
+        Name of that model (e.g. ``facets+meaning``).
+    criterion : DataFrame or None
+        Each scale hierarchy's root against each criterion scale: ``scale, criterion,
+        latent_correlation`` (two-factor CFA), ``htmt``, ``score_correlation`` (Pearson r of the
+        scale scores of :func:`instrument.score.score_items`), ``n_obs``.
+    invariance : InvarianceResult or None
+    invariance_model : str or None
+        Name of the model tested for invariance.
+    steps : tuple of Step
+    """
+
+    instrument: dict
+    options: dict
+    provenance: dict
+    data: DataSummary
+    distribution: pd.DataFrame
+    item_statistics: pd.DataFrame | None = None
+    reliability: Any = None
+    polychoric: Any = None
+    kmo: Any = None
+    bartlett: Any = None
+    parallel: Any = None
+    map: Any = None
+    efa: Any = None
+    suggested_factors: int | None = None
+    factors_source: str = ""
+    cfa: dict = field(default_factory=dict)
+    cfa_skipped: dict = field(default_factory=dict)
+    cfa_comparison: pd.DataFrame | None = None
+    validity: Any = None
+    validity_model: str | None = None
+    criterion: pd.DataFrame | None = None
+    invariance: Any = None
+    invariance_model: str | None = None
+    steps: tuple[Step, ...] = ()
+
+    def step(self, name: str) -> Step:
+        """The :class:`Step` record of one analysis."""
+        for s in self.steps:
+            if s.name == name:
+                return s
+        raise KeyError(f"no step {name!r}; steps: {', '.join(s.name for s in self.steps)}")
+
+    def summary(self) -> pd.DataFrame:
+        """One row per analysis: ``step, status, reason, seconds``."""
+        return pd.DataFrame([{"step": s.name, "status": s.status, "reason": s.reason, "seconds": s.seconds}
+                             for s in self.steps])
+
+    # --- tables ------------------------------------------------------------------------------
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every result table, named as the sheets of ``tables.xlsx`` (full precision).
+
+        Tables of analyses that did not run are left out; :meth:`summary` says why.
+        """
+        return _tables(self)
+
+    def to_dict(self) -> dict:
+        """Every figure as plain JSON-ready values; the layout is documented in docs/results-schema.md."""
+        return _to_dict(self)
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------
+def responses_from_frame(frame: pd.DataFrame, instrument: Instrument, *, source: str = "<data frame>",
+                         id_column: str | None = "respondent_id") -> ResponseTable:
+    """A DataFrame in the Data entry layout as a :class:`ResponseTable` (for checking).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per respondent: item columns (named by item id), background columns (multiple
+        choice as ``{id}_{code}``), any other columns (kept as metadata).
+    instrument : Instrument
+    source : str, default "<data frame>"
+        Name used in problem records.
+    id_column : str or None, default "respondent_id"
+        Column with respondent ids; when absent, ids are ``<source>:<row>``.
+
+    Returns
+    -------
+    ResponseTable
+        ``source_row`` numbers rows as a spreadsheet would (header = row 1).
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> bfi = load_instrument("examples/bfi.yaml")
+    >>> table = responses_from_frame(pd.DataFrame({"A1": [1, 2], "gender": [1, 2]}), bfi)
+    >>> list(table.items.columns), list(table.background.columns), table.meta["source_row"].tolist()
+    (['A1'], ['gender'], [2, 3])
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"responses: expected a DataFrame or ResponseTable, got {type(frame).__name__}")
+    frame = frame.reset_index(drop=True)
+    item_cols = [i for i in instrument.item_ids if i in frame.columns]
+    bg_cols = []
+    for q in instrument.background:
+        if q.id in frame.columns:
+            bg_cols.append(q.id)
+        bg_cols += [c for c in frame.columns if isinstance(c, str) and c.startswith(f"{q.id}_")
+                    and c[len(q.id) + 1:].lstrip("-").isdigit()]
+    rows = np.arange(len(frame)) + 2
+    if id_column is not None and id_column in frame.columns:
+        ids = frame[id_column].astype(object).where(frame[id_column].notna(), None)
+        ids = pd.Series([f"{source}:{r}" if v is None else str(v) for v, r in zip(ids, rows)], dtype=object)
+    else:
+        ids = pd.Series([f"{source}:{r}" for r in rows], dtype=object)
+    meta = pd.DataFrame({"source_file": source, "source_row": rows, "respondent_id": ids})
+    used = set(item_cols) | set(bg_cols) | ({id_column} if id_column else set())
+    extra = [c for c in frame.columns if c not in used]
+    for c in extra:
+        meta[c] = frame[c].to_numpy()
+    return ResponseTable(items=frame[item_cols], background=frame[bg_cols], meta=meta, problems=[],
+                         platform="dataframe", source=source)
+
+
+def structure_items(instrument: Instrument) -> tuple[str, ...]:
+    """Items of the factor analyses: the items of the scale hierarchy, or all of a flat instrument.
+
+    A root scale with children (the MHDQ's ``total``) holds the hypothesised structure; root
+    scales without children beside it (the MHDQ's ``meaning``) are separate criterion scales,
+    analysed for reliability and discriminant validity only. When every scale is a root (bfi),
+    all items are analysed together.
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> len(structure_items(load_instrument())), len(structure_items(load_instrument("examples/bfi.yaml")))
+    (37, 25)
+    """
+    hierarchical = [s.id for s in instrument.root_scales if instrument.children(s.id)]
+    if not hierarchical:
+        return tuple(instrument.item_ids)
+    members = {i for sid in hierarchical for i in instrument.scale_items(sid)}
+    return tuple(i for i in instrument.item_ids if i in members)
+
+
+def _check_tables(tables: Sequence[ResponseTable], instrument: Instrument) -> CheckedResponses:
+    """Check several tables as one: duplicate ids are found across them; results concatenated."""
+    seen = None
+    parts: list[CheckedResponses] = []
+    for table in tables:
+        checked = check_responses(table, instrument, seen_ids=seen)
+        kept = checked.meta.loc[~checked.rejected, "respondent_id"] if "respondent_id" in checked.meta else None
+        if kept is not None and len(kept):
+            seen = merge_seen(seen, hash_ids(kept))
+        parts.append(checked)
+    if len(parts) == 1:
+        return parts[0]
+    problems: list[Problem] = [p for c in parts for p in c.problems]
+
+    def cat(attr: str) -> pd.DataFrame | pd.Series:
+        return pd.concat([getattr(c, attr) for c in parts], ignore_index=True)
+
+    return CheckedResponses(codes=cat("codes"), not_applicable=cat("not_applicable"), background=cat("background"),
+                            meta=cat("meta"), rejected=cat("rejected"), reasons=cat("reasons"), problems=problems)
+
+
+# --------------------------------------------------------------------------------------------
+# The orchestration
+# --------------------------------------------------------------------------------------------
+class _Runner:
+    """Runs analysis steps, recording status, reason, warnings and time of each."""
+
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+
+    def skip(self, name: str, reason: str, status: str = "skipped") -> None:
+        self.steps.append(Step(name, status, reason))
+
+    def run(self, name: str, fn: Callable[[], Any]) -> Any:
+        start = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                value = fn()
+            except _ANALYSIS_ERRORS as exc:
+                self.steps.append(Step(name, "failed", f"{type(exc).__name__}: {exc}",
+                                       _warning_texts(caught), time.perf_counter() - start))
+                return None
+        self.steps.append(Step(name, "ok", "", _warning_texts(caught), time.perf_counter() - start))
+        return value
+
+
+def _warning_texts(caught: Iterable[warnings.WarningMessage]) -> tuple[str, ...]:
+    out: list[str] = []
+    for w in caught:
+        text = f"{w.category.__name__}: {w.message}"
+        if text not in out:
+            out.append(text)
+    return tuple(out)
+
+
+def _optional(module: str) -> Any:
+    """Import an analysis module another part of the project provides, or None if it is absent."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return None
+
+
+def _distribution(codes: pd.DataFrame, not_applicable: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+    all_codes = sorted({c for rs in instrument.response_scales.values() for c in rs.codes})
+    rows = []
+    for item in instrument.item_ids:
+        x = codes[item].to_numpy(dtype="float64", na_value=np.nan)
+        answered = ~np.isnan(x)
+        n = int(answered.sum())
+        na = int(not_applicable[item].sum())
+        rec: dict[str, Any] = {"item": item, "scale": instrument.item(item).scale, "keyed": instrument.item(item).keyed,
+                               "n": n, "missing": int(len(x) - n - na), "not_applicable": na}
+        allowed = set(instrument.response_scale_of(item).codes)
+        for code in all_codes:
+            rec[f"share_{code}"] = float((x[answered] == code).sum() / n) if n and code in allowed else np.nan
+        rec["mean"] = float(np.nanmean(x)) if n else np.nan
+        rec["sd"] = float(np.nanstd(x, ddof=1)) if n > 1 else np.nan
+        rows.append(rec)
+    return pd.DataFrame(rows).set_index("item")
+
+
+def _group_column(name: str, checked: CheckedResponses, extra: pd.DataFrame | None) -> pd.Series:
+    candidates: dict[str, pd.Series] = {}
+    for frame in (checked.background, checked.meta, extra):
+        if frame is None:
+            continue
+        for c in frame.columns:
+            if c not in candidates and c not in ("source_file", "source_row", "respondent_id"):
+                candidates[str(c)] = frame[c].reset_index(drop=True)
+    if name not in candidates:
+        from instrument.errors import UsageError
+
+        available = ", ".join(sorted(candidates)) or "none"
+        raise UsageError(f"--group-by {name!r}: no such column in the data; available: {available}")
+    return candidates[name]
+
+
+def _group_labels(name: str, values: pd.Series, instrument: Instrument) -> pd.Series:
+    """Group values as readable labels (choice labels for a single-choice background question)."""
+    labels: dict[Any, str] = {}
+    if name in instrument.background_ids:
+        q = next(q for q in instrument.background if q.id == name)
+        lang = instrument.default_language
+        labels = {float(c.code): c.label.get(lang, str(c.code)) for c in q.choices}
+
+    def label(v: Any) -> Any:
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+            return None
+        try:
+            key = float(v)
+        except (TypeError, ValueError):
+            return str(v)
+        return labels.get(key, str(int(key)) if key.is_integer() else str(v))
+
+    return pd.Series([label(v) for v in values], index=values.index, dtype=object)
+
+
+def validate(
+    responses: pd.DataFrame | ResponseTable | Sequence[ResponseTable],
+    instrument: Instrument,
+    *,
+    group_by: str | None = None,
+    ordinal: bool = False,
+    seed: int = 20240601,
+    missing: str = "pairwise",
+    n_boot: int = 0,
+    n_iter: int = 20,
+    ci_level: float = 0.95,
+    invariance_steps: Sequence[str] = ("configural", "metric", "scalar"),
+) -> ValidationResults:
+    """Run the validation analyses of an instrument on collected responses.
+
+    Parameters
+    ----------
+    responses : DataFrame, ResponseTable or sequence of ResponseTable
+        As read by :func:`instrument.read.read_responses`, several files at once (duplicate
+        respondent ids are found across them), or a DataFrame in the Data entry layout
+        (:func:`responses_from_frame`).
+    instrument : Instrument
+        The specification the responses were collected with.
+    group_by : str, optional
+        Background (or metadata) column to test measurement invariance across.
+    ordinal : bool, default False
+        Treat items as ordinal: ordinal alpha and omega, EFA and retention on polychoric
+        correlations, CFA by WLSMV where :mod:`analysis.wlsmv` is available.
+    seed : int, default 20240601
+        Seed of every random step (parallel analysis, split-half sampling, bootstrap).
+    missing : {"pairwise", "listwise"}, default "pairwise"
+        Missing answers in item statistics, reliability and correlations. CFA and invariance are
+        always listwise (lavaan's default ``missing = "listwise"``).
+    n_boot : int, default 0
+        Bootstrap resamples for a percentile interval of alpha (0: the analytic Feldt and
+        Duhachek intervals only, as ``psych::alpha``'s default ``n.iter = 1``).
+    n_iter : int, default 20
+        Simulated data sets of the parallel analysis (``psych::fa.parallel``'s default).
+    ci_level : float, default 0.95
+    invariance_steps : sequence of str, default ("configural", "metric", "scalar")
+
+    Returns
+    -------
+    ValidationResults
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> from analysis.simulate import simulate_cohort
+    >>> bfi = load_instrument("examples/bfi.yaml")
+    >>> data = simulate_cohort(bfi, n=300, seed=1).responses  # synthetic
+    >>> res = validate(data, bfi, seed=1)
+    >>> res.data.n_used, res.step("reliability").status
+    (300, 'ok')
+    """
+    if not isinstance(instrument, Instrument):
+        raise TypeError(f"instrument: expected an Instrument, got {type(instrument).__name__}")
+    if missing not in MISSING_RULES:
+        raise ValueError(f"missing: must be one of {', '.join(MISSING_RULES)}, got {missing!r}")
+    if not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
+        raise ValueError(f"n_boot: must be a whole number of at least 0, got {n_boot!r}")
+    if not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
+        raise ValueError(f"n_iter: must be a whole number of at least 1, got {n_iter!r}")
+    if not 0 < ci_level < 1:
+        raise ValueError(f"ci_level: must be between 0 and 1, got {ci_level!r}")
+
+    extra = None
+    if isinstance(responses, pd.DataFrame):
+        extra = responses.reset_index(drop=True)
+        tables: list[ResponseTable] = [responses_from_frame(responses, instrument)]
+    elif isinstance(responses, ResponseTable):
+        tables = [responses]
+    elif isinstance(responses, Sequence) and responses and all(isinstance(t, ResponseTable) for t in responses):
+        tables = list(responses)
+    else:
+        raise TypeError("responses: expected a DataFrame, a ResponseTable or a non-empty list of ResponseTables, "
+                        f"got {type(responses).__name__}")
+    run = _Runner()
+    start = time.perf_counter()
+    checked = _check_tables(tables, instrument)
+    run.steps.append(Step("check", "ok", "", (), time.perf_counter() - start))
+
+    keep = ~checked.rejected.to_numpy(dtype=bool)
+    codes = checked.codes.reset_index(drop=True)[keep].reset_index(drop=True)
+    not_applicable = checked.not_applicable.reset_index(drop=True)[keep].reset_index(drop=True)
+    n_used = int(keep.sum())
+    struct = structure_items(instrument)
+    present_struct = [i for i in struct if codes[i].notna().any()]
+    n_complete = int(codes[list(struct)].notna().all(axis=1).sum()) if struct else 0
+
+    groups = None
+    group_sizes = None
+    if group_by is not None:
+        raw_group = _group_column(group_by, checked, extra).reset_index(drop=True)[keep].reset_index(drop=True)
+        groups = _group_labels(group_by, raw_group, instrument)
+        counts = groups.fillna("missing").value_counts(sort=False)
+        group_sizes = pd.DataFrame({"group": group_by, "label": counts.index.astype(str), "n": counts.to_numpy()})
+
+    problems = checked.summary()
+    rejected_by_rule: dict[str, int] = {}
+    for reasons in checked.reasons[checked.rejected.to_numpy(dtype=bool)]:
+        for rule in str(reasons).split(";"):
+            if rule:
+                rejected_by_rule[rule] = rejected_by_rule.get(rule, 0) + 1
+    synthetic = any(p.column == "synthetic" and p.rule == "unknown_column" for t in tables for p in t.problems)
+    for frame in (checked.meta, checked.background, extra):
+        if frame is not None and "synthetic" in frame.columns:
+            synthetic = synthetic or bool(frame["synthetic"].astype(str).str.lower().eq("synthetic").any())
+    data = DataSummary(
+        sources=tuple(t.source for t in tables), platforms=tuple(t.platform for t in tables),
+        n_read=int(checked.n_rows), n_rejected=int(checked.n_rejected), n_used=n_used, problems=problems,
+        rejected_by_rule=rejected_by_rule, structure_items=struct, n_complete=n_complete,
+        group_by=group_by, group_sizes=group_sizes, synthetic=synthetic,
+    )
+    start = time.perf_counter()
+    distribution = _distribution(codes, not_applicable, instrument)
+    run.steps.append(Step("responses", "ok", "", (), time.perf_counter() - start))
+
+    from analysis.report import data_hash, software_versions
+
+    options = {
+        "missing": missing, "cfa_missing": "listwise", "ordinal": bool(ordinal), "seed": seed,
+        "group_by": group_by, "n_boot": int(n_boot), "n_iter": int(n_iter), "ci_level": ci_level,
+        "invariance_steps": list(invariance_steps),
+        "correlation": "polychoric" if ordinal else "pearson",
+    }
+    out: dict[str, Any] = {}
+
+    # --- item statistics and reliability ----------------------------------------------------
+    analysed = codes if missing == "pairwise" else codes  # per-scale listwise deletion happens inside
+    if n_used < MIN_RESPONDENTS["item_statistics"]:
+        run.skip("item_statistics", f"{n_used} respondents used; item statistics need at least {MIN_RESPONDENTS['item_statistics']}")
+    else:
+        out["item_statistics"] = run.run("item_statistics", lambda: _item_statistics(analysed, instrument, missing))
+    if n_used < MIN_RESPONDENTS["reliability"]:
+        run.skip("reliability", f"{n_used} respondents used; reliability needs at least {MIN_RESPONDENTS['reliability']}")
+    else:
+        from analysis.reliability import reliability_table
+
+        out["reliability"] = run.run("reliability", lambda: reliability_table(
+            analysed, instrument, missing=missing, ci_level=ci_level, n_boot=int(n_boot), seed=seed, ordinal=ordinal))
+
+    # --- correlations, factorability, retention, EFA ----------------------------------------
+    fa_items = codes[present_struct]
+    if missing == "listwise":
+        fa_items = fa_items.dropna()
+    p = len(present_struct)
+    n_fa = len(fa_items)
+    too_few = None
+    if p < 3:
+        too_few = f"{p} structure items with answers; factor analyses need at least 3"
+    elif n_fa < max(MIN_RESPONDENTS["factor_analysis"], p + 1):
+        too_few = (f"{n_fa} respondents for {p} items; factor analyses need more respondents than items "
+                   f"and at least {MIN_RESPONDENTS['factor_analysis']}")
+    corr_input: Any = fa_items
+    if too_few:
+        for name in ("polychoric", "factorability", "retention", "efa"):
+            run.skip(name, too_few)
+    else:
+        from analysis.polychoric import polychoric
+
+        out["polychoric"] = run.run("polychoric", lambda: polychoric(fa_items))
+        if ordinal:
+            if out["polychoric"] is None:
+                for name in ("factorability", "retention", "efa"):
+                    run.skip(name, "ordinal analyses need the polychoric correlations, which failed")
+                corr_input = None
+            else:
+                corr_input = out["polychoric"]
+        if corr_input is not None:
+            _factor_steps(run, out, corr_input, n_fa, instrument, seed=seed, n_iter=int(n_iter))
+
+    # --- CFA ----------------------------------------------------------------------------------
+    _cfa_steps(run, out, codes, instrument, ordinal=ordinal)
+
+    # --- validity -----------------------------------------------------------------------------
+    _validity_step(run, out, codes, instrument)
+
+    # --- invariance ---------------------------------------------------------------------------
+    if group_by is None:
+        run.skip("invariance", "no --group-by column given", status="not_requested")
+    else:
+        _invariance_step(run, out, codes, groups, group_by, instrument, steps=invariance_steps)
+
+    provenance = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "software": software_versions(),
+        "data_hash": data_hash(codes),
+    }
+    lang = instrument.default_language
+    first_scale = next(iter(instrument.response_scales.values()))
+    info = {"name": instrument.metadata.name, "short_name": instrument.metadata.short_name,
+            "version": instrument.version, "fingerprint": instrument.fingerprint, "source": instrument.source,
+            "roots": [[s.id, list(instrument.scale_items(s.id))] for s in instrument.root_scales],
+            "n_structure_leaves": len([s for s in instrument.leaf_scales if set(instrument.scale_items(s.id)) & set(struct)]),
+            "category_labels": {str(c): first_scale.label(c, lang) for c in first_scale.codes}}
+    return ValidationResults(
+        instrument=info, options=options, provenance=provenance, data=data, distribution=distribution,
+        item_statistics=out.get("item_statistics"), reliability=out.get("reliability"),
+        polychoric=out.get("polychoric"), kmo=out.get("kmo"), bartlett=out.get("bartlett"),
+        parallel=out.get("parallel"), map=out.get("map"), efa=out.get("efa"),
+        suggested_factors=out.get("suggested_factors"), factors_source=out.get("factors_source", ""),
+        cfa=out.get("cfa", {}), cfa_skipped=out.get("cfa_skipped", {}), cfa_comparison=out.get("cfa_comparison"),
+        validity=out.get("validity"), validity_model=out.get("validity_model"), criterion=out.get("criterion"),
+        invariance=out.get("invariance"), invariance_model=out.get("invariance_model"),
+        steps=tuple(run.steps),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Steps
+# --------------------------------------------------------------------------------------------
+def _item_scales(instrument: Instrument) -> list[str]:
+    """Scales whose item statistics are reported: every leaf scale (each item once)."""
+    return [s.id for s in instrument.leaf_scales]
+
+
+def _item_statistics(codes: pd.DataFrame, instrument: Instrument, missing: str) -> pd.DataFrame:
+    from analysis.items import item_analysis
+
+    frames = []
+    for sid in _item_scales(instrument):
+        present = [i for i in instrument.scale_items(sid) if codes[i].notna().any()]
+        if len(present) < 2:
+            continue
+        res = item_analysis(codes[present], keys=instrument, missing=missing, scale=sid)
+        frames.append(res.summary())
+    if not frames:
+        raise ValueError("no scale has two or more items with answers")
+    return pd.concat(frames, ignore_index=True)
+
+
+def _factor_steps(run: _Runner, out: dict, corr_input: Any, n_obs: int, instrument: Instrument, *,
+                  seed: int, n_iter: int) -> None:
+    factorability = _optional("analysis.factorability")
+    if factorability is None:
+        run.skip("factorability", "analysis.factorability is not available in this build", status="unavailable")
+    else:
+        def fact() -> tuple:
+            return factorability.kmo(corr_input), factorability.bartlett_sphericity(corr_input, n_obs=n_obs)
+
+        got = run.run("factorability", fact)
+        if got is not None:
+            out["kmo"], out["bartlett"] = got
+
+    hypothesised = len([s for s in instrument.leaf_scales
+                        if set(instrument.scale_items(s.id)) & set(structure_items(instrument))])
+    retention = _optional("analysis.retention")
+    if retention is None:
+        run.skip("retention", "analysis.retention is not available in this build", status="unavailable")
+    else:
+        def retain() -> tuple:
+            pa = retention.parallel_analysis(corr_input, n_iter=n_iter, n_obs=n_obs, seed=seed)
+            vm = retention.velicer_map(corr_input)
+            return pa, vm
+
+        got = run.run("retention", retain)
+        if got is not None:
+            out["parallel"], out["map"] = got
+    pa = out.get("parallel")
+    if pa is not None and pa.n_factors >= 1:
+        k, source = int(pa.n_factors), "parallel analysis (factor eigenvalues above the simulated 95th percentile)"
+    else:
+        k, source = max(1, hypothesised), "the number of leaf scales in the specification (parallel analysis unavailable)"
+    efa_mod = _optional("analysis.efa")
+    if efa_mod is None:
+        run.skip("efa", "analysis.efa is not available in this build", status="unavailable")
+        return
+    p = corr_input.rho.shape[0] if hasattr(corr_input, "rho") else corr_input.shape[1]
+    k = min(k, p - 1)
+    out["suggested_factors"], out["factors_source"] = k, source
+    out["efa"] = run.run("efa", lambda: efa_mod.EFA(k).fit(corr_input, n_obs=n_obs))
+
+
+def _cfa_steps(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Instrument, *, ordinal: bool) -> None:
+    models_mod = _optional("analysis.models")
+    if models_mod is None:
+        run.skip("cfa", "analysis.models is not available in this build", status="unavailable")
+        return
+    try:
+        models = models_mod.hypothesised_models(instrument)
+        skipped = dict(models_mod.skipped_models(instrument))
+    except ValueError as exc:
+        run.skip("cfa", f"no hypothesised models: {exc}")
+        return
+    out["cfa_skipped"] = skipped
+    if not models:
+        run.skip("cfa", "the specification implies no identified CFA model")
+        return
+    items = sorted({i for m in models.values() for i in m.observed}, key=list(instrument.item_ids).index)
+    data = codes[items].dropna()
+    if len(data) < max(MIN_RESPONDENTS["cfa"], len(items) + 1):
+        run.skip("cfa", f"{len(data)} respondents answered every model item (listwise); CFA needs more "
+                        f"respondents than items ({len(items)}) and at least {MIN_RESPONDENTS['cfa']}")
+        return
+    from analysis.cfa import CFA, compare_models
+
+    def fit_all() -> dict:
+        fits = {}
+        for name, model in models.items():
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # recorded per model below
+                    fits[name] = CFA(model).fit(data)
+            except _ANALYSIS_ERRORS as exc:
+                skipped[name] = f"failed: {type(exc).__name__}: {exc}"
+        if not fits:
+            raise ValueError("no hypothesised model could be fitted")
+        return fits
+
+    fits = run.run("cfa", fit_all)
+    if fits is None:
+        return
+    out["cfa"] = fits
+    out["cfa_comparison"] = compare_models(fits) if len(fits) >= 1 else None
+
+
+def _keyed_first(items: Sequence[str], instrument: Instrument) -> tuple[str, ...]:
+    """Items with the first positively keyed one first (it becomes the factor's marker)."""
+    items = list(items)
+    positive = [i for i in items if instrument.item(i).keyed > 0]
+    if positive:
+        items.remove(positive[0])
+        items.insert(0, positive[0])
+    return tuple(items)
+
+
+def criterion_scales(instrument: Instrument) -> tuple[str, ...]:
+    """Root scales outside the scale hierarchy (the MHDQ's ``meaning``): criterion scales.
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> criterion_scales(load_instrument()), criterion_scales(load_instrument("examples/bfi.yaml"))
+    (('meaning',), ())
+    """
+    hierarchical = [s.id for s in instrument.root_scales if instrument.children(s.id)]
+    if not hierarchical:
+        return ()
+    return tuple(s.id for s in instrument.root_scales if not instrument.children(s.id))
+
+
+def _validity_step(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Instrument) -> None:
+    validity_mod = _optional("analysis.validity")
+    if validity_mod is None:
+        run.skip("validity", "analysis.validity is not available in this build", status="unavailable")
+        return
+    name = _primary_first_order(out)
+    if name is None:
+        run.skip("validity", "no first-order CFA model was fitted, so there are no factors to assess")
+        return
+    from analysis.cfa import CFA, MeasurementModel
+
+    primary = out["cfa"][name].model_
+    criteria = [c for c in criterion_scales(instrument)
+                if len([i for i in instrument.scale_items(c) if codes[i].notna().any()]) >= 2]
+    factors = [(f, primary.indicators(f)) for f in primary.first_order]
+    factors += [(c, _keyed_first(instrument.scale_items(c), instrument)) for c in criteria]
+    keyed = tuple((i, instrument.item(i).keyed) for _, inds in factors for i in inds)
+    label = name + "".join(f"+{c}" for c in criteria)
+    model = MeasurementModel(tuple(factors), keyed=keyed, name=label)
+    data = codes[list(model.observed)].dropna()
+    if len(data) < max(MIN_RESPONDENTS["cfa"], len(model.observed) + 1):
+        run.skip("validity", f"{len(data)} respondents answered every item of the {label} model; need more than "
+                             f"{len(model.observed)} and at least {MIN_RESPONDENTS['cfa']}")
+        return
+    roots = [s.id for s in instrument.root_scales if instrument.children(s.id)]
+
+    def compute() -> tuple:
+        fit = CFA(model).fit(data)
+        result = validity_mod.validity(fit, data)
+        rows = []
+        for root in roots:
+            for c in criteria:
+                two = MeasurementModel(
+                    ((root, _keyed_first([i for i in instrument.scale_items(root)], instrument)),
+                     (c, _keyed_first(instrument.scale_items(c), instrument))),
+                    keyed=tuple((i, instrument.item(i).keyed) for i in (*instrument.scale_items(root), *instrument.scale_items(c))),
+                    name=f"{root}+{c}")
+                sub = codes[list(two.observed)].dropna()
+                pair = validity_mod.validity(CFA(two).fit(sub), sub)
+                row = pair.pairs.iloc[0]
+                rows.append({"scale": root, "criterion": c, "latent_correlation": float(row["correlation"]),
+                             "htmt": float(row["htmt"]), "score_correlation": _score_correlation(codes, instrument, root, c),
+                             "n_obs": len(sub)})
+        criterion = pd.DataFrame(rows, columns=["scale", "criterion", "latent_correlation", "htmt",
+                                                "score_correlation", "n_obs"])
+        return result, fit, criterion
+
+    got = run.run("validity", compute)
+    if got is not None:
+        out["validity"], out["validity_fit"], out["criterion"] = got
+        out["validity_model"] = label
+
+
+def _score_correlation(codes: pd.DataFrame, instrument: Instrument, a: str, b: str) -> float:
+    from instrument.score import score_items
+
+    scores = score_items(codes, instrument)
+    return float(scores[a].corr(scores[b]))
+
+
+def _primary_first_order(out: dict) -> str | None:
+    fits = out.get("cfa") or {}
+    for name in ("facets", "themes", "one_factor"):
+        if name in fits:
+            return name
+    return None
+
+
+def _primary_model(out: dict) -> str | None:
+    fits = out.get("cfa") or {}
+    for name in ("facets", "second_order", "themes", "one_factor"):
+        if name in fits:
+            return name
+    return None
+
+
+def _invariance_step(run: _Runner, out: dict, codes: pd.DataFrame, groups: pd.Series, group_by: str,
+                     instrument: Instrument, *, steps: Sequence[str]) -> None:
+    name = _primary_model(out)
+    if name is None:
+        run.skip("invariance", "no CFA model was fitted, so there is no model to test across groups")
+        return
+    model = out["cfa"][name].model_
+    items = list(model.observed)
+    frame = codes[items].copy()
+    frame[group_by] = groups.to_numpy()
+    frame = frame.dropna()
+    sizes = frame[group_by].value_counts()
+    need = max(MIN_RESPONDENTS["invariance_group"], len(items) + 1)
+    small = sizes[sizes < need]
+    if len(sizes) - len(small) < 2:
+        run.skip("invariance", f"fewer than two groups of {group_by!r} have {need} or more complete respondents "
+                               f"(more than the {len(items)} items); group sizes: "
+                               + ", ".join(f"{k}: {v}" for k, v in sizes.items()))
+        return
+    note = ""
+    if len(small):
+        frame = frame[~frame[group_by].isin(small.index)]
+        note = f"groups left out (fewer than {need} complete respondents): {', '.join(map(str, small.index))}"
+    from analysis.invariance import measurement_invariance
+
+    out["invariance_model"] = name
+    res = run.run("invariance", lambda: measurement_invariance(frame, model, group=group_by, steps=tuple(steps)))
+    if res is not None:
+        out["invariance"] = res
+        if note:
+            last = run.steps[-1]
+            run.steps[-1] = Step(last.name, last.status, note, last.warnings, last.seconds)
+
+
+# --------------------------------------------------------------------------------------------
+# Tables and JSON
+# --------------------------------------------------------------------------------------------
+def _cfa_loadings(fits: dict) -> pd.DataFrame:
+    rows = []
+    for name, fit in fits.items():
+        e = fit.estimates_[fit.estimates_["op"] == "=~"]
+        rows.append(pd.DataFrame({"model": name, "factor": e["lhs"].to_numpy(), "indicator": e["rhs"].to_numpy(),
+                                  "estimate": e["est"].to_numpy(), "se": e["se"].to_numpy(),
+                                  "pvalue": e["pvalue"].to_numpy(), "std_all": e["std_all"].to_numpy()}))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def _cfa_factor_correlations(fits: dict) -> pd.DataFrame:
+    rows = []
+    for name, fit in fits.items():
+        r = fit.factor_correlations()
+        lat = list(r.columns)
+        for a in range(len(lat)):
+            for b in range(a + 1, len(lat)):
+                rows.append({"model": name, "factor_1": lat[a], "factor_2": lat[b], "r": float(r.iloc[a, b])})
+    return pd.DataFrame(rows, columns=["model", "factor_1", "factor_2", "r"])
+
+
+def _efa_loadings(efa: Any) -> pd.DataFrame:
+    tab = efa.loadings_.copy()
+    tab["communality"] = efa.communalities_
+    tab["uniqueness"] = efa.uniquenesses_
+    tab.index.name = "item"
+    return tab
+
+
+def _retention_table(res: ValidationResults) -> pd.DataFrame | None:
+    if res.parallel is None:
+        return None
+    tab = res.parallel.summary()
+    if res.map is not None:
+        m = res.map.summary().rename(columns={"n_components": "number"})
+        tab = tab.merge(m, on="number", how="left")
+    return tab
+
+
+def _tables(res: ValidationResults) -> dict[str, pd.DataFrame]:
+    t: dict[str, pd.DataFrame] = {}
+    t["Data summary"] = res.data.summary()
+    t["Problems by rule"] = res.data.problems
+    if res.data.group_sizes is not None:
+        t["Groups"] = res.data.group_sizes
+    t["Responses"] = res.distribution
+    if res.item_statistics is not None:
+        t["Item statistics"] = res.item_statistics
+    if res.reliability is not None:
+        t["Reliability"] = res.reliability.table
+    if res.polychoric is not None:
+        rho = res.polychoric.rho.copy()
+        rho.index.name = "item"
+        t["Polychoric correlations"] = rho
+        th = res.polychoric.thresholds.copy()
+        th.index.name = "item"
+        th.columns = [f"tau_{c}" for c in th.columns]
+        t["Thresholds"] = th
+    if res.kmo is not None:
+        t["KMO"] = res.kmo.summary()
+    if res.bartlett is not None:
+        t["Bartlett"] = res.bartlett.summary()
+    retention = _retention_table(res)
+    if retention is not None:
+        t["Retention"] = retention
+    if res.efa is not None:
+        t["EFA loadings"] = _efa_loadings(res.efa)
+        if res.efa.phi_ is not None:
+            phi = res.efa.phi_.copy()
+            phi.index.name = "factor"
+            t["EFA factor correlations"] = phi
+        if res.efa.fit_ is not None:
+            t["EFA fit"] = res.efa.fit_.summary()
+    if res.cfa_comparison is not None:
+        t["CFA fit comparison"] = res.cfa_comparison
+    if res.cfa:
+        t["CFA standardized loadings"] = _cfa_loadings(res.cfa)
+        fc = _cfa_factor_correlations(res.cfa)
+        if len(fc):
+            t["CFA factor correlations"] = fc
+    if res.validity is not None:
+        t.update(_validity_tables(res))
+    if res.invariance is not None:
+        t["Invariance"] = res.invariance.summary()
+    t["Analyses"] = res.summary()
+    return t
+
+
+def _validity_tables(res: ValidationResults) -> dict[str, pd.DataFrame]:
+    v = res.validity
+    t = {"CR and AVE": v.factors}
+    fl = v.fornell_larcker.copy()
+    fl.index.name = "factor"
+    t["Fornell-Larcker"] = fl
+    ht = v.htmt.copy()
+    ht.index.name = "factor"
+    t["HTMT"] = ht
+    t["Discriminant pairs"] = v.pairs
+    if res.criterion is not None and len(res.criterion):
+        t["Criterion scales"] = res.criterion
+    return t
+
+
+def _frame_records(frame: pd.DataFrame | None, *, index: str | None = None) -> list | None:
+    if frame is None:
+        return None
+    f = frame.reset_index() if index is not None or frame.index.name else frame
+    return f.to_dict(orient="records")
+
+
+def _matrix(frame: pd.DataFrame) -> dict:
+    return {"names": [str(c) for c in frame.columns], "rows": [str(i) for i in frame.index],
+            "values": frame.to_numpy(dtype=float).tolist()}
+
+
+def _to_dict(res: ValidationResults) -> dict:
+    steps = {s.name: s for s in res.steps}
+
+    def block(name: str, **content: Any) -> dict:
+        s = steps.get(name)
+        head = s.to_dict() if s is not None else {"status": "not_run", "reason": None, "warnings": [], "seconds": 0.0}
+        return {**head, **content} if head["status"] == "ok" else head
+
+    out: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "generated_by": "mhdq validate",
+        "instrument": dict(res.instrument),
+        "options": dict(res.options),
+        "provenance": dict(res.provenance),
+        "data": res.data.to_dict(),
+        "steps": [{"name": s.name, **s.to_dict()} for s in res.steps],
+        "responses": block("responses", items=_frame_records(res.distribution)),
+        "item_statistics": block("item_statistics", items=_frame_records(res.item_statistics)),
+    }
+    rel = res.reliability
+    out["reliability"] = block("reliability", **({} if rel is None else {
+        "missing": rel.missing, "ci_level": rel.ci_level, "problems": list(rel.problems),
+        "scales": rel.table.to_dict(orient="records")}))
+    pc = res.polychoric
+    out["polychoric"] = block("polychoric", **({} if pc is None else {
+        "n_respondents": pc.n_respondents, "smoothed": pc.smoothed, "corrected_cells": pc.corrected_cells,
+        "correct": pc.correct, "global_thresholds": pc.global_thresholds,
+        "categories": list(pc.categories), "rho": _matrix(pc.rho), "thresholds": _matrix(pc.thresholds)}))
+    out["factorability"] = block("factorability", **({} if res.kmo is None else {
+        "kmo": {"overall": res.kmo.overall, "items": res.kmo.items.to_dict()},
+        "bartlett": None if res.bartlett is None else {
+            "chi_square": res.bartlett.chi_square, "dof": res.bartlett.dof,
+            "p_value": res.bartlett.p_value, "n_obs": res.bartlett.n_obs}}))
+    pa = res.parallel
+    out["retention"] = block("retention", **({} if pa is None else {
+        "parallel": {"n_factors": pa.n_factors, "n_components": pa.n_components, "n_iter": pa.n_iter,
+                     "quantile": pa.quantile, "n_obs": pa.n_obs, "seed": pa.seed,
+                     "eigenvalues": pa.summary().to_dict(orient="records")},
+        "map": None if res.map is None else {"n_factors": res.map.n_factors,
+                                              "values": res.map.summary().to_dict(orient="records")},
+        "suggested_factors": res.suggested_factors, "factors_source": res.factors_source}))
+    efa = res.efa
+    out["efa"] = block("efa", **({} if efa is None else {
+        "n_factors": int(efa.n_factors), "method": efa.method, "rotation": efa.rotation,
+        "correlation": res.options["correlation"], "factors_source": res.factors_source,
+        "loadings": _matrix(efa.loadings_), "communalities": efa.communalities_.to_dict(),
+        "phi": None if efa.phi_ is None else _matrix(efa.phi_),
+        "variance": _matrix(efa.variance_),
+        "fit": None if efa.fit_ is None else efa.fit_.summary().set_index("statistic")["estimate"].to_dict(),
+        "heywood_items": list(efa.heywood_items_)}))
+    out["cfa"] = block("cfa", **({} if not res.cfa else {
+        "estimator": "ML", "missing": "listwise",
+        "models": {name: {"syntax": fit.model_.to_syntax(), "n_obs": int(fit.n_obs_),
+                          "converged": bool(fit.converged_), "fit_measures": fit.fit_measures_.to_dict(),
+                          "estimates": fit.estimates_.to_dict(orient="records")}
+                   for name, fit in res.cfa.items()},
+        "skipped": dict(res.cfa_skipped),
+        "comparison": None if res.cfa_comparison is None else res.cfa_comparison.to_dict(orient="records")}))
+    v = res.validity
+    out["validity"] = block("validity", **({} if v is None else {
+        "model": res.validity_model, "htmt_threshold": v.htmt_threshold,
+        "factors": v.factors.reset_index().to_dict(orient="records"),
+        "fornell_larcker": _matrix(v.fornell_larcker), "htmt": _matrix(v.htmt),
+        "pairs": v.pairs.to_dict(orient="records"),
+        "criterion": None if res.criterion is None else res.criterion.to_dict(orient="records")}))
+    inv = res.invariance
+    out["invariance"] = block("invariance", **({} if inv is None else {
+        "model": res.invariance_model, "group": inv.group, "groups": [str(g) for g in inv.groups],
+        "n_obs": {str(k): int(v) for k, v in inv.n_obs.items()},
+        "steps": inv.summary().reset_index().to_dict(orient="records")}))
+    from analysis.validation_report import verdicts
+
+    out["verdicts"] = [v.to_dict() for v in verdicts(res)]
+    return out

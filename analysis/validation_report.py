@@ -1,0 +1,429 @@
+"""The three outputs of ``mhdq validate``: report.html, tables.xlsx and results.json.
+
+:func:`write_validation_outputs` writes all three from a :class:`~analysis.validate.ValidationResults`.
+The report reads top to bottom as the results section of a validation paper: data and problems,
+answers per item, item statistics, reliability, factorability and the number of factors, EFA, CFA,
+convergent and discriminant validity, invariance, and what was run with which software. Every
+judgement against a threshold is a verdict that names its rule and cites its source
+(:data:`THRESHOLDS`). Only aggregates are shown: never a respondent identifier or a single answer.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.report import HtmlReport, write_json, write_tables_xlsx
+
+__all__ = ["THRESHOLDS", "Verdict", "build_report", "verdicts", "write_validation_outputs"]
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """A cut-off with the rule as text and its source."""
+
+    value: float
+    rule: str
+    citation: str
+
+
+#: Every threshold the report judges against (docs/validation.md explains each).
+THRESHOLDS: dict[str, Threshold] = {
+    "alpha": Threshold(0.70, "α ≥ .70 (group-level use)",
+                       "Nunnally, J. C., & Bernstein, I. H. (1994). Psychometric theory (3rd ed.). McGraw-Hill."),
+    "omega": Threshold(0.70, "ω total ≥ .70",
+                       "Nunnally & Bernstein (1994), applied to ω as recommended by Dunn, Baguley & Brunsden (2014), Br J Psychol 105:399-412."),
+    "kmo": Threshold(0.60, "overall KMO ≥ .60",
+                     "Kaiser, H. F. (1974). An index of factorial simplicity. Psychometrika, 39, 31-36."),
+    "bartlett": Threshold(0.05, "Bartlett's test of sphericity p < .05",
+                          "Bartlett, M. S. (1950). Tests of significance in factor analysis. Br J Stat Psychol, 3, 77-85."),
+    "sample": Threshold(7.0, "n ≥ 7 × items and n ≥ 100 (COSMIN 'very good'; ≥ 5 × items 'adequate')",
+                        "Mokkink, L. B., et al. (2018). COSMIN Risk of Bias checklist. Qual Life Res, 27, 1171-1179."),
+    "cfi_srmr": Threshold(0.95, "CFI ≥ .95 together with SRMR ≤ .08",
+                          "Hu, L., & Bentler, P. M. (1999). Cutoff criteria for fit indexes. Struct Equ Modeling, 6, 1-55."),
+    "rmsea": Threshold(0.06, "RMSEA ≤ .06", "Hu & Bentler (1999), Struct Equ Modeling, 6, 1-55."),
+    "delta_cfi": Threshold(-0.01, "ΔCFI ≥ −.01 against the previous step",
+                           "Cheung, G. W., & Rensvold, R. B. (2002). Struct Equ Modeling, 9, 233-255."),
+    "delta_rmsea": Threshold(0.015, "ΔRMSEA ≤ .015 against the previous step",
+                             "Chen, F. F. (2007). Struct Equ Modeling, 14, 464-504."),
+    "ave": Threshold(0.50, "AVE ≥ .50",
+                     "Fornell, C., & Larcker, D. F. (1981). J Marketing Res, 18, 39-50."),
+    "cr": Threshold(0.70, "composite reliability ≥ .70",
+                    "Fornell & Larcker (1981); Nunnally & Bernstein (1994)."),
+    "fornell_larcker": Threshold(math.nan, "√AVE of both factors greater than their correlation",
+                                 "Fornell & Larcker (1981), J Marketing Res, 18, 39-50."),
+    "htmt": Threshold(0.85, "HTMT < .85",
+                      "Henseler, J., Ringle, C. M., & Sarstedt, M. (2015). J Acad Mark Sci, 43, 115-135."),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One judgement: what was judged, the value, whether it passed, the rule and its source."""
+
+    section: str
+    label: str
+    value: float | None
+    passed: bool | None
+    rule: str
+    citation: str
+
+    def to_dict(self) -> dict:
+        return {"section": self.section, "label": self.label, "value": self.value, "passed": self.passed,
+                "rule": self.rule, "citation": self.citation}
+
+
+def _f(x: Any, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    text = f"{x:.{digits}f}"
+    if abs(x) < 1 and text.lstrip("-").startswith("0."):  # APA: no leading zero for bounded values
+        text = text.replace("0.", ".", 1)
+    return text.replace("-", "−")
+
+
+def _finite(x: Any) -> bool:
+    return x is not None and isinstance(x, (int, float, np.floating)) and math.isfinite(float(x))
+
+
+def _v(section: str, label: str, value: Any, passed: Any, key: str) -> Verdict:
+    th = THRESHOLDS[key]
+    ok = None if passed is None else bool(passed)
+    return Verdict(section, label, None if not _finite(value) else float(value), ok, th.rule, th.citation)
+
+
+# --------------------------------------------------------------------------------------------
+# Verdicts
+# --------------------------------------------------------------------------------------------
+def verdicts(res) -> list[Verdict]:
+    """Every verdict the report shows, in report order."""
+    out: list[Verdict] = []
+    p = len(res.data.structure_items)
+    n = res.data.n_used
+    if p:
+        ratio = n / p
+        out.append(_v("data", f"sample size for factor analysis: n = {n} for {p} items ({ratio:.1f} per item)",
+                      ratio, ratio >= 7 and n >= 100, "sample"))
+    if res.reliability is not None:
+        for _, row in res.reliability.table.iterrows():
+            a, o = row["alpha"], row["omega_total"]
+            lo, hi = row["alpha_ci_low"], row["alpha_ci_high"]
+            out.append(_v("reliability", f"α of {row['scale']} = {_f(a)} [{_f(lo)}, {_f(hi)}]", a,
+                          None if not _finite(a) else a >= THRESHOLDS["alpha"].value, "alpha"))
+            out.append(_v("reliability", f"ω total of {row['scale']} = {_f(o)}", o,
+                          None if not _finite(o) else o >= THRESHOLDS["omega"].value, "omega"))
+    if res.kmo is not None:
+        k = res.kmo.overall
+        out.append(_v("factorability", f"overall KMO = {_f(k)}", k, None if not _finite(k) else k >= 0.60, "kmo"))
+    if res.bartlett is not None:
+        b = res.bartlett
+        out.append(_v("factorability", f"Bartlett χ²({b.dof:.0f}) = {b.chi_square:.1f}, p = {_f(b.p_value)}",
+                      b.p_value, None if not _finite(b.p_value) else b.p_value < 0.05, "bartlett"))
+    if res.cfa_comparison is not None:
+        for _, row in res.cfa_comparison.iterrows():
+            cfi, srmr, rmsea = row["cfi"], row["srmr"], row["rmsea"]
+            both = None if not (_finite(cfi) and _finite(srmr)) else (cfi >= 0.95 and srmr <= 0.08)
+            out.append(_v("cfa", f"{row['model']}: CFI = {_f(cfi)}, SRMR = {_f(srmr)}", cfi, both, "cfi_srmr"))
+            out.append(_v("cfa", f"{row['model']}: RMSEA = {_f(rmsea)} [{_f(row['rmsea_ci_lower'])}, "
+                                 f"{_f(row['rmsea_ci_upper'])}]", rmsea,
+                          None if not _finite(rmsea) else rmsea <= 0.06, "rmsea"))
+    if res.validity is not None:
+        for factor, row in res.validity.factors.iterrows():
+            out.append(_v("validity", f"composite reliability of {factor} = {_f(row['composite_reliability'])}",
+                          row["composite_reliability"], row["composite_reliability"] >= 0.70, "cr"))
+            out.append(_v("validity", f"AVE of {factor} = {_f(row['ave'])}", row["ave"], row["ave"] >= 0.50, "ave"))
+        for _, row in res.validity.pairs.iterrows():
+            pair = f"{row['factor_a']}–{row['factor_b']}"
+            out.append(_v("validity", f"{pair}: HTMT = {_f(row['htmt'])}", row["htmt"],
+                          None if not _finite(row["htmt"]) else row["htmt"] < res.validity.htmt_threshold, "htmt"))
+            out.append(_v("validity", f"{pair}: r = {_f(row['correlation'])} against √AVE", row["correlation"],
+                          bool(row["fornell_larcker_ok"]), "fornell_larcker"))
+    if res.invariance is not None:
+        summary = res.invariance.summary()
+        for step, row in summary.iloc[1:].iterrows():
+            out.append(_v("invariance", f"{step} invariance: ΔCFI = {_f(row['delta_cfi'])}", row["delta_cfi"],
+                          None if not _finite(row["delta_cfi"]) else row["delta_cfi"] >= -0.01, "delta_cfi"))
+            out.append(_v("invariance", f"{step} invariance: ΔRMSEA = {_f(row['delta_rmsea'])}", row["delta_rmsea"],
+                          None if not _finite(row["delta_rmsea"]) else row["delta_rmsea"] <= 0.015, "delta_rmsea"))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The HTML report
+# --------------------------------------------------------------------------------------------
+def _status_note(report: HtmlReport, res, name: str) -> bool:
+    """Write a note when the step did not run; True when it ran."""
+    try:
+        step = res.step(name)
+    except KeyError:
+        return False
+    if step.status == "ok":
+        for w in step.warnings:
+            report.note(f"Warning during {name.replace('_', ' ')}: {w}")
+        if step.reason:
+            report.note(step.reason)
+        return True
+    word = {"skipped": "Skipped", "failed": "Could not be computed", "not_requested": "Not requested",
+            "unavailable": "Not available"}.get(step.status, step.status)
+    report.note(f"{word}: {step.reason}")
+    return False
+
+
+def _show_verdicts(report: HtmlReport, items: list[Verdict], section: str) -> None:
+    for v in items:
+        if v.section == section:
+            report.verdict(v.label, v.passed, v.rule, v.citation)
+
+
+def _likert_groups(res) -> list[tuple[str, list[str]]]:
+    """The items with answers, in specification order, drawn as one figure."""
+    dist = res.distribution
+    present = [i for i in dist.index if dist.loc[i, "n"] > 0]
+    return [("the instrument", present)] if present else []
+
+
+def expected_figures(res) -> int:
+    """How many figures :func:`build_report` draws for these results (for checks and tests)."""
+    n = len(_likert_groups(res))
+    n += int(res.parallel is not None)
+    n += int(res.efa is not None)
+    n += int(res.cfa_comparison is not None and len(res.cfa_comparison) > 0)
+    n += int(res.invariance is not None)
+    return n
+
+
+def build_report(res, *, labels: dict | None = None) -> HtmlReport:
+    """The validation report as an :class:`~analysis.report.HtmlReport` (not yet written).
+
+    Parameters
+    ----------
+    res : ValidationResults
+    labels : dict, optional
+        Response category labels per code (default: taken from the results' instrument block).
+    """
+    from analysis import plots
+
+    inst = res.instrument
+    synthetic = res.data.synthetic
+    subtitle = (f"{inst['name']} (version {inst['version']}, specification fingerprint {inst['fingerprint']}) · "
+                f"{res.data.n_used} respondents analysed · created {res.provenance['created']}")
+    if synthetic:
+        subtitle = "SYNTHETIC DATA · " + subtitle
+    report = HtmlReport(f"Validation report: {inst['short_name']}", subtitle=subtitle)
+    all_verdicts = verdicts(res)
+    opts = res.options
+
+    # 1. data
+    report.section("Data and problems", intro=(
+        "Rows read, rejected by the checks and analysed. Problems are counted by the rule that found them; "
+        "the problem records themselves (with file and row) are written by `mhdq check`, never in this report."))
+    if synthetic:
+        report.note("These are SYNTHETIC data (the input is marked synthetic): the figures describe a simulation, "
+                    "not real respondents.")
+    report.table(res.data.summary().set_index("quantity"), caption="Data summary")
+    if res.data.rejected_by_rule:
+        report.table(pd.DataFrame({"rows": res.data.rejected_by_rule}).rename_axis("rule"),
+                     caption="Rows rejected, by rule")
+    if len(res.data.problems):
+        report.table(res.data.problems.set_index("rule"), caption="Problem records by rule and severity")
+    else:
+        report.paragraph("The checks found no problems.")
+    if res.data.group_sizes is not None:
+        report.table(res.data.group_sizes.set_index("label"), caption=f"Respondents per group of {res.data.group_by}")
+    report.paragraph(
+        f"Missing answers: {opts['missing']} deletion for item statistics, reliability and correlations; "
+        f"listwise for CFA, validity and invariance ({res.data.n_complete} respondents answered every structure item).")
+    _show_verdicts(report, all_verdicts, "data")
+
+    # 2. answers per item
+    report.section("Answers per item", intro=(
+        "Diverging stacked bars of the share of answers in each category, centred on the neutral category "
+        "(as HH::likert): disagreement to the left, agreement to the right. Items as answered (before reverse keying)."))
+    codes = [c for c in res.distribution.columns if c.startswith("share_")]
+    cat_labels = (labels or inst.get("category_labels") or {})
+    legend = [str(cat_labels.get(c.removeprefix("share_"), c.removeprefix("share_"))) for c in codes]
+    for root, items in _likert_groups(res):
+        shares = res.distribution.loc[items, codes]
+        shares = shares.loc[:, shares.notna().any()]
+        used_legend = [legend[codes.index(c)] for c in shares.columns]
+        ax = plots.likert_bars(shares, labels=used_legend, title=f"Answers to the items of {root}")
+        report.figure(ax.figure, caption="Share of answers per category (numbers of answers per item in the table "
+                                         "below).", alt=f"Diverging stacked bars of the answers to the items of {root}")
+    report.table(res.distribution[["scale", "keyed", "n", "missing", "not_applicable", "mean", "sd"]],
+                 caption="Answers, missing and not-applicable per item (mean and SD as answered)")
+
+    # 3. item statistics
+    report.section("Item statistics", intro=(
+        "Per item within its scale (psych::alpha item statistics on the keyed items): corrected item–rest "
+        "correlation r_drop, alpha if the item is dropped, and the response distribution (floor and ceiling shares)."))
+    if _status_note(report, res, "item_statistics"):
+        cols = [c for c in ["scale", "item", "keyed", "n", "mean", "sd", "skew", "kurtosis", "floor", "ceiling",
+                            "r_drop", "alpha_if_dropped"] if c in res.item_statistics.columns]
+        report.table(res.item_statistics[cols], caption="Item statistics", index=False)
+        low = res.item_statistics[res.item_statistics["r_drop"] < 0.30]
+        if len(low):
+            report.note(f"{len(low)} item(s) correlate below .30 with the rest of their scale: "
+                        + ", ".join(low["item"].astype(str)) + " (a common flag for revision; DeVellis 2017).")
+
+    # 4. reliability
+    report.section("Reliability", intro=(
+        "Cronbach's α with its Feldt and Duhachek intervals, McDonald's ω total (one factor), ω hierarchical "
+        "for scales with three or more facets, Guttman's λ4 (best split half), and the standard error of "
+        "measurement of the mean score. Ordinal α and ω use the polychoric correlations (with --ordinal)."))
+    if _status_note(report, res, "reliability"):
+        tab = res.reliability.table.set_index("scale")
+        cols = ["n_items", "n_obs", "alpha", "alpha_ci_low", "alpha_ci_high", "alpha_duhachek_ci_low",
+                "alpha_duhachek_ci_high", "omega_total", "omega_hierarchical", "lambda4", "sem"]
+        if opts.get("n_boot"):
+            cols[6:6] = ["alpha_boot_ci_low", "alpha_boot_ci_high"]
+        if opts.get("ordinal"):
+            cols += ["ordinal_alpha", "ordinal_omega_total"]
+        report.table(tab[cols], caption=f"Reliability per scale ({res.reliability.ci_level:.0%} intervals; "
+                                        f"{res.reliability.missing} deletion)")
+        for problem in res.reliability.problems:
+            report.note(f"Not computed: {problem}")
+        _show_verdicts(report, all_verdicts, "reliability")
+
+    # 5. factorability and retention
+    report.section("Factorability and the number of factors", intro=(
+        f"On the {len(res.data.structure_items)} items of the scale hierarchy, {opts['correlation']} correlations. "
+        "KMO measures how much of the correlation is shared (psych::KMO); Bartlett's test asks whether the "
+        "correlation matrix differs from identity. Parallel analysis (psych::fa.parallel, "
+        f"{opts['n_iter']} simulated data sets, 95th percentile) and Velicer's MAP suggest the number of factors."))
+    if _status_note(report, res, "factorability"):
+        _show_verdicts(report, all_verdicts, "factorability")
+        low = res.kmo.items[res.kmo.items < 0.60]
+        if len(low):
+            report.note(f"Items with MSA below .60: {', '.join(map(str, low.index))}.")
+    if _status_note(report, res, "retention"):
+        pa = res.parallel
+        ax = plots.scree_plot(pa.pc_values, simulated=pa.pc_simulated, observed_fa=pa.fa_values,
+                              simulated_fa=pa.fa_simulated, quantile=pa.quantile)
+        report.figure(ax.figure, caption=(f"Scree plot with parallel analysis: {pa.n_factors} factor(s) and "
+                                          f"{pa.n_components} component(s) exceed the simulated eigenvalues."),
+                      alt="Scree plot of observed and simulated eigenvalues")
+        map_text = f"; Velicer's MAP suggests {res.map.n_factors}" if res.map is not None else ""
+        report.paragraph(f"Parallel analysis suggests {pa.n_factors} factor(s){map_text}. "
+                         f"The specification hypothesises {_n_leaves(res)} facet(s).")
+
+    # 6. EFA
+    report.section("Exploratory factor analysis", intro=(
+        "psych::fa defaults: minimum residual extraction, oblimin rotation. Loadings below are the pattern "
+        "matrix; reverse-keyed items load negatively."))
+    if _status_note(report, res, "efa"):
+        efa = res.efa
+        report.paragraph(f"{efa.n_factors} factor(s), as suggested by {res.factors_source}.")
+        ax = plots.loadings_heatmap(efa.loadings_, title=f"EFA pattern loadings ({efa.n_factors} factors, oblimin)")
+        report.figure(ax.figure, caption="EFA pattern loadings (values of |λ| ≥ .30 printed).",
+                      alt="Heatmap of the EFA loadings")
+        tab = efa.loadings_.copy()
+        tab["h2"] = efa.communalities_
+        tab.index.name = "item"
+        report.table(tab, caption="Pattern loadings and communalities (h2)", digits=2)
+        if efa.phi_ is not None:
+            phi = efa.phi_.copy()
+            phi.index.name = "factor"
+            report.table(phi, caption="Factor correlations", digits=2)
+        if efa.fit_ is not None:
+            f = efa.fit_
+            report.paragraph(f"Fit: χ²({f.dof:.0f}) = {f.chi_square:.1f}, TLI = {_f(f.tli)}, RMSEA = {_f(f.rmsea)} "
+                             f"[{_f(f.rmsea_low)}, {_f(f.rmsea_high)}], RMSR = {_f(f.rms)}.")
+
+    # 7. CFA
+    report.section("Confirmatory factor analysis", intro=(
+        "The models the specification implies (one factor, themes, facets, facets under second-order themes), "
+        "fitted by maximum likelihood as lavaan::cfa (listwise deletion, first loading fixed to 1). Nested models "
+        "are compared by Δχ² (lavTestLRT)."))
+    if opts.get("ordinal"):
+        report.note("--ordinal was given, but the CFA here is ML on the item codes: the Hu & Bentler cut-offs were "
+                    "derived for ML and do not carry over exactly to WLSMV in any case (Xia & Yang 2019).")
+    if _status_note(report, res, "cfa"):
+        cmp = res.cfa_comparison
+        for name, reason in res.cfa_skipped.items():
+            report.note(f"Model {name} not fitted: {reason}")
+        report.table(cmp.set_index("model")[["npar", "chisq", "df", "cfi", "tli", "rmsea", "rmsea_ci_lower",
+                                             "rmsea_ci_upper", "srmr", "aic", "bic", "compared_with", "delta_chisq",
+                                             "delta_df", "delta_pvalue"]],
+                     caption="Model comparison (most constrained first)")
+        ax = plots.fit_comparison(cmp)
+        report.figure(ax.figure, caption="Fit indices per model against Hu & Bentler's cut-offs (dashed lines).",
+                      alt="Fit indices of the CFA models")
+        _show_verdicts(report, all_verdicts, "cfa")
+        primary = next((m for m in ("facets", "second_order", "themes", "one_factor") if m in res.cfa), None)
+        if primary is not None:
+            fit = res.cfa[primary]
+            sl = fit.standardized_loadings()
+            report.table(sl, caption=f"Standardized loadings (std.all) of the {primary} model", digits=2)
+            fc = fit.factor_correlations()
+            if fc.shape[0] > 1:
+                report.table(fc, caption=f"Factor correlations of the {primary} model", digits=2)
+
+    # 8. validity
+    report.section("Convergent and discriminant validity", intro=(
+        "Composite reliability and average variance extracted (AVE) per factor, the Fornell–Larcker criterion "
+        "and the heterotrait–monotrait ratio (HTMT) between factors, from a CFA of the first-order model with "
+        "each criterion scale added as a factor."))
+    if _status_note(report, res, "validity"):
+        v = res.validity
+        report.paragraph(f"Model: {res.validity_model}.")
+        report.table(v.factors, caption="Composite reliability and AVE")
+        fl = v.fornell_larcker.copy()
+        report.table(fl, caption="Fornell–Larcker: √AVE on the diagonal, factor correlations below and above", digits=2)
+        report.table(v.htmt, caption="HTMT", digits=2)
+        if res.criterion is not None and len(res.criterion):
+            report.table(res.criterion.set_index("scale"), caption=(
+                "Scale hierarchy against the criterion scale(s): latent correlation (two-factor CFA), HTMT and "
+                "correlation of scale scores"))
+        _show_verdicts(report, all_verdicts, "validity")
+
+    # 9. invariance
+    report.section("Measurement invariance", intro=(
+        "Multi-group CFA across the groups of the --group-by column: configural (same pattern), metric (equal "
+        "loadings), scalar (equal loadings and intercepts), as lavaan's group.equal."))
+    if _status_note(report, res, "invariance"):
+        inv = res.invariance
+        report.paragraph(f"Model: {res.invariance_model}; groups: "
+                         + ", ".join(f"{g} (n = {inv.n_obs[g]})" for g in inv.groups) + ".")
+        s = inv.summary()
+        report.table(s[["chisq", "df", "cfi", "tli", "rmsea", "srmr", "delta_chisq", "delta_df", "delta_pvalue",
+                        "delta_cfi", "delta_rmsea"]], caption="Invariance steps")
+        ax = plots.invariance_ladder(s)
+        report.figure(ax.figure, caption="CFI and RMSEA per invariance step, with the change from the previous step.",
+                      alt="Invariance ladder")
+        _show_verdicts(report, all_verdicts, "invariance")
+
+    # 10. provenance
+    report.section("Analyses run and software", intro="Status of each analysis, and what produced this report.")
+    steps = res.summary().set_index("step")
+    report.table(steps, caption="Analyses", digits=2)
+    prov = {"instrument": f"{inst['name']} {inst['version']}", "fingerprint": inst["fingerprint"],
+            "data hash": res.provenance["data_hash"], "seed": str(opts["seed"]),
+            "missing data": f"{opts['missing']} (CFA: listwise)", "bootstrap resamples": str(opts["n_boot"])}
+    prov.update({k: v for k, v in res.provenance["software"].items()})
+    report.table(pd.DataFrame({"value": prov}).rename_axis("item"), caption="Provenance")
+    return report
+
+
+def _n_leaves(res) -> int:
+    return int(res.instrument.get("n_structure_leaves", 0))
+
+
+def write_validation_outputs(res, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``results.json``, ``tables.xlsx`` and ``report.html`` into ``out_dir``.
+
+    Returns
+    -------
+    dict
+        ``{"json": path, "xlsx": path, "html": path}``.
+    """
+    out = Path(out_dir)
+    paths = {"json": write_json(res.to_dict(), out / "results.json")}
+    notes = {name: "Synthetic data." for name in res.tables()} if res.data.synthetic else None
+    paths["xlsx"] = write_tables_xlsx(res.tables(), out / "tables.xlsx", notes=notes)
+    paths["html"] = build_report(res).write(out / "report.html")
+    return paths

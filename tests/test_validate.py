@@ -1,0 +1,296 @@
+"""``mhdq validate`` end to end: results.json against R on psychTools' bfi, the MHDQ on synthetic data,
+skipped analyses, privacy, CLI errors.
+
+Expected numbers come from tests/data/bfi_reference.json (R 4.2.2, psych 2.2.9, lavaan 0.6.14; see
+tests/data/README.md and /work/shared/reference/README.md). They test that the command wires every
+analysis to the right items, keys, missing-data rule and sample: the statistics themselves are
+tested in their own modules' tests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.cli import main
+from analysis.simulate import simulate_cohort
+from analysis.validate import structure_items, validate
+from instrument.errors import UsageError
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+REF = json.loads((DATA / "bfi_reference.json").read_text(encoding="utf-8"))
+SCHEMA_DOC = ROOT / "docs" / "results-schema.md"
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args])
+        raise SystemExit(0)
+    out = capsys.readouterr()
+    return int(exit_info.value.code or 0), out.out, out.err
+
+
+@pytest.fixture(scope="module")
+def bfi_run(tmp_path_factory) -> tuple[dict, Path]:
+    """mhdq validate on psychTools' bfi with --group-by gender (2,800 respondents)."""
+    out = tmp_path_factory.mktemp("bfi-validate")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["validate", str(DATA / "bfi.csv"), "--instrument", str(ROOT / "examples" / "bfi.yaml"),
+              "--group-by", "gender", "--out", str(out), "-q"])
+        raise SystemExit(0)
+    assert exit_info.value.code in (0, None)
+    return json.loads((out / "results.json").read_text(encoding="utf-8")), out
+
+
+@pytest.fixture(scope="module")
+def mhdq_run(tmp_path_factory) -> tuple[dict, Path, pd.DataFrame]:
+    """mhdq validate on 600 SYNTHETIC MHDQ respondents written as CSV in the Data entry layout."""
+    work = tmp_path_factory.mktemp("mhdq-validate")
+    from instrument.spec import load_instrument
+
+    data = simulate_cohort(load_instrument(), n=600, seed=11).responses
+    data.to_csv(work / "synthetic.csv", index=False)
+    out = work / "out"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["validate", str(work / "synthetic.csv"), "--out", str(out), "-q", "--seed", "5"])
+        raise SystemExit(0)
+    assert exit_info.value.code in (0, None)
+    return json.loads((out / "results.json").read_text(encoding="utf-8")), out, data
+
+
+# --------------------------------------------------------------------------------------------
+# bfi: results.json against R
+# --------------------------------------------------------------------------------------------
+def test_bfi_writes_three_outputs(bfi_run):
+    result, out = bfi_run
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "results.json", "tables.xlsx"]
+    assert result["data"]["n_read"] == 2800 and result["data"]["n_used"] == 2800
+    assert [s["status"] for s in result["steps"] if s["status"] != "ok"] == []
+
+
+def test_bfi_reliability_matches_psych_alpha(bfi_run):
+    result, _ = bfi_run
+    scales = {row["scale"]: row for row in result["reliability"]["scales"]}
+    for scale, ref in REF["scales"].items():
+        row = scales[scale]
+        # psych::alpha(x, keys = reversed) on the pairwise covariances; tolerance 1e-6
+        assert row["alpha"] == pytest.approx(ref["raw_alpha"], abs=1e-6)
+        assert row["alpha_ci_low"] == pytest.approx(ref["feldt_ci_lower"], abs=1e-6)
+        assert row["alpha_ci_high"] == pytest.approx(ref["feldt_ci_upper"], abs=1e-6)
+        assert row["alpha_duhachek_ci_low"] == pytest.approx(ref["duhachek_ci_lower"], abs=1e-6)
+        # psych::omega(x, nfactors = 1, key = ±1)$omega.tot; tolerance 1e-3 (iterative minres)
+        assert row["omega_total"] == pytest.approx(ref["omega_total_1f"], abs=1e-3)
+
+
+def test_bfi_item_statistics_match_psych_alpha(bfi_run):
+    result, _ = bfi_run
+    items = {row["item"]: row for row in result["item_statistics"]["items"]}
+    for ref in REF["scales"].values():
+        for name, value in ref["r_drop"].items():
+            # psych::alpha(...)$item.stats$r.drop and $alpha.drop$raw_alpha; tolerance 1e-6
+            assert items[name.rstrip("-")]["r_drop"] == pytest.approx(value, abs=1e-6)
+            assert items[name.rstrip("-")]["alpha_if_dropped"] == pytest.approx(ref["alpha_if_dropped"][name], abs=1e-6)
+
+
+def test_bfi_factorability_and_retention_match_psych(bfi_run):
+    result, _ = bfi_run
+    # psych::KMO(x)$MSA and cortest.bartlett(cor(x, use = "pairwise"), n = 2800); tolerance 1e-6 / 1e-3
+    assert result["factorability"]["kmo"]["overall"] == pytest.approx(REF["kmo"]["overall"], abs=1e-6)
+    assert result["factorability"]["bartlett"]["chi_square"] == pytest.approx(REF["bartlett"]["chisq"], abs=1e-3)
+    # psych::fa.parallel(x, fa = "both", n.iter = 20)$nfact and vss(x, n = 8)$map minimum: exact counts
+    assert result["retention"]["parallel"]["n_factors"] == REF["parallel"]["nfact"]
+    assert result["retention"]["map"]["n_factors"] == REF["map"]["best"]
+    observed = [row["fa_observed"] for row in result["retention"]["parallel"]["eigenvalues"]]
+    # fa.parallel's observed fa.values (deterministic); tolerance 1e-4
+    np.testing.assert_allclose(observed, REF["parallel"]["fa_values"], atol=1e-4)
+    assert result["efa"]["n_factors"] == REF["parallel"]["nfact"]
+
+
+def test_bfi_cfa_of_the_five_scales_matches_lavaan(bfi_run):
+    result, _ = bfi_run
+    facets = result["cfa"]["models"]["facets"]
+    ref = REF["cfa_ml"]["fit"]
+    # lavaan::cfa(model, estimator = "ML", missing = "listwise"); fitMeasures; tolerance 1e-3 (χ²: 1e-2)
+    assert facets["n_obs"] == ref["ntotal"]
+    fm = facets["fit_measures"]
+    assert fm["chisq"] == pytest.approx(ref["chisq"], abs=1e-2)
+    assert fm["df"] == ref["df"]
+    for key, ref_key in (("cfi", "cfi"), ("tli", "tli"), ("rmsea", "rmsea"), ("srmr", "srmr"),
+                         ("rmsea_ci_lower", "rmsea.ci.lower"), ("rmsea_ci_upper", "rmsea.ci.upper")):
+        assert fm[key] == pytest.approx(ref[ref_key], abs=1e-3)
+    assert set(result["cfa"]["skipped"]) == {"themes", "second_order"}
+
+
+def test_bfi_invariance_across_gender_matches_lavaan(bfi_run):
+    result, _ = bfi_run
+    steps = {row["step"]: row for row in result["invariance"]["steps"]}
+    ref = REF["invariance_gender_ml"]
+    # lavaan cfa(..., group = "gender", group.equal = c() / "loadings" / c("loadings", "intercepts")); 1e-2 on χ²
+    for step, key in (("configural", "none"), ("metric", "loadings"), ("scalar", "loadings+intercepts")):
+        assert steps[step]["chisq"] == pytest.approx(ref[key]["chisq"], abs=1e-2)
+        assert steps[step]["df"] == ref[key]["df"]
+        assert steps[step]["cfi"] == pytest.approx(ref[key]["cfi"], abs=1e-3)
+    assert result["invariance"]["groups"] == ["Male", "Female"] or set(result["invariance"]["groups"]) == {"Male", "Female"}
+
+
+def test_bfi_tables_xlsx_has_a_sheet_per_table(bfi_run):
+    from openpyxl import load_workbook
+
+    _, out = bfi_run
+    book = load_workbook(out / "tables.xlsx", read_only=True)
+    for sheet in ("Item statistics", "Reliability", "Polychoric correlations", "KMO", "Retention", "EFA loadings",
+                  "CFA fit comparison", "CFA standardized loadings", "CFA factor correlations", "CR and AVE",
+                  "HTMT", "Fornell-Larcker", "Invariance"):
+        assert sheet in book.sheetnames, sheet
+    rel = book["Reliability"]
+    header = [c.value for c in next(rel.iter_rows(max_row=1))]
+    first = [c.value for c in next(rel.iter_rows(min_row=2, max_row=2))]
+    alpha = first[header.index("alpha")]
+    assert isinstance(alpha, float)  # numbers stay numbers
+    assert alpha == pytest.approx(REF["scales"]["agree"]["raw_alpha"], abs=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# The results.json schema
+# --------------------------------------------------------------------------------------------
+def documented_top_level_keys() -> list[str]:
+    text = SCHEMA_DOC.read_text(encoding="utf-8")
+    section = text.split("## Top-level keys", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.MULTILINE)
+
+
+def test_results_json_has_the_documented_top_level_keys(bfi_run, mhdq_run):
+    documented = documented_top_level_keys()
+    assert len(documented) >= 15
+    for result in (bfi_run[0], mhdq_run[0]):
+        assert list(result) == documented
+
+
+def test_every_analysis_block_states_its_status(mhdq_run):
+    result, _, _ = mhdq_run
+    for step in result["steps"]:
+        block = result[step["name"]] if step["name"] in result else None
+        if block is not None:
+            assert block["status"] == step["status"]
+            if step["status"] != "ok":
+                assert block["reason"]
+
+
+# --------------------------------------------------------------------------------------------
+# The MHDQ on synthetic data
+# --------------------------------------------------------------------------------------------
+def test_mhdq_runs_every_analysis(mhdq_run):
+    result, out, _ = mhdq_run
+    status = {s["name"]: s["status"] for s in result["steps"]}
+    assert status.pop("invariance") == "not_requested"
+    assert set(status.values()) == {"ok"}, status
+    assert result["data"]["synthetic"] is True
+    assert len(result["data"]["structure_items"]) == 37
+    assert set(result["cfa"]["models"]) == {"one_factor", "themes", "second_order", "facets"}
+    scales = [row["scale"] for row in result["reliability"]["scales"]]
+    assert "meaning" in scales and "total" in scales
+    # the separate meaning scale enters discriminant validity against the total
+    criterion = result["validity"]["criterion"]
+    assert [(c["scale"], c["criterion"]) for c in criterion] == [("total", "meaning")]
+    assert "SYNTHETIC" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_outputs_never_show_respondent_identifiers(mhdq_run):
+    _, out, data = mhdq_run
+    ids = data["respondent_id"].astype(str)
+    assert ids.str.startswith("SIM").all()
+    from openpyxl import load_workbook
+
+    text = (out / "report.html").read_text(encoding="utf-8") + (out / "results.json").read_text(encoding="utf-8")
+    book = load_workbook(out / "tables.xlsx", read_only=True)
+    text += " ".join(str(c) for s in book.worksheets for row in s.iter_rows(values_only=True) for c in row)
+    assert not any(i in text for i in ids.head(50)), "a respondent id appears in the outputs"
+
+
+def test_structure_items_are_the_hierarchy(mhdq_spec, bfi_spec):
+    assert structure_items(mhdq_spec) == mhdq_spec.scale_items("total")
+    assert structure_items(bfi_spec) == bfi_spec.item_ids
+
+
+# --------------------------------------------------------------------------------------------
+# Too few respondents, groups, several files
+# --------------------------------------------------------------------------------------------
+def test_too_few_respondents_skips_with_reasons_and_still_writes(mhdq_spec, tmp_out):
+    data = simulate_cohort(mhdq_spec, n=30, seed=2).responses  # synthetic
+    res = validate(data, mhdq_spec)
+    for name in ("polychoric", "factorability", "retention", "efa", "cfa"):
+        step = res.step(name)
+        assert step.status == "skipped" and "respondents" in step.reason, (name, step)
+    assert res.step("reliability").status == "ok"
+    from analysis.validation_report import write_validation_outputs
+
+    paths = write_validation_outputs(res, tmp_out)
+    saved = json.loads(paths["json"].read_text(encoding="utf-8"))
+    assert saved["cfa"]["status"] == "skipped" and "respondents" in saved["cfa"]["reason"]
+    assert "Skipped" in paths["html"].read_text(encoding="utf-8")
+
+
+def test_one_group_only_skips_invariance(bfi_spec):
+    data = simulate_cohort(bfi_spec, n=200, seed=3).responses  # synthetic
+    data["gender"] = 1
+    res = validate(data, bfi_spec, group_by="gender")
+    step = res.step("invariance")
+    assert step.status == "skipped" and "fewer than two groups" in step.reason
+
+
+def test_unknown_group_column_lists_the_available_ones(bfi_spec):
+    data = simulate_cohort(bfi_spec, n=60, seed=3).responses  # synthetic
+    with pytest.raises(UsageError, match="available: .*gender"):
+        validate(data, bfi_spec, group_by="sex")
+
+
+def test_duplicate_ids_are_found_across_files(bfi_spec, tmp_path):
+    from instrument.read import read_responses
+
+    data = simulate_cohort(bfi_spec, n=80, seed=4).responses  # synthetic
+    data.to_csv(tmp_path / "a.csv", index=False)
+    data.head(10).to_csv(tmp_path / "b.csv", index=False)
+    tables = [read_responses(tmp_path / name, bfi_spec) for name in ("a.csv", "b.csv")]
+    res = validate(tables, bfi_spec)
+    assert (res.data.n_read, res.data.n_rejected, res.data.n_used) == (90, 10, 80)
+    assert res.data.rejected_by_rule == {"duplicate_respondent_id": 10}
+
+
+def test_bad_options_raise_value_errors(bfi_spec):
+    data = simulate_cohort(bfi_spec, n=60, seed=3).responses  # synthetic
+    with pytest.raises(ValueError, match="missing"):
+        validate(data, bfi_spec, missing="fiml")
+    with pytest.raises(ValueError, match="n_boot"):
+        validate(data, bfi_spec, n_boot=-1)
+    with pytest.raises(TypeError, match="responses"):
+        validate("data.csv", bfi_spec)
+
+
+# --------------------------------------------------------------------------------------------
+# CLI errors
+# --------------------------------------------------------------------------------------------
+def test_cli_missing_input_is_a_usage_error(tmp_out, capsys):
+    code, _, err = run_cli(["validate", str(tmp_out / "nothing.csv"), "--out", str(tmp_out)], capsys)
+    assert code == 2
+    assert "nothing.csv" in err and "Traceback" not in err
+
+
+def test_cli_unknown_group_by_lists_columns(tmp_out, capsys):
+    code, _, err = run_cli(["validate", str(DATA / "bfi.csv"), "--instrument", str(ROOT / "examples" / "bfi.yaml"),
+                            "--group-by", "sex", "--out", str(tmp_out)], capsys)
+    assert code == 2
+    assert "sex" in err and "gender" in err and "education" in err and "Traceback" not in err
+
+
+def test_cli_out_must_be_a_folder(tmp_path, capsys):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    code, _, err = run_cli(["validate", str(DATA / "bfi.csv"), "--instrument", str(ROOT / "examples" / "bfi.yaml"),
+                            "--out", str(blocker)], capsys)
+    assert code == 2 and "Traceback" not in err
