@@ -134,3 +134,36 @@ def test_bad_inputs_are_clear_errors(cohort, tmp_path):
     bad.write_text("{}")
     done = run("attrition", "predict", bad, cohort["responses"], "--horizon", 6, "--out", tmp_path / "p.csv")
     assert done.returncode == 1 and "not an MHDQ attrition model" in done.stderr
+
+
+def test_fit_from_an_attendance_log_and_scored_file(tmp_path):
+    """SYNTHETIC scored file + attendance log: dropout = first 90-day gap without a meeting."""
+    rng = np.random.default_rng(21)
+    n = 300
+    scores = pd.DataFrame({"respondent_id": [f"P{i:03d}" for i in range(n)],
+                           "model": rng.normal(2.5, 0.7, n), "frustration": rng.normal(2.5, 0.7, n),
+                           "cage": rng.normal(2.5, 0.7, n), "baseline_date": "2024-01-01", "synthetic": "synthetic"})
+    stop_weeks = rng.exponential(40 * np.exp(-0.8 * (scores["model"] - 2.5))).astype(int)
+    rows = [(pid, pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=w + 1))
+            for pid, stop in zip(scores["respondent_id"], stop_weeks) for w in range(min(stop, 70))]
+    log = pd.DataFrame(rows, columns=["respondent_id", "meeting_date"])
+    log.loc[len(log)] = ["STRANGER", pd.Timestamp("2024-02-01")]
+    scores.to_csv(tmp_path / "scores.csv", index=False)
+    log.to_csv(tmp_path / "attendance.csv", index=False)
+    done = run("attrition", "fit", tmp_path / "scores.csv", "--attendance", tmp_path / "attendance.csv",
+               "--baseline-date", "baseline_date", "--end-date", "2025-06-30", "--window-days", 90,
+               "--time-unit", "days", "--horizon", 365, "--n-boot", 10, "--out", tmp_path / "out", "-q")
+    assert done.returncode == 0, done.stderr
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["problems"]["by_rule"] == {"no_baseline": 1}
+    assert results["model"]["n_obs"] == n
+    # respondents who never attended disengage at day 90 exactly; the others later
+    fu, _ = __import__("analysis.attrition.followup", fromlist=["x"]).dropout_from_attendance(
+        log, scores, end_date="2025-06-30", window_days=90, unit="days")
+    assert (fu.loc[stop_weeks == 0, "time"] == 90).all()
+    assert results["model"]["n_events"] == int(fu["disengaged"].sum())
+    effects = {row["term"]: row for row in results["effects"]}
+    assert effects["model"]["hazard_ratio"] > 1  # built in: higher 'model' score, earlier stop
+    done = run("attrition", "fit", tmp_path / "scores.csv", "--attendance", tmp_path / "attendance.csv",
+               "--out", tmp_path / "o2")
+    assert done.returncode == 2 and "--baseline-date" in done.stderr

@@ -90,9 +90,11 @@ def test_join_names_missing_columns():
 
 
 def test_complete_cases_records_missing_predictors():
-    frame = pd.DataFrame({"respondent_id": ["a", "b", "c"], "x": [1.0, None, 2.0], "z": [1.0, 1.0, None]})
-    kept, problems = complete_cases(frame, ["x", "z"])
+    frame = pd.DataFrame({"respondent_id": ["a", "b", "c"], "source_row": [2, 3, 4], "x": [1.0, None, 2.0],
+                          "z": [1.0, 1.0, None]})
+    kept, problems = complete_cases(frame, ["x", "z"], source="scores.csv")
     assert len(kept) == 1 and [p.column for p in problems] == ["x", "z"]
+    assert [(p.file, p.row) for p in problems] == [("scores.csv", 3), ("scores.csv", 4)]
 
 
 def test_dropout_from_attendance_windows():
@@ -213,10 +215,11 @@ def test_riley_published_examples():
 def test_fit_attrition_warns_when_data_too_few():
     base, fu = synthetic_cohort(n=80, seed=2, noise=4)
     joined = join_followup(base, fu, time="months", event="disengaged")
-    with pytest.warns(DataQualityWarning, match="Riley"):
+    with pytest.warns(DataQualityWarning, match="Riley") as caught:
         res = fit_attrition(joined, scales=["cohesion", "model_fit", "noise1", "noise2", "noise3", "noise4"],
                             horizon=6, n_boot=20)
     assert not res.enough_data
+    assert all(issubclass(w.category, DataQualityWarning) for w in caught)
     assert res.events_per_parameter == pytest.approx(res.model.n_events_ / 6)
 
 

@@ -31,7 +31,8 @@ class FollowupData:
     Attributes
     ----------
     data : DataFrame
-        One row per analysable respondent: ``respondent_id``, the baseline columns, then ``time``
+        One row per analysable respondent: ``respondent_id``, ``source_row`` (the row of the
+        baseline file, header = row 1), the baseline columns, then ``time``
         (NaN in a status design), ``event`` (1 = disengaged, 0 = censored / still engaged) and
         ``competing`` (1 = the competing outcome, e.g. switched group; 0 otherwise).
     problems : list of Problem
@@ -51,6 +52,7 @@ class FollowupData:
     counts: dict = field(default_factory=dict)
     design: str = "time"
     competing_as: str = "censored"
+    baseline_file: str = "baseline"
 
     def summary(self) -> pd.DataFrame:
         """The flow of respondents (TRIPOD item 13a): ``step, n``."""
@@ -248,6 +250,7 @@ def join_followup(
     base = baseline.loc[base_ok].copy()
     base[id_column] = base_ids[base_ok].to_numpy()
     base = base.rename(columns={id_column: "respondent_id"})
+    base.insert(1, "source_row", np.flatnonzero(base_ok) + 2)
     clash = [c for c in ("time", "event", "competing") if c in base.columns]
     if clash:
         base = base.drop(columns=clash)
@@ -264,11 +267,14 @@ def join_followup(
         "events": int(data["event"].sum()),
         "competing": int(data["competing"].sum()),
     }
-    return FollowupData(data=data, problems=problems, counts=counts, design=design, competing_as=competing_as)
+    return FollowupData(data=data, problems=problems, counts=counts, design=design, competing_as=competing_as,
+                        baseline_file=baseline_file)
 
 
 def complete_cases(data: pd.DataFrame, columns: list[str], *, source: str = "baseline") -> tuple[pd.DataFrame, list[Problem]]:
     """Rows with every predictor present, and a ``missing_predictor`` record for each row left out.
+
+    The record names the row of ``source`` from the ``source_row`` column when there is one.
 
     Examples
     --------
@@ -283,12 +289,14 @@ def complete_cases(data: pd.DataFrame, columns: list[str], *, source: str = "bas
                          f"columns are {', '.join(map(str, data.columns[:30]))}")
     values = data[columns].apply(pd.to_numeric, errors="coerce")
     bad = values.isna()
+    rows = data["source_row"].to_numpy() if "source_row" in data.columns else np.full(len(data), None)
     problems = []
     for pos in np.flatnonzero(bad.any(axis=1).to_numpy()):
         cols = [c for c in columns if bad.iloc[pos][c]]
-        problems.append(Problem(source, None, ", ".join(cols), None, "missing_predictor", "warning",
-                                f"respondent {pos + 1} of the joined data lacks {', '.join(cols)}; "
-                                "left out of the models (complete-case analysis)"))
+        row = None if rows[pos] is None else int(rows[pos])
+        problems.append(Problem(source, row, ", ".join(cols), None, "missing_predictor", "warning",
+                                f"no value for {', '.join(cols)}; respondent left out of the models "
+                                "(complete-case analysis)"))
     kept = data.loc[~bad.any(axis=1)].copy()
     kept[columns] = values.loc[kept.index]
     return kept.reset_index(drop=True), problems

@@ -146,8 +146,9 @@ def fit_attrition(
     if not scales:
         raise ValueError("scales: name at least one scale-score column")
     design = Design.learn(followup.data, scales, covariates, categorical)
-    encoded = pd.concat([followup.data[["respondent_id", "time", "event", "competing"]], design.transform(followup.data)], axis=1)
-    data, missing = complete_cases(encoded, design.columns, source="joined data")
+    keys = [c for c in ("respondent_id", "source_row", "time", "event", "competing") if c in followup.data.columns]
+    encoded = pd.concat([followup.data[keys], design.transform(followup.data)], axis=1)
+    data, missing = complete_cases(encoded, design.columns, source=followup.baseline_file)
     problems = [*followup.problems, *missing]
     flow = followup.summary()
     flow = pd.concat([flow, pd.DataFrame([("missing_predictor", len(missing)), ("modelled", len(data)),

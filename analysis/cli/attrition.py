@@ -90,10 +90,19 @@ def command() -> None:
 
 @command.command("fit")
 @click.argument("responses", type=click.Path(exists=True, dir_okay=False))
-@click.option("--followup", "followup_path", type=click.Path(exists=True, dir_okay=False), required=True,
+@click.option("--followup", "followup_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Follow-up file (CSV, XLSX or Parquet) with the respondent ID.")
-@click.option("--event", required=True, metavar="COL",
+@click.option("--event", default=None, metavar="COL",
               help="Status column: 1 = disengaged, 0 = censored / still engaged (2 = competing outcome).")
+@click.option("--attendance", "attendance_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Instead of --followup: meeting-attendance log (respondent ID, meeting date); dropout = the "
+                   "first gap of --window-days without a meeting.")
+@click.option("--meeting-date", default="meeting_date", show_default=True, metavar="COL",
+              help="Date column of the attendance log.")
+@click.option("--window-days", type=click.IntRange(min=1), default=90, show_default=True,
+              help="Days without a meeting that define dropout (with --attendance; 30 and 90 are common).")
+@click.option("--end-date", default=None, metavar="DATE|COL",
+              help="End of observation for --attendance: one date (YYYY-MM-DD) or a column of RESPONSES.")
 @click.option("--time", "time_col", default=None, metavar="COL",
               help="Time to disengagement or censoring (prospective design). Without it: status design, logistic model.")
 @click.option("--id-column", default="respondent_id", show_default=True, help="Respondent ID column in both files.")
@@ -122,29 +131,51 @@ def command() -> None:
 @click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @format_option
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-def fit_command(responses, followup_path, event, time_col, id_column, competing, competing_as, baseline_date,
+def fit_command(responses, followup_path, event, attendance_path, meeting_date, window_days, end_date, time_col, id_column, competing, competing_as, baseline_date,
                 followup_date, scales, covariates, categorical, model_type, horizon, time_unit, ties, penalty,
                 n_boot, seed, anticipated_r2, instrument_path, out, output_format, quiet):
     """Fit an attrition model: RESPONSES (raw answers or scale scores) joined to --followup.
 
     Writes model.json, results.json, tables.xlsx, problems.csv and report.html to --out.
     """
-    from analysis.attrition.followup import join_followup
+    import dataclasses
+
+    from analysis.attrition.followup import dropout_from_attendance, join_followup
     from analysis.attrition.report import write_outputs
     from analysis.attrition.study import fit_attrition
     from analysis.report import data_hash
 
+    if (followup_path is None) == (attendance_path is None):
+        raise UsageError("give either --followup FILE (with --event) or --attendance FILE")
+    if followup_path is not None and event is None:
+        raise UsageError("--event: required with --followup (the status column)")
+    if attendance_path is not None:
+        if event or time_col or followup_date:
+            raise UsageError("--attendance defines the outcome itself: leave out --event, --time and --followup-date")
+        if baseline_date is None or end_date is None:
+            raise UsageError("--attendance needs --baseline-date COL and --end-date DATE|COL")
     out_path = output_dir(out)
     spec = open_instrument(instrument_path)
     base = read_table(responses, id_column=id_column, option="RESPONSES")
-    follow = read_table(followup_path, id_column=id_column, option="--followup")
+    extra_problems = []
+    if attendance_path is not None:
+        log = read_table(attendance_path, id_column=id_column, option="--attendance")
+        follow, extra_problems = dropout_from_attendance(
+            log, base, end_date=end_date, window_days=window_days, id_column=id_column, meeting_date=meeting_date,
+            baseline_date=baseline_date, unit=time_unit if time_unit in ("days", "weeks", "months", "years") else "months",
+            attendance_file=Path(attendance_path).name,
+        )
+        follow = follow.rename(columns={"respondent_id": id_column})
+        followup_path, event, time_col, baseline_date = attendance_path, "disengaged", "time", None
+    else:
+        follow = read_table(followup_path, id_column=id_column, option="--followup")
     synthetic = _is_synthetic(base, follow)
     base, scale_ids, scored = scores_from(base, spec, scales=_split(scales))
     covs = _split(covariates)
     cats = _split(categorical)
     choice_ids = {q.id for q in spec.background if q.type in ("single_choice", "multiple_choice")}
     cats = sorted(set(cats) | {c for c in covs if c in choice_ids})
-    if horizon is not None and time_col is None and baseline_date is None:
+    if horizon is not None and time_col is None and baseline_date is None and attendance_path is None:
         raise UsageError("--horizon: only for time-to-event data (give --time or the two date columns)")
     joined = join_followup(
         base, follow, event=event, time=time_col, id_column=id_column, competing=competing,
@@ -152,6 +183,8 @@ def fit_command(responses, followup_path, event, time_col, id_column, competing,
         unit=time_unit if time_unit in ("days", "weeks", "months", "years") else "months",
         baseline_file=Path(responses).name, followup_file=Path(followup_path).name,
     )
+    if extra_problems:
+        joined = dataclasses.replace(joined, problems=[*extra_problems, *joined.problems])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         analysis = fit_attrition(
@@ -161,6 +194,8 @@ def fit_command(responses, followup_path, event, time_col, id_column, competing,
         )
     inputs = {
         "responses": Path(responses).name, "followup": Path(followup_path).name,
+        "dropout_definition": (f"no meeting for {window_days} days (attendance log)" if attendance_path
+                               else f"status column {event}"),
         "scored_from_items": scored, "responses_hash": data_hash(base), "followup_hash": data_hash(follow),
     }
     paths = write_outputs(analysis, out_path, instrument=spec, inputs=inputs, synthetic=synthetic)
