@@ -61,6 +61,7 @@ def test_results_json_follows_the_schema(cohort):
         assert key in results, key
     assert results["instrument"]["short_name"] == "MHDQ"
     assert results["problems"]["by_rule"] == {"no_baseline": 1, "negative_time": 1}
+    assert set(results["flow"][0]) == {"step", "n"}
     flow = {row["step"]: row["n"] for row in results["flow"]}
     assert flow["analysed"] == 499 and flow["followup_only"] == 1 and flow["invalid_followup"] == 1
     assert {m["metric"] for m in results["validation"]["metrics"]} == {

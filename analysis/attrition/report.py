@@ -135,6 +135,13 @@ def _km_tables(analysis: AttritionAnalysis) -> tuple[pd.DataFrame, pd.DataFrame]
 # --------------------------------------------------------------------------------------------
 # results.json
 # --------------------------------------------------------------------------------------------
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as dicts; a named index becomes the first field, a plain range index is dropped."""
+    if isinstance(frame.index, pd.RangeIndex) and frame.index.name is None:
+        return frame.to_dict(orient="records")
+    return frame.reset_index().to_dict(orient="records")
+
+
 def results_dict(analysis: AttritionAnalysis, *, instrument=None, inputs: dict | None = None,
                  synthetic: bool = False) -> dict:
     """Everything the report shows, as plain data (see ``docs/attrition-results-schema.md``)."""
@@ -151,7 +158,7 @@ def results_dict(analysis: AttritionAnalysis, *, instrument=None, inputs: dict |
         "instrument": model["instrument"],
         "inputs": dict(inputs or {}),
         "options": dict(analysis.options),
-        "flow": analysis.flow,
+        "flow": _records(analysis.flow),
         "problems": {
             "n": int(len(problems)),
             "by_rule": problems["rule"].value_counts().to_dict() if len(problems) else {},
@@ -172,16 +179,16 @@ def results_dict(analysis: AttritionAnalysis, *, instrument=None, inputs: dict |
             ),
             "converged": m.converged_,
         },
-        "effects": analysis.effects,
-        "proportional_hazards": None if analysis.zph is None else analysis.zph.table,
-        "kaplan_meier": {"logrank": logrank, "survival": km_surv},
+        "effects": _records(analysis.effects),
+        "proportional_hazards": None if analysis.zph is None else _records(analysis.zph.table),
+        "kaplan_meier": {"logrank": _records(logrank), "survival": _records(km_surv)},
         "validation": {
             "n_boot": analysis.validation.n_boot,
             "n_failed": analysis.validation.n_failed,
             "seed": analysis.validation.seed,
             "horizon": analysis.validation.horizon,
-            "metrics": analysis.validation.table,
-            "calibration": analysis.validation.calibration,
+            "metrics": _records(analysis.validation.table),
+            "calibration": _records(analysis.validation.calibration),
         },
         "sample_size": {
             "outcome": analysis.sample_size.outcome,
@@ -189,14 +196,14 @@ def results_dict(analysis: AttritionAnalysis, *, instrument=None, inputs: dict |
             "r2_cs": analysis.sample_size.r2_cs,
             "r2_cs_source": analysis.sample_size.r2_cs_source,
             "r2_cs_max": analysis.sample_size.r2_cs_max,
-            "criteria": analysis.sample_size.table,
+            "criteria": _records(analysis.sample_size.table),
             "n_required": analysis.sample_size.n_required,
             "events_required": analysis.sample_size.events_required,
             "n_available": m.n_obs_,
             "enough_data": analysis.enough_data,
         },
-        "comparison": analysis.comparison,
-        "tripod": tripod_checklist(analysis),
+        "comparison": _records(analysis.comparison),
+        "tripod": _records(tripod_checklist(analysis)),
     }
 
 
@@ -467,11 +474,12 @@ def write_outputs(
     ----------
     analysis : AttritionAnalysis
     out_dir : path
-        Existing, writable folder.
+        Output folder (created if needed).
     """
     from analysis.attrition.model_io import save_model
 
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     paths = {"model": save_model(analysis, out / "model.json", instrument=instrument)}
     paths["results"] = write_json(results_dict(analysis, instrument=instrument, inputs=inputs, synthetic=synthetic),
                                   out / "results.json")
