@@ -196,11 +196,15 @@ class ValidationResults:
         The number of factors used for the EFA and where it came from (``factors_source``).
     factors_source : str
     cfa : dict of str to fitted CFA
-        The hypothesised models that were fitted, most constrained first.
+        The hypothesised models that were fitted, most constrained first: :class:`analysis.cfa.CFA`
+        (ML), or with ``ordinal=True`` :class:`analysis.wlsmv.OrdinalCFA` (WLSMV).
+    cfa_estimator : str
+        ``ML`` or ``WLSMV``.
     cfa_skipped : dict of str to str
         Models that do not apply or failed, with the reason.
     cfa_comparison : DataFrame or None
-        :func:`analysis.cfa.compare_models`.
+        :func:`analysis.cfa.compare_models` (ML); for WLSMV the columns of :data:`WLSMV_COMPARISON`
+        side by side, without Δχ² tests (lavaan's DIFFTEST is not available).
     validity : ValidityResult or None
         :func:`analysis.validity.validity` of the first-order hypothesised model (facets, else
         themes, else one factor) extended by one factor per criterion scale (MHDQ: ``meaning``).
@@ -232,6 +236,7 @@ class ValidationResults:
     suggested_factors: int | None = None
     factors_source: str = ""
     cfa: dict = field(default_factory=dict)
+    cfa_estimator: str = "ML"
     cfa_skipped: dict = field(default_factory=dict)
     cfa_comparison: pd.DataFrame | None = None
     validity: Any = None
@@ -490,8 +495,9 @@ def validate(
     group_by : str, optional
         Background (or metadata) column to test measurement invariance across.
     ordinal : bool, default False
-        Treat items as ordinal: ordinal alpha and omega, EFA and retention on polychoric
-        correlations, CFA by WLSMV where :mod:`analysis.wlsmv` is available.
+        Treat items as ordinal: ordinal alpha and omega, KMO, retention and EFA on polychoric
+        correlations, CFA and validity by WLSMV (:class:`analysis.wlsmv.OrdinalCFA`). Invariance
+        stays ML (multi-group WLSMV is not available).
     seed : int, default 20240601
         Seed of every random step (parallel analysis, split-half sampling, bootstrap).
     missing : {"pairwise", "listwise"}, default "pairwise"
@@ -589,6 +595,7 @@ def validate(
         "group_by": group_by, "n_boot": int(n_boot), "n_iter": int(n_iter), "ci_level": ci_level,
         "invariance_steps": list(invariance_steps),
         "correlation": "polychoric" if ordinal else "pearson",
+        "cfa_estimator": "WLSMV" if ordinal else "ML", "invariance_estimator": "ML",
     }
     out: dict[str, Any] = {}
 
@@ -640,7 +647,7 @@ def validate(
     _cfa_steps(run, out, codes, instrument, ordinal=ordinal)
 
     # --- validity -----------------------------------------------------------------------------
-    _validity_step(run, out, codes, instrument)
+    _validity_step(run, out, codes, instrument, ordinal=ordinal)
 
     # --- invariance ---------------------------------------------------------------------------
     if group_by is None:
@@ -666,7 +673,7 @@ def validate(
         polychoric=out.get("polychoric"), kmo=out.get("kmo"), bartlett=out.get("bartlett"),
         parallel=out.get("parallel"), map=out.get("map"), efa=out.get("efa"),
         suggested_factors=out.get("suggested_factors"), factors_source=out.get("factors_source", ""),
-        cfa=out.get("cfa", {}), cfa_skipped=out.get("cfa_skipped", {}), cfa_comparison=out.get("cfa_comparison"),
+        cfa=out.get("cfa", {}), cfa_estimator=out.get("cfa_estimator", "ML"), cfa_skipped=out.get("cfa_skipped", {}), cfa_comparison=out.get("cfa_comparison"),
         validity=out.get("validity"), validity_model=out.get("validity_model"), criterion=out.get("criterion"),
         invariance=out.get("invariance"), invariance_model=out.get("invariance_model"),
         steps=tuple(run.steps),
@@ -761,13 +768,20 @@ def _cfa_steps(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Instrum
         return
     from analysis.cfa import CFA, compare_models
 
+    if ordinal:
+        from analysis.wlsmv import OrdinalCFA
+
+        def make(model: Any) -> CFA:
+            return OrdinalCFA(model)
+    else:
+        def make(model: Any) -> CFA:
+            return CFA(model)
+
     def fit_all() -> dict:
         fits = {}
         for name, model in models.items():
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # recorded per model below
-                    fits[name] = CFA(model).fit(data)
+                fits[name] = make(model).fit(data)
             except _ANALYSIS_ERRORS as exc:
                 skipped[name] = f"failed: {type(exc).__name__}: {exc}"
         if not fits:
@@ -778,7 +792,20 @@ def _cfa_steps(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Instrum
     if fits is None:
         return
     out["cfa"] = fits
-    out["cfa_comparison"] = compare_models(fits) if len(fits) >= 1 else None
+    out["cfa_estimator"] = "WLSMV" if ordinal else "ML"
+    out["cfa_comparison"] = _wlsmv_comparison(fits) if ordinal else compare_models(fits)
+
+
+#: Columns of the WLSMV model comparison (lavaan's fitMeasures names, ``.`` as ``_``).
+WLSMV_COMPARISON = ["npar", "chisq", "df", "pvalue", "chisq_scaled", "df_scaled", "pvalue_scaled", "cfi", "tli",
+                    "rmsea", "cfi_scaled", "tli_scaled", "rmsea_scaled", "srmr"]
+
+
+def _wlsmv_comparison(fits: dict) -> pd.DataFrame:
+    """Fit of WLSMV models side by side (most constrained first); no Δχ² (it needs lavaan's DIFFTEST)."""
+    rows = [{"model": name, **{c: float(fit.fit_measures_.get(c, np.nan)) for c in WLSMV_COMPARISON}}
+            for name, fit in fits.items()]
+    return pd.DataFrame(rows).sort_values("df", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def _keyed_first(items: Sequence[str], instrument: Instrument) -> tuple[str, ...]:
@@ -806,7 +833,7 @@ def criterion_scales(instrument: Instrument) -> tuple[str, ...]:
     return tuple(s.id for s in instrument.root_scales if not instrument.children(s.id))
 
 
-def _validity_step(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Instrument) -> None:
+def _validity_step(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Instrument, *, ordinal: bool) -> None:
     validity_mod = _optional("analysis.validity")
     if validity_mod is None:
         run.skip("validity", "analysis.validity is not available in this build", status="unavailable")
@@ -831,6 +858,9 @@ def _validity_step(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Ins
                              f"{len(model.observed)} and at least {MIN_RESPONDENTS['cfa']}")
         return
     roots = [s.id for s in instrument.root_scales if instrument.children(s.id)]
+
+    if ordinal:
+        from analysis.wlsmv import OrdinalCFA as CFA  # noqa: N814 - same interface, WLSMV estimator
 
     def compute() -> tuple:
         fit = CFA(model).fit(data)
@@ -1085,7 +1115,7 @@ def _to_dict(res: ValidationResults) -> dict:
         "fit": None if efa.fit_ is None else efa.fit_.summary().set_index("statistic")["estimate"].to_dict(),
         "heywood_items": list(efa.heywood_items_)}))
     out["cfa"] = block("cfa", **({} if not res.cfa else {
-        "estimator": "ML", "missing": "listwise",
+        "estimator": res.cfa_estimator, "missing": "listwise",
         "models": {name: {"syntax": fit.model_.to_syntax(), "n_obs": int(fit.n_obs_),
                           "converged": bool(fit.converged_), "fit_measures": fit.fit_measures_.to_dict(),
                           "estimates": fit.estimates_.to_dict(orient="records")}

@@ -125,12 +125,14 @@ def verdicts(res) -> list[Verdict]:
         out.append(_v("factorability", f"Bartlett χ²({b.dof:.0f}) = {b.chi_square:.1f}, p = {_f(b.p_value)}",
                       b.p_value, None if not _finite(b.p_value) else b.p_value < 0.05, "bartlett"))
     if res.cfa_comparison is not None:
-        for _, row in res.cfa_comparison.iterrows():
+        for _, row in _fit_indices(res).iterrows():
             cfi, srmr, rmsea = row["cfi"], row["srmr"], row["rmsea"]
             both = None if not (_finite(cfi) and _finite(srmr)) else (cfi >= 0.95 and srmr <= 0.08)
-            out.append(_v("cfa", f"{row['model']}: CFI = {_f(cfi)}, SRMR = {_f(srmr)}", cfi, both, "cfi_srmr"))
-            out.append(_v("cfa", f"{row['model']}: RMSEA = {_f(rmsea)} [{_f(row['rmsea_ci_lower'])}, "
-                                 f"{_f(row['rmsea_ci_upper'])}]", rmsea,
+            what = "scaled " if res.cfa_estimator == "WLSMV" else ""
+            out.append(_v("cfa", f"{row['model']}: {what}CFI = {_f(cfi)}, SRMR = {_f(srmr)}", cfi, both, "cfi_srmr"))
+            ci = (f" [{_f(row['rmsea_ci_lower'])}, {_f(row['rmsea_ci_upper'])}]"
+                  if "rmsea_ci_lower" in row.index else "")
+            out.append(_v("cfa", f"{row['model']}: {what}RMSEA = {_f(rmsea)}{ci}", rmsea,
                           None if not _finite(rmsea) else rmsea <= 0.06, "rmsea"))
     if res.validity is not None:
         for factor, row in res.validity.factors.iterrows():
@@ -150,6 +152,17 @@ def verdicts(res) -> list[Verdict]:
                           None if not _finite(row["delta_cfi"]) else row["delta_cfi"] >= -0.01, "delta_cfi"))
             out.append(_v("invariance", f"{step} invariance: ΔRMSEA = {_f(row['delta_rmsea'])}", row["delta_rmsea"],
                           None if not _finite(row["delta_rmsea"]) else row["delta_rmsea"] <= 0.015, "delta_rmsea"))
+    return out
+
+
+def _fit_indices(res) -> pd.DataFrame:
+    """The comparison with the indices judged: ML as is; WLSMV's scaled (robust) CFI, TLI, RMSEA."""
+    cmp = res.cfa_comparison
+    if res.cfa_estimator != "WLSMV":
+        return cmp
+    out = cmp[["model", "srmr"]].copy()
+    for name in ("cfi", "tli", "rmsea"):
+        out[name] = cmp[f"{name}_scaled"]
     return out
 
 
@@ -337,20 +350,25 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     # 7. CFA
     report.section("Confirmatory factor analysis", intro=(
         "The models the specification implies (one factor, themes, facets, facets under second-order themes), "
-        "fitted by maximum likelihood as lavaan::cfa (listwise deletion, first loading fixed to 1). Nested models "
-        "are compared by Δχ² (lavTestLRT)."))
-    if opts.get("ordinal"):
-        report.note("--ordinal was given, but the CFA here is ML on the item codes: the Hu & Bentler cut-offs were "
-                    "derived for ML and do not carry over exactly to WLSMV in any case (Xia & Yang 2019).")
+        "fitted as lavaan::cfa (maximum likelihood; WLSMV with --ordinal; listwise deletion; first loading fixed "
+        "to 1). Nested ML models are compared by Δχ² (lavTestLRT)."))
+    if res.cfa_estimator == "WLSMV":
+        report.note("--ordinal: the models are fitted by WLSMV on the polychoric correlations (lavaan's "
+                    "estimator = \"WLSMV\", ordered = TRUE); verdicts use the scaled (robust) CFI and RMSEA. "
+                    "Hu & Bentler's cut-offs were derived for ML and carry over only approximately to WLSMV "
+                    "(Xia & Yang 2019, Behav Res Methods 51:409-428). No Δχ² tests: they need lavaan's DIFFTEST.")
     if _status_note(report, res, "cfa"):
         cmp = res.cfa_comparison
         for name, reason in res.cfa_skipped.items():
             report.note(f"Model {name} not fitted: {reason}")
-        report.table(cmp.set_index("model")[["npar", "chisq", "df", "cfi", "tli", "rmsea", "rmsea_ci_lower",
-                                             "rmsea_ci_upper", "srmr", "aic", "bic", "compared_with", "delta_chisq",
-                                             "delta_df", "delta_pvalue"]],
-                     caption="Model comparison (most constrained first)")
-        ax = plots.fit_comparison(cmp)
+        if res.cfa_estimator == "WLSMV":
+            cols = ["npar", "chisq_scaled", "df", "pvalue_scaled", "cfi_scaled", "tli_scaled", "rmsea_scaled", "srmr"]
+        else:
+            cols = ["npar", "chisq", "df", "cfi", "tli", "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "srmr", "aic",
+                    "bic", "compared_with", "delta_chisq", "delta_df", "delta_pvalue"]
+        report.table(cmp.set_index("model")[cols], caption=f"Model comparison, {res.cfa_estimator} "
+                                                           "(most constrained first)")
+        ax = plots.fit_comparison(_fit_indices(res))
         report.figure(ax.figure, caption="Fit indices per model against Hu & Bentler's cut-offs (dashed lines).",
                       alt="Fit indices of the CFA models")
         _show_verdicts(report, all_verdicts, "cfa")
