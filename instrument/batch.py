@@ -380,14 +380,141 @@ def _prefetch(iterator: Iterator[Any], depth: int = 2) -> Iterator[Any]:
                 thread.join(timeout=0.05)
 
 
-def _iter_chunks(path: Path, instrument: Instrument, options: BatchOptions) -> Iterator[ResponseTable]:
-    from instrument.read import iter_response_chunks
+def _limits():
     from instrument.safety import ReadLimits
 
     # Streamed files are bounded by the chunk size, not by Excel's row limit.
-    limits = ReadLimits(max_rows=2**40, max_cells=2**50)
-    yield from iter_response_chunks(path, instrument, chunk_rows=options.chunk_rows, rename=options.rename,
-                                    recode=options.recode, limits=limits)
+    return ReadLimits(max_rows=2**40, max_cells=2**50)
+
+
+def _iter_chunks(path: Path, instrument: Instrument, options: BatchOptions) -> Iterator[ResponseTable]:
+    """The chunks of one file: the plain-CSV fast path when it applies, else the reader's own."""
+    fast = _plain_csv_chunks(path, instrument, options) if path.suffix.lower() in (".csv", ".tsv", ".txt") else None
+    if fast is not None:
+        yield from fast
+        return
+    yield from _reader_chunks(path, instrument, options)
+
+
+def _reader_chunks(path: Path, instrument: Instrument, options: BatchOptions, *,
+                   after_row: int | None = None) -> Iterator[ResponseTable]:
+    from instrument.read import iter_response_chunks
+
+    chunks = iter_response_chunks(path, instrument, chunk_rows=options.chunk_rows, rename=options.rename,
+                                  recode=options.recode, limits=_limits())
+    if after_row is None:
+        yield from chunks
+        return
+    # Continue a file the fast path had started: skip the rows already given, and the
+    # file-level problems already reported with the first chunk.
+    for table in chunks:
+        keep = (table.meta["source_row"] > after_row).to_numpy()
+        if not keep.any():
+            continue
+        problems = [p for p in table.problems if p.row is not None and p.row > after_row]
+        yield ResponseTable(table.items[keep], table.background[keep] if len(table.background.columns)
+                            else table.background.iloc[np.flatnonzero(keep)], table.meta[keep], problems,
+                            table.platform, table.source, table.spec_version)
+
+
+def _plain_csv_chunks(path: Path, instrument: Instrument, options: BatchOptions) -> Iterator[ResponseTable] | None:
+    """Stream a plain UTF-8 CSV/TSV with pyarrow straight from the file (no memory map).
+
+    The reader's own column matching and value conversion (:class:`instrument.readers.assemble.
+    Matcher`) build every chunk, so the tables, problems and row numbers are the reader's; only
+    the bytes-to-columns step differs: a buffered stream, so resident memory stays bounded by a
+    few chunks even for files larger than memory. Returns None (use the reader) for anything
+    that is not a plain delimited file: other encodings, line breaks inside fields, Qualtrics
+    or Kobo layouts, trailing blank lines.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        from instrument.read import _numeric_columns, _text_choice
+        from instrument.readers import delimited
+        from instrument.readers.assemble import Matcher
+    except ImportError:  # the reader's internals moved: its own path is always correct
+        return None
+    limits = _limits()
+    try:
+        layout = delimited.inspect_text(path, limits)
+    except MHDQError:
+        return None  # the reader will report it
+    if (layout.encoding not in ("utf-8", "utf-8-sig") or layout.multiline or layout.header_rows != 1
+            or layout.platform_hint != "csv"):
+        return None
+    size = path.stat().st_size
+    if size - layout.content_end > 2:
+        return None  # trailing blank lines: the reader trims them
+    with open(path, "rb") as handle:
+        handle.seek(layout.content_end)
+        if handle.read() not in (b"", b"\n", b"\r\n"):
+            return None
+    source = str(path)
+    chosen = _text_choice(layout, None, source)
+    if chosen != "csv":
+        return None
+    matcher = Matcher(instrument, platform=chosen, rename=options.rename, recode=options.recode)
+    plan = matcher.plan(layout.header, source)
+    numeric = _numeric_columns(plan, instrument)
+
+    state = {"emitted_raw": 0, "next_index": 0, "last_row": None, "text_items": False, "first": True}
+
+    def build(piece) -> ResponseTable:
+        """One chunk through the reader's own matcher, indexed to continue the previous one."""
+        first_row = layout.header_rows + 1 + state["emitted_raw"]
+        raw = delimited._arrow_raw(piece, layout, limits, numeric, first_row, state["text_items"],
+                                   list(layout.problems) if state["first"] else [])
+        # index_start=0 and re-indexing here keeps every column aligned whatever the reader does
+        # with indexes internally.
+        table = matcher.build(raw, plan, source, platform=chosen, spec_version=None,
+                              include_file_problems=state["first"], index_start=0)
+        state["emitted_raw"] += piece.num_rows
+        state["first"] = False
+        index = pd.RangeIndex(state["next_index"], state["next_index"] + table.n_rows)
+        state["next_index"] += table.n_rows
+        if table.n_rows:
+            state["last_row"] = int(table.meta["source_row"].iat[-1])
+        return ResponseTable(table.items.set_axis(index), table.background.set_axis(index),
+                             table.meta.set_axis(index), table.problems, table.platform, table.source,
+                             table.spec_version)
+
+    def chunks() -> Iterator[ResponseTable]:
+        while True:
+            read, parse, convert = delimited._arrow_options(layout, numeric, state["text_items"])
+            try:
+                reader = pacsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert)
+                seen = 0  # records parsed in this pass (a re-read skips those already given)
+                pending: list = []
+                count = 0
+                for batch in reader:
+                    skip = state["emitted_raw"] - seen
+                    seen += batch.num_rows
+                    if skip >= batch.num_rows:
+                        continue
+                    if skip > 0:
+                        batch = batch.slice(skip)
+                    pending.append(batch)
+                    count += batch.num_rows
+                    while count >= options.chunk_rows:
+                        table = pa.Table.from_batches(pending, schema=reader.schema)
+                        piece, rest = table.slice(0, options.chunk_rows), table.slice(options.chunk_rows)
+                        pending, count = rest.to_batches(), rest.num_rows
+                        yield build(piece)
+                if count or state["first"]:
+                    yield build(pa.Table.from_batches(pending, schema=reader.schema))
+                return
+            except pa.ArrowInvalid as exc:
+                if "conversion error" in str(exc) and not state["text_items"]:
+                    state["text_items"] = True  # an item column holds text: re-read as text, as the reader does
+                    continue
+                # Anything else pyarrow cannot parse exactly: the reader's exact path takes over
+                # after the rows already given.
+                yield from _reader_chunks(path, instrument, options, after_row=state["last_row"])
+                return
+
+    return chunks()
 
 
 # --------------------------------------------------------------------------------------------
