@@ -812,8 +812,8 @@ def bootstrap_alpha(
     seed : int, optional
         Seed of ``numpy.random.default_rng``; the same seed gives the same interval.
     chunk_size : int, optional
-        Resamples processed per batch (memory: about ``chunk_size × n × 8`` bytes); default
-        chooses batches of at most about 64 MB.
+        Resamples processed per batch (memory: about ``chunk_size × n × 4`` bytes for whole-number
+        codes, × 8 otherwise); default: batches of at most 16 million counts (64 MB).
 
     Returns
     -------
@@ -935,7 +935,8 @@ def _bootstrap_alphas(
         )  # x_i (1 - m_j)
         design_inc = np.hstack([lost_pair, lost_sum]).astype(dtype)
     if chunk_size is None:
-        chunk_size = max(1, min(n_boot, 2_000_000 // max(n, 1)))
+        # few large products: fewer BLAS calls (and thread hand-offs) per resample
+        chunk_size = max(1, min(n_boot, 16_000_000 // max(n, 1)))
     sub = max(1, 500_000 // max(n, 1))  # resamples counted at a time (cache-sized index arrays)
     diag = iu == ju
     p = len(iu)
