@@ -17,6 +17,23 @@ from instrument.spec import load_instrument
 
 
 def run(*args):
+    """Run ``mhdq`` in this process (as the console script would) and capture its output."""
+    import contextlib
+    import io
+
+    from analysis.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main([str(a) for a in args])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+def run_child(*args):
     return subprocess.run([sys.executable, "-c", "from analysis.cli import main; main()", *map(str, args)],
                           capture_output=True, text=True, timeout=300)
 
@@ -109,8 +126,8 @@ def test_predict_matches_the_saved_model(cohort, tmp_path):
 
 
 def test_predict_refuses_another_instrument(cohort, tmp_path):
-    done = run("attrition", "predict", cohort["out"] / "model.json", cohort["responses"], "--horizon", 6,
-               "--out", tmp_path / "p.csv", "--instrument", "examples/bfi.yaml")
+    done = run_child("attrition", "predict", cohort["out"] / "model.json", cohort["responses"], "--horizon", 6,
+                     "--out", tmp_path / "p.csv", "--instrument", "examples/bfi.yaml")
     assert done.returncode == 2
     assert "fitted on MHDQ version" in done.stderr and "Traceback" not in done.stderr
 
