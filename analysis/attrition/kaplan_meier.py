@@ -98,7 +98,7 @@ def _km_one(time, event, z):
     )
 
 
-def kaplan_meier(time, event, group=None, *, ci_level: float = 0.95) -> KaplanMeier:
+def kaplan_meier(time, event, group=None, *, ci_level: float = 0.95, levels=None) -> KaplanMeier:
     """Kaplan-Meier estimate of the probability of still being engaged, overall or per group.
 
     Parameters
@@ -108,6 +108,8 @@ def kaplan_meier(time, event, group=None, *, ci_level: float = 0.95) -> KaplanMe
     group : array, optional
         Stratum labels; strata appear in sorted order, named ``"<value>"``.
     ci_level : float, default 0.95
+    levels : list of str, optional
+        Order of the strata (default: sorted); labels not listed are left out.
 
     Returns
     -------
@@ -137,7 +139,7 @@ def kaplan_meier(time, event, group=None, *, ci_level: float = 0.95) -> KaplanMe
     else:
         group = pd.Series(np.asarray(group)).astype(str).to_numpy()
         parts = []
-        for level in sorted(set(group)):
+        for level in (sorted(set(group)) if levels is None else [str(v) for v in levels if str(v) in set(group)]):
             mask = group == level
             part = _km_one(time[mask], event[mask], z)
             part.insert(0, "stratum", level)

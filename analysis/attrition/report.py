@@ -228,6 +228,12 @@ def _forest(analysis: AttritionAnalysis):
     ax.set_yticks(ypos)
     ax.set_yticklabels(table.index)
     ax.set_xscale("log")
+    finite = np.r_[est, low, high][np.isfinite(np.r_[est, low, high])]
+    lo_t, hi_t = min(finite.min(), 0.95), max(finite.max(), 1.05)
+    ticks = np.unique(np.round(np.exp(np.linspace(np.log(lo_t), np.log(hi_t), 6)), 2))
+    ax.set_xticks(sorted(set(ticks) | {1.0}))
+    ax.set_xticklabels([f"{t:g}" for t in sorted(set(ticks) | {1.0})])
+    ax.minorticks_off()
     label = "Hazard ratio" if analysis.model_type == "cox" else "Odds ratio"
     ax.set_xlabel(f"{label} per SD ({analysis.model.ci_level:.0%} CI), log scale")
     fig.tight_layout()
@@ -268,7 +274,7 @@ def _calibration_figure(analysis: AttritionAnalysis):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(4.6, 4.6))
-    analysis.validation.plot_calibration(ax=ax)
+    analysis.validation.plot_calibration(ax=ax, unit=analysis.options.get("time_unit", ""))
     fig.tight_layout()
     return fig
 

@@ -172,7 +172,8 @@ def fit_attrition(
         for s in design.scales:
             groups = tertile_groups(data[s])
             if groups.nunique() >= 2:
-                km[s] = (kaplan_meier(time, event, groups), logrank_test(time, event, groups))
+                km[s] = (kaplan_meier(time, event, groups, levels=["low", "middle", "high"]),
+                         logrank_test(time, event, groups))
         validation = validate_cox(X, time, event, horizon=horizon, ties=ties, penalty=penalty, n_boot=n_boot, seed=seed)
         person_time = float(time.sum())
         rate = float(event.sum()) / person_time if person_time > 0 else float("nan")

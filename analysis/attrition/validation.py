@@ -65,7 +65,7 @@ class Validation:
     def summary(self) -> pd.DataFrame:
         return self.table.reset_index()
 
-    def plot_calibration(self, ax=None, *, title: str = ""):
+    def plot_calibration(self, ax=None, *, title: str = "", unit: str = ""):
         """Calibration plot: observed against mean predicted risk per group; returns the Axes."""
         import matplotlib.pyplot as plt
 
@@ -81,7 +81,7 @@ class Validation:
         slope = self.table.loc["calibration_slope"]
         ax.set_xlim(0, top)
         ax.set_ylim(0, top)
-        ax.set_xlabel("Predicted risk of disengaging" + (f" by {self.horizon:g}" if self.horizon else ""))
+        ax.set_xlabel("Predicted risk of disengaging" + (f" by {self.horizon:g} {unit}".rstrip() if self.horizon else ""))
         ax.set_ylabel("Observed risk")
         ax.text(0.03, 0.95, f"slope {slope['apparent']:.2f} (corrected {slope['corrected']:.2f})",
                 transform=ax.transAxes, va="top", fontsize=8)
