@@ -20,7 +20,8 @@ import pandas as pd
 
 from analysis.report import HtmlReport, write_json, write_tables_xlsx
 
-__all__ = ["THRESHOLDS", "Verdict", "build_report", "verdicts", "write_validation_outputs"]
+__all__ = ["PAPER_HEADERS", "THRESHOLDS", "Verdict", "build_report", "paper_table", "verdicts",
+           "write_validation_outputs"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,65 @@ def _f(x: Any, digits: int = 3) -> str:
     return text.replace("-", "−")
 
 
+def _p(x: Any) -> str:
+    """A p value as APA prints it: no leading zero, "< .001" below .001."""
+    if not _finite(x):
+        return "–"
+    return "< .001" if x < 0.001 else _f(float(x))
+
+
+def _ci(low: Any, high: Any, digits: int = 3) -> str:
+    return f"[{_f(low, digits)}, {_f(high, digits)}]" if _finite(low) and _finite(high) else "–"
+
+
+#: Column headings of the paper tables (report.html and tables.xlsx); snake_case stays in results.json.
+PAPER_HEADERS = {
+    "scale": "Scale", "item": "Item", "keyed": "Key", "n": "n", "mean": "M", "sd": "SD", "skew": "Skew",
+    "kurtosis": "Kurtosis", "floor": "Floor", "ceiling": "Ceiling", "missing_share": "Missing share",
+    "raw_r": "r (raw)", "std_r": "r (std)", "r_cor": "r (corrected)", "r_drop": "r (item–rest)",
+    "alpha_if_dropped": "α if dropped", "level": "Level", "depth": "Depth", "n_items": "Items", "n_obs": "N",
+    "missing": "Missing data", "alpha": "α", "alpha_ci_low": "α CI low (Feldt)", "alpha_ci_high": "α CI high (Feldt)",
+    "alpha_duhachek_ci_low": "α CI low (Duhachek)", "alpha_duhachek_ci_high": "α CI high (Duhachek)",
+    "alpha_boot_ci_low": "α CI low (bootstrap)", "alpha_boot_ci_high": "α CI high (bootstrap)",
+    "ci_level": "CI level", "std_alpha": "Standardized α", "g6": "G6 (smc)", "average_r": "Mean r",
+    "median_r": "Median r", "signal_noise": "S/N", "ase": "ASE", "sem": "SEM", "omega_total": "ω total",
+    "omega_hierarchical": "ω hierarchical", "omega_n_factors": "ω group factors", "omega_total_sl": "ω total (SL)",
+    "lambda4": "λ4 (max split half)", "beta": "β (min split half)", "mean_split_half": "Mean split half",
+    "ordinal_alpha": "Ordinal α", "ordinal_omega_total": "Ordinal ω", "model": "Model", "npar": "Parameters",
+    "chisq": "χ²", "df": "df", "pvalue": "p", "cfi": "CFI", "tli": "TLI", "rmsea": "RMSEA",
+    "rmsea_ci_lower": "RMSEA 90% CI low", "rmsea_ci_upper": "RMSEA 90% CI high", "srmr": "SRMR", "aic": "AIC",
+    "bic": "BIC", "compared_with": "Compared with", "delta_chisq": "Δχ²", "delta_df": "Δdf", "delta_pvalue": "p (Δχ²)",
+    "nested": "Nested", "chisq_scaled": "χ² (scaled)", "df_scaled": "df (scaled)", "pvalue_scaled": "p (scaled)",
+    "cfi_scaled": "CFI (scaled)", "tli_scaled": "TLI (scaled)", "rmsea_scaled": "RMSEA (scaled)",
+    "step": "Step", "group_equal": "Held equal", "delta_cfi": "ΔCFI", "delta_rmsea": "ΔRMSEA",
+    "factor": "Factor", "composite_reliability": "CR", "ave": "AVE", "sqrt_ave": "√AVE",
+    "max_shared_variance": "Max shared variance", "factor_a": "Factor A", "factor_b": "Factor B",
+    "correlation": "r", "htmt": "HTMT", "fornell_larcker_ok": "Fornell–Larcker met", "htmt_ok": "HTMT < .85",
+    "criterion": "Criterion scale", "latent_correlation": "Latent r", "score_correlation": "Score r",
+    "not_applicable": "Not applicable", "msa": "MSA", "chi_square": "χ²", "dof": "df", "p_value": "p",
+    "number": "Number", "pc_observed": "PC observed", "pc_simulated": "PC simulated (95%)",
+    "fa_observed": "FA observed", "fa_simulated": "FA simulated (95%)", "map": "MAP",
+    "communality": "h²", "uniqueness": "u²", "indicator": "Indicator", "estimate": "Estimate", "se": "SE",
+    "std_all": "Standardized", "factor_1": "Factor 1", "factor_2": "Factor 2", "r": "r",
+    "rule": "Rule", "severity": "Severity", "quantity": "Quantity", "value": "Value", "group": "Group",
+    "label": "Label", "status": "Status", "reason": "Reason", "seconds": "Seconds", "statistic": "Statistic",
+}
+
+
+def paper_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table with paper headings (:data:`PAPER_HEADERS`; ``share_3`` → ``Share 3``); values unchanged.
+
+    Examples
+    --------
+    >>> list(paper_table(pd.DataFrame({"alpha": [0.8], "share_3": [0.2]})).columns)
+    ['α', 'Share 3']
+    """
+    out = frame.rename(columns=lambda c: PAPER_HEADERS.get(c, f"Share {c[6:]}" if str(c).startswith("share_") else c))
+    if out.index.name in PAPER_HEADERS:
+        out.index.name = PAPER_HEADERS[out.index.name]
+    return out
+
+
 def _finite(x: Any) -> bool:
     return x is not None and isinstance(x, (int, float, np.floating)) and math.isfinite(float(x))
 
@@ -122,7 +182,7 @@ def verdicts(res) -> list[Verdict]:
         out.append(_v("factorability", f"overall KMO = {_f(k)}", k, None if not _finite(k) else k >= 0.60, "kmo"))
     if res.bartlett is not None:
         b = res.bartlett
-        out.append(_v("factorability", f"Bartlett χ²({b.dof:.0f}) = {b.chi_square:.1f}, p = {_f(b.p_value)}",
+        out.append(_v("factorability", f"Bartlett χ²({b.dof:.0f}) = {b.chi_square:.1f}, p {'' if b.p_value < 0.001 else '= '}{_p(b.p_value)}",
                       b.p_value, None if not _finite(b.p_value) else b.p_value < 0.05, "bartlett"))
     if res.cfa_comparison is not None:
         for _, row in _fit_indices(res).iterrows():
@@ -234,20 +294,21 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     # 1. data
     report.section("Data and problems", intro=(
         "Rows read, rejected by the checks and analysed. Problems are counted by the rule that found them; "
-        "the problem records themselves (with file and row) are written by `mhdq check`, never in this report."))
+        "the problem records themselves (with file and row) are written by mhdq check, never in this report."))
     if synthetic:
         report.note("These are SYNTHETIC data (the input is marked synthetic): the figures describe a simulation, "
                     "not real respondents.")
-    report.table(res.data.summary().set_index("quantity"), caption="Data summary")
+    report.table(paper_table(res.data.summary().set_index("quantity")), caption="Data summary")
     if res.data.rejected_by_rule:
         report.table(pd.DataFrame({"rows": res.data.rejected_by_rule}).rename_axis("rule"),
                      caption="Rows rejected, by rule")
     if len(res.data.problems):
-        report.table(res.data.problems.set_index("rule"), caption="Problem records by rule and severity")
+        report.table(paper_table(res.data.problems.set_index("rule")), caption="Problem records by rule and severity")
     else:
         report.paragraph("The checks found no problems.")
     if res.data.group_sizes is not None:
-        report.table(res.data.group_sizes.set_index("label"), caption=f"Respondents per group of {res.data.group_by}")
+        report.table(paper_table(res.data.group_sizes[["label", "n"]].set_index("label")),
+                     caption=f"Respondents per group of {res.data.group_by}")
     report.paragraph(
         f"Missing answers: {opts['missing']} deletion for item statistics, reliability and correlations; "
         f"listwise for CFA, validity and invariance ({res.data.n_complete} respondents answered every structure item).")
@@ -267,7 +328,7 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
         ax = plots.likert_bars(shares, labels=used_legend, title=f"Answers to the items of {root}")
         report.figure(ax.figure, caption="Share of answers per category (numbers of answers per item in the table "
                                          "below).", alt=f"Diverging stacked bars of the answers to the items of {root}")
-    report.table(res.distribution[["scale", "keyed", "n", "missing", "not_applicable", "mean", "sd"]],
+    report.table(paper_table(res.distribution[["scale", "keyed", "n", "missing", "not_applicable", "mean", "sd"]]),
                  caption="Answers, missing and not-applicable per item (mean and SD as answered)")
 
     # 3. item statistics
@@ -277,7 +338,8 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     if _status_note(report, res, "item_statistics"):
         cols = [c for c in ["scale", "item", "keyed", "n", "mean", "sd", "skew", "kurtosis", "floor", "ceiling",
                             "r_drop", "alpha_if_dropped"] if c in res.item_statistics.columns]
-        report.table(res.item_statistics[cols], caption="Item statistics", index=False)
+        report.table(paper_table(res.item_statistics[cols]), caption="Item statistics (keyed items within their "
+                     "scale; mean and SD as answered)", index=False)
         low = res.item_statistics[res.item_statistics["r_drop"] < 0.30]
         if len(low):
             report.note(f"{len(low)} item(s) correlate below .30 with the rest of their scale: "
@@ -289,22 +351,29 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
         "for scales with three or more facets, Guttman's λ4 (best split half), and the standard error of "
         "measurement of the mean score. Ordinal α and ω use the polychoric correlations (with --ordinal)."))
     if _status_note(report, res, "reliability"):
-        tab = res.reliability.table.set_index("scale")
-        cols = ["n_items", "n_obs", "alpha", "alpha_ci_low", "alpha_ci_high", "alpha_duhachek_ci_low",
-                "alpha_duhachek_ci_high", "omega_total", "omega_hierarchical", "lambda4", "sem"]
-        if opts.get("n_boot"):
-            cols[6:6] = ["alpha_boot_ci_low", "alpha_boot_ci_high"]
-        if opts.get("ordinal"):
-            cols += ["ordinal_alpha", "ordinal_omega_total"]
-        report.table(tab[cols], caption=f"Reliability per scale ({res.reliability.ci_level:.0%} intervals; "
-                                        f"{res.reliability.missing} deletion)")
+        level = f"{res.reliability.ci_level:.0%}"
+        rows = []
+        for _, r in res.reliability.table.iterrows():
+            row = {"Scale": r["scale"], "Items": r["n_items"], "N": r["n_obs"], "α": r["alpha"],
+                   f"{level} CI (Feldt)": _ci(r["alpha_ci_low"], r["alpha_ci_high"]),
+                   f"{level} CI (Duhachek)": _ci(r["alpha_duhachek_ci_low"], r["alpha_duhachek_ci_high"])}
+            if opts.get("n_boot"):
+                row[f"{level} CI (bootstrap)"] = _ci(r["alpha_boot_ci_low"], r["alpha_boot_ci_high"])
+            row.update({"ω total": r["omega_total"], "ω hierarchical": r["omega_hierarchical"],
+                        "λ4": r["lambda4"], "SEM": r["sem"]})
+            if opts.get("ordinal"):
+                row.update({"Ordinal α": r["ordinal_alpha"], "Ordinal ω": r["ordinal_omega_total"]})
+            rows.append(row)
+        report.table(pd.DataFrame(rows).set_index("Scale"), caption=(
+            f"Reliability per scale ({res.reliability.missing} deletion; SEM of the mean score)"))
         for problem in res.reliability.problems:
             report.note(f"Not computed: {problem}")
         _show_verdicts(report, all_verdicts, "reliability")
 
     # 5. factorability and retention
     report.section("Factorability and the number of factors", intro=(
-        f"On the {len(res.data.structure_items)} items of the scale hierarchy, {opts['correlation']} correlations. "
+        f"On the {len(res.data.structure_items)} items of the scale hierarchy, {opts['correlation'].capitalize()} "
+        "correlations. "
         "KMO measures how much of the correlation is shared (psych::KMO); Bartlett's test asks whether the "
         "correlation matrix differs from identity. Parallel analysis (psych::fa.parallel, "
         f"{opts['n_iter']} simulated data sets, 95th percentile) and Velicer's MAP suggest the number of factors."))
@@ -335,9 +404,9 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
         report.figure(ax.figure, caption="EFA pattern loadings (values of |λ| ≥ .30 printed).",
                       alt="Heatmap of the EFA loadings")
         tab = efa.loadings_.copy()
-        tab["h2"] = efa.communalities_
-        tab.index.name = "item"
-        report.table(tab, caption="Pattern loadings and communalities (h2)", digits=2)
+        tab["h²"] = efa.communalities_
+        tab.index.name = "Item"
+        report.table(tab, caption="Pattern loadings and communalities (h²)", digits=2)
         if efa.phi_ is not None:
             phi = efa.phi_.copy()
             phi.index.name = "factor"
@@ -361,13 +430,21 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
         cmp = res.cfa_comparison
         for name, reason in res.cfa_skipped.items():
             report.note(f"Model {name} not fitted: {reason}")
-        if res.cfa_estimator == "WLSMV":
-            cols = ["npar", "chisq_scaled", "df", "pvalue_scaled", "cfi_scaled", "tli_scaled", "rmsea_scaled", "srmr"]
-        else:
-            cols = ["npar", "chisq", "df", "cfi", "tli", "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "srmr", "aic",
-                    "bic", "compared_with", "delta_chisq", "delta_df", "delta_pvalue"]
-        report.table(cmp.set_index("model")[cols], caption=f"Model comparison, {res.cfa_estimator} "
-                                                           "(most constrained first)")
+        rows = []
+        for _, r in cmp.iterrows():
+            if res.cfa_estimator == "WLSMV":
+                rows.append({"Model": r["model"], "χ² (scaled)": r["chisq_scaled"], "df": round(float(r["df_scaled"]), 2),
+                             "p": _p(r["pvalue_scaled"]), "CFI (scaled)": r["cfi_scaled"],
+                             "TLI (scaled)": r["tli_scaled"], "RMSEA (scaled)": r["rmsea_scaled"], "SRMR": r["srmr"]})
+            else:
+                rows.append({"Model": r["model"], "χ²": r["chisq"], "df": int(r["df"]), "p": _p(r["pvalue"]),
+                             "CFI": r["cfi"], "TLI": r["tli"], "RMSEA": r["rmsea"],
+                             "90% CI": _ci(r["rmsea_ci_lower"], r["rmsea_ci_upper"]), "SRMR": r["srmr"],
+                             "AIC": r["aic"], "BIC": r["bic"],
+                             "Δχ² (Δdf) vs": (f"{r['delta_chisq']:.1f} ({r['delta_df']:.0f}) vs {r['compared_with']}, "
+                                              f"p {_p(r['delta_pvalue'])}" if r["nested"] else "–")})
+        report.table(pd.DataFrame(rows).set_index("Model"), caption=f"Model comparison, {res.cfa_estimator} "
+                                                                    "(most constrained first)", digits=3)
         ax = plots.fit_comparison(_fit_indices(res))
         report.figure(ax.figure, caption="Fit indices per model against Hu & Bentler's cut-offs (dashed lines).",
                       alt="Fit indices of the CFA models")
@@ -376,7 +453,9 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
         if primary is not None:
             fit = res.cfa[primary]
             sl = fit.standardized_loadings()
-            report.table(sl, caption=f"Standardized loadings (std.all) of the {primary} model", digits=2)
+            shown = sl.astype(object).where(sl != 0, "")  # blank where an item does not load (fixed to 0)
+            shown.index.name, shown.columns.name = "Indicator", None
+            report.table(shown, caption=f"Standardized loadings (std.all) of the {primary} model", digits=2)
             fc = fit.factor_correlations()
             if fc.shape[0] > 1:
                 report.table(fc, caption=f"Factor correlations of the {primary} model", digits=2)
@@ -389,12 +468,12 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     if _status_note(report, res, "validity"):
         v = res.validity
         report.paragraph(f"Model: {res.validity_model}.")
-        report.table(v.factors, caption="Composite reliability and AVE")
+        report.table(paper_table(v.factors), caption="Composite reliability (CR) and average variance extracted (AVE)")
         fl = v.fornell_larcker.copy()
         report.table(fl, caption="Fornell–Larcker: √AVE on the diagonal, factor correlations below and above", digits=2)
         report.table(v.htmt, caption="HTMT", digits=2)
         if res.criterion is not None and len(res.criterion):
-            report.table(res.criterion.set_index("scale"), caption=(
+            report.table(paper_table(res.criterion.set_index("scale")), caption=(
                 "Scale hierarchy against the criterion scale(s): latent correlation (two-factor CFA), HTMT and "
                 "correlation of scale scores"))
         _show_verdicts(report, all_verdicts, "validity")
@@ -408,8 +487,10 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
         report.paragraph(f"Model: {res.invariance_model}; groups: "
                          + ", ".join(f"{g} (n = {inv.n_obs[g]})" for g in inv.groups) + ".")
         s = inv.summary()
-        report.table(s[["chisq", "df", "cfi", "tli", "rmsea", "srmr", "delta_chisq", "delta_df", "delta_pvalue",
-                        "delta_cfi", "delta_rmsea"]], caption="Invariance steps")
+        rows = [{"Step": step, "χ²": r["chisq"], "df": int(r["df"]), "CFI": r["cfi"], "TLI": r["tli"], "RMSEA": r["rmsea"],
+                 "SRMR": r["srmr"], "Δχ²": r["delta_chisq"], "Δdf": r["delta_df"], "p (Δχ²)": _p(r["delta_pvalue"]),
+                 "ΔCFI": r["delta_cfi"], "ΔRMSEA": r["delta_rmsea"]} for step, r in s.iterrows()]
+        report.table(pd.DataFrame(rows).set_index("Step"), caption="Invariance steps (ML; Δ against the previous step)")
         ax = plots.invariance_ladder(s)
         report.figure(ax.figure, caption="CFI and RMSEA per invariance step, with the change from the previous step.",
                       alt="Invariance ladder")
@@ -417,8 +498,7 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
 
     # 10. provenance
     report.section("Analyses run and software", intro="Status of each analysis, and what produced this report.")
-    steps = res.summary().set_index("step")
-    report.table(steps, caption="Analyses", digits=2)
+    report.table(paper_table(res.summary().set_index("step")), caption="Analyses", digits=2)
     prov = {"instrument": f"{inst['name']} {inst['version']}", "fingerprint": inst["fingerprint"],
             "data hash": res.provenance["data_hash"], "seed": str(opts["seed"]),
             "missing data": f"{opts['missing']} (CFA: listwise)", "bootstrap resamples": str(opts["n_boot"])}
@@ -431,6 +511,43 @@ def _n_leaves(res) -> int:
     return int(res.instrument.get("n_structure_leaves", 0))
 
 
+def _sheet_notes(res) -> dict[str, str]:
+    """The note under each sheet of tables.xlsx: what the numbers are and how they were computed."""
+    o = res.options
+    level = f"{o['ci_level']:.0%}"
+    est = res.cfa_estimator
+    return {
+        "Data summary": f"Rows read, rejected by the checks and analysed; sources: {', '.join(res.data.sources)}.",
+        "Problems by rule": "Problem records of reading and checking, counted by rule and severity.",
+        "Responses": "Answers per item as answered (before reverse keying): n answers, missing, not applicable, "
+                     "share of answers per code, M and SD.",
+        "Item statistics": f"psych::alpha item statistics on the keyed items within each leaf scale; {o['missing']} "
+                           "deletion. r (item–rest) = r.drop.",
+        "Reliability": f"{level} intervals: Feldt and Duhachek (α ± z·ASE)"
+                       + (f", percentile bootstrap ({o['n_boot']} resamples)" if o["n_boot"] else "")
+                       + f"; ω total from one factor, ω hierarchical by Schmid–Leiman; {o['missing']} deletion.",
+        "Polychoric correlations": "psych::polychoric (two-step, global thresholds, 0.5 correction for empty cells).",
+        "Thresholds": "Thresholds of the polychoric correlations (Φ⁻¹ of cumulative proportions).",
+        "KMO": f"Kaiser–Meyer–Olkin measure of sampling adequacy (psych::KMO), {o['correlation']} correlations.",
+        "Bartlett": "Bartlett's test of sphericity (psych::cortest.bartlett).",
+        "Retention": f"Parallel analysis (psych::fa.parallel, {o['n_iter']} simulated data sets, 95th percentile, "
+                     f"seed {o['seed']}) and Velicer's MAP.",
+        "EFA loadings": f"psych::fa: minres, oblimin, {o['correlation']} correlations; pattern loadings.",
+        "EFA factor correlations": "Correlations of the oblimin-rotated factors.",
+        "EFA fit": "psych::factor.stats fit of the EFA (RMSEA interval 90%).",
+        "CFA fit comparison": f"lavaan::cfa, {est}, listwise deletion; Δχ² between nested neighbours (ML only).",
+        "CFA standardized loadings": f"lavaan standardizedSolution (std.all), {est}.",
+        "CFA factor correlations": f"Model-implied factor correlations, {est}.",
+        "CR and AVE": f"From the {res.validity_model} CFA ({est}); CR on keyed standardized loadings.",
+        "Fornell-Larcker": "√AVE on the diagonal, factor correlations off it.",
+        "HTMT": "Heterotrait–monotrait ratio of item correlations (semTools::htmt, absolute correlations).",
+        "Discriminant pairs": "Fornell–Larcker: |r| below both √AVE; HTMT below .85 (Henseler et al. 2015).",
+        "Criterion scales": "Hierarchy total against each criterion scale: two-factor CFA, HTMT, scale-score r.",
+        "Invariance": "lavaan::cfa multi-group ML (group.equal); Δ against the previous step.",
+        "Analyses": "Status of every analysis; reasons for those skipped or failed.",
+    }
+
+
 def write_validation_outputs(res, out_dir: str | Path) -> dict[str, Path]:
     """Write ``results.json``, ``tables.xlsx`` and ``report.html`` into ``out_dir``.
 
@@ -441,7 +558,11 @@ def write_validation_outputs(res, out_dir: str | Path) -> dict[str, Path]:
     """
     out = Path(out_dir)
     paths = {"json": write_json(res.to_dict(), out / "results.json")}
-    notes = {name: "Synthetic data." for name in res.tables()} if res.data.synthetic else None
-    paths["xlsx"] = write_tables_xlsx(res.tables(), out / "tables.xlsx", notes=notes)
+    tables = res.tables()
+    notes = _sheet_notes(res)
+    if res.data.synthetic:
+        notes = {name: "SYNTHETIC DATA. " + notes.get(name, "") for name in tables}
+    paths["xlsx"] = write_tables_xlsx({name: paper_table(t) for name, t in tables.items()},
+                                      out / "tables.xlsx", notes=notes)
     paths["html"] = build_report(res).write(out / "report.html")
     return paths

@@ -151,7 +151,7 @@ def test_bfi_tables_xlsx_has_a_sheet_per_table(bfi_run):
     rel = book["Reliability"]
     header = [c.value for c in next(rel.iter_rows(max_row=1))]
     first = [c.value for c in next(rel.iter_rows(min_row=2, max_row=2))]
-    alpha = first[header.index("alpha")]
+    alpha = first[header.index("α")]
     assert isinstance(alpha, float)  # numbers stay numbers
     assert alpha == pytest.approx(REF["scales"]["agree"]["raw_alpha"], abs=1e-6)
 
