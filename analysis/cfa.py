@@ -466,13 +466,54 @@ class _Structure:
         return theta
 
 
+_LOG2PI = math.log(2 * math.pi)
+
+
+def _normal_terms(S: np.ndarray, xbar: np.ndarray | None, sigma: np.ndarray, mu: np.ndarray,
+                  dS: np.ndarray | None, dM: np.ndarray | None, *, grad: bool, info: bool):
+    """−2 log-likelihood per observation of moments (S, x̄) under N(μ, Σ), its gradient and the
+    expected information (of the same scale) with respect to θ, given ∂Σ/∂θ and ∂μ/∂θ."""
+    try:
+        cf = np.linalg.cholesky(sigma)
+    except np.linalg.LinAlgError:
+        return math.inf, None, None
+    p = len(sigma)
+    logdet = 2 * np.log(np.diag(cf)).sum()
+    inv = np.linalg.inv(sigma)
+    d = xbar - mu if xbar is not None else np.zeros(p)
+    value = p * _LOG2PI + logdet + float(np.sum(S * inv)) + float(d @ inv @ d)
+    g = H = None
+    if grad:
+        Wm = inv - inv @ (S + np.outer(d, d)) @ inv
+        g = dS.reshape(len(dS), -1) @ Wm.ravel() - 2 * dM @ (inv @ d)
+    if info:
+        H = _trace_products(inv, dS) + 2 * dM @ inv @ dM.T
+    return value, g, H
+
+
 @dataclass(frozen=True, slots=True)
 class _GroupStats:
+    """Complete-data moments of one group."""
+
     label: object
     n: int
     cov: np.ndarray  # ML covariance (divided by n)
     mean: np.ndarray
     logdet: float
+
+    def terms(self, sigma, mu, dS, dM, *, meanstructure: bool, grad: bool, info: bool):
+        return _normal_terms(self.cov, self.mean if meanstructure else None, sigma, mu, dS, dM,
+                             grad=grad, info=info)
+
+    @property
+    def h1(self) -> float:
+        """−2 logl per observation of the saturated model."""
+        return len(self.mean) * (_LOG2PI + 1) + self.logdet
+
+    @property
+    def baseline(self) -> float:
+        """−2 logl per observation of the independence model (diagonal Σ, free means)."""
+        return len(self.mean) * (_LOG2PI + 1) + float(np.log(np.diag(self.cov)).sum())
 
 
 def _group_stats(x: np.ndarray, label: object) -> _GroupStats:
@@ -489,6 +530,144 @@ def _group_stats(x: np.ndarray, label: object) -> _GroupStats:
     return _GroupStats(label, n, cov, mean, logdet)
 
 
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    idx: np.ndarray  # observed items
+    n: int
+    mean: np.ndarray
+    cov: np.ndarray  # ML, about the pattern's own mean
+
+
+@dataclass(frozen=True, slots=True)
+class _MissingStats:
+    """Incomplete data of one group, by missing-data pattern (full-information ML)."""
+
+    label: object
+    n: int
+    patterns: tuple[_Pattern, ...]
+    cov: np.ndarray  # saturated (EM) estimates: the "sample" moments of lavaan's h1 model
+    mean: np.ndarray
+    logdet: float
+    h1: float
+    baseline: float
+    em_iterations: int
+    mask: np.ndarray  # patterns × items, True = observed
+    weights: np.ndarray  # n_p / n
+    padded_cov: np.ndarray  # patterns × p × p, zero outside the observed block
+    padded_mean: np.ndarray  # patterns × p, zero where missing
+
+    def terms(self, sigma, mu, dS, dM, *, meanstructure: bool, grad: bool, info: bool):
+        """Σ_p (n_p/n)·L_p over the missing-data patterns. The gradient is exact; the returned
+        information is the complete-data expected information at (Σ, μ), a cheap stand-in that
+        only steers the Fisher-scoring steps (standard errors use the observed information).
+
+        All patterns are handled at once: each pattern's Σ_oo is embedded in a p × p matrix with
+        an identity block for its missing items, which has the same determinant and holds
+        Σ_oo⁻¹ in its inverse."""
+        p = len(sigma)
+        M, w, cov, mean = self.mask, self.weights, self.padded_cov, self.padded_mean
+        MM = M[:, :, None] & M[:, None, :]
+        padded = np.where(MM, sigma[None], 0.0) + (~M)[:, :, None] * np.eye(p)[None]
+        try:
+            cf = np.linalg.cholesky(padded)
+        except np.linalg.LinAlgError:
+            return math.inf, None, None
+        inv = np.linalg.inv(padded)
+        d = np.where(M, mean - mu[None], 0.0)
+        inv_d = np.einsum("kij,kj->ki", inv, d)
+        logdet = 2 * np.log(np.diagonal(cf, axis1=1, axis2=2)).sum(axis=1)
+        per = M.sum(axis=1) * _LOG2PI + logdet + np.einsum("kij,kij->k", cov, inv) + np.einsum("ki,ki->k", d, inv_d)
+        value = float(w @ per)
+        g = H = None
+        if grad:
+            outer = cov + d[:, :, None] * d[:, None, :]
+            Wk = (inv - inv @ outer @ inv) * MM
+            W = np.tensordot(w, Wk, axes=1)
+            v = w @ inv_d
+            g = dS.reshape(len(dS), -1) @ W.ravel() - 2 * dM @ v
+        if info:
+            full_inv = np.linalg.inv(sigma)
+            H = _trace_products(full_inv, dS) + 2 * dM @ full_inv @ dM.T
+        return value, g, H
+
+
+def _patterns_of(x: np.ndarray) -> tuple[_Pattern, ...]:
+    observed = ~np.isnan(x)
+    keys, inverse = np.unique(observed, axis=0, return_inverse=True)
+    out = []
+    for k, key in enumerate(keys):
+        rows = x[inverse.ravel() == k][:, key]
+        mean = rows.mean(axis=0)
+        xc = rows - mean
+        out.append(_Pattern(np.flatnonzero(key), len(rows), mean, xc.T @ xc / len(rows)))
+    return tuple(out)
+
+
+def _missing_stats(x: np.ndarray, label: object, *, tol: float = 1e-10, max_iter: int = 10_000) -> _MissingStats:
+    """Pattern moments and the saturated model by EM (Dempster, Laird & Rubin 1977)."""
+    where = "" if label is None else f" in group {label!r}"
+    n, p = x.shape
+    empty = np.isnan(x).all(axis=0)
+    if empty.any():
+        raise ValueError(f"data: item column(s) {list(np.flatnonzero(empty))} have no answers{where}")
+    pats = _patterns_of(x)
+    mean = np.nanmean(x, axis=0)
+    var = np.nanvar(x, axis=0)
+    if (var <= 0).any():
+        raise ValueError(f"data: an item has no variance{where}")
+    baseline = 0.0
+    for pat in pats:
+        o = pat.idx
+        v, m = var[o], mean[o]
+        baseline += pat.n / n * float(np.sum(_LOG2PI + np.log(v) + (np.diag(pat.cov) + (pat.mean - m) ** 2) / v))
+    mu, sigma = mean.copy(), np.diag(var)
+    it = 0
+    for it in range(1, max_iter + 1):
+        T1 = np.zeros(p)
+        T2 = np.zeros((p, p))
+        for pat in pats:
+            o = pat.idx
+            m = np.setdiff1d(np.arange(p), o)
+            s1 = pat.n * pat.mean
+            s2 = pat.n * (pat.cov + np.outer(pat.mean, pat.mean))
+            T1[o] += s1
+            T2[np.ix_(o, o)] += s2
+            if m.size:
+                B = np.linalg.solve(sigma[np.ix_(o, o)], sigma[np.ix_(o, m)]).T  # x̂_m = c + B x_o
+                c = mu[m] - B @ mu[o]
+                T1[m] += pat.n * c + B @ s1
+                cross = np.outer(c, s1) + B @ s2
+                T2[np.ix_(m, o)] += cross
+                T2[np.ix_(o, m)] += cross.T
+                Bs1 = B @ s1
+                T2[np.ix_(m, m)] += (pat.n * np.outer(c, c) + np.outer(c, Bs1) + np.outer(Bs1, c) + B @ s2 @ B.T
+                                     + pat.n * (sigma[np.ix_(m, m)] - B @ sigma[np.ix_(o, m)]))
+        new_mu = T1 / n
+        new_sigma = T2 / n - np.outer(new_mu, new_mu)
+        change = max(np.max(np.abs(new_mu - mu)), np.max(np.abs(new_sigma - sigma)))
+        mu, sigma = new_mu, (new_sigma + new_sigma.T) / 2
+        if change < tol:
+            break
+    else:
+        warnings.warn(f"the EM estimate of the saturated model{where} did not converge in {max_iter} "
+                      "iterations; χ² and fit indices are approximate", ConvergenceWarning, stacklevel=3)
+    sign, logdet = np.linalg.slogdet(sigma)
+    if sign <= 0:
+        raise ValueError(f"data: the (EM) covariance matrix of the items{where} is singular")
+    mask = np.zeros((len(pats), p), dtype=bool)
+    padded_cov = np.zeros((len(pats), p, p))
+    padded_mean = np.zeros((len(pats), p))
+    for k, pat in enumerate(pats):
+        mask[k, pat.idx] = True
+        padded_cov[k][np.ix_(pat.idx, pat.idx)] = pat.cov
+        padded_mean[k, pat.idx] = pat.mean
+    weights = np.array([pat.n for pat in pats], dtype=float) / n
+    extra = (mask, weights, padded_cov, padded_mean)
+    stats0 = _MissingStats(label, n, pats, sigma, mu, logdet, 0.0, baseline, it, *extra)
+    h1, _, _ = stats0.terms(sigma, mu, None, None, meanstructure=True, grad=False, info=False)
+    return _MissingStats(label, n, pats, sigma, mu, logdet, h1, baseline, it, *extra)
+
+
 # --------------------------------------------------------------------------------------------
 # ML estimation
 # --------------------------------------------------------------------------------------------
@@ -501,8 +680,10 @@ def _trace_products(inv: np.ndarray, dS: np.ndarray) -> np.ndarray:
     return flat @ flat.T
 
 
-def _objective(struct: _Structure, stats_: Sequence[_GroupStats], theta: np.ndarray, *, grad: bool, info: bool):
-    """F = Σ_g (N_g/N) [log|Σ_g| + tr(S_gΣ_g⁻¹) − log|S_g| − p + (x̄_g − μ_g)ᵀΣ_g⁻¹(x̄_g − μ_g)]."""
+def _objective(struct: _Structure, stats_: Sequence, theta: np.ndarray, *, grad: bool, info: bool):
+    """F = Σ_g (N_g/N)·(L_g(θ) − L_g,H1), L = −2 logl per observation (complete data:
+    log|Σ| + tr(SΣ⁻¹) − log|S| − p + (x̄ − μ)ᵀΣ⁻¹(x̄ − μ); incomplete data: summed over missing-data
+    patterns, H1 = the saturated model by EM). Returns (F, ∂F/∂θ, expected information of F)."""
     N = sum(s.n for s in stats_)
     F = 0.0
     g_ = np.zeros(struct.n_free)
@@ -513,20 +694,15 @@ def _objective(struct: _Structure, stats_: Sequence[_GroupStats], theta: np.ndar
             sigma, mu, dS, dM = struct.derivatives(theta, g)
         else:
             sigma, mu, _ = struct.implied(theta, g)
-        try:
-            cf = np.linalg.cholesky(sigma)
-        except np.linalg.LinAlgError:
+            dS = dM = None
+        value, gg, Hg = st.terms(sigma, mu, dS, dM, meanstructure=struct.meanstructure, grad=grad, info=info)
+        if not math.isfinite(value):
             return (math.inf, None, None)
-        logdet = 2 * np.log(np.diag(cf)).sum()
-        inv = np.linalg.inv(sigma)
-        d = st.mean - mu if struct.meanstructure else np.zeros(struct.p)
-        Fg = logdet + np.sum(st.cov * inv) - st.logdet - struct.p + d @ inv @ d
-        F += w * Fg
+        F += w * (value - st.h1)
         if grad:
-            Wm = inv - inv @ (st.cov + np.outer(d, d)) @ inv
-            g_ += w * (dS.reshape(len(dS), -1) @ Wm.ravel() - 2 * dM @ (inv @ d))
+            g_ += w * gg
         if info:
-            H += w * (_trace_products(inv, dS) + 2 * dM @ inv @ dM.T)
+            H += w * Hg
     return F, g_, H
 
 
@@ -657,7 +833,7 @@ def _fit_measures(struct, stats_, theta, F) -> pd.Series:
     df = G * pstar - npar
     chisq = N * F
     # independence model: diagonal Σ, free means, per group
-    base = sum(st.n * (np.log(np.diag(st.cov)).sum() - st.logdet) for st in stats_)
+    base = sum(st.n * (st.baseline - st.h1) for st in stats_)
     base_df = G * p * (p - 1) // 2
     cfi_den = max(base - base_df, chisq - df, 0.0)
     cfi = 1 - max(chisq - df, 0.0) / cfi_den if cfi_den > 0 else 1.0
@@ -667,11 +843,9 @@ def _fit_measures(struct, stats_, theta, F) -> pd.Series:
     unres = 0.0
     for g, st in enumerate(stats_):
         sigma, mu, _ = struct.implied(theta, g)
-        inv = np.linalg.inv(sigma)
-        d = st.mean - mu if struct.meanstructure else np.zeros(p)
-        logdet = np.linalg.slogdet(sigma)[1]
-        logl += -st.n / 2 * (p * math.log(2 * math.pi) + logdet + np.sum(st.cov * inv) + d @ inv @ d)
-        unres += -st.n / 2 * (p * math.log(2 * math.pi) + st.logdet + p)
+        value, _, _ = st.terms(sigma, mu, None, None, meanstructure=struct.meanstructure, grad=False, info=False)
+        logl += -st.n / 2 * value
+        unres += -st.n / 2 * st.h1
     return pd.Series({
         "npar": npar, "fmin": F / 2, "chisq": chisq, "df": df,
         "pvalue": float(stats.chi2.sf(chisq, df)) if df > 0 else math.nan,
@@ -699,10 +873,11 @@ def _prepare(data: pd.DataFrame, cols: Sequence[str], missing: str, what: str = 
     if bad:
         raise ValueError(f"{what}: item column(s) {', '.join(bad)} are not numeric")
     x = sub.to_numpy(dtype=float, na_value=np.nan)
-    if missing != "listwise":
-        raise ValueError(f"missing: {missing!r} is not supported; allowed: 'listwise'")
-    x = x[~np.isnan(x).any(axis=1)]
-    return x
+    if missing == "listwise":
+        return x[~np.isnan(x).any(axis=1)]
+    if missing == "ml":
+        return x[~np.isnan(x).all(axis=1)]  # lavaan drops respondents without any answer
+    raise ValueError(f"missing: {missing!r} is not supported; allowed: 'listwise', 'ml'")
 
 
 class CFA:
@@ -715,8 +890,14 @@ class CFA:
     estimator : {"ML"}, default "ML"
         Normal-theory maximum likelihood on the ML (divide-by-N) covariance matrix. For ordinal
         items see :mod:`analysis.wlsmv`.
-    missing : {"listwise"}, default "listwise"
-        Rows with any missing model item are dropped (lavaan ``missing = "listwise"``).
+    missing : {"listwise", "ml"}, default "listwise"
+        ``"listwise"`` drops rows with any missing model item (lavaan ``missing = "listwise"``).
+        ``"ml"`` uses every answer by full-information ML under missing at random (lavaan
+        ``missing = "ml"``): the model gets a mean structure, the χ² is against the saturated
+        model estimated by EM, and standard errors come from the observed information (lavaan's
+        default with ``missing = "ml"``). The FIML path is checked against the complete-data ML
+        fit and against its own EM/likelihood identities, not against lavaan output (no
+        reference was available); modification indices are not available with it.
 
     Attributes
     ----------
@@ -797,9 +978,10 @@ class CFA:
         model = self._model()
         x = _prepare(data, model.observed, self.missing)
         if x.shape[0] <= len(model.observed):
-            raise ValueError(f"data: {x.shape[0]} complete rows for {len(model.observed)} items; need more rows than items")
-        st = [_group_stats(x, None)]
-        struct = _Structure(model, 1, meanstructure=False)
+            raise ValueError(f"data: {x.shape[0]} usable rows for {len(model.observed)} items; need more rows than items")
+        fiml = self.missing == "ml"
+        st = [_missing_stats(x, None) if fiml else _group_stats(x, None)]
+        struct = _Structure(model, 1, meanstructure=fiml)
         result = _fit_structure(struct, st)
         self._struct, self._stats = struct, st
         self.theta_, self.converged_ = result.theta, result.converged
@@ -859,6 +1041,8 @@ class CFA:
         the cross-loadings of first-order factors and the residual covariances of items).
         """
         self._check_fitted()
+        if self.missing != "listwise":
+            raise NotImplementedError("modification indices are implemented for missing='listwise' only")
         struct, st = self._struct, self._stats
         oi = {n: i for i, n in enumerate(struct.obs)}
         li = {n: i for i, n in enumerate(struct.lat)}
@@ -911,8 +1095,25 @@ class _Result:
     estimates: pd.DataFrame
 
 
-def _fit_structure(struct: _Structure, st: Sequence[_GroupStats]) -> _Result:
+def _observed_information(struct: _Structure, st: Sequence, theta: np.ndarray) -> np.ndarray:
+    """Hessian of F at θ̂ by central differences of the analytic gradient (symmetrised)."""
+    q = len(theta)
+    Hs = np.zeros((q, q))
+    for k in range(q):
+        h = 1e-5 * max(1.0, abs(theta[k]))
+        up, down = theta.copy(), theta.copy()
+        up[k] += h
+        down[k] -= h
+        gu = _objective(struct, st, up, grad=True, info=False)[1]
+        gd = _objective(struct, st, down, grad=True, info=False)[1]
+        Hs[:, k] = (gu - gd) / (2 * h)
+    return (Hs + Hs.T) / 2
+
+
+def _fit_structure(struct: _Structure, st: Sequence) -> _Result:
     theta, F, g, H, converged = _fit_ml(struct, st)
+    if any(isinstance(s, _MissingStats) for s in st):
+        H = _observed_information(struct, st, theta)
     if not converged:
         warnings.warn(
             f"the ML estimation did not converge (largest gradient {np.max(np.abs(g)):.2g}); "

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.cfa import MeasurementModel, _fit_structure, _group_stats, _prepare, _Structure
+from analysis.cfa import MeasurementModel, _fit_structure, _group_stats, _missing_stats, _prepare, _Structure
 
 __all__ = ["MultiGroupCFA", "measurement_invariance", "InvarianceResult", "STEPS"]
 
@@ -44,7 +44,8 @@ class MultiGroupCFA:
         ``"intercepts"``, ``"residuals"``, ``"lv.variances"``, ``"lv.covariances"`` (lavaan
         ``group.equal``). With ``"intercepts"`` the latent means are fixed to 0 in the first group
         and free in the others, as lavaan does.
-    missing : {"listwise"}, default "listwise"
+    missing : {"listwise", "ml"}, default "listwise"
+        As :class:`analysis.cfa.CFA` (``"ml"``: full-information ML per group).
 
     Attributes
     ----------
@@ -109,7 +110,7 @@ class MultiGroupCFA:
                     f"data: group {lab!r} of {self.group!r} has {x.shape[0]} complete rows for "
                     f"{len(model.observed)} items; need more rows than items"
                 )
-            stats_.append(_group_stats(x, lab))
+            stats_.append(_missing_stats(x, lab) if self.missing == "ml" else _group_stats(x, lab))
             n_obs[lab] = x.shape[0]
         struct = _Structure(model, len(labels), meanstructure=True, equal=equal,
                             free_latent_means="intercepts" in equal)
@@ -198,7 +199,7 @@ def measurement_invariance(
         Any of ``configural`` (same pattern), ``metric`` (equal loadings), ``scalar`` (equal loadings
         and intercepts, latent means free in groups 2..G), ``strict`` (also equal residual variances),
         in increasing order of constraint.
-    missing : {"listwise"}, default "listwise"
+    missing : {"listwise", "ml"}, default "listwise"
 
     Returns
     -------

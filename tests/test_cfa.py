@@ -122,7 +122,7 @@ def test_bad_data_is_reported_by_name(hs):
     with pytest.raises(ValueError, match="not numeric"):
         CFA(ref["model"]).fit(data.assign(x3="a"))
     with pytest.raises(ValueError, match="missing"):
-        CFA(ref["model"], missing="ml").fit(data)
+        CFA(ref["model"], missing="pairwise").fit(data)
     with pytest.raises(RuntimeError, match="not fitted"):
         CFA(ref["model"]).modification_indices()
 
@@ -178,3 +178,77 @@ def test_compare_models_does_not_test_non_nested_models(hs):
     other = CFA("f =~ x1 + x2 + x3").fit(data.iloc[:200])
     with pytest.raises(ValueError, match="different numbers of respondents"):
         compare_models({"a": a, "other": other})
+
+
+# --- full-information ML (missing = "ml") -----------------------------------------------------
+def _with_holes(data: pd.DataFrame, share: float, seed: int) -> pd.DataFrame:
+    """HS items with a share of cells deleted completely at random (SYNTHETIC missingness)."""
+    items = data[[f"x{k}" for k in range(1, 10)]]
+    return items.mask(np.random.default_rng(seed).random(items.shape) < share)
+
+
+def test_fiml_on_complete_data_is_ml_with_a_mean_structure(hs):
+    # With no missing answers FIML is ML with saturated means: lavaan's χ², df, CFI, TLI, RMSEA and
+    # logl are unchanged (reference values, 1e-3) and 9 intercepts join the 21 parameters, so
+    # AIC = −2·logl + 2·30 and BIC = −2·logl + 30·log N from lavaan's logl.
+    ref, data, _ = hs
+    fit = CFA(ref["model"], missing="ml").fit(data)
+    for name in ["chisq", "df", "cfi", "tli", "rmsea", "logl"]:
+        assert fit.fit_measures_[name] == pytest.approx(ref["fit"][name], abs=1e-3)
+    assert fit.fit_measures_["npar"] == 30
+    assert fit.fit_measures_["aic"] == pytest.approx(-2 * ref["fit"]["logl"] + 60, abs=1e-3)
+    assert fit.fit_measures_["bic"] == pytest.approx(-2 * ref["fit"]["logl"] + 30 * np.log(301), abs=1e-3)
+    est = fit.estimates_
+    expected = pd.DataFrame(ref["estimates"]).merge(est, on=["lhs", "op", "rhs"], suffixes=("_r", ""))
+    np.testing.assert_allclose(expected["est"], expected["est_r"], atol=1e-4)
+    intercepts = est[(est["op"] == "~1") & est["lhs"].str.startswith("x")].set_index("lhs")["est"]
+    np.testing.assert_allclose(intercepts, data[[f"x{k}" for k in range(1, 10)]].mean(), atol=1e-6)
+    with pytest.raises(NotImplementedError):
+        fit.modification_indices()
+
+
+def test_fiml_just_identified_model_reaches_the_em_saturated_likelihood(hs):
+    # Two independent routes to the same maximum: a just-identified model (3 items, df 0) fitted by
+    # FIML must attain the saturated log-likelihood that EM finds, so χ² ≈ 0.
+    _, data, _ = hs
+    holes = _with_holes(data, 0.2, seed=3)
+    fit = CFA("f =~ x1 + x2 + x3", missing="ml").fit(holes)
+    assert fit.fit_measures_["df"] == 0
+    assert fit.fit_measures_["chisq"] == pytest.approx(0.0, abs=1e-6)
+    assert fit.fit_measures_["logl"] == pytest.approx(fit.fit_measures_["unrestricted_logl"], abs=1e-6)
+
+
+def test_fiml_gradient_is_the_derivative_of_the_likelihood(hs):
+    from analysis.cfa import _missing_stats, _objective, _Structure
+
+    ref, data, _ = hs
+    holes = _with_holes(data, 0.2, seed=4).to_numpy()
+    model = MeasurementModel.from_syntax(ref["model"])
+    struct = _Structure(model, 1, meanstructure=True)
+    st = [_missing_stats(holes, None)]
+    theta = struct.start(st) * 1.1
+    _, grad, _ = _objective(struct, st, theta, grad=True, info=False)
+    numeric = []
+    for k in range(len(theta)):
+        e = np.zeros_like(theta)
+        e[k] = 1e-6
+        numeric.append((_objective(struct, st, theta + e, grad=False, info=False)[0]
+                        - _objective(struct, st, theta - e, grad=False, info=False)[0]) / 2e-6)
+    np.testing.assert_allclose(grad, numeric, atol=1e-6)
+
+
+def test_fiml_with_missing_answers_uses_everyone(hs):
+    ref, data, complete = hs
+    holes = _with_holes(data, 0.1, seed=7)
+    listwise = CFA(ref["model"]).fit(holes)
+    fiml = CFA(ref["model"], missing="ml").fit(holes)
+    assert listwise.n_obs_ < 301 == fiml.n_obs_ == fiml.fit_measures_["ntotal"]
+    assert fiml.converged_
+    fm = fiml.fit_measures_
+    assert fm["logl"] < fm["unrestricted_logl"] and 0 < fm["chisq"] < fm["baseline_chisq"]
+    # estimates stay near the complete-data ones (10% MCAR holes)
+    a = fiml.estimates_.query("op == '=~'")["est"].to_numpy()
+    b = complete.estimates_.query("op == '=~'")["est"].to_numpy()
+    np.testing.assert_allclose(a, b, atol=0.2)
+    se = fiml.estimates_.query("op == '=~' and se > 0")["se"]
+    assert (se > complete.estimates_.query("op == '=~' and se > 0")["se"].to_numpy() * 0.9).all()

@@ -96,3 +96,13 @@ def test_strict_step_equates_residual_variances():
     assert table.loc["strict", "chisq"] >= table.loc["scalar", "chisq"]
     # scalar alone must still match lavaan's loadings+intercepts model (1e-3)
     assert table.loc["scalar", "chisq"] == pytest.approx(ref["invariance_school"]["loadings+intercepts"]["chisq"], abs=1e-3)
+
+
+def test_fiml_invariance_on_complete_data_matches_lavaan(hs):
+    # with no missing answers, missing = "ml" gives the same ladder (lavaan values, 1e-3)
+    ref, _ = hs
+    data = pd.read_csv(DATA / "HolzingerSwineford1939.csv")
+    res = measurement_invariance(data, ref["model"], group="school", missing="ml")
+    for step, name in LAVAAN_STEPS.items():
+        assert res.summary().loc[step, "chisq"] == pytest.approx(ref["invariance_school"][name]["chisq"], abs=1e-3)
+        assert res.summary().loc[step, "cfi"] == pytest.approx(ref["invariance_school"][name]["cfi"], abs=1e-3)
