@@ -5,7 +5,7 @@
 maximum likelihood and reports the fit measures, the parameter estimates with standard errors and
 standardized values, and modification indices, numerically as lavaan 0.6 does with its defaults
 (``cfa(model, data, estimator = "ML")``: marker-variable identification, ML covariance matrix,
-expected information, listwise deletion).
+expected information, listwise deletion), or with ``missing = "ml"`` by full-information ML.
 
 The estimator is written here in numpy rather than wrapped from semopy, because semopy has no SRMR,
 RMSEA interval, modification indices or equality constraints across groups, and its AIC/BIC are

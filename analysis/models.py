@@ -160,6 +160,8 @@ def hypothesised_models(instrument: Instrument, *, root: str | None = None) -> d
 
     Notes
     -----
+    Fit them to :func:`answers_only` data (not-applicable and missing codes blanked); when items
+    can be not applicable, ``CFA(model, missing="ml")`` keeps the respondents who skipped them.
     Factors are named by scale id. Items keep their raw coding: reverse-keyed items are modelled
     as answered and get negative loadings (the model's ``keyed`` holds the key for
     :mod:`analysis.validity`). The marker (loading fixed to 1) of each factor is its first
