@@ -282,3 +282,32 @@ def test_load_model_rejects_other_files(tmp_path):
     bad.write_text('{"format": "mhdq-attrition-model", "format_version": 1, "model_type": "cox"}')
     with pytest.raises(DataError, match="incomplete model file"):
         load_model(bad)
+
+
+def test_inestimable_predictors_are_named():
+    X = pd.DataFrame({"a": [1.0, 2, 3, 4, 5, 6], "b": [1.0] * 6})
+    t, e = np.arange(1.0, 7), np.ones(6)
+    with pytest.raises(ValueError, match="predictor\\(s\\) b take a single value"):
+        CoxModel().fit(X, t, e)
+    X["b"] = 2 * X["a"] + 1
+    with pytest.raises(ValueError, match="collinear"):
+        CoxModel().fit(X, t, e)
+    from analysis.attrition.logistic import LogisticModel
+
+    with pytest.raises(ValueError, match="collinear"):
+        LogisticModel().fit(X, [0, 1, 0, 1, 1, 0])
+
+
+def test_separation_gives_a_warning_not_a_crash():
+    X = pd.DataFrame({"a": np.linspace(-1, 1, 40)})
+    y = (X["a"] > 0).astype(int)
+    from analysis.attrition.logistic import LogisticModel
+    from instrument.errors import ConvergenceWarning
+
+    with pytest.warns(ConvergenceWarning, match="separation"):
+        LogisticModel().fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        warnings.simplefilter("error", RuntimeWarning)  # no overflow noise reaches the user
+        res = validate_logistic(X, y, n_boot=5, seed=1)
+    assert res.n_failed + int(res.table["n_resamples"].iloc[0]) == 5

@@ -425,6 +425,7 @@ class CoxModel:
         if event.sum() == 0:
             raise ValueError("event: no events; a Cox model needs at least one")
         names = [str(c) for c in X.columns]
+        check_estimable(values, names)
         self.feature_names_in_ = names
         self.means_ = pd.Series(values.mean(axis=0), index=names)
         sds = values.std(axis=0, ddof=1) if len(values) > 1 else np.ones(values.shape[1])
@@ -516,6 +517,20 @@ class CoxModel:
                        ties=self.ties, transform=transform)
 
 
+def check_estimable(values: np.ndarray, names: list[str]) -> None:
+    """Raise ``ValueError`` naming constant predictors, or saying the predictors are collinear."""
+    if values.shape[0] < 2:
+        raise ValueError("X: at least two rows are needed")
+    constant = [n for n, sd in zip(names, values.std(axis=0)) if not sd > 0]
+    if constant:
+        raise ValueError(f"predictor(s) {', '.join(constant)} take a single value in the analysed data; "
+                         "a coefficient cannot be estimated - leave them out")
+    centred = values - values.mean(axis=0)
+    if np.linalg.matrix_rank(centred) < values.shape[1]:
+        raise ValueError(f"predictors {', '.join(names)} are collinear (one is a combination of the others); "
+                         "leave one out")
+
+
 def baseline_survival_at(baseline: pd.DataFrame, horizon: float) -> float:
     """Survival of a step-function baseline table at ``horizon`` (1 before the first event)."""
     if not np.isfinite(horizon) or horizon < 0:
@@ -531,7 +546,7 @@ def effect_table(coef: pd.Series, se: pd.Series, sds: pd.Series, ci_level: float
     est = coef.to_numpy()
     s = se.to_numpy()
     sd = sds.reindex(coef.index).to_numpy()
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         out = pd.DataFrame(
             {
                 "estimate": est,
@@ -552,4 +567,4 @@ def effect_table(coef: pd.Series, se: pd.Series, sds: pd.Series, ci_level: float
     return out
 
 
-__all__ += ["Concordance", "baseline_survival_at", "effect_table"]
+__all__ += ["Concordance", "baseline_survival_at", "check_estimable", "effect_table"]

@@ -6,9 +6,10 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from analysis.attrition.concordance import Concordance, concordance_index
-from analysis.attrition.cox import effect_table
+from analysis.attrition.cox import check_estimable, effect_table
 from instrument.errors import ConvergenceWarning
 
 __all__ = ["LogisticModel", "logistic_irls"]
@@ -59,7 +60,7 @@ def logistic_irls(
     info = np.eye(p)
     for _ in range(max_iter):
         eta = X @ beta + off
-        mu = 1.0 / (1.0 + np.exp(-eta))
+        mu = expit(eta)
         w = np.clip(mu * (1 - mu), 1e-12, None)
         info = (X * w[:, None]).T @ X + np.diag(pen)
         grad = X.T @ (y - mu) - pen * beta
@@ -73,7 +74,7 @@ def logistic_irls(
             break
         dev_old = dev
     eta = X @ beta + off
-    mu = 1.0 / (1.0 + np.exp(-eta))
+    mu = expit(eta)
     w = mu * (1 - mu)
     info = (X * w[:, None]).T @ X + np.diag(pen)
     return beta, info, converged
@@ -141,6 +142,7 @@ class LogisticModel:
         if y.sum() in (0, len(y)):
             raise ValueError("y: needs both outcomes (0 and 1) to fit a logistic model")
         names = [str(c) for c in X.columns]
+        check_estimable(values, names)
         self.feature_names_in_ = names
         means = values.mean(axis=0)
         sds = values.std(axis=0, ddof=1)
@@ -204,7 +206,7 @@ class LogisticModel:
     def predict_risk(self, X: pd.DataFrame) -> pd.Series:
         """Predicted probability of disengagement for each row."""
         lp = self.linear_predictor(X)
-        return pd.Series(1 / (1 + np.exp(-lp.to_numpy())), index=X.index, name="risk")
+        return pd.Series(expit(lp.to_numpy()), index=X.index, name="risk")
 
     def summary(self) -> pd.DataFrame:
         """One row per term (intercept first): ``estimate`` (log OR), ``se``, ``z``, ``p``,

@@ -99,7 +99,9 @@ class SavedModel:
             s0 = baseline_survival_at(self.baseline, horizon)
             risk = 1.0 - s0 ** np.exp(lp)
         else:
-            risk = 1.0 / (1.0 + np.exp(-lp))
+            from scipy.special import expit
+
+            risk = expit(lp)
         return pd.Series(risk, index=frame.index, name="risk")
 
 

@@ -321,7 +321,7 @@ def build_report(analysis: AttritionAnalysis, *, instrument=None, inputs=None,
     )
     slope = val.loc["calibration_slope", "corrected"]
     report.verdict(
-        f"optimism-corrected calibration slope {slope:.2f}", bool(slope >= 0.9),
+        f"optimism-corrected calibration slope {slope:.2f}", bool(slope >= 0.9) if np.isfinite(slope) else None,
         rule="slope >= 0.9 (expected shrinkage small enough not to need a penalised refit)",
         citation="Steyerberg (2019) Clinical Prediction Models, ch. 15; Riley et al. (2019)",
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.special import expit
 
 from analysis.attrition.concordance import concordance_index
 from analysis.attrition.cox import cox_newton
@@ -308,11 +309,15 @@ def validate_cox(
 
 
 def _table(names, apparent, optimism) -> pd.DataFrame:
-    opt = np.array(optimism) if optimism else np.full((1, len(names)), np.nan)
-    mean_opt = np.nanmean(opt, axis=0)
+    if optimism:
+        opt = np.array(optimism)
+        mean_opt = opt.mean(axis=0)
+        sd_opt = opt.std(axis=0, ddof=1) if len(opt) > 1 else np.full(len(names), np.nan)
+    else:  # every resample failed: no correction can be given
+        mean_opt = sd_opt = np.full(len(names), np.nan)
     return pd.DataFrame(
         {"apparent": apparent, "optimism": mean_opt, "corrected": apparent - mean_opt,
-         "boot_sd": np.nanstd(opt, axis=0, ddof=1) if len(opt) > 1 else np.nan,
+         "boot_sd": sd_opt,
          "n_resamples": len(optimism)},
         index=pd.Index(names, name="metric"),
     )
@@ -388,7 +393,7 @@ def _roc(y, score) -> pd.DataFrame:
 
 
 def _logistic_metrics(y, lp):
-    risk = 1 / (1 + np.exp(-lp))
+    risk = expit(lp)
     auc = concordance_index(1.0 - y, y, lp).estimate
     brier = float(np.mean((y - risk) ** 2))
     design = np.c_[np.ones(len(y)), lp]
@@ -428,9 +433,11 @@ def validate_logistic(
         coef, _, ok = logistic_irls(Z[idx], y[idx], penalty=penalty)
         return coef, ok
 
-    coef, _ = fit(np.arange(len(y)))
-    lp = Z @ coef
-    apparent, risk = _logistic_metrics(y, lp)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        coef, _ = fit(np.arange(len(y)))
+        lp = Z @ coef
+        apparent, risk = _logistic_metrics(y, lp)
     rng = np.random.default_rng(seed)
     optimism = []
     failed = 0
