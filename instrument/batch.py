@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 import pandas as pd
 
-from instrument.check import blank_ids, check_responses, hash_ids, merge_seen
+from instrument.check import blank_ids, check_responses, hash_ids, in_sorted, merge_seen
 from instrument.errors import DataError, MHDQError, UsageError
 from instrument.norms import NormTable
 from instrument.problems import Problem, problems_frame, shorten
@@ -258,11 +258,13 @@ def _identity(checked, table: ResponseTable, kept: np.ndarray | None, options: B
     """The identifying and ``keep`` columns of the kept rows."""
     meta = checked.meta if kept is None else checked.meta[kept]
     n = len(meta)
+    # Text columns stay pandas/arrow arrays (no per-row Python objects); the file name is a
+    # categorical with one category per file (a dictionary column in Parquet).
     columns: dict[str, Any] = {
-        "respondent_id": meta["respondent_id"].astype(object).to_numpy() if "respondent_id" in meta
-        else np.full(n, None, dtype=object),
-        "source_file": meta["source_file"].astype(str).to_numpy(dtype=object) if "source_file" in meta
-        else np.full(n, table.source, dtype=object),
+        "respondent_id": meta["respondent_id"].astype("str").array if "respondent_id" in meta
+        else pd.array([None] * n, dtype="str"),
+        "source_file": (meta["source_file"] if "source_file" in meta
+                        else pd.Series(np.full(n, table.source, dtype=object))).astype("category").array,
         "source_row": meta["source_row"].to_numpy(dtype="int64") if "source_row" in meta
         else np.arange(2, n + 2, dtype="int64"),
     }
@@ -530,14 +532,15 @@ class _Tally:
     counts: pd.DataFrame | None = None
 
 
-def _drop_cross_file_duplicates(result: ChunkResult, tally: _Tally) -> pd.DataFrame:
-    """Reject kept rows whose id was kept in an earlier file; register the rest as seen."""
+def _drop_cross_file_duplicates(result: ChunkResult, tally: _Tally, *, checked: bool = False) -> pd.DataFrame:
+    """Reject kept rows whose id was kept in an earlier file; register the rest as seen.
+
+    ``checked`` says the chunk was already checked against ``tally.seen`` (in-process runs).
+    """
     hashes = result.hashes
     output = result.output
-    if len(hashes) and tally.seen is not None and len(tally.seen):
-        eligible = hashes != 0
-        pos = np.minimum(np.searchsorted(tally.seen, hashes), len(tally.seen) - 1)
-        dup = eligible & (tally.seen[pos] == hashes)
+    if not checked and len(hashes) and tally.seen is not None and len(tally.seen):
+        dup = (hashes != 0) & in_sorted(tally.seen, hashes)
         if dup.any():
             for i in np.flatnonzero(dup):
                 tally.problems.append(Problem(
@@ -610,7 +613,7 @@ def _iter_outputs(files: list[Path], instrument: Instrument, options: BatchOptio
                     tally.problems += result.problems
                     if with_counts and result.counts is not None:
                         tally.counts = result.counts if tally.counts is None else tally.counts + result.counts
-                    output = _drop_cross_file_duplicates(result, tally)
+                    output = _drop_cross_file_duplicates(result, tally, checked=True)
                     if progress is not None:
                         progress(result.n_read, str(path))
                     yield output

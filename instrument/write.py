@@ -58,7 +58,9 @@ def neutralise_text(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:
         series = out[column]
-        if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            series = series.astype(object)
+        elif pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
             continue
         is_text = series.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False).astype(bool)
         if not is_text.any():
