@@ -185,3 +185,22 @@ def test_fit_from_an_attendance_log_and_scored_file(tmp_path):
     done = run("attrition", "fit", tmp_path / "scores.csv", "--attendance", tmp_path / "attendance.csv",
                "--out", tmp_path / "o2")
     assert done.returncode == 2 and "--baseline-date" in done.stderr
+
+
+def test_logistic_model_by_the_horizon_on_time_data(cohort, tmp_path):
+    done = run("attrition", "fit", cohort["responses"], "--followup", cohort["followup"], "--time", "months",
+               "--event", "disengaged", "--model", "logistic", "--horizon", 6, "--n-boot", 10,
+               "--out", tmp_path / "lh", "-q")
+    assert done.returncode == 0, done.stderr
+    results = json.loads((tmp_path / "lh" / "results.json").read_text())
+    flow = {row["step"]: row["n"] for row in results["flow"]}
+    fu = pd.read_csv(cohort["followup"])
+    fu = fu[(fu["months"] >= 0) & (fu["respondent_id"] != "NOBODY")]
+    assert flow["censored_before_horizon"] == int(((fu["months"] < 6) & (fu["disengaged"] == 0)).sum())
+    assert flow["modelled_events"] == int(((fu["months"] <= 6) & (fu["disengaged"] == 1)).sum())
+    assert results["options"]["horizon"] == 6 and results["model"]["type"] == "logistic"
+    done = run("attrition", "predict", tmp_path / "lh" / "model.json", cohort["responses"], "--horizon", 12,
+               "--out", tmp_path / "p.csv")
+    assert done.returncode == 2 and "by 6 months only" in done.stderr
+    done = run("attrition", "predict", tmp_path / "lh" / "model.json", cohort["responses"], "--out", tmp_path / "p.csv")
+    assert done.returncode == 0 and pd.read_csv(tmp_path / "p.csv")["horizon"].eq(6).all()

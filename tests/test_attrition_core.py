@@ -311,3 +311,17 @@ def test_separation_gives_a_warning_not_a_crash():
         warnings.simplefilter("error", RuntimeWarning)  # no overflow noise reaches the user
         res = validate_logistic(X, y, n_boot=5, seed=1)
     assert res.n_failed + int(res.table["n_resamples"].iloc[0]) == 5
+
+
+def test_logistic_on_time_data_models_status_by_the_horizon():
+    base, fu = synthetic_cohort(n=300, seed=9)  # SYNTHETIC, censoring uniform on 3-18 months
+    joined = join_followup(base, fu, time="months", event="disengaged")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        res = fit_attrition(joined, scales=["cohesion", "model_fit"], model="logistic", horizon=6, n_boot=5)
+    flow = res.flow.set_index("step")["n"]
+    early_censored = int(((fu["months"] < 6) & (fu["disengaged"] == 0)).sum())
+    assert early_censored > 0
+    assert flow["censored_before_horizon"] == early_censored
+    assert flow["modelled"] == 300 - early_censored
+    assert res.model.n_events_ == int(((fu["months"] <= 6) & (fu["disengaged"] == 1)).sum())

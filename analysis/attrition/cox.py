@@ -422,6 +422,10 @@ class CoxModel:
             raise ValueError("X, time and event: must have the same number of rows")
         if not np.isfinite(values).all() or not np.isfinite(time).all():
             raise ValueError("X, time: must not contain missing or infinite values (drop them first)")
+        if not np.isin(event, (0, 1)).all():
+            raise ValueError("event: must be 0 (censored) or 1 (event)")
+        if (time < 0).any():
+            raise ValueError("time: must be zero or more")
         if event.sum() == 0:
             raise ValueError("event: no events; a Cox model needs at least one")
         names = [str(c) for c in X.columns]

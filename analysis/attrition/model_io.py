@@ -83,7 +83,8 @@ class SavedModel:
         return pd.Series(lp, index=frame.index, name="linear_predictor")
 
     def predict_risk(self, frame: pd.DataFrame, horizon: float | None = None) -> pd.Series:
-        """Predicted probability of disengaging (by ``horizon`` for a Cox model); NaN where a
+        """Predicted probability of disengaging (by ``horizon`` for a Cox model; a logistic model
+        predicts for the horizon or follow-up it was fitted on and ignores ``horizon``); NaN where a
         predictor is missing."""
         lp = self.linear_predictor(frame).to_numpy()
         if self.model_type == "cox":

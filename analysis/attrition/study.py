@@ -116,8 +116,10 @@ def fit_attrition(
     model : {"cox", "logistic"}, optional
         Default: ``cox`` for a time design, ``logistic`` for a status design.
     horizon : float, optional
-        Cox: time at which absolute risk, the Brier score and calibration are assessed. Default:
-        the median follow-up time.
+        Cox: time at which absolute risk, the Brier score and calibration are assessed. A logistic
+        model on time-to-event data models "disengaged by the horizon" and leaves out those
+        censored before it (counted as ``censored_before_horizon`` in the flow). Default: the
+        median follow-up time.
     ties, penalty, ci_level
         Passed to the model.
     n_boot, seed : int
@@ -150,10 +152,20 @@ def fit_attrition(
     encoded = pd.concat([followup.data[keys], design.transform(followup.data)], axis=1)
     data, missing = complete_cases(encoded, design.columns, source=followup.baseline_file)
     problems = [*followup.problems, *missing]
+    steps = [("missing_predictor", len(missing))]
+    if model == "logistic" and followup.design == "time":
+        # disengaged by the horizon, yes or no: those censored earlier have no known status
+        if horizon is None:
+            horizon = _default_horizon(data["time"].to_numpy(dtype=float))
+        by_h = (data["time"] <= horizon) & (data["event"] == 1)
+        unknown = (data["time"] < horizon) & ~by_h
+        steps.append(("censored_before_horizon", int(unknown.sum())))
+        data = data.loc[~unknown].copy()
+        data["event"] = by_h[~unknown].astype(int)
+        data = data.reset_index(drop=True)
     flow = followup.summary()
-    flow = pd.concat([flow, pd.DataFrame([("missing_predictor", len(missing)), ("modelled", len(data)),
-                                          ("modelled_events", int(data["event"].sum()))], columns=["step", "n"])],
-                     ignore_index=True)
+    steps += [("modelled", len(data)), ("modelled_events", int(data["event"].sum()))]
+    flow = pd.concat([flow, pd.DataFrame(steps, columns=["step", "n"])], ignore_index=True)
     X = data[design.columns]
     n_param = len(design.columns)
     time = data["time"].to_numpy(dtype=float)
@@ -198,7 +210,8 @@ def fit_attrition(
         prevalence = float(event.mean())
         sample = riley_sample_size(outcome="binary", n_parameters=n_param, prevalence=prevalence, r2_cs=anticipated_r2)
         epp = events_per_parameter(int(min(event.sum(), len(event) - event.sum())), n_param)
-        horizon = None
+        if followup.design != "time":
+            horizon = None
     enough = len(data) >= sample.n_required
     if not enough:
         warnings.warn(

@@ -250,9 +250,14 @@ def predict_command(model, responses, horizon, id_column, instrument_path, out, 
     saved.check_instrument(spec)
     if saved.model_type == "cox" and horizon is None:
         raise UsageError("--horizon: required with a Cox model (risk of disengaging by which time?)")
-    if saved.model_type == "logistic" and horizon is not None:
-        raise UsageError("--horizon: a logistic model predicts status at the follow-up it was fitted on; "
-                         "it has no horizon")
+    if saved.model_type == "logistic":
+        fitted_horizon = saved.options.get("horizon")
+        if horizon is not None and (fitted_horizon is None or abs(horizon - fitted_horizon) > 1e-9):
+            where = (f"by {fitted_horizon:g} {saved.options.get('time_unit', '')}".rstrip() if fitted_horizon
+                     else "at the follow-up it was fitted on")
+            raise UsageError(f"--horizon: this logistic model predicts disengagement {where} only; "
+                             "fit a Cox model to predict for other horizons")
+        horizon = fitted_horizon
     frame = read_table(responses, id_column=id_column, option="RESPONSES")
     if id_column not in frame.columns:
         raise DataError(f"{Path(responses).name}: no ID column {id_column!r}")
