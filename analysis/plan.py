@@ -1,0 +1,597 @@
+"""Study planning by Monte Carlo on the simulator: how precise will a study of N respondents be?
+
+:func:`plan_study` draws ``reps`` synthetic cohorts of ``n`` respondents from the instrument
+specification (:func:`analysis.simulate.simulate_cohort`), runs the analyses a validation and an
+attrition study would run, and reports what to expect: the width of the alpha and omega intervals of
+every scale, the probability that the hypothesised CFA model meets the usual fit criteria (upper
+limit of the RMSEA interval below .08, CFI at least .95), and the width of an interval for the
+attrition model's C-index. :func:`find_sample_size` searches the smallest N on a grid that meets
+stated targets (bisection, assuming the metrics improve with N).
+
+Everything here runs on synthetic data; every result says so.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis._compat import single_threaded_blas
+from analysis.efa import extract_factors
+from analysis.reliability import feldt_interval
+from analysis.simulate import simulate_cohort, theme_scales
+from instrument.spec import Instrument
+
+__all__ = [
+    "DEFAULT_GRID",
+    "SYNTHETIC_NOTE",
+    "TARGET_METRICS",
+    "SampleSizeSearch",
+    "StudyPlan",
+    "find_sample_size",
+    "parse_targets",
+    "plan_study",
+]
+
+#: Sample sizes :func:`find_sample_size` searches by default.
+DEFAULT_GRID = (50, 75, 100, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000,
+                2500, 3000, 4000, 5000)
+
+SYNTHETIC_NOTE = "Monte Carlo on synthetic cohorts (analysis.simulate); no real respondents."
+
+#: Target metrics: name -> (direction, description). ``max``: the target is an upper bound
+#: (interval widths), ``min``: a lower bound (probabilities).
+TARGET_METRICS = {
+    "alpha_width": ("max", "expected width of the Feldt interval of alpha (widest scale, or @scale)"),
+    "omega_width": ("max", "expected width of an interval for omega total (widest scale, or @scale)"),
+    "c_index_width": ("max", "expected width of an interval for the attrition model's C-index"),
+    "p_rmsea_ok": ("min", "probability that the upper limit of the RMSEA interval is below the cutoff"),
+    "p_cfi_ok": ("min", "probability that the CFI reaches the cutoff"),
+}
+
+
+@dataclass(frozen=True)
+class StudyPlan:
+    """What a study of ``n`` respondents can expect, from ``reps`` simulated cohorts.
+
+    Attributes
+    ----------
+    n : int
+        Respondents per simulated cohort.
+    reps : int
+        Simulated cohorts.
+    seed : int
+        Seed of the cohort seeds.
+    ci_level : float
+        Level of every interval whose width is reported.
+    reliability : DataFrame
+        One row per scale: ``scale, n_items, alpha_mean, alpha_width, alpha_sd, omega_mean,
+        omega_width, omega_sd, n_fitted``. ``alpha_width`` is the mean width of the Feldt
+        interval; ``omega_width`` is ``2 z sd`` with ``omega_sd`` the SD of omega over the
+        cohorts (omega has no closed-form interval).
+    cfa : DataFrame
+        One row: ``model, p_rmsea_ok, p_cfi_ok, rmsea_mean, rmsea_upper_mean, cfi_mean,
+        complete_rows_mean, n_fitted, rmsea_cutoff, cfi_cutoff``. A cohort whose model could not
+        be fitted counts as not meeting the criteria.
+    attrition : DataFrame
+        One row: ``c_index_mean, c_index_sd, c_index_width, events_mean, n_fitted``.
+    replicates : DataFrame
+        Per cohort (``rep``, ``seed``): every statistic, for plots and checks.
+    settings : dict
+        Simulation settings and options.
+    synthetic : bool
+        Always True.
+    """
+
+    n: int
+    reps: int
+    seed: int
+    ci_level: float
+    reliability: pd.DataFrame
+    cfa: pd.DataFrame
+    attrition: pd.DataFrame
+    replicates: pd.DataFrame = field(repr=False)
+    settings: dict = field(default_factory=dict)
+    synthetic: bool = True
+
+    def metrics(self) -> dict[str, float]:
+        """The target metrics (see :data:`TARGET_METRICS`) plus ``alpha_width@scale`` per scale."""
+        out = {
+            "alpha_width": float(self.reliability["alpha_width"].max()),
+            "omega_width": float(self.reliability["omega_width"].max()),
+            "c_index_width": float(self.attrition["c_index_width"].iloc[0]),
+            "p_rmsea_ok": float(self.cfa["p_rmsea_ok"].iloc[0]) if len(self.cfa) else float("nan"),
+            "p_cfi_ok": float(self.cfa["p_cfi_ok"].iloc[0]) if len(self.cfa) else float("nan"),
+        }
+        for row in self.reliability.itertuples():
+            out[f"alpha_width@{row.scale}"] = float(row.alpha_width)
+            out[f"omega_width@{row.scale}"] = float(row.omega_width)
+        return out
+
+    def summary(self) -> pd.DataFrame:
+        """Tidy table: ``n, reps, section, target, quantity, estimate`` (one row per number)."""
+        rows = []
+        for row in self.reliability.to_dict("records"):
+            for q in ("alpha_mean", "alpha_width", "omega_mean", "omega_width"):
+                rows.append(("reliability", row["scale"], q, row[q]))
+        for row in self.cfa.to_dict("records"):
+            for q in ("p_rmsea_ok", "p_cfi_ok", "rmsea_upper_mean", "cfi_mean", "complete_rows_mean"):
+                rows.append(("cfa", row["model"], q, row[q]))
+        for row in self.attrition.to_dict("records"):
+            for q in ("c_index_mean", "c_index_width", "events_mean"):
+                rows.append(("attrition", "cox", q, row[q]))
+        frame = pd.DataFrame(rows, columns=["section", "target", "quantity", "estimate"])
+        frame.insert(0, "reps", self.reps)
+        frame.insert(0, "n", self.n)
+        return frame
+
+    def plot(self, ax=None):
+        """Expected interval widths of alpha and omega per scale (bars); returns the Axes."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 0.35 * len(self.reliability) + 1.8))
+        rel = self.reliability
+        pos = np.arange(len(rel))
+        ax.barh(pos - 0.2, rel["alpha_width"], height=0.4, label="alpha (Feldt)")
+        ax.barh(pos + 0.2, rel["omega_width"], height=0.4, label="omega (Monte Carlo)")
+        ax.set_yticks(pos, rel["scale"])
+        ax.invert_yaxis()
+        ax.set_xlabel(f"expected width of the {self.ci_level:.0%} interval")
+        ax.set_title(f"N = {self.n}: {self.reps} synthetic cohorts (simulated data)")
+        ax.legend(loc="lower right")
+        return ax
+
+
+@dataclass(frozen=True)
+class SampleSizeSearch:
+    """The smallest N on the grid meeting every target (:func:`find_sample_size`).
+
+    Attributes
+    ----------
+    targets : dict
+        Metric name (see :data:`TARGET_METRICS`, optionally ``name@scale``) -> required value.
+    n_required : int or None
+        Smallest grid N meeting all targets; None when even the largest N does not.
+    evaluations : DataFrame
+        One row per N evaluated and target: ``n, metric, value, target, met``.
+    plans : dict
+        The :class:`StudyPlan` of every N evaluated.
+    grid : tuple of int
+    synthetic : bool
+        Always True.
+    """
+
+    targets: dict
+    n_required: int | None
+    evaluations: pd.DataFrame
+    plans: dict = field(repr=False, default_factory=dict)
+    grid: tuple = DEFAULT_GRID
+    synthetic: bool = True
+
+    def summary(self) -> pd.DataFrame:
+        """The evaluations table (``n, metric, value, target, met``)."""
+        return self.evaluations.copy()
+
+    def plot(self, ax=None):
+        """Each target metric against N, with its target; returns the Axes."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 4))
+        for metric, part in self.evaluations.groupby("metric", sort=False):
+            part = part.sort_values("n")
+            line = ax.plot(part["n"], part["value"], "o-", label=metric)[0]
+            ax.axhline(part["target"].iloc[0], color=line.get_color(), linestyle=":", linewidth=1)
+        if self.n_required is not None:
+            ax.axvline(self.n_required, color="grey", linestyle="--", linewidth=1)
+        ax.set_xscale("log")
+        ax.set_xlabel("N (respondents)")
+        ax.set_ylabel("value (dotted: target)")
+        found = f"N = {self.n_required}" if self.n_required else "not reached on the grid"
+        ax.set_title(f"Sample size search: {found} (synthetic cohorts)")
+        ax.legend()
+        return ax
+
+
+# --------------------------------------------------------------------------------------------
+# Fast statistics for many replicates
+# --------------------------------------------------------------------------------------------
+def _keyed_answers(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+    """Item answers reversed where keyed −1 (``min + max − x``); anything not an answer is NaN."""
+    out = {}
+    for item_id in instrument.item_ids:
+        scale = instrument.response_scale_of(item_id)
+        values = pd.to_numeric(responses[item_id], errors="coerce").to_numpy(dtype=float)
+        values = np.where(np.isin(values, np.asarray(scale.codes, dtype=float)), values, np.nan)
+        if instrument.item(item_id).keyed < 0:
+            values = scale.minimum + scale.maximum - values
+        out[item_id] = values
+    return pd.DataFrame(out, index=responses.index)
+
+
+def pairwise_moments(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairwise-complete covariances and correlations of the columns of ``values`` (NaN = missing).
+
+    Each entry uses the rows where both columns are observed, with that pair's own means (and, for
+    the correlation, its own standard deviations): R's ``cov(x, use = "pairwise")`` and
+    ``cor(x, use = "pairwise")``, pandas' ``DataFrame.cov()`` and ``.corr()``, by matrix products.
+
+    Examples
+    --------
+    >>> x = np.array([[1., 2.], [2., np.nan], [3., 5.], [4., 4.]])
+    >>> cov, cor = pairwise_moments(x)
+    >>> bool(np.allclose(cov, pd.DataFrame(x).cov())), bool(np.allclose(cor, pd.DataFrame(x).corr()))
+    (True, True)
+    """
+    mask = ~np.isnan(values)
+    m = mask.astype(float)
+    x = np.where(mask, values, 0.0)
+    n = m.T @ m
+    sx = x.T @ m  # [i, j]: sum of x_i over the rows answering both i and j
+    sxx = (x * x).T @ m
+    sxy = x.T @ x
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cross = sxy - sx * sx.T / n
+        var_i = sxx - sx**2 / n
+        cov = cross / (n - 1)
+        cor = cross / np.sqrt(var_i * var_i.T)
+    return cov, cor
+
+
+def _alpha(cov: np.ndarray) -> float:
+    k = len(cov)
+    return float(k / (k - 1) * (1 - np.trace(cov) / cov.sum()))
+
+
+def _omega_one_factor(cor: np.ndarray) -> float:
+    load, _, _ = extract_factors(cor, 1, method="minres")
+    return float((cor.sum() - np.sum(1 - load[:, 0] ** 2)) / cor.sum())
+
+
+def _default_cfa_model(instrument: Instrument) -> str | None:
+    from analysis.models import hypothesised_models
+
+    models = hypothesised_models(instrument)
+    for name in ("second_order", "facets", "themes", "one_factor"):
+        if name in models:
+            return name
+    return None
+
+
+def _one_replicate(instrument, *, n, seed, scales, cfa_model, settings, ci_level) -> dict:
+    from analysis.attrition import CoxModel
+    from analysis.cfa import CFA
+    from analysis.models import answers_only, hypothesised_models
+    from instrument.score import score_items
+
+    cohort = simulate_cohort(instrument, n=n, seed=int(seed), **settings)
+    keyed = _keyed_answers(cohort.responses, instrument)
+    cov, cor = pairwise_moments(keyed.to_numpy())
+    position = {item: k for k, item in enumerate(keyed.columns)}
+    row: dict = {"seed": int(seed)}
+    for scale in scales:
+        idx = [position[i] for i in instrument.scale_items(scale)]
+        sub_cov, sub_cor = cov[np.ix_(idx, idx)], cor[np.ix_(idx, idx)]
+        if not (np.isfinite(sub_cov).all() and np.all(np.diag(sub_cov) > 0)):
+            row[f"alpha:{scale}"] = row[f"alpha_width:{scale}"] = row[f"omega:{scale}"] = np.nan
+            continue
+        alpha = _alpha(sub_cov)
+        low, high = feldt_interval(alpha, n, len(idx), ci_level=ci_level)
+        row[f"alpha:{scale}"] = alpha
+        row[f"alpha_width:{scale}"] = high - low
+        row[f"omega:{scale}"] = _omega_one_factor(sub_cor)
+    # CFA of the hypothesised model (listwise, as analysis.cfa.CFA)
+    if cfa_model is not None:
+        model = hypothesised_models(instrument)[cfa_model]
+        answers = answers_only(cohort.responses, instrument)
+        row["complete_rows"] = int(answers[list(model.observed)].notna().all(axis=1).sum())
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = CFA(model).fit(answers)
+            measures = fit.fit_measures_
+            row.update(rmsea=float(measures["rmsea"]), rmsea_upper=float(measures["rmsea_ci_upper"]),
+                       cfi=float(measures["cfi"]), cfa_converged=bool(fit.converged_))
+        except (ValueError, np.linalg.LinAlgError, ArithmeticError):
+            row.update(rmsea=np.nan, rmsea_upper=np.nan, cfi=np.nan, cfa_converged=False)
+    # Attrition: Cox model of the observed theme scores, Harrell's C
+    themes = theme_scales(instrument)
+    scores = score_items(cohort.responses, instrument, scales=themes)[themes]
+    data = pd.concat([scores, cohort.followup[["months", "disengaged"]]], axis=1).dropna()
+    row["events"] = int(data["disengaged"].sum())
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cox = CoxModel().fit(data[themes], data["months"], data["disengaged"])
+        row["c_index"] = float(cox.concordance_.estimate)
+    except (ValueError, np.linalg.LinAlgError, ArithmeticError):
+        row["c_index"] = np.nan
+    return row
+
+
+def plan_study(
+    instrument: Instrument,
+    *,
+    n: int,
+    reps: int = 50,
+    seed: int = 2026,
+    event_rate: float = 0.4,
+    followup_months: float = 12.0,
+    missing_rate: float = 0.03,
+    careless_share: float = 0.03,
+    ci_level: float = 0.95,
+    cfa_model: str | None = "default",
+    rmsea_cutoff: float = 0.08,
+    cfi_cutoff: float = 0.95,
+    scales: Sequence[str] | None = None,
+    simulation: Mapping | None = None,
+) -> StudyPlan:
+    """Expected precision of a validation and attrition study of ``n`` respondents.
+
+    Parameters
+    ----------
+    instrument : Instrument
+        The specification; its hierarchy shapes the simulated cohorts.
+    n : int
+        Respondents (at least 10).
+    reps : int, default 50
+        Simulated cohorts. The Monte Carlo error of a probability is at most ``0.5/sqrt(reps)``
+        (.07 at 50); of a width, about ``width/sqrt(2 reps)`` for the omega and C-index widths.
+    seed : int, default 2026
+        Seed of the cohort seeds; the same seed gives the same cohort seeds at every n. (The
+        simulator draws the item parameters after the n latent scores, so cohorts of different
+        n still differ in their parameters, around the same design.)
+    event_rate, followup_months, missing_rate, careless_share : float
+        Simulation settings (:func:`analysis.simulate.simulate_cohort`).
+    ci_level : float, default 0.95
+        Level of the alpha, omega and C-index intervals.
+    cfa_model : str or None, default "default"
+        Hypothesised model (:func:`analysis.models.hypothesised_models`) to fit: ``default`` is the
+        generating model, ``second_order`` for a hierarchy and ``facets`` for a flat instrument;
+        None skips the CFA.
+    rmsea_cutoff, cfi_cutoff : float, default .08 and .95
+        Fit criteria (Browne & Cudeck 1993; Hu & Bentler 1999).
+    scales : sequence of str, optional
+        Scales whose reliability is reported (default: every scale).
+    simulation : mapping, optional
+        Further :func:`simulate_cohort` settings (``gamma``, ``loading``, ``log_hazard_ratios`` ...).
+
+    Returns
+    -------
+    StudyPlan
+
+    Notes
+    -----
+    Per cohort, with the keyed answers (not-applicable and missing as NaN):
+
+    - alpha of each scale from the pairwise covariance matrix, as ``psych::alpha`` (default
+      ``use = "pairwise"``), and its Feldt interval (:func:`analysis.reliability.feldt_interval`)
+      with n the number of rows; ``alpha_width`` is the mean width over the cohorts;
+    - omega total of a one-factor minres model of the pairwise correlations, as
+      :func:`analysis.reliability.omega` with ``n_factors=1`` (``psych::omega(x, nfactors = 1)``).
+      No closed-form interval exists, so ``omega_width`` is the width ``2 z_{(1+level)/2} SD``
+      of a Wald interval with the true standard error, the SD of omega over the cohorts;
+    - the CFA (:class:`analysis.cfa.CFA`, ML, listwise deletion, lavaan's fit measures) of the
+      chosen model; ``p_rmsea_ok`` is the share of cohorts whose 90% RMSEA upper limit is below
+      ``rmsea_cutoff``, ``p_cfi_ok`` the share whose CFI is at least ``cfi_cutoff``, counting a
+      cohort whose model could not be fitted as failing both;
+    - a Cox model (:class:`analysis.attrition.CoxModel`) of time to disengagement on the observed
+      theme scores (mean scores, :func:`instrument.score.score_items`; complete cases) and its
+      apparent Harrell's C; ``c_index_width`` is ``2 z SD`` of C over the cohorts.
+
+    The cohorts include the simulator's missing answers (MCAR at ``missing_rate``), not-applicable
+    sponsor items and careless respondents, so listwise deletion for the CFA keeps only part of
+    each cohort (``complete_rows_mean``).
+
+    References
+    ----------
+    Muthén, L. K., & Muthén, B. O. (2002). How to use a Monte Carlo study to decide on sample size
+    and determine power. *Structural Equation Modeling*, 9, 599–620.
+    Feldt, L. S., Woodruff, D. J., & Salih, F. A. (1987). Statistical inference for coefficient
+    alpha. *Applied Psychological Measurement*, 11, 93–103.
+
+    Examples
+    --------
+    >>> from instrument import load_instrument
+    >>> plan = plan_study(load_instrument("examples/bfi.yaml"), n=200, reps=3, seed=1)
+    >>> plan.reliability["scale"].tolist()
+    ['agree', 'conscientious', 'extraversion', 'neuroticism', 'openness']
+    >>> bool((plan.reliability["alpha_width"] > 0).all()), plan.synthetic
+    (True, True)
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 10:
+        raise ValueError(f"n: need a whole number of at least 10 respondents, got {n!r}")
+    if isinstance(reps, bool) or not isinstance(reps, (int, np.integer)) or reps < 2:
+        raise ValueError(f"reps: need a whole number of at least 2 simulated cohorts, got {reps!r}")
+    if not 0 < ci_level < 1:
+        raise ValueError(f"ci_level: must be between 0 and 1, got {ci_level!r}")
+    wanted = [s.id for s in instrument.scales] if scales is None else list(scales)
+    for sid in wanted:
+        instrument.scale(sid)  # KeyError naming the known scales
+    if cfa_model == "default":
+        cfa_model = _default_cfa_model(instrument)
+    elif cfa_model is not None:
+        from analysis.models import hypothesised_models
+
+        available = hypothesised_models(instrument)
+        if cfa_model not in available:
+            raise ValueError(f"cfa_model: {cfa_model!r} does not apply; allowed: {', '.join(available)}")
+    settings = {"event_rate": event_rate, "followup_months": followup_months, "missing_rate": missing_rate,
+                "careless_share": careless_share, **dict(simulation or {})}
+    seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=int(reps))
+    with single_threaded_blas():
+        rows = [
+            _one_replicate(instrument, n=int(n), seed=s, scales=wanted, cfa_model=cfa_model, settings=settings,
+                           ci_level=ci_level)
+            for s in seeds
+        ]
+    reps_frame = pd.DataFrame(rows)
+    reps_frame.insert(0, "rep", np.arange(1, len(rows) + 1))
+    z = float(stats.norm.ppf(0.5 + ci_level / 2))
+    rel_rows = []
+    for sid in wanted:
+        a = reps_frame[f"alpha:{sid}"]
+        o = reps_frame[f"omega:{sid}"]
+        rel_rows.append({
+            "scale": sid, "n_items": len(instrument.scale_items(sid)),
+            "alpha_mean": a.mean(), "alpha_width": reps_frame[f"alpha_width:{sid}"].mean(), "alpha_sd": a.std(),
+            "omega_mean": o.mean(), "omega_width": 2 * z * o.std(), "omega_sd": o.std(),
+            "n_fitted": int(a.notna().sum()),
+        })
+    reliability = pd.DataFrame(rel_rows)
+    if cfa_model is not None:
+        upper = reps_frame["rmsea_upper"]
+        cfi = reps_frame["cfi"]
+        cfa = pd.DataFrame([{
+            "model": cfa_model,
+            "p_rmsea_ok": float((upper < rmsea_cutoff).mean()),  # NaN (not fitted) compares False
+            "p_cfi_ok": float((cfi >= cfi_cutoff).mean()),
+            "rmsea_mean": reps_frame["rmsea"].mean(), "rmsea_upper_mean": upper.mean(), "cfi_mean": cfi.mean(),
+            "complete_rows_mean": reps_frame["complete_rows"].mean(), "n_fitted": int(cfi.notna().sum()),
+            "rmsea_cutoff": rmsea_cutoff, "cfi_cutoff": cfi_cutoff,
+        }])
+    else:
+        cfa = pd.DataFrame(columns=["model", "p_rmsea_ok", "p_cfi_ok", "rmsea_mean", "rmsea_upper_mean",
+                                    "cfi_mean", "complete_rows_mean", "n_fitted", "rmsea_cutoff", "cfi_cutoff"])
+    c = reps_frame["c_index"]
+    attrition = pd.DataFrame([{
+        "c_index_mean": c.mean(), "c_index_sd": c.std(), "c_index_width": 2 * z * c.std(),
+        "events_mean": reps_frame["events"].mean(), "n_fitted": int(c.notna().sum()),
+    }])
+    return StudyPlan(
+        n=int(n), reps=int(reps), seed=int(seed), ci_level=float(ci_level), reliability=reliability,
+        cfa=cfa, attrition=attrition, replicates=reps_frame,
+        settings={**settings, "cfa_model": cfa_model, "rmsea_cutoff": rmsea_cutoff, "cfi_cutoff": cfi_cutoff,
+                  "instrument": instrument.metadata.short_name, "instrument_version": instrument.version,
+                  "synthetic": True},
+    )
+
+
+_TARGET = re.compile(r"^\s*([a-z_]+)(?:@([A-Za-z0-9_.\-]+))?\s*=\s*([0-9]*\.?[0-9]+)\s*$")
+
+
+def parse_targets(texts: Sequence[str] | str) -> dict[str, float]:
+    """Targets written as ``metric=value`` or ``metric@scale=value`` (see :data:`TARGET_METRICS`).
+
+    Examples
+    --------
+    >>> parse_targets(["alpha_width=0.1", "p_cfi_ok=0.8"])
+    {'alpha_width': 0.1, 'p_cfi_ok': 0.8}
+    """
+    if isinstance(texts, str):
+        texts = [texts]
+    out: dict[str, float] = {}
+    for text in texts:
+        for part in str(text).split(","):
+            if not part.strip():
+                continue
+            match = _TARGET.match(part)
+            if not match:
+                raise ValueError(f"target {part.strip()!r}: write metric=value, e.g. alpha_width=0.1; "
+                                 f"metrics: {', '.join(TARGET_METRICS)}")
+            metric, scale, value = match.groups()
+            if metric not in TARGET_METRICS:
+                raise ValueError(f"target {part.strip()!r}: unknown metric {metric!r}; allowed: {', '.join(TARGET_METRICS)}")
+            if scale is not None and metric not in ("alpha_width", "omega_width"):
+                raise ValueError(f"target {part.strip()!r}: only alpha_width and omega_width take @scale")
+            if TARGET_METRICS[metric][0] == "min" and not 0 <= float(value) <= 1:
+                raise ValueError(f"target {part.strip()!r}: a probability must be between 0 and 1")
+            out[metric if scale is None else f"{metric}@{scale}"] = float(value)
+    if not out:
+        raise ValueError("target: give at least one metric=value")
+    return out
+
+
+def _meets(metrics: Mapping[str, float], targets: Mapping[str, float]) -> dict[str, bool]:
+    result = {}
+    for name, value in targets.items():
+        direction = TARGET_METRICS[name.split("@")[0]][0]
+        got = metrics.get(name, float("nan"))
+        result[name] = bool(got <= value) if direction == "max" else bool(got >= value)
+    return result
+
+
+def find_sample_size(
+    instrument: Instrument,
+    targets: Mapping[str, float] | Sequence[str] | str,
+    *,
+    grid: Sequence[int] = DEFAULT_GRID,
+    **plan_options,
+) -> SampleSizeSearch:
+    """Smallest N on ``grid`` whose :func:`plan_study` meets every target.
+
+    Parameters
+    ----------
+    instrument : Instrument
+    targets : mapping or str or list of str
+        ``{"alpha_width": 0.1}`` or ``"alpha_width=0.1"`` (see :func:`parse_targets`).
+    grid : sequence of int, default :data:`DEFAULT_GRID`
+        Candidate sample sizes (sorted, at least 10).
+    **plan_options
+        Passed to :func:`plan_study` (``reps``, ``seed``, simulation settings ...).
+
+    Returns
+    -------
+    SampleSizeSearch
+
+    Notes
+    -----
+    Bisection over the grid positions: the largest N is evaluated first (if it fails, the search
+    stops with ``n_required = None``), then the smallest, then the midpoint of the interval still
+    in doubt, until neighbours bracket the answer — about ``log2(len(grid))`` evaluations. It
+    assumes the targets are met from some N on: widths shrink and probabilities grow with N. Monte
+    Carlo noise can break that order near the answer; raise ``reps`` when neighbouring grid points
+    are close to the target.
+
+    Examples
+    --------
+    >>> from instrument import load_instrument
+    >>> found = find_sample_size(load_instrument("examples/bfi.yaml"), "alpha_width=0.2",
+    ...                          grid=(50, 100, 200), reps=3, seed=1, cfa_model=None)
+    >>> found.n_required in (50, 100, 200)
+    True
+    """
+    if not isinstance(targets, Mapping):
+        targets = parse_targets(targets)
+    targets = dict(targets)
+    for name in targets:
+        parse_targets(f"{name}={targets[name]}")  # validates names and values
+    points = sorted({int(g) for g in grid})
+    if not points or points[0] < 10:
+        raise ValueError(f"grid: need sample sizes of at least 10, got {list(grid)!r}")
+    plans: dict[int, StudyPlan] = {}
+    rows = []
+
+    def ok(n: int) -> bool:
+        if n not in plans:
+            plans[n] = plan_study(instrument, n=n, **plan_options)
+            metrics = plans[n].metrics()
+            met = _meets(metrics, targets)
+            rows.extend({"n": n, "metric": k, "value": metrics.get(k, float("nan")), "target": v, "met": met[k]}
+                        for k, v in targets.items())
+        return all(_meets(plans[n].metrics(), targets).values())
+
+    lo, hi = 0, len(points) - 1
+    if not ok(points[hi]):
+        found = None
+    elif ok(points[lo]):
+        found = points[lo]
+    else:
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if ok(points[mid]):
+                hi = mid
+            else:
+                lo = mid
+        found = points[hi]
+    evaluations = pd.DataFrame(rows, columns=["n", "metric", "value", "target", "met"]).sort_values(
+        ["n", "metric"], kind="stable", ignore_index=True)
+    return SampleSizeSearch(targets=targets, n_required=found, evaluations=evaluations,
+                            plans=dict(sorted(plans.items())), grid=tuple(points))
