@@ -207,44 +207,53 @@ def check_items(items: pd.DataFrame, instrument: Instrument, *, rows: np.ndarray
     item_ids = instrument.item_ids
     rows = np.arange(2, n + 2) if rows is None else np.asarray(rows)
     files = np.full(n, file, dtype=object) if files is None else np.asarray(files, dtype=object)
-    # Items-major (items x rows) arrays: each item's cells are contiguous, which keeps the
-    # vectorised masks fast on millions of rows.
-    codes = np.full((len(item_ids), n), np.nan)
+    # Items-major (items x rows) arrays, filled and masked in place: each item's cells are
+    # contiguous and no large temporaries are made, which keeps millions of rows fast.
+    codes = np.empty((len(item_ids), n))
     not_applicable = np.zeros((len(item_ids), n), dtype=bool)
     problems: list[Problem] = []
     present = [i for i in item_ids if i in items.columns]
     index = {item_id: j for j, item_id in enumerate(item_ids)}
+    for item_id in item_ids:
+        if item_id not in items.columns:
+            codes[index[item_id]] = np.nan
     # Group items by response scale so the masks are built on whole blocks at once.
     by_scale: dict[str, list[str]] = {}
     for item_id in present:
         by_scale.setdefault(instrument.item(item_id).response_scale, []).append(item_id)
     for scale_id, ids in by_scale.items():
         rs = instrument.response_scales[scale_id]
-        block = np.empty((len(ids), n))
+        rows_of = [index[i] for i in ids]
+        contiguous = rows_of == list(range(rows_of[0], rows_of[0] + len(rows_of)))
+        block = codes[rows_of[0]:rows_of[0] + len(rows_of)] if contiguous else np.empty((len(ids), n))
         bad_text = np.zeros((len(ids), n), dtype=bool)
         for j, item_id in enumerate(ids):
             block[j], bad_text[j] = _as_float(items[item_id])
         codes_arr = np.asarray(rs.codes, dtype="float64")
         lo, hi = codes_arr.min(), codes_arr.max()
-        if np.array_equal(codes_arr, np.arange(lo, hi + 1)):
-            answer = (block >= lo) & (block <= hi) & (block == np.floor(block))
+        with np.errstate(invalid="ignore"):
+            if np.array_equal(codes_arr, np.arange(lo, hi + 1)):
+                answer = block >= lo
+                answer &= block <= hi
+                answer &= block == np.floor(block)
+            else:
+                answer = np.isin(block, codes_arr)
+        other = np.isnan(block)
+        other |= answer
+        np.logical_not(other, out=other)  # neither an answer nor blank
+        if other.any():
+            is_na = other & (block == rs.not_applicable) if rs.not_applicable is not None else np.zeros_like(answer)
+            declared = other & np.isin(block, np.asarray(rs.missing_codes, dtype="float64")) if rs.missing_codes \
+                else np.zeros_like(answer)
+            invalid = other & ~(is_na | declared)
+            np.copyto(block, np.nan, where=other)
         else:
-            answer = np.isin(block, codes_arr)
-        blank = np.isnan(block)
-        other = ~(answer | blank)
-        is_na = other & (block == rs.not_applicable) if rs.not_applicable is not None else np.zeros_like(answer)
-        declared = other & np.isin(block, np.asarray(rs.missing_codes, dtype="float64")) if rs.missing_codes \
-            else np.zeros_like(answer)
-        invalid = other & ~(is_na | declared)
+            is_na = declared = invalid = np.zeros_like(answer)
         allowed = ", ".join(str(c) for c in rs.allowed_codes())
-        rows_of = [index[i] for i in ids]
-        if rows_of == list(range(rows_of[0], rows_of[0] + len(rows_of))):
-            target = slice(rows_of[0], rows_of[0] + len(rows_of))
-        else:
-            target = rows_of
-        block[~answer] = np.nan
-        codes[target] = block
-        not_applicable[target] = is_na
+        if not contiguous:
+            codes[rows_of] = block
+        if is_na.any():
+            not_applicable[rows_of] = is_na
         if invalid.any() or bad_text.any():
             for j, item_id in enumerate(ids):
                 if bad_text[j].any():

@@ -18,14 +18,22 @@ from instrument.spec import Instrument
 IMPUTE_METHODS = ("none", "median")
 
 
-def _membership(instrument: Instrument, scale_ids: list[str]) -> np.ndarray:
-    """Items × scales 0/1 matrix of which items each scale scores."""
+def _rows_of(instrument: Instrument, scale_id: str) -> slice | np.ndarray:
+    """Positions of a scale's items in the item order: a slice when they are contiguous."""
     index = {item_id: j for j, item_id in enumerate(instrument.item_ids)}
-    matrix = np.zeros((len(index), len(scale_ids)))
-    for s, scale_id in enumerate(scale_ids):
-        for item_id in instrument.scale_items(scale_id):
-            matrix[index[item_id], s] = 1.0
-    return matrix
+    rows = [index[i] for i in instrument.scale_items(scale_id)]
+    if rows and rows == list(range(rows[0], rows[0] + len(rows))):
+        return slice(rows[0], rows[0] + len(rows))
+    return np.asarray(rows, dtype=np.intp)
+
+
+def _count(rows: slice | np.ndarray) -> int:
+    return rows.stop - rows.start if isinstance(rows, slice) else len(rows)
+
+
+def _bool_sum(mask: np.ndarray) -> np.ndarray:
+    """Column sums of a boolean items x rows block (as int16: at most 32,767 items)."""
+    return mask.view(np.int8).sum(axis=0, dtype=np.int16)
 
 
 def _reversal(instrument: Instrument) -> tuple[np.ndarray, np.ndarray]:
@@ -229,18 +237,20 @@ def score_items(codes: pd.DataFrame, instrument: Instrument, *, not_applicable: 
         if extra.any():
             na |= extra.T
     sign, offset = _reversal(instrument)
-    # Items-major arrays (items x rows); scale sums are one matrix product with the 0/1
-    # membership matrix (exact: sums of small integers in float64).
+    # Items-major arrays (items x rows), worked on in place: each item's cells are contiguous and
+    # no large temporaries are allocated, which is what keeps millions of rows fast. Sums of
+    # small integers in float64 are exact.
     answered = ~np.isnan(values)
-    reversed_codes = values
-    reversed_codes *= sign[:, None]
-    reversed_codes += offset[:, None]
-    reversed_codes[~answered] = 0.0
-    membership = _membership(instrument, scale_ids).T  # scales x items
-    n_items = membership.sum(axis=1)[:, None]
-    sums = membership @ reversed_codes
-    n_answered = membership @ answered.astype(float)
-    n_na = membership @ na.astype(float) if na.any() else np.zeros_like(sums)
+    for j in np.flatnonzero(sign < 0):
+        np.subtract(offset[j], values[j], out=values[j])
+    np.copyto(values, 0.0, where=~answered)
+    members = [_rows_of(instrument, scale_id) for scale_id in scale_ids]
+    n_items = np.array([_count(m) for m in members], dtype=float)[:, None]
+    sums = np.stack([values[m].sum(axis=0) for m in members]) if members else np.zeros((0, len(codes)))
+    n_answered = np.stack([_bool_sum(answered[m]) for m in members]).astype(float) if members \
+        else np.zeros((0, len(codes)))
+    any_na = bool(na.any())
+    n_na = np.stack([_bool_sum(na[m]) for m in members]).astype(float) if any_na else np.zeros_like(sums)
     rules = [instrument.scale(s).scoring for s in scale_ids]
     exclude = np.array([rule.not_applicable == "exclude" for rule in rules])[:, None]
     counted = np.where(exclude, n_items - n_na, n_items)
@@ -256,13 +266,13 @@ def score_items(codes: pd.DataFrame, instrument: Instrument, *, not_applicable: 
             no_median = np.isnan(median_reversed)
             median_reversed = np.where(no_median, 0.0, median_reversed)[:, None]
             unanswered = ~answered & ~na
-            fill_missing = membership @ np.where(unanswered, median_reversed, 0.0)
-            fill_na = membership @ np.where(na, median_reversed, 0.0)
+            fill_missing = np.stack([(np.where(unanswered, median_reversed, 0.0))[m].sum(axis=0) for m in members])
+            fill_na = np.stack([(np.where(na, median_reversed, 0.0))[m].sum(axis=0) for m in members])
             total = sums + fill_missing + np.where(exclude, 0.0, fill_na)
             # An item without a median (nobody answered it) leaves the scales that need it
             # unscored, as psych's NA median does.
-            lacking = membership @ (unanswered & no_median[:, None]).astype(float)
-            lacking = lacking + np.where(exclude, 0.0, membership @ (na & no_median[:, None]).astype(float))
+            lacking = np.stack([(unanswered & no_median[:, None])[m].sum(axis=0) for m in members]) \
+                + np.where(exclude, 0, np.stack([(na & no_median[:, None])[m].sum(axis=0) for m in members]))
             mean = np.where(lacking > 0, np.nan, total / counted)
         else:
             mean = sums / n_answered
