@@ -109,7 +109,7 @@ def test_report_renders_in_chromium(cohort):
     assert "http://" not in html.replace("http://www.w3.org", "") and "<script" not in html  # self-contained
     seen = render_in_chromium(cohort["out"] / "report.html")
     assert seen["errors"] == [] and seen["broken"] == 0
-    assert seen["images"] == 4  # forest plot, KM curves, ROC, calibration
+    assert seen["images"] == 5  # forest plot, PH residuals, KM curves, ROC, calibration
 
 
 def test_predict_matches_the_saved_model(cohort, tmp_path):

@@ -231,15 +231,42 @@ class ProportionalHazardsTest:
     scaled_residuals : DataFrame
         Scaled Schoenfeld residuals (one row per event, one column per term), for plotting
         beta(t) against time.
+    transformed_times : ndarray
+        g(t) of each event (before centring), the x axis of R's ``plot(cox.zph(fit))``.
     """
 
     table: pd.DataFrame
     transform: str
     event_times: np.ndarray
     scaled_residuals: pd.DataFrame
+    transformed_times: np.ndarray | None = None
 
     def summary(self) -> pd.DataFrame:
         return self.table.reset_index()
+
+    def plot(self, term: str, ax=None, *, coef: float | None = None):
+        """Scaled Schoenfeld residuals of ``term`` against g(t) with a lowess smooth (an estimate of
+        beta(t)); a flat smooth supports proportional hazards. Returns the Axes."""
+        import matplotlib.pyplot as plt
+        from statsmodels.nonparametric.smoothers_lowess import lowess
+
+        if term not in self.scaled_residuals.columns:
+            raise ValueError(f"term: {term!r} is not in the model; terms: {', '.join(self.scaled_residuals.columns)}")
+        if ax is None:
+            _, ax = plt.subplots(figsize=(4.2, 3.4))
+        x = self.event_times if self.transformed_times is None else self.transformed_times
+        y = self.scaled_residuals[term].to_numpy()
+        ax.scatter(x, y, s=4, color="grey", alpha=0.4)
+        smooth = lowess(y, x, frac=0.5, return_sorted=True)
+        ax.plot(smooth[:, 0], smooth[:, 1], color="black")
+        if coef is not None:
+            ax.axhline(coef, ls="--", color="grey", lw=1)
+        spread = np.nanpercentile(y, [5, 95])
+        ax.set_ylim(spread[0] - 0.2 * abs(spread[0]), spread[1] + 0.2 * abs(spread[1]))
+        ax.set_xlabel("1 - KM(t)" if self.transform == "km" else f"{self.transform}(t)")
+        ax.set_ylabel(f"beta(t) for {term}")
+        ax.set_title(f"{term}: p = {self.table.loc[term, 'p']:.3g}", fontsize=9)
+        return ax
 
 
 def cox_zph(
@@ -312,8 +339,8 @@ def cox_zph(
     v = second - xbar[:, :, None] * xbar[:, None, :]
     resid = X[ev] - xbar  # Schoenfeld residuals, one per event (slot)
     event_times = time[ev]
-    gt = _time_transform(time, event, event_times, transform)
-    gt = gt - gt.mean()
+    g_raw = _time_transform(time, event, event_times, transform)
+    gt = g_raw - g_raw.mean()
     info_bb = v.sum(axis=0)
     info_bg = (gt[:, None, None] * v).sum(axis=0)
     info_gg = (gt[:, None, None] ** 2 * v).sum(axis=0)
@@ -331,7 +358,7 @@ def cox_zph(
     scaled = beta + len(ev) * resid @ np.linalg.inv(info_bb)
     return ProportionalHazardsTest(
         table=table, transform=transform, event_times=event_times,
-        scaled_residuals=pd.DataFrame(scaled, columns=names),
+        scaled_residuals=pd.DataFrame(scaled, columns=names), transformed_times=g_raw,
     )
 
 

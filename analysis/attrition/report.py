@@ -257,6 +257,21 @@ def _km_grid(analysis: AttritionAnalysis):
     return fig
 
 
+def _zph_grid(analysis: AttritionAnalysis):
+    import matplotlib.pyplot as plt
+
+    terms = list(analysis.design.scales)
+    cols = min(3, len(terms))
+    rows = int(np.ceil(len(terms) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    for ax, term in zip(axes.ravel(), terms):
+        analysis.zph.plot(term, ax=ax, coef=float(analysis.model.coef_[term]))
+    for ax in axes.ravel()[len(terms):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
 def _roc_figure(analysis: AttritionAnalysis, roc: pd.DataFrame, label: str):
     import matplotlib.pyplot as plt
 
@@ -392,6 +407,10 @@ def build_report(analysis: AttritionAnalysis, *, instrument=None, inputs=None,
             "survival::cox.zph (survival 3)."))
         report.table(analysis.zph.table, caption="Proportional-hazards tests")
         tables["proportional_hazards"] = analysis.zph.table
+        report.figure(_zph_grid(analysis), caption=(
+            "Scaled Schoenfeld residuals of each scale against 1 - KM(t) with a lowess smooth (an estimate of "
+            "the log hazard ratio over time; dashed: the fitted value). A flat smooth supports proportional hazards."),
+            alt="scaled Schoenfeld residual plots")
 
         report.section("Kaplan-Meier curves by tertile", intro=(
             "Each scale split into tertiles (descriptive, unadjusted; TRIPOD 14b); log-rank test across tertiles."))
