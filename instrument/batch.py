@@ -382,6 +382,58 @@ def _prefetch(iterator: Iterator[Any], depth: int = 2) -> Iterator[Any]:
                 thread.join(timeout=0.05)
 
 
+class _WriteBehind:
+    """Hand chunks to ``write`` in a background thread, at most ``depth`` chunks behind.
+
+    Encoding Parquet (pyarrow releases the GIL) then overlaps with scoring the next chunk. An
+    exception in the writer is re-raised in the caller at the next :meth:`put` or at
+    :meth:`finish`.
+    """
+
+    _DONE = object()
+
+    def __init__(self, write: Callable[[pd.DataFrame], None], depth: int = 2):
+        import queue
+        import threading
+
+        self._write = write
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="mhdq-write-behind", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is self._DONE:
+                return
+            if self._error is not None:
+                continue  # drain after a failure so the producer never blocks
+            try:
+                self._write(item)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+                self._error = exc
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def put(self, frame: pd.DataFrame) -> None:
+        self._raise()
+        self._queue.put(frame)
+
+    def finish(self) -> None:
+        self._queue.put(self._DONE)
+        self._thread.join()
+        self._raise()
+
+    def cancel(self) -> None:
+        self._error = self._error or RuntimeError("cancelled")
+        self._queue.put(self._DONE)
+        self._thread.join()
+
+
 def _limits():
     from instrument.safety import ReadLimits
 
@@ -765,9 +817,15 @@ def run_batch(inputs: list[str | Path], instrument: Instrument, out: str | Path,
     writer = TableWriter(out, labels=labels, measure=measure)
     writer.open()
     try:
-        for output in _iter_outputs(files, instrument, options, tally, jobs=jobs, progress=progress,
-                                    engine=engine, scheduler=scheduler):
-            writer.write(output)
+        behind = _WriteBehind(writer.write)
+        try:
+            for output in _iter_outputs(files, instrument, options, tally, jobs=jobs, progress=progress,
+                                        engine=engine, scheduler=scheduler):
+                behind.put(output)
+        except BaseException:
+            behind.cancel()
+            raise
+        behind.finish()
         failed = strict and any(p.severity == "error" for p in tally.problems)
         if failed:
             writer.abort()
