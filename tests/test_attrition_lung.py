@@ -116,3 +116,19 @@ def test_logrank_by_sex():
     assert res.chisq == pytest.approx(REF["logrank_sex"]["chisq"], abs=1e-4)
     assert res.df == REF["logrank_sex"]["df"]
     assert res.table["observed"].sum() == lung_all["status"].sum()
+
+
+def test_cox_zph_matches_r(lung):
+    # R (survival 3.x): cox.zph(coxph(Surv(time, status) ~ age + sex + ph.ecog, data = lung)),
+    # transform = "km". Values as printed by R in the modeldiag package's vignette
+    # (github.com/Teniola17/modeldiag, docs/articles/introduction.md; R's lung codes sex 1/2 and
+    # status 1/2, which shifts neither the coefficients nor the test). Tolerance 1e-6 on the
+    # 7 significant digits printed.
+    expected = {"age": 0.1879877, "sex": 2.3054372, "ph.ecog": 2.0542488, "GLOBAL": 4.4636576}
+    expected_p = {"age": 0.6645968, "sex": 0.1289220, "ph.ecog": 0.1517821, "GLOBAL": 0.2155549}
+    model = CoxModel().fit(lung[TERMS], lung["time"], lung["status"])
+    table = model.zph(lung[TERMS], lung["time"], lung["status"]).table
+    for term, chisq in expected.items():
+        assert table.loc[term, "chisq"] == pytest.approx(chisq, abs=1e-6)
+        assert table.loc[term, "p"] == pytest.approx(expected_p[term], abs=1e-6)
+    assert table.loc["GLOBAL", "df"] == 3
