@@ -813,8 +813,17 @@ def run_batch(inputs: list[str | Path], instrument: Instrument, out: str | Path,
                            f"{scale}_pct": f"{base}: percentile rank"})
     measure = {c: "scale" for c in labels if c not in ID_COLUMNS}
     measure.update({"respondent_id": "nominal", "source_file": "nominal", "source_row": "scale"})
+    value_labels = {}
+    language = instrument.check_language(lang)
+    for name in options.keep:  # a grouping question carried into the output keeps its labels
+        if name in instrument.background_ids:
+            question = next(q for q in instrument.background if q.id == name)
+            labels[name] = question.label.get(language, name)
+            if question.choices:
+                value_labels[name] = {c.code: c.label.get(language, str(c.code)) for c in question.choices}
+                measure[name] = "nominal"
     tally = _Tally()
-    writer = TableWriter(out, labels=labels, measure=measure)
+    writer = TableWriter(out, labels=labels, value_labels=value_labels, measure=measure)
     writer.open()
     try:
         behind = _WriteBehind(writer.write)

@@ -202,6 +202,12 @@ def test_norms_in_the_batch(tmp_path, bfi, bfi_files):
     z = (reference["agree"] - women.mean()) / women.std(ddof=1)
     np.testing.assert_allclose(scored.loc[gender.to_numpy() == 2, "agree_z"], z[gender.to_numpy() == 2], atol=1e-9)
     assert {"agree_t", "agree_pct", "gender"} <= set(scored.columns)
+    import pyreadstat
+
+    run_batch(bfi_files, bfi, tmp_path / "normed.sav", norms=norms, jobs=1)
+    _, meta = pyreadstat.read_sav(tmp_path / "normed.sav")
+    assert meta.variable_value_labels["gender"] == {1.0: "Male", 2.0: "Female"}
+    assert meta.column_names_to_labels["agree_z"] == "Agreeableness (mean score): z score"
 
 
 def test_inputs_globs_folders_and_errors(tmp_path, spec):
