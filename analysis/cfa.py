@@ -609,7 +609,7 @@ def _missing_stats(x: np.ndarray, label: object, *, tol: float = 1e-10, max_iter
     n, p = x.shape
     empty = np.isnan(x).all(axis=0)
     if empty.any():
-        raise ValueError(f"data: item column(s) {list(np.flatnonzero(empty))} have no answers{where}")
+        raise ValueError(f"data: {int(empty.sum())} item column(s) have no answers{where}")
     pats = _patterns_of(x)
     mean = np.nanmean(x, axis=0)
     var = np.nanvar(x, axis=0)
@@ -620,28 +620,33 @@ def _missing_stats(x: np.ndarray, label: object, *, tol: float = 1e-10, max_iter
         o = pat.idx
         v, m = var[o], mean[o]
         baseline += pat.n / n * float(np.sum(_LOG2PI + np.log(v) + (np.diag(pat.cov) + (pat.mean - m) ** 2) / v))
+    mask = np.zeros((len(pats), p), dtype=bool)
+    padded_cov = np.zeros((len(pats), p, p))
+    padded_mean = np.zeros((len(pats), p))
+    for k, pat in enumerate(pats):
+        mask[k, pat.idx] = True
+        padded_cov[k][np.ix_(pat.idx, pat.idx)] = pat.cov
+        padded_mean[k, pat.idx] = pat.mean
+    counts = np.array([pat.n for pat in pats], dtype=float)
+    weights = counts / n
+    MM = mask[:, :, None] & mask[:, None, :]
+    eye = (~mask)[:, :, None] * np.eye(p)[None]
+    s1 = counts[:, None] * padded_mean
+    s2 = counts[:, None, None] * (padded_cov + padded_mean[:, :, None] * padded_mean[:, None, :])
     mu, sigma = mean.copy(), np.diag(var)
     it = 0
     for it in range(1, max_iter + 1):
-        T1 = np.zeros(p)
-        T2 = np.zeros((p, p))
-        for pat in pats:
-            o = pat.idx
-            m = np.setdiff1d(np.arange(p), o)
-            s1 = pat.n * pat.mean
-            s2 = pat.n * (pat.cov + np.outer(pat.mean, pat.mean))
-            T1[o] += s1
-            T2[np.ix_(o, o)] += s2
-            if m.size:
-                B = np.linalg.solve(sigma[np.ix_(o, o)], sigma[np.ix_(o, m)]).T  # x̂_m = c + B x_o
-                c = mu[m] - B @ mu[o]
-                T1[m] += pat.n * c + B @ s1
-                cross = np.outer(c, s1) + B @ s2
-                T2[np.ix_(m, o)] += cross
-                T2[np.ix_(o, m)] += cross.T
-                Bs1 = B @ s1
-                T2[np.ix_(m, m)] += (pat.n * np.outer(c, c) + np.outer(c, Bs1) + np.outer(Bs1, c) + B @ s2 @ B.T
-                                     + pat.n * (sigma[np.ix_(m, m)] - B @ sigma[np.ix_(o, m)]))
+        # E-step for all patterns at once: with Σ_oo embedded in an identity, P = Σ·(Σ_oo⁻¹ on the
+        # observed block) regresses every item on the pattern's observed items (identity on them)
+        inv = np.linalg.inv(np.where(MM, sigma[None], 0.0) + eye) * MM
+        P = sigma[None] @ inv
+        a = mu[None] - np.einsum("kij,kj->ki", P, mask * mu[None])
+        Ps1 = np.einsum("kij,kj->ki", P, s1)
+        T1 = (counts[:, None] * a + Ps1).sum(axis=0)
+        cond = sigma[None] - P @ sigma[None]  # conditional covariance of the missing items
+        T2 = (counts[:, None, None] * (a[:, :, None] * a[:, None, :] + cond)
+              + a[:, :, None] * Ps1[:, None, :] + Ps1[:, :, None] * a[:, None, :]
+              + P @ s2 @ P.transpose(0, 2, 1)).sum(axis=0)
         new_mu = T1 / n
         new_sigma = T2 / n - np.outer(new_mu, new_mu)
         change = max(np.max(np.abs(new_mu - mu)), np.max(np.abs(new_sigma - sigma)))
@@ -654,14 +659,6 @@ def _missing_stats(x: np.ndarray, label: object, *, tol: float = 1e-10, max_iter
     sign, logdet = np.linalg.slogdet(sigma)
     if sign <= 0:
         raise ValueError(f"data: the (EM) covariance matrix of the items{where} is singular")
-    mask = np.zeros((len(pats), p), dtype=bool)
-    padded_cov = np.zeros((len(pats), p, p))
-    padded_mean = np.zeros((len(pats), p))
-    for k, pat in enumerate(pats):
-        mask[k, pat.idx] = True
-        padded_cov[k][np.ix_(pat.idx, pat.idx)] = pat.cov
-        padded_mean[k, pat.idx] = pat.mean
-    weights = np.array([pat.n for pat in pats], dtype=float) / n
     extra = (mask, weights, padded_cov, padded_mean)
     stats0 = _MissingStats(label, n, pats, sigma, mu, logdet, 0.0, baseline, it, *extra)
     h1, _, _ = stats0.terms(sigma, mu, None, None, meanstructure=True, grad=False, info=False)
@@ -876,7 +873,11 @@ def _prepare(data: pd.DataFrame, cols: Sequence[str], missing: str, what: str = 
     if missing == "listwise":
         return x[~np.isnan(x).any(axis=1)]
     if missing == "ml":
-        return x[~np.isnan(x).all(axis=1)]  # lavaan drops respondents without any answer
+        x = x[~np.isnan(x).all(axis=1)]  # lavaan drops respondents without any answer
+        empty = [c for c, e in zip(cols, np.isnan(x).all(axis=0)) if e]
+        if empty:
+            raise ValueError(f"{what}: item column(s) {', '.join(map(str, empty))} have no answers")
+        return x
     raise ValueError(f"missing: {missing!r} is not supported; allowed: 'listwise', 'ml'")
 
 
@@ -1096,17 +1097,15 @@ class _Result:
 
 
 def _observed_information(struct: _Structure, st: Sequence, theta: np.ndarray) -> np.ndarray:
-    """Hessian of F at θ̂ by central differences of the analytic gradient (symmetrised)."""
+    """Hessian of F at θ̂ by forward differences of the analytic gradient (symmetrised)."""
     q = len(theta)
     Hs = np.zeros((q, q))
+    g0 = _objective(struct, st, theta, grad=True, info=False)[1]
     for k in range(q):
-        h = 1e-5 * max(1.0, abs(theta[k]))
-        up, down = theta.copy(), theta.copy()
+        h = 1e-6 * max(1.0, abs(theta[k]))
+        up = theta.copy()
         up[k] += h
-        down[k] -= h
-        gu = _objective(struct, st, up, grad=True, info=False)[1]
-        gd = _objective(struct, st, down, grad=True, info=False)[1]
-        Hs[:, k] = (gu - gd) / (2 * h)
+        Hs[:, k] = (_objective(struct, st, up, grad=True, info=False)[1] - g0) / h
     return (Hs + Hs.T) / 2
 
 
