@@ -928,7 +928,9 @@ class CFA:
     - CFI = 1 − max(χ² − df, 0)/max(χ²_B − df_B, χ² − df, 0) and TLI = (χ²_B/df_B − χ²/df)/(χ²_B/df_B − 1),
       with the independence model (diagonal Σ) as baseline B;
     - RMSEA = √(max(χ² − df, 0)/(df·N)), 90% interval from the noncentral χ² (:func:`rmsea_interval`);
-    - SRMR = √(mean over i ≥ j of ((s_ij − σ̂_ij)/√(s_ii s_jj))²) (lavaan ``srmr``, Bentler's form);
+    - SRMR = √(mean over i ≥ j of ((s_ij − σ̂_ij)/√(s_ii s_jj))²) (lavaan ``srmr``, Bentler's form;
+      with a mean structure, e.g. ``missing = "ml"``, the standardized mean residuals (x̄_i − μ̂_i)/√s_ii
+      are averaged in too, and S, x̄ are the EM estimates of the saturated model);
     - logl = −N/2 (p log 2π + log|Σ̂| + tr(SΣ̂⁻¹)), AIC = −2 logl + 2q, BIC = −2 logl + q log N with q
       free parameters (no means without a mean structure, as lavaan);
     - standard errors from the inverse expected information, (N·½ΔᵀVΔ)⁻¹ (lavaan
