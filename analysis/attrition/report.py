@@ -297,6 +297,23 @@ def _calibration_figure(analysis: AttritionAnalysis):
 # --------------------------------------------------------------------------------------------
 # The report
 # --------------------------------------------------------------------------------------------
+COUNT_COLUMNS = {"df", "n", "n_parameters", "n_required", "n_resamples", "n_obs", "group"}
+
+
+def _table(report: HtmlReport, frame: pd.DataFrame, **kwargs) -> None:
+    """Render a table keeping counts as whole numbers (``HtmlReport.table`` formats rows, which
+    pandas would otherwise turn into floats when every column is numeric)."""
+    shown = frame.copy()
+    for column in shown.columns:
+        values = shown[column]
+        if pd.api.types.is_integer_dtype(values) or (
+            column in COUNT_COLUMNS and pd.api.types.is_float_dtype(values)
+            and np.all(np.mod(values.dropna().to_numpy(), 1) == 0)
+        ):
+            shown[column] = pd.Series([None if pd.isna(v) else int(v) for v in values], index=shown.index, dtype=object)
+    report.table(shown, **kwargs)
+
+
 def _fmt_p(p: float) -> str:
     return "< .001" if p < 0.001 else f"{p:.3f}"
 
@@ -354,15 +371,15 @@ def build_report(analysis: AttritionAnalysis, *, instrument=None, inputs=None,
         "used is a problem record (problems.csv); none was dropped without one. Predictors missing: "
         "complete-case analysis."))
     flow = analysis.flow.set_index("step")
-    report.table(flow, caption="Participant flow (TRIPOD 13a, 14a)", digits=0)
+    _table(report, flow, caption="Participant flow (TRIPOD 13a, 14a)", digits=0)
     tables["flow"] = flow
     problems = problems_frame(analysis.problems)
     if len(problems):
         by_rule = problems.groupby(["file", "rule", "severity"]).size().rename("n").reset_index().set_index("file")
-        report.table(by_rule, caption="Problem records by rule (details in problems.csv)", digits=0)
+        _table(report, by_rule, caption="Problem records by rule (details in problems.csv)", digits=0)
         tables["problems_by_rule"] = by_rule
     chars = _characteristics(analysis, data)
-    report.table(chars, caption="Predictors by outcome: mean and SD (TRIPOD 13b)")
+    _table(report, chars, caption="Predictors by outcome: mean and SD (TRIPOD 13b)")
     tables["characteristics"] = chars
 
     # 3 outcome --------------------------------------------------------------------------
@@ -376,7 +393,7 @@ def build_report(analysis: AttritionAnalysis, *, instrument=None, inputs=None,
     if cox:
         ts = pd.DataFrame([analysis.time_summary]).T.rename(columns={0: "value"})
         ts.index.name = "follow-up"
-        report.table(ts, caption=f"Follow-up (horizon for absolute risk: {horizon:g} {unit})")
+        _table(report, ts, caption=f"Follow-up (horizon for absolute risk: {horizon:g} {unit})")
         tables["followup"] = ts
 
     # 4 model ----------------------------------------------------------------------------
@@ -392,7 +409,7 @@ def build_report(analysis: AttritionAnalysis, *, instrument=None, inputs=None,
                             f"{ratio}_per_sd_ci_low", f"{ratio}_per_sd_ci_high", "p"]]
     eff = eff.set_axis([f"log {short}", "SE", short, "low", "high", f"{short} per SD", "low (SD)",
                         "high (SD)", "p"], axis=1)
-    report.table(eff, caption=f"{'Hazard' if cox else 'Odds'} ratios ({m.ci_level:.0%} Wald CI) (TRIPOD 15a)")
+    _table(report, eff, caption=f"{'Hazard' if cox else 'Odds'} ratios ({m.ci_level:.0%} Wald CI) (TRIPOD 15a)")
     tables["effects"] = analysis.effects
     report.figure(_forest(analysis), caption=f"Forest plot: {'hazard' if cox else 'odds'} ratio per SD of each predictor.",
                   alt="forest plot of the effects")
@@ -405,7 +422,7 @@ def build_report(analysis: AttritionAnalysis, *, instrument=None, inputs=None,
         report.section("Proportional hazards", intro=(
             "Score tests on scaled Schoenfeld residuals against 1 - KM(t) per term and globally, as "
             "survival::cox.zph (survival 3)."))
-        report.table(analysis.zph.table, caption="Proportional-hazards tests")
+        _table(report, analysis.zph.table, caption="Proportional-hazards tests")
         tables["proportional_hazards"] = analysis.zph.table
         report.figure(_zph_grid(analysis), caption=(
             "Scaled Schoenfeld residuals of each scale against 1 - KM(t) with a lowess smooth (an estimate of "
@@ -418,7 +435,7 @@ def build_report(analysis: AttritionAnalysis, *, instrument=None, inputs=None,
             report.figure(_km_grid(analysis), caption="Share still engaged by tertile of each scale score.",
                           alt="Kaplan-Meier curves by tertile")
             logrank, km_surv = _km_tables(analysis)
-            report.table(logrank, caption="Log-rank tests across tertiles")
+            _table(report, logrank, caption="Log-rank tests across tertiles")
             tables["logrank"] = logrank
             tables["km_by_tertile"] = km_surv
 
@@ -429,7 +446,7 @@ def build_report(analysis: AttritionAnalysis, *, instrument=None, inputs=None,
         "was refitted in every resample and tested on the original data."
         + (f" Brier score and calibration at {horizon:g} {unit}; Brier weighted by the inverse probability of censoring."
            if cox else "")))
-    report.table(val, caption="Performance (TRIPOD 10d, 16)")
+    _table(report, val, caption="Performance (TRIPOD 10d, 16)")
     tables["validation"] = val
     if cox:
         risk = m.predict_risk(data[analysis.design.columns], horizon).to_numpy()
@@ -442,7 +459,7 @@ def build_report(analysis: AttritionAnalysis, *, instrument=None, inputs=None,
     report.figure(_calibration_figure(analysis), caption=(
         "Calibration: observed against mean predicted risk in groups of predicted risk"
         + (" (observed = 1 - Kaplan-Meier within the group)" if cox else "") + "."), alt="calibration plot")
-    report.table(analysis.validation.calibration.set_index("group"), caption="Grouped calibration")
+    _table(report, analysis.validation.calibration.set_index("group"), caption="Grouped calibration")
     tables["calibration"] = analysis.validation.calibration.set_index("group")
 
     # 6 comparison -----------------------------------------------------------------------
@@ -450,7 +467,7 @@ def build_report(analysis: AttritionAnalysis, *, instrument=None, inputs=None,
         "Nested models on the same respondents: what the scale scores add beyond the covariates "
         "(likelihood-ratio test) and the apparent discrimination of each."))
     comparison = analysis.comparison.set_index("model")
-    report.table(comparison, caption="Model comparison")
+    _table(report, comparison, caption="Model comparison")
     tables["comparison"] = comparison
 
     # 7 sample size ----------------------------------------------------------------------
@@ -460,7 +477,7 @@ def build_report(analysis: AttritionAnalysis, *, instrument=None, inputs=None,
         f"Cox-Snell R2 = {ss.r2_cs:.3f} ({ss.r2_cs_source}; this model's apparent R2_CS = "
         f"{_apparent_r2_cs(analysis):.3f}). Events per parameter: {analysis.events_per_parameter:.1f}. "
         "Fixed rules such as 10 events per variable are not used."))
-    report.table(ss.table, caption="Riley et al. criteria")
+    _table(report, ss.table, caption="Riley et al. criteria")
     tables["sample_size"] = ss.table
     if not analysis.enough_data:
         report.note(f"Too few data: n = {m.n_obs_} is below the minimum n = {ss.n_required}. Expect overfitting; "
@@ -471,17 +488,17 @@ def build_report(analysis: AttritionAnalysis, *, instrument=None, inputs=None,
         "Where each TRIPOD 2015 item stands (Collins et al. 2015; TRIPOD+AI 2024 supersedes it). "
         "'authors' items cannot be known by the toolkit and must be written in the paper."))
     tripod = tripod_checklist(analysis)
-    report.table(tripod, caption="TRIPOD items")
+    _table(report, tripod, caption="TRIPOD items")
     tables["tripod"] = tripod
 
     # 9 reproducibility ------------------------------------------------------------------
     report.section("Software and settings")
     settings = pd.DataFrame([(k, str(v)) for k, v in analysis.options.items()], columns=["setting", "value"]).set_index("setting")
-    report.table(settings, caption="Settings")
+    _table(report, settings, caption="Settings")
     versions = pd.DataFrame(list(software_versions().items()), columns=["software", "version"]).set_index("software")
-    report.table(versions, caption="Software")
+    _table(report, versions, caption="Software")
     if inputs:
-        report.table(pd.DataFrame(list(inputs.items()), columns=["input", "value"]).set_index("input"), caption="Inputs")
+        _table(report, pd.DataFrame(list(inputs.items()), columns=["input", "value"]).set_index("input"), caption="Inputs")
     return report, tables
 
 
