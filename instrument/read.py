@@ -157,6 +157,8 @@ def read_responses(
     forced = _check_platform(platform)
     container = _container(path, limits)
     if container in ("spss", "parquet"):
+        if sheet is not None:
+            raise ValueError(f"sheet: {source} is not a workbook; sheet= applies to .xlsx/.xlsm/.xls/.ods files only")
         raw = _read_binary(path, container, limits, forced)
         return _finish(raw, instrument, source, forced or container, rename, recode)
     if container == "workbook":
@@ -165,6 +167,8 @@ def read_responses(
         raw = read_workbook(path, limits, sheet=sheet)
         chosen = _book_platform(raw, forced, source)
         return _finish(raw, instrument, source, chosen, rename, recode)
+    if sheet is not None:
+        raise ValueError(f"sheet: {source} is not a workbook; sheet= applies to .xlsx/.xlsm/.xls/.ods files only")
     layout = inspect_text(path, limits)
     chosen = _text_choice(layout, forced, source)
     matcher = Matcher(instrument, platform=chosen, rename=rename, recode=recode)

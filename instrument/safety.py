@@ -182,7 +182,7 @@ def check_workbook(path: str | Path, limits: ReadLimits = DEFAULT_LIMITS) -> dic
     size = check_file_size(path, limits)
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, ValueError, EOFError):
         raise DataError(f"{name}: not a readable workbook (not a valid ZIP archive; damaged, truncated or not a spreadsheet)") from None
     extents: dict[str, SheetExtent] = {}
     with archive:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import struct
 
 import pandas as pd
 import pyreadstat
@@ -66,3 +67,17 @@ def test_truncated_sav(tmp_path, mini):
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(DataError, match=r"cut\.sav: not a readable SPSS file"):
         read_responses(cut, mini)
+
+
+def test_crafted_value_label_index_does_not_crash_the_process(tmp_path, mini):
+    """ReadStat does not bounds-check the variable index of a value-label record (type 4): a file
+    naming variable 1,121,584 of 5 crashes it. The reader parses in a child process, so this is a
+    DataError here, not a dead interpreter."""
+    data = bytearray(write_sav(tmp_path / "ok.sav").read_bytes())
+    record = data.find(struct.pack("<ii", 4, 1))  # type-4 record naming one variable
+    assert record > 0
+    data[record + 8: record + 12] = struct.pack("<i", 0x00111D30)
+    path = tmp_path / "crafted.sav"
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"crafted\.sav: not a readable SPSS file"):
+        read_responses(path, mini)

@@ -69,6 +69,8 @@ def _plain(column: pa.ChunkedArray):
     """Dictionary-encoded and nested columns as plain arrays the matcher understands."""
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        column.validate(full=True)  # Parquet does not guarantee UTF-8: ArrowInvalid if not
     if pa.types.is_boolean(column.type) or pa.types.is_nested(column.type) or pa.types.is_binary(column.type):
         return np.asarray(column.to_pylist(), dtype=object)
     return column
