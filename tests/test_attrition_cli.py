@@ -52,6 +52,11 @@ def cohort(tmp_path_factory):
                                       "switched": [0], "synthetic": ["synthetic"]})], ignore_index=True)
     fu.loc[0, "months"] = -1.0
     fu.to_csv(followup, index=False)
+    raw = pd.read_csv(responses, dtype={"respondent_id": str})
+    first_item = load_instrument(None).item_ids[0]
+    raw[first_item] = raw[first_item].astype(object)
+    raw.loc[3, first_item] = "=cmd()"  # an invalid cell: blanked and recorded, not fatal
+    raw.to_csv(responses, index=False)
     out = folder / "out"
     done = run("attrition", "fit", responses, "--followup", followup, "--time", "months", "--event", "disengaged",
                "--competing", "switched", "--covariates", "age,gender", "--horizon", 6, "--n-boot", 20,
@@ -77,7 +82,9 @@ def test_results_json_follows_the_schema(cohort):
                 "effects", "proportional_hazards", "kaplan_meier", "validation", "sample_size", "comparison", "tripod"):
         assert key in results, key
     assert results["instrument"]["short_name"] == "MHDQ"
-    assert results["problems"]["by_rule"] == {"no_baseline": 1, "negative_time": 1}
+    by_rule = results["problems"]["by_rule"]
+    assert (by_rule["no_baseline"], by_rule["negative_time"], by_rule["text_not_code"]) == (1, 1, 1)
+    assert set(by_rule) <= {"no_baseline", "negative_time", "text_not_code", "not_applicable"}
     assert set(results["flow"][0]) == {"step", "n"}
     flow = {row["step"]: row["n"] for row in results["flow"]}
     assert flow["analysed"] == 499 and flow["followup_only"] == 1 and flow["invalid_followup"] == 1
@@ -94,8 +101,10 @@ def test_tables_and_problem_records(cohort):
     book = load_workbook(cohort["out"] / "tables.xlsx", read_only=True)
     assert {"effects", "validation", "comparison", "tripod", "flow"} <= set(book.sheetnames)
     problems = pd.read_csv(cohort["out"] / "problems.csv")
-    assert sorted(problems["rule"]) == ["negative_time", "no_baseline"]
-    assert problems["file"].eq("followup.csv").all()
+    problems = problems[problems["rule"] != "not_applicable"]  # info records of N/A answers
+    assert sorted(problems["rule"]) == ["negative_time", "no_baseline", "text_not_code"]
+    assert sorted(problems["file"]) == ["followup.csv", "followup.csv", "responses.csv"]
+    assert not problems["value"].astype(str).str.startswith("=").any()  # neutralised in the CSV
 
 
 def test_report_renders_in_chromium(cohort):

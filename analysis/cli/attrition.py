@@ -43,18 +43,25 @@ def _split(values) -> list[str]:
     return out
 
 
-def scores_from(frame, instrument, *, scales: list[str] | None):
-    """Score raw item answers through the instrument (when the file holds items); return the frame
-    with scale columns, the scales to model and whether scoring was done."""
+def scores_from(frame, instrument, *, scales: list[str] | None, file: str = "RESPONSES"):
+    """Check and score raw item answers through the instrument (when the file holds items).
+
+    Returns the frame with scale columns, the scales to model, whether scoring was done, and the
+    problem records of the item check (invalid cells are blanked, as ``mhdq score`` does).
+    """
     import pandas as pd
 
+    from instrument.check import check_items
     from instrument.score import score_items
 
     items = [i for i in instrument.item_ids if i in frame.columns]
     scored = False
+    problems = []
     if items:
-        answers = frame[items].apply(pd.to_numeric, errors="coerce")
-        scores = score_items(answers, instrument)
+        codes, not_applicable, problems = check_items(frame[items], instrument, file=file)
+        columns = list(instrument.item_ids)
+        scores = score_items(pd.DataFrame(codes, columns=columns, index=frame.index), instrument,
+                             not_applicable=pd.DataFrame(not_applicable, columns=columns, index=frame.index))
         scale_cols = [s.id for s in instrument.scales]
         rest = frame.drop(columns=[c for c in [*items, *scale_cols] if c in frame.columns])
         frame = pd.concat([rest, scores[scale_cols]], axis=1)
@@ -73,7 +80,7 @@ def scores_from(frame, instrument, *, scales: list[str] | None):
             f"RESPONSES: scale score column(s) {', '.join(missing) or '(none found)'} not in the file and "
             f"no item answers of {instrument.metadata.short_name} to score them from; give --scales or raw responses"
         )
-    return frame, chosen, scored
+    return frame, chosen, scored, problems
 
 
 def _is_synthetic(*frames) -> bool:
@@ -170,7 +177,7 @@ def fit_command(responses, followup_path, event, attendance_path, meeting_date, 
     else:
         follow = read_table(followup_path, id_column=id_column, option="--followup")
     synthetic = _is_synthetic(base, follow)
-    base, scale_ids, scored = scores_from(base, spec, scales=_split(scales))
+    base, scale_ids, scored, item_problems = scores_from(base, spec, scales=_split(scales), file=Path(responses).name)
     covs = _split(covariates)
     cats = _split(categorical)
     choice_ids = {q.id for q in spec.background if q.type in ("single_choice", "multiple_choice")}
@@ -183,8 +190,8 @@ def fit_command(responses, followup_path, event, attendance_path, meeting_date, 
         unit=time_unit if time_unit in ("days", "weeks", "months", "years") else "months",
         baseline_file=Path(responses).name, followup_file=Path(followup_path).name,
     )
-    if extra_problems:
-        joined = dataclasses.replace(joined, problems=[*extra_problems, *joined.problems])
+    if extra_problems or item_problems:
+        joined = dataclasses.replace(joined, problems=[*item_problems, *extra_problems, *joined.problems])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         analysis = fit_attrition(
@@ -261,7 +268,7 @@ def predict_command(model, responses, horizon, id_column, instrument_path, out, 
     frame = read_table(responses, id_column=id_column, option="RESPONSES")
     if id_column not in frame.columns:
         raise DataError(f"{Path(responses).name}: no ID column {id_column!r}")
-    frame, _, _ = scores_from(frame, spec, scales=list(saved.design.scales))
+    frame, _, _, item_problems = scores_from(frame, spec, scales=list(saved.design.scales), file=Path(responses).name)
     risk = saved.predict_risk(frame, horizon)
     result = pd.DataFrame({
         "respondent_id": frame[id_column].astype(str).map(neutralise),
@@ -279,5 +286,5 @@ def predict_command(model, responses, horizon, id_column, instrument_path, out, 
         write_tables_xlsx({"predictions": result}, out, digits=4)
     if not quiet:
         missing = int(result["risk"].isna().sum())
-        click.echo(f"{len(result)} respondents, {missing} without a prediction (missing predictors); wrote {out}",
-                   err=True)
+        click.echo(f"{len(result)} respondents, {missing} without a prediction (missing predictors), "
+                   f"{len(item_problems)} invalid item cell(s) left blank; wrote {out}", err=True)
