@@ -190,6 +190,8 @@ def test_bootstrap_is_seeded_and_finds_optimism():
     assert a.table.loc["c_index", "optimism"] > 0
     assert a.table.loc["calibration_slope", "corrected"] < 1
     assert a.table["n_resamples"].iloc[0] == 30
+    c = a.table.loc["c_index"]
+    assert c["ci_low"] < c["corrected"] < c["ci_high"]
     y = (fu["disengaged"] == 1) & (fu["months"] <= 6)
     lg = validate_logistic(X, y.astype(int), n_boot=30, seed=11)
     assert lg.table.loc["auc", "optimism"] > 0

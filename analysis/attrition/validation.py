@@ -38,8 +38,11 @@ class Validation:
     ----------
     table : DataFrame
         Index ``metric`` (``c_index`` or ``auc``, ``brier``, ``calibration_slope``,
-        ``calibration_intercept``); columns ``apparent, optimism, corrected, boot_sd``
-        (SD of the per-resample optimism).
+        ``calibration_intercept``); columns ``apparent, optimism, corrected``, ``ci_low,
+        ci_high`` (interval of the corrected value: bootstrap percentiles of the resamples'
+        apparent performance shifted by the optimism, Noma et al. 2021; not given for the
+        calibration slope and intercept, fixed by construction on the fitting data), ``boot_sd`` (SD of the
+        per-resample optimism), ``n_resamples``, ``ci_level``.
     calibration : DataFrame
         Grouped calibration at the horizon on the original data: ``group, n, mean_predicted,
         observed, observed_ci_low, observed_ci_high``.
@@ -246,6 +249,9 @@ def validate_cox(
     Steyerberg EW (2019). Clinical Prediction Models, 2nd ed. Springer.
     Crowson CS, Atkinson EJ, Therneau TM (2016). Assessing calibration of prognostic risk scores.
     Stat Methods Med Res 25:1692-1706.
+    Noma H, Shinozaki T, Iba K, Teramukai S, Furukawa TA (2021). Confidence intervals of
+    prediction accuracy measures for multivariable prediction models based on the bootstrap-based
+    optimism correction methods. Stat Med 40:5691-5701.
     """
     if n_boot < 1:
         raise ValueError(f"n_boot: must be at least 1; got {n_boot}")
@@ -286,6 +292,7 @@ def validate_cox(
     apparent, risk = metrics(base_fit, time, event, Z, censoring, apparent=True)
     rng = np.random.default_rng(seed)
     optimism = []
+    boot_apparent = []
     failed = 0
     for _ in range(n_boot):
         idx = np.sort(rng.integers(0, len(time), len(time)))
@@ -301,24 +308,35 @@ def validate_cox(
             app_b, _ = metrics(boot, time[idx], event[idx], Z[idx], cens_b, apparent=True)
             test_b, _ = metrics(boot, time, event, Z, censoring, apparent=False)
         optimism.append(app_b - test_b)
-    table = _table(COX_METRICS, apparent, optimism)
+        boot_apparent.append(app_b)
+    table = _table(COX_METRICS, apparent, optimism, boot_apparent)
     _warn_failures(failed, n_boot)
     cal = _calibration_cox(time, event, risk, horizon, n_groups)
     return Validation(table=table, calibration=cal, roc=None, n_boot=n_boot, n_failed=failed,
                       seed=seed, horizon=float(horizon), model="cox")
 
 
-def _table(names, apparent, optimism) -> pd.DataFrame:
+def _table(names, apparent, optimism, boot_apparent, ci_level: float = 0.95) -> pd.DataFrame:
+    """Apparent, optimism, corrected; the corrected value's interval is the location-shifted
+    bootstrap percentile interval of Noma et al. (2021): percentiles of the resamples' apparent
+    performance minus the mean optimism."""
     if optimism:
         opt = np.array(optimism)
         mean_opt = opt.mean(axis=0)
         sd_opt = opt.std(axis=0, ddof=1) if len(opt) > 1 else np.full(len(names), np.nan)
+        tail = (1 - ci_level) / 2 * 100
+        low, high = np.percentile(np.array(boot_apparent), [tail, 100 - tail], axis=0)
+        low, high = low - mean_opt, high - mean_opt
+        # the apparent calibration of a model on its own data is fixed by construction (slope 1,
+        # intercept about 0): the shifted percentile interval would be empty, so none is given
+        fixed = np.array([name.startswith("calibration_") for name in names])
+        low, high = np.where(fixed, np.nan, low), np.where(fixed, np.nan, high)
     else:  # every resample failed: no correction can be given
-        mean_opt = sd_opt = np.full(len(names), np.nan)
+        mean_opt = sd_opt = low = high = np.full(len(names), np.nan)
     return pd.DataFrame(
         {"apparent": apparent, "optimism": mean_opt, "corrected": apparent - mean_opt,
-         "boot_sd": sd_opt,
-         "n_resamples": len(optimism)},
+         "ci_low": low, "ci_high": high, "boot_sd": sd_opt, "n_resamples": len(optimism),
+         "ci_level": ci_level},
         index=pd.Index(names, name="metric"),
     )
 
@@ -440,6 +458,7 @@ def validate_logistic(
         apparent, risk = _logistic_metrics(y, lp)
     rng = np.random.default_rng(seed)
     optimism = []
+    boot_apparent = []
     failed = 0
     for _ in range(n_boot):
         idx = rng.integers(0, len(y), len(y))
@@ -455,7 +474,8 @@ def validate_logistic(
             app_b, _ = _logistic_metrics(y[idx], Z[idx] @ coef_b)
             test_b, _ = _logistic_metrics(y, Z @ coef_b)
         optimism.append(app_b - test_b)
-    table = _table(LOGISTIC_METRICS, apparent, optimism)
+        boot_apparent.append(app_b)
+    table = _table(LOGISTIC_METRICS, apparent, optimism, boot_apparent)
     _warn_failures(failed, n_boot)
     return Validation(table=table, calibration=calibration_table(y, risk, n_groups=n_groups),
                       roc=_roc(y, lp), n_boot=n_boot, n_failed=failed, seed=seed, horizon=None,
