@@ -138,6 +138,20 @@ def fit_attrition(
     DataQualityWarning
         When n is below Riley et al.'s minimum sample size, or the proportional-hazards test
         rejects globally at the 5% level.
+
+    Examples
+    --------
+    >>> from analysis.attrition.followup import join_followup
+    >>> rng = np.random.default_rng(0)
+    >>> base = pd.DataFrame({"respondent_id": [f"r{i}" for i in range(400)],
+    ...                      "cohesion": rng.normal(3, 0.8, 400)})
+    >>> months = rng.exponential(12 * np.exp(0.7 * (base["cohesion"] - 3)))
+    >>> fu = pd.DataFrame({"respondent_id": base["respondent_id"], "months": np.minimum(months, 12),
+    ...                    "disengaged": (months < 12).astype(int)})
+    >>> joined = join_followup(base, fu, time="months", event="disengaged")
+    >>> res = fit_attrition(joined, scales=["cohesion"], horizon=6, n_boot=10)
+    >>> bool(res.effects.loc["cohesion", "hazard_ratio"] < 1), res.model_type
+    (True, 'cox')
     """
     if model is None:
         model = "cox" if followup.design == "time" else "logistic"

@@ -252,6 +252,15 @@ def validate_cox(
     Noma H, Shinozaki T, Iba K, Teramukai S, Furukawa TA (2021). Confidence intervals of
     prediction accuracy measures for multivariable prediction models based on the bootstrap-based
     optimism correction methods. Stat Med 40:5691-5701.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"cohesion": rng.normal(size=300)})
+    >>> t = rng.exponential(np.exp(-0.8 * X["cohesion"]))
+    >>> res = validate_cox(X, t, np.ones(300), horizon=1.0, n_boot=20, seed=1)
+    >>> bool(res.table.loc["c_index", "corrected"] > 0.6)
+    True
     """
     if n_boot < 1:
         raise ValueError(f"n_boot: must be at least 1; got {n_boot}")
@@ -438,6 +447,15 @@ def validate_logistic(
     Steyerberg EW (2019). Clinical Prediction Models, 2nd ed. Springer.
     Van Calster B, McLernon DJ, van Smeden M, et al. (2019). Calibration: the Achilles heel of
     predictive analytics. BMC Med 17:230.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"cohesion": rng.normal(size=300)})
+    >>> y = (rng.random(300) < 1 / (1 + np.exp(X["cohesion"]))).astype(int)
+    >>> res = validate_logistic(X, y, n_boot=20, seed=1)
+    >>> list(res.table.index)
+    ['auc', 'brier', 'calibration_slope', 'calibration_intercept']
     """
     if n_boot < 1:
         raise ValueError(f"n_boot: must be at least 1; got {n_boot}")
