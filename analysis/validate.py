@@ -172,7 +172,7 @@ class ValidationResults:
         of the first response scale, default language).
     options : dict
         The options used: ``missing``, ``ordinal``, ``seed``, ``group_by``, ``n_boot``,
-        ``ci_level``, ``n_iter`` (parallel analysis), ``cfa_missing`` (always ``listwise``) and
+        ``ci_level``, ``n_iter`` (parallel analysis), ``cfa_missing`` (``listwise`` or ``ml``) and
         ``estimator``.
     provenance : dict
         ``created`` (UTC time), ``software`` (:func:`analysis.report.software_versions`),
@@ -477,6 +477,7 @@ def validate(
     ordinal: bool = False,
     seed: int = 20240601,
     missing: str = "pairwise",
+    cfa_missing: str = "listwise",
     n_boot: int = 0,
     n_iter: int = 20,
     ci_level: float = 0.95,
@@ -501,8 +502,11 @@ def validate(
     seed : int, default 20240601
         Seed of every random step (parallel analysis, split-half sampling, bootstrap).
     missing : {"pairwise", "listwise"}, default "pairwise"
-        Missing answers in item statistics, reliability and correlations. CFA and invariance are
-        always listwise (lavaan's default ``missing = "listwise"``).
+        Missing answers in item statistics, reliability and correlations.
+    cfa_missing : {"listwise", "ml"}, default "listwise"
+        Missing answers in CFA, validity and invariance: listwise deletion (lavaan's default for
+        ML) or full-information ML (lavaan ``missing = "ml"``; slow for large samples with many
+        missing-data patterns; not with ``ordinal=True``, whose WLSMV is listwise).
     n_boot : int, default 0
         Bootstrap resamples for a percentile interval of alpha (0: the analytic Feldt and
         Duhachek intervals only, as ``psych::alpha``'s default ``n.iter = 1``).
@@ -533,6 +537,11 @@ def validate(
         raise ValueError(f"n_boot: must be a whole number of at least 0, got {n_boot!r}")
     if not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
         raise ValueError(f"n_iter: must be a whole number of at least 1, got {n_iter!r}")
+    if cfa_missing not in ("listwise", "ml"):
+        raise ValueError(f"cfa_missing: must be 'listwise' or 'ml', got {cfa_missing!r}")
+    if ordinal and cfa_missing != "listwise":
+        raise ValueError("cfa_missing: full-information ML is not available for ordinal (WLSMV) CFA; "
+                         "use cfa_missing='listwise' with ordinal=True")
     if not 0 < ci_level < 1:
         raise ValueError(f"ci_level: must be between 0 and 1, got {ci_level!r}")
 
@@ -591,7 +600,7 @@ def validate(
     from analysis.report import data_hash, software_versions
 
     options = {
-        "missing": missing, "cfa_missing": "listwise", "ordinal": bool(ordinal), "seed": seed,
+        "missing": missing, "cfa_missing": cfa_missing, "ordinal": bool(ordinal), "seed": seed,
         "group_by": group_by, "n_boot": int(n_boot), "n_iter": int(n_iter), "ci_level": ci_level,
         "invariance_steps": list(invariance_steps),
         "correlation": "polychoric" if ordinal else "pearson",
@@ -644,16 +653,17 @@ def validate(
             _factor_steps(run, out, corr_input, n_fa, instrument, seed=seed, n_iter=int(n_iter))
 
     # --- CFA ----------------------------------------------------------------------------------
-    _cfa_steps(run, out, codes, instrument, ordinal=ordinal)
+    _cfa_steps(run, out, codes, instrument, ordinal=ordinal, cfa_missing=cfa_missing)
 
     # --- validity -----------------------------------------------------------------------------
-    _validity_step(run, out, codes, instrument, ordinal=ordinal)
+    _validity_step(run, out, codes, instrument, ordinal=ordinal, cfa_missing=cfa_missing)
 
     # --- invariance ---------------------------------------------------------------------------
     if group_by is None:
         run.skip("invariance", "no --group-by column given", status="not_requested")
     else:
-        _invariance_step(run, out, codes, groups, group_by, instrument, steps=invariance_steps)
+        _invariance_step(run, out, codes, groups, group_by, instrument, steps=invariance_steps,
+                         cfa_missing=cfa_missing)
 
     provenance = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -745,7 +755,16 @@ def _factor_steps(run: _Runner, out: dict, corr_input: Any, n_obs: int, instrume
     out["efa"] = run.run("efa", lambda: efa_mod.EFA(k).fit(corr_input, n_obs=n_obs))
 
 
-def _cfa_steps(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Instrument, *, ordinal: bool) -> None:
+_USABLE = {"listwise": "answered every model item (listwise)", "ml": "answered at least one model item (FIML)"}
+
+
+def _model_rows(frame: pd.DataFrame, cfa_missing: str) -> pd.DataFrame:
+    """Rows a CFA uses: complete rows (listwise) or rows with any answer (full-information ML)."""
+    return frame.dropna() if cfa_missing == "listwise" else frame[frame.notna().any(axis=1)]
+
+
+def _cfa_steps(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Instrument, *, ordinal: bool,
+               cfa_missing: str) -> None:
     models_mod = _optional("analysis.models")
     if models_mod is None:
         run.skip("cfa", "analysis.models is not available in this build", status="unavailable")
@@ -761,9 +780,9 @@ def _cfa_steps(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Instrum
         run.skip("cfa", "the specification implies no identified CFA model")
         return
     items = sorted({i for m in models.values() for i in m.observed}, key=list(instrument.item_ids).index)
-    data = codes[items].dropna()
+    data = _model_rows(codes[items], cfa_missing)
     if len(data) < max(MIN_RESPONDENTS["cfa"], len(items) + 1):
-        run.skip("cfa", f"{len(data)} respondents answered every model item (listwise); CFA needs more "
+        run.skip("cfa", f"{len(data)} respondents {_USABLE[cfa_missing]}; CFA needs more "
                         f"respondents than items ({len(items)}) and at least {MIN_RESPONDENTS['cfa']}")
         return
     from analysis.cfa import CFA, compare_models
@@ -775,7 +794,7 @@ def _cfa_steps(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Instrum
             return OrdinalCFA(model)
     else:
         def make(model: Any) -> CFA:
-            return CFA(model)
+            return CFA(model, missing=cfa_missing)
 
     def fit_all() -> dict:
         fits = {}
@@ -833,7 +852,8 @@ def criterion_scales(instrument: Instrument) -> tuple[str, ...]:
     return tuple(s.id for s in instrument.root_scales if not instrument.children(s.id))
 
 
-def _validity_step(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Instrument, *, ordinal: bool) -> None:
+def _validity_step(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Instrument, *, ordinal: bool,
+                   cfa_missing: str) -> None:
     validity_mod = _optional("analysis.validity")
     if validity_mod is None:
         run.skip("validity", "analysis.validity is not available in this build", status="unavailable")
@@ -852,18 +872,22 @@ def _validity_step(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Ins
     keyed = tuple((i, instrument.item(i).keyed) for _, inds in factors for i in inds)
     label = name + "".join(f"+{c}" for c in criteria)
     model = MeasurementModel(tuple(factors), keyed=keyed, name=label)
-    data = codes[list(model.observed)].dropna()
+    data = _model_rows(codes[list(model.observed)], cfa_missing)
     if len(data) < max(MIN_RESPONDENTS["cfa"], len(model.observed) + 1):
-        run.skip("validity", f"{len(data)} respondents answered every item of the {label} model; need more than "
-                             f"{len(model.observed)} and at least {MIN_RESPONDENTS['cfa']}")
+        run.skip("validity", f"{len(data)} respondents {_USABLE[cfa_missing]} of the {label} model; need more "
+                             f"than {len(model.observed)} and at least {MIN_RESPONDENTS['cfa']}")
         return
     roots = [s.id for s in instrument.root_scales if instrument.children(s.id)]
 
-    if ordinal:
-        from analysis.wlsmv import OrdinalCFA as CFA  # noqa: N814 - same interface, WLSMV estimator
+    def make(m: Any) -> Any:
+        if ordinal:
+            from analysis.wlsmv import OrdinalCFA
+
+            return OrdinalCFA(m)
+        return CFA(m, missing=cfa_missing)
 
     def compute() -> tuple:
-        fit = CFA(model).fit(data)
+        fit = make(model).fit(data)
         result = validity_mod.validity(fit, data)
         rows = []
         for root in roots:
@@ -873,8 +897,8 @@ def _validity_step(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Ins
                      (c, _keyed_first(instrument.scale_items(c), instrument))),
                     keyed=tuple((i, instrument.item(i).keyed) for i in (*instrument.scale_items(root), *instrument.scale_items(c))),
                     name=f"{root}+{c}")
-                sub = codes[list(two.observed)].dropna()
-                pair = validity_mod.validity(CFA(two).fit(sub), sub)
+                sub = _model_rows(codes[list(two.observed)], cfa_missing)
+                pair = validity_mod.validity(make(two).fit(sub), sub)
                 row = pair.pairs.iloc[0]
                 rows.append({"scale": root, "criterion": c, "latent_correlation": float(row["correlation"]),
                              "htmt": float(row["htmt"]), "score_correlation": _score_correlation(codes, instrument, root, c),
@@ -913,16 +937,16 @@ def _primary_model(out: dict) -> str | None:
 
 
 def _invariance_step(run: _Runner, out: dict, codes: pd.DataFrame, groups: pd.Series, group_by: str,
-                     instrument: Instrument, *, steps: Sequence[str]) -> None:
+                     instrument: Instrument, *, steps: Sequence[str], cfa_missing: str) -> None:
     name = _primary_model(out)
     if name is None:
         run.skip("invariance", "no CFA model was fitted, so there is no model to test across groups")
         return
     model = out["cfa"][name].model_
     items = list(model.observed)
-    frame = codes[items].copy()
-    frame[group_by] = groups.to_numpy()
-    frame = frame.dropna()
+    frame = _model_rows(codes[items], cfa_missing).copy()
+    frame[group_by] = groups.to_numpy()[frame.index.to_numpy()]
+    frame = frame[frame[group_by].notna()]
     sizes = frame[group_by].value_counts()
     need = max(MIN_RESPONDENTS["invariance_group"], len(items) + 1)
     small = sizes[sizes < need]
@@ -938,7 +962,8 @@ def _invariance_step(run: _Runner, out: dict, codes: pd.DataFrame, groups: pd.Se
     from analysis.invariance import measurement_invariance
 
     out["invariance_model"] = name
-    res = run.run("invariance", lambda: measurement_invariance(frame, model, group=group_by, steps=tuple(steps)))
+    res = run.run("invariance", lambda: measurement_invariance(frame, model, group=group_by, steps=tuple(steps),
+                                                                missing=cfa_missing))
     if res is not None:
         out["invariance"] = res
         if note:
@@ -1115,7 +1140,7 @@ def _to_dict(res: ValidationResults) -> dict:
         "fit": None if efa.fit_ is None else efa.fit_.summary().set_index("statistic")["estimate"].to_dict(),
         "heywood_items": list(efa.heywood_items_)}))
     out["cfa"] = block("cfa", **({} if not res.cfa else {
-        "estimator": res.cfa_estimator, "missing": "listwise",
+        "estimator": res.cfa_estimator, "missing": res.options["cfa_missing"],
         "models": {name: {"syntax": fit.model_.to_syntax(), "n_obs": int(fit.n_obs_),
                           "converged": bool(fit.converged_), "fit_measures": fit.fit_measures_.to_dict(),
                           "estimates": fit.estimates_.to_dict(orient="records")}

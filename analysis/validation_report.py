@@ -311,7 +311,8 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
                      caption=f"Respondents per group of {res.data.group_by}")
     report.paragraph(
         f"Missing answers: {opts['missing']} deletion for item statistics, reliability and correlations; "
-        f"listwise for CFA, validity and invariance ({res.data.n_complete} respondents answered every structure item).")
+        + ("listwise" if opts["cfa_missing"] == "listwise" else "full-information ML (FIML)")
+        + f" for CFA, validity and invariance ({res.data.n_complete} respondents answered every structure item).")
     _show_verdicts(report, all_verdicts, "data")
 
     # 2. answers per item
@@ -419,8 +420,9 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     # 7. CFA
     report.section("Confirmatory factor analysis", intro=(
         "The models the specification implies (one factor, themes, facets, facets under second-order themes), "
-        "fitted as lavaan::cfa (maximum likelihood; WLSMV with --ordinal; listwise deletion; first loading fixed "
-        "to 1). Nested ML models are compared by Δχ² (lavTestLRT)."))
+        "fitted as lavaan::cfa (maximum likelihood; WLSMV with --ordinal; "
+        + ("listwise deletion" if opts["cfa_missing"] == "listwise" else "full-information ML for missing answers")
+        + "; first loading fixed to 1). Nested ML models are compared by Δχ² (lavTestLRT)."))
     if res.cfa_estimator == "WLSMV":
         report.note("--ordinal: the models are fitted by WLSMV on the polychoric correlations (lavaan's "
                     "estimator = \"WLSMV\", ordered = TRUE); verdicts use the scaled (robust) CFI and RMSEA. "
@@ -501,7 +503,7 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     report.table(paper_table(res.summary().set_index("step")), caption="Analyses", digits=2)
     prov = {"instrument": f"{inst['name']} {inst['version']}", "fingerprint": inst["fingerprint"],
             "data hash": res.provenance["data_hash"], "seed": str(opts["seed"]),
-            "missing data": f"{opts['missing']} (CFA: listwise)", "bootstrap resamples": str(opts["n_boot"])}
+            "missing data": f"{opts['missing']} (CFA: {opts['cfa_missing']})", "bootstrap resamples": str(opts["n_boot"])}
     prov.update({k: v for k, v in res.provenance["software"].items()})
     report.table(pd.DataFrame({"value": prov}).rename_axis("item"), caption="Provenance")
     return report
@@ -535,7 +537,8 @@ def _sheet_notes(res) -> dict[str, str]:
         "EFA loadings": f"psych::fa: minres, oblimin, {o['correlation']} correlations; pattern loadings.",
         "EFA factor correlations": "Correlations of the oblimin-rotated factors.",
         "EFA fit": "psych::factor.stats fit of the EFA (RMSEA interval 90%).",
-        "CFA fit comparison": f"lavaan::cfa, {est}, listwise deletion; Δχ² between nested neighbours (ML only).",
+        "CFA fit comparison": f"lavaan::cfa, {est}, missing = {o['cfa_missing']}; Δχ² between nested neighbours "
+                              "(ML only).",
         "CFA standardized loadings": f"lavaan standardizedSolution (std.all), {est}.",
         "CFA factor correlations": f"Model-implied factor correlations, {est}.",
         "CR and AVE": f"From the {res.validity_model} CFA ({est}); CR on keyed standardized loadings.",

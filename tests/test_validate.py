@@ -324,3 +324,34 @@ def test_mhdq_workbook_filled_with_synthetic_answers(mhdq_spec, tmp_path, capsys
     status = {s["name"]: s["status"] for s in result["steps"]}
     assert {k: v for k, v in status.items() if v != "ok"} == {"invariance": "not_requested"}
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "results.json", "tables.xlsx"]
+
+
+def test_full_information_ml_uses_every_respondent(bfi_spec):
+    data = simulate_cohort(bfi_spec, n=200, seed=6, missing_rate=0.05).responses  # synthetic
+    res = validate(data, bfi_spec, cfa_missing="ml")
+    assert res.data.n_complete < 200
+    assert {fit.n_obs_ for fit in res.cfa.values()} == {200}
+    assert res.to_dict()["cfa"]["missing"] == "ml"
+    with pytest.raises(ValueError, match="ordinal"):
+        validate(data, bfi_spec, cfa_missing="ml", ordinal=True)
+
+
+@pytest.mark.slow
+def test_ordinal_uses_polychoric_and_wlsmv(bfi_spec):
+    data = simulate_cohort(bfi_spec, n=400, seed=7).responses  # synthetic
+    res = validate(data, bfi_spec, ordinal=True)
+    assert res.options["correlation"] == "polychoric" and res.cfa_estimator == "WLSMV"
+    assert res.reliability.table["ordinal_alpha"].notna().all()
+    assert {"cfi_scaled", "rmsea_scaled"} <= set(res.cfa_comparison.columns)
+    # the EFA analysed the polychoric matrix itself
+    np.testing.assert_allclose(res.efa.correlation_.to_numpy(), res.polychoric.rho.to_numpy())
+    from analysis.validation_report import verdicts
+
+    labels = [v.label for v in verdicts(res)]
+    assert any(label.startswith("facets: scaled CFI") for label in labels)
+
+
+def test_cli_ordinal_with_fiml_is_a_usage_error(tmp_out, capsys):
+    code, _, err = run_cli(["validate", str(DATA / "bfi.csv"), "--instrument", str(ROOT / "examples" / "bfi.yaml"),
+                            "--ordinal", "--cfa-missing", "ml", "--out", str(tmp_out)], capsys)
+    assert code == 2 and "--cfa-missing" in err and "Traceback" not in err

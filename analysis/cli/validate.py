@@ -20,7 +20,10 @@ from instrument.errors import UsageError
 @click.option("--seed", type=int, default=20240601, show_default=True,
               help="Random seed (parallel analysis, split-half sampling, bootstrap).")
 @click.option("--missing", type=click.Choice(["pairwise", "listwise"]), default="pairwise", show_default=True,
-              help="Missing answers in item statistics, reliability and correlations (CFA is always listwise).")
+              help="Missing answers in item statistics, reliability and correlations.")
+@click.option("--cfa-missing", "cfa_missing", type=click.Choice(["listwise", "ml"]), default="listwise", show_default=True,
+              help="Missing answers in CFA, validity and invariance: listwise (lavaan's default) or full-information "
+                   "ML (slow for large samples; not with --ordinal).")
 @click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=0, show_default=True,
               help="Bootstrap resamples for a percentile interval of alpha (0: Feldt and Duhachek intervals only).")
 @click.option("--platform", default=None, metavar="NAME",
@@ -28,7 +31,7 @@ from instrument.errors import UsageError
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for report.html, tables.xlsx and results.json (created if needed).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
-def command(inputs, instrument_path, group_by, ordinal, seed, missing, n_boot, platform, out, quiet):
+def command(inputs, instrument_path, group_by, ordinal, seed, missing, cfa_missing, n_boot, platform, out, quiet):
     """Validate the scales: item statistics, reliability, EFA, CFA, validity, invariance.
 
     Reads every INPUT (duplicate respondent ids are found across files), checks the answers
@@ -38,6 +41,8 @@ def command(inputs, instrument_path, group_by, ordinal, seed, missing, n_boot, p
     from analysis.validation_report import write_validation_outputs
     from instrument.read import read_responses
 
+    if ordinal and cfa_missing != "listwise":
+        raise UsageError("--cfa-missing ml cannot be combined with --ordinal (WLSMV is fitted on complete rows)")
     for path in inputs:
         if not path.exists():
             raise UsageError(f"INPUT {path}: file not found")
@@ -46,7 +51,8 @@ def command(inputs, instrument_path, group_by, ordinal, seed, missing, n_boot, p
     spec = open_instrument(instrument_path)
     folder = output_dir(out)
     tables = [read_responses(path, spec, platform=platform) for path in inputs]
-    results = validate(tables, spec, group_by=group_by, ordinal=ordinal, seed=seed, missing=missing, n_boot=n_boot)
+    results = validate(tables, spec, group_by=group_by, ordinal=ordinal, seed=seed, missing=missing,
+                       cfa_missing=cfa_missing, n_boot=n_boot)
     paths = write_validation_outputs(results, folder)
     if not quiet:
         label = "SYNTHETIC DATA: " if results.data.synthetic else ""
