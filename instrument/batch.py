@@ -677,7 +677,13 @@ def _iter_outputs(files: list[Path], instrument: Instrument, options: BatchOptio
 
     scratch = Path(tempfile.mkdtemp(prefix=".mhdq-parts-"))
     try:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        import multiprocessing
+
+        # forkserver: workers start from a clean process, not a fork of this one (which may
+        # have a progress-bar or read-ahead thread holding a lock).
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             futures = [pool.submit(_score_file_to_part, path, instrument, options, scratch / f"part{n:06d}.parquet",
                                    with_counts) for n, path in enumerate(files)]
             for path, future in zip(files, futures):

@@ -140,3 +140,15 @@ def test_rename_and_recode_maps(tmp_path, capsys):
     # agree = mean of A2, A3 (both positively keyed): (1 + 2) / 2 and (6 + 3) / 2
     assert scores["agree"].tolist() == [1.5, 4.5]
     assert scores["respondent_id"].tolist() == ["a", "b"]
+
+
+def test_progress_bar_on_a_terminal(tmp_path, bfi_folder, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    out = tmp_path / "scores.csv"
+    code, stdout, stderr = run(["score", str(bfi_folder), "--instrument", BFI, "--out", str(out), "--jobs", "1"],
+                               capsys)
+    assert code == 0, stderr
+    assert "rows read 2,800 = scored 2,800 + rejected 0" in stdout
+    assert "Traceback" not in stderr
