@@ -98,7 +98,7 @@ def command() -> None:
 @command.command("fit")
 @click.argument("responses", type=click.Path(exists=True, dir_okay=False))
 @click.option("--followup", "followup_path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Follow-up file (CSV, XLSX or Parquet) with the respondent ID.")
+              help="Follow-up file (CSV, XLSX or Parquet) with the respondent ID (or give --attendance).")
 @click.option("--event", default=None, metavar="COL",
               help="Status column: 1 = disengaged, 0 = censored / still engaged (2 = competing outcome).")
 @click.option("--attendance", "attendance_path", type=click.Path(exists=True, dir_okay=False), default=None,
