@@ -62,16 +62,25 @@ def neutralise_text(frame: pd.DataFrame) -> pd.DataFrame:
             series = series.astype(object)
         elif pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
             continue
+        if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object:
+            out[column] = _neutralise_text_series(series)  # all text: vectorised
+            continue
         is_text = series.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False).astype(bool)
         if not is_text.any():
             continue
-        text = series[is_text].astype(str).str.replace(_CONTROL, "", regex=True)
-        trigger = text.str.startswith(FORMULA_TRIGGERS)
-        text = text.where(~trigger, "'" + text)
+        text = _neutralise_text_series(series[is_text].astype(str))
         series = series.astype(object)
         series[is_text] = text.astype(object)
         out[column] = series
     return out
+
+
+def _neutralise_text_series(text: pd.Series) -> pd.Series:
+    text = text.str.replace(_CONTROL, "", regex=True)
+    trigger = text.str.startswith(FORMULA_TRIGGERS).fillna(False).astype(bool)
+    if trigger.any():
+        text = text.where(~trigger, "'" + text)
+    return text
 
 
 class TableWriter:

@@ -276,3 +276,18 @@ def test_fast_csv_path_gives_the_readers_tables(tmp_path, spec, name, chunk_rows
         joined = pd.concat([getattr(c, part) for c in chunks])
         pd.testing.assert_frame_equal(joined, getattr(whole, part), check_dtype=False, check_categorical=False)
     assert sorted(map(str, (p for c in chunks for p in c.problems))) == sorted(map(str, whole.problems))
+
+
+def test_vectorised_neutralising_equals_neutralise():
+    from instrument.security import neutralise
+    from instrument.write import neutralise_text
+
+    values = ["=SUM(A1)", "plain", "@cmd", None, "\tx", "-3", "+1", "ok\x07", "'quoted"]
+    frame = pd.DataFrame({"str": pd.Series(values, dtype="str"), "obj": pd.Series(values, dtype=object),
+                          "cat": pd.Categorical([v or "" for v in values]), "num": np.arange(len(values)) - 3.0})
+    out = neutralise_text(frame)
+    expected = [neutralise(v) for v in values]
+    assert [None if pd.isna(v) else v for v in out["str"]] == expected
+    assert out["obj"].tolist() == expected
+    assert out["cat"].tolist() == [neutralise(v or "") for v in values]
+    assert out["num"].tolist() == frame["num"].tolist()  # numbers stay numbers
