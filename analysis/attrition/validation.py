@@ -171,24 +171,25 @@ def brier_survival(time, event, risk, horizon, *, censoring=None) -> float:
     return float(np.mean(terms))
 
 
-def _cox_calibration(time, event, lp, risk, horizon, cumhaz_at):
-    """Calibration slope (Cox regression on lp) and intercept log(O/E) up to the horizon."""
-    slope_fit = cox_newton(time, event, lp[:, None], presorted=True, max_iter=25)
-    slope = float(slope_fit.coef[0])
-    # expected events up to min(T, h) under the model: H_0(min(T,h)) exp(lp) (Crowson et al. 2016)
-    stop = np.minimum(time, horizon)
-    expected = cumhaz_at(stop) * np.exp(lp)
+def _calibration_intercept(time, event, lp, horizon, cumhaz_at) -> float:
+    """log(O/E): observed events up to the horizon over those expected, sum H_0(min(T, h)) e^lp
+    (Crowson et al. 2016)."""
+    expected = cumhaz_at(np.minimum(time, horizon)) * np.exp(lp)
     observed = float(((time <= horizon) & (event == 1)).sum())
-    intercept = float(np.log(observed / expected.sum())) if observed > 0 else float("nan")
-    return slope, intercept
+    return float(np.log(observed / expected.sum())) if observed > 0 else float("nan")
 
 
-def _cumhaz_function(event_times, increments, centre_shift=0.0):
+def _calibration_slope(time, event, lp) -> float:
+    """Coefficient of a Cox model of the outcome on the linear predictor (rows sorted by time)."""
+    return float(cox_newton(time, event, lp[:, None], presorted=True, max_iter=25).coef[0])
+
+
+def _cumhaz_function(event_times, increments):
     cum = np.cumsum(increments)
 
     def at(t):
         idx = np.searchsorted(event_times, t, side="right") - 1
-        return np.where(idx >= 0, cum[np.maximum(idx, 0)], 0.0) * np.exp(centre_shift)
+        return np.where(idx >= 0, cum[np.maximum(idx, 0)], 0.0)
 
     return at
 
@@ -280,20 +281,16 @@ def validate_cox(
         return cox_newton(time[idx], event[idx], Z[idx], ties=ties, penalty=penalty, presorted=True, max_iter=30)
 
     def metrics(fitted, t, e, z, cens, *, apparent):
-        lp = (z - fitted.centre) @ fitted.coef
+        # elementwise sum, not a BLAS product: identical rows must get identical risks (ties)
+        lp = ((z - fitted.centre) * fitted.coef).sum(axis=1)
         cumhaz = _cumhaz_function(fitted.event_times, fitted.hazard_increments)
         h0 = float(cumhaz(np.array([horizon]))[0])
         risk = 1 - np.exp(-h0 * np.exp(lp))
         c = concordance_index(t, e, lp).estimate
         brier = brier_survival(t, e, risk, horizon, censoring=cens)
-        if apparent and penalty == 0:
-            slope = 1.0  # the maximum partial likelihood estimate: exactly 1 on its own data
-            stop = np.minimum(t, horizon)
-            expected = cumhaz(stop) * np.exp(lp)
-            observed = float(((t <= horizon) & (e == 1)).sum())
-            intercept = float(np.log(observed / expected.sum())) if observed > 0 else float("nan")
-        else:
-            slope, intercept = _cox_calibration(t, e, lp, risk, horizon, cumhaz)
+        # the maximum partial likelihood estimate has slope exactly 1 on its own data
+        slope = 1.0 if apparent and penalty == 0 else _calibration_slope(t, e, lp)
+        intercept = _calibration_intercept(t, e, lp, horizon, cumhaz)
         return np.array([c, brier, slope, intercept]), risk
 
     everyone = np.arange(len(time))
@@ -472,7 +469,7 @@ def validate_logistic(
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         coef, _ = fit(np.arange(len(y)))
-        lp = Z @ coef
+        lp = (Z * coef).sum(axis=1)
         apparent, risk = _logistic_metrics(y, lp)
     rng = np.random.default_rng(seed)
     optimism = []
@@ -489,8 +486,8 @@ def validate_logistic(
             if not ok or not np.isfinite(coef_b).all():
                 failed += 1
                 continue
-            app_b, _ = _logistic_metrics(y[idx], Z[idx] @ coef_b)
-            test_b, _ = _logistic_metrics(y, Z @ coef_b)
+            app_b, _ = _logistic_metrics(y[idx], (Z[idx] * coef_b).sum(axis=1))
+            test_b, _ = _logistic_metrics(y, (Z * coef_b).sum(axis=1))
         optimism.append(app_b - test_b)
         boot_apparent.append(app_b)
     table = _table(LOGISTIC_METRICS, apparent, optimism, boot_apparent)
