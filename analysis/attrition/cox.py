@@ -405,8 +405,9 @@ class CoxModel:
     means_, sds_ : Series
         Means and standard deviations of the predictors (sample SD, ddof = 1).
     baseline_ : DataFrame
-        ``time, cumulative_hazard, survival`` at the predictor means (like R's
-        ``basehaz(fit, centered = TRUE)``).
+        ``time, cumulative_hazard, survival`` at the predictor means (as R's
+        ``basehaz(fit, centered = TRUE)``, which centres at ``fit$means``; where R centres some
+        covariates elsewhere the baseline differs but every predicted risk is the same).
     loglik_, loglik_null_ : float
     n_obs_, n_events_ : int
     concordance_ : Concordance
