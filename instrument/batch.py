@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 import pandas as pd
 
-from instrument.check import blank_ids, check_responses, hash_ids, in_sorted, merge_seen
+from instrument.check import SeenIds, blank_ids, check_responses, hash_ids
 from instrument.errors import DataError, MHDQError, UsageError
 from instrument.norms import NormTable
 from instrument.problems import Problem, problems_frame, shorten
@@ -282,7 +282,7 @@ def _identity(checked, table: ResponseTable, kept: np.ndarray | None, options: B
 
 
 def process_chunk(table: ResponseTable, instrument: Instrument, options: BatchOptions, *,
-                  seen_ids: np.ndarray | None = None, with_counts: bool = False,
+                  seen_ids: SeenIds | None = None, with_counts: bool = False,
                   score: bool = True) -> ChunkResult:
     """Check and score one chunk; return the output rows of the rows kept.
 
@@ -292,8 +292,8 @@ def process_chunk(table: ResponseTable, instrument: Instrument, options: BatchOp
         A chunk as the reader yields it.
     instrument : Instrument
     options : BatchOptions
-    seen_ids : ndarray of uint64, optional
-        Sorted id hashes of rows kept earlier (see :func:`instrument.check.merge_seen`).
+    seen_ids : SeenIds, optional
+        Hashes of the ids of rows kept earlier (not modified).
     with_counts : bool, default False
         Also return the answer-code counts of the kept rows (for medians over many chunks).
     score : bool, default True
@@ -580,7 +580,7 @@ class _Tally:
     n_rejected: int = 0
     problems: list[Problem] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
-    seen: np.ndarray | None = None
+    seen: SeenIds = field(default_factory=SeenIds)
     counts: pd.DataFrame | None = None
 
 
@@ -591,8 +591,8 @@ def _drop_cross_file_duplicates(result: ChunkResult, tally: _Tally, *, checked: 
     """
     hashes = result.hashes
     output = result.output
-    if not checked and len(hashes) and tally.seen is not None and len(tally.seen):
-        dup = (hashes != 0) & in_sorted(tally.seen, hashes)
+    if not checked and len(hashes) and len(tally.seen):
+        dup = (hashes != 0) & tally.seen.contains(hashes)
         if dup.any():
             for i in np.flatnonzero(dup):
                 tally.problems.append(Problem(
@@ -603,7 +603,7 @@ def _drop_cross_file_duplicates(result: ChunkResult, tally: _Tally, *, checked: 
             output = output[~dup].reset_index(drop=True)
             hashes = hashes[~dup]
     if len(hashes):
-        tally.seen = merge_seen(tally.seen, hashes[hashes != 0])
+        tally.seen.add(hashes)
     return output
 
 
@@ -617,7 +617,7 @@ def _score_file_to_part(path: Path, instrument: Instrument, options: BatchOption
     hashes: list[np.ndarray] = []
     n_read = n_rejected = 0
     counts = None
-    seen = None
+    seen = SeenIds()
     writer = None
     try:
         for table in _iter_chunks(path, instrument, options):
@@ -626,8 +626,7 @@ def _score_file_to_part(path: Path, instrument: Instrument, options: BatchOption
             n_read += result.n_read
             n_rejected += result.n_rejected
             hashes.append(result.hashes)
-            if len(result.hashes):
-                seen = merge_seen(seen, result.hashes[result.hashes != 0])
+            seen.add(result.hashes)
             if with_counts:
                 counts = result.counts if counts is None else counts + result.counts
             arrow = pa.Table.from_pandas(result.output, preserve_index=False)
@@ -896,7 +895,7 @@ def _checked_file(path: Path, instrument: Instrument, options: BatchOptions) -> 
     frames: list[pd.DataFrame] = []
     problems: list[Problem] = []
     n_read = n_rejected = 0
-    seen = None
+    seen = SeenIds()
     try:
         for table in _iter_chunks(path, instrument, options):
             result = process_chunk(table, instrument, options, seen_ids=seen, score=False)
@@ -904,8 +903,7 @@ def _checked_file(path: Path, instrument: Instrument, options: BatchOptions) -> 
             problems += result.problems
             n_read += result.n_read
             n_rejected += result.n_rejected
-            if len(result.hashes):
-                seen = merge_seen(seen, result.hashes[result.hashes != 0])
+            seen.add(result.hashes)
     except MHDQError as exc:
         return _empty_checked(instrument, options), {"error": str(exc), "problems": problems, "n_read": n_read,
                                                      "n_rejected": n_rejected}

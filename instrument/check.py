@@ -411,7 +411,7 @@ def blank_ids(ids: pd.Series) -> np.ndarray:
     return blank | stripped.fillna(False).to_numpy(dtype=bool)
 
 
-def _duplicates(ids: pd.Series, eligible: np.ndarray, seen: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def _duplicates(ids: pd.Series, eligible: np.ndarray, seen) -> tuple[np.ndarray, np.ndarray]:
     """Rows whose id repeats an earlier eligible row (or ``seen``); and every row's id hash (0 if blank)."""
     hashes = hash_ids(ids)
     blank = blank_ids(ids)
@@ -421,7 +421,9 @@ def _duplicates(ids: pd.Series, eligible: np.ndarray, seen: np.ndarray | None) -
     candidates = np.flatnonzero(eligible)
     local = pd.Series(hashes[candidates]).duplicated(keep="first").to_numpy()
     dup[candidates[local]] = True
-    if seen is not None and len(seen):
+    if isinstance(seen, SeenIds):
+        dup[candidates[seen.contains(hashes[candidates])]] = True
+    elif seen is not None and len(seen):
         dup[candidates[in_sorted(seen, hashes[candidates])]] = True
     return dup, hashes
 
@@ -439,6 +441,62 @@ def in_sorted(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
     return found
 
 
+class SeenIds:
+    """The hashes (:func:`hash_ids`) of the respondent ids kept so far, across chunks and files.
+
+    Stored as a few sorted runs of uint64 that merge like a binary counter (a run merges with
+    the one before it when that one is no larger), so memory is 8 bytes per id, adding n ids
+    costs O(n log n) in all, and a lookup searches at most log2(n / chunk) runs. Hash 0 means
+    "blank id" and is never stored.
+
+    Examples
+    --------
+    >>> seen = SeenIds()
+    >>> seen.add(hash_ids(["a", "b"]))
+    >>> seen.contains(hash_ids(["b", "c"])).tolist()
+    [True, False]
+    """
+
+    def __init__(self) -> None:
+        self._runs: list[np.ndarray] = []
+
+    def __len__(self) -> int:
+        return sum(len(run) for run in self._runs)
+
+    @property
+    def n_runs(self) -> int:
+        return len(self._runs)
+
+    def contains(self, hashes: np.ndarray) -> np.ndarray:
+        """True for each hash already stored."""
+        hashes = np.asarray(hashes, dtype="uint64")
+        found = np.zeros(len(hashes), dtype=bool)
+        if not self._runs or not len(hashes):
+            return found
+        order = np.argsort(hashes)
+        ordered = hashes[order]
+        hit = np.zeros(len(hashes), dtype=bool)
+        for run in self._runs:
+            pos = np.minimum(np.searchsorted(run, ordered), len(run) - 1)
+            hit |= run[pos] == ordered
+        found[order] = hit
+        return found
+
+    def add(self, hashes: np.ndarray) -> None:
+        """Store more hashes (zeros are ignored)."""
+        new = np.sort(np.asarray(hashes, dtype="uint64"))
+        new = new[new != 0]
+        if len(new) > 1:
+            new = new[np.concatenate(([True], new[1:] != new[:-1]))]
+        if not len(new):
+            return
+        self._runs.append(new)
+        while len(self._runs) > 1 and len(self._runs[-2]) <= len(self._runs[-1]):
+            last = self._runs.pop()
+            # timsort ("stable") merges two sorted runs in linear time
+            self._runs[-1] = np.sort(np.concatenate([self._runs[-1], last]), kind="stable")
+
+
 def merge_seen(seen: np.ndarray | None, new: np.ndarray) -> np.ndarray:
     """Add id hashes to a sorted array of seen hashes (kept sorted, without repeats)."""
     new = np.sort(np.asarray(new, dtype="uint64"))
@@ -452,7 +510,7 @@ def merge_seen(seen: np.ndarray | None, new: np.ndarray) -> np.ndarray:
 
 
 def check_responses(table: ResponseTable, instrument: Instrument, *, min_seconds: float | None = None,
-                    seen_ids: np.ndarray | None = None, straight_line_min: int = 10) -> CheckedResponses:
+                    seen_ids: SeenIds | np.ndarray | None = None, straight_line_min: int = 10) -> CheckedResponses:
     """Check a table of responses against its instrument.
 
     Parameters
@@ -463,9 +521,9 @@ def check_responses(table: ResponseTable, instrument: Instrument, *, min_seconds
         The specification the responses were collected with.
     min_seconds : float, optional
         Flag rows whose ``duration_seconds`` is below this as ``too_fast`` (warning).
-    seen_ids : ndarray of uint64, optional
-        Sorted hashes (:func:`hash_ids`) of respondent ids kept from earlier files or chunks;
-        rows repeating one are rejected as ``duplicate_respondent_id``. Not modified.
+    seen_ids : SeenIds or sorted ndarray of uint64, optional
+        Hashes (:func:`hash_ids`) of respondent ids kept from earlier files or chunks; rows
+        repeating one are rejected as ``duplicate_respondent_id``. Not modified.
     straight_line_min : int, default 10
         Fewest answered items for the ``straight_lining`` flag.
 

@@ -171,3 +171,18 @@ def test_reader_problems_pass_through(spec):
 def test_rejects_other_input(spec):
     with pytest.raises(TypeError, match="ResponseTable"):
         check_responses(pd.DataFrame({"a1": [1]}), spec)
+
+
+def test_seen_ids_behaves_like_a_set():
+    from instrument.check import SeenIds
+
+    rng = np.random.default_rng(3)
+    seen, reference = SeenIds(), set()
+    for size in [5, 50, 7, 200, 3, 64, 64, 1000, 1]:
+        chunk = rng.integers(1, 400, size).astype("uint64")  # small range: many repeats
+        query = rng.integers(0, 400, 300).astype("uint64")
+        assert seen.contains(query).tolist() == [int(q) in reference for q in query]
+        seen.add(chunk)
+        reference |= {int(v) for v in chunk}
+    assert seen.n_runs <= 4  # runs merge like a binary counter
+    assert not seen.contains(np.array([0], dtype="uint64"))[0]  # 0 (blank id) is never stored
