@@ -112,6 +112,7 @@ def likert_bars(
                 height=0.75, label=labels[j])
         start = start + values[:, j]
     ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_ylim(-0.6, n_items - 0.4)
     ax.set_yticks(y, list(shares.index.astype(str)) if item_labels is None else list(item_labels))
     span = max(50.0, float(np.ceil(max(-left_start.min(), (start).max()) / 10) * 10))
     ax.set_xlim(-span, span)
@@ -298,7 +299,8 @@ def fit_comparison(comparison: pd.DataFrame, *, ax=None, title: str = "CFA model
     ax.set_xlim(-0.5, len(models) - 0.5)
     handles = ax.get_legend_handles_labels()
     handles2 = twin.get_legend_handles_labels()
-    ax.legend(handles[0] + handles2[0], handles[1] + handles2[1], loc="lower right", fontsize=8, frameon=False)
+    ax.legend(handles[0] + handles2[0], handles[1] + handles2[1], loc="upper center", bbox_to_anchor=(0.5, -0.1),
+              ncol=4, fontsize=8, frameon=False)
     if title:
         ax.set_title(title)
     return ax

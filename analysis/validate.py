@@ -169,7 +169,7 @@ class ValidationResults:
     instrument : dict
         ``name, short_name, version, fingerprint, source``, ``roots`` (each root scale with its
         items), ``n_structure_leaves`` (facets of the structure), ``category_labels`` (code → label
-        of the first response scale, default language).
+        in the default language when every item shares one response scale, else empty).
     options : dict
         The options used: ``missing``, ``ordinal``, ``seed``, ``group_by``, ``n_boot``,
         ``ci_level``, ``n_iter`` (parallel analysis), ``cfa_missing`` (``listwise`` or ``ml``) and
@@ -609,7 +609,7 @@ def validate(
     out: dict[str, Any] = {}
 
     # --- item statistics and reliability ----------------------------------------------------
-    analysed = codes if missing == "pairwise" else codes  # per-scale listwise deletion happens inside
+    analysed = codes  # listwise deletion, when asked for, is per scale inside the reliability functions
     if n_used < MIN_RESPONDENTS["item_statistics"]:
         run.skip("item_statistics", f"{n_used} respondents used; item statistics need at least {MIN_RESPONDENTS['item_statistics']}")
     else:
@@ -676,7 +676,9 @@ def validate(
             "version": instrument.version, "fingerprint": instrument.fingerprint, "source": instrument.source,
             "roots": [[s.id, list(instrument.scale_items(s.id))] for s in instrument.root_scales],
             "n_structure_leaves": len([s for s in instrument.leaf_scales if set(instrument.scale_items(s.id)) & set(struct)]),
-            "category_labels": {str(c): first_scale.label(c, lang) for c in first_scale.codes}}
+            "category_labels": ({str(c): first_scale.label(c, lang) for c in first_scale.codes}
+                                if len({(rs.codes, tuple(rs.labels.get(lang, ()))) for rs in instrument.response_scales.values()}) == 1
+                                else {})}
     return ValidationResults(
         instrument=info, options=options, provenance=provenance, data=data, distribution=distribution,
         item_statistics=out.get("item_statistics"), reliability=out.get("reliability"),

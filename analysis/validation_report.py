@@ -92,7 +92,7 @@ def _p(x: Any) -> str:
     """A p value as APA prints it: no leading zero, "< .001" below .001."""
     if not _finite(x):
         return "–"
-    return "< .001" if x < 0.001 else _f(float(x))
+    return "<\u00a0.001" if x < 0.001 else _f(float(x))
 
 
 def _ci(low: Any, high: Any, digits: int = 3) -> str:
@@ -203,7 +203,9 @@ def verdicts(res) -> list[Verdict]:
             pair = f"{row['factor_a']}–{row['factor_b']}"
             out.append(_v("validity", f"{pair}: HTMT = {_f(row['htmt'])}", row["htmt"],
                           None if not _finite(row["htmt"]) else row["htmt"] < res.validity.htmt_threshold, "htmt"))
-            out.append(_v("validity", f"{pair}: r = {_f(row['correlation'])} against √AVE", row["correlation"],
+            root_ave = res.validity.factors["sqrt_ave"]
+            out.append(_v("validity", f"{pair}: r = {_f(row['correlation'])}, √AVE = {_f(root_ave[row['factor_a']])} "
+                                      f"and {_f(root_ave[row['factor_b']])}", row["correlation"],
                           bool(row["fornell_larcker_ok"]), "fornell_larcker"))
     if res.invariance is not None:
         summary = res.invariance.summary()
@@ -404,10 +406,11 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
         ax = plots.loadings_heatmap(efa.loadings_, title=f"EFA pattern loadings ({efa.n_factors} factors, oblimin)")
         report.figure(ax.figure, caption="EFA pattern loadings (values of |λ| ≥ .30 printed).",
                       alt="Heatmap of the EFA loadings")
-        tab = efa.loadings_.copy()
+        tab = efa.loadings_.astype(object).where(efa.loadings_.abs() >= 0.10, "")
         tab["h²"] = efa.communalities_
         tab.index.name = "Item"
-        report.table(tab, caption="Pattern loadings and communalities (h²)", digits=2)
+        report.table(tab, caption="Pattern loadings (|λ| < .10 left blank; all values in tables.xlsx) and "
+                                  "communalities (h²)", digits=2)
         if efa.phi_ is not None:
             phi = efa.phi_.copy()
             phi.index.name = "factor"
