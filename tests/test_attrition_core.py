@@ -327,3 +327,25 @@ def test_logistic_on_time_data_models_status_by_the_horizon():
     assert flow["censored_before_horizon"] == early_censored
     assert flow["modelled"] == 300 - early_censored
     assert res.model.n_events_ == int(((fu["months"] <= 6) & (fu["disengaged"] == 1)).sum())
+
+
+@pytest.mark.parametrize("ties", ["breslow", "efron"])
+def test_baseline_hazard_reduces_to_nelson_aalen(ties):
+    # With the coefficient held at 0 (a huge ridge penalty) the Cox baseline hazard is the
+    # Nelson-Aalen estimator sum d/n (Breslow) or the Fleming-Harrington one sum_l 1/(n - l) (Efron).
+    from analysis.attrition.cox import cox_newton
+
+    t = np.array([1, 2, 2, 2, 3, 4, 4, 5, 6, 6], dtype=float)
+    e = np.array([1, 1, 1, 0, 1, 1, 0, 0, 1, 1], dtype=float)
+    x = np.arange(10, dtype=float)[:, None]
+    fit = cox_newton(t, e, x, ties=ties, penalty=1e12)
+    assert abs(fit.coef[0]) < 1e-9
+    times = [1, 2, 3, 4, 6]
+    at_risk = [10, 9, 6, 5, 2]
+    deaths = [1, 2, 1, 1, 2]
+    if ties == "breslow":
+        expected = [d / n for d, n in zip(deaths, at_risk)]
+    else:
+        expected = [sum(1 / (n - l) for l in range(d)) for d, n in zip(deaths, at_risk)]
+    np.testing.assert_allclose(fit.event_times, times)
+    np.testing.assert_allclose(fit.hazard_increments, expected, rtol=1e-9)
