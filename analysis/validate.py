@@ -953,14 +953,15 @@ def _invariance_step(run: _Runner, out: dict, codes: pd.DataFrame, groups: pd.Se
     need = max(MIN_RESPONDENTS["invariance_group"], len(items) + 1)
     small = sizes[sizes < need]
     if len(sizes) - len(small) < 2:
-        run.skip("invariance", f"fewer than two groups of {group_by!r} have {need} or more complete respondents "
-                               f"(more than the {len(items)} items); group sizes: "
-                               + ", ".join(f"{k}: {v}" for k, v in sizes.items()))
+        shown = ", ".join(f"{k}: {v}" for k, v in sizes.head(10).items())
+        more = f" and {len(sizes) - 10} more groups" if len(sizes) > 10 else ""
+        run.skip("invariance", f"fewer than two groups of {group_by!r} have {need} or more usable respondents "
+                               f"(more than the {len(items)} items); group sizes: {shown}{more}")
         return
     note = ""
     if len(small):
         frame = frame[~frame[group_by].isin(small.index)]
-        note = f"groups left out (fewer than {need} complete respondents): {', '.join(map(str, small.index))}"
+        note = f"groups left out (fewer than {need} usable respondents): {', '.join(map(str, small.index))}"
     from analysis.invariance import measurement_invariance
 
     out["invariance_model"] = name
