@@ -390,6 +390,11 @@ def build_report(analysis: AttritionAnalysis, *, instrument=None, inputs=None,
             + f". A competing outcome (e.g. switching to another group) was treated as {competing}"
             + (" (cause-specific hazard)" if competing == "censored" else "") + ".")
     report.paragraph(text)
+    if inputs and inputs.get("dropout_definition"):
+        report.paragraph(f"Dropout definition: {inputs['dropout_definition']}.")
+    if analysis.model_type == "logistic" and analysis.options.get("design") == "time":
+        report.paragraph(f"Outcome of the logistic model: disengaged by {horizon:g} {unit}; respondents "
+                         "censored earlier have no known status and were left out (see the flow table).")
     if cox:
         ts = pd.DataFrame([analysis.time_summary]).T.rename(columns={0: "value"})
         ts.index.name = "follow-up"
