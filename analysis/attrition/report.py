@@ -231,8 +231,11 @@ def _forest(analysis: AttritionAnalysis):
     finite = np.r_[est, low, high][np.isfinite(np.r_[est, low, high])]
     lo_t, hi_t = min(finite.min(), 0.95), max(finite.max(), 1.05)
     ticks = np.unique(np.round(np.exp(np.linspace(np.log(lo_t), np.log(hi_t), 6)), 2))
-    ax.set_xticks(sorted(set(ticks) | {1.0}))
-    ax.set_xticklabels([f"{t:g}" for t in sorted(set(ticks) | {1.0})])
+    # keep 1 and drop ticks whose labels would touch it
+    gap = 0.06 * (np.log(hi_t) - np.log(lo_t))
+    ticks = sorted({1.0} | {float(t) for t in ticks if abs(np.log(t)) > gap})
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{t:g}" for t in ticks])
     ax.minorticks_off()
     label = "Hazard ratio" if analysis.model_type == "cox" else "Odds ratio"
     ax.set_xlabel(f"{label} per SD ({analysis.model.ci_level:.0%} CI), log scale")
@@ -386,7 +389,8 @@ def build_report(analysis: AttritionAnalysis, *, instrument=None, inputs=None,
     report.section("Outcome")
     competing = analysis.options.get("competing_as")
     text = ("Outcome: disengagement from the group as defined in the follow-up data"
-            + (f"; time in {unit}, right-censored at the last contact" if cox else "; status at follow-up")
+            + (f"; time in {unit}, right-censored at the last contact" if analysis.options.get("design") == "time"
+               else "; status at follow-up")
             + f". A competing outcome (e.g. switching to another group) was treated as {competing}"
             + (" (cause-specific hazard)" if competing == "censored" else "") + ".")
     report.paragraph(text)
