@@ -22,8 +22,10 @@ from analysis.cli.options import instrument_option, open_instrument, output_dir
 @instrument_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only the output folder.")
 def command(out, n, seed, months, n_boot, no_figures, instrument_path, quiet):
-    """Run the whole journey on SYNTHETIC data: build every form, simulate a cohort with follow-up,
-    check and score it, validate the scales, model attrition, and write every report."""
+    """The whole journey on SYNTHETIC data: forms, cohort, scores, validation, attrition, reports.
+
+    Builds every form, simulates a cohort with follow-up, checks and scores it, validates the scales,
+    models attrition, writes every report into --out and prints the path of each output."""
     from analysis.demo import SYNTHETIC_NOTICE, run_demo
 
     folder = output_dir(out)
