@@ -657,7 +657,7 @@ def _iter_outputs(files: list[Path], instrument: Instrument, options: BatchOptio
     if jobs <= 1 or len(files) <= 1:
         for path in files:
             try:
-                for table in _prefetch(_iter_chunks(path, instrument, options)):
+                for table in _prefetch(_iter_chunks(path, instrument, options), depth=1):
                     result = process_chunk(table, instrument, options, seen_ids=tally.seen, with_counts=with_counts)
                     tally.n_read += result.n_read
                     tally.n_rejected += result.n_rejected
