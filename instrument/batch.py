@@ -443,11 +443,49 @@ def _limits():
 
 def _iter_chunks(path: Path, instrument: Instrument, options: BatchOptions) -> Iterator[ResponseTable]:
     """The chunks of one file: the plain-CSV fast path when it applies, else the reader's own."""
-    fast = _plain_csv_chunks(path, instrument, options) if path.suffix.lower() in (".csv", ".tsv", ".txt") else None
+    suffix = path.suffix.lower()
+    fast = None
+    if suffix in (".csv", ".tsv", ".txt"):
+        fast = _plain_csv_chunks(path, instrument, options)
+    elif suffix in (".parquet", ".pq"):
+        fast = _parquet_chunks(path, instrument, options)
     if fast is not None:
         yield from fast
         return
     yield from _reader_chunks(path, instrument, options)
+
+
+def _reindexed(table: ResponseTable, start: int) -> ResponseTable:
+    """``table`` with its three frames indexed ``start, start + 1, ...`` (built with index 0)."""
+    index = pd.RangeIndex(start, start + table.n_rows)
+    return ResponseTable(table.items.set_axis(index), table.background.set_axis(index), table.meta.set_axis(index),
+                         table.problems, table.platform, table.source, table.spec_version)
+
+
+def _parquet_chunks(path: Path, instrument: Instrument, options: BatchOptions) -> Iterator[ResponseTable] | None:
+    """Parquet record batches through the reader's own matcher, each chunk built from index 0
+    and re-indexed here (as :func:`_plain_csv_chunks` does)."""
+    try:
+        from instrument.readers.assemble import Matcher
+        from instrument.readers.parquet import iter_parquet
+    except ImportError:  # the reader's internals moved: its own path is always correct
+        return None
+
+    def chunks() -> Iterator[ResponseTable]:
+        source = str(path)
+        pieces = iter_parquet(path, _limits(), chunk_rows=options.chunk_rows)
+        matcher = Matcher(instrument, platform="parquet", rename=options.rename, recode=options.recode)
+        plan = None
+        start = 0
+        for n, raw in enumerate(pieces):
+            if plan is None:
+                plan = matcher.plan(raw.names, source)
+            table = matcher.build(raw, plan, source, platform="parquet", spec_version=None,
+                                  include_file_problems=n == 0, index_start=0)
+            yield _reindexed(table, start)
+            start += table.n_rows
+
+    return chunks()
 
 
 def _reader_chunks(path: Path, instrument: Instrument, options: BatchOptions, *,
@@ -526,13 +564,11 @@ def _plain_csv_chunks(path: Path, instrument: Instrument, options: BatchOptions)
                               include_file_problems=state["first"], index_start=0)
         state["emitted_raw"] += piece.num_rows
         state["first"] = False
-        index = pd.RangeIndex(state["next_index"], state["next_index"] + table.n_rows)
+        start = state["next_index"]
         state["next_index"] += table.n_rows
         if table.n_rows:
             state["last_row"] = int(table.meta["source_row"].iat[-1])
-        return ResponseTable(table.items.set_axis(index), table.background.set_axis(index),
-                             table.meta.set_axis(index), table.problems, table.platform, table.source,
-                             table.spec_version)
+        return _reindexed(table, start)
 
     def chunks() -> Iterator[ResponseTable]:
         while True:
@@ -631,9 +667,10 @@ def _score_file_to_part(path: Path, instrument: Instrument, options: BatchOption
                 counts = result.counts if counts is None else counts + result.counts
             arrow = pa.Table.from_pandas(result.output, preserve_index=False)
             if writer is None:
-                writer = pq.ParquetWriter(part, arrow.schema)
-            elif arrow.schema != writer.schema_arrow:
-                arrow = arrow.cast(writer.schema_arrow)
+                schema = arrow.schema
+                writer = pq.ParquetWriter(part, schema)
+            elif not arrow.schema.equals(schema):
+                arrow = arrow.cast(schema)
             writer.write_table(arrow)
     except MHDQError as exc:
         if writer is not None:

@@ -97,10 +97,12 @@ def test_parallel_equals_serial(tmp_path, spec):
     files = synthetic_files(tmp_path)
     serial = run_batch(files, spec, tmp_path / "serial.parquet", jobs=1)
     parallel = run_batch(files, spec, tmp_path / "parallel.parquet", jobs=2)
+    parallel_chunked = run_batch(files, spec, tmp_path / "parallel_chunked.parquet", jobs=2, chunk_rows=3)
     expected = pd.read_parquet(tmp_path / "serial.parquet")
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "parallel.parquet"), expected)
-    assert problem_key(parallel) == problem_key(serial)
-    for result in (serial, parallel):
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "parallel_chunked.parquet"), expected)
+    assert problem_key(parallel) == problem_key(serial) == problem_key(parallel_chunked)
+    for result in (serial, parallel, parallel_chunked):
         check_accounting(result)
 
 
@@ -291,3 +293,22 @@ def test_vectorised_neutralising_equals_neutralise():
     assert out["obj"].tolist() == expected
     assert out["cat"].tolist() == [neutralise(v or "") for v in values]
     assert out["num"].tolist() == frame["num"].tolist()  # numbers stay numbers
+
+
+def test_mixed_formats_match_psych(tmp_path, bfi):
+    # bfi split into Parquet (read in chunks), .xlsx and .sav files; scores equal
+    # psych::scoreItems(keys, bfi[1:25], totals = FALSE, impute = "none") to 1e-9.
+    import pyreadstat
+
+    frame = pd.read_csv(DATA / "bfi.csv").rename(columns={"Unnamed: 0": "respondent_id"})
+    frame["respondent_id"] = frame["respondent_id"].astype(str)
+    frame.iloc[:1000].to_parquet(tmp_path / "a.parquet")
+    frame.iloc[1000:1400].to_excel(tmp_path / "b.xlsx", index=False)
+    pyreadstat.write_sav(frame.iloc[1400:], str(tmp_path / "c.sav"))
+    files = [tmp_path / "a.parquet", tmp_path / "b.xlsx", tmp_path / "c.sav"]
+    result = run_batch(files, bfi, tmp_path / "scores.parquet", jobs=1, chunk_rows=300)
+    check_accounting(result)
+    scores = pd.read_parquet(tmp_path / "scores.parquet")
+    assert scores["respondent_id"].tolist() == frame["respondent_id"].tolist()
+    reference = pd.read_csv(DATA / "bfi_scores_mean_impute_none.csv")
+    np.testing.assert_allclose(scores[BFI_SCALES].to_numpy(), reference[BFI_SCALES].to_numpy(), rtol=0, atol=1e-9)
