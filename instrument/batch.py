@@ -572,7 +572,11 @@ def _plain_csv_chunks(path: Path, instrument: Instrument, options: BatchOptions)
 
     def chunks() -> Iterator[ResponseTable]:
         while True:
-            read, parse, convert = delimited._arrow_options(layout, numeric, state["text_items"])
+            try:
+                read, parse, convert = delimited._arrow_options(layout, numeric, state["text_items"])
+            except (TypeError, AttributeError):  # the reader's internals changed: use the reader
+                yield from _reader_chunks(path, instrument, options, after_row=state["last_row"])
+                return
             try:
                 reader = pacsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert)
                 seen = 0  # records parsed in this pass (a re-read skips those already given)
