@@ -36,7 +36,7 @@ _ALIASES = {"tsv": "csv", "text": "csv", "xls": "xlsx", "xlsm": "xlsx", "excel":
             "sav": "spss", "zsav": "spss", "mhdq": "mhdq_workbook", "kobotoolbox": "kobo", "odk": "kobo"}
 _TEXT_PLATFORMS = ("csv", "kobo", "redcap", "qualtrics")
 _BOOK_PLATFORMS = ("mhdq_workbook", "xlsx", "kobo", "qualtrics")
-_BINARY_SUFFIXES = {".xlsx": "workbook", ".xlsm": "workbook", ".xls": "workbook", ".ods": "workbook",
+_BINARY_SUFFIXES = {".xlsx": "workbook", ".xlsm": "workbook", ".xls": "workbook",
                     ".sav": "spss", ".zsav": "spss", ".parquet": "parquet", ".pq": "parquet"}
 
 
@@ -96,7 +96,7 @@ def read_responses(
     Parameters
     ----------
     path : str or Path
-        The export: ``.xlsx``/``.xlsm``/``.xls`` (MHDQ workbook, Kobo XLS, any sheet), ``.csv``/
+        The export: ``.xlsx``/``.xlsm``/``.xls`` (MHDQ workbook, Kobo XLS, any sheet; not ``.ods``/``.xlsb``), ``.csv``/
         ``.tsv``/``.txt`` (plain, Kobo, REDCap, Qualtrics), ``.sav``/``.zsav`` or ``.parquet``.
     instrument : Instrument
         The specification the answers belong to (:func:`instrument.spec.load_instrument`).
@@ -158,7 +158,7 @@ def read_responses(
     container = _container(path, limits)
     if container in ("spss", "parquet"):
         if sheet is not None:
-            raise ValueError(f"sheet: {source} is not a workbook; sheet= applies to .xlsx/.xlsm/.xls/.ods files only")
+            raise ValueError(f"sheet: {source} is not a workbook; sheet= applies to .xlsx/.xlsm/.xls files only")
         raw = _read_binary(path, container, limits, forced)
         return _finish(raw, instrument, source, forced or container, rename, recode)
     if container == "workbook":
@@ -168,7 +168,7 @@ def read_responses(
         chosen = _book_platform(raw, forced, source)
         return _finish(raw, instrument, source, chosen, rename, recode)
     if sheet is not None:
-        raise ValueError(f"sheet: {source} is not a workbook; sheet= applies to .xlsx/.xlsm/.xls/.ods files only")
+        raise ValueError(f"sheet: {source} is not a workbook; sheet= applies to .xlsx/.xlsm/.xls files only")
     layout = inspect_text(path, limits)
     chosen = _text_choice(layout, forced, source)
     matcher = Matcher(instrument, platform=chosen, rename=rename, recode=recode)

@@ -9,6 +9,7 @@ All files are synthetic, generated here. Caps are small so nothing can hang.
 from __future__ import annotations
 
 import io
+import re
 import resource
 import struct
 import zipfile
@@ -40,6 +41,12 @@ HYPOTHESIS = settings(max_examples=40, deadline=timedelta(seconds=10),
                       suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
+def no_cell_values(message: str) -> None:
+    """Messages may quote column names (a damaged file's header can hold anything), never cells."""
+    unquoted = re.sub(r"'[^']*'", "", message.replace(str(Path.cwd()), ""))
+    assert SECRET not in unquoted, message
+
+
 def outcome(path: Path, **kwargs) -> ResponseTable | DataError:
     """Read, and check the contract: a clean DataError naming the file, or consistent rows."""
     try:
@@ -47,14 +54,14 @@ def outcome(path: Path, **kwargs) -> ResponseTable | DataError:
     except DataError as error:
         message = str(error)
         assert str(path) in message, message
-        assert SECRET not in message, message
+        no_cell_values(message)
         return error
     assert isinstance(table, ResponseTable)
     assert len(table.items) == len(table.meta) == len(table.background)
     assert table.meta["source_row"].is_monotonic_increasing
     assert table.meta["respondent_id"].notna().all()
     for problem in table.problems:
-        assert SECRET not in problem.message
+        no_cell_values(problem.message)
     return table
 
 

@@ -369,9 +369,11 @@ class Matcher:
             "respondent_id": respondent,
         }
         for i in ids:
-            columns.setdefault(raw.names[i].strip(), as_series(raw.columns[i]).to_numpy())
+            if raw.names[i].strip() not in columns:
+                columns[raw.names[i].strip()] = as_series(raw.columns[i]).to_numpy()
         for i in plan.columns("meta"):
-            columns.setdefault(raw.names[i].strip(), _numeric_if_all(raw.columns[i]))
+            if raw.names[i].strip() not in columns:
+                columns[raw.names[i].strip()] = _numeric_if_all(raw.columns[i])
         duration = _duration(columns, platform)
         if duration is not None:
             columns["duration_seconds"] = duration
@@ -527,9 +529,11 @@ def _text_values(values) -> np.ndarray:
 def _respondent_ids(values, stem: str, rows: np.ndarray) -> pd.Series:
     """Respondent ids as text, ``<file-stem>:<row>`` where the file has none; no per-row Python
     for pyarrow columns (``101.0`` read from a workbook becomes ``"101"``)."""
-    generated = pc.binary_join_element_wise(pa.scalar(stem), pa.array(rows, type=pa.int64()).cast(pa.string()), ":")
+    def generated():
+        return pc.binary_join_element_wise(pa.scalar(stem), pa.array(rows, type=pa.int64()).cast(pa.string()), ":")
+
     if values is None:
-        return pd.Series(generated.to_pandas(), dtype="str").set_axis(pd.RangeIndex(len(rows)))
+        return pd.Series(generated().to_pandas(), dtype="str")
     if isinstance(values, (pa.ChunkedArray, pa.Array)) and pa.types.is_string(values.type):
         given = pc.utf8_trim_whitespace(values)
         given = given.combine_chunks() if isinstance(given, pa.ChunkedArray) else given
@@ -544,9 +548,10 @@ def _respondent_ids(values, stem: str, rows: np.ndarray) -> pd.Series:
         else:
             text = np.asarray([None if v is None or (isinstance(v, float) and np.isnan(v)) else _text(v) for v in array], dtype=object)
         given = pa.array(text, type=pa.string())
-    blank = pc.or_kleene(pc.is_null(given), pc.equal(given, ""))
-    merged = pc.if_else(pc.fill_null(blank, True), generated, given)
-    return pd.Series(merged.to_pandas(), dtype="str")
+    blank = pc.fill_null(pc.or_kleene(pc.is_null(given), pc.equal(given, "")), True)
+    if pc.any(blank).as_py():
+        given = pc.if_else(blank, generated(), given)
+    return pd.Series(given.to_pandas(), dtype="str")
 
 
 def _numeric_if_all(values) -> np.ndarray:
@@ -591,7 +596,13 @@ def _float_frame(columns: list[pa.ChunkedArray], names: list[str], index: pd.Ran
         offset = 0
         for chunk in column.chunks:
             size = len(chunk)
-            block[j, offset:offset + size] = chunk.to_numpy(zero_copy_only=False)
+            target = block[j, offset:offset + size]
+            validity, values = chunk.buffers()[:2]
+            # Copy the value buffer as it is, then blank the null slots: no temporary array.
+            target[:] = np.frombuffer(values, dtype=np.float64, count=size, offset=chunk.offset * 8)
+            if chunk.null_count:
+                bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+                target[bits[chunk.offset:chunk.offset + size] == 0] = np.nan
             offset += size
     return pd.DataFrame(block.T, index=index, columns=names, copy=False)
 

@@ -254,8 +254,15 @@ def _arrow_options(layout: TextLayout, numeric: Collection[int], text_items: boo
     return read, parse, convert
 
 
-def _source(layout: TextLayout):
-    """The file without trailing blank lines, memory-mapped (no copy)."""
+def _source(layout: TextLayout, *, streaming: bool = False):
+    """The file without trailing blank lines: memory-mapped (no copy) for a whole read; a plain
+    buffered stream when streaming a file that ends with at most one line break, so resident
+    memory stays bounded by the chunks."""
+    if streaming:
+        with open(layout.path, "rb") as handle:
+            handle.seek(layout.content_end)
+            if handle.read(3) in (b"", b"\n", b"\r\n", b"\r"):
+                return pa.OSFile(layout.path, "r")
     mapped = pa.memory_map(layout.path, "r")
     return pa.BufferReader(mapped.read_buffer(layout.content_end))
 
@@ -267,7 +274,7 @@ def _arrow_chunks(layout, limits, numeric, chunk_rows, text_items, *, skip: int)
         if chunk_rows is None:
             batches = [pacsv.read_csv(_source(layout), read_options=read, parse_options=parse, convert_options=convert)]
         else:
-            batches = _stream_batches(_source(layout), read, parse, convert, chunk_rows)
+            batches = _stream_batches(_source(layout, streaming=True), read, parse, convert, chunk_rows)
         seen = 0
         for table in batches:
             start, seen = seen, seen + table.num_rows

@@ -95,7 +95,11 @@ def _open(path: Path, limits: ReadLimits):
     with open(path, "rb") as handle:
         magic = handle.read(8)
     if magic.startswith(ZIP_MAGIC):
-        check_workbook(path, limits)
+        extents = check_workbook(path, limits)
+        if not any(member.startswith("xl/worksheets/") for member in extents):
+            # .ods and .xlsb keep their cells where the size checks cannot see them.
+            raise DataError(f"{name}: not an Excel .xlsx/.xlsm workbook (no worksheets found); "
+                            "save it as .xlsx or CSV")
     elif not magic.startswith(OLE_MAGIC):
         raise DataError(f"{name}: not a workbook (expected an .xlsx, .xlsm, .xls or .ods file)")
     try:
