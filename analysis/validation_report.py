@@ -196,17 +196,19 @@ def verdicts(res) -> list[Verdict]:
                           None if not _finite(rmsea) else rmsea <= 0.06, "rmsea"))
     if res.validity is not None:
         for factor, row in res.validity.factors.iterrows():
-            out.append(_v("validity", f"composite reliability of {factor} = {_f(row['composite_reliability'])}",
-                          row["composite_reliability"], row["composite_reliability"] >= 0.70, "cr"))
-            out.append(_v("validity", f"AVE of {factor} = {_f(row['ave'])}", row["ave"], row["ave"] >= 0.50, "ave"))
+            cr, ave = row["composite_reliability"], row["ave"]
+            out.append(_v("validity", f"composite reliability of {factor} = {_f(cr)}", cr,
+                          cr >= 0.70 if _finite(cr) else None, "cr"))
+            out.append(_v("validity", f"AVE of {factor} = {_f(ave)}", ave, ave >= 0.50 if _finite(ave) else None, "ave"))
         for _, row in res.validity.pairs.iterrows():
             pair = f"{row['factor_a']}–{row['factor_b']}"
             out.append(_v("validity", f"{pair}: HTMT = {_f(row['htmt'])}", row["htmt"],
                           None if not _finite(row["htmt"]) else row["htmt"] < res.validity.htmt_threshold, "htmt"))
             root_ave = res.validity.factors["sqrt_ave"]
+            judged = _finite(row["correlation"]) and _finite(root_ave[row["factor_a"]]) and _finite(root_ave[row["factor_b"]])
             out.append(_v("validity", f"{pair}: r = {_f(row['correlation'])}, √AVE = {_f(root_ave[row['factor_a']])} "
                                       f"and {_f(root_ave[row['factor_b']])}", row["correlation"],
-                          bool(row["fornell_larcker_ok"]), "fornell_larcker"))
+                          bool(row["fornell_larcker_ok"]) if judged else None, "fornell_larcker"))
     if res.invariance is not None:
         summary = res.invariance.summary()
         for step, row in summary.iloc[1:].iterrows():
