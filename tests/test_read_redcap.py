@@ -50,3 +50,17 @@ def test_checkbox_not_0_or_1(tmp_path, mini):
     table = read_responses(path, mini)
     [problem] = [p for p in table.problems if p.rule == "choice_flag_not_0_1"]
     assert (problem.row, problem.column) == (2, "groups_1")
+
+
+def test_labels_export(tmp_path, mini):
+    """REDCap's "CSV (labels)": field labels as headers, choice labels as values, checkboxes as
+    ``Label (choice=Choice label)`` with Checked/Unchecked."""
+    header = ["Record ID", "The meetings of the group did not suit me.", "I felt out of place.", "Gender",
+              "Other groups attended (choice=AA)", "Other groups attended (choice=Church group)", "Complete?"]
+    rows = [["1", "Agree", "Strongly disagree", "Woman", "Checked", "Unchecked", "Complete"]]
+    path = tmp_path / "labels.csv"
+    path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n")
+    table = read_responses(path, mini, platform="redcap")
+    assert table.items.loc[0, ["fit_1", "fit_2"]].tolist() == [4.0, 1.0]
+    assert table.background.loc[0, ["gender", "groups_1", "groups_3"]].tolist() == [1.0, 1.0, 0.0]
+    assert table.meta["respondent_id"].tolist() == ["1"]

@@ -7,7 +7,8 @@ Column matching, in order, for every header name (after the user's ``rename`` ma
    REDCap ``redcap_event_name``, ...) go to ``meta``; the respondent id column is recognised;
 3. item and background ids, compared case-insensitively;
 4. the last part of a group path (Kobo ``grp/q``, ODK Central ``grp-q``);
-5. multiple-choice option columns: ``q_code``, ``q/code`` or ``q/label`` (Kobo), ``q___code`` (REDCap);
+5. multiple-choice option columns: ``q_code``, ``q/code`` or ``q/label`` (Kobo), ``q___code`` (REDCap
+   raw) or ``Question label (choice=Choice label)`` (REDCap labels);
 6. question text in any of the instrument's languages (Kobo and Qualtrics label headers).
 
 Everything else is an ``unknown_column`` and is left out. Values are kept raw (float64 when
@@ -35,8 +36,8 @@ from instrument.responses import META_COLUMNS, ResponseTable
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$|^[+-]?(?:inf|infinity)$", re.IGNORECASE)
 _SPLIT = re.compile(r"[\s,;]+")
-_TRUE = {"1", "1.0", "true", "yes", "y", "x"}
-_FALSE = {"0", "0.0", "false", "no", "n"}
+_TRUE = {"1", "1.0", "true", "yes", "y", "x", "checked"}
+_FALSE = {"0", "0.0", "false", "no", "n", "unchecked"}
 #: Generic names of a respondent-id column.
 RESPONDENT_ID_NAMES = ("respondent_id",)
 #: Identifying columns dropped from every source (label-mode spellings included).
@@ -198,6 +199,11 @@ class Matcher:
         match = redcap.CHECKBOX.match(stripped)
         if match:
             choice = self._choice(match.group("question"), match.group("code"))
+            if choice is not None:
+                return choice
+        labelled = redcap.CHECKBOX_LABEL.match(stripped)
+        if labelled:
+            choice = self._choice(labelled.group("question"), labelled.group("choice"))
             if choice is not None:
                 return choice
         text = self.texts.get(normalise(stripped))

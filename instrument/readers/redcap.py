@@ -20,6 +20,9 @@ META = (
 FORM_META = re.compile(r"^[a-z][a-z0-9_]*_(complete|timestamp)$")
 #: Checkbox choice columns.
 CHECKBOX = re.compile(r"^(?P<question>[A-Za-z][A-Za-z0-9_]*?)___(?P<code>[A-Za-z0-9_]+)$")
+#: Checkbox choice columns in a labels export: ``Field label (choice=Choice label)``, values
+#: ``Checked``/``Unchecked``.
+CHECKBOX_LABEL = re.compile(r"^(?P<question>.+?)\s*\(choice=(?P<choice>.+)\)$", re.DOTALL)
 
 
 def looks_like(names: list[str]) -> bool:
