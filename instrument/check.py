@@ -560,8 +560,9 @@ def check_responses(table: ResponseTable, instrument: Instrument, *, min_seconds
     background, bg_problems = check_background(table.background, instrument, rows=rows, files=files)
     problems += cell_problems + bg_problems
 
-    answered = ~np.isnan(codes)
-    n_answered = answered.sum(axis=1)
+    by_item = codes.T  # the items-major block check_items built (a view, no copy)
+    answered = ~np.isnan(by_item)
+    n_answered = answered.view(np.int8).sum(axis=0, dtype=np.int32) if n else np.zeros(0, dtype=np.int32)
     no_answers = n_answered == 0
     reasons = np.full(n, "", dtype=object)
     for i in np.flatnonzero(no_answers):
@@ -581,10 +582,12 @@ def check_responses(table: ResponseTable, instrument: Instrument, *, min_seconds
 
     keyed = np.array([item.keyed for item in instrument.items])
     if (keyed < 0).any() and (keyed > 0).any() and n:
-        row_min = np.fmin.reduce(codes, axis=1)  # fmin/fmax skip NaN
-        row_max = np.fmax.reduce(codes, axis=1)
-        both = (answered[:, keyed < 0].any(axis=1)) & (answered[:, keyed > 0].any(axis=1))
-        flat = (n_answered >= straight_line_min) & (row_min == row_max) & both
+        row_min = np.fmin.reduce(by_item, axis=0)  # fmin/fmax skip NaN
+        row_max = np.fmax.reduce(by_item, axis=0)
+        flat = (n_answered >= straight_line_min) & (row_min == row_max)
+        if flat.any():
+            both = answered[keyed < 0].any(axis=0) & answered[keyed > 0].any(axis=0)
+            flat &= both
         for i in np.flatnonzero(flat):
             problems.append(Problem(
                 str(files[i]), int(rows[i]), None, _format_code(row_min[i]), "straight_lining", "warning",
