@@ -299,7 +299,7 @@ def test_zip_bomb_with_forged_sizes(tmp_path):
     data = bytearray(path.read_bytes())
     name = b"xl/worksheets/sheet1.xml"
     # local header: uncompressed size at offset 22; central directory entry: at offset 24
-    local = data.find(b"PK\x03\x04" + data[4:4])  # first local header
+    local = data.find(b"PK\x03\x04")  # first local header
     while local >= 0:
         name_len = struct.unpack("<H", data[local + 26: local + 28])[0]
         if data[local + 30: local + 30 + name_len] == name:

@@ -32,7 +32,7 @@ from instrument.errors import DataError
 from instrument.problems import Problem, shorten
 from instrument.readers import kobo, qualtrics, redcap
 from instrument.readers.raw import RawTable, as_series, as_values, blank_mask
-from instrument.responses import META_COLUMNS, ResponseTable
+from instrument.responses import ResponseTable
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$|^[+-]?(?:inf|infinity)$", re.IGNORECASE)
 _SPLIT = re.compile(r"[\s,;]+")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Collection, Iterator
@@ -39,7 +38,6 @@ DELIMITERS = (",", ";", "\t")
 _SAMPLE_BYTES = 1 << 20
 _SCAN_BYTES = 16 << 20
 _BLOCK_BYTES = 4 << 20
-_COLUMN_NUMBER = re.compile(r"column #(\d+)")
 
 
 @dataclass(frozen=True)
@@ -312,13 +310,6 @@ def _stream_batches(source, read, parse, convert, chunk_rows) -> Iterator[pa.Tab
             pending, count = rest.to_batches(), rest.num_rows
     if count or not yielded:
         yield pa.Table.from_batches(pending, schema=reader.schema)
-
-
-def _where(message: str, layout: TextLayout) -> str:
-    match = _COLUMN_NUMBER.search(message)
-    if match and int(match.group(1)) < len(layout.header):
-        return f"column {layout.header[int(match.group(1))]!r}"
-    return "some cell"
 
 
 def _arrow_raw(table: pa.Table, layout: TextLayout, limits: ReadLimits, numeric, first_row: int,

@@ -93,8 +93,9 @@ def blank_mask(values: ColumnValues) -> np.ndarray:
         mask = pc.is_null(values, nan_is_null=True)
         if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
             mask = pc.or_(mask, pc.equal(pc.utf8_trim_whitespace(values), ""))
-        return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool) if not isinstance(mask, pa.ChunkedArray) \
-            else np.asarray(mask.combine_chunks().to_numpy(zero_copy_only=False), dtype=bool)
+        if isinstance(mask, pa.ChunkedArray):
+            mask = mask.combine_chunks()
+        return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
     array = np.asarray(values)
     if array.dtype.kind == "f":
         return np.isnan(array)
