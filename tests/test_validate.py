@@ -355,3 +355,15 @@ def test_cli_ordinal_with_fiml_is_a_usage_error(tmp_out, capsys):
     code, _, err = run_cli(["validate", str(DATA / "bfi.csv"), "--instrument", str(ROOT / "examples" / "bfi.yaml"),
                             "--ordinal", "--cfa-missing", "ml", "--out", str(tmp_out)], capsys)
     assert code == 2 and "--cfa-missing" in err and "Traceback" not in err
+
+
+def test_every_key_of_every_block_is_documented(bfi_run, mhdq_run):
+    text = SCHEMA_DOC.read_text(encoding="utf-8")
+    sections = {m.group(1): m.group(2) for m in re.finditer(r"^## (\w+)\n(.*?)(?=^## |\Z)", text, re.S | re.M)}
+    head = {"status", "reason", "warnings", "seconds"}
+    for result in (bfi_run[0], mhdq_run[0]):
+        for block in ("instrument", "options", "provenance", "data", "reliability", "polychoric", "factorability",
+                      "retention", "efa", "cfa", "validity", "invariance"):
+            section = sections[block]
+            for key in set(result[block]) - head:
+                assert re.search(rf"`{key}[`.]|`{key}`|{key}\.", section), f"{block}.{key} is not documented"
