@@ -37,6 +37,7 @@ __all__ = [
     "find_sample_size",
     "parse_targets",
     "plan_study",
+    "population_covariance",
 ]
 
 #: Sample sizes :func:`find_sample_size` searches by default.
@@ -71,10 +72,12 @@ class StudyPlan:
     ci_level : float
         Level of every interval whose width is reported.
     reliability : DataFrame
-        One row per scale: ``scale, n_items, alpha_mean, alpha_width, alpha_sd, omega_mean,
-        omega_width, omega_sd, n_fitted``. ``alpha_width`` is the mean width of the Feldt
-        interval; ``omega_width`` is ``2 z sd`` with ``omega_sd`` the SD of omega over the
-        cohorts (omega has no closed-form interval).
+        One row per scale: ``scale, n_items, alpha_mean, alpha_width, alpha_sd,
+        alpha_population, omega_mean, omega_width, omega_sd, omega_population, n_fitted``.
+        ``alpha_width`` is the mean width of the Feldt interval; ``omega_width`` is ``2 z sd``
+        with ``omega_sd`` the SD of omega's error (estimate minus the cohort's population value)
+        over the cohorts (omega has no closed-form interval); ``*_population`` are the mean
+        population values (:func:`population_covariance`).
     cfa : DataFrame
         One row: ``model, p_rmsea_ok, p_cfi_ok, rmsea_mean, rmsea_upper_mean, cfi_mean,
         complete_rows_mean, n_fitted, rmsea_cutoff, cfi_cutoff``. A cohort whose model could not
@@ -245,6 +248,71 @@ def pairwise_moments(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return cov, cor
 
 
+def population_covariance(cohort, instrument: Instrument, items: Sequence[str] | None = None) -> pd.DataFrame:
+    """Covariance matrix of the keyed item codes implied by a simulated cohort's true parameters.
+
+    Parameters
+    ----------
+    cohort : SimulatedCohort
+        From :func:`analysis.simulate.simulate_cohort`: its true loadings, facet correlations and
+        thresholds are used (not its data).
+    instrument : Instrument
+        The specification the cohort was drawn from (keys, response codes).
+    items : sequence of str, optional
+        Item ids (default: every item).
+
+    Returns
+    -------
+    DataFrame
+        Items × items covariance of the codes after reverse keying (``min + max − x``).
+
+    Notes
+    -----
+    A code is ``c_1 + Σ_k Δc_k · 1{y* > τ_k}`` with ``y* = λ η_f + √(1−λ²) ε`` standard normal, so
+    ``Cov(X_i, X_j) = Σ_k Σ_l Δc_ik Δc_jl [Φ₂(−τ_ik, −τ_jl; ρ_ij) − Φ̄(τ_ik) Φ̄(τ_jl)]`` with
+    ``ρ_ij = λ_i λ_j φ_f(i)f(j)``, and ``Var(X_i) = Σ_k Σ_l Δc_k Δc_l [Φ̄(max(τ_k, τ_l)) − Φ̄(τ_k) Φ̄(τ_l)]``;
+    reversing an item flips the sign of its covariances. Missing answers completely at random do
+    not change it; careless respondents (a contamination of the model) are not part of it. Population
+    alpha and omega of a scale are those of this matrix: they differ between cohorts because the
+    simulator draws the item parameters anew for each.
+
+    Examples
+    --------
+    >>> from instrument import load_instrument
+    >>> from analysis.simulate import simulate_cohort
+    >>> bfi = load_instrument("examples/bfi.yaml")
+    >>> cov = population_covariance(simulate_cohort(bfi, n=20, seed=1), bfi, ["A1", "A2"])
+    >>> bool(cov.loc["A1", "A2"] > 0)  # A1 is reverse keyed: keyed codes correlate positively
+    True
+    """
+    from analysis.polychoric import bivariate_normal_cdf
+
+    items = list(instrument.item_ids if items is None else items)
+    p = len(items)
+    lam = cohort.loadings[items].to_numpy(dtype=float)
+    keyed = np.array([instrument.item(i).keyed for i in items], dtype=float)
+    facets = [instrument.item(i).scale for i in items]
+    rho = np.outer(lam, lam) * cohort.facet_correlations.loc[facets, facets].to_numpy()
+    width = max(instrument.response_scale_of(i).points for i in items) - 1
+    taus = np.full((p, width), np.inf)  # padding: +inf thresholds with zero steps add nothing
+    steps = np.zeros((p, width))
+    for row, item in enumerate(items):
+        tau = cohort.thresholds.loc[item].dropna().to_numpy(dtype=float)
+        taus[row, : len(tau)] = tau
+        steps[row, : len(tau)] = np.diff(np.sort(np.asarray(instrument.response_scale_of(item).codes, dtype=float)))
+    above = stats.norm.sf(taus)  # Φ̄(τ), 0 at +inf
+    a, b = np.triu_indices(p, k=1)
+    joint = bivariate_normal_cdf(-taus[a][:, :, None], -taus[b][:, None, :], rho[a, b][:, None, None])
+    weights = steps[a][:, :, None] * steps[b][:, None, :]
+    cov = np.zeros((p, p))
+    cov[a, b] = cov[b, a] = np.sum(weights * (joint - above[a][:, :, None] * above[b][:, None, :]), axis=(1, 2))
+    both = stats.norm.sf(np.maximum(taus[:, :, None], taus[:, None, :]))
+    cov[np.arange(p), np.arange(p)] = np.sum(
+        steps[:, :, None] * steps[:, None, :] * (both - above[:, :, None] * above[:, None, :]), axis=(1, 2))
+    cov *= np.outer(keyed, keyed)
+    return pd.DataFrame(cov, index=items, columns=items)
+
+
 def _alpha(cov: np.ndarray) -> float:
     k = len(cov)
     return float(k / (k - 1) * (1 - np.trace(cov) / cov.sum()))
@@ -274,11 +342,16 @@ def _one_replicate(instrument, *, n, seed, scales, cfa_model, settings, ci_level
     cohort = simulate_cohort(instrument, n=n, seed=int(seed), **settings)
     keyed = _keyed_answers(cohort.responses, instrument)
     cov, cor = pairwise_moments(keyed.to_numpy())
+    truth = population_covariance(cohort, instrument, list(keyed.columns)).to_numpy()
     position = {item: k for k, item in enumerate(keyed.columns)}
     row: dict = {"seed": int(seed)}
     for scale in scales:
         idx = [position[i] for i in instrument.scale_items(scale)]
         sub_cov, sub_cor = cov[np.ix_(idx, idx)], cor[np.ix_(idx, idx)]
+        true_cov = truth[np.ix_(idx, idx)]
+        true_sd = np.sqrt(np.diag(true_cov))
+        row[f"alpha_population:{scale}"] = _alpha(true_cov)
+        row[f"omega_population:{scale}"] = _omega_one_factor(true_cov / np.outer(true_sd, true_sd))
         if not (np.isfinite(sub_cov).all() and np.all(np.diag(sub_cov) > 0)):
             row[f"alpha:{scale}"] = row[f"alpha_width:{scale}"] = row[f"omega:{scale}"] = np.nan
             continue
@@ -377,14 +450,19 @@ def plan_study(
     - omega total of a one-factor minres model of the pairwise correlations, as
       :func:`analysis.reliability.omega` with ``n_factors=1`` (``psych::omega(x, nfactors = 1)``).
       No closed-form interval exists, so ``omega_width`` is the width ``2 z_{(1+level)/2} SD``
-      of a Wald interval with the true standard error, the SD of omega over the cohorts;
+      of a Wald interval with the true standard error: the SD over the cohorts of omega minus the
+      cohort's population omega (:func:`population_covariance`). The simulator draws each
+      cohort's item parameters anew, so the spread of the estimates themselves would add the
+      spread of the true values to the sampling error;
     - the CFA (:class:`analysis.cfa.CFA`, ML, listwise deletion, lavaan's fit measures) of the
       chosen model; ``p_rmsea_ok`` is the share of cohorts whose 90% RMSEA upper limit is below
       ``rmsea_cutoff``, ``p_cfi_ok`` the share whose CFI is at least ``cfi_cutoff``, counting a
       cohort whose model could not be fitted as failing both;
     - a Cox model (:class:`analysis.attrition.CoxModel`) of time to disengagement on the observed
       theme scores (mean scores, :func:`instrument.score.score_items`; complete cases) and its
-      apparent Harrell's C; ``c_index_width`` is ``2 z SD`` of C over the cohorts.
+      apparent Harrell's C; ``c_index_width`` is ``2 z SD`` of C over the cohorts (this SD also
+      holds the small variation of the true C with the item parameters, so the width errs on the
+      wide side).
 
     The cohorts include the simulator's missing answers (MCAR at ``missing_rate``), not-applicable
     sponsor items and careless respondents, so listwise deletion for the CFA keeps only part of
@@ -439,10 +517,15 @@ def plan_study(
     for sid in wanted:
         a = reps_frame[f"alpha:{sid}"]
         o = reps_frame[f"omega:{sid}"]
+        # sampling error of omega: its deviation from the cohort's own population value (the item
+        # parameters differ between cohorts, and that spread is not estimation error)
+        error = o - reps_frame[f"omega_population:{sid}"]
         rel_rows.append({
             "scale": sid, "n_items": len(instrument.scale_items(sid)),
             "alpha_mean": a.mean(), "alpha_width": reps_frame[f"alpha_width:{sid}"].mean(), "alpha_sd": a.std(),
-            "omega_mean": o.mean(), "omega_width": 2 * z * o.std(), "omega_sd": o.std(),
+            "alpha_population": reps_frame[f"alpha_population:{sid}"].mean(),
+            "omega_mean": o.mean(), "omega_width": 2 * z * error.std(), "omega_sd": error.std(),
+            "omega_population": reps_frame[f"omega_population:{sid}"].mean(),
             "n_fitted": int(a.notna().sum()),
         })
     reliability = pd.DataFrame(rel_rows)

@@ -67,7 +67,8 @@ def test_summaries_follow_their_definitions(bfi_plan):
     rel = bfi_plan.reliability.set_index("scale")
     for scale in rel.index:
         assert rel.loc[scale, "alpha_width"] == pytest.approx(reps[f"alpha_width:{scale}"].mean())
-        assert rel.loc[scale, "omega_width"] == pytest.approx(2 * 1.959964 * reps[f"omega:{scale}"].std(), rel=1e-5)
+        error = reps[f"omega:{scale}"] - reps[f"omega_population:{scale}"]
+        assert rel.loc[scale, "omega_width"] == pytest.approx(2 * 1.959964 * error.std(), rel=1e-5)
     cfa = bfi_plan.cfa.iloc[0]
     assert cfa["model"] == "facets"  # bfi is flat: its generating model is the five correlated scales
     assert cfa["p_rmsea_ok"] == pytest.approx((reps["rmsea_upper"] < 0.08).mean())
