@@ -93,3 +93,13 @@ def test_xls_export(tmp_path, mini):
     assert from_xlsx.items.equals(from_csv.items)
     assert from_xlsx.meta["respondent_id"].tolist() == from_csv.meta["respondent_id"].tolist()
     assert from_xlsx.meta["duration_seconds"].tolist() == [750.0, 300.0, 1200.0]
+
+
+def test_label_headers_of_a_form_built_for_another_group(tmp_path, mini):
+    """A form built with group="AA" has that name in its labels, not the default."""
+    path = tmp_path / "aa.csv"
+    path.write_text('"Passform/Møtene i AA passet ikke for meg.";"The meetings of AA did not suit me.";"_uuid";'
+                    '"_submission_time"\r\n"Enig";"";"u1";"t"\r\n', encoding="utf-8")
+    table = read_responses(path, mini)
+    assert table.items["fit_1"].tolist() == [4.0]
+    assert [p.column for p in table.problems if p.rule == "duplicate_column"] == ["The meetings of AA did not suit me."]

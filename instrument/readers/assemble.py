@@ -94,7 +94,7 @@ class Matcher:
         self.recode = _check_recode(recode, instrument)
         self.item_labels = {item.id: _scale_labels(instrument.response_scales[item.response_scale]) for item in instrument.items}
         self.choice_labels = {q.id: _choice_labels(q) for q in instrument.background if q.choices}
-        self.texts = _question_texts(instrument)
+        self.texts = _TextIndex(instrument)
 
     # --- header -------------------------------------------------------------------------
     def plan(self, names: list[str], source: str, *, value_labels: Mapping[str, Mapping] | None = None) -> Plan:
@@ -206,9 +206,9 @@ class Matcher:
             choice = self._choice(labelled.group("question"), labelled.group("choice"))
             if choice is not None:
                 return choice
-        text = self.texts.get(normalise(stripped))
+        text = self.texts.lookup(stripped)
         if text is None and "/" in stripped:
-            text = self.texts.get(normalise(stripped.rsplit("/", 1)[-1]))
+            text = self.texts.lookup(stripped.rsplit("/", 1)[-1])
         if text is not None:
             return text
         return Role("unknown", stripped)
@@ -228,7 +228,7 @@ class Matcher:
     def _choice(self, question: str, code: str) -> Role | None:
         q = self.multiple.get(question.strip().casefold())
         if q is None:
-            by_text = self.texts.get(normalise(question))
+            by_text = self.texts.lookup(question)
             if by_text is None or by_text.kind != "choice_summary":
                 return None
             q = self.multiple[by_text.target.casefold()]
@@ -655,30 +655,56 @@ def _choice_labels(question) -> dict[str, int]:
     return out
 
 
-def _question_texts(instrument) -> dict[str, Role]:
-    """Item and question wording in every language (raw and with default parameters) -> role."""
-    seen: dict[str, Role | None] = {}
+class _TextIndex:
+    """Item and question wording in every language -> role, for label-mode headers.
 
-    def add(text: str, role: Role) -> None:
+    Exact wording (raw, and with the default text parameters filled in) is looked up directly;
+    wording with a ``{parameter}`` also matches with any value there (a form built for
+    ``group="AA"``), through one pattern per text.
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> index = _TextIndex(load_instrument("tests/data/exports/mini.yaml"))
+    >>> index.lookup("Møtene i AA passet ikke for meg.")
+    Role(kind='item', target='fit_1', code=None)
+    >>> index.lookup("Something else") is None
+    True
+    """
+
+    def __init__(self, instrument):
+        exact: dict[str, Role | None] = {}
+        patterns: list[tuple[re.Pattern, Role]] = []
+
+        def add(text: str, role: Role) -> None:
+            key = normalise(text)
+            if not key:
+                return
+            # The same wording for two questions cannot be matched by text.
+            exact[key] = role if exact.get(key, role) == role else None
+
+        for lang in instrument.language_codes:
+            entries = [(item.text, Role("item", item.id)) for item in instrument.items]
+            entries += [(q.label, Role("choice_summary" if q.type == "multiple_choice" else "background", q.id))
+                        for q in instrument.background]
+            for texts, role in entries:
+                if lang not in texts:
+                    continue
+                add(texts[lang], role)
+                add(instrument.render(texts, lang), role)
+                template = normalise(texts[lang])
+                if "{" in template:
+                    pieces = re.split(r"\{[A-Za-z_][A-Za-z0-9_]*\}", template)
+                    patterns.append((re.compile("(?:.+?)".join(map(re.escape, pieces)) + r"\Z"), role))
+        self.exact = {k: v for k, v in exact.items() if v is not None}
+        self.patterns = patterns
+
+    def lookup(self, text: str) -> Role | None:
         key = normalise(text)
-        if not key:
-            return
-        if key in seen and seen[key] != role:
-            seen[key] = None  # the same wording for two questions: cannot match by text
-        else:
-            seen[key] = role
-
-    for lang in instrument.language_codes:
-        for item in instrument.items:
-            if lang in item.text:
-                add(item.text[lang], Role("item", item.id))
-                add(instrument.render(item.text, lang), Role("item", item.id))
-        for q in instrument.background:
-            if lang in q.label:
-                kind = "choice_summary" if q.type == "multiple_choice" else "background"
-                add(q.label[lang], Role(kind, q.id))
-                add(instrument.render(q.label, lang), Role(kind, q.id))
-    return {k: v for k, v in seen.items() if v is not None}
+        if key in self.exact:
+            return self.exact[key]
+        found = {role for pattern, role in self.patterns if pattern.match(key)}
+        return found.pop() if len(found) == 1 else None
 
 
 def _check_rename(rename, instrument) -> dict[str, str]:
