@@ -196,3 +196,18 @@ def test_misnamed_file(tmp_path, mini):
     path.write_text("fit_1\n1\n")
     with pytest.raises(DataError, match=r"answers\.xlsx: the name ends in \.xlsx but the file is not a workbook"):
         read_responses(path, mini)
+
+
+def test_openpyxl_when_calamine_rejects_the_workbook_part(tmp_path, mini, monkeypatch):
+    book = openpyxl.Workbook()
+    book.active.append(["fit_1", "fit_2"])
+    book.active.append([2, 3])
+    path = tmp_path / "quirky-book.xlsx"
+    book.save(path)
+
+    def rejecting(path):
+        raise python_calamine.XmlError("synthetic: calamine rejects workbook.xml")
+
+    monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_path", rejecting)
+    table = read_responses(path, mini)
+    assert table.items.loc[0].tolist() == [2.0, 3.0]

@@ -106,13 +106,49 @@ def _open(path: Path, limits: ReadLimits):
         return calamine.CalamineWorkbook.from_path(name)
     except calamine.PasswordError:
         raise DataError(f"{name}: the workbook is password protected; save an unprotected copy") from None
-    except (calamine.ZipError, calamine.XmlError, calamine.CalamineError):
+    except calamine.XmlError:
+        if magic.startswith(ZIP_MAGIC):
+            return _OpenpyxlBook(path)
+        raise DataError(f"{name}: not a readable workbook (damaged, truncated or not a spreadsheet)") from None
+    except (calamine.ZipError, calamine.CalamineError):
         raise DataError(f"{name}: not a readable workbook (damaged, truncated or not a spreadsheet)") from None
     except (OSError, ValueError):
         raise DataError(f"{name}: not a readable workbook (damaged, truncated or not a spreadsheet)") from None
 
 
+class _OpenpyxlBook:
+    """Stands in for a calamine workbook whose workbook part calamine's XML parser rejected:
+    sheet names from openpyxl, and every sheet read through :func:`_openpyxl_rows`."""
+
+    def __init__(self, path: Path):
+        import openpyxl
+        from openpyxl.utils.exceptions import InvalidFileException
+
+        assert_defusedxml()
+        try:
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+        except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError):
+            raise DataError(f"{path}: not a readable workbook (damaged, truncated or not a spreadsheet)") from None
+        self.sheet_names = list(book.sheetnames)
+        self.worksheets = [ws.title for ws in book.worksheets]
+        book.close()
+
+    @property
+    def sheets_metadata(self):
+        return []
+
+    def get_sheet_by_name(self, name: str):
+        raise calamine.XmlError("read with openpyxl")
+
+    def close(self) -> None:
+        pass
+
+
 def _first_worksheet(book, names: list[str], name: str) -> str:
+    if isinstance(book, _OpenpyxlBook):
+        if book.worksheets:
+            return book.worksheets[0]
+        raise DataError(f"{name}: the workbook has no worksheet")
     for meta in book.sheets_metadata:
         if str(meta.typ).endswith("WorkSheet"):
             return meta.name
