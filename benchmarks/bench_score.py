@@ -162,7 +162,7 @@ def render(figures: dict) -> str:
         "resident memory stays bounded) in chunks of 100,000 rows, read one chunk ahead in a",
         "background thread; each chunk is checked and scored in place on items-major NumPy blocks",
         "(no per-cell Python); Parquet is encoded one chunk behind in another thread. Duplicate ids",
-        "across chunks are found with a sorted array of 64-bit id hashes (80 MB for ten million",
+        "across chunks are found with sorted runs of 64-bit id hashes (80 MB for ten million",
         "respondents). Peak memory is the maximum resident set size of the `mhdq score` process",
         "(`resource.getrusage(RUSAGE_CHILDREN)` in a wrapper process).",
     ] + figures.get("notes", []) + [""]
