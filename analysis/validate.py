@@ -433,11 +433,10 @@ def _distribution(codes: pd.DataFrame, not_applicable: pd.DataFrame, instrument:
     return pd.DataFrame(rows).set_index("item")
 
 
-def _group_column(name: str, checked: CheckedResponses, extra: pd.DataFrame | None) -> pd.Series:
+def _group_column(name: str, checked: CheckedResponses) -> pd.Series:
+    """The grouping column from the background answers or the metadata; UsageError listing the columns."""
     candidates: dict[str, pd.Series] = {}
-    for frame in (checked.background, checked.meta, extra):
-        if frame is None:
-            continue
+    for frame in (checked.background, checked.meta):
         for c in frame.columns:
             if c not in candidates and c not in ("source_file", "source_row", "respondent_id"):
                 candidates[str(c)] = frame[c].reset_index(drop=True)
@@ -467,6 +466,39 @@ def _group_labels(name: str, values: pd.Series, instrument: Instrument) -> pd.Se
         return labels.get(key, str(int(key)) if key.is_integer() else str(v))
 
     return pd.Series([label(v) for v in values], index=values.index, dtype=object)
+
+
+def _as_tables(responses: Any, instrument: Instrument) -> list[ResponseTable]:
+    if isinstance(responses, pd.DataFrame):
+        return [responses_from_frame(responses, instrument)]
+    if isinstance(responses, ResponseTable):
+        return [responses]
+    if isinstance(responses, Sequence) and responses and all(isinstance(t, ResponseTable) for t in responses):
+        return list(responses)
+    raise TypeError("responses: expected a DataFrame, a ResponseTable or a non-empty list of ResponseTables, "
+                    f"got {type(responses).__name__}")
+
+
+def _is_synthetic(tables: Sequence[ResponseTable], checked: CheckedResponses) -> bool:
+    """True when the input marks itself synthetic (a ``synthetic`` column, read or set aside)."""
+    if any(p.column == "synthetic" and p.rule == "unknown_column" for t in tables for p in t.problems):
+        return True
+    return any("synthetic" in frame.columns and bool(frame["synthetic"].astype(str).str.lower().eq("synthetic").any())
+               for frame in (checked.meta, checked.background))
+
+
+def _instrument_info(instrument: Instrument) -> dict:
+    struct = set(structure_items(instrument))
+    lang = instrument.default_language
+    scales = list(instrument.response_scales.values())
+    shared = len({(rs.codes, tuple(rs.labels.get(lang, ()))) for rs in scales}) == 1
+    return {
+        "name": instrument.metadata.name, "short_name": instrument.metadata.short_name,
+        "version": instrument.version, "fingerprint": instrument.fingerprint, "source": instrument.source,
+        "roots": [[s.id, list(instrument.scale_items(s.id))] for s in instrument.root_scales],
+        "n_structure_leaves": len([s for s in instrument.leaf_scales if set(instrument.scale_items(s.id)) & struct]),
+        "category_labels": {str(c): scales[0].label(c, lang) for c in scales[0].codes} if shared else {},
+    }
 
 
 def validate(
@@ -545,17 +577,7 @@ def validate(
     if not 0 < ci_level < 1:
         raise ValueError(f"ci_level: must be between 0 and 1, got {ci_level!r}")
 
-    extra = None
-    if isinstance(responses, pd.DataFrame):
-        extra = responses.reset_index(drop=True)
-        tables: list[ResponseTable] = [responses_from_frame(responses, instrument)]
-    elif isinstance(responses, ResponseTable):
-        tables = [responses]
-    elif isinstance(responses, Sequence) and responses and all(isinstance(t, ResponseTable) for t in responses):
-        tables = list(responses)
-    else:
-        raise TypeError("responses: expected a DataFrame, a ResponseTable or a non-empty list of ResponseTables, "
-                        f"got {type(responses).__name__}")
+    tables = _as_tables(responses, instrument)
     run = _Runner()
     start = time.perf_counter()
     checked = _check_tables(tables, instrument)
@@ -572,26 +594,21 @@ def validate(
     groups = None
     group_sizes = None
     if group_by is not None:
-        raw_group = _group_column(group_by, checked, extra).reset_index(drop=True)[keep].reset_index(drop=True)
+        raw_group = _group_column(group_by, checked).reset_index(drop=True)[keep].reset_index(drop=True)
         groups = _group_labels(group_by, raw_group, instrument)
         counts = groups.fillna("missing").value_counts(sort=False)
         group_sizes = pd.DataFrame({"group": group_by, "label": counts.index.astype(str), "n": counts.to_numpy()})
 
-    problems = checked.summary()
     rejected_by_rule: dict[str, int] = {}
     for reasons in checked.reasons[checked.rejected.to_numpy(dtype=bool)]:
         for rule in str(reasons).split(";"):
             if rule:
                 rejected_by_rule[rule] = rejected_by_rule.get(rule, 0) + 1
-    synthetic = any(p.column == "synthetic" and p.rule == "unknown_column" for t in tables for p in t.problems)
-    for frame in (checked.meta, checked.background, extra):
-        if frame is not None and "synthetic" in frame.columns:
-            synthetic = synthetic or bool(frame["synthetic"].astype(str).str.lower().eq("synthetic").any())
     data = DataSummary(
         sources=tuple(t.source for t in tables), platforms=tuple(t.platform for t in tables),
-        n_read=int(checked.n_rows), n_rejected=int(checked.n_rejected), n_used=n_used, problems=problems,
+        n_read=int(checked.n_rows), n_rejected=int(checked.n_rejected), n_used=n_used, problems=checked.summary(),
         rejected_by_rule=rejected_by_rule, structure_items=struct, n_complete=n_complete,
-        group_by=group_by, group_sizes=group_sizes, synthetic=synthetic,
+        group_by=group_by, group_sizes=group_sizes, synthetic=_is_synthetic(tables, checked),
     )
     start = time.perf_counter()
     distribution = _distribution(codes, not_applicable, instrument)
@@ -670,22 +687,14 @@ def validate(
         "software": software_versions(),
         "data_hash": data_hash(codes),
     }
-    lang = instrument.default_language
-    first_scale = next(iter(instrument.response_scales.values()))
-    info = {"name": instrument.metadata.name, "short_name": instrument.metadata.short_name,
-            "version": instrument.version, "fingerprint": instrument.fingerprint, "source": instrument.source,
-            "roots": [[s.id, list(instrument.scale_items(s.id))] for s in instrument.root_scales],
-            "n_structure_leaves": len([s for s in instrument.leaf_scales if set(instrument.scale_items(s.id)) & set(struct)]),
-            "category_labels": ({str(c): first_scale.label(c, lang) for c in first_scale.codes}
-                                if len({(rs.codes, tuple(rs.labels.get(lang, ()))) for rs in instrument.response_scales.values()}) == 1
-                                else {})}
     return ValidationResults(
-        instrument=info, options=options, provenance=provenance, data=data, distribution=distribution,
+        instrument=_instrument_info(instrument), options=options, provenance=provenance, data=data, distribution=distribution,
         item_statistics=out.get("item_statistics"), reliability=out.get("reliability"),
         polychoric=out.get("polychoric"), kmo=out.get("kmo"), bartlett=out.get("bartlett"),
         parallel=out.get("parallel"), map=out.get("map"), efa=out.get("efa"),
         suggested_factors=out.get("suggested_factors"), factors_source=out.get("factors_source", ""),
-        cfa=out.get("cfa", {}), cfa_estimator=out.get("cfa_estimator", "ML"), cfa_skipped=out.get("cfa_skipped", {}), cfa_comparison=out.get("cfa_comparison"),
+        cfa=out.get("cfa", {}), cfa_estimator=out.get("cfa_estimator", "ML"), cfa_skipped=out.get("cfa_skipped", {}),
+        cfa_comparison=out.get("cfa_comparison"),
         validity=out.get("validity"), validity_model=out.get("validity_model"), criterion=out.get("criterion"),
         invariance=out.get("invariance"), invariance_model=out.get("invariance_model"),
         steps=tuple(run.steps),
@@ -911,7 +920,7 @@ def _validity_step(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Ins
 
     got = run.run("validity", compute)
     if got is not None:
-        out["validity"], out["validity_fit"], out["criterion"] = got
+        out["validity"], _, out["criterion"] = got
         out["validity_model"] = label
 
 
