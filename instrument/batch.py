@@ -689,8 +689,12 @@ def _score_file_to_part(path: Path, instrument: Instrument, options: BatchOption
 
 def _iter_outputs(files: list[Path], instrument: Instrument, options: BatchOptions, tally: _Tally, *,
                   jobs: int, progress: Callable[[int, str], None] | None, with_counts: bool = False,
-                  engine: str = "local", scheduler: str | None = None) -> Iterator[pd.DataFrame]:
-    """Output rows of every kept respondent, file by file in input order, chunk by chunk."""
+                  engine: str = "local", scheduler: str | None = None,
+                  scratch: Path | None = None) -> Iterator[pd.DataFrame]:
+    """Output rows of every kept respondent, file by file in input order, chunk by chunk.
+
+    ``scratch`` is the folder for the workers' temporary part files (default: the system's).
+    """
     if engine == "dask":
         yield from _iter_dask_outputs(files, instrument, options, tally, progress=progress, scheduler=scheduler,
                                       jobs=jobs)
@@ -715,7 +719,7 @@ def _iter_outputs(files: list[Path], instrument: Instrument, options: BatchOptio
         return
     import pyarrow.parquet as pq
 
-    scratch = Path(tempfile.mkdtemp(prefix=".mhdq-parts-"))
+    scratch = Path(tempfile.mkdtemp(prefix=".mhdq-parts-", dir=scratch))
     try:
         import multiprocessing
 
@@ -875,7 +879,7 @@ def run_batch(inputs: list[str | Path], instrument: Instrument, out: str | Path,
         behind = _WriteBehind(writer.write)
         try:
             for output in _iter_outputs(files, instrument, options, tally, jobs=jobs, progress=progress,
-                                        engine=engine, scheduler=scheduler):
+                                        engine=engine, scheduler=scheduler, scratch=out.parent):
                 behind.put(output)
         except BaseException:
             behind.cancel()
