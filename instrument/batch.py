@@ -44,6 +44,8 @@ KNOWN_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".sav", ".
 #: Columns that lead every output table.
 ID_COLUMNS = ["respondent_id", "source_file", "source_row"]
 DEFAULT_CHUNK_ROWS = 100_000
+#: Extensions read in chunks (the others are read whole).
+STREAMED_EXTENSIONS = (".csv", ".tsv", ".txt", ".parquet", ".pq")
 ENGINES = ("local", "dask")
 
 
@@ -702,7 +704,10 @@ def _iter_outputs(files: list[Path], instrument: Instrument, options: BatchOptio
     if jobs <= 1 or len(files) <= 1:
         for path in files:
             try:
-                for table in _prefetch(_iter_chunks(path, instrument, options), depth=1):
+                chunks = _iter_chunks(path, instrument, options)
+                if path.suffix.lower() in STREAMED_EXTENSIONS:  # workbooks and SPSS come in one piece
+                    chunks = _prefetch(chunks, depth=1)
+                for table in chunks:
                     result = process_chunk(table, instrument, options, seen_ids=tally.seen, with_counts=with_counts)
                     tally.n_read += result.n_read
                     tally.n_rejected += result.n_rejected
