@@ -367,3 +367,18 @@ def test_every_key_of_every_block_is_documented(bfi_run, mhdq_run):
             section = sections[block]
             for key in set(result[block]) - head:
                 assert re.search(rf"`{key}[`.]|`{key}`|{key}\.", section), f"{block}.{key} is not documented"
+
+
+def test_cli_reads_a_folder_of_response_files(tmp_path, capsys, bfi_spec):
+    folder = tmp_path / "collected"
+    folder.mkdir()
+    data = simulate_cohort(bfi_spec, n=120, seed=9).responses  # synthetic
+    data.head(70).to_csv(folder / "wave1.csv", index=False)
+    data.tail(50).to_csv(folder / "wave2.csv", index=False)
+    out = tmp_path / "out"
+    code, _, err = run_cli(["validate", str(folder), "--instrument", str(ROOT / "examples" / "bfi.yaml"),
+                            "--out", str(out), "-q"], capsys)
+    assert code == 0, err
+    result = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert [Path(s).name for s in result["data"]["sources"]] == ["wave1.csv", "wave2.csv"]
+    assert result["data"]["n_used"] == 120

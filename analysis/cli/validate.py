@@ -11,8 +11,7 @@ from instrument.errors import UsageError
 
 
 @click.command("validate")
-@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True,
-                type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
 @instrument_option
 @click.option("--group-by", "group_by", metavar="COLUMN", default=None,
               help="Background column to test measurement invariance across (e.g. gender).")
@@ -34,23 +33,22 @@ from instrument.errors import UsageError
 def command(inputs, instrument_path, group_by, ordinal, seed, missing, cfa_missing, n_boot, platform, out, quiet):
     """Validate the scales: item statistics, reliability, EFA, CFA, validity, invariance.
 
-    Reads every INPUT (duplicate respondent ids are found across files), checks the answers
-    and writes report.html, tables.xlsx and results.json into --out.
+    INPUT may be files, glob patterns and folders (searched recursively); they are analysed
+    together (a respondent id repeated across files is rejected after its first occurrence).
+    The answers are checked as mhdq check does; report.html, tables.xlsx and results.json are
+    written into --out.
     """
     from analysis.validate import validate
     from analysis.validation_report import write_validation_outputs
+    from instrument.batch import expand_inputs
     from instrument.read import read_responses
 
     if ordinal and cfa_missing != "listwise":
         raise UsageError("--cfa-missing ml cannot be combined with --ordinal (WLSMV is fitted on complete rows)")
-    for path in inputs:
-        if not path.exists():
-            raise UsageError(f"INPUT {path}: file not found")
-        if not path.is_file():
-            raise UsageError(f"INPUT {path}: not a regular file")
+    files = expand_inputs(list(inputs))
     spec = open_instrument(instrument_path)
     folder = output_dir(out)
-    tables = [read_responses(path, spec, platform=platform) for path in inputs]
+    tables = [read_responses(path, spec, platform=platform) for path in files]
     results = validate(tables, spec, group_by=group_by, ordinal=ordinal, seed=seed, missing=missing,
                        cfa_missing=cfa_missing, n_boot=n_boot)
     paths = write_validation_outputs(results, folder)
