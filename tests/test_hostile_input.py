@@ -146,6 +146,24 @@ def test_corrupted_files(originals, tmp_path_factory, suffix, position, garbage)
 
 
 @HYPOTHESIS
+@given(fraction=st.floats(0, 1, exclude_max=True), garbage=st.binary(max_size=32), truncate=st.booleans())
+def test_damaged_workbooks_through_openpyxl(originals, tmp_path_factory, monkeypatch, fraction, garbage, truncate):
+    """The openpyxl fallback (used when calamine's XML parser rejects a file) is held to the same contract."""
+    import python_calamine
+
+    def rejecting(path):
+        raise python_calamine.XmlError("synthetic: use the fallback")
+
+    monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_path", rejecting)
+    data = bytearray(originals[".xlsx"])
+    at = int(len(data) * fraction)
+    data = data[:at] if truncate else data[:at] + garbage + data[at + len(garbage):]
+    path = tmp_path_factory.mktemp("viaopenpyxl") / "damaged.xlsx"
+    path.write_bytes(bytes(data))
+    outcome(path)
+
+
+@HYPOTHESIS
 @given(suffix=st.sampled_from([".csv", ".tsv", ".txt", ".xlsx", ".xls", ".sav", ".parquet", ".dat"]),
        data=st.binary(max_size=2048))
 def test_random_bytes(tmp_path_factory, suffix, data):

@@ -15,7 +15,9 @@ variable names in the header row and one respondent per row below it.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
+from xml.etree.ElementTree import ParseError
 
 import numpy as np
 import python_calamine as calamine
@@ -31,6 +33,10 @@ from instrument.security import assert_defusedxml
 MHDQ_SHEET = "_mhdq"
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: What openpyxl raises on a damaged workbook: broken ZIP members, XML that does not parse
+#: (defusedxml's refusals are ValueErrors), parts that are missing or of the wrong shape.
+_OPENPYXL_ERRORS = (zipfile.BadZipFile, zlib.error, ParseError, KeyError, ValueError, TypeError, IndexError,
+                    AttributeError, OSError, EOFError)
 
 
 def workbook_sheets(path: str | Path, limits: ReadLimits) -> list[str]:
@@ -127,7 +133,7 @@ class _OpenpyxlBook:
         assert_defusedxml()
         try:
             book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
-        except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError):
+        except _OPENPYXL_ERRORS + (InvalidFileException,):
             raise DataError(f"{path}: not a readable workbook (damaged, truncated or not a spreadsheet)") from None
         self.sheet_names = list(book.sheetnames)
         self.worksheets = [ws.title for ws in book.worksheets]
@@ -181,13 +187,13 @@ def _openpyxl_rows(path: Path, sheet: str) -> list[list]:
     assert_defusedxml()
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError):
+    except _OPENPYXL_ERRORS + (InvalidFileException,):
         raise DataError(f"{path}: not a readable workbook (damaged, truncated or not a spreadsheet)") from None
     try:
         if sheet not in book.sheetnames:
             raise DataError(f"{path}: no sheet {sheet!r}; sheets: {', '.join(book.sheetnames)}")
         return [["" if v is None else v for v in row] for row in book[sheet].iter_rows(values_only=True)]
-    except (KeyError, ValueError, TypeError, IndexError, AttributeError, zipfile.BadZipFile, EOFError):
+    except _OPENPYXL_ERRORS:
         raise DataError(f"{path}: sheet {sheet!r} cannot be read (damaged or truncated workbook)") from None
     finally:
         book.close()
