@@ -628,11 +628,13 @@ def validate(
     # --- item statistics and reliability ----------------------------------------------------
     analysed = codes  # listwise deletion, when asked for, is per scale inside the reliability functions
     if n_used < MIN_RESPONDENTS["item_statistics"]:
-        run.skip("item_statistics", f"{n_used} respondents used; item statistics need at least {MIN_RESPONDENTS['item_statistics']}")
+        run.skip("item_statistics",
+                 f"{n_used} respondents used; item statistics need at least {MIN_RESPONDENTS['item_statistics']}")
     else:
         out["item_statistics"] = run.run("item_statistics", lambda: _item_statistics(analysed, instrument, missing))
     if n_used < MIN_RESPONDENTS["reliability"]:
-        run.skip("reliability", f"{n_used} respondents used; reliability needs at least {MIN_RESPONDENTS['reliability']}")
+        run.skip("reliability",
+                 f"{n_used} respondents used; reliability needs at least {MIN_RESPONDENTS['reliability']}")
     else:
         from analysis.reliability import reliability_table
 
@@ -688,7 +690,8 @@ def validate(
         "data_hash": data_hash(codes),
     }
     return ValidationResults(
-        instrument=_instrument_info(instrument), options=options, provenance=provenance, data=data, distribution=distribution,
+        instrument=_instrument_info(instrument), options=options, provenance=provenance, data=data,
+        distribution=distribution,
         item_statistics=out.get("item_statistics"), reliability=out.get("reliability"),
         polychoric=out.get("polychoric"), kmo=out.get("kmo"), bartlett=out.get("bartlett"),
         parallel=out.get("parallel"), map=out.get("map"), efa=out.get("efa"),
@@ -755,7 +758,8 @@ def _factor_steps(run: _Runner, out: dict, corr_input: Any, n_obs: int, instrume
     if pa is not None and pa.n_factors >= 1:
         k, source = int(pa.n_factors), "parallel analysis (factor eigenvalues above the simulated 95th percentile)"
     else:
-        k, source = max(1, hypothesised), "the number of leaf scales in the specification (parallel analysis unavailable)"
+        k = max(1, hypothesised)
+        source = "the number of leaf scales in the specification (parallel analysis suggested none or did not run)"
     efa_mod = _optional("analysis.efa")
     if efa_mod is None:
         run.skip("efa", "analysis.efa is not available in this build", status="unavailable")
@@ -906,13 +910,15 @@ def _validity_step(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Ins
                 two = MeasurementModel(
                     ((root, _keyed_first([i for i in instrument.scale_items(root)], instrument)),
                      (c, _keyed_first(instrument.scale_items(c), instrument))),
-                    keyed=tuple((i, instrument.item(i).keyed) for i in (*instrument.scale_items(root), *instrument.scale_items(c))),
+                    keyed=tuple((i, instrument.item(i).keyed)
+                                for i in (*instrument.scale_items(root), *instrument.scale_items(c))),
                     name=f"{root}+{c}")
                 sub = _model_rows(codes[list(two.observed)], cfa_missing)
                 pair = validity_mod.validity(make(two).fit(sub), sub)
                 row = pair.pairs.iloc[0]
                 rows.append({"scale": root, "criterion": c, "latent_correlation": float(row["correlation"]),
-                             "htmt": float(row["htmt"]), "score_correlation": _score_correlation(codes, instrument, root, c),
+                             "htmt": float(row["htmt"]),
+                             "score_correlation": _score_correlation(codes, instrument, root, c),
                              "n_obs": len(sub)})
         criterion = pd.DataFrame(rows, columns=["scale", "criterion", "latent_correlation", "htmt",
                                                 "score_correlation", "n_obs"])

@@ -15,12 +15,14 @@ from instrument.errors import UsageError
 @instrument_option
 @click.option("--group-by", "group_by", metavar="COLUMN", default=None,
               help="Background column to test measurement invariance across (e.g. gender).")
-@click.option("--ordinal", is_flag=True, help="Treat items as ordinal: polychoric EFA and retention, ordinal alpha and omega.")
+@click.option("--ordinal", is_flag=True,
+              help="Treat items as ordinal: polychoric KMO, retention and EFA; ordinal alpha and omega; WLSMV CFA.")
 @click.option("--seed", type=int, default=20240601, show_default=True,
               help="Random seed (parallel analysis, split-half sampling, bootstrap).")
 @click.option("--missing", type=click.Choice(["pairwise", "listwise"]), default="pairwise", show_default=True,
               help="Missing answers in item statistics, reliability and correlations.")
-@click.option("--cfa-missing", "cfa_missing", type=click.Choice(["listwise", "ml"]), default="listwise", show_default=True,
+@click.option("--cfa-missing", "cfa_missing", type=click.Choice(["listwise", "ml"]), default="listwise",
+              show_default=True,
               help="Missing answers in CFA, validity and invariance: listwise (lavaan's default) or full-information "
                    "ML (slow for large samples; not with --ordinal).")
 @click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=0, show_default=True,
