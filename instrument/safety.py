@@ -28,12 +28,13 @@ EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLS = 16_384
 
 _CHUNK = 1 << 20
-_SCAN_TAIL = 128
-# `<dimension ref="A1:AK5001"/>`, possibly with a namespace prefix.
-_DIMENSION = re.compile(rb"<(?:[A-Za-z0-9_]+:)?dimension\b[^>]*?\bref\s*=\s*[\"']([^\"']{1,64})[\"']")
-# Cell and row references: `<c r="AB12"` and `<row r="12"`.
-_CELL_REF = re.compile(rb"<(?:[A-Za-z0-9_]+:)?c\b[^>]{0,200}?\br\s*=\s*\"([A-Za-z]{1,8})([0-9]{1,12})\"")
-_ROW_REF = re.compile(rb"<(?:[A-Za-z0-9_]+:)?row\b[^>]{0,200}?\br\s*=\s*\"([0-9]{1,12})\"")
+_MAX_TAG = 65_536
+# `<dimension ref="A1:AK5001"/>`, possibly with a namespace prefix (ref is its only attribute).
+_DIMENSION = re.compile(rb"<(?:[A-Za-z0-9_]{1,20}:)?dimension\s+ref\s*=\s*[\"']([^\"']{1,64})[\"']")
+# Row and cell references: `<row r="12"` and `<c r="AB12"` (only rows and cells carry an `r`
+# attribute in a worksheet). No look-behind to the element name: the pattern stays linear on
+# crafted input.
+_REF = re.compile(rb"\sr\s*=\s*\"([A-Za-z]{0,8})([0-9]{1,12})\"")
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _A1 = re.compile(r"^\$?([A-Za-z]{1,8})\$?([0-9]{1,12})$")
 
@@ -255,18 +256,24 @@ class _PartScanner:
                     self.declared = parse_dimension(match.group(1).decode("ascii", "replace"))
                 except ValueError:
                     raise DataError(f"{workbook}: worksheet part {self.member} has an unreadable <dimension> reference") from None
-        for letters, digits in _CELL_REF.findall(window):
-            letters = letters.upper()
-            if (len(letters), letters) > (len(self.used_col_letters), self.used_col_letters):
-                self.used_col_letters = letters
+        for letters, digits in _REF.findall(window):
+            if letters:
+                letters = letters.upper()
+                if (len(letters), letters) > (len(self.used_col_letters), self.used_col_letters):
+                    self.used_col_letters = letters
             row = int(digits)
             if row > self.used_rows:
                 self.used_rows = row
-        for digits in _ROW_REF.findall(window):
-            row = int(digits)
-            if row > self.used_rows:
-                self.used_rows = row
-        self.tail = window[-_SCAN_TAIL:]
+        # Carry an unfinished tag whole into the next window, so no attribute is ever split
+        # (XML allows any amount of whitespace inside a tag; a real one is a few dozen bytes).
+        opening = window.rfind(b"<")
+        if opening >= 0 and window.find(b">", opening) < 0:
+            self.tail = window[opening:]
+            if len(self.tail) > _MAX_TAG:
+                raise DataError(f"{workbook}: worksheet part {self.member} has an XML tag longer than "
+                                f"{_MAX_TAG:,} bytes; damaged or crafted")
+        else:
+            self.tail = b""
 
     def extent(self) -> SheetExtent | None:
         if not self.is_sheet:

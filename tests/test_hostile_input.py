@@ -401,3 +401,12 @@ def test_unicode_and_formula_cells_are_kept_raw(tmp_path):
     path.write_text("fit_1,comment\n" + "".join(f'1,"{c}"\n' for c in cells), encoding="utf-8")
     table = read_responses(path, MINI)
     assert table.background["comment"].tolist() == cells  # kept raw: writers neutralise (instrument.security)
+
+
+def test_far_reference_hidden_across_chunks(tmp_path):
+    """Whitespace inside a tag (legal XML) cannot push a far reference past the scanner."""
+    padding = " " * 3_000_000  # spans the scanner's 1 MB windows
+    sheet = (SHEET_HEAD + '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>fit_1</t></is></c></row>'
+             f'<row r="2"><c{padding}r{padding}={padding}"XFD1048576"><v>1</v></c></row></sheetData></worksheet>').encode()
+    path = crafted(tmp_path / "hidden.xlsx", {"xl/worksheets/sheet1.xml": sheet})
+    refused(path, r"XML tag longer than|uses cells up to row 1,048,576", ReadLimits(max_ratio=10**6))
