@@ -120,9 +120,11 @@ class HtmlReport:
         head = [html.escape(str(frame.index.name or "")) if index else None] + [html.escape(str(c)) for c in frame.columns]
         head = [h for h in head if h is not None]
         rows = []
-        for label, row in frame.iterrows():
+        # itertuples keeps each column's own type (iterrows would turn whole numbers such as
+        # df and n into floats in a row that also holds floats).
+        for label, *values in frame.itertuples(index=True, name=None):
             cells = ([f"<td>{html.escape(str(label))}</td>"] if index else []) + [
-                f"<td>{html.escape(_fmt(v, digits))}</td>" for v in row.tolist()
+                f"<td>{html.escape(_fmt(v, digits))}</td>" for v in values
             ]
             rows.append("<tr>" + "".join(cells) + "</tr>")
         cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""

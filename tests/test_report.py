@@ -31,6 +31,7 @@ def test_html_is_self_contained_and_escaped(tmp_path):
     assert "data:image/png;base64," in text
     assert "http://" not in text and "https://" not in text  # nothing fetched from outside
     assert "0.812" in text and "–" in text  # rounded on render, NaN as a dash
+    assert "<td>12</td>" in text and "12.000" not in text  # whole numbers stay whole beside floats
 
 
 def test_html_renders_in_chromium(tmp_path):
