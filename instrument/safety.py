@@ -35,6 +35,10 @@ _DIMENSION = re.compile(rb"<(?:[A-Za-z0-9_]{1,20}:)?dimension\s+ref\s*=\s*[\"'](
 # attribute in a worksheet). No look-behind to the element name: the pattern stays linear on
 # crafted input.
 _REF = re.compile(rb"\sr\s*=\s*\"([A-Za-z]{0,8})([0-9]{1,12})\"")
+# Row and cell elements, for sheets whose cells do not all carry an `r` attribute (a reader
+# then places each such cell after the previous one).
+_TOKEN = re.compile(rb"<(?:[A-Za-z0-9_]{1,20}:)?(row|c)(?=[\s/>])([^>]{0,1000})")
+_CELL_STARTS = (b"<c ", b"<c>", b"<c/", b":c ", b":c>", b":c/")
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _A1 = re.compile(r"^\$?([A-Za-z]{1,8})\$?([0-9]{1,12})$")
 
@@ -234,6 +238,10 @@ class _PartScanner:
         self.used_rows = 0
         self.used_col_letters = b""
         self.seen_dimension = False
+        self.sequential = False
+        self.row = 0
+        self.col = 0
+        self.used_cols = 0
 
     def feed(self, data: bytes, workbook: str) -> None:
         if not self.is_xml:
@@ -248,6 +256,16 @@ class _PartScanner:
         if not self.is_sheet:
             return
         window = self.tail + data
+        # Hold back an unfinished tag and scan it whole with the next window, so no attribute is
+        # ever split (XML allows any amount of whitespace inside a tag; a real one is short).
+        opening = window.rfind(b"<")
+        if opening >= 0 and window.find(b">", opening) < 0:
+            window, self.tail = window[:opening], window[opening:]
+            if len(self.tail) > _MAX_TAG:
+                raise DataError(f"{workbook}: worksheet part {self.member} has an XML tag longer than "
+                                f"{_MAX_TAG:,} bytes; damaged or crafted")
+        else:
+            self.tail = b""
         if not self.seen_dimension:
             match = _DIMENSION.search(window)
             if match:
@@ -256,7 +274,16 @@ class _PartScanner:
                     self.declared = parse_dimension(match.group(1).decode("ascii", "replace"))
                 except ValueError:
                     raise DataError(f"{workbook}: worksheet part {self.member} has an unreadable <dimension> reference") from None
-        for letters, digits in _REF.findall(window):
+        refs = _REF.findall(window)
+        if not self.sequential and sum(window.count(start) for start in _CELL_STARTS) > sum(1 for l, _ in refs if l):
+            # Some cells have no reference: follow rows and cells in order from here on,
+            # starting (conservatively) from the largest position seen so far.
+            self.sequential = True
+            self.row = self.used_rows
+            self.col = self.used_cols = column_number(self.used_col_letters.decode("ascii")) if self.used_col_letters else 0
+        if self.sequential:
+            self._follow(window)
+        for letters, digits in refs:
             if letters:
                 letters = letters.upper()
                 if (len(letters), letters) > (len(self.used_col_letters), self.used_col_letters):
@@ -264,21 +291,27 @@ class _PartScanner:
             row = int(digits)
             if row > self.used_rows:
                 self.used_rows = row
-        # Carry an unfinished tag whole into the next window, so no attribute is ever split
-        # (XML allows any amount of whitespace inside a tag; a real one is a few dozen bytes).
-        opening = window.rfind(b"<")
-        if opening >= 0 and window.find(b">", opening) < 0:
-            self.tail = window[opening:]
-            if len(self.tail) > _MAX_TAG:
-                raise DataError(f"{workbook}: worksheet part {self.member} has an XML tag longer than "
-                                f"{_MAX_TAG:,} bytes; damaged or crafted")
-        else:
-            self.tail = b""
+
+    def _follow(self, window: bytes) -> None:
+        for kind, attributes in _TOKEN.findall(window):
+            ref = _REF.search(attributes)
+            if kind == b"row":
+                self.row = int(ref.group(2)) if ref else self.row + 1
+                self.col = 0
+            else:
+                if ref and ref.group(1):
+                    self.col = column_number(ref.group(1).decode("ascii"))
+                    self.row = max(self.row, int(ref.group(2)))
+                else:
+                    self.col += 1
+                self.used_cols = max(self.used_cols, self.col)
+            self.used_rows = max(self.used_rows, self.row)
 
     def extent(self) -> SheetExtent | None:
         if not self.is_sheet:
             return None
         cols = column_number(self.used_col_letters.decode("ascii")) if self.used_col_letters else 0
+        cols = max(cols, self.used_cols)
         return SheetExtent(self.member, self.declared[0], self.declared[1], self.used_rows, cols)
 
 

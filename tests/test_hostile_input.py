@@ -410,3 +410,14 @@ def test_far_reference_hidden_across_chunks(tmp_path):
              f'<row r="2"><c{padding}r{padding}={padding}"XFD1048576"><v>1</v></c></row></sheetData></worksheet>').encode()
     path = crafted(tmp_path / "hidden.xlsx", {"xl/worksheets/sheet1.xml": sheet})
     refused(path, r"XML tag longer than|uses cells up to row 1,048,576", ReadLimits(max_ratio=10**6))
+
+
+def test_cells_without_references_are_counted(tmp_path):
+    """Cells may omit `r` (readers place them one after another): 3,000 rows and one row of 3,000
+    cells make a 3,000 x 3,000 dense sheet, over a 200,000-cell limit, without any far reference."""
+    rows = "".join(f"<row><c><v>{i}</v></c></row>" for i in range(3000))
+    wide = "<row>" + "<c><v>1</v></c>" * 3000 + "</row>"
+    sheet = (SHEET_HEAD + '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>fit_1</t></is></c></row>'
+             + rows + wide + "</sheetData></worksheet>").encode()
+    path = crafted(tmp_path / "norefs.xlsx", {"xl/worksheets/sheet1.xml": sheet})
+    refused(path, r"uses cells up to row 3,002, column 3,000", ReadLimits(max_cells=200_000, max_ratio=10**6))
