@@ -21,6 +21,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from instrument.errors import DataError
 
 #: Excel's own sheet size (rows, columns).
@@ -38,6 +40,10 @@ _REF = re.compile(rb"\sr\s*=\s*\"([A-Za-z]{0,8})([0-9]{1,12})\"")
 # Row and cell elements, for sheets whose cells do not all carry an `r` attribute (a reader
 # then places each such cell after the previous one).
 _TOKEN = re.compile(rb"<(?:[A-Za-z0-9_]{1,20}:)?(row|c)(?=[\s/>])([^>]{0,1000})")
+_SHARED_STRINGS = "xl/sharedstrings.xml"
+_STRING_START = re.compile(rb"<(?:[A-Za-z0-9_]{1,20}:)?si(?=[\s/>])")
+# A cell holding a shared-string index: `t="s">` then `<v>12</v>` (t is usually its last attribute).
+_SHARED_CELL = re.compile(rb"\st\s*=\s*\"s\"(?:\s[^>]{0,100})?>\s*<(?:[A-Za-z0-9_]{1,20}:)?v>\s*([0-9]{1,12})\s*<")
 _CELL_STARTS = (b"<c ", b"<c>", b"<c/", b":c ", b":c>", b":c/")
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _A1 = re.compile(r"^\$?([A-Za-z]{1,8})\$?([0-9]{1,12})$")
@@ -67,6 +73,9 @@ class ReadLimits:
         allocates every one of them.
     max_field_chars : int, default 131,072
         Longest text of one CSV field (Python's ``csv`` default limit).
+    max_text_bytes : int, default 1,000,000,000
+        Most text the cells of one sheet may expand to through the shared-string table (a
+        million cells pointing at one 30,000-character string are 30 GB of text once read).
     """
 
     max_file_bytes: int = 2 * 1024**3
@@ -77,10 +86,11 @@ class ReadLimits:
     max_cols: int = EXCEL_MAX_COLS
     max_cells: int = 50_000_000
     max_field_chars: int = 131_072
+    max_text_bytes: int = 1_000_000_000
 
     def __post_init__(self) -> None:
         for name in ("max_file_bytes", "max_unzipped_bytes", "max_members", "max_rows", "max_cols",
-                     "max_cells", "max_field_chars"):
+                     "max_cells", "max_field_chars", "max_text_bytes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"ReadLimits.{name}: must be a positive integer, got {value!r}")
@@ -195,12 +205,23 @@ def check_workbook(path: str | Path, limits: ReadLimits = DEFAULT_LIMITS) -> dic
         if len(infos) > limits.max_members:
             raise DataError(f"{name}: the workbook archive has {len(infos):,} parts, more than the {limits.max_members:,} allowed")
         total = 0
+        # The shared-string table first, so each sheet can be charged for the text it points at.
+        infos.sort(key=lambda info: info.filename.lower() != _SHARED_STRINGS)
+        strings = np.zeros(0, dtype=np.int64)
         with open(path, "rb") as raw:
             for info in infos:
                 if info.is_dir():
                     continue
-                scanner = _PartScanner(info.filename)
+                scanner = _PartScanner(info.filename, strings)
                 total = _inflate(raw, info, name, size, total, limits, scanner)
+                if scanner.is_strings:
+                    strings = scanner.string_sizes()
+                if scanner.shared_text > limits.max_text_bytes:
+                    raise DataError(
+                        f"{name}: worksheet part {info.filename} points at {scanner.shared_text:,} bytes of "
+                        f"shared text, more than the {limits.max_text_bytes:,} allowed; refused as a possible "
+                        "text bomb (raise the limit for genuine large files)"
+                    )
                 extent = scanner.extent()
                 if extent is not None:
                     _check_extent(name, extent, limits)
@@ -227,11 +248,16 @@ def _check_extent(name: str, extent: SheetExtent, limits: ReadLimits) -> None:
 class _PartScanner:
     """Looks at the decompressed bytes of one member as they stream past."""
 
-    def __init__(self, member: str):
+    def __init__(self, member: str, strings: np.ndarray | None = None):
         self.member = member
         lower = member.lower()
         self.is_xml = lower.endswith((".xml", ".rels", ".vml"))
-        self.is_sheet = lower.startswith(("xl/worksheets/", "xl/chartsheets/", "xl/dialogsheets/")) and lower.endswith(".xml") or lower == "content.xml"
+        self.is_sheet = lower.startswith(("xl/worksheets/", "xl/chartsheets/", "xl/dialogsheets/")) and lower.endswith(".xml")
+        self.is_strings = lower == _SHARED_STRINGS
+        self.strings = strings if strings is not None else np.zeros(0, dtype=np.int64)
+        self.shared_text = 0
+        self.base = 0
+        self.starts: list[int] = []
         self.head = b""
         self.tail = b""
         self.declared = (0, 0)
@@ -253,7 +279,7 @@ class _PartScanner:
                     f"{workbook}: part {self.member} declares a DTD or XML entities, which spreadsheet "
                     "files never need (an XML-bomb pattern); refused"
                 )
-        if not self.is_sheet:
+        if not (self.is_sheet or self.is_strings):
             return
         window = self.tail + data
         # Hold back an unfinished tag and scan it whole with the next window, so no attribute is
@@ -266,6 +292,14 @@ class _PartScanner:
                                 f"{_MAX_TAG:,} bytes; damaged or crafted")
         else:
             self.tail = b""
+        base, self.base = self.base, self.base + len(window)
+        if self.is_strings:
+            self.starts.extend(base + m.start() for m in _STRING_START.finditer(window))
+            return
+        if len(self.strings):
+            indices = np.array([int(i) for i in _SHARED_CELL.findall(window)], dtype=np.int64)
+            indices = indices[(indices >= 0) & (indices < len(self.strings))]
+            self.shared_text += int(self.strings[indices].sum())
         if not self.seen_dimension:
             match = _DIMENSION.search(window)
             if match:
@@ -291,6 +325,11 @@ class _PartScanner:
             row = int(digits)
             if row > self.used_rows:
                 self.used_rows = row
+
+    def string_sizes(self) -> np.ndarray:
+        """Bytes of each ``<si>`` entry of the shared-string table (markup included: an upper bound)."""
+        bounds = np.array(self.starts + [self.base], dtype=np.int64)
+        return np.diff(bounds) if len(bounds) > 1 else np.zeros(0, dtype=np.int64)
 
     def _follow(self, window: bytes) -> None:
         for kind, attributes in _TOKEN.findall(window):

@@ -421,3 +421,23 @@ def test_cells_without_references_are_counted(tmp_path):
              + rows + wide + "</sheetData></worksheet>").encode()
     path = crafted(tmp_path / "norefs.xlsx", {"xl/worksheets/sheet1.xml": sheet})
     refused(path, r"uses cells up to row 3,002, column 3,000", ReadLimits(max_cells=200_000, max_ratio=10**6))
+
+
+def test_shared_string_bomb(tmp_path):
+    """Ten thousand cells pointing at one 30,000-character shared string: 300 MB of text once read."""
+    strings = ('<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+               'count="2" uniqueCount="2"><si><t>fit_1</t></si><si><t>' + "x" * 30_000 + "</t></si></sst>").encode()
+    cells = "".join(f'<row r="{r}"><c r="A{r}" t="s"><v>1</v></c></row>' for r in range(2, 10_002))
+    sheet = (SHEET_HEAD + '<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row>' + cells
+             + "</sheetData></worksheet>").encode()
+    types = crafted(tmp_path / "probe.xlsx", {})
+    with zipfile.ZipFile(types) as archive:
+        content_types = archive.read("[Content_Types].xml").replace(
+            b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+            b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+    path = crafted(tmp_path / "strings.xlsx", {"xl/worksheets/sheet1.xml": sheet, "[Content_Types].xml": content_types},
+                   {"xl/sharedStrings.xml": strings})
+    message = refused(path, r"points at 300,\d{3},\d{3} bytes of shared text", ReadLimits(max_text_bytes=100_000_000))
+    assert "strings.xlsx" in message
+    # the same workbook is fine when the limit allows it: nothing else is wrong with it
+    check_workbook(path, ReadLimits(max_text_bytes=10**9))
