@@ -60,7 +60,8 @@ def read_sav(path: str | Path, limits: ReadLimits) -> RawTable:
 
 def _parse(name: str, *, metadata_only: bool) -> dict:
     """pyreadstat's result as plain data, from a child process where fork is available."""
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if "fork" not in multiprocessing.get_all_start_methods() or multiprocessing.current_process().daemon:
+        # No fork here, or a daemonic worker (multiprocessing.Pool), which may not have children.
         return _read(name, metadata_only)
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
