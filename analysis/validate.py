@@ -14,7 +14,7 @@ validation paper reports, each from the module that owns it:
 7. EFA with the number of factors parallel analysis suggests (:class:`analysis.efa.EFA`);
 8. CFA of the hypothesised models (:func:`analysis.models.hypothesised_models`,
    :class:`analysis.cfa.CFA`, :func:`analysis.cfa.compare_models`);
-9. convergent and discriminant validity (:mod:`analysis.validity`), where available;
+9. convergent and discriminant validity (:mod:`analysis.validity`);
 10. measurement invariance across ``group_by`` (:func:`analysis.invariance.measurement_invariance`).
 
 An analysis that cannot run (too few respondents, a single group, a model that does not apply)
@@ -26,7 +26,6 @@ and the report.
 
 from __future__ import annotations
 
-import importlib
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -404,16 +403,6 @@ def _warning_texts(caught: Iterable[warnings.WarningMessage]) -> tuple[str, ...]
     return tuple(out)
 
 
-def _optional(module: str) -> Any:
-    """Import an analysis module another part of the project provides, or None if it is absent."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return None
-
-
 def _distribution(codes: pd.DataFrame, not_applicable: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
     all_codes = sorted({c for rs in instrument.response_scales.values() for c in rs.codes})
     rows = []
@@ -729,45 +718,30 @@ def _item_statistics(codes: pd.DataFrame, instrument: Instrument, missing: str) 
 
 def _factor_steps(run: _Runner, out: dict, corr_input: Any, n_obs: int, instrument: Instrument, *,
                   seed: int, n_iter: int) -> None:
-    factorability = _optional("analysis.factorability")
-    if factorability is None:
-        run.skip("factorability", "analysis.factorability is not available in this build", status="unavailable")
-    else:
-        def fact() -> tuple:
-            return factorability.kmo(corr_input), factorability.bartlett_sphericity(corr_input, n_obs=n_obs)
+    from analysis.efa import EFA
+    from analysis.factorability import bartlett_sphericity, kmo
+    from analysis.retention import parallel_analysis, velicer_map
 
-        got = run.run("factorability", fact)
-        if got is not None:
-            out["kmo"], out["bartlett"] = got
+    got = run.run("factorability", lambda: (kmo(corr_input), bartlett_sphericity(corr_input, n_obs=n_obs)))
+    if got is not None:
+        out["kmo"], out["bartlett"] = got
 
     hypothesised = len([s for s in instrument.leaf_scales
                         if set(instrument.scale_items(s.id)) & set(structure_items(instrument))])
-    retention = _optional("analysis.retention")
-    if retention is None:
-        run.skip("retention", "analysis.retention is not available in this build", status="unavailable")
-    else:
-        def retain() -> tuple:
-            pa = retention.parallel_analysis(corr_input, n_iter=n_iter, n_obs=n_obs, seed=seed)
-            vm = retention.velicer_map(corr_input)
-            return pa, vm
-
-        got = run.run("retention", retain)
-        if got is not None:
-            out["parallel"], out["map"] = got
+    got = run.run("retention", lambda: (parallel_analysis(corr_input, n_iter=n_iter, n_obs=n_obs, seed=seed),
+                                        velicer_map(corr_input)))
+    if got is not None:
+        out["parallel"], out["map"] = got
     pa = out.get("parallel")
     if pa is not None and pa.n_factors >= 1:
         k, source = int(pa.n_factors), "parallel analysis (factor eigenvalues above the simulated 95th percentile)"
     else:
         k = max(1, hypothesised)
         source = "the number of leaf scales in the specification (parallel analysis suggested none or did not run)"
-    efa_mod = _optional("analysis.efa")
-    if efa_mod is None:
-        run.skip("efa", "analysis.efa is not available in this build", status="unavailable")
-        return
     p = corr_input.rho.shape[0] if hasattr(corr_input, "rho") else corr_input.shape[1]
     k = min(k, p - 1)
     out["suggested_factors"], out["factors_source"] = k, source
-    out["efa"] = run.run("efa", lambda: efa_mod.EFA(k).fit(corr_input, n_obs=n_obs))
+    out["efa"] = run.run("efa", lambda: EFA(k).fit(corr_input, n_obs=n_obs))
 
 
 _USABLE = {"listwise": "answered every model item (listwise)", "ml": "answered at least one model item (FIML)"}
@@ -780,13 +754,11 @@ def _model_rows(frame: pd.DataFrame, cfa_missing: str) -> pd.DataFrame:
 
 def _cfa_steps(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Instrument, *, ordinal: bool,
                cfa_missing: str) -> None:
-    models_mod = _optional("analysis.models")
-    if models_mod is None:
-        run.skip("cfa", "analysis.models is not available in this build", status="unavailable")
-        return
+    from analysis.models import hypothesised_models, skipped_models
+
     try:
-        models = models_mod.hypothesised_models(instrument)
-        skipped = dict(models_mod.skipped_models(instrument))
+        models = hypothesised_models(instrument)
+        skipped = dict(skipped_models(instrument))
     except ValueError as exc:
         run.skip("cfa", f"no hypothesised models: {exc}")
         return
@@ -869,10 +841,8 @@ def criterion_scales(instrument: Instrument) -> tuple[str, ...]:
 
 def _validity_step(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Instrument, *, ordinal: bool,
                    cfa_missing: str) -> None:
-    validity_mod = _optional("analysis.validity")
-    if validity_mod is None:
-        run.skip("validity", "analysis.validity is not available in this build", status="unavailable")
-        return
+    from analysis.validity import validity
+
     name = _primary_first_order(out)
     if name is None:
         run.skip("validity", "no first-order CFA model was fitted, so there are no factors to assess")
@@ -903,7 +873,7 @@ def _validity_step(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Ins
 
     def compute() -> tuple:
         fit = make(model).fit(data)
-        result = validity_mod.validity(fit, data)
+        result = validity(fit, data)
         rows = []
         for root in roots:
             for c in criteria:
@@ -914,7 +884,7 @@ def _validity_step(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Ins
                                 for i in (*instrument.scale_items(root), *instrument.scale_items(c))),
                     name=f"{root}+{c}")
                 sub = _model_rows(codes[list(two.observed)], cfa_missing)
-                pair = validity_mod.validity(make(two).fit(sub), sub)
+                pair = validity(make(two).fit(sub), sub)
                 row = pair.pairs.iloc[0]
                 rows.append({"scale": root, "criterion": c, "latent_correlation": float(row["correlation"]),
                              "htmt": float(row["htmt"]),

@@ -245,8 +245,8 @@ def _status_note(report: HtmlReport, res, name: str) -> bool:
         if step.reason:
             report.note(step.reason)
         return True
-    word = {"skipped": "Skipped", "failed": "Could not be computed", "not_requested": "Not requested",
-            "unavailable": "Not available"}.get(step.status, step.status)
+    word = {"skipped": "Skipped", "failed": "Could not be computed", "not_requested": "Not requested"}.get(
+        step.status, step.status)
     report.note(f"{word}: {step.reason}")
     return False
 
