@@ -25,7 +25,7 @@ from scipy import stats
 from analysis._compat import single_threaded_blas
 from analysis.efa import extract_factors
 from analysis.reliability import feldt_interval
-from analysis.simulate import simulate_cohort, theme_scales
+from analysis.simulate import population_covariance, simulate_cohort, theme_scales
 from instrument.spec import Instrument
 
 __all__ = [
@@ -246,71 +246,6 @@ def pairwise_moments(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         cov = cross / (n - 1)
         cor = cross / np.sqrt(var_i * var_i.T)
     return cov, cor
-
-
-def population_covariance(cohort, instrument: Instrument, items: Sequence[str] | None = None) -> pd.DataFrame:
-    """Covariance matrix of the keyed item codes implied by a simulated cohort's true parameters.
-
-    Parameters
-    ----------
-    cohort : SimulatedCohort
-        From :func:`analysis.simulate.simulate_cohort`: its true loadings, facet correlations and
-        thresholds are used (not its data).
-    instrument : Instrument
-        The specification the cohort was drawn from (keys, response codes).
-    items : sequence of str, optional
-        Item ids (default: every item).
-
-    Returns
-    -------
-    DataFrame
-        Items × items covariance of the codes after reverse keying (``min + max − x``).
-
-    Notes
-    -----
-    A code is ``c_1 + Σ_k Δc_k · 1{y* > τ_k}`` with ``y* = λ η_f + √(1−λ²) ε`` standard normal, so
-    ``Cov(X_i, X_j) = Σ_k Σ_l Δc_ik Δc_jl [Φ₂(−τ_ik, −τ_jl; ρ_ij) − Φ̄(τ_ik) Φ̄(τ_jl)]`` with
-    ``ρ_ij = λ_i λ_j φ_f(i)f(j)``, and ``Var(X_i) = Σ_k Σ_l Δc_k Δc_l [Φ̄(max(τ_k, τ_l)) − Φ̄(τ_k) Φ̄(τ_l)]``;
-    reversing an item flips the sign of its covariances. Missing answers completely at random do
-    not change it; careless respondents (a contamination of the model) are not part of it. Population
-    alpha and omega of a scale are those of this matrix: they differ between cohorts because the
-    simulator draws the item parameters anew for each.
-
-    Examples
-    --------
-    >>> from instrument import load_instrument
-    >>> from analysis.simulate import simulate_cohort
-    >>> bfi = load_instrument("examples/bfi.yaml")
-    >>> cov = population_covariance(simulate_cohort(bfi, n=20, seed=1), bfi, ["A1", "A2"])
-    >>> bool(cov.loc["A1", "A2"] > 0)  # A1 is reverse keyed: keyed codes correlate positively
-    True
-    """
-    from analysis.polychoric import bivariate_normal_cdf
-
-    items = list(instrument.item_ids if items is None else items)
-    p = len(items)
-    lam = cohort.loadings[items].to_numpy(dtype=float)
-    keyed = np.array([instrument.item(i).keyed for i in items], dtype=float)
-    facets = [instrument.item(i).scale for i in items]
-    rho = np.outer(lam, lam) * cohort.facet_correlations.loc[facets, facets].to_numpy()
-    width = max(instrument.response_scale_of(i).points for i in items) - 1
-    taus = np.full((p, width), np.inf)  # padding: +inf thresholds with zero steps add nothing
-    steps = np.zeros((p, width))
-    for row, item in enumerate(items):
-        tau = cohort.thresholds.loc[item].dropna().to_numpy(dtype=float)
-        taus[row, : len(tau)] = tau
-        steps[row, : len(tau)] = np.diff(np.sort(np.asarray(instrument.response_scale_of(item).codes, dtype=float)))
-    above = stats.norm.sf(taus)  # Φ̄(τ), 0 at +inf
-    a, b = np.triu_indices(p, k=1)
-    joint = bivariate_normal_cdf(-taus[a][:, :, None], -taus[b][:, None, :], rho[a, b][:, None, None])
-    weights = steps[a][:, :, None] * steps[b][:, None, :]
-    cov = np.zeros((p, p))
-    cov[a, b] = cov[b, a] = np.sum(weights * (joint - above[a][:, :, None] * above[b][:, None, :]), axis=(1, 2))
-    both = stats.norm.sf(np.maximum(taus[:, :, None], taus[:, None, :]))
-    cov[np.arange(p), np.arange(p)] = np.sum(
-        steps[:, :, None] * steps[:, None, :] * (both - above[:, :, None] * above[:, None, :]), axis=(1, 2))
-    cov *= np.outer(keyed, keyed)
-    return pd.DataFrame(cov, index=items, columns=items)
 
 
 def _alpha(cov: np.ndarray) -> float:

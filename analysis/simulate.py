@@ -38,11 +38,13 @@ The true loadings, factor correlations, thresholds and hazard ratios are returne
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
+
+from analysis.polychoric import bivariate_normal_cdf
 
 from instrument.spec import Instrument
 
@@ -176,6 +178,7 @@ def simulate_cohort(
     weibull_shape: float = 0.7,
     log_hazard_ratios: Mapping[str, float] | None = None,
     switch_share: float = 0.25,
+    parameter_seed: int = 0,
 ) -> SimulatedCohort:
     """Draw a synthetic cohort from an instrument specification.
 
@@ -208,6 +211,9 @@ def simulate_cohort(
         first three themes and 0.1 for any further ones.
     switch_share : float, default 0.25
         Share of disengagement events that are switches to another group (competing outcome).
+    parameter_seed : int, default 0
+        Seed of the population's item parameters (loadings, thresholds), drawn from a stream of
+        their own: cohorts with different ``seed`` (or ``n``) are samples from one population.
 
     Returns
     -------
@@ -244,8 +250,9 @@ def simulate_cohort(
 
     # Items
     item_ids = list(instrument.item_ids)
+    population = np.random.default_rng(parameter_seed)
     if isinstance(loading, tuple):
-        lam = rng.uniform(loading[0], loading[1], size=len(item_ids))
+        lam = population.uniform(loading[0], loading[1], size=len(item_ids))
     else:
         lam = np.full(len(item_ids), float(loading))
     keyed = np.array([instrument.item(i).keyed for i in item_ids], dtype=float)
@@ -255,7 +262,7 @@ def simulate_cohort(
     threshold_rows = {}
     for j, item_id in enumerate(item_ids):
         scale = instrument.response_scale_of(item_id)
-        tau = _default_thresholds(scale.points) + rng.normal(0, 0.25)
+        tau = _default_thresholds(scale.points) + population.normal(0, 0.25)
         threshold_rows[item_id] = tau
         codes[:, j] = np.asarray(scale.codes, dtype=float)[np.searchsorted(tau, propensity[:, j])]
 
@@ -326,7 +333,7 @@ def simulate_cohort(
         n=n, seed=seed, loading=loading, gamma=gamma, root_correlation=root_correlation,
         missing_rate=missing_rate, careless_share=careless_share, careless_kind=careless_kind,
         followup_months=followup_months, event_rate=event_rate, weibull_shape=weibull_shape,
-        log_hazard_ratios=dict(log_hazard_ratios), switch_share=switch_share,
+        log_hazard_ratios=dict(log_hazard_ratios), switch_share=switch_share, parameter_seed=parameter_seed,
         instrument=instrument.metadata.short_name, instrument_version=instrument.version,
         synthetic=True,
     )
@@ -402,21 +409,63 @@ def _background(instrument: Instrument, n: int, rng: np.random.Generator) -> pd.
     return pd.DataFrame(columns)
 
 
-def population_reliability(instrument: Instrument, scale_id: str, *, n: int = 200_000, seed: int = 0, **settings) -> dict:
-    """Population alpha of a scale under the simulator's model, approximated by one large draw.
+def population_covariance(cohort, instrument: Instrument, items: Sequence[str] | None = None) -> pd.DataFrame:
+    """Covariance matrix of the keyed item codes implied by a simulated cohort's true parameters.
 
-    The generative model is ordinal, so its alpha has no closed form; a draw of ``n`` respondents
-    with no missing answers and no careless respondents gives it to about ±0.002.
+    Parameters
+    ----------
+    cohort : SimulatedCohort
+        From :func:`analysis.simulate.simulate_cohort`: its true loadings, facet correlations and
+        thresholds are used (not its data).
+    instrument : Instrument
+        The specification the cohort was drawn from (keys, response codes).
+    items : sequence of str, optional
+        Item ids (default: every item).
+
+    Returns
+    -------
+    DataFrame
+        Items × items covariance of the codes after reverse keying (``min + max − x``).
+
+    Notes
+    -----
+    A code is ``c_1 + Σ_k Δc_k · 1{y* > τ_k}`` with ``y* = λ η_f + √(1−λ²) ε`` standard normal, so
+    ``Cov(X_i, X_j) = Σ_k Σ_l Δc_ik Δc_jl [Φ₂(−τ_ik, −τ_jl; ρ_ij) − Φ̄(τ_ik) Φ̄(τ_jl)]`` with
+    ``ρ_ij = λ_i λ_j φ_f(i)f(j)``, and ``Var(X_i) = Σ_k Σ_l Δc_k Δc_l [Φ̄(max(τ_k, τ_l)) − Φ̄(τ_k) Φ̄(τ_l)]``;
+    reversing an item flips the sign of its covariances. Missing answers completely at random do
+    not change it; careless respondents (a contamination of the model) are not part of it. Population
+    alpha and omega of a scale are those of this matrix; cohorts drawn with the same
+    ``parameter_seed`` share it.
+
+    Examples
+    --------
+    >>> from instrument import load_instrument
+    >>> bfi = load_instrument("examples/bfi.yaml")
+    >>> cov = population_covariance(simulate_cohort(bfi, n=20, seed=1), bfi, ["A1", "A2"])
+    >>> bool(cov.loc["A1", "A2"] > 0)  # A1 is reverse keyed: keyed codes correlate positively
+    True
     """
-    cohort = simulate_cohort(instrument, n=n, seed=seed, missing_rate=0.0, careless_share=0.0, **settings)
-    items = list(instrument.scale_items(scale_id))
-    data = np.array(cohort.responses[items].to_numpy(dtype=float))
-    scale = instrument.response_scale_of(items[0])
-    data[~np.isin(data, scale.codes)] = np.nan
-    keyed = np.array([instrument.item(i).keyed for i in items])
-    data = np.where(keyed < 0, scale.minimum + scale.maximum - data, data)
-    frame = pd.DataFrame(data)
-    cov = frame.cov().to_numpy()
-    k = len(items)
-    alpha = k / (k - 1) * (1 - np.trace(cov) / cov.sum())
-    return {"scale": scale_id, "alpha": float(alpha), "n": n}
+    items = list(instrument.item_ids if items is None else items)
+    p = len(items)
+    lam = cohort.loadings[items].to_numpy(dtype=float)
+    keyed = np.array([instrument.item(i).keyed for i in items], dtype=float)
+    facets = [instrument.item(i).scale for i in items]
+    rho = np.outer(lam, lam) * cohort.facet_correlations.loc[facets, facets].to_numpy()
+    width = max(instrument.response_scale_of(i).points for i in items) - 1
+    taus = np.full((p, width), np.inf)  # padding: +inf thresholds with zero steps add nothing
+    steps = np.zeros((p, width))
+    for row, item in enumerate(items):
+        tau = cohort.thresholds.loc[item].dropna().to_numpy(dtype=float)
+        taus[row, : len(tau)] = tau
+        steps[row, : len(tau)] = np.diff(np.sort(np.asarray(instrument.response_scale_of(item).codes, dtype=float)))
+    above = stats.norm.sf(taus)  # Φ̄(τ), 0 at +inf
+    a, b = np.triu_indices(p, k=1)
+    joint = bivariate_normal_cdf(-taus[a][:, :, None], -taus[b][:, None, :], rho[a, b][:, None, None])
+    weights = steps[a][:, :, None] * steps[b][:, None, :]
+    cov = np.zeros((p, p))
+    cov[a, b] = cov[b, a] = np.sum(weights * (joint - above[a][:, :, None] * above[b][:, None, :]), axis=(1, 2))
+    both = stats.norm.sf(np.maximum(taus[:, :, None], taus[:, None, :]))
+    cov[np.arange(p), np.arange(p)] = np.sum(
+        steps[:, :, None] * steps[:, None, :] * (both - above[:, :, None] * above[:, None, :]), axis=(1, 2))
+    cov *= np.outer(keyed, keyed)
+    return pd.DataFrame(cov, index=items, columns=items)
