@@ -250,6 +250,9 @@ def join_followup(
     base = baseline.loc[base_ok].copy()
     base[id_column] = base_ids[base_ok].to_numpy()
     base = base.rename(columns={id_column: "respondent_id"})
+    # A scores file from `mhdq score` carries the row in the original response file; records
+    # here name rows of the baseline file itself, so its own row numbers replace that column.
+    base = base.drop(columns=["source_row"], errors="ignore")
     base.insert(1, "source_row", np.flatnonzero(base_ok) + 2)
     clash = [c for c in ("time", "event", "competing") if c in base.columns]
     if clash:
