@@ -104,7 +104,7 @@ class Matcher:
         renamed_keys: set[str] = set()
         for name in names:
             target = self._renamed(name, renamed_keys)
-            role = self._role(target, len(roles) == 0)
+            role = self._role(target, len(roles) == 0 and target == name)
             key = (role.kind, role.target, role.code) if role.kind in ("item", "background", "choice", "choice_summary", "respondent_id") else None
             if key is not None and key in taken:
                 problems.append(Problem(source, None, name, None, "duplicate_column", "error",
