@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 from pathlib import Path
 
 import numpy as np
@@ -70,3 +71,19 @@ def test_declared_rows_beyond_limits(tmp_path, mini):
     path = write(tmp_path / "d.parquet", n=50)
     with pytest.raises(DataError, match=r"d\.parquet: the Parquet footer declares 50 rows"):
         read_responses(path, mini, limits=ReadLimits(max_rows=20))
+
+
+def test_unusual_column_types(tmp_path, mini):
+    table = pa.table({
+        "fit_1": pa.array([[1, 2], None]),
+        "fit_2": pa.array([{"a": 1}, {"a": 2}]),
+        "fit_3": pa.array([b"\x00\x01", b"3"]),
+        "ppl_1": pa.array([True, False]),
+        "ppl_2": pa.array([decimal.Decimal("1.5"), decimal.Decimal("2.0")], type=pa.decimal128(5, 2)),
+        "ppl_3": pa.array([pd.Timestamp("2026-01-01"), None]),
+    })
+    pq.write_table(table, tmp_path / "odd.parquet")
+    result = read_responses(tmp_path / "odd.parquet", mini)
+    assert result.items["fit_1"].tolist()[0] == "[1, 2]"  # text for the checks to report
+    assert result.items["ppl_2"].tolist() == [1.5, 2.0]
+    assert len(result.items) == len(result.meta) == 2

@@ -71,6 +71,9 @@ def _plain(column: pa.ChunkedArray):
         column = column.cast(column.type.value_type)
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         column.validate(full=True)  # Parquet does not guarantee UTF-8: ArrowInvalid if not
-    if pa.types.is_boolean(column.type) or pa.types.is_nested(column.type) or pa.types.is_binary(column.type):
+    if pa.types.is_nested(column.type) or pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+        # Lists, structs and bytes are no answers: kept as text so the checks can report them.
+        return np.asarray([None if v is None else str(v) for v in column.to_pylist()], dtype=object)
+    if pa.types.is_boolean(column.type):
         return np.asarray(column.to_pylist(), dtype=object)
     return column
