@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import resource
+import string
 import struct
 import zipfile
 from datetime import timedelta
@@ -441,3 +442,38 @@ def test_shared_string_bomb(tmp_path):
     assert "strings.xlsx" in message
     # the same workbook is fine when the limit allows it: nothing else is wrong with it
     check_workbook(path, ReadLimits(max_text_bytes=10**9))
+
+
+PARQUET_COLUMNS = st.one_of(
+    st.lists(st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)), min_size=3, max_size=3),
+    st.lists(st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)), min_size=3, max_size=3),
+    st.lists(st.one_of(st.none(), CELLS), min_size=3, max_size=3),
+    st.lists(st.one_of(st.none(), st.booleans()), min_size=3, max_size=3),
+    st.lists(st.one_of(st.none(), st.binary(max_size=8)), min_size=3, max_size=3),
+    st.lists(st.one_of(st.none(), st.lists(st.integers(0, 5), max_size=2)), min_size=3, max_size=3),
+)
+
+
+@HYPOTHESIS
+@given(columns=st.dictionaries(st.sampled_from(["respondent_id", "fit_1", "fit_2", "groups", "gender", "age",
+                                                "comment", "x"]), PARQUET_COLUMNS, min_size=1, max_size=6))
+def test_generated_parquet(tmp_path_factory, columns):
+    path = tmp_path_factory.mktemp("pq") / "generated.parquet"
+    pq.write_table(pa.table({name: pa.array(values) for name, values in columns.items()}), path)
+    outcome(path)
+    chunked_outcome(path)
+
+
+@HYPOTHESIS
+@given(columns=st.dictionaries(st.sampled_from(["respondent_id", "fit_1", "fit_2", "gender", "age", "comment"]),
+                               st.one_of(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=False),
+                                                            st.integers(-(10**6), 10**6)), min_size=3, max_size=3),
+                                         st.lists(st.text(alphabet=string.ascii_letters + "æøå =-+@", max_size=10),
+                                                  min_size=3, max_size=3)),
+                               min_size=1, max_size=5))
+def test_generated_sav(tmp_path_factory, columns):
+    path = tmp_path_factory.mktemp("sav") / "generated.sav"
+    frame = pd.DataFrame({name: [float(v) if not isinstance(v, str) else v for v in values]
+                          for name, values in columns.items()})
+    pyreadstat.write_sav(frame, str(path))
+    outcome(path)

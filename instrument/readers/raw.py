@@ -59,7 +59,8 @@ def as_values(values: ColumnValues) -> np.ndarray:
         kind = values.type
         if pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_decimal(kind):
             if not pa.types.is_float64(kind):
-                values = values.cast(pa.float64())
+                # unsafe: integers beyond 2**53 (no Likert code) round rather than fail
+                values = values.cast(pa.float64(), safe=False)
             return values.to_numpy(zero_copy_only=False)
         if pa.types.is_null(kind):
             return np.full(len(values), np.nan)
