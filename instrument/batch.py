@@ -44,8 +44,6 @@ KNOWN_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".sav", ".
 #: Columns that lead every output table.
 ID_COLUMNS = ["respondent_id", "source_file", "source_row"]
 DEFAULT_CHUNK_ROWS = 100_000
-#: Extensions read in chunks (the others are read whole).
-STREAMED_EXTENSIONS = (".csv", ".tsv", ".txt", ".parquet", ".pq")
 ENGINES = ("local", "dask")
 
 
@@ -335,53 +333,6 @@ def process_chunk(table: ResponseTable, instrument: Instrument, options: BatchOp
 def _unreadable(path: Path, error: Exception) -> Problem:
     return Problem(str(path), None, None, None, "unreadable_file", "error",
                    f"the file could not be read: {error}")
-
-
-def _prefetch(iterator: Iterator[Any], depth: int = 2) -> Iterator[Any]:
-    """Run ``iterator`` in a background thread, ``depth`` items ahead.
-
-    Reading (pyarrow, which releases the GIL) then overlaps with checking and scoring the
-    previous chunk; memory stays bounded by ``depth`` chunks. Exceptions are re-raised here.
-    """
-    import queue
-    import threading
-
-    done = object()
-    items: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def worker() -> None:
-        try:
-            for item in iterator:
-                while not stop.is_set():
-                    try:
-                        items.put((True, item), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            items.put((True, done))
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
-            items.put((False, exc))
-
-    thread = threading.Thread(target=worker, name="mhdq-read-ahead", daemon=True)
-    thread.start()
-    try:
-        while True:
-            ok, item = items.get()
-            if not ok:
-                raise item
-            if item is done:
-                return
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():
-            try:
-                items.get_nowait()
-            except queue.Empty:
-                thread.join(timeout=0.05)
 
 
 class _WriteBehind:
@@ -704,10 +655,9 @@ def _iter_outputs(files: list[Path], instrument: Instrument, options: BatchOptio
     if jobs <= 1 or len(files) <= 1:
         for path in files:
             try:
-                chunks = _iter_chunks(path, instrument, options)
-                if path.suffix.lower() in STREAMED_EXTENSIONS:  # workbooks and SPSS come in one piece
-                    chunks = _prefetch(chunks, depth=1)
-                for table in chunks:
+                # No read-ahead thread: pyarrow already parses ahead on its own threads, and a
+                # Python thread here only competes for the GIL (measured slower).
+                for table in _iter_chunks(path, instrument, options):
                     result = process_chunk(table, instrument, options, seen_ids=tally.seen, with_counts=with_counts)
                     tally.n_read += result.n_read
                     tally.n_rejected += result.n_rejected
@@ -729,7 +679,7 @@ def _iter_outputs(files: list[Path], instrument: Instrument, options: BatchOptio
         import multiprocessing
 
         # forkserver: workers start from a clean process, not a fork of this one (which may
-        # have a progress-bar or read-ahead thread holding a lock).
+        # have a progress-bar or write-behind thread holding a lock).
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from instrument import batch as batch_module
 from instrument.batch import expand_inputs, fit_norms, run_batch
 from instrument.errors import UsageError
 from instrument.spec import load_instrument
@@ -238,18 +237,6 @@ def test_unreadable_file_is_reported_and_others_scored(tmp_path, spec):
     assert any(p.rule == "unreadable_file" and p.file == str(broken) for p in result.problems)
     assert result.n_scored == 6
     check_accounting(result)
-
-
-def test_prefetch_passes_errors_through():
-    def chunks():
-        yield 1
-        raise ValueError("broken chunk")
-
-    seen = []
-    with pytest.raises(ValueError, match="broken chunk"):
-        for item in batch_module._prefetch(chunks()):
-            seen.append(item)
-    assert seen == [1]
 
 
 FAST_PATH_FILES = {
