@@ -238,3 +238,11 @@ def test_identifying_column_is_never_read(tmp_path, mini):
     table = read_responses(path, mini)
     assert "192.0.2.1" not in table.meta.to_string() + table.background.to_string()
     assert "identifying_column_dropped" in rules(table)
+
+
+def test_chunks_of_header_only_files_carry_the_problems(tmp_path, mini):
+    for text in ("fit_1,notes\n", "fit_1,notes\n\n\n", "fit_1,notes\n,\n"):
+        path = write(tmp_path / "h.csv", text)
+        chunks = list(iter_response_chunks(path, mini, chunk_rows=5))
+        assert len(chunks) == 1 and len(chunks[0].items) == 0
+        assert "unknown_column" in rules(chunks[0])

@@ -276,8 +276,8 @@ def _arrow_chunks(layout, limits, numeric, chunk_rows, text_items, *, skip: int)
         seen = 0
         for table in batches:
             start, seen = seen, seen + table.num_rows
-            if seen <= skip:
-                continue
+            if seen <= skip and (table.num_rows or skip):
+                continue  # given before a restart (an empty file still yields its one empty piece)
             if start < skip:
                 table = table.slice(skip - start)
                 start = skip
@@ -349,6 +349,7 @@ def _python_chunks(layout: TextLayout, limits: ReadLimits, chunk_rows: int | Non
     numbers: list[int] = []
     record_number = 0
     emitted = 0
+    yielded = False
     try:
         with open(layout.path, encoding=layout.encoding, errors="strict", newline="") as handle:
             reader = csv.reader(handle, delimiter=layout.delimiter, quotechar='"', doublequote=True, strict=False)
@@ -357,10 +358,8 @@ def _python_chunks(layout: TextLayout, limits: ReadLimits, chunk_rows: int | Non
             record_number = layout.header_rows
             for record in reader:
                 record_number += 1
-                if not record:
-                    continue
-                emitted += 1
-                if emitted <= skip:
+                emitted += 1  # counted as pyarrow counts rows, so a restart skips exactly what it gave
+                if emitted <= skip or not record:
                     continue
                 if max(map(len, record)) > limits.max_field_chars:
                     raise DataError(
@@ -377,6 +376,7 @@ def _python_chunks(layout: TextLayout, limits: ReadLimits, chunk_rows: int | Non
                 numbers.append(record_number)
                 if chunk_rows is not None and len(rows) >= chunk_rows:
                     yield _python_raw(rows, numbers, layout, problems)
+                    yielded = True
                     rows, numbers, problems = [], [], []
     except csv.Error:
         raise DataError(
@@ -385,7 +385,7 @@ def _python_chunks(layout: TextLayout, limits: ReadLimits, chunk_rows: int | Non
         ) from None
     except UnicodeDecodeError:
         raise DataError(f"{layout.path}: row {record_number + 1}: text that is not valid {layout.encoding}") from None
-    if rows or chunk_rows is None or emitted == 0:
+    if rows or chunk_rows is None or (skip == 0 and not yielded):
         yield _python_raw(rows, numbers, layout, problems)
 
 
