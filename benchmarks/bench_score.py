@@ -159,8 +159,9 @@ def render(figures: dict) -> str:
     lines += [
         "",
         "How: CSV is parsed by pyarrow's streaming reader straight from the file (no memory map, so",
-        "resident memory stays bounded) in chunks of 100,000 rows (pyarrow parses ahead on its own",
-        "threads); each chunk is checked and scored in place on items-major NumPy blocks",
+        "resident memory stays bounded) in chunks of 100,000 rows, parsed ahead in a background",
+        "thread (only pyarrow's C++ parser runs there); each chunk is checked and scored in place on",
+        "items-major NumPy blocks",
         "(no per-cell Python); Parquet is encoded one chunk behind in another thread. Duplicate ids",
         "across chunks are found with sorted runs of 64-bit id hashes (80 MB for ten million",
         "respondents). Peak memory is the maximum resident set size of the `mhdq score` process",
