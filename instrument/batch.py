@@ -335,7 +335,7 @@ def _unreadable(path: Path, error: Exception) -> Problem:
                    f"the file could not be read: {error}")
 
 
-def _parsed_ahead(reader, depth: int = 4) -> Iterator[Any]:
+def _parsed_ahead(reader, depth: int = 2) -> Iterator[Any]:
     """Record batches from a pyarrow CSV reader, parsed in a background thread.
 
     pyarrow's streaming reader parses a block when asked for it, on the calling thread, without
