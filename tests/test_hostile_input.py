@@ -257,6 +257,10 @@ def test_empty_and_header_only_everywhere(tmp_path):
     assert len(outcome(tmp_path / "h.xlsx").items) == 0
     pq.write_table(pa.table({"fit_1": pa.array([], type=pa.float64())}), tmp_path / "h.parquet")
     assert len(outcome(tmp_path / "h.parquet").items) == 0
+    pyreadstat.write_sav(pd.DataFrame({"fit_1": pd.Series([], dtype="float64")}), str(tmp_path / "h.sav"))
+    assert len(outcome(tmp_path / "h.sav").items) == 0
+    (tmp_path / "h.tsv").write_bytes(b"fit_1\tfit_2\n")
+    assert len(outcome(tmp_path / "h.tsv").items) == 0
 
 
 # ------------------------------------------------------------------------------------------

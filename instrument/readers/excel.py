@@ -36,7 +36,9 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 #: What openpyxl raises on a damaged workbook: broken ZIP members, XML that does not parse
 #: (defusedxml's refusals are ValueErrors), parts that are missing or of the wrong shape.
 _OPENPYXL_ERRORS = (zipfile.BadZipFile, zlib.error, ParseError, KeyError, ValueError, TypeError, IndexError,
-                    AttributeError, OSError, EOFError)
+                    AttributeError, OSError, EOFError,
+                    NotImplementedError,  # zipfile: unsupported flags or compression
+                    RuntimeError)  # zipfile: a member marked encrypted
 
 
 def workbook_sheets(path: str | Path, limits: ReadLimits) -> list[str]:
