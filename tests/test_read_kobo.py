@@ -103,3 +103,11 @@ def test_label_headers_of_a_form_built_for_another_group(tmp_path, mini):
     table = read_responses(path, mini)
     assert table.items["fit_1"].tolist() == [4.0]
     assert [p.column for p in table.problems if p.rule == "duplicate_column"] == ["The meetings of AA did not suit me."]
+
+
+def test_hxl_tag_row_under_the_header(tmp_path, mini):
+    path = tmp_path / "hxl.csv"
+    path.write_text('"fit_1";"fit_2";"_uuid";"_submission_time"\r\n"#indicator +a";"";"";""\r\n"2";"3";"u1";"t"\r\n')
+    table = read_responses(path, mini)
+    assert table.items.loc[0, ["fit_1", "fit_2"]].tolist() == [2.0, 3.0]
+    assert table.meta["source_row"].tolist() == [3]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import openpyxl
@@ -85,3 +86,17 @@ def test_xlsx_export(tmp_path, mini):
 def test_forcing_qualtrics_on_another_file(mini):
     with pytest.raises(DataError, match="not a Qualtrics export"):
         read_responses(EXPORTS / "redcap_raw.csv", mini, platform="qualtrics")
+
+
+def test_tsv_export_in_utf16(tmp_path, mini):
+    """Qualtrics' TSV download is UTF-16 with a byte-order mark."""
+    with open(EXPORTS / "qualtrics_numeric.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    path = tmp_path / "q.tsv"
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter="\t", lineterminator="\r\n").writerows(rows)
+    path.write_bytes(buffer.getvalue().encode("utf-16"))
+    assert detect_platform(path) == "qualtrics"
+    table = read_responses(path, mini, rename=RENAME, recode=RECODE)
+    assert table.meta["source_row"].tolist() == [4, 5, 6]
+    assert table.items.loc[0].tolist()[:4] == [4.0, 5.0, 2.0, 3.0]

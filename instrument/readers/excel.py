@@ -24,7 +24,7 @@ import python_calamine as calamine
 
 from instrument.errors import DataError
 from instrument.problems import Problem
-from instrument.readers import qualtrics
+from instrument.readers import kobo, qualtrics
 from instrument.readers.raw import RawTable
 from instrument.safety import ReadLimits, check_file_size, check_workbook
 from instrument.security import assert_defusedxml
@@ -88,6 +88,8 @@ def read_workbook(path: str | Path, limits: ReadLimits, *, sheet: str | None = N
         rows = _sheet_rows(book, path, target, limits)
         if platform == "xlsx" and len(rows) >= 3 and qualtrics.is_import_id_row([_text(v) for v in rows[2]]):
             platform, first_data_row = "qualtrics", qualtrics.HEADER_ROWS + 1
+        elif platform == "xlsx" and len(rows) >= 2 and kobo.is_tag_row([_text(v) for v in rows[1]]):
+            first_data_row = 3
     finally:
         book.close()
     table = _table_from_rows(rows, name, header_row, first_data_row, sheet_name=target)

@@ -39,3 +39,17 @@ def looks_like(names: list[str]) -> bool:
     """
     present = {name.strip() for name in names}
     return sum(marker in present for marker in MARKERS) >= 2
+
+
+def is_tag_row(cells: list[str]) -> bool:
+    """True for the HXL hashtag row Kobo puts under the header when the form has ``hxl`` tags.
+
+    Examples
+    --------
+    >>> is_tag_row(["#adm1", "", "#affected +f"])
+    True
+    >>> is_tag_row(["3", "#x"])
+    False
+    """
+    tags = [cell.strip() for cell in cells if cell.strip()]
+    return bool(tags) and all(tag.startswith("#") and len(tag) > 1 and tag[1].isalpha() for tag in tags)
