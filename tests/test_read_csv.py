@@ -246,3 +246,9 @@ def test_chunks_of_header_only_files_carry_the_problems(tmp_path, mini):
         chunks = list(iter_response_chunks(path, mini, chunk_rows=5))
         assert len(chunks) == 1 and len(chunks[0].items) == 0
         assert "unknown_column" in rules(chunks[0])
+
+
+def test_hashtag_answers_are_not_taken_for_a_tag_row(tmp_path, mini):
+    path = write(tmp_path / "t.csv", "fit_1,comment\n,#great\n2,x\n")
+    table = read_responses(path, mini)
+    assert table.background["comment"].tolist() == ["#great", "x"]

@@ -112,7 +112,7 @@ def inspect_text(path: str | Path, limits: ReadLimits) -> TextLayout:
     header_rows, hint = 1, "csv"
     if len(records) >= 3 and qualtrics.is_import_id_row(records[2]):
         header_rows, hint = qualtrics.HEADER_ROWS, "qualtrics"
-    elif len(records) >= 2 and kobo.is_tag_row(records[1]):
+    elif len(records) >= 2 and kobo.looks_like(records[0]) and kobo.is_tag_row(records[1]):
         header_rows = 2
     multiline = any("\n" in cell or "\r" in cell for record in records[:3] for cell in record)
     # Blank lines at the very end are not rows; pyarrow is given the file without them.

@@ -88,7 +88,8 @@ def read_workbook(path: str | Path, limits: ReadLimits, *, sheet: str | None = N
         rows = _sheet_rows(book, path, target, limits)
         if platform == "xlsx" and len(rows) >= 3 and qualtrics.is_import_id_row([_text(v) for v in rows[2]]):
             platform, first_data_row = "qualtrics", qualtrics.HEADER_ROWS + 1
-        elif platform == "xlsx" and len(rows) >= 2 and kobo.is_tag_row([_text(v) for v in rows[1]]):
+        elif (platform == "xlsx" and len(rows) >= 2 and kobo.looks_like([_text(v) for v in rows[0]])
+              and kobo.is_tag_row([_text(v) for v in rows[1]])):
             first_data_row = 3
     finally:
         book.close()
