@@ -99,3 +99,21 @@ def test_cli_bad_output_type_is_a_usage_error(tmp_path, capsys):
     assert done.value.code == 2
     err = capsys.readouterr().err
     assert "unknown file type" in err and "Traceback" not in err
+
+
+def test_cli_workbook_is_the_questionnaire_filled_in(tmp_path):
+    from instrument.read import read_responses
+
+    main(["simulate", "--n", "40", "--seed", "4", "--out", str(tmp_path / "cohort.xlsx")])
+    main(["simulate", "--n", "40", "--seed", "4", "--out", str(tmp_path / "cohort.csv")])
+    spec = load_instrument()
+    from_workbook = read_responses(tmp_path / "cohort.xlsx", spec)
+    from_csv = read_responses(tmp_path / "cohort.csv", spec)
+    assert from_workbook.platform == "mhdq_workbook"
+    pd.testing.assert_frame_equal(from_workbook.items.reset_index(drop=True), from_csv.items.reset_index(drop=True),
+                                  check_dtype=False)
+    assert list(from_workbook.meta["respondent_id"]) == list(from_csv.meta["respondent_id"])
+    import openpyxl
+
+    book = openpyxl.load_workbook(tmp_path / "cohort.xlsx", read_only=True)
+    assert book.sheetnames[0] == "Note" and "SYNTHETIC" in book["Note"]["A1"].value

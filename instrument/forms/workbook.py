@@ -599,3 +599,61 @@ def _codebook_sheet(ws: Worksheet, instrument: Instrument, lang: str, group: str
 def _scoring_sheet(ws: Worksheet, instrument: Instrument, lang: str) -> None:
     _table_sheet(ws, SCORING_COLUMNS, scoring_rows(instrument, lang=lang),
                  {"label": 30, "items": 50, "reverse_keyed": 24, "rule": 70})
+
+
+def fill_data_entry(path: str | Path, frame, *, note: str | None = None) -> Path:
+    """Type a table of answers into the Data entry sheet of a workbook from :func:`write_workbook`.
+
+    Columns are matched to the sheet's header by name; columns the sheet does not have (such as a
+    ``synthetic`` marker) are appended after the last header column. Dates given as ``YYYY-MM-DD``
+    text become Excel dates in ``date`` columns; text is neutralised against formula injection.
+    ``note`` (e.g. "SYNTHETIC DATA ...") is written on a first sheet of its own.
+
+    Parameters
+    ----------
+    path : str or Path
+        A workbook written by :func:`write_workbook` (with enough prepared rows).
+    frame : DataFrame
+        One row per respondent, columns named by variable (``respondent_id``, item ids, ...).
+    note : str, optional
+        A line shown on a new first sheet, "Note".
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    import math
+
+    from openpyxl import load_workbook
+
+    path = Path(path)
+    wb = load_workbook(path)
+    meta = {row[0].value: row[1].value for row in wb[META_SHEET].iter_rows(min_row=1, max_col=2)}
+    sheet = wb[str(meta["data_sheet"])]
+    first = int(meta["first_data_row"])
+    header = [cell.value for cell in sheet[int(meta["header_row"])] if cell.value is not None]
+    extra = [c for c in frame.columns if c not in header]
+    for offset, name in enumerate(extra, start=len(header) + 1):
+        sheet.cell(row=int(meta["header_row"]), column=offset, value=neutralise(str(name)))
+    columns = header + extra
+    date_columns = {
+        name for k, name in enumerate(header, start=1)
+        if sheet.column_dimensions[get_column_letter(k)].number_format == "yyyy-mm-dd"
+    }
+    for r, values in enumerate(frame.reindex(columns=columns).itertuples(index=False), start=first):
+        for c, (name, value) in enumerate(zip(columns, values), start=1):
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                continue
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if name in date_columns and isinstance(value, str):
+                value = dt.date.fromisoformat(value)
+            sheet.cell(row=r, column=c, value=neutralise(value))
+    if note:
+        first_sheet = wb.create_sheet("Note", 0)
+        first_sheet.cell(row=1, column=1, value=neutralise(note)).font = Font(bold=True, color="B3261E")
+        first_sheet.column_dimensions["A"].width = 120
+        wb.active = 0
+    wb.save(path)
+    return path
