@@ -299,28 +299,18 @@ def test_cli_out_must_be_a_folder(tmp_path, capsys):
 @pytest.mark.slow
 def test_mhdq_workbook_filled_with_synthetic_answers(mhdq_spec, tmp_path, capsys):
     """The questionnaire workbook (instrument/forms/workbook.py) with 300 SYNTHETIC respondents typed in."""
-    import openpyxl
-
-    from instrument.forms.workbook import write_workbook
+    from instrument.forms.workbook import fill_data_entry, write_workbook
 
     path = write_workbook(mhdq_spec, tmp_path / "mhdq.xlsx", rows=400)
-    book = openpyxl.load_workbook(path)
-    meta = {row[0].value: row[1].value for row in book["_mhdq"].iter_rows()}
-    sheet = book[meta["data_sheet"]]
-    header = [cell.value for cell in sheet[1]]
     data = simulate_cohort(mhdq_spec, n=300, seed=8, missing_rate=0.01).responses  # synthetic
-    for column, name in enumerate(header, start=1):
-        if name in data.columns:
-            for row, value in enumerate(data[name].tolist(), start=2):
-                if value is not None and not (isinstance(value, float) and np.isnan(value)):
-                    sheet.cell(row=row, column=column, value=int(value) if isinstance(value, float) else value)
-    book.save(path)
+    fill_data_entry(path, data, note="SYNTHETIC DATA for a test")
     out = tmp_path / "out"
     code, _, err = run_cli(["validate", str(path), "--out", str(out), "-q"], capsys)
     assert code == 0, err
     result = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert result["data"]["platforms"] == ["mhdq_workbook"]
     assert result["data"]["n_used"] == 300
+    assert result["data"]["synthetic"] is True  # the appended `synthetic` column marks it
     status = {s["name"]: s["status"] for s in result["steps"]}
     assert {k: v for k, v in status.items() if v != "ok"} == {"invariance": "not_requested"}
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "results.json", "tables.xlsx"]
