@@ -35,8 +35,12 @@ class ResponseTable:
     platform : str
         Detected source: ``mhdq_workbook``, ``xlsx``, ``csv``, ``kobo``, ``redcap``, ``qualtrics``,
         ``spss`` or ``parquet``.
+    source : str
+        The file the responses were read from.
     spec_version : str or None
         The instrument version the file declares, where it declares one.
+    value_labels : dict
+        ``{item id: {code: label}}`` from files that carry value labels (SPSS); empty otherwise.
     """
 
     items: pd.DataFrame
@@ -46,6 +50,7 @@ class ResponseTable:
     platform: str = "unknown"
     source: str = ""
     spec_version: str | None = None
+    value_labels: dict[str, dict[int, str]] = field(default_factory=dict)
 
     @property
     def n_rows(self) -> int:

@@ -79,9 +79,10 @@ def test_blank_line_keeps_row_numbers(tmp_path, mini):
     path = write(tmp_path / "t.csv", "fit_1,fit_2\n1,2\n\n3,4\n,\n5,1\n\n\n")
     table = read_responses(path, mini)
     assert table.items["fit_1"].tolist() == [1.0, 3.0, 5.0]
-    # row 3 is blank and row 5 holds only empty fields: not respondents, but the rows count
+    # row 3 is blank and row 5 holds only empty fields: not respondents, but the rows count, and
+    # each skipped row has its record; the blank lines after the last row are not rows
     assert table.meta["source_row"].tolist() == [2, 4, 6]
-    assert "empty_rows_skipped" in rules(table)
+    assert [p.row for p in table.problems if p.rule == "empty_row_skipped"] == [3, 5]
 
 
 def test_ragged_row_is_reported(tmp_path, mini):

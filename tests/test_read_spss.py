@@ -50,7 +50,7 @@ def test_codes_labels_and_user_missing(tmp_path, mini):
     assert table.meta["respondent_id"].tolist() == ["A1", "A2", "A3"]
     assert table.meta["source_row"].tolist() == [2, 3, 4]
     # value labels in a side mapping with integer codes
-    labels = table.items.attrs["value_labels"]
+    labels = table.value_labels
     assert labels["fit_1"][9] == "Does not apply" and all(isinstance(k, int) for k in labels["fit_1"])
     assert not [p for p in table.problems if p.rule == "value_labels_differ"]
 

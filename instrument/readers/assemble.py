@@ -44,6 +44,10 @@ RESPONDENT_ID_NAMES = ("respondent_id",)
 IDENTIFYING_ANYWHERE = {"ipaddress", "ip_address", "ip address"}
 #: Recode key meaning "every item without its own entry".
 ALL_ITEMS = "*"
+#: The marker column of simulated data (``mhdq simulate``): read into ``meta``, carried into scores.
+SYNTHETIC_COLUMN = "synthetic"
+#: Rule of the info problem recorded for each row skipped because it holds nothing but an id.
+EMPTY_ROW_RULE = "empty_row_skipped"
 
 
 def normalise(text: Any) -> str:
@@ -211,6 +215,8 @@ class Matcher:
             text = self.texts.lookup(stripped.rsplit("/", 1)[-1])
         if text is not None:
             return text
+        if folded == SYNTHETIC_COLUMN:
+            return Role("meta", SYNTHETIC_COLUMN)
         return Role("unknown", stripped)
 
     def _by_id(self, folded: str) -> Role | None:
@@ -260,9 +266,11 @@ class Matcher:
             problems = list(extra_problems or []) + list(plan.problems) + problems
         keep = self._non_empty_rows(raw, plan)
         if keep is not None:
-            skipped = int((~keep).sum())
-            problems.append(Problem(source, None, None, None, "empty_rows_skipped", "info",
-                                    f"{skipped} row(s) with no values (apart from a respondent id) were skipped"))
+            # One record per row, so any split of a file into chunks reports exactly the same.
+            for row in raw.source_rows[~keep]:
+                problems.append(Problem(source, int(row), None, None, EMPTY_ROW_RULE, "info",
+                                        "the row has no values (apart from a respondent id): not a respondent, "
+                                        "skipped"))
             raw = RawTable(raw.names, [_take(c, keep) for c in raw.columns], raw.source_rows[keep],
                            raw.problems, raw.platform, raw.spec_version, raw.declared, raw.value_labels)
         n = len(raw)
@@ -270,13 +278,11 @@ class Matcher:
         items = self._items(raw, plan, index)
         background = self._background(raw, plan, index, source, problems)
         meta = self._meta(raw, plan, index, source, platform)
-        if raw.value_labels:
-            items.attrs["value_labels"] = {
-                role.target: raw.value_labels[name]
-                for name, role in zip(raw.names, plan.roles) if role.kind == "item" and name in raw.value_labels
-            }
+        value_labels = {role.target: raw.value_labels[name] for name, role in zip(raw.names, plan.roles)
+                        if role.kind == "item" and name in raw.value_labels}
         return ResponseTable(items=items, background=background, meta=meta, problems=problems,
-                             platform=platform, source=source, spec_version=spec_version)
+                             platform=platform, source=source, spec_version=spec_version,
+                             value_labels=value_labels)
 
     def _non_empty_rows(self, raw: RawTable, plan: Plan) -> np.ndarray | None:
         """Mask of rows to keep, or None when every row has a value somewhere."""
@@ -378,8 +384,8 @@ class Matcher:
             if raw.names[i].strip() not in columns:
                 columns[raw.names[i].strip()] = as_series(raw.columns[i]).to_numpy()
         for i in plan.columns("meta"):
-            if raw.names[i].strip() not in columns:
-                columns[raw.names[i].strip()] = _numeric_if_all(raw.columns[i])
+            if plan.roles[i].target not in columns:
+                columns[plan.roles[i].target] = _numeric_if_all(raw.columns[i])
         duration = _duration(columns, platform)
         if duration is not None:
             columns["duration_seconds"] = duration
@@ -532,14 +538,15 @@ def _text_values(values) -> np.ndarray:
     return np.asarray([None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in array], dtype=object)
 
 
-def _respondent_ids(values, stem: str, rows: np.ndarray) -> pd.Series:
-    """Respondent ids as text, ``<file-stem>:<row>`` where the file has none; no per-row Python
-    for pyarrow columns (``101.0`` read from a workbook becomes ``"101"``)."""
+def _respondent_ids(values, stem: str, rows: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Respondent ids as a text array (no index: the caller's frame gives it), ``<file-stem>:<row>``
+    where the file has none; no per-row Python for pyarrow columns (``101.0`` read from a workbook
+    becomes ``"101"``)."""
     def generated():
         return pc.binary_join_element_wise(pa.scalar(stem), pa.array(rows, type=pa.int64()).cast(pa.string()), ":")
 
     if values is None:
-        return pd.Series(generated().to_pandas(), dtype="str")
+        return pd.array(generated().to_pandas(), dtype="str")
     if isinstance(values, (pa.ChunkedArray, pa.Array)) and pa.types.is_string(values.type):
         given = pc.utf8_trim_whitespace(values)
         given = given.combine_chunks() if isinstance(given, pa.ChunkedArray) else given
@@ -557,7 +564,7 @@ def _respondent_ids(values, stem: str, rows: np.ndarray) -> pd.Series:
     blank = pc.fill_null(pc.or_kleene(pc.is_null(given), pc.equal(given, "")), True)
     if pc.any(blank).as_py():
         given = pc.if_else(blank, generated(), given)
-    return pd.Series(given.to_pandas(), dtype="str")
+    return pd.array(given.to_pandas(), dtype="str")
 
 
 def _numeric_if_all(values) -> np.ndarray:

@@ -245,8 +245,8 @@ def _arrow_options(layout: TextLayout, numeric: Collection[int], text_items: boo
         column_names=ids, skip_rows=layout.header_lines, block_size=_BLOCK_BYTES,
         encoding="utf8" if layout.encoding.startswith("utf-8") else layout.encoding,
     )
-    # A blank line in the body is a parse error here (it has one field), which sends the file
-    # to the exact path: skipping it silently would shift the row numbers of every later row.
+    # A blank line in the body is read as a row of nulls (ignore_empty_lines=False), so row
+    # numbers stay those of the file; the matcher then skips it as an empty row, with a record.
     parse = pacsv.ParseOptions(delimiter=layout.delimiter, quote_char='"', double_quote=True,
                                newlines_in_values=layout.multiline, ignore_empty_lines=False)
     convert = pacsv.ConvertOptions(column_types=types, null_values=NULL_VALUES, strings_can_be_null=True,
@@ -255,26 +255,50 @@ def _arrow_options(layout: TextLayout, numeric: Collection[int], text_items: boo
 
 
 def _source(layout: TextLayout, *, streaming: bool = False):
-    """The file without trailing blank lines: memory-mapped (no copy) for a whole read; a plain
-    buffered stream when streaming a file that ends with at most one line break, so resident
-    memory stays bounded by the chunks."""
-    if streaming:
-        with open(layout.path, "rb") as handle:
-            handle.seek(layout.content_end)
-            if handle.read(3) in (b"", b"\n", b"\r\n", b"\r"):
-                return pa.OSFile(layout.path, "r")
-    mapped = pa.memory_map(layout.path, "r")
-    return pa.BufferReader(mapped.read_buffer(layout.content_end))
+    """The file without trailing blank lines: memory-mapped (no copy) for a whole read; for
+    streaming, a plain buffered file handle read block by block, so resident memory stays
+    bounded by the chunks whatever the file size."""
+    if not streaming:
+        mapped = pa.memory_map(layout.path, "r")
+        return pa.BufferReader(mapped.read_buffer(layout.content_end))
+    with open(layout.path, "rb") as handle:
+        handle.seek(layout.content_end)
+        clean_end = handle.read(3) in (b"", b"\n", b"\r\n", b"\r")
+    if clean_end:  # pyarrow's own file reader: at most one line break follows the last row
+        return pa.OSFile(layout.path, "r")
+    return pa.PythonFile(_Prefix(layout.path, layout.content_end), mode="r")
+
+
+class _Prefix(io.RawIOBase):
+    """The first ``size`` bytes of a file, as a stream (the file without its trailing blank lines)."""
+
+    def __init__(self, path: str | Path, size: int):
+        self._handle = open(path, "rb")  # noqa: SIM115 - closed by close(), which pyarrow calls
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer).cast("B")[: self._left]
+        count = self._handle.readinto(view) if len(view) else 0
+        self._left -= count
+        return count
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
 
 
 def _arrow_chunks(layout, limits, numeric, chunk_rows, text_items, *, skip: int) -> Iterator[RawTable]:
     read, parse, convert = _arrow_options(layout, numeric, text_items)
     first_row = layout.header_rows + 1
+    source = _source(layout, streaming=chunk_rows is not None)
     try:
         if chunk_rows is None:
-            batches = [pacsv.read_csv(_source(layout), read_options=read, parse_options=parse, convert_options=convert)]
+            batches = [pacsv.read_csv(source, read_options=read, parse_options=parse, convert_options=convert)]
         else:
-            batches = _stream_batches(_source(layout, streaming=True), read, parse, convert, chunk_rows)
+            batches = _stream_batches(source, read, parse, convert, chunk_rows)
         seen = 0
         for table in batches:
             start, seen = seen, seen + table.num_rows
@@ -294,6 +318,8 @@ def _arrow_chunks(layout, limits, numeric, chunk_rows, text_items, *, skip: int)
         raise _ArrowParseFailed() from None
     except (pa.ArrowException, OSError):
         raise _ArrowParseFailed() from None
+    finally:
+        source.close()
 
 
 def _stream_batches(source, read, parse, convert, chunk_rows) -> Iterator[pa.Table]:
@@ -358,10 +384,16 @@ def _python_chunks(layout: TextLayout, limits: ReadLimits, chunk_rows: int | Non
             for _ in range(layout.header_rows):
                 next(reader, None)
             record_number = layout.header_rows
+            blank_lines: list[int] = []
             for record in reader:
                 record_number += 1
                 emitted += 1  # counted as pyarrow counts rows, so a restart skips exactly what it gave
-                if emitted <= skip or not record:
+                if emitted <= skip:
+                    continue
+                if not record:
+                    # A blank line inside the data is a row without values, as pyarrow reads it;
+                    # blank lines at the end of the file are not rows (pyarrow never sees them).
+                    blank_lines.append(record_number)
                     continue
                 if max(map(len, record)) > limits.max_field_chars:
                     raise DataError(
@@ -374,12 +406,15 @@ def _python_chunks(layout: TextLayout, limits: ReadLimits, chunk_rows: int | Non
                                             "fields are ignored (check the delimiter and quoting of this row)"))
                 cells = [None if cell.strip() in nulls else cell for cell in record[:width]]
                 cells.extend([None] * (width - len(cells)))
-                rows.append(cells)
-                numbers.append(record_number)
-                if chunk_rows is not None and len(rows) >= chunk_rows:
-                    yield _python_raw(rows, numbers, layout, problems)
-                    yielded = True
-                    rows, numbers, problems = [], [], []
+                pending = [(number, [None] * width) for number in blank_lines] + [(record_number, cells)]
+                blank_lines = []
+                for number, row in pending:
+                    rows.append(row)
+                    numbers.append(number)
+                    if chunk_rows is not None and len(rows) >= chunk_rows:
+                        yield _python_raw(rows, numbers, layout, problems)
+                        yielded = True
+                        rows, numbers, problems = [], [], []
     except csv.Error:
         raise DataError(
             f"{layout.path}: row {record_number + 1}: cannot be parsed as delimited text (a field longer "
