@@ -9,12 +9,14 @@ and one problem list, atomically. :func:`fit_norms` runs the same pipeline to le
 Guarantees (tested in ``tests/test_batch.py``):
 
 * rows read = rows scored + rows rejected, and every rejected row has at least one error record
-  saying why;
+  saying why; rows holding nothing but an id are not read but skipped by the reader, each with
+  an ``empty_row_skipped`` info record (:attr:`BatchResult.n_skipped`);
 * memory is bounded by a few chunks whatever the input size (CSV and Parquet are streamed; the
   ids seen so far are kept as sorted 64-bit hashes, 8 bytes per respondent);
 * duplicate respondent ids are found across chunks and files: the first occurrence in input order
   is kept, whatever order parallel workers finish in;
-* results do not depend on ``jobs``, ``chunk_rows`` or the engine.
+* results do not depend on ``jobs``, ``chunk_rows`` or the engine;
+* scores of simulated input (a ``synthetic`` marker column) carry that column.
 """
 
 from __future__ import annotations
@@ -35,7 +37,10 @@ from instrument.check import SeenIds, blank_ids, check_responses, hash_ids
 from instrument.errors import DataError, MHDQError, UsageError
 from instrument.norms import NormTable
 from instrument.problems import Problem, problems_frame, shorten
+from instrument.read import iter_response_chunks, read_header
+from instrument.readers.assemble import EMPTY_ROW_RULE, SYNTHETIC_COLUMN
 from instrument.responses import ResponseTable
+from instrument.safety import ReadLimits
 from instrument.score import IMPUTE_METHODS, code_counts, medians_from_counts, score_items
 from instrument.spec import Instrument
 
@@ -179,11 +184,16 @@ class BatchResult:
     n_read, n_scored, n_rejected : int
         Rows read, scored and rejected (``n_read == n_scored + n_rejected``).
     problems : list of Problem
+        Every problem found; each rejected row has an error record, each skipped row an
+        ``empty_row_skipped`` info record.
     output : Path or None
         The scores file (None in strict mode with errors, or when nothing was written).
     problems_path : Path or None
     unreadable : tuple of str
         Files that could not be read at all (each also has an ``unreadable_file`` problem).
+    synthetic : bool
+        Some input carries the ``synthetic`` marker column of simulated data; the scores then
+        carry it too.
     """
 
     files: tuple[str, ...]
@@ -194,10 +204,16 @@ class BatchResult:
     output: Path | None = None
     problems_path: Path | None = None
     unreadable: tuple[str, ...] = ()
+    synthetic: bool = False
 
     @property
     def n_errors(self) -> int:
         return sum(p.severity == "error" for p in self.problems)
+
+    @property
+    def n_skipped(self) -> int:
+        """Rows skipped by the reader as holding nothing but an id (not counted in ``n_read``)."""
+        return sum(p.rule == EMPTY_ROW_RULE for p in self.problems)
 
     def summary(self) -> pd.DataFrame:
         """Problems counted by ``rule`` and ``severity`` (columns ``rule, severity, n``)."""
@@ -272,7 +288,10 @@ def _identity(checked, table: ResponseTable, kept: np.ndarray | None, options: B
     if len(background.columns) and kept is not None:
         background = background[kept]
     for name in options.keep:
-        if name in background.columns:
+        if name == SYNTHETIC_COLUMN:  # text in every file, also where a file lacks the marker
+            marker = meta[name] if name in meta.columns else pd.Series([None] * n, dtype=object)
+            columns[name] = pd.array(marker.to_numpy(dtype=object), dtype="str")
+        elif name in background.columns:
             columns[name] = background[name].to_numpy()
         elif name in meta.columns:
             columns[name] = meta[name].to_numpy()
@@ -335,55 +354,6 @@ def _unreadable(path: Path, error: Exception) -> Problem:
                    f"the file could not be read: {error}")
 
 
-def _parsed_ahead(reader, depth: int = 2) -> Iterator[Any]:
-    """Record batches from a pyarrow CSV reader, parsed in a background thread.
-
-    pyarrow's streaming reader parses a block when asked for it, on the calling thread, without
-    the GIL; pulling batches in a thread lets parsing overlap with checking and scoring the
-    previous chunk. Only the C++ parse runs in the thread (Python work there would compete for
-    the GIL). Errors are re-raised here; at most ``depth`` batches (4 MB of text each) wait.
-    """
-    import queue
-    import threading
-
-    done = object()
-    batches: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def pull() -> None:
-        try:
-            for batch in reader:
-                while not stop.is_set():
-                    try:
-                        batches.put((True, batch), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            batches.put((True, done))
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
-            batches.put((False, exc))
-
-    thread = threading.Thread(target=pull, name="mhdq-csv-parse", daemon=True)
-    thread.start()
-    try:
-        while True:
-            ok, item = batches.get()
-            if not ok:
-                raise item
-            if item is done:
-                return
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():
-            try:
-                batches.get_nowait()
-            except queue.Empty:
-                thread.join(timeout=0.05)
-
-
 class _WriteBehind:
     """Hand chunks to ``write`` in a background thread, at most ``depth`` chunks behind.
 
@@ -436,181 +406,25 @@ class _WriteBehind:
         self._thread.join()
 
 
-def _limits():
-    from instrument.safety import ReadLimits
+#: Streamed files are bounded by the chunk size, not by Excel's row limit.
+_STREAM_LIMITS = ReadLimits(max_rows=2**40, max_cells=2**50)
 
-    # Streamed files are bounded by the chunk size, not by Excel's row limit.
-    return ReadLimits(max_rows=2**40, max_cells=2**50)
+
+def _is_synthetic(path: Path) -> bool:
+    """Whether a file carries the ``synthetic`` marker column of simulated data (``mhdq simulate``).
+
+    A file that cannot be read counts as not synthetic here; the scoring pass reports it.
+    """
+    try:
+        return any(name.strip().casefold() == SYNTHETIC_COLUMN for name in read_header(path, limits=_STREAM_LIMITS))
+    except MHDQError:
+        return False
 
 
 def _iter_chunks(path: Path, instrument: Instrument, options: BatchOptions) -> Iterator[ResponseTable]:
-    """The chunks of one file: the plain-CSV fast path when it applies, else the reader's own."""
-    suffix = path.suffix.lower()
-    fast = None
-    if suffix in (".csv", ".tsv", ".txt"):
-        fast = _plain_csv_chunks(path, instrument, options)
-    elif suffix in (".parquet", ".pq"):
-        fast = _parquet_chunks(path, instrument, options)
-    if fast is not None:
-        yield from fast
-        return
-    yield from _reader_chunks(path, instrument, options)
-
-
-def _reindexed(table: ResponseTable, start: int) -> ResponseTable:
-    """``table`` with its three frames indexed ``start, start + 1, ...`` (built with index 0)."""
-    index = pd.RangeIndex(start, start + table.n_rows)
-    return ResponseTable(table.items.set_axis(index), table.background.set_axis(index), table.meta.set_axis(index),
-                         table.problems, table.platform, table.source, table.spec_version)
-
-
-def _parquet_chunks(path: Path, instrument: Instrument, options: BatchOptions) -> Iterator[ResponseTable] | None:
-    """Parquet record batches through the reader's own matcher, each chunk built from index 0
-    and re-indexed here (as :func:`_plain_csv_chunks` does)."""
-    try:
-        from instrument.readers.assemble import Matcher
-        from instrument.readers.parquet import iter_parquet
-    except ImportError:  # the reader's internals moved: its own path is always correct
-        return None
-
-    def chunks() -> Iterator[ResponseTable]:
-        source = str(path)
-        pieces = iter_parquet(path, _limits(), chunk_rows=options.chunk_rows)
-        matcher = Matcher(instrument, platform="parquet", rename=options.rename, recode=options.recode)
-        plan = None
-        start = 0
-        for n, raw in enumerate(pieces):
-            if plan is None:
-                plan = matcher.plan(raw.names, source)
-            table = matcher.build(raw, plan, source, platform="parquet", spec_version=None,
-                                  include_file_problems=n == 0, index_start=0)
-            yield _reindexed(table, start)
-            start += table.n_rows
-
-    return chunks()
-
-
-def _reader_chunks(path: Path, instrument: Instrument, options: BatchOptions, *,
-                   after_row: int | None = None) -> Iterator[ResponseTable]:
-    from instrument.read import iter_response_chunks
-
-    chunks = iter_response_chunks(path, instrument, chunk_rows=options.chunk_rows, rename=options.rename,
-                                  recode=options.recode, limits=_limits())
-    if after_row is None:
-        yield from chunks
-        return
-    # Continue a file the fast path had started: skip the rows already given, and the
-    # file-level problems already reported with the first chunk.
-    for table in chunks:
-        keep = (table.meta["source_row"] > after_row).to_numpy()
-        if not keep.any():
-            continue
-        problems = [p for p in table.problems if p.row is not None and p.row > after_row]
-        yield ResponseTable(table.items[keep], table.background[keep] if len(table.background.columns)
-                            else table.background.iloc[np.flatnonzero(keep)], table.meta[keep], problems,
-                            table.platform, table.source, table.spec_version)
-
-
-def _plain_csv_chunks(path: Path, instrument: Instrument, options: BatchOptions) -> Iterator[ResponseTable] | None:
-    """Stream a plain UTF-8 CSV/TSV with pyarrow straight from the file (no memory map).
-
-    The reader's own column matching and value conversion (:class:`instrument.readers.assemble.
-    Matcher`) build every chunk, so the tables, problems and row numbers are the reader's; only
-    the bytes-to-columns step differs: a buffered stream, so resident memory stays bounded by a
-    few chunks even for files larger than memory. Returns None (use the reader) for anything
-    that is not a plain delimited file: other encodings, line breaks inside fields, Qualtrics
-    or Kobo layouts, trailing blank lines.
-    """
-    try:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-
-        from instrument.read import _numeric_columns, _text_choice
-        from instrument.readers import delimited
-        from instrument.readers.assemble import Matcher
-    except ImportError:  # the reader's internals moved: its own path is always correct
-        return None
-    limits = _limits()
-    try:
-        layout = delimited.inspect_text(path, limits)
-    except MHDQError:
-        return None  # the reader will report it
-    if (layout.encoding not in ("utf-8", "utf-8-sig") or layout.multiline or layout.header_rows != 1
-            or layout.platform_hint != "csv"):
-        return None
-    size = path.stat().st_size
-    if size - layout.content_end > 2:
-        return None  # trailing blank lines: the reader trims them
-    with open(path, "rb") as handle:
-        handle.seek(layout.content_end)
-        if handle.read() not in (b"", b"\n", b"\r\n"):
-            return None
-    source = str(path)
-    chosen = _text_choice(layout, None, source)
-    if chosen != "csv":
-        return None
-    matcher = Matcher(instrument, platform=chosen, rename=options.rename, recode=options.recode)
-    plan = matcher.plan(layout.header, source)
-    numeric = _numeric_columns(plan, instrument)
-
-    state = {"emitted_raw": 0, "next_index": 0, "last_row": None, "text_items": False, "first": True}
-
-    def build(piece) -> ResponseTable:
-        """One chunk through the reader's own matcher, indexed to continue the previous one."""
-        first_row = layout.header_rows + 1 + state["emitted_raw"]
-        raw = delimited._arrow_raw(piece, layout, limits, numeric, first_row, state["text_items"],
-                                   list(layout.problems) if state["first"] else [])
-        # index_start=0 and re-indexing here keeps every column aligned whatever the reader does
-        # with indexes internally.
-        table = matcher.build(raw, plan, source, platform=chosen, spec_version=None,
-                              include_file_problems=state["first"], index_start=0)
-        state["emitted_raw"] += piece.num_rows
-        state["first"] = False
-        start = state["next_index"]
-        state["next_index"] += table.n_rows
-        if table.n_rows:
-            state["last_row"] = int(table.meta["source_row"].iat[-1])
-        return _reindexed(table, start)
-
-    def chunks() -> Iterator[ResponseTable]:
-        while True:
-            try:
-                read, parse, convert = delimited._arrow_options(layout, numeric, state["text_items"])
-            except (TypeError, AttributeError):  # the reader's internals changed: use the reader
-                yield from _reader_chunks(path, instrument, options, after_row=state["last_row"])
-                return
-            try:
-                reader = pacsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert)
-                seen = 0  # records parsed in this pass (a re-read skips those already given)
-                pending: list = []
-                count = 0
-                for batch in _parsed_ahead(reader):
-                    skip = state["emitted_raw"] - seen
-                    seen += batch.num_rows
-                    if skip >= batch.num_rows:
-                        continue
-                    if skip > 0:
-                        batch = batch.slice(skip)
-                    pending.append(batch)
-                    count += batch.num_rows
-                    while count >= options.chunk_rows:
-                        table = pa.Table.from_batches(pending, schema=reader.schema)
-                        piece, rest = table.slice(0, options.chunk_rows), table.slice(options.chunk_rows)
-                        pending, count = rest.to_batches(), rest.num_rows
-                        yield build(piece)
-                if count or state["first"]:
-                    yield build(pa.Table.from_batches(pending, schema=reader.schema))
-                return
-            except pa.ArrowInvalid as exc:
-                if "conversion error" in str(exc) and not state["text_items"]:
-                    state["text_items"] = True  # an item column holds text: re-read as text, as the reader does
-                    continue
-                # Anything else pyarrow cannot parse exactly: the reader's exact path takes over
-                # after the rows already given.
-                yield from _reader_chunks(path, instrument, options, after_row=state["last_row"])
-                return
-
-    return chunks()
+    """The chunks of one file, as :func:`instrument.read.iter_response_chunks` streams them."""
+    return iter_response_chunks(path, instrument, chunk_rows=options.chunk_rows, rename=options.rename,
+                                recode=options.recode, limits=_STREAM_LIMITS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -853,13 +667,17 @@ def run_batch(inputs: list[str | Path], instrument: Instrument, out: str | Path,
             raise UsageError(f"{target}: is also an input file; choose another output name")
     if norms is not None:
         norms.check_instrument(instrument, source="--norms")
+    synthetic = any(_is_synthetic(path) for path in files)
+    keep = ((norms.group_,) if norms is not None and norms.group_ else ()) + ((SYNTHETIC_COLUMN,) if synthetic else ())
     options = BatchOptions(impute=impute, min_seconds=min_seconds, rename=rename, recode=recode, norms=norms,
-                           keep=(norms.group_,) if norms is not None and norms.group_ else (), chunk_rows=chunk_rows)
+                           keep=keep, chunk_rows=chunk_rows)
     if impute == "median":
         options = replace(options, medians=_medians(files, instrument, options, None))
     labels = score_labels(instrument, lang)
     labels.update({"respondent_id": "Respondent id", "source_file": "File the answers were read from",
                    "source_row": "Row in that file (header = 1)"})
+    if synthetic:
+        labels[SYNTHETIC_COLUMN] = "Synthetic (simulated) data"
     if norms is not None:
         for scale in norms.scales_:
             base = labels.get(scale, scale)
@@ -867,6 +685,8 @@ def run_batch(inputs: list[str | Path], instrument: Instrument, out: str | Path,
                            f"{scale}_pct": f"{base}: percentile rank"})
     measure = {c: "scale" for c in labels if c not in ID_COLUMNS}
     measure.update({"respondent_id": "nominal", "source_file": "nominal", "source_row": "scale"})
+    if synthetic:
+        measure[SYNTHETIC_COLUMN] = "nominal"
     value_labels = {}
     language = instrument.check_language(lang)
     for name in options.keep:  # a grouping question carried into the output keeps its labels
@@ -901,7 +721,7 @@ def run_batch(inputs: list[str | Path], instrument: Instrument, out: str | Path,
     n_scored = tally.n_read - tally.n_rejected
     write_problems(tally.problems, problems_out)
     return BatchResult(tuple(str(p) for p in files), tally.n_read, n_scored, tally.n_rejected, tally.problems,
-                       written, problems_out, tuple(tally.unreadable))
+                       written, problems_out, tuple(tally.unreadable), synthetic)
 
 
 def fit_norms(inputs: list[str | Path], instrument: Instrument, *, by: str | None = None,
@@ -963,7 +783,7 @@ def _checked_file(path: Path, instrument: Instrument, options: BatchOptions) -> 
 def _empty_checked(instrument: Instrument, options: BatchOptions) -> pd.DataFrame:
     columns: dict[str, Any] = {"respondent_id": pd.Series(dtype=object), "source_file": pd.Series(dtype=object),
                                "source_row": pd.Series(dtype="int64")}
-    columns.update({name: pd.Series(dtype="float64") for name in options.keep})
+    columns.update({name: pd.Series(dtype=object if name == SYNTHETIC_COLUMN else "float64") for name in options.keep})
     columns.update({item_id: pd.Series(dtype="float64") for item_id in instrument.item_ids})
     if any(rs.not_applicable is not None for rs in instrument.response_scales.values()):
         columns.update({f"{item_id}__na": pd.Series(dtype=bool) for item_id in instrument.item_ids})

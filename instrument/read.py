@@ -239,6 +239,43 @@ def iter_response_chunks(
         yield table
 
 
+def read_header(path: str | Path, *, sheet: str | None = None, limits: ReadLimits | None = None) -> list[str]:
+    """The column names of a response file as the reader finds them, before any matching.
+
+    Cheap for CSV/TSV (the first lines), Parquet (the footer) and SPSS (the dictionary); a
+    workbook's sheet is read whole.
+
+    Raises
+    ------
+    DataError
+        As :func:`read_responses` does, for a file that cannot be read.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.csv"
+    >>> _ = path.write_text("A1;A2;synthetic\\n2;5;synthetic\\n")
+    >>> read_header(path)
+    ['A1', 'A2', 'synthetic']
+    """
+    limits = limits or DEFAULT_LIMITS
+    path = Path(path)
+    container = _container(path, limits)
+    if container == "parquet":
+        from instrument.readers.parquet import column_names
+
+        return column_names(path, limits)
+    if container == "spss":
+        from instrument.readers.spss import column_names
+
+        return column_names(path, limits)
+    if container == "workbook":
+        from instrument.readers.excel import read_workbook
+
+        return list(read_workbook(path, limits, sheet=sheet).names)
+    return list(inspect_text(path, limits).header)
+
+
 # ------------------------------------------------------------------------------------------
 def _chain(first, rest):
     yield first

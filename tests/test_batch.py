@@ -239,8 +239,8 @@ def test_unreadable_file_is_reported_and_others_scored(tmp_path, spec):
     check_accounting(result)
 
 
-FAST_PATH_FILES = {
-    # synthetic CSV files exercising the fast path and its hand-overs to the reader
+STREAM_FILES = {
+    # synthetic CSV files exercising the reader's streaming paths (pyarrow, text items re-read, exact csv)
     "plain.csv": "respondent_id,a1,a2,b1,gender,extra\np1,1,2,3,1,x\np2,,5,1,2,y\n,3,3,3,1,z\np4,8,9,1,3,w\n",
     "text_in_items.csv": "respondent_id,a1,a2,b1\np1,1,2,3\np2,Agree,5,1\np3,x,3,3\np5,2,2,2\np6,1,,\n",
     "blank_line.csv": "respondent_id,a1,a2\np1,1,2\np2,2,2\n\np3,3,4\np4,5,5\n",
@@ -249,16 +249,15 @@ FAST_PATH_FILES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(FAST_PATH_FILES))
+@pytest.mark.parametrize("name", sorted(STREAM_FILES))
 @pytest.mark.parametrize("chunk_rows", [2, 1000])
-def test_fast_csv_path_gives_the_readers_tables(tmp_path, spec, name, chunk_rows):
-    from instrument.batch import BatchOptions, _iter_chunks, _plain_csv_chunks
+def test_batch_chunks_are_the_readers_tables(tmp_path, spec, name, chunk_rows):
+    from instrument.batch import BatchOptions, _iter_chunks
     from instrument.read import read_responses
 
     path = tmp_path / name
-    path.write_text(FAST_PATH_FILES[name], encoding="utf-8")
+    path.write_text(STREAM_FILES[name], encoding="utf-8")
     options = BatchOptions(chunk_rows=chunk_rows)
-    assert _plain_csv_chunks(path, spec, options) is not None  # the fast path applies to all of these
     chunks = list(_iter_chunks(path, spec, options))
     whole = read_responses(path, spec)
     for part in ("items", "background", "meta"):
@@ -299,3 +298,26 @@ def test_mixed_formats_match_psych(tmp_path, bfi):
     assert scores["respondent_id"].tolist() == frame["respondent_id"].tolist()
     reference = pd.read_csv(DATA / "bfi_scores_mean_impute_none.csv")
     np.testing.assert_allclose(scores[BFI_SCALES].to_numpy(), reference[BFI_SCALES].to_numpy(), rtol=0, atol=1e-9)
+
+
+def test_synthetic_marker_and_skipped_rows_whatever_the_split(tmp_path, spec):
+    # a simulated file (synthetic marker) with rows holding only an id, and a file without the
+    # marker: the same scores, marker and accounting at any chunk size, serial or parallel
+    (tmp_path / "sim.csv").write_text(
+        "respondent_id,a1,a2,b1,synthetic\ns1,1,2,3,synthetic\ns2,,,,\ns3,2,2,,synthetic\n,,,,\ns5,4,4,4,synthetic\n",
+        encoding="utf-8")
+    (tmp_path / "real.csv").write_text("respondent_id,a1,a2\nr1,1,2\nr2,,\n", encoding="utf-8")
+    files = [tmp_path / "sim.csv", tmp_path / "real.csv"]
+    results, frames = [], []
+    for n, (jobs, chunk_rows) in enumerate([(1, 100), (1, 1), (2, 2)]):
+        out = tmp_path / f"scores{n}.parquet"
+        results.append(run_batch(files, spec, out, jobs=jobs, chunk_rows=chunk_rows))
+        frames.append(pd.read_parquet(out))
+    for result, frame in zip(results, frames):
+        check_accounting(result)
+        assert result.synthetic
+        assert (result.n_read, result.n_scored, result.n_rejected, result.n_skipped) == (4, 4, 0, 3)
+        assert sorted((Path(p.file).name, p.row) for p in result.problems if p.rule == "empty_row_skipped") == [
+            ("real.csv", 3), ("sim.csv", 3), ("sim.csv", 5)]
+        assert frame["synthetic"].fillna("").tolist() == ["synthetic", "synthetic", "synthetic", ""]
+        pd.testing.assert_frame_equal(frame, frames[0])

@@ -152,3 +152,35 @@ def test_progress_bar_on_a_terminal(tmp_path, bfi_folder, capsys, monkeypatch):
     assert code == 0, stderr
     assert "rows read 2,800 = scored 2,800 + rejected 0" in stdout
     assert "Traceback" not in stderr
+
+
+def test_synthetic_input_stays_labelled(tmp_path, capsys):
+    # a simulated file (synthetic marker column, as mhdq simulate writes it) and a file without
+    # the marker: the scores keep the marker per row, and the summary says SYNTHETIC
+    simulated = pd.DataFrame({"respondent_id": ["s1", "s2"], "A1": [1, 2], "A2": [3, 4],
+                              "synthetic": ["synthetic", "synthetic"]})
+    other = pd.DataFrame({"respondent_id": ["r1", "r2"], "A1": [5, 6], "A2": [1, 2]})
+    simulated.to_csv(tmp_path / "a_simulated.csv", index=False)
+    other.to_csv(tmp_path / "b_other.csv", index=False)
+    out = tmp_path / "scores.csv"
+    code, stdout, stderr = run(["score", str(tmp_path / "a_simulated.csv"), str(tmp_path / "b_other.csv"),
+                                "--instrument", BFI, "--out", str(out), "--jobs", "1"], capsys)
+    assert code == 0, stderr
+    assert stdout.startswith("SYNTHETIC data: rows read 4 = scored 4 + rejected 0")
+    scores = pd.read_csv(out, keep_default_na=False)
+    assert scores["synthetic"].tolist() == ["synthetic", "synthetic", "", ""]
+    problems = pd.read_csv(tmp_path / "scores.problems.csv")
+    assert "synthetic" not in set(problems["column"].dropna())  # metadata, not an unknown column
+
+
+def test_skipped_rows_are_counted_apart(tmp_path, capsys):
+    # rows 3 and 5 hold nothing but an id: skipped, each with its own record, not read
+    path = tmp_path / "gaps.csv"
+    path.write_text("respondent_id,A1,A2\na,1,2\nb,,\nc,3,\nd,,\n", encoding="utf-8")
+    out = tmp_path / "s.csv"
+    code, stdout, _ = run(["score", str(path), "--instrument", BFI, "--out", str(out), "--chunk-rows", "1"], capsys)
+    assert code == 0
+    assert "rows read 2 = scored 2 + rejected 0 (2 empty rows skipped)" in stdout
+    problems = pd.read_csv(tmp_path / "s.problems.csv")
+    assert problems.loc[problems["rule"] == "empty_row_skipped", "row"].tolist() == [3, 5]
+    assert not stdout.startswith("SYNTHETIC")

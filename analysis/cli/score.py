@@ -98,7 +98,10 @@ def echo_summary(result, *, strict: bool, quiet: bool) -> None:
         click.echo(f"Error: could not read {path} (see the problem list)", err=True)
     if quiet:
         return
-    click.echo(f"rows read {result.n_read:,} = scored {result.n_scored:,} + rejected {result.n_rejected:,}")
+    marker = "SYNTHETIC data: " if result.synthetic else ""
+    skipped = f" ({result.n_skipped:,} empty rows skipped)" if result.n_skipped else ""
+    click.echo(f"{marker}rows read {result.n_read:,} = scored {result.n_scored:,} + rejected "
+               f"{result.n_rejected:,}{skipped}")
     summary = result.summary()
     if len(summary):
         counts = ", ".join(f"{r.rule} ({r.severity}) {r.n:,}" for r in summary.itertuples())
@@ -143,7 +146,9 @@ def command(inputs, instrument_path, out, problems_path, strict, norms_path, imp
     INPUT may be files, glob patterns and folders (searched recursively). Writes the scores of
     every row that can be scored (respondent_id, source_file, source_row, one column per scale
     and the number of items answered) and a problem list with every problem found. Prints
-    rows read = rows scored + rows rejected, and the problems by rule.
+    rows read = rows scored + rows rejected (rows holding nothing but an id are skipped, each
+    with an empty_row_skipped record, and counted apart), and the problems by rule. Simulated
+    input (a synthetic column) keeps that column in the scores and is called SYNTHETIC.
     """
     from instrument.batch import expand_inputs, run_batch
     from instrument.norms import NormTable

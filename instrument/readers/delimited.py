@@ -327,7 +327,7 @@ def _stream_batches(source, read, parse, convert, chunk_rows) -> Iterator[pa.Tab
     pending: list[pa.RecordBatch] = []
     count = 0
     yielded = False
-    for batch in reader:
+    for batch in _parsed_ahead(reader):
         pending.append(batch)
         count += batch.num_rows
         while count >= chunk_rows:
@@ -338,6 +338,55 @@ def _stream_batches(source, read, parse, convert, chunk_rows) -> Iterator[pa.Tab
             pending, count = rest.to_batches(), rest.num_rows
     if count or not yielded:
         yield pa.Table.from_batches(pending, schema=reader.schema)
+
+
+def _parsed_ahead(reader, depth: int = 2) -> Iterator[Any]:
+    """Record batches from a pyarrow CSV reader, parsed in a background thread.
+
+    pyarrow's streaming reader parses a block when asked for it, on the calling thread, without
+    the GIL; pulling batches in a thread lets parsing overlap with checking and scoring the
+    previous chunk. Only the C++ parse runs in the thread (Python work there would compete for
+    the GIL). Errors are re-raised here; at most ``depth`` batches (4 MB of text each) wait.
+    """
+    import queue
+    import threading
+
+    done = object()
+    batches: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def pull() -> None:
+        try:
+            for batch in reader:
+                while not stop.is_set():
+                    try:
+                        batches.put((True, batch), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            batches.put((True, done))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            batches.put((False, exc))
+
+    thread = threading.Thread(target=pull, name="mhdq-csv-parse", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = batches.get()
+            if not ok:
+                raise item
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                batches.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.05)
 
 
 def _arrow_raw(table: pa.Table, layout: TextLayout, limits: ReadLimits, numeric, first_row: int,

@@ -36,6 +36,15 @@ def _open(path: Path, limits: ReadLimits):
     return handle
 
 
+def column_names(path: str | Path, limits: ReadLimits) -> list[str]:
+    """The file's column names, from its footer."""
+    handle = _open(Path(path), limits)
+    try:
+        return list(handle.schema_arrow.names)
+    finally:
+        handle.close()
+
+
 def iter_parquet(path: str | Path, limits: ReadLimits, *, chunk_rows: int | None) -> Iterator[RawTable]:
     """Yield the file in pieces of at most ``chunk_rows`` rows (None: the whole file at once).
 

@@ -28,14 +28,26 @@ MAGIC = (b"$FL2", b"$FL3")
 CHILD_TIMEOUT_SECONDS = 300
 
 
+def column_names(path: str | Path, limits: ReadLimits) -> list[str]:
+    """The file's variable names, from its dictionary (no data read)."""
+    _checked_size(Path(path), limits)
+    return [str(n) for n in _parse(str(path), metadata_only=True)["names"]]
+
+
+def _checked_size(path: Path, limits: ReadLimits) -> int:
+    """The file's size, after the size bound and the SPSS signature are checked."""
+    size = check_file_size(path, limits)
+    with open(path, "rb") as handle:
+        if not handle.read(4).startswith(MAGIC):
+            raise DataError(f"{path}: not an SPSS .sav file (it does not start with the SPSS signature)")
+    return size
+
+
 def read_sav(path: str | Path, limits: ReadLimits) -> RawTable:
     """Read an SPSS file; data rows are numbered from 2 (as if the variable names were row 1)."""
     path = Path(path)
     name = str(path)
-    size = check_file_size(path, limits)
-    with open(path, "rb") as handle:
-        if not handle.read(4).startswith(MAGIC):
-            raise DataError(f"{name}: not an SPSS .sav file (it does not start with the SPSS signature)")
+    size = _checked_size(path, limits)
     header = _parse(name, metadata_only=True)
     rows, cols = header["rows"], header["cols"]
     limits.check_shape(name, rows, cols, what="the SPSS header")
