@@ -117,9 +117,7 @@ def estimate_rows(path: Path) -> int | None:
             if lines < 2:
                 return 1
             return max(1, int(size / (len(head) / lines)) - 1)
-    except (OSError, ValueError):
-        return None
-    except Exception:  # noqa: BLE001 - only a progress estimate; the reader reports real problems
+    except (OSError, ValueError, TypeError):  # pyarrow's errors included; the reader reports them
         return None
     return None
 
@@ -439,6 +437,17 @@ class _Tally:
     seen: SeenIds = field(default_factory=SeenIds)
     counts: pd.DataFrame | None = None
 
+    def add_file(self, path: Path, done: dict[str, Any]) -> bool:
+        """Count one file a worker or dask task read; False when it could not be read at all."""
+        self.n_read += done["n_read"]
+        self.n_rejected += done["n_rejected"]
+        self.problems += done["problems"]
+        if done["error"] is not None:
+            self.problems.append(_unreadable(path, DataError(done["error"])))
+            self.unreadable.append(str(path))
+            return False
+        return True
+
 
 def _drop_cross_file_duplicates(result: ChunkResult, tally: _Tally, *, checked: bool = False) -> pd.DataFrame:
     """Reject kept rows whose id was kept in an earlier file; register the rest as seen.
@@ -550,12 +559,7 @@ def _iter_outputs(files: list[Path], instrument: Instrument, options: BatchOptio
                                    with_counts) for n, path in enumerate(files)]
             for path, future in zip(files, futures):
                 done = future.result()
-                tally.n_read += done["n_read"]
-                tally.n_rejected += done["n_rejected"]
-                tally.problems += done["problems"]
-                if done["error"] is not None:
-                    tally.problems.append(_unreadable(path, DataError(done["error"])))
-                    tally.unreadable.append(str(path))
+                if not tally.add_file(path, done):
                     continue
                 if with_counts and done["counts"] is not None:
                     tally.counts = done["counts"] if tally.counts is None else tally.counts + done["counts"]
@@ -826,12 +830,7 @@ def _iter_dask_outputs(files: list[Path], instrument: Instrument, options: Batch
         score_futures, info_futures = futures[: len(files)], futures[len(files):]
         for path, score_future, info_future in zip(files, score_futures, info_futures):
             info = info_future.result()
-            tally.n_read += info["n_read"]
-            tally.n_rejected += info["n_rejected"]
-            tally.problems += info["problems"]
-            if info["error"] is not None:
-                tally.problems.append(_unreadable(path, DataError(info["error"])))
-                tally.unreadable.append(str(path))
+            if not tally.add_file(path, info):
                 continue
             frame = score_future.result().reset_index(drop=True)
             for column in frame.columns:  # dask may hand back text as pandas' NA-string dtype

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from instrument.batch import expand_inputs, fit_norms, run_batch
+from instrument.check import ROW_REJECTING_RULES
 from instrument.errors import UsageError
 from instrument.spec import load_instrument
 from instrument.write import TableWriter
@@ -66,7 +67,7 @@ def synthetic_files(folder: Path) -> list[Path]:
 def check_accounting(result):
     assert result.n_read == result.n_scored + result.n_rejected
     errors = {(p.file, p.row) for p in result.problems
-              if p.severity == "error" and p.rule in ("no_answers", "duplicate_respondent_id")}
+              if p.severity == "error" and p.rule in ROW_REJECTING_RULES}
     assert len(errors) == result.n_rejected  # every rejected row has an error record saying why
 
 
