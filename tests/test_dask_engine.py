@@ -81,3 +81,18 @@ def test_clear_message_without_dask(tmp_path, bfi, files, monkeypatch):
     with pytest.raises(UsageError, match=r"mhdq\[dask\]"):
         run_batch(files, bfi, tmp_path / "x.csv", engine="dask")
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_dask_engine_keeps_the_synthetic_marker(tmp_path, bfi):
+    # a simulated file (synthetic marker, a row holding only an id) beside one without the marker
+    (tmp_path / "sim.csv").write_text("respondent_id,A1,A2,synthetic\ns1,1,2,synthetic\ns2,,,\ns3,2,2,synthetic\n",
+                                      encoding="utf-8")
+    (tmp_path / "real.csv").write_text("respondent_id,A1,A2\nr1,1,2\n", encoding="utf-8")
+    files = [tmp_path / "sim.csv", tmp_path / "real.csv"]
+    local = run_batch(files, bfi, tmp_path / "local.parquet", jobs=1)
+    distributed = run_batch(files, bfi, tmp_path / "dask.parquet", engine="dask", jobs=2)
+    expected = pd.read_parquet(tmp_path / "local.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask.parquet"), expected)
+    assert expected["synthetic"].fillna("").tolist() == ["synthetic", "synthetic", ""]
+    assert distributed.synthetic and local.synthetic
+    assert distributed.n_skipped == local.n_skipped == 1
