@@ -132,3 +132,17 @@ def test_streaming_reads_a_plain_file_handle(tmp_path):
             assert source.read(10_000).rstrip(b"\n") == b"a1,a2\n1,2"
         finally:
             source.close()
+
+
+def test_a_failed_stream_stops_its_parse_thread(tmp_path, spec):
+    import threading
+
+    from instrument.errors import DataError
+    from instrument.safety import ReadLimits
+
+    path = tmp_path / "long.csv"
+    rows = [f"p{i},1,2,3,1," for i in range(3000)] + ["p_long,1,2,3,1," + "x" * 500]
+    path.write_text("respondent_id,a1,a2,b1,gender,note\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match="row 3002"):
+        list(iter_response_chunks(path, spec, chunk_rows=10, limits=ReadLimits(max_field_chars=100)))
+    assert not [t for t in threading.enumerate() if t.name == "mhdq-csv-parse"]

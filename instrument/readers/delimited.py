@@ -17,9 +17,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import queue
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Collection, Iterator
+from typing import Collection, Generator, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -294,6 +296,7 @@ def _arrow_chunks(layout, limits, numeric, chunk_rows, text_items, *, skip: int)
     read, parse, convert = _arrow_options(layout, numeric, text_items)
     first_row = layout.header_rows + 1
     source = _source(layout, streaming=chunk_rows is not None)
+    batches: Iterator[pa.Table] | list[pa.Table] = []
     try:
         if chunk_rows is None:
             batches = [pacsv.read_csv(source, read_options=read, parse_options=parse, convert_options=convert)]
@@ -319,6 +322,8 @@ def _arrow_chunks(layout, limits, numeric, chunk_rows, text_items, *, skip: int)
     except (pa.ArrowException, OSError):
         raise _ArrowParseFailed() from None
     finally:
+        if isinstance(batches, Generator):
+            batches.close()  # stops the parse-ahead thread before its file is closed
         source.close()
 
 
@@ -327,20 +332,24 @@ def _stream_batches(source, read, parse, convert, chunk_rows) -> Iterator[pa.Tab
     pending: list[pa.RecordBatch] = []
     count = 0
     yielded = False
-    for batch in _parsed_ahead(reader):
-        pending.append(batch)
-        count += batch.num_rows
-        while count >= chunk_rows:
-            table = pa.Table.from_batches(pending, schema=reader.schema)
-            yield table.slice(0, chunk_rows)
-            yielded = True
-            rest = table.slice(chunk_rows)
-            pending, count = rest.to_batches(), rest.num_rows
+    ahead = _parsed_ahead(reader)
+    try:
+        for batch in ahead:
+            pending.append(batch)
+            count += batch.num_rows
+            while count >= chunk_rows:
+                table = pa.Table.from_batches(pending, schema=reader.schema)
+                yield table.slice(0, chunk_rows)
+                yielded = True
+                rest = table.slice(chunk_rows)
+                pending, count = rest.to_batches(), rest.num_rows
+    finally:
+        ahead.close()
     if count or not yielded:
         yield pa.Table.from_batches(pending, schema=reader.schema)
 
 
-def _parsed_ahead(reader, depth: int = 2) -> Iterator[Any]:
+def _parsed_ahead(reader, depth: int = 2) -> Iterator[pa.RecordBatch]:
     """Record batches from a pyarrow CSV reader, parsed in a background thread.
 
     pyarrow's streaming reader parses a block when asked for it, on the calling thread, without
@@ -348,27 +357,28 @@ def _parsed_ahead(reader, depth: int = 2) -> Iterator[Any]:
     previous chunk. Only the C++ parse runs in the thread (Python work there would compete for
     the GIL). Errors are re-raised here; at most ``depth`` batches (4 MB of text each) wait.
     """
-    import queue
-    import threading
-
     done = object()
     batches: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
+    def hand_over(item) -> bool:
+        """Queue ``item`` unless the consumer has stopped; False once it has."""
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def pull() -> None:
         try:
             for batch in reader:
-                while not stop.is_set():
-                    try:
-                        batches.put((True, batch), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not hand_over((True, batch)):
                     return
-            batches.put((True, done))
+            hand_over((True, done))
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
-            batches.put((False, exc))
+            hand_over((False, exc))
 
     thread = threading.Thread(target=pull, name="mhdq-csv-parse", daemon=True)
     thread.start()
