@@ -122,7 +122,8 @@ def read_responses(
         (``source_file``, ``source_row``, ``respondent_id``, platform metadata, and
         ``duration_seconds`` for Kobo and Qualtrics), ``problems`` (file-level: ``missing_item_column``,
         ``unknown_column``, ``duplicate_column``, ``spec_version_mismatch``, ``encoding_fallback``,
-        ``identifying_column_dropped``, ``empty_rows_skipped``, ...), ``platform`` and ``spec_version``.
+        ``identifying_column_dropped``, ``empty_row_skipped`` (one per row holding nothing but an
+        id), ...), ``platform``, ``spec_version`` and ``value_labels`` (SPSS).
 
     Raises
     ------
@@ -189,15 +190,28 @@ def iter_response_chunks(
 ) -> Iterator[ResponseTable]:
     """Read a file in pieces of at most ``chunk_rows`` respondents.
 
-    CSV/TSV (and Kobo, REDCap, Qualtrics CSV) are streamed with pyarrow's CSV reader and
-    Parquet by record batches, so memory stays bounded; workbooks and SPSS files are read
-    whole and yielded as one piece. Parameters are those of :func:`read_responses`.
+    CSV/TSV (and Kobo, REDCap, Qualtrics CSV) are streamed with pyarrow's CSV reader from a
+    plain file handle (the next block parsed in a background thread) and Parquet by record
+    batches, so memory stays bounded by a few pieces; workbooks and SPSS files are read whole
+    and yielded as one piece. Parameters are those of :func:`read_responses`.
 
     Yields
     ------
     ResponseTable
-        Consecutive pieces; the index continues from one piece to the next and ``source_row``
-        always refers to the file. File-level problems come with the first piece only.
+        Consecutive pieces which together equal :func:`read_responses`'s table: the index and
+        respondent ids continue from one piece to the next, ``source_row`` always refers to the
+        file, file-level problems come with the first piece and row problems (such as
+        ``empty_row_skipped``) with the piece holding their row.
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> import tempfile, pathlib
+    >>> bfi = load_instrument("examples/bfi.yaml")
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.csv"
+    >>> _ = path.write_text("respondent_id,A1,A2\\np1,2,5\\np2,,\\np3,4,1\\n")
+    >>> [piece.meta["respondent_id"].tolist() for piece in iter_response_chunks(path, bfi, chunk_rows=1)]
+    [['p1'], [], ['p3']]
     """
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise ValueError(f"chunk_rows: must be a positive integer, got {chunk_rows!r}")
