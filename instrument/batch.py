@@ -527,8 +527,6 @@ def _iter_outputs(files: list[Path], instrument: Instrument, options: BatchOptio
     if jobs <= 1 or len(files) <= 1:
         for path in files:
             try:
-                # No read-ahead thread: pyarrow already parses ahead on its own threads, and a
-                # Python thread here only competes for the GIL (measured slower).
                 for table in _iter_chunks(path, instrument, options):
                     result = process_chunk(table, instrument, options, seen_ids=tally.seen, with_counts=with_counts)
                     tally.n_read += result.n_read

@@ -417,7 +417,7 @@ def _declared_problems(raw: RawTable, instrument, source: str) -> list[Problem]:
 
 
 def _numeric_columns(plan, instrument) -> set[int]:
-    """Columns to parse as float64 on the fast CSV path: items, coded background, choice flags."""
+    """Columns pyarrow parses as float64: items, coded background, choice flags (the rest as text)."""
     coded = {q.id for q in instrument.background if q.type in ("single_choice", "integer")}
     return {
         index for index, role in enumerate(plan.roles)
