@@ -146,3 +146,13 @@ def test_a_failed_stream_stops_its_parse_thread(tmp_path, spec):
     with pytest.raises(DataError, match="row 3002"):
         list(iter_response_chunks(path, spec, chunk_rows=10, limits=ReadLimits(max_field_chars=100)))
     assert not [t for t in threading.enumerate() if t.name == "mhdq-csv-parse"]
+
+
+@pytest.mark.parametrize("chunk_rows", [2, 1000])
+def test_many_blank_lines_at_the_end_are_not_rows(tmp_path, spec, chunk_rows):
+    # more trailing line breaks than one look at the file's tail (4 KiB) holds
+    path = tmp_path / "tail.csv"
+    path.write_text("respondent_id,a1\np1,1\n\np3,2\n" + "\r\n" * 5000, encoding="utf-8", newline="")
+    chunks = list(iter_response_chunks(path, spec, chunk_rows=chunk_rows))
+    assert [r for c in chunks for r in c.meta["source_row"]] == [2, 4]
+    assert [p.row for c in chunks for p in c.problems if p.rule == "empty_row_skipped"] == [3]

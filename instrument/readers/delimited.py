@@ -76,8 +76,7 @@ def inspect_text(path: str | Path, limits: ReadLimits) -> TextLayout:
         raise DataError(f"{name}: the file is empty (no header row)")
     with open(path, "rb") as handle:
         head = handle.read(_SAMPLE_BYTES)
-        handle.seek(max(0, size - 4096))
-        tail = handle.read()
+        content_end = _content_end(handle, size)
     problems: list[Problem] = []
     complete = size <= _SAMPLE_BYTES
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -117,13 +116,26 @@ def inspect_text(path: str | Path, limits: ReadLimits) -> TextLayout:
     elif len(records) >= 2 and kobo.looks_like(records[0]) and kobo.is_tag_row(records[1]):
         header_rows = 2
     multiline = any("\n" in cell or "\r" in cell for record in records[:3] for cell in record)
-    # Blank lines at the very end are not rows; pyarrow is given the file without them.
-    content_end = size - (len(tail) - len(tail.rstrip(b"\r\n")))
     return TextLayout(
         path=name, encoding=encoding, delimiter=delimiter, header=[h.strip() for h in header],
         header_rows=header_rows, header_lines=line_after[header_rows - 1], multiline=multiline,
         content_end=content_end, platform_hint=hint, problems=problems,
     )
+
+
+def _content_end(handle, size: int) -> int:
+    """Where the file ends without its trailing line breaks: blank lines at the very end are not
+    rows, and pyarrow is given the file without them."""
+    end = size
+    while end > 0:
+        start = max(0, end - 4096)
+        handle.seek(start)
+        block = handle.read(end - start)
+        kept = len(block.rstrip(b"\r\n"))
+        if kept:
+            return start + kept
+        end = start
+    return 0
 
 
 def encoding_problem(name: str, encoding: str) -> Problem:
