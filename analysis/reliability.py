@@ -20,7 +20,7 @@ value observed over all the scale's items (what ``psych::alpha(x, keys=)`` does)
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import combinations
 from math import comb
@@ -43,6 +43,7 @@ __all__ = [
     "OmegaResult",
     "ReliabilityTable",
     "SplitHalfResult",
+    "TABLE_OMEGA_N_BOOT",
     "bootstrap_alpha",
     "cronbach_alpha",
     "feldt_interval",
@@ -420,28 +421,36 @@ _SUMMARY_COLUMNS = [
 
 @dataclass(frozen=True, slots=True, eq=False)
 class BootstrapResult:
-    """Percentile bootstrap interval of raw alpha (``psych::alpha(n.iter=)``'s ``boot.ci``).
+    """Percentile bootstrap interval of a reliability coefficient (raw alpha or omega total).
 
     Attributes
     ----------
     estimate : float
-        Raw alpha on the full data.
+        The coefficient on the full data.
     ci_low, ci_high : float
-        Percentiles ``(1-ci_level)/2`` and ``(1+ci_level)/2`` of the resampled alphas (R's
+        Percentiles ``(1-ci_level)/2`` and ``(1+ci_level)/2`` of the resampled values (R's
         ``quantile`` type 7, numpy's default ``linear``).
     ci_level : float
     median : float
-        Median of the resampled alphas (psych's middle ``boot.ci`` value).
+        Median of the resampled values (psych's middle ``boot.ci`` value for alpha).
     n_boot : int
-        Resamples.
+        Resamples drawn.
     seed : int or None
         Seed of the ``numpy.random.Generator`` used.
     n_obs : int
     missing : str
     replicates : numpy.ndarray
-        The ``n_boot`` resampled raw alphas.
+        The ``n_boot`` resampled values (NaN where a resample gave none).
     method : str
         ``bootstrap_percentile``.
+    coefficient : str
+        ``alpha`` (raw alpha, ``psych::alpha(n.iter =)``) or ``omega_total``.
+    fisher_z_ci : tuple of float
+        The interval ``psych::omega(n.iter =)`` prints: ``tanh(mean(z) ± z_{(1+level)/2} sd(z))``
+        with z the Fisher z (``atanh``) of the replicates.
+    n_failed : int
+        Resamples left out (no value: an item pair without 2 common answers, or a factor model
+        that could not be fitted).
     """
 
     estimate: float
@@ -455,10 +464,15 @@ class BootstrapResult:
     missing: str
     replicates: np.ndarray = field(repr=False)
     method: str = "bootstrap_percentile"
+    coefficient: str = "alpha"
+    fisher_z_ci: tuple[float, float] = (float("nan"), float("nan"))
+    n_failed: int = 0
 
     def summary(self) -> pd.DataFrame:
-        """One row: ``estimate, ci_low, ci_high, ci_level, median, n_boot, seed, n_obs, method, missing``."""
+        """One row: ``coefficient, estimate, ci_low, ci_high, ci_level, median, n_boot, seed,
+        n_obs, method, missing``."""
         cols = [
+            "coefficient",
             "estimate",
             "ci_low",
             "ci_high",
@@ -854,6 +868,15 @@ def bootstrap_alpha(
     )
 
 
+def _check_boot(n_boot: Any, chunk_size: Any) -> None:
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
+        raise ValueError(f"n_boot: must be a whole number of at least 2 resamples, got {n_boot!r}")
+    if chunk_size is not None and (
+        isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1
+    ):
+        raise ValueError(f"chunk_size: must be a positive whole number, got {chunk_size!r}")
+
+
 def _bootstrap_from_keyed(
     keyed: KeyedItems,
     *,
@@ -863,23 +886,51 @@ def _bootstrap_from_keyed(
     estimate: float,
     chunk_size: int | None = None,
 ) -> BootstrapResult:
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
-        raise ValueError(f"n_boot: must be a whole number of at least 2 resamples, got {n_boot!r}")
-    if chunk_size is not None and (not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1):
-        raise ValueError(f"chunk_size: must be a positive whole number, got {chunk_size!r}")
+    _check_boot(n_boot, chunk_size)
     alphas = _bootstrap_alphas(
         keyed.data.to_numpy(dtype="float64"), n_boot, np.random.default_rng(seed), chunk_size
     )
-    lo_q, hi_q = (1.0 - ci_level) / 2.0, (1.0 + ci_level) / 2.0
-    finite = alphas[np.isfinite(alphas)]
+    return _percentile_result(
+        alphas, estimate=estimate, ci_level=ci_level, seed=seed, keyed=keyed,
+        coefficient="alpha", reason="had an item pair with fewer than 2 common answers",
+    )  # fmt: skip
+
+
+def _percentile_result(
+    replicates: np.ndarray,
+    *,
+    estimate: float,
+    ci_level: float,
+    seed: int | None,
+    keyed: KeyedItems,
+    coefficient: str,
+    reason: str,
+) -> BootstrapResult:
+    """Percentile interval (and psych's Fisher-z normal interval) of bootstrap replicates."""
+    n_boot = len(replicates)
+    finite = replicates[np.isfinite(replicates)]
     if finite.size < n_boot:
         warnings.warn(
-            f"{n_boot - finite.size} of {n_boot} bootstrap resamples had an item pair with fewer "
-            "than 2 common answers and were left out of the interval",
+            f"{n_boot - finite.size} of {n_boot} bootstrap resamples {reason} and were left out "
+            f"of the interval of {coefficient}",
             DataQualityWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
+    if finite.size < 2:
+        raise ValueError(
+            f"n_boot: fewer than 2 of the {n_boot} bootstrap resamples gave a value of "
+            f"{coefficient}; no interval"
+        )
+    lo_q, hi_q = (1.0 - ci_level) / 2.0, (1.0 + ci_level) / 2.0
     low, med, high = np.quantile(finite, [lo_q, 0.5, hi_q])
+    # psych::omega(n.iter =)'s interval: mean ± z·sd of the Fisher z of the replicates, back
+    # transformed (psych applies it to omega_h, alpha, omega.tot and G6)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.arctanh(np.clip(finite, -1.0, 1.0))
+    z = z[np.isfinite(z)]
+    q = stats.norm.ppf(hi_q)
+    sd = float(np.std(z, ddof=1)) if z.size > 1 else float("nan")
+    fisher = (float(np.tanh(z.mean() - q * sd)), float(np.tanh(z.mean() + q * sd)))
     return BootstrapResult(
         estimate=float(estimate),
         ci_low=float(low),
@@ -890,7 +941,10 @@ def _bootstrap_from_keyed(
         seed=seed,
         n_obs=keyed.n_obs,
         missing=keyed.missing,
-        replicates=alphas,
+        replicates=replicates,
+        coefficient=coefficient,
+        fisher_z_ci=fisher,
+        n_failed=int(n_boot - finite.size),
     )
 
 
@@ -899,20 +953,82 @@ def _bootstrap_alphas(
 ) -> np.ndarray:
     """Raw alpha of ``n_boot`` row resamples of X (NaN = missing), pairwise covariances.
 
-    For a resample with row counts w (one row of the count matrix W), x zero-filled and m_i the
-    indicator that item i is answered:
+    The pairwise covariances of every resample come from :func:`_resample_pair_moments`; alpha
+    is ``k/(k-1) (1 - tr C / 1'C1)`` of each.
+    """
+    k = X.shape[1]
+    iu, ju = np.triu_indices(k)
+    diag = iu == ju
+    alphas = np.empty(n_boot)
+    for start, mom in _resample_pair_moments(X, n_boot, rng, chunk_size):
+        cov = mom.covariance()
+        trace = cov[:, diag].sum(axis=1)
+        total = trace + 2.0 * cov[:, ~diag].sum(axis=1)
+        alphas[start : start + len(cov)] = (1.0 - trace / total) * k / (k - 1)
+    return alphas
+
+
+@dataclass(frozen=True, slots=True)
+class _PairMoments:
+    """Pairwise-complete moments of a batch of resamples, one row per resample and one column per
+    item pair ``(i, j)`` of ``np.triu_indices(k)`` (diagonal included).
+
+    ``n`` rows answering both items, ``s_i``/``s_j`` the sums of item i/j over those rows,
+    ``s_ij`` the sum of cross products, and (only when asked for) ``q_i``/``q_j`` the sums of
+    squares of item i/j over those rows. Items are shifted by constants, which changes none of
+    the covariances or correlations.
+    """
+
+    n: np.ndarray
+    s_i: np.ndarray
+    s_j: np.ndarray
+    s_ij: np.ndarray
+    q_i: np.ndarray | None = None
+    q_j: np.ndarray | None = None
+
+    def covariance(self) -> np.ndarray:
+        """``cov(use = "pairwise")``: ``(s_ij - s_i s_j / n) / (n - 1)``."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (self.s_ij - self.s_i * self.s_j / self.n) / (self.n - 1.0)
+
+    def correlation(self) -> np.ndarray:
+        """``cor(use = "pairwise")``: each pair's own means and SDs over its complete rows."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cross = self.s_ij - self.s_i * self.s_j / self.n
+            var_i = self.q_i - self.s_i**2 / self.n
+            var_j = self.q_j - self.s_j**2 / self.n
+            return cross / np.sqrt(var_i * var_j)
+
+
+def _resample_pair_moments(
+    X: np.ndarray,
+    n_boot: int,
+    rng: np.random.Generator,
+    chunk_size: int | None,
+    *,
+    squares: bool = False,
+) -> Iterator[tuple[int, _PairMoments]]:
+    """Pairwise moments of ``n_boot`` row resamples of X (NaN = missing), in batches.
+
+    Yields ``(start, moments)`` for resamples ``start, start + 1, ...``. For a resample with row
+    counts w (one row of the count matrix W), x zero-filled and m_i the indicator that item i is
+    answered:
 
     - over all rows: ``N = Σw``, ``S_i = Σ w x_i``, ``s_ij = Σ w x_i x_j`` (zero-filling makes
       ``s_ij`` cover only the rows answering both items);
-    - over the rows with a missing answer only: ``L_ij = Σ w (1 - m_i m_j)`` and
-      ``K_ij = Σ w x_i (1 - m_j)``;
-    - then ``n_ij = N - L_ij`` and ``s_i|j = S_i - K_ij`` are the pairwise-complete count and
-      sum, and ``cov_ij = (s_ij - s_i|j s_j|i / n_ij) / (n_ij - 1)``.
+    - over the rows where item j is missing (a sparse part: one small product per item):
+      ``K_ij = Σ w x_i (1 - m_j)``, ``Q_ij = Σ w x_i² (1 - m_j)`` and
+      ``D_ij = Σ w (1 - m_i)(1 - m_j)``, so that ``L_ij = Σ w (1 - m_i m_j) = D_ii + D_jj - D_ij``;
+    - then ``n_ij = N - L_ij``, ``s_i|j = S_i - K_ij`` and ``q_i|j = s_ii - Q_ij`` are the
+      pairwise-complete count, sum and sum of squares (``q`` only with ``squares``).
 
-    That is two matrix products per batch of resamples (the second over incomplete rows only).
+    That is one large matrix product per batch of resamples plus one per item over the rows
+    missing that item (about ``3 k × (missing cells)`` per resample instead of a dense product
+    over every incomplete row).
     Items are shifted by their rounded means; when every value is then a whole number and
     ``n·max|x|² < 2²⁴`` the products are exact in float32 (about twice as fast as float64,
-    which is used otherwise).
+    which is used otherwise). The random draws depend only on ``n``, ``n_boot``, the generator
+    and ``chunk_size``, so alpha and omega with the same seed use the same resamples.
     """
     n, k = X.shape
     answered = ~np.isnan(X)
@@ -925,22 +1041,26 @@ def _bootstrap_alphas(
         if whole and n * float(np.max(np.abs(Xs), initial=0.0)) ** 2 < 2**24
         else np.float64
     )
-    design = np.hstack([np.ones((n, 1)), Xs, Xs[:, iu] * Xs[:, ju]]).astype(dtype)
-    incomplete = np.flatnonzero(~answered.all(axis=1))
-    if incomplete.size:
-        miss = (~answered[incomplete]).astype("float64")
-        lost_pair = 1.0 - (1.0 - miss[:, iu]) * (1.0 - miss[:, ju])  # 1 - m_i m_j
-        lost_sum = (Xs[incomplete][:, :, None] * miss[:, None, :]).reshape(
-            len(incomplete), k * k
-        )  # x_i (1 - m_j)
-        design_inc = np.hstack([lost_pair, lost_sum]).astype(dtype)
+    # [1, x, x_i x_j for i <= j in triu order]: row i of the upper triangle is one column block
+    Xd = Xs.astype(dtype)
+    design = np.empty((n, 1 + k + len(iu)), dtype=dtype)
+    design[:, 0] = 1.0
+    design[:, 1 : k + 1] = Xd
+    col = k + 1
+    for i in range(k):
+        np.multiply(Xd[:, i : i + 1], Xd[:, i:], out=design[:, col : col + k - i])
+        col += k - i
+    miss = ~answered
+    # per item j: the rows where j is missing, and those rows' [x, x², missing] (sparse part)
+    lost_rows = [np.flatnonzero(miss[:, j]) for j in range(k)]
+    lost_design = [
+        np.hstack([Xs[r], Xs[r] ** 2, miss[r].astype("float64")]).astype(dtype) for r in lost_rows
+    ]
     if chunk_size is None:
         # few large products: fewer BLAS calls (and thread hand-offs) per resample
         chunk_size = max(1, min(n_boot, 16_000_000 // max(n, 1)))
     sub = max(1, 500_000 // max(n, 1))  # resamples counted at a time (cache-sized index arrays)
-    diag = iu == ju
     p = len(iu)
-    alphas = np.empty(n_boot)
     W = np.empty((min(chunk_size, n_boot), n), dtype=dtype)
     for start in range(0, n_boot, chunk_size):
         b = min(chunk_size, n_boot - start)
@@ -953,18 +1073,25 @@ def _bootstrap_alphas(
         N, S, sxy = moments[:, 0], moments[:, 1 : k + 1], moments[:, k + 1 :]
         nij = np.repeat(N[:, None], p, axis=1)
         si, sj = S[:, iu], S[:, ju]
-        if incomplete.size:
-            lost = (W[:b, incomplete] @ design_inc).astype("float64")
-            nij = nij - lost[:, :p]
-            K = lost[:, p:].reshape(b, k, k)
+        qi = qj = None
+        if squares:
+            sq = sxy[:, iu == ju]
+            qi, qj = sq[:, iu], sq[:, ju]
+        if any(r.size for r in lost_rows):
+            # [K | Q | D][:, :, j] = Σ over the rows missing j of w·[x_i, x_i², 1 - m_i]
+            lost = np.zeros((b, 3 * k, k))
+            for j, r in enumerate(lost_rows):
+                if r.size:
+                    lost[:, :, j] = W[:b, r] @ lost_design[j]
+            K, Q, D = lost[:, :k], lost[:, k : 2 * k], lost[:, 2 * k :]
+            M = D[:, np.arange(k), np.arange(k)]  # Σ w over the rows missing item i
+            nij = nij - (M[:, iu] + M[:, ju] - D[:, iu, ju])  # L_ij = M_i + M_j - D_ij
             si = si - K[:, iu, ju]
             sj = sj - K[:, ju, iu]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cov = (sxy - si * sj / nij) / (nij - 1.0)
-        trace = cov[:, diag].sum(axis=1)
-        total = trace + 2.0 * cov[:, ~diag].sum(axis=1)
-        alphas[start : start + b] = (1.0 - trace / total) * k / (k - 1)
-    return alphas
+            if squares:
+                qi = qi - Q[:, iu, ju]
+                qj = qj - Q[:, ju, iu]
+        yield start, _PairMoments(nij, si, sj, sxy, qi, qj)
 
 
 # --------------------------------------------------------------------------------------------
@@ -979,7 +1106,8 @@ class OmegaResult:
     estimate : float
         Omega total (``omega.tot``).
     ci_low, ci_high : float
-        NaN: no interval is computed for omega (psych computes one only with ``n.iter > 1``).
+        Percentile bootstrap interval of omega total (``bootstrap``) when ``n_boot > 0``,
+        else NaN (psych computes an interval only with ``n.iter > 1``).
     ci_level : float
     n_obs : int
     n_items : int
@@ -1006,6 +1134,9 @@ class OmegaResult:
         Schmid–Leiman loadings: ``g``, ``F1*`` ... ``Fk*``, ``h2``, ``u2``, ``p2`` (``schmid$sl``).
     flipped : tuple of str
         Items reversed because their general-factor loading was negative (``flip = TRUE``).
+    bootstrap : BootstrapResult or None
+        Bootstrap of omega total (``coefficient = "omega_total"``) when ``n_boot > 0``. Omega
+        hierarchical has no interval (see :func:`omega`, Notes).
     scale : str or None
     """
 
@@ -1027,6 +1158,7 @@ class OmegaResult:
     n_factors: int
     loadings: pd.DataFrame = field(repr=False)
     flipped: tuple[str, ...] = ()
+    bootstrap: BootstrapResult | None = None
     scale: str | None = None
 
     def summary(self) -> pd.DataFrame:
@@ -1128,6 +1260,9 @@ def omega(
     flip: bool = True,
     correlation: str = "pearson",
     ci_level: float = 0.95,
+    n_boot: int = 0,
+    seed: int | None = None,
+    chunk_size: int | None = None,
     scale: str | None = None,
 ) -> OmegaResult:
     """McDonald's omega total and hierarchical from a Schmid–Leiman solution.
@@ -1151,7 +1286,15 @@ def omega(
     correlation : {"pearson", "polychoric"}, default "pearson"
         ``polychoric`` uses :func:`analysis.polychoric.polychoric` (psych's ``poly = TRUE``).
     ci_level : float, default 0.95
-        Recorded in the result; no interval is computed.
+        Level of the bootstrap interval.
+    n_boot : int, default 0
+        Bootstrap resamples of the rows for a percentile interval of omega total (0: none; at
+        least 2, 1,000 is a good choice). Pearson correlations only.
+    seed : int, optional
+        Seed of the bootstrap's ``numpy.random.Generator``; the same seed gives the same
+        interval (and the same resamples as :func:`bootstrap_alpha` with that seed).
+    chunk_size : int, optional
+        Resamples per batch, as :func:`bootstrap_alpha`.
     scale : str, optional
 
     Returns
@@ -1177,6 +1320,31 @@ def omega(
     Extraction and rotation use factor_analyzer (minres, GPA oblimin), which reproduces psych to
     about 1e-6 on the same correlation matrix.
 
+    **Bootstrap interval** (``n_boot > 0``). As ``psych::omega(x, nfactors, n.iter = B)``, each
+    resample draws n rows with replacement, takes ``cor(use = "pairwise")`` and refits the
+    model; the reported interval is the ``(1 ± ci_level)/2`` percentiles of the B omega totals
+    (as for alpha). psych itself reports a different interval from the same replicates:
+    ``tanh(mean(z) ± z_{.975} sd(z))`` of their Fisher z, kept as ``bootstrap.fisher_z_ci``.
+    The correlation matrices of all resamples come from one set of matrix products (the alpha
+    bootstrap's resample-count machinery, :func:`bootstrap_alpha`), and the factor models are
+    fitted to all of them at once:
+
+    - one factor: Newton's method on the minres criterion ``Σ_{i<j}(r_ij - λ_iλ_j)²`` from the
+      full-sample loadings; with ``flip`` each resample is flipped by its own loadings' signs
+      (as psych, which calls ``omegah`` with ``flip = TRUE`` on every resample);
+    - ``n_factors > 1``: ω_t needs only the uniquenesses of the ``n_factors``-factor minres
+      solution (it does not change with rotation), found by iterated principal axes from the
+      full-sample uniquenesses (the fixed point is the minres solution). The items flipped in
+      the full sample stay flipped in every resample (psych re-decides from each resample's
+      rotated general factor).
+
+    Resamples where the batched fit does not converge inside psych's bounds (uniquenesses
+    ≥ .005, e.g. a Heywood case) are refitted one at a time with
+    :func:`analysis.efa.extract_factors` (bounded L-BFGS-B, as psych). Omega hierarchical has no
+    interval: each resample needs its own oblimin rotation and second-order fit, about 0.1 s per
+    resample for 36 items and 3 factors (100 s for 1,000 resamples), and the general factor's
+    orientation must be re-decided per resample.
+
     References
     ----------
     McDonald, R. P. (1999). Test theory: A unified treatment. Mahwah, NJ: Erlbaum.
@@ -1199,6 +1367,14 @@ def omega(
         raise ValueError(f"n_factors: must be a whole number of at least 1, got {n_factors!r}")
     if correlation not in ("pearson", "polychoric"):
         raise ValueError(f"correlation: must be 'pearson' or 'polychoric', got {correlation!r}")
+    if n_boot:
+        _check_boot(n_boot, chunk_size)
+        if correlation != "pearson":
+            raise ValueError(
+                "n_boot: bootstrap intervals of omega are computed for Pearson correlations only "
+                "(each resample would need its own polychoric fit); use n_boot=0 with "
+                "correlation='polychoric'"
+            )
     keyed = key_items(
         items, keys=keys, scale_min=scale_min, scale_max=scale_max, missing=missing, min_items=2
     )
@@ -1213,6 +1389,7 @@ def omega(
     sl = _schmid_leiman(R, n_factors)
     g, group = sl["g"], sl["group"]
     flipped: tuple[str, ...] = ()
+    sign = np.ones(k)
     if flip and keys is None:
         sign = np.sign(g)
         sign[sign == 0] = 1.0
@@ -1233,10 +1410,23 @@ def omega(
         index=pd.Index(names, name="item"),
         columns=["g", *[f"F{i + 1}*" for i in range(n_factors)], "h2", "u2", "p2"],
     )
+    boot = None
+    if n_boot:
+        replicates = _omega_total_replicates(
+            _resampled_correlations(keyed, n_boot=n_boot, seed=seed, chunk_size=chunk_size),
+            n_factors=n_factors,
+            start=sl["g"] if one else u2,
+            signs=None if (one and flip and keys is None) else sign,
+        )
+        boot = _percentile_result(
+            replicates, estimate=float(omega_t), ci_level=ci_level, seed=seed, keyed=keyed,
+            coefficient="omega_total",
+            reason="had an item pair without 2 common answers or a factor model that could not be fitted",
+        )  # fmt: skip
     return OmegaResult(
         estimate=float(omega_t),
-        ci_low=float("nan"),
-        ci_high=float("nan"),
+        ci_low=float("nan") if boot is None else boot.ci_low,
+        ci_high=float("nan") if boot is None else boot.ci_high,
         ci_level=ci_level,
         n_obs=keyed.n_obs,
         n_items=k,
@@ -1252,6 +1442,7 @@ def omega(
         n_factors=int(n_factors),
         loadings=loadings,
         flipped=flipped,
+        bootstrap=boot,
         scale=scale,
     )
 
@@ -1262,6 +1453,162 @@ def _correlation_matrix(keyed: KeyedItems, correlation: str) -> np.ndarray:
     from analysis.polychoric import polychoric
 
     return polychoric(keyed.data).rho.to_numpy(dtype="float64")
+
+
+# --------------------------------------------------------------------------------------------
+# Omega bootstrap (vectorised over resamples)
+# --------------------------------------------------------------------------------------------
+_PSI_LOWER = 0.005  # psych's lower bound on the uniquenesses (fa: optim L-BFGS-B)
+
+
+def _bootstrap_correlations(
+    X: np.ndarray, n_boot: int, rng: np.random.Generator, chunk_size: int | None
+) -> np.ndarray:
+    """``cor(x[rows, ], use = "pairwise")`` of ``n_boot`` row resamples: ``(n_boot, k, k)``.
+
+    From the same pairwise moments as the alpha bootstrap (:func:`_resample_pair_moments`, with
+    the sums of squares); a resample with an item pair lacking 2 common answers or variance has
+    NaN entries.
+    """
+    k = X.shape[1]
+    iu, ju = np.triu_indices(k)
+    out = np.empty((n_boot, k, k))
+    for start, mom in _resample_pair_moments(X, n_boot, rng, chunk_size, squares=True):
+        r = mom.correlation()
+        block = out[start : start + len(r)]
+        block[:, iu, ju] = r
+        block[:, ju, iu] = r
+    return out
+
+
+def _one_factor_minres_batch(
+    R: np.ndarray, start: np.ndarray, *, tol: float = 1e-10, max_iter: int = 50
+) -> tuple[np.ndarray, np.ndarray]:
+    """One-factor minres loadings of a stack of correlation matrices by Newton's method.
+
+    Minimises ``f(λ) = Σ_{i<j} (r_ij - λ_i λ_j)²`` for every matrix at once, from ``start``
+    (the full-sample loadings). With ``e_ij = r_ij - λ_i λ_j`` the gradient is
+    ``g_i = -Σ_{j≠i} e_ij λ_j`` and the Hessian ``H_ii = Σ_{j≠i} λ_j²``,
+    ``H_ij = 2 λ_i λ_j - r_ij`` (both halved). Returns ``(loadings, ok)``: ok marks matrices
+    whose iteration converged to a minimum (positive definite Hessian) inside psych's bounds
+    ``λ_i² ≤ 1 - 0.005``; psych's L-BFGS-B over the uniquenesses stops at the same point
+    there, since at an interior optimum of minres the communalities equal ``λ_i²``.
+    """
+    b, k, _ = R.shape
+    lam = np.broadcast_to(start, (b, k)).copy()
+    idx = np.arange(k)
+    done = np.zeros(b, dtype=bool)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for _ in range(max_iter):
+            ll = lam[:, :, None] * lam[:, None, :]
+            E = R - ll
+            E[:, idx, idx] = 0.0
+            g = -np.einsum("bij,bj->bi", E, lam)
+            H = 2.0 * ll - R
+            H[:, idx, idx] = (lam**2).sum(axis=1)[:, None] - lam**2
+            try:
+                step = np.linalg.solve(H, g[..., None])[..., 0]
+            except np.linalg.LinAlgError:
+                break  # a singular Hessian somewhere: the rest are refitted one by one
+            step[~np.isfinite(step)] = np.nan
+            lam = lam - step
+            done = np.nan_to_num(np.abs(step), nan=np.inf).max(axis=1) < tol
+            if done.all():
+                break
+        ll = lam[:, :, None] * lam[:, None, :]
+        H = 2.0 * ll - R
+        H[:, idx, idx] = (lam**2).sum(axis=1)[:, None] - lam**2
+        H[~np.isfinite(H)] = 0.0
+        minimum = np.linalg.eigvalsh(H)[:, 0] > 0
+    inside = np.all(lam**2 <= 1.0 - _PSI_LOWER, axis=1) & np.isfinite(lam).all(axis=1)
+    return lam, done & minimum & inside
+
+
+def _minres_uniqueness_batch(
+    R: np.ndarray, n_factors: int, start: np.ndarray, *, tol: float = 1e-9, max_iter: int = 500
+) -> tuple[np.ndarray, np.ndarray]:
+    """Uniquenesses of a ``n_factors`` minres solution of a stack of correlation matrices.
+
+    Iterated principal axes ``ψ ← diag(R) - diag(ΛΛ')``, Λ the first ``n_factors`` principal
+    axes of ``R - Ψ``, from ``start`` (the full-sample ψ). Its fixed point is the stationary
+    point of minres (psych's gradient ``diag(ΛΛ' + Ψ - R)`` is zero there). Returns
+    ``(psi, ok)``; ok marks matrices that converged (largest change below ``tol``) inside
+    psych's bounds ``0.005 ≤ ψ ≤ 1``.
+    """
+    b, k, _ = R.shape
+    psi = np.broadcast_to(start, (b, k)).copy()
+    idx = np.arange(k)
+    diag = R[:, idx, idx]
+    done = np.zeros(b, dtype=bool)
+    finite = np.isfinite(R).all(axis=(1, 2))
+    S = np.where(finite[:, None, None], R, np.eye(k))
+    for _ in range(max_iter):
+        S[:, idx, idx] = diag - psi
+        S[~finite] = np.eye(k)
+        w, v = np.linalg.eigh(S)
+        load = v[:, :, -n_factors:] * np.sqrt(np.maximum(w[:, None, -n_factors:], 0.0))
+        new = diag - (load**2).sum(axis=2)
+        change = np.abs(new - psi).max(axis=1)
+        psi = new
+        done = change < tol
+        if done[finite].all():
+            break
+    inside = np.all((psi >= _PSI_LOWER) & (psi <= 1.0), axis=1)
+    return psi, done & inside & finite
+
+
+def _resampled_correlations(
+    keyed: KeyedItems, *, n_boot: int, seed: int | None, chunk_size: int | None
+) -> np.ndarray:
+    return _bootstrap_correlations(
+        keyed.data.to_numpy(dtype="float64"), n_boot, np.random.default_rng(seed), chunk_size
+    )
+
+
+def _omega_total_replicates(
+    R: np.ndarray, *, n_factors: int, start: np.ndarray, signs: np.ndarray | None
+) -> np.ndarray:
+    """Omega total of each resampled correlation matrix in R (NaN where a resample gives none).
+
+    ``start``: full-sample loadings (one factor) or uniquenesses (several). ``signs``: None to
+    flip each resample by the signs of its own one-factor loadings (psych's ``flip``), else
+    the fixed ±1 per item applied to every resample (keys, or the full-sample flip).
+    """
+    from analysis.efa import extract_factors
+
+    finite = np.isfinite(R).all(axis=(1, 2))
+    from analysis._compat import single_threaded_blas
+
+    # many small factorizations: threaded BLAS only adds hand-offs (100x slower under load)
+    with single_threaded_blas():
+        if n_factors == 1:
+            lam, ok = _one_factor_minres_batch(np.where(finite[:, None, None], R, 0.0), start)
+            uniq = 1.0 - lam**2
+        else:
+            uniq, ok = _minres_uniqueness_batch(R, n_factors, start)
+            lam = None
+    ok &= finite
+    for b in np.flatnonzero(finite & ~ok):
+        # rare (a Heywood case or slow convergence): psych's bounded minres, one resample
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                load, psi, _ = extract_factors(R[b], n_factors, method="minres")
+        except (ValueError, np.linalg.LinAlgError, ArithmeticError):
+            continue
+        uniq[b] = np.diag(R[b]) - (load**2).sum(axis=1)
+        if lam is not None:
+            lam[b] = load[:, 0]
+        ok[b] = np.isfinite(uniq[b]).all()
+    if signs is None:
+        s = np.where(lam < 0, -1.0, 1.0)
+        Vt = np.einsum("bi,bij,bj->b", s, np.where(finite[:, None, None], R, 0.0), s)
+    else:
+        Vt = np.einsum("i,bij,j->b", signs, np.where(finite[:, None, None], R, 0.0), signs)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        omega_t = (Vt - uniq.sum(axis=1)) / Vt
+    omega_t[~ok] = np.nan
+    return omega_t
 
 
 # --------------------------------------------------------------------------------------------
@@ -1661,9 +2008,17 @@ _TABLE_COLUMNS = [
     "alpha", "alpha_ci_low", "alpha_ci_high", "alpha_duhachek_ci_low", "alpha_duhachek_ci_high",
     "alpha_boot_ci_low", "alpha_boot_ci_high", "ci_level",
     "std_alpha", "g6", "average_r", "median_r", "signal_noise", "ase", "mean", "sd", "sem",
-    "omega_total", "omega_hierarchical", "omega_n_factors", "omega_total_sl",
+    "omega_total", "omega_total_ci_low", "omega_total_ci_high",
+    "omega_hierarchical", "omega_n_factors", "omega_total_sl", "omega_total_sl_ci_low",
+    "omega_total_sl_ci_high", "omega_n_boot",
     "lambda4", "beta", "mean_split_half", "ordinal_alpha", "ordinal_omega_total",
 ]  # fmt: skip
+
+#: Bootstrap resamples for the omega intervals of :func:`reliability_table` when neither
+#: ``omega_n_boot`` nor ``n_boot`` is given: enough for a percentile interval whose end points
+#: move by about 0.2 standard errors between seeds, and cheap enough for ``mhdq validate``'s
+#: 10 s budget on 20,000 respondents (see benchmarks/bench_validate.py).
+TABLE_OMEGA_N_BOOT = 200
 
 
 def reliability_table(
@@ -1676,6 +2031,7 @@ def reliability_table(
     n_boot: int = 0,
     seed: int | None = None,
     ordinal: bool = False,
+    omega_n_boot: int | None = None,
 ) -> ReliabilityTable:
     """Alpha, omega and split-half reliability for every scale of an instrument.
 
@@ -1695,6 +2051,12 @@ def reliability_table(
     seed : int, optional
     ordinal : bool, default False
         Add ordinal alpha and one-factor ordinal omega (polychoric; slower).
+    omega_n_boot : int, optional
+        Bootstrap resamples for the percentile intervals of ``omega_total`` and
+        ``omega_total_sl`` (0: none). Default: ``n_boot`` when it is positive, else
+        :data:`TABLE_OMEGA_N_BOOT` (200). Both intervals of a scale use the same resamples
+        (seeded with ``seed``), the resamples :func:`omega` with that ``n_boot`` and ``seed``
+        draws.
 
     Returns
     -------
@@ -1702,10 +2064,12 @@ def reliability_table(
         ``table`` columns: ``scale, level, depth, n_items, n_obs, missing, alpha, alpha_ci_low,
         alpha_ci_high`` (Feldt), ``alpha_duhachek_ci_low/high, alpha_boot_ci_low/high,
         ci_level, std_alpha, g6, average_r, median_r, signal_noise, ase, mean, sd, sem``
-        (of the mean score, from alpha), ``omega_total`` (one factor), ``omega_hierarchical``
-        and ``omega_total_sl`` (Schmid–Leiman with one group factor per facet, for scales with
-        at least 3 facets, ``omega_n_factors`` of them), ``lambda4, beta, mean_split_half,
-        ordinal_alpha, ordinal_omega_total``.
+        (of the mean score, from alpha), ``omega_total`` (one factor) with its bootstrap
+        interval ``omega_total_ci_low/high``, ``omega_hierarchical`` and ``omega_total_sl``
+        (Schmid–Leiman with one group factor per facet, for scales with at least 3 facets,
+        ``omega_n_factors`` of them) with ``omega_total_sl_ci_low/high`` (omega hierarchical has
+        no interval, see :func:`omega`), ``omega_n_boot`` (resamples behind the omega intervals),
+        ``lambda4, beta, mean_split_half, ordinal_alpha, ordinal_omega_total``.
 
     Notes
     -----
@@ -1733,6 +2097,10 @@ def reliability_table(
     if missing not in MISSING_RULES:
         raise ValueError(f"missing: must be one of {', '.join(MISSING_RULES)}, got {missing!r}")
     _check_level(ci_level)
+    if omega_n_boot is None:
+        omega_n_boot = n_boot if n_boot else TABLE_OMEGA_N_BOOT
+    if omega_n_boot:
+        _check_boot(omega_n_boot, None)
     wanted = [s.id for s in instrument.scales] if scales is None else list(scales)
     for sid in wanted:
         instrument.scale(sid)  # raises KeyError naming the scales
@@ -1796,6 +2164,16 @@ def reliability_table(
                     omega_total_sl=osl.omega_total,
                     omega_n_factors=len(facets),
                 )
+        else:
+            osl = None
+        if omega_n_boot and (o1 is not None or osl is not None):
+            intervals = _attempt(
+                problems, sid, "omega_interval", _table_omega_intervals, sub, o1, osl,
+                instrument=instrument, missing=missing, n_boot=omega_n_boot, seed=seed,
+                ci_level=ci_level,
+            )  # fmt: skip
+            if intervals is not None:
+                row.update(intervals, omega_n_boot=omega_n_boot)
         sh = _attempt(problems, sid, "split_half", split_half, sub, seed=seed, **common)
         if sh is not None:
             row.update(lambda4=sh.lambda4, beta=sh.beta, mean_split_half=sh.mean_split_half)
@@ -1809,10 +2187,45 @@ def reliability_table(
         rows.append(row)
     table = pd.DataFrame(rows, columns=_TABLE_COLUMNS)
     table["omega_n_factors"] = table["omega_n_factors"].astype("Int64")
+    table["omega_n_boot"] = table["omega_n_boot"].astype("Int64")
     table["n_obs"] = table["n_obs"].astype("Int64")
     return ReliabilityTable(
         table=table, problems=tuple(problems), missing=missing, ci_level=ci_level
     )
+
+
+def _table_omega_intervals(
+    sub: pd.DataFrame,
+    o1: OmegaResult | None,
+    osl: OmegaResult | None,
+    *,
+    instrument: Instrument,
+    missing: str,
+    n_boot: int,
+    seed: int | None,
+    ci_level: float,
+) -> dict[str, float]:
+    """Bootstrap intervals of one scale's ``omega_total`` and ``omega_total_sl`` from one set
+    of resampled correlation matrices (what :func:`omega` with ``n_boot``/``seed`` computes)."""
+    keyed = key_items(sub, keys=instrument, missing=missing, min_items=2)
+    R = _resampled_correlations(keyed, n_boot=n_boot, seed=seed, chunk_size=None)
+    signs = np.ones(R.shape[1])  # keyed by the instrument: psych's flip is off
+    out = {}
+    for prefix, res, n_factors, start in (
+        ("omega_total", o1, 1, None if o1 is None else o1.loadings["g"].to_numpy()),
+        ("omega_total_sl", osl, 0 if osl is None else osl.n_factors,
+         None if osl is None else osl.loadings["u2"].to_numpy()),
+    ):  # fmt: skip
+        if res is None:
+            continue
+        boot = _percentile_result(
+            _omega_total_replicates(R, n_factors=n_factors, start=start, signs=signs),
+            estimate=res.omega_total, ci_level=ci_level, seed=seed, keyed=keyed,
+            coefficient=prefix,
+            reason="had an item pair without 2 common answers or a factor model that could not be fitted",
+        )  # fmt: skip
+        out[f"{prefix}_ci_low"], out[f"{prefix}_ci_high"] = boot.ci_low, boot.ci_high
+    return out
 
 
 def _attempt(problems: list[str], sid: str, name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:

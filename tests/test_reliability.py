@@ -4,6 +4,7 @@ against formulas computed independently in the test, bootstrap sanity properties
 from __future__ import annotations
 
 import json
+import warnings
 from itertools import combinations
 from pathlib import Path
 
@@ -289,6 +290,136 @@ def test_alpha_with_bootstrap_in_summary(bfi, ref):
 
 
 # --------------------------------------------------------------------------------------------
+# Omega bootstrap: batched fits equal refits; reproducibility and sanity (not parity: R's random
+# numbers differ, and psych prints a Fisher-z normal interval, not percentiles)
+# --------------------------------------------------------------------------------------------
+def _small_items(seed: int = 7, n: int = 250) -> pd.DataFrame:
+    # SYNTHETIC: six 5-point items of one factor, item f reversed, 8% missing at random
+    rng = np.random.default_rng(seed)
+    f = rng.normal(size=(n, 1))
+    latent = 0.7 * f + 0.7 * rng.normal(size=(n, 6))
+    latent[:, 5] *= -1
+    X = np.clip(np.round(3 + latent), 1, 5)
+    X[rng.random(X.shape) < 0.08] = np.nan
+    return pd.DataFrame(X, columns=list("abcdef"))
+
+
+def test_omega_bootstrap_correlations_equal_pandas_pairwise_cor_per_resample():
+    # The batched pairwise moments (with sums of squares) give exactly cor(use = "pairwise") of
+    # each resampled data set (same row indices as numpy's Generator draws them).
+    from analysis.reliability import _bootstrap_correlations
+
+    df = _small_items()
+    X = df.to_numpy()
+    got = _bootstrap_correlations(X, 15, np.random.default_rng(4), None)
+    rows = np.random.default_rng(4).integers(0, len(X), size=(15, len(X)))
+    for b in range(15):
+        expected = pd.DataFrame(X[rows[b]]).corr().to_numpy()
+        np.testing.assert_allclose(got[b], expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_factors, keys", [(1, {"f": -1}), (1, None), (2, {"f": -1})])
+def test_omega_bootstrap_batched_fits_equal_per_resample_refits(n_factors, keys):
+    # Each replicate must be omega total refitted on that resample: Newton (one factor) or
+    # iterated principal axes (two factors) against analysis.efa.extract_factors (psych's
+    # bounded L-BFGS-B minres) on pandas' pairwise correlations of the keyed resample.
+    # keys=None checks psych's per-resample flip (by the signs of the one-factor loadings).
+    # Tolerance 1e-6: the reference minres stops at about 1e-7.
+    from analysis.efa import extract_factors
+
+    df = _small_items()
+    if keys is not None:
+        keys = {c: keys.get(c, 1) for c in df.columns}
+    res = omega(df, n_factors=n_factors, keys=keys, scale_min=1, scale_max=5, n_boot=12, seed=9)
+    rows = np.random.default_rng(9).integers(0, len(df), size=(12, len(df)))
+    expected = []
+    for b in range(12):
+        data = key_items(df.iloc[rows[b]], keys=keys, scale_min=1, scale_max=5).data
+        r = data.corr().to_numpy()
+        load, _, _ = extract_factors(r, n_factors, method="minres")
+        signs = np.where(load[:, 0] < 0, -1.0, 1.0) if keys is None else np.ones(len(r))
+        vt = signs @ r @ signs
+        # psych: u2 = 1 - h2 with h2 the loadings' communalities (not the optimiser's ψ, which
+        # differs from them when a uniqueness sits on its bound)
+        expected.append((vt - np.sum(1 - (load**2).sum(axis=1))) / vt)
+    np.testing.assert_allclose(res.bootstrap.replicates, expected, atol=1e-6)
+    if keys is None:  # f is flipped relative to the others (either orientation of the factor)
+        assert set(res.flipped) in ({"f"}, {"a", "b", "c", "d", "e"})
+
+
+def test_heywood_resamples_are_refitted_with_bounded_minres():
+    # r12 = r13 = .9, r23 = .5: the unbounded one-factor solution has λ1² = .81/.5 > 1. The batch
+    # must flag it and use psych's bounded minres (uniqueness >= .005) instead.
+    from analysis.efa import extract_factors
+    from analysis.reliability import _one_factor_minres_batch, _omega_total_replicates
+
+    R = np.array([[1, 0.9, 0.9], [0.9, 1, 0.5], [0.9, 0.5, 1]])
+    good = np.array([[1, 0.5, 0.4], [0.5, 1, 0.3], [0.4, 0.3, 1]])
+    stack = np.stack([good, R])
+    _, ok = _one_factor_minres_batch(stack, np.array([0.7, 0.6, 0.5]))
+    assert ok.tolist() == [True, False]
+    reps = _omega_total_replicates(stack, n_factors=1, start=np.array([0.7, 0.6, 0.5]), signs=np.ones(3))
+    for b, r in enumerate(stack):
+        load, _, _ = extract_factors(r, 1, method="minres")
+        assert reps[b] == pytest.approx((r.sum() - np.sum(1 - load[:, 0] ** 2)) / r.sum(), abs=1e-6)
+
+
+def test_omega_bootstrap_seeded_and_holds_the_estimate(bfi, ref):
+    spec = ref["scales"]["agree"]
+    items = bfi[spec["items"]]
+    a = omega(items, n_factors=1, keys=_keys(spec), n_boot=300, seed=21)
+    b = omega(items, n_factors=1, keys=_keys(spec), n_boot=300, seed=21)
+    c = omega(items, n_factors=1, keys=_keys(spec), n_boot=300, seed=22)
+    narrow = omega(items, n_factors=1, keys=_keys(spec), n_boot=300, seed=21, ci_level=0.8)
+    assert (a.ci_low, a.ci_high) == (b.ci_low, b.ci_high)
+    np.testing.assert_array_equal(a.bootstrap.replicates, b.bootstrap.replicates)
+    assert not np.array_equal(a.bootstrap.replicates, c.bootstrap.replicates)
+    assert a.ci_low < a.estimate < a.ci_high
+    assert a.ci_low < narrow.ci_low < narrow.ci_high < a.ci_high
+    # psych::omega(x, 1, key = ...)$omega.tot: the point estimate is unchanged by the bootstrap
+    assert a.estimate == pytest.approx(spec["omega_total_1f"], abs=TOL)
+    assert a.bootstrap.coefficient == "omega_total" and a.bootstrap.n_failed == 0
+    summary = a.summary().set_index("coefficient")
+    assert summary.loc["omega_total", "ci_low"] == a.ci_low
+    assert np.isnan(summary.loc["omega_hierarchical", "ci_low"])
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_omega_interval_width_is_what_large_sample_reasoning_expects(bfi, ref, scale):
+    # Sanity property, not parity (there is no R reference for a bootstrap interval). For a
+    # one-factor scale whose omega is close to its alpha (bfi: within .02), the sampling SD of
+    # omega is close to alpha's; Duhachek's ase (psych::alpha's ase, large-sample delta method)
+    # gives that SD. So the half-width of omega's 95% percentile interval should be near
+    # 1.96 · ase: within 30% (observed on bfi: 0.85-0.95). psych's own Fisher-z normal interval
+    # from the same replicates must nearly coincide with the percentile one.
+    spec = ref["scales"][scale]
+    items = bfi[spec["items"]]
+    res = omega(items, n_factors=1, keys=_keys(spec), n_boot=500, seed=3)
+    alpha = cronbach_alpha(items, keys=_keys(spec))
+    half = (res.ci_high - res.ci_low) / 2
+    assert 0.7 < half / (1.96 * alpha.ase) < 1.3
+    lo, hi = res.bootstrap.fisher_z_ci
+    assert lo == pytest.approx(res.ci_low, abs=0.25 * half)
+    assert hi == pytest.approx(res.ci_high, abs=0.25 * half)
+
+
+def test_omega_schmid_leiman_bootstrap_gives_omega_total_an_interval(bfi):
+    res = omega(bfi.iloc[:, :25], n_factors=5, n_boot=60, seed=2)
+    assert res.ci_low < res.omega_total < res.ci_high
+    assert res.bootstrap.n_failed == 0
+    summary = res.summary().set_index("coefficient")
+    assert np.isnan(summary.loc["omega_hierarchical", "ci_low"])  # no interval for omega_h
+
+
+def test_omega_bootstrap_rejects_bad_settings(bfi):
+    items = bfi[["C1", "C2", "C3", "C4"]]
+    with pytest.raises(ValueError, match="n_boot"):
+        omega(items, n_factors=1, n_boot=1)
+    with pytest.raises(ValueError, match="Pearson"):
+        omega(items, n_factors=1, n_boot=10, correlation="polychoric")
+
+
+# --------------------------------------------------------------------------------------------
 # Missing data, SEM, validation, the instrument table
 # --------------------------------------------------------------------------------------------
 def test_listwise_equals_pairwise_on_complete_rows(bfi, ref):
@@ -362,6 +493,18 @@ def test_reliability_table_on_bfi(bfi, ref, bfi_spec):
     assert tab.problems == ()
     assert (table["missing"] == "pairwise").all()
     assert table["omega_hierarchical"].isna().all()  # single-facet scales: no Schmid-Leiman
+    # the omega intervals: TABLE_OMEGA_N_BOOT resamples by default, around each estimate
+    assert (table["omega_n_boot"] == 200).all()
+    assert (table["omega_total_ci_low"] < table["omega_total"]).all()
+    assert (table["omega_total"] < table["omega_total_ci_high"]).all()
+    assert table["omega_total_sl_ci_low"].isna().all()
+    # the same resamples as omega(n_boot = 200, seed = 5) on that scale
+    again = reliability_table(bfi, bfi_spec, scales=["agree"], seed=5).table.iloc[0]
+    spec = ref["scales"]["agree"]
+    direct = omega(bfi[spec["items"]], n_factors=1, keys=bfi_spec, n_boot=200, seed=5)
+    assert (again["omega_total_ci_low"], again["omega_total_ci_high"]) == (direct.ci_low, direct.ci_high)
+    none = reliability_table(bfi, bfi_spec, scales=["agree"], omega_n_boot=0).table.iloc[0]
+    assert np.isnan(none["omega_total_ci_low"]) and pd.isna(none["omega_n_boot"])
 
 
 def test_reliability_table_on_mhdq_hierarchy():
@@ -388,6 +531,9 @@ def test_reliability_table_on_mhdq_hierarchy():
     assert len(facets_of_total) >= 3
     assert row.loc["total", "omega_n_factors"] == len(facets_of_total)  # one group factor per facet
     assert 0 < row.loc["total", "omega_hierarchical"] < row.loc["total", "omega_total_sl"] <= 1
+    assert row.loc["total", "omega_total_sl_ci_low"] < row.loc["total", "omega_total_sl"]
+    assert row.loc["total", "omega_total_sl"] < row.loc["total", "omega_total_sl_ci_high"]
+    assert (row["omega_total_ci_low"] < row["omega_total_ci_high"]).all()
     assert np.isnan(
         row.loc["model", "omega_hierarchical"]
     )  # two facets: psych needs 3 group factors
