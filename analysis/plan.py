@@ -25,6 +25,7 @@ from scipy import stats
 from analysis._compat import single_threaded_blas
 from analysis.efa import extract_factors
 from analysis.reliability import feldt_interval
+from analysis.reliability import _bootstrap_correlations, _omega_total_replicates  # same package
 from analysis.simulate import population_covariance, simulate_cohort, theme_scales
 from instrument.spec import Instrument
 
@@ -50,7 +51,7 @@ SYNTHETIC_NOTE = "Monte Carlo on synthetic cohorts (analysis.simulate); no real 
 #: (interval widths), ``min``: a lower bound (probabilities).
 TARGET_METRICS = {
     "alpha_width": ("max", "expected width of the Feldt interval of alpha (widest scale, or @scale)"),
-    "omega_width": ("max", "expected width of an interval for omega total (widest scale, or @scale)"),
+    "omega_width": ("max", "expected width of the bootstrap interval of omega total (widest scale, or @scale)"),
     "c_index_width": ("max", "expected width of an interval for the attrition model's C-index"),
     "p_rmsea_ok": ("min", "probability that the upper limit of the RMSEA interval is below the cutoff"),
     "p_cfi_ok": ("min", "probability that the CFI reaches the cutoff"),
@@ -73,11 +74,12 @@ class StudyPlan:
         Level of every interval whose width is reported.
     reliability : DataFrame
         One row per scale: ``scale, n_items, alpha_mean, alpha_width, alpha_sd,
-        alpha_population, omega_mean, omega_width, omega_sd, omega_population, n_fitted``.
-        ``alpha_width`` is the mean width of the Feldt interval; ``omega_width`` is ``2 z sd``
-        with ``omega_sd`` the SD of omega's error (estimate minus the cohort's population value)
-        over the cohorts (omega has no closed-form interval); ``*_population`` are the mean
-        population values (:func:`population_covariance`).
+        alpha_population, omega_mean, omega_width, omega_wald_width, omega_sd, omega_population,
+        n_fitted``. ``alpha_width`` is the mean width of the Feldt interval; ``omega_width`` the
+        mean width of omega's percentile bootstrap interval (:func:`analysis.reliability.omega`
+        with ``n_boot``); ``omega_wald_width`` is ``2 z omega_sd`` with ``omega_sd`` the SD of
+        omega's error (estimate minus the cohort's population value) over the cohorts;
+        ``*_population`` are the mean population values (:func:`population_covariance`).
     cfa : DataFrame
         One row: ``model, p_rmsea_ok, p_cfi_ok, rmsea_mean, rmsea_upper_mean, cfi_mean,
         complete_rows_mean, n_fitted, rmsea_cutoff, cfi_cutoff``. A cohort whose model could not
@@ -143,7 +145,8 @@ class StudyPlan:
         rel = self.reliability
         pos = np.arange(len(rel))
         ax.barh(pos - 0.2, rel["alpha_width"], height=0.4, label="alpha (Feldt)")
-        ax.barh(pos + 0.2, rel["omega_width"], height=0.4, label="omega (Monte Carlo)")
+        ax.barh(pos + 0.2, rel["omega_width"], height=0.4,
+                label="omega (bootstrap)" if self.settings.get("omega_n_boot") else "omega (Monte Carlo)")
         ax.set_yticks(pos, rel["scale"])
         ax.invert_yaxis()
         ax.set_xlabel(f"expected width of the {self.ci_level:.0%} interval")
@@ -254,8 +257,26 @@ def _alpha(cov: np.ndarray) -> float:
 
 
 def _omega_one_factor(cor: np.ndarray) -> float:
+    return _omega_and_loadings(cor)[0]
+
+
+def _omega_and_loadings(cor: np.ndarray) -> tuple[float, np.ndarray]:
     load, _, _ = extract_factors(cor, 1, method="minres")
-    return float((cor.sum() - np.sum(1 - load[:, 0] ** 2)) / cor.sum())
+    return float((cor.sum() - np.sum(1 - load[:, 0] ** 2)) / cor.sum()), load[:, 0]
+
+
+def _omega_interval_width(values: np.ndarray, loadings: np.ndarray, *, n_boot: int, seed: int,
+                          ci_level: float) -> float:
+    """Width of the percentile bootstrap interval of one-factor omega total: what
+    ``analysis.reliability.omega(x, n_factors=1, n_boot=n_boot, seed=seed)`` reports for these
+    (already keyed) answers, from the same batched resamples and fits."""
+    R = _bootstrap_correlations(values, n_boot, np.random.default_rng(seed), None)
+    reps = _omega_total_replicates(R, n_factors=1, start=loadings, signs=np.ones(values.shape[1]))
+    reps = reps[np.isfinite(reps)]
+    if reps.size < 2:
+        return float("nan")
+    low, high = np.quantile(reps, [(1 - ci_level) / 2, (1 + ci_level) / 2])
+    return float(high - low)
 
 
 def _default_cfa_model(instrument: Instrument) -> str | None:
@@ -268,7 +289,7 @@ def _default_cfa_model(instrument: Instrument) -> str | None:
     return None
 
 
-def _one_replicate(instrument, *, n, seed, scales, cfa_model, settings, ci_level) -> dict:
+def _one_replicate(instrument, *, n, seed, scales, cfa_model, settings, ci_level, omega_n_boot) -> dict:
     from analysis.attrition import CoxModel
     from analysis.cfa import CFA
     from analysis.models import answers_only, hypothesised_models
@@ -280,7 +301,8 @@ def _one_replicate(instrument, *, n, seed, scales, cfa_model, settings, ci_level
     truth = population_covariance(cohort, instrument, list(keyed.columns)).to_numpy()
     position = {item: k for k, item in enumerate(keyed.columns)}
     row: dict = {"seed": int(seed)}
-    for scale in scales:
+    values = keyed.to_numpy()
+    for j, scale in enumerate(scales):
         idx = [position[i] for i in instrument.scale_items(scale)]
         sub_cov, sub_cor = cov[np.ix_(idx, idx)], cor[np.ix_(idx, idx)]
         true_cov = truth[np.ix_(idx, idx)]
@@ -289,12 +311,18 @@ def _one_replicate(instrument, *, n, seed, scales, cfa_model, settings, ci_level
         row[f"omega_population:{scale}"] = _omega_one_factor(true_cov / np.outer(true_sd, true_sd))
         if not (np.isfinite(sub_cov).all() and np.all(np.diag(sub_cov) > 0)):
             row[f"alpha:{scale}"] = row[f"alpha_width:{scale}"] = row[f"omega:{scale}"] = np.nan
+            row[f"omega_width:{scale}"] = np.nan
             continue
         alpha = _alpha(sub_cov)
         low, high = feldt_interval(alpha, n, len(idx), ci_level=ci_level)
         row[f"alpha:{scale}"] = alpha
         row[f"alpha_width:{scale}"] = high - low
-        row[f"omega:{scale}"] = _omega_one_factor(sub_cor)
+        row[f"omega:{scale}"], loadings = _omega_and_loadings(sub_cor)
+        row[f"omega_width:{scale}"] = (
+            _omega_interval_width(values[:, idx], loadings, n_boot=omega_n_boot, seed=int(seed) + j,
+                                  ci_level=ci_level)
+            if omega_n_boot else np.nan
+        )
     # CFA of the hypothesised model (listwise, as analysis.cfa.CFA)
     if cfa_model is not None:
         model = hypothesised_models(instrument)[cfa_model]
@@ -340,6 +368,7 @@ def plan_study(
     cfi_cutoff: float = 0.95,
     scales: Sequence[str] | None = None,
     simulation: Mapping | None = None,
+    omega_n_boot: int = 200,
 ) -> StudyPlan:
     """Expected precision of a validation and attrition study of ``n`` respondents.
 
@@ -370,6 +399,10 @@ def plan_study(
         Scales whose reliability is reported (default: every scale).
     simulation : mapping, optional
         Further :func:`simulate_cohort` settings (``gamma``, ``loading``, ``log_hazard_ratios`` ...).
+    omega_n_boot : int, default 200
+        Bootstrap resamples behind each cohort's omega interval (0: no bootstrap; ``omega_width``
+        is then the Monte Carlo width ``omega_wald_width``). Averaged over the cohorts, 200
+        resamples per cohort give the mean width to well within its Monte Carlo error.
 
     Returns
     -------
@@ -383,12 +416,14 @@ def plan_study(
       ``use = "pairwise"``), and its Feldt interval (:func:`analysis.reliability.feldt_interval`)
       with n the number of rows; ``alpha_width`` is the mean width over the cohorts;
     - omega total of a one-factor minres model of the pairwise correlations, as
-      :func:`analysis.reliability.omega` with ``n_factors=1`` (``psych::omega(x, nfactors = 1)``).
-      No closed-form interval exists, so ``omega_width`` is the width ``2 z_{(1+level)/2} SD``
-      of a Wald interval with the true standard error: the SD over the cohorts of omega minus the
-      cohort's population omega (:func:`population_covariance`). The simulator draws each
-      cohort's item parameters anew, so the spread of the estimates themselves would add the
-      spread of the true values to the sampling error;
+      :func:`analysis.reliability.omega` with ``n_factors=1`` (``psych::omega(x, nfactors = 1)``),
+      and its percentile bootstrap interval, as ``omega(x, n_factors=1, n_boot=omega_n_boot,
+      seed=cohort seed + scale position)`` reports it; ``omega_width`` is the mean width over
+      the cohorts. ``omega_wald_width`` is the width ``2 z_{(1+level)/2} SD`` of a Wald interval
+      with the true standard error: the SD over the cohorts of omega minus the cohort's
+      population omega (:func:`population_covariance`), a check on the bootstrap width (the
+      simulator draws each cohort's item parameters anew, so the spread of the estimates
+      themselves would add the spread of the true values to the sampling error);
     - the CFA (:class:`analysis.cfa.CFA`, ML, listwise deletion, lavaan's fit measures) of the
       chosen model; ``p_rmsea_ok`` is the share of cohorts whose 90% RMSEA upper limit is below
       ``rmsea_cutoff``, ``p_cfi_ok`` the share whose CFI is at least ``cfi_cutoff``, counting a
@@ -425,6 +460,9 @@ def plan_study(
         raise ValueError(f"reps: need a whole number of at least 2 simulated cohorts, got {reps!r}")
     if not 0 < ci_level < 1:
         raise ValueError(f"ci_level: must be between 0 and 1, got {ci_level!r}")
+    if (isinstance(omega_n_boot, bool) or not isinstance(omega_n_boot, (int, np.integer))
+            or omega_n_boot == 1 or omega_n_boot < 0):
+        raise ValueError(f"omega_n_boot: need 0 (no bootstrap) or at least 2 resamples, got {omega_n_boot!r}")
     wanted = [s.id for s in instrument.scales] if scales is None else list(scales)
     for sid in wanted:
         instrument.scale(sid)  # KeyError naming the known scales
@@ -442,7 +480,7 @@ def plan_study(
     with single_threaded_blas():
         rows = [
             _one_replicate(instrument, n=int(n), seed=s, scales=wanted, cfa_model=cfa_model, settings=settings,
-                           ci_level=ci_level)
+                           ci_level=ci_level, omega_n_boot=int(omega_n_boot))
             for s in seeds
         ]
     reps_frame = pd.DataFrame(rows)
@@ -455,11 +493,14 @@ def plan_study(
         # sampling error of omega: its deviation from the cohort's own population value (the item
         # parameters differ between cohorts, and that spread is not estimation error)
         error = o - reps_frame[f"omega_population:{sid}"]
+        wald_width = 2 * z * error.std()
         rel_rows.append({
             "scale": sid, "n_items": len(instrument.scale_items(sid)),
             "alpha_mean": a.mean(), "alpha_width": reps_frame[f"alpha_width:{sid}"].mean(), "alpha_sd": a.std(),
             "alpha_population": reps_frame[f"alpha_population:{sid}"].mean(),
-            "omega_mean": o.mean(), "omega_width": 2 * z * error.std(), "omega_sd": error.std(),
+            "omega_mean": o.mean(),
+            "omega_width": reps_frame[f"omega_width:{sid}"].mean() if omega_n_boot else wald_width,
+            "omega_wald_width": wald_width, "omega_sd": error.std(),
             "omega_population": reps_frame[f"omega_population:{sid}"].mean(),
             "n_fitted": int(a.notna().sum()),
         })
@@ -488,7 +529,7 @@ def plan_study(
         cfa=cfa, attrition=attrition, replicates=reps_frame,
         settings={**settings, "cfa_model": cfa_model, "rmsea_cutoff": rmsea_cutoff, "cfi_cutoff": cfi_cutoff,
                   "instrument": instrument.metadata.short_name, "instrument_version": instrument.version,
-                  "synthetic": True},
+                  "omega_n_boot": int(omega_n_boot), "synthetic": True},
     )
 
 

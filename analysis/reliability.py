@@ -1519,7 +1519,11 @@ def _one_factor_minres_batch(
         H = 2.0 * ll - R
         H[:, idx, idx] = (lam**2).sum(axis=1)[:, None] - lam**2
         H[~np.isfinite(H)] = 0.0
-        minimum = np.linalg.eigvalsh(H)[:, 0] > 0
+        try:  # positive definite Hessians (the usual case) factor; eigenvalues only otherwise
+            np.linalg.cholesky(H)
+            minimum = np.ones(b, dtype=bool)
+        except np.linalg.LinAlgError:
+            minimum = np.linalg.eigvalsh(H)[:, 0] > 0
     inside = np.all(lam**2 <= 1.0 - _PSI_LOWER, axis=1) & np.isfinite(lam).all(axis=1)
     return lam, done & minimum & inside
 

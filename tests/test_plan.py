@@ -62,13 +62,29 @@ def test_per_cohort_alpha_and_omega_are_the_library_statistics(bfi_spec, bfi_pla
         assert first[f"omega:{scale}"] == pytest.approx(om.estimate, abs=1e-4)
 
 
+def test_per_cohort_omega_width_is_the_omega_bootstrap_interval(bfi_spec, bfi_plan):
+    # The plan's omega interval is omega(n_factors=1, n_boot=200, seed=cohort seed + scale position)
+    # on the cohort's answers: same resamples, same fits (the start loadings differ by about 1e-6,
+    # Newton converges to the same minres solution)
+    first = bfi_plan.replicates.iloc[0]
+    settings = {k: bfi_plan.settings[k] for k in ("event_rate", "followup_months", "missing_rate", "careless_share")}
+    cohort = simulate_cohort(bfi_spec, n=bfi_plan.n, seed=int(first["seed"]), **settings)
+    items = answers_only(cohort.responses, bfi_spec)
+    assert bfi_plan.settings["omega_n_boot"] == 200
+    for j, scale in enumerate(bfi_plan.reliability["scale"]):
+        ids = list(bfi_spec.scale_items(scale))
+        om = omega(items[ids], n_factors=1, keys=bfi_spec, n_boot=200, seed=int(first["seed"]) + j)
+        assert first[f"omega_width:{scale}"] == pytest.approx(om.ci_high - om.ci_low, abs=1e-6)
+
+
 def test_summaries_follow_their_definitions(bfi_plan):
     reps = bfi_plan.replicates
     rel = bfi_plan.reliability.set_index("scale")
     for scale in rel.index:
         assert rel.loc[scale, "alpha_width"] == pytest.approx(reps[f"alpha_width:{scale}"].mean())
+        assert rel.loc[scale, "omega_width"] == pytest.approx(reps[f"omega_width:{scale}"].mean())
         error = reps[f"omega:{scale}"] - reps[f"omega_population:{scale}"]
-        assert rel.loc[scale, "omega_width"] == pytest.approx(2 * 1.959964 * error.std(), rel=1e-5)
+        assert rel.loc[scale, "omega_wald_width"] == pytest.approx(2 * 1.959964 * error.std(), rel=1e-5)
     cfa = bfi_plan.cfa.iloc[0]
     assert cfa["model"] == "facets"  # bfi is flat: its generating model is the five correlated scales
     assert cfa["p_rmsea_ok"] == pytest.approx((reps["rmsea_upper"] < 0.08).mean())
@@ -134,6 +150,15 @@ def test_bad_arguments(bfi_spec):
         plan_study(bfi_spec, n=50, reps=2, cfa_model="themes")
     with pytest.raises(KeyError):
         plan_study(bfi_spec, n=50, reps=2, scales=["nope"])
+    with pytest.raises(ValueError, match="omega_n_boot"):
+        plan_study(bfi_spec, n=50, reps=2, omega_n_boot=1)
+
+
+def test_without_bootstrap_the_omega_width_is_the_monte_carlo_width(bfi_spec):
+    plan = plan_study(bfi_spec, n=100, reps=3, seed=2, cfa_model=None, omega_n_boot=0)
+    rel = plan.reliability
+    np.testing.assert_allclose(rel["omega_width"], rel["omega_wald_width"])
+    assert plan.replicates[[f"omega_width:{s}" for s in rel["scale"]]].isna().all().all()
 
 
 def _mhdq(*args, cwd=None):
