@@ -9,7 +9,7 @@ and one problem list, atomically. :func:`fit_norms` runs the same pipeline to le
 Guarantees (tested in ``tests/test_batch.py``):
 
 * rows read = rows scored + rows rejected, and every rejected row has at least one error record
-  saying why; rows holding nothing but an id are not read but skipped by the reader, each with
+  saying why; rows holding nothing at all (not even an id) are not read but skipped by the reader, each with
   an ``empty_row_skipped`` info record (:attr:`BatchResult.n_skipped`);
 * memory is bounded by a few chunks whatever the input size (CSV and Parquet are streamed; the
   ids seen so far are kept as sorted 64-bit hashes, 8 bytes per respondent);
@@ -210,7 +210,7 @@ class BatchResult:
 
     @property
     def n_skipped(self) -> int:
-        """Rows skipped by the reader as holding nothing but an id (not counted in ``n_read``)."""
+        """Rows skipped by the reader as holding nothing at all (not counted in ``n_read``)."""
         return sum(p.rule == EMPTY_ROW_RULE for p in self.problems)
 
     def summary(self) -> pd.DataFrame:

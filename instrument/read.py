@@ -122,8 +122,8 @@ def read_responses(
         (``source_file``, ``source_row``, ``respondent_id``, platform metadata, and
         ``duration_seconds`` for Kobo and Qualtrics), ``problems`` (file-level: ``missing_item_column``,
         ``unknown_column``, ``duplicate_column``, ``spec_version_mismatch``, ``encoding_fallback``,
-        ``identifying_column_dropped``, ``empty_row_skipped`` (one per row holding nothing but an
-        id), ...), ``platform``, ``spec_version`` and ``value_labels`` (SPSS).
+        ``identifying_column_dropped``, ``empty_row_skipped`` (one per row holding nothing at all,
+        not even an id), ...), ``platform``, ``spec_version`` and ``value_labels`` (SPSS).
 
     Raises
     ------
@@ -209,7 +209,7 @@ def iter_response_chunks(
     >>> import tempfile, pathlib
     >>> bfi = load_instrument("examples/bfi.yaml")
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "answers.csv"
-    >>> _ = path.write_text("respondent_id,A1,A2\\np1,2,5\\np2,,\\np3,4,1\\n")
+    >>> _ = path.write_text("respondent_id,A1,A2\\np1,2,5\\n,,\\np3,4,1\\n")
     >>> [piece.meta["respondent_id"].tolist() for piece in iter_response_chunks(path, bfi, chunk_rows=1)]
     [['p1'], [], ['p3']]
     """

@@ -302,8 +302,9 @@ def test_mixed_formats_match_psych(tmp_path, bfi):
 
 
 def test_synthetic_marker_and_skipped_rows_whatever_the_split(tmp_path, spec):
-    # a simulated file (synthetic marker) with rows holding only an id, and a file without the
-    # marker: the same scores, marker and accounting at any chunk size, serial or parallel
+    # a simulated file (synthetic marker) with rows holding only an id (respondents who answered
+    # nothing: read and rejected) and an empty row (skipped), and a file without the marker: the
+    # same scores, marker and accounting at any chunk size, serial or parallel
     (tmp_path / "sim.csv").write_text(
         "respondent_id,a1,a2,b1,synthetic\ns1,1,2,3,synthetic\ns2,,,,\ns3,2,2,,synthetic\n,,,,\ns5,4,4,4,synthetic\n",
         encoding="utf-8")
@@ -317,8 +318,10 @@ def test_synthetic_marker_and_skipped_rows_whatever_the_split(tmp_path, spec):
     for result, frame in zip(results, frames):
         check_accounting(result)
         assert result.synthetic
-        assert (result.n_read, result.n_scored, result.n_rejected, result.n_skipped) == (4, 4, 0, 3)
+        assert (result.n_read, result.n_scored, result.n_rejected, result.n_skipped) == (6, 4, 2, 1)
         assert sorted((Path(p.file).name, p.row) for p in result.problems if p.rule == "empty_row_skipped") == [
-            ("real.csv", 3), ("sim.csv", 3), ("sim.csv", 5)]
+            ("sim.csv", 5)]
+        assert sorted((Path(p.file).name, p.row) for p in result.problems if p.rule == "no_answers") == [
+            ("real.csv", 3), ("sim.csv", 3)]
         assert frame["synthetic"].fillna("").tolist() == ["synthetic", "synthetic", "synthetic", ""]
         pd.testing.assert_frame_equal(frame, frames[0])

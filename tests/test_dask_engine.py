@@ -84,8 +84,8 @@ def test_clear_message_without_dask(tmp_path, bfi, files, monkeypatch):
 
 
 def test_dask_engine_keeps_the_synthetic_marker(tmp_path, bfi):
-    # a simulated file (synthetic marker, a row holding only an id) beside one without the marker
-    (tmp_path / "sim.csv").write_text("respondent_id,A1,A2,synthetic\ns1,1,2,synthetic\ns2,,,\ns3,2,2,synthetic\n",
+    # a simulated file (synthetic marker, an empty row) beside one without the marker
+    (tmp_path / "sim.csv").write_text("respondent_id,A1,A2,synthetic\ns1,1,2,synthetic\n,,,\ns3,2,2,synthetic\n",
                                       encoding="utf-8")
     (tmp_path / "real.csv").write_text("respondent_id,A1,A2\nr1,1,2\n", encoding="utf-8")
     files = [tmp_path / "sim.csv", tmp_path / "real.csv"]

@@ -2,7 +2,8 @@
 
 Every file here is synthetic, written by the test. Any split of a file into chunks must give the
 same respondent ids, row numbers, items, background, metadata and problems as reading it whole,
-and rows holding nothing but an id are skipped by one rule, each with its own record.
+and rows holding nothing at all (not even an id) are skipped by one rule, each with its own record;
+a row with an id but no answers is a respondent (kept here; the checks reject it as no_answers).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from instrument.spec import load_instrument
 DATA = Path(__file__).parent / "data"
 CHUNK_SIZES = [1, 2, 3, 1000]
 
-# Row 4 holds only an id, row 5 nothing, row 6 only a background answer (a respondent who
-# answered no item: kept, the checks reject it), row 8 only blanks and spaces.
+# Row 4 holds only an id (a respondent who answered nothing: kept, the checks reject it), row 5
+# nothing (skipped), row 6 only a background answer (kept), row 8 an id and blanks (kept).
 BODY = [
     "p1,1,2,3,1,synthetic",
     "p2,2,5,1,,synthetic",
@@ -41,9 +42,8 @@ CSV_FILES = {
     "text_items.csv": "respondent_id,a1,a2,b1,gender,synthetic\n" + "\n".join(BODY + ["p10,Agree,x,1,1,"]) + "\n",
 }
 
-# File rows (header = 1) holding nothing, or nothing but an id; trailing blank lines are not rows.
-SKIPPED_ROWS = {"plain.csv": [4, 5, 8], "blank_lines.csv": [4, 5, 6, 9], "ragged.csv": [5, 6, 9],
-                "text_items.csv": [4, 5, 8]}
+# File rows (header = 1) holding nothing at all; trailing blank lines are not rows.
+SKIPPED_ROWS = {"plain.csv": [5], "blank_lines.csv": [5, 6], "ragged.csv": [6], "text_items.csv": [5]}
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_csv_chunks_equal_the_whole_read(tmp_path, spec, name, chunk_rows):
     whole = assert_same(path, spec, chunk_rows)
     ids = whole.meta["respondent_id"].tolist()
     assert ids[:2] == ["p1", "p2"] and "p4" in ids and "p8" in ids
-    assert "p3" not in ids and "p7" not in ids  # nothing but an id: skipped
+    assert "p3" in ids and "p7" in ids  # an id but no answers: a respondent, kept
 
 
 @pytest.mark.parametrize("chunk_rows", CHUNK_SIZES)
@@ -86,8 +86,8 @@ def test_parquet_chunks_equal_the_whole_read(tmp_path, spec, chunk_rows):
     })
     frame.to_parquet(path)
     whole = assert_same(path, spec, chunk_rows)
-    assert whole.meta["respondent_id"].tolist() == ["p1", "p2", "p4", "answers:7", "p8"]
-    assert whole.meta["source_row"].tolist() == [2, 3, 6, 7, 9]
+    assert whole.meta["respondent_id"].tolist() == ["p1", "p2", "p3", "p4", "answers:7", "p7", "p8"]
+    assert whole.meta["source_row"].tolist() == [2, 3, 4, 6, 7, 8, 9]
 
 
 @pytest.mark.parametrize("name", sorted(CSV_FILES))
@@ -110,7 +110,7 @@ def test_synthetic_marker_is_metadata(tmp_path, spec):
     path.write_text(CSV_FILES["plain.csv"], encoding="utf-8")
     table = read_responses(path, spec)
     marker = [v if isinstance(v, str) else None for v in table.meta["synthetic"]]
-    assert marker == ["synthetic", "synthetic", None, "synthetic", "synthetic"]
+    assert marker == ["synthetic", "synthetic", None, None, "synthetic", None, "synthetic"]
     assert not [p for p in table.problems if p.rule == "unknown_column" and p.column == "synthetic"]
 
 

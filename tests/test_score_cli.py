@@ -174,13 +174,15 @@ def test_synthetic_input_stays_labelled(tmp_path, capsys):
 
 
 def test_skipped_rows_are_counted_apart(tmp_path, capsys):
-    # rows 3 and 5 hold nothing but an id: skipped, each with its own record, not read
+    # rows 3 and 6 hold only an id: respondents who answered nothing, read and rejected with a
+    # record; row 5 holds nothing at all: not a respondent, skipped with its own record, not read
     path = tmp_path / "gaps.csv"
-    path.write_text("respondent_id,A1,A2\na,1,2\nb,,\nc,3,\nd,,\n", encoding="utf-8")
+    path.write_text("respondent_id,A1,A2\na,1,2\nb,,\nc,3,\n,,\nd,,\n", encoding="utf-8")
     out = tmp_path / "s.csv"
     code, stdout, _ = run(["score", str(path), "--instrument", BFI, "--out", str(out), "--chunk-rows", "1"], capsys)
     assert code == 0
-    assert "rows read 2 = scored 2 + rejected 0 (2 empty rows skipped)" in stdout
+    assert "rows read 4 = scored 2 + rejected 2 (1 empty rows skipped)" in stdout
     problems = pd.read_csv(tmp_path / "s.problems.csv")
-    assert problems.loc[problems["rule"] == "empty_row_skipped", "row"].tolist() == [3, 5]
+    assert problems.loc[problems["rule"] == "empty_row_skipped", "row"].tolist() == [5]
+    assert problems.loc[problems["rule"] == "no_answers", "row"].tolist() == [3, 6]
     assert not stdout.startswith("SYNTHETIC")

@@ -269,7 +269,7 @@ class Matcher:
             # One record per row, so any split of a file into chunks reports exactly the same.
             for row in raw.source_rows[~keep]:
                 problems.append(Problem(source, int(row), None, None, EMPTY_ROW_RULE, "info",
-                                        "the row has no values (apart from a respondent id): not a respondent, "
+                                        "the row is empty (no respondent id, no answers): not a respondent, "
                                         "skipped"))
             raw = RawTable(raw.names, [_take(c, keep) for c in raw.columns], raw.source_rows[keep],
                            raw.problems, raw.platform, raw.spec_version, raw.declared, raw.value_labels)
@@ -289,8 +289,11 @@ class Matcher:
         n = len(raw)
         if n == 0:
             return None
+        # Every column counts, the respondent id included: a row with an id but no answers is a
+        # respondent who answered nothing (rejected later as no_answers, with a record), while a
+        # row with nothing at all (such as the prepared but unused rows of a workbook) is not a row.
         order = sorted(
-            (i for i, r in enumerate(plan.roles) if r.kind not in ("respondent_id",)),
+            range(len(plan.roles)),
             key=lambda i: 0 if isinstance(raw.columns[i], np.ndarray) and raw.columns[i].dtype.kind == "f" else 1,
         )
         candidates = np.arange(n)
