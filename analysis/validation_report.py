@@ -175,7 +175,9 @@ def verdicts(res) -> list[Verdict]:
             lo, hi = row["alpha_ci_low"], row["alpha_ci_high"]
             out.append(_v("reliability", f"α of {row['scale']} = {_f(a)} [{_f(lo)}, {_f(hi)}]", a,
                           None if not _finite(a) else a >= THRESHOLDS["alpha"].value, "alpha"))
-            out.append(_v("reliability", f"ω total of {row['scale']} = {_f(o)}", o,
+            o_ci = (f" [{_f(row['omega_total_ci_low'])}, {_f(row['omega_total_ci_high'])}]"
+                    if _finite(row.get("omega_total_ci_low")) else "")
+            out.append(_v("reliability", f"ω total of {row['scale']} = {_f(o)}{o_ci}", o,
                           None if not _finite(o) else o >= THRESHOLDS["omega"].value, "omega"))
     if res.kmo is not None:
         k = res.kmo.overall
@@ -352,7 +354,8 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
 
     # 4. reliability
     report.section("Reliability", intro=(
-        "Cronbach's α with its Feldt and Duhachek intervals, McDonald's ω total (one factor), ω hierarchical "
+        "Cronbach's α with its Feldt and Duhachek intervals, McDonald's ω total (one factor) with a percentile "
+        "bootstrap interval, ω hierarchical "
         "for scales with three or more facets, Guttman's λ4 (best split half), and the standard error of "
         "measurement of the mean score. Ordinal α and ω use the polychoric correlations (with --ordinal)."))
     if _status_note(report, res, "reliability"):
@@ -364,8 +367,10 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
                    f"{level} CI (Duhachek)": _ci(r["alpha_duhachek_ci_low"], r["alpha_duhachek_ci_high"])}
             if opts.get("n_boot"):
                 row[f"{level} CI (bootstrap)"] = _ci(r["alpha_boot_ci_low"], r["alpha_boot_ci_high"])
-            row.update({"ω total": r["omega_total"], "ω hierarchical": r["omega_hierarchical"],
-                        "λ4": r["lambda4"], "SEM": r["sem"]})
+            row["ω total"] = r["omega_total"]
+            if "omega_total_ci_low" in r.index:
+                row[f"{level} CI of ω (bootstrap)"] = _ci(r["omega_total_ci_low"], r["omega_total_ci_high"])
+            row.update({"ω hierarchical": r["omega_hierarchical"], "λ4": r["lambda4"], "SEM": r["sem"]})
             if opts.get("ordinal"):
                 row.update({"Ordinal α": r["ordinal_alpha"], "Ordinal ω": r["ordinal_omega_total"]})
             rows.append(row)
@@ -531,8 +536,9 @@ def _sheet_notes(res) -> dict[str, str]:
         "Item statistics": f"psych::alpha item statistics on the keyed items within each leaf scale; {o['missing']} "
                            "deletion. r (item–rest) = r.drop.",
         "Reliability": f"{level} intervals: Feldt and Duhachek (α ± z·ASE)"
-                       + (f", percentile bootstrap ({o['n_boot']} resamples)" if o["n_boot"] else "")
-                       + f"; ω total from one factor, ω hierarchical by Schmid–Leiman; {o['missing']} deletion.",
+                       + (f", percentile bootstrap of α ({o['n_boot']} resamples)" if o["n_boot"] else "")
+                       + "; ω total from one factor with a percentile bootstrap interval, ω hierarchical by "
+                       f"Schmid–Leiman; {o['missing']} deletion.",
         "Polychoric correlations": "psych::polychoric (two-step, global thresholds, 0.5 correction for empty cells).",
         "Thresholds": "Thresholds of the polychoric correlations (Φ⁻¹ of cumulative proportions).",
         "KMO": f"Kaiser–Meyer–Olkin measure of sampling adequacy (psych::KMO), {o['correlation']} correlations.",
