@@ -1361,6 +1361,9 @@ def omega(
     >>> res = omega(df, n_factors=1)
     >>> bool(0.7 < res.omega_total < 0.9)
     True
+    >>> boot = omega(df, n_factors=1, n_boot=200, seed=1)
+    >>> bool(boot.ci_low < boot.estimate < boot.ci_high), boot.bootstrap.n_boot
+    (True, 200)
     """
     _check_level(ci_level)
     if isinstance(n_factors, bool) or not isinstance(n_factors, (int, np.integer)) or n_factors < 1:
