@@ -170,7 +170,7 @@ class ValidationResults:
         items), ``n_structure_leaves`` (facets of the structure), ``category_labels`` (code → label
         in the default language when every item shares one response scale, else empty).
     options : dict
-        The options used: ``missing``, ``ordinal``, ``seed``, ``group_by``, ``n_boot``,
+        The options used: ``missing``, ``ordinal``, ``seed``, ``group_by``, ``n_boot``, ``omega_n_boot``,
         ``ci_level``, ``n_iter`` (parallel analysis), ``cfa_missing`` (``listwise`` or ``ml``) and
         ``estimator``.
     provenance : dict
@@ -490,6 +490,12 @@ def _instrument_info(instrument: Instrument) -> dict:
     }
 
 
+def _omega_resamples(n_boot: int | None) -> int:
+    from analysis.reliability import TABLE_OMEGA_N_BOOT
+
+    return int(TABLE_OMEGA_N_BOOT) if n_boot is None else int(n_boot)
+
+
 def validate(
     responses: pd.DataFrame | ResponseTable | Sequence[ResponseTable],
     instrument: Instrument,
@@ -499,7 +505,7 @@ def validate(
     seed: int = 20240601,
     missing: str = "pairwise",
     cfa_missing: str = "listwise",
-    n_boot: int = 0,
+    n_boot: int | None = None,
     n_iter: int = 20,
     ci_level: float = 0.95,
     invariance_steps: Sequence[str] = ("configural", "metric", "scalar"),
@@ -528,9 +534,11 @@ def validate(
         Missing answers in CFA, validity and invariance: listwise deletion (lavaan's default for
         ML) or full-information ML (lavaan ``missing = "ml"``; slow for large samples with many
         missing-data patterns; not with ``ordinal=True``, whose WLSMV is listwise).
-    n_boot : int, default 0
-        Bootstrap resamples for a percentile interval of alpha (0: the analytic Feldt and
-        Duhachek intervals only, as ``psych::alpha``'s default ``n.iter = 1``).
+    n_boot : int or None, default None
+        Bootstrap resamples. None: no bootstrap interval for alpha (the analytic Feldt and
+        Duhachek intervals only, as ``psych::alpha``'s default ``n.iter = 1``) and
+        :data:`analysis.reliability.TABLE_OMEGA_N_BOOT` resamples for the omega intervals. A
+        number: that many for both alpha and omega (0: no bootstrap at all, the fastest).
     n_iter : int, default 20
         Simulated data sets of the parallel analysis (``psych::fa.parallel``'s default).
     ci_level : float, default 0.95
@@ -554,8 +562,8 @@ def validate(
         raise TypeError(f"instrument: expected an Instrument, got {type(instrument).__name__}")
     if missing not in MISSING_RULES:
         raise ValueError(f"missing: must be one of {', '.join(MISSING_RULES)}, got {missing!r}")
-    if not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
-        raise ValueError(f"n_boot: must be a whole number of at least 0, got {n_boot!r}")
+    if n_boot is not None and (not isinstance(n_boot, (int, np.integer)) or n_boot < 0):
+        raise ValueError(f"n_boot: must be None or a whole number of at least 0, got {n_boot!r}")
     if not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
         raise ValueError(f"n_iter: must be a whole number of at least 1, got {n_iter!r}")
     if cfa_missing not in ("listwise", "ml"):
@@ -607,7 +615,8 @@ def validate(
 
     options = {
         "missing": missing, "cfa_missing": cfa_missing, "ordinal": bool(ordinal), "seed": seed,
-        "group_by": group_by, "n_boot": int(n_boot), "n_iter": int(n_iter), "ci_level": ci_level,
+        "group_by": group_by, "n_boot": 0 if n_boot is None else int(n_boot),
+        "omega_n_boot": _omega_resamples(n_boot), "n_iter": int(n_iter), "ci_level": ci_level,
         "invariance_steps": list(invariance_steps),
         "correlation": "polychoric" if ordinal else "pearson",
         "cfa_estimator": "WLSMV" if ordinal else "ML", "invariance_estimator": "ML",
@@ -628,7 +637,8 @@ def validate(
         from analysis.reliability import reliability_table
 
         out["reliability"] = run.run("reliability", lambda: reliability_table(
-            analysed, instrument, missing=missing, ci_level=ci_level, n_boot=int(n_boot), seed=seed, ordinal=ordinal))
+            analysed, instrument, missing=missing, ci_level=ci_level, n_boot=0 if n_boot is None else int(n_boot),
+            omega_n_boot=_omega_resamples(n_boot), seed=seed, ordinal=ordinal))
 
     # --- correlations, factorability, retention, EFA ----------------------------------------
     fa_items = codes[present_struct]

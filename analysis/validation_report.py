@@ -513,7 +513,7 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     report.table(paper_table(res.summary().set_index("step")), caption="Analyses", digits=2)
     prov = {"instrument": f"{inst['name']} {inst['version']}", "fingerprint": inst["fingerprint"],
             "data hash": res.provenance["data_hash"], "seed": str(opts["seed"]),
-            "missing data": f"{opts['missing']} (CFA: {opts['cfa_missing']})", "bootstrap resamples": str(opts["n_boot"])}
+            "missing data": f"{opts['missing']} (CFA: {opts['cfa_missing']})", "bootstrap resamples (α, ω)": f"{opts['n_boot']}, {opts['omega_n_boot']}"}
     prov.update({k: v for k, v in res.provenance["software"].items()})
     report.table(pd.DataFrame({"value": prov}).rename_axis("item"), caption="Provenance")
     return report
@@ -537,8 +537,9 @@ def _sheet_notes(res) -> dict[str, str]:
                            "deletion. r (item–rest) = r.drop.",
         "Reliability": f"{level} intervals: Feldt and Duhachek (α ± z·ASE)"
                        + (f", percentile bootstrap of α ({o['n_boot']} resamples)" if o["n_boot"] else "")
-                       + "; ω total from one factor with a percentile bootstrap interval, ω hierarchical by "
-                       f"Schmid–Leiman; {o['missing']} deletion.",
+                       + (f"; ω total from one factor with a percentile bootstrap interval ({o['omega_n_boot']} "
+                          "resamples)" if o["omega_n_boot"] else "; ω total from one factor")
+                       + f", ω hierarchical by Schmid–Leiman; {o['missing']} deletion.",
         "Polychoric correlations": "psych::polychoric (two-step, global thresholds, 0.5 correction for empty cells).",
         "Thresholds": "Thresholds of the polychoric correlations (Φ⁻¹ of cumulative proportions).",
         "KMO": f"Kaiser–Meyer–Olkin measure of sampling adequacy (psych::KMO), {o['correlation']} correlations.",

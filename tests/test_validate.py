@@ -86,6 +86,9 @@ def test_bfi_reliability_matches_psych_alpha(bfi_run):
         assert row["alpha_duhachek_ci_low"] == pytest.approx(ref["duhachek_ci_lower"], abs=1e-6)
         # psych::omega(x, nfactors = 1, key = ±1)$omega.tot; tolerance 1e-3 (iterative minres)
         assert row["omega_total"] == pytest.approx(ref["omega_total_1f"], abs=1e-3)
+        # the default run bootstraps omega (200 resamples): an interval around the estimate
+        assert row["omega_total_ci_low"] < row["omega_total"] < row["omega_total_ci_high"]
+    assert result["options"]["omega_n_boot"] == 200 and result["options"]["n_boot"] == 0
 
 
 def test_bfi_item_statistics_match_psych_alpha(bfi_run):
@@ -223,7 +226,7 @@ def test_structure_items_are_the_hierarchy(mhdq_spec, bfi_spec):
 # --------------------------------------------------------------------------------------------
 def test_too_few_respondents_skips_with_reasons_and_still_writes(mhdq_spec, tmp_out):
     data = simulate_cohort(mhdq_spec, n=30, seed=2).responses  # synthetic
-    res = validate(data, mhdq_spec)
+    res = validate(data, mhdq_spec, n_boot=0)
     for name in ("polychoric", "factorability", "retention", "efa", "cfa"):
         step = res.step(name)
         assert step.status == "skipped" and "respondents" in step.reason, (name, step)
@@ -239,7 +242,7 @@ def test_too_few_respondents_skips_with_reasons_and_still_writes(mhdq_spec, tmp_
 def test_one_group_only_skips_invariance(bfi_spec):
     data = simulate_cohort(bfi_spec, n=200, seed=3).responses  # synthetic
     data["gender"] = 1
-    res = validate(data, bfi_spec, group_by="gender")
+    res = validate(data, bfi_spec, group_by="gender", n_boot=0)
     step = res.step("invariance")
     assert step.status == "skipped" and "fewer than two groups" in step.reason
 
@@ -257,7 +260,7 @@ def test_duplicate_ids_are_found_across_files(bfi_spec, tmp_path):
     data.to_csv(tmp_path / "a.csv", index=False)
     data.head(10).to_csv(tmp_path / "b.csv", index=False)
     tables = [read_responses(tmp_path / name, bfi_spec) for name in ("a.csv", "b.csv")]
-    res = validate(tables, bfi_spec)
+    res = validate(tables, bfi_spec, n_boot=0)
     assert (res.data.n_read, res.data.n_rejected, res.data.n_used) == (90, 10, 80)
     assert res.data.rejected_by_rule == {"duplicate_respondent_id": 10}
 
@@ -305,7 +308,7 @@ def test_mhdq_workbook_filled_with_synthetic_answers(mhdq_spec, tmp_path, capsys
     data = simulate_cohort(mhdq_spec, n=300, seed=8, missing_rate=0.01).responses  # synthetic
     fill_data_entry(path, data, note="SYNTHETIC DATA for a test")
     out = tmp_path / "out"
-    code, _, err = run_cli(["validate", str(path), "--out", str(out), "-q"], capsys)
+    code, _, err = run_cli(["validate", str(path), "--out", str(out), "-q", "--bootstrap", "0"], capsys)
     assert code == 0, err
     result = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert result["data"]["platforms"] == ["mhdq_workbook"]
@@ -318,7 +321,7 @@ def test_mhdq_workbook_filled_with_synthetic_answers(mhdq_spec, tmp_path, capsys
 
 def test_full_information_ml_uses_every_respondent(bfi_spec):
     data = simulate_cohort(bfi_spec, n=200, seed=6, missing_rate=0.05).responses  # synthetic
-    res = validate(data, bfi_spec, cfa_missing="ml")
+    res = validate(data, bfi_spec, cfa_missing="ml", n_boot=0)
     assert res.data.n_complete < 200
     assert {fit.n_obs_ for fit in res.cfa.values()} == {200}
     assert res.to_dict()["cfa"]["missing"] == "ml"
@@ -329,7 +332,7 @@ def test_full_information_ml_uses_every_respondent(bfi_spec):
 @pytest.mark.slow
 def test_ordinal_uses_polychoric_and_wlsmv(bfi_spec):
     data = simulate_cohort(bfi_spec, n=400, seed=7).responses  # synthetic
-    res = validate(data, bfi_spec, ordinal=True)
+    res = validate(data, bfi_spec, ordinal=True, n_boot=0)
     assert res.options["correlation"] == "polychoric" and res.cfa_estimator == "WLSMV"
     assert res.reliability.table["ordinal_alpha"].notna().all()
     assert {"cfi_scaled", "rmsea_scaled"} <= set(res.cfa_comparison.columns)
@@ -367,7 +370,7 @@ def test_cli_reads_a_folder_of_response_files(tmp_path, capsys, bfi_spec):
     data.tail(50).to_csv(folder / "wave2.csv", index=False)
     out = tmp_path / "out"
     code, _, err = run_cli(["validate", str(folder), "--instrument", str(ROOT / "examples" / "bfi.yaml"),
-                            "--out", str(out), "-q"], capsys)
+                            "--out", str(out), "-q", "--bootstrap", "0"], capsys)
     assert code == 0, err
     result = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert [Path(s).name for s in result["data"]["sources"]] == ["wave1.csv", "wave2.csv"]

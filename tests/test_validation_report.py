@@ -43,13 +43,13 @@ def test_report_renders_in_chromium_with_every_figure(bfi_outputs):
 
 def test_expected_figures_counts_what_ran(bfi_results, bfi_spec):
     assert expected_figures(bfi_results) == 5
-    small = validate(simulate_cohort(bfi_spec, n=30, seed=1).responses, bfi_spec)  # synthetic, too few for FA
+    small = validate(simulate_cohort(bfi_spec, n=30, seed=1).responses, bfi_spec, n_boot=0)  # synthetic, too few for FA
     assert expected_figures(small) == 1
     assert build_report(small).n_figures == 1
 
 
 def test_small_report_renders_with_reasons(bfi_spec, tmp_out):
-    small = validate(simulate_cohort(bfi_spec, n=30, seed=1).responses, bfi_spec)  # synthetic
+    small = validate(simulate_cohort(bfi_spec, n=30, seed=1).responses, bfi_spec, n_boot=0)  # synthetic
     paths = write_validation_outputs(small, tmp_out)
     seen = render_in_chromium(paths["html"], screenshot=False)
     assert seen["errors"] == [] and seen["broken"] == 0 and seen["images"] == 1

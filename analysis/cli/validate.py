@@ -25,9 +25,9 @@ from instrument.errors import UsageError
               show_default=True,
               help="Missing answers in CFA, validity and invariance: listwise (lavaan's default) or full-information "
                    "ML (slow for large samples; not with --ordinal).")
-@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Bootstrap resamples for a percentile interval of alpha (0: Feldt and Duhachek intervals only); "
-                   "also used for the omega intervals (200 resamples when 0).")
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Bootstrap resamples for the alpha and omega intervals. Default: none for alpha (Feldt and "
+                   "Duhachek intervals), 200 for omega; 0: no bootstrap at all (fastest).")
 @click.option("--platform", default=None, metavar="NAME",
               help="Force the input format (csv, xlsx, kobo, redcap, qualtrics, spss, parquet, mhdq_workbook).")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
