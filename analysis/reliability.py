@@ -1030,6 +1030,8 @@ def _resample_pair_moments(
     which is used otherwise). The random draws depend only on ``n``, ``n_boot``, the generator
     and ``chunk_size``, so alpha and omega with the same seed use the same resamples.
     """
+    from analysis._compat import single_threaded_blas
+
     n, k = X.shape
     answered = ~np.isnan(X)
     shift = np.round(np.nanmean(X, axis=0))
@@ -1069,7 +1071,8 @@ def _resample_pair_moments(
             rows = rng.integers(0, n, size=(m, n))
             rows += (np.arange(m) * n)[:, None]
             W[q : q + m] = np.bincount(rows.ravel(), minlength=m * n).reshape(m, n)
-        moments = (W[:b] @ design).astype("float64")
+        with single_threaded_blas():  # see analysis._compat: threads lose on a shared machine
+            moments = (W[:b] @ design).astype("float64")
         N, S, sxy = moments[:, 0], moments[:, 1 : k + 1], moments[:, k + 1 :]
         nij = np.repeat(N[:, None], p, axis=1)
         si, sj = S[:, iu], S[:, ju]
@@ -1080,9 +1083,10 @@ def _resample_pair_moments(
         if any(r.size for r in lost_rows):
             # [K | Q | D][:, :, j] = Σ over the rows missing j of w·[x_i, x_i², 1 - m_i]
             lost = np.zeros((b, 3 * k, k))
-            for j, r in enumerate(lost_rows):
-                if r.size:
-                    lost[:, :, j] = W[:b, r] @ lost_design[j]
+            with single_threaded_blas():
+                for j, r in enumerate(lost_rows):
+                    if r.size:
+                        lost[:, :, j] = W[:b, r] @ lost_design[j]
             K, Q, D = lost[:, :k], lost[:, k : 2 * k], lost[:, 2 * k :]
             M = D[:, np.arange(k), np.arange(k)]  # Σ w over the rows missing item i
             nij = nij - (M[:, iu] + M[:, ju] - D[:, iu, ju])  # L_ij = M_i + M_j - D_ij
@@ -1537,29 +1541,45 @@ def _minres_uniqueness_batch(
     """Uniquenesses of a ``n_factors`` minres solution of a stack of correlation matrices.
 
     Iterated principal axes ``ψ ← diag(R) - diag(ΛΛ')``, Λ the first ``n_factors`` principal
-    axes of ``R - Ψ``, from ``start`` (the full-sample ψ). Its fixed point is the stationary
-    point of minres (psych's gradient ``diag(ΛΛ' + Ψ - R)`` is zero there). Returns
-    ``(psi, ok)``; ok marks matrices that converged (largest change below ``tol``) inside
-    psych's bounds ``0.005 ≤ ψ ≤ 1``.
+    axes of ``S = R - Ψ``, from ``start`` (the full-sample ψ). Its fixed point is the stationary
+    point of minres (psych's gradient ``diag(ΛΛ' + Ψ - R)`` is zero there). Instead of a full
+    eigendecomposition per step, the principal axes are carried along by one step of subspace
+    iteration on ``S + I`` (positive semi-definite, so its dominant subspace is that of the
+    largest eigenvalues of S) with a Rayleigh–Ritz projection; at the end one full
+    eigendecomposition recomputes ψ exactly and checks that it has not moved. Returns
+    ``(psi, ok)``; ok marks matrices that converged (largest change below ``tol``, and below
+    ``100 tol`` in that final check) inside psych's bounds ``0.005 ≤ ψ ≤ 1``.
     """
     b, k, _ = R.shape
-    psi = np.broadcast_to(start, (b, k)).copy()
+    psi = np.broadcast_to(start, (b, k)).astype("float64", copy=True)
     idx = np.arange(k)
-    diag = R[:, idx, idx]
-    done = np.zeros(b, dtype=bool)
     finite = np.isfinite(R).all(axis=(1, 2))
     S = np.where(finite[:, None, None], R, np.eye(k))
-    for _ in range(max_iter):
+    diag = S[:, idx, idx].copy()
+    done = np.zeros(b, dtype=bool)
+
+    def reduced() -> np.ndarray:
         S[:, idx, idx] = diag - psi
         S[~finite] = np.eye(k)
-        w, v = np.linalg.eigh(S)
-        load = v[:, :, -n_factors:] * np.sqrt(np.maximum(w[:, None, -n_factors:], 0.0))
-        new = diag - (load**2).sum(axis=2)
+        return S
+
+    w, v = np.linalg.eigh(reduced())
+    axes, values = v[:, :, -n_factors:], w[:, -n_factors:]
+    for _ in range(max_iter):
+        new = diag - (axes**2 * np.maximum(values, 0.0)[:, None, :]).sum(axis=2)
         change = np.abs(new - psi).max(axis=1)
         psi = new
         done = change < tol
         if done[finite].all():
             break
+        reduced()
+        q, _ = np.linalg.qr(S @ axes + axes)  # one subspace-iteration step on S + I
+        values, rotation = np.linalg.eigh(np.swapaxes(q, 1, 2) @ S @ q)
+        axes = q @ rotation
+    w, v = np.linalg.eigh(reduced())
+    exact = diag - (v[:, :, -n_factors:] ** 2 * np.maximum(w[:, -n_factors:], 0.0)[:, None, :]).sum(axis=2)
+    done &= np.abs(exact - psi).max(axis=1) < 100 * tol
+    psi = exact
     inside = np.all((psi >= _PSI_LOWER) & (psi <= 1.0), axis=1)
     return psi, done & inside & finite
 
