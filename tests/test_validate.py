@@ -375,3 +375,8 @@ def test_cli_reads_a_folder_of_response_files(tmp_path, capsys, bfi_spec):
     result = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert [Path(s).name for s in result["data"]["sources"]] == ["wave1.csv", "wave2.csv"]
     assert result["data"]["n_used"] == 120
+
+
+def test_cli_unknown_platform_is_a_usage_error(tmp_out, capsys):
+    code, _, err = run_cli(["validate", str(DATA / "bfi.csv"), "--platform", "spreadsheet", "--out", str(tmp_out)], capsys)
+    assert code == 2 and "--platform" in err and "csv" in err and "Traceback" not in err

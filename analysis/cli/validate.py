@@ -29,7 +29,7 @@ from instrument.errors import UsageError
               help="Bootstrap resamples for the alpha and omega intervals. Default: none for alpha (Feldt and "
                    "Duhachek intervals), 200 for omega; 0: no bootstrap at all (fastest).")
 @click.option("--platform", default=None, metavar="NAME",
-              help="Force the input format (csv, xlsx, kobo, redcap, qualtrics, spss, parquet, mhdq_workbook).")
+              help="Force the input format: csv, tsv, xlsx, kobo, redcap, qualtrics, spss, parquet, mhdq_workbook.")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for report.html, tables.xlsx and results.json (created if needed).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
@@ -44,10 +44,12 @@ def command(inputs, instrument_path, group_by, ordinal, seed, missing, cfa_missi
     from analysis.validate import validate
     from analysis.validation_report import write_validation_outputs
     from instrument.batch import expand_inputs
-    from instrument.read import read_responses
+    from instrument.read import PLATFORMS, read_responses
 
     if ordinal and cfa_missing != "listwise":
         raise UsageError("--cfa-missing ml cannot be combined with --ordinal (WLSMV is fitted on complete rows)")
+    if platform is not None and platform.strip().lower() not in (*PLATFORMS, "tsv"):
+        raise UsageError(f"--platform {platform!r}: unknown; allowed: {', '.join((*PLATFORMS, 'tsv'))}")
     files = expand_inputs(list(inputs))
     spec = open_instrument(instrument_path)
     folder = output_dir(out)
