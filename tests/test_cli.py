@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import click
 import pytest
 
 from analysis.cli import COMMAND_MODULES, cli, main
@@ -22,10 +23,53 @@ def test_help_lists_every_command_with_one_line():
     done = run("--help")
     assert done.returncode == 0
     listed = done.stdout.split("Commands:")[1]
-    for name in cli.commands:
+    names = cli.list_commands(click.Context(cli))
+    for name in names:
         line = next(l for l in listed.splitlines() if l.strip().startswith(name + " ") or l.strip() == name)
         assert not line.rstrip().endswith("..."), f"help line of {name} is cut: {line!r}"
-    assert len(cli.commands) == len(COMMAND_MODULES)
+    assert len(names) == len(COMMAND_MODULES)
+
+
+def test_every_command_module_defines_its_command():
+    context = click.Context(cli)
+    for module in COMMAND_MODULES:
+        command = cli.get_command(context, module.replace("_", "-"))
+        assert isinstance(command, click.Command), module
+        assert command.name == module.replace("_", "-")
+    assert cli.get_command(context, "frobnicate") is None
+
+
+HEAVY = ("pandas", "scipy", "matplotlib", "openpyxl", "pyarrow", "numpy", "statsmodels", "sklearn", "rich")
+
+
+def test_start_up_imports_no_heavy_library():
+    """`mhdq --version` and `mhdq --help` stay fast: neither the package nor any command module
+    imports pandas, scipy, matplotlib or openpyxl at module level (they are imported when a
+    command runs)."""
+    code = (
+        "import sys, click\n"
+        "from analysis.cli import cli\n"
+        "first = sorted(m for m in sys.modules if m.split('.')[0] in %r)\n"
+        "ctx = click.Context(cli)\n"
+        "[cli.get_command(ctx, name) for name in cli.list_commands(ctx)]\n"
+        "cli.get_help(ctx)\n"
+        "after = sorted(m for m in sys.modules if m.split('.')[0] in %r)\n"
+        "print(first, after)\n"
+    ) % (HEAVY, HEAVY)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[] []"
+
+
+def test_commands_refuse_to_run_without_defusedxml(monkeypatch, tmp_path, capsys):
+    import openpyxl.xml
+
+    monkeypatch.setattr(openpyxl.xml, "DEFUSEDXML", False)
+    with pytest.raises(SystemExit) as exit_:
+        main(["simulate", "--n", "20", "--seed", "1", "--out", str(tmp_path / "x.csv")])
+    assert exit_.value.code == 1
+    assert "defusedxml" in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists()
 
 
 def test_unknown_command_and_option_are_usage_errors():

@@ -3,6 +3,11 @@
 Each command group lives in its own module here and exposes ``command`` (a click command or
 group). Exit codes: 0 ok, 1 invalid data or specification, 2 usage. Tracebacks are shown only
 with ``--debug``.
+
+Start-up is kept cheap: the group lists its commands from the module names and imports a
+command's module only when that command is invoked or help is shown, and the command modules
+import pandas, scipy, matplotlib and openpyxl inside the command functions, not at module level.
+So ``mhdq --version`` imports none of them.
 """
 
 from __future__ import annotations
@@ -42,33 +47,54 @@ def _version() -> str:
         return "0+unknown"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120, "terminal_width": 120})
+def _command_name(module: str) -> str:
+    """Command name of a command module: ``cvi_form`` -> ``cvi-form``."""
+    return module.replace("_", "-")
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a command's module only when the command is needed.
+
+    The commands are the discovered :data:`COMMAND_MODULES` (click's documented lazy-loading
+    pattern); ``get_command`` imports ``analysis.cli.<module>`` and returns its ``command``.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *(_command_name(m) for m in COMMAND_MODULES)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        modules = {_command_name(m): m for m in COMMAND_MODULES}
+        if cmd_name not in modules:
+            return None
+        command = importlib.import_module(f"analysis.cli.{modules[cmd_name]}").command
+        if command.name != cmd_name:
+            raise RuntimeError(f"analysis/cli/{modules[cmd_name]}.py defines command {command.name!r}, not {cmd_name!r}")
+        self.add_command(command)
+        return command
+
+
+@click.group(cls=LazyGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120, "terminal_width": 120})
 @click.version_option(_version(), "--version", prog_name="mhdq")
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 def cli(debug: bool) -> None:
     """MHDQ: build a Likert questionnaire from its specification, check and score responses,
     validate the scales and model attrition."""
+    # Runs before any command (not for --help or --version): refuse to read workbooks unsafely.
+    from instrument.security import assert_defusedxml
 
-
-def _register() -> None:
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(f"analysis.cli.{name}")
-        cli.add_command(module.command)
-
-
-_register()
+    assert_defusedxml()
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``mhdq`` console script."""
-    from instrument.security import assert_defusedxml
-
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     if debug:
         args = [a for a in args if a != "--debug"]
     try:
-        assert_defusedxml()
         cli.main(args=args, prog_name="mhdq", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

@@ -6,14 +6,9 @@ import json
 from pathlib import Path
 
 import click
-import pandas as pd
 
 from analysis.cli.options import format_option, instrument_option, open_instrument, output_dir
-from analysis.content_validity import content_validity
 from instrument.errors import DataError, UsageError
-from instrument.forms.cvi_form import read_cvi_forms
-from instrument.problems import problems_frame
-from instrument.security import neutralise
 
 ROUNDING = {"i_cvi": 2, "p_c": 3, "kappa": 2, "s_cvi_ave": 2, "s_cvi_ua": 2}
 THRESHOLDS = (
@@ -24,7 +19,7 @@ THRESHOLDS = (
 )
 
 
-def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
+def _rounded(frame: "pd.DataFrame") -> "pd.DataFrame":  # noqa: F821
     return frame.round({k: v for k, v in ROUNDING.items() if k in frame.columns})
 
 
@@ -41,6 +36,13 @@ def command(files: tuple[str, ...], instrument_path: str | None, out: str | None
     agreement p_c, modified kappa k* and the decision (keep/revise/drop), and per scale
     S-CVI/Ave and S-CVI/UA. Problems (file, row, column) go to stderr; any error stops with exit 1.
     """
+    import pandas as pd
+
+    from analysis.content_validity import content_validity
+    from instrument.forms.cvi_form import read_cvi_forms
+    from instrument.problems import problems_frame
+    from instrument.security import neutralise
+
     if out is not None and Path(out).suffix.lower() != ".xlsx":
         raise UsageError(f"--out {out}: the results workbook must be an .xlsx file")
     instrument = open_instrument(instrument_path)

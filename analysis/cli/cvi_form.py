@@ -9,7 +9,6 @@ import click
 from analysis.cli.options import group_option, instrument_option, lang_option, open_instrument, output_dir
 from instrument.errors import UsageError
 from instrument.forms import check_group
-from instrument.forms.cvi_form import write_cvi_form
 
 
 @click.command("cvi-form")
@@ -23,6 +22,8 @@ def command(instrument_path: str | None, lang: str | None, group_name: str | Non
     Every item is listed under its facet with the facet's definition and a relevance cell
     (1-4, validated). Send one copy to each expert; read the returned copies with `mhdq cvi`.
     """
+    from instrument.forms.cvi_form import write_cvi_form
+
     path = Path(out)
     if path.suffix.lower() != ".xlsx":
         raise UsageError(f"--out {path}: the rating workbook must be an .xlsx file")

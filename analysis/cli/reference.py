@@ -40,8 +40,8 @@ def cli_reference_markdown() -> str:
         cli.get_help(root),
         "```",
     ]
-    for name in sorted(cli.commands):
-        command = cli.commands[name]
+    for name in cli.list_commands(root):
+        command = cli.get_command(root, name)
         parts += ["", f"## mhdq {name}", "", "```text", _help_text(command, name, root), "```"]
         if isinstance(command, click.Group):
             sub_context = click.Context(command, info_name=name, parent=root)
