@@ -43,6 +43,8 @@ __all__ = [
     "OmegaResult",
     "ReliabilityTable",
     "SplitHalfResult",
+    "MAX_BOOT_REFITS",
+    "TABLE_OMEGA_MIN_N",
     "TABLE_OMEGA_N_BOOT",
     "bootstrap_alpha",
     "cronbach_alpha",
@@ -1592,14 +1594,27 @@ def _resampled_correlations(
     )
 
 
+#: Most resamples of one bootstrap refitted one by one with psych's bounded minres
+#: (:func:`analysis.efa.extract_factors`) when the vectorised solvers stop at a Heywood case or do
+#: not converge; further failures are left out of the interval with a warning. About 10 ms each
+#: for 37 items and 6 factors, so at most ~1 s per scale.
+MAX_BOOT_REFITS = 100
+
+
 def _omega_total_replicates(
-    R: np.ndarray, *, n_factors: int, start: np.ndarray, signs: np.ndarray | None
+    R: np.ndarray,
+    *,
+    n_factors: int,
+    start: np.ndarray,
+    signs: np.ndarray | None,
+    max_refits: int = MAX_BOOT_REFITS,
 ) -> np.ndarray:
     """Omega total of each resampled correlation matrix in R (NaN where a resample gives none).
 
     ``start``: full-sample loadings (one factor) or uniquenesses (several). ``signs``: None to
     flip each resample by the signs of its own one-factor loadings (psych's ``flip``), else
     the fixed ±1 per item applied to every resample (keys, or the full-sample flip).
+    ``max_refits``: most resamples refitted one by one (:data:`MAX_BOOT_REFITS`).
     """
     from analysis.efa import extract_factors
 
@@ -1614,19 +1629,31 @@ def _omega_total_replicates(
         else:
             uniq, ok = _minres_uniqueness_batch(R, n_factors, start)
             lam = None
-    ok &= finite
-    for b in np.flatnonzero(finite & ~ok):
-        # rare (a Heywood case or slow convergence): psych's bounded minres, one resample
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                load, psi, _ = extract_factors(R[b], n_factors, method="minres")
-        except (ValueError, np.linalg.LinAlgError, ArithmeticError):
-            continue
-        uniq[b] = np.diag(R[b]) - (load**2).sum(axis=1)
-        if lam is not None:
-            lam[b] = load[:, 0]
-        ok[b] = np.isfinite(uniq[b]).all()
+        ok &= finite
+        refit = np.flatnonzero(finite & ~ok)
+        if refit.size > max_refits:
+            warnings.warn(
+                f"{refit.size} of {len(R)} bootstrap resamples needed psych's bounded minres "
+                f"(a Heywood case or slow convergence); only the first {max_refits} were refitted "
+                "and the rest left out of the interval",
+                DataQualityWarning,
+                stacklevel=3,
+            )
+            refit = refit[:max_refits]
+        # a Heywood case or slow convergence: psych's bounded minres, one resample at a time.
+        # Inside the one-thread block: each L-BFGS-B step is a small eigh, which a threaded
+        # BLAS made 10-30 times slower (35 s for 30 respondents before this was moved here)
+        for b in refit:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    load, psi, _ = extract_factors(R[b], n_factors, method="minres")
+            except (ValueError, np.linalg.LinAlgError, ArithmeticError):
+                continue
+            uniq[b] = np.diag(R[b]) - (load**2).sum(axis=1)
+            if lam is not None:
+                lam[b] = load[:, 0]
+            ok[b] = np.isfinite(uniq[b]).all()
     if signs is None:
         s = np.where(lam < 0, -1.0, 1.0)
         Vt = np.einsum("bi,bij,bj->b", s, np.where(finite[:, None, None], R, 0.0), s)
@@ -2047,6 +2074,16 @@ _TABLE_COLUMNS = [
 #: 10 s budget on 20,000 respondents (see benchmarks/bench_validate.py).
 TABLE_OMEGA_N_BOOT = 200
 
+#: Fewest respondents (``n_obs``) for which :func:`reliability_table` bootstraps the omega
+#: intervals; below it the intervals are NaN and ``problems`` says why. Each resample is a
+#: factor analysis, and 50 is the minimum ``mhdq validate`` asks of any factor analysis
+#: (``analysis.validate.MIN_RESPONDENTS["factor_analysis"]``). Below it a resample holds ~63% distinct
+#: respondents, so fewer distinct rows than a 36-item scale has items and a singular correlation
+#: matrix: on 30 simulated MHDQ respondents 198 of 200 Schmid-Leiman resamples of the total
+#: scale ended in a Heywood case (psych's bound ψ = 0.005), so the percentile interval reflects
+#: the bound more than the sampling variability of omega.
+TABLE_OMEGA_MIN_N = 50
+
 
 def reliability_table(
     items: pd.DataFrame,
@@ -2083,7 +2120,9 @@ def reliability_table(
         ``omega_total_sl`` (0: none). Default: ``n_boot`` when it is positive, else
         :data:`TABLE_OMEGA_N_BOOT` (200). Both intervals of a scale use the same resamples
         (seeded with ``seed``), the resamples :func:`omega` with that ``n_boot`` and ``seed``
-        draws.
+        draws. Not computed for scales with fewer than :data:`TABLE_OMEGA_MIN_N` (50)
+        respondents: the intervals are then NaN, ``omega_n_boot`` is missing and ``problems``
+        says why.
 
     Returns
     -------
@@ -2193,7 +2232,14 @@ def reliability_table(
                 )
         else:
             osl = None
-        if omega_n_boot and (o1 is not None or osl is not None):
+        n_fit = next((r.n_obs for r in (o1, osl) if r is not None), 0)
+        if omega_n_boot and n_fit and n_fit < TABLE_OMEGA_MIN_N:
+            problems.append(
+                f"{sid}: omega_interval: skipped: {n_fit} respondents; the omega bootstrap needs "
+                f"at least {TABLE_OMEGA_MIN_N} (TABLE_OMEGA_MIN_N), below which many resamples "
+                "end in a Heywood case; the intervals are NaN"
+            )
+        elif omega_n_boot and (o1 is not None or osl is not None):
             intervals = _attempt(
                 problems, sid, "omega_interval", _table_omega_intervals, sub, o1, osl,
                 instrument=instrument, missing=missing, n_boot=omega_n_boot, seed=seed,

@@ -564,3 +564,59 @@ def test_instrument_keys_reject_codes_outside_the_response_scale(bfi, bfi_spec):
     items.iloc[3, 1] = 9  # e.g. an unconverted not-applicable code
     with pytest.raises(ValueError, match="C2.*response scale"):
         cronbach_alpha(items, keys=bfi_spec)
+
+
+def _simulated_mhdq_items(n: int, seed: int) -> tuple[pd.DataFrame, object]:
+    """SYNTHETIC MHDQ answers (analysis.simulate), not-applicable codes set to NaN."""
+    from analysis.simulate import simulate_cohort
+
+    mhdq = load_instrument()
+    responses = simulate_cohort(mhdq, n=n, seed=seed).responses
+    items = responses[[c for c in responses.columns if c in set(mhdq.item_ids)]].copy()
+    for c in items.columns:
+        items[c] = items[c].where(items[c].isin(mhdq.response_scale_of(c).codes))
+    return items, mhdq
+
+
+def test_reliability_table_skips_the_omega_bootstrap_below_its_minimum_n(monkeypatch):
+    # 30 respondents (< TABLE_OMEGA_MIN_N): the 200-resample omega bootstrap used to refit
+    # nearly every Schmid-Leiman resample one by one (35 s); now it is skipped with a reason.
+    import analysis.efa
+    from analysis.reliability import TABLE_OMEGA_MIN_N
+
+    calls = []
+    real = analysis.efa.extract_factors
+    monkeypatch.setattr(analysis.efa, "extract_factors", lambda *a, **k: calls.append(1) or real(*a, **k))
+    items, mhdq = _simulated_mhdq_items(30, seed=1)
+    assert 30 < TABLE_OMEGA_MIN_N
+    tab = reliability_table(items, mhdq, seed=1)
+    table = tab.table.set_index("scale")
+    assert calls == []  # no resample was refitted
+    assert table["omega_total_ci_low"].isna().all() and table["omega_total_sl_ci_high"].isna().all()
+    assert table["omega_n_boot"].isna().all()
+    assert table["omega_total"].notna().all()  # the point estimates are still there
+    skipped = [p for p in tab.problems if "omega_interval: skipped: 30 respondents" in p]
+    assert len(skipped) == len(table)
+
+
+def test_omega_bootstrap_refits_are_bounded_and_single_threaded(monkeypatch):
+    # Heywood resamples (λ² = 0.999 > 1 - 0.005) fail the vectorised one-factor solver and go to
+    # extract_factors one by one: at most max_refits of them, each with one BLAS thread.
+    import analysis.efa
+    from analysis.reliability import _omega_total_replicates
+    from threadpoolctl import threadpool_info
+
+    threads = []
+    real = analysis.efa.extract_factors
+
+    def spy(*args, **kwargs):
+        threads.append(max((d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"), default=1))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(analysis.efa, "extract_factors", spy)
+    R = np.full((10, 3, 3), 0.999)
+    R[:, np.arange(3), np.arange(3)] = 1.0
+    with pytest.warns(DataQualityWarning, match="10 of 10 bootstrap resamples needed psych's bounded minres"):
+        out = _omega_total_replicates(R, n_factors=1, start=np.full(3, 0.9), signs=np.ones(3), max_refits=3)
+    assert len(threads) == 3 and set(threads) == {1}
+    assert np.isfinite(out[:3]).all() and np.isnan(out[3:]).all()
