@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 import click
 
@@ -41,10 +40,18 @@ COMMAND_MODULES = _command_modules()
 
 
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # ~20 ms: only when asked
+
     try:
         return version("mhdq")
     except PackageNotFoundError:  # running from a source tree without installing
         return "0+unknown"
+
+
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"mhdq, version {_version()}")
+        ctx.exit()
 
 
 def _command_name(module: str) -> str:
@@ -77,7 +84,8 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120, "terminal_width": 120})
-@click.version_option(_version(), "--version", prog_name="mhdq")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+              help="Show the version and exit.")
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 def cli(debug: bool) -> None:
     """MHDQ: build a Likert questionnaire from its specification, check and score responses,
