@@ -51,3 +51,60 @@ def test_tables_keep_numbers_and_neutralise_text(tmp_path):
 def test_json_handles_numpy_and_nan(tmp_path):
     path = write_json({"a": np.float64("nan"), "b": np.int64(3), "c": pd.DataFrame({"x": [1.5]})}, tmp_path / "r.json")
     assert json.loads(path.read_text()) == {"a": None, "b": 3, "c": [{"index": 0, "x": 1.5}]}
+
+
+def _png_pixels(data):
+    import io
+
+    import matplotlib.image as mimage
+
+    return mimage.imread(io.BytesIO(data))
+
+
+def _tight_savefig(fig):
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def _figures():
+    """A plain figure; one laid out with no margin (the crop margin reaches past the figure's edge);
+    one with text drawn below the figure (only a re-rendering can include it)."""
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([1, 2, 3], label="a line")
+    ax.set_xlabel("x label")
+    ax.set_title("Title")
+    yield "plain", fig
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.bar(["one", "two"], [3, 5])
+    ax.set_ylabel("y label")
+    fig.tight_layout(pad=0)
+    yield "no margin", fig
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([3, 1, 2])
+    fig.text(0.5, -0.15, "note below the figure", ha="center")
+    ax.legend(["outside legend"], bbox_to_anchor=(1.02, 1), loc="upper left")
+    yield "outside", fig
+
+
+def test_figure_png_is_the_tight_savefig_picture():
+    """Reference: matplotlib's own ``savefig(bbox_inches="tight")``; figure_png draws once and crops.
+    Tolerance: the crop may differ by one pixel row/column (rounding of the box), so the sizes agree
+    within 1 px and the pixels, compared on the common area, differ by < 0.05 on average (0-1 scale);
+    a clipped label or a missing margin would change the size by several pixels."""
+    import io
+
+    from analysis.report import figure_png
+
+    for name, fig in _figures():
+        expected = _png_pixels(_tight_savefig(fig))
+        got = _png_pixels(figure_png(fig, dpi=80))
+        plt.close(fig)
+        assert abs(expected.shape[0] - got.shape[0]) <= 1 and abs(expected.shape[1] - got.shape[1]) <= 1, (
+            name, expected.shape, got.shape)
+        rows, cols = min(expected.shape[0], got.shape[0]), min(expected.shape[1], got.shape[1])
+        assert np.abs(expected[:rows, :cols, :3] - got[:rows, :cols, :3]).mean() < 0.05, name
+        # The edges are the figure's background colour, as savefig's padding is.
+        assert np.allclose(got[0, :, :3], 1.0) and np.allclose(got[-1, :, :3], 1.0), name
