@@ -24,7 +24,10 @@ def cli_reference_markdown() -> str:
     """
     from analysis.cli import cli
 
-    root = click.Context(cli, info_name="mhdq", terminal_width=100, max_content_width=100)
+    # The group's own context settings (``-h, --help``), as on the command line; click caches the
+    # help option on the command, so a context without them would make the page depend on call order.
+    settings = {**cli.context_settings, "terminal_width": 100, "max_content_width": 100}
+    root = click.Context(cli, info_name="mhdq", **settings)
     parts = [
         "# Command-line reference",
         "",
