@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from instrument.check import CheckedResponses, check_responses, hash_ids, merge_seen
+from instrument.errors import DataQualityWarning
 from instrument.problems import Problem
 from instrument.responses import ResponseTable
 from instrument.spec import Instrument
@@ -538,7 +539,10 @@ def validate(
         Bootstrap resamples. None: no bootstrap interval for alpha (the analytic Feldt and
         Duhachek intervals only, as ``psych::alpha``'s default ``n.iter = 1``) and
         :data:`analysis.reliability.TABLE_OMEGA_N_BOOT` resamples for the omega intervals. A
-        number: that many for both alpha and omega (0: no bootstrap at all, the fastest).
+        number: that many for both alpha and omega (0: no bootstrap at all, the fastest; 1 is
+        refused). Omega intervals are not bootstrapped for scales with fewer than
+        :data:`analysis.reliability.TABLE_OMEGA_MIN_N` respondents (the reliability step's
+        warnings and the table's problems say so).
     n_iter : int, default 20
         Simulated data sets of the parallel analysis (``psych::fa.parallel``'s default).
     ci_level : float, default 0.95
@@ -562,8 +566,9 @@ def validate(
         raise TypeError(f"instrument: expected an Instrument, got {type(instrument).__name__}")
     if missing not in MISSING_RULES:
         raise ValueError(f"missing: must be one of {', '.join(MISSING_RULES)}, got {missing!r}")
-    if n_boot is not None and (not isinstance(n_boot, (int, np.integer)) or n_boot < 0):
-        raise ValueError(f"n_boot: must be None or a whole number of at least 0, got {n_boot!r}")
+    if n_boot is not None and (not isinstance(n_boot, (int, np.integer)) or n_boot < 0 or n_boot == 1):
+        # 1 resample gives no interval: refused here rather than failing the whole reliability step
+        raise ValueError(f"n_boot (--bootstrap): must be 0 (no bootstrap) or at least 2 resamples, got {n_boot!r}")
     if not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
         raise ValueError(f"n_iter: must be a whole number of at least 1, got {n_iter!r}")
     if cfa_missing not in ("listwise", "ml"):
@@ -634,11 +639,20 @@ def validate(
         run.skip("reliability",
                  f"{n_used} respondents used; reliability needs at least {MIN_RESPONDENTS['reliability']}")
     else:
-        from analysis.reliability import reliability_table
+        from analysis.reliability import TABLE_OMEGA_MIN_N, reliability_table
 
-        out["reliability"] = run.run("reliability", lambda: reliability_table(
-            analysed, instrument, missing=missing, ci_level=ci_level, n_boot=0 if n_boot is None else int(n_boot),
-            omega_n_boot=_omega_resamples(n_boot), seed=seed, ordinal=ordinal))
+        def reliability() -> Any:
+            table = reliability_table(
+                analysed, instrument, missing=missing, ci_level=ci_level, n_boot=0 if n_boot is None else int(n_boot),
+                omega_n_boot=_omega_resamples(n_boot), seed=seed, ordinal=ordinal)
+            skipped = [p.split(":", 1)[0] for p in table.problems if ": omega_interval: skipped:" in p]
+            if skipped:  # the step's record says so too, not only the table's problems
+                warnings.warn(f"omega bootstrap intervals not computed for {len(skipped)} scale(s) "
+                              f"({', '.join(skipped)}): fewer than {TABLE_OMEGA_MIN_N} respondents",
+                              DataQualityWarning, stacklevel=2)
+            return table
+
+        out["reliability"] = run.run("reliability", reliability)
 
     # --- correlations, factorability, retention, EFA ----------------------------------------
     fa_items = codes[present_struct]
@@ -784,20 +798,29 @@ def _cfa_steps(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Instrum
         return
     from analysis.cfa import CFA, compare_models
 
-    if ordinal:
-        from analysis.wlsmv import OrdinalCFA
-
-        def make(model: Any) -> CFA:
-            return OrdinalCFA(model)
-    else:
-        def make(model: Any) -> CFA:
-            return CFA(model, missing=cfa_missing)
-
     def fit_all() -> dict:
+        fit_kwargs: dict[str, Any] = {}
+        if ordinal:
+            from analysis.wlsmv import OrdinalCFA, ordinal_statistics
+
+            # every model uses the same complete rows (listwise over all the models' items), so the
+            # thresholds, polychoric correlations and Γ are computed once and each model takes its
+            # items' block (OrdinalStatistics.subset); identical fits, a quarter of the work
+            try:
+                fit_kwargs["statistics"] = ordinal_statistics(data)
+            except _ANALYSIS_ERRORS:
+                pass  # e.g. an item with one observed answer: each model then reports its own failure
+
+            def make(model: Any) -> CFA:
+                return OrdinalCFA(model)
+        else:
+            def make(model: Any) -> CFA:
+                return CFA(model, missing=cfa_missing)
+
         fits = {}
         for name, model in models.items():
             try:
-                fits[name] = make(model).fit(data)
+                fits[name] = make(model).fit(data, **fit_kwargs)
             except _ANALYSIS_ERRORS as exc:
                 skipped[name] = f"failed: {type(exc).__name__}: {exc}"
         if not fits:

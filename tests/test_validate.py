@@ -239,6 +239,22 @@ def test_too_few_respondents_skips_with_reasons_and_still_writes(mhdq_spec, tmp_
     assert "Skipped" in paths["html"].read_text(encoding="utf-8")
 
 
+def test_bootstrap_at_small_n_records_why_omega_has_no_interval(mhdq_spec):
+    # 30 respondents (< TABLE_OMEGA_MIN_N = 50) with n_boot = 200 (--bootstrap 200): alpha gets its
+    # bootstrap interval, omega's is skipped with the reason in the table and in the step's record.
+    data = simulate_cohort(mhdq_spec, n=30, seed=2).responses  # synthetic
+    res = validate(data, mhdq_spec, n_boot=200, seed=1)
+    assert all(s.status in ("ok", "skipped", "not_requested") and (s.status == "ok" or s.reason) for s in res.steps)
+    step = res.step("reliability")
+    assert step.status == "ok"
+    assert any("omega bootstrap intervals not computed" in w and "fewer than 50 respondents" in w for w in step.warnings)
+    table = res.reliability.table
+    assert table["omega_total_ci_low"].isna().all() and table["omega_n_boot"].isna().all()
+    assert (table["alpha_boot_ci_low"].dropna() < table["alpha"].dropna()).all()
+    assert table["alpha_boot_ci_low"].notna().any()
+    assert any("omega_interval: skipped: " in p for p in res.reliability.problems)
+
+
 def test_one_group_only_skips_invariance(bfi_spec):
     data = simulate_cohort(bfi_spec, n=200, seed=3).responses  # synthetic
     data["gender"] = 1
@@ -271,6 +287,8 @@ def test_bad_options_raise_value_errors(bfi_spec):
         validate(data, bfi_spec, missing="fiml")
     with pytest.raises(ValueError, match="n_boot"):
         validate(data, bfi_spec, n_boot=-1)
+    with pytest.raises(ValueError, match="at least 2 resamples"):  # one resample: no interval
+        validate(data, bfi_spec, n_boot=1)
     with pytest.raises(TypeError, match="responses"):
         validate("data.csv", bfi_spec)
 
@@ -330,9 +348,21 @@ def test_full_information_ml_uses_every_respondent(bfi_spec):
 
 
 @pytest.mark.slow
-def test_ordinal_uses_polychoric_and_wlsmv(bfi_spec):
+def test_ordinal_uses_polychoric_and_wlsmv(bfi_spec, monkeypatch):
+    import analysis.wlsmv
+
+    seen = []
+    real = analysis.wlsmv.ordinal_statistics
+    monkeypatch.setattr(analysis.wlsmv, "ordinal_statistics", lambda d, *a, **k: seen.append(d) or real(d, *a, **k))
     data = simulate_cohort(bfi_spec, n=400, seed=7).responses  # synthetic
     res = validate(data, bfi_spec, ordinal=True, n_boot=0)
+    # the WLSMV statistics: once for all the CFA models (same complete rows), once for validity
+    assert len(res.cfa) >= 2 and len(seen) == 2
+    assert all(s.status == "ok" for s in res.steps if s.name in ("cfa", "validity"))
+    for fit in res.cfa.values():  # each model's fit is the one it computes on its own
+        alone = analysis.wlsmv.OrdinalCFA(fit.model_).fit(seen[0])
+        pd.testing.assert_series_equal(fit.fit_measures_, alone.fit_measures_, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(fit.estimates_["est"], alone.estimates_["est"], rtol=1e-9, atol=1e-12)
     assert res.options["correlation"] == "polychoric" and res.cfa_estimator == "WLSMV"
     assert res.reliability.table["ordinal_alpha"].notna().all()
     assert {"cfi_scaled", "rmsea_scaled"} <= set(res.cfa_comparison.columns)

@@ -113,3 +113,29 @@ def test_validity_of_an_ordinal_fit_uses_polychoric_correlations(bfi):
     # AVE on the latent-response scale: mean squared standardized loading
     lam = fit.standardized_loadings()["neuroticism"]
     assert res.factors.loc["neuroticism", "ave"] == pytest.approx(float((lam[lam != 0] ** 2).mean()))
+
+
+def test_precomputed_statistics_give_the_same_fits_as_per_model_ones(bfi):
+    # Statistics computed once on the bfi complete rows (all 25 items) and reused for a one-factor
+    # model of a subset of items in another order and for the five-factor lavaan model: the same
+    # fit as OrdinalCFA computing them itself (lavaan's numbers, checked above), up to rounding.
+    ref, data, per_model = bfi
+    items = list(data.columns[:25])
+    complete = data[items].dropna()
+    shared = ordinal_statistics(complete)
+    again = OrdinalCFA(ref["model"]).fit(complete, statistics=shared)
+    pd.testing.assert_series_equal(again.fit_measures_, per_model.fit_measures_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(again.estimates_["se"], per_model.estimates_["se"], rtol=1e-8, atol=1e-12)
+    one = "n =~ N5 + N1 + N3 + N2 + N4"
+    direct = OrdinalCFA(one).fit(complete[["N1", "N2", "N3", "N4", "N5"]])
+    reused = OrdinalCFA(one).fit(complete, statistics=shared)
+    assert reused.statistics_.items == ("N5", "N1", "N3", "N2", "N4")
+    np.testing.assert_allclose(reused.statistics_.acov, direct.statistics_.acov, rtol=1e-9, atol=1e-15)
+    pd.testing.assert_series_equal(reused.fit_measures_, direct.fit_measures_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(reused.estimates_["est"], direct.estimates_["est"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(reused.estimates_["se"], direct.estimates_["se"], rtol=1e-8, atol=1e-12)
+    # statistics of other rows are refused
+    with pytest.raises(ValueError, match="computed on .* rows, but the model uses"):
+        OrdinalCFA(one).fit(complete.iloc[:500], statistics=shared)
+    with pytest.raises(ValueError, match="not among the statistics' items"):
+        OrdinalCFA("g =~ N1 + N2 + X").fit(complete.assign(X=complete["N3"]), statistics=shared)
