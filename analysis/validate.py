@@ -808,6 +808,7 @@ def _cfa_steps(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Instrum
             # items' block (OrdinalStatistics.subset); identical fits, a quarter of the work
             try:
                 fit_kwargs["statistics"] = ordinal_statistics(data)
+                out["_ordinal_statistics"] = (data.index, fit_kwargs["statistics"])  # reused by validity
             except _ANALYSIS_ERRORS:
                 pass  # e.g. an item with one observed answer: each model then reports its own failure
 
@@ -904,8 +905,16 @@ def _validity_step(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Ins
             return OrdinalCFA(m)
         return CFA(m, missing=cfa_missing)
 
+    shared: dict[str, Any] = {}
+    rows_and_statistics = out.get("_ordinal_statistics")
+    if ordinal and rows_and_statistics is not None:
+        rows, statistics = rows_and_statistics
+        # the CFA's statistics when the validity model uses the same complete rows and a subset of its items
+        if set(model.observed) <= set(statistics.items) and data.index.equals(rows):
+            shared["statistics"] = statistics
+
     def compute() -> tuple:
-        fit = make(model).fit(data)
+        fit = make(model).fit(data, **shared)
         result = validity(fit, data)
         rows = []
         for root in roots:

@@ -356,8 +356,14 @@ def test_ordinal_uses_polychoric_and_wlsmv(bfi_spec, monkeypatch):
     monkeypatch.setattr(analysis.wlsmv, "ordinal_statistics", lambda d, *a, **k: seen.append(d) or real(d, *a, **k))
     data = simulate_cohort(bfi_spec, n=400, seed=7).responses  # synthetic
     res = validate(data, bfi_spec, ordinal=True, n_boot=0)
-    # the WLSMV statistics: once for all the CFA models (same complete rows), once for validity
-    assert len(res.cfa) >= 2 and len(seen) == 2
+    # the WLSMV statistics: once for all the CFA models and the validity model (bfi has no criterion
+    # scale, so validity uses the same complete rows)
+    assert len(res.cfa) >= 2 and len(seen) == 1
+    from analysis.validity import validity
+
+    primary = res.cfa[res.validity_model].model_  # no criterion scale: the validity model is this one
+    direct = validity(analysis.wlsmv.OrdinalCFA(primary).fit(seen[0]), seen[0])
+    pd.testing.assert_frame_equal(res.validity.summary(), direct.summary(), rtol=1e-9)
     assert all(s.status == "ok" for s in res.steps if s.name in ("cfa", "validity"))
     for fit in res.cfa.values():  # each model's fit is the one it computes on its own
         alone = analysis.wlsmv.OrdinalCFA(fit.model_).fit(seen[0])
