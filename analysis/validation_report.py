@@ -300,7 +300,7 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     # 1. data
     report.section("Data and problems", intro=(
         "Rows read, rejected by the checks and analysed. Problems are counted by the rule that found them; "
-        "the problem records themselves (with file and row) are written by mhdq check, never in this report."))
+        "the problem records themselves (with file and row) are written by mhdq score (its .problems.csv), never in this report."))
     if synthetic:
         report.note("These are SYNTHETIC data (the input is marked synthetic): the figures describe a simulation, "
                     "not real respondents.")

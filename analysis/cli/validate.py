@@ -38,8 +38,8 @@ def command(inputs, instrument_path, group_by, ordinal, seed, missing, cfa_missi
 
     INPUT may be files, glob patterns and folders (searched recursively); they are analysed
     together (a respondent id repeated across files is rejected after its first occurrence).
-    The answers are checked as mhdq check does; report.html, tables.xlsx and results.json are
-    written into --out.
+    The answers are checked as mhdq score checks them; report.html, tables.xlsx and results.json
+    are written into --out.
     """
     from analysis.validate import validate
     from analysis.validation_report import write_validation_outputs
