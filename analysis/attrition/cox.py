@@ -437,12 +437,7 @@ class CoxModel:
     # ---------------------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, time, event) -> "CoxModel":
         _check_ties(self.ties)
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError("X: must be a pandas DataFrame of numeric predictors")
-        if not 0 < self.ci_level < 1:
-            raise ValueError(f"ci_level: must be between 0 and 1; got {self.ci_level}")
-        if self.penalty < 0:
-            raise ValueError(f"penalty: must be >= 0; got {self.penalty}")
+        check_settings(X, ci_level=self.ci_level, penalty=self.penalty)
         values = X.to_numpy(dtype=float)
         time = np.asarray(time, dtype=float)
         event = np.asarray(event, dtype=float)
@@ -547,6 +542,17 @@ class CoxModel:
         self._check_fitted()
         return cox_zph(time, event, X[self.feature_names_in_], self.coef_.to_numpy(),
                        ties=self.ties, transform=transform)
+
+
+def check_settings(X: pd.DataFrame, *, ci_level: float, penalty: float) -> None:
+    """Raise naming the argument when the predictors are not a DataFrame or a setting is out of range
+    (shared by the Cox and logistic models)."""
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError("X: must be a pandas DataFrame of numeric predictors")
+    if not 0 < ci_level < 1:
+        raise ValueError(f"ci_level: must be between 0 and 1; got {ci_level}")
+    if penalty < 0:
+        raise ValueError(f"penalty: must be >= 0; got {penalty}")
 
 
 def check_estimable(values: np.ndarray, names: list[str]) -> None:

@@ -9,7 +9,7 @@ import pandas as pd
 from scipy.special import expit
 
 from analysis.attrition.concordance import Concordance, concordance_index
-from analysis.attrition.cox import check_estimable, effect_table
+from analysis.attrition.cox import check_estimable, check_settings, effect_table
 from instrument.errors import ConvergenceWarning
 
 __all__ = ["LogisticModel", "logistic_irls"]
@@ -125,12 +125,7 @@ class LogisticModel:
         self.ci_level = ci_level
 
     def fit(self, X: pd.DataFrame, y) -> "LogisticModel":
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError("X: must be a pandas DataFrame of numeric predictors")
-        if not 0 < self.ci_level < 1:
-            raise ValueError(f"ci_level: must be between 0 and 1; got {self.ci_level}")
-        if self.penalty < 0:
-            raise ValueError(f"penalty: must be >= 0; got {self.penalty}")
+        check_settings(X, ci_level=self.ci_level, penalty=self.penalty)
         values = X.to_numpy(dtype=float)
         y = np.asarray(y, dtype=float)
         if len(y) != len(values):
