@@ -13,9 +13,7 @@ import html
 import io
 import json
 import math
-import os
 import platform
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -26,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from instrument.security import neutralise
+from instrument.write import atomic_path
 
 _CSS = """
 :root { --ink:#1d2330; --muted:#5b6476; --line:#d9dde5; --pass:#1b7f3b; --fail:#b3261e; --na:#7a6a00; }
@@ -245,16 +244,9 @@ class HtmlReport:
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """Write text to ``path`` through a temporary file in the same folder and an atomic rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_path(path) as temp:
+        temp.write_text(text, encoding="utf-8")
+    return Path(path)
 
 
 def _jsonable(obj: Any) -> Any:
@@ -354,14 +346,8 @@ def write_tables_xlsx(
             sheet.cell(row=sheet.max_row + 2, column=1, value=neutralise("Note. " + notes[name])).font = Font(italic=True)
     if not workbook.sheetnames:
         workbook.create_sheet("empty")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        workbook.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temp:
+        workbook.save(temp)
     return path
 
 

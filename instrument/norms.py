@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -269,16 +267,10 @@ class NormTable:
         """Write the table as JSON (atomically: a temporary file renamed into place)."""
         path = Path(path)
         text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
-        handle, temp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
-            from instrument.write import replace_atomically
+        from instrument.write import atomic_path
 
-            replace_atomically(Path(temp), path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as temp:
+            temp.write_text(text, encoding="utf-8")
         return path
 
     @classmethod

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Mapping
+from typing import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,36 @@ def replace_atomically(temp: Path, target: Path) -> None:
     """Give ``temp`` ordinary file permissions and rename it over ``target``."""
     os.chmod(temp, _umask_mode())
     os.replace(temp, target)
+
+
+@contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``target`` that becomes ``target`` only if the block succeeds.
+
+    The temporary file keeps ``target``'s extension (some writers check it); on success it gets
+    ordinary permissions and is renamed over ``target``, on any error it is removed, so an
+    interrupted write leaves the previous file or nothing, never a half-written one.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> with atomic_path(folder / "out.txt") as temp:
+    ...     _ = temp.write_text("done")
+    >>> (folder / "out.txt").read_text(), sorted(p.name for p in folder.iterdir())
+    ('done', ['out.txt'])
+    """
+    target = Path(target)
+    handle, temp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".",
+                                    prefix=f".{target.name}.", suffix=f".tmp{target.suffix}")
+    os.close(handle)
+    temp = Path(temp)
+    try:
+        yield temp
+        replace_atomically(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
 
 
 def table_format(path: str | Path) -> str:

@@ -277,9 +277,10 @@ def predict_command(model, responses, horizon, id_column, instrument_path, out, 
         "linear_predictor": saved.linear_predictor(frame).to_numpy(),
     })
     if out.suffix.lower() == ".csv":
-        tmp = out.with_name(f".{out.name}.tmp")
-        result.to_csv(tmp, index=False)
-        tmp.replace(out)
+        from instrument.write import atomic_path
+
+        with atomic_path(out) as temp:
+            result.to_csv(temp, index=False)
     else:
         from analysis.report import write_tables_xlsx
 

@@ -22,9 +22,10 @@ def write_frame(frame, path: Path, *, note: str, instrument=None) -> Path:
 
     from analysis.report import write_tables_xlsx
 
+    from instrument.write import atomic_path
+
     suffix = path.suffix.lower()
-    tmp = path.with_name(f".{path.name}.tmp{suffix}")
-    try:
+    with atomic_path(path) as tmp:
         if suffix == ".csv":
             frame.to_csv(tmp, index=False)
         elif suffix == ".parquet":
@@ -37,9 +38,6 @@ def write_frame(frame, path: Path, *, note: str, instrument=None) -> Path:
             fill_data_entry(tmp, frame, note=note)
         else:
             write_tables_xlsx({"Note": pd.DataFrame({"note": [note]}), "Data": frame}, tmp, digits=3)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
