@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -101,7 +101,9 @@ class MeasurementModel:
                     parents.setdefault(ind, []).append(factor)
         multi = sorted(k for k, v in parents.items() if len(v) > 1)
         if multi:
-            raise ValueError(f"factors: factor(s) {', '.join(multi)} load on more than one higher-order factor")
+            raise ValueError(
+                f"factors: factor(s) {', '.join(multi)} load on more than one higher-order factor"
+            )
         for factor, indicators in self.factors:
             kinds = {ind in names for ind in indicators}
             if len(kinds) > 1:
@@ -134,7 +136,9 @@ class MeasurementModel:
         or fixed values are not supported and raise ``ValueError``.
         """
         if not isinstance(text, str):
-            raise TypeError(f"text: expected lavaan-like model syntax as str, got {type(text).__name__}")
+            raise TypeError(
+                f"text: expected lavaan-like model syntax as str, got {type(text).__name__}"
+            )
         factors: dict[str, list[str]] = {}
         covs: list[tuple[str, str]] = []
         for lineno, raw in enumerate(text.splitlines(), 1):
@@ -262,8 +266,15 @@ class _Structure:
     Σ = Λ A Ψ Aᵀ Λᵀ + Θ, μ = ν + Λ A α, with A = (I − Β)⁻¹.
     """
 
-    def __init__(self, model: MeasurementModel, n_groups: int, *, meanstructure: bool,
-                 equal: Sequence[str] = (), free_latent_means: bool = False):
+    def __init__(
+        self,
+        model: MeasurementModel,
+        n_groups: int,
+        *,
+        meanstructure: bool,
+        equal: Sequence[str] = (),
+        free_latent_means: bool = False,
+    ):
         self.model = model
         self.obs = model.observed
         self.lat = model.latent
@@ -274,8 +285,11 @@ class _Structure:
         li = {n: i for i, n in enumerate(self.lat)}
         endogenous = {ind for _, inds in model.factors for ind in inds if ind in li}
         exo = [f for f in self.lat if f not in endogenous]
-        rows: list[tuple] = []  # (group, mat, r, c, key_for_equality_or_None, fixed_value, free?, lhs, op, rhs)
+        rows: list[
+            tuple
+        ] = []  # (group, mat, r, c, key_for_equality_or_None, fixed_value, free?, lhs, op, rhs)
         for g in range(n_groups):
+
             def add(mat, r, c, free, value, lhs, op, rhs, shared):
                 rows.append((g, mat, r, c, free, value, lhs, op, rhs, shared))
 
@@ -292,7 +306,7 @@ class _Structure:
             for f in self.lat:
                 add(_PSI, li[f], li[f], True, 0.0, f, "~~", f, "lv.variances")
             for a_i, a in enumerate(exo):
-                for b in exo[a_i + 1:]:
+                for b in exo[a_i + 1 :]:
                     add(_PSI, li[b], li[a], True, 0.0, a, "~~", b, "lv.covariances")
             if meanstructure:
                 for i, n in enumerate(self.obs):
@@ -316,10 +330,15 @@ class _Structure:
             if shared in equal:
                 first_of[key] = counter
         self.table = _Table(
-            group=np.array([r[0] for r in rows]), mat=np.array([r[1] for r in rows]),
-            row=np.array([r[2] for r in rows]), col=np.array([r[3] for r in rows]), free=free,
+            group=np.array([r[0] for r in rows]),
+            mat=np.array([r[1] for r in rows]),
+            row=np.array([r[2] for r in rows]),
+            col=np.array([r[3] for r in rows]),
+            free=free,
             value=np.array([r[5] for r in rows], dtype=float),
-            lhs=tuple(r[6] for r in rows), op=tuple(r[7] for r in rows), rhs=tuple(r[8] for r in rows),
+            lhs=tuple(r[6] for r in rows),
+            op=tuple(r[7] for r in rows),
+            rhs=tuple(r[8] for r in rows),
         )
         self.n_free = counter
         self.endogenous = endogenous
@@ -414,7 +433,7 @@ class _Structure:
         agg[target, idx] = 1.0
         return sigma, mu, (agg @ dS.reshape(n, -1)).reshape(n_out, p, p), agg @ dM
 
-    def start(self, stats_: Sequence["_GroupStats"]) -> np.ndarray:
+    def start(self, stats_: Sequence[_GroupStats]) -> np.ndarray:
         """Starting values: per-factor first principal axis scaled to the marker (cf. lavaan's
         ``start = "simple"``/``"fabin3"``), residual variances half the observed ones."""
         theta = np.zeros(self.n_free)
@@ -469,8 +488,17 @@ class _Structure:
 _LOG2PI = math.log(2 * math.pi)
 
 
-def _normal_terms(S: np.ndarray, xbar: np.ndarray | None, sigma: np.ndarray, mu: np.ndarray,
-                  dS: np.ndarray | None, dM: np.ndarray | None, *, grad: bool, info: bool):
+def _normal_terms(
+    S: np.ndarray,
+    xbar: np.ndarray | None,
+    sigma: np.ndarray,
+    mu: np.ndarray,
+    dS: np.ndarray | None,
+    dM: np.ndarray | None,
+    *,
+    grad: bool,
+    info: bool,
+):
     """−2 log-likelihood per observation of moments (S, x̄) under N(μ, Σ), its gradient and the
     expected information (of the same scale) with respect to θ, given ∂Σ/∂θ and ∂μ/∂θ."""
     try:
@@ -502,8 +530,9 @@ class _GroupStats:
     logdet: float
 
     def terms(self, sigma, mu, dS, dM, *, meanstructure: bool, grad: bool, info: bool):
-        return _normal_terms(self.cov, self.mean if meanstructure else None, sigma, mu, dS, dM,
-                             grad=grad, info=info)
+        return _normal_terms(
+            self.cov, self.mean if meanstructure else None, sigma, mu, dS, dM, grad=grad, info=info
+        )
 
     @property
     def h1(self) -> float:
@@ -576,7 +605,12 @@ class _MissingStats:
         d = np.where(M, mean - mu[None], 0.0)
         inv_d = np.einsum("kij,kj->ki", inv, d)
         logdet = 2 * np.log(np.diagonal(cf, axis1=1, axis2=2)).sum(axis=1)
-        per = M.sum(axis=1) * _LOG2PI + logdet + np.einsum("kij,kij->k", cov, inv) + np.einsum("ki,ki->k", d, inv_d)
+        per = (
+            M.sum(axis=1) * _LOG2PI
+            + logdet
+            + np.einsum("kij,kij->k", cov, inv)
+            + np.einsum("ki,ki->k", d, inv_d)
+        )
         value = float(w @ per)
         g = H = None
         if grad:
@@ -603,7 +637,9 @@ def _patterns_of(x: np.ndarray) -> tuple[_Pattern, ...]:
     return tuple(out)
 
 
-def _missing_stats(x: np.ndarray, label: object, *, tol: float = 1e-10, max_iter: int = 10_000) -> _MissingStats:
+def _missing_stats(
+    x: np.ndarray, label: object, *, tol: float = 1e-10, max_iter: int = 10_000
+) -> _MissingStats:
     """Pattern moments and the saturated model by EM (Dempster, Laird & Rubin 1977)."""
     where = "" if label is None else f" in group {label!r}"
     n, p = x.shape
@@ -619,7 +655,11 @@ def _missing_stats(x: np.ndarray, label: object, *, tol: float = 1e-10, max_iter
     for pat in pats:
         o = pat.idx
         v, m = var[o], mean[o]
-        baseline += pat.n / n * float(np.sum(_LOG2PI + np.log(v) + (np.diag(pat.cov) + (pat.mean - m) ** 2) / v))
+        baseline += (
+            pat.n
+            / n
+            * float(np.sum(_LOG2PI + np.log(v) + (np.diag(pat.cov) + (pat.mean - m) ** 2) / v))
+        )
     mask = np.zeros((len(pats), p), dtype=bool)
     padded_cov = np.zeros((len(pats), p, p))
     padded_mean = np.zeros((len(pats), p))
@@ -644,9 +684,12 @@ def _missing_stats(x: np.ndarray, label: object, *, tol: float = 1e-10, max_iter
         Ps1 = np.einsum("kij,kj->ki", P, s1)
         T1 = (counts[:, None] * a + Ps1).sum(axis=0)
         cond = sigma[None] - P @ sigma[None]  # conditional covariance of the missing items
-        T2 = (counts[:, None, None] * (a[:, :, None] * a[:, None, :] + cond)
-              + a[:, :, None] * Ps1[:, None, :] + Ps1[:, :, None] * a[:, None, :]
-              + P @ s2 @ P.transpose(0, 2, 1)).sum(axis=0)
+        T2 = (
+            counts[:, None, None] * (a[:, :, None] * a[:, None, :] + cond)
+            + a[:, :, None] * Ps1[:, None, :]
+            + Ps1[:, :, None] * a[:, None, :]
+            + P @ s2 @ P.transpose(0, 2, 1)
+        ).sum(axis=0)
         new_mu = T1 / n
         new_sigma = T2 / n - np.outer(new_mu, new_mu)
         change = max(np.max(np.abs(new_mu - mu)), np.max(np.abs(new_sigma - sigma)))
@@ -654,8 +697,12 @@ def _missing_stats(x: np.ndarray, label: object, *, tol: float = 1e-10, max_iter
         if change < tol:
             break
     else:
-        warnings.warn(f"the EM estimate of the saturated model{where} did not converge in {max_iter} "
-                      "iterations; χ² and fit indices are approximate", ConvergenceWarning, stacklevel=3)
+        warnings.warn(
+            f"the EM estimate of the saturated model{where} did not converge in {max_iter} "
+            "iterations; χ² and fit indices are approximate",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
     sign, logdet = np.linalg.slogdet(sigma)
     if sign <= 0:
         raise ValueError(f"data: the (EM) covariance matrix of the items{where} is singular")
@@ -692,7 +739,9 @@ def _objective(struct: _Structure, stats_: Sequence, theta: np.ndarray, *, grad:
         else:
             sigma, mu, _ = struct.implied(theta, g)
             dS = dM = None
-        value, gg, Hg = st.terms(sigma, mu, dS, dM, meanstructure=struct.meanstructure, grad=grad, info=info)
+        value, gg, Hg = st.terms(
+            sigma, mu, dS, dM, meanstructure=struct.meanstructure, grad=grad, info=info
+        )
         if not math.isfinite(value):
             return (math.inf, None, None)
         F += w * (value - st.h1)
@@ -703,7 +752,9 @@ def _objective(struct: _Structure, stats_: Sequence, theta: np.ndarray, *, grad:
     return F, g_, H
 
 
-def _fit_ml(struct: _Structure, stats_: Sequence[_GroupStats], *, max_iter: int = 300, tol: float = 1e-9):
+def _fit_ml(
+    struct: _Structure, stats_: Sequence[_GroupStats], *, max_iter: int = 300, tol: float = 1e-9
+):
     """Minimise F_ML by Fisher scoring (Gauss-Newton on the expected information) with
     Levenberg-Marquardt damping and step halving, from :meth:`_Structure.start`."""
     theta = struct.start(stats_)
@@ -750,7 +801,9 @@ def _fit_ml(struct: _Structure, stats_: Sequence[_GroupStats], *, max_iter: int 
 # --------------------------------------------------------------------------------------------
 # Fit measures
 # --------------------------------------------------------------------------------------------
-def rmsea_interval(chisq: float, df: float, n: int, *, n_groups: int = 1, level: float = 0.90) -> tuple[float, float, float]:
+def rmsea_interval(
+    chisq: float, df: float, n: int, *, n_groups: int = 1, level: float = 0.90
+) -> tuple[float, float, float]:
     """RMSEA and its confidence interval from the noncentral χ² distribution.
 
     Parameters
@@ -790,7 +843,9 @@ def rmsea_interval(chisq: float, df: float, n: int, *, n_groups: int = 1, level:
     point = scale * math.sqrt(max(chisq - df, 0.0) / (df * n))
 
     def bound(prob: float) -> float:
-        f = lambda lam: stats.ncx2.cdf(chisq, df, lam) - prob if lam > 0 else stats.chi2.cdf(chisq, df) - prob
+        f = lambda lam: (
+            stats.ncx2.cdf(chisq, df, lam) - prob if lam > 0 else stats.chi2.cdf(chisq, df) - prob
+        )
         if f(0.0) < 0:  # even λ = 0 puts χ² below the quantile
             return 0.0
         hi = max(chisq, 1.0)
@@ -840,31 +895,56 @@ def _fit_measures(struct, stats_, theta, F) -> pd.Series:
     unres = 0.0
     for g, st in enumerate(stats_):
         sigma, mu, _ = struct.implied(theta, g)
-        value, _, _ = st.terms(sigma, mu, None, None, meanstructure=struct.meanstructure, grad=False, info=False)
+        value, _, _ = st.terms(
+            sigma, mu, None, None, meanstructure=struct.meanstructure, grad=False, info=False
+        )
         logl += -st.n / 2 * value
         unres += -st.n / 2 * st.h1
-    return pd.Series({
-        "npar": npar, "fmin": F / 2, "chisq": chisq, "df": df,
-        "pvalue": float(stats.chi2.sf(chisq, df)) if df > 0 else math.nan,
-        "baseline_chisq": base, "baseline_df": base_df,
-        "baseline_pvalue": float(stats.chi2.sf(base, base_df)),
-        "cfi": cfi, "tli": tli, "logl": logl, "unrestricted_logl": unres,
-        "aic": -2 * logl + 2 * npar, "bic": -2 * logl + math.log(N) * npar,
-        "ntotal": N, "rmsea": rmsea, "rmsea_ci_lower": lo, "rmsea_ci_upper": hi,
-        "rmsea_pvalue": float(stats.ncx2.sf(chisq, df, 0.05 ** 2 * df * N / G)) if df > 0 else math.nan,
-        "srmr": _srmr(struct, stats_, theta),
-    }, name="value", dtype=float)
+    return pd.Series(
+        {
+            "npar": npar,
+            "fmin": F / 2,
+            "chisq": chisq,
+            "df": df,
+            "pvalue": float(stats.chi2.sf(chisq, df)) if df > 0 else math.nan,
+            "baseline_chisq": base,
+            "baseline_df": base_df,
+            "baseline_pvalue": float(stats.chi2.sf(base, base_df)),
+            "cfi": cfi,
+            "tli": tli,
+            "logl": logl,
+            "unrestricted_logl": unres,
+            "aic": -2 * logl + 2 * npar,
+            "bic": -2 * logl + math.log(N) * npar,
+            "ntotal": N,
+            "rmsea": rmsea,
+            "rmsea_ci_lower": lo,
+            "rmsea_ci_upper": hi,
+            "rmsea_pvalue": float(stats.ncx2.sf(chisq, df, 0.05**2 * df * N / G))
+            if df > 0
+            else math.nan,
+            "srmr": _srmr(struct, stats_, theta),
+        },
+        name="value",
+        dtype=float,
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # The estimator
 # --------------------------------------------------------------------------------------------
-def _prepare(data: pd.DataFrame, cols: Sequence[str], missing: str, what: str = "data") -> np.ndarray:
+def _prepare(
+    data: pd.DataFrame, cols: Sequence[str], missing: str, what: str = "data"
+) -> np.ndarray:
     if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"{what}: expected a pandas DataFrame of item responses, got {type(data).__name__}")
+        raise TypeError(
+            f"{what}: expected a pandas DataFrame of item responses, got {type(data).__name__}"
+        )
     absent = [c for c in cols if c not in data.columns]
     if absent:
-        raise ValueError(f"{what}: the model's item(s) {', '.join(map(str, absent))} are not columns of the data")
+        raise ValueError(
+            f"{what}: the model's item(s) {', '.join(map(str, absent))} are not columns of the data"
+        )
     sub = data.loc[:, list(cols)]
     bad = [c for c in cols if not pd.api.types.is_numeric_dtype(sub[c])]
     if bad:
@@ -961,7 +1041,9 @@ class CFA:
     (8, True)
     """
 
-    def __init__(self, model: MeasurementModel | str, *, estimator: str = "ML", missing: str = "listwise"):
+    def __init__(
+        self, model: MeasurementModel | str, *, estimator: str = "ML", missing: str = "listwise"
+    ):
         self.model = model
         self.estimator = estimator
         self.missing = missing
@@ -970,18 +1052,24 @@ class CFA:
         if isinstance(self.model, str):
             return MeasurementModel.from_syntax(self.model)
         if not isinstance(self.model, MeasurementModel):
-            raise TypeError(f"model: expected a MeasurementModel or lavaan-like syntax, got {type(self.model).__name__}")
+            raise TypeError(
+                f"model: expected a MeasurementModel or lavaan-like syntax, got {type(self.model).__name__}"
+            )
         return self.model
 
     def fit(self, data: pd.DataFrame, y=None) -> CFA:
         """Estimate the model on ``data`` (respondents × items; extra columns are ignored)."""
         if self.estimator != "ML":
-            raise ValueError(f"estimator: {self.estimator!r} is not supported here; allowed: 'ML' "
-                             "(ordinal items: analysis.wlsmv)")
+            raise ValueError(
+                f"estimator: {self.estimator!r} is not supported here; allowed: 'ML' "
+                "(ordinal items: analysis.wlsmv)"
+            )
         model = self._model()
         x = _prepare(data, model.observed, self.missing)
         if x.shape[0] <= len(model.observed):
-            raise ValueError(f"data: {x.shape[0]} usable rows for {len(model.observed)} items; need more rows than items")
+            raise ValueError(
+                f"data: {x.shape[0]} usable rows for {len(model.observed)} items; need more rows than items"
+            )
         fiml = self.missing == "ml"
         st = [_missing_stats(x, None) if fiml else _group_stats(x, None)]
         struct = _Structure(model, 1, meanstructure=fiml)
@@ -1021,7 +1109,9 @@ class CFA:
         sd = np.sqrt(np.diag(V))
         R = V / np.outer(sd, sd)
         lat = self.model_.latent
-        return pd.DataFrame(R, index=pd.Index(lat, name="factor"), columns=pd.Index(lat, name="factor"))
+        return pd.DataFrame(
+            R, index=pd.Index(lat, name="factor"), columns=pd.Index(lat, name="factor")
+        )
 
     def modification_indices(self, top: int | None = 10) -> pd.DataFrame:
         """Score tests for fixed-to-zero cross-loadings and residual covariances.
@@ -1045,7 +1135,9 @@ class CFA:
         """
         self._check_fitted()
         if self.missing != "listwise":
-            raise NotImplementedError("modification indices are implemented for missing='listwise' only")
+            raise NotImplementedError(
+                "modification indices are implemented for missing='listwise' only"
+            )
         struct, st = self._struct, self._stats
         oi = {n: i for i, n in enumerate(struct.obs)}
         li = {n: i for i, n in enumerate(struct.lat)}
@@ -1077,7 +1169,7 @@ class CFA:
         V = np.diag(Hcc) - np.einsum("ij,ji->i", Hcf, np.linalg.solve(Hff, Hcf.T))
         gc = grad[q:]
         with np.errstate(divide="ignore", invalid="ignore"):
-            mi = st[0].n * gc ** 2 / (2 * V)
+            mi = st[0].n * gc**2 / (2 * V)
             epc = -gc / V
         out = pd.DataFrame(labels, columns=["lhs", "op", "rhs"])
         out["mi"], out["epc"] = mi, epc
@@ -1118,22 +1210,30 @@ def _fit_structure(struct: _Structure, st: Sequence) -> _Result:
     if not converged:
         warnings.warn(
             f"the ML estimation did not converge (largest gradient {np.max(np.abs(g)):.2g}); "
-            "results are unreliable", ConvergenceWarning, stacklevel=3,
+            "results are unreliable",
+            ConvergenceWarning,
+            stacklevel=3,
         )
     fm = _fit_measures(struct, st, theta, F)
     est = _estimates(struct, st, theta, H)
     return _Result(theta, converged, fm, est)
 
 
-def _estimates(struct: _Structure, st: Sequence[_GroupStats], theta: np.ndarray, H: np.ndarray) -> pd.DataFrame:
+def _estimates(
+    struct: _Structure, st: Sequence[_GroupStats], theta: np.ndarray, H: np.ndarray
+) -> pd.DataFrame:
     N = sum(s.n for s in st)
     try:
         vcov = 2 * np.linalg.inv(H) / N
         se_free = np.sqrt(np.clip(np.diag(vcov), 0, None))
     except np.linalg.LinAlgError:
         se_free = np.full(struct.n_free, np.nan)
-        warnings.warn("the information matrix is singular: the model may not be identified; "
-                      "standard errors are not available", ConvergenceWarning, stacklevel=4)
+        warnings.warn(
+            "the information matrix is singular: the model may not be identified; "
+            "standard errors are not available",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
     t = struct.table
     est = np.where(t.free > 0, theta[np.maximum(t.free, 1) - 1], t.value)
     se = np.where(t.free > 0, se_free[np.maximum(t.free, 1) - 1], 0.0)
@@ -1160,15 +1260,27 @@ def _estimates(struct: _Structure, st: Sequence[_GroupStats], theta: np.ndarray,
             else:
                 std[k] = v / lat_sd[r]
     if heywood:
-        warnings.warn(f"negative residual variance (Heywood case) for item(s) {', '.join(sorted(set(heywood)))}",
-                      HeywoodCaseWarning, stacklevel=4)
+        warnings.warn(
+            f"negative residual variance (Heywood case) for item(s) {', '.join(sorted(set(heywood)))}",
+            HeywoodCaseWarning,
+            stacklevel=4,
+        )
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(t.free > 0, est / se, np.nan)
     p = np.where(t.free > 0, 2 * stats.norm.sf(np.abs(z)), np.nan)
-    return pd.DataFrame({
-        "group": t.group + 1, "lhs": t.lhs, "op": t.op, "rhs": t.rhs, "est": est, "se": se,
-        "z": z, "pvalue": p, "std_all": std,
-    })
+    return pd.DataFrame(
+        {
+            "group": t.group + 1,
+            "lhs": t.lhs,
+            "op": t.op,
+            "rhs": t.rhs,
+            "est": est,
+            "se": se,
+            "z": z,
+            "pvalue": p,
+            "std_all": std,
+        }
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1224,13 +1336,34 @@ def compare_models(fits: Mapping[str, CFA]) -> pd.DataFrame:
         rows.append((name, fit))
     ns = {fit.n_obs_ for _, fit in rows}
     if len(ns) > 1:
-        raise ValueError(f"fits: the models were fitted on different numbers of respondents ({sorted(ns)})")
+        raise ValueError(
+            f"fits: the models were fitted on different numbers of respondents ({sorted(ns)})"
+        )
     rows.sort(key=lambda r: -r[1].fit_measures_["df"])
-    cols = ["npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "srmr", "aic", "bic"]
+    cols = [
+        "npar",
+        "chisq",
+        "df",
+        "pvalue",
+        "cfi",
+        "tli",
+        "rmsea",
+        "rmsea_ci_lower",
+        "rmsea_ci_upper",
+        "srmr",
+        "aic",
+        "bic",
+    ]
     out = []
     for k, (name, fit) in enumerate(rows):
         rec = {"model": name, **{c: float(fit.fit_measures_[c]) for c in cols}}
-        rec.update(compared_with=None, delta_chisq=math.nan, delta_df=math.nan, delta_pvalue=math.nan, nested=False)
+        rec.update(
+            compared_with=None,
+            delta_chisq=math.nan,
+            delta_df=math.nan,
+            delta_pvalue=math.nan,
+            nested=False,
+        )
         if k + 1 < len(rows):
             gname, gfit = rows[k + 1]
             rec["compared_with"] = gname
@@ -1239,6 +1372,10 @@ def compare_models(fits: Mapping[str, CFA]) -> pd.DataFrame:
             rec["nested"] = bool(nested)
             if nested:
                 dchi = fit.fit_measures_["chisq"] - gfit.fit_measures_["chisq"]
-                rec.update(delta_chisq=dchi, delta_df=ddf, delta_pvalue=float(stats.chi2.sf(max(dchi, 0.0), ddf)))
+                rec.update(
+                    delta_chisq=dchi,
+                    delta_df=ddf,
+                    delta_pvalue=float(stats.chi2.sf(max(dchi, 0.0), ddf)),
+                )
         out.append(rec)
     return pd.DataFrame(out)

@@ -24,9 +24,9 @@ of specific items. *American Journal of Mental Deficiency*, 86, 127-137.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from math import comb
-from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -48,7 +48,17 @@ RATINGS = (1, 2, 3, 4)
 #: 1981 and Fleiss 1981): excellent > .74, good .60-.74, fair .40-.59, poor < .40.
 KAPPA_BANDS = (("excellent", 0.74, False), ("good", 0.60, True), ("fair", 0.40, True))
 DECISIONS = {"excellent": "keep", "good": "revise", "fair": "revise", "poor": "drop"}
-ITEM_COLUMNS = ["scale", "n_experts", "n_relevant", "i_cvi", "p_c", "kappa", "rating", "decision", "meets_lynn"]
+ITEM_COLUMNS = [
+    "scale",
+    "n_experts",
+    "n_relevant",
+    "i_cvi",
+    "p_c",
+    "kappa",
+    "rating",
+    "decision",
+    "meets_lynn",
+]
 SCALE_COLUMNS = ["n_items", "n_experts", "s_cvi_ave", "s_cvi_ua", "n_keep", "n_revise", "n_drop"]
 
 
@@ -61,7 +71,9 @@ def chance_agreement(n_experts: int, n_relevant: int) -> float:
     0.044
     """
     if n_experts < 1 or not 0 <= n_relevant <= n_experts:
-        raise ValueError(f"n_relevant must be between 0 and n_experts >= 1 (got {n_relevant} of {n_experts})")
+        raise ValueError(
+            f"n_relevant must be between 0 and n_experts >= 1 (got {n_relevant} of {n_experts})"
+        )
     return comb(n_experts, n_relevant) * 0.5**n_experts
 
 
@@ -189,7 +201,9 @@ def content_validity(
     [0.67, 0.33]
     """
     if not isinstance(ratings, pd.DataFrame):
-        raise TypeError(f"ratings: expected a DataFrame of items x experts, got {type(ratings).__name__}")
+        raise TypeError(
+            f"ratings: expected a DataFrame of items x experts, got {type(ratings).__name__}"
+        )
     if ratings.index.has_duplicates:
         dups = sorted(set(ratings.index[ratings.index.duplicated()].astype(str)))
         raise ValueError(f"ratings: items listed more than once: {', '.join(dups)}")
@@ -197,15 +211,23 @@ def content_validity(
     bad = values.notna() & ~values.isin(RATINGS)
     bad |= ratings.notna() & values.isna()
     if bad.to_numpy().any():
-        cells = [f"{ratings.index[i]}/{ratings.columns[j]}" for i, j in zip(*np.nonzero(bad.to_numpy()))][:10]
-        raise ValueError(f"ratings: values other than 1, 2, 3, 4 at (item/expert) {', '.join(cells)}")
+        cells = [
+            f"{ratings.index[i]}/{ratings.columns[j]}" for i, j in zip(*np.nonzero(bad.to_numpy()))
+        ][:10]
+        raise ValueError(
+            f"ratings: values other than 1, 2, 3, 4 at (item/expert) {', '.join(cells)}"
+        )
     n_experts = values.notna().sum(axis=1).astype("int64")
     n_relevant = values.isin(RELEVANT).sum(axis=1).astype("int64")
     with np.errstate(invalid="ignore", divide="ignore"):
         i_cvi = n_relevant / n_experts.where(n_experts > 0)
     p_c = pd.Series(
-        [chance_agreement(int(n), int(a)) if n > 0 else np.nan for n, a in zip(n_experts, n_relevant)],
-        index=values.index, dtype="float64",
+        [
+            chance_agreement(int(n), int(a)) if n > 0 else np.nan
+            for n, a in zip(n_experts, n_relevant)
+        ],
+        index=values.index,
+        dtype="float64",
     )
     kappa = (i_cvi - p_c) / (1 - p_c)
     rating = kappa.map(kappa_rating)
@@ -223,7 +245,9 @@ def content_validity(
         },
         index=pd.Index(values.index, name="item"),
     )[ITEM_COLUMNS]
-    groups = {"all": list(values.index)} if scales is None else {k: list(v) for k, v in scales.items()}
+    groups = (
+        {"all": list(values.index)} if scales is None else {k: list(v) for k, v in scales.items()}
+    )
     rows = {}
     for scale_id, members in groups.items():
         present = [m for m in members if m in items.index]

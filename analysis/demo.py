@@ -74,7 +74,9 @@ def _save_figure(ax, path: Path, title: str) -> Path:
 
     fig = ax.figure
     ax.set_title(title)
-    fig.text(0.01, 0.01, "SYNTHETIC DATA (mhdq demo): simulated respondents", fontsize=7, color="grey")
+    fig.text(
+        0.01, 0.01, "SYNTHETIC DATA (mhdq demo): simulated respondents", fontsize=7, color="grey"
+    )
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -94,15 +96,19 @@ def _figures(validation, attrition, folder: Path) -> dict[str, Path]:
         validation.parallel.plot(ax=ax)
         ax.set_xlim(0.5, 15.5)
         written["figures.parallel_analysis"] = _save_figure(
-            ax, folder / "parallel-analysis.png",
-            f"Parallel analysis: {validation.parallel.n_factors} factors (synthetic cohort)")
+            ax,
+            folder / "parallel-analysis.png",
+            f"Parallel analysis: {validation.parallel.n_factors} factors (synthetic cohort)",
+        )
     if attrition.km:
         scale, (km, test) = next(iter(attrition.km.items()))
         _, ax = plt.subplots(figsize=(6.5, 4))
         km.plot(ax=ax, xlabel="Months since baseline")
         written["figures.kaplan_meier"] = _save_figure(
-            ax, folder / "kaplan-meier.png",
-            f"Staying engaged by tertile of '{scale}' (log-rank p = {test.p:.2g}; synthetic)")
+            ax,
+            folder / "kaplan-meier.png",
+            f"Staying engaged by tertile of '{scale}' (log-rank p = {test.p:.2g}; synthetic)",
+        )
     if validation.efa is not None:
         loadings = validation.efa.loadings_
         fig, ax = plt.subplots(figsize=(6.5, 7))
@@ -111,7 +117,8 @@ def _figures(validation, attrition, folder: Path) -> dict[str, Path]:
         ax.set_xticks(range(loadings.shape[1]), loadings.columns)
         fig.colorbar(image, ax=ax, shrink=0.6, label="pattern loading")
         written["figures.efa_loadings"] = _save_figure(
-            ax, folder / "efa-loadings.png", "EFA pattern loadings (oblimin; synthetic cohort)")
+            ax, folder / "efa-loadings.png", "EFA pattern loadings (oblimin; synthetic cohort)"
+        )
     return written
 
 
@@ -180,7 +187,10 @@ def run_demo(
     spec = instrument if instrument is not None else load_instrument()
     say = progress or (lambda message: None)
     root = Path(out)
-    folders = {name: root / name for name in ("forms", "data", "scores", "validation", "attrition", "figures")}
+    folders = {
+        name: root / name
+        for name in ("forms", "data", "scores", "validation", "attrition", "figures")
+    }
     for folder in folders.values():
         folder.mkdir(parents=True, exist_ok=True)
     outputs: dict[str, Path] = {}
@@ -188,7 +198,9 @@ def run_demo(
     readme = root / "README.txt"
     readme.write_text(
         f"{SYNTHETIC_NOTICE}\n\nmhdq demo: {spec.metadata.short_name} {spec.version}, n = {n}, seed = {seed}, "
-        f"{followup_months:g} months of follow-up.\n", encoding="utf-8")
+        f"{followup_months:g} months of follow-up.\n",
+        encoding="utf-8",
+    )
     outputs["readme"] = readme
 
     # 1. Build the questionnaire in every format ------------------------------------------------
@@ -227,7 +239,9 @@ def run_demo(
         warnings.simplefilter("ignore")  # the report lists every warning beside its analysis
         validation = validate(table, spec, seed=seed)
     for kind, path in write_validation_outputs(validation, folders["validation"]).items():
-        outputs[f"validation.{ {'json': 'results', 'xlsx': 'tables', 'html': 'report'}.get(kind, kind) }"] = path
+        outputs[
+            f"validation.{ {'json': 'results', 'xlsx': 'tables', 'html': 'report'}.get(kind, kind) }"
+        ] = path
     timings["validate"] = time.perf_counter() - start
 
     # 5. Attrition: scores joined to follow-up, Cox model, validation, report --------------------
@@ -238,16 +252,29 @@ def run_demo(
     scores = scores.drop(columns=[c for c in ("source_file", "source_row") if c in scores.columns])
     follow = pd.read_csv(followup_path, dtype={"respondent_id": str})
     themes = [t for t in theme_scales(spec) if t in scores.columns]
-    joined = join_followup(scores, follow, event="disengaged", time="months", competing="switched",
-                           baseline_file=scores_path.name, followup_file=followup_path.name)
+    joined = join_followup(
+        scores,
+        follow,
+        event="disengaged",
+        time="months",
+        competing="switched",
+        baseline_file=scores_path.name,
+        followup_file=followup_path.name,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # shown in the report (sample size, proportional hazards)
         attrition = fit_attrition(joined, scales=themes, n_boot=n_boot, seed=seed)
-    inputs = {"responses": scores_path.name, "followup": followup_path.name,
-              "dropout_definition": "status column disengaged (switching group counted as censored)",
-              "scored_from_items": True, "responses_hash": data_hash(scores), "followup_hash": data_hash(follow)}
-    for kind, path in write_outputs(attrition, folders["attrition"], instrument=spec, inputs=inputs,
-                                    synthetic=True).items():
+    inputs = {
+        "responses": scores_path.name,
+        "followup": followup_path.name,
+        "dropout_definition": "status column disengaged (switching group counted as censored)",
+        "scored_from_items": True,
+        "responses_hash": data_hash(scores),
+        "followup_hash": data_hash(follow),
+    }
+    for kind, path in write_outputs(
+        attrition, folders["attrition"], instrument=spec, inputs=inputs, synthetic=True
+    ).items():
         outputs[f"attrition.{kind}"] = path
     timings["attrition"] = time.perf_counter() - start
 
@@ -263,8 +290,11 @@ def run_demo(
 
 
 def _facts(spec: Instrument, batch, validation, attrition) -> dict:
-    facts: dict = {"n": int(batch.n_scored), "problems": len(batch.problems),
-                   "events": int(attrition.model.n_events_)}
+    facts: dict = {
+        "n": int(batch.n_scored),
+        "problems": len(batch.problems),
+        "events": int(attrition.model.n_events_),
+    }
     if validation.reliability is not None:
         table = validation.reliability.table.set_index("scale")
         top = next((s.id for s in spec.root_scales if spec.children(s.id)), spec.scales[0].id)
@@ -274,7 +304,9 @@ def _facts(spec: Instrument, batch, validation, attrition) -> dict:
     if validation.cfa:
         name = "second_order" if "second_order" in validation.cfa else list(validation.cfa)[-1]
         measures = validation.cfa[name].fit_measures_
-        facts.update(cfa_model=name, cfa_cfi=float(measures["cfi"]), cfa_rmsea=float(measures["rmsea"]))
+        facts.update(
+            cfa_model=name, cfa_cfi=float(measures["cfi"]), cfa_rmsea=float(measures["rmsea"])
+        )
     table = attrition.validation.table
     metric = "c_index" if "c_index" in table.index else table.index[0]
     facts["c_index"] = float(table.loc[metric, "apparent"])

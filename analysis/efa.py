@@ -63,7 +63,10 @@ def _lbfgs(objective, gradient, start: np.ndarray) -> tuple[np.ndarray, bool]:
     """Minimise over ψ ∈ [0.005, 1] (psych: ``optim(method = "L-BFGS-B")``, tighter tolerances)."""
     start = np.clip(start, _LOWER, _UPPER)
     res = optimize.minimize(
-        objective, start, jac=gradient, method="L-BFGS-B",
+        objective,
+        start,
+        jac=gradient,
+        method="L-BFGS-B",
         bounds=[(_LOWER, _UPPER)] * len(start),
         options={"ftol": 1e-12, "gtol": 1e-8, "maxiter": 2000},
     )
@@ -140,7 +143,11 @@ def _pa(r: np.ndarray, k: int, *, min_err: float, max_iter: int):
 
 
 def extract_factors(
-    r: np.ndarray, n_factors: int, *, method: str = "minres", min_err: float = 0.001,
+    r: np.ndarray,
+    n_factors: int,
+    *,
+    method: str = "minres",
+    min_err: float = 0.001,
     max_iter: int = 50,
 ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Unrotated loadings of a correlation matrix (psych's ``fac`` extraction step).
@@ -281,7 +288,11 @@ def _rmsea_interval(chisq: float, dof: float, n: int, alpha: float) -> tuple[flo
 
 
 def fit_statistics(
-    r: np.ndarray, loadings: np.ndarray, phi: np.ndarray | None, n_obs: int, *,
+    r: np.ndarray,
+    loadings: np.ndarray,
+    phi: np.ndarray | None,
+    n_obs: int,
+    *,
     alpha: float = 0.1,
 ) -> FitStatistics:
     """Fit statistics of a factor solution (``psych::factor.stats``).
@@ -320,11 +331,20 @@ def fit_statistics(
     else:
         rmsea = lo = hi = np.nan
     return FitStatistics(
-        objective=objective, chi_square=float(chisq), dof=float(dof), p_value=pval,
-        tli=float(tli), rmsea=rmsea, rmsea_low=float(lo), rmsea_high=float(hi),
-        ci_level=1 - alpha, bic=float(chisq - dof * np.log(n_obs)),
-        null_chi_square=float(f0 * ((n_obs - 1) - (2 * p + 5) / 6)), null_dof=p * (p - 1) / 2,
-        rms=rms, n_obs=int(n_obs),
+        objective=objective,
+        chi_square=float(chisq),
+        dof=float(dof),
+        p_value=pval,
+        tli=float(tli),
+        rmsea=rmsea,
+        rmsea_low=float(lo),
+        rmsea_high=float(hi),
+        ci_level=1 - alpha,
+        bic=float(chisq - dof * np.log(n_obs)),
+        null_chi_square=float(f0 * ((n_obs - 1) - (2 * p + 5) / 6)),
+        null_dof=p * (p - 1) / 2,
+        rms=rms,
+        n_obs=int(n_obs),
     )
 
 
@@ -405,8 +425,14 @@ class EFA(BaseEstimator):
     """
 
     def __init__(
-        self, n_factors: int, *, method: str = "minres", rotation: str | None = "oblimin",
-        correlation: str = "pearson", alpha: float = 0.1, min_err: float = 0.001,
+        self,
+        n_factors: int,
+        *,
+        method: str = "minres",
+        rotation: str | None = "oblimin",
+        correlation: str = "pearson",
+        alpha: float = 0.1,
+        min_err: float = 0.001,
         max_iter: int = 50,
     ):
         self.n_factors = n_factors
@@ -483,16 +509,25 @@ class EFA(BaseEstimator):
         vtotal = np.sum(communality + uniqueness)
         variance = pd.DataFrame(
             [vx, vx / vtotal, np.cumsum(vx / vtotal), vx / vx.sum(), np.cumsum(vx / vx.sum())],
-            index=["ss_loadings", "proportion_var", "cumulative_var", "proportion_explained",
-                   "cumulative_proportion"],
+            index=[
+                "ss_loadings",
+                "proportion_var",
+                "cumulative_var",
+                "proportion_explained",
+                "cumulative_proportion",
+            ],
             columns=factors,
         )
-        heywood = [names[i] for i in range(p)
-                   if communality[i] >= 1 - _LOWER - 1e-9 or psi[i] <= _LOWER + 1e-9]
+        heywood = [
+            names[i]
+            for i in range(p)
+            if communality[i] >= 1 - _LOWER - 1e-9 or psi[i] <= _LOWER + 1e-9
+        ]
         if heywood:
             warnings.warn(
                 f"Heywood case: communality at or above {1 - _LOWER} for {heywood}",
-                HeywoodCaseWarning, stacklevel=4,
+                HeywoodCaseWarning,
+                stacklevel=4,
             )
         self.loadings_ = pd.DataFrame(rotated, index=names, columns=factors)
         self.structure_ = pd.DataFrame(structure, index=names, columns=factors)
@@ -504,9 +539,7 @@ class EFA(BaseEstimator):
         self.correlation_ = r_df
         self.n_obs_ = n
         self.heywood_items_ = heywood
-        self.fit_ = None if n is None else fit_statistics(
-            r, rotated, phi, n, alpha=self.alpha
-        )
+        self.fit_ = None if n is None else fit_statistics(r, rotated, phi, n, alpha=self.alpha)
         self.weights_ = pd.DataFrame(np.linalg.solve(r, structure), index=names, columns=factors)
         if raw is not None:
             self.means_ = raw.mean()
@@ -536,8 +569,9 @@ class EFA(BaseEstimator):
         means = self.means_ if self.means_ is not None else x.mean()
         scales = self.scales_ if self.scales_ is not None else x.std(ddof=1)
         z = (x - means) / scales
-        return pd.DataFrame(z.to_numpy() @ self.weights_.to_numpy(), index=X.index,
-                            columns=self.loadings_.columns)
+        return pd.DataFrame(
+            z.to_numpy() @ self.weights_.to_numpy(), index=X.index, columns=self.loadings_.columns
+        )
 
     def fit_transform(self, X, y=None, **fit_params) -> pd.DataFrame:
         """Fit, then return the factor scores of ``X``."""
@@ -546,8 +580,11 @@ class EFA(BaseEstimator):
     def summary(self) -> pd.DataFrame:
         """Tidy loadings: one row per item and factor (``item, factor, loading, communality``)."""
         self._check_fitted()
-        long = self.loadings_.rename_axis("item").reset_index().melt(
-            id_vars="item", var_name="factor", value_name="loading")
+        long = (
+            self.loadings_.rename_axis("item")
+            .reset_index()
+            .melt(id_vars="item", var_name="factor", value_name="loading")
+        )
         long["communality"] = long["item"].map(self.communalities_)
         return long
 

@@ -91,9 +91,7 @@ def _is_correlation(x: pd.DataFrame) -> bool:
     if not all(pd.api.types.is_numeric_dtype(x[c]) for c in x.columns):
         return False
     v = x.to_numpy(dtype=float, na_value=np.nan)
-    return bool(
-        np.all(np.isfinite(v)) and np.allclose(v, v.T) and np.allclose(np.diag(v), 1.0)
-    )
+    return bool(np.all(np.isfinite(v)) and np.allclose(v, v.T) and np.allclose(np.diag(v), 1.0))
 
 
 def as_correlation(
@@ -144,8 +142,10 @@ def as_correlation(
         r = pairwise_correlation(data)
     if r.isna().to_numpy().any():
         bad_items = sorted({c for c in r.columns if r[c].isna().any()})
-        raise ValueError(f"correlations could not be computed for items {bad_items} "
-                         "(no variance or no pairwise overlap)")
+        raise ValueError(
+            f"correlations could not be computed for items {bad_items} "
+            "(no variance or no pairwise overlap)"
+        )
     return r, int(data.shape[0]), data.astype(float)
 
 
@@ -187,8 +187,16 @@ class BartlettResult:
 
     def summary(self) -> pd.DataFrame:
         """One row: ``chi_square, dof, p_value, n_obs``."""
-        return pd.DataFrame([{"chi_square": self.chi_square, "dof": self.dof,
-                              "p_value": self.p_value, "n_obs": self.n_obs}])
+        return pd.DataFrame(
+            [
+                {
+                    "chi_square": self.chi_square,
+                    "dof": self.dof,
+                    "p_value": self.p_value,
+                    "n_obs": self.n_obs,
+                }
+            ]
+        )
 
 
 def kmo(data, *, correlation: str = "pearson") -> KMOResult:
@@ -228,8 +236,11 @@ def kmo(data, *, correlation: str = "pearson") -> KMOResult:
     try:
         q = np.linalg.inv(r)
     except np.linalg.LinAlgError:
-        warnings.warn("the correlation matrix is singular; KMO uses its pseudo-inverse",
-                      UserWarning, stacklevel=2)
+        warnings.warn(
+            "the correlation matrix is singular; KMO uses its pseudo-inverse",
+            UserWarning,
+            stacklevel=2,
+        )
         q = np.linalg.pinv(r)
     d = np.sqrt(np.diag(q))
     q = q / np.outer(d, d)
@@ -242,8 +253,9 @@ def kmo(data, *, correlation: str = "pearson") -> KMOResult:
     return KMOResult(overall=float(overall), items=pd.Series(items, index=r_df.columns, name="msa"))
 
 
-def bartlett_sphericity(data, *, n_obs: int | None = None,
-                        correlation: str = "pearson") -> BartlettResult:
+def bartlett_sphericity(
+    data, *, n_obs: int | None = None, correlation: str = "pearson"
+) -> BartlettResult:
     """Bartlett's test of sphericity (``psych::cortest.bartlett(R, n)``).
 
     Parameters
@@ -282,9 +294,14 @@ def bartlett_sphericity(data, *, n_obs: int | None = None,
     p = r.shape[0]
     sign, logdet = np.linalg.slogdet(r)
     if sign <= 0:
-        raise ValueError("the correlation matrix is not positive definite; Bartlett's test "
-                         "needs ln|R|")
+        raise ValueError(
+            "the correlation matrix is not positive definite; Bartlett's test needs ln|R|"
+        )
     chisq = -logdet * (n - 1 - (2 * p + 5) / 6)
     dof = p * (p - 1) / 2
-    return BartlettResult(chi_square=float(chisq), dof=float(dof),
-                          p_value=float(stats.chi2.sf(chisq, dof)), n_obs=int(n))
+    return BartlettResult(
+        chi_square=float(chisq),
+        dof=float(dof),
+        p_value=float(stats.chi2.sf(chisq, dof)),
+        n_obs=int(n),
+    )

@@ -8,14 +8,20 @@ parameter classes held equal (lavaan's ``cfa(model, data, group = "g", group.equ
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
-import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.cfa import MeasurementModel, _fit_structure, _group_stats, _missing_stats, _prepare, _Structure
+from analysis.cfa import (
+    MeasurementModel,
+    _fit_structure,
+    _group_stats,
+    _missing_stats,
+    _prepare,
+    _Structure,
+)
 
 __all__ = ["MultiGroupCFA", "measurement_invariance", "InvarianceResult", "STEPS"]
 
@@ -78,8 +84,14 @@ class MultiGroupCFA:
     409-426.
     """
 
-    def __init__(self, model: MeasurementModel | str, *, group: str, group_equal: Sequence[str] = (),
-                 missing: str = "listwise"):
+    def __init__(
+        self,
+        model: MeasurementModel | str,
+        *,
+        group: str,
+        group_equal: Sequence[str] = (),
+        missing: str = "listwise",
+    ):
         self.model = model
         self.group = group
         self.group_equal = group_equal
@@ -87,13 +99,19 @@ class MultiGroupCFA:
 
     def fit(self, data: pd.DataFrame, y=None) -> MultiGroupCFA:
         """Estimate the multi-group model on ``data`` (items and the group column)."""
-        model = MeasurementModel.from_syntax(self.model) if isinstance(self.model, str) else self.model
+        model = (
+            MeasurementModel.from_syntax(self.model) if isinstance(self.model, str) else self.model
+        )
         if not isinstance(model, MeasurementModel):
-            raise TypeError(f"model: expected a MeasurementModel or lavaan-like syntax, got {type(model).__name__}")
+            raise TypeError(
+                f"model: expected a MeasurementModel or lavaan-like syntax, got {type(model).__name__}"
+            )
         equal = tuple(self.group_equal)
         bad = [e for e in equal if e not in _ALLOWED_EQUAL]
         if bad:
-            raise ValueError(f"group_equal: {', '.join(map(repr, bad))} not allowed; allowed: {', '.join(_ALLOWED_EQUAL)}")
+            raise ValueError(
+                f"group_equal: {', '.join(map(repr, bad))} not allowed; allowed: {', '.join(_ALLOWED_EQUAL)}"
+            )
         if not isinstance(data, pd.DataFrame):
             raise TypeError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
         if self.group not in data.columns:
@@ -101,7 +119,9 @@ class MultiGroupCFA:
         data = data[data[self.group].notna()]
         labels = tuple(pd.unique(data[self.group]))
         if len(labels) < 2:
-            raise ValueError(f"group: column {self.group!r} has {len(labels)} group(s); need at least 2")
+            raise ValueError(
+                f"group: column {self.group!r} has {len(labels)} group(s); need at least 2"
+            )
         stats_, n_obs = [], {}
         for lab in labels:
             x = _prepare(data[data[self.group] == lab], model.observed, self.missing)
@@ -112,8 +132,13 @@ class MultiGroupCFA:
                 )
             stats_.append(_missing_stats(x, lab) if self.missing == "ml" else _group_stats(x, lab))
             n_obs[lab] = x.shape[0]
-        struct = _Structure(model, len(labels), meanstructure=True, equal=equal,
-                            free_latent_means="intercepts" in equal)
+        struct = _Structure(
+            model,
+            len(labels),
+            meanstructure=True,
+            equal=equal,
+            free_latent_means="intercepts" in equal,
+        )
         res = _fit_structure(struct, stats_)
         self._struct, self._stats = struct, stats_
         self.theta_, self.converged_ = res.theta, res.converged
@@ -158,21 +183,42 @@ class InvarianceResult:
         """One row per step: ``step, group_equal, npar, chisq, df, pvalue, cfi, tli, rmsea,
         rmsea_ci_lower, rmsea_ci_upper, srmr, aic, bic, delta_chisq, delta_df, delta_pvalue,
         delta_cfi, delta_rmsea`` (changes relative to the previous step; NaN for the first)."""
-        cols = ["npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower", "rmsea_ci_upper",
-                "srmr", "aic", "bic"]
+        cols = [
+            "npar",
+            "chisq",
+            "df",
+            "pvalue",
+            "cfi",
+            "tli",
+            "rmsea",
+            "rmsea_ci_lower",
+            "rmsea_ci_upper",
+            "srmr",
+            "aic",
+            "bic",
+        ]
         rows, prev = [], None
         for name in self.steps:
             fm = self.fits[name].fit_measures_
             rec = {"step": name, "group_equal": ",".join(self.fits[name].group_equal) or "none"}
             rec.update({c: float(fm[c]) for c in cols})
             if prev is None:
-                rec.update(delta_chisq=math.nan, delta_df=math.nan, delta_pvalue=math.nan,
-                           delta_cfi=math.nan, delta_rmsea=math.nan)
+                rec.update(
+                    delta_chisq=math.nan,
+                    delta_df=math.nan,
+                    delta_pvalue=math.nan,
+                    delta_cfi=math.nan,
+                    delta_rmsea=math.nan,
+                )
             else:
                 dchi, ddf = fm["chisq"] - prev["chisq"], fm["df"] - prev["df"]
-                rec.update(delta_chisq=dchi, delta_df=ddf,
-                           delta_pvalue=float(stats.chi2.sf(max(dchi, 0.0), ddf)) if ddf > 0 else math.nan,
-                           delta_cfi=fm["cfi"] - prev["cfi"], delta_rmsea=fm["rmsea"] - prev["rmsea"])
+                rec.update(
+                    delta_chisq=dchi,
+                    delta_df=ddf,
+                    delta_pvalue=float(stats.chi2.sf(max(dchi, 0.0), ddf)) if ddf > 0 else math.nan,
+                    delta_cfi=fm["cfi"] - prev["cfi"],
+                    delta_rmsea=fm["rmsea"] - prev["rmsea"],
+                )
             rows.append(rec)
             prev = fm
         return pd.DataFrame(rows).set_index("step")
@@ -225,6 +271,7 @@ def measurement_invariance(
 
     Examples
     --------
+    >>> import numpy as np
     >>> rng = np.random.default_rng(3)  # synthetic data, two groups, same measurement model
     >>> f = rng.normal(size=(600, 1))
     >>> x = f @ np.ones((1, 4)) + rng.normal(size=(600, 4))
@@ -236,9 +283,14 @@ def measurement_invariance(
     order = list(STEPS)
     unknown = [s for s in steps if s not in STEPS]
     if unknown:
-        raise ValueError(f"steps: unknown step(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(order)}")
+        raise ValueError(
+            f"steps: unknown step(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(order)}"
+        )
     if list(steps) != sorted(steps, key=order.index) or len(set(steps)) != len(steps):
         raise ValueError(f"steps: give each step once, in the order {', '.join(order)}")
-    fits = {s: MultiGroupCFA(model, group=group, group_equal=STEPS[s], missing=missing).fit(data) for s in steps}
+    fits = {
+        s: MultiGroupCFA(model, group=group, group_equal=STEPS[s], missing=missing).fit(data)
+        for s in steps
+    }
     first = fits[steps[0]]
     return InvarianceResult(group, first.groups_, first.n_obs_.to_dict(), tuple(steps), fits)

@@ -12,9 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from instrument.spec import Instrument
-
 from analysis.cfa import MeasurementModel
+from instrument.spec import Instrument
 
 __all__ = ["hypothesised_models", "skipped_models", "answers_only", "MODEL_NAMES"]
 
@@ -72,19 +71,26 @@ def _plan(instrument: Instrument, root: str | None):
     keyed = tuple((i, instrument.item(i).keyed) for i in items)
     clash = sorted(set(items) & ({general, *themes, *facets}))
     if clash:
-        raise ValueError(f"instrument: scale id(s) {', '.join(clash)} are also item ids; factor names must differ")
+        raise ValueError(
+            f"instrument: scale id(s) {', '.join(clash)} are also item ids; factor names must differ"
+        )
     candidates: dict[str, MeasurementModel | str] = {}
     all_items = [i for i in instrument.item_ids if i in set(items)]
     positive = [i for i in all_items if instrument.item(i).keyed > 0]
     if positive:
         all_items.remove(positive[0])
         all_items.insert(0, positive[0])
-    candidates["one_factor"] = MeasurementModel(((general, tuple(all_items)),), keyed=keyed, name="one_factor")
+    candidates["one_factor"] = MeasurementModel(
+        ((general, tuple(all_items)),), keyed=keyed, name="one_factor"
+    )
     if themes and set(themes) != set(facets) and len(themes) >= 2:
         candidates["themes"] = MeasurementModel(
-            tuple((t, _items(instrument, t)) for t in themes), keyed=keyed, name="themes")
+            tuple((t, _items(instrument, t)) for t in themes), keyed=keyed, name="themes"
+        )
     elif themes and set(themes) != set(facets):
-        candidates["themes"] = "only one theme under the root: the themes model is the one-factor model"
+        candidates["themes"] = (
+            "only one theme under the root: the themes model is the one-factor model"
+        )
     else:
         candidates["themes"] = "no themes above the facets (a flat instrument)"
     if themes and set(themes) != set(facets):
@@ -105,14 +111,18 @@ def _plan(instrument: Instrument, root: str | None):
             candidates["second_order"] = "no theme has two or more facets"
         elif two and exogenous < 2:
             candidates["second_order"] = (
-                f"theme {two[0]} has only two facets and no other factor to correlate with: not identified")
+                f"theme {two[0]} has only two facets and no other factor to correlate with: not identified"
+            )
         else:
-            candidates["second_order"] = MeasurementModel(tuple(factors) + tuple(first), keyed=keyed, name="second_order")
+            candidates["second_order"] = MeasurementModel(
+                tuple(factors) + tuple(first), keyed=keyed, name="second_order"
+            )
     else:
         candidates["second_order"] = "no themes above the facets (a flat instrument)"
     if len(facets) >= 2:
         candidates["facets"] = MeasurementModel(
-            tuple((f, _items(instrument, f)) for f in facets), keyed=keyed, name="facets")
+            tuple((f, _items(instrument, f)) for f in facets), keyed=keyed, name="facets"
+        )
     else:
         candidates["facets"] = "only one facet: the facets model is the one-factor model"
     # identification checks common to every model
@@ -122,18 +132,24 @@ def _plan(instrument: Instrument, root: str | None):
         single = [f for f in m.first_order if len(m.indicators(f)) < 2]
         p = len(m.observed)
         if single:
-            candidates[name] = f"factor(s) {', '.join(single)} have fewer than two items: not identified"
+            candidates[name] = (
+                f"factor(s) {', '.join(single)} have fewer than two items: not identified"
+            )
             continue
         n_lat = len(m.latent)
         endo = {i for _, inds in m.factors for i in inds if i in set(m.latent)}
         exo = n_lat - len(endo)
         q = sum(len(inds) - 1 for _, inds in m.factors) + p + len(endo) + exo * (exo + 1) // 2
         if p * (p + 1) // 2 - q < 0:
-            candidates[name] = f"more parameters ({q}) than variances and covariances ({p * (p + 1) // 2})"
+            candidates[name] = (
+                f"more parameters ({q}) than variances and covariances ({p * (p + 1) // 2})"
+            )
     return candidates
 
 
-def hypothesised_models(instrument: Instrument, *, root: str | None = None) -> dict[str, MeasurementModel]:
+def hypothesised_models(
+    instrument: Instrument, *, root: str | None = None
+) -> dict[str, MeasurementModel]:
     """The competing CFA models implied by an instrument's scale hierarchy.
 
     Parameters

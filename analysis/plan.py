@@ -24,8 +24,11 @@ from scipy import stats
 
 from analysis._compat import single_threaded_blas
 from analysis.efa import extract_factors
-from analysis.reliability import feldt_interval
-from analysis.reliability import _bootstrap_correlations, _omega_total_replicates  # same package
+from analysis.reliability import (  # same package
+    _bootstrap_correlations,
+    _omega_total_replicates,
+    feldt_interval,
+)
 from analysis.simulate import population_covariance, simulate_cohort, theme_scales
 from instrument.spec import Instrument
 
@@ -42,18 +45,46 @@ __all__ = [
 ]
 
 #: Sample sizes :func:`find_sample_size` searches by default.
-DEFAULT_GRID = (50, 75, 100, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000,
-                2500, 3000, 4000, 5000)
+DEFAULT_GRID = (
+    50,
+    75,
+    100,
+    150,
+    200,
+    250,
+    300,
+    400,
+    500,
+    600,
+    800,
+    1000,
+    1250,
+    1500,
+    2000,
+    2500,
+    3000,
+    4000,
+    5000,
+)
 
 SYNTHETIC_NOTE = "Monte Carlo on synthetic cohorts (analysis.simulate); no real respondents."
 
 #: Target metrics: name -> (direction, description). ``max``: the target is an upper bound
 #: (interval widths), ``min``: a lower bound (probabilities).
 TARGET_METRICS = {
-    "alpha_width": ("max", "expected width of the Feldt interval of alpha (widest scale, or @scale)"),
-    "omega_width": ("max", "expected width of the bootstrap interval of omega total (widest scale, or @scale)"),
+    "alpha_width": (
+        "max",
+        "expected width of the Feldt interval of alpha (widest scale, or @scale)",
+    ),
+    "omega_width": (
+        "max",
+        "expected width of the bootstrap interval of omega total (widest scale, or @scale)",
+    ),
     "c_index_width": ("max", "expected width of an interval for the attrition model's C-index"),
-    "p_rmsea_ok": ("min", "probability that the upper limit of the RMSEA interval is below the cutoff"),
+    "p_rmsea_ok": (
+        "min",
+        "probability that the upper limit of the RMSEA interval is below the cutoff",
+    ),
     "p_cfi_ok": ("min", "probability that the CFI reaches the cutoff"),
 }
 
@@ -126,7 +157,13 @@ class StudyPlan:
             for q in ("alpha_mean", "alpha_width", "omega_mean", "omega_width"):
                 rows.append(("reliability", row["scale"], q, row[q]))
         for row in self.cfa.to_dict("records"):
-            for q in ("p_rmsea_ok", "p_cfi_ok", "rmsea_upper_mean", "cfi_mean", "complete_rows_mean"):
+            for q in (
+                "p_rmsea_ok",
+                "p_cfi_ok",
+                "rmsea_upper_mean",
+                "cfi_mean",
+                "complete_rows_mean",
+            ):
                 rows.append(("cfa", row["model"], q, row[q]))
         for row in self.attrition.to_dict("records"):
             for q in ("c_index_mean", "c_index_width", "events_mean"):
@@ -145,8 +182,14 @@ class StudyPlan:
         rel = self.reliability
         pos = np.arange(len(rel))
         ax.barh(pos - 0.2, rel["alpha_width"], height=0.4, label="alpha (Feldt)")
-        ax.barh(pos + 0.2, rel["omega_width"], height=0.4,
-                label="omega (bootstrap)" if self.settings.get("omega_n_boot") else "omega (Monte Carlo)")
+        ax.barh(
+            pos + 0.2,
+            rel["omega_width"],
+            height=0.4,
+            label="omega (bootstrap)"
+            if self.settings.get("omega_n_boot")
+            else "omega (Monte Carlo)",
+        )
         ax.set_yticks(pos, rel["scale"])
         ax.invert_yaxis()
         ax.set_xlabel(f"expected width of the {self.ci_level:.0%} interval")
@@ -265,8 +308,9 @@ def _omega_and_loadings(cor: np.ndarray) -> tuple[float, np.ndarray]:
     return float((cor.sum() - np.sum(1 - load[:, 0] ** 2)) / cor.sum()), load[:, 0]
 
 
-def _omega_interval_width(values: np.ndarray, loadings: np.ndarray, *, n_boot: int, seed: int,
-                          ci_level: float) -> float:
+def _omega_interval_width(
+    values: np.ndarray, loadings: np.ndarray, *, n_boot: int, seed: int, ci_level: float
+) -> float:
     """Width of the percentile bootstrap interval of one-factor omega total: what
     ``analysis.reliability.omega(x, n_factors=1, n_boot=n_boot, seed=seed)`` reports for these
     (already keyed) answers, from the same batched resamples and fits."""
@@ -289,7 +333,9 @@ def _default_cfa_model(instrument: Instrument) -> str | None:
     return None
 
 
-def _one_replicate(instrument, *, n, seed, scales, cfa_model, settings, ci_level, omega_n_boot) -> dict:
+def _one_replicate(
+    instrument, *, n, seed, scales, cfa_model, settings, ci_level, omega_n_boot
+) -> dict:
     from analysis.attrition import CoxModel
     from analysis.cfa import CFA
     from analysis.models import answers_only, hypothesised_models
@@ -319,9 +365,11 @@ def _one_replicate(instrument, *, n, seed, scales, cfa_model, settings, ci_level
         row[f"alpha_width:{scale}"] = high - low
         row[f"omega:{scale}"], loadings = _omega_and_loadings(sub_cor)
         row[f"omega_width:{scale}"] = (
-            _omega_interval_width(values[:, idx], loadings, n_boot=omega_n_boot, seed=int(seed) + j,
-                                  ci_level=ci_level)
-            if omega_n_boot else np.nan
+            _omega_interval_width(
+                values[:, idx], loadings, n_boot=omega_n_boot, seed=int(seed) + j, ci_level=ci_level
+            )
+            if omega_n_boot
+            else np.nan
         )
     # CFA of the hypothesised model (listwise, as analysis.cfa.CFA)
     if cfa_model is not None:
@@ -333,8 +381,12 @@ def _one_replicate(instrument, *, n, seed, scales, cfa_model, settings, ci_level
                 warnings.simplefilter("ignore")
                 fit = CFA(model).fit(answers)
             measures = fit.fit_measures_
-            row.update(rmsea=float(measures["rmsea"]), rmsea_upper=float(measures["rmsea_ci_upper"]),
-                       cfi=float(measures["cfi"]), cfa_converged=bool(fit.converged_))
+            row.update(
+                rmsea=float(measures["rmsea"]),
+                rmsea_upper=float(measures["rmsea_ci_upper"]),
+                cfi=float(measures["cfi"]),
+                cfa_converged=bool(fit.converged_),
+            )
         except (ValueError, np.linalg.LinAlgError, ArithmeticError):
             row.update(rmsea=np.nan, rmsea_upper=np.nan, cfi=np.nan, cfa_converged=False)
     # Attrition: Cox model of the observed theme scores, Harrell's C
@@ -460,9 +512,15 @@ def plan_study(
         raise ValueError(f"reps: need a whole number of at least 2 simulated cohorts, got {reps!r}")
     if not 0 < ci_level < 1:
         raise ValueError(f"ci_level: must be between 0 and 1, got {ci_level!r}")
-    if (isinstance(omega_n_boot, bool) or not isinstance(omega_n_boot, (int, np.integer))
-            or omega_n_boot == 1 or omega_n_boot < 0):
-        raise ValueError(f"omega_n_boot: need 0 (no bootstrap) or at least 2 resamples, got {omega_n_boot!r}")
+    if (
+        isinstance(omega_n_boot, bool)
+        or not isinstance(omega_n_boot, (int, np.integer))
+        or omega_n_boot == 1
+        or omega_n_boot < 0
+    ):
+        raise ValueError(
+            f"omega_n_boot: need 0 (no bootstrap) or at least 2 resamples, got {omega_n_boot!r}"
+        )
     wanted = [s.id for s in instrument.scales] if scales is None else list(scales)
     for sid in wanted:
         instrument.scale(sid)  # KeyError naming the known scales
@@ -473,14 +531,29 @@ def plan_study(
 
         available = hypothesised_models(instrument)
         if cfa_model not in available:
-            raise ValueError(f"cfa_model: {cfa_model!r} does not apply; allowed: {', '.join(available)}")
-    settings = {"event_rate": event_rate, "followup_months": followup_months, "missing_rate": missing_rate,
-                "careless_share": careless_share, **dict(simulation or {})}
+            raise ValueError(
+                f"cfa_model: {cfa_model!r} does not apply; allowed: {', '.join(available)}"
+            )
+    settings = {
+        "event_rate": event_rate,
+        "followup_months": followup_months,
+        "missing_rate": missing_rate,
+        "careless_share": careless_share,
+        **dict(simulation or {}),
+    }
     seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=int(reps))
     with single_threaded_blas():
         rows = [
-            _one_replicate(instrument, n=int(n), seed=s, scales=wanted, cfa_model=cfa_model, settings=settings,
-                           ci_level=ci_level, omega_n_boot=int(omega_n_boot))
+            _one_replicate(
+                instrument,
+                n=int(n),
+                seed=s,
+                scales=wanted,
+                cfa_model=cfa_model,
+                settings=settings,
+                ci_level=ci_level,
+                omega_n_boot=int(omega_n_boot),
+            )
             for s in seeds
         ]
     reps_frame = pd.DataFrame(rows)
@@ -494,42 +567,92 @@ def plan_study(
         # parameters differ between cohorts, and that spread is not estimation error)
         error = o - reps_frame[f"omega_population:{sid}"]
         wald_width = 2 * z * error.std()
-        rel_rows.append({
-            "scale": sid, "n_items": len(instrument.scale_items(sid)),
-            "alpha_mean": a.mean(), "alpha_width": reps_frame[f"alpha_width:{sid}"].mean(), "alpha_sd": a.std(),
-            "alpha_population": reps_frame[f"alpha_population:{sid}"].mean(),
-            "omega_mean": o.mean(),
-            "omega_width": reps_frame[f"omega_width:{sid}"].mean() if omega_n_boot else wald_width,
-            "omega_wald_width": wald_width, "omega_sd": error.std(),
-            "omega_population": reps_frame[f"omega_population:{sid}"].mean(),
-            "n_fitted": int(a.notna().sum()),
-        })
+        rel_rows.append(
+            {
+                "scale": sid,
+                "n_items": len(instrument.scale_items(sid)),
+                "alpha_mean": a.mean(),
+                "alpha_width": reps_frame[f"alpha_width:{sid}"].mean(),
+                "alpha_sd": a.std(),
+                "alpha_population": reps_frame[f"alpha_population:{sid}"].mean(),
+                "omega_mean": o.mean(),
+                "omega_width": reps_frame[f"omega_width:{sid}"].mean()
+                if omega_n_boot
+                else wald_width,
+                "omega_wald_width": wald_width,
+                "omega_sd": error.std(),
+                "omega_population": reps_frame[f"omega_population:{sid}"].mean(),
+                "n_fitted": int(a.notna().sum()),
+            }
+        )
     reliability = pd.DataFrame(rel_rows)
     if cfa_model is not None:
         upper = reps_frame["rmsea_upper"]
         cfi = reps_frame["cfi"]
-        cfa = pd.DataFrame([{
-            "model": cfa_model,
-            "p_rmsea_ok": float((upper < rmsea_cutoff).mean()),  # NaN (not fitted) compares False
-            "p_cfi_ok": float((cfi >= cfi_cutoff).mean()),
-            "rmsea_mean": reps_frame["rmsea"].mean(), "rmsea_upper_mean": upper.mean(), "cfi_mean": cfi.mean(),
-            "complete_rows_mean": reps_frame["complete_rows"].mean(), "n_fitted": int(cfi.notna().sum()),
-            "rmsea_cutoff": rmsea_cutoff, "cfi_cutoff": cfi_cutoff,
-        }])
+        cfa = pd.DataFrame(
+            [
+                {
+                    "model": cfa_model,
+                    "p_rmsea_ok": float(
+                        (upper < rmsea_cutoff).mean()
+                    ),  # NaN (not fitted) compares False
+                    "p_cfi_ok": float((cfi >= cfi_cutoff).mean()),
+                    "rmsea_mean": reps_frame["rmsea"].mean(),
+                    "rmsea_upper_mean": upper.mean(),
+                    "cfi_mean": cfi.mean(),
+                    "complete_rows_mean": reps_frame["complete_rows"].mean(),
+                    "n_fitted": int(cfi.notna().sum()),
+                    "rmsea_cutoff": rmsea_cutoff,
+                    "cfi_cutoff": cfi_cutoff,
+                }
+            ]
+        )
     else:
-        cfa = pd.DataFrame(columns=["model", "p_rmsea_ok", "p_cfi_ok", "rmsea_mean", "rmsea_upper_mean",
-                                    "cfi_mean", "complete_rows_mean", "n_fitted", "rmsea_cutoff", "cfi_cutoff"])
+        cfa = pd.DataFrame(
+            columns=[
+                "model",
+                "p_rmsea_ok",
+                "p_cfi_ok",
+                "rmsea_mean",
+                "rmsea_upper_mean",
+                "cfi_mean",
+                "complete_rows_mean",
+                "n_fitted",
+                "rmsea_cutoff",
+                "cfi_cutoff",
+            ]
+        )
     c = reps_frame["c_index"]
-    attrition = pd.DataFrame([{
-        "c_index_mean": c.mean(), "c_index_sd": c.std(), "c_index_width": 2 * z * c.std(),
-        "events_mean": reps_frame["events"].mean(), "n_fitted": int(c.notna().sum()),
-    }])
+    attrition = pd.DataFrame(
+        [
+            {
+                "c_index_mean": c.mean(),
+                "c_index_sd": c.std(),
+                "c_index_width": 2 * z * c.std(),
+                "events_mean": reps_frame["events"].mean(),
+                "n_fitted": int(c.notna().sum()),
+            }
+        ]
+    )
     return StudyPlan(
-        n=int(n), reps=int(reps), seed=int(seed), ci_level=float(ci_level), reliability=reliability,
-        cfa=cfa, attrition=attrition, replicates=reps_frame,
-        settings={**settings, "cfa_model": cfa_model, "rmsea_cutoff": rmsea_cutoff, "cfi_cutoff": cfi_cutoff,
-                  "instrument": instrument.metadata.short_name, "instrument_version": instrument.version,
-                  "omega_n_boot": int(omega_n_boot), "synthetic": True},
+        n=int(n),
+        reps=int(reps),
+        seed=int(seed),
+        ci_level=float(ci_level),
+        reliability=reliability,
+        cfa=cfa,
+        attrition=attrition,
+        replicates=reps_frame,
+        settings={
+            **settings,
+            "cfa_model": cfa_model,
+            "rmsea_cutoff": rmsea_cutoff,
+            "cfi_cutoff": cfi_cutoff,
+            "instrument": instrument.metadata.short_name,
+            "instrument_version": instrument.version,
+            "omega_n_boot": int(omega_n_boot),
+            "synthetic": True,
+        },
     )
 
 
@@ -553,13 +676,19 @@ def parse_targets(texts: Sequence[str] | str) -> dict[str, float]:
                 continue
             match = _TARGET.match(part)
             if not match:
-                raise ValueError(f"target {part.strip()!r}: write metric=value, e.g. alpha_width=0.1; "
-                                 f"metrics: {', '.join(TARGET_METRICS)}")
+                raise ValueError(
+                    f"target {part.strip()!r}: write metric=value, e.g. alpha_width=0.1; "
+                    f"metrics: {', '.join(TARGET_METRICS)}"
+                )
             metric, scale, value = match.groups()
             if metric not in TARGET_METRICS:
-                raise ValueError(f"target {part.strip()!r}: unknown metric {metric!r}; allowed: {', '.join(TARGET_METRICS)}")
+                raise ValueError(
+                    f"target {part.strip()!r}: unknown metric {metric!r}; allowed: {', '.join(TARGET_METRICS)}"
+                )
             if scale is not None and metric not in ("alpha_width", "omega_width"):
-                raise ValueError(f"target {part.strip()!r}: only alpha_width and omega_width take @scale")
+                raise ValueError(
+                    f"target {part.strip()!r}: only alpha_width and omega_width take @scale"
+                )
             if TARGET_METRICS[metric][0] == "min" and not 0 <= float(value) <= 1:
                 raise ValueError(f"target {part.strip()!r}: a probability must be between 0 and 1")
             out[metric if scale is None else f"{metric}@{scale}"] = float(value)
@@ -633,8 +762,16 @@ def find_sample_size(
             plans[n] = plan_study(instrument, n=n, **plan_options)
             metrics = plans[n].metrics()
             met = _meets(metrics, targets)
-            rows.extend({"n": n, "metric": k, "value": metrics.get(k, float("nan")), "target": v, "met": met[k]}
-                        for k, v in targets.items())
+            rows.extend(
+                {
+                    "n": n,
+                    "metric": k,
+                    "value": metrics.get(k, float("nan")),
+                    "target": v,
+                    "met": met[k],
+                }
+                for k, v in targets.items()
+            )
         return all(_meets(plans[n].metrics(), targets).values())
 
     lo, hi = 0, len(points) - 1
@@ -651,6 +788,12 @@ def find_sample_size(
                 lo = mid
         found = points[hi]
     evaluations = pd.DataFrame(rows, columns=["n", "metric", "value", "target", "met"]).sort_values(
-        ["n", "metric"], kind="stable", ignore_index=True)
-    return SampleSizeSearch(targets=targets, n_required=found, evaluations=evaluations,
-                            plans=dict(sorted(plans.items())), grid=tuple(points))
+        ["n", "metric"], kind="stable", ignore_index=True
+    )
+    return SampleSizeSearch(
+        targets=targets,
+        n_required=found,
+        evaluations=evaluations,
+        plans=dict(sorted(plans.items())),
+        grid=tuple(points),
+    )

@@ -18,7 +18,7 @@ Function               R counterpart drawn the same way
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -108,8 +108,16 @@ def likert_bars(
     y = np.arange(n_items)[::-1]
     start = left_start.copy()
     for j in range(k):
-        ax.barh(y, values[:, j], left=start, color=colours[j], edgecolor="white", linewidth=0.4,
-                height=0.75, label=labels[j])
+        ax.barh(
+            y,
+            values[:, j],
+            left=start,
+            color=colours[j],
+            edgecolor="white",
+            linewidth=0.4,
+            height=0.75,
+            label=labels[j],
+        )
         start = start + values[:, j]
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_ylim(-0.6, n_items - 0.4)
@@ -121,8 +129,13 @@ def likert_bars(
     ticks = np.arange(-edge, edge + 1, step)
     ax.set_xticks(ticks, [f"{abs(t):.0f}" for t in ticks])
     ax.set_xlabel("Percent of answers")
-    ax.legend(ncol=min(k, 5), loc="upper center", bbox_to_anchor=(0.5, -0.35 / max(1, n_items / 8)),
-              frameon=False, fontsize=8)
+    ax.legend(
+        ncol=min(k, 5),
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.35 / max(1, n_items / 8)),
+        frameon=False,
+        fontsize=8,
+    )
     ax.tick_params(axis="y", labelsize=8)
     if title:
         ax.set_title(title)
@@ -176,11 +189,26 @@ def scree_plot(
     q = "" if quantile is None else f" ({quantile:.0%} quantile)"
     ax.plot(x, observed, "x-", color="tab:blue", label="PC observed")
     if simulated is not None:
-        ax.plot(x, np.asarray(simulated, dtype=float), ":", color="tab:blue", label=f"PC simulated{q}")
+        ax.plot(
+            x, np.asarray(simulated, dtype=float), ":", color="tab:blue", label=f"PC simulated{q}"
+        )
     if observed_fa is not None:
-        ax.plot(x, np.asarray(observed_fa, dtype=float), "^-", color="tab:red", markersize=4, label="FA observed")
+        ax.plot(
+            x,
+            np.asarray(observed_fa, dtype=float),
+            "^-",
+            color="tab:red",
+            markersize=4,
+            label="FA observed",
+        )
     if simulated_fa is not None:
-        ax.plot(x, np.asarray(simulated_fa, dtype=float), "--", color="tab:red", label=f"FA simulated{q}")
+        ax.plot(
+            x,
+            np.asarray(simulated_fa, dtype=float),
+            "--",
+            color="tab:red",
+            label=f"FA simulated{q}",
+        )
     ax.axhline(1.0, color="grey", linewidth=0.6)
     ax.set_xlabel("Factor / component number")
     ax.set_ylabel("Eigenvalue")
@@ -191,7 +219,9 @@ def scree_plot(
     return ax
 
 
-def loadings_heatmap(loadings: pd.DataFrame, *, ax=None, title: str = "Factor loadings", annotate_above: float = 0.3):
+def loadings_heatmap(
+    loadings: pd.DataFrame, *, ax=None, title: str = "Factor loadings", annotate_above: float = 0.3
+):
     """Heatmap of a loading matrix (items × factors) on a −1 … 1 diverging scale.
 
     Parameters
@@ -231,8 +261,15 @@ def loadings_heatmap(loadings: pd.DataFrame, *, ax=None, title: str = "Factor lo
             for j in range(k):
                 v = values[i, j]
                 if np.isfinite(v) and abs(v) >= annotate_above:
-                    ax.text(j, i, f"{v:.2f}".replace("0.", ".", 1).replace("-", "−"), ha="center", va="center",
-                            fontsize=6.5, color="white" if abs(v) > 0.65 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        f"{v:.2f}".replace("0.", ".", 1).replace("-", "−"),
+                        ha="center",
+                        va="center",
+                        fontsize=6.5,
+                        color="white" if abs(v) > 0.65 else "black",
+                    )
     ax.figure.colorbar(image, ax=ax, shrink=0.6, label="loading")
     if title:
         ax.set_title(title, fontsize=10)
@@ -285,8 +322,15 @@ def fit_comparison(comparison: pd.DataFrame, *, ax=None, title: str = "CFA model
     if {"rmsea_ci_lower", "rmsea_ci_upper"} <= set(comparison.columns):
         lo = rmsea - comparison["rmsea_ci_lower"].to_numpy(dtype=float)
         hi = comparison["rmsea_ci_upper"].to_numpy(dtype=float) - rmsea
-        twin.errorbar(x + 0.04, rmsea, yerr=[np.clip(lo, 0, None), np.clip(hi, 0, None)], fmt="D",
-                      color="tab:red", capsize=3, label="RMSEA (90% CI)")
+        twin.errorbar(
+            x + 0.04,
+            rmsea,
+            yerr=[np.clip(lo, 0, None), np.clip(hi, 0, None)],
+            fmt="D",
+            color="tab:red",
+            capsize=3,
+            label="RMSEA (90% CI)",
+        )
     else:
         twin.plot(x + 0.04, rmsea, "D", color="tab:red", label="RMSEA")
     twin.plot(x + 0.12, comparison["srmr"], "v", color="tab:orange", label="SRMR")
@@ -299,8 +343,15 @@ def fit_comparison(comparison: pd.DataFrame, *, ax=None, title: str = "CFA model
     ax.set_xlim(-0.5, len(models) - 0.5)
     handles = ax.get_legend_handles_labels()
     handles2 = twin.get_legend_handles_labels()
-    ax.legend(handles[0] + handles2[0], handles[1] + handles2[1], loc="upper center", bbox_to_anchor=(0.5, -0.1),
-              ncol=4, fontsize=8, frameon=False)
+    ax.legend(
+        handles[0] + handles2[0],
+        handles[1] + handles2[1],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.1),
+        ncol=4,
+        fontsize=8,
+        frameon=False,
+    )
     if title:
         ax.set_title(title)
     return ax

@@ -266,7 +266,8 @@ def _check_items(items: pd.DataFrame) -> tuple[np.ndarray, tuple]:
     values = items.to_numpy(dtype=float, na_value=np.nan)
     finite = np.isfinite(values)
     nonint = [
-        items.columns[j] for j in range(values.shape[1])
+        items.columns[j]
+        for j in range(values.shape[1])
         if np.any(finite[:, j] & (values[:, j] != np.round(values[:, j])))
     ]
     if nonint:
@@ -283,7 +284,8 @@ def _check_items(items: pd.DataFrame) -> tuple[np.ndarray, tuple]:
             f"for at most {MAX_CATEGORIES} ordered categories (as psych::polychoric)"
         )
     constant = [
-        items.columns[j] for j in range(values.shape[1])
+        items.columns[j]
+        for j in range(values.shape[1])
         if finite[:, j].sum() < 2 or np.nanstd(values[:, j]) == 0
     ]
     if constant:
@@ -372,8 +374,14 @@ def polychoric(
     if correct < 0:
         raise ValueError(f"correct must be >= 0, got {correct}")
     with single_threaded_blas():
-        return _polychoric(items, correct=correct, smooth=smooth,
-                           global_thresholds=global_thresholds, tol=tol, max_iter=max_iter)
+        return _polychoric(
+            items,
+            correct=correct,
+            smooth=smooth,
+            global_thresholds=global_thresholds,
+            tol=tol,
+            max_iter=max_iter,
+        )
 
 
 def _polychoric(items, *, correct, smooth, global_thresholds, tol, max_iter) -> PolychoricResult:
@@ -562,8 +570,13 @@ def _fit_pairs(props, tx, ty, *, tol, max_iter, start):
         with np.errstate(divide="ignore", invalid="ignore"):
             step = -g / H
         newton = ra + step
-        ok = ((H < 0) & np.isfinite(newton) & (newton > loa) & (newton < hia)
-              & (np.abs(step) <= 0.5 * np.abs(before_last[idx])))
+        ok = (
+            (H < 0)
+            & np.isfinite(newton)
+            & (newton > loa)
+            & (newton < hia)
+            & (np.abs(step) <= 0.5 * np.abs(before_last[idx]))
+        )
         new = np.where(ok, newton, 0.5 * (loa + hia))
         taken = new - ra
         done = np.abs(taken) < tol

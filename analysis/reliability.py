@@ -874,7 +874,9 @@ def _check_boot(n_boot: Any, chunk_size: Any) -> None:
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
         raise ValueError(f"n_boot: must be a whole number of at least 2 resamples, got {n_boot!r}")
     if chunk_size is not None and (
-        isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1
+        isinstance(chunk_size, bool)
+        or not isinstance(chunk_size, (int, np.integer))
+        or chunk_size < 1
     ):
         raise ValueError(f"chunk_size: must be a positive whole number, got {chunk_size!r}")
 
@@ -1579,7 +1581,9 @@ def _minres_uniqueness_batch(
         values, rotation = np.linalg.eigh(np.swapaxes(q, 1, 2) @ S @ q)
         axes = q @ rotation
     w, v = np.linalg.eigh(reduced())
-    exact = diag - (v[:, :, -n_factors:] ** 2 * np.maximum(w[:, -n_factors:], 0.0)[:, None, :]).sum(axis=2)
+    exact = diag - (v[:, :, -n_factors:] ** 2 * np.maximum(w[:, -n_factors:], 0.0)[:, None, :]).sum(
+        axis=2
+    )
     done &= np.abs(exact - psi).max(axis=1) < 100 * tol
     psi = exact
     inside = np.all((psi >= _PSI_LOWER) & (psi <= 1.0), axis=1)

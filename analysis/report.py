@@ -14,11 +14,12 @@ import io
 import json
 import math
 import platform
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -117,15 +118,17 @@ def figure_png(fig: Any, *, dpi: float = 110) -> bytes:
     rows, cols = pixels.shape[:2]
     left, right = math.floor(box.x0 * dpi), math.ceil(box.x1 * dpi)
     top, bottom = rows - math.ceil(box.y1 * dpi), rows - math.floor(box.y0 * dpi)
-    crop = pixels[max(top, 0):min(bottom, rows), max(left, 0):min(right, cols)]
+    crop = pixels[max(top, 0) : min(bottom, rows), max(left, 0) : min(right, cols)]
     margins = ((max(-top, 0), max(bottom - rows, 0)), (max(-left, 0), max(right - cols, 0)), (0, 0))
-    if any(any(m) for m in margins[:2]):  # the margin reaches past the figure: extend with its colour
+    if any(
+        any(m) for m in margins[:2]
+    ):  # the margin reaches past the figure: extend with its colour
         face = np.array([round(255 * c) for c in to_rgba(fig.get_facecolor())], dtype=np.uint8)
         crop = np.pad(crop, margins, mode="constant")
         crop[: margins[0][0]] = face
-        crop[crop.shape[0] - margins[0][1]:] = face
+        crop[crop.shape[0] - margins[0][1] :] = face
         crop[:, : margins[1][0]] = face
-        crop[:, crop.shape[1] - margins[1][1]:] = face
+        crop[:, crop.shape[1] - margins[1][1] :] = face
     buffer = io.BytesIO()
     mimage.imsave(buffer, crop, format="png", dpi=dpi)
     return buffer.getvalue()
@@ -174,10 +177,14 @@ class HtmlReport:
     def note(self, text: str) -> None:
         self._parts.append(f'<p class="note">{html.escape(text)}</p>')
 
-    def table(self, frame: pd.DataFrame, caption: str = "", digits: int = 3, index: bool = True) -> None:
+    def table(
+        self, frame: pd.DataFrame, caption: str = "", digits: int = 3, index: bool = True
+    ) -> None:
         """Render a DataFrame as an APA-style table (numbers rounded to ``digits`` only here)."""
         frame = frame if index else frame.reset_index(drop=True)
-        head = [html.escape(str(frame.index.name or "")) if index else None] + [html.escape(str(c)) for c in frame.columns]
+        head = [html.escape(str(frame.index.name or "")) if index else None] + [
+            html.escape(str(c)) for c in frame.columns
+        ]
         head = [h for h in head if h is not None]
         rows = []
         # itertuples keeps each column's own type (iterrows would turn whole numbers such as
@@ -204,13 +211,21 @@ class HtmlReport:
         self._parts.append(
             f'<figure data-figure="{self._figures}"><img alt="{html.escape(alt or caption)}" '
             f'src="data:image/png;base64,{data}"/>'
-            + (f"<figcaption>Figure {self._figures}. {html.escape(caption)}</figcaption>" if caption else "")
+            + (
+                f"<figcaption>Figure {self._figures}. {html.escape(caption)}</figcaption>"
+                if caption
+                else ""
+            )
             + "</figure>"
         )
 
     def verdict(self, label: str, passed: bool | None, rule: str, citation: str) -> None:
         """A judgement against a stated threshold; it always names the rule and cites it."""
-        kind, tag = ("na", "not assessable") if passed is None else (("pass", "meets") if passed else ("fail", "below"))
+        kind, tag = (
+            ("na", "not assessable")
+            if passed is None
+            else (("pass", "meets") if passed else ("fail", "below"))
+        )
         self._parts.append(
             f'<div class="verdict {kind}"><span class="tag">{tag}</span> — {html.escape(label)}. '
             f'Rule: {html.escape(rule)}. <span class="cite">{html.escape(citation)}</span></div>'
@@ -227,7 +242,7 @@ class HtmlReport:
     def render(self) -> str:
         toc = "".join(f'<li><a href="#{a}">{html.escape(t)}</a></li>' for a, t in self._toc)
         return (
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head><body>"
             f"<h1>{html.escape(self.title)}</h1>"
@@ -282,7 +297,10 @@ def write_json(obj: Any, path: str | Path) -> Path:
 
 
 def write_tables_xlsx(
-    tables: Mapping[str, pd.DataFrame], path: str | Path, notes: Mapping[str, str] | None = None, digits: int = 3
+    tables: Mapping[str, pd.DataFrame],
+    path: str | Path,
+    notes: Mapping[str, str] | None = None,
+    digits: int = 3,
 ) -> Path:
     """Write one formatted sheet per table, ready to paste into a paper.
 
@@ -300,14 +318,18 @@ def write_tables_xlsx(
     rule = Side(style="thin", color="000000")
     used: set[str] = set()
     for name, frame in tables.items():
-        title = "".join(ch for ch in str(name) if ch not in '[]:*?/\\')[:31] or "table"
+        title = "".join(ch for ch in str(name) if ch not in "[]:*?/\\")[:31] or "table"
         base, n = title, 2
         while title.lower() in used:
             title = f"{base[:28]}_{n}"
             n += 1
         used.add(title.lower())
         sheet = workbook.create_sheet(title)
-        data = frame.reset_index() if frame.index.name or not isinstance(frame.index, pd.RangeIndex) else frame
+        data = (
+            frame.reset_index()
+            if frame.index.name or not isinstance(frame.index, pd.RangeIndex)
+            else frame
+        )
         columns = [str(c) for c in data.columns]
         sheet.append([neutralise(c) for c in columns])
         for cell in sheet[1]:
@@ -339,11 +361,15 @@ def write_tables_xlsx(
             for cell in sheet[sheet.max_row]:
                 cell.border = Border(bottom=rule)
         for i, column in enumerate(columns, start=1):
-            width = max([len(column)] + [len(str(v)) for v in data.iloc[:, i - 1].head(200).tolist()])
+            width = max(
+                [len(column)] + [len(str(v)) for v in data.iloc[:, i - 1].head(200).tolist()]
+            )
             sheet.column_dimensions[get_column_letter(i)].width = min(max(8, width + 2), 60)
         sheet.freeze_panes = "A2"
         if notes and name in notes:
-            sheet.cell(row=sheet.max_row + 2, column=1, value=neutralise("Note. " + notes[name])).font = Font(italic=True)
+            sheet.cell(
+                row=sheet.max_row + 2, column=1, value=neutralise("Note. " + notes[name])
+            ).font = Font(italic=True)
     if not workbook.sheetnames:
         workbook.create_sheet("empty")
     with atomic_path(path) as temp:
@@ -354,7 +380,17 @@ def write_tables_xlsx(
 def software_versions() -> dict[str, str]:
     """Versions of Python, MHDQ and the numerical libraries, recorded in every results file."""
     out = {"python": platform.python_version(), "platform": platform.platform()}
-    for package in ("mhdq", "numpy", "pandas", "scipy", "statsmodels", "factor_analyzer", "pingouin", "openpyxl", "matplotlib"):
+    for package in (
+        "mhdq",
+        "numpy",
+        "pandas",
+        "scipy",
+        "statsmodels",
+        "factor_analyzer",
+        "pingouin",
+        "openpyxl",
+        "matplotlib",
+    ):
         try:
             out[package] = version(package)
         except PackageNotFoundError:
@@ -367,4 +403,6 @@ def data_hash(frame: pd.DataFrame) -> str:
     import hashlib
 
     hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    return hashlib.sha256(hashed.tobytes() + ",".join(map(str, frame.columns)).encode()).hexdigest()[:16]
+    return hashlib.sha256(
+        hashed.tobytes() + ",".join(map(str, frame.columns)).encode()
+    ).hexdigest()[:16]

@@ -111,22 +111,28 @@ class ParallelAnalysis:
 
         Columns ``number, pc_observed, pc_simulated, fa_observed, fa_simulated``.
         """
-        return pd.DataFrame({
-            "number": np.arange(1, len(self.pc_values) + 1),
-            "pc_observed": self.pc_values,
-            "pc_simulated": self.pc_simulated,
-            "fa_observed": self.fa_values,
-            "fa_simulated": self.fa_simulated,
-        })
+        return pd.DataFrame(
+            {
+                "number": np.arange(1, len(self.pc_values) + 1),
+                "pc_observed": self.pc_values,
+                "pc_simulated": self.pc_simulated,
+                "fa_observed": self.fa_values,
+                "fa_simulated": self.fa_simulated,
+            }
+        )
 
     def plot(self, ax=None):
         """Scree lines of observed and simulated eigenvalues; returns the Axes."""
-        return _plot_eigen(ax, {
-            "PC observed": (self.pc_values, "x-"),
-            "PC simulated": (self.pc_simulated, ":"),
-            "FA observed": (self.fa_values, "^-"),
-            "FA simulated": (self.fa_simulated, "--"),
-        }, "Parallel analysis")
+        return _plot_eigen(
+            ax,
+            {
+                "PC observed": (self.pc_values, "x-"),
+                "PC simulated": (self.pc_simulated, ":"),
+                "FA observed": (self.fa_values, "^-"),
+                "FA simulated": (self.fa_simulated, "--"),
+            },
+            "Parallel analysis",
+        )
 
 
 def parallel_analysis(
@@ -214,10 +220,17 @@ def parallel_analysis(
     pc_q = np.quantile(pc_sim, quantile, axis=0)
     fa_q = np.quantile(fa_sim, quantile, axis=0)
     return ParallelAnalysis(
-        pc_values=pc_obs, fa_values=fa_obs, pc_simulated=pc_q, fa_simulated=fa_q,
-        pc_simulated_mean=pc_sim.mean(axis=0), fa_simulated_mean=fa_sim.mean(axis=0),
-        n_components=_leading_count(pc_obs, pc_q), n_factors=_leading_count(fa_obs, fa_q),
-        n_iter=int(n_iter), quantile=float(quantile), n_obs=int(n),
+        pc_values=pc_obs,
+        fa_values=fa_obs,
+        pc_simulated=pc_q,
+        fa_simulated=fa_q,
+        pc_simulated_mean=pc_sim.mean(axis=0),
+        fa_simulated_mean=fa_sim.mean(axis=0),
+        n_components=_leading_count(pc_obs, pc_q),
+        n_factors=_leading_count(fa_obs, fa_q),
+        n_iter=int(n_iter),
+        quantile=float(quantile),
+        n_obs=int(n),
         seed=seed if isinstance(seed, (int, np.integer)) else None,
     )
 
@@ -327,13 +340,19 @@ class Scree:
 
     def summary(self) -> pd.DataFrame:
         """One row per position: ``number, pc_value, fa_value``."""
-        return pd.DataFrame({"number": np.arange(1, len(self.pc_values) + 1),
-                             "pc_value": self.pc_values, "fa_value": self.fa_values})
+        return pd.DataFrame(
+            {
+                "number": np.arange(1, len(self.pc_values) + 1),
+                "pc_value": self.pc_values,
+                "fa_value": self.fa_values,
+            }
+        )
 
     def plot(self, ax=None):
         """Scree plot of both sets of eigenvalues with a line at 1; returns the Axes."""
-        return _plot_eigen(ax, {"PC": (self.pc_values, "x-"), "FA": (self.fa_values, "^-")},
-                           "Scree plot")
+        return _plot_eigen(
+            ax, {"PC": (self.pc_values, "x-"), "FA": (self.fa_values, "^-")}, "Scree plot"
+        )
 
 
 def scree(data, *, correlation: str = "pearson", method: str = "minres") -> Scree:

@@ -37,15 +37,14 @@ The true loadings, factor correlations, thresholds and hazard ratios are returne
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
 from analysis.polychoric import bivariate_normal_cdf
-
 from instrument.spec import Instrument
 
 SYNTHETIC_LABEL = "synthetic"
@@ -93,7 +92,10 @@ class SimulatedCohort:
 
 
 def facet_correlation_matrix(
-    instrument: Instrument, *, gamma: float = 0.8, root_correlation: float = 0.3,
+    instrument: Instrument,
+    *,
+    gamma: float = 0.8,
+    root_correlation: float = 0.3,
     opposed_roots: tuple[str, ...] = ("meaning",),
 ) -> pd.DataFrame:
     """Correlations of the facets' latent variables implied by the scale hierarchy.
@@ -139,7 +141,9 @@ def facet_correlation_matrix(
             if common is not None:
                 value = gamma ** (pa.index(common) + pb.index(common))
             else:
-                rho = root_correlation * (-1 if (pa[-1] in opposed_roots) != (pb[-1] in opposed_roots) else 1)
+                rho = root_correlation * (
+                    -1 if (pa[-1] in opposed_roots) != (pb[-1] in opposed_roots) else 1
+                )
                 value = rho * gamma ** (len(pa) - 1 + len(pb) - 1)
             phi[a, b] = phi[b, a] = value
     return pd.DataFrame(phi, index=leaves, columns=leaves)
@@ -230,8 +234,12 @@ def simulate_cohort(
         raise ValueError(f"n: need an integer of at least 10 respondents, got {n!r}")
     if careless_kind not in ("straight", "random", "mixed"):
         raise ValueError(f"careless_kind: allowed straight, random, mixed; got {careless_kind!r}")
-    for name, value in (("missing_rate", missing_rate), ("careless_share", careless_share),
-                        ("event_rate", event_rate), ("switch_share", switch_share)):
+    for name, value in (
+        ("missing_rate", missing_rate),
+        ("careless_share", careless_share),
+        ("event_rate", event_rate),
+        ("switch_share", switch_share),
+    ):
         if not 0 <= value < 1:
             raise ValueError(f"{name}: must be in [0, 1), got {value!r}")
     rng = np.random.default_rng(seed)
@@ -244,9 +252,15 @@ def simulate_cohort(
     # Theme scores: the standardized mean of their facets' latent variables.
     themes = theme_scales(instrument)
     for theme in themes:
-        facets = [f for f in leaves if f in {instrument.item(i).scale for i in instrument.scale_items(theme)}]
+        facets = [
+            f
+            for f in leaves
+            if f in {instrument.item(i).scale for i in instrument.scale_items(theme)}
+        ]
         score = latent[facets].mean(axis=1)
-        latent[f"theme_{theme}"] = (score - 0.0) / np.sqrt(phi.loc[facets, facets].to_numpy().mean())
+        latent[f"theme_{theme}"] = (score - 0.0) / np.sqrt(
+            phi.loc[facets, facets].to_numpy().mean()
+        )
 
     # Items
     item_ids = list(instrument.item_ids)
@@ -257,7 +271,9 @@ def simulate_cohort(
         lam = np.full(len(item_ids), float(loading))
     keyed = np.array([instrument.item(i).keyed for i in item_ids], dtype=float)
     facet_index = np.array([leaves.index(instrument.item(i).scale) for i in item_ids])
-    propensity = eta[:, facet_index] * (keyed * lam) + rng.standard_normal((n, len(item_ids))) * np.sqrt(1 - lam**2)
+    propensity = eta[:, facet_index] * (keyed * lam) + rng.standard_normal(
+        (n, len(item_ids))
+    ) * np.sqrt(1 - lam**2)
     codes = np.empty((n, len(item_ids)))
     threshold_rows = {}
     for j, item_id in enumerate(item_ids):
@@ -271,8 +287,11 @@ def simulate_cohort(
     if n_careless:
         who = rng.choice(n, size=n_careless, replace=False)
         careless[who] = True
-        kinds = {"straight": np.ones(n_careless, bool), "random": np.zeros(n_careless, bool),
-                 "mixed": np.arange(n_careless) % 2 == 0}[careless_kind]
+        kinds = {
+            "straight": np.ones(n_careless, bool),
+            "random": np.zeros(n_careless, bool),
+            "mixed": np.arange(n_careless) % 2 == 0,
+        }[careless_kind]
         for row, straight in zip(who, kinds):
             if straight:
                 scale = instrument.response_scale_of(item_ids[0])
@@ -303,7 +322,9 @@ def simulate_cohort(
     # Follow-up from a proportional-hazards model on the latent theme scores.
     if log_hazard_ratios is None:
         defaults = [0.35, 0.2, 0.3]
-        log_hazard_ratios = {t: (defaults[k] if k < len(defaults) else 0.1) for k, t in enumerate(themes)}
+        log_hazard_ratios = {
+            t: (defaults[k] if k < len(defaults) else 0.1) for k, t in enumerate(themes)
+        }
     unknown = set(log_hazard_ratios) - set(themes)
     if unknown:
         raise ValueError(f"log_hazard_ratios: unknown themes {sorted(unknown)}; allowed: {themes}")
@@ -322,24 +343,40 @@ def simulate_cohort(
     event = times <= followup_months
     months = np.minimum(times, followup_months)
     switched = event & (rng.random(n) < switch_share)
-    followup = pd.DataFrame({
-        "respondent_id": ids,
-        "months": np.round(months, 3),
-        "disengaged": event.astype(int),
-        "switched": switched.astype(int),
-        "synthetic": SYNTHETIC_LABEL,
-    })
+    followup = pd.DataFrame(
+        {
+            "respondent_id": ids,
+            "months": np.round(months, 3),
+            "disengaged": event.astype(int),
+            "switched": switched.astype(int),
+            "synthetic": SYNTHETIC_LABEL,
+        }
+    )
     settings = dict(
-        n=n, seed=seed, loading=loading, gamma=gamma, root_correlation=root_correlation,
-        missing_rate=missing_rate, careless_share=careless_share, careless_kind=careless_kind,
-        followup_months=followup_months, event_rate=event_rate, weibull_shape=weibull_shape,
-        log_hazard_ratios=dict(log_hazard_ratios), switch_share=switch_share, parameter_seed=parameter_seed,
-        instrument=instrument.metadata.short_name, instrument_version=instrument.version,
+        n=n,
+        seed=seed,
+        loading=loading,
+        gamma=gamma,
+        root_correlation=root_correlation,
+        missing_rate=missing_rate,
+        careless_share=careless_share,
+        careless_kind=careless_kind,
+        followup_months=followup_months,
+        event_rate=event_rate,
+        weibull_shape=weibull_shape,
+        log_hazard_ratios=dict(log_hazard_ratios),
+        switch_share=switch_share,
+        parameter_seed=parameter_seed,
+        instrument=instrument.metadata.short_name,
+        instrument_version=instrument.version,
         synthetic=True,
     )
     max_points = max(len(t) for t in threshold_rows.values())
     thresholds = pd.DataFrame(
-        {k: np.pad(v, (0, max_points - len(v)), constant_values=np.nan) for k, v in threshold_rows.items()}
+        {
+            k: np.pad(v, (0, max_points - len(v)), constant_values=np.nan)
+            for k, v in threshold_rows.items()
+        }
     ).T
     thresholds.columns = [f"tau{k + 1}" for k in range(max_points)]
     return SimulatedCohort(
@@ -395,10 +432,16 @@ def _background(instrument: Instrument, n: int, rng: np.random.Generator) -> pd.
                 values = np.clip(values, question.minimum, question.maximum)
         elif question.type == "year_month":
             months = rng.integers(1, 36, n)
-            values = np.array([(base - pd.DateOffset(months=int(m))).strftime("%Y-%m") for m in months], dtype=object)
+            values = np.array(
+                [(base - pd.DateOffset(months=int(m))).strftime("%Y-%m") for m in months],
+                dtype=object,
+            )
         elif question.type == "date":
             days = rng.integers(0, 3 * 365, n)
-            values = np.array([(base - pd.Timedelta(days=int(d))).strftime("%Y-%m-%d") for d in days], dtype=object)
+            values = np.array(
+                [(base - pd.Timedelta(days=int(d))).strftime("%Y-%m-%d") for d in days],
+                dtype=object,
+            )
         else:  # free text: left blank in synthetic data
             values = np.array([None] * n, dtype=object)
         if question.relevant is not None and question.relevant.question in columns:
@@ -409,7 +452,9 @@ def _background(instrument: Instrument, n: int, rng: np.random.Generator) -> pd.
     return pd.DataFrame(columns)
 
 
-def population_covariance(cohort, instrument: Instrument, items: Sequence[str] | None = None) -> pd.DataFrame:
+def population_covariance(
+    cohort, instrument: Instrument, items: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Covariance matrix of the keyed item codes implied by a simulated cohort's true parameters.
 
     Parameters
@@ -457,15 +502,23 @@ def population_covariance(cohort, instrument: Instrument, items: Sequence[str] |
     for row, item in enumerate(items):
         tau = cohort.thresholds.loc[item].dropna().to_numpy(dtype=float)
         taus[row, : len(tau)] = tau
-        steps[row, : len(tau)] = np.diff(np.sort(np.asarray(instrument.response_scale_of(item).codes, dtype=float)))
+        steps[row, : len(tau)] = np.diff(
+            np.sort(np.asarray(instrument.response_scale_of(item).codes, dtype=float))
+        )
     above = stats.norm.sf(taus)  # Φ̄(τ), 0 at +inf
     a, b = np.triu_indices(p, k=1)
-    joint = bivariate_normal_cdf(-taus[a][:, :, None], -taus[b][:, None, :], rho[a, b][:, None, None])
+    joint = bivariate_normal_cdf(
+        -taus[a][:, :, None], -taus[b][:, None, :], rho[a, b][:, None, None]
+    )
     weights = steps[a][:, :, None] * steps[b][:, None, :]
     cov = np.zeros((p, p))
-    cov[a, b] = cov[b, a] = np.sum(weights * (joint - above[a][:, :, None] * above[b][:, None, :]), axis=(1, 2))
+    cov[a, b] = cov[b, a] = np.sum(
+        weights * (joint - above[a][:, :, None] * above[b][:, None, :]), axis=(1, 2)
+    )
     both = stats.norm.sf(np.maximum(taus[:, :, None], taus[:, None, :]))
     cov[np.arange(p), np.arange(p)] = np.sum(
-        steps[:, :, None] * steps[:, None, :] * (both - above[:, :, None] * above[:, None, :]), axis=(1, 2))
+        steps[:, :, None] * steps[:, None, :] * (both - above[:, :, None] * above[:, None, :]),
+        axis=(1, 2),
+    )
     cov *= np.outer(keyed, keyed)
     return pd.DataFrame(cov, index=items, columns=items)

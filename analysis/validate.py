@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,7 +58,13 @@ SCHEMA_VERSION = "1.0"
 MISSING_RULES = ("pairwise", "listwise")
 #: Fewest respondents each kind of analysis is run with (below it the analysis is skipped with
 #: its reason). Factor analyses also need more respondents than items.
-MIN_RESPONDENTS = {"item_statistics": 10, "reliability": 10, "factor_analysis": 50, "cfa": 50, "invariance_group": 30}
+MIN_RESPONDENTS = {
+    "item_statistics": 10,
+    "reliability": 10,
+    "factor_analysis": 50,
+    "cfa": 50,
+    "invariance_group": 30,
+}
 #: Errors that mean "this analysis cannot be computed on these data" rather than a bug.
 _ANALYSIS_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError)
 
@@ -91,8 +98,12 @@ class Step:
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
-        return {"status": self.status, "reason": self.reason or None, "warnings": list(self.warnings),
-                "seconds": round(self.seconds, 4)}
+        return {
+            "status": self.status,
+            "reason": self.reason or None,
+            "warnings": list(self.warnings),
+            "seconds": round(self.seconds, 4),
+        }
 
 
 @dataclass(frozen=True)
@@ -142,7 +153,9 @@ class DataSummary:
     def summary(self) -> pd.DataFrame:
         """One row per figure: ``quantity, value``."""
         rows = [
-            ("rows read", self.n_read), ("rows rejected", self.n_rejected), ("rows used", self.n_used),
+            ("rows read", self.n_read),
+            ("rows rejected", self.n_rejected),
+            ("rows used", self.n_used),
             ("structure items", len(self.structure_items)),
             ("rows complete on the structure items", self.n_complete),
         ]
@@ -150,13 +163,20 @@ class DataSummary:
 
     def to_dict(self) -> dict:
         return {
-            "sources": list(self.sources), "platforms": list(self.platforms), "n_read": self.n_read,
-            "n_rejected": self.n_rejected, "n_used": self.n_used,
+            "sources": list(self.sources),
+            "platforms": list(self.platforms),
+            "n_read": self.n_read,
+            "n_rejected": self.n_rejected,
+            "n_used": self.n_used,
             "rejected_by_rule": dict(self.rejected_by_rule),
             "problems_by_rule": self.problems.to_dict(orient="records"),
-            "structure_items": list(self.structure_items), "n_complete": self.n_complete,
-            "group_by": self.group_by, "synthetic": self.synthetic,
-            "group_sizes": None if self.group_sizes is None else self.group_sizes.to_dict(orient="records"),
+            "structure_items": list(self.structure_items),
+            "n_complete": self.n_complete,
+            "group_by": self.group_by,
+            "synthetic": self.synthetic,
+            "group_sizes": None
+            if self.group_sizes is None
+            else self.group_sizes.to_dict(orient="records"),
         }
 
 
@@ -255,8 +275,12 @@ class ValidationResults:
 
     def summary(self) -> pd.DataFrame:
         """One row per analysis: ``step, status, reason, seconds``."""
-        return pd.DataFrame([{"step": s.name, "status": s.status, "reason": s.reason, "seconds": s.seconds}
-                             for s in self.steps])
+        return pd.DataFrame(
+            [
+                {"step": s.name, "status": s.status, "reason": s.reason, "seconds": s.seconds}
+                for s in self.steps
+            ]
+        )
 
     # --- tables ------------------------------------------------------------------------------
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -274,8 +298,13 @@ class ValidationResults:
 # --------------------------------------------------------------------------------------------
 # Inputs
 # --------------------------------------------------------------------------------------------
-def responses_from_frame(frame: pd.DataFrame, instrument: Instrument, *, source: str = "<data frame>",
-                         id_column: str | None = "respondent_id") -> ResponseTable:
+def responses_from_frame(
+    frame: pd.DataFrame,
+    instrument: Instrument,
+    *,
+    source: str = "<data frame>",
+    id_column: str | None = "respondent_id",
+) -> ResponseTable:
     """A DataFrame in the Data entry layout as a :class:`ResponseTable` (for checking).
 
     Parameters
@@ -303,19 +332,28 @@ def responses_from_frame(frame: pd.DataFrame, instrument: Instrument, *, source:
     (['A1'], ['gender'], [2, 3])
     """
     if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"responses: expected a DataFrame or ResponseTable, got {type(frame).__name__}")
+        raise TypeError(
+            f"responses: expected a DataFrame or ResponseTable, got {type(frame).__name__}"
+        )
     frame = frame.reset_index(drop=True)
     item_cols = [i for i in instrument.item_ids if i in frame.columns]
     bg_cols = []
     for q in instrument.background:
         if q.id in frame.columns:
             bg_cols.append(q.id)
-        bg_cols += [c for c in frame.columns if isinstance(c, str) and c.startswith(f"{q.id}_")
-                    and c[len(q.id) + 1:].lstrip("-").isdigit()]
+        bg_cols += [
+            c
+            for c in frame.columns
+            if isinstance(c, str)
+            and c.startswith(f"{q.id}_")
+            and c[len(q.id) + 1 :].lstrip("-").isdigit()
+        ]
     rows = np.arange(len(frame)) + 2
     if id_column is not None and id_column in frame.columns:
         ids = frame[id_column].astype(object).where(frame[id_column].notna(), None)
-        ids = pd.Series([f"{source}:{r}" if v is None else str(v) for v, r in zip(ids, rows)], dtype=object)
+        ids = pd.Series(
+            [f"{source}:{r}" if v is None else str(v) for v, r in zip(ids, rows)], dtype=object
+        )
     else:
         ids = pd.Series([f"{source}:{r}" for r in rows], dtype=object)
     meta = pd.DataFrame({"source_file": source, "source_row": rows, "respondent_id": ids})
@@ -323,8 +361,14 @@ def responses_from_frame(frame: pd.DataFrame, instrument: Instrument, *, source:
     extra = [c for c in frame.columns if c not in used]
     for c in extra:
         meta[c] = frame[c].to_numpy()
-    return ResponseTable(items=frame[item_cols], background=frame[bg_cols], meta=meta, problems=[],
-                         platform="dataframe", source=source)
+    return ResponseTable(
+        items=frame[item_cols],
+        background=frame[bg_cols],
+        meta=meta,
+        problems=[],
+        platform="dataframe",
+        source=source,
+    )
 
 
 def structure_items(instrument: Instrument) -> tuple[str, ...]:
@@ -354,7 +398,11 @@ def _check_tables(tables: Sequence[ResponseTable], instrument: Instrument) -> Ch
     parts: list[CheckedResponses] = []
     for table in tables:
         checked = check_responses(table, instrument, seen_ids=seen)
-        kept = checked.meta.loc[~checked.rejected, "respondent_id"] if "respondent_id" in checked.meta else None
+        kept = (
+            checked.meta.loc[~checked.rejected, "respondent_id"]
+            if "respondent_id" in checked.meta
+            else None
+        )
         if kept is not None and len(kept):
             seen = merge_seen(seen, hash_ids(kept))
         parts.append(checked)
@@ -365,8 +413,15 @@ def _check_tables(tables: Sequence[ResponseTable], instrument: Instrument) -> Ch
     def cat(attr: str) -> pd.DataFrame | pd.Series:
         return pd.concat([getattr(c, attr) for c in parts], ignore_index=True)
 
-    return CheckedResponses(codes=cat("codes"), not_applicable=cat("not_applicable"), background=cat("background"),
-                            meta=cat("meta"), rejected=cat("rejected"), reasons=cat("reasons"), problems=problems)
+    return CheckedResponses(
+        codes=cat("codes"),
+        not_applicable=cat("not_applicable"),
+        background=cat("background"),
+        meta=cat("meta"),
+        rejected=cat("rejected"),
+        reasons=cat("reasons"),
+        problems=problems,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -388,8 +443,15 @@ class _Runner:
             try:
                 value = fn()
             except _ANALYSIS_ERRORS as exc:
-                self.steps.append(Step(name, "failed", f"{type(exc).__name__}: {exc}",
-                                       _warning_texts(caught), time.perf_counter() - start))
+                self.steps.append(
+                    Step(
+                        name,
+                        "failed",
+                        f"{type(exc).__name__}: {exc}",
+                        _warning_texts(caught),
+                        time.perf_counter() - start,
+                    )
+                )
                 return None
         self.steps.append(Step(name, "ok", "", _warning_texts(caught), time.perf_counter() - start))
         return value
@@ -404,7 +466,9 @@ def _warning_texts(caught: Iterable[warnings.WarningMessage]) -> tuple[str, ...]
     return tuple(out)
 
 
-def _distribution(codes: pd.DataFrame, not_applicable: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+def _distribution(
+    codes: pd.DataFrame, not_applicable: pd.DataFrame, instrument: Instrument
+) -> pd.DataFrame:
     all_codes = sorted({c for rs in instrument.response_scales.values() for c in rs.codes})
     rows = []
     for item in instrument.item_ids:
@@ -412,11 +476,19 @@ def _distribution(codes: pd.DataFrame, not_applicable: pd.DataFrame, instrument:
         answered = ~np.isnan(x)
         n = int(answered.sum())
         na = int(not_applicable[item].sum())
-        rec: dict[str, Any] = {"item": item, "scale": instrument.item(item).scale, "keyed": instrument.item(item).keyed,
-                               "n": n, "missing": int(len(x) - n - na), "not_applicable": na}
+        rec: dict[str, Any] = {
+            "item": item,
+            "scale": instrument.item(item).scale,
+            "keyed": instrument.item(item).keyed,
+            "n": n,
+            "missing": int(len(x) - n - na),
+            "not_applicable": na,
+        }
         allowed = set(instrument.response_scale_of(item).codes)
         for code in all_codes:
-            rec[f"share_{code}"] = float((x[answered] == code).sum() / n) if n and code in allowed else np.nan
+            rec[f"share_{code}"] = (
+                float((x[answered] == code).sum() / n) if n and code in allowed else np.nan
+            )
         rec["mean"] = float(np.nanmean(x)) if n else np.nan
         rec["sd"] = float(np.nanstd(x, ddof=1)) if n > 1 else np.nan
         rows.append(rec)
@@ -463,18 +535,29 @@ def _as_tables(responses: Any, instrument: Instrument) -> list[ResponseTable]:
         return [responses_from_frame(responses, instrument)]
     if isinstance(responses, ResponseTable):
         return [responses]
-    if isinstance(responses, Sequence) and responses and all(isinstance(t, ResponseTable) for t in responses):
+    if (
+        isinstance(responses, Sequence)
+        and responses
+        and all(isinstance(t, ResponseTable) for t in responses)
+    ):
         return list(responses)
-    raise TypeError("responses: expected a DataFrame, a ResponseTable or a non-empty list of ResponseTables, "
-                    f"got {type(responses).__name__}")
+    raise TypeError(
+        "responses: expected a DataFrame, a ResponseTable or a non-empty list of ResponseTables, "
+        f"got {type(responses).__name__}"
+    )
 
 
 def _is_synthetic(tables: Sequence[ResponseTable], checked: CheckedResponses) -> bool:
     """True when the input marks itself synthetic (a ``synthetic`` column, read or set aside)."""
-    if any(p.column == "synthetic" and p.rule == "unknown_column" for t in tables for p in t.problems):
+    if any(
+        p.column == "synthetic" and p.rule == "unknown_column" for t in tables for p in t.problems
+    ):
         return True
-    return any("synthetic" in frame.columns and bool(frame["synthetic"].astype(str).str.lower().eq("synthetic").any())
-               for frame in (checked.meta, checked.background))
+    return any(
+        "synthetic" in frame.columns
+        and bool(frame["synthetic"].astype(str).str.lower().eq("synthetic").any())
+        for frame in (checked.meta, checked.background)
+    )
 
 
 def _instrument_info(instrument: Instrument) -> dict:
@@ -483,11 +566,18 @@ def _instrument_info(instrument: Instrument) -> dict:
     scales = list(instrument.response_scales.values())
     shared = len({(rs.codes, tuple(rs.labels.get(lang, ()))) for rs in scales}) == 1
     return {
-        "name": instrument.metadata.name, "short_name": instrument.metadata.short_name,
-        "version": instrument.version, "fingerprint": instrument.fingerprint, "source": instrument.source,
+        "name": instrument.metadata.name,
+        "short_name": instrument.metadata.short_name,
+        "version": instrument.version,
+        "fingerprint": instrument.fingerprint,
+        "source": instrument.source,
         "roots": [[s.id, list(instrument.scale_items(s.id))] for s in instrument.root_scales],
-        "n_structure_leaves": len([s for s in instrument.leaf_scales if set(instrument.scale_items(s.id)) & struct]),
-        "category_labels": {str(c): scales[0].label(c, lang) for c in scales[0].codes} if shared else {},
+        "n_structure_leaves": len(
+            [s for s in instrument.leaf_scales if set(instrument.scale_items(s.id)) & struct]
+        ),
+        "category_labels": {str(c): scales[0].label(c, lang) for c in scales[0].codes}
+        if shared
+        else {},
     }
 
 
@@ -566,16 +656,22 @@ def validate(
         raise TypeError(f"instrument: expected an Instrument, got {type(instrument).__name__}")
     if missing not in MISSING_RULES:
         raise ValueError(f"missing: must be one of {', '.join(MISSING_RULES)}, got {missing!r}")
-    if n_boot is not None and (not isinstance(n_boot, (int, np.integer)) or n_boot < 0 or n_boot == 1):
+    if n_boot is not None and (
+        not isinstance(n_boot, (int, np.integer)) or n_boot < 0 or n_boot == 1
+    ):
         # 1 resample gives no interval: refused here rather than failing the whole reliability step
-        raise ValueError(f"n_boot (--bootstrap): must be 0 (no bootstrap) or at least 2 resamples, got {n_boot!r}")
+        raise ValueError(
+            f"n_boot (--bootstrap): must be 0 (no bootstrap) or at least 2 resamples, got {n_boot!r}"
+        )
     if not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
         raise ValueError(f"n_iter: must be a whole number of at least 1, got {n_iter!r}")
     if cfa_missing not in ("listwise", "ml"):
         raise ValueError(f"cfa_missing: must be 'listwise' or 'ml', got {cfa_missing!r}")
     if ordinal and cfa_missing != "listwise":
-        raise ValueError("cfa_missing: full-information ML is not available for ordinal (WLSMV) CFA; "
-                         "use cfa_missing='listwise' with ordinal=True")
+        raise ValueError(
+            "cfa_missing: full-information ML is not available for ordinal (WLSMV) CFA; "
+            "use cfa_missing='listwise' with ordinal=True"
+        )
     if not 0 < ci_level < 1:
         raise ValueError(f"ci_level: must be between 0 and 1, got {ci_level!r}")
 
@@ -596,10 +692,14 @@ def validate(
     groups = None
     group_sizes = None
     if group_by is not None:
-        raw_group = _group_column(group_by, checked).reset_index(drop=True)[keep].reset_index(drop=True)
+        raw_group = (
+            _group_column(group_by, checked).reset_index(drop=True)[keep].reset_index(drop=True)
+        )
         groups = _group_labels(group_by, raw_group, instrument)
         counts = groups.fillna("missing").value_counts(sort=False)
-        group_sizes = pd.DataFrame({"group": group_by, "label": counts.index.astype(str), "n": counts.to_numpy()})
+        group_sizes = pd.DataFrame(
+            {"group": group_by, "label": counts.index.astype(str), "n": counts.to_numpy()}
+        )
 
     rejected_by_rule: dict[str, int] = {}
     for reasons in checked.reasons[checked.rejected.to_numpy(dtype=bool)]:
@@ -607,10 +707,18 @@ def validate(
             if rule:
                 rejected_by_rule[rule] = rejected_by_rule.get(rule, 0) + 1
     data = DataSummary(
-        sources=tuple(t.source for t in tables), platforms=tuple(t.platform for t in tables),
-        n_read=int(checked.n_rows), n_rejected=int(checked.n_rejected), n_used=n_used, problems=checked.summary(),
-        rejected_by_rule=rejected_by_rule, structure_items=struct, n_complete=n_complete,
-        group_by=group_by, group_sizes=group_sizes, synthetic=_is_synthetic(tables, checked),
+        sources=tuple(t.source for t in tables),
+        platforms=tuple(t.platform for t in tables),
+        n_read=int(checked.n_rows),
+        n_rejected=int(checked.n_rejected),
+        n_used=n_used,
+        problems=checked.summary(),
+        rejected_by_rule=rejected_by_rule,
+        structure_items=struct,
+        n_complete=n_complete,
+        group_by=group_by,
+        group_sizes=group_sizes,
+        synthetic=_is_synthetic(tables, checked),
     )
     start = time.perf_counter()
     distribution = _distribution(codes, not_applicable, instrument)
@@ -619,37 +727,64 @@ def validate(
     from analysis.report import data_hash, software_versions
 
     options = {
-        "missing": missing, "cfa_missing": cfa_missing, "ordinal": bool(ordinal), "seed": seed,
-        "group_by": group_by, "n_boot": 0 if n_boot is None else int(n_boot),
-        "omega_n_boot": _omega_resamples(n_boot), "n_iter": int(n_iter), "ci_level": ci_level,
+        "missing": missing,
+        "cfa_missing": cfa_missing,
+        "ordinal": bool(ordinal),
+        "seed": seed,
+        "group_by": group_by,
+        "n_boot": 0 if n_boot is None else int(n_boot),
+        "omega_n_boot": _omega_resamples(n_boot),
+        "n_iter": int(n_iter),
+        "ci_level": ci_level,
         "invariance_steps": list(invariance_steps),
         "correlation": "polychoric" if ordinal else "pearson",
-        "cfa_estimator": "WLSMV" if ordinal else "ML", "invariance_estimator": "ML",
+        "cfa_estimator": "WLSMV" if ordinal else "ML",
+        "invariance_estimator": "ML",
     }
     out: dict[str, Any] = {}
 
     # --- item statistics and reliability ----------------------------------------------------
-    analysed = codes  # listwise deletion, when asked for, is per scale inside the reliability functions
+    analysed = (
+        codes  # listwise deletion, when asked for, is per scale inside the reliability functions
+    )
     if n_used < MIN_RESPONDENTS["item_statistics"]:
-        run.skip("item_statistics",
-                 f"{n_used} respondents used; item statistics need at least {MIN_RESPONDENTS['item_statistics']}")
+        run.skip(
+            "item_statistics",
+            f"{n_used} respondents used; item statistics need at least {MIN_RESPONDENTS['item_statistics']}",
+        )
     else:
-        out["item_statistics"] = run.run("item_statistics", lambda: _item_statistics(analysed, instrument, missing))
+        out["item_statistics"] = run.run(
+            "item_statistics", lambda: _item_statistics(analysed, instrument, missing)
+        )
     if n_used < MIN_RESPONDENTS["reliability"]:
-        run.skip("reliability",
-                 f"{n_used} respondents used; reliability needs at least {MIN_RESPONDENTS['reliability']}")
+        run.skip(
+            "reliability",
+            f"{n_used} respondents used; reliability needs at least {MIN_RESPONDENTS['reliability']}",
+        )
     else:
         from analysis.reliability import TABLE_OMEGA_MIN_N, reliability_table
 
         def reliability() -> Any:
             table = reliability_table(
-                analysed, instrument, missing=missing, ci_level=ci_level, n_boot=0 if n_boot is None else int(n_boot),
-                omega_n_boot=_omega_resamples(n_boot), seed=seed, ordinal=ordinal)
-            skipped = [p.split(":", 1)[0] for p in table.problems if ": omega_interval: skipped:" in p]
+                analysed,
+                instrument,
+                missing=missing,
+                ci_level=ci_level,
+                n_boot=0 if n_boot is None else int(n_boot),
+                omega_n_boot=_omega_resamples(n_boot),
+                seed=seed,
+                ordinal=ordinal,
+            )
+            skipped = [
+                p.split(":", 1)[0] for p in table.problems if ": omega_interval: skipped:" in p
+            ]
             if skipped:  # the step's record says so too, not only the table's problems
-                warnings.warn(f"omega bootstrap intervals not computed for {len(skipped)} scale(s) "
-                              f"({', '.join(skipped)}): fewer than {TABLE_OMEGA_MIN_N} respondents",
-                              DataQualityWarning, stacklevel=2)
+                warnings.warn(
+                    f"omega bootstrap intervals not computed for {len(skipped)} scale(s) "
+                    f"({', '.join(skipped)}): fewer than {TABLE_OMEGA_MIN_N} respondents",
+                    DataQualityWarning,
+                    stacklevel=2,
+                )
             return table
 
         out["reliability"] = run.run("reliability", reliability)
@@ -664,8 +799,10 @@ def validate(
     if p < 3:
         too_few = f"{p} structure items with answers; factor analyses need at least 3"
     elif n_fa < max(MIN_RESPONDENTS["factor_analysis"], p + 1):
-        too_few = (f"{n_fa} respondents for {p} items; factor analyses need more respondents than items "
-                   f"and at least {MIN_RESPONDENTS['factor_analysis']}")
+        too_few = (
+            f"{n_fa} respondents for {p} items; factor analyses need more respondents than items "
+            f"and at least {MIN_RESPONDENTS['factor_analysis']}"
+        )
     corr_input: Any = fa_items
     if too_few:
         for name in ("polychoric", "factorability", "retention", "efa"):
@@ -677,7 +814,9 @@ def validate(
         if ordinal:
             if out["polychoric"] is None:
                 for name in ("factorability", "retention", "efa"):
-                    run.skip(name, "ordinal analyses need the polychoric correlations, which failed")
+                    run.skip(
+                        name, "ordinal analyses need the polychoric correlations, which failed"
+                    )
                 corr_input = None
             else:
                 corr_input = out["polychoric"]
@@ -694,25 +833,47 @@ def validate(
     if group_by is None:
         run.skip("invariance", "no --group-by column given", status="not_requested")
     else:
-        _invariance_step(run, out, codes, groups, group_by, instrument, steps=invariance_steps,
-                         cfa_missing=cfa_missing)
+        _invariance_step(
+            run,
+            out,
+            codes,
+            groups,
+            group_by,
+            instrument,
+            steps=invariance_steps,
+            cfa_missing=cfa_missing,
+        )
 
     provenance = {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "software": software_versions(),
         "data_hash": data_hash(codes),
     }
     return ValidationResults(
-        instrument=_instrument_info(instrument), options=options, provenance=provenance, data=data,
+        instrument=_instrument_info(instrument),
+        options=options,
+        provenance=provenance,
+        data=data,
         distribution=distribution,
-        item_statistics=out.get("item_statistics"), reliability=out.get("reliability"),
-        polychoric=out.get("polychoric"), kmo=out.get("kmo"), bartlett=out.get("bartlett"),
-        parallel=out.get("parallel"), map=out.get("map"), efa=out.get("efa"),
-        suggested_factors=out.get("suggested_factors"), factors_source=out.get("factors_source", ""),
-        cfa=out.get("cfa", {}), cfa_estimator=out.get("cfa_estimator", "ML"), cfa_skipped=out.get("cfa_skipped", {}),
+        item_statistics=out.get("item_statistics"),
+        reliability=out.get("reliability"),
+        polychoric=out.get("polychoric"),
+        kmo=out.get("kmo"),
+        bartlett=out.get("bartlett"),
+        parallel=out.get("parallel"),
+        map=out.get("map"),
+        efa=out.get("efa"),
+        suggested_factors=out.get("suggested_factors"),
+        factors_source=out.get("factors_source", ""),
+        cfa=out.get("cfa", {}),
+        cfa_estimator=out.get("cfa_estimator", "ML"),
+        cfa_skipped=out.get("cfa_skipped", {}),
         cfa_comparison=out.get("cfa_comparison"),
-        validity=out.get("validity"), validity_model=out.get("validity_model"), criterion=out.get("criterion"),
-        invariance=out.get("invariance"), invariance_model=out.get("invariance_model"),
+        validity=out.get("validity"),
+        validity_model=out.get("validity_model"),
+        criterion=out.get("criterion"),
+        invariance=out.get("invariance"),
+        invariance_model=out.get("invariance_model"),
         steps=tuple(run.steps),
     )
 
@@ -740,25 +901,48 @@ def _item_statistics(codes: pd.DataFrame, instrument: Instrument, missing: str) 
     return pd.concat(frames, ignore_index=True)
 
 
-def _factor_steps(run: _Runner, out: dict, corr_input: Any, n_obs: int, instrument: Instrument, *,
-                  seed: int, n_iter: int) -> None:
+def _factor_steps(
+    run: _Runner,
+    out: dict,
+    corr_input: Any,
+    n_obs: int,
+    instrument: Instrument,
+    *,
+    seed: int,
+    n_iter: int,
+) -> None:
     from analysis.efa import EFA
     from analysis.factorability import bartlett_sphericity, kmo
     from analysis.retention import parallel_analysis, velicer_map
 
-    got = run.run("factorability", lambda: (kmo(corr_input), bartlett_sphericity(corr_input, n_obs=n_obs)))
+    got = run.run(
+        "factorability", lambda: (kmo(corr_input), bartlett_sphericity(corr_input, n_obs=n_obs))
+    )
     if got is not None:
         out["kmo"], out["bartlett"] = got
 
-    hypothesised = len([s for s in instrument.leaf_scales
-                        if set(instrument.scale_items(s.id)) & set(structure_items(instrument))])
-    got = run.run("retention", lambda: (parallel_analysis(corr_input, n_iter=n_iter, n_obs=n_obs, seed=seed),
-                                        velicer_map(corr_input)))
+    hypothesised = len(
+        [
+            s
+            for s in instrument.leaf_scales
+            if set(instrument.scale_items(s.id)) & set(structure_items(instrument))
+        ]
+    )
+    got = run.run(
+        "retention",
+        lambda: (
+            parallel_analysis(corr_input, n_iter=n_iter, n_obs=n_obs, seed=seed),
+            velicer_map(corr_input),
+        ),
+    )
     if got is not None:
         out["parallel"], out["map"] = got
     pa = out.get("parallel")
     if pa is not None and pa.n_factors >= 1:
-        k, source = int(pa.n_factors), "parallel analysis (factor eigenvalues above the simulated 95th percentile)"
+        k, source = (
+            int(pa.n_factors),
+            "parallel analysis (factor eigenvalues above the simulated 95th percentile)",
+        )
     else:
         k = max(1, hypothesised)
         source = "the number of leaf scales in the specification (parallel analysis suggested none or did not run)"
@@ -768,7 +952,10 @@ def _factor_steps(run: _Runner, out: dict, corr_input: Any, n_obs: int, instrume
     out["efa"] = run.run("efa", lambda: EFA(k).fit(corr_input, n_obs=n_obs))
 
 
-_USABLE = {"listwise": "answered every model item (listwise)", "ml": "answered at least one model item (FIML)"}
+_USABLE = {
+    "listwise": "answered every model item (listwise)",
+    "ml": "answered at least one model item (FIML)",
+}
 
 
 def _model_rows(frame: pd.DataFrame, cfa_missing: str) -> pd.DataFrame:
@@ -776,8 +963,15 @@ def _model_rows(frame: pd.DataFrame, cfa_missing: str) -> pd.DataFrame:
     return frame.dropna() if cfa_missing == "listwise" else frame[frame.notna().any(axis=1)]
 
 
-def _cfa_steps(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Instrument, *, ordinal: bool,
-               cfa_missing: str) -> None:
+def _cfa_steps(
+    run: _Runner,
+    out: dict,
+    codes: pd.DataFrame,
+    instrument: Instrument,
+    *,
+    ordinal: bool,
+    cfa_missing: str,
+) -> None:
     from analysis.models import hypothesised_models, skipped_models
 
     try:
@@ -790,11 +984,16 @@ def _cfa_steps(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Instrum
     if not models:
         run.skip("cfa", "the specification implies no identified CFA model")
         return
-    items = sorted({i for m in models.values() for i in m.observed}, key=list(instrument.item_ids).index)
+    items = sorted(
+        {i for m in models.values() for i in m.observed}, key=list(instrument.item_ids).index
+    )
     data = _model_rows(codes[items], cfa_missing)
     if len(data) < max(MIN_RESPONDENTS["cfa"], len(items) + 1):
-        run.skip("cfa", f"{len(data)} respondents {_USABLE[cfa_missing]}; CFA needs more "
-                        f"respondents than items ({len(items)}) and at least {MIN_RESPONDENTS['cfa']}")
+        run.skip(
+            "cfa",
+            f"{len(data)} respondents {_USABLE[cfa_missing]}; CFA needs more "
+            f"respondents than items ({len(items)}) and at least {MIN_RESPONDENTS['cfa']}",
+        )
         return
     from analysis.cfa import CFA, compare_models
 
@@ -808,13 +1007,17 @@ def _cfa_steps(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Instrum
             # items' block (OrdinalStatistics.subset); identical fits, a quarter of the work
             try:
                 fit_kwargs["statistics"] = ordinal_statistics(data)
-                out["_ordinal_statistics"] = (data.index, fit_kwargs["statistics"])  # reused by validity
+                out["_ordinal_statistics"] = (
+                    data.index,
+                    fit_kwargs["statistics"],
+                )  # reused by validity
             except _ANALYSIS_ERRORS:
                 pass  # e.g. an item with one observed answer: each model then reports its own failure
 
             def make(model: Any) -> CFA:
                 return OrdinalCFA(model)
         else:
+
             def make(model: Any) -> CFA:
                 return CFA(model, missing=cfa_missing)
 
@@ -837,15 +1040,33 @@ def _cfa_steps(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Instrum
 
 
 #: Columns of the WLSMV model comparison (lavaan's fitMeasures names, ``.`` as ``_``).
-WLSMV_COMPARISON = ["npar", "chisq", "df", "pvalue", "chisq_scaled", "df_scaled", "pvalue_scaled", "cfi", "tli",
-                    "rmsea", "cfi_scaled", "tli_scaled", "rmsea_scaled", "srmr"]
+WLSMV_COMPARISON = [
+    "npar",
+    "chisq",
+    "df",
+    "pvalue",
+    "chisq_scaled",
+    "df_scaled",
+    "pvalue_scaled",
+    "cfi",
+    "tli",
+    "rmsea",
+    "cfi_scaled",
+    "tli_scaled",
+    "rmsea_scaled",
+    "srmr",
+]
 
 
 def _wlsmv_comparison(fits: dict) -> pd.DataFrame:
     """Fit of WLSMV models side by side (most constrained first); no Δχ² (it needs lavaan's DIFFTEST)."""
-    rows = [{"model": name, **{c: float(fit.fit_measures_.get(c, np.nan)) for c in WLSMV_COMPARISON}}
-            for name, fit in fits.items()]
-    return pd.DataFrame(rows).sort_values("df", ascending=False, kind="stable").reset_index(drop=True)
+    rows = [
+        {"model": name, **{c: float(fit.fit_measures_.get(c, np.nan)) for c in WLSMV_COMPARISON}}
+        for name, fit in fits.items()
+    ]
+    return (
+        pd.DataFrame(rows).sort_values("df", ascending=False, kind="stable").reset_index(drop=True)
+    )
 
 
 def _keyed_first(items: Sequence[str], instrument: Instrument) -> tuple[str, ...]:
@@ -873,19 +1094,31 @@ def criterion_scales(instrument: Instrument) -> tuple[str, ...]:
     return tuple(s.id for s in instrument.root_scales if not instrument.children(s.id))
 
 
-def _validity_step(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Instrument, *, ordinal: bool,
-                   cfa_missing: str) -> None:
+def _validity_step(
+    run: _Runner,
+    out: dict,
+    codes: pd.DataFrame,
+    instrument: Instrument,
+    *,
+    ordinal: bool,
+    cfa_missing: str,
+) -> None:
     from analysis.validity import validity
 
     name = _primary_first_order(out)
     if name is None:
-        run.skip("validity", "no first-order CFA model was fitted, so there are no factors to assess")
+        run.skip(
+            "validity", "no first-order CFA model was fitted, so there are no factors to assess"
+        )
         return
     from analysis.cfa import CFA, MeasurementModel
 
     primary = out["cfa"][name].model_
-    criteria = [c for c in criterion_scales(instrument)
-                if len([i for i in instrument.scale_items(c) if codes[i].notna().any()]) >= 2]
+    criteria = [
+        c
+        for c in criterion_scales(instrument)
+        if len([i for i in instrument.scale_items(c) if codes[i].notna().any()]) >= 2
+    ]
     factors = [(f, primary.indicators(f)) for f in primary.first_order]
     factors += [(c, _keyed_first(instrument.scale_items(c), instrument)) for c in criteria]
     keyed = tuple((i, instrument.item(i).keyed) for _, inds in factors for i in inds)
@@ -893,8 +1126,11 @@ def _validity_step(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Ins
     model = MeasurementModel(tuple(factors), keyed=keyed, name=label)
     data = _model_rows(codes[list(model.observed)], cfa_missing)
     if len(data) < max(MIN_RESPONDENTS["cfa"], len(model.observed) + 1):
-        run.skip("validity", f"{len(data)} respondents {_USABLE[cfa_missing]} of the {label} model; need more "
-                             f"than {len(model.observed)} and at least {MIN_RESPONDENTS['cfa']}")
+        run.skip(
+            "validity",
+            f"{len(data)} respondents {_USABLE[cfa_missing]} of the {label} model; need more "
+            f"than {len(model.observed)} and at least {MIN_RESPONDENTS['cfa']}",
+        )
         return
     roots = [s.id for s in instrument.root_scales if instrument.children(s.id)]
 
@@ -920,20 +1156,40 @@ def _validity_step(run: _Runner, out: dict, codes: pd.DataFrame, instrument: Ins
         for root in roots:
             for c in criteria:
                 two = MeasurementModel(
-                    ((root, _keyed_first([i for i in instrument.scale_items(root)], instrument)),
-                     (c, _keyed_first(instrument.scale_items(c), instrument))),
-                    keyed=tuple((i, instrument.item(i).keyed)
-                                for i in (*instrument.scale_items(root), *instrument.scale_items(c))),
-                    name=f"{root}+{c}")
+                    (
+                        (root, _keyed_first([i for i in instrument.scale_items(root)], instrument)),
+                        (c, _keyed_first(instrument.scale_items(c), instrument)),
+                    ),
+                    keyed=tuple(
+                        (i, instrument.item(i).keyed)
+                        for i in (*instrument.scale_items(root), *instrument.scale_items(c))
+                    ),
+                    name=f"{root}+{c}",
+                )
                 sub = _model_rows(codes[list(two.observed)], cfa_missing)
                 pair = validity(make(two).fit(sub), sub)
                 row = pair.pairs.iloc[0]
-                rows.append({"scale": root, "criterion": c, "latent_correlation": float(row["correlation"]),
-                             "htmt": float(row["htmt"]),
-                             "score_correlation": _score_correlation(codes, instrument, root, c),
-                             "n_obs": len(sub)})
-        criterion = pd.DataFrame(rows, columns=["scale", "criterion", "latent_correlation", "htmt",
-                                                "score_correlation", "n_obs"])
+                rows.append(
+                    {
+                        "scale": root,
+                        "criterion": c,
+                        "latent_correlation": float(row["correlation"]),
+                        "htmt": float(row["htmt"]),
+                        "score_correlation": _score_correlation(codes, instrument, root, c),
+                        "n_obs": len(sub),
+                    }
+                )
+        criterion = pd.DataFrame(
+            rows,
+            columns=[
+                "scale",
+                "criterion",
+                "latent_correlation",
+                "htmt",
+                "score_correlation",
+                "n_obs",
+            ],
+        )
         return result, fit, criterion
 
     got = run.run("validity", compute)
@@ -965,11 +1221,22 @@ def _primary_model(out: dict) -> str | None:
     return None
 
 
-def _invariance_step(run: _Runner, out: dict, codes: pd.DataFrame, groups: pd.Series, group_by: str,
-                     instrument: Instrument, *, steps: Sequence[str], cfa_missing: str) -> None:
+def _invariance_step(
+    run: _Runner,
+    out: dict,
+    codes: pd.DataFrame,
+    groups: pd.Series,
+    group_by: str,
+    instrument: Instrument,
+    *,
+    steps: Sequence[str],
+    cfa_missing: str,
+) -> None:
     name = _primary_model(out)
     if name is None:
-        run.skip("invariance", "no CFA model was fitted, so there is no model to test across groups")
+        run.skip(
+            "invariance", "no CFA model was fitted, so there is no model to test across groups"
+        )
         return
     model = out["cfa"][name].model_
     items = list(model.observed)
@@ -982,8 +1249,11 @@ def _invariance_step(run: _Runner, out: dict, codes: pd.DataFrame, groups: pd.Se
     if len(sizes) - len(small) < 2:
         shown = ", ".join(f"{k}: {v}" for k, v in sizes.head(10).items())
         more = f" and {len(sizes) - 10} more groups" if len(sizes) > 10 else ""
-        run.skip("invariance", f"fewer than two groups of {group_by!r} have {need} or more usable respondents "
-                               f"(more than the {len(items)} items); group sizes: {shown}{more}")
+        run.skip(
+            "invariance",
+            f"fewer than two groups of {group_by!r} have {need} or more usable respondents "
+            f"(more than the {len(items)} items); group sizes: {shown}{more}",
+        )
         return
     note = ""
     if len(small):
@@ -992,8 +1262,12 @@ def _invariance_step(run: _Runner, out: dict, codes: pd.DataFrame, groups: pd.Se
     from analysis.invariance import measurement_invariance
 
     out["invariance_model"] = name
-    res = run.run("invariance", lambda: measurement_invariance(frame, model, group=group_by, steps=tuple(steps),
-                                                                missing=cfa_missing))
+    res = run.run(
+        "invariance",
+        lambda: measurement_invariance(
+            frame, model, group=group_by, steps=tuple(steps), missing=cfa_missing
+        ),
+    )
     if res is not None:
         out["invariance"] = res
         if note:
@@ -1008,9 +1282,19 @@ def _cfa_loadings(fits: dict) -> pd.DataFrame:
     rows = []
     for name, fit in fits.items():
         e = fit.estimates_[fit.estimates_["op"] == "=~"]
-        rows.append(pd.DataFrame({"model": name, "factor": e["lhs"].to_numpy(), "indicator": e["rhs"].to_numpy(),
-                                  "estimate": e["est"].to_numpy(), "se": e["se"].to_numpy(),
-                                  "pvalue": e["pvalue"].to_numpy(), "std_all": e["std_all"].to_numpy()}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "model": name,
+                    "factor": e["lhs"].to_numpy(),
+                    "indicator": e["rhs"].to_numpy(),
+                    "estimate": e["est"].to_numpy(),
+                    "se": e["se"].to_numpy(),
+                    "pvalue": e["pvalue"].to_numpy(),
+                    "std_all": e["std_all"].to_numpy(),
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
@@ -1021,7 +1305,14 @@ def _cfa_factor_correlations(fits: dict) -> pd.DataFrame:
         lat = list(r.columns)
         for a in range(len(lat)):
             for b in range(a + 1, len(lat)):
-                rows.append({"model": name, "factor_1": lat[a], "factor_2": lat[b], "r": float(r.iloc[a, b])})
+                rows.append(
+                    {
+                        "model": name,
+                        "factor_1": lat[a],
+                        "factor_2": lat[b],
+                        "r": float(r.iloc[a, b]),
+                    }
+                )
     return pd.DataFrame(rows, columns=["model", "factor_1", "factor_2", "r"])
 
 
@@ -1115,8 +1406,11 @@ def _frame_records(frame: pd.DataFrame | None, *, index: str | None = None) -> l
 
 
 def _matrix(frame: pd.DataFrame) -> dict:
-    return {"names": [str(c) for c in frame.columns], "rows": [str(i) for i in frame.index],
-            "values": frame.to_numpy(dtype=float).tolist()}
+    return {
+        "names": [str(c) for c in frame.columns],
+        "rows": [str(i) for i in frame.index],
+        "values": frame.to_numpy(dtype=float).tolist(),
+    }
 
 
 def _to_dict(res: ValidationResults) -> dict:
@@ -1124,7 +1418,11 @@ def _to_dict(res: ValidationResults) -> dict:
 
     def block(name: str, **content: Any) -> dict:
         s = steps.get(name)
-        head = s.to_dict() if s is not None else {"status": "not_run", "reason": None, "warnings": [], "seconds": 0.0}
+        head = (
+            s.to_dict()
+            if s is not None
+            else {"status": "not_run", "reason": None, "warnings": [], "seconds": 0.0}
+        )
         return {**head, **content} if head["status"] == "ok" else head
 
     out: dict[str, Any] = {
@@ -1139,56 +1437,164 @@ def _to_dict(res: ValidationResults) -> dict:
         "item_statistics": block("item_statistics", items=_frame_records(res.item_statistics)),
     }
     rel = res.reliability
-    out["reliability"] = block("reliability", **({} if rel is None else {
-        "missing": rel.missing, "ci_level": rel.ci_level, "problems": list(rel.problems),
-        "scales": rel.table.to_dict(orient="records")}))
+    out["reliability"] = block(
+        "reliability",
+        **(
+            {}
+            if rel is None
+            else {
+                "missing": rel.missing,
+                "ci_level": rel.ci_level,
+                "problems": list(rel.problems),
+                "scales": rel.table.to_dict(orient="records"),
+            }
+        ),
+    )
     pc = res.polychoric
-    out["polychoric"] = block("polychoric", **({} if pc is None else {
-        "n_respondents": pc.n_respondents, "smoothed": pc.smoothed, "corrected_cells": pc.corrected_cells,
-        "correct": pc.correct, "global_thresholds": pc.global_thresholds,
-        "categories": list(pc.categories), "rho": _matrix(pc.rho), "thresholds": _matrix(pc.thresholds)}))
-    out["factorability"] = block("factorability", **({} if res.kmo is None else {
-        "kmo": {"overall": res.kmo.overall, "items": res.kmo.items.to_dict()},
-        "bartlett": None if res.bartlett is None else {
-            "chi_square": res.bartlett.chi_square, "dof": res.bartlett.dof,
-            "p_value": res.bartlett.p_value, "n_obs": res.bartlett.n_obs}}))
+    out["polychoric"] = block(
+        "polychoric",
+        **(
+            {}
+            if pc is None
+            else {
+                "n_respondents": pc.n_respondents,
+                "smoothed": pc.smoothed,
+                "corrected_cells": pc.corrected_cells,
+                "correct": pc.correct,
+                "global_thresholds": pc.global_thresholds,
+                "categories": list(pc.categories),
+                "rho": _matrix(pc.rho),
+                "thresholds": _matrix(pc.thresholds),
+            }
+        ),
+    )
+    out["factorability"] = block(
+        "factorability",
+        **(
+            {}
+            if res.kmo is None
+            else {
+                "kmo": {"overall": res.kmo.overall, "items": res.kmo.items.to_dict()},
+                "bartlett": None
+                if res.bartlett is None
+                else {
+                    "chi_square": res.bartlett.chi_square,
+                    "dof": res.bartlett.dof,
+                    "p_value": res.bartlett.p_value,
+                    "n_obs": res.bartlett.n_obs,
+                },
+            }
+        ),
+    )
     pa = res.parallel
-    out["retention"] = block("retention", **({} if pa is None else {
-        "parallel": {"n_factors": pa.n_factors, "n_components": pa.n_components, "n_iter": pa.n_iter,
-                     "quantile": pa.quantile, "n_obs": pa.n_obs, "seed": pa.seed,
-                     "eigenvalues": pa.summary().to_dict(orient="records")},
-        "map": None if res.map is None else {"n_factors": res.map.n_factors,
-                                              "values": res.map.summary().to_dict(orient="records")},
-        "suggested_factors": res.suggested_factors, "factors_source": res.factors_source}))
+    out["retention"] = block(
+        "retention",
+        **(
+            {}
+            if pa is None
+            else {
+                "parallel": {
+                    "n_factors": pa.n_factors,
+                    "n_components": pa.n_components,
+                    "n_iter": pa.n_iter,
+                    "quantile": pa.quantile,
+                    "n_obs": pa.n_obs,
+                    "seed": pa.seed,
+                    "eigenvalues": pa.summary().to_dict(orient="records"),
+                },
+                "map": None
+                if res.map is None
+                else {
+                    "n_factors": res.map.n_factors,
+                    "values": res.map.summary().to_dict(orient="records"),
+                },
+                "suggested_factors": res.suggested_factors,
+                "factors_source": res.factors_source,
+            }
+        ),
+    )
     efa = res.efa
-    out["efa"] = block("efa", **({} if efa is None else {
-        "n_factors": int(efa.n_factors), "method": efa.method, "rotation": efa.rotation,
-        "correlation": res.options["correlation"], "factors_source": res.factors_source,
-        "loadings": _matrix(efa.loadings_), "communalities": efa.communalities_.to_dict(),
-        "phi": None if efa.phi_ is None else _matrix(efa.phi_),
-        "variance": _matrix(efa.variance_),
-        "fit": None if efa.fit_ is None else efa.fit_.summary().set_index("statistic")["estimate"].to_dict(),
-        "heywood_items": list(efa.heywood_items_)}))
-    out["cfa"] = block("cfa", **({} if not res.cfa else {
-        "estimator": res.cfa_estimator, "missing": res.options["cfa_missing"],
-        "models": {name: {"syntax": fit.model_.to_syntax(), "n_obs": int(fit.n_obs_),
-                          "converged": bool(fit.converged_), "fit_measures": fit.fit_measures_.to_dict(),
-                          "estimates": fit.estimates_.to_dict(orient="records")}
-                   for name, fit in res.cfa.items()},
-        "skipped": dict(res.cfa_skipped),
-        "comparison": None if res.cfa_comparison is None else res.cfa_comparison.to_dict(orient="records")}))
+    out["efa"] = block(
+        "efa",
+        **(
+            {}
+            if efa is None
+            else {
+                "n_factors": int(efa.n_factors),
+                "method": efa.method,
+                "rotation": efa.rotation,
+                "correlation": res.options["correlation"],
+                "factors_source": res.factors_source,
+                "loadings": _matrix(efa.loadings_),
+                "communalities": efa.communalities_.to_dict(),
+                "phi": None if efa.phi_ is None else _matrix(efa.phi_),
+                "variance": _matrix(efa.variance_),
+                "fit": None
+                if efa.fit_ is None
+                else efa.fit_.summary().set_index("statistic")["estimate"].to_dict(),
+                "heywood_items": list(efa.heywood_items_),
+            }
+        ),
+    )
+    out["cfa"] = block(
+        "cfa",
+        **(
+            {}
+            if not res.cfa
+            else {
+                "estimator": res.cfa_estimator,
+                "missing": res.options["cfa_missing"],
+                "models": {
+                    name: {
+                        "syntax": fit.model_.to_syntax(),
+                        "n_obs": int(fit.n_obs_),
+                        "converged": bool(fit.converged_),
+                        "fit_measures": fit.fit_measures_.to_dict(),
+                        "estimates": fit.estimates_.to_dict(orient="records"),
+                    }
+                    for name, fit in res.cfa.items()
+                },
+                "skipped": dict(res.cfa_skipped),
+                "comparison": None
+                if res.cfa_comparison is None
+                else res.cfa_comparison.to_dict(orient="records"),
+            }
+        ),
+    )
     v = res.validity
-    out["validity"] = block("validity", **({} if v is None else {
-        "model": res.validity_model, "htmt_threshold": v.htmt_threshold,
-        "factors": v.factors.reset_index().to_dict(orient="records"),
-        "fornell_larcker": _matrix(v.fornell_larcker), "htmt": _matrix(v.htmt),
-        "pairs": v.pairs.to_dict(orient="records"),
-        "criterion": None if res.criterion is None else res.criterion.to_dict(orient="records")}))
+    out["validity"] = block(
+        "validity",
+        **(
+            {}
+            if v is None
+            else {
+                "model": res.validity_model,
+                "htmt_threshold": v.htmt_threshold,
+                "factors": v.factors.reset_index().to_dict(orient="records"),
+                "fornell_larcker": _matrix(v.fornell_larcker),
+                "htmt": _matrix(v.htmt),
+                "pairs": v.pairs.to_dict(orient="records"),
+                "criterion": None
+                if res.criterion is None
+                else res.criterion.to_dict(orient="records"),
+            }
+        ),
+    )
     inv = res.invariance
-    out["invariance"] = block("invariance", **({} if inv is None else {
-        "model": res.invariance_model, "group": inv.group, "groups": [str(g) for g in inv.groups],
-        "n_obs": {str(k): int(v) for k, v in inv.n_obs.items()},
-        "steps": inv.summary().reset_index().to_dict(orient="records")}))
+    out["invariance"] = block(
+        "invariance",
+        **(
+            {}
+            if inv is None
+            else {
+                "model": res.invariance_model,
+                "group": inv.group,
+                "groups": [str(g) for g in inv.groups],
+                "n_obs": {str(k): int(v) for k, v in inv.n_obs.items()},
+                "steps": inv.summary().reset_index().to_dict(orient="records"),
+            }
+        ),
+    )
     from analysis.validation_report import verdicts
 
     out["verdicts"] = [v.to_dict() for v in verdicts(res)]

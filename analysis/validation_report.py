@@ -20,8 +20,15 @@ import pandas as pd
 
 from analysis.report import HtmlReport, write_json, write_tables_xlsx
 
-__all__ = ["PAPER_HEADERS", "THRESHOLDS", "Verdict", "build_report", "paper_table", "verdicts",
-           "write_validation_outputs"]
+__all__ = [
+    "PAPER_HEADERS",
+    "THRESHOLDS",
+    "Verdict",
+    "build_report",
+    "paper_table",
+    "verdicts",
+    "write_validation_outputs",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,31 +42,65 @@ class Threshold:
 
 #: Every threshold the report judges against (docs/validation.md explains each).
 THRESHOLDS: dict[str, Threshold] = {
-    "alpha": Threshold(0.70, "α ≥ .70 (group-level use)",
-                       "Nunnally, J. C., & Bernstein, I. H. (1994). Psychometric theory (3rd ed.). McGraw-Hill."),
-    "omega": Threshold(0.70, "ω total ≥ .70",
-                       "Nunnally & Bernstein (1994), applied to ω as recommended by Dunn, Baguley & Brunsden (2014), Br J Psychol 105:399-412."),
-    "kmo": Threshold(0.60, "overall KMO ≥ .60",
-                     "Kaiser, H. F. (1974). An index of factorial simplicity. Psychometrika, 39, 31-36."),
-    "bartlett": Threshold(0.05, "Bartlett's test of sphericity p < .05",
-                          "Bartlett, M. S. (1950). Tests of significance in factor analysis. Br J Stat Psychol, 3, 77-85."),
-    "sample": Threshold(7.0, "n ≥ 7 × items and n ≥ 100 (COSMIN 'very good'; ≥ 5 × items 'adequate')",
-                        "Mokkink, L. B., et al. (2018). COSMIN Risk of Bias checklist. Qual Life Res, 27, 1171-1179."),
-    "cfi_srmr": Threshold(0.95, "CFI ≥ .95 together with SRMR ≤ .08",
-                          "Hu, L., & Bentler, P. M. (1999). Cutoff criteria for fit indexes. Struct Equ Modeling, 6, 1-55."),
+    "alpha": Threshold(
+        0.70,
+        "α ≥ .70 (group-level use)",
+        "Nunnally, J. C., & Bernstein, I. H. (1994). Psychometric theory (3rd ed.). McGraw-Hill.",
+    ),
+    "omega": Threshold(
+        0.70,
+        "ω total ≥ .70",
+        "Nunnally & Bernstein (1994), applied to ω as recommended by Dunn, Baguley & Brunsden (2014), Br J Psychol 105:399-412.",
+    ),
+    "kmo": Threshold(
+        0.60,
+        "overall KMO ≥ .60",
+        "Kaiser, H. F. (1974). An index of factorial simplicity. Psychometrika, 39, 31-36.",
+    ),
+    "bartlett": Threshold(
+        0.05,
+        "Bartlett's test of sphericity p < .05",
+        "Bartlett, M. S. (1950). Tests of significance in factor analysis. Br J Stat Psychol, 3, 77-85.",
+    ),
+    "sample": Threshold(
+        7.0,
+        "n ≥ 7 × items and n ≥ 100 (COSMIN 'very good'; ≥ 5 × items 'adequate')",
+        "Mokkink, L. B., et al. (2018). COSMIN Risk of Bias checklist. Qual Life Res, 27, 1171-1179.",
+    ),
+    "cfi_srmr": Threshold(
+        0.95,
+        "CFI ≥ .95 together with SRMR ≤ .08",
+        "Hu, L., & Bentler, P. M. (1999). Cutoff criteria for fit indexes. Struct Equ Modeling, 6, 1-55.",
+    ),
     "rmsea": Threshold(0.06, "RMSEA ≤ .06", "Hu & Bentler (1999), Struct Equ Modeling, 6, 1-55."),
-    "delta_cfi": Threshold(-0.01, "ΔCFI ≥ −.01 against the previous step",
-                           "Cheung, G. W., & Rensvold, R. B. (2002). Struct Equ Modeling, 9, 233-255."),
-    "delta_rmsea": Threshold(0.015, "ΔRMSEA ≤ .015 against the previous step",
-                             "Chen, F. F. (2007). Struct Equ Modeling, 14, 464-504."),
-    "ave": Threshold(0.50, "AVE ≥ .50",
-                     "Fornell, C., & Larcker, D. F. (1981). J Marketing Res, 18, 39-50."),
-    "cr": Threshold(0.70, "composite reliability ≥ .70",
-                    "Fornell & Larcker (1981); Nunnally & Bernstein (1994)."),
-    "fornell_larcker": Threshold(math.nan, "√AVE of both factors greater than their correlation",
-                                 "Fornell & Larcker (1981), J Marketing Res, 18, 39-50."),
-    "htmt": Threshold(0.85, "HTMT < .85",
-                      "Henseler, J., Ringle, C. M., & Sarstedt, M. (2015). J Acad Mark Sci, 43, 115-135."),
+    "delta_cfi": Threshold(
+        -0.01,
+        "ΔCFI ≥ −.01 against the previous step",
+        "Cheung, G. W., & Rensvold, R. B. (2002). Struct Equ Modeling, 9, 233-255.",
+    ),
+    "delta_rmsea": Threshold(
+        0.015,
+        "ΔRMSEA ≤ .015 against the previous step",
+        "Chen, F. F. (2007). Struct Equ Modeling, 14, 464-504.",
+    ),
+    "ave": Threshold(
+        0.50, "AVE ≥ .50", "Fornell, C., & Larcker, D. F. (1981). J Marketing Res, 18, 39-50."
+    ),
+    "cr": Threshold(
+        0.70,
+        "composite reliability ≥ .70",
+        "Fornell & Larcker (1981); Nunnally & Bernstein (1994).",
+    ),
+    "fornell_larcker": Threshold(
+        math.nan,
+        "√AVE of both factors greater than their correlation",
+        "Fornell & Larcker (1981), J Marketing Res, 18, 39-50.",
+    ),
+    "htmt": Threshold(
+        0.85,
+        "HTMT < .85",
+        "Henseler, J., Ringle, C. M., & Sarstedt, M. (2015). J Acad Mark Sci, 43, 115-135.",
+    ),
 }
 
 
@@ -75,8 +116,14 @@ class Verdict:
     citation: str
 
     def to_dict(self) -> dict:
-        return {"section": self.section, "label": self.label, "value": self.value, "passed": self.passed,
-                "rule": self.rule, "citation": self.citation}
+        return {
+            "section": self.section,
+            "label": self.label,
+            "value": self.value,
+            "passed": self.passed,
+            "rule": self.rule,
+            "citation": self.citation,
+        }
 
 
 def _f(x: Any, digits: int = 3) -> str:
@@ -101,35 +148,123 @@ def _ci(low: Any, high: Any, digits: int = 3) -> str:
 
 #: Column headings of the paper tables (report.html and tables.xlsx); snake_case stays in results.json.
 PAPER_HEADERS = {
-    "scale": "Scale", "item": "Item", "keyed": "Key", "n": "n", "mean": "M", "sd": "SD", "skew": "Skew",
-    "kurtosis": "Kurtosis", "floor": "Floor", "ceiling": "Ceiling", "missing_share": "Missing share",
-    "raw_r": "r (raw)", "std_r": "r (std)", "r_cor": "r (corrected)", "r_drop": "r (item–rest)",
-    "alpha_if_dropped": "α if dropped", "level": "Level", "depth": "Depth", "n_items": "Items", "n_obs": "N",
-    "missing": "Missing data", "alpha": "α", "alpha_ci_low": "α CI low (Feldt)", "alpha_ci_high": "α CI high (Feldt)",
-    "alpha_duhachek_ci_low": "α CI low (Duhachek)", "alpha_duhachek_ci_high": "α CI high (Duhachek)",
-    "alpha_boot_ci_low": "α CI low (bootstrap)", "alpha_boot_ci_high": "α CI high (bootstrap)",
-    "ci_level": "CI level", "std_alpha": "Standardized α", "g6": "G6 (smc)", "average_r": "Mean r",
-    "median_r": "Median r", "signal_noise": "S/N", "ase": "ASE", "sem": "SEM", "omega_total": "ω total",
-    "omega_hierarchical": "ω hierarchical", "omega_n_factors": "ω group factors", "omega_total_sl": "ω total (SL)",
-    "lambda4": "λ4 (max split half)", "beta": "β (min split half)", "mean_split_half": "Mean split half",
-    "ordinal_alpha": "Ordinal α", "ordinal_omega_total": "Ordinal ω", "model": "Model", "npar": "Parameters",
-    "chisq": "χ²", "df": "df", "pvalue": "p", "cfi": "CFI", "tli": "TLI", "rmsea": "RMSEA",
-    "rmsea_ci_lower": "RMSEA 90% CI low", "rmsea_ci_upper": "RMSEA 90% CI high", "srmr": "SRMR", "aic": "AIC",
-    "bic": "BIC", "compared_with": "Compared with", "delta_chisq": "Δχ²", "delta_df": "Δdf", "delta_pvalue": "p (Δχ²)",
-    "nested": "Nested", "chisq_scaled": "χ² (scaled)", "df_scaled": "df (scaled)", "pvalue_scaled": "p (scaled)",
-    "cfi_scaled": "CFI (scaled)", "tli_scaled": "TLI (scaled)", "rmsea_scaled": "RMSEA (scaled)",
-    "step": "Step", "group_equal": "Held equal", "delta_cfi": "ΔCFI", "delta_rmsea": "ΔRMSEA",
-    "factor": "Factor", "composite_reliability": "CR", "ave": "AVE", "sqrt_ave": "√AVE",
-    "max_shared_variance": "Max shared variance", "factor_a": "Factor A", "factor_b": "Factor B",
-    "correlation": "r", "htmt": "HTMT", "fornell_larcker_ok": "Fornell–Larcker met", "htmt_ok": "HTMT < .85",
-    "criterion": "Criterion scale", "latent_correlation": "Latent r", "score_correlation": "Score r",
-    "not_applicable": "Not applicable", "msa": "MSA", "chi_square": "χ²", "dof": "df", "p_value": "p",
-    "number": "Number", "pc_observed": "PC observed", "pc_simulated": "PC simulated (95%)",
-    "fa_observed": "FA observed", "fa_simulated": "FA simulated (95%)", "map": "MAP",
-    "communality": "h²", "uniqueness": "u²", "indicator": "Indicator", "estimate": "Estimate", "se": "SE",
-    "std_all": "Standardized", "factor_1": "Factor 1", "factor_2": "Factor 2", "r": "r",
-    "rule": "Rule", "severity": "Severity", "quantity": "Quantity", "value": "Value", "group": "Group",
-    "label": "Label", "status": "Status", "reason": "Reason", "seconds": "Seconds", "statistic": "Statistic",
+    "scale": "Scale",
+    "item": "Item",
+    "keyed": "Key",
+    "n": "n",
+    "mean": "M",
+    "sd": "SD",
+    "skew": "Skew",
+    "kurtosis": "Kurtosis",
+    "floor": "Floor",
+    "ceiling": "Ceiling",
+    "missing_share": "Missing share",
+    "raw_r": "r (raw)",
+    "std_r": "r (std)",
+    "r_cor": "r (corrected)",
+    "r_drop": "r (item–rest)",
+    "alpha_if_dropped": "α if dropped",
+    "level": "Level",
+    "depth": "Depth",
+    "n_items": "Items",
+    "n_obs": "N",
+    "missing": "Missing data",
+    "alpha": "α",
+    "alpha_ci_low": "α CI low (Feldt)",
+    "alpha_ci_high": "α CI high (Feldt)",
+    "alpha_duhachek_ci_low": "α CI low (Duhachek)",
+    "alpha_duhachek_ci_high": "α CI high (Duhachek)",
+    "alpha_boot_ci_low": "α CI low (bootstrap)",
+    "alpha_boot_ci_high": "α CI high (bootstrap)",
+    "ci_level": "CI level",
+    "std_alpha": "Standardized α",
+    "g6": "G6 (smc)",
+    "average_r": "Mean r",
+    "median_r": "Median r",
+    "signal_noise": "S/N",
+    "ase": "ASE",
+    "sem": "SEM",
+    "omega_total": "ω total",
+    "omega_hierarchical": "ω hierarchical",
+    "omega_n_factors": "ω group factors",
+    "omega_total_sl": "ω total (SL)",
+    "lambda4": "λ4 (max split half)",
+    "beta": "β (min split half)",
+    "mean_split_half": "Mean split half",
+    "ordinal_alpha": "Ordinal α",
+    "ordinal_omega_total": "Ordinal ω",
+    "model": "Model",
+    "npar": "Parameters",
+    "chisq": "χ²",
+    "df": "df",
+    "pvalue": "p",
+    "cfi": "CFI",
+    "tli": "TLI",
+    "rmsea": "RMSEA",
+    "rmsea_ci_lower": "RMSEA 90% CI low",
+    "rmsea_ci_upper": "RMSEA 90% CI high",
+    "srmr": "SRMR",
+    "aic": "AIC",
+    "bic": "BIC",
+    "compared_with": "Compared with",
+    "delta_chisq": "Δχ²",
+    "delta_df": "Δdf",
+    "delta_pvalue": "p (Δχ²)",
+    "nested": "Nested",
+    "chisq_scaled": "χ² (scaled)",
+    "df_scaled": "df (scaled)",
+    "pvalue_scaled": "p (scaled)",
+    "cfi_scaled": "CFI (scaled)",
+    "tli_scaled": "TLI (scaled)",
+    "rmsea_scaled": "RMSEA (scaled)",
+    "step": "Step",
+    "group_equal": "Held equal",
+    "delta_cfi": "ΔCFI",
+    "delta_rmsea": "ΔRMSEA",
+    "factor": "Factor",
+    "composite_reliability": "CR",
+    "ave": "AVE",
+    "sqrt_ave": "√AVE",
+    "max_shared_variance": "Max shared variance",
+    "factor_a": "Factor A",
+    "factor_b": "Factor B",
+    "correlation": "r",
+    "htmt": "HTMT",
+    "fornell_larcker_ok": "Fornell–Larcker met",
+    "htmt_ok": "HTMT < .85",
+    "criterion": "Criterion scale",
+    "latent_correlation": "Latent r",
+    "score_correlation": "Score r",
+    "not_applicable": "Not applicable",
+    "msa": "MSA",
+    "chi_square": "χ²",
+    "dof": "df",
+    "p_value": "p",
+    "number": "Number",
+    "pc_observed": "PC observed",
+    "pc_simulated": "PC simulated (95%)",
+    "fa_observed": "FA observed",
+    "fa_simulated": "FA simulated (95%)",
+    "map": "MAP",
+    "communality": "h²",
+    "uniqueness": "u²",
+    "indicator": "Indicator",
+    "estimate": "Estimate",
+    "se": "SE",
+    "std_all": "Standardized",
+    "factor_1": "Factor 1",
+    "factor_2": "Factor 2",
+    "r": "r",
+    "rule": "Rule",
+    "severity": "Severity",
+    "quantity": "Quantity",
+    "value": "Value",
+    "group": "Group",
+    "label": "Label",
+    "status": "Status",
+    "reason": "Reason",
+    "seconds": "Seconds",
+    "statistic": "Statistic",
 }
 
 
@@ -141,7 +276,11 @@ def paper_table(frame: pd.DataFrame) -> pd.DataFrame:
     >>> list(paper_table(pd.DataFrame({"alpha": [0.8], "share_3": [0.2]})).columns)
     ['α', 'Share 3']
     """
-    out = frame.rename(columns=lambda c: PAPER_HEADERS.get(c, f"Share {c[6:]}" if str(c).startswith("share_") else c))
+    out = frame.rename(
+        columns=lambda c: PAPER_HEADERS.get(
+            c, f"Share {c[6:]}" if str(c).startswith("share_") else c
+        )
+    )
     if out.index.name in PAPER_HEADERS:
         out.index.name = PAPER_HEADERS[out.index.name]
     return out
@@ -154,7 +293,9 @@ def _finite(x: Any) -> bool:
 def _v(section: str, label: str, value: Any, passed: Any, key: str) -> Verdict:
     th = THRESHOLDS[key]
     ok = None if passed is None else bool(passed)
-    return Verdict(section, label, None if not _finite(value) else float(value), ok, th.rule, th.citation)
+    return Verdict(
+        section, label, None if not _finite(value) else float(value), ok, th.rule, th.citation
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,57 +308,161 @@ def verdicts(res) -> list[Verdict]:
     n = res.data.n_used
     if p:
         ratio = n / p
-        out.append(_v("data", f"sample size for factor analysis: n = {n} for {p} items ({ratio:.1f} per item)",
-                      ratio, ratio >= 7 and n >= 100, "sample"))
+        out.append(
+            _v(
+                "data",
+                f"sample size for factor analysis: n = {n} for {p} items ({ratio:.1f} per item)",
+                ratio,
+                ratio >= 7 and n >= 100,
+                "sample",
+            )
+        )
     if res.reliability is not None:
         for _, row in res.reliability.table.iterrows():
             a, o = row["alpha"], row["omega_total"]
             lo, hi = row["alpha_ci_low"], row["alpha_ci_high"]
-            out.append(_v("reliability", f"α of {row['scale']} = {_f(a)} [{_f(lo)}, {_f(hi)}]", a,
-                          None if not _finite(a) else a >= THRESHOLDS["alpha"].value, "alpha"))
-            o_ci = (f" [{_f(row['omega_total_ci_low'])}, {_f(row['omega_total_ci_high'])}]"
-                    if _finite(row.get("omega_total_ci_low")) else "")
-            out.append(_v("reliability", f"ω total of {row['scale']} = {_f(o)}{o_ci}", o,
-                          None if not _finite(o) else o >= THRESHOLDS["omega"].value, "omega"))
+            out.append(
+                _v(
+                    "reliability",
+                    f"α of {row['scale']} = {_f(a)} [{_f(lo)}, {_f(hi)}]",
+                    a,
+                    None if not _finite(a) else a >= THRESHOLDS["alpha"].value,
+                    "alpha",
+                )
+            )
+            o_ci = (
+                f" [{_f(row['omega_total_ci_low'])}, {_f(row['omega_total_ci_high'])}]"
+                if _finite(row.get("omega_total_ci_low"))
+                else ""
+            )
+            out.append(
+                _v(
+                    "reliability",
+                    f"ω total of {row['scale']} = {_f(o)}{o_ci}",
+                    o,
+                    None if not _finite(o) else o >= THRESHOLDS["omega"].value,
+                    "omega",
+                )
+            )
     if res.kmo is not None:
         k = res.kmo.overall
-        out.append(_v("factorability", f"overall KMO = {_f(k)}", k, None if not _finite(k) else k >= 0.60, "kmo"))
+        out.append(
+            _v(
+                "factorability",
+                f"overall KMO = {_f(k)}",
+                k,
+                None if not _finite(k) else k >= 0.60,
+                "kmo",
+            )
+        )
     if res.bartlett is not None:
         b = res.bartlett
-        out.append(_v("factorability", f"Bartlett χ²({b.dof:.0f}) = {b.chi_square:.1f}, p {'' if b.p_value < 0.001 else '= '}{_p(b.p_value)}",
-                      b.p_value, None if not _finite(b.p_value) else b.p_value < 0.05, "bartlett"))
+        out.append(
+            _v(
+                "factorability",
+                f"Bartlett χ²({b.dof:.0f}) = {b.chi_square:.1f}, p {'' if b.p_value < 0.001 else '= '}{_p(b.p_value)}",
+                b.p_value,
+                None if not _finite(b.p_value) else b.p_value < 0.05,
+                "bartlett",
+            )
+        )
     if res.cfa_comparison is not None:
         for _, row in _fit_indices(res).iterrows():
             cfi, srmr, rmsea = row["cfi"], row["srmr"], row["rmsea"]
             both = None if not (_finite(cfi) and _finite(srmr)) else (cfi >= 0.95 and srmr <= 0.08)
             what = "scaled " if res.cfa_estimator == "WLSMV" else ""
-            out.append(_v("cfa", f"{row['model']}: {what}CFI = {_f(cfi)}, SRMR = {_f(srmr)}", cfi, both, "cfi_srmr"))
-            ci = (f" [{_f(row['rmsea_ci_lower'])}, {_f(row['rmsea_ci_upper'])}]"
-                  if "rmsea_ci_lower" in row.index else "")
-            out.append(_v("cfa", f"{row['model']}: {what}RMSEA = {_f(rmsea)}{ci}", rmsea,
-                          None if not _finite(rmsea) else rmsea <= 0.06, "rmsea"))
+            out.append(
+                _v(
+                    "cfa",
+                    f"{row['model']}: {what}CFI = {_f(cfi)}, SRMR = {_f(srmr)}",
+                    cfi,
+                    both,
+                    "cfi_srmr",
+                )
+            )
+            ci = (
+                f" [{_f(row['rmsea_ci_lower'])}, {_f(row['rmsea_ci_upper'])}]"
+                if "rmsea_ci_lower" in row.index
+                else ""
+            )
+            out.append(
+                _v(
+                    "cfa",
+                    f"{row['model']}: {what}RMSEA = {_f(rmsea)}{ci}",
+                    rmsea,
+                    None if not _finite(rmsea) else rmsea <= 0.06,
+                    "rmsea",
+                )
+            )
     if res.validity is not None:
         for factor, row in res.validity.factors.iterrows():
             cr, ave = row["composite_reliability"], row["ave"]
-            out.append(_v("validity", f"composite reliability of {factor} = {_f(cr)}", cr,
-                          cr >= 0.70 if _finite(cr) else None, "cr"))
-            out.append(_v("validity", f"AVE of {factor} = {_f(ave)}", ave, ave >= 0.50 if _finite(ave) else None, "ave"))
+            out.append(
+                _v(
+                    "validity",
+                    f"composite reliability of {factor} = {_f(cr)}",
+                    cr,
+                    cr >= 0.70 if _finite(cr) else None,
+                    "cr",
+                )
+            )
+            out.append(
+                _v(
+                    "validity",
+                    f"AVE of {factor} = {_f(ave)}",
+                    ave,
+                    ave >= 0.50 if _finite(ave) else None,
+                    "ave",
+                )
+            )
         for _, row in res.validity.pairs.iterrows():
             pair = f"{row['factor_a']}–{row['factor_b']}"
-            out.append(_v("validity", f"{pair}: HTMT = {_f(row['htmt'])}", row["htmt"],
-                          None if not _finite(row["htmt"]) else row["htmt"] < res.validity.htmt_threshold, "htmt"))
+            out.append(
+                _v(
+                    "validity",
+                    f"{pair}: HTMT = {_f(row['htmt'])}",
+                    row["htmt"],
+                    None if not _finite(row["htmt"]) else row["htmt"] < res.validity.htmt_threshold,
+                    "htmt",
+                )
+            )
             root_ave = res.validity.factors["sqrt_ave"]
-            judged = _finite(row["correlation"]) and _finite(root_ave[row["factor_a"]]) and _finite(root_ave[row["factor_b"]])
-            out.append(_v("validity", f"{pair}: r = {_f(row['correlation'])}, √AVE = {_f(root_ave[row['factor_a']])} "
-                                      f"and {_f(root_ave[row['factor_b']])}", row["correlation"],
-                          bool(row["fornell_larcker_ok"]) if judged else None, "fornell_larcker"))
+            judged = (
+                _finite(row["correlation"])
+                and _finite(root_ave[row["factor_a"]])
+                and _finite(root_ave[row["factor_b"]])
+            )
+            out.append(
+                _v(
+                    "validity",
+                    f"{pair}: r = {_f(row['correlation'])}, √AVE = {_f(root_ave[row['factor_a']])} "
+                    f"and {_f(root_ave[row['factor_b']])}",
+                    row["correlation"],
+                    bool(row["fornell_larcker_ok"]) if judged else None,
+                    "fornell_larcker",
+                )
+            )
     if res.invariance is not None:
         summary = res.invariance.summary()
         for step, row in summary.iloc[1:].iterrows():
-            out.append(_v("invariance", f"{step} invariance: ΔCFI = {_f(row['delta_cfi'])}", row["delta_cfi"],
-                          None if not _finite(row["delta_cfi"]) else row["delta_cfi"] >= -0.01, "delta_cfi"))
-            out.append(_v("invariance", f"{step} invariance: ΔRMSEA = {_f(row['delta_rmsea'])}", row["delta_rmsea"],
-                          None if not _finite(row["delta_rmsea"]) else row["delta_rmsea"] <= 0.015, "delta_rmsea"))
+            out.append(
+                _v(
+                    "invariance",
+                    f"{step} invariance: ΔCFI = {_f(row['delta_cfi'])}",
+                    row["delta_cfi"],
+                    None if not _finite(row["delta_cfi"]) else row["delta_cfi"] >= -0.01,
+                    "delta_cfi",
+                )
+            )
+            out.append(
+                _v(
+                    "invariance",
+                    f"{step} invariance: ΔRMSEA = {_f(row['delta_rmsea'])}",
+                    row["delta_rmsea"],
+                    None if not _finite(row["delta_rmsea"]) else row["delta_rmsea"] <= 0.015,
+                    "delta_rmsea",
+                )
+            )
     return out
 
 
@@ -247,8 +492,11 @@ def _status_note(report: HtmlReport, res, name: str) -> bool:
         if step.reason:
             report.note(step.reason)
         return True
-    word = {"skipped": "Skipped", "failed": "Could not be computed", "not_requested": "Not requested"}.get(
-        step.status, step.status)
+    word = {
+        "skipped": "Skipped",
+        "failed": "Could not be computed",
+        "not_requested": "Not requested",
+    }.get(step.status, step.status)
     report.note(f"{word}: {step.reason}")
     return False
 
@@ -289,8 +537,10 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
 
     inst = res.instrument
     synthetic = res.data.synthetic
-    subtitle = (f"{inst['name']} (version {inst['version']}, specification fingerprint {inst['fingerprint']}) · "
-                f"{res.data.n_used} respondents analysed · created {res.provenance['created']}")
+    subtitle = (
+        f"{inst['name']} (version {inst['version']}, specification fingerprint {inst['fingerprint']}) · "
+        f"{res.data.n_used} respondents analysed · created {res.provenance['created']}"
+    )
     if synthetic:
         subtitle = "SYNTHETIC DATA · " + subtitle
     report = HtmlReport(f"Validation report: {inst['short_name']}", subtitle=subtitle)
@@ -298,95 +548,174 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     opts = res.options
 
     # 1. data
-    report.section("Data and problems", intro=(
-        "Rows read, rejected by the checks and analysed. Problems are counted by the rule that found them; "
-        "the problem records themselves (with file and row) are written by mhdq score (its .problems.csv), never in this report."))
+    report.section(
+        "Data and problems",
+        intro=(
+            "Rows read, rejected by the checks and analysed. Problems are counted by the rule that found them; "
+            "the problem records themselves (with file and row) are written by mhdq score (its .problems.csv), never in this report."
+        ),
+    )
     if synthetic:
-        report.note("These are SYNTHETIC data (the input is marked synthetic): the figures describe a simulation, "
-                    "not real respondents.")
+        report.note(
+            "These are SYNTHETIC data (the input is marked synthetic): the figures describe a simulation, "
+            "not real respondents."
+        )
     report.table(paper_table(res.data.summary().set_index("quantity")), caption="Data summary")
     if res.data.rejected_by_rule:
-        report.table(pd.DataFrame({"rows": res.data.rejected_by_rule}).rename_axis("rule"),
-                     caption="Rows rejected, by rule")
+        report.table(
+            pd.DataFrame({"rows": res.data.rejected_by_rule}).rename_axis("rule"),
+            caption="Rows rejected, by rule",
+        )
     if len(res.data.problems):
-        report.table(paper_table(res.data.problems.set_index("rule")), caption="Problem records by rule and severity")
+        report.table(
+            paper_table(res.data.problems.set_index("rule")),
+            caption="Problem records by rule and severity",
+        )
     else:
         report.paragraph("The checks found no problems.")
     if res.data.group_sizes is not None:
-        report.table(paper_table(res.data.group_sizes[["label", "n"]].set_index("label")),
-                     caption=f"Respondents per group of {res.data.group_by}")
+        report.table(
+            paper_table(res.data.group_sizes[["label", "n"]].set_index("label")),
+            caption=f"Respondents per group of {res.data.group_by}",
+        )
     report.paragraph(
         f"Missing answers: {opts['missing']} deletion for item statistics, reliability and correlations; "
         + ("listwise" if opts["cfa_missing"] == "listwise" else "full-information ML (FIML)")
-        + f" for CFA, validity and invariance ({res.data.n_complete} respondents answered every structure item).")
+        + f" for CFA, validity and invariance ({res.data.n_complete} respondents answered every structure item)."
+    )
     _show_verdicts(report, all_verdicts, "data")
 
     # 2. answers per item
-    report.section("Answers per item", intro=(
-        "Diverging stacked bars of the share of answers in each category, centred on the neutral category "
-        "(as HH::likert): disagreement to the left, agreement to the right. Items as answered (before reverse keying)."))
+    report.section(
+        "Answers per item",
+        intro=(
+            "Diverging stacked bars of the share of answers in each category, centred on the neutral category "
+            "(as HH::likert): disagreement to the left, agreement to the right. Items as answered (before reverse keying)."
+        ),
+    )
     codes = [c for c in res.distribution.columns if c.startswith("share_")]
-    cat_labels = (labels or inst.get("category_labels") or {})
-    legend = [str(cat_labels.get(c.removeprefix("share_"), c.removeprefix("share_"))) for c in codes]
+    cat_labels = labels or inst.get("category_labels") or {}
+    legend = [
+        str(cat_labels.get(c.removeprefix("share_"), c.removeprefix("share_"))) for c in codes
+    ]
     for root, items in _likert_groups(res):
         shares = res.distribution.loc[items, codes]
         shares = shares.loc[:, shares.notna().any()]
         used_legend = [legend[codes.index(c)] for c in shares.columns]
         ax = plots.likert_bars(shares, labels=used_legend, title=f"Answers to the items of {root}")
-        report.figure(ax.figure, caption="Share of answers per category (numbers of answers per item in the table "
-                                         "below).", alt=f"Diverging stacked bars of the answers to the items of {root}")
-    report.table(paper_table(res.distribution[["scale", "keyed", "n", "missing", "not_applicable", "mean", "sd"]]),
-                 caption="Answers, missing and not-applicable per item (mean and SD as answered)")
+        report.figure(
+            ax.figure,
+            caption="Share of answers per category (numbers of answers per item in the table "
+            "below).",
+            alt=f"Diverging stacked bars of the answers to the items of {root}",
+        )
+    report.table(
+        paper_table(
+            res.distribution[["scale", "keyed", "n", "missing", "not_applicable", "mean", "sd"]]
+        ),
+        caption="Answers, missing and not-applicable per item (mean and SD as answered)",
+    )
 
     # 3. item statistics
-    report.section("Item statistics", intro=(
-        "Per item within its scale (psych::alpha item statistics on the keyed items): corrected item–rest "
-        "correlation r_drop, alpha if the item is dropped, and the response distribution (floor and ceiling shares)."))
+    report.section(
+        "Item statistics",
+        intro=(
+            "Per item within its scale (psych::alpha item statistics on the keyed items): corrected item–rest "
+            "correlation r_drop, alpha if the item is dropped, and the response distribution (floor and ceiling shares)."
+        ),
+    )
     if _status_note(report, res, "item_statistics"):
-        cols = [c for c in ["scale", "item", "keyed", "n", "mean", "sd", "skew", "kurtosis", "floor", "ceiling",
-                            "r_drop", "alpha_if_dropped"] if c in res.item_statistics.columns]
-        report.table(paper_table(res.item_statistics[cols]), caption="Item statistics (keyed items within their "
-                     "scale; mean and SD as answered)", index=False)
+        cols = [
+            c
+            for c in [
+                "scale",
+                "item",
+                "keyed",
+                "n",
+                "mean",
+                "sd",
+                "skew",
+                "kurtosis",
+                "floor",
+                "ceiling",
+                "r_drop",
+                "alpha_if_dropped",
+            ]
+            if c in res.item_statistics.columns
+        ]
+        report.table(
+            paper_table(res.item_statistics[cols]),
+            caption="Item statistics (keyed items within their scale; mean and SD as answered)",
+            index=False,
+        )
         low = res.item_statistics[res.item_statistics["r_drop"] < 0.30]
         if len(low):
-            report.note(f"{len(low)} item(s) correlate below .30 with the rest of their scale: "
-                        + ", ".join(low["item"].astype(str)) + " (a common flag for revision; DeVellis 2017).")
+            report.note(
+                f"{len(low)} item(s) correlate below .30 with the rest of their scale: "
+                + ", ".join(low["item"].astype(str))
+                + " (a common flag for revision; DeVellis 2017)."
+            )
 
     # 4. reliability
-    report.section("Reliability", intro=(
-        "Cronbach's α with its Feldt and Duhachek intervals, McDonald's ω total (one factor) with a percentile "
-        "bootstrap interval, ω hierarchical "
-        "for scales with three or more facets, Guttman's λ4 (best split half), and the standard error of "
-        "measurement of the mean score. Ordinal α and ω use the polychoric correlations (with --ordinal)."))
+    report.section(
+        "Reliability",
+        intro=(
+            "Cronbach's α with its Feldt and Duhachek intervals, McDonald's ω total (one factor) with a percentile "
+            "bootstrap interval, ω hierarchical "
+            "for scales with three or more facets, Guttman's λ4 (best split half), and the standard error of "
+            "measurement of the mean score. Ordinal α and ω use the polychoric correlations (with --ordinal)."
+        ),
+    )
     if _status_note(report, res, "reliability"):
         level = f"{res.reliability.ci_level:.0%}"
         rows = []
         for _, r in res.reliability.table.iterrows():
-            row = {"Scale": r["scale"], "Items": r["n_items"], "N": r["n_obs"], "α": r["alpha"],
-                   f"{level} CI (Feldt)": _ci(r["alpha_ci_low"], r["alpha_ci_high"]),
-                   f"{level} CI (Duhachek)": _ci(r["alpha_duhachek_ci_low"], r["alpha_duhachek_ci_high"])}
+            row = {
+                "Scale": r["scale"],
+                "Items": r["n_items"],
+                "N": r["n_obs"],
+                "α": r["alpha"],
+                f"{level} CI (Feldt)": _ci(r["alpha_ci_low"], r["alpha_ci_high"]),
+                f"{level} CI (Duhachek)": _ci(
+                    r["alpha_duhachek_ci_low"], r["alpha_duhachek_ci_high"]
+                ),
+            }
             if opts.get("n_boot"):
-                row[f"{level} CI (bootstrap)"] = _ci(r["alpha_boot_ci_low"], r["alpha_boot_ci_high"])
+                row[f"{level} CI (bootstrap)"] = _ci(
+                    r["alpha_boot_ci_low"], r["alpha_boot_ci_high"]
+                )
             row["ω total"] = r["omega_total"]
             if "omega_total_ci_low" in r.index:
-                row[f"{level} CI of ω (bootstrap)"] = _ci(r["omega_total_ci_low"], r["omega_total_ci_high"])
-            row.update({"ω hierarchical": r["omega_hierarchical"], "λ4": r["lambda4"], "SEM": r["sem"]})
+                row[f"{level} CI of ω (bootstrap)"] = _ci(
+                    r["omega_total_ci_low"], r["omega_total_ci_high"]
+                )
+            row.update(
+                {"ω hierarchical": r["omega_hierarchical"], "λ4": r["lambda4"], "SEM": r["sem"]}
+            )
             if opts.get("ordinal"):
                 row.update({"Ordinal α": r["ordinal_alpha"], "Ordinal ω": r["ordinal_omega_total"]})
             rows.append(row)
-        report.table(pd.DataFrame(rows).set_index("Scale"), caption=(
-            f"Reliability per scale ({res.reliability.missing} deletion; SEM of the mean score)"))
+        report.table(
+            pd.DataFrame(rows).set_index("Scale"),
+            caption=(
+                f"Reliability per scale ({res.reliability.missing} deletion; SEM of the mean score)"
+            ),
+        )
         for problem in res.reliability.problems:
             report.note(f"Not computed: {problem}")
         _show_verdicts(report, all_verdicts, "reliability")
 
     # 5. factorability and retention
-    report.section("Factorability and the number of factors", intro=(
-        f"On the {len(res.data.structure_items)} items of the scale hierarchy, {opts['correlation'].capitalize()} "
-        "correlations. "
-        "KMO measures how much of the correlation is shared (psych::KMO); Bartlett's test asks whether the "
-        "correlation matrix differs from identity. Parallel analysis (psych::fa.parallel, "
-        f"{opts['n_iter']} simulated data sets, 95th percentile) and Velicer's MAP suggest the number of factors."))
+    report.section(
+        "Factorability and the number of factors",
+        intro=(
+            f"On the {len(res.data.structure_items)} items of the scale hierarchy, {opts['correlation'].capitalize()} "
+            "correlations. "
+            "KMO measures how much of the correlation is shared (psych::KMO); Bartlett's test asks whether the "
+            "correlation matrix differs from identity. Parallel analysis (psych::fa.parallel, "
+            f"{opts['n_iter']} simulated data sets, 95th percentile) and Velicer's MAP suggest the number of factors."
+        ),
+    )
     if _status_note(report, res, "factorability"):
         _show_verdicts(report, all_verdicts, "factorability")
         low = res.kmo.items[res.kmo.items < 0.60]
@@ -394,50 +723,87 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
             report.note(f"Items with MSA below .60: {', '.join(map(str, low.index))}.")
     if _status_note(report, res, "retention"):
         pa = res.parallel
-        ax = plots.scree_plot(pa.pc_values, simulated=pa.pc_simulated, observed_fa=pa.fa_values,
-                              simulated_fa=pa.fa_simulated, quantile=pa.quantile)
-        report.figure(ax.figure, caption=(f"Scree plot with parallel analysis: {pa.n_factors} factor(s) and "
-                                          f"{pa.n_components} component(s) exceed the simulated eigenvalues."),
-                      alt="Scree plot of observed and simulated eigenvalues")
+        ax = plots.scree_plot(
+            pa.pc_values,
+            simulated=pa.pc_simulated,
+            observed_fa=pa.fa_values,
+            simulated_fa=pa.fa_simulated,
+            quantile=pa.quantile,
+        )
+        report.figure(
+            ax.figure,
+            caption=(
+                f"Scree plot with parallel analysis: {pa.n_factors} factor(s) and "
+                f"{pa.n_components} component(s) exceed the simulated eigenvalues."
+            ),
+            alt="Scree plot of observed and simulated eigenvalues",
+        )
         map_text = f"; Velicer's MAP suggests {res.map.n_factors}" if res.map is not None else ""
-        report.paragraph(f"Parallel analysis suggests {pa.n_factors} factor(s){map_text}. "
-                         f"The specification hypothesises {_n_leaves(res)} facet(s).")
+        report.paragraph(
+            f"Parallel analysis suggests {pa.n_factors} factor(s){map_text}. "
+            f"The specification hypothesises {_n_leaves(res)} facet(s)."
+        )
 
     # 6. EFA
-    report.section("Exploratory factor analysis", intro=(
-        "psych::fa defaults: minimum residual extraction, oblimin rotation. Loadings below are the pattern "
-        "matrix; reverse-keyed items load negatively."))
+    report.section(
+        "Exploratory factor analysis",
+        intro=(
+            "psych::fa defaults: minimum residual extraction, oblimin rotation. Loadings below are the pattern "
+            "matrix; reverse-keyed items load negatively."
+        ),
+    )
     if _status_note(report, res, "efa"):
         efa = res.efa
         report.paragraph(f"{efa.n_factors} factor(s), as suggested by {res.factors_source}.")
-        ax = plots.loadings_heatmap(efa.loadings_, title=f"EFA pattern loadings ({efa.n_factors} factors, oblimin)")
-        report.figure(ax.figure, caption="EFA pattern loadings (values of |λ| ≥ .30 printed).",
-                      alt="Heatmap of the EFA loadings")
+        ax = plots.loadings_heatmap(
+            efa.loadings_, title=f"EFA pattern loadings ({efa.n_factors} factors, oblimin)"
+        )
+        report.figure(
+            ax.figure,
+            caption="EFA pattern loadings (values of |λ| ≥ .30 printed).",
+            alt="Heatmap of the EFA loadings",
+        )
         tab = efa.loadings_.astype(object).where(efa.loadings_.abs() >= 0.10, "")
         tab["h²"] = efa.communalities_
         tab.index.name = "Item"
-        report.table(tab, caption="Pattern loadings (|λ| < .10 left blank; all values in tables.xlsx) and "
-                                  "communalities (h²)", digits=2)
+        report.table(
+            tab,
+            caption="Pattern loadings (|λ| < .10 left blank; all values in tables.xlsx) and "
+            "communalities (h²)",
+            digits=2,
+        )
         if efa.phi_ is not None:
             phi = efa.phi_.copy()
             phi.index.name = "factor"
             report.table(phi, caption="Factor correlations", digits=2)
         if efa.fit_ is not None:
             f = efa.fit_
-            report.paragraph(f"Fit: χ²({f.dof:.0f}) = {f.chi_square:.1f}, TLI = {_f(f.tli)}, RMSEA = {_f(f.rmsea)} "
-                             f"[{_f(f.rmsea_low)}, {_f(f.rmsea_high)}], RMSR = {_f(f.rms)}.")
+            report.paragraph(
+                f"Fit: χ²({f.dof:.0f}) = {f.chi_square:.1f}, TLI = {_f(f.tli)}, RMSEA = {_f(f.rmsea)} "
+                f"[{_f(f.rmsea_low)}, {_f(f.rmsea_high)}], RMSR = {_f(f.rms)}."
+            )
 
     # 7. CFA
-    report.section("Confirmatory factor analysis", intro=(
-        "The models the specification implies (one factor, themes, facets, facets under second-order themes), "
-        "fitted as lavaan::cfa (maximum likelihood; WLSMV with --ordinal; "
-        + ("listwise deletion" if opts["cfa_missing"] == "listwise" else "full-information ML for missing answers")
-        + "; first loading fixed to 1). Nested ML models are compared by Δχ² (lavTestLRT)."))
+    report.section(
+        "Confirmatory factor analysis",
+        intro=(
+            "The models the specification implies (one factor, themes, facets, facets under second-order themes), "
+            "fitted as lavaan::cfa (maximum likelihood; WLSMV with --ordinal; "
+            + (
+                "listwise deletion"
+                if opts["cfa_missing"] == "listwise"
+                else "full-information ML for missing answers"
+            )
+            + "; first loading fixed to 1). Nested ML models are compared by Δχ² (lavTestLRT)."
+        ),
+    )
     if res.cfa_estimator == "WLSMV":
-        report.note("--ordinal: the models are fitted by WLSMV on the polychoric correlations (lavaan's "
-                    "estimator = \"WLSMV\", ordered = TRUE); verdicts use the scaled (robust) CFI and RMSEA. "
-                    "Hu & Bentler's cut-offs were derived for ML and carry over only approximately to WLSMV "
-                    "(Xia & Yang 2019, Behav Res Methods 51:409-428). No Δχ² tests: they need lavaan's DIFFTEST.")
+        report.note(
+            "--ordinal: the models are fitted by WLSMV on the polychoric correlations (lavaan's "
+            'estimator = "WLSMV", ordered = TRUE); verdicts use the scaled (robust) CFI and RMSEA. '
+            "Hu & Bentler's cut-offs were derived for ML and carry over only approximately to WLSMV "
+            "(Xia & Yang 2019, Behav Res Methods 51:409-428). No Δχ² tests: they need lavaan's DIFFTEST."
+        )
     if _status_note(report, res, "cfa"):
         cmp = res.cfa_comparison
         for name, reason in res.cfa_skipped.items():
@@ -445,75 +811,160 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
         rows = []
         for _, r in cmp.iterrows():
             if res.cfa_estimator == "WLSMV":
-                rows.append({"Model": r["model"], "χ² (scaled)": r["chisq_scaled"], "df": round(float(r["df_scaled"]), 2),
-                             "p": _p(r["pvalue_scaled"]), "CFI (scaled)": r["cfi_scaled"],
-                             "TLI (scaled)": r["tli_scaled"], "RMSEA (scaled)": r["rmsea_scaled"], "SRMR": r["srmr"]})
+                rows.append(
+                    {
+                        "Model": r["model"],
+                        "χ² (scaled)": r["chisq_scaled"],
+                        "df": round(float(r["df_scaled"]), 2),
+                        "p": _p(r["pvalue_scaled"]),
+                        "CFI (scaled)": r["cfi_scaled"],
+                        "TLI (scaled)": r["tli_scaled"],
+                        "RMSEA (scaled)": r["rmsea_scaled"],
+                        "SRMR": r["srmr"],
+                    }
+                )
             else:
-                rows.append({"Model": r["model"], "χ²": r["chisq"], "df": int(r["df"]), "p": _p(r["pvalue"]),
-                             "CFI": r["cfi"], "TLI": r["tli"], "RMSEA": r["rmsea"],
-                             "90% CI": _ci(r["rmsea_ci_lower"], r["rmsea_ci_upper"]), "SRMR": r["srmr"],
-                             "AIC": r["aic"], "BIC": r["bic"],
-                             "Δχ² (Δdf) vs": (f"{r['delta_chisq']:.1f} ({r['delta_df']:.0f}) vs {r['compared_with']}, "
-                                              f"p {_p(r['delta_pvalue'])}" if r["nested"] else "–")})
-        report.table(pd.DataFrame(rows).set_index("Model"), caption=f"Model comparison, {res.cfa_estimator} "
-                                                                    "(most constrained first)", digits=3)
+                rows.append(
+                    {
+                        "Model": r["model"],
+                        "χ²": r["chisq"],
+                        "df": int(r["df"]),
+                        "p": _p(r["pvalue"]),
+                        "CFI": r["cfi"],
+                        "TLI": r["tli"],
+                        "RMSEA": r["rmsea"],
+                        "90% CI": _ci(r["rmsea_ci_lower"], r["rmsea_ci_upper"]),
+                        "SRMR": r["srmr"],
+                        "AIC": r["aic"],
+                        "BIC": r["bic"],
+                        "Δχ² (Δdf) vs": (
+                            f"{r['delta_chisq']:.1f} ({r['delta_df']:.0f}) vs {r['compared_with']}, "
+                            f"p {_p(r['delta_pvalue'])}"
+                            if r["nested"]
+                            else "–"
+                        ),
+                    }
+                )
+        report.table(
+            pd.DataFrame(rows).set_index("Model"),
+            caption=f"Model comparison, {res.cfa_estimator} (most constrained first)",
+            digits=3,
+        )
         ax = plots.fit_comparison(_fit_indices(res))
-        report.figure(ax.figure, caption="Fit indices per model against Hu & Bentler's cut-offs (dashed lines).",
-                      alt="Fit indices of the CFA models")
+        report.figure(
+            ax.figure,
+            caption="Fit indices per model against Hu & Bentler's cut-offs (dashed lines).",
+            alt="Fit indices of the CFA models",
+        )
         _show_verdicts(report, all_verdicts, "cfa")
-        primary = next((m for m in ("facets", "second_order", "themes", "one_factor") if m in res.cfa), None)
+        primary = next(
+            (m for m in ("facets", "second_order", "themes", "one_factor") if m in res.cfa), None
+        )
         if primary is not None:
             fit = res.cfa[primary]
             sl = fit.standardized_loadings()
-            shown = sl.astype(object).where(sl != 0, "")  # blank where an item does not load (fixed to 0)
+            shown = sl.astype(object).where(
+                sl != 0, ""
+            )  # blank where an item does not load (fixed to 0)
             shown.index.name, shown.columns.name = "Indicator", None
-            report.table(shown, caption=f"Standardized loadings (std.all) of the {primary} model", digits=2)
+            report.table(
+                shown, caption=f"Standardized loadings (std.all) of the {primary} model", digits=2
+            )
             fc = fit.factor_correlations()
             if fc.shape[0] > 1:
                 report.table(fc, caption=f"Factor correlations of the {primary} model", digits=2)
 
     # 8. validity
-    report.section("Convergent and discriminant validity", intro=(
-        "Composite reliability and average variance extracted (AVE) per factor, the Fornell–Larcker criterion "
-        "and the heterotrait–monotrait ratio (HTMT) between factors, from a CFA of the first-order model with "
-        "each criterion scale added as a factor."))
+    report.section(
+        "Convergent and discriminant validity",
+        intro=(
+            "Composite reliability and average variance extracted (AVE) per factor, the Fornell–Larcker criterion "
+            "and the heterotrait–monotrait ratio (HTMT) between factors, from a CFA of the first-order model with "
+            "each criterion scale added as a factor."
+        ),
+    )
     if _status_note(report, res, "validity"):
         v = res.validity
         report.paragraph(f"Model: {res.validity_model}.")
-        report.table(paper_table(v.factors), caption="Composite reliability (CR) and average variance extracted (AVE)")
+        report.table(
+            paper_table(v.factors),
+            caption="Composite reliability (CR) and average variance extracted (AVE)",
+        )
         fl = v.fornell_larcker.copy()
-        report.table(fl, caption="Fornell–Larcker: √AVE on the diagonal, factor correlations below and above", digits=2)
+        report.table(
+            fl,
+            caption="Fornell–Larcker: √AVE on the diagonal, factor correlations below and above",
+            digits=2,
+        )
         report.table(v.htmt, caption="HTMT", digits=2)
         if res.criterion is not None and len(res.criterion):
-            report.table(paper_table(res.criterion.set_index("scale")), caption=(
-                "Scale hierarchy against the criterion scale(s): latent correlation (two-factor CFA), HTMT and "
-                "correlation of scale scores"))
+            report.table(
+                paper_table(res.criterion.set_index("scale")),
+                caption=(
+                    "Scale hierarchy against the criterion scale(s): latent correlation (two-factor CFA), HTMT and "
+                    "correlation of scale scores"
+                ),
+            )
         _show_verdicts(report, all_verdicts, "validity")
 
     # 9. invariance
-    report.section("Measurement invariance", intro=(
-        "Multi-group CFA across the groups of the --group-by column: configural (same pattern), metric (equal "
-        "loadings), scalar (equal loadings and intercepts), as lavaan's group.equal."))
+    report.section(
+        "Measurement invariance",
+        intro=(
+            "Multi-group CFA across the groups of the --group-by column: configural (same pattern), metric (equal "
+            "loadings), scalar (equal loadings and intercepts), as lavaan's group.equal."
+        ),
+    )
     if _status_note(report, res, "invariance"):
         inv = res.invariance
-        report.paragraph(f"Model: {res.invariance_model}; groups: "
-                         + ", ".join(f"{g} (n = {inv.n_obs[g]})" for g in inv.groups) + ".")
+        report.paragraph(
+            f"Model: {res.invariance_model}; groups: "
+            + ", ".join(f"{g} (n = {inv.n_obs[g]})" for g in inv.groups)
+            + "."
+        )
         s = inv.summary()
-        rows = [{"Step": step, "χ²": r["chisq"], "df": int(r["df"]), "CFI": r["cfi"], "TLI": r["tli"], "RMSEA": r["rmsea"],
-                 "SRMR": r["srmr"], "Δχ²": r["delta_chisq"], "Δdf": r["delta_df"], "p (Δχ²)": _p(r["delta_pvalue"]),
-                 "ΔCFI": r["delta_cfi"], "ΔRMSEA": r["delta_rmsea"]} for step, r in s.iterrows()]
-        report.table(pd.DataFrame(rows).set_index("Step"), caption="Invariance steps (ML; Δ against the previous step)")
+        rows = [
+            {
+                "Step": step,
+                "χ²": r["chisq"],
+                "df": int(r["df"]),
+                "CFI": r["cfi"],
+                "TLI": r["tli"],
+                "RMSEA": r["rmsea"],
+                "SRMR": r["srmr"],
+                "Δχ²": r["delta_chisq"],
+                "Δdf": r["delta_df"],
+                "p (Δχ²)": _p(r["delta_pvalue"]),
+                "ΔCFI": r["delta_cfi"],
+                "ΔRMSEA": r["delta_rmsea"],
+            }
+            for step, r in s.iterrows()
+        ]
+        report.table(
+            pd.DataFrame(rows).set_index("Step"),
+            caption="Invariance steps (ML; Δ against the previous step)",
+        )
         ax = plots.invariance_ladder(s)
-        report.figure(ax.figure, caption="CFI and RMSEA per invariance step, with the change from the previous step.",
-                      alt="Invariance ladder")
+        report.figure(
+            ax.figure,
+            caption="CFI and RMSEA per invariance step, with the change from the previous step.",
+            alt="Invariance ladder",
+        )
         _show_verdicts(report, all_verdicts, "invariance")
 
     # 10. provenance
-    report.section("Analyses run and software", intro="Status of each analysis, and what produced this report.")
+    report.section(
+        "Analyses run and software", intro="Status of each analysis, and what produced this report."
+    )
     report.table(paper_table(res.summary().set_index("step")), caption="Analyses", digits=2)
-    prov = {"instrument": f"{inst['name']} {inst['version']}", "fingerprint": inst["fingerprint"],
-            "data hash": res.provenance["data_hash"], "seed": str(opts["seed"]),
-            "missing data": f"{opts['missing']} (CFA: {opts['cfa_missing']})", "bootstrap resamples (α, ω)": f"{opts['n_boot']}, {opts['omega_n_boot']}"}
+    prov = {
+        "instrument": f"{inst['name']} {inst['version']}",
+        "fingerprint": inst["fingerprint"],
+        "data hash": res.provenance["data_hash"],
+        "seed": str(opts["seed"]),
+        "missing data": f"{opts['missing']} (CFA: {opts['cfa_missing']})",
+        "bootstrap resamples (α, ω)": f"{opts['n_boot']}, {opts['omega_n_boot']}",
+    }
     prov.update({k: v for k, v in res.provenance["software"].items()})
     report.table(pd.DataFrame({"value": prov}).rename_axis("item"), caption="Provenance")
     return report
@@ -532,25 +983,29 @@ def _sheet_notes(res) -> dict[str, str]:
         "Data summary": f"Rows read, rejected by the checks and analysed; sources: {', '.join(res.data.sources)}.",
         "Problems by rule": "Problem records of reading and checking, counted by rule and severity.",
         "Responses": "Answers per item as answered (before reverse keying): n answers, missing, not applicable, "
-                     "share of answers per code, M and SD.",
+        "share of answers per code, M and SD.",
         "Item statistics": f"psych::alpha item statistics on the keyed items within each leaf scale; {o['missing']} "
-                           "deletion. r (item–rest) = r.drop.",
+        "deletion. r (item–rest) = r.drop.",
         "Reliability": f"{level} intervals: Feldt and Duhachek (α ± z·ASE)"
-                       + (f", percentile bootstrap of α ({o['n_boot']} resamples)" if o["n_boot"] else "")
-                       + (f"; ω total from one factor with a percentile bootstrap interval ({o['omega_n_boot']} "
-                          "resamples)" if o["omega_n_boot"] else "; ω total from one factor")
-                       + f", ω hierarchical by Schmid–Leiman; {o['missing']} deletion.",
+        + (f", percentile bootstrap of α ({o['n_boot']} resamples)" if o["n_boot"] else "")
+        + (
+            f"; ω total from one factor with a percentile bootstrap interval ({o['omega_n_boot']} "
+            "resamples)"
+            if o["omega_n_boot"]
+            else "; ω total from one factor"
+        )
+        + f", ω hierarchical by Schmid–Leiman; {o['missing']} deletion.",
         "Polychoric correlations": "psych::polychoric (two-step, global thresholds, 0.5 correction for empty cells).",
         "Thresholds": "Thresholds of the polychoric correlations (Φ⁻¹ of cumulative proportions).",
         "KMO": f"Kaiser–Meyer–Olkin measure of sampling adequacy (psych::KMO), {o['correlation']} correlations.",
         "Bartlett": "Bartlett's test of sphericity (psych::cortest.bartlett).",
         "Retention": f"Parallel analysis (psych::fa.parallel, {o['n_iter']} simulated data sets, 95th percentile, "
-                     f"seed {o['seed']}) and Velicer's MAP.",
+        f"seed {o['seed']}) and Velicer's MAP.",
         "EFA loadings": f"psych::fa: minres, oblimin, {o['correlation']} correlations; pattern loadings.",
         "EFA factor correlations": "Correlations of the oblimin-rotated factors.",
         "EFA fit": "psych::factor.stats fit of the EFA (RMSEA interval 90%).",
         "CFA fit comparison": f"lavaan::cfa, {est}, missing = {o['cfa_missing']}; Δχ² between nested neighbours "
-                              "(ML only).",
+        "(ML only).",
         "CFA standardized loadings": f"lavaan standardizedSolution (std.all), {est}.",
         "CFA factor correlations": f"Model-implied factor correlations, {est}.",
         "CR and AVE": f"From the {res.validity_model} CFA ({est}); CR on keyed standardized loadings.",
@@ -577,7 +1032,8 @@ def write_validation_outputs(res, out_dir: str | Path) -> dict[str, Path]:
     notes = _sheet_notes(res)
     if res.data.synthetic:
         notes = {name: "SYNTHETIC DATA. " + notes.get(name, "") for name in tables}
-    paths["xlsx"] = write_tables_xlsx({name: paper_table(t) for name, t in tables.items()},
-                                      out / "tables.xlsx", notes=notes)
+    paths["xlsx"] = write_tables_xlsx(
+        {name: paper_table(t) for name, t in tables.items()}, out / "tables.xlsx", notes=notes
+    )
     paths["html"] = build_report(res).write(out / "report.html")
     return paths

@@ -78,9 +78,12 @@ def composite_reliability(fit: CFA, *, keyed: bool = True) -> pd.Series:
         lam, items = _std_loadings(fit, f)
         if keyed:
             lam = lam * np.array([keys[i] for i in items])
-        theta = np.array([
-            est[(est["op"] == "~~") & (est["lhs"] == i) & (est["rhs"] == i)]["std_all"].item() for i in items
-        ])
+        theta = np.array(
+            [
+                est[(est["op"] == "~~") & (est["lhs"] == i) & (est["rhs"] == i)]["std_all"].item()
+                for i in items
+            ]
+        )
         s = lam.sum() ** 2
         out[f] = s / (s + theta.sum())
     return pd.Series(out, name="composite_reliability").rename_axis("factor")
@@ -109,9 +112,12 @@ def average_variance_extracted(fit: CFA) -> pd.Series:
     out = {}
     for f in fit.model_.first_order:
         lam, items = _std_loadings(fit, f)
-        theta = np.array([
-            est[(est["op"] == "~~") & (est["lhs"] == i) & (est["rhs"] == i)]["std_all"].item() for i in items
-        ])
+        theta = np.array(
+            [
+                est[(est["op"] == "~~") & (est["lhs"] == i) & (est["rhs"] == i)]["std_all"].item()
+                for i in items
+            ]
+        )
         out[f] = float((lam**2).sum() / ((lam**2).sum() + theta.sum()))
     return pd.Series(out, name="ave").rename_axis("factor")
 
@@ -197,14 +203,18 @@ def htmt(
     0.4743
     """
     if correlations not in ("absolute", "keyed", "raw"):
-        raise ValueError(f"correlations: {correlations!r} not allowed; allowed: 'absolute', 'keyed', 'raw'")
+        raise ValueError(
+            f"correlations: {correlations!r} not allowed; allowed: 'absolute', 'keyed', 'raw'"
+        )
     if mean not in ("arithmetic", "geometric"):
         raise ValueError(f"mean: {mean!r} not allowed; allowed: 'arithmetic', 'geometric'")
     model = MeasurementModel.from_syntax(model) if isinstance(model, str) else model
     items = list(model.observed)
     if matrix:
         if not isinstance(data, pd.DataFrame):
-            raise TypeError(f"data: expected a DataFrame matrix indexed by item, got {type(data).__name__}")
+            raise TypeError(
+                f"data: expected a DataFrame matrix indexed by item, got {type(data).__name__}"
+            )
         absent = [i for i in items if i not in data.index or i not in data.columns]
         if absent:
             raise ValueError(f"data: item(s) {', '.join(absent)} missing from the matrix")
@@ -224,7 +234,9 @@ def htmt(
     groups = [[idx[i] for i in model.indicators(f)] for f in factors]
     avg = np.mean if mean == "arithmetic" else (lambda v: float(np.exp(np.mean(np.log(v)))))
     if mean == "geometric" and (R <= 0).any():
-        raise ValueError("mean: the geometric HTMT2 needs positive correlations; use correlations='absolute' or 'keyed'")
+        raise ValueError(
+            "mean: the geometric HTMT2 needs positive correlations; use correlations='absolute' or 'keyed'"
+        )
     within = []
     for g in groups:
         if len(g) < 2:
@@ -239,7 +251,9 @@ def htmt(
             # a non-positive mean within-factor correlation (raw correlations of mixed keys) has
             # no geometric mean: the ratio is undefined
             out[a, b] = out[b, a] = between / math.sqrt(prod) if prod > 0 else math.nan
-    return pd.DataFrame(out, index=pd.Index(factors, name="factor"), columns=pd.Index(factors, name="factor"))
+    return pd.DataFrame(
+        out, index=pd.Index(factors, name="factor"), columns=pd.Index(factors, name="factor")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,8 +285,14 @@ class ValidityResult:
         return self.pairs.copy()
 
 
-def validity(fit: CFA, data: pd.DataFrame, *, htmt_threshold: float = 0.85,
-             correlations: str = "absolute", keyed: bool = True) -> ValidityResult:
+def validity(
+    fit: CFA,
+    data: pd.DataFrame,
+    *,
+    htmt_threshold: float = 0.85,
+    correlations: str = "absolute",
+    keyed: bool = True,
+) -> ValidityResult:
     """Composite reliability, AVE, Fornell–Larcker and HTMT for a fitted CFA.
 
     Parameters
@@ -305,28 +325,44 @@ def validity(fit: CFA, data: pd.DataFrame, *, htmt_threshold: float = 0.85,
     np.fill_diagonal(shared, np.nan)
     with np.errstate(all="ignore"):
         max_shared = np.nanmax(shared, axis=1) if len(first) > 1 else np.full(len(first), np.nan)
-    factors = pd.DataFrame({
-        "n_items": [len(fit.model_.indicators(f)) for f in first],
-        "composite_reliability": cr[first].to_numpy(), "ave": ave[first].to_numpy(),
-        "sqrt_ave": np.sqrt(ave[first].to_numpy()), "max_shared_variance": max_shared,
-    }, index=pd.Index(first, name="factor"))
+    factors = pd.DataFrame(
+        {
+            "n_items": [len(fit.model_.indicators(f)) for f in first],
+            "composite_reliability": cr[first].to_numpy(),
+            "ave": ave[first].to_numpy(),
+            "sqrt_ave": np.sqrt(ave[first].to_numpy()),
+            "max_shared_variance": max_shared,
+        },
+        index=pd.Index(first, name="factor"),
+    )
     polychoric = getattr(fit, "statistics_", None)  # an OrdinalCFA: its polychoric correlations
     if len(first) > 1 and polychoric is not None:
         ht = htmt(polychoric.correlations, fit.model_, correlations=correlations, matrix=True)
     elif len(first) > 1:
         ht = htmt(data, fit.model_, correlations=correlations)
     else:
-        ht = pd.DataFrame([[1.0]], index=pd.Index(first, name="factor"),
-                          columns=pd.Index(first, name="factor"))
+        ht = pd.DataFrame(
+            [[1.0]], index=pd.Index(first, name="factor"), columns=pd.Index(first, name="factor")
+        )
     rows = []
     for a in range(len(first)):
         for b in range(a + 1, len(first)):
             fa, fb = first[a], first[b]
             r = float(phi.loc[fa, fb])
-            rows.append({
-                "factor_a": fa, "factor_b": fb, "correlation": r, "htmt": float(ht.loc[fa, fb]),
-                "fornell_larcker_ok": bool(abs(r) < min(factors.loc[fa, "sqrt_ave"], factors.loc[fb, "sqrt_ave"])),
-                "htmt_ok": bool(ht.loc[fa, fb] < htmt_threshold),
-            })
-    pairs = pd.DataFrame(rows, columns=["factor_a", "factor_b", "correlation", "htmt", "fornell_larcker_ok", "htmt_ok"])
+            rows.append(
+                {
+                    "factor_a": fa,
+                    "factor_b": fb,
+                    "correlation": r,
+                    "htmt": float(ht.loc[fa, fb]),
+                    "fornell_larcker_ok": bool(
+                        abs(r) < min(factors.loc[fa, "sqrt_ave"], factors.loc[fb, "sqrt_ave"])
+                    ),
+                    "htmt_ok": bool(ht.loc[fa, fb] < htmt_threshold),
+                }
+            )
+    pairs = pd.DataFrame(
+        rows,
+        columns=["factor_a", "factor_b", "correlation", "htmt", "fornell_larcker_ok", "htmt_ok"],
+    )
     return ValidityResult(factors, fl, ht, pairs, htmt_threshold)

@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import ndtr, ndtri
 
-from analysis.cfa import CFA, MeasurementModel, _GroupStats, _prepare, _Structure, _THETA
+from analysis.cfa import _THETA, CFA, MeasurementModel, _GroupStats, _prepare, _Structure
 from analysis.polychoric import bivariate_normal_cdf
 from instrument.errors import ConvergenceWarning, HeywoodCaseWarning
 
@@ -99,15 +99,20 @@ class OrdinalStatistics:
         th_idx = [k for w in where for k in range(first[w], first[w + 1])]
         pos = {(int(a), int(b)): k for k, (a, b) in enumerate(self.pairs)}
         p = len(items)
-        pairs = np.array([(i, j) for j in range(p) for i in range(j + 1, p)], dtype=int).reshape(-1, 2)
+        pairs = np.array([(i, j) for j in range(p) for i in range(j + 1, p)], dtype=int).reshape(
+            -1, 2
+        )
         nth = self.n_thresholds
         cor_idx = [nth + pos[(max(where[i], where[j]), min(where[i], where[j]))] for i, j in pairs]
         idx = np.array(th_idx + cor_idx, dtype=int)
         return OrdinalStatistics(
-            items=tuple(items), categories=tuple(self.categories[w] for w in where),
+            items=tuple(items),
+            categories=tuple(self.categories[w] for w in where),
             thresholds=tuple(self.thresholds[w] for w in where),
             correlations=self.correlations.loc[items, items].copy(),
-            pairs=pairs, acov=self.acov[np.ix_(idx, idx)], n_obs=self.n_obs,
+            pairs=pairs,
+            acov=self.acov[np.ix_(idx, idx)],
+            n_obs=self.n_obs,
         )
 
     def summary(self) -> pd.DataFrame:
@@ -149,7 +154,9 @@ def _cells(ti: np.ndarray, tj: np.ndarray, r: float) -> tuple[np.ndarray, np.nda
     return np.clip(P, 1e-300, None), dP
 
 
-def _threshold_derivatives(t_own: np.ndarray, t_other: np.ndarray, r: float, own_axis: int) -> np.ndarray:
+def _threshold_derivatives(
+    t_own: np.ndarray, t_other: np.ndarray, r: float, own_axis: int
+) -> np.ndarray:
     """∂P_kl/∂τ_a for every threshold a of one item of the pair: (K_own − 1, K_i, K_j).
 
     Uses ∂Φ₂(h, k; ρ)/∂h = φ(h)·Φ((k − ρh)/√(1 − ρ²)).
@@ -166,7 +173,9 @@ def _threshold_derivatives(t_own: np.ndarray, t_other: np.ndarray, r: float, own
     return out if own_axis == 0 else out.transpose(0, 2, 1)
 
 
-def ordinal_statistics(data: pd.DataFrame, items: list[str] | None = None, *, tol: float = 1e-10) -> OrdinalStatistics:
+def ordinal_statistics(
+    data: pd.DataFrame, items: list[str] | None = None, *, tol: float = 1e-10
+) -> OrdinalStatistics:
     """Thresholds, polychoric correlations and their asymptotic covariance (lavaan's two-step).
 
     Parameters
@@ -204,15 +213,21 @@ def ordinal_statistics(data: pd.DataFrame, items: list[str] | None = None, *, to
     items = list(data.columns) if items is None else list(items)
     x = data.loc[:, items].to_numpy(dtype=float)
     if np.isnan(x).any():
-        raise ValueError("data: ordinal_statistics needs complete rows (drop rows with missing answers first)")
+        raise ValueError(
+            "data: ordinal_statistics needs complete rows (drop rows with missing answers first)"
+        )
     if not np.all(x == np.round(x)):
         bad = [items[j] for j in range(x.shape[1]) if not np.all(x[:, j] == np.round(x[:, j]))]
-        raise ValueError(f"data: item(s) {', '.join(bad)} hold non-integer codes; ordinal items need whole-number codes")
+        raise ValueError(
+            f"data: item(s) {', '.join(bad)} hold non-integer codes; ordinal items need whole-number codes"
+        )
     N, p = x.shape
     cats = [np.unique(x[:, i]) for i in range(p)]
     few = [items[i] for i in range(p) if len(cats[i]) < 2]
     if few:
-        raise ValueError(f"data: item(s) {', '.join(few)} have a single observed answer; no thresholds or correlations")
+        raise ValueError(
+            f"data: item(s) {', '.join(few)} have a single observed answer; no thresholds or correlations"
+        )
     codes = np.column_stack([np.searchsorted(cats[i], x[:, i]) for i in range(p)])
     K = [len(c) for c in cats]
     taus = [ndtri(np.cumsum(np.bincount(codes[:, i], minlength=K[i]))[:-1] / N) for i in range(p)]
@@ -237,7 +252,9 @@ def ordinal_statistics(data: pd.DataFrame, items: list[str] | None = None, *, to
         tab = np.zeros((K[i], K[j]))
         np.add.at(tab, (codes[:, i], codes[:, j]), 1.0)
         if tab.shape == (2, 2) and (tab == 0).any():
-            raise ValueError(f"data: items {items[j]!r} and {items[i]!r} have an empty cell in their 2 x 2 table")
+            raise ValueError(
+                f"data: items {items[j]!r} and {items[i]!r} have an empty cell in their 2 x 2 table"
+            )
         r = float(np.clip(np.corrcoef(x[:, i], x[:, j])[0, 1], -0.95, 0.95))
         for _ in range(100):
             P, dP = _cells(padded[i], padded[j], r)
@@ -250,18 +267,25 @@ def ordinal_statistics(data: pd.DataFrame, items: list[str] | None = None, *, to
                 break
             r = new
         else:
-            warnings.warn(f"polychoric correlation of {items[j]} and {items[i]} did not converge",
-                          ConvergenceWarning, stacklevel=2)
+            warnings.warn(
+                f"polychoric correlation of {items[j]} and {items[i]} did not converge",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         if abs(r) > 0.99:
-            warnings.warn(f"polychoric correlation of {items[j]} and {items[i]} is (nearly) 1", UserWarning, stacklevel=2)
+            warnings.warn(
+                f"polychoric correlation of {items[j]} and {items[i]} is (nearly) 1",
+                UserWarning,
+                stacklevel=2,
+            )
         rho[k] = r
         P, dP = _cells(padded[i], padded[j], r)
         s_r = dP / P
         sc_cor[:, k] = s_r[codes[:, i], codes[:, j]]
         d_i = _threshold_derivatives(padded[i], padded[j], r, 0) / P
         d_j = _threshold_derivatives(padded[j], padded[i], r, 1) / P
-        a21[k, start[i]:start[i + 1]] = np.einsum("kl,akl->a", tab * s_r, d_i)
-        a21[k, start[j]:start[j + 1]] = np.einsum("kl,akl->a", tab * s_r, d_j)
+        a21[k, start[i] : start[i + 1]] = np.einsum("kl,akl->a", tab * s_r, d_i)
+        a21[k, start[j] : start[j + 1]] = np.einsum("kl,akl->a", tab * s_r, d_j)
     sc = np.hstack([sc_th, sc_cor])
     inner = sc.T @ sc
     a11 = np.zeros((nth, nth))
@@ -276,9 +300,13 @@ def ordinal_statistics(data: pd.DataFrame, items: list[str] | None = None, *, to
     R[pairs[:, 0], pairs[:, 1]] = rho
     R[pairs[:, 1], pairs[:, 0]] = rho
     return OrdinalStatistics(
-        items=tuple(items), categories=tuple(tuple(float(v) for v in c) for c in cats),
-        thresholds=tuple(taus), correlations=pd.DataFrame(R, index=items, columns=items),
-        pairs=pairs, acov=acov, n_obs=N,
+        items=tuple(items),
+        categories=tuple(tuple(float(v) for v in c) for c in cats),
+        thresholds=tuple(taus),
+        correlations=pd.DataFrame(R, index=items, columns=items),
+        pairs=pairs,
+        acov=acov,
+        n_obs=N,
     )
 
 
@@ -368,12 +396,16 @@ class OrdinalCFA(CFA):
     (2, True)
     """
 
-    def __init__(self, model: MeasurementModel | str, *, estimator: str = "WLSMV", missing: str = "listwise"):
+    def __init__(
+        self, model: MeasurementModel | str, *, estimator: str = "WLSMV", missing: str = "listwise"
+    ):
         self.model = model
         self.estimator = estimator
         self.missing = missing
 
-    def fit(self, data: pd.DataFrame, y=None, *, statistics: OrdinalStatistics | None = None) -> OrdinalCFA:
+    def fit(
+        self, data: pd.DataFrame, y=None, *, statistics: OrdinalStatistics | None = None
+    ) -> OrdinalCFA:
         """Estimate the model on ordinal ``data`` (whole-number answer codes).
 
         Parameters
@@ -401,7 +433,9 @@ class OrdinalCFA(CFA):
         if statistics is None:
             st = ordinal_statistics(pd.DataFrame(x, columns=items))
         elif not isinstance(statistics, OrdinalStatistics):
-            raise TypeError(f"statistics: expected OrdinalStatistics, got {type(statistics).__name__}")
+            raise TypeError(
+                f"statistics: expected OrdinalStatistics, got {type(statistics).__name__}"
+            )
         elif statistics.n_obs != len(x):
             raise ValueError(
                 f"statistics: computed on {statistics.n_obs} rows, but the model uses {len(x)} complete rows of "
@@ -465,8 +499,11 @@ class OrdinalCFA(CFA):
                 converged = True
                 break
         if not converged:
-            warnings.warn("the DWLS estimation did not converge; results are unreliable",
-                          ConvergenceWarning, stacklevel=2)
+            warnings.warn(
+                "the DWLS estimation did not converge; results are unreliable",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         theta = full(th)
         res = r - sig
         q = len(keep)
@@ -493,15 +530,32 @@ class OrdinalCFA(CFA):
         cfi, tli = cfi_tli(T, Tb)
         cfi_s, tli_s = cfi_tli(Ts, Tbs)
         rm = lambda tt: math.sqrt(max(tt - df, 0.0) / (df * (N - 1))) if df > 0 else math.nan  # noqa: E731
-        self.fit_measures_ = pd.Series({
-            "npar": nth + q, "chisq": T, "df": df, "pvalue": float(stats.chi2.sf(T, df)) if df > 0 else math.nan,
-            "chisq_scaled": Ts, "df_scaled": df,
-            "pvalue_scaled": float(stats.chi2.sf(Ts, df)) if df > 0 else math.nan,
-            "scaling_factor": 1 / a_ if df > 0 else math.nan, "shift_parameter": b_,
-            "baseline_chisq": Tb, "baseline_df": pst, "baseline_chisq_scaled": Tbs,
-            "cfi": cfi, "tli": tli, "rmsea": rm(T), "cfi_scaled": cfi_s, "tli_scaled": tli_s,
-            "rmsea_scaled": rm(Ts), "srmr": math.sqrt(float(res @ res) / (p * (p + 1) / 2)), "ntotal": N,
-        }, name="value", dtype=float)
+        self.fit_measures_ = pd.Series(
+            {
+                "npar": nth + q,
+                "chisq": T,
+                "df": df,
+                "pvalue": float(stats.chi2.sf(T, df)) if df > 0 else math.nan,
+                "chisq_scaled": Ts,
+                "df_scaled": df,
+                "pvalue_scaled": float(stats.chi2.sf(Ts, df)) if df > 0 else math.nan,
+                "scaling_factor": 1 / a_ if df > 0 else math.nan,
+                "shift_parameter": b_,
+                "baseline_chisq": Tb,
+                "baseline_df": pst,
+                "baseline_chisq_scaled": Tbs,
+                "cfi": cfi,
+                "tli": tli,
+                "rmsea": rm(T),
+                "cfi_scaled": cfi_s,
+                "tli_scaled": tli_s,
+                "rmsea_scaled": rm(Ts),
+                "srmr": math.sqrt(float(res @ res) / (p * (p + 1) / 2)),
+                "ntotal": N,
+            },
+            name="value",
+            dtype=float,
+        )
 
         # robust standard errors
         vc = Hinv @ (WJ.T @ Grr @ WJ) @ Hinv / N
@@ -528,8 +582,11 @@ class OrdinalCFA(CFA):
             rows.append((t.lhs[k], t.op[k], t.rhs[k], est, se, free and not derived, std))
         if any(theta[k] < 0 for k in resid_idx):
             bad = [items[resid_item[k]] for k in resid_idx if theta[k] < 0]
-            warnings.warn(f"negative latent-response residual variance (Heywood case) for item(s) {', '.join(bad)}",
-                          HeywoodCaseWarning, stacklevel=2)
+            warnings.warn(
+                f"negative latent-response residual variance (Heywood case) for item(s) {', '.join(bad)}",
+                HeywoodCaseWarning,
+                stacklevel=2,
+            )
         se_th = np.sqrt(np.diag(st.acov)[:nth])
         k = 0
         for item, tau in zip(items, st.thresholds):
@@ -554,4 +611,6 @@ class OrdinalCFA(CFA):
 
     def modification_indices(self, top: int | None = 10) -> pd.DataFrame:
         """Not available for WLSMV (lavaan's need the DWLS information); raises ``NotImplementedError``."""
-        raise NotImplementedError("modification indices are implemented for ML (analysis.cfa.CFA) only")
+        raise NotImplementedError(
+            "modification indices are implemented for ML (analysis.cfa.CFA) only"
+        )

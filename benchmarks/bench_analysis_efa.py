@@ -29,7 +29,7 @@ def synthetic_items(n: int, seed: int = 0) -> pd.DataFrame:
     p, k = 36, 3
     lam = np.zeros((p, k))
     for f in range(k):
-        lam[f * 12:(f + 1) * 12, f] = rng.uniform(0.5, 0.8, 12)
+        lam[f * 12 : (f + 1) * 12, f] = rng.uniform(0.5, 0.8, 12)
     phi = np.full((k, k), 0.3)
     np.fill_diagonal(phi, 1.0)
     factors = rng.standard_normal((n, k)) @ np.linalg.cholesky(phi).T

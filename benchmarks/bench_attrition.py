@@ -71,9 +71,14 @@ def run_python(frame: pd.DataFrame, boot: int) -> dict:
     t1 = time.perf_counter()
     val = validate_cox(X, frame["time"], frame["event"], horizon=12, n_boot=boot, seed=1)
     t2 = time.perf_counter()
-    return {"fit_s": t1 - t0, "validation_s": t2 - t1, "total_s": t2 - t0,
-            "c_apparent": float(val.table.loc["c_index", "apparent"]),
-            "c_corrected": float(val.table.loc["c_index", "corrected"]), "converged": model.converged_}
+    return {
+        "fit_s": t1 - t0,
+        "validation_s": t2 - t1,
+        "total_s": t2 - t0,
+        "c_apparent": float(val.table.loc["c_index", "apparent"]),
+        "c_corrected": float(val.table.loc["c_index", "corrected"]),
+        "converged": model.converged_,
+    }
 
 
 def run_r(frame: pd.DataFrame, boot: int) -> float | None:
@@ -85,7 +90,9 @@ def run_r(frame: pd.DataFrame, boot: int) -> float | None:
         script = Path(tmp) / "bench.R"
         frame.to_csv(data, index=False)
         script.write_text(R_SCRIPT)
-        done = subprocess.run([rscript, str(script), str(data), str(boot)], capture_output=True, text=True)
+        done = subprocess.run(
+            [rscript, str(script), str(data), str(boot)], capture_output=True, text=True
+        )
         if done.returncode != 0:
             print(f"R failed: {done.stderr[-500:]}", file=sys.stderr)
             return None
@@ -102,9 +109,16 @@ def main() -> None:
     frame = synthetic(args.n, args.p)
     runs = [run_python(frame, args.boot) for _ in range(args.repeat)]
     result = {
-        "synthetic": True, "n": args.n, "p": args.p, "n_boot": args.boot, "events": int(frame["event"].sum()),
-        "python_total_s_median": statistics.median(r["total_s"] for r in runs), "runs": runs,
-        "target_s": 20.0, "cpus": os.cpu_count(), "platform": platform.platform(),
+        "synthetic": True,
+        "n": args.n,
+        "p": args.p,
+        "n_boot": args.boot,
+        "events": int(frame["event"].sum()),
+        "python_total_s_median": statistics.median(r["total_s"] for r in runs),
+        "runs": runs,
+        "target_s": 20.0,
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
         "r_total_s": run_r(frame, args.boot),
     }
     if result["r_total_s"] is None:

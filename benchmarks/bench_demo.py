@@ -28,8 +28,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run_cli(out: Path) -> tuple[float, float]:
     """Wall and CPU seconds of one ``mhdq demo`` in a fresh process."""
-    cmd = [sys.executable, "-c", "from analysis.cli import main; main()", "demo", "--out", str(out), "-q"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    cmd = [
+        sys.executable,
+        "-c",
+        "from analysis.cli import main; main()",
+        "demo",
+        "--out",
+        str(out),
+        "-q",
+    ]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -45,15 +56,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="mhdq-bench-demo-"))
-    print(f"mhdq demo (n = 600, 12 months, 200 bootstrap resamples), {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"mhdq demo (n = 600, 12 months, 200 bootstrap resamples), {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     walls, cpus = [], []
     for k in range(args.repeat):
         wall, cpu = run_cli(work / f"run{k}")
         walls.append(wall)
         cpus.append(cpu)
         print(f"  run {k + 1}: {wall:6.1f} s wall, {cpu:6.1f} s CPU")
-    print(f"median: {statistics.median(walls):.1f} s wall, {statistics.median(cpus):.1f} s CPU (target <= 60 s)")
+    print(
+        f"median: {statistics.median(walls):.1f} s wall, {statistics.median(cpus):.1f} s CPU (target <= 60 s)"
+    )
     sys.path.insert(0, str(ROOT))
     from analysis.demo import run_demo
 

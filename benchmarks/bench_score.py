@@ -66,8 +66,13 @@ def machine() -> dict[str, str]:
     except (OSError, AttributeError):
         ram = "unknown"
     return {
-        "cpu": cpu, "cores": str(os.cpu_count()), "ram": ram, "os": platform.platform(),
-        "python": platform.python_version(), "numpy": numpy.__version__, "pandas": pandas.__version__,
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "ram": ram,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "pandas": pandas.__version__,
         "pyarrow": pyarrow.__version__,
     }
 
@@ -78,19 +83,35 @@ def dataset(n: int) -> Path:
     if not path.exists():
         started = time.perf_counter()
         write_benchmark_csv(path, n, seed=2026)
-        print(f"generated {path} ({n:,} rows) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        print(
+            f"generated {path} ({n:,} rows) in {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
     return path
 
 
 def score_command(path: Path, out: Path, extra: list[str] | None = None) -> list[str]:
-    return [sys.executable, "-c", "from analysis.cli import main; main()", "score", str(path),
-            "--instrument", str(SPEC), "--out", str(out), "--quiet", *(extra or [])]
+    return [
+        sys.executable,
+        "-c",
+        "from analysis.cli import main; main()",
+        "score",
+        str(path),
+        "--instrument",
+        str(SPEC),
+        "--out",
+        str(out),
+        "--quiet",
+        *(extra or []),
+    ]
 
 
 def run_measured(command: list[str]) -> tuple[float, float, float]:
     """Wall time (s), peak RSS (MiB) and CPU time (s, all threads) of one run of ``command``."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, cwd=ROOT
+    )
     elapsed = time.perf_counter() - started
     last = done.stderr.strip().splitlines()[-1].split()
     peak_kb, code, cpu = int(last[0]), int(last[1]), float(last[2])
@@ -100,8 +121,10 @@ def run_measured(command: list[str]) -> tuple[float, float, float]:
 
 
 def pyarrow_read_seconds(path: Path) -> float:
-    code = ("import time, pandas as pd; t = time.perf_counter(); "
-            f"pd.read_csv({str(path)!r}, engine='pyarrow'); print(time.perf_counter() - t)")
+    code = (
+        "import time, pandas as pd; t = time.perf_counter(); "
+        f"pd.read_csv({str(path)!r}, engine='pyarrow'); print(time.perf_counter() - t)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(done.stdout.strip())
 
@@ -152,21 +175,29 @@ def render(figures: dict) -> str:
     ]
     ten = figures.get("ten_million")
     if ten:
-        lines.append(f"| 10,000,000 rows ({ten['file_mb']:.0f} MB CSV): wall time (CPU time) | {ten['seconds']:.1f} s "
-                     f"({ten['cpu']:.1f} s) | |")
-        lines.append(f"| 10,000,000 rows: peak memory (RSS of the child process) | {ten['peak_mb']:.0f} MiB | "
-                     f"< {TARGET_MEMORY_MB} MiB |")
-    lines += [
-        "",
-        "How: CSV is parsed by pyarrow's streaming reader straight from the file (no memory map, so",
-        "resident memory stays bounded) in chunks of 100,000 rows, parsed ahead in a background",
-        "thread (only pyarrow's C++ parser runs there); each chunk is checked and scored in place on",
-        "items-major NumPy blocks",
-        "(no per-cell Python); Parquet is encoded one chunk behind in another thread. Duplicate ids",
-        "across chunks are found with sorted runs of 64-bit id hashes (80 MB for ten million",
-        "respondents). Peak memory is the maximum resident set size of the `mhdq score` process",
-        "(`resource.getrusage(RUSAGE_CHILDREN)` in a wrapper process).",
-    ] + figures.get("notes", []) + [""]
+        lines.append(
+            f"| 10,000,000 rows ({ten['file_mb']:.0f} MB CSV): wall time (CPU time) | {ten['seconds']:.1f} s "
+            f"({ten['cpu']:.1f} s) | |"
+        )
+        lines.append(
+            f"| 10,000,000 rows: peak memory (RSS of the child process) | {ten['peak_mb']:.0f} MiB | "
+            f"< {TARGET_MEMORY_MB} MiB |"
+        )
+    lines += (
+        [
+            "",
+            "How: CSV is parsed by pyarrow's streaming reader straight from the file (no memory map, so",
+            "resident memory stays bounded) in chunks of 100,000 rows, parsed ahead in a background",
+            "thread (only pyarrow's C++ parser runs there); each chunk is checked and scored in place on",
+            "items-major NumPy blocks",
+            "(no per-cell Python); Parquet is encoded one chunk behind in another thread. Duplicate ids",
+            "across chunks are found with sorted runs of 64-bit id hashes (80 MB for ten million",
+            "respondents). Peak memory is the maximum resident set size of the `mhdq score` process",
+            "(`resource.getrusage(RUSAGE_CHILDREN)` in a wrapper process).",
+        ]
+        + figures.get("notes", [])
+        + [""]
+    )
     return "\n".join(lines)
 
 
@@ -185,9 +216,17 @@ def write_section(text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark mhdq score (not a test).")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--skip-10m", action="store_true", help="skip the 10,000,000-row memory run")
-    parser.add_argument("--no-write", action="store_true", help="print the figures, do not touch docs/performance.md")
-    parser.add_argument("--notes", default=None, help="a JSON list of lines appended to the section")
+    parser.add_argument(
+        "--skip-10m", action="store_true", help="skip the 10,000,000-row memory run"
+    )
+    parser.add_argument(
+        "--no-write",
+        action="store_true",
+        help="print the figures, do not touch docs/performance.md",
+    )
+    parser.add_argument(
+        "--notes", default=None, help="a JSON list of lines appended to the section"
+    )
     args = parser.parse_args(argv)
     figures: dict = {"machine": machine(), "load_before": load_average()}
     one_file = dataset(1_000_000)
@@ -200,17 +239,25 @@ def main(argv: list[str] | None = None) -> int:
         times = [t for t, _, _ in runs]
         best = min(range(len(runs)), key=lambda i: times[i])
         figures["one_million"] = {
-            "file_mb": one_file.stat().st_size / 1e6, "repeat": args.repeat, "best": times[best],
-            "median": statistics.median(times), "peak_mb": max(m for _, m, _ in runs),
-            "cpu": min(c for _, _, c in runs), "pyarrow_read": min(reads),
+            "file_mb": one_file.stat().st_size / 1e6,
+            "repeat": args.repeat,
+            "best": times[best],
+            "median": statistics.median(times),
+            "peak_mb": max(m for _, m, _ in runs),
+            "cpu": min(c for _, _, c in runs),
+            "pyarrow_read": min(reads),
             "pyarrow_read_median": statistics.median(reads),
         }
         print(json.dumps(figures["one_million"]), file=sys.stderr)
         if not args.skip_10m:
             ten_file = dataset(10_000_000)
             seconds, peak, cpu = run_measured(score_command(ten_file, out))
-            figures["ten_million"] = {"file_mb": ten_file.stat().st_size / 1e6, "seconds": seconds, "peak_mb": peak,
-                                      "cpu": cpu}
+            figures["ten_million"] = {
+                "file_mb": ten_file.stat().st_size / 1e6,
+                "seconds": seconds,
+                "peak_mb": peak,
+                "cpu": cpu,
+            }
             print(json.dumps(figures["ten_million"]), file=sys.stderr)
     figures["r_available"] = r_available()
     figures["load_after"] = load_average()

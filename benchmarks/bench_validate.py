@@ -34,7 +34,17 @@ MHDQ = Path(sys.executable).with_name("mhdq")
 
 def run_once(data: Path, out: Path, extra: list[str]) -> tuple[float, float, dict]:
     """Wall time and CPU time (user + system, all threads) of one run, and its results.json."""
-    cmd = [str(MHDQ), "validate", str(data), "--instrument", str(SPEC), "--out", str(out), "-q", *extra]
+    cmd = [
+        str(MHDQ),
+        "validate",
+        str(data),
+        "--instrument",
+        str(SPEC),
+        "--out",
+        str(out),
+        "-q",
+        *extra,
+    ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True)
@@ -59,8 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         "--group-by gender": ["--group-by", "gender"],
         "--ordinal": ["--ordinal"],
     }
-    print(f"mhdq validate, {args.n:,} synthetic respondents x 36 items (bench36), {args.repeat} runs each; "
-          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
+    print(
+        f"mhdq validate, {args.n:,} synthetic respondents x 36 items (bench36), {args.repeat} runs each; "
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start"
+    )
     for label, extra in variants.items():
         times, cpus, steps = [], [], {}
         for k in range(args.repeat):
@@ -70,8 +82,10 @@ def main(argv: list[str] | None = None) -> int:
             steps = {s["name"]: s["seconds"] for s in result["steps"]}
         median = statistics.median(times)
         verdict = "meets" if median <= 10 else "misses"
-        print(f"\n{label}: median wall {median:.2f} s ({', '.join(f'{t:.2f}' for t in times)}); "
-              f"median CPU {statistics.median(cpus):.2f} s; target 10 s wall: {verdict}")
+        print(
+            f"\n{label}: median wall {median:.2f} s ({', '.join(f'{t:.2f}' for t in times)}); "
+            f"median CPU {statistics.median(cpus):.2f} s; target 10 s wall: {verdict}"
+        )
         print("  steps (last run): " + ", ".join(f"{k} {v:.2f}" for k, v in steps.items()))
     return 0
 

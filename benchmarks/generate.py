@@ -34,7 +34,7 @@ def _parameters() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     loadings = np.zeros((N_ITEMS, 3))
     for j in range(N_ITEMS):
         loadings[j, j // 12] = rng.uniform(0.55, 0.8) * (-1 if (j + 1) % 4 == 0 else 1)
-    uniqueness = np.sqrt(1 - (loadings ** 2).sum(axis=1))
+    uniqueness = np.sqrt(1 - (loadings**2).sum(axis=1))
     shifts = rng.uniform(-0.4, 0.4, N_ITEMS)
     return loadings, uniqueness, shifts
 
@@ -80,7 +80,9 @@ def make_benchmark_responses(n: int, seed: int = 2026) -> pd.DataFrame:
     for start, codes, missing, gender in _blocks(n, seed):
         frame = pd.DataFrame(np.where(missing, np.nan, codes.astype("float64")), columns=ITEMS)
         frame.insert(0, "gender", gender.astype("float64"))
-        frame.insert(0, "respondent_id", [f"R{i:08d}" for i in range(start + 1, start + len(codes) + 1)])
+        frame.insert(
+            0, "respondent_id", [f"R{i:08d}" for i in range(start + 1, start + len(codes) + 1)]
+        )
         frames.append(frame)
     if not frames:
         return pd.DataFrame(columns=["respondent_id", "gender"] + ITEMS)
@@ -99,11 +101,19 @@ def write_benchmark_csv(path: str | Path, n: int, seed: int = 2026) -> Path:
     try:
         for start, codes, missing, gender in _blocks(n, seed):
             size = len(codes)
-            ids = pa.array(np.char.add("R", np.char.zfill(np.arange(start + 1, start + size + 1).astype(str), 8)))
-            arrays = [ids, pa.array(gender)] + [pa.array(codes[:, j], mask=missing[:, j]) for j in range(N_ITEMS)]
+            ids = pa.array(
+                np.char.add(
+                    "R", np.char.zfill(np.arange(start + 1, start + size + 1).astype(str), 8)
+                )
+            )
+            arrays = [ids, pa.array(gender)] + [
+                pa.array(codes[:, j], mask=missing[:, j]) for j in range(N_ITEMS)
+            ]
             table = pa.Table.from_arrays(arrays, names=["respondent_id", "gender"] + ITEMS)
             if writer is None:
-                writer = pacsv.CSVWriter(temp, table.schema, write_options=pacsv.WriteOptions(quoting_style="none"))
+                writer = pacsv.CSVWriter(
+                    temp, table.schema, write_options=pacsv.WriteOptions(quoting_style="none")
+                )
             writer.write_table(table)
         if writer is not None:
             writer.close()

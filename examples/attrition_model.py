@@ -29,7 +29,9 @@ scores = score_items(cohort.responses, mhdq, scales=themes)
 scores.insert(0, "respondent_id", cohort.responses["respondent_id"])
 
 # Join by id; moving to another group ("switched") is a competing outcome, censored here.
-joined = join_followup(scores, cohort.followup, event="disengaged", time="months", competing="switched")
+joined = join_followup(
+    scores, cohort.followup, event="disengaged", time="months", competing="switched"
+)
 
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
@@ -38,7 +40,11 @@ for w in caught:
     print(f"note: {w.message}")
 
 # Hazard ratios per scale point and per SD, with 95% intervals
-print(analysis.effects[["hazard_ratio", "ci_low", "ci_high", "hazard_ratio_per_sd", "p"]].round(3).to_string())
+print(
+    analysis.effects[["hazard_ratio", "ci_low", "ci_high", "hazard_ratio_per_sd", "p"]]
+    .round(3)
+    .to_string()
+)
 print("\nApparent and optimism-corrected performance:")
 print(analysis.validation.table.round(3).to_string())
 

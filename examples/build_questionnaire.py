@@ -18,11 +18,15 @@ out.mkdir(parents=True, exist_ok=True)
 
 # The embedded MHDQ; pass a path to load your own specification (see own_instrument_bfi.py).
 mhdq = load_instrument()
-print(f"{mhdq.metadata.name} {mhdq.version}: {len(mhdq.item_ids)} items, "
-      f"{len(mhdq.scales)} scales, languages {[lang.code for lang in mhdq.languages]}")
+print(
+    f"{mhdq.metadata.name} {mhdq.version}: {len(mhdq.item_ids)} items, "
+    f"{len(mhdq.scales)} scales, languages {[lang.code for lang in mhdq.languages]}"
+)
 
 for lang in ("en", "nb"):
     # group= fills the {group} placeholder in the item text (default: Narcotics Anonymous)
-    written = build_forms(mhdq, out, lang=lang, group="Alcoholics Anonymous" if lang == "en" else None)
+    written = build_forms(
+        mhdq, out, lang=lang, group="Alcoholics Anonymous" if lang == "en" else None
+    )
     for fmt, path in written.items():
         print(f"  {lang} {fmt:8s} {path}")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from analysis.efa import EFA
 from analysis.models import answers_only
-from analysis.retention import parallel_analysis
 from analysis.reliability import reliability_table
+from analysis.retention import parallel_analysis
 from analysis.simulate import simulate_cohort
 from instrument.check import check_responses
 from instrument.forms import build_forms
@@ -41,14 +41,22 @@ else:
 
 checked = check_responses(table, bfi)
 items = checked.codes[~checked.rejected]
-print(f"{source}: {len(items)} respondents; problems by rule:\n{checked.summary().to_string(index=False)}\n")
+print(
+    f"{source}: {len(items)} respondents; problems by rule:\n{checked.summary().to_string(index=False)}\n"
+)
 
-scores = score_items(items, bfi, not_applicable=checked.not_applicable[~checked.rejected], trusted=True)
+scores = score_items(
+    items, bfi, not_applicable=checked.not_applicable[~checked.rejected], trusted=True
+)
 scores.to_csv(out / "bfi-scores.csv", index=False)
 
 # Reliability of the five scales (psych::alpha and psych::omega)
 rel = reliability_table(items, bfi).table
-print(rel[["scale", "n_items", "alpha", "alpha_ci_low", "alpha_ci_high", "omega_total"]].round(3).to_string(index=False))
+print(
+    rel[["scale", "n_items", "alpha", "alpha_ci_low", "alpha_ci_high", "omega_total"]]
+    .round(3)
+    .to_string(index=False)
+)
 
 # How many factors, and do the items load where the specification puts them?
 answers = answers_only(items, bfi)

@@ -38,7 +38,9 @@ write_problems(checked.problems, out / "problems.csv")
 # 4. Score: mean of the answered items per scale (reverse-keyed items reversed, not-applicable
 #    answers excluded, at least half the items answered), for the rows the checks kept.
 kept = ~checked.rejected
-scores = score_items(checked.codes[kept], mhdq, not_applicable=checked.not_applicable[kept], trusted=True)
+scores = score_items(
+    checked.codes[kept], mhdq, not_applicable=checked.not_applicable[kept], trusted=True
+)
 scores.insert(0, "respondent_id", checked.meta.loc[kept, "respondent_id"])
 scores["synthetic"] = "synthetic"
 scores.to_csv(out / "synthetic-scores.csv", index=False)

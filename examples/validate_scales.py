@@ -23,19 +23,28 @@ mhdq = load_instrument()
 responses = simulate_cohort(mhdq, n=500, seed=3).responses
 
 with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # every warning is also listed beside its analysis in the report
+    warnings.simplefilter(
+        "ignore"
+    )  # every warning is also listed beside its analysis in the report
     results = validate(responses, mhdq, seed=3)
 
 print(results.summary()[["step", "status", "reason"]].to_string(index=False))
 
 # Reliability of every scale: alpha with its Feldt interval, omega (one factor)
 rel = results.reliability.table
-print("\n" + rel[["scale", "n_items", "alpha", "alpha_ci_low", "alpha_ci_high", "omega_total"]].round(3).to_string(index=False))
+print(
+    "\n"
+    + rel[["scale", "n_items", "alpha", "alpha_ci_low", "alpha_ci_high", "omega_total"]]
+    .round(3)
+    .to_string(index=False)
+)
 
 # CFA of the hypothesised models (lavaan's fit measures)
 for name, fit in results.cfa.items():
     m = fit.fit_measures_
-    print(f"CFA {name:13s} CFI {m['cfi']:.3f}  RMSEA {m['rmsea']:.3f} [{m['rmsea_ci_lower']:.3f}, {m['rmsea_ci_upper']:.3f}]")
+    print(
+        f"CFA {name:13s} CFI {m['cfi']:.3f}  RMSEA {m['rmsea']:.3f} [{m['rmsea_ci_lower']:.3f}, {m['rmsea_ci_upper']:.3f}]"
+    )
 
 paths = write_validation_outputs(results, out)  # results.json, tables.xlsx, report.html
 print("\n" + "\n".join(f"wrote {p}" for p in paths.values()))

@@ -43,10 +43,29 @@ _LAZY = {
 }
 
 __all__ = [
-    "BatchResult", "CheckedResponses", "ConvergenceWarning", "DataError", "DataQualityWarning",
-    "HeywoodCaseWarning", "Instrument", "MHDQError", "NormTable", "Problem", "ReadLimits",
-    "ResponseTable", "SpecError", "UsageError", "check_responses", "detect_platform", "fit_norms",
-    "iter_response_chunks", "load_instrument", "read_header", "read_responses", "run_batch", "score_items",
+    "BatchResult",
+    "CheckedResponses",
+    "ConvergenceWarning",
+    "DataError",
+    "DataQualityWarning",
+    "HeywoodCaseWarning",
+    "Instrument",
+    "MHDQError",
+    "NormTable",
+    "Problem",
+    "ReadLimits",
+    "ResponseTable",
+    "SpecError",
+    "UsageError",
+    "check_responses",
+    "detect_platform",
+    "fit_norms",
+    "iter_response_chunks",
+    "load_instrument",
+    "read_header",
+    "read_responses",
+    "run_batch",
+    "score_items",
 ]
 
 

@@ -25,10 +25,11 @@ import glob
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,7 +46,18 @@ from instrument.score import IMPUTE_METHODS, code_counts, medians_from_counts, s
 from instrument.spec import Instrument
 
 #: File extensions read when a folder is given (case-insensitive).
-KNOWN_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".sav", ".zsav", ".parquet", ".pq")
+KNOWN_EXTENSIONS = (
+    ".csv",
+    ".tsv",
+    ".txt",
+    ".xlsx",
+    ".xlsm",
+    ".xls",
+    ".sav",
+    ".zsav",
+    ".parquet",
+    ".pq",
+)
 #: Columns that lead every output table.
 ID_COLUMNS = ["respondent_id", "source_file", "source_row"]
 DEFAULT_CHUNK_ROWS = 100_000
@@ -71,17 +83,26 @@ def expand_inputs(inputs: list[str | Path]) -> list[Path]:
         text = str(entry)
         path = Path(text)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in KNOWN_EXTENSIONS
-                           and not p.name.startswith("."))
+            files = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in KNOWN_EXTENSIONS
+                and not p.name.startswith(".")
+            )
             if not files:
-                raise UsageError(f"{path}: the folder holds no response files ({', '.join(KNOWN_EXTENSIONS)})")
+                raise UsageError(
+                    f"{path}: the folder holds no response files ({', '.join(KNOWN_EXTENSIONS)})"
+                )
             found += files
         elif path.exists():
             if not path.is_file():
                 raise UsageError(f"{path}: not a regular file")
             if path.suffix.lower() not in KNOWN_EXTENSIONS:
-                raise UsageError(f"{path}: unknown file type {path.suffix or '(no extension)'!r}; "
-                                 f"allowed: {', '.join(KNOWN_EXTENSIONS)}")
+                raise UsageError(
+                    f"{path}: unknown file type {path.suffix or '(no extension)'!r}; "
+                    f"allowed: {', '.join(KNOWN_EXTENSIONS)}"
+                )
             found.append(path)
         elif glob.has_magic(text):
             matches = sorted(Path(p) for p in glob.glob(text, recursive=True))
@@ -217,8 +238,13 @@ class BatchResult:
         """Problems counted by ``rule`` and ``severity`` (columns ``rule, severity, n``)."""
         frame = problems_frame(self.problems)
         if frame.empty:
-            return pd.DataFrame({"rule": pd.Series(dtype=object), "severity": pd.Series(dtype=object),
-                                 "n": pd.Series(dtype="int64")})
+            return pd.DataFrame(
+                {
+                    "rule": pd.Series(dtype=object),
+                    "severity": pd.Series(dtype=object),
+                    "n": pd.Series(dtype="int64"),
+                }
+            )
         return frame.groupby(["rule", "severity"]).size().rename("n").reset_index()
 
 
@@ -254,7 +280,9 @@ def score_frame(frame: pd.DataFrame, instrument: Instrument, options: BatchOptio
     if na_columns:
         na = frame[na_columns].astype(bool)
         na.columns = [c[: -len("__na")] for c in na_columns]
-    scores = score_items(frame, instrument, not_applicable=na, impute=options.impute, medians=options.medians)
+    scores = score_items(
+        frame, instrument, not_applicable=na, impute=options.impute, medians=options.medians
+    )
     return _with_norms(pd.concat([frame[ID_COLUMNS + list(options.keep)], scores], axis=1), options)
 
 
@@ -263,23 +291,35 @@ def _with_norms(output: pd.DataFrame, options: BatchOptions) -> pd.DataFrame:
         return output
     group = None
     if options.norms.group_ is not None:
-        group = output[options.norms.group_] if options.norms.group_ in output.columns \
+        group = (
+            output[options.norms.group_]
+            if options.norms.group_ in output.columns
             else pd.Series(np.nan, index=output.index)
+        )
     return options.norms.transform(output, group=group)
 
 
-def _identity(checked, table: ResponseTable, kept: np.ndarray | None, options: BatchOptions) -> dict[str, Any]:
+def _identity(
+    checked, table: ResponseTable, kept: np.ndarray | None, options: BatchOptions
+) -> dict[str, Any]:
     """The identifying and ``keep`` columns of the kept rows."""
     meta = checked.meta if kept is None else checked.meta[kept]
     n = len(meta)
     # Text columns stay pandas/arrow arrays (no per-row Python objects); the file name is a
     # categorical with one category per file (a dictionary column in Parquet).
     columns: dict[str, Any] = {
-        "respondent_id": meta["respondent_id"].astype("str").array if "respondent_id" in meta
+        "respondent_id": meta["respondent_id"].astype("str").array
+        if "respondent_id" in meta
         else pd.array([None] * n, dtype="str"),
-        "source_file": (meta["source_file"] if "source_file" in meta
-                        else pd.Series(np.full(n, table.source, dtype=object))).astype("category").array,
-        "source_row": meta["source_row"].to_numpy(dtype="int64") if "source_row" in meta
+        "source_file": (
+            meta["source_file"]
+            if "source_file" in meta
+            else pd.Series(np.full(n, table.source, dtype=object))
+        )
+        .astype("category")
+        .array,
+        "source_row": meta["source_row"].to_numpy(dtype="int64")
+        if "source_row" in meta
         else np.arange(2, n + 2, dtype="int64"),
     }
     background = checked.background
@@ -298,9 +338,15 @@ def _identity(checked, table: ResponseTable, kept: np.ndarray | None, options: B
     return columns
 
 
-def process_chunk(table: ResponseTable, instrument: Instrument, options: BatchOptions, *,
-                  seen_ids: SeenIds | None = None, with_counts: bool = False,
-                  score: bool = True) -> ChunkResult:
+def process_chunk(
+    table: ResponseTable,
+    instrument: Instrument,
+    options: BatchOptions,
+    *,
+    seen_ids: SeenIds | None = None,
+    with_counts: bool = False,
+    score: bool = True,
+) -> ChunkResult:
     """Check and score one chunk; return the output rows of the rows kept.
 
     Parameters
@@ -324,23 +370,36 @@ def process_chunk(table: ResponseTable, instrument: Instrument, options: BatchOp
         columns when ``options.norms`` is set; ``hashes``: id hashes of the kept rows (0 for a
         blank id).
     """
-    checked = check_responses(table, instrument, min_seconds=options.min_seconds, seen_ids=seen_ids,
-                              straight_line_min=options.straight_line_min)
+    checked = check_responses(
+        table,
+        instrument,
+        min_seconds=options.min_seconds,
+        seen_ids=seen_ids,
+        straight_line_min=options.straight_line_min,
+    )
     kept = ~checked.rejected.to_numpy()
     selector = None if kept.all() else kept
     codes = checked.codes if selector is None else checked.codes[kept]
     na = checked.not_applicable if selector is None else checked.not_applicable[kept]
     identity = _identity(checked, table, selector, options)
     if score:
-        scores = score_items(codes, instrument, not_applicable=na, impute=options.impute, medians=options.medians,
-                             trusted=True)
+        scores = score_items(
+            codes,
+            instrument,
+            not_applicable=na,
+            impute=options.impute,
+            medians=options.medians,
+            trusted=True,
+        )
         output = pd.concat([pd.DataFrame(identity, index=scores.index), scores], axis=1)
         output = _with_norms(output, options).reset_index(drop=True)
     else:
         columns = dict(identity)
         columns.update({item_id: codes[item_id].to_numpy() for item_id in instrument.item_ids})
         if any(rs.not_applicable is not None for rs in instrument.response_scales.values()):
-            columns.update({f"{item_id}__na": na[item_id].to_numpy() for item_id in instrument.item_ids})
+            columns.update(
+                {f"{item_id}__na": na[item_id].to_numpy() for item_id in instrument.item_ids}
+            )
         output = pd.DataFrame(columns)
     hashes = checked.id_hashes if selector is None else checked.id_hashes[kept]
     counts = code_counts(codes, instrument) if with_counts else None
@@ -348,8 +407,15 @@ def process_chunk(table: ResponseTable, instrument: Instrument, options: BatchOp
 
 
 def _unreadable(path: Path, error: Exception) -> Problem:
-    return Problem(str(path), None, None, None, "unreadable_file", "error",
-                   f"the file could not be read: {error}")
+    return Problem(
+        str(path),
+        None,
+        None,
+        None,
+        "unreadable_file",
+        "error",
+        f"the file could not be read: {error}",
+    )
 
 
 class _WriteBehind:
@@ -414,15 +480,26 @@ def _is_synthetic(path: Path) -> bool:
     A file that cannot be read counts as not synthetic here; the scoring pass reports it.
     """
     try:
-        return any(name.strip().casefold() == SYNTHETIC_COLUMN for name in read_header(path, limits=_STREAM_LIMITS))
+        return any(
+            name.strip().casefold() == SYNTHETIC_COLUMN
+            for name in read_header(path, limits=_STREAM_LIMITS)
+        )
     except MHDQError:
         return False
 
 
-def _iter_chunks(path: Path, instrument: Instrument, options: BatchOptions) -> Iterator[ResponseTable]:
+def _iter_chunks(
+    path: Path, instrument: Instrument, options: BatchOptions
+) -> Iterator[ResponseTable]:
     """The chunks of one file, as :func:`instrument.read.iter_response_chunks` streams them."""
-    return iter_response_chunks(path, instrument, chunk_rows=options.chunk_rows, rename=options.rename,
-                                recode=options.recode, limits=_STREAM_LIMITS)
+    return iter_response_chunks(
+        path,
+        instrument,
+        chunk_rows=options.chunk_rows,
+        rename=options.rename,
+        recode=options.recode,
+        limits=_STREAM_LIMITS,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -449,7 +526,9 @@ class _Tally:
         return True
 
 
-def _drop_cross_file_duplicates(result: ChunkResult, tally: _Tally, *, checked: bool = False) -> pd.DataFrame:
+def _drop_cross_file_duplicates(
+    result: ChunkResult, tally: _Tally, *, checked: bool = False
+) -> pd.DataFrame:
     """Reject kept rows whose id was kept in an earlier file; register the rest as seen.
 
     ``checked`` says the chunk was already checked against ``tally.seen`` (in-process runs).
@@ -460,10 +539,17 @@ def _drop_cross_file_duplicates(result: ChunkResult, tally: _Tally, *, checked: 
         dup = (hashes != 0) & tally.seen.contains(hashes)
         if dup.any():
             for i in np.flatnonzero(dup):
-                tally.problems.append(Problem(
-                    str(output["source_file"].iat[i]), int(output["source_row"].iat[i]), "respondent_id",
-                    shorten(output["respondent_id"].iat[i]), "duplicate_respondent_id", "error",
-                    "respondent id already used by an earlier row; row not scored"))
+                tally.problems.append(
+                    Problem(
+                        str(output["source_file"].iat[i]),
+                        int(output["source_row"].iat[i]),
+                        "respondent_id",
+                        shorten(output["respondent_id"].iat[i]),
+                        "duplicate_respondent_id",
+                        "error",
+                        "respondent id already used by an earlier row; row not scored",
+                    )
+                )
             tally.n_rejected += int(dup.sum())
             output = output[~dup].reset_index(drop=True)
             hashes = hashes[~dup]
@@ -472,8 +558,9 @@ def _drop_cross_file_duplicates(result: ChunkResult, tally: _Tally, *, checked: 
     return output
 
 
-def _score_file_to_part(path: Path, instrument: Instrument, options: BatchOptions, part: Path,
-                        with_counts: bool) -> dict[str, Any]:
+def _score_file_to_part(
+    path: Path, instrument: Instrument, options: BatchOptions, part: Path, with_counts: bool
+) -> dict[str, Any]:
     """Worker: score one whole file into a Parquet part; return its hashes, problems and counts."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -486,7 +573,9 @@ def _score_file_to_part(path: Path, instrument: Instrument, options: BatchOption
     writer = None
     try:
         for table in _iter_chunks(path, instrument, options):
-            result = process_chunk(table, instrument, options, seen_ids=seen, with_counts=with_counts)
+            result = process_chunk(
+                table, instrument, options, seen_ids=seen, with_counts=with_counts
+            )
             problems += result.problems
             n_read += result.n_read
             n_rejected += result.n_rejected
@@ -507,33 +596,53 @@ def _score_file_to_part(path: Path, instrument: Instrument, options: BatchOption
         return {"error": str(exc), "problems": problems, "n_read": n_read, "n_rejected": n_rejected}
     if writer is not None:
         writer.close()
-    return {"error": None, "part": part if writer is not None else None, "problems": problems,
-            "hashes": np.concatenate(hashes) if hashes else np.zeros(0, dtype="uint64"),
-            "n_read": n_read, "n_rejected": n_rejected, "counts": counts}
+    return {
+        "error": None,
+        "part": part if writer is not None else None,
+        "problems": problems,
+        "hashes": np.concatenate(hashes) if hashes else np.zeros(0, dtype="uint64"),
+        "n_read": n_read,
+        "n_rejected": n_rejected,
+        "counts": counts,
+    }
 
 
-def _iter_outputs(files: list[Path], instrument: Instrument, options: BatchOptions, tally: _Tally, *,
-                  jobs: int, progress: Callable[[int, str], None] | None, with_counts: bool = False,
-                  engine: str = "local", scheduler: str | None = None,
-                  scratch: Path | None = None) -> Iterator[pd.DataFrame]:
+def _iter_outputs(
+    files: list[Path],
+    instrument: Instrument,
+    options: BatchOptions,
+    tally: _Tally,
+    *,
+    jobs: int,
+    progress: Callable[[int, str], None] | None,
+    with_counts: bool = False,
+    engine: str = "local",
+    scheduler: str | None = None,
+    scratch: Path | None = None,
+) -> Iterator[pd.DataFrame]:
     """Output rows of every kept respondent, file by file in input order, chunk by chunk.
 
     ``scratch`` is the folder for the workers' temporary part files (default: the system's).
     """
     if engine == "dask":
-        yield from _iter_dask_outputs(files, instrument, options, tally, progress=progress, scheduler=scheduler,
-                                      jobs=jobs)
+        yield from _iter_dask_outputs(
+            files, instrument, options, tally, progress=progress, scheduler=scheduler, jobs=jobs
+        )
         return
     if jobs <= 1 or len(files) <= 1:
         for path in files:
             try:
                 for table in _iter_chunks(path, instrument, options):
-                    result = process_chunk(table, instrument, options, seen_ids=tally.seen, with_counts=with_counts)
+                    result = process_chunk(
+                        table, instrument, options, seen_ids=tally.seen, with_counts=with_counts
+                    )
                     tally.n_read += result.n_read
                     tally.n_rejected += result.n_rejected
                     tally.problems += result.problems
                     if with_counts and result.counts is not None:
-                        tally.counts = result.counts if tally.counts is None else tally.counts + result.counts
+                        tally.counts = (
+                            result.counts if tally.counts is None else tally.counts + result.counts
+                        )
                     output = _drop_cross_file_duplicates(result, tally, checked=True)
                     if progress is not None:
                         progress(result.n_read, str(path))
@@ -553,24 +662,39 @@ def _iter_outputs(files: list[Path], instrument: Instrument, options: BatchOptio
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = [pool.submit(_score_file_to_part, path, instrument, options, scratch / f"part{n:06d}.parquet",
-                                   with_counts) for n, path in enumerate(files)]
+            futures = [
+                pool.submit(
+                    _score_file_to_part,
+                    path,
+                    instrument,
+                    options,
+                    scratch / f"part{n:06d}.parquet",
+                    with_counts,
+                )
+                for n, path in enumerate(files)
+            ]
             for path, future in zip(files, futures):
                 done = future.result()
                 if not tally.add_file(path, done):
                     continue
                 if with_counts and done["counts"] is not None:
-                    tally.counts = done["counts"] if tally.counts is None else tally.counts + done["counts"]
+                    tally.counts = (
+                        done["counts"] if tally.counts is None else tally.counts + done["counts"]
+                    )
                 if progress is not None:
                     progress(done["n_read"], str(path))
                 if done["part"] is None:
                     continue
                 offset = 0
-                for batch in pq.ParquetFile(done["part"]).iter_batches(batch_size=options.chunk_rows):
+                for batch in pq.ParquetFile(done["part"]).iter_batches(
+                    batch_size=options.chunk_rows
+                ):
                     frame = batch.to_pandas()
-                    hashes = done["hashes"][offset:offset + len(frame)]
+                    hashes = done["hashes"][offset : offset + len(frame)]
                     offset += len(frame)
-                    yield _drop_cross_file_duplicates(ChunkResult(frame, hashes, [], len(frame), 0), tally)
+                    yield _drop_cross_file_duplicates(
+                        ChunkResult(frame, hashes, [], len(frame), 0), tally
+                    )
                 Path(done["part"]).unlink(missing_ok=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -593,8 +717,15 @@ def _check_options(instrument: Instrument, impute: str, jobs: int | None, engine
 def _medians(files, instrument, options, progress) -> pd.Series:
     """Item medians over every row kept (pass 1 of ``impute="median"``), from merged code counts."""
     tally = _Tally()
-    for _ in _iter_outputs(files, instrument, replace(options, impute="none", norms=None), tally, jobs=1,
-                           progress=None, with_counts=True):
+    for _ in _iter_outputs(
+        files,
+        instrument,
+        replace(options, impute="none", norms=None),
+        tally,
+        jobs=1,
+        progress=None,
+        with_counts=True,
+    ):
         pass
     if tally.counts is None:
         return pd.Series(np.nan, index=list(instrument.item_ids))
@@ -603,13 +734,25 @@ def _medians(files, instrument, options, progress) -> pd.Series:
     return medians_from_counts(tally.counts)
 
 
-def run_batch(inputs: list[str | Path], instrument: Instrument, out: str | Path, *,
-              problems_path: str | Path | None = None, strict: bool = False, impute: str = "none",
-              norms: NormTable | None = None, min_seconds: float | None = None,
-              rename: Mapping[str, str] | None = None, recode: Mapping[str, Mapping[Any, int]] | None = None,
-              jobs: int | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS, engine: str = "local",
-              scheduler: str | None = None, lang: str | None = None,
-              progress: Callable[[int, str], None] | None = None) -> BatchResult:
+def run_batch(
+    inputs: list[str | Path],
+    instrument: Instrument,
+    out: str | Path,
+    *,
+    problems_path: str | Path | None = None,
+    strict: bool = False,
+    impute: str = "none",
+    norms: NormTable | None = None,
+    min_seconds: float | None = None,
+    rename: Mapping[str, str] | None = None,
+    recode: Mapping[str, Mapping[Any, int]] | None = None,
+    jobs: int | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    engine: str = "local",
+    scheduler: str | None = None,
+    lang: str | None = None,
+    progress: Callable[[int, str], None] | None = None,
+) -> BatchResult:
     """Read, check and score response files; write the scores and the problem list.
 
     Parameters
@@ -659,7 +802,11 @@ def run_batch(inputs: list[str | Path], instrument: Instrument, out: str | Path,
 
     out = Path(out)
     table_format(out)
-    problems_out = Path(problems_path) if problems_path is not None else out.with_name(f"{out.stem}.problems.csv")
+    problems_out = (
+        Path(problems_path)
+        if problems_path is not None
+        else out.with_name(f"{out.stem}.problems.csv")
+    )
     if problems_out.suffix.lower() not in (".csv", ".xlsx", ".parquet"):
         raise UsageError(f"{problems_out}: the problem list is written as .csv, .xlsx or .parquet")
     files = expand_inputs(inputs)
@@ -670,21 +817,40 @@ def run_batch(inputs: list[str | Path], instrument: Instrument, out: str | Path,
     if norms is not None:
         norms.check_instrument(instrument, source="--norms")
     synthetic = any(_is_synthetic(path) for path in files)
-    keep = ((norms.group_,) if norms is not None and norms.group_ else ()) + ((SYNTHETIC_COLUMN,) if synthetic else ())
-    options = BatchOptions(impute=impute, min_seconds=min_seconds, rename=rename, recode=recode, norms=norms,
-                           keep=keep, chunk_rows=chunk_rows)
+    keep = ((norms.group_,) if norms is not None and norms.group_ else ()) + (
+        (SYNTHETIC_COLUMN,) if synthetic else ()
+    )
+    options = BatchOptions(
+        impute=impute,
+        min_seconds=min_seconds,
+        rename=rename,
+        recode=recode,
+        norms=norms,
+        keep=keep,
+        chunk_rows=chunk_rows,
+    )
     if impute == "median":
         options = replace(options, medians=_medians(files, instrument, options, None))
     labels = score_labels(instrument, lang)
-    labels.update({"respondent_id": "Respondent id", "source_file": "File the answers were read from",
-                   "source_row": "Row in that file (header = 1)"})
+    labels.update(
+        {
+            "respondent_id": "Respondent id",
+            "source_file": "File the answers were read from",
+            "source_row": "Row in that file (header = 1)",
+        }
+    )
     if synthetic:
         labels[SYNTHETIC_COLUMN] = "Synthetic (simulated) data"
     if norms is not None:
         for scale in norms.scales_:
             base = labels.get(scale, scale)
-            labels.update({f"{scale}_z": f"{base}: z score", f"{scale}_t": f"{base}: T score",
-                           f"{scale}_pct": f"{base}: percentile rank"})
+            labels.update(
+                {
+                    f"{scale}_z": f"{base}: z score",
+                    f"{scale}_t": f"{base}: T score",
+                    f"{scale}_pct": f"{base}: percentile rank",
+                }
+            )
     measure = {c: "scale" for c in labels if c not in ID_COLUMNS}
     measure.update({"respondent_id": "nominal", "source_file": "nominal", "source_row": "scale"})
     if synthetic:
@@ -696,7 +862,9 @@ def run_batch(inputs: list[str | Path], instrument: Instrument, out: str | Path,
             question = next(q for q in instrument.background if q.id == name)
             labels[name] = question.label.get(language, name)
             if question.choices:
-                value_labels[name] = {c.code: c.label.get(language, str(c.code)) for c in question.choices}
+                value_labels[name] = {
+                    c.code: c.label.get(language, str(c.code)) for c in question.choices
+                }
                 measure[name] = "nominal"
     tally = _Tally()
     writer = TableWriter(out, labels=labels, value_labels=value_labels, measure=measure)
@@ -704,8 +872,17 @@ def run_batch(inputs: list[str | Path], instrument: Instrument, out: str | Path,
     try:
         behind = _WriteBehind(writer.write)
         try:
-            for output in _iter_outputs(files, instrument, options, tally, jobs=jobs, progress=progress,
-                                        engine=engine, scheduler=scheduler, scratch=out.parent):
+            for output in _iter_outputs(
+                files,
+                instrument,
+                options,
+                tally,
+                jobs=jobs,
+                progress=progress,
+                engine=engine,
+                scheduler=scheduler,
+                scratch=out.parent,
+            ):
                 behind.put(output)
         except BaseException:
             behind.cancel()
@@ -722,14 +899,32 @@ def run_batch(inputs: list[str | Path], instrument: Instrument, out: str | Path,
         raise
     n_scored = tally.n_read - tally.n_rejected
     write_problems(tally.problems, problems_out)
-    return BatchResult(tuple(str(p) for p in files), tally.n_read, n_scored, tally.n_rejected, tally.problems,
-                       written, problems_out, tuple(tally.unreadable), synthetic)
+    return BatchResult(
+        tuple(str(p) for p in files),
+        tally.n_read,
+        n_scored,
+        tally.n_rejected,
+        tally.problems,
+        written,
+        problems_out,
+        tuple(tally.unreadable),
+        synthetic,
+    )
 
 
-def fit_norms(inputs: list[str | Path], instrument: Instrument, *, by: str | None = None,
-              impute: str = "none", min_seconds: float | None = None, rename=None, recode=None,
-              jobs: int | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-              progress: Callable[[int, str], None] | None = None) -> tuple[NormTable, BatchResult]:
+def fit_norms(
+    inputs: list[str | Path],
+    instrument: Instrument,
+    *,
+    by: str | None = None,
+    impute: str = "none",
+    min_seconds: float | None = None,
+    rename=None,
+    recode=None,
+    jobs: int | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: Callable[[int, str], None] | None = None,
+) -> tuple[NormTable, BatchResult]:
     """Score response files and learn a :class:`NormTable` from the scores (optionally per ``by`` group).
 
     ``by`` names a background question or metadata column (e.g. ``gender``). Returns the fitted
@@ -737,11 +932,19 @@ def fit_norms(inputs: list[str | Path], instrument: Instrument, *, by: str | Non
     """
     jobs = _check_options(instrument, impute, jobs, "local")
     if by is not None and by not in instrument.background_ids:
-        raise UsageError(f"--by {by}: not a background question of {instrument.metadata.short_name}; "
-                         f"background questions: {', '.join(instrument.background_ids) or 'none'}")
+        raise UsageError(
+            f"--by {by}: not a background question of {instrument.metadata.short_name}; "
+            f"background questions: {', '.join(instrument.background_ids) or 'none'}"
+        )
     files = expand_inputs(inputs)
-    options = BatchOptions(impute=impute, min_seconds=min_seconds, rename=rename, recode=recode,
-                           keep=(by,) if by else (), chunk_rows=chunk_rows)
+    options = BatchOptions(
+        impute=impute,
+        min_seconds=min_seconds,
+        rename=rename,
+        recode=recode,
+        keep=(by,) if by else (),
+        chunk_rows=chunk_rows,
+    )
     if impute == "median":
         options = replace(options, medians=_medians(files, instrument, options, None))
     table = NormTable(instrument=instrument)
@@ -753,15 +956,25 @@ def fit_norms(inputs: list[str | Path], instrument: Instrument, *, by: str | Non
             fitted = True
     if not fitted:
         table.fit(pd.DataFrame({s.id: pd.Series(dtype=float) for s in instrument.scales}))
-    result = BatchResult(tuple(str(p) for p in files), tally.n_read, tally.n_read - tally.n_rejected,
-                         tally.n_rejected, tally.problems, None, None, tuple(tally.unreadable))
+    result = BatchResult(
+        tuple(str(p) for p in files),
+        tally.n_read,
+        tally.n_read - tally.n_rejected,
+        tally.n_rejected,
+        tally.problems,
+        None,
+        None,
+        tuple(tally.unreadable),
+    )
     return table, result
 
 
 # --------------------------------------------------------------------------------------------
 # The dask engine
 # --------------------------------------------------------------------------------------------
-def _checked_file(path: Path, instrument: Instrument, options: BatchOptions) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _checked_file(
+    path: Path, instrument: Instrument, options: BatchOptions
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Dask task: read and check one whole file; return its kept rows and the accounting."""
     frames: list[pd.DataFrame] = []
     problems: list[Problem] = []
@@ -776,24 +989,44 @@ def _checked_file(path: Path, instrument: Instrument, options: BatchOptions) -> 
             n_rejected += result.n_rejected
             seen.add(result.hashes)
     except MHDQError as exc:
-        return _empty_checked(instrument, options), {"error": str(exc), "problems": problems, "n_read": n_read,
-                                                     "n_rejected": n_rejected}
+        return _empty_checked(instrument, options), {
+            "error": str(exc),
+            "problems": problems,
+            "n_read": n_read,
+            "n_rejected": n_rejected,
+        }
     frame = pd.concat(frames, ignore_index=True) if frames else _empty_checked(instrument, options)
     return frame, {"error": None, "problems": problems, "n_read": n_read, "n_rejected": n_rejected}
 
 
 def _empty_checked(instrument: Instrument, options: BatchOptions) -> pd.DataFrame:
-    columns: dict[str, Any] = {"respondent_id": pd.Series(dtype=object), "source_file": pd.Series(dtype=object),
-                               "source_row": pd.Series(dtype="int64")}
-    columns.update({name: pd.Series(dtype=object if name == SYNTHETIC_COLUMN else "float64") for name in options.keep})
+    columns: dict[str, Any] = {
+        "respondent_id": pd.Series(dtype=object),
+        "source_file": pd.Series(dtype=object),
+        "source_row": pd.Series(dtype="int64"),
+    }
+    columns.update(
+        {
+            name: pd.Series(dtype=object if name == SYNTHETIC_COLUMN else "float64")
+            for name in options.keep
+        }
+    )
     columns.update({item_id: pd.Series(dtype="float64") for item_id in instrument.item_ids})
     if any(rs.not_applicable is not None for rs in instrument.response_scales.values()):
         columns.update({f"{item_id}__na": pd.Series(dtype=bool) for item_id in instrument.item_ids})
     return pd.DataFrame(columns)
 
 
-def _iter_dask_outputs(files: list[Path], instrument: Instrument, options: BatchOptions, tally: _Tally, *,
-                       progress, scheduler: str | None, jobs: int) -> Iterator[pd.DataFrame]:
+def _iter_dask_outputs(
+    files: list[Path],
+    instrument: Instrument,
+    options: BatchOptions,
+    tally: _Tally,
+    *,
+    progress,
+    scheduler: str | None,
+    jobs: int,
+) -> Iterator[pd.DataFrame]:
     """Check each file in a dask task, score the partitions with ``dask.dataframe.map_partitions``.
 
     One partition per input file; the scoring function is :func:`score_frame`, the same pure
@@ -804,20 +1037,30 @@ def _iter_dask_outputs(files: list[Path], instrument: Instrument, options: Batch
         import dask.dataframe as dd
         from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise UsageError("--engine dask needs dask: pip install 'mhdq[dask]' "
-                         "(dask[dataframe,distributed])") from None
+        raise UsageError(
+            "--engine dask needs dask: pip install 'mhdq[dask]' (dask[dataframe,distributed])"
+        ) from None
     cluster = None
     if scheduler:
         try:
             client = Client(scheduler, timeout="10s")
         except OSError as exc:
-            raise UsageError(f"--scheduler {scheduler}: cannot connect to the dask scheduler ({exc})") from None
+            raise UsageError(
+                f"--scheduler {scheduler}: cannot connect to the dask scheduler ({exc})"
+            ) from None
     else:
-        cluster = LocalCluster(n_workers=max(1, min(jobs, len(files))), threads_per_worker=1,
-                               processes=False, dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=max(1, min(jobs, len(files))),
+            threads_per_worker=1,
+            processes=False,
+            dashboard_address=None,
+        )
         client = Client(cluster)
     try:
-        parts = [dask.delayed(_checked_file, nout=2, pure=False)(path, instrument, options) for path in files]
+        parts = [
+            dask.delayed(_checked_file, nout=2, pure=False)(path, instrument, options)
+            for path in files
+        ]
         meta_in = _empty_checked(instrument, options)
         with dask.config.set({"dataframe.convert-string": False}):
             ddf = dd.from_delayed([frame for frame, _ in parts], meta=meta_in, verify_meta=False)
@@ -825,7 +1068,7 @@ def _iter_dask_outputs(files: list[Path], instrument: Instrument, options: Batch
             scored = ddf.map_partitions(score_frame, instrument, options, meta=meta_out)
             partitions = scored.to_delayed()
         futures = client.compute(list(partitions) + [info for _, info in parts])
-        score_futures, info_futures = futures[: len(files)], futures[len(files):]
+        score_futures, info_futures = futures[: len(files)], futures[len(files) :]
         for path, score_future, info_future in zip(files, score_futures, info_futures):
             info = info_future.result()
             if not tally.add_file(path, info):

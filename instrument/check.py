@@ -44,8 +44,8 @@ into a problem's ``value`` (it is None).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -110,8 +110,13 @@ class CheckedResponses:
         """Count of problems by ``rule`` and ``severity`` (columns ``rule, severity, n``)."""
         frame = problems_frame(self.problems)
         if frame.empty:
-            return pd.DataFrame({"rule": pd.Series(dtype=object), "severity": pd.Series(dtype=object),
-                                 "n": pd.Series(dtype="int64")})
+            return pd.DataFrame(
+                {
+                    "rule": pd.Series(dtype=object),
+                    "severity": pd.Series(dtype=object),
+                    "n": pd.Series(dtype="int64"),
+                }
+            )
         return frame.groupby(["rule", "severity"], sort=True).size().rename("n").reset_index()
 
 
@@ -125,10 +130,14 @@ def _as_float(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if pd.api.types.is_numeric_dtype(column.dtype):
         return column.to_numpy(dtype="float64", na_value=np.nan), np.zeros(len(column), dtype=bool)
     raw = column.astype(object)
-    is_text = raw.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False).to_numpy(dtype=bool)
+    is_text = (
+        raw.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False).to_numpy(dtype=bool)
+    )
     stripped = raw.where(~is_text, raw[is_text].str.strip() if is_text.any() else raw)
     blank = is_text & (stripped.astype(object) == "").to_numpy(dtype=bool)
-    values = pd.to_numeric(stripped.where(~blank, None), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    values = pd.to_numeric(stripped.where(~blank, None), errors="coerce").to_numpy(
+        dtype="float64", na_value=np.nan
+    )
     bad_text = is_text & ~blank & np.isnan(values)
     return values, bad_text
 
@@ -152,13 +161,28 @@ def _show(value: object) -> str:
     return shorten(value)
 
 
-def _cell_records(rows: np.ndarray, files: np.ndarray, column: str, mask: np.ndarray,
-                  values: np.ndarray | None, rule: str, severity: str, message: str,
-                  show=_show) -> list[Problem]:
+def _cell_records(
+    rows: np.ndarray,
+    files: np.ndarray,
+    column: str,
+    mask: np.ndarray,
+    values: np.ndarray | None,
+    rule: str,
+    severity: str,
+    message: str,
+    show=_show,
+) -> list[Problem]:
     """Problem records for the flagged cells only (the loop runs over flagged cells, not rows)."""
     return [
-        Problem(str(files[i]), int(rows[i]), column, None if values is None else show(values[i]),
-                rule, severity, message)
+        Problem(
+            str(files[i]),
+            int(rows[i]),
+            column,
+            None if values is None else show(values[i]),
+            rule,
+            severity,
+            message,
+        )
         for i in np.flatnonzero(mask)
     ]
 
@@ -167,8 +191,14 @@ def _format_code(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def check_items(items: pd.DataFrame, instrument: Instrument, *, rows: np.ndarray | None = None,
-                files: np.ndarray | None = None, file: str = "") -> tuple[np.ndarray, np.ndarray, list[Problem]]:
+def check_items(
+    items: pd.DataFrame,
+    instrument: Instrument,
+    *,
+    rows: np.ndarray | None = None,
+    files: np.ndarray | None = None,
+    file: str = "",
+) -> tuple[np.ndarray, np.ndarray, list[Problem]]:
     """Check item cells; return clean codes, the not-applicable mask and the problems.
 
     Parameters
@@ -225,7 +255,9 @@ def check_items(items: pd.DataFrame, instrument: Instrument, *, rows: np.ndarray
         rs = instrument.response_scales[scale_id]
         rows_of = [index[i] for i in ids]
         contiguous = rows_of == list(range(rows_of[0], rows_of[0] + len(rows_of)))
-        block = codes[rows_of[0]:rows_of[0] + len(rows_of)] if contiguous else np.empty((len(ids), n))
+        block = (
+            codes[rows_of[0] : rows_of[0] + len(rows_of)] if contiguous else np.empty((len(ids), n))
+        )
         bad_text = np.zeros((len(ids), n), dtype=bool)
         for j, item_id in enumerate(ids):
             block[j], bad_text[j] = _as_float(items[item_id])
@@ -242,9 +274,16 @@ def check_items(items: pd.DataFrame, instrument: Instrument, *, rows: np.ndarray
         other |= answer
         np.logical_not(other, out=other)  # neither an answer nor blank
         if other.any():
-            is_na = other & (block == rs.not_applicable) if rs.not_applicable is not None else np.zeros_like(answer)
-            declared = other & np.isin(block, np.asarray(rs.missing_codes, dtype="float64")) if rs.missing_codes \
+            is_na = (
+                other & (block == rs.not_applicable)
+                if rs.not_applicable is not None
                 else np.zeros_like(answer)
+            )
+            declared = (
+                other & np.isin(block, np.asarray(rs.missing_codes, dtype="float64"))
+                if rs.missing_codes
+                else np.zeros_like(answer)
+            )
             invalid = other & ~(is_na | declared)
             np.copyto(block, np.nan, where=other)
         else:
@@ -258,17 +297,43 @@ def check_items(items: pd.DataFrame, instrument: Instrument, *, rows: np.ndarray
             for j, item_id in enumerate(ids):
                 if bad_text[j].any():
                     raw = items[item_id].astype(object).to_numpy()
-                    problems += _cell_records(rows, files, item_id, bad_text[j], raw, "text_not_code", "error",
-                                              f"text where a code is expected; allowed codes: {allowed}")
+                    problems += _cell_records(
+                        rows,
+                        files,
+                        item_id,
+                        bad_text[j],
+                        raw,
+                        "text_not_code",
+                        "error",
+                        f"text where a code is expected; allowed codes: {allowed}",
+                    )
                 if not invalid[j].any():
                     continue
                 raw = _as_float(items[item_id])[0]
                 fractional = invalid[j] & (raw != np.floor(raw))
                 outside = invalid[j] & ~fractional
-                problems += _cell_records(rows, files, item_id, fractional, raw, "not_integer", "error",
-                                          f"not a whole number; allowed codes: {allowed}", _format_code)
-                problems += _cell_records(rows, files, item_id, outside, raw, "code_outside_scale", "error",
-                                          f"code outside the response scale; allowed codes: {allowed}", _format_code)
+                problems += _cell_records(
+                    rows,
+                    files,
+                    item_id,
+                    fractional,
+                    raw,
+                    "not_integer",
+                    "error",
+                    f"not a whole number; allowed codes: {allowed}",
+                    _format_code,
+                )
+                problems += _cell_records(
+                    rows,
+                    files,
+                    item_id,
+                    outside,
+                    raw,
+                    "code_outside_scale",
+                    "error",
+                    f"code outside the response scale; allowed codes: {allowed}",
+                    _format_code,
+                )
         for mask, rule, what in (
             (is_na, "not_applicable", "the not-applicable code; scoring follows each scale's rule"),
             (declared, "declared_missing", "a declared missing code; counted as unanswered"),
@@ -276,22 +341,36 @@ def check_items(items: pd.DataFrame, instrument: Instrument, *, rows: np.ndarray
             counts = mask.sum(axis=1)
             for j in np.flatnonzero(counts):
                 first = ", ".join(str(int(r)) for r in rows[np.flatnonzero(mask[j])[:3]])
-                problems.append(Problem(str(files[0]), None, ids[j], None, rule, "info",
-                                        f"{int(counts[j])} cell(s) hold {what} (first rows: {first})"))
+                problems.append(
+                    Problem(
+                        str(files[0]),
+                        None,
+                        ids[j],
+                        None,
+                        rule,
+                        "info",
+                        f"{int(counts[j])} cell(s) hold {what} (first rows: {first})",
+                    )
+                )
     return codes.T, not_applicable.T, problems
 
 
 # --------------------------------------------------------------------------------------------
 # Background questions
 # --------------------------------------------------------------------------------------------
-def _check_background_question(question: BackgroundQuestion, frame: pd.DataFrame, rows: np.ndarray,
-                               files: np.ndarray) -> tuple[dict[str, pd.Series], list[Problem]]:
+def _check_background_question(
+    question: BackgroundQuestion, frame: pd.DataFrame, rows: np.ndarray, files: np.ndarray
+) -> tuple[dict[str, pd.Series], list[Problem]]:
     hide = question.sensitive or question.type == "text"
     problems: list[Problem] = []
     cleaned: dict[str, pd.Series] = {}
 
     def report(column: str, mask: np.ndarray, shown: np.ndarray, rule: str, message: str) -> None:
-        problems.extend(_cell_records(rows, files, column, mask, None if hide else shown, rule, "error", message))
+        problems.extend(
+            _cell_records(
+                rows, files, column, mask, None if hide else shown, rule, "error", message
+            )
+        )
 
     if question.type == "text":
         return cleaned, problems
@@ -303,8 +382,13 @@ def _check_background_question(question: BackgroundQuestion, frame: pd.DataFrame
             values, text = _as_float(frame[column])
             bad = text | (~np.isnan(values) & ~np.isin(values, [0.0, 1.0]))
             if bad.any():
-                report(column, bad, frame[column].astype(object).to_numpy(), "unknown_choice",
-                       f"a multiple-choice flag must be 0 or 1 ({question.id}, choice {code})")
+                report(
+                    column,
+                    bad,
+                    frame[column].astype(object).to_numpy(),
+                    "unknown_choice",
+                    f"a multiple-choice flag must be 0 or 1 ({question.id}, choice {code})",
+                )
                 cleaned[column] = pd.Series(np.where(bad, np.nan, values), index=frame.index)
         return cleaned, problems
     if question.id not in frame:
@@ -318,16 +402,35 @@ def _check_background_question(question: BackgroundQuestion, frame: pd.DataFrame
         bad = text | fractional
         if question.type == "single_choice":
             allowed = ", ".join(str(c) for c in question.choice_codes())
-            unknown = text | (present & ~np.isin(values, np.asarray(question.choice_codes(), dtype=float)))
-            report(question.id, unknown, shown, "unknown_choice", f"not one of the choices; allowed codes: {allowed}")
+            unknown = text | (
+                present & ~np.isin(values, np.asarray(question.choice_codes(), dtype=float))
+            )
+            report(
+                question.id,
+                unknown,
+                shown,
+                "unknown_choice",
+                f"not one of the choices; allowed codes: {allowed}",
+            )
             bad = unknown
         else:
-            report(question.id, text, shown, "text_not_code", "text where a whole number is expected")
+            report(
+                question.id, text, shown, "text_not_code", "text where a whole number is expected"
+            )
             report(question.id, fractional, shown, "not_integer", "not a whole number")
             if question.minimum is not None:
-                outside = present & ~fractional & ((values < question.minimum) | (values > question.maximum))
-                report(question.id, outside, shown, "out_of_range",
-                       f"outside the allowed range {question.minimum} to {question.maximum}")
+                outside = (
+                    present
+                    & ~fractional
+                    & ((values < question.minimum) | (values > question.maximum))
+                )
+                report(
+                    question.id,
+                    outside,
+                    shown,
+                    "out_of_range",
+                    f"outside the allowed range {question.minimum} to {question.maximum}",
+                )
                 bad = bad | outside
         if bad.any():
             cleaned[question.id] = pd.Series(np.where(bad, np.nan, values), index=frame.index)
@@ -360,16 +463,22 @@ def _check_background_question(question: BackgroundQuestion, frame: pd.DataFrame
         report(question.id, bad, shown, "bad_year_month", "not a year and month written as YYYY-MM")
     if question.minimum is not None:
         outside = ~np.isnan(years) & ((years < question.minimum) | (years > question.maximum))
-        report(question.id, outside, shown, "out_of_range",
-               f"year outside the allowed range {question.minimum} to {question.maximum}")
+        report(
+            question.id,
+            outside,
+            shown,
+            "out_of_range",
+            f"year outside the allowed range {question.minimum} to {question.maximum}",
+        )
         bad = bad | outside
     if bad.any():
         cleaned[question.id] = raw.astype(object).where(~bad, None)
     return cleaned, problems
 
 
-def check_background(background: pd.DataFrame, instrument: Instrument, *, rows: np.ndarray,
-                     files: np.ndarray) -> tuple[pd.DataFrame, list[Problem]]:
+def check_background(
+    background: pd.DataFrame, instrument: Instrument, *, rows: np.ndarray, files: np.ndarray
+) -> tuple[pd.DataFrame, list[Problem]]:
     """Check background answers; return the frame with invalid cells blanked and the problems."""
     problems: list[Problem] = []
     cleaned = background.copy() if len(background.columns) else background
@@ -405,8 +514,13 @@ def hash_ids(ids: Iterable[object] | pd.Series) -> np.ndarray:
 def blank_ids(ids: pd.Series) -> np.ndarray:
     """True where a respondent id is missing or only whitespace."""
     blank = ids.isna().to_numpy()
-    text = ids if pd.api.types.is_string_dtype(ids.dtype) and ids.dtype != object else ids.astype(object).map(
-        lambda v: v if isinstance(v, str) else str(v), na_action="ignore")
+    text = (
+        ids
+        if pd.api.types.is_string_dtype(ids.dtype) and ids.dtype != object
+        else ids.astype(object).map(
+            lambda v: v if isinstance(v, str) else str(v), na_action="ignore"
+        )
+    )
     stripped = text.str.strip() == ""
     return blank | stripped.fillna(False).to_numpy(dtype=bool)
 
@@ -509,8 +623,14 @@ def merge_seen(seen: np.ndarray | None, new: np.ndarray) -> np.ndarray:
     return np.insert(seen, pos[~hit], new[~hit])
 
 
-def check_responses(table: ResponseTable, instrument: Instrument, *, min_seconds: float | None = None,
-                    seen_ids: SeenIds | np.ndarray | None = None, straight_line_min: int = 10) -> CheckedResponses:
+def check_responses(
+    table: ResponseTable,
+    instrument: Instrument,
+    *,
+    min_seconds: float | None = None,
+    seen_ids: SeenIds | np.ndarray | None = None,
+    straight_line_min: int = 10,
+) -> CheckedResponses:
     """Check a table of responses against its instrument.
 
     Parameters
@@ -556,18 +676,31 @@ def check_responses(table: ResponseTable, instrument: Instrument, *, min_seconds
     files = _source_files(meta, table.source)
     file = str(files[0]) if n else table.source
     problems: list[Problem] = list(table.problems)
-    codes, not_applicable, cell_problems = check_items(table.items, instrument, rows=rows, files=files, file=file)
+    codes, not_applicable, cell_problems = check_items(
+        table.items, instrument, rows=rows, files=files, file=file
+    )
     background, bg_problems = check_background(table.background, instrument, rows=rows, files=files)
     problems += cell_problems + bg_problems
 
     by_item = codes.T  # the items-major block check_items built (a view, no copy)
     answered = ~np.isnan(by_item)
-    n_answered = answered.view(np.int8).sum(axis=0, dtype=np.int32) if n else np.zeros(0, dtype=np.int32)
+    n_answered = (
+        answered.view(np.int8).sum(axis=0, dtype=np.int32) if n else np.zeros(0, dtype=np.int32)
+    )
     no_answers = n_answered == 0
     reasons = np.full(n, "", dtype=object)
     for i in np.flatnonzero(no_answers):
-        problems.append(Problem(str(files[i]), int(rows[i]), None, None, "no_answers", "error",
-                                "no item holds an answer on the scale; row not scored"))
+        problems.append(
+            Problem(
+                str(files[i]),
+                int(rows[i]),
+                None,
+                None,
+                "no_answers",
+                "error",
+                "no item holds an answer on the scale; row not scored",
+            )
+        )
     reasons[no_answers] = "no_answers"
 
     id_hashes = np.zeros(n, dtype="uint64")
@@ -575,10 +708,20 @@ def check_responses(table: ResponseTable, instrument: Instrument, *, min_seconds
         dup, id_hashes = _duplicates(meta["respondent_id"], ~no_answers, seen_ids)
         ids = meta["respondent_id"].astype(object).to_numpy() if dup.any() else None
         for i in np.flatnonzero(dup):
-            problems.append(Problem(str(files[i]), int(rows[i]), "respondent_id", shorten(ids[i]),
-                                    "duplicate_respondent_id", "error",
-                                    "respondent id already used by an earlier row; row not scored"))
-        reasons[dup] = np.where(reasons[dup] == "", "duplicate_respondent_id", reasons[dup] + ";duplicate_respondent_id")
+            problems.append(
+                Problem(
+                    str(files[i]),
+                    int(rows[i]),
+                    "respondent_id",
+                    shorten(ids[i]),
+                    "duplicate_respondent_id",
+                    "error",
+                    "respondent id already used by an earlier row; row not scored",
+                )
+            )
+        reasons[dup] = np.where(
+            reasons[dup] == "", "duplicate_respondent_id", reasons[dup] + ";duplicate_respondent_id"
+        )
 
     keyed = np.array([item.keyed for item in instrument.items])
     if (keyed < 0).any() and (keyed > 0).any() and n:
@@ -589,27 +732,56 @@ def check_responses(table: ResponseTable, instrument: Instrument, *, min_seconds
             both = answered[keyed < 0].any(axis=0) & answered[keyed > 0].any(axis=0)
             flat &= both
         for i in np.flatnonzero(flat):
-            problems.append(Problem(
-                str(files[i]), int(rows[i]), None, _format_code(row_min[i]), "straight_lining", "warning",
-                f"the same answer on all {int(n_answered[i])} answered items, positively and reverse keyed "
-                "(possible careless responding); row still scored"))
+            problems.append(
+                Problem(
+                    str(files[i]),
+                    int(rows[i]),
+                    None,
+                    _format_code(row_min[i]),
+                    "straight_lining",
+                    "warning",
+                    f"the same answer on all {int(n_answered[i])} answered items, positively and reverse keyed "
+                    "(possible careless responding); row still scored",
+                )
+            )
 
     if min_seconds is not None:
         if DURATION_COLUMN in meta:
-            duration = pd.to_numeric(meta[DURATION_COLUMN], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+            duration = pd.to_numeric(meta[DURATION_COLUMN], errors="coerce").to_numpy(
+                dtype="float64", na_value=np.nan
+            )
             fast = duration < min_seconds
             for i in np.flatnonzero(fast):
-                problems.append(Problem(
-                    str(files[i]), int(rows[i]), DURATION_COLUMN, _format_code(duration[i]), "too_fast", "warning",
-                    f"completed in less than {min_seconds:g} seconds (possible careless responding); row still scored"))
+                problems.append(
+                    Problem(
+                        str(files[i]),
+                        int(rows[i]),
+                        DURATION_COLUMN,
+                        _format_code(duration[i]),
+                        "too_fast",
+                        "warning",
+                        f"completed in less than {min_seconds:g} seconds (possible careless responding); row still scored",
+                    )
+                )
         else:
-            problems.append(Problem(file, None, DURATION_COLUMN, None, "no_duration", "info",
-                                    "the file has no completion time, so the minimum-seconds check was not made"))
+            problems.append(
+                Problem(
+                    file,
+                    None,
+                    DURATION_COLUMN,
+                    None,
+                    "no_duration",
+                    "info",
+                    "the file has no completion time, so the minimum-seconds check was not made",
+                )
+            )
 
     index = meta.index
     return CheckedResponses(
         codes=pd.DataFrame(codes, columns=list(instrument.item_ids), index=index, copy=False),
-        not_applicable=pd.DataFrame(not_applicable, columns=list(instrument.item_ids), index=index, copy=False),
+        not_applicable=pd.DataFrame(
+            not_applicable, columns=list(instrument.item_ids), index=index, copy=False
+        ),
         background=background,
         meta=meta,
         rejected=pd.Series(reasons != "", index=index, name="rejected"),

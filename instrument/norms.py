@@ -55,8 +55,14 @@ def _stats(unique: np.ndarray, counts: np.ndarray) -> dict[str, Any]:
         x_lo = unique[np.searchsorted(expanded_rank, lo + 1)]
         x_hi = unique[np.searchsorted(expanded_rank, hi + 1)]
         percentiles[str(p)] = float(x_lo + (h - lo) * (x_hi - x_lo))
-    return {"n": n, "mean": mean, "sd": sd, "percentiles": percentiles,
-            "values": unique.tolist(), "counts": counts.astype(int).tolist()}
+    return {
+        "n": n,
+        "mean": mean,
+        "sd": sd,
+        "percentiles": percentiles,
+        "values": unique.tolist(),
+        "counts": counts.astype(int).tolist(),
+    }
 
 
 class NormTable:
@@ -115,25 +121,33 @@ class NormTable:
         elif self.instrument is not None:
             columns = [s.id for s in self.instrument.scales]
         else:
-            columns = [c for c in scores.columns
-                       if pd.api.types.is_numeric_dtype(scores[c].dtype) and not str(c).endswith("_n")
-                       and c not in ("source_row",)]
+            columns = [
+                c
+                for c in scores.columns
+                if pd.api.types.is_numeric_dtype(scores[c].dtype)
+                and not str(c).endswith("_n")
+                and c not in ("source_row",)
+            ]
         missing = [c for c in columns if c not in scores.columns]
         if missing:
             raise ValueError(f"scores: missing score column(s) {', '.join(missing)}")
         return columns
 
-    def _groups(self, scores: pd.DataFrame, group: str | pd.Series | None) -> tuple[str | None, pd.Series]:
+    def _groups(
+        self, scores: pd.DataFrame, group: str | pd.Series | None
+    ) -> tuple[str | None, pd.Series]:
         if group is None:
             return None, pd.Series(ALL, index=scores.index)
         if isinstance(group, str):
             if group not in scores.columns:
-                raise ValueError(f"group: no column {group!r} in the scores; columns: {', '.join(map(str, scores.columns))}")
+                raise ValueError(
+                    f"group: no column {group!r} in the scores; columns: {', '.join(map(str, scores.columns))}"
+                )
             return group, scores[group].map(_group_key, na_action="ignore")
         series = pd.Series(group).reindex(scores.index)
         return str(series.name or "group"), series.map(_group_key, na_action="ignore")
 
-    def fit(self, scores: pd.DataFrame, group: str | pd.Series | None = None) -> "NormTable":
+    def fit(self, scores: pd.DataFrame, group: str | pd.Series | None = None) -> NormTable:
         """Learn the norms from reference scores.
 
         Parameters
@@ -154,7 +168,7 @@ class NormTable:
         self.scales_ = []
         return self.partial_fit(scores, group)
 
-    def partial_fit(self, scores: pd.DataFrame, group: str | pd.Series | None = None) -> "NormTable":
+    def partial_fit(self, scores: pd.DataFrame, group: str | pd.Series | None = None) -> NormTable:
         """Add more reference scores (for streamed data); the result equals one ``fit`` on all rows."""
         if not isinstance(scores, pd.DataFrame):
             raise TypeError(f"scores: expected a DataFrame, got {type(scores).__name__}")
@@ -166,26 +180,47 @@ class NormTable:
         columns = self._scale_columns(scores)
         name, groups = self._groups(scores, group)
         if counts and (name != self.group_ or columns != self.scales_):
-            raise ValueError("partial_fit: scores must have the same scale columns and group as before")
+            raise ValueError(
+                "partial_fit: scores must have the same scale columns and group as before"
+            )
         self.group_, self.scales_ = name, columns
         for key in groups.dropna().unique():
             rows = (groups == key).to_numpy()
             entry = counts.setdefault(key, {})
             for column in columns:
-                unique, n = _distribution(scores.loc[rows, column].to_numpy(dtype="float64", na_value=np.nan))
+                unique, n = _distribution(
+                    scores.loc[rows, column].to_numpy(dtype="float64", na_value=np.nan)
+                )
                 if column in entry:
                     old_u, old_n = entry[column]
-                    merged = pd.Series(np.concatenate([old_n, n]), index=np.concatenate([old_u, unique])).groupby(level=0).sum()
+                    merged = (
+                        pd.Series(np.concatenate([old_n, n]), index=np.concatenate([old_u, unique]))
+                        .groupby(level=0)
+                        .sum()
+                    )
                     unique, n = merged.index.to_numpy(dtype=float), merged.to_numpy()
                 entry[column] = (unique, n)
-        self.norms_ = {key: {column: _stats(*entry[column]) for column in columns} for key, entry in sorted(counts.items())}
-        self.instrument_name_ = self.instrument.name if self.instrument is not None else getattr(self, "instrument_name_", None)
-        self.instrument_version_ = self.instrument.version if self.instrument is not None else getattr(self, "instrument_version_", None)
+        self.norms_ = {
+            key: {column: _stats(*entry[column]) for column in columns}
+            for key, entry in sorted(counts.items())
+        }
+        self.instrument_name_ = (
+            self.instrument.name
+            if self.instrument is not None
+            else getattr(self, "instrument_name_", None)
+        )
+        self.instrument_version_ = (
+            self.instrument.version
+            if self.instrument is not None
+            else getattr(self, "instrument_version_", None)
+        )
         return self
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "norms_"):
-            raise ValueError("this NormTable is not fitted yet: call fit() or NormTable.load() first")
+            raise ValueError(
+                "this NormTable is not fitted yet: call fit() or NormTable.load() first"
+            )
 
     # --- applying -------------------------------------------------------------------------
     def transform(self, scores: pd.DataFrame, group: str | pd.Series | None = None) -> pd.DataFrame:
@@ -209,7 +244,9 @@ class NormTable:
             raise TypeError(f"scores: expected a DataFrame, got {type(scores).__name__}")
         missing = [c for c in self.scales_ if c not in scores.columns]
         if missing:
-            raise ValueError(f"scores: missing score column(s) {', '.join(missing)} that the norms were fitted on")
+            raise ValueError(
+                f"scores: missing score column(s) {', '.join(missing)} that the norms were fitted on"
+            )
         if self.group_ is None:
             groups = pd.Series(ALL, index=scores.index)
         else:
@@ -246,7 +283,13 @@ class NormTable:
         rows = []
         for key, entry in self.norms_.items():
             for column, stats in entry.items():
-                row = {"group": key, "scale": column, "n": stats["n"], "mean": stats["mean"], "sd": stats["sd"]}
+                row = {
+                    "group": key,
+                    "scale": column,
+                    "n": stats["n"],
+                    "mean": stats["mean"],
+                    "sd": stats["sd"],
+                }
                 row.update({f"p{p}": stats["percentiles"].get(str(p)) for p in PERCENTILES})
                 rows.append(row)
         return pd.DataFrame(rows)
@@ -255,11 +298,16 @@ class NormTable:
     def to_dict(self) -> dict[str, Any]:
         self._check_fitted()
         return {
-            "format": FORMAT, "format_version": FORMAT_VERSION,
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
             "instrument": {"name": self.instrument_name_, "version": self.instrument_version_},
-            "group": self.group_, "scales": list(self.scales_),
-            "definitions": {"z": "(x - mean) / sd, sd with n - 1", "t": "50 + 10 z",
-                            "pct": "100 * (below + equal / 2) / n (mid-rank percentile)"},
+            "group": self.group_,
+            "scales": list(self.scales_),
+            "definitions": {
+                "z": "(x - mean) / sd, sd with n - 1",
+                "t": "50 + 10 z",
+                "pct": "100 * (below + equal / 2) / n (mid-rank percentile)",
+            },
             "norms": self.norms_,
         }
 
@@ -274,7 +322,7 @@ class NormTable:
         return path
 
     @classmethod
-    def load(cls, path: str | Path, instrument: Instrument | None = None) -> "NormTable":
+    def load(cls, path: str | Path, instrument: Instrument | None = None) -> NormTable:
         """Read a saved table; with ``instrument``, refuse norms of another instrument or version."""
         path = Path(path)
         try:
@@ -284,7 +332,7 @@ class NormTable:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise DataError(f"{path}: not a readable norms file ({exc})") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise DataError(f"{path}: not an MHDQ norms file (expected \"format\": \"{FORMAT}\")")
+            raise DataError(f'{path}: not an MHDQ norms file (expected "format": "{FORMAT}")')
         table = cls(scales=data["scales"], instrument=instrument)
         table.norms_ = data["norms"]
         table.group_ = data.get("group")
@@ -298,7 +346,10 @@ class NormTable:
     def check_instrument(self, instrument: Instrument, *, source: str = "norms") -> None:
         """Raise DataError unless the norms were made with this instrument name and version."""
         self._check_fitted()
-        if (self.instrument_name_, self.instrument_version_) != (instrument.name, instrument.version):
+        if (self.instrument_name_, self.instrument_version_) != (
+            instrument.name,
+            instrument.version,
+        ):
             raise DataError(
                 f"{source}: norms were made for {self.instrument_name_!r} version {self.instrument_version_!r}, "
                 f"not {instrument.name!r} version {instrument.version!r}"

@@ -18,8 +18,9 @@ How to export from each platform, and what is read from it: ``docs/reading-data.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from instrument.errors import DataError
 from instrument.problems import Problem
@@ -32,12 +33,30 @@ from instrument.safety import DEFAULT_LIMITS, ReadLimits, check_file_size
 
 #: Platforms :func:`detect_platform` returns and ``platform=`` accepts.
 PLATFORMS = ("mhdq_workbook", "xlsx", "csv", "kobo", "redcap", "qualtrics", "spss", "parquet")
-_ALIASES = {"tsv": "csv", "text": "csv", "xls": "xlsx", "xlsm": "xlsx", "excel": "xlsx", "workbook": "xlsx",
-            "sav": "spss", "zsav": "spss", "mhdq": "mhdq_workbook", "kobotoolbox": "kobo", "odk": "kobo"}
+_ALIASES = {
+    "tsv": "csv",
+    "text": "csv",
+    "xls": "xlsx",
+    "xlsm": "xlsx",
+    "excel": "xlsx",
+    "workbook": "xlsx",
+    "sav": "spss",
+    "zsav": "spss",
+    "mhdq": "mhdq_workbook",
+    "kobotoolbox": "kobo",
+    "odk": "kobo",
+}
 _TEXT_PLATFORMS = ("csv", "kobo", "redcap", "qualtrics")
 _BOOK_PLATFORMS = ("mhdq_workbook", "xlsx", "kobo", "qualtrics")
-_BINARY_SUFFIXES = {".xlsx": "workbook", ".xlsm": "workbook", ".xls": "workbook",
-                    ".sav": "spss", ".zsav": "spss", ".parquet": "parquet", ".pq": "parquet"}
+_BINARY_SUFFIXES = {
+    ".xlsx": "workbook",
+    ".xlsm": "workbook",
+    ".xls": "workbook",
+    ".sav": "spss",
+    ".zsav": "spss",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 
 
 def detect_platform(path: str | Path, *, limits: ReadLimits | None = None) -> str:
@@ -159,7 +178,9 @@ def read_responses(
     container = _container(path, limits)
     if container in ("spss", "parquet"):
         if sheet is not None:
-            raise ValueError(f"sheet: {source} is not a workbook; sheet= applies to .xlsx/.xlsm/.xls files only")
+            raise ValueError(
+                f"sheet: {source} is not a workbook; sheet= applies to .xlsx/.xlsm/.xls files only"
+            )
         raw = _read_binary(path, container, limits, forced)
         return _finish(raw, instrument, source, forced or container, rename, recode)
     if container == "workbook":
@@ -169,13 +190,17 @@ def read_responses(
         chosen = _book_platform(raw, forced, source)
         return _finish(raw, instrument, source, chosen, rename, recode)
     if sheet is not None:
-        raise ValueError(f"sheet: {source} is not a workbook; sheet= applies to .xlsx/.xlsm/.xls files only")
+        raise ValueError(
+            f"sheet: {source} is not a workbook; sheet= applies to .xlsx/.xlsm/.xls files only"
+        )
     layout = inspect_text(path, limits)
     chosen = _text_choice(layout, forced, source)
     matcher = Matcher(instrument, platform=chosen, rename=rename, recode=recode)
     plan = matcher.plan(layout.header, source)
     raw = read_delimited(layout, limits, numeric=_numeric_columns(plan, instrument))
-    return matcher.build(raw, plan, source, platform=chosen, spec_version=None, include_file_problems=True)
+    return matcher.build(
+        raw, plan, source, platform=chosen, spec_version=None, include_file_problems=True
+    )
 
 
 def iter_response_chunks(
@@ -221,7 +246,9 @@ def iter_response_chunks(
     forced = _check_platform(platform)
     container = _container(path, limits)
     if container == "workbook" or container == "spss":
-        yield read_responses(path, instrument, rename=rename, recode=recode, platform=platform, limits=limits)
+        yield read_responses(
+            path, instrument, rename=rename, recode=recode, platform=platform, limits=limits
+        )
         return
     if container == "parquet":
         from instrument.readers.parquet import iter_parquet
@@ -235,8 +262,15 @@ def iter_response_chunks(
         plan = matcher.plan(first.names, source)
         start = 0
         for n, raw in enumerate(_chain(first, pieces)):
-            table = matcher.build(raw, plan, source, platform=chosen, spec_version=None,
-                                  include_file_problems=n == 0, index_start=start)
+            table = matcher.build(
+                raw,
+                plan,
+                source,
+                platform=chosen,
+                spec_version=None,
+                include_file_problems=n == 0,
+                index_start=start,
+            )
             start += table.n_rows
             yield table
         return
@@ -245,15 +279,26 @@ def iter_response_chunks(
     matcher = Matcher(instrument, platform=chosen, rename=rename, recode=recode)
     plan = matcher.plan(layout.header, source)
     start = 0
-    pieces = iter_delimited(layout, limits, numeric=_numeric_columns(plan, instrument), chunk_rows=chunk_rows)
+    pieces = iter_delimited(
+        layout, limits, numeric=_numeric_columns(plan, instrument), chunk_rows=chunk_rows
+    )
     for n, raw in enumerate(pieces):
-        table = matcher.build(raw, plan, source, platform=chosen, spec_version=None,
-                              include_file_problems=n == 0, index_start=start)
+        table = matcher.build(
+            raw,
+            plan,
+            source,
+            platform=chosen,
+            spec_version=None,
+            include_file_problems=n == 0,
+            index_start=start,
+        )
         start += table.n_rows
         yield table
 
 
-def read_header(path: str | Path, *, sheet: str | None = None, limits: ReadLimits | None = None) -> list[str]:
+def read_header(
+    path: str | Path, *, sheet: str | None = None, limits: ReadLimits | None = None
+) -> list[str]:
     """The column names of a response file as the reader finds them, before any matching.
 
     Cheap for CSV/TSV (the first lines), Parquet (the footer) and SPSS (the dictionary); a
@@ -303,7 +348,9 @@ def _check_platform(platform: str | None) -> str | None:
         raise TypeError(f"platform: must be a string, got {type(platform).__name__}")
     key = _ALIASES.get(platform.strip().lower(), platform.strip().lower())
     if key not in PLATFORMS:
-        raise ValueError(f"platform: unknown platform {platform!r}; allowed: {', '.join(PLATFORMS)} (or tsv)")
+        raise ValueError(
+            f"platform: unknown platform {platform!r}; allowed: {', '.join(PLATFORMS)} (or tsv)"
+        )
     return key
 
 
@@ -326,8 +373,12 @@ def _container(path: Path, limits: ReadLimits) -> str:
         found = "text"
     expected = _BINARY_SUFFIXES.get(path.suffix.lower())
     if expected is not None and expected != found:
-        what = {"workbook": "a workbook", "spss": "an SPSS file", "parquet": "a Parquet file"}[expected]
-        raise DataError(f"{path}: the name ends in {path.suffix} but the file is not {what} (damaged, truncated or misnamed)")
+        what = {"workbook": "a workbook", "spss": "an SPSS file", "parquet": "a Parquet file"}[
+            expected
+        ]
+        raise DataError(
+            f"{path}: the name ends in {path.suffix} but the file is not {what} (damaged, truncated or misnamed)"
+        )
     return found
 
 
@@ -353,7 +404,9 @@ def _text_choice(layout: TextLayout, forced: str | None, source: str) -> str:
     if forced not in _TEXT_PLATFORMS:
         raise DataError(f"{source}: a text (CSV/TSV) file cannot be read as {forced}")
     if forced == "qualtrics" and layout.header_rows != 3:
-        raise DataError(f"{source}: not a Qualtrics export (its third row is not Qualtrics' ImportId row)")
+        raise DataError(
+            f"{source}: not a Qualtrics export (its third row is not Qualtrics' ImportId row)"
+        )
     return forced
 
 
@@ -372,7 +425,9 @@ def _book_platform(raw: RawTable, forced: str | None, source: str) -> str:
 
 def _read_binary(path: Path, container: str, limits: ReadLimits, forced: str | None) -> RawTable:
     if forced not in (None, container):
-        raise DataError(f"{path}: {'an SPSS' if container == 'spss' else 'a Parquet'} file cannot be read as {forced}")
+        raise DataError(
+            f"{path}: {'an SPSS' if container == 'spss' else 'a Parquet'} file cannot be read as {forced}"
+        )
     if container == "spss":
         from instrument.readers.spss import read_sav
 
@@ -386,8 +441,15 @@ def _finish(raw: RawTable, instrument, source: str, platform: str, rename, recod
     extra = _declared_problems(raw, instrument, source) if raw.platform == "mhdq_workbook" else []
     matcher = Matcher(instrument, platform=platform, rename=rename, recode=recode)
     plan = matcher.plan(raw.names, source, value_labels=raw.value_labels)
-    return matcher.build(raw, plan, source, platform=platform, spec_version=raw.spec_version,
-                         include_file_problems=True, extra_problems=extra)
+    return matcher.build(
+        raw,
+        plan,
+        source,
+        platform=platform,
+        spec_version=raw.spec_version,
+        include_file_problems=True,
+        extra_problems=extra,
+    )
 
 
 def _declared_problems(raw: RawTable, instrument, source: str) -> list[Problem]:
@@ -403,16 +465,34 @@ def _declared_problems(raw: RawTable, instrument, source: str) -> list[Problem]:
     problems = []
     version = declared.get("version", "")
     if version and version != meta.version:
-        problems.append(Problem(source, None, None, version, "spec_version_mismatch", "warning",
-                                f"the workbook was made from {meta.short_name} version {version}; the "
-                                f"specification in use is version {meta.version}. Items changed between "
-                                "versions are reported as missing or unknown columns"))
+        problems.append(
+            Problem(
+                source,
+                None,
+                None,
+                version,
+                "spec_version_mismatch",
+                "warning",
+                f"the workbook was made from {meta.short_name} version {version}; the "
+                f"specification in use is version {meta.version}. Items changed between "
+                "versions are reported as missing or unknown columns",
+            )
+        )
     fingerprint = declared.get("fingerprint", "")
     if fingerprint and not problems and fingerprint != instrument.fingerprint:
-        problems.append(Problem(source, None, None, fingerprint, "spec_fingerprint_mismatch", "warning",
-                                f"the workbook was made from a {meta.short_name} {meta.version} specification "
-                                "with different content (fingerprint differs); check that item wording and "
-                                "codes are the same"))
+        problems.append(
+            Problem(
+                source,
+                None,
+                None,
+                fingerprint,
+                "spec_fingerprint_mismatch",
+                "warning",
+                f"the workbook was made from a {meta.short_name} {meta.version} specification "
+                "with different content (fingerprint differs); check that item wording and "
+                "codes are the same",
+            )
+        )
     return problems
 
 
@@ -420,6 +500,7 @@ def _numeric_columns(plan, instrument) -> set[int]:
     """Columns pyarrow parses as float64: items, coded background, choice flags (the rest as text)."""
     coded = {q.id for q in instrument.background if q.type in ("single_choice", "integer")}
     return {
-        index for index, role in enumerate(plan.roles)
+        index
+        for index, role in enumerate(plan.roles)
         if role.kind in ("item", "choice") or (role.kind == "background" and role.target in coded)
     }

@@ -43,7 +43,9 @@ _TOKEN = re.compile(rb"<(?:[A-Za-z0-9_]{1,20}:)?(row|c)(?=[\s/>])([^>]{0,1000})"
 _SHARED_STRINGS = "xl/sharedstrings.xml"
 _STRING_START = re.compile(rb"<(?:[A-Za-z0-9_]{1,20}:)?si(?=[\s/>])")
 # A cell holding a shared-string index: `t="s">` then `<v>12</v>` (t is usually its last attribute).
-_SHARED_CELL = re.compile(rb"\st\s*=\s*\"s\"(?:\s[^>]{0,100})?>\s*<(?:[A-Za-z0-9_]{1,20}:)?v>\s*([0-9]{1,12})\s*<")
+_SHARED_CELL = re.compile(
+    rb"\st\s*=\s*\"s\"(?:\s[^>]{0,100})?>\s*<(?:[A-Za-z0-9_]{1,20}:)?v>\s*([0-9]{1,12})\s*<"
+)
 _CELL_STARTS = (b"<c ", b"<c>", b"<c/", b":c ", b":c>", b":c/")
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _A1 = re.compile(r"^\$?([A-Za-z]{1,8})\$?([0-9]{1,12})$")
@@ -89,13 +91,23 @@ class ReadLimits:
     max_text_bytes: int = 1_000_000_000
 
     def __post_init__(self) -> None:
-        for name in ("max_file_bytes", "max_unzipped_bytes", "max_members", "max_rows", "max_cols",
-                     "max_cells", "max_field_chars", "max_text_bytes"):
+        for name in (
+            "max_file_bytes",
+            "max_unzipped_bytes",
+            "max_members",
+            "max_rows",
+            "max_cols",
+            "max_cells",
+            "max_field_chars",
+            "max_text_bytes",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"ReadLimits.{name}: must be a positive integer, got {value!r}")
         if not self.max_ratio > 1:
-            raise ValueError(f"ReadLimits.max_ratio: must be greater than 1, got {self.max_ratio!r}")
+            raise ValueError(
+                f"ReadLimits.max_ratio: must be greater than 1, got {self.max_ratio!r}"
+            )
 
     def check_shape(self, source: str, rows: int, cols: int, what: str = "the data") -> None:
         """Raise :class:`DataError` when ``rows`` x ``cols`` breaks a bound."""
@@ -197,13 +209,24 @@ def check_workbook(path: str | Path, limits: ReadLimits = DEFAULT_LIMITS) -> dic
     size = check_file_size(path, limits)
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, ValueError, EOFError):
-        raise DataError(f"{name}: not a readable workbook (not a valid ZIP archive; damaged, truncated or not a spreadsheet)") from None
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        OSError,
+        ValueError,
+        EOFError,
+    ):
+        raise DataError(
+            f"{name}: not a readable workbook (not a valid ZIP archive; damaged, truncated or not a spreadsheet)"
+        ) from None
     extents: dict[str, SheetExtent] = {}
     with archive:
         infos = archive.infolist()
         if len(infos) > limits.max_members:
-            raise DataError(f"{name}: the workbook archive has {len(infos):,} parts, more than the {limits.max_members:,} allowed")
+            raise DataError(
+                f"{name}: the workbook archive has {len(infos):,} parts, more than the {limits.max_members:,} allowed"
+            )
         total = 0
         # The shared-string table first, so each sheet can be charged for the text it points at.
         infos.sort(key=lambda info: info.filename.lower() != _SHARED_STRINGS)
@@ -230,8 +253,10 @@ def check_workbook(path: str | Path, limits: ReadLimits = DEFAULT_LIMITS) -> dic
 
 
 def _check_extent(name: str, extent: SheetExtent, limits: ReadLimits) -> None:
-    for label, rows, cols in (("declares", extent.declared_rows, extent.declared_cols),
-                              ("uses cells up to", extent.used_rows, extent.used_cols)):
+    for label, rows, cols in (
+        ("declares", extent.declared_rows, extent.declared_cols),
+        ("uses cells up to", extent.used_rows, extent.used_cols),
+    ):
         if rows > EXCEL_MAX_ROWS or cols > EXCEL_MAX_COLS:
             raise DataError(
                 f"{name}: worksheet part {extent.member} {label} row {rows:,}, column {cols:,}, beyond "
@@ -252,7 +277,9 @@ class _PartScanner:
         self.member = member
         lower = member.lower()
         self.is_xml = lower.endswith((".xml", ".rels", ".vml"))
-        self.is_sheet = lower.startswith(("xl/worksheets/", "xl/chartsheets/", "xl/dialogsheets/")) and lower.endswith(".xml")
+        self.is_sheet = lower.startswith(
+            ("xl/worksheets/", "xl/chartsheets/", "xl/dialogsheets/")
+        ) and lower.endswith(".xml")
         self.is_strings = lower == _SHARED_STRINGS
         self.strings = strings if strings is not None else np.zeros(0, dtype=np.int64)
         self.shared_text = 0
@@ -288,8 +315,10 @@ class _PartScanner:
         if opening >= 0 and window.find(b">", opening) < 0:
             window, self.tail = window[:opening], window[opening:]
             if len(self.tail) > _MAX_TAG:
-                raise DataError(f"{workbook}: worksheet part {self.member} has an XML tag longer than "
-                                f"{_MAX_TAG:,} bytes; damaged or crafted")
+                raise DataError(
+                    f"{workbook}: worksheet part {self.member} has an XML tag longer than "
+                    f"{_MAX_TAG:,} bytes; damaged or crafted"
+                )
         else:
             self.tail = b""
         base, self.base = self.base, self.base + len(window)
@@ -307,14 +336,20 @@ class _PartScanner:
                 try:
                     self.declared = parse_dimension(match.group(1).decode("ascii", "replace"))
                 except ValueError:
-                    raise DataError(f"{workbook}: worksheet part {self.member} has an unreadable <dimension> reference") from None
+                    raise DataError(
+                        f"{workbook}: worksheet part {self.member} has an unreadable <dimension> reference"
+                    ) from None
         refs = _REF.findall(window)
-        if not self.sequential and sum(window.count(start) for start in _CELL_STARTS) > sum(1 for l, _ in refs if l):
+        if not self.sequential and sum(window.count(start) for start in _CELL_STARTS) > sum(
+            1 for l, _ in refs if l
+        ):
             # Some cells have no reference: follow rows and cells in order from here on,
             # starting (conservatively) from the largest position seen so far.
             self.sequential = True
             self.row = self.used_rows
-            self.col = self.used_cols = column_number(self.used_col_letters.decode("ascii")) if self.used_col_letters else 0
+            self.col = self.used_cols = (
+                column_number(self.used_col_letters.decode("ascii")) if self.used_col_letters else 0
+            )
         if self.sequential:
             self._follow(window)
         for letters, digits in refs:
@@ -354,19 +389,34 @@ class _PartScanner:
         return SheetExtent(self.member, self.declared[0], self.declared[1], self.used_rows, cols)
 
 
-def _inflate(raw, info: zipfile.ZipInfo, name: str, size: int, total: int, limits: ReadLimits,
-             scanner: _PartScanner) -> int:
+def _inflate(
+    raw,
+    info: zipfile.ZipInfo,
+    name: str,
+    size: int,
+    total: int,
+    limits: ReadLimits,
+    scanner: _PartScanner,
+) -> int:
     """Decompress one member from its local header on, counting bytes; return the new total."""
     if info.flag_bits & 0x1:
-        raise DataError(f"{name}: the workbook is encrypted (password protected); save an unprotected copy")
+        raise DataError(
+            f"{name}: the workbook is encrypted (password protected); save an unprotected copy"
+        )
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise DataError(f"{name}: part {info.filename} uses a compression method spreadsheets do not use; refused")
+        raise DataError(
+            f"{name}: part {info.filename} uses a compression method spreadsheets do not use; refused"
+        )
     if info.header_offset < 0 or info.header_offset + 30 > size:
-        raise DataError(f"{name}: damaged workbook archive (a part starts beyond the end of the file)")
+        raise DataError(
+            f"{name}: damaged workbook archive (a part starts beyond the end of the file)"
+        )
     raw.seek(info.header_offset)
     header = raw.read(30)
     if len(header) < 30 or header[:4] != b"PK\x03\x04":
-        raise DataError(f"{name}: damaged workbook archive (bad local header for part {info.filename})")
+        raise DataError(
+            f"{name}: damaged workbook archive (bad local header for part {info.filename})"
+        )
     name_len, extra_len = struct.unpack("<HH", header[26:30])
     raw.seek(info.header_offset + 30 + name_len + extra_len)
     # Compressed bytes available: never more than what is left of the file.
@@ -391,7 +441,9 @@ def _inflate(raw, info: zipfile.ZipInfo, name: str, size: int, total: int, limit
                     # expand to gigabytes before we count it.
                     out = inflater.decompress(pending, _CHUNK)
                 except zlib.error:
-                    raise DataError(f"{name}: damaged workbook archive (part {info.filename} does not decompress)") from None
+                    raise DataError(
+                        f"{name}: damaged workbook archive (part {info.filename} does not decompress)"
+                    ) from None
                 pending = inflater.unconsumed_tail
             member_out += len(out)
             if member_out > budget:
@@ -399,7 +451,9 @@ def _inflate(raw, info: zipfile.ZipInfo, name: str, size: int, total: int, limit
                     f"{name}: the workbook decompresses to more than {limits.max_unzipped_bytes:,} bytes "
                     f"(part {info.filename}); refused as a possible zip bomb (raise the limit for genuine large files)"
                 )
-            if member_out > _CHUNK and member_out > limits.max_ratio * max(consumed - len(pending), 1):
+            if member_out > _CHUNK and member_out > limits.max_ratio * max(
+                consumed - len(pending), 1
+            ):
                 raise DataError(
                     f"{name}: part {info.filename} inflates more than {limits.max_ratio:g} times its compressed "
                     "size; refused as a possible zip bomb"

@@ -8,7 +8,7 @@ a whole table, one chunk of a streamed file or one partition of a dask DataFrame
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -39,11 +39,17 @@ def _bool_sum(mask: np.ndarray) -> np.ndarray:
 def _reversal(instrument: Instrument) -> tuple[np.ndarray, np.ndarray]:
     """Per item: sign (+1/-1) and the offset min+max used for reverse keyed items (0 otherwise)."""
     sign = np.array([float(item.keyed) for item in instrument.items])
-    offset = np.array([
-        float(instrument.response_scales[item.response_scale].minimum + instrument.response_scales[item.response_scale].maximum)
-        if item.keyed < 0 else 0.0
-        for item in instrument.items
-    ])
+    offset = np.array(
+        [
+            float(
+                instrument.response_scales[item.response_scale].minimum
+                + instrument.response_scales[item.response_scale].maximum
+            )
+            if item.keyed < 0
+            else 0.0
+            for item in instrument.items
+        ]
+    )
     return sign, offset
 
 
@@ -54,8 +60,10 @@ def item_matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     fast; a frame whose float block is already items-major (as pandas stores it) is copied
     without a transposition.
     """
-    if all(pd.api.types.is_float_dtype(frame[c].dtype) or pd.api.types.is_integer_dtype(frame[c].dtype)
-           for c in columns) and len(columns):
+    if all(
+        pd.api.types.is_float_dtype(frame[c].dtype) or pd.api.types.is_integer_dtype(frame[c].dtype)
+        for c in columns
+    ) and len(columns):
         wide = frame[columns].to_numpy(dtype="float64", na_value=np.nan)
         return np.array(wide.T, order="C")
     out = np.empty((len(columns), len(frame)))
@@ -64,7 +72,9 @@ def item_matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
         if pd.api.types.is_numeric_dtype(series.dtype):
             out[j] = series.to_numpy(dtype="float64", na_value=np.nan)
         else:
-            out[j] = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+            out[j] = pd.to_numeric(series, errors="coerce").to_numpy(
+                dtype="float64", na_value=np.nan
+            )
     return out
 
 
@@ -80,7 +90,9 @@ def _code_block(codes: pd.DataFrame, instrument: Instrument) -> tuple[np.ndarray
             values[[item_ids.index(i) for i in present]] = item_matrix(codes, present)
     na = np.zeros(values.shape, dtype=bool)
     for rs_id, rs in instrument.response_scales.items():
-        rows = np.array([j for j, item in enumerate(instrument.items) if item.response_scale == rs_id])
+        rows = np.array(
+            [j for j, item in enumerate(instrument.items) if item.response_scale == rs_id]
+        )
         if not len(rows):
             continue
         whole = len(rows) == len(instrument.items)
@@ -150,9 +162,16 @@ def item_medians(codes: pd.DataFrame, instrument: Instrument) -> pd.Series:
     return medians_from_counts(code_counts(codes, instrument))
 
 
-def score_items(codes: pd.DataFrame, instrument: Instrument, *, not_applicable: pd.DataFrame | None = None,
-                impute: str = "none", medians: pd.Series | Mapping[str, float] | None = None,
-                scales: list[str] | None = None, trusted: bool = False) -> pd.DataFrame:
+def score_items(
+    codes: pd.DataFrame,
+    instrument: Instrument,
+    *,
+    not_applicable: pd.DataFrame | None = None,
+    impute: str = "none",
+    medians: pd.Series | Mapping[str, float] | None = None,
+    scales: list[str] | None = None,
+    trusted: bool = False,
+) -> pd.DataFrame:
     """Score every scale of the instrument for each row.
 
     Parameters
@@ -231,8 +250,11 @@ def score_items(codes: pd.DataFrame, instrument: Instrument, *, not_applicable: 
     else:
         values, na = _code_block(codes, instrument)
     if not_applicable is not None:
-        extra = not_applicable if list(not_applicable.columns) == list(instrument.item_ids) else \
-            not_applicable.reindex(columns=list(instrument.item_ids), fill_value=False)
+        extra = (
+            not_applicable
+            if list(not_applicable.columns) == list(instrument.item_ids)
+            else not_applicable.reindex(columns=list(instrument.item_ids), fill_value=False)
+        )
         extra = extra.to_numpy(dtype=bool, na_value=False)
         if extra.any():
             na |= extra.T
@@ -246,11 +268,20 @@ def score_items(codes: pd.DataFrame, instrument: Instrument, *, not_applicable: 
     np.copyto(values, 0.0, where=~answered)
     members = [_rows_of(instrument, scale_id) for scale_id in scale_ids]
     n_items = np.array([_count(m) for m in members], dtype=float)[:, None]
-    sums = np.stack([values[m].sum(axis=0) for m in members]) if members else np.zeros((0, len(codes)))
-    n_answered = np.stack([_bool_sum(answered[m]) for m in members]).astype(float) if members \
+    sums = (
+        np.stack([values[m].sum(axis=0) for m in members]) if members else np.zeros((0, len(codes)))
+    )
+    n_answered = (
+        np.stack([_bool_sum(answered[m]) for m in members]).astype(float)
+        if members
         else np.zeros((0, len(codes)))
+    )
     any_na = bool(na.any())
-    n_na = np.stack([_bool_sum(na[m]) for m in members]).astype(float) if any_na else np.zeros_like(sums)
+    n_na = (
+        np.stack([_bool_sum(na[m]) for m in members]).astype(float)
+        if any_na
+        else np.zeros_like(sums)
+    )
     rules = [instrument.scale(s).scoring for s in scale_ids]
     exclude = np.array([rule.not_applicable == "exclude" for rule in rules])[:, None]
     counted = np.where(exclude, n_items - n_na, n_items)
@@ -261,18 +292,29 @@ def score_items(codes: pd.DataFrame, instrument: Instrument, *, not_applicable: 
             if medians is None:
                 median = item_medians(codes, instrument).to_numpy()
             else:
-                median = pd.Series(medians, dtype="float64").reindex(list(instrument.item_ids)).to_numpy()
+                median = (
+                    pd.Series(medians, dtype="float64")
+                    .reindex(list(instrument.item_ids))
+                    .to_numpy()
+                )
             median_reversed = median * sign + offset
             no_median = np.isnan(median_reversed)
             median_reversed = np.where(no_median, 0.0, median_reversed)[:, None]
             unanswered = ~answered & ~na
-            fill_missing = np.stack([(np.where(unanswered, median_reversed, 0.0))[m].sum(axis=0) for m in members])
-            fill_na = np.stack([(np.where(na, median_reversed, 0.0))[m].sum(axis=0) for m in members])
+            fill_missing = np.stack(
+                [(np.where(unanswered, median_reversed, 0.0))[m].sum(axis=0) for m in members]
+            )
+            fill_na = np.stack(
+                [(np.where(na, median_reversed, 0.0))[m].sum(axis=0) for m in members]
+            )
             total = sums + fill_missing + np.where(exclude, 0.0, fill_na)
             # An item without a median (nobody answered it) leaves the scales that need it
             # unscored, as psych's NA median does.
-            lacking = np.stack([(unanswered & no_median[:, None])[m].sum(axis=0) for m in members]) \
-                + np.where(exclude, 0, np.stack([(na & no_median[:, None])[m].sum(axis=0) for m in members]))
+            lacking = np.stack(
+                [(unanswered & no_median[:, None])[m].sum(axis=0) for m in members]
+            ) + np.where(
+                exclude, 0, np.stack([(na & no_median[:, None])[m].sum(axis=0) for m in members])
+            )
             mean = np.where(lacking > 0, np.nan, total / counted)
         else:
             mean = sums / n_answered

@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -245,7 +246,10 @@ class Instrument:
                 f"unknown text parameter(s) {', '.join(unknown)}; "
                 f"allowed: {', '.join(sorted(self.parameters)) or 'none'}"
             )
-        values = {name: p.default.get(lang, next(iter(p.default.values()))) for name, p in self.parameters.items()}
+        values = {
+            name: p.default.get(lang, next(iter(p.default.values())))
+            for name, p in self.parameters.items()
+        }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return values
 
@@ -317,12 +321,15 @@ class Instrument:
             changed = bool(extra)
         return tuple(item.id for item in self.items if item.scale in members)
 
-    def keys(self) -> "pd.DataFrame":  # noqa: F821 - pandas imported lazily
+    def keys(self) -> pd.DataFrame:  # noqa: F821 - pandas imported lazily
         """Scoring key as psych's ``make.keys``: items × scales with +1, -1 or 0."""
         import pandas as pd
 
         data = {
-            scale.id: [self.item(i).keyed if i in set(self.scale_items(scale.id)) else 0 for i in self.item_ids]
+            scale.id: [
+                self.item(i).keyed if i in set(self.scale_items(scale.id)) else 0
+                for i in self.item_ids
+            ]
             for scale in self.scales
         }
         return pd.DataFrame(data, index=pd.Index(self.item_ids, name="item"), dtype="int8")
@@ -373,13 +380,20 @@ def load_instrument(source: str | Path | Mapping[str, Any] | None = None) -> Ins
         return _build(dict(source), "<mapping>")
     path = Path(source)
     if not path.is_file():
-        raise SpecError(str(path), [SpecProblem("<file>", str(path), "file not found or not a regular file")])
+        raise SpecError(
+            str(path), [SpecProblem("<file>", str(path), "file not found or not a regular file")]
+        )
     if path.stat().st_size > 5_000_000:
-        raise SpecError(str(path), [SpecProblem("<file>", f"{path.stat().st_size} bytes", "larger than the 5 MB allowed")])
+        raise SpecError(
+            str(path),
+            [SpecProblem("<file>", f"{path.stat().st_size} bytes", "larger than the 5 MB allowed")],
+        )
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SpecError(str(path), [SpecProblem("<file>", f"byte {exc.start}", "not UTF-8 text")]) from None
+        raise SpecError(
+            str(path), [SpecProblem("<file>", f"byte {exc.start}", "not UTF-8 text")]
+        ) from None
     return _from_text(text, str(path))
 
 
@@ -390,9 +404,13 @@ def _from_text(text: str, source: str) -> Instrument:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SpecError(source, [SpecProblem("<yaml>", where, f"not valid YAML: {problem}")]) from None
+        raise SpecError(
+            source, [SpecProblem("<yaml>", where, f"not valid YAML: {problem}")]
+        ) from None
     if not isinstance(data, dict):
-        raise SpecError(source, [SpecProblem("<root>", _show(data), "the file must hold a mapping of sections")])
+        raise SpecError(
+            source, [SpecProblem("<root>", _show(data), "the file must hold a mapping of sections")]
+        )
     return _build(data, source)
 
 
@@ -427,7 +445,9 @@ class _Checker:
             return []
         return data
 
-    def text(self, data: Mapping, key: str, path: str, *, required: bool = True, default: str = "") -> str:
+    def text(
+        self, data: Mapping, key: str, path: str, *, required: bool = True, default: str = ""
+    ) -> str:
         value = data.get(key)
         if value is None:
             if required:
@@ -443,18 +463,30 @@ class _Checker:
     def unknown_keys(self, data: Mapping, allowed: set[str], path: str) -> None:
         for key in data:
             if key not in allowed:
-                self.add(f"{path}.{key}" if path else str(key), key, f"unknown field; allowed: {', '.join(sorted(allowed))}")
+                self.add(
+                    f"{path}.{key}" if path else str(key),
+                    key,
+                    f"unknown field; allowed: {', '.join(sorted(allowed))}",
+                )
 
     def identifier(self, value: Any, path: str) -> str:
         if not isinstance(value, str) or not VARIABLE_NAME.match(value) or value.endswith("_"):
-            self.add(path, value, "must be a variable name valid in R, SPSS, Stata and XLSForm: an ASCII "
-                     "letter, then letters, digits or underscores, at most 32 characters, not ending in '_'")
+            self.add(
+                path,
+                value,
+                "must be a variable name valid in R, SPSS, Stata and XLSForm: an ASCII "
+                "letter, then letters, digits or underscores, at most 32 characters, not ending in '_'",
+            )
             return str(value)
         if value.lower() in RESERVED_NAMES:
-            self.add(path, value, "is a reserved word in R, SPSS, Stata or XLSForm; choose another name")
+            self.add(
+                path, value, "is a reserved word in R, SPSS, Stata or XLSForm; choose another name"
+            )
         return value
 
-    def translations(self, value: Any, path: str, languages: tuple[str, ...], *, required: bool = True) -> dict[str, str]:
+    def translations(
+        self, value: Any, path: str, languages: tuple[str, ...], *, required: bool = True
+    ) -> dict[str, str]:
         if value is None and not required:
             return {}
         if isinstance(value, str) and len(languages) == 1:
@@ -465,7 +497,9 @@ class _Checker:
         out: dict[str, str] = {}
         for lang, text in value.items():
             if lang not in languages:
-                self.add(f"{path}.{lang}", lang, f"unknown language; declared: {', '.join(languages)}")
+                self.add(
+                    f"{path}.{lang}", lang, f"unknown language; declared: {', '.join(languages)}"
+                )
             elif not isinstance(text, str) or not text.strip():
                 self.add(f"{path}.{lang}", text, "must be a non-empty string")
             else:
@@ -484,13 +518,26 @@ def _build(data: dict[str, Any], source: str) -> Instrument:
     check = _Checker(source)
     check.unknown_keys(
         data,
-        {"format", "metadata", "languages", "parameters", "response_scales", "items", "scales",
-         "background", "instructions"},
+        {
+            "format",
+            "metadata",
+            "languages",
+            "parameters",
+            "response_scales",
+            "items",
+            "scales",
+            "background",
+            "instructions",
+        },
         "",
     )
     fmt = data.get("format", FORMAT_VERSION)
     if fmt != FORMAT_VERSION:
-        check.add("format", fmt, f"unsupported specification format; this MHDQ reads format {FORMAT_VERSION}")
+        check.add(
+            "format",
+            fmt,
+            f"unsupported specification format; this MHDQ reads format {FORMAT_VERSION}",
+        )
 
     languages = _languages(check, data.get("languages"))
     codes = tuple(lang.code for lang in languages) or ("en",)
@@ -500,7 +547,9 @@ def _build(data: dict[str, Any], source: str) -> Instrument:
     scales = _scales(check, data.get("scales"), codes)
     items = _items(check, data.get("items"), codes, response_scales, scales, parameters)
     background = _background(check, data.get("background"), codes, parameters)
-    instructions = check.translations(data.get("instructions"), "instructions", codes, required=False)
+    instructions = check.translations(
+        data.get("instructions"), "instructions", codes, required=False
+    )
 
     ids = [i.id for i in items] + [q.id for q in background]
     seen: dict[str, int] = {}
@@ -508,7 +557,11 @@ def _build(data: dict[str, Any], source: str) -> Instrument:
         key = ident.lower()
         if key in seen:
             where = f"items[{n}]" if n < len(items) else f"background[{n - len(items)}]"
-            check.add(f"{where}.id", ident, "duplicate id (ids must be unique, ignoring case, across items and background)")
+            check.add(
+                f"{where}.id",
+                ident,
+                "duplicate id (ids must be unique, ignoring case, across items and background)",
+            )
         seen[key] = n
     for s in scales:
         if s.id.lower() in seen:
@@ -538,19 +591,27 @@ def _languages(check: _Checker, raw: Any) -> tuple[Language, ...]:
         check.unknown_keys(entry, {"code", "name", "default", "status"}, path)
         code = check.text(entry, "code", path)
         if code and not re.match(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", code):
-            check.add(f"{path}.code", code, "must be an IANA language subtag such as en, nb or pt-BR")
+            check.add(
+                f"{path}.code", code, "must be an IANA language subtag such as en, nb or pt-BR"
+            )
         default = entry.get("default", False)
         if not isinstance(default, bool):
             check.add(f"{path}.default", default, "must be true or false")
             default = False
-        out.append(Language(code, check.text(entry, "name", path), default, str(entry.get("status", ""))))
+        out.append(
+            Language(code, check.text(entry, "name", path), default, str(entry.get("status", "")))
+        )
     if raw is not None and not out:
         check.add("languages", raw, "declare at least one language")
     if raw is None:
         check.add("languages", None, "is required: a list of {code, name, default}")
     defaults = [lang for lang in out if lang.default]
     if out and len(defaults) != 1:
-        check.add("languages", [lang.code for lang in defaults], "exactly one language must be marked default: true")
+        check.add(
+            "languages",
+            [lang.code for lang in defaults],
+            "exactly one language must be marked default: true",
+        )
     if len({lang.code for lang in out}) != len(out):
         check.add("languages", [lang.code for lang in out], "language codes must be unique")
     return tuple(out)
@@ -558,7 +619,11 @@ def _languages(check: _Checker, raw: Any) -> tuple[Language, ...]:
 
 def _metadata(check: _Checker, raw: Any, langs: tuple[str, ...]) -> Metadata:
     data = check.mapping(raw, "metadata")
-    check.unknown_keys(data, {"name", "short_name", "version", "authors", "citation", "licence", "description"}, "metadata")
+    check.unknown_keys(
+        data,
+        {"name", "short_name", "version", "authors", "citation", "licence", "description"},
+        "metadata",
+    )
     authors = data.get("authors", [])
     if isinstance(authors, str):
         authors = [authors]
@@ -572,7 +637,9 @@ def _metadata(check: _Checker, raw: Any, langs: tuple[str, ...]) -> Metadata:
         authors=tuple(authors),
         citation=check.text(data, "citation", "metadata", required=False),
         licence=check.text(data, "licence", "metadata", required=False),
-        description=check.translations(data.get("description"), "metadata.description", langs, required=False),
+        description=check.translations(
+            data.get("description"), "metadata.description", langs, required=False
+        ),
     )
 
 
@@ -596,7 +663,9 @@ def _parameters(check: _Checker, raw: Any, langs: tuple[str, ...]) -> dict[str, 
 def _int_list(check: _Checker, value: Any, path: str) -> tuple[int, ...]:
     if value is None:
         return ()
-    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
         check.add(path, value, "must be a list of integers")
         return ()
     return tuple(value)
@@ -607,7 +676,9 @@ def _response_scales(check: _Checker, raw: Any, langs: tuple[str, ...]) -> dict[
     for scale_id, entry in check.mapping(raw, "response_scales").items():
         path = f"response_scales.{scale_id}"
         entry = check.mapping(entry, path)
-        check.unknown_keys(entry, {"points", "codes", "labels", "not_applicable", "missing_codes"}, path)
+        check.unknown_keys(
+            entry, {"points", "codes", "labels", "not_applicable", "missing_codes"}, path
+        )
         points = entry.get("points")
         codes = _int_list(check, entry.get("codes"), f"{path}.codes")
         if not isinstance(points, int) or isinstance(points, bool) or not 2 <= points <= 11:
@@ -623,9 +694,19 @@ def _response_scales(check: _Checker, raw: Any, langs: tuple[str, ...]) -> dict[
         raw_labels = check.mapping(entry.get("labels"), f"{path}.labels")
         for lang, values in raw_labels.items():
             if lang not in langs:
-                check.add(f"{path}.labels.{lang}", lang, f"unknown language; declared: {', '.join(langs)}")
-            elif not isinstance(values, list) or len(values) != len(codes) or not all(isinstance(v, str) and v.strip() for v in values):
-                check.add(f"{path}.labels.{lang}", values, f"must be a list of {len(codes)} non-empty labels, one per code")
+                check.add(
+                    f"{path}.labels.{lang}", lang, f"unknown language; declared: {', '.join(langs)}"
+                )
+            elif (
+                not isinstance(values, list)
+                or len(values) != len(codes)
+                or not all(isinstance(v, str) and v.strip() for v in values)
+            ):
+                check.add(
+                    f"{path}.labels.{lang}",
+                    values,
+                    f"must be a list of {len(codes)} non-empty labels, one per code",
+                )
             else:
                 labels[lang] = tuple(values)
         for lang in langs:
@@ -637,16 +718,26 @@ def _response_scales(check: _Checker, raw: Any, langs: tuple[str, ...]) -> dict[
             check.unknown_keys(na, {"code", "label"}, f"{path}.not_applicable")
             na_code = na.get("code")
             if not isinstance(na_code, int) or isinstance(na_code, bool):
-                check.add(f"{path}.not_applicable.code", na_code, "must be an integer outside the scale's codes")
+                check.add(
+                    f"{path}.not_applicable.code",
+                    na_code,
+                    "must be an integer outside the scale's codes",
+                )
                 na_code = None
             na_label = check.translations(na.get("label"), f"{path}.not_applicable.label", langs)
         missing = _int_list(check, entry.get("missing_codes"), f"{path}.missing_codes")
         specials = ([na_code] if na_code is not None else []) + list(missing)
         for code in specials:
             if code in codes:
-                check.add(path, code, "not-applicable and missing codes must differ from the answer codes")
+                check.add(
+                    path, code, "not-applicable and missing codes must differ from the answer codes"
+                )
         if len(specials) != len(set(specials)):
-            check.add(f"{path}.missing_codes", specials, "not-applicable and missing codes must all differ")
+            check.add(
+                f"{path}.missing_codes",
+                specials,
+                "not-applicable and missing codes must all differ",
+            )
         out[str(scale_id)] = ResponseScale(str(scale_id), codes, labels, na_code, na_label, missing)
     if not out:
         check.add("response_scales", raw, "declare at least one response scale")
@@ -663,13 +754,19 @@ def _scales(check: _Checker, raw: Any, langs: tuple[str, ...]) -> list[Scale]:
         check.unknown_keys(entry, {"id", "label", "parent", "scoring", "definition", "level"}, path)
         scale_id = check.identifier(entry.get("id"), f"{path}.id")
         scoring_raw = check.mapping(entry.get("scoring"), f"{path}.scoring", required=False)
-        check.unknown_keys(scoring_raw, {"method", "min_answered", "not_applicable"}, f"{path}.scoring")
+        check.unknown_keys(
+            scoring_raw, {"method", "min_answered", "not_applicable"}, f"{path}.scoring"
+        )
         method = scoring_raw.get("method", "mean")
         if method not in SCORING_METHODS:
             check.add(f"{path}.scoring.method", method, f"allowed: {', '.join(SCORING_METHODS)}")
         share = scoring_raw.get("min_answered", 0.5)
         if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
-            check.add(f"{path}.scoring.min_answered", share, "must be a share of the items, greater than 0 and at most 1")
+            check.add(
+                f"{path}.scoring.min_answered",
+                share,
+                "must be a share of the items, greater than 0 and at most 1",
+            )
             share = 0.5
         na_rule = scoring_raw.get("not_applicable", "exclude")
         if na_rule not in NA_RULES:
@@ -684,7 +781,9 @@ def _scales(check: _Checker, raw: Any, langs: tuple[str, ...]) -> list[Scale]:
                 label=check.translations(entry.get("label"), f"{path}.label", langs),
                 parent=parent,
                 scoring=ScoringRule(str(method), float(share), str(na_rule)),
-                definition=check.translations(entry.get("definition"), f"{path}.definition", langs, required=False),
+                definition=check.translations(
+                    entry.get("definition"), f"{path}.definition", langs, required=False
+                ),
                 level=str(entry.get("level", "")),
             )
         )
@@ -708,11 +807,17 @@ def _scales(check: _Checker, raw: Any, langs: tuple[str, ...]) -> list[Scale]:
     return out
 
 
-def _check_placeholders(check: _Checker, texts: Mapping[str, str], path: str, parameters: Mapping[str, Parameter]) -> None:
+def _check_placeholders(
+    check: _Checker, texts: Mapping[str, str], path: str, parameters: Mapping[str, Parameter]
+) -> None:
     for lang, text in texts.items():
         for name in PARAMETER.findall(text):
             if name not in parameters:
-                check.add(f"{path}.{lang}", "{" + name + "}", f"unknown parameter; declared: {', '.join(parameters) or 'none'}")
+                check.add(
+                    f"{path}.{lang}",
+                    "{" + name + "}",
+                    f"unknown parameter; declared: {', '.join(parameters) or 'none'}",
+                )
 
 
 def _items(check, raw, langs, response_scales, scales, parameters) -> list[Item]:
@@ -724,24 +829,40 @@ def _items(check, raw, langs, response_scales, scales, parameters) -> list[Item]
         entry = check.mapping(entry, path)
         if not entry:
             continue
-        check.unknown_keys(entry, {"id", "text", "scale", "keyed", "response_scale", "source"}, path)
+        check.unknown_keys(
+            entry, {"id", "text", "scale", "keyed", "response_scale", "source"}, path
+        )
         item_id = check.identifier(entry.get("id"), f"{path}.id")
         text = check.translations(entry.get("text"), f"{path}.text", langs)
         _check_placeholders(check, text, f"{path}.text", parameters)
         scale = entry.get("scale")
         if scale not in leaf_ids:
             allowed = ", ".join(sorted(leaf_ids)) or "none declared"
-            check.add(f"{path}.scale", scale, f"must be the id of a scale without sub-scales; allowed: {allowed}")
+            check.add(
+                f"{path}.scale",
+                scale,
+                f"must be the id of a scale without sub-scales; allowed: {allowed}",
+            )
         keyed_raw = entry.get("keyed", "+")
-        keyed = {"+": 1, "-": -1, 1: 1, -1: -1}.get(keyed_raw) if not isinstance(keyed_raw, bool) else None
+        keyed = (
+            {"+": 1, "-": -1, 1: 1, -1: -1}.get(keyed_raw)
+            if not isinstance(keyed_raw, bool)
+            else None
+        )
         if keyed is None:
-            check.add(f"{path}.keyed", keyed_raw, "allowed: '+' (positively keyed) or '-' (reverse keyed)")
+            check.add(
+                f"{path}.keyed", keyed_raw, "allowed: '+' (positively keyed) or '-' (reverse keyed)"
+            )
             keyed = 1
         rs = entry.get("response_scale")
         if rs is None and len(response_scales) == 1:
             rs = next(iter(response_scales))
         if rs not in response_scales:
-            check.add(f"{path}.response_scale", rs, f"allowed: {', '.join(response_scales) or 'none declared'}")
+            check.add(
+                f"{path}.response_scale",
+                rs,
+                f"allowed: {', '.join(response_scales) or 'none declared'}",
+            )
         source = entry.get("source") or {}
         if not isinstance(source, dict):
             check.add(f"{path}.source", source, "must be a mapping (code, theme, passage, ...)")
@@ -752,7 +873,9 @@ def _items(check, raw, langs, response_scales, scales, parameters) -> list[Item]
     used = {i.scale for i in out}
     for s in scales:
         if s.id in leaf_ids and s.id not in used:
-            check.add(f"scales[id={s.id}]", s.id, "a scale without sub-scales must have at least one item")
+            check.add(
+                f"scales[id={s.id}]", s.id, "a scale without sub-scales must have at least one item"
+            )
     return out
 
 
@@ -766,7 +889,18 @@ def _background(check, raw, langs, parameters) -> list[BackgroundQuestion]:
             continue
         check.unknown_keys(
             entry,
-            {"id", "type", "label", "sensitive", "required", "choices", "range", "relevant", "hint", "section"},
+            {
+                "id",
+                "type",
+                "label",
+                "sensitive",
+                "required",
+                "choices",
+                "range",
+                "relevant",
+                "hint",
+                "section",
+            },
             path,
         )
         qid = check.identifier(entry.get("id"), f"{path}.id")
@@ -801,14 +935,25 @@ def _background(check, raw, langs, parameters) -> list[BackgroundQuestion]:
             if raw_choices == [] and entry.get("choices") is not None:
                 check.add(f"{path}.choices", [], "a choice question needs at least one choice")
         elif entry.get("choices") is not None:
-            check.add(f"{path}.choices", entry.get("choices"), f"only single_choice and multiple_choice questions have choices")
+            check.add(
+                f"{path}.choices",
+                entry.get("choices"),
+                f"only single_choice and multiple_choice questions have choices",
+            )
         minimum = maximum = None
         if entry.get("range") is not None:
             rng = entry["range"]
             if qtype not in ("integer", "year_month", "date") or not (
-                isinstance(rng, list) and len(rng) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in rng) and rng[0] <= rng[1]
+                isinstance(rng, list)
+                and len(rng) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in rng)
+                and rng[0] <= rng[1]
             ):
-                check.add(f"{path}.range", rng, "an integer question may have range: [min, max] with min <= max")
+                check.add(
+                    f"{path}.range",
+                    rng,
+                    "an integer question may have range: [min, max] with min <= max",
+                )
             else:
                 minimum, maximum = rng
         relevant = None
@@ -820,16 +965,34 @@ def _background(check, raw, langs, parameters) -> list[BackgroundQuestion]:
                 values = [values]
             earlier = {q.id: q for q in out}
             if target not in earlier:
-                check.add(f"{path}.relevant.question", target, "must name an earlier background question")
-            elif not values or not all(isinstance(v, int) for v in values) or not set(values) <= set(earlier[target].choice_codes()):
-                check.add(f"{path}.relevant.values", values, f"must list codes of {target}: {list(earlier[target].choice_codes())}")
+                check.add(
+                    f"{path}.relevant.question", target, "must name an earlier background question"
+                )
+            elif (
+                not values
+                or not all(isinstance(v, int) for v in values)
+                or not set(values) <= set(earlier[target].choice_codes())
+            ):
+                check.add(
+                    f"{path}.relevant.values",
+                    values,
+                    f"must list codes of {target}: {list(earlier[target].choice_codes())}",
+                )
             else:
                 relevant = Condition(target, tuple(values))
         hint = check.translations(entry.get("hint"), f"{path}.hint", langs, required=False)
         out.append(
             BackgroundQuestion(
-                id=qid, type=str(qtype), label=label, sensitive=flags["sensitive"], required=flags["required"],
-                choices=tuple(choices), minimum=minimum, maximum=maximum, relevant=relevant, hint=hint,
+                id=qid,
+                type=str(qtype),
+                label=label,
+                sensitive=flags["sensitive"],
+                required=flags["required"],
+                choices=tuple(choices),
+                minimum=minimum,
+                maximum=maximum,
+                relevant=relevant,
+                hint=hint,
                 section=str(entry.get("section", "")),
             )
         )

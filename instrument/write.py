@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
 
 from instrument.errors import UsageError
 from instrument.problems import Problem, problems_frame
-from instrument.security import FORMULA_TRIGGERS, _CONTROL
+from instrument.security import _CONTROL, FORMULA_TRIGGERS
 
 #: File formats a table can be written as, by extension.
 TABLE_FORMATS = (".csv", ".parquet", ".xlsx", ".sav")
@@ -58,8 +58,11 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     ('done', ['out.txt'])
     """
     target = Path(target)
-    handle, temp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".",
-                                    prefix=f".{target.name}.", suffix=f".tmp{target.suffix}")
+    handle, temp = tempfile.mkstemp(
+        dir=target.parent if str(target.parent) else ".",
+        prefix=f".{target.name}.",
+        suffix=f".tmp{target.suffix}",
+    )
     os.close(handle)
     temp = Path(temp)
     try:
@@ -74,7 +77,9 @@ def table_format(path: str | Path) -> str:
     """The format of ``path`` from its extension; UsageError naming the allowed ones otherwise."""
     suffix = Path(path).suffix.lower()
     if suffix not in TABLE_FORMATS:
-        raise UsageError(f"{path}: unknown output format {suffix or '(no extension)'!r}; allowed: {', '.join(TABLE_FORMATS)}")
+        raise UsageError(
+            f"{path}: unknown output format {suffix or '(no extension)'!r}; allowed: {', '.join(TABLE_FORMATS)}"
+        )
     return suffix
 
 
@@ -91,12 +96,16 @@ def neutralise_text(frame: pd.DataFrame) -> pd.DataFrame:
         series = out[column]
         if isinstance(series.dtype, pd.CategoricalDtype):
             series = series.astype(object)
-        elif pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+        elif pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(
+            series.dtype
+        ):
             continue
         if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object:
             out[column] = _neutralise_text_series(series)  # all text: vectorised
             continue
-        is_text = series.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False).astype(bool)
+        is_text = (
+            series.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False).astype(bool)
+        )
         if not is_text.any():
             continue
         text = _neutralise_text_series(series[is_text].astype(str))
@@ -149,9 +158,15 @@ class TableWriter:
     ['"id","score"', '"a",2.5']
     """
 
-    def __init__(self, path: str | Path, *, labels: Mapping[str, str] | None = None,
-                 value_labels: Mapping[str, Mapping[int, str]] | None = None,
-                 measure: Mapping[str, str] | None = None, sheet_name: str = "scores"):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        labels: Mapping[str, str] | None = None,
+        value_labels: Mapping[str, Mapping[int, str]] | None = None,
+        measure: Mapping[str, str] | None = None,
+        sheet_name: str = "scores",
+    ):
         self.path = Path(path)
         self.format = table_format(self.path)
         self.labels = dict(labels or {})
@@ -165,7 +180,7 @@ class TableWriter:
         self._columns: list[str] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
-    def __enter__(self) -> "TableWriter":
+    def __enter__(self) -> TableWriter:
         self.open()
         return self
 
@@ -180,7 +195,9 @@ class TableWriter:
         if not folder.is_dir():
             raise UsageError(f"{self.path}: the folder {folder} does not exist")
         try:
-            handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{self.path.name}.", suffix=".part")
+            handle, temp = tempfile.mkstemp(
+                dir=folder, prefix=f".{self.path.name}.", suffix=".part"
+            )
         except OSError as exc:
             raise UsageError(f"{self.path}: cannot write in {folder} ({exc.strerror})") from None
         os.close(handle)
@@ -233,8 +250,10 @@ class TableWriter:
             self._write_stream(frame)
         else:
             if self.format == ".xlsx" and self.n_rows > XLSX_MAX_ROWS:
-                raise UsageError(f"{self.path}: {self.n_rows:,} rows do not fit in an .xlsx sheet "
-                                 f"(at most {XLSX_MAX_ROWS:,}); write .csv or .parquet instead")
+                raise UsageError(
+                    f"{self.path}: {self.n_rows:,} rows do not fit in an .xlsx sheet "
+                    f"(at most {XLSX_MAX_ROWS:,}); write .csv or .parquet instead"
+                )
             self._parts.append(frame)
 
     def _arrow(self, frame: pd.DataFrame):
@@ -252,8 +271,9 @@ class TableWriter:
         if self.format == ".parquet":
             self._writer = pq.ParquetWriter(self._temp, table.schema)
         else:
-            self._writer = pacsv.CSVWriter(self._temp, table.schema,
-                                           write_options=pacsv.WriteOptions(quoting_style="needed"))
+            self._writer = pacsv.CSVWriter(
+                self._temp, table.schema, write_options=pacsv.WriteOptions(quoting_style="needed")
+            )
         self._schema = table.schema
         return table
 
@@ -269,7 +289,11 @@ class TableWriter:
     def _whole(self) -> pd.DataFrame:
         if not self._parts:
             return pd.DataFrame(columns=self._columns or [])
-        return pd.concat(self._parts, ignore_index=True) if len(self._parts) > 1 else self._parts[0].reset_index(drop=True)
+        return (
+            pd.concat(self._parts, ignore_index=True)
+            if len(self._parts) > 1
+            else self._parts[0].reset_index(drop=True)
+        )
 
     def _write_sav(self) -> None:
         import pyreadstat
@@ -281,11 +305,19 @@ class TableWriter:
             elif pd.api.types.is_integer_dtype(frame[column].dtype):
                 frame[column] = frame[column].astype("float64")
         labels = {c: self.labels.get(c, "")[:255] for c in frame.columns}
-        value_labels = {c: {float(k): v for k, v in vl.items()} for c, vl in self.value_labels.items() if c in frame.columns}
+        value_labels = {
+            c: {float(k): v for k, v in vl.items()}
+            for c, vl in self.value_labels.items()
+            if c in frame.columns
+        }
         measure = {c: m for c, m in self.measure.items() if c in frame.columns}
-        pyreadstat.write_sav(frame, str(self._temp), column_labels=labels,
-                             variable_value_labels=value_labels or None,
-                             variable_measure=measure or None)
+        pyreadstat.write_sav(
+            frame,
+            str(self._temp),
+            column_labels=labels,
+            variable_value_labels=value_labels or None,
+            variable_measure=measure or None,
+        )
 
     def _write_xlsx(self) -> None:
         from openpyxl import Workbook
@@ -294,7 +326,9 @@ class TableWriter:
         book = Workbook(write_only=True)
         sheet = book.create_sheet(self.sheet_name)
         sheet.append([str(c) for c in frame.columns])
-        columns = [frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in frame.columns]
+        columns = [
+            frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in frame.columns
+        ]
         for row in zip(*columns):
             sheet.append([None if isinstance(v, float) and np.isnan(v) else v for v in row])
         if self.labels:

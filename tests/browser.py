@@ -14,8 +14,14 @@ from pathlib import Path
 import pytest
 
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--disable-dev-shm-usage",
 ]
 
@@ -36,17 +42,25 @@ window.addEventListener('load', __mhdqCheck);
 
 
 def chromium_path() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    return (
+        shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or shutil.which("google-chrome")
+    )
 
 
 def require_chromium() -> str:
     path = chromium_path()
     if path is None:
-        pytest.skip("headless Chromium is not installed (Debian package 'chromium'; .ci/run installs it)")
+        pytest.skip(
+            "headless Chromium is not installed (Debian package 'chromium'; .ci/run installs it)"
+        )
     return path
 
 
-def render_in_chromium(html_path: str | Path, *, screenshot: bool = True, timeout: float = 120) -> dict:
+def render_in_chromium(
+    html_path: str | Path, *, screenshot: bool = True, timeout: float = 120
+) -> dict:
     """Load ``html_path`` in headless Chromium and report what it saw.
 
     Returns
@@ -66,11 +80,15 @@ def render_in_chromium(html_path: str | Path, *, screenshot: bool = True, timeou
     base = [browser, *FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0"]
     dump = subprocess.run(
         [*base, "--virtual-time-budget=5000", "--dump-dom", probe_page.as_uri()],
-        capture_output=True, text=True, timeout=timeout,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     marker = [line for line in dump.stdout.splitlines() if "MHDQ-PROBE" in line]
     if not marker:
-        raise AssertionError(f"Chromium did not render the page (exit {dump.returncode}): {dump.stderr[-2000:]}")
+        raise AssertionError(
+            f"Chromium did not render the page (exit {dump.returncode}): {dump.stderr[-2000:]}"
+        )
     line = marker[-1]
     images = int(line.split("images=")[1].split()[0])
     broken = int(line.split("broken=")[1].split()[0])
@@ -79,13 +97,17 @@ def render_in_chromium(html_path: str | Path, *, screenshot: bool = True, timeou
 
     errors_json = _html.unescape(line.split("errors=", 1)[1]).split("</pre>")[0]
     errors = json.loads(errors_json)
-    console = [l for l in dump.stderr.splitlines() if "CONSOLE" in l and ("ERROR" in l or "Uncaught" in l)]
+    console = [
+        l for l in dump.stderr.splitlines() if "CONSOLE" in l and ("ERROR" in l or "Uncaught" in l)
+    ]
     shot = None
     if screenshot:
         shot = work / "screenshot.png"
         subprocess.run(
             [*base, "--window-size=1200,2000", f"--screenshot={shot}", html_path.as_uri()],
-            capture_output=True, text=True, timeout=timeout,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         shot = shot if shot.exists() else None
     return {"images": images, "broken": broken, "errors": errors + console, "screenshot": shot}

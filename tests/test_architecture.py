@@ -19,7 +19,9 @@ def imported_modules(path: Path) -> set[str]:
 
 def test_instrument_never_imports_analysis():
     offenders = {
-        str(path.relative_to(ROOT)): sorted(n for n in imported_modules(path) if n.split(".")[0] == "analysis")
+        str(path.relative_to(ROOT)): sorted(
+            n for n in imported_modules(path) if n.split(".")[0] == "analysis"
+        )
         for path in (ROOT / "instrument").rglob("*.py")
     }
     assert {k: v for k, v in offenders.items() if v} == {}

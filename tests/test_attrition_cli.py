@@ -34,8 +34,12 @@ def run(*args):
 
 
 def run_child(*args):
-    return subprocess.run([sys.executable, "-c", "from analysis.cli import main; main()", *map(str, args)],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", "from analysis.cli import main; main()", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +52,21 @@ def cohort(tmp_path_factory):
     sim.responses.to_csv(responses, index=False)
     fu = sim.followup.copy()
     # join problems on purpose: a follow-up row without baseline, a negative time
-    fu = pd.concat([fu, pd.DataFrame({"respondent_id": ["NOBODY"], "months": [3.0], "disengaged": [1],
-                                      "switched": [0], "synthetic": ["synthetic"]})], ignore_index=True)
+    fu = pd.concat(
+        [
+            fu,
+            pd.DataFrame(
+                {
+                    "respondent_id": ["NOBODY"],
+                    "months": [3.0],
+                    "disengaged": [1],
+                    "switched": [0],
+                    "synthetic": ["synthetic"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     fu.loc[0, "months"] = -1.0
     fu.to_csv(followup, index=False)
     raw = pd.read_csv(responses, dtype={"respondent_id": str})
@@ -58,11 +75,40 @@ def cohort(tmp_path_factory):
     raw.loc[3, first_item] = "=cmd()"  # an invalid cell: blanked and recorded, not fatal
     raw.to_csv(responses, index=False)
     out = folder / "out"
-    done = run("attrition", "fit", responses, "--followup", followup, "--time", "months", "--event", "disengaged",
-               "--competing", "switched", "--covariates", "age,gender", "--horizon", 6, "--n-boot", 20,
-               "--seed", 5, "--out", out, "--format", "json")
+    done = run(
+        "attrition",
+        "fit",
+        responses,
+        "--followup",
+        followup,
+        "--time",
+        "months",
+        "--event",
+        "disengaged",
+        "--competing",
+        "switched",
+        "--covariates",
+        "age,gender",
+        "--horizon",
+        6,
+        "--n-boot",
+        20,
+        "--seed",
+        5,
+        "--out",
+        out,
+        "--format",
+        "json",
+    )
     assert done.returncode == 0, done.stderr
-    return {"folder": folder, "responses": responses, "followup": followup, "out": out, "fit": done, "sim": sim}
+    return {
+        "folder": folder,
+        "responses": responses,
+        "followup": followup,
+        "out": out,
+        "fit": done,
+        "sim": sim,
+    }
 
 
 def test_fit_writes_every_output(cohort):
@@ -78,8 +124,23 @@ def test_results_json_follows_the_schema(cohort):
     results = json.loads((cohort["out"] / "results.json").read_text())
     assert results["schema"] == "mhdq-attrition-results" and results["schema_version"] == 1
     assert results["synthetic"] is True
-    for key in ("software", "instrument", "inputs", "options", "flow", "problems", "time_summary", "model",
-                "effects", "proportional_hazards", "kaplan_meier", "validation", "sample_size", "comparison", "tripod"):
+    for key in (
+        "software",
+        "instrument",
+        "inputs",
+        "options",
+        "flow",
+        "problems",
+        "time_summary",
+        "model",
+        "effects",
+        "proportional_hazards",
+        "kaplan_meier",
+        "validation",
+        "sample_size",
+        "comparison",
+        "tripod",
+    ):
         assert key in results, key
     assert results["instrument"]["short_name"] == "MHDQ"
     by_rule = results["problems"]["by_rule"]
@@ -89,7 +150,11 @@ def test_results_json_follows_the_schema(cohort):
     flow = {row["step"]: row["n"] for row in results["flow"]}
     assert flow["analysed"] == 499 and flow["followup_only"] == 1 and flow["invalid_followup"] == 1
     assert {m["metric"] for m in results["validation"]["metrics"]} == {
-        "c_index", "brier", "calibration_slope", "calibration_intercept"}
+        "c_index",
+        "brier",
+        "calibration_slope",
+        "calibration_intercept",
+    }
     assert results["validation"]["n_boot"] == 20
     assert results["proportional_hazards"][-1]["term"] == "GLOBAL"
     assert {row["status"] for row in results["tripod"]} <= {"reported", "partly", "authors"}
@@ -113,9 +178,17 @@ def test_report_renders_in_chromium(cohort):
     html = (cohort["out"] / "report.html").read_text()
     assert "SIM0" not in html  # no identifiers in the report
     assert "SYNTHETIC DATA" in html
-    for heading in ("Kaplan-Meier", "Validation", "Model comparison", "TRIPOD checklist", "Proportional hazards"):
+    for heading in (
+        "Kaplan-Meier",
+        "Validation",
+        "Model comparison",
+        "TRIPOD checklist",
+        "Proportional hazards",
+    ):
         assert heading in html
-    assert "http://" not in html.replace("http://www.w3.org", "") and "<script" not in html  # self-contained
+    assert (
+        "http://" not in html.replace("http://www.w3.org", "") and "<script" not in html
+    )  # self-contained
     seen = render_in_chromium(cohort["out"] / "report.html")
     assert seen["errors"] == [] and seen["broken"] == 0
     assert seen["images"] == 5  # forest plot, PH residuals, KM curves, ROC, calibration
@@ -123,7 +196,16 @@ def test_report_renders_in_chromium(cohort):
 
 def test_predict_matches_the_saved_model(cohort, tmp_path):
     pred = tmp_path / "pred.csv"
-    done = run("attrition", "predict", cohort["out"] / "model.json", cohort["responses"], "--horizon", 6, "--out", pred)
+    done = run(
+        "attrition",
+        "predict",
+        cohort["out"] / "model.json",
+        cohort["responses"],
+        "--horizon",
+        6,
+        "--out",
+        pred,
+    )
     assert done.returncode == 0, done.stderr
     got = pd.read_csv(pred, dtype={"respondent_id": str})
     assert len(got) == 500 and got["risk"].between(0, 1).all()
@@ -131,19 +213,45 @@ def test_predict_matches_the_saved_model(cohort, tmp_path):
     results = json.loads((cohort["out"] / "results.json").read_text())
     s0 = results["model"]["baseline_survival_at_horizon"]
     np.testing.assert_allclose(got["risk"], 1 - s0 ** np.exp(got["linear_predictor"]), rtol=1e-10)
-    assert model.model_type == "cox" and model.instrument["version"] == load_instrument(None).version
+    assert (
+        model.model_type == "cox" and model.instrument["version"] == load_instrument(None).version
+    )
 
 
 def test_predict_refuses_another_instrument(cohort, tmp_path):
-    done = run_child("attrition", "predict", cohort["out"] / "model.json", cohort["responses"], "--horizon", 6,
-                     "--out", tmp_path / "p.csv", "--instrument", "examples/bfi.yaml")
+    done = run_child(
+        "attrition",
+        "predict",
+        cohort["out"] / "model.json",
+        cohort["responses"],
+        "--horizon",
+        6,
+        "--out",
+        tmp_path / "p.csv",
+        "--instrument",
+        "examples/bfi.yaml",
+    )
     assert done.returncode == 2
     assert "fitted on MHDQ version" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_status_design_fits_a_logistic_model(cohort, tmp_path):
-    done = run("attrition", "fit", cohort["responses"], "--followup", cohort["followup"], "--event", "disengaged",
-               "--n-boot", 10, "--out", tmp_path / "lg", "-q", "--penalty", "0.5")
+    done = run(
+        "attrition",
+        "fit",
+        cohort["responses"],
+        "--followup",
+        cohort["followup"],
+        "--event",
+        "disengaged",
+        "--n-boot",
+        10,
+        "--out",
+        tmp_path / "lg",
+        "-q",
+        "--penalty",
+        "0.5",
+    )
     assert done.returncode == 0, done.stderr
     results = json.loads((tmp_path / "lg" / "results.json").read_text())
     assert results["model"]["type"] == "logistic" and results["proportional_hazards"] is None
@@ -151,15 +259,50 @@ def test_status_design_fits_a_logistic_model(cohort, tmp_path):
 
 
 def test_bad_inputs_are_clear_errors(cohort, tmp_path):
-    done = run("attrition", "fit", cohort["responses"], "--followup", cohort["followup"], "--time", "weeks",
-               "--event", "disengaged", "--out", tmp_path / "x")
-    assert done.returncode == 1 and "no column 'weeks'" in done.stderr and "Traceback" not in done.stderr
-    done = run("attrition", "fit", cohort["responses"], "--followup", cohort["followup"], "--event", "disengaged",
-               "--horizon", 6, "--out", tmp_path / "x")
+    done = run(
+        "attrition",
+        "fit",
+        cohort["responses"],
+        "--followup",
+        cohort["followup"],
+        "--time",
+        "weeks",
+        "--event",
+        "disengaged",
+        "--out",
+        tmp_path / "x",
+    )
+    assert (
+        done.returncode == 1
+        and "no column 'weeks'" in done.stderr
+        and "Traceback" not in done.stderr
+    )
+    done = run(
+        "attrition",
+        "fit",
+        cohort["responses"],
+        "--followup",
+        cohort["followup"],
+        "--event",
+        "disengaged",
+        "--horizon",
+        6,
+        "--out",
+        tmp_path / "x",
+    )
     assert done.returncode == 2 and "--horizon" in done.stderr
     bad = tmp_path / "model.json"
     bad.write_text("{}")
-    done = run("attrition", "predict", bad, cohort["responses"], "--horizon", 6, "--out", tmp_path / "p.csv")
+    done = run(
+        "attrition",
+        "predict",
+        bad,
+        cohort["responses"],
+        "--horizon",
+        6,
+        "--out",
+        tmp_path / "p.csv",
+    )
     assert done.returncode == 1 and "not an MHDQ attrition model" in done.stderr
 
 
@@ -167,49 +310,120 @@ def test_fit_from_an_attendance_log_and_scored_file(tmp_path):
     """SYNTHETIC scored file + attendance log: dropout = first 90-day gap without a meeting."""
     rng = np.random.default_rng(21)
     n = 300
-    scores = pd.DataFrame({"respondent_id": [f"P{i:03d}" for i in range(n)],
-                           "model": rng.normal(2.5, 0.7, n), "frustration": rng.normal(2.5, 0.7, n),
-                           "cage": rng.normal(2.5, 0.7, n), "baseline_date": "2024-01-01", "synthetic": "synthetic"})
+    scores = pd.DataFrame(
+        {
+            "respondent_id": [f"P{i:03d}" for i in range(n)],
+            "model": rng.normal(2.5, 0.7, n),
+            "frustration": rng.normal(2.5, 0.7, n),
+            "cage": rng.normal(2.5, 0.7, n),
+            "baseline_date": "2024-01-01",
+            "synthetic": "synthetic",
+        }
+    )
     stop_weeks = rng.exponential(40 * np.exp(-0.8 * (scores["model"] - 2.5))).astype(int)
-    rows = [(pid, pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=w + 1))
-            for pid, stop in zip(scores["respondent_id"], stop_weeks) for w in range(min(stop, 70))]
+    rows = [
+        (pid, pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=w + 1))
+        for pid, stop in zip(scores["respondent_id"], stop_weeks)
+        for w in range(min(stop, 70))
+    ]
     log = pd.DataFrame(rows, columns=["respondent_id", "meeting_date"])
     log.loc[len(log)] = ["STRANGER", pd.Timestamp("2024-02-01")]
     scores.to_csv(tmp_path / "scores.csv", index=False)
     log.to_csv(tmp_path / "attendance.csv", index=False)
-    done = run("attrition", "fit", tmp_path / "scores.csv", "--attendance", tmp_path / "attendance.csv",
-               "--baseline-date", "baseline_date", "--end-date", "2025-06-30", "--window-days", 90,
-               "--time-unit", "days", "--horizon", 365, "--n-boot", 10, "--out", tmp_path / "out", "-q")
+    done = run(
+        "attrition",
+        "fit",
+        tmp_path / "scores.csv",
+        "--attendance",
+        tmp_path / "attendance.csv",
+        "--baseline-date",
+        "baseline_date",
+        "--end-date",
+        "2025-06-30",
+        "--window-days",
+        90,
+        "--time-unit",
+        "days",
+        "--horizon",
+        365,
+        "--n-boot",
+        10,
+        "--out",
+        tmp_path / "out",
+        "-q",
+    )
     assert done.returncode == 0, done.stderr
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["problems"]["by_rule"] == {"no_baseline": 1}
     assert results["model"]["n_obs"] == n
     # respondents who never attended disengage at day 90 exactly; the others later
     fu, _ = __import__("analysis.attrition.followup", fromlist=["x"]).dropout_from_attendance(
-        log, scores, end_date="2025-06-30", window_days=90, unit="days")
+        log, scores, end_date="2025-06-30", window_days=90, unit="days"
+    )
     assert (fu.loc[stop_weeks == 0, "time"] == 90).all()
     assert results["model"]["n_events"] == int(fu["disengaged"].sum())
     effects = {row["term"]: row for row in results["effects"]}
     assert effects["model"]["hazard_ratio"] > 1  # built in: higher 'model' score, earlier stop
-    done = run("attrition", "fit", tmp_path / "scores.csv", "--attendance", tmp_path / "attendance.csv",
-               "--out", tmp_path / "o2")
+    done = run(
+        "attrition",
+        "fit",
+        tmp_path / "scores.csv",
+        "--attendance",
+        tmp_path / "attendance.csv",
+        "--out",
+        tmp_path / "o2",
+    )
     assert done.returncode == 2 and "--baseline-date" in done.stderr
 
 
 def test_logistic_model_by_the_horizon_on_time_data(cohort, tmp_path):
-    done = run("attrition", "fit", cohort["responses"], "--followup", cohort["followup"], "--time", "months",
-               "--event", "disengaged", "--model", "logistic", "--horizon", 6, "--n-boot", 10,
-               "--out", tmp_path / "lh", "-q")
+    done = run(
+        "attrition",
+        "fit",
+        cohort["responses"],
+        "--followup",
+        cohort["followup"],
+        "--time",
+        "months",
+        "--event",
+        "disengaged",
+        "--model",
+        "logistic",
+        "--horizon",
+        6,
+        "--n-boot",
+        10,
+        "--out",
+        tmp_path / "lh",
+        "-q",
+    )
     assert done.returncode == 0, done.stderr
     results = json.loads((tmp_path / "lh" / "results.json").read_text())
     flow = {row["step"]: row["n"] for row in results["flow"]}
     fu = pd.read_csv(cohort["followup"])
     fu = fu[(fu["months"] >= 0) & (fu["respondent_id"] != "NOBODY")]
-    assert flow["censored_before_horizon"] == int(((fu["months"] < 6) & (fu["disengaged"] == 0)).sum())
+    assert flow["censored_before_horizon"] == int(
+        ((fu["months"] < 6) & (fu["disengaged"] == 0)).sum()
+    )
     assert flow["modelled_events"] == int(((fu["months"] <= 6) & (fu["disengaged"] == 1)).sum())
     assert results["options"]["horizon"] == 6 and results["model"]["type"] == "logistic"
-    done = run("attrition", "predict", tmp_path / "lh" / "model.json", cohort["responses"], "--horizon", 12,
-               "--out", tmp_path / "p.csv")
+    done = run(
+        "attrition",
+        "predict",
+        tmp_path / "lh" / "model.json",
+        cohort["responses"],
+        "--horizon",
+        12,
+        "--out",
+        tmp_path / "p.csv",
+    )
     assert done.returncode == 2 and "by 6 months only" in done.stderr
-    done = run("attrition", "predict", tmp_path / "lh" / "model.json", cohort["responses"], "--out", tmp_path / "p.csv")
+    done = run(
+        "attrition",
+        "predict",
+        tmp_path / "lh" / "model.json",
+        cohort["responses"],
+        "--out",
+        tmp_path / "p.csv",
+    )
     assert done.returncode == 0 and pd.read_csv(tmp_path / "p.csv")["horizon"].eq(6).all()

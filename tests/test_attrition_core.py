@@ -16,7 +16,12 @@ from sklearn.metrics import roc_auc_score
 from analysis.attrition.concordance import concordance_index
 from analysis.attrition.cox import CoxModel, cox_zph
 from analysis.attrition.design import Design
-from analysis.attrition.followup import complete_cases, dropout_from_attendance, join_followup, status_from_attendance
+from analysis.attrition.followup import (
+    complete_cases,
+    dropout_from_attendance,
+    join_followup,
+    status_from_attendance,
+)
 from analysis.attrition.logistic import auc
 from analysis.attrition.model_io import load_model, save_model
 from analysis.attrition.sample_size import riley_sample_size
@@ -31,13 +36,24 @@ def synthetic_cohort(n=400, seed=0, beta=(-0.6, 0.4), shape=1.0, noise=0):
     scores = {"cohesion": rng.normal(3, 0.8, n), "model_fit": rng.normal(3, 0.8, n)}
     for k in range(noise):
         scores[f"noise{k + 1}"] = rng.normal(0, 1, n)
-    base = pd.DataFrame({"respondent_id": [f"s{i:04d}" for i in range(n)], **scores,
-                         "gender": rng.choice(["1", "2"], n)})
+    base = pd.DataFrame(
+        {
+            "respondent_id": [f"s{i:04d}" for i in range(n)],
+            **scores,
+            "gender": rng.choice(["1", "2"], n),
+        }
+    )
     lp = beta[0] * (base["cohesion"] - 3) + beta[1] * (base["model_fit"] - 3)
     t = rng.weibull(shape, n) * 10 * np.exp(-lp / shape)
     c = rng.uniform(3, 18, n)
-    fu = pd.DataFrame({"respondent_id": base["respondent_id"], "months": np.minimum(t, c).round(3),
-                       "disengaged": (t <= c).astype(int), "synthetic": "synthetic"})
+    fu = pd.DataFrame(
+        {
+            "respondent_id": base["respondent_id"],
+            "months": np.minimum(t, c).round(3),
+            "disengaged": (t <= c).astype(int),
+            "synthetic": "synthetic",
+        }
+    )
     return base, fu
 
 
@@ -45,17 +61,34 @@ def synthetic_cohort(n=400, seed=0, beta=(-0.6, 0.4), shape=1.0, noise=0):
 # follow-up join
 # --------------------------------------------------------------------------------------------
 def test_join_records_every_problem_and_drops_nothing_silently():
-    base = pd.DataFrame({"respondent_id": ["a", "b", "c", "c", "e", "f", "g", "h"],
-                         "score": [1.0, 2, 3, 3, 4, 5, 6, 7]})
-    fu = pd.DataFrame({"respondent_id": ["a", "b", "c", "e", "f", "g", "x", "b2"],
-                       "months": [5, -1, 3, None, 4, 2, 1, 1],
-                       "disengaged": [1, 0, 1, 1, 7, 2, 0, 0]})
+    base = pd.DataFrame(
+        {
+            "respondent_id": ["a", "b", "c", "c", "e", "f", "g", "h"],
+            "score": [1.0, 2, 3, 3, 4, 5, 6, 7],
+        }
+    )
+    fu = pd.DataFrame(
+        {
+            "respondent_id": ["a", "b", "c", "e", "f", "g", "x", "b2"],
+            "months": [5, -1, 3, None, 4, 2, 1, 1],
+            "disengaged": [1, 0, 1, 1, 7, 2, 0, 0],
+        }
+    )
     joined = join_followup(base, fu, time="months", event="disengaged")
     rules = pd.Series([p.rule for p in joined.problems]).value_counts().to_dict()
-    assert rules == {"duplicate_id": 2, "no_followup": 1, "no_baseline": 2, "negative_time": 1,
-                     "missing_time": 1, "invalid_status": 1}
+    assert rules == {
+        "duplicate_id": 2,
+        "no_followup": 1,
+        "no_baseline": 2,
+        "negative_time": 1,
+        "missing_time": 1,
+        "invalid_status": 1,
+    }
     assert joined.data["respondent_id"].tolist() == ["a", "g"]  # g: status 2 = competing
-    assert joined.data.set_index("respondent_id").loc["g", ["event", "competing"]].tolist() == [0, 1]
+    assert joined.data.set_index("respondent_id").loc["g", ["event", "competing"]].tolist() == [
+        0,
+        1,
+    ]
     c = joined.counts
     assert c["analysed"] == 2 and c["duplicate_ids"] == 1 and c["invalid_followup"] == 3
     # every baseline row is analysed, or named in a baseline record, or its follow-up row is
@@ -67,12 +100,31 @@ def test_join_records_every_problem_and_drops_nothing_silently():
 
 
 def test_join_competing_as_event_and_dates():
-    base = pd.DataFrame({"respondent_id": ["a", "b", "c"], "score": [1.0, 2, 3],
-                         "answered": ["2024-01-01", "2024-01-01", "2024-03-01"]})
-    fu = pd.DataFrame({"respondent_id": ["a", "b", "c"], "disengaged": [1, 1, 0], "switched": [0, 1, 0],
-                       "seen": ["2024-07-01", "2024-04-01", "2024-02-01"]})
-    joined = join_followup(base, fu, event="disengaged", competing="switched", competing_as="event",
-                           baseline_date="answered", followup_date="seen", unit="days")
+    base = pd.DataFrame(
+        {
+            "respondent_id": ["a", "b", "c"],
+            "score": [1.0, 2, 3],
+            "answered": ["2024-01-01", "2024-01-01", "2024-03-01"],
+        }
+    )
+    fu = pd.DataFrame(
+        {
+            "respondent_id": ["a", "b", "c"],
+            "disengaged": [1, 1, 0],
+            "switched": [0, 1, 0],
+            "seen": ["2024-07-01", "2024-04-01", "2024-02-01"],
+        }
+    )
+    joined = join_followup(
+        base,
+        fu,
+        event="disengaged",
+        competing="switched",
+        competing_as="event",
+        baseline_date="answered",
+        followup_date="seen",
+        unit="days",
+    )
     assert [p.rule for p in joined.problems] == ["followup_before_baseline"]
     assert joined.design == "time"
     assert joined.data["time"].tolist() == [182.0, 91.0]
@@ -90,8 +142,14 @@ def test_join_names_missing_columns():
 
 
 def test_complete_cases_records_missing_predictors():
-    frame = pd.DataFrame({"respondent_id": ["a", "b", "c"], "source_row": [2, 3, 4], "x": [1.0, None, 2.0],
-                          "z": [1.0, 1.0, None]})
+    frame = pd.DataFrame(
+        {
+            "respondent_id": ["a", "b", "c"],
+            "source_row": [2, 3, 4],
+            "x": [1.0, None, 2.0],
+            "z": [1.0, 1.0, None],
+        }
+    )
     kept, problems = complete_cases(frame, ["x", "z"], source="scores.csv")
     assert len(kept) == 1 and [p.column for p in problems] == ["x", "z"]
     assert [(p.file, p.row) for p in problems] == [("scores.csv", 3), ("scores.csv", 4)]
@@ -99,25 +157,44 @@ def test_complete_cases_records_missing_predictors():
 
 def test_dropout_from_attendance_windows():
     base = pd.DataFrame({"respondent_id": ["a", "b", "c"], "baseline_date": ["2024-01-01"] * 3})
-    meetings = pd.DataFrame({
-        "respondent_id": ["a", "a", "a", "b", "c", "zz", "c"],
-        "meeting_date": ["2024-01-10", "2024-02-01", "2024-02-20", "2024-01-05", "2024-02-15", "2024-01-01", "bad"],
-    })
-    out, problems = dropout_from_attendance(meetings, base, end_date="2024-04-30", window_days=30, unit="days")
+    meetings = pd.DataFrame(
+        {
+            "respondent_id": ["a", "a", "a", "b", "c", "zz", "c"],
+            "meeting_date": [
+                "2024-01-10",
+                "2024-02-01",
+                "2024-02-20",
+                "2024-01-05",
+                "2024-02-15",
+                "2024-01-01",
+                "bad",
+            ],
+        }
+    )
+    out, problems = dropout_from_attendance(
+        meetings, base, end_date="2024-04-30", window_days=30, unit="days"
+    )
     got = out.set_index("respondent_id")
     # a: last meeting Feb 20, +30 days = Mar 21 = day 80; b: Jan 5 + 30 = Feb 4 = day 34;
     # c: Jan 1 -> Feb 15 is a 45-day gap, so the definition is met on Jan 31 = day 30
     assert got.loc["a", "time"] == 80 and got.loc["a", "disengaged"] == 1
     assert got.loc["b", "time"] == 34 and got.loc["c", "time"] == 30
     assert sorted(p.rule for p in problems) == ["invalid_date", "no_baseline"]
-    out90, _ = dropout_from_attendance(meetings, base, end_date="2024-04-30", window_days=90, unit="days")
+    out90, _ = dropout_from_attendance(
+        meetings, base, end_date="2024-04-30", window_days=90, unit="days"
+    )
     got90 = out90.set_index("respondent_id")
     # a: Feb 20 + 90 = May 20, after the end of observation (Apr 30 = day 120): censored
     assert got90.loc["a", "disengaged"] == 0 and got90.loc["a", "time"] == 120
 
 
 def test_status_from_attendance():
-    meetings = pd.DataFrame({"respondent_id": ["a", "a", "b"], "meeting_date": ["2024-03-01", "2024-05-31", "2024-04-01"]})
+    meetings = pd.DataFrame(
+        {
+            "respondent_id": ["a", "a", "b"],
+            "meeting_date": ["2024-03-01", "2024-05-31", "2024-04-01"],
+        }
+    )
     fu = pd.DataFrame({"respondent_id": ["a", "b", "c"], "followup_date": ["2024-06-01"] * 3})
     assert status_from_attendance(meetings, fu, window_days=30)["disengaged"].tolist() == [0, 1, 1]
     assert status_from_attendance(meetings, fu, window_days=90)["disengaged"].tolist() == [0, 0, 1]
@@ -202,12 +279,20 @@ def test_bootstrap_is_seeded_and_finds_optimism():
 def test_riley_published_examples():
     # Riley et al. 2019 (Stat Med 38:1276), Part II worked examples, also pmsampsize's examples:
     # binary: R2_CS 0.288, 24 parameters, prevalence 0.174 -> n = 662, 115 events, EPP 4.8
-    b = riley_sample_size(outcome="binary", n_parameters=24, prevalence=0.174, r2_cs=0.288, mape=None)
+    b = riley_sample_size(
+        outcome="binary", n_parameters=24, prevalence=0.174, r2_cs=0.288, mape=None
+    )
     assert b.n_required == 662 and round(b.events_required) == 115
     # time-to-event: R2_CS 0.051, 30 parameters, rate 0.065, mean follow-up 2.07, horizon 2
     # -> n = 5143, 692 events, EPP 23.07
-    s = riley_sample_size(outcome="survival", n_parameters=30, event_rate=0.065, mean_followup=2.07,
-                          horizon=2, r2_cs=0.051)
+    s = riley_sample_size(
+        outcome="survival",
+        n_parameters=30,
+        event_rate=0.065,
+        mean_followup=2.07,
+        horizon=2,
+        r2_cs=0.051,
+    )
     assert s.n_required == 5143 and round(s.events_required) == 692
     assert s.epp_required == pytest.approx(23.07, abs=0.01)
     with pytest.raises(ValueError, match="prevalence"):
@@ -218,8 +303,12 @@ def test_fit_attrition_warns_when_data_too_few():
     base, fu = synthetic_cohort(n=80, seed=2, noise=4)
     joined = join_followup(base, fu, time="months", event="disengaged")
     with pytest.warns(DataQualityWarning) as caught:
-        res = fit_attrition(joined, scales=["cohesion", "model_fit", "noise1", "noise2", "noise3", "noise4"],
-                            horizon=6, n_boot=20)
+        res = fit_attrition(
+            joined,
+            scales=["cohesion", "model_fit", "noise1", "noise2", "noise3", "noise4"],
+            horizon=6,
+            n_boot=20,
+        )
     assert not res.enough_data
     assert all(issubclass(w.category, DataQualityWarning) for w in caught)
     assert any("Riley" in str(w.message) for w in caught)
@@ -243,7 +332,9 @@ def test_model_roundtrip_predicts_the_same(tmp_path):
     joined = join_followup(base, fu, time="months", event="disengaged")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
-        res = fit_attrition(joined, scales=["cohesion", "model_fit"], covariates=["gender"], horizon=12, n_boot=10)
+        res = fit_attrition(
+            joined, scales=["cohesion", "model_fit"], covariates=["gender"], horizon=12, n_boot=10
+        )
     path = save_model(res, tmp_path / "model.json")
     text = path.read_text()
     assert "pickle" not in text
@@ -321,7 +412,9 @@ def test_logistic_on_time_data_models_status_by_the_horizon():
     joined = join_followup(base, fu, time="months", event="disengaged")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
-        res = fit_attrition(joined, scales=["cohesion", "model_fit"], model="logistic", horizon=6, n_boot=5)
+        res = fit_attrition(
+            joined, scales=["cohesion", "model_fit"], model="logistic", horizon=6, n_boot=5
+        )
     flow = res.flow.set_index("step")["n"]
     early_censored = int(((fu["months"] < 6) & (fu["disengaged"] == 0)).sum())
     assert early_censored > 0
@@ -360,7 +453,11 @@ from hypothesis import strategies as st  # noqa: E402
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(1, 6), st.integers(0, 1), st.integers(0, 4)), min_size=1, max_size=40))
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 6), st.integers(0, 1), st.integers(0, 4)), min_size=1, max_size=40
+    )
+)
 def test_concordance_counts_equal_brute_force(rows):
     t = np.array([r[0] for r in rows], dtype=float)
     e = np.array([r[1] for r in rows])
@@ -395,4 +492,6 @@ def test_fast_engine_agrees_with_statsmodels_phreg(seed, ties):
     ours = cox_newton(t, e, X, ties=ties)
     ref = PHReg(t, X, status=e, ties=ties).fit()
     np.testing.assert_allclose(ours.coef, ref.params, atol=1e-6)
-    np.testing.assert_allclose(np.sqrt(np.diag(np.linalg.inv(ours.information))), ref.bse, atol=1e-6)
+    np.testing.assert_allclose(
+        np.sqrt(np.diag(np.linalg.inv(ours.information))), ref.bse, atol=1e-6
+    )

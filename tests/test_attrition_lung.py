@@ -50,10 +50,14 @@ def test_cox_matches_coxph(lung, ties):
 def test_fast_engine_matches_coxph(lung, ties):
     # the bootstrap engine on its own; R: coxph(..., ties = ties)$coef and sqrt(diag(vcov)); 1e-4
     ref = REF[f"cox_{ties}"]
-    fit = cox_newton(lung["time"].to_numpy(), lung["status"].to_numpy(), lung[TERMS].to_numpy(), ties=ties)
+    fit = cox_newton(
+        lung["time"].to_numpy(), lung["status"].to_numpy(), lung[TERMS].to_numpy(), ties=ties
+    )
     assert fit.converged
     np.testing.assert_allclose(fit.coef, ref["coef"], atol=1e-4, rtol=0)
-    np.testing.assert_allclose(np.sqrt(np.diag(np.linalg.inv(fit.information))), ref["se"], atol=1e-4, rtol=0)
+    np.testing.assert_allclose(
+        np.sqrt(np.diag(np.linalg.inv(fit.information))), ref["se"], atol=1e-4, rtol=0
+    )
 
 
 def test_concordance_matches_coxph(lung):
@@ -102,8 +106,13 @@ def test_kaplan_meier_by_sex():
     km = kaplan_meier(lung_all["time"], lung_all["status"], lung_all["sex"])
     ref = REF["km_by_sex"]
     got = km.survival_at(sorted(set(ref["time"])))
-    expected = pd.DataFrame({"stratum": [s.split("=")[1] for s in ref["strata"]], "time": ref["time"],
-                             "surv": ref["surv"]})
+    expected = pd.DataFrame(
+        {
+            "stratum": [s.split("=")[1] for s in ref["strata"]],
+            "time": ref["time"],
+            "surv": ref["surv"],
+        }
+    )
     merged = expected.merge(got, on=["stratum", "time"])
     assert len(merged) == 8
     np.testing.assert_allclose(merged["survival"], merged["surv"], atol=1e-6, rtol=0)

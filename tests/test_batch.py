@@ -50,14 +50,20 @@ def synthetic_files(folder: Path) -> list[Path]:
     """Two small CSV files with every kind of row problem (synthetic)."""
     rng = np.random.default_rng(7)
     first = pd.DataFrame(rng.integers(1, 6, (8, 12)), columns=ITEMS).astype(object)
-    first.insert(0, "respondent_id", ["p1", "p2", "p3", "p4", "p2", "p5", "p6", "=cmd|' /C calc'!A0"])
-    first.loc[3, ITEMS] = None  # p4: no answers (but a background answer, so the reader keeps it) -> rejected
+    first.insert(
+        0, "respondent_id", ["p1", "p2", "p3", "p4", "p2", "p5", "p6", "=cmd|' /C calc'!A0"]
+    )
+    first.loc[3, ITEMS] = (
+        None  # p4: no answers (but a background answer, so the reader keeps it) -> rejected
+    )
     first["gender"] = 1
     first.loc[1, "a1"] = "x"  # text: cell blanked only
     first.loc[2, "a2"] = 7  # outside the scale: cell blanked only
     first.loc[5, ITEMS] = 3  # p5: straight-lining (warning, kept)
     second = pd.DataFrame(rng.integers(1, 6, (4, 12)), columns=ITEMS).astype(object)
-    second.insert(0, "respondent_id", ["p9", "p1", "p10", "p9"])  # p1 repeats file 1; p9 repeats itself
+    second.insert(
+        0, "respondent_id", ["p9", "p1", "p10", "p9"]
+    )  # p1 repeats file 1; p9 repeats itself
     paths = [folder / "wave1.csv", folder / "wave2.csv"]
     first.to_csv(paths[0], index=False)
     second.to_csv(paths[1], index=False)
@@ -66,8 +72,11 @@ def synthetic_files(folder: Path) -> list[Path]:
 
 def check_accounting(result):
     assert result.n_read == result.n_scored + result.n_rejected
-    errors = {(p.file, p.row) for p in result.problems
-              if p.severity == "error" and p.rule in ROW_REJECTING_RULES}
+    errors = {
+        (p.file, p.row)
+        for p in result.problems
+        if p.severity == "error" and p.rule in ROW_REJECTING_RULES
+    }
     assert len(errors) == result.n_rejected  # every rejected row has an error record saying why
 
 
@@ -76,14 +85,30 @@ def test_accounting_and_duplicates_across_files(tmp_path, spec):
     result = run_batch(files, spec, tmp_path / "scores.csv", jobs=1)
     check_accounting(result)
     assert (result.n_read, result.n_scored, result.n_rejected) == (12, 8, 4)
-    rejected = sorted((Path(p.file).name, p.row, p.rule) for p in result.problems
-                      if p.rule in ("no_answers", "duplicate_respondent_id"))
-    assert rejected == [("wave1.csv", 5, "no_answers"), ("wave1.csv", 6, "duplicate_respondent_id"),
-                        ("wave2.csv", 3, "duplicate_respondent_id"), ("wave2.csv", 5, "duplicate_respondent_id")]
+    rejected = sorted(
+        (Path(p.file).name, p.row, p.rule)
+        for p in result.problems
+        if p.rule in ("no_answers", "duplicate_respondent_id")
+    )
+    assert rejected == [
+        ("wave1.csv", 5, "no_answers"),
+        ("wave1.csv", 6, "duplicate_respondent_id"),
+        ("wave2.csv", 3, "duplicate_respondent_id"),
+        ("wave2.csv", 5, "duplicate_respondent_id"),
+    ]
     rules = {p.rule for p in result.problems}
     assert {"text_not_code", "code_outside_scale", "straight_lining"} <= rules
     scores = pd.read_csv(tmp_path / "scores.csv")
-    assert scores["respondent_id"].tolist() == ["p1", "p2", "p3", "p5", "p6", "'=cmd|' /C calc'!A0", "p9", "p10"]
+    assert scores["respondent_id"].tolist() == [
+        "p1",
+        "p2",
+        "p3",
+        "p5",
+        "p6",
+        "'=cmd|' /C calc'!A0",
+        "p9",
+        "p10",
+    ]
     assert scores["source_row"].tolist() == [2, 3, 4, 7, 8, 9, 2, 4]
     problems = pd.read_csv(tmp_path / "scores.problems.csv")  # default name beside the output
     assert len(problems) == len(result.problems)
@@ -97,7 +122,9 @@ def test_parallel_equals_serial(tmp_path, spec):
     files = synthetic_files(tmp_path)
     serial = run_batch(files, spec, tmp_path / "serial.parquet", jobs=1)
     parallel = run_batch(files, spec, tmp_path / "parallel.parquet", jobs=2)
-    parallel_chunked = run_batch(files, spec, tmp_path / "parallel_chunked.parquet", jobs=2, chunk_rows=3)
+    parallel_chunked = run_batch(
+        files, spec, tmp_path / "parallel_chunked.parquet", jobs=2, chunk_rows=3
+    )
     expected = pd.read_parquet(tmp_path / "serial.parquet")
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "parallel.parquet"), expected)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "parallel_chunked.parquet"), expected)
@@ -111,8 +138,9 @@ def test_chunked_equals_serial(tmp_path, spec):
     serial = run_batch(files, spec, tmp_path / "serial.parquet", jobs=1)
     chunked = run_batch(files, spec, tmp_path / "chunked.parquet", jobs=1, chunk_rows=3)
     check_accounting(chunked)
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "chunked.parquet"),
-                                  pd.read_parquet(tmp_path / "serial.parquet"))
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "chunked.parquet"), pd.read_parquet(tmp_path / "serial.parquet")
+    )
     assert problem_key(chunked) == problem_key(serial)
 
 
@@ -127,7 +155,9 @@ def test_bfi_through_the_batch_matches_psych(tmp_path, bfi, bfi_files):
         assert result.n_scored == 2800
         scores = pd.read_parquet(out)
         reference = pd.read_csv(DATA / f"bfi_scores_mean_impute_{impute}.csv")
-        np.testing.assert_allclose(scores[BFI_SCALES].to_numpy(), reference[BFI_SCALES].to_numpy(), rtol=0, atol=1e-9)
+        np.testing.assert_allclose(
+            scores[BFI_SCALES].to_numpy(), reference[BFI_SCALES].to_numpy(), rtol=0, atol=1e-9
+        )
         assert scores["respondent_id"].iloc[0] == "61617"
 
 
@@ -160,7 +190,9 @@ def test_strict_writes_only_problems(tmp_path, spec):
     assert (tmp_path / "scores.problems.csv").exists()
     clean = tmp_path / "clean"
     clean.mkdir()
-    pd.DataFrame({"respondent_id": ["a", "b"], **{i: [1, 2] for i in ITEMS}}).to_csv(clean / "ok.csv", index=False)
+    pd.DataFrame({"respondent_id": ["a", "b"], **{i: [1, 2] for i in ITEMS}}).to_csv(
+        clean / "ok.csv", index=False
+    )
     result = run_batch([clean], spec, clean / "scores.csv", strict=True, jobs=1)
     assert result.output == clean / "scores.csv" and result.n_errors == 0
 
@@ -193,7 +225,9 @@ def test_output_formats(tmp_path, spec, suffix):
 def test_norms_in_the_batch(tmp_path, bfi, bfi_files):
     norms, result = fit_norms(bfi_files, bfi, by="gender", jobs=1)
     assert result.n_scored == 2800 and sorted(norms.norms_) == ["1", "2"]
-    reference = pd.read_csv(DATA / "bfi_scores_mean_impute_none.csv")  # psych::scoreItems(impute = "none")
+    reference = pd.read_csv(
+        DATA / "bfi_scores_mean_impute_none.csv"
+    )  # psych::scoreItems(impute = "none")
     gender = pd.read_csv(DATA / "bfi.csv")["gender"]
     women = reference.loc[gender.to_numpy() == 2, "agree"]
     assert norms.norms_["2"]["agree"]["mean"] == pytest.approx(women.mean(), abs=1e-12)
@@ -202,7 +236,9 @@ def test_norms_in_the_batch(tmp_path, bfi, bfi_files):
     run_batch(bfi_files, bfi, out, norms=norms, jobs=1)
     scored = pd.read_parquet(out)
     z = (reference["agree"] - women.mean()) / women.std(ddof=1)
-    np.testing.assert_allclose(scored.loc[gender.to_numpy() == 2, "agree_z"], z[gender.to_numpy() == 2], atol=1e-9)
+    np.testing.assert_allclose(
+        scored.loc[gender.to_numpy() == 2, "agree_z"], z[gender.to_numpy() == 2], atol=1e-9
+    )
     assert {"agree_t", "agree_pct", "gender"} <= set(scored.columns)
     import pyreadstat
 
@@ -263,8 +299,12 @@ def test_batch_chunks_are_the_readers_tables(tmp_path, spec, name, chunk_rows):
     whole = read_responses(path, spec)
     for part in ("items", "background", "meta"):
         joined = pd.concat([getattr(c, part) for c in chunks])
-        pd.testing.assert_frame_equal(joined, getattr(whole, part), check_dtype=False, check_categorical=False)
-    assert sorted(map(str, (p for c in chunks for p in c.problems))) == sorted(map(str, whole.problems))
+        pd.testing.assert_frame_equal(
+            joined, getattr(whole, part), check_dtype=False, check_categorical=False
+        )
+    assert sorted(map(str, (p for c in chunks for p in c.problems))) == sorted(
+        map(str, whole.problems)
+    )
 
 
 def test_vectorised_neutralising_equals_neutralise():
@@ -272,8 +312,14 @@ def test_vectorised_neutralising_equals_neutralise():
     from instrument.write import neutralise_text
 
     values = ["=SUM(A1)", "plain", "@cmd", None, "\tx", "-3", "+1", "ok\x07", "'quoted"]
-    frame = pd.DataFrame({"str": pd.Series(values, dtype="str"), "obj": pd.Series(values, dtype=object),
-                          "cat": pd.Categorical([v or "" for v in values]), "num": np.arange(len(values)) - 3.0})
+    frame = pd.DataFrame(
+        {
+            "str": pd.Series(values, dtype="str"),
+            "obj": pd.Series(values, dtype=object),
+            "cat": pd.Categorical([v or "" for v in values]),
+            "num": np.arange(len(values)) - 3.0,
+        }
+    )
     out = neutralise_text(frame)
     expected = [neutralise(v) for v in values]
     assert [None if pd.isna(v) else v for v in out["str"]] == expected
@@ -298,7 +344,9 @@ def test_mixed_formats_match_psych(tmp_path, bfi):
     scores = pd.read_parquet(tmp_path / "scores.parquet")
     assert scores["respondent_id"].tolist() == frame["respondent_id"].tolist()
     reference = pd.read_csv(DATA / "bfi_scores_mean_impute_none.csv")
-    np.testing.assert_allclose(scores[BFI_SCALES].to_numpy(), reference[BFI_SCALES].to_numpy(), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        scores[BFI_SCALES].to_numpy(), reference[BFI_SCALES].to_numpy(), rtol=0, atol=1e-9
+    )
 
 
 def test_synthetic_marker_and_skipped_rows_whatever_the_split(tmp_path, spec):
@@ -307,7 +355,8 @@ def test_synthetic_marker_and_skipped_rows_whatever_the_split(tmp_path, spec):
     # same scores, marker and accounting at any chunk size, serial or parallel
     (tmp_path / "sim.csv").write_text(
         "respondent_id,a1,a2,b1,synthetic\ns1,1,2,3,synthetic\ns2,,,,\ns3,2,2,,synthetic\n,,,,\ns5,4,4,4,synthetic\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (tmp_path / "real.csv").write_text("respondent_id,a1,a2\nr1,1,2\nr2,,\n", encoding="utf-8")
     files = [tmp_path / "sim.csv", tmp_path / "real.csv"]
     results, frames = [], []
@@ -319,9 +368,11 @@ def test_synthetic_marker_and_skipped_rows_whatever_the_split(tmp_path, spec):
         check_accounting(result)
         assert result.synthetic
         assert (result.n_read, result.n_scored, result.n_rejected, result.n_skipped) == (6, 4, 2, 1)
-        assert sorted((Path(p.file).name, p.row) for p in result.problems if p.rule == "empty_row_skipped") == [
-            ("sim.csv", 5)]
-        assert sorted((Path(p.file).name, p.row) for p in result.problems if p.rule == "no_answers") == [
-            ("real.csv", 3), ("sim.csv", 3)]
+        assert sorted(
+            (Path(p.file).name, p.row) for p in result.problems if p.rule == "empty_row_skipped"
+        ) == [("sim.csv", 5)]
+        assert sorted(
+            (Path(p.file).name, p.row) for p in result.problems if p.rule == "no_answers"
+        ) == [("real.csv", 3), ("sim.csv", 3)]
         assert frame["synthetic"].fillna("").tolist() == ["synthetic", "synthetic", "synthetic", ""]
         pd.testing.assert_frame_equal(frame, frames[0])

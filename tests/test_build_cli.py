@@ -27,19 +27,41 @@ def test_default_builds_all_four_forms_of_the_embedded_mhdq(capsys, tmp_path, mh
     code, stdout, _ = run(capsys, "build", "--out", str(out))
     assert code == 0
     lang = mhdq_spec.default_language
-    names = [f"mhdq-{lang}.xlsx", f"mhdq-{lang}-xlsform.xlsx", f"mhdq-{lang}-redcap.csv", f"mhdq-{lang}.html"]
+    names = [
+        f"mhdq-{lang}.xlsx",
+        f"mhdq-{lang}-xlsform.xlsx",
+        f"mhdq-{lang}-redcap.csv",
+        f"mhdq-{lang}.html",
+    ]
     assert stdout.split() == [str(out / name) for name in names]
     for name in names:
         assert (out / name).stat().st_size > 1000
 
 
 def test_language_group_and_format_selection(capsys, tmp_out):
-    code, stdout, _ = run(capsys, "build", "--instrument", str(ROOT / "tests/data/forms_spec.yaml"),
-                          "--lang", "nb", "--group", "AA", "--format", "xlsx, html", "--out", str(tmp_out))
+    code, stdout, _ = run(
+        capsys,
+        "build",
+        "--instrument",
+        str(ROOT / "tests/data/forms_spec.yaml"),
+        "--lang",
+        "nb",
+        "--group",
+        "AA",
+        "--format",
+        "xlsx, html",
+        "--out",
+        str(tmp_out),
+    )
     assert code == 0
     assert stdout.split() == [str(tmp_out / "ftq-nb.xlsx"), str(tmp_out / "ftq-nb.html")]
     assert sorted(p.name for p in tmp_out.iterdir()) == ["ftq-nb.html", "ftq-nb.xlsx"]
-    meta = {k: v for k, v in openpyxl.load_workbook(tmp_out / "ftq-nb.xlsx")["_mhdq"].iter_rows(values_only=True)}
+    meta = {
+        k: v
+        for k, v in openpyxl.load_workbook(tmp_out / "ftq-nb.xlsx")["_mhdq"].iter_rows(
+            values_only=True
+        )
+    }
     assert (meta["language"], meta["group"]) == ("nb", "AA")
 
 
@@ -51,14 +73,30 @@ def test_unknown_format_is_a_usage_error(capsys, tmp_out):
 
 
 def test_unknown_language_is_a_usage_error(capsys, tmp_out):
-    code, _, err = run(capsys, "build", "--instrument", str(ROOT / "examples/bfi.yaml"), "--lang", "nb",
-                       "--out", str(tmp_out))
+    code, _, err = run(
+        capsys,
+        "build",
+        "--instrument",
+        str(ROOT / "examples/bfi.yaml"),
+        "--lang",
+        "nb",
+        "--out",
+        str(tmp_out),
+    )
     assert code == 2 and "--lang" in err and "'nb'" in err and "allowed: en" in err
 
 
 def test_group_without_parameter_is_a_usage_error(capsys, tmp_out):
-    code, _, err = run(capsys, "build", "--instrument", str(ROOT / "examples/bfi.yaml"), "--group", "AA",
-                       "--out", str(tmp_out))
+    code, _, err = run(
+        capsys,
+        "build",
+        "--instrument",
+        str(ROOT / "examples/bfi.yaml"),
+        "--group",
+        "AA",
+        "--out",
+        str(tmp_out),
+    )
     assert code == 2 and "--group" in err and "no {group} parameter" in err
 
 
@@ -78,6 +116,9 @@ def test_missing_out_is_a_usage_error(capsys):
 
 def test_malformed_spec_is_exit_1(capsys, tmp_path):
     spec = tmp_path / "bad.yaml"
-    spec.write_text("format: 1\nlanguages: [{code: en, name: English, default: true}]\nitems: 3\n", encoding="utf-8")
+    spec.write_text(
+        "format: 1\nlanguages: [{code: en, name: English, default: true}]\nitems: 3\n",
+        encoding="utf-8",
+    )
     code, _, err = run(capsys, "build", "--instrument", str(spec), "--out", str(tmp_path / "o"))
     assert code == 1 and "bad.yaml" in err and "items: must be a list" in err

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from instrument.errors import HeywoodCaseWarning
 from analysis.cfa import CFA, MeasurementModel, compare_models, rmsea_interval
+from instrument.errors import HeywoodCaseWarning
 
 DATA = Path(__file__).parent / "data"
 
@@ -31,8 +31,23 @@ def bfi():
 
 # R: fit <- cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9",
 #               data = HolzingerSwineford1939); fitMeasures(fit, c(...))
-@pytest.mark.parametrize("name", ["chisq", "df", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper",
-                                  "srmr", "aic", "bic", "logl", "npar"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "chisq",
+        "df",
+        "cfi",
+        "tli",
+        "rmsea",
+        "rmsea.ci.lower",
+        "rmsea.ci.upper",
+        "srmr",
+        "aic",
+        "bic",
+        "logl",
+        "npar",
+    ],
+)
 def test_hs_fit_measures_match_lavaan(hs, name):
     ref, _, fit = hs
     # tolerance 1e-3 absolute (issue 4 §1)
@@ -50,7 +65,9 @@ def test_hs_estimates_se_and_standardized_match_lavaan(hs):
     # R: parameterEstimates(fit, standardized = TRUE)[, c("lhs","op","rhs","est","se","std.all")]; 1e-3
     ref, _, fit = hs
     expected = pd.DataFrame(ref["estimates"])
-    merged = expected.merge(fit.estimates_, on=["lhs", "op", "rhs"], suffixes=("_r", ""), validate="1:1")
+    merged = expected.merge(
+        fit.estimates_, on=["lhs", "op", "rhs"], suffixes=("_r", ""), validate="1:1"
+    )
     assert len(merged) == len(expected) == len(fit.estimates_) == 24
     np.testing.assert_allclose(merged["est"], merged["est_r"], atol=1e-3)
     np.testing.assert_allclose(merged["se"], merged["se_r"], atol=1e-3)
@@ -67,7 +84,9 @@ def test_hs_top_modification_indices_match_lavaan(hs):
     assert len(fit.modification_indices()) == 10
 
 
-@pytest.mark.parametrize("name", ["cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr"])
+@pytest.mark.parametrize(
+    "name", ["cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr"]
+)
 def test_bfi_five_factor_fit_matches_lavaan(bfi, name):
     # R: cfa(bfi five-factor model, data = bfi[, 1:25], estimator = "ML", missing = "listwise"); 1e-3
     ref, _, fit = bfi
@@ -93,12 +112,15 @@ def test_rmsea_interval_is_lavaans(hs):
     ref, _, _ = hs
     point, lo, hi = rmsea_interval(ref["fit"]["chisq"], 24, 301)
     assert (point, lo, hi) == pytest.approx(
-        (ref["fit"]["rmsea"], ref["fit"]["rmsea.ci.lower"], ref["fit"]["rmsea.ci.upper"]), abs=1e-6)
+        (ref["fit"]["rmsea"], ref["fit"]["rmsea.ci.lower"], ref["fit"]["rmsea.ci.upper"]), abs=1e-6
+    )
     assert rmsea_interval(10.0, 24, 301)[:2] == (0.0, 0.0)  # χ² below df: point and lower bound 0
 
 
 def test_model_syntax_parsing_and_errors():
-    m = MeasurementModel.from_syntax("# comment\nf1 =~ a + b + c; f2 =~ d + e + f\na ~~ d\nf1 ~~ f2")
+    m = MeasurementModel.from_syntax(
+        "# comment\nf1 =~ a + b + c; f2 =~ d + e + f\na ~~ d\nf1 ~~ f2"
+    )
     assert m.latent == ("f1", "f2") and m.residual_covariances == (("a", "d"),)
     assert "a ~~ d" in m.to_syntax()
     h = MeasurementModel.from_syntax("g =~ f1 + f2 + f3\nf1 =~ a + b\nf2 =~ c + d\nf3 =~ e + f")
@@ -151,7 +173,9 @@ def test_compare_models_nested_difference_test(hs):
     assert list(table["model"]) == ["one", "three"]
     row = table.iloc[0]
     assert row["nested"] and row["delta_df"] == 3
-    assert row["delta_chisq"] == pytest.approx(one.fit_measures_["chisq"] - fit.fit_measures_["chisq"])
+    assert row["delta_chisq"] == pytest.approx(
+        one.fit_measures_["chisq"] - fit.fit_measures_["chisq"]
+    )
     assert np.isnan(table.iloc[1]["delta_chisq"])
 
 
@@ -197,9 +221,13 @@ def test_fiml_on_complete_data_is_ml_with_a_mean_structure(hs):
         assert fit.fit_measures_[name] == pytest.approx(ref["fit"][name], abs=1e-3)
     assert fit.fit_measures_["npar"] == 30
     assert fit.fit_measures_["aic"] == pytest.approx(-2 * ref["fit"]["logl"] + 60, abs=1e-3)
-    assert fit.fit_measures_["bic"] == pytest.approx(-2 * ref["fit"]["logl"] + 30 * np.log(301), abs=1e-3)
+    assert fit.fit_measures_["bic"] == pytest.approx(
+        -2 * ref["fit"]["logl"] + 30 * np.log(301), abs=1e-3
+    )
     est = fit.estimates_
-    expected = pd.DataFrame(ref["estimates"]).merge(est, on=["lhs", "op", "rhs"], suffixes=("_r", ""))
+    expected = pd.DataFrame(ref["estimates"]).merge(
+        est, on=["lhs", "op", "rhs"], suffixes=("_r", "")
+    )
     np.testing.assert_allclose(expected["est"], expected["est_r"], atol=1e-4)
     intercepts = est[(est["op"] == "~1") & est["lhs"].str.startswith("x")].set_index("lhs")["est"]
     np.testing.assert_allclose(intercepts, data[[f"x{k}" for k in range(1, 10)]].mean(), atol=1e-6)
@@ -215,7 +243,9 @@ def test_fiml_just_identified_model_reaches_the_em_saturated_likelihood(hs):
     fit = CFA("f =~ x1 + x2 + x3", missing="ml").fit(holes)
     assert fit.fit_measures_["df"] == 0
     assert fit.fit_measures_["chisq"] == pytest.approx(0.0, abs=1e-6)
-    assert fit.fit_measures_["logl"] == pytest.approx(fit.fit_measures_["unrestricted_logl"], abs=1e-6)
+    assert fit.fit_measures_["logl"] == pytest.approx(
+        fit.fit_measures_["unrestricted_logl"], abs=1e-6
+    )
 
 
 def test_fiml_gradient_is_the_derivative_of_the_likelihood(hs):
@@ -232,8 +262,13 @@ def test_fiml_gradient_is_the_derivative_of_the_likelihood(hs):
     for k in range(len(theta)):
         e = np.zeros_like(theta)
         e[k] = 1e-6
-        numeric.append((_objective(struct, st, theta + e, grad=False, info=False)[0]
-                        - _objective(struct, st, theta - e, grad=False, info=False)[0]) / 2e-6)
+        numeric.append(
+            (
+                _objective(struct, st, theta + e, grad=False, info=False)[0]
+                - _objective(struct, st, theta - e, grad=False, info=False)[0]
+            )
+            / 2e-6
+        )
     np.testing.assert_allclose(grad, numeric, atol=1e-6)
 
 

@@ -25,18 +25,40 @@ def _spec(scales, items_per_leaf=3, reverse=()):
     for leaf in leaves:
         for k in range(1, items_per_leaf + 1):
             iid = f"{leaf}_{k}"
-            items.append({"id": iid, "text": {"en": f"Item {iid}"}, "scale": leaf,
-                          "keyed": "-" if iid in reverse else "+", "response_scale": "five"})
-    return load_instrument({
-        "format": 1,
-        "metadata": {"name": "Synthetic", "short_name": "syn", "version": "1", "authors": ["test"],
-                     "citation": "none", "licence": "CC0"},
-        "languages": [{"code": "en", "name": "English", "default": True}],
-        "response_scales": {"five": {"points": 5, "codes": [1, 2, 3, 4, 5],
-                                     "labels": {"en": ["a", "b", "c", "d", "e"]}}},
-        "scales": [{"id": s, "label": {"en": s}, **({"parent": p} if p else {})} for s, p in scales],
-        "items": items,
-    })
+            items.append(
+                {
+                    "id": iid,
+                    "text": {"en": f"Item {iid}"},
+                    "scale": leaf,
+                    "keyed": "-" if iid in reverse else "+",
+                    "response_scale": "five",
+                }
+            )
+    return load_instrument(
+        {
+            "format": 1,
+            "metadata": {
+                "name": "Synthetic",
+                "short_name": "syn",
+                "version": "1",
+                "authors": ["test"],
+                "citation": "none",
+                "licence": "CC0",
+            },
+            "languages": [{"code": "en", "name": "English", "default": True}],
+            "response_scales": {
+                "five": {
+                    "points": 5,
+                    "codes": [1, 2, 3, 4, 5],
+                    "labels": {"en": ["a", "b", "c", "d", "e"]},
+                }
+            },
+            "scales": [
+                {"id": s, "label": {"en": s}, **({"parent": p} if p else {})} for s, p in scales
+            ],
+            "items": items,
+        }
+    )
 
 
 def test_bfi_models_and_fit_match_lavaan_five_factor_model():
@@ -75,8 +97,11 @@ def test_mhdq_hierarchy_gives_four_nested_models():
     assert list(models) == ["one_factor", "themes", "second_order", "facets"]
     root = [s.id for s in mhdq.root_scales if mhdq.children(s.id)][0]
     themes = [s.id for s in mhdq.children(root)]
-    leaves = [s.id for s in mhdq.leaf_scales if s.id in {x for t in themes for x in
-              [c.id for c in mhdq.children(t)] or [t]}]
+    leaves = [
+        s.id
+        for s in mhdq.leaf_scales
+        if s.id in {x for t in themes for x in [c.id for c in mhdq.children(t)] or [t]}
+    ]
     assert models["one_factor"].latent == (root,)
     assert models["themes"].latent == tuple(themes)
     assert set(models["facets"].latent) == set(leaves)
@@ -97,18 +122,48 @@ def test_generic_hierarchies():
     assert "not identified" in reasons["second_order"] and "one-factor" in reasons["themes"]
     assert list(hypothesised_models(one_theme)) == ["one_factor", "facets"]
     # a theme with a single facet and a leaf theme enter the second-order model as first-order factors
-    mixed = _spec([("total", None), ("t1", "total"), ("f1", "t1"), ("f2", "t1"), ("t2", "total"),
-                   ("f3", "t2"), ("t3", "total")])
+    mixed = _spec(
+        [
+            ("total", None),
+            ("t1", "total"),
+            ("f1", "t1"),
+            ("f2", "t1"),
+            ("t2", "total"),
+            ("f3", "t2"),
+            ("t3", "total"),
+        ]
+    )
     so = hypothesised_models(mixed)["second_order"]
     assert so.second_order == ("t1",) and set(so.first_order) == {"f1", "f2", "f3", "t3"}
     # a deeper hierarchy: themes are the root's children, facets all leaves below them
-    deep = _spec([("total", None), ("t1", "total"), ("s1", "t1"), ("f1", "s1"), ("f2", "s1"), ("f3", "t1"),
-                  ("t2", "total"), ("f4", "t2"), ("f5", "t2")])
+    deep = _spec(
+        [
+            ("total", None),
+            ("t1", "total"),
+            ("s1", "t1"),
+            ("f1", "s1"),
+            ("f2", "s1"),
+            ("f3", "t1"),
+            ("t2", "total"),
+            ("f4", "t2"),
+            ("f5", "t2"),
+        ]
+    )
     so = hypothesised_models(deep)["second_order"]
     assert so.indicators("t1") == ("f1", "f2", "f3")
     # single-item facets cannot be identified
-    tiny = _spec([("total", None), ("t1", "total"), ("f1", "t1"), ("f2", "t1"), ("t2", "total"),
-                  ("f3", "t2"), ("f4", "t2")], items_per_leaf=1)
+    tiny = _spec(
+        [
+            ("total", None),
+            ("t1", "total"),
+            ("f1", "t1"),
+            ("f2", "t1"),
+            ("t2", "total"),
+            ("f3", "t2"),
+            ("f4", "t2"),
+        ],
+        items_per_leaf=1,
+    )
     assert "fewer than two items" in skipped_models(tiny)["facets"]
     with pytest.raises(ValueError, match="several scale hierarchies"):
         hypothesised_models(_spec([("r1", None), ("a", "r1"), ("r2", None), ("b", "r2")]))
@@ -118,8 +173,19 @@ def test_generic_hierarchies():
 
 def test_models_fit_synthetic_hierarchical_data_and_compare():
     # SYNTHETIC data from the true second-order model: 2 themes x 2 facets x 4 items
-    spec = _spec([("total", None), ("t1", "total"), ("f1", "t1"), ("f2", "t1"), ("t2", "total"),
-                  ("f3", "t2"), ("f4", "t2")], items_per_leaf=4, reverse=("f1_4", "f3_4"))
+    spec = _spec(
+        [
+            ("total", None),
+            ("t1", "total"),
+            ("f1", "t1"),
+            ("f2", "t1"),
+            ("t2", "total"),
+            ("f3", "t2"),
+            ("f4", "t2"),
+        ],
+        items_per_leaf=4,
+        reverse=("f1_4", "f3_4"),
+    )
     rng = np.random.default_rng(11)
     n = 3000
     themes = rng.multivariate_normal([0, 0], [[1, 0.4], [0.4, 1]], size=n)
@@ -135,7 +201,9 @@ def test_models_fit_synthetic_hierarchical_data_and_compare():
     assert list(table.index) == ["one_factor", "themes", "second_order", "facets"]
     assert table.loc["one_factor", "nested"] and table.loc["themes", "nested"]
     assert table.loc["themes", "delta_pvalue"] < 1e-6  # facets matter
-    assert table.loc["second_order", "delta_df"] == 1  # 4 facets: 6 covariances vs 5 second-order params
+    assert (
+        table.loc["second_order", "delta_df"] == 1
+    )  # 4 facets: 6 covariances vs 5 second-order params
     assert fits["second_order"].fit_measures_["cfi"] > 0.99
     loadings = fits["facets"].standardized_loadings()
     assert loadings.loc["f1_4", "f1"] < 0 < loadings.loc["f1_1", "f1"]
@@ -146,7 +214,12 @@ def test_answers_only_blanks_codes_off_the_scale():
     raw = pd.DataFrame({"a_1": [1, 5, 9, 0], "b_2": ["3", "x", None, 2], "other": [1, 2, 3, 4]})
     out = answers_only(raw, spec)
     assert list(out.columns) == ["a_1", "b_2"]
-    assert out["a_1"].tolist()[:2] == [1.0, 5.0] and out["a_1"].isna().tolist() == [False, False, True, True]
+    assert out["a_1"].tolist()[:2] == [1.0, 5.0] and out["a_1"].isna().tolist() == [
+        False,
+        False,
+        True,
+        True,
+    ]
     assert out["b_2"].isna().tolist() == [False, True, True, False]
     with pytest.raises(ValueError, match="none of the syn items"):
         answers_only(pd.DataFrame({"z": [1]}), spec)

@@ -30,27 +30,37 @@ def table(items: dict, *, ids=None, background=None, meta_extra=None, problems=N
     """A synthetic ResponseTable as a reader would return it."""
     items = pd.DataFrame(items)
     n = len(items)
-    meta = pd.DataFrame({
-        "source_file": [file] * n,
-        "source_row": np.arange(2, n + 2),
-        "respondent_id": ids if ids is not None else [f"{file}:{r}" for r in range(2, n + 2)],
-    })
+    meta = pd.DataFrame(
+        {
+            "source_file": [file] * n,
+            "source_row": np.arange(2, n + 2),
+            "respondent_id": ids if ids is not None else [f"{file}:{r}" for r in range(2, n + 2)],
+        }
+    )
     for key, values in (meta_extra or {}).items():
         meta[key] = values
     bg = pd.DataFrame(background) if background is not None else pd.DataFrame(index=items.index)
-    return ResponseTable(items, bg, meta, problems=list(problems or []), platform="csv", source=file)
+    return ResponseTable(
+        items, bg, meta, problems=list(problems or []), platform="csv", source=file
+    )
 
 
 def rules(checked, severity=None):
-    return sorted((p.row, p.column, p.rule) for p in checked.problems if severity is None or p.severity == severity)
+    return sorted(
+        (p.row, p.column, p.rule)
+        for p in checked.problems
+        if severity is None or p.severity == severity
+    )
 
 
 def test_cell_rules(spec):
-    t = table({
-        "a1": pd.Series(["1", "x", " 3 ", "", "2"], dtype=object),
-        "a2": [1.0, 6.0, 2.5, 8.0, 9.0],
-        "a3": [0.0, 2.0, 3.0, 4.0, None],
-    })
+    t = table(
+        {
+            "a1": pd.Series(["1", "x", " 3 ", "", "2"], dtype=object),
+            "a2": [1.0, 6.0, 2.5, 8.0, 9.0],
+            "a3": [0.0, 2.0, 3.0, 4.0, None],
+        }
+    )
     checked = check_responses(t, spec)
     errors = rules(checked, "error")
     assert errors == [
@@ -65,7 +75,10 @@ def test_cell_rules(spec):
     assert by_rule[("not_integer", "a2")].value == "2.5"
     assert "allowed codes: 1, 2, 3, 4, 5, 8, 9" in by_rule[("code_outside_scale", "a2")].message
     # info records summarise not-applicable and declared missing cells per column
-    assert by_rule[("not_applicable", "a2")].severity == "info" and by_rule[("not_applicable", "a2")].row is None
+    assert (
+        by_rule[("not_applicable", "a2")].severity == "info"
+        and by_rule[("not_applicable", "a2")].row is None
+    )
     assert "1 cell(s)" in by_rule[("declared_missing", "a2")].message
     codes = checked.codes
     assert list(codes.columns) == ITEMS  # every item, absent ones blank
@@ -85,11 +98,21 @@ def test_row_rules_no_answers_and_duplicates(spec):
     checked = check_responses(t, spec)
     # row 3 (p2): only a declared missing code -> no answers; row 6 (p3): only not applicable -> no answers
     # rows 4 and 5 repeat p1 (second and later occurrences); row 7 keeps p3 because row 6 was empty.
-    assert checked.reasons.tolist() == ["", "no_answers", "duplicate_respondent_id", "duplicate_respondent_id",
-                                        "no_answers", ""]
+    assert checked.reasons.tolist() == [
+        "",
+        "no_answers",
+        "duplicate_respondent_id",
+        "duplicate_respondent_id",
+        "no_answers",
+        "",
+    ]
     assert checked.n_rejected == 4
     rejected_rows = set(checked.meta["source_row"][checked.rejected])
-    explained = {p.row for p in checked.problems if p.severity == "error" and p.rule in ("no_answers", "duplicate_respondent_id")}
+    explained = {
+        p.row
+        for p in checked.problems
+        if p.severity == "error" and p.rule in ("no_answers", "duplicate_respondent_id")
+    }
     assert rejected_rows == explained
 
 
@@ -113,7 +136,9 @@ def test_straight_lining_flag(spec):
     assert all(p.severity == "warning" for p in checked.problems if p.rule == "straight_lining")
     assert not checked.rejected.any()
     nine = {item: [2.0] for item in ITEMS[:9]}
-    assert not [p for p in check_responses(table(nine), spec).problems if p.rule == "straight_lining"]
+    assert not [
+        p for p in check_responses(table(nine), spec).problems if p.rule == "straight_lining"
+    ]
 
 
 def test_too_fast(spec):
@@ -154,18 +179,24 @@ def test_background_rules_and_sensitive_values(spec):
             assert p.value is None  # sensitive: never copied
     assert next(p for p in checked.problems if p.column == "gender").value == "3"
     # invalid background cells are blanked, valid ones kept
-    np.testing.assert_array_equal(checked.background["gender"].to_numpy(dtype=float), [1.0, np.nan, np.nan, 2.0])
+    np.testing.assert_array_equal(
+        checked.background["gender"].to_numpy(dtype=float), [1.0, np.nan, np.nan, 2.0]
+    )
     assert checked.background["first_meeting"].tolist()[:2] == ["2020-01-31", None]
     assert checked.background["age"].tolist()[3] == 99.0
     assert not checked.rejected.any()
 
 
 def test_reader_problems_pass_through(spec):
-    file_problem = Problem("t.csv", None, "a3", None, "missing_item_column", "error", "item column a3 is missing")
+    file_problem = Problem(
+        "t.csv", None, "a3", None, "missing_item_column", "error", "item column a3 is missing"
+    )
     checked = check_responses(table({"a1": [1.0]}, problems=[file_problem]), spec)
     assert checked.problems[0] is file_problem
     summary = checked.summary()
-    assert summary.to_dict("records") == [{"rule": "missing_item_column", "severity": "error", "n": 1}]
+    assert summary.to_dict("records") == [
+        {"rule": "missing_item_column", "severity": "error", "n": 1}
+    ]
 
 
 def test_rejects_other_input(spec):

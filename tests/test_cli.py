@@ -10,8 +10,12 @@ from analysis.cli import COMMAND_MODULES, cli, main
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-c", "from analysis.cli import main; main()", *args],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", "from analysis.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_version():
@@ -25,7 +29,9 @@ def test_help_lists_every_command_with_one_line():
     listed = done.stdout.split("Commands:")[1]
     names = cli.list_commands(click.Context(cli))
     for name in names:
-        line = next(l for l in listed.splitlines() if l.strip().startswith(name + " ") or l.strip() == name)
+        line = next(
+            l for l in listed.splitlines() if l.strip().startswith(name + " ") or l.strip() == name
+        )
         assert not line.rstrip().endswith("..."), f"help line of {name} is cut: {line!r}"
     assert len(names) == len(COMMAND_MODULES)
 
@@ -39,7 +45,17 @@ def test_every_command_module_defines_its_command():
     assert cli.get_command(context, "frobnicate") is None
 
 
-HEAVY = ("pandas", "scipy", "matplotlib", "openpyxl", "pyarrow", "numpy", "statsmodels", "sklearn", "rich")
+HEAVY = (
+    "pandas",
+    "scipy",
+    "matplotlib",
+    "openpyxl",
+    "pyarrow",
+    "numpy",
+    "statsmodels",
+    "sklearn",
+    "rich",
+)
 
 
 def test_start_up_imports_no_heavy_library():
@@ -74,7 +90,9 @@ def test_commands_refuse_to_run_without_defusedxml(monkeypatch, tmp_path, capsys
 
 def test_unknown_command_and_option_are_usage_errors():
     done = run("frobnicate")
-    assert done.returncode == 2 and "No such command" in done.stderr and "Traceback" not in done.stderr
+    assert (
+        done.returncode == 2 and "No such command" in done.stderr and "Traceback" not in done.stderr
+    )
     done = run("simulate", "--no-such-option")
     assert done.returncode == 2 and "Traceback" not in done.stderr
 
@@ -82,7 +100,17 @@ def test_unknown_command_and_option_are_usage_errors():
 def test_bad_specification_is_exit_1_without_traceback(tmp_path):
     spec = tmp_path / "bad.yaml"
     spec.write_text("metadata: {name: x}\n", encoding="utf-8")
-    done = run("simulate", "--instrument", str(spec), "--n", "20", "--seed", "1", "--out", str(tmp_path / "x.csv"))
+    done = run(
+        "simulate",
+        "--instrument",
+        str(spec),
+        "--n",
+        "20",
+        "--seed",
+        "1",
+        "--out",
+        str(tmp_path / "x.csv"),
+    )
     assert done.returncode == 1
     assert "bad.yaml" in done.stderr and "languages: is required" in done.stderr
     assert "Traceback" not in done.stderr
@@ -91,7 +119,18 @@ def test_bad_specification_is_exit_1_without_traceback(tmp_path):
 def test_debug_shows_the_traceback(tmp_path):
     spec = tmp_path / "bad.yaml"
     spec.write_text("metadata: {name: x}\n", encoding="utf-8")
-    done = run("--debug", "simulate", "--instrument", str(spec), "--n", "20", "--seed", "1", "--out", str(tmp_path / "x.csv"))
+    done = run(
+        "--debug",
+        "simulate",
+        "--instrument",
+        str(spec),
+        "--n",
+        "20",
+        "--seed",
+        "1",
+        "--out",
+        str(tmp_path / "x.csv"),
+    )
     assert done.returncode != 0 and "Traceback" in done.stderr
 
 

@@ -51,22 +51,37 @@ def test_dask_engine_equals_local_engine(tmp_path, bfi, files):
     distributed = run_batch(files, bfi, tmp_path / "dask.parquet", engine="dask", jobs=2)
     expected = pd.read_parquet(tmp_path / "local.parquet")
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask.parquet"), expected)
-    assert (distributed.n_read, distributed.n_scored, distributed.n_rejected) == (local.n_read, local.n_scored,
-                                                                                 local.n_rejected) == (2802, 2800, 2)
+    assert (
+        (distributed.n_read, distributed.n_scored, distributed.n_rejected)
+        == (local.n_read, local.n_scored, local.n_rejected)
+        == (2802, 2800, 2)
+    )
     key = lambda r: sorted((p.file, p.row or 0, p.column or "", p.rule) for p in r.problems)  # noqa: E731
     assert key(distributed) == key(local)
     # and the scores are psych's: psych::scoreItems(keys, bfi[1:25], totals = FALSE, impute = "none"), 1e-9
     reference = pd.read_csv(DATA / "bfi_scores_mean_impute_none.csv")
-    np.testing.assert_allclose(expected[SCALES].to_numpy(), reference[SCALES].to_numpy(), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        expected[SCALES].to_numpy(), reference[SCALES].to_numpy(), rtol=0, atol=1e-9
+    )
 
 
 def test_dask_engine_with_a_scheduler_address(tmp_path, bfi, files):
     from dask.distributed import LocalCluster
 
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        run_batch(files[:2], bfi, tmp_path / "dask.csv", engine="dask", scheduler=cluster.scheduler_address)
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        run_batch(
+            files[:2],
+            bfi,
+            tmp_path / "dask.csv",
+            engine="dask",
+            scheduler=cluster.scheduler_address,
+        )
     run_batch(files[:2], bfi, tmp_path / "local.csv", jobs=1)
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "dask.csv"), pd.read_csv(tmp_path / "local.csv"))
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "dask.csv"), pd.read_csv(tmp_path / "local.csv")
+    )
 
 
 def test_clear_message_without_dask(tmp_path, bfi, files, monkeypatch):
@@ -85,8 +100,9 @@ def test_clear_message_without_dask(tmp_path, bfi, files, monkeypatch):
 
 def test_dask_engine_keeps_the_synthetic_marker(tmp_path, bfi):
     # a simulated file (synthetic marker, an empty row) beside one without the marker
-    (tmp_path / "sim.csv").write_text("respondent_id,A1,A2,synthetic\ns1,1,2,synthetic\n,,,\ns3,2,2,synthetic\n",
-                                      encoding="utf-8")
+    (tmp_path / "sim.csv").write_text(
+        "respondent_id,A1,A2,synthetic\ns1,1,2,synthetic\n,,,\ns3,2,2,synthetic\n", encoding="utf-8"
+    )
     (tmp_path / "real.csv").write_text("respondent_id,A1,A2\nr1,1,2\n", encoding="utf-8")
     files = [tmp_path / "sim.csv", tmp_path / "real.csv"]
     local = run_batch(files, bfi, tmp_path / "local.parquet", jobs=1)

@@ -30,11 +30,28 @@ def demo(tmp_path_factory, mhdq_spec):
 
 
 def test_every_output_is_written(demo):
-    expected = {"readme", "forms.xlsx", "forms.xlsform", "forms.redcap", "forms.html", "data.responses",
-                "data.followup", "scores", "scores.problems", "validation.results", "validation.tables",
-                "validation.report", "attrition.model", "attrition.results", "attrition.tables",
-                "attrition.problems", "attrition.report", "figures.parallel_analysis", "figures.kaplan_meier",
-                "figures.efa_loadings"}
+    expected = {
+        "readme",
+        "forms.xlsx",
+        "forms.xlsform",
+        "forms.redcap",
+        "forms.html",
+        "data.responses",
+        "data.followup",
+        "scores",
+        "scores.problems",
+        "validation.results",
+        "validation.tables",
+        "validation.report",
+        "attrition.model",
+        "attrition.results",
+        "attrition.tables",
+        "attrition.problems",
+        "attrition.report",
+        "figures.parallel_analysis",
+        "figures.kaplan_meier",
+        "figures.efa_loadings",
+    }
     assert set(demo.outputs) == expected
     for name, path in demo.outputs.items():
         assert path.is_file() and path.stat().st_size > 0, name
@@ -49,18 +66,30 @@ def test_every_data_output_says_synthetic(demo):
     assert SYNTHETIC_NOTICE in demo.outputs["readme"].read_text(encoding="utf-8")
     responses = pd.read_csv(demo.outputs["data.responses"])
     followup = pd.read_csv(demo.outputs["data.followup"])
-    assert (responses["synthetic"] == "synthetic").all() and (followup["synthetic"] == "synthetic").all()
+    assert (responses["synthetic"] == "synthetic").all() and (
+        followup["synthetic"] == "synthetic"
+    ).all()
     assert json.loads(demo.outputs["validation.results"].read_text())["data"]["synthetic"] is True
-    assert "synthetic" in json.dumps(json.loads(demo.outputs["attrition.results"].read_text())).lower()
+    assert (
+        "synthetic" in json.dumps(json.loads(demo.outputs["attrition.results"].read_text())).lower()
+    )
     for report in ("validation.report", "attrition.report"):
         assert "SYNTHETIC" in demo.outputs[report].read_text(encoding="utf-8").upper(), report
     from openpyxl import load_workbook
 
     for tables in ("validation.tables", "attrition.tables"):
         book = load_workbook(demo.outputs[tables], read_only=True)
-        cells = [str(c) for ws in book.worksheets[:3] for row in ws.iter_rows(values_only=True) for c in row if c]
+        cells = [
+            str(c)
+            for ws in book.worksheets[:3]
+            for row in ws.iter_rows(values_only=True)
+            for c in row
+            if c
+        ]
         assert any("SYNTHETIC" in c.upper() for c in cells), tables
-    assert all("synthetic" in demo.outputs[k].name for k in ("data.responses", "data.followup", "scores"))
+    assert all(
+        "synthetic" in demo.outputs[k].name for k in ("data.responses", "data.followup", "scores")
+    )
 
 
 def test_scores_are_the_scoring_api_scores_of_the_simulated_cohort(demo, mhdq_spec):
@@ -69,7 +98,9 @@ def test_scores_are_the_scoring_api_scores_of_the_simulated_cohort(demo, mhdq_sp
     scores = pd.read_csv(demo.outputs["scores"], dtype={"respondent_id": str})
     assert list(scores["respondent_id"]) == list(cohort.responses["respondent_id"])
     for scale in ("total", "model", "meaning"):
-        np.testing.assert_allclose(scores[scale].to_numpy(), expected[scale].to_numpy(), equal_nan=True)
+        np.testing.assert_allclose(
+            scores[scale].to_numpy(), expected[scale].to_numpy(), equal_nan=True
+        )
     assert demo.facts["n"] == N
 
 
@@ -89,16 +120,35 @@ def test_attrition_used_the_simulated_followup(demo, mhdq_spec):
     text = json.dumps(results)
     assert "frustration" in text and "cage" in text
     # every event counted by the model is a disengagement in the follow-up file (switching = censored)
-    assert demo.facts["events"] == int((cohort.followup["disengaged"] == 1).sum() - cohort.followup["switched"].sum())
+    assert demo.facts["events"] == int(
+        (cohort.followup["disengaged"] == 1).sum() - cohort.followup["switched"].sum()
+    )
     assert 0.5 < demo.facts["c_index"] < 1
 
 
 def test_cli_demo(tmp_path):
     out = tmp_path / "cli-demo"
-    done = subprocess.run([sys.executable, "-c", "from analysis.cli import main; main()", "demo", "--out", str(out),
-                           "--n", "200", "--n-boot", "5", "--no-figures"],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from analysis.cli import main; main()",
+            "demo",
+            "--out",
+            str(out),
+            "--n",
+            "200",
+            "--n-boot",
+            "5",
+            "--no-figures",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "SYNTHETIC DATA" in done.stdout
     assert str(out / "validation" / "report.html") in done.stdout
-    assert (out / "attrition" / "report.html").is_file() and not (out / "figures" / "kaplan-meier.png").exists()
+    assert (out / "attrition" / "report.html").is_file() and not (
+        out / "figures" / "kaplan-meier.png"
+    ).exists()

@@ -34,12 +34,21 @@ from instrument.spec import load_instrument
 
 EXPORTS = Path(__file__).parent / "data" / "exports"
 MINI = load_instrument(EXPORTS / "mini.yaml")
-SMALL = ReadLimits(max_unzipped_bytes=5_000_000, max_members=200, max_rows=5_000, max_cols=200,
-                   max_cells=200_000, max_field_chars=10_000)
+SMALL = ReadLimits(
+    max_unzipped_bytes=5_000_000,
+    max_members=200,
+    max_rows=5_000,
+    max_cols=200,
+    max_cells=200_000,
+    max_field_chars=10_000,
+)
 #: A marker planted in cells: it must never appear in an error message.
 SECRET = "Zq7SECRET"
-HYPOTHESIS = settings(max_examples=40, deadline=timedelta(seconds=10),
-                      suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+HYPOTHESIS = settings(
+    max_examples=40,
+    deadline=timedelta(seconds=10),
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 def no_cell_values(message: str) -> None:
@@ -80,8 +89,10 @@ def chunked_outcome(path: Path) -> None:
 # Valid files to break
 # ------------------------------------------------------------------------------------------
 def valid_csv(path: Path) -> Path:
-    path.write_text("respondent_id;fit_1;fit_2;fit_3;comment\r\n"
-                    + "".join(f'P{i};{i % 5 + 1};"{(i + 2) % 5 + 1}";;"{SECRET} {i}"\r\n' for i in range(30)))
+    path.write_text(
+        "respondent_id;fit_1;fit_2;fit_3;comment\r\n"
+        + "".join(f'P{i};{i % 5 + 1};"{(i + 2) % 5 + 1}";;"{SECRET} {i}"\r\n' for i in range(30))
+    )
     return path
 
 
@@ -98,14 +109,31 @@ def valid_xlsx(path: Path) -> Path:
 
 
 def valid_parquet(path: Path) -> Path:
-    pq.write_table(pa.table({"fit_1": [float(i % 5 + 1) for i in range(30)],
-                             "comment": [f"{SECRET} {i}" for i in range(30)]}), path, row_group_size=10)
+    pq.write_table(
+        pa.table(
+            {
+                "fit_1": [float(i % 5 + 1) for i in range(30)],
+                "comment": [f"{SECRET} {i}" for i in range(30)],
+            }
+        ),
+        path,
+        row_group_size=10,
+    )
     return path
 
 
 def valid_sav(path: Path) -> Path:
-    frame = pd.DataFrame({"fit_1": [float(i % 5 + 1) for i in range(30)], "comment": [f"{SECRET}{i}" for i in range(30)]})
-    pyreadstat.write_sav(frame, str(path), variable_value_labels={"fit_1": {1: "Strongly disagree", 5: "Strongly agree"}})
+    frame = pd.DataFrame(
+        {
+            "fit_1": [float(i % 5 + 1) for i in range(30)],
+            "comment": [f"{SECRET}{i}" for i in range(30)],
+        }
+    )
+    pyreadstat.write_sav(
+        frame,
+        str(path),
+        variable_value_labels={"fit_1": {1: "Strongly disagree", 5: "Strongly agree"}},
+    )
     return path
 
 
@@ -135,20 +163,29 @@ def test_truncated_files(originals, tmp_path_factory, suffix, fraction):
 
 
 @HYPOTHESIS
-@given(suffix=st.sampled_from(sorted(VALID)), position=st.floats(0, 1, exclude_max=True),
-       garbage=st.binary(min_size=1, max_size=64))
+@given(
+    suffix=st.sampled_from(sorted(VALID)),
+    position=st.floats(0, 1, exclude_max=True),
+    garbage=st.binary(min_size=1, max_size=64),
+)
 def test_corrupted_files(originals, tmp_path_factory, suffix, position, garbage):
     data = bytearray(originals[suffix])
     at = int(len(data) * position)
-    data[at: at + len(garbage)] = garbage
+    data[at : at + len(garbage)] = garbage
     path = tmp_path_factory.mktemp("bad") / f"bad{suffix}"
     path.write_bytes(bytes(data))
     outcome(path)
 
 
 @HYPOTHESIS
-@given(fraction=st.floats(0, 1, exclude_max=True), garbage=st.binary(max_size=32), truncate=st.booleans())
-def test_damaged_workbooks_through_openpyxl(originals, tmp_path_factory, monkeypatch, fraction, garbage, truncate):
+@given(
+    fraction=st.floats(0, 1, exclude_max=True),
+    garbage=st.binary(max_size=32),
+    truncate=st.booleans(),
+)
+def test_damaged_workbooks_through_openpyxl(
+    originals, tmp_path_factory, monkeypatch, fraction, garbage, truncate
+):
     """The openpyxl fallback (used when calamine's XML parser rejects a file) is held to the same contract."""
     import python_calamine
 
@@ -158,15 +195,17 @@ def test_damaged_workbooks_through_openpyxl(originals, tmp_path_factory, monkeyp
     monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_path", rejecting)
     data = bytearray(originals[".xlsx"])
     at = int(len(data) * fraction)
-    data = data[:at] if truncate else data[:at] + garbage + data[at + len(garbage):]
+    data = data[:at] if truncate else data[:at] + garbage + data[at + len(garbage) :]
     path = tmp_path_factory.mktemp("viaopenpyxl") / "damaged.xlsx"
     path.write_bytes(bytes(data))
     outcome(path)
 
 
 @HYPOTHESIS
-@given(suffix=st.sampled_from([".csv", ".tsv", ".txt", ".xlsx", ".xls", ".sav", ".parquet", ".dat"]),
-       data=st.binary(max_size=2048))
+@given(
+    suffix=st.sampled_from([".csv", ".tsv", ".txt", ".xlsx", ".xls", ".sav", ".parquet", ".dat"]),
+    data=st.binary(max_size=2048),
+)
 def test_random_bytes(tmp_path_factory, suffix, data):
     path = tmp_path_factory.mktemp("random") / f"random{suffix}"
     path.write_bytes(data)
@@ -178,8 +217,19 @@ def test_random_bytes(tmp_path_factory, suffix, data):
 
 
 @HYPOTHESIS
-@given(prefix=st.sampled_from([b"PK\x03\x04", b"PAR1", b"$FL2", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"\xff\xfe", b"\xef\xbb\xbf"]),
-       data=st.binary(max_size=1024))
+@given(
+    prefix=st.sampled_from(
+        [
+            b"PK\x03\x04",
+            b"PAR1",
+            b"$FL2",
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+            b"\xff\xfe",
+            b"\xef\xbb\xbf",
+        ]
+    ),
+    data=st.binary(max_size=1024),
+)
 def test_random_bytes_after_a_magic_number(tmp_path_factory, prefix, data):
     path = tmp_path_factory.mktemp("magic") / "magic.dat"
     path.write_bytes(prefix + data)
@@ -187,22 +237,91 @@ def test_random_bytes_after_a_magic_number(tmp_path_factory, prefix, data):
 
 
 CELLS = st.one_of(
-    st.sampled_from(["", "1", "5", " 3 ", "-9", "9", "0", "1e309", "-1e309", "99999999999999999999999", "1.5",
-                     "nan", "NaN", "inf", "-inf", "Infinity", "NA", "#N/A", "NULL", "Agree", "helt enig",
-                     "=cmd|' /C calc'!A0", "+SUM(A1)", "@x", "-2+3", '"', '""', ";", ",", "\t", "\n", "\r\n",
-                     "1 3", "0x10", "1_000", "٣", "１", "\u202e5", "\x00", SECRET]),
+    st.sampled_from(
+        [
+            "",
+            "1",
+            "5",
+            " 3 ",
+            "-9",
+            "9",
+            "0",
+            "1e309",
+            "-1e309",
+            "99999999999999999999999",
+            "1.5",
+            "nan",
+            "NaN",
+            "inf",
+            "-inf",
+            "Infinity",
+            "NA",
+            "#N/A",
+            "NULL",
+            "Agree",
+            "helt enig",
+            "=cmd|' /C calc'!A0",
+            "+SUM(A1)",
+            "@x",
+            "-2+3",
+            '"',
+            '""',
+            ";",
+            ",",
+            "\t",
+            "\n",
+            "\r\n",
+            "1 3",
+            "0x10",
+            "1_000",
+            "٣",
+            "１",
+            "\u202e5",
+            "\x00",
+            SECRET,
+        ]
+    ),
     st.text(max_size=20),
 )
-HEADER = st.lists(st.sampled_from(["respondent_id", "fit_1", "FIT_2", "grp/fit_3", "ppl_1", "groups", "groups___1",
-                                   "gender", "age", "comment", "_uuid", "_submission_time", "record_id", "IPAddress",
-                                   "", "x", "fit_1", "ResponseId", "start", "end"]), min_size=1, max_size=8)
+HEADER = st.lists(
+    st.sampled_from(
+        [
+            "respondent_id",
+            "fit_1",
+            "FIT_2",
+            "grp/fit_3",
+            "ppl_1",
+            "groups",
+            "groups___1",
+            "gender",
+            "age",
+            "comment",
+            "_uuid",
+            "_submission_time",
+            "record_id",
+            "IPAddress",
+            "",
+            "x",
+            "fit_1",
+            "ResponseId",
+            "start",
+            "end",
+        ]
+    ),
+    min_size=1,
+    max_size=8,
+)
 
 
 @HYPOTHESIS
-@given(header=HEADER, rows=st.lists(st.lists(CELLS, max_size=10), max_size=12),
-       delimiter=st.sampled_from([",", ";", "\t"]), newline=st.sampled_from(["\n", "\r\n", "\r"]),
-       encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1"]),
-       quote=st.booleans())
+@given(
+    header=HEADER,
+    rows=st.lists(st.lists(CELLS, max_size=10), max_size=12),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+    newline=st.sampled_from(["\n", "\r\n", "\r"]),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1"]),
+    quote=st.booleans(),
+)
 def test_generated_csv(tmp_path_factory, header, rows, delimiter, newline, encoding, quote):
     def line(cells):
         if quote:
@@ -221,8 +340,16 @@ def test_generated_csv(tmp_path_factory, header, rows, delimiter, newline, encod
 
 
 @HYPOTHESIS
-@given(header=HEADER, rows=st.lists(st.lists(st.one_of(CELLS, st.floats(), st.integers(-(2**70), 2**70), st.booleans(),
-                                                       st.none()), max_size=8), max_size=10))
+@given(
+    header=HEADER,
+    rows=st.lists(
+        st.lists(
+            st.one_of(CELLS, st.floats(), st.integers(-(2**70), 2**70), st.booleans(), st.none()),
+            max_size=8,
+        ),
+        max_size=10,
+    ),
+)
 def test_generated_workbook(tmp_path_factory, header, rows):
     book = openpyxl.Workbook()
     sheet = book.active
@@ -242,8 +369,15 @@ def test_generated_workbook(tmp_path_factory, header, rows):
 
 
 def test_empty_and_header_only_everywhere(tmp_path):
-    for name, data in [("e.csv", b""), ("e.xlsx", b""), ("e.sav", b""), ("e.parquet", b""), ("h.csv", b"fit_1;fit_2\r\n"),
-                       ("blank.csv", b"\r\n\r\n"), ("bom.csv", b"\xef\xbb\xbf")]:
+    for name, data in [
+        ("e.csv", b""),
+        ("e.xlsx", b""),
+        ("e.sav", b""),
+        ("e.parquet", b""),
+        ("h.csv", b"fit_1;fit_2\r\n"),
+        ("blank.csv", b"\r\n\r\n"),
+        ("bom.csv", b"\xef\xbb\xbf"),
+    ]:
         path = tmp_path / name
         path.write_bytes(data)
         result = outcome(path)
@@ -257,7 +391,9 @@ def test_empty_and_header_only_everywhere(tmp_path):
     assert len(outcome(tmp_path / "h.xlsx").items) == 0
     pq.write_table(pa.table({"fit_1": pa.array([], type=pa.float64())}), tmp_path / "h.parquet")
     assert len(outcome(tmp_path / "h.parquet").items) == 0
-    pyreadstat.write_sav(pd.DataFrame({"fit_1": pd.Series([], dtype="float64")}), str(tmp_path / "h.sav"))
+    pyreadstat.write_sav(
+        pd.DataFrame({"fit_1": pd.Series([], dtype="float64")}), str(tmp_path / "h.sav")
+    )
     assert len(outcome(tmp_path / "h.sav").items) == 0
     (tmp_path / "h.tsv").write_bytes(b"fit_1\tfit_2\n")
     assert len(outcome(tmp_path / "h.tsv").items) == 0
@@ -266,8 +402,10 @@ def test_empty_and_header_only_everywhere(tmp_path):
 # ------------------------------------------------------------------------------------------
 # Crafted workbooks
 # ------------------------------------------------------------------------------------------
-SHEET_HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-              '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
+SHEET_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+)
 
 
 def crafted(path: Path, replace: dict[str, bytes], extra: dict[str, bytes] | None = None) -> Path:
@@ -277,7 +415,10 @@ def crafted(path: Path, replace: dict[str, bytes], extra: dict[str, bytes] | Non
     book.active.append([1])
     buffer = io.BytesIO()
     book.save(buffer)
-    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+    with (
+        zipfile.ZipFile(buffer) as source,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
         for info in source.infolist():
             target.writestr(info.filename, replace.get(info.filename, source.read(info.filename)))
         for name, data in (extra or {}).items():
@@ -308,7 +449,11 @@ def bomb_sheet(size: int) -> bytes:
 def test_zip_bomb_total_size(tmp_path):
     path = crafted(tmp_path / "bomb.xlsx", {"xl/worksheets/sheet1.xml": bomb_sheet(20_000_000)})
     assert path.stat().st_size < 100_000
-    refused(path, r"decompresses to more than 5,000,000 bytes", ReadLimits(max_unzipped_bytes=5_000_000, max_ratio=10**6))
+    refused(
+        path,
+        r"decompresses to more than 5,000,000 bytes",
+        ReadLimits(max_unzipped_bytes=5_000_000, max_ratio=10**6),
+    )
 
 
 def test_zip_bomb_ratio(tmp_path):
@@ -324,19 +469,23 @@ def test_zip_bomb_with_forged_sizes(tmp_path):
     # local header: uncompressed size at offset 22; central directory entry: at offset 24
     local = data.find(b"PK\x03\x04")  # first local header
     while local >= 0:
-        name_len = struct.unpack("<H", data[local + 26: local + 28])[0]
-        if data[local + 30: local + 30 + name_len] == name:
-            data[local + 22: local + 26] = struct.pack("<I", 1000)
+        name_len = struct.unpack("<H", data[local + 26 : local + 28])[0]
+        if data[local + 30 : local + 30 + name_len] == name:
+            data[local + 22 : local + 26] = struct.pack("<I", 1000)
         local = data.find(b"PK\x03\x04", local + 4)
     central = data.find(b"PK\x01\x02")
     while central >= 0:
-        name_len = struct.unpack("<H", data[central + 28: central + 30])[0]
-        if data[central + 46: central + 46 + name_len] == name:
-            data[central + 24: central + 28] = struct.pack("<I", 1000)
+        name_len = struct.unpack("<H", data[central + 28 : central + 30])[0]
+        if data[central + 46 : central + 46 + name_len] == name:
+            data[central + 24 : central + 28] = struct.pack("<I", 1000)
         central = data.find(b"PK\x01\x02", central + 4)
     path.write_bytes(bytes(data))
     assert zipfile.ZipFile(path).getinfo(name.decode()).file_size == 1000
-    refused(path, r"decompresses to more than|inflates more than", ReadLimits(max_unzipped_bytes=5_000_000))
+    refused(
+        path,
+        r"decompresses to more than|inflates more than",
+        ReadLimits(max_unzipped_bytes=5_000_000),
+    )
 
 
 def test_member_count_bomb(tmp_path):
@@ -346,8 +495,11 @@ def test_member_count_bomb(tmp_path):
 
 
 def test_huge_declared_dimension(tmp_path):
-    sheet = (SHEET_HEAD + '<dimension ref="A1:XFD1048576"/><sheetData><row r="1"><c r="A1" t="inlineStr">'
-             "<is><t>fit_1</t></is></c></row></sheetData></worksheet>").encode()
+    sheet = (
+        SHEET_HEAD
+        + '<dimension ref="A1:XFD1048576"/><sheetData><row r="1"><c r="A1" t="inlineStr">'
+        "<is><t>fit_1</t></is></c></row></sheetData></worksheet>"
+    ).encode()
     path = crafted(tmp_path / "dimension.xlsx", {"xl/worksheets/sheet1.xml": sheet})
     refused(path, r"declares row 1,048,576, column 16,384", ReadLimits())
 
@@ -360,21 +512,30 @@ def test_dimension_beyond_excel(tmp_path):
 
 def test_far_cell_reference_without_dimension(tmp_path):
     """One cell at XFD1048576 would make a dense reader allocate 17 billion cells."""
-    sheet = (SHEET_HEAD + '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>fit_1</t></is></c></row>'
-             '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData></worksheet>').encode()
+    sheet = (
+        SHEET_HEAD + '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>fit_1</t></is></c></row>'
+        '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData></worksheet>'
+    ).encode()
     path = crafted(tmp_path / "far.xlsx", {"xl/worksheets/sheet1.xml": sheet})
     message = refused(path, r"uses cells up to row 1,048,576, column 16,384", ReadLimits())
     assert "far.xlsx" in message
 
 
 def test_billion_laughs(tmp_path):
-    entities = "".join(f'<!ENTITY l{i} "{"&l%d;" % (i - 1) * 10 if i else "lol"}">' for i in range(10))
+    entities = "".join(
+        f'<!ENTITY l{i} "{"&l%d;" % (i - 1) * 10 if i else "lol"}">' for i in range(10)
+    )
     bomb = f'<?xml version="1.0"?><!DOCTYPE sst [{entities}]>'
-    sheet = (bomb + '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
-             '<row r="1"><c r="A1" t="inlineStr"><is><t>&l9;</t></is></c></row></sheetData></worksheet>').encode()
+    sheet = (
+        bomb
+        + '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>&l9;</t></is></c></row></sheetData></worksheet>'
+    ).encode()
     path = crafted(tmp_path / "laughs.xlsx", {"xl/worksheets/sheet1.xml": sheet})
     refused(path, r"declares a DTD or XML entities", ReadLimits())
-    strings = crafted(tmp_path / "laughs2.xlsx", {}, {"xl/sharedStrings2.xml": bomb.encode() + b"<sst/>"})
+    strings = crafted(
+        tmp_path / "laughs2.xlsx", {}, {"xl/sharedStrings2.xml": bomb.encode() + b"<sst/>"}
+    )
     refused(strings, r"declares a DTD or XML entities", ReadLimits())
 
 
@@ -384,7 +545,12 @@ def test_check_workbook_reports_extent(tmp_path):
     book.save(tmp_path / "extent.xlsx")
     extents = check_workbook(tmp_path / "extent.xlsx")
     [extent] = extents.values()
-    assert (extent.declared_rows, extent.declared_cols, extent.used_rows, extent.used_cols) == (7, 3, 7, 3)
+    assert (extent.declared_rows, extent.declared_cols, extent.used_rows, extent.used_cols) == (
+        7,
+        3,
+        7,
+        3,
+    )
 
 
 def test_spss_header_declaring_too_many_rows(tmp_path):
@@ -405,16 +571,22 @@ def test_unicode_and_formula_cells_are_kept_raw(tmp_path):
     path = tmp_path / "text.csv"
     path.write_text("fit_1,comment\n" + "".join(f'1,"{c}"\n' for c in cells), encoding="utf-8")
     table = read_responses(path, MINI)
-    assert table.background["comment"].tolist() == cells  # kept raw: writers neutralise (instrument.security)
+    assert (
+        table.background["comment"].tolist() == cells
+    )  # kept raw: writers neutralise (instrument.security)
 
 
 def test_far_reference_hidden_across_chunks(tmp_path):
     """Whitespace inside a tag (legal XML) cannot push a far reference past the scanner."""
     padding = " " * 3_000_000  # spans the scanner's 1 MB windows
-    sheet = (SHEET_HEAD + '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>fit_1</t></is></c></row>'
-             f'<row r="2"><c{padding}r{padding}={padding}"XFD1048576"><v>1</v></c></row></sheetData></worksheet>').encode()
+    sheet = (
+        SHEET_HEAD + '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>fit_1</t></is></c></row>'
+        f'<row r="2"><c{padding}r{padding}={padding}"XFD1048576"><v>1</v></c></row></sheetData></worksheet>'
+    ).encode()
     path = crafted(tmp_path / "hidden.xlsx", {"xl/worksheets/sheet1.xml": sheet})
-    refused(path, r"XML tag longer than|uses cells up to row 1,048,576", ReadLimits(max_ratio=10**6))
+    refused(
+        path, r"XML tag longer than|uses cells up to row 1,048,576", ReadLimits(max_ratio=10**6)
+    )
 
 
 def test_cells_without_references_are_counted(tmp_path):
@@ -422,34 +594,60 @@ def test_cells_without_references_are_counted(tmp_path):
     cells make a 3,000 x 3,000 dense sheet, over a 200,000-cell limit, without any far reference."""
     rows = "".join(f"<row><c><v>{i}</v></c></row>" for i in range(3000))
     wide = "<row>" + "<c><v>1</v></c>" * 3000 + "</row>"
-    sheet = (SHEET_HEAD + '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>fit_1</t></is></c></row>'
-             + rows + wide + "</sheetData></worksheet>").encode()
+    sheet = (
+        SHEET_HEAD
+        + '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>fit_1</t></is></c></row>'
+        + rows
+        + wide
+        + "</sheetData></worksheet>"
+    ).encode()
     path = crafted(tmp_path / "norefs.xlsx", {"xl/worksheets/sheet1.xml": sheet})
-    refused(path, r"uses cells up to row 3,002, column 3,000", ReadLimits(max_cells=200_000, max_ratio=10**6))
+    refused(
+        path,
+        r"uses cells up to row 3,002, column 3,000",
+        ReadLimits(max_cells=200_000, max_ratio=10**6),
+    )
 
 
 def test_shared_string_bomb(tmp_path):
     """Ten thousand cells pointing at one 30,000-character shared string: 300 MB of text once read."""
-    strings = ('<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-               'count="2" uniqueCount="2"><si><t>fit_1</t></si><si><t>' + "x" * 30_000 + "</t></si></sst>").encode()
+    strings = (
+        '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'count="2" uniqueCount="2"><si><t>fit_1</t></si><si><t>' + "x" * 30_000 + "</t></si></sst>"
+    ).encode()
     cells = "".join(f'<row r="{r}"><c r="A{r}" t="s"><v>1</v></c></row>' for r in range(2, 10_002))
-    sheet = (SHEET_HEAD + '<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row>' + cells
-             + "</sheetData></worksheet>").encode()
+    sheet = (
+        SHEET_HEAD
+        + '<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row>'
+        + cells
+        + "</sheetData></worksheet>"
+    ).encode()
     types = crafted(tmp_path / "probe.xlsx", {})
     with zipfile.ZipFile(types) as archive:
         content_types = archive.read("[Content_Types].xml").replace(
-            b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
-            b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
-    path = crafted(tmp_path / "strings.xlsx", {"xl/worksheets/sheet1.xml": sheet, "[Content_Types].xml": content_types},
-                   {"xl/sharedStrings.xml": strings})
-    message = refused(path, r"points at 300,\d{3},\d{3} bytes of shared text", ReadLimits(max_text_bytes=100_000_000))
+            b"</Types>",
+            b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+            b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+        )
+    path = crafted(
+        tmp_path / "strings.xlsx",
+        {"xl/worksheets/sheet1.xml": sheet, "[Content_Types].xml": content_types},
+        {"xl/sharedStrings.xml": strings},
+    )
+    message = refused(
+        path,
+        r"points at 300,\d{3},\d{3} bytes of shared text",
+        ReadLimits(max_text_bytes=100_000_000),
+    )
     assert "strings.xlsx" in message
     # the same workbook is fine when the limit allows it: nothing else is wrong with it
     check_workbook(path, ReadLimits(max_text_bytes=10**9))
 
 
 PARQUET_COLUMNS = st.one_of(
-    st.lists(st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)), min_size=3, max_size=3),
+    st.lists(
+        st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)), min_size=3, max_size=3
+    ),
     st.lists(st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)), min_size=3, max_size=3),
     st.lists(st.one_of(st.none(), CELLS), min_size=3, max_size=3),
     st.lists(st.one_of(st.none(), st.booleans()), min_size=3, max_size=3),
@@ -459,8 +657,16 @@ PARQUET_COLUMNS = st.one_of(
 
 
 @HYPOTHESIS
-@given(columns=st.dictionaries(st.sampled_from(["respondent_id", "fit_1", "fit_2", "groups", "gender", "age",
-                                                "comment", "x"]), PARQUET_COLUMNS, min_size=1, max_size=6))
+@given(
+    columns=st.dictionaries(
+        st.sampled_from(
+            ["respondent_id", "fit_1", "fit_2", "groups", "gender", "age", "comment", "x"]
+        ),
+        PARQUET_COLUMNS,
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_generated_parquet(tmp_path_factory, columns):
     path = tmp_path_factory.mktemp("pq") / "generated.parquet"
     pq.write_table(pa.table({name: pa.array(values) for name, values in columns.items()}), path)
@@ -469,15 +675,34 @@ def test_generated_parquet(tmp_path_factory, columns):
 
 
 @HYPOTHESIS
-@given(columns=st.dictionaries(st.sampled_from(["respondent_id", "fit_1", "fit_2", "gender", "age", "comment"]),
-                               st.one_of(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=False),
-                                                            st.integers(-(10**6), 10**6)), min_size=3, max_size=3),
-                                         st.lists(st.text(alphabet=string.ascii_letters + "æøå =-+@", max_size=10),
-                                                  min_size=3, max_size=3)),
-                               min_size=1, max_size=5))
+@given(
+    columns=st.dictionaries(
+        st.sampled_from(["respondent_id", "fit_1", "fit_2", "gender", "age", "comment"]),
+        st.one_of(
+            st.lists(
+                st.one_of(
+                    st.floats(allow_nan=True, allow_infinity=False), st.integers(-(10**6), 10**6)
+                ),
+                min_size=3,
+                max_size=3,
+            ),
+            st.lists(
+                st.text(alphabet=string.ascii_letters + "æøå =-+@", max_size=10),
+                min_size=3,
+                max_size=3,
+            ),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
 def test_generated_sav(tmp_path_factory, columns):
     path = tmp_path_factory.mktemp("sav") / "generated.sav"
-    frame = pd.DataFrame({name: [float(v) if not isinstance(v, str) else v for v in values]
-                          for name, values in columns.items()})
+    frame = pd.DataFrame(
+        {
+            name: [float(v) if not isinstance(v, str) else v for v in values]
+            for name, values in columns.items()
+        }
+    )
     pyreadstat.write_sav(frame, str(path))
     outcome(path)

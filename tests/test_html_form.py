@@ -42,11 +42,25 @@ def test_renders_to_pdf_in_chromium(forms_spec, tmp_out):
     html_path = write_html_form(forms_spec, tmp_out / "ftq-en.html", lang="en")
     pdf = tmp_out / "ftq-en.pdf"
     done = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", f"--user-data-dir={tmp_out / 'profile'}", "--no-pdf-header-footer",
-         f"--print-to-pdf={pdf}", html_path.as_uri()],
-        capture_output=True, text=True, timeout=120,
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={tmp_out / 'profile'}",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={pdf}",
+            html_path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert pdf.exists(), done.stderr[-2000:]
     data = pdf.read_bytes()

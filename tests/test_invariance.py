@@ -54,10 +54,13 @@ def test_deltas_are_differences_between_steps(hs):
     ref, res = hs
     table = res.summary()
     inv = ref["invariance_school"]
-    assert table.loc["metric", "delta_chisq"] == pytest.approx(inv["loadings"]["chisq"] - inv["none"]["chisq"], abs=1e-3)
+    assert table.loc["metric", "delta_chisq"] == pytest.approx(
+        inv["loadings"]["chisq"] - inv["none"]["chisq"], abs=1e-3
+    )
     assert table.loc["scalar", "delta_df"] == 6
     assert table.loc["scalar", "delta_cfi"] == pytest.approx(
-        inv["loadings+intercepts"]["cfi"] - inv["loadings"]["cfi"], abs=1e-3)
+        inv["loadings+intercepts"]["cfi"] - inv["loadings"]["cfi"], abs=1e-3
+    )
     assert np.isnan(table.loc["configural", "delta_chisq"])
     assert 0 <= table.loc["metric", "delta_pvalue"] <= 1
     assert res.groups == ("Pasteur", "Grant-White")  # lavaan's group order: first appearance
@@ -68,7 +71,9 @@ def test_scalar_model_frees_latent_means_outside_the_first_group(hs):
     _, res = hs
     est = res.fits["scalar"].estimates_
     means = est[(est["op"] == "~1") & est["lhs"].isin(["visual", "textual", "speed"])]
-    assert (means.loc[means.group == 1, "est"] == 0).all() and (means.loc[means.group == 1, "se"] == 0).all()
+    assert (means.loc[means.group == 1, "est"] == 0).all() and (
+        means.loc[means.group == 1, "se"] == 0
+    ).all()
     assert (means.loc[means.group == 2, "se"] > 0).all()
     loads = est[est["op"] == "=~"].pivot(index=["lhs", "rhs"], columns="group", values="est")
     np.testing.assert_allclose(loads[1], loads[2])
@@ -95,7 +100,9 @@ def test_strict_step_equates_residual_variances():
     assert table.loc["strict", "delta_df"] == 9  # nine residual variances held equal
     assert table.loc["strict", "chisq"] >= table.loc["scalar", "chisq"]
     # scalar alone must still match lavaan's loadings+intercepts model (1e-3)
-    assert table.loc["scalar", "chisq"] == pytest.approx(ref["invariance_school"]["loadings+intercepts"]["chisq"], abs=1e-3)
+    assert table.loc["scalar", "chisq"] == pytest.approx(
+        ref["invariance_school"]["loadings+intercepts"]["chisq"], abs=1e-3
+    )
 
 
 def test_fiml_invariance_on_complete_data_matches_lavaan(hs):
@@ -104,5 +111,9 @@ def test_fiml_invariance_on_complete_data_matches_lavaan(hs):
     data = pd.read_csv(DATA / "HolzingerSwineford1939.csv")
     res = measurement_invariance(data, ref["model"], group="school", missing="ml")
     for step, name in LAVAAN_STEPS.items():
-        assert res.summary().loc[step, "chisq"] == pytest.approx(ref["invariance_school"][name]["chisq"], abs=1e-3)
-        assert res.summary().loc[step, "cfi"] == pytest.approx(ref["invariance_school"][name]["cfi"], abs=1e-3)
+        assert res.summary().loc[step, "chisq"] == pytest.approx(
+            ref["invariance_school"][name]["chisq"], abs=1e-3
+        )
+        assert res.summary().loc[step, "cfi"] == pytest.approx(
+            ref["invariance_school"][name]["cfi"], abs=1e-3
+        )

@@ -9,13 +9,16 @@ import subprocess
 from pathlib import Path
 
 import openpyxl
-from openpyxl.utils import get_column_letter
 import pytest
+from openpyxl.utils import get_column_letter
 
 from instrument.forms.workbook import write_workbook
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
-pytestmark = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed; Debian package 'libreoffice-calc'")
+pytestmark = pytest.mark.skipif(
+    SOFFICE is None,
+    reason="LibreOffice (soffice) is not installed; Debian package 'libreoffice-calc'",
+)
 #: CSV filter options: comma, double quote, UTF-8, from row 1, ..., -1 = every sheet to its own file.
 ALL_SHEETS_CSV = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
 
@@ -23,9 +26,20 @@ ALL_SHEETS_CSV = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false
 def soffice(target: str, source: Path, outdir: Path) -> subprocess.CompletedProcess:
     profile = outdir.parent / f"lo-profile-{outdir.name}"
     return subprocess.run(
-        [SOFFICE, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-         "--convert-to", target, "--outdir", str(outdir), str(source)],
-        capture_output=True, text=True, timeout=180,
+        [
+            SOFFICE,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            target,
+            "--outdir",
+            str(outdir),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
 
 
@@ -34,7 +48,26 @@ def filled_workbook(forms_spec, tmp_out) -> Path:
     path = write_workbook(forms_spec, tmp_out / "ftq-en.xlsx", lang="en")
     wb = openpyxl.load_workbook(path)
     ws = wb["Data entry"]
-    ws.append(["r001", 1, 5, 3, 9, 2, 4, 2, 34, 1, 0, 1, 1, dt.date(2019, 4, 2), "2021-03", "Fine, thanks"])
+    ws.append(
+        [
+            "r001",
+            1,
+            5,
+            3,
+            9,
+            2,
+            4,
+            2,
+            34,
+            1,
+            0,
+            1,
+            1,
+            dt.date(2019, 4, 2),
+            "2021-03",
+            "Fine, thanks",
+        ]
+    )
     wb.save(path)
     return path
 
@@ -57,8 +90,24 @@ def test_csv_export_of_every_sheet(filled_workbook, tmp_path):
     assert ["Version", "0.3"] in first
     data = list(csv.reader((out / "ftq-en-Data entry.csv").open(encoding="utf-8")))
     assert data[0][:3] == ["respondent_id", "fit1", "fit2"]
-    assert data[1] == ["r001", "1", "5", "3", "9", "2", "4", "2", "34", "1", "0", "1", "1", "2019-04-02",
-                       "2021-03", "Fine, thanks"]
+    assert data[1] == [
+        "r001",
+        "1",
+        "5",
+        "3",
+        "9",
+        "2",
+        "4",
+        "2",
+        "34",
+        "1",
+        "0",
+        "1",
+        "1",
+        "2019-04-02",
+        "2021-03",
+        "Fine, thanks",
+    ]
     questionnaire = (out / "ftq-en-Questionnaire.csv").read_text(encoding="utf-8")
     assert "I feel at home in the group." in questionnaire and "9 = Not applicable" in questionnaire
 
@@ -84,7 +133,11 @@ def test_validations_survive_a_libreoffice_round_trip(filled_workbook, tmp_path)
             # LibreOffice itself the rule covers all 5000 rows: see the .ods test below)
             assert cell_range.min_row == 2 and cell_range.max_row >= 1001
             for col in range(cell_range.min_col, cell_range.max_col + 1):
-                kinds[get_column_letter(col)] = (dv.type, dv.errorStyle or "stop", dv.showErrorMessage)
+                kinds[get_column_letter(col)] = (
+                    dv.type,
+                    dv.errorStyle or "stop",
+                    dv.showErrorMessage,
+                )
     assert kinds["B"][0] == "list" and kinds["I"][0] == "whole" and kinds["N"][0] == "date"
     assert kinds["O"][0] == "custom" and kinds["P"][0] == "textLength"
     assert all(kind[1] == "stop" and kind[2] for kind in kinds.values())
@@ -101,7 +154,7 @@ def test_validations_cover_every_prepared_row_in_libreoffice(filled_workbook, tm
     ods = out / "ftq-en.ods"
     assert ods.exists(), done.stderr
     content = zipfile.ZipFile(ods).read("content.xml").decode("utf-8")
-    sheet = content[content.index('table:name="Data entry"'):]
+    sheet = content[content.index('table:name="Data entry"') :]
     sheet = sheet[: sheet.index("</table:table>")]
     rows = re.findall(r"<table:table-row\b[^>]*>(.*?)</table:table-row>", sheet, flags=re.S)
     repeats = re.findall(r"<table:table-row\b([^>]*)>", sheet)

@@ -31,7 +31,10 @@ FINAL_THEMES = {
         "Negative experiences in the social environment",
         "Perception of being a second-rate member",
     ),
-    "The safe place can become a cage": ("Life ought to be more than NA", "Perceptions of being “stuck”"),
+    "The safe place can become a cage": (
+        "Life ought to be more than NA",
+        "Perceptions of being “stuck”",
+    ),
 }
 
 # The 16 codes of Table 3 (the paper's non-breaking hyphen U+2011 written as "-"), each with the
@@ -73,7 +76,19 @@ FACET_SCALES = {
     "more_than": ("Life ought to be more than NA", "sc_lm"),
     "stuck": ("Perceptions of being “stuck”", "sc_st"),
 }
-PSEUDONYMS = {"Per", "Kari", "Hans", "Ann", "Håkon", "Celine", "Inge", "Oda", "John", "Arne", "text"}
+PSEUDONYMS = {
+    "Per",
+    "Kari",
+    "Hans",
+    "Ann",
+    "Håkon",
+    "Celine",
+    "Inge",
+    "Oda",
+    "John",
+    "Arne",
+    "text",
+}
 OTHER_GROUPS = ("SMART Recovery", "Alcoholics Anonymous", "Women for Sobriety", "LifeRing")
 
 
@@ -267,7 +282,9 @@ def test_one_agree_scale_with_not_applicable_code(mhdq):
     assert scale.codes == (1, 2, 3, 4, 5)
     assert scale.not_applicable == 9
     assert set(scale.not_applicable_label) == {"en", "nb"}
-    assert scale.labels["en"][0] == "Strongly disagree" and scale.labels["en"][-1] == "Strongly agree"
+    assert (
+        scale.labels["en"][0] == "Strongly disagree" and scale.labels["en"][-1] == "Strongly agree"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,9 +292,22 @@ def test_one_agree_scale_with_not_applicable_code(mhdq):
 # --------------------------------------------------------------------------------------------
 def test_background_questions(mhdq):
     q = {b.id: b for b in mhdq.background}
-    assert {"age", "gender", "use_years", "attend_months", "meetings_life", "sponsor_ever",
-            "sponsor_now", "steps_worked", "other_groups", "mental_health", "trauma", "status",
-            "last_meeting", "recovery_months"} <= set(q)
+    assert {
+        "age",
+        "gender",
+        "use_years",
+        "attend_months",
+        "meetings_life",
+        "sponsor_ever",
+        "sponsor_now",
+        "steps_worked",
+        "other_groups",
+        "mental_health",
+        "trauma",
+        "status",
+        "last_meeting",
+        "recovery_months",
+    } <= set(q)
     assert q["age"].type == "integer" and q["age"].minimum is not None
     assert q["meetings_life"].type == "single_choice" and len(q["meetings_life"].choices) == 5
     assert q["sponsor_now"].relevant.question == "sponsor_ever"
@@ -321,20 +351,28 @@ def render_tables(instrument: Instrument) -> str:
     add("|---|---|---|")
     for theme in instrument.children("total"):
         for facet in instrument.children(theme.id):
-            add(f"| {_cell(theme.label['en'])} | {_cell(facet.label['en'])} (`{facet.id}`) "
-                f"| {_cell(facet.definition['en'])} |")
+            add(
+                f"| {_cell(theme.label['en'])} | {_cell(facet.label['en'])} (`{facet.id}`) "
+                f"| {_cell(facet.definition['en'])} |"
+            )
     add("")
     add("## Items, with the code and interview passage each rests on\n")
-    add("Key: `+` agreeing means more disengagement; `-` reverse keyed. Respondent \"text\" means the "
-        "item rests on the authors' summary rather than one respondent's account.\n")
-    add("| Item | Text (en) | Key | Table 3 code | Preliminary theme | Final theme | Passage (respondent) |")
+    add(
+        'Key: `+` agreeing means more disengagement; `-` reverse keyed. Respondent "text" means the '
+        "item rests on the authors' summary rather than one respondent's account.\n"
+    )
+    add(
+        "| Item | Text (en) | Key | Table 3 code | Preliminary theme | Final theme | Passage (respondent) |"
+    )
     add("|---|---|---|---|---|---|---|")
     for item in disengagement_items(instrument):
         s = item.source
         key = "-" if item.keyed < 0 else "+"
-        add(f"| `{item.id}` | {_cell(item.text['en'])} | {key} | {_cell(s['code'])} "
+        add(
+            f"| `{item.id}` | {_cell(item.text['en'])} | {key} | {_cell(s['code'])} "
             f"| {_cell(s['preliminary_theme'])} | {_cell(s['theme'])} "
-            f"| “{_cell(s['passage'])}” ({_cell(s['respondent'])}) |")
+            f"| “{_cell(s['passage'])}” ({_cell(s['respondent'])}) |"
+        )
     add("")
     add("## Coverage of the Table 3 codes\n")
     add("| Table 3 code | Preliminary theme | Items |")
@@ -360,15 +398,19 @@ def render_tables(instrument: Instrument) -> str:
     for item_id in instrument.scale_items("meaning"):
         item = instrument.item(item_id)
         key = "-" if item.keyed < 0 else "+"
-        add(f"| `{item.id}` | {_cell(item.text['en'])} | {key} "
-            f"| “{_cell(item.source['passage'])}” ({_cell(item.source['respondent'])}) |")
+        add(
+            f"| `{item.id}` | {_cell(item.text['en'])} | {key} "
+            f"| “{_cell(item.source['passage'])}” ({_cell(item.source['respondent'])}) |"
+        )
     add("")
     add("## Background questions\n")
     add("| Id | Type | Question (en) | Shown when | Sensitive |")
     add("|---|---|---|---|---|")
     for q in instrument.background:
         shown = f"`{q.relevant.question}` in {list(q.relevant.values)}" if q.relevant else "always"
-        add(f"| `{q.id}` | {q.type} | {_cell(q.label['en'])} | {shown} | {'yes' if q.sensitive else ''} |")
+        add(
+            f"| `{q.id}` | {q.type} | {_cell(q.label['en'])} | {shown} | {'yes' if q.sensitive else ''} |"
+        )
     add("")
     add("## Languages and translation status\n")
     for lang in instrument.languages:
@@ -388,7 +430,7 @@ def _generated_block(text: str) -> str:
     start, end = text.find(BEGIN), text.find(END)
     if start < 0 or end < start:
         raise AssertionError(f"{DOC}: generated-section markers not found")
-    return text[start + len(BEGIN):end].strip("\n")
+    return text[start + len(BEGIN) : end].strip("\n")
 
 
 def test_content_validity_doc_lists_every_item(mhdq):
@@ -411,7 +453,10 @@ def write_doc() -> None:
     if start < 0 or end < start:
         raise SystemExit(f"{DOC}: add the lines {BEGIN} and {END} first")
     block = render_tables(load_instrument())
-    DOC.write_text(text[: start + len(BEGIN)] + "\n\n" + block.strip("\n") + "\n\n" + text[end:], encoding="utf-8")
+    DOC.write_text(
+        text[: start + len(BEGIN)] + "\n\n" + block.strip("\n") + "\n\n" + text[end:],
+        encoding="utf-8",
+    )
 
 
 if __name__ == "__main__":

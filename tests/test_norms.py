@@ -64,7 +64,9 @@ def test_transform_z_t_and_midrank_percentile(bfi_scores):
 def test_groups_and_partial_fit(bfi_scores):
     whole = NormTable(scales=["neuroticism"]).fit(bfi_scores, group="gender")
     parts = NormTable(scales=["neuroticism"])
-    parts.partial_fit(bfi_scores.iloc[:1234], group="gender").partial_fit(bfi_scores.iloc[1234:], group="gender")
+    parts.partial_fit(bfi_scores.iloc[:1234], group="gender").partial_fit(
+        bfi_scores.iloc[1234:], group="gender"
+    )
     assert whole.norms_ == parts.norms_
     assert sorted(whole.norms_) == ["1", "2"]
     women = bfi_scores.loc[bfi_scores["gender"] == 2, "neuroticism"]
@@ -72,7 +74,8 @@ def test_groups_and_partial_fit(bfi_scores):
     out = whole.transform(bfi_scores)
     first_woman = women.index[0]
     assert out.loc[first_woman, "neuroticism_z"] == pytest.approx(
-        (women[first_woman] - women.mean()) / women.std(ddof=1), abs=1e-12)
+        (women[first_woman] - women.mean()) / women.std(ddof=1), abs=1e-12
+    )
     unknown = whole.transform(pd.DataFrame({"neuroticism": [3.0], "gender": [3]}))
     assert np.isnan(unknown["neuroticism_z"].iloc[0])
 

@@ -68,8 +68,12 @@ def test_bivariate_normal_cdf_matches_scipy():
     rng = np.random.default_rng(7)
     h = rng.normal(scale=1.5, size=60)
     k = rng.normal(scale=1.5, size=60)
-    r = np.concatenate([rng.uniform(-0.999, 0.999, 50), [0.95, -0.95, 0.99, -0.99, 0, 0.3,
-                                                          -0.3, 0.75, -0.75, 0.925]])
+    r = np.concatenate(
+        [
+            rng.uniform(-0.999, 0.999, 50),
+            [0.95, -0.95, 0.99, -0.99, 0, 0.3, -0.3, 0.75, -0.75, 0.925],
+        ]
+    )
     ours = bivariate_normal_cdf(h, k, r)
     ref = [multivariate_normal(cov=[[1, c], [c, 1]]).cdf([a, b]) for a, b, c in zip(h, k, r)]
     np.testing.assert_allclose(ours, ref, atol=1e-7)

@@ -35,15 +35,26 @@ CSV_FILES = {
     # pyarrow's streaming path
     "plain.csv": "respondent_id,a1,a2,b1,gender,synthetic\n" + "\n".join(BODY) + "\n",
     # a blank line inside the data, and blank lines at the end (which are not rows)
-    "blank_lines.csv": "respondent_id,a1,a2,b1,gender,synthetic\n" + "\n".join(BODY[:3] + [""] + BODY[3:]) + "\n\n\n",
+    "blank_lines.csv": "respondent_id,a1,a2,b1,gender,synthetic\n"
+    + "\n".join(BODY[:3] + [""] + BODY[3:])
+    + "\n\n\n",
     # a row with too many fields: Python's exact csv path
-    "ragged.csv": "respondent_id,a1,a2,b1,gender,synthetic\n" + "\n".join(BODY[:2] + ["p9,1,1,1,1,x,extra"] + BODY[2:]) + "\n",
+    "ragged.csv": "respondent_id,a1,a2,b1,gender,synthetic\n"
+    + "\n".join(BODY[:2] + ["p9,1,1,1,1,x,extra"] + BODY[2:])
+    + "\n",
     # text in an item column: item columns re-read as text
-    "text_items.csv": "respondent_id,a1,a2,b1,gender,synthetic\n" + "\n".join(BODY + ["p10,Agree,x,1,1,"]) + "\n",
+    "text_items.csv": "respondent_id,a1,a2,b1,gender,synthetic\n"
+    + "\n".join(BODY + ["p10,Agree,x,1,1,"])
+    + "\n",
 }
 
 # File rows (header = 1) holding nothing at all; trailing blank lines are not rows.
-SKIPPED_ROWS = {"plain.csv": [5], "blank_lines.csv": [5, 6], "ragged.csv": [6], "text_items.csv": [5]}
+SKIPPED_ROWS = {
+    "plain.csv": [5],
+    "blank_lines.csv": [5, 6],
+    "ragged.csv": [6],
+    "text_items.csv": [5],
+}
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +68,13 @@ def assert_same(path: Path, spec, chunk_rows: int) -> list:
     assert all(c.n_rows <= chunk_rows for c in chunks)
     for part in ("items", "background", "meta"):
         joined = pd.concat([getattr(c, part) for c in chunks])
-        pd.testing.assert_frame_equal(joined, getattr(whole, part), check_dtype=False, check_categorical=False)
+        pd.testing.assert_frame_equal(
+            joined, getattr(whole, part), check_dtype=False, check_categorical=False
+        )
     assert joined["respondent_id"].notna().all()
-    assert sorted(map(str, (p for c in chunks for p in c.problems))) == sorted(map(str, whole.problems))
+    assert sorted(map(str, (p for c in chunks for p in c.problems))) == sorted(
+        map(str, whole.problems)
+    )
     return whole
 
 
@@ -77,13 +92,24 @@ def test_csv_chunks_equal_the_whole_read(tmp_path, spec, name, chunk_rows):
 @pytest.mark.parametrize("chunk_rows", CHUNK_SIZES)
 def test_parquet_chunks_equal_the_whole_read(tmp_path, spec, chunk_rows):
     path = tmp_path / "answers.parquet"
-    frame = pd.DataFrame({
-        "respondent_id": ["p1", "p2", "p3", None, "p4", None, "p7", "p8"],
-        "a1": [1.0, 2.0, None, None, None, 3.0, None, 1.0],
-        "a2": [2.0, 5.0, None, None, None, 3.0, None, None],
-        "gender": [1.0, None, None, None, 2.0, 1.0, None, None],
-        "synthetic": ["synthetic", "synthetic", None, None, None, "synthetic", " ", "synthetic"],
-    })
+    frame = pd.DataFrame(
+        {
+            "respondent_id": ["p1", "p2", "p3", None, "p4", None, "p7", "p8"],
+            "a1": [1.0, 2.0, None, None, None, 3.0, None, 1.0],
+            "a2": [2.0, 5.0, None, None, None, 3.0, None, None],
+            "gender": [1.0, None, None, None, 2.0, 1.0, None, None],
+            "synthetic": [
+                "synthetic",
+                "synthetic",
+                None,
+                None,
+                None,
+                "synthetic",
+                " ",
+                "synthetic",
+            ],
+        }
+    )
     frame.to_parquet(path)
     whole = assert_same(path, spec, chunk_rows)
     assert whole.meta["respondent_id"].tolist() == ["p1", "p2", "p3", "p4", "answers:7", "p7", "p8"]
@@ -98,7 +124,9 @@ def test_empty_rows_one_rule_for_every_chunk_size(tmp_path, spec, name):
     for chunk_rows in CHUNK_SIZES:
         chunks = list(iter_response_chunks(path, spec, chunk_rows=chunk_rows))
         kept = tuple(r for c in chunks for r in c.meta["source_row"])
-        skipped = tuple(sorted(p.row for c in chunks for p in c.problems if p.rule == "empty_row_skipped"))
+        skipped = tuple(
+            sorted(p.row for c in chunks for p in c.problems if p.rule == "empty_row_skipped")
+        )
         seen.add((kept, skipped))
         assert not set(kept) & set(skipped)
     [(kept, skipped)] = seen  # the same rows kept and the same rows recorded as skipped
@@ -142,9 +170,13 @@ def test_a_failed_stream_stops_its_parse_thread(tmp_path, spec):
 
     path = tmp_path / "long.csv"
     rows = [f"p{i},1,2,3,1," for i in range(3000)] + ["p_long,1,2,3,1," + "x" * 500]
-    path.write_text("respondent_id,a1,a2,b1,gender,note\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    path.write_text(
+        "respondent_id,a1,a2,b1,gender,note\n" + "\n".join(rows) + "\n", encoding="utf-8"
+    )
     with pytest.raises(DataError, match="row 3002"):
-        list(iter_response_chunks(path, spec, chunk_rows=10, limits=ReadLimits(max_field_chars=100)))
+        list(
+            iter_response_chunks(path, spec, chunk_rows=10, limits=ReadLimits(max_field_chars=100))
+        )
     assert not [t for t in threading.enumerate() if t.name == "mhdq-csv-parse"]
 
 
@@ -152,7 +184,9 @@ def test_a_failed_stream_stops_its_parse_thread(tmp_path, spec):
 def test_many_blank_lines_at_the_end_are_not_rows(tmp_path, spec, chunk_rows):
     # more trailing line breaks than one look at the file's tail (4 KiB) holds
     path = tmp_path / "tail.csv"
-    path.write_text("respondent_id,a1\np1,1\n\np3,2\n" + "\r\n" * 5000, encoding="utf-8", newline="")
+    path.write_text(
+        "respondent_id,a1\np1,1\n\np3,2\n" + "\r\n" * 5000, encoding="utf-8", newline=""
+    )
     chunks = list(iter_response_chunks(path, spec, chunk_rows=chunk_rows))
     assert [r for c in chunks for r in c.meta["source_row"]] == [2, 4]
     assert [p.row for c in chunks for p in c.problems if p.rule == "empty_row_skipped"] == [3]

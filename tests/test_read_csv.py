@@ -41,16 +41,32 @@ def test_semicolon_bom_crlf_quotes(mini):
     assert table.platform == "csv"
     assert list(table.items.columns) == ITEMS
     assert (table.items.dtypes == "float64").all()
-    assert table.items.iloc[0].tolist()[:4] == [4.0, 5.0, 2.0, 3.0] and math.isnan(table.items.iloc[0, 4])
-    assert table.items.iloc[1].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 9.0]  # quoted numbers are numbers
+    assert table.items.iloc[0].tolist()[:4] == [4.0, 5.0, 2.0, 3.0] and math.isnan(
+        table.items.iloc[0, 4]
+    )
+    assert table.items.iloc[1].tolist() == [
+        1.0,
+        2.0,
+        3.0,
+        4.0,
+        5.0,
+        9.0,
+    ]  # quoted numbers are numbers
     assert table.background["comment"].tolist()[:2] == ["a; b", 'He said "hi"']
     # "1 3" in one cell of a multiple-choice question becomes 0/1 columns
-    assert table.background.loc[0, ["groups_1", "groups_2", "groups_3", "groups_0"]].tolist() == [1, 0, 1, 0]
+    assert table.background.loc[0, ["groups_1", "groups_2", "groups_3", "groups_0"]].tolist() == [
+        1,
+        0,
+        1,
+        0,
+    ]
     assert table.background.loc[2, ["groups_1", "groups_0"]].tolist() == [0, 1]
     assert table.meta["source_row"].tolist() == [2, 3, 4]
     # the third row has no id: generated from the file stem and row
     assert table.meta["respondent_id"].tolist() == ["P01", "P02", "semicolon_bom_crlf:4"]
-    assert [(p.column, p.severity) for p in table.problems if p.rule == "unknown_column"] == [("notes", "info")]
+    assert [(p.column, p.severity) for p in table.problems if p.rule == "unknown_column"] == [
+        ("notes", "info")
+    ]
     assert len(table.items) == len(table.meta) == len(table.background) == 3
 
 
@@ -144,7 +160,9 @@ def test_no_item_column_is_an_error(tmp_path, mini):
 def test_rename_and_recode(tmp_path, mini):
     path = write(tmp_path / "t.csv", "Q1,Q2,sex\n11,Strongly agree,F\n15,helt uenig,M\n13,,F\n")
     table = read_responses(
-        path, mini, rename={"q1": "fit_1", "Q2": "fit_2", "sex": "gender", "nowhere": "fit_3"},
+        path,
+        mini,
+        rename={"q1": "fit_1", "Q2": "fit_2", "sex": "gender", "nowhere": "fit_3"},
         recode={"fit_1": {11: 1, 12: 2, 13: 3, 14: 4, 15: 5}, "gender": {"F": 1, "M": 2}},
     )
     assert table.items["fit_1"].tolist() == [1.0, 5.0, 3.0]
@@ -155,7 +173,9 @@ def test_rename_and_recode(tmp_path, mini):
 
 def test_recode_for_every_item(tmp_path, mini):
     path = write(tmp_path / "t.csv", "fit_1,fit_2\n0,4\n2,x\n")
-    table = read_responses(path, mini, recode={"*": {0: 1, 1: 2, 2: 3, 3: 4, 4: 5}, "fit_2": {4: 5}})
+    table = read_responses(
+        path, mini, recode={"*": {0: 1, 1: 2, 2: 3, 3: 4, 4: 5}, "fit_2": {4: 5}}
+    )
     assert table.items["fit_1"].tolist() == [1.0, 3.0]
     assert table.items["fit_2"].tolist() == [5.0, "x"]  # its own map only; text kept
 

@@ -26,12 +26,24 @@ def mini():
     return load_instrument(EXPORTS / "mini.yaml")
 
 
-def mhdq_workbook(path: Path, instrument, *, version=None, short_name=None, rows=(), prepared=50) -> Path:
+def mhdq_workbook(
+    path: Path, instrument, *, version=None, short_name=None, rows=(), prepared=50
+) -> Path:
     """A workbook following the ``_mhdq`` contract (instrument/forms/workbook.py)."""
     book = openpyxl.Workbook()
     book.active.title = "About"
     data = book.create_sheet("Data entry")
-    header = ["respondent_id", *instrument.item_ids, "age", "gender", "groups_1", "groups_2", "groups_3", "groups_0", "comment"]
+    header = [
+        "respondent_id",
+        *instrument.item_ids,
+        "age",
+        "gender",
+        "groups_1",
+        "groups_2",
+        "groups_3",
+        "groups_0",
+        "comment",
+    ]
     data.append(header)
     for row in rows:
         data.append(list(row))
@@ -43,10 +55,18 @@ def mhdq_workbook(path: Path, instrument, *, version=None, short_name=None, rows
     validation.add(f"B2:G{prepared + 1}")
     meta = book.create_sheet("_mhdq")
     for key, value in [
-        ("instrument", short_name or instrument.metadata.short_name), ("name", instrument.metadata.name),
-        ("version", version or instrument.version), ("fingerprint", instrument.fingerprint), ("language", "en"),
-        ("group", ""), ("data_sheet", "Data entry"), ("header_row", 1), ("first_data_row", 2),
-        ("data_rows", prepared), ("generator", "tests"), ("format", 1),
+        ("instrument", short_name or instrument.metadata.short_name),
+        ("name", instrument.metadata.name),
+        ("version", version or instrument.version),
+        ("fingerprint", instrument.fingerprint),
+        ("language", "en"),
+        ("group", ""),
+        ("data_sheet", "Data entry"),
+        ("header_row", 1),
+        ("first_data_row", 2),
+        ("data_rows", prepared),
+        ("generator", "tests"),
+        ("format", 1),
     ]:
         meta.append([key, value])
     meta.sheet_state = "hidden"
@@ -70,7 +90,12 @@ def test_mhdq_workbook(tmp_path, mini):
     assert len(table.items) == 3  # the empty prepared rows below are not respondents
     assert table.items["fit_1"].tolist() == [1.0, 5.0, 3.0]
     assert table.items["ppl_1"].tolist() == [4.0, "x", 3.0]
-    assert table.background.loc[0, ["groups_1", "groups_2", "groups_3", "groups_0"]].tolist() == [1, 0, 1, 0]
+    assert table.background.loc[0, ["groups_1", "groups_2", "groups_3", "groups_0"]].tolist() == [
+        1,
+        0,
+        1,
+        0,
+    ]
     assert table.meta["respondent_id"].tolist() == ["R1", "R2", "mini-en:4"]
     assert table.meta["source_row"].tolist() == [2, 3, 4]
     assert table.problems == []
@@ -80,13 +105,19 @@ def test_version_mismatch_warns(tmp_path, mini):
     path = mhdq_workbook(tmp_path / "old.xlsx", mini, version="1.0", rows=ROWS[:1])
     table = read_responses(path, mini)
     [problem] = table.problems
-    assert (problem.rule, problem.severity, problem.value) == ("spec_version_mismatch", "warning", "1.0")
+    assert (problem.rule, problem.severity, problem.value) == (
+        "spec_version_mismatch",
+        "warning",
+        "1.0",
+    )
     assert table.spec_version == "1.0"
 
 
 def test_other_instrument_is_an_error(tmp_path, mini):
     path = mhdq_workbook(tmp_path / "other.xlsx", mini, short_name="BFI", rows=ROWS[:1])
-    with pytest.raises(DataError, match=r"other\.xlsx: this workbook was made for instrument 'BFI', not mini"):
+    with pytest.raises(
+        DataError, match=r"other\.xlsx: this workbook was made for instrument 'BFI', not mini"
+    ):
         read_responses(path, mini)
 
 
@@ -98,7 +129,15 @@ def test_projects_own_workbook(tmp_path, mini):
     meta = {row[0].value: row[1].value for row in book["_mhdq"].iter_rows()}
     sheet = book[meta["data_sheet"]]
     header = [cell.value for cell in sheet[1]]
-    answers = {"respondent_id": "N7", "fit_1": 2, "fit_2": 4, "ppl_3": 9, "gender": 2, "groups_3": 1, "groups_1": 0}
+    answers = {
+        "respondent_id": "N7",
+        "fit_1": 2,
+        "fit_2": 4,
+        "ppl_3": 9,
+        "gender": 2,
+        "groups_3": 1,
+        "groups_1": 0,
+    }
     for column, name in enumerate(header, start=1):
         if name in answers:
             sheet.cell(row=2, column=column, value=answers[name])
@@ -127,8 +166,14 @@ def test_generic_workbook_first_sheet_and_sheet_option(tmp_path, mini):
     assert detect_platform(path) == "xlsx"
     table = read_responses(path, mini)
     assert table.items["fit_2"].tolist() == [2.0, 4.0]
-    assert table.meta["source_row"].tolist() == [2, 4]  # the empty row 3 is skipped, the numbering kept
-    assert table.meta["respondent_id"].tolist() == ["101", "102"]  # numbers as Excel stores them, as text
+    assert table.meta["source_row"].tolist() == [
+        2,
+        4,
+    ]  # the empty row 3 is skipped, the numbering kept
+    assert table.meta["respondent_id"].tolist() == [
+        "101",
+        "102",
+    ]  # numbers as Excel stores them, as text
     second = read_responses(path, mini, sheet="Second")
     assert second.items["ppl_1"].tolist() == [5.0]
     with pytest.raises(DataError, match="no sheet 'Third'; sheets: Sheet, Second"):
@@ -164,7 +209,9 @@ def test_openpyxl_only_when_calamine_rejects_the_xml(tmp_path, mini, monkeypatch
             raise python_calamine.XmlError("synthetic: calamine rejects this sheet's XML")
 
     original = python_calamine.CalamineWorkbook.from_path
-    monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_path", lambda p: Rejecting(original(p)))
+    monkeypatch.setattr(
+        python_calamine.CalamineWorkbook, "from_path", lambda p: Rejecting(original(p))
+    )
     table = read_responses(path, mini)
     assert table.items.loc[0].tolist() == [4.0, 5.0]
 
@@ -186,7 +233,9 @@ def test_other_calamine_failures_do_not_fall_back(tmp_path, mini, monkeypatch):
             raise python_calamine.CalamineError("synthetic failure")
 
     original = python_calamine.CalamineWorkbook.from_path
-    monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_path", lambda p: Failing(original(p)))
+    monkeypatch.setattr(
+        python_calamine.CalamineWorkbook, "from_path", lambda p: Failing(original(p))
+    )
     with pytest.raises(DataError, match=r"broken\.xlsx: sheet 'Sheet' cannot be read"):
         read_responses(path, mini)
 
@@ -194,7 +243,9 @@ def test_other_calamine_failures_do_not_fall_back(tmp_path, mini, monkeypatch):
 def test_misnamed_file(tmp_path, mini):
     path = tmp_path / "answers.xlsx"
     path.write_text("fit_1\n1\n")
-    with pytest.raises(DataError, match=r"answers\.xlsx: the name ends in \.xlsx but the file is not a workbook"):
+    with pytest.raises(
+        DataError, match=r"answers\.xlsx: the name ends in \.xlsx but the file is not a workbook"
+    ):
         read_responses(path, mini)
 
 

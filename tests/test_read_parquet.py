@@ -25,14 +25,16 @@ def mini():
 
 
 def write(path, n=10, row_group_size=4):
-    table = pa.table({
-        "respondent_id": pa.array([f"P{i}" for i in range(n)]).dictionary_encode(),
-        "fit_1": pa.array([i % 5 + 1 for i in range(n)], type=pa.int8()),
-        "fit_2": pa.array([None if i == 3 else float(i % 5 + 1) for i in range(n)]),
-        "fit_3": pa.array(["2", "Agree"] + ["x"] * (n - 2)),
-        "gender": pa.array([1] * n, type=pa.int64()),
-        "groups": pa.array(["1 2"] * n),
-    })
+    table = pa.table(
+        {
+            "respondent_id": pa.array([f"P{i}" for i in range(n)]).dictionary_encode(),
+            "fit_1": pa.array([i % 5 + 1 for i in range(n)], type=pa.int8()),
+            "fit_2": pa.array([None if i == 3 else float(i % 5 + 1) for i in range(n)]),
+            "fit_3": pa.array(["2", "Agree"] + ["x"] * (n - 2)),
+            "gender": pa.array([1] * n, type=pa.int64()),
+            "groups": pa.array(["1 2"] * n),
+        }
+    )
     pq.write_table(table, path, row_group_size=row_group_size)
     return path
 
@@ -42,7 +44,11 @@ def test_read_whole(tmp_path, mini):
     assert detect_platform(path) == "parquet"
     table = read_responses(path, mini)
     assert table.platform == "parquet"
-    assert table.items["fit_1"].dtype == "float64" and table.items["fit_1"].tolist()[:3] == [1.0, 2.0, 3.0]
+    assert table.items["fit_1"].dtype == "float64" and table.items["fit_1"].tolist()[:3] == [
+        1.0,
+        2.0,
+        3.0,
+    ]
     assert np.isnan(table.items.loc[3, "fit_2"])
     assert table.items["fit_3"].tolist()[:3] == [2.0, 4.0, "x"]
     assert table.meta["respondent_id"].tolist()[:2] == ["P0", "P1"]
@@ -74,14 +80,18 @@ def test_declared_rows_beyond_limits(tmp_path, mini):
 
 
 def test_unusual_column_types(tmp_path, mini):
-    table = pa.table({
-        "fit_1": pa.array([[1, 2], None]),
-        "fit_2": pa.array([{"a": 1}, {"a": 2}]),
-        "fit_3": pa.array([b"\x00\x01", b"3"]),
-        "ppl_1": pa.array([True, False]),
-        "ppl_2": pa.array([decimal.Decimal("1.5"), decimal.Decimal("2.0")], type=pa.decimal128(5, 2)),
-        "ppl_3": pa.array([pd.Timestamp("2026-01-01"), None]),
-    })
+    table = pa.table(
+        {
+            "fit_1": pa.array([[1, 2], None]),
+            "fit_2": pa.array([{"a": 1}, {"a": 2}]),
+            "fit_3": pa.array([b"\x00\x01", b"3"]),
+            "ppl_1": pa.array([True, False]),
+            "ppl_2": pa.array(
+                [decimal.Decimal("1.5"), decimal.Decimal("2.0")], type=pa.decimal128(5, 2)
+            ),
+            "ppl_3": pa.array([pd.Timestamp("2026-01-01"), None]),
+        }
+    )
     pq.write_table(table, tmp_path / "odd.parquet")
     result = read_responses(tmp_path / "odd.parquet", mini)
     assert result.items["fit_1"].tolist()[0] == "[1, 2]"  # text for the checks to report

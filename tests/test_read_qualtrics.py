@@ -43,8 +43,16 @@ def test_three_header_rows_rename_and_recode(mini):
 def test_identifying_columns_are_dropped(mini):
     table = read_responses(EXPORTS / "qualtrics_numeric.csv", mini, rename=RENAME)
     dropped = sorted(p.column for p in table.problems if p.rule == "identifying_column_dropped")
-    assert dropped == sorted(["IPAddress", "RecipientLastName", "RecipientFirstName", "RecipientEmail",
-                              "LocationLatitude", "LocationLongitude"])
+    assert dropped == sorted(
+        [
+            "IPAddress",
+            "RecipientLastName",
+            "RecipientFirstName",
+            "RecipientEmail",
+            "LocationLatitude",
+            "LocationLongitude",
+        ]
+    )
     text = table.meta.to_csv() + table.background.to_csv() + table.items.to_csv()
     assert "192.0.2" not in text and "59.91" not in text
     assert "IPAddress" not in table.meta.columns
@@ -64,8 +72,12 @@ def test_choice_text_export(tmp_path, mini):
     ]
     path = tmp_path / "labels.csv"
     path.write_text("\n".join(lines) + "\n")
-    table = read_responses(path, mini, rename={"Q1_1": "fit_1", "Q1_2": "fit_2"},
-                           recode={"fit_2": {"Somewhat agree": 4}})
+    table = read_responses(
+        path,
+        mini,
+        rename={"Q1_1": "fit_1", "Q1_2": "fit_2"},
+        recode={"fit_2": {"Somewhat agree": 4}},
+    )
     assert table.items.loc[0].tolist() == [5.0, 4.0]
 
 

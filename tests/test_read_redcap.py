@@ -24,13 +24,20 @@ def test_raw_record_export(mini):
     assert table.platform == "redcap"
     assert table.items["fit_1"].tolist()[:3] == [4.0, 3.0, 9.0]
     # checkbox columns groups___code become groups_code
-    assert table.background.loc[0, ["groups_1", "groups_2", "groups_3", "groups_0"]].tolist() == [1, 0, 1, 0]
+    assert table.background.loc[0, ["groups_1", "groups_2", "groups_3", "groups_0"]].tolist() == [
+        1,
+        0,
+        1,
+        0,
+    ]
     assert table.background["comment"].tolist()[0] == "Fine, thanks"
     # record_id is the respondent id (repeated across events); REDCap's own columns are metadata
     assert table.meta["respondent_id"].tolist() == ["1", "1", "2", "3"]
     assert table.meta["redcap_event_name"].tolist()[:2] == ["baseline_arm_1", "followup_arm_1"]
     assert table.meta["mini_complete"].tolist() == [2.0, 2.0, 1.0, 0.0]
-    assert {"redcap_repeat_instrument", "redcap_repeat_instance", "record_id"} <= set(table.meta.columns)
+    assert {"redcap_repeat_instrument", "redcap_repeat_instance", "record_id"} <= set(
+        table.meta.columns
+    )
     assert table.problems == []
 
 
@@ -55,8 +62,15 @@ def test_checkbox_not_0_or_1(tmp_path, mini):
 def test_labels_export(tmp_path, mini):
     """REDCap's "CSV (labels)": field labels as headers, choice labels as values, checkboxes as
     ``Label (choice=Choice label)`` with Checked/Unchecked."""
-    header = ["Record ID", "The meetings of the group did not suit me.", "I felt out of place.", "Gender",
-              "Other groups attended (choice=AA)", "Other groups attended (choice=Church group)", "Complete?"]
+    header = [
+        "Record ID",
+        "The meetings of the group did not suit me.",
+        "I felt out of place.",
+        "Gender",
+        "Other groups attended (choice=AA)",
+        "Other groups attended (choice=Church group)",
+        "Complete?",
+    ]
     rows = [["1", "Agree", "Strongly disagree", "Woman", "Checked", "Unchecked", "Complete"]]
     path = tmp_path / "labels.csv"
     path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n")

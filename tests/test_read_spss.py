@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import struct
+from pathlib import Path
 
 import pandas as pd
 import pyreadstat
@@ -12,11 +13,17 @@ import pytest
 from instrument.errors import DataError
 from instrument.read import detect_platform, read_responses
 from instrument.spec import load_instrument
-from pathlib import Path
 
 EXPORTS = Path(__file__).parent / "data" / "exports"
-LABELS = {1: "Strongly disagree", 2: "Disagree", 3: "Neither agree nor disagree", 4: "Agree", 5: "Strongly agree",
-          9: "Does not apply", -9: "Refused"}
+LABELS = {
+    1: "Strongly disagree",
+    2: "Disagree",
+    3: "Neither agree nor disagree",
+    4: "Agree",
+    5: "Strongly agree",
+    9: "Does not apply",
+    -9: "Refused",
+}
 
 
 @pytest.fixture(scope="module")
@@ -25,17 +32,27 @@ def mini():
 
 
 def write_sav(path, *, reverse_fit_2=False):
-    frame = pd.DataFrame({
-        "respondent_id": ["A1", "A2", "A3"],
-        "fit_1": [1.0, 5.0, -9.0],
-        "fit_2": [2.0, None, 4.0],
-        "ppl_1": [9.0, 3.0, 3.0],
-        "gender": [1.0, 2.0, 3.0],
-    })
-    labels = {"fit_1": LABELS, "ppl_1": LABELS,
-              "fit_2": {k: LABELS[6 - k] for k in range(1, 6)} if reverse_fit_2 else LABELS}
-    pyreadstat.write_sav(frame, str(path), variable_value_labels=labels, missing_ranges={"fit_1": [-9]},
-                         variable_measure={"fit_1": "ordinal", "fit_2": "ordinal", "ppl_1": "ordinal"})
+    frame = pd.DataFrame(
+        {
+            "respondent_id": ["A1", "A2", "A3"],
+            "fit_1": [1.0, 5.0, -9.0],
+            "fit_2": [2.0, None, 4.0],
+            "ppl_1": [9.0, 3.0, 3.0],
+            "gender": [1.0, 2.0, 3.0],
+        }
+    )
+    labels = {
+        "fit_1": LABELS,
+        "ppl_1": LABELS,
+        "fit_2": {k: LABELS[6 - k] for k in range(1, 6)} if reverse_fit_2 else LABELS,
+    }
+    pyreadstat.write_sav(
+        frame,
+        str(path),
+        variable_value_labels=labels,
+        missing_ranges={"fit_1": [-9]},
+        variable_measure={"fit_1": "ordinal", "fit_2": "ordinal", "ppl_1": "ordinal"},
+    )
     return path
 
 
@@ -51,7 +68,9 @@ def test_codes_labels_and_user_missing(tmp_path, mini):
     assert table.meta["source_row"].tolist() == [2, 3, 4]
     # value labels in a side mapping with integer codes
     labels = table.value_labels
-    assert labels["fit_1"][9] == "Does not apply" and all(isinstance(k, int) for k in labels["fit_1"])
+    assert labels["fit_1"][9] == "Does not apply" and all(
+        isinstance(k, int) for k in labels["fit_1"]
+    )
     assert not [p for p in table.problems if p.rule == "value_labels_differ"]
 
 
@@ -76,7 +95,7 @@ def test_crafted_value_label_index_does_not_crash_the_process(tmp_path, mini):
     data = bytearray(write_sav(tmp_path / "ok.sav").read_bytes())
     record = data.find(struct.pack("<ii", 4, 1))  # type-4 record naming one variable
     assert record > 0
-    data[record + 8: record + 12] = struct.pack("<i", 0x00111D30)
+    data[record + 8 : record + 12] = struct.pack("<i", 0x00111D30)
     path = tmp_path / "crafted.sav"
     path.write_bytes(bytes(data))
     with pytest.raises(DataError, match=r"crafted\.sav: not a readable SPSS file"):

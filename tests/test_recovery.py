@@ -92,7 +92,9 @@ def test_efa_loadings_match_the_generating_loadings(which, request):
     order, signs = match_factors(estimated, truth)  # Hungarian matching of order, then reflection
     congruence = tucker_congruence(estimated[:, order] * signs, truth)
     # Tucker congruence >= .95 counts as "fairly similar" (Lorenzo-Seva & ten Berge, 2006): per factor
-    assert congruence.min() >= 0.95, dict(zip([s.id for s in spec.leaf_scales], congruence.round(3)))
+    assert congruence.min() >= 0.95, dict(
+        zip([s.id for s in spec.leaf_scales], congruence.round(3))
+    )
     # and every item's largest loading sits on its own facet
     assert (np.abs(estimated[:, order]).argmax(axis=1) == np.abs(truth).argmax(axis=1)).all()
 
@@ -120,7 +122,10 @@ def population_covariance(cohort, instrument, items: list[str]) -> np.ndarray:
     facets = [instrument.item(i).scale for i in items]
     rho = np.outer(lam, lam) * cohort.facet_correlations.loc[facets, facets].to_numpy()
     taus = [cohort.thresholds.loc[i].dropna().to_numpy() for i in items]
-    steps = [np.diff(np.sort(np.asarray(instrument.response_scale_of(i).codes, dtype=float))) for i in items]
+    steps = [
+        np.diff(np.sort(np.asarray(instrument.response_scale_of(i).codes, dtype=float)))
+        for i in items
+    ]
     p = len(items)
     cov = np.empty((p, p))
     for a in range(p):
@@ -130,7 +135,9 @@ def population_covariance(cohort, instrument, items: list[str]) -> np.ndarray:
                 joint = 1 - ndtr(np.maximum(ta, tb))
             else:
                 joint = bivariate_normal_cdf(-ta, -tb, rho[a, b])
-            value = np.sum(steps[a][:, None] * steps[b][None, :] * (joint - (1 - ndtr(ta)) * (1 - ndtr(tb))))
+            value = np.sum(
+                steps[a][:, None] * steps[b][None, :] * (joint - (1 - ndtr(ta)) * (1 - ndtr(tb)))
+            )
             cov[a, b] = cov[b, a] = value
     return cov * np.outer(keyed, keyed)
 
@@ -172,8 +179,12 @@ def test_plan_population_covariance_is_this_closed_form(mhdq_spec):
 
     cohort = simulate_cohort(mhdq_spec, n=50, seed=4)
     ids = list(mhdq_spec.item_ids)
-    np.testing.assert_allclose(vectorised(cohort, mhdq_spec, ids).to_numpy(),
-                               population_covariance(cohort, mhdq_spec, ids), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        vectorised(cohort, mhdq_spec, ids).to_numpy(),
+        population_covariance(cohort, mhdq_spec, ids),
+        rtol=1e-10,
+        atol=1e-12,
+    )
 
 
 @pytest.mark.slow
@@ -203,12 +214,19 @@ def test_alpha_and_omega_intervals_cover_the_population_values(mhdq_spec):
                 cov = population_covariance(cohort, mhdq_spec, ids)
                 alpha = cronbach_alpha(items[ids], keys=mhdq_spec)
                 om = omega(items[ids], n_factors=1, keys=mhdq_spec, n_boot=200, seed=seed)
-                rows.append({
-                    "seed": seed, "scale": scale, "alpha_pop": population_alpha(cov),
-                    "alpha_low": alpha.ci_low, "alpha_high": alpha.ci_high,
-                    "omega": om.estimate, "omega_low": om.ci_low, "omega_high": om.ci_high,
-                    "omega_pop": population_omega(cov),
-                })
+                rows.append(
+                    {
+                        "seed": seed,
+                        "scale": scale,
+                        "alpha_pop": population_alpha(cov),
+                        "alpha_low": alpha.ci_low,
+                        "alpha_high": alpha.ci_high,
+                        "omega": om.estimate,
+                        "omega_low": om.ci_low,
+                        "omega_high": om.ci_high,
+                        "omega_pop": population_omega(cov),
+                    }
+                )
     t = pd.DataFrame(rows)
     t["alpha_covered"] = (t["alpha_low"] <= t["alpha_pop"]) & (t["alpha_pop"] <= t["alpha_high"])
     t["omega_covered"] = (t["omega_low"] <= t["omega_pop"]) & (t["omega_pop"] <= t["omega_high"])
@@ -221,7 +239,9 @@ def test_alpha_and_omega_intervals_cover_the_population_values(mhdq_spec):
     # values: mean width / (2 · 1.96 · SD of the errors). 30 cohorts estimate that SD to about
     # ±13% (1 SE), so per scale within 0.6..1.4 (3 SE) and over the 11 scales on average within
     # 0.8..1.2 (observed: 0.75..1.20 per scale, 0.92 on average)
-    ratio = (t["omega_high"] - t["omega_low"]).groupby(t["scale"]).mean() / (2 * 1.96 * errors["std"])
+    ratio = (t["omega_high"] - t["omega_low"]).groupby(t["scale"]).mean() / (
+        2 * 1.96 * errors["std"]
+    )
     assert ratio.between(0.6, 1.4).all(), ratio
     assert 0.8 <= ratio.mean() <= 1.2, ratio
     # nominal 95%: pooled over 330 intervals at least 90%, and no scale below 25 of 30
@@ -250,10 +270,14 @@ def test_cox_intervals_cover_the_generating_hazard_ratios(mhdq_spec):
         for seed in range(50):
             cohort = simulate_cohort(mhdq_spec, n=N, seed=1000 + seed)
             X = cohort.latent[[f"theme_{t}" for t in themes]].set_axis(themes, axis=1)
-            fit = CoxModel(ties="efron").fit(X, cohort.followup["months"], cohort.followup["disengaged"])
+            fit = CoxModel(ties="efron").fit(
+                X, cohort.followup["months"], cohort.followup["disengaged"]
+            )
             table = fit.summary()
             truth = cohort.hazard_ratios[themes]
-            covered.loc[seed] = (table.loc[themes, "ci_low"] <= truth) & (truth <= table.loc[themes, "ci_high"])
+            covered.loc[seed] = (table.loc[themes, "ci_low"] <= truth) & (
+                truth <= table.loc[themes, "ci_high"]
+            )
     # each HR's interval covers the truth in at least 90% of the 50 seeds (nominal 95%;
     # P(fewer than 45 of 50 | 95%) = 0.04 per HR)
     assert (covered.mean() >= 0.90).all(), covered.mean()

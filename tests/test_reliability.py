@@ -4,7 +4,6 @@ against formulas computed independently in the test, bootstrap sanity properties
 from __future__ import annotations
 
 import json
-import warnings
 from itertools import combinations
 from pathlib import Path
 
@@ -351,14 +350,16 @@ def test_heywood_resamples_are_refitted_with_bounded_minres():
     # r12 = r13 = .9, r23 = .5: the unbounded one-factor solution has λ1² = .81/.5 > 1. The batch
     # must flag it and use psych's bounded minres (uniqueness >= .005) instead.
     from analysis.efa import extract_factors
-    from analysis.reliability import _one_factor_minres_batch, _omega_total_replicates
+    from analysis.reliability import _omega_total_replicates, _one_factor_minres_batch
 
     R = np.array([[1, 0.9, 0.9], [0.9, 1, 0.5], [0.9, 0.5, 1]])
     good = np.array([[1, 0.5, 0.4], [0.5, 1, 0.3], [0.4, 0.3, 1]])
     stack = np.stack([good, R])
     _, ok = _one_factor_minres_batch(stack, np.array([0.7, 0.6, 0.5]))
     assert ok.tolist() == [True, False]
-    reps = _omega_total_replicates(stack, n_factors=1, start=np.array([0.7, 0.6, 0.5]), signs=np.ones(3))
+    reps = _omega_total_replicates(
+        stack, n_factors=1, start=np.array([0.7, 0.6, 0.5]), signs=np.ones(3)
+    )
     for b, r in enumerate(stack):
         load, _, _ = extract_factors(r, 1, method="minres")
         assert reps[b] == pytest.approx((r.sum() - np.sum(1 - load[:, 0] ** 2)) / r.sum(), abs=1e-6)
@@ -502,7 +503,10 @@ def test_reliability_table_on_bfi(bfi, ref, bfi_spec):
     again = reliability_table(bfi, bfi_spec, scales=["agree"], seed=5).table.iloc[0]
     spec = ref["scales"]["agree"]
     direct = omega(bfi[spec["items"]], n_factors=1, keys=bfi_spec, n_boot=200, seed=5)
-    assert (again["omega_total_ci_low"], again["omega_total_ci_high"]) == (direct.ci_low, direct.ci_high)
+    assert (again["omega_total_ci_low"], again["omega_total_ci_high"]) == (
+        direct.ci_low,
+        direct.ci_high,
+    )
     none = reliability_table(bfi, bfi_spec, scales=["agree"], omega_n_boot=0).table.iloc[0]
     assert np.isnan(none["omega_total_ci_low"]) and pd.isna(none["omega_n_boot"])
 
@@ -586,7 +590,9 @@ def test_reliability_table_skips_the_omega_bootstrap_below_its_minimum_n(monkeyp
 
     calls = []
     real = analysis.efa.extract_factors
-    monkeypatch.setattr(analysis.efa, "extract_factors", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(
+        analysis.efa, "extract_factors", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
     items, mhdq = _simulated_mhdq_items(30, seed=1)
     assert 30 < TABLE_OMEGA_MIN_N
     tab = reliability_table(items, mhdq, seed=1)
@@ -602,21 +608,28 @@ def test_reliability_table_skips_the_omega_bootstrap_below_its_minimum_n(monkeyp
 def test_omega_bootstrap_refits_are_bounded_and_single_threaded(monkeypatch):
     # Heywood resamples (λ² = 0.999 > 1 - 0.005) fail the vectorised one-factor solver and go to
     # extract_factors one by one: at most max_refits of them, each with one BLAS thread.
+    from threadpoolctl import threadpool_info
+
     import analysis.efa
     from analysis.reliability import _omega_total_replicates
-    from threadpoolctl import threadpool_info
 
     threads = []
     real = analysis.efa.extract_factors
 
     def spy(*args, **kwargs):
-        threads.append(max((d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"), default=1))
+        threads.append(
+            max((d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"), default=1)
+        )
         return real(*args, **kwargs)
 
     monkeypatch.setattr(analysis.efa, "extract_factors", spy)
     R = np.full((10, 3, 3), 0.999)
     R[:, np.arange(3), np.arange(3)] = 1.0
-    with pytest.warns(DataQualityWarning, match="10 of 10 bootstrap resamples needed psych's bounded minres"):
-        out = _omega_total_replicates(R, n_factors=1, start=np.full(3, 0.9), signs=np.ones(3), max_refits=3)
+    with pytest.warns(
+        DataQualityWarning, match="10 of 10 bootstrap resamples needed psych's bounded minres"
+    ):
+        out = _omega_total_replicates(
+            R, n_factors=1, start=np.full(3, 0.9), signs=np.ones(3), max_refits=3
+        )
     assert len(threads) == 3 and set(threads) == {1}
     assert np.isfinite(out[:3]).all() and np.isnan(out[3:]).all()

@@ -17,7 +17,12 @@ from tests.browser import render_in_chromium
 def _report(tmp_path):
     report = HtmlReport("Test report <b>", subtitle="synthetic data")
     report.section("Numbers", intro="A table & a figure.")
-    report.table(pd.DataFrame({"estimate": [0.81234, np.nan], "n": [10, 12]}, index=pd.Index(["a", "b"], name="scale")), caption="T1")
+    report.table(
+        pd.DataFrame(
+            {"estimate": [0.81234, np.nan], "n": [10, 12]}, index=pd.Index(["a", "b"], name="scale")
+        ),
+        caption="T1",
+    )
     fig, ax = plt.subplots()
     ax.plot([1, 2, 3])
     report.figure(fig, caption="A line")
@@ -42,14 +47,19 @@ def test_html_renders_in_chromium(tmp_path):
 
 def test_tables_keep_numbers_and_neutralise_text(tmp_path):
     frame = pd.DataFrame({"label": ["=cmd|' /C calc'!A0", "ok"], "value": [0.123456, -9.0]})
-    path = write_tables_xlsx({"Table 1": frame}, tmp_path / "t.xlsx", notes={"Table 1": "synthetic"})
+    path = write_tables_xlsx(
+        {"Table 1": frame}, tmp_path / "t.xlsx", notes={"Table 1": "synthetic"}
+    )
     sheet = openpyxl.load_workbook(path)["Table 1"]
     assert sheet["A2"].value == "'=cmd|' /C calc'!A0" and sheet["A2"].data_type == "s"
     assert sheet["B2"].value == 0.123456 and sheet["B3"].value == -9.0
 
 
 def test_json_handles_numpy_and_nan(tmp_path):
-    path = write_json({"a": np.float64("nan"), "b": np.int64(3), "c": pd.DataFrame({"x": [1.5]})}, tmp_path / "r.json")
+    path = write_json(
+        {"a": np.float64("nan"), "b": np.int64(3), "c": pd.DataFrame({"x": [1.5]})},
+        tmp_path / "r.json",
+    )
     assert json.loads(path.read_text()) == {"a": None, "b": 3, "c": [{"index": 0, "x": 1.5}]}
 
 
@@ -94,7 +104,6 @@ def test_figure_png_is_the_tight_savefig_picture():
     Tolerance: the crop may differ by one pixel row/column (rounding of the box), so the sizes agree
     within 1 px and the pixels, compared on the common area, differ by < 0.05 on average (0-1 scale);
     a clipped label or a missing margin would change the size by several pixels."""
-    import io
 
     from analysis.report import figure_png
 
@@ -102,8 +111,10 @@ def test_figure_png_is_the_tight_savefig_picture():
         expected = _png_pixels(_tight_savefig(fig))
         got = _png_pixels(figure_png(fig, dpi=80))
         plt.close(fig)
-        assert abs(expected.shape[0] - got.shape[0]) <= 1 and abs(expected.shape[1] - got.shape[1]) <= 1, (
-            name, expected.shape, got.shape)
+        assert (
+            abs(expected.shape[0] - got.shape[0]) <= 1
+            and abs(expected.shape[1] - got.shape[1]) <= 1
+        ), (name, expected.shape, got.shape)
         rows, cols = min(expected.shape[0], got.shape[0]), min(expected.shape[1], got.shape[1])
         assert np.abs(expected[:rows, :cols, :3] - got[:rows, :cols, :3]).mean() < 0.05, name
         # The edges are the figure's background colour, as savefig's padding is.

@@ -104,7 +104,9 @@ def test_simulated_correlations_have_the_null_distribution():
     assert abs(off.mean()) < 0.005
     np.testing.assert_allclose(off.var(axis=0), 1 / 49, rtol=0.05)
     # and the same eigenvalue distribution as correlating simulated data directly
-    direct = np.array([np.corrcoef(rng.standard_normal((50, 4)), rowvar=False)
-                       for _ in range(4000)])
-    np.testing.assert_allclose(np.linalg.eigvalsh(c).mean(axis=0),
-                               np.linalg.eigvalsh(direct).mean(axis=0), atol=0.01)
+    direct = np.array(
+        [np.corrcoef(rng.standard_normal((50, 4)), rowvar=False) for _ in range(4000)]
+    )
+    np.testing.assert_allclose(
+        np.linalg.eigvalsh(c).mean(axis=0), np.linalg.eigvalsh(direct).mean(axis=0), atol=0.01
+    )

@@ -10,7 +10,13 @@ import pytest
 
 from instrument.check import check_responses
 from instrument.responses import ResponseTable
-from instrument.score import code_counts, item_medians, medians_from_counts, score_items, score_labels
+from instrument.score import (
+    code_counts,
+    item_medians,
+    medians_from_counts,
+    score_items,
+    score_labels,
+)
 from instrument.spec import load_instrument
 
 DATA = Path(__file__).parent / "data"
@@ -40,20 +46,34 @@ def test_bfi_mean_scores_match_psych(bfi, bfi_items, impute):
     reference = pd.read_csv(DATA / f"bfi_scores_mean_impute_{impute}.csv")
     assert len(reference) == len(bfi_items) == 2800
     scores = score_items(bfi_items, bfi, impute=impute)
-    np.testing.assert_allclose(scores[SCALES].to_numpy(), reference[SCALES].to_numpy(), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        scores[SCALES].to_numpy(), reference[SCALES].to_numpy(), rtol=0, atol=1e-9
+    )
     assert scores.index.equals(bfi_items.index)  # respondent index kept
 
 
 def test_bfi_through_the_checker(bfi, bfi_items):
     # Same parity after check_responses (which blanks nothing in bfi: every code is 1..6).
-    meta = pd.DataFrame({"source_file": "bfi.csv", "source_row": np.arange(2, 2802),
-                         "respondent_id": bfi_items.index.astype(str)}, index=bfi_items.index)
-    table = ResponseTable(bfi_items[list(bfi.item_ids)].astype(float), bfi_items[["gender", "education", "age"]], meta)
+    meta = pd.DataFrame(
+        {
+            "source_file": "bfi.csv",
+            "source_row": np.arange(2, 2802),
+            "respondent_id": bfi_items.index.astype(str),
+        },
+        index=bfi_items.index,
+    )
+    table = ResponseTable(
+        bfi_items[list(bfi.item_ids)].astype(float), bfi_items[["gender", "education", "age"]], meta
+    )
     checked = check_responses(table, bfi)
     assert not checked.rejected.any()
     scores = score_items(checked.codes, bfi, not_applicable=checked.not_applicable)
-    reference = pd.read_csv(DATA / "bfi_scores_mean_impute_none.csv")  # psych::scoreItems(..., impute = "none")
-    np.testing.assert_allclose(scores[SCALES].to_numpy(), reference[SCALES].to_numpy(), rtol=0, atol=1e-9)
+    reference = pd.read_csv(
+        DATA / "bfi_scores_mean_impute_none.csv"
+    )  # psych::scoreItems(..., impute = "none")
+    np.testing.assert_allclose(
+        scores[SCALES].to_numpy(), reference[SCALES].to_numpy(), rtol=0, atol=1e-9
+    )
 
 
 def test_median_imputation_uses_item_medians(bfi, bfi_items):
@@ -65,7 +85,9 @@ def test_median_imputation_uses_item_medians(bfi, bfi_items):
     medians = medians_from_counts(counts)
     pd.testing.assert_series_equal(medians, item_medians(bfi_items, bfi))
     scored = pd.concat([score_items(h, bfi, impute="median", medians=medians) for h in halves])
-    np.testing.assert_allclose(scored[SCALES].to_numpy(), reference[SCALES].to_numpy(), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        scored[SCALES].to_numpy(), reference[SCALES].to_numpy(), rtol=0, atol=1e-9
+    )
 
 
 def test_even_count_median_is_the_mean_of_the_middle_two():
@@ -80,7 +102,9 @@ def test_rules_min_answered_not_applicable_and_sum(spec):
     rows = [
         # a: a2, a6 reversed (6 - x). b: b3 reversed.
         dict(zip(a + b, [5, 1, 5, 5, 5, 1] + [4, 4, 2, 4, 4, 4])),  # every answer "high"
-        dict(zip(a + b, [5, 8, 8, 8, 8, None] + [4, 8, 8, 8, None, None])),  # a: 1 answered of 2 counted
+        dict(
+            zip(a + b, [5, 8, 8, 8, 8, None] + [4, 8, 8, 8, None, None])
+        ),  # a: 1 answered of 2 counted
         dict(zip(a + b, [1, 5, None, None, 8, 8] + [4, 4, 8, None, None, None])),
     ]
     codes = pd.DataFrame(rows, dtype=float)
@@ -90,11 +114,23 @@ def test_rules_min_answered_not_applicable_and_sum(spec):
     # row 2: a excludes 4 n/a -> counted 2, answered 1 >= 0.5*2 -> 5.0
     #        b counts n/a as missing -> 1 answered of 6 < 3 -> NaN
     #        total excludes 7 n/a -> counted 5, answered 2 < 2.5 -> NaN
-    assert scores.loc[1, "a"] == 5.0 and np.isnan(scores.loc[1, "b"]) and np.isnan(scores.loc[1, "total"])
+    assert (
+        scores.loc[1, "a"] == 5.0
+        and np.isnan(scores.loc[1, "b"])
+        and np.isnan(scores.loc[1, "total"])
+    )
     # row 3: a: 2 n/a excluded, counted 4, answered a1=1, a2 -> 6-5=1 -> mean 1.0
     #        b: answered 2 of 6 -> NaN; total: 3 n/a excluded, counted 9, answered 4 < 4.5 -> NaN
-    assert scores.loc[2, "a"] == 1.0 and np.isnan(scores.loc[2, "b"]) and np.isnan(scores.loc[2, "total"])
-    assert scores.loc[:, ["a_n", "b_n", "total_n"]].to_numpy().tolist() == [[6, 6, 12], [1, 1, 2], [2, 2, 4]]
+    assert (
+        scores.loc[2, "a"] == 1.0
+        and np.isnan(scores.loc[2, "b"])
+        and np.isnan(scores.loc[2, "total"])
+    )
+    assert scores.loc[:, ["a_n", "b_n", "total_n"]].to_numpy().tolist() == [
+        [6, 6, 12],
+        [1, 1, 2],
+        [2, 2, 4],
+    ]
     assert list(scores.columns) == ["total", "a", "b", "total_n", "a_n", "b_n"]
 
 
@@ -120,7 +156,9 @@ def test_invalid_cells_are_unanswered_and_options_are_checked(spec):
 
 def test_median_imputation_respects_min_answered(spec):
     codes = pd.DataFrame({"a1": [1.0, 5.0, None], "a3": [3.0, 5.0, None], "a4": [1.0, 1.0, 5.0]})
-    scores = score_items(codes, spec, scales=["a"], impute="median", medians={f"a{i}": 3.0 for i in range(1, 7)})
+    scores = score_items(
+        codes, spec, scales=["a"], impute="median", medians={f"a{i}": 3.0 for i in range(1, 7)}
+    )
     # row 1: answered 1, 3, 1 + three medians: a2 -> 6-3 = 3, a5 = 3, a6 -> 3: mean (1+3+1+3+3+3)/6
     assert scores.loc[0, "a"] == pytest.approx(14 / 6, abs=1e-12)
     assert np.isnan(scores.loc[2, "a"])  # 1 of 6 answered < 50%: no score, even with imputation
@@ -188,9 +226,13 @@ def test_vectorised_scoring_equals_the_rules_applied_row_by_row(spec, seed, impu
     rng = np.random.default_rng(seed)
     choices = np.array([1, 2, 3, 4, 5, 8, 9, 7, 2.5, np.nan])
     weights = np.array([0.15, 0.15, 0.15, 0.15, 0.15, 0.08, 0.04, 0.02, 0.01, 0.10])
-    codes = pd.DataFrame(rng.choice(choices, size=(60, 12), p=weights / weights.sum()), columns=order)
+    codes = pd.DataFrame(
+        rng.choice(choices, size=(60, 12), p=weights / weights.sum()), columns=order
+    )
     medians = {i: float(rng.integers(1, 6)) for i in order}
     scores = score_items(codes, interleaved, impute=impute, medians=medians)
     expected = naive_scores(codes, interleaved, impute, medians)
     for scale_id, values in expected.items():
-        np.testing.assert_allclose(scores[scale_id].to_numpy(), values, rtol=0, atol=1e-12, err_msg=scale_id)
+        np.testing.assert_allclose(
+            scores[scale_id].to_numpy(), values, rtol=0, atol=1e-12, err_msg=scale_id
+        )

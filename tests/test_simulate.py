@@ -27,7 +27,9 @@ def test_layout_and_synthetic_labels(mhdq):
     cohort = simulate_cohort(mhdq, n=300, seed=1)
     responses = cohort.responses
     assert list(responses.columns[: 1 + len(mhdq.items)]) == ["respondent_id", *mhdq.item_ids]
-    assert (responses["synthetic"] == "synthetic").all() and (cohort.followup["synthetic"] == "synthetic").all()
+    assert (responses["synthetic"] == "synthetic").all() and (
+        cohort.followup["synthetic"] == "synthetic"
+    ).all()
     codes = pd.unique(responses[list(mhdq.item_ids)].to_numpy().ravel())
     codes = codes[~np.isnan(codes)]
     assert set(codes) <= {1.0, 2.0, 3.0, 4.0, 5.0, 9.0}
@@ -47,8 +49,12 @@ def test_latent_structure_shows_in_the_answers(mhdq):
     data = cohort.responses[list(mhdq.item_ids)].where(lambda d: d != 9)
     keyed = pd.Series({i: mhdq.item(i).keyed for i in mhdq.item_ids})
     corr = data.corr()
-    same_facet = [(a, b) for a in mhdq.item_ids for b in mhdq.item_ids
-                  if a < b and mhdq.item(a).scale == mhdq.item(b).scale]
+    same_facet = [
+        (a, b)
+        for a in mhdq.item_ids
+        for b in mhdq.item_ids
+        if a < b and mhdq.item(a).scale == mhdq.item(b).scale
+    ]
     signed = [corr.loc[a, b] * keyed[a] * keyed[b] for a, b in same_facet]
     assert np.mean(signed) > 0.25 and min(signed) > 0  # reverse-keyed items run against their facet
 
@@ -67,14 +73,22 @@ def test_followup_event_rate_and_censoring(mhdq):
     cohort = simulate_cohort(mhdq, n=4000, seed=5, event_rate=0.4, followup_months=12)
     follow = cohort.followup
     assert abs(follow["disengaged"].mean() - 0.4) < 0.03
-    assert follow["months"].max() <= 12 and (follow.loc[follow.disengaged == 0, "months"] == 12).all()
+    assert (
+        follow["months"].max() <= 12 and (follow.loc[follow.disengaged == 0, "months"] == 12).all()
+    )
     assert (follow["switched"] <= follow["disengaged"]).all()
 
 
 def test_flat_instrument_bfi():
     bfi = load_instrument("examples/bfi.yaml")
     cohort = simulate_cohort(bfi, n=100, seed=2)
-    assert list(cohort.hazard_ratios.index) == ["agree", "conscientious", "extraversion", "neuroticism", "openness"]
+    assert list(cohort.hazard_ratios.index) == [
+        "agree",
+        "conscientious",
+        "extraversion",
+        "neuroticism",
+        "openness",
+    ]
 
 
 def test_bad_arguments_are_named(mhdq):
@@ -110,8 +124,11 @@ def test_cli_workbook_is_the_questionnaire_filled_in(tmp_path):
     from_workbook = read_responses(tmp_path / "cohort.xlsx", spec)
     from_csv = read_responses(tmp_path / "cohort.csv", spec)
     assert from_workbook.platform == "mhdq_workbook"
-    pd.testing.assert_frame_equal(from_workbook.items.reset_index(drop=True), from_csv.items.reset_index(drop=True),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        from_workbook.items.reset_index(drop=True),
+        from_csv.items.reset_index(drop=True),
+        check_dtype=False,
+    )
     assert list(from_workbook.meta["respondent_id"]) == list(from_csv.meta["respondent_id"])
     import openpyxl
 

@@ -1,7 +1,5 @@
 """The instrument specification: loading, validation with every problem listed, bfi example."""
 
-import textwrap
-
 import pytest
 import yaml
 
@@ -17,14 +15,25 @@ def minimal(**changes):
         "metadata": {"name": "Tiny", "short_name": "T", "version": "1"},
         "languages": [{"code": "en", "name": "English", "default": True}],
         "parameters": {"group": {"default": {"en": "the group"}}},
-        "response_scales": {"a5": {"points": 5, "codes": [1, 2, 3, 4, 5], "labels": {"en": list("abcde")},
-                                   "not_applicable": {"code": 9, "label": {"en": "n/a"}}, "missing_codes": [-9]}},
-        "scales": [{"id": "total", "label": {"en": "Total"}},
-                   {"id": "f1", "label": {"en": "F1"}, "parent": "total"},
-                   {"id": "f2", "label": {"en": "F2"}, "parent": "total"}],
-        "items": [{"id": "q1", "text": {"en": "I like {group}."}, "scale": "f1", "keyed": "+"},
-                  {"id": "q2", "text": {"en": "Two"}, "scale": "f1", "keyed": "-"},
-                  {"id": "q3", "text": {"en": "Three"}, "scale": "f2"}],
+        "response_scales": {
+            "a5": {
+                "points": 5,
+                "codes": [1, 2, 3, 4, 5],
+                "labels": {"en": list("abcde")},
+                "not_applicable": {"code": 9, "label": {"en": "n/a"}},
+                "missing_codes": [-9],
+            }
+        },
+        "scales": [
+            {"id": "total", "label": {"en": "Total"}},
+            {"id": "f1", "label": {"en": "F1"}, "parent": "total"},
+            {"id": "f2", "label": {"en": "F2"}, "parent": "total"},
+        ],
+        "items": [
+            {"id": "q1", "text": {"en": "I like {group}."}, "scale": "f1", "keyed": "+"},
+            {"id": "q2", "text": {"en": "Two"}, "scale": "f1", "keyed": "-"},
+            {"id": "q3", "text": {"en": "Three"}, "scale": "f2"},
+        ],
     }
     spec.update(changes)
     return spec
@@ -34,7 +43,13 @@ def test_bfi_example_describes_psych_bfi():
     bfi = load_instrument("examples/bfi.yaml")
     assert len(bfi.items) == 25
     assert set(bfi.reverse_keyed()) == BFI_REVERSED
-    assert [s.id for s in bfi.scales] == ["agree", "conscientious", "extraversion", "neuroticism", "openness"]
+    assert [s.id for s in bfi.scales] == [
+        "agree",
+        "conscientious",
+        "extraversion",
+        "neuroticism",
+        "openness",
+    ]
     rs = bfi.response_scale_of("A1")
     assert rs.codes == (1, 2, 3, 4, 5, 6)
     keys = bfi.keys()
@@ -64,10 +79,19 @@ def test_every_problem_is_listed_with_its_path():
     with pytest.raises(SpecError) as caught:
         load_instrument(bad)
     paths = {p.path for p in caught.value.problems}
-    assert {"items[1].keyed", "items[2].id", "items[0].scale", "scales[2].scoring.method",
-            "scales[2].scoring.min_answered", "response_scales.a5.codes"} <= paths
+    assert {
+        "items[1].keyed",
+        "items[2].id",
+        "items[0].scale",
+        "scales[2].scoring.method",
+        "scales[2].scoring.min_answered",
+        "response_scales.a5.codes",
+    } <= paths
     message = str(caught.value)
-    assert "items[1].keyed: allowed: '+' (positively keyed) or '-' (reverse keyed) (got 'backwards')" in message
+    assert (
+        "items[1].keyed: allowed: '+' (positively keyed) or '-' (reverse keyed) (got 'backwards')"
+        in message
+    )
 
 
 def test_reserved_and_duplicate_ids_and_unknown_fields():
@@ -78,7 +102,11 @@ def test_reserved_and_duplicate_ids_and_unknown_fields():
     with pytest.raises(SpecError) as caught:
         load_instrument(bad)
     text = str(caught.value)
-    assert "reserved word" in text and "duplicate id" in text and "items[0].colour: unknown field" in text
+    assert (
+        "reserved word" in text
+        and "duplicate id" in text
+        and "items[0].colour: unknown field" in text
+    )
 
 
 def test_languages_need_one_default_and_complete_translations():
@@ -91,18 +119,37 @@ def test_languages_need_one_default_and_complete_translations():
 
 
 def test_background_questions_are_validated():
-    bad = minimal(background=[
-        {"id": "age", "type": "integer", "label": {"en": "Age"}, "range": [120, 16]},
-        {"id": "status", "type": "single_choice", "label": {"en": "Status"},
-         "choices": [{"code": 1, "label": {"en": "attending"}}, {"code": 1, "label": {"en": "stopped"}}]},
-        {"id": "last", "type": "year_month", "label": {"en": "Last"}, "relevant": {"question": "status", "values": [3]}},
-        {"id": "mood", "type": "slider", "label": {"en": "Mood"}, "sensitive": "yes"},
-    ])
+    bad = minimal(
+        background=[
+            {"id": "age", "type": "integer", "label": {"en": "Age"}, "range": [120, 16]},
+            {
+                "id": "status",
+                "type": "single_choice",
+                "label": {"en": "Status"},
+                "choices": [
+                    {"code": 1, "label": {"en": "attending"}},
+                    {"code": 1, "label": {"en": "stopped"}},
+                ],
+            },
+            {
+                "id": "last",
+                "type": "year_month",
+                "label": {"en": "Last"},
+                "relevant": {"question": "status", "values": [3]},
+            },
+            {"id": "mood", "type": "slider", "label": {"en": "Mood"}, "sensitive": "yes"},
+        ]
+    )
     with pytest.raises(SpecError) as caught:
         load_instrument(bad)
     paths = {p.path for p in caught.value.problems}
-    assert {"background[0].range", "background[1].choices", "background[2].relevant.values",
-            "background[3].type", "background[3].sensitive"} <= paths
+    assert {
+        "background[0].range",
+        "background[1].choices",
+        "background[2].relevant.values",
+        "background[3].type",
+        "background[3].sensitive",
+    } <= paths
 
 
 def test_file_level_errors_name_the_file(tmp_path):

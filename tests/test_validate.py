@@ -41,8 +41,19 @@ def bfi_run(tmp_path_factory) -> tuple[dict, Path]:
     """mhdq validate on psychTools' bfi with --group-by gender (2,800 respondents)."""
     out = tmp_path_factory.mktemp("bfi-validate")
     with pytest.raises(SystemExit) as exit_info:
-        main(["validate", str(DATA / "bfi.csv"), "--instrument", str(ROOT / "examples" / "bfi.yaml"),
-              "--group-by", "gender", "--out", str(out), "-q"])
+        main(
+            [
+                "validate",
+                str(DATA / "bfi.csv"),
+                "--instrument",
+                str(ROOT / "examples" / "bfi.yaml"),
+                "--group-by",
+                "gender",
+                "--out",
+                str(out),
+                "-q",
+            ]
+        )
         raise SystemExit(0)
     assert exit_info.value.code in (0, None)
     return json.loads((out / "results.json").read_text(encoding="utf-8")), out
@@ -98,14 +109,20 @@ def test_bfi_item_statistics_match_psych_alpha(bfi_run):
         for name, value in ref["r_drop"].items():
             # psych::alpha(...)$item.stats$r.drop and $alpha.drop$raw_alpha; tolerance 1e-6
             assert items[name.rstrip("-")]["r_drop"] == pytest.approx(value, abs=1e-6)
-            assert items[name.rstrip("-")]["alpha_if_dropped"] == pytest.approx(ref["alpha_if_dropped"][name], abs=1e-6)
+            assert items[name.rstrip("-")]["alpha_if_dropped"] == pytest.approx(
+                ref["alpha_if_dropped"][name], abs=1e-6
+            )
 
 
 def test_bfi_factorability_and_retention_match_psych(bfi_run):
     result, _ = bfi_run
     # psych::KMO(x)$MSA and cortest.bartlett(cor(x, use = "pairwise"), n = 2800); tolerance 1e-6 / 1e-3
-    assert result["factorability"]["kmo"]["overall"] == pytest.approx(REF["kmo"]["overall"], abs=1e-6)
-    assert result["factorability"]["bartlett"]["chi_square"] == pytest.approx(REF["bartlett"]["chisq"], abs=1e-3)
+    assert result["factorability"]["kmo"]["overall"] == pytest.approx(
+        REF["kmo"]["overall"], abs=1e-6
+    )
+    assert result["factorability"]["bartlett"]["chi_square"] == pytest.approx(
+        REF["bartlett"]["chisq"], abs=1e-3
+    )
     # psych::fa.parallel(x, fa = "both", n.iter = 20)$nfact and vss(x, n = 8)$map minimum: exact counts
     assert result["retention"]["parallel"]["n_factors"] == REF["parallel"]["nfact"]
     assert result["retention"]["map"]["n_factors"] == REF["map"]["best"]
@@ -124,8 +141,14 @@ def test_bfi_cfa_of_the_five_scales_matches_lavaan(bfi_run):
     fm = facets["fit_measures"]
     assert fm["chisq"] == pytest.approx(ref["chisq"], abs=1e-2)
     assert fm["df"] == ref["df"]
-    for key, ref_key in (("cfi", "cfi"), ("tli", "tli"), ("rmsea", "rmsea"), ("srmr", "srmr"),
-                         ("rmsea_ci_lower", "rmsea.ci.lower"), ("rmsea_ci_upper", "rmsea.ci.upper")):
+    for key, ref_key in (
+        ("cfi", "cfi"),
+        ("tli", "tli"),
+        ("rmsea", "rmsea"),
+        ("srmr", "srmr"),
+        ("rmsea_ci_lower", "rmsea.ci.lower"),
+        ("rmsea_ci_upper", "rmsea.ci.upper"),
+    ):
         assert fm[key] == pytest.approx(ref[ref_key], abs=1e-3)
     assert set(result["cfa"]["skipped"]) == {"themes", "second_order"}
 
@@ -135,11 +158,18 @@ def test_bfi_invariance_across_gender_matches_lavaan(bfi_run):
     steps = {row["step"]: row for row in result["invariance"]["steps"]}
     ref = REF["invariance_gender_ml"]
     # lavaan cfa(..., group = "gender", group.equal = c() / "loadings" / c("loadings", "intercepts")); 1e-2 on χ²
-    for step, key in (("configural", "none"), ("metric", "loadings"), ("scalar", "loadings+intercepts")):
+    for step, key in (
+        ("configural", "none"),
+        ("metric", "loadings"),
+        ("scalar", "loadings+intercepts"),
+    ):
         assert steps[step]["chisq"] == pytest.approx(ref[key]["chisq"], abs=1e-2)
         assert steps[step]["df"] == ref[key]["df"]
         assert steps[step]["cfi"] == pytest.approx(ref[key]["cfi"], abs=1e-3)
-    assert result["invariance"]["groups"] == ["Male", "Female"]  # lavaan's order: first appearance in the data
+    assert result["invariance"]["groups"] == [
+        "Male",
+        "Female",
+    ]  # lavaan's order: first appearance in the data
 
 
 def test_bfi_tables_xlsx_has_a_sheet_per_table(bfi_run):
@@ -147,9 +177,21 @@ def test_bfi_tables_xlsx_has_a_sheet_per_table(bfi_run):
 
     _, out = bfi_run
     book = load_workbook(out / "tables.xlsx", read_only=True)
-    for sheet in ("Item statistics", "Reliability", "Polychoric correlations", "KMO", "Retention", "EFA loadings",
-                  "CFA fit comparison", "CFA standardized loadings", "CFA factor correlations", "CR and AVE",
-                  "HTMT", "Fornell-Larcker", "Invariance"):
+    for sheet in (
+        "Item statistics",
+        "Reliability",
+        "Polychoric correlations",
+        "KMO",
+        "Retention",
+        "EFA loadings",
+        "CFA fit comparison",
+        "CFA standardized loadings",
+        "CFA factor correlations",
+        "CR and AVE",
+        "HTMT",
+        "Fornell-Larcker",
+        "Invariance",
+    ):
         assert sheet in book.sheetnames, sheet
     rel = book["Reliability"]
     header = [c.value for c in next(rel.iter_rows(max_row=1))]
@@ -210,9 +252,13 @@ def test_outputs_never_show_respondent_identifiers(mhdq_run):
     assert ids.str.startswith("SIM").all()
     from openpyxl import load_workbook
 
-    text = (out / "report.html").read_text(encoding="utf-8") + (out / "results.json").read_text(encoding="utf-8")
+    text = (out / "report.html").read_text(encoding="utf-8") + (out / "results.json").read_text(
+        encoding="utf-8"
+    )
     book = load_workbook(out / "tables.xlsx", read_only=True)
-    text += " ".join(str(c) for s in book.worksheets for row in s.iter_rows(values_only=True) for c in row)
+    text += " ".join(
+        str(c) for s in book.worksheets for row in s.iter_rows(values_only=True) for c in row
+    )
     assert not any(i in text for i in ids.head(50)), "a respondent id appears in the outputs"
 
 
@@ -244,10 +290,16 @@ def test_bootstrap_at_small_n_records_why_omega_has_no_interval(mhdq_spec):
     # bootstrap interval, omega's is skipped with the reason in the table and in the step's record.
     data = simulate_cohort(mhdq_spec, n=30, seed=2).responses  # synthetic
     res = validate(data, mhdq_spec, n_boot=200, seed=1)
-    assert all(s.status in ("ok", "skipped", "not_requested") and (s.status == "ok" or s.reason) for s in res.steps)
+    assert all(
+        s.status in ("ok", "skipped", "not_requested") and (s.status == "ok" or s.reason)
+        for s in res.steps
+    )
     step = res.step("reliability")
     assert step.status == "ok"
-    assert any("omega bootstrap intervals not computed" in w and "fewer than 50 respondents" in w for w in step.warnings)
+    assert any(
+        "omega bootstrap intervals not computed" in w and "fewer than 50 respondents" in w
+        for w in step.warnings
+    )
     table = res.reliability.table
     assert table["omega_total_ci_low"].isna().all() and table["omega_n_boot"].isna().all()
     assert (table["alpha_boot_ci_low"].dropna() < table["alpha"].dropna()).all()
@@ -297,14 +349,27 @@ def test_bad_options_raise_value_errors(bfi_spec):
 # CLI errors
 # --------------------------------------------------------------------------------------------
 def test_cli_missing_input_is_a_usage_error(tmp_out, capsys):
-    code, _, err = run_cli(["validate", str(tmp_out / "nothing.csv"), "--out", str(tmp_out)], capsys)
+    code, _, err = run_cli(
+        ["validate", str(tmp_out / "nothing.csv"), "--out", str(tmp_out)], capsys
+    )
     assert code == 2
     assert "nothing.csv" in err and "Traceback" not in err
 
 
 def test_cli_unknown_group_by_lists_columns(tmp_out, capsys):
-    code, _, err = run_cli(["validate", str(DATA / "bfi.csv"), "--instrument", str(ROOT / "examples" / "bfi.yaml"),
-                            "--group-by", "sex", "--out", str(tmp_out)], capsys)
+    code, _, err = run_cli(
+        [
+            "validate",
+            str(DATA / "bfi.csv"),
+            "--instrument",
+            str(ROOT / "examples" / "bfi.yaml"),
+            "--group-by",
+            "sex",
+            "--out",
+            str(tmp_out),
+        ],
+        capsys,
+    )
     assert code == 2
     assert "sex" in err and "gender" in err and "education" in err and "Traceback" not in err
 
@@ -312,8 +377,17 @@ def test_cli_unknown_group_by_lists_columns(tmp_out, capsys):
 def test_cli_out_must_be_a_folder(tmp_path, capsys):
     blocker = tmp_path / "file.txt"
     blocker.write_text("x")
-    code, _, err = run_cli(["validate", str(DATA / "bfi.csv"), "--instrument", str(ROOT / "examples" / "bfi.yaml"),
-                            "--out", str(blocker)], capsys)
+    code, _, err = run_cli(
+        [
+            "validate",
+            str(DATA / "bfi.csv"),
+            "--instrument",
+            str(ROOT / "examples" / "bfi.yaml"),
+            "--out",
+            str(blocker),
+        ],
+        capsys,
+    )
     assert code == 2 and "Traceback" not in err
 
 
@@ -326,7 +400,9 @@ def test_mhdq_workbook_filled_with_synthetic_answers(mhdq_spec, tmp_path, capsys
     data = simulate_cohort(mhdq_spec, n=300, seed=8, missing_rate=0.01).responses  # synthetic
     fill_data_entry(path, data, note="SYNTHETIC DATA for a test")
     out = tmp_path / "out"
-    code, _, err = run_cli(["validate", str(path), "--out", str(out), "-q", "--bootstrap", "0"], capsys)
+    code, _, err = run_cli(
+        ["validate", str(path), "--out", str(out), "-q", "--bootstrap", "0"], capsys
+    )
     assert code == 0, err
     result = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert result["data"]["platforms"] == ["mhdq_workbook"]
@@ -353,7 +429,9 @@ def test_ordinal_uses_polychoric_and_wlsmv(bfi_spec, monkeypatch):
 
     seen = []
     real = analysis.wlsmv.ordinal_statistics
-    monkeypatch.setattr(analysis.wlsmv, "ordinal_statistics", lambda d, *a, **k: seen.append(d) or real(d, *a, **k))
+    monkeypatch.setattr(
+        analysis.wlsmv, "ordinal_statistics", lambda d, *a, **k: seen.append(d) or real(d, *a, **k)
+    )
     data = simulate_cohort(bfi_spec, n=400, seed=7).responses  # synthetic
     res = validate(data, bfi_spec, ordinal=True, n_boot=0)
     # the WLSMV statistics: once for all the CFA models and the validity model (bfi has no criterion
@@ -361,14 +439,20 @@ def test_ordinal_uses_polychoric_and_wlsmv(bfi_spec, monkeypatch):
     assert len(res.cfa) >= 2 and len(seen) == 1
     from analysis.validity import validity
 
-    primary = res.cfa[res.validity_model].model_  # no criterion scale: the validity model is this one
+    primary = res.cfa[
+        res.validity_model
+    ].model_  # no criterion scale: the validity model is this one
     direct = validity(analysis.wlsmv.OrdinalCFA(primary).fit(seen[0]), seen[0])
     pd.testing.assert_frame_equal(res.validity.summary(), direct.summary(), rtol=1e-9)
     assert all(s.status == "ok" for s in res.steps if s.name in ("cfa", "validity"))
     for fit in res.cfa.values():  # each model's fit is the one it computes on its own
         alone = analysis.wlsmv.OrdinalCFA(fit.model_).fit(seen[0])
-        pd.testing.assert_series_equal(fit.fit_measures_, alone.fit_measures_, rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(fit.estimates_["est"], alone.estimates_["est"], rtol=1e-9, atol=1e-12)
+        pd.testing.assert_series_equal(
+            fit.fit_measures_, alone.fit_measures_, rtol=1e-9, atol=1e-12
+        )
+        np.testing.assert_allclose(
+            fit.estimates_["est"], alone.estimates_["est"], rtol=1e-9, atol=1e-12
+        )
     assert res.options["correlation"] == "polychoric" and res.cfa_estimator == "WLSMV"
     assert res.reliability.table["ordinal_alpha"].notna().all()
     assert {"cfi_scaled", "rmsea_scaled"} <= set(res.cfa_comparison.columns)
@@ -381,21 +465,50 @@ def test_ordinal_uses_polychoric_and_wlsmv(bfi_spec, monkeypatch):
 
 
 def test_cli_ordinal_with_fiml_is_a_usage_error(tmp_out, capsys):
-    code, _, err = run_cli(["validate", str(DATA / "bfi.csv"), "--instrument", str(ROOT / "examples" / "bfi.yaml"),
-                            "--ordinal", "--cfa-missing", "ml", "--out", str(tmp_out)], capsys)
+    code, _, err = run_cli(
+        [
+            "validate",
+            str(DATA / "bfi.csv"),
+            "--instrument",
+            str(ROOT / "examples" / "bfi.yaml"),
+            "--ordinal",
+            "--cfa-missing",
+            "ml",
+            "--out",
+            str(tmp_out),
+        ],
+        capsys,
+    )
     assert code == 2 and "--cfa-missing" in err and "Traceback" not in err
 
 
 def test_every_key_of_every_block_is_documented(bfi_run, mhdq_run):
     text = SCHEMA_DOC.read_text(encoding="utf-8")
-    sections = {m.group(1): m.group(2) for m in re.finditer(r"^## (\w+)\n(.*?)(?=^## |\Z)", text, re.S | re.M)}
+    sections = {
+        m.group(1): m.group(2)
+        for m in re.finditer(r"^## (\w+)\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+    }
     head = {"status", "reason", "warnings", "seconds"}
     for result in (bfi_run[0], mhdq_run[0]):
-        for block in ("instrument", "options", "provenance", "data", "reliability", "polychoric", "factorability",
-                      "retention", "efa", "cfa", "validity", "invariance"):
+        for block in (
+            "instrument",
+            "options",
+            "provenance",
+            "data",
+            "reliability",
+            "polychoric",
+            "factorability",
+            "retention",
+            "efa",
+            "cfa",
+            "validity",
+            "invariance",
+        ):
             section = sections[block]
             for key in set(result[block]) - head:
-                assert re.search(rf"`{key}[`.]|`{key}`|{key}\.", section), f"{block}.{key} is not documented"
+                assert re.search(rf"`{key}[`.]|`{key}`|{key}\.", section), (
+                    f"{block}.{key} is not documented"
+                )
 
 
 def test_cli_reads_a_folder_of_response_files(tmp_path, capsys, bfi_spec):
@@ -405,8 +518,20 @@ def test_cli_reads_a_folder_of_response_files(tmp_path, capsys, bfi_spec):
     data.head(70).to_csv(folder / "wave1.csv", index=False)
     data.tail(50).to_csv(folder / "wave2.csv", index=False)
     out = tmp_path / "out"
-    code, _, err = run_cli(["validate", str(folder), "--instrument", str(ROOT / "examples" / "bfi.yaml"),
-                            "--out", str(out), "-q", "--bootstrap", "0"], capsys)
+    code, _, err = run_cli(
+        [
+            "validate",
+            str(folder),
+            "--instrument",
+            str(ROOT / "examples" / "bfi.yaml"),
+            "--out",
+            str(out),
+            "-q",
+            "--bootstrap",
+            "0",
+        ],
+        capsys,
+    )
     assert code == 0, err
     result = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert [Path(s).name for s in result["data"]["sources"]] == ["wave1.csv", "wave2.csv"]
@@ -414,5 +539,8 @@ def test_cli_reads_a_folder_of_response_files(tmp_path, capsys, bfi_spec):
 
 
 def test_cli_unknown_platform_is_a_usage_error(tmp_out, capsys):
-    code, _, err = run_cli(["validate", str(DATA / "bfi.csv"), "--platform", "spreadsheet", "--out", str(tmp_out)], capsys)
+    code, _, err = run_cli(
+        ["validate", str(DATA / "bfi.csv"), "--platform", "spreadsheet", "--out", str(tmp_out)],
+        capsys,
+    )
     assert code == 2 and "--platform" in err and "csv" in err and "Traceback" not in err

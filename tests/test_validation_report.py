@@ -13,7 +13,13 @@ import pytest
 from analysis import plots
 from analysis.simulate import simulate_cohort
 from analysis.validate import validate
-from analysis.validation_report import THRESHOLDS, build_report, expected_figures, verdicts, write_validation_outputs
+from analysis.validation_report import (
+    THRESHOLDS,
+    build_report,
+    expected_figures,
+    verdicts,
+    write_validation_outputs,
+)
 from instrument.read import read_responses
 from tests.browser import render_in_chromium
 
@@ -43,13 +49,17 @@ def test_report_renders_in_chromium_with_every_figure(bfi_outputs):
 
 def test_expected_figures_counts_what_ran(bfi_results, bfi_spec):
     assert expected_figures(bfi_results) == 5
-    small = validate(simulate_cohort(bfi_spec, n=30, seed=1).responses, bfi_spec, n_boot=0)  # synthetic, too few for FA
+    small = validate(
+        simulate_cohort(bfi_spec, n=30, seed=1).responses, bfi_spec, n_boot=0
+    )  # synthetic, too few for FA
     assert expected_figures(small) == 1
     assert build_report(small).n_figures == 1
 
 
 def test_small_report_renders_with_reasons(bfi_spec, tmp_out):
-    small = validate(simulate_cohort(bfi_spec, n=30, seed=1).responses, bfi_spec, n_boot=0)  # synthetic
+    small = validate(
+        simulate_cohort(bfi_spec, n=30, seed=1).responses, bfi_spec, n_boot=0
+    )  # synthetic
     paths = write_validation_outputs(small, tmp_out)
     seen = render_in_chromium(paths["html"], screenshot=False)
     assert seen["errors"] == [] and seen["broken"] == 0 and seen["images"] == 1
@@ -67,7 +77,13 @@ def test_every_verdict_names_its_rule_and_source(bfi_outputs, bfi_results):
         assert "Rule: " in body and '<span class="cite">' in body
     rules = {t.rule for t in THRESHOLDS.values()}
     assert {v.rule for v in judged} <= rules
-    for needle in ("Nunnally", "Hu, L., & Bentler", "Cheung, G. W., & Rensvold", "Chen, F. F. (2007)", "Kaiser, H. F. (1974)"):
+    for needle in (
+        "Nunnally",
+        "Hu, L., & Bentler",
+        "Cheung, G. W., & Rensvold",
+        "Chen, F. F. (2007)",
+        "Kaiser, H. F. (1974)",
+    ):
         assert needle in text, needle
 
 
@@ -77,22 +93,37 @@ def test_verdicts_apply_the_stated_thresholds(bfi_results):
     assert by_label["α of openness"].passed is False
     assert by_label["α of neuroticism"].passed is True
     # lavaan five-factor ML fit on bfi: CFI .782 (< .95) with SRMR .075: fails Hu & Bentler
-    cfa = [v for v in verdicts(bfi_results) if v.section == "cfa" and v.label.startswith("facets: CFI")]
+    cfa = [
+        v for v in verdicts(bfi_results) if v.section == "cfa" and v.label.startswith("facets: CFI")
+    ]
     assert len(cfa) == 1 and cfa[0].passed is False
     # psych::KMO overall .846 ≥ .60
     assert by_label["overall KMO"].passed is True
     invariance = [v for v in verdicts(bfi_results) if v.section == "invariance"]
-    assert [v.label.split(" invariance")[0] for v in invariance] == ["metric", "metric", "scalar", "scalar"]
+    assert [v.label.split(" invariance")[0] for v in invariance] == [
+        "metric",
+        "metric",
+        "scalar",
+        "scalar",
+    ]
     # lavaan: CFI configural .77507, metric .77522, scalar .76428 -> ΔCFI metric +.0002 (meets), scalar −.0109 (below)
     assert invariance[0].passed is True and invariance[2].passed is False
 
 
 def test_report_has_every_section_and_no_identifiers(bfi_outputs):
     text = html.unescape(bfi_outputs["html"].read_text(encoding="utf-8"))
-    for title in ("Data and problems", "Answers per item", "Item statistics", "Reliability",
-                  "Factorability and the number of factors", "Exploratory factor analysis",
-                  "Confirmatory factor analysis", "Convergent and discriminant validity", "Measurement invariance",
-                  "Analyses run and software"):
+    for title in (
+        "Data and problems",
+        "Answers per item",
+        "Item statistics",
+        "Reliability",
+        "Factorability and the number of factors",
+        "Exploratory factor analysis",
+        "Confirmatory factor analysis",
+        "Convergent and discriminant validity",
+        "Measurement invariance",
+        "Analyses run and software",
+    ):
         assert f">{title}</h2>" in text, title
     # bfi's generated respondent ids are "bfi:<row>"; the report shows none of them
     assert "bfi:2" not in text and "bfi:100" not in text
@@ -120,11 +151,23 @@ def test_figure_functions_draw_on_a_given_axes():
     axes = fig.subplots(2, 3).ravel()
     assert plots.likert_bars(pd.DataFrame([[0.5, 0.5]], index=["a"]), ax=axes[0]) is axes[0]
     assert plots.scree_plot([2.0, 1.0, 0.5], simulated=[1.2, 1.0, 0.8], ax=axes[1]) is axes[1]
-    assert plots.loadings_heatmap(pd.DataFrame({"F1": [0.7, 0.1]}, index=["a", "b"]), ax=axes[2]) is axes[2]
-    cmp = pd.DataFrame({"model": ["m"], "cfi": [0.96], "tli": [0.95], "rmsea": [0.05], "srmr": [0.04]})
+    assert (
+        plots.loadings_heatmap(pd.DataFrame({"F1": [0.7, 0.1]}, index=["a", "b"]), ax=axes[2])
+        is axes[2]
+    )
+    cmp = pd.DataFrame(
+        {"model": ["m"], "cfi": [0.96], "tli": [0.95], "rmsea": [0.05], "srmr": [0.04]}
+    )
     assert plots.fit_comparison(cmp, ax=axes[3]) is axes[3]
-    ladder = pd.DataFrame({"cfi": [0.96, 0.955], "rmsea": [0.05, 0.05], "delta_cfi": [np.nan, -0.005],
-                           "delta_rmsea": [np.nan, 0.0]}, index=["configural", "metric"])
+    ladder = pd.DataFrame(
+        {
+            "cfi": [0.96, 0.955],
+            "rmsea": [0.05, 0.05],
+            "delta_cfi": [np.nan, -0.005],
+            "delta_rmsea": [np.nan, 0.0],
+        },
+        index=["configural", "metric"],
+    )
     assert plots.invariance_ladder(ladder, ax=axes[4]) is axes[4]
 
 

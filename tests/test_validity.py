@@ -16,8 +16,13 @@ import pandas as pd
 import pytest
 
 from analysis.cfa import CFA, MeasurementModel
-from analysis.validity import (average_variance_extracted, composite_reliability, fornell_larcker, htmt,
-                               validity)
+from analysis.validity import (
+    average_variance_extracted,
+    composite_reliability,
+    fornell_larcker,
+    htmt,
+    validity,
+)
 
 DATA = Path(__file__).parent / "data"
 
@@ -32,7 +37,9 @@ def hs():
 
 def _lavaan_std(est, factor):
     lam = est[(est.op == "=~") & (est.lhs == factor)]
-    theta = [est[(est.op == "~~") & (est.lhs == i) & (est.rhs == i)]["std.all"].item() for i in lam.rhs]
+    theta = [
+        est[(est.op == "~~") & (est.lhs == i) & (est.rhs == i)]["std.all"].item() for i in lam.rhs
+    ]
     return lam["std.all"].to_numpy(), np.array(theta)
 
 
@@ -59,36 +66,54 @@ def test_fornell_larcker_table(hs):
 
 
 def test_htmt_on_an_evident_matrix():
-    R = pd.DataFrame(np.array([
-        [1.0, 0.5, 0.4, 0.3, 0.2],
-        [0.5, 1.0, 0.6, 0.1, 0.2],
-        [0.4, 0.6, 1.0, 0.3, 0.3],
-        [0.3, 0.1, 0.3, 1.0, 0.8],
-        [0.2, 0.2, 0.3, 0.8, 1.0],
-    ]), index=list("abcde"), columns=list("abcde"))
+    R = pd.DataFrame(
+        np.array(
+            [
+                [1.0, 0.5, 0.4, 0.3, 0.2],
+                [0.5, 1.0, 0.6, 0.1, 0.2],
+                [0.4, 0.6, 1.0, 0.3, 0.3],
+                [0.3, 0.1, 0.3, 1.0, 0.8],
+                [0.2, 0.2, 0.3, 0.8, 1.0],
+            ]
+        ),
+        index=list("abcde"),
+        columns=list("abcde"),
+    )
     out = htmt(R, "f =~ a + b + c\ng =~ d + e", matrix=True)
-    within_f, within_g, between = (0.5 + 0.4 + 0.6) / 3, 0.8, (0.3 + 0.2 + 0.1 + 0.2 + 0.3 + 0.3) / 6
+    within_f, within_g, between = (
+        (0.5 + 0.4 + 0.6) / 3,
+        0.8,
+        (0.3 + 0.2 + 0.1 + 0.2 + 0.3 + 0.3) / 6,
+    )
     assert out.loc["f", "g"] == pytest.approx(between / np.sqrt(within_f * within_g))
     assert out.loc["g", "f"] == out.loc["f", "g"] and out.loc["f", "f"] == 1
     geo = htmt(R, "f =~ a + b + c\ng =~ d + e", matrix=True, mean="geometric")
     gm = lambda v: np.exp(np.mean(np.log(v)))  # noqa: E731
-    assert geo.loc["f", "g"] == pytest.approx(gm([.3, .2, .1, .2, .3, .3]) / np.sqrt(gm([.5, .4, .6]) * 0.8))
+    assert geo.loc["f", "g"] == pytest.approx(
+        gm([0.3, 0.2, 0.1, 0.2, 0.3, 0.3]) / np.sqrt(gm([0.5, 0.4, 0.6]) * 0.8)
+    )
     # a covariance matrix gives the same as its correlation matrix
     sd = np.array([1, 2, 3, 0.5, 1.5])
-    assert htmt(R * np.outer(sd, sd), "f =~ a + b + c\ng =~ d + e", matrix=True).loc["f", "g"] == pytest.approx(
-        out.loc["f", "g"])
+    assert htmt(R * np.outer(sd, sd), "f =~ a + b + c\ng =~ d + e", matrix=True).loc[
+        "f", "g"
+    ] == pytest.approx(out.loc["f", "g"])
 
 
 def test_htmt_absolute_keyed_and_raw_correlations():
     # item b is reverse keyed: its correlations are negative
-    R = pd.DataFrame(np.array([[1, -.5, .3, .3], [-.5, 1, -.3, .1], [.3, -.3, 1, .6], [.3, .1, .6, 1]]),
-                     index=list("abcd"), columns=list("abcd"))
+    R = pd.DataFrame(
+        np.array(
+            [[1, -0.5, 0.3, 0.3], [-0.5, 1, -0.3, 0.1], [0.3, -0.3, 1, 0.6], [0.3, 0.1, 0.6, 1]]
+        ),
+        index=list("abcd"),
+        columns=list("abcd"),
+    )
     model = MeasurementModel((("f", ("a", "b")), ("g", ("c", "d"))), keyed=(("b", -1),))
     absolute = htmt(R, model, matrix=True).loc["f", "g"]
     keyed = htmt(R, model, matrix=True, correlations="keyed").loc["f", "g"]
     raw = htmt(R, model, matrix=True, correlations="raw").loc["f", "g"]
-    assert absolute == pytest.approx((.3 + .3 + .3 + .1) / 4 / np.sqrt(.5 * .6))
-    assert keyed == pytest.approx((.3 + .3 + .3 - .1) / 4 / np.sqrt(.5 * .6))
+    assert absolute == pytest.approx((0.3 + 0.3 + 0.3 + 0.1) / 4 / np.sqrt(0.5 * 0.6))
+    assert keyed == pytest.approx((0.3 + 0.3 + 0.3 - 0.1) / 4 / np.sqrt(0.5 * 0.6))
     assert np.isnan(raw)  # raw r: the mean within-f correlation is −.5, no geometric mean
     positive = htmt(R.abs(), model, matrix=True, correlations="raw").loc["f", "g"]
     assert positive == pytest.approx(absolute)
@@ -102,7 +127,9 @@ def test_htmt_from_data_matches_semtools_definition(hs):
     R = np.abs(data[[f"x{k}" for k in range(1, 10)]].corr().to_numpy())
     v, t = [0, 1, 2], [3, 4, 5]
     within = lambda g: R[np.ix_(g, g)][np.triu_indices(3, 1)].mean()  # noqa: E731
-    assert out.loc["visual", "textual"] == pytest.approx(R[np.ix_(v, t)].mean() / np.sqrt(within(v) * within(t)))
+    assert out.loc["visual", "textual"] == pytest.approx(
+        R[np.ix_(v, t)].mean() / np.sqrt(within(v) * within(t))
+    )
 
 
 def test_validity_summary_and_keyed_cr(hs):
@@ -116,7 +143,9 @@ def test_validity_summary_and_keyed_cr(hs):
     flipped = data.assign(x5=-data["x5"])
     model = MeasurementModel(fit.model_.factors, keyed=(("x5", -1),))
     refit = CFA(model).fit(flipped)
-    assert composite_reliability(refit)["textual"] == pytest.approx(composite_reliability(fit)["textual"], abs=1e-6)
+    assert composite_reliability(refit)["textual"] == pytest.approx(
+        composite_reliability(fit)["textual"], abs=1e-6
+    )
     assert composite_reliability(refit, keyed=False)["textual"] < 0.5
     with pytest.raises(ValueError, match="htmt_threshold"):
         validity(fit, data, htmt_threshold=1.5)

@@ -22,7 +22,9 @@ def bfi():
     return ref, data, OrdinalCFA(ref["model"]).fit(data)
 
 
-@pytest.mark.parametrize("name", ["cfi", "tli", "rmsea", "cfi.scaled", "tli.scaled", "rmsea.scaled", "srmr"])
+@pytest.mark.parametrize(
+    "name", ["cfi", "tli", "rmsea", "cfi.scaled", "tli.scaled", "rmsea.scaled", "srmr"]
+)
 def test_bfi_wlsmv_fit_indices_match_lavaan(bfi, name):
     # R: cfa(five-factor model, data = bfi[, 1:25], ordered = TRUE, estimator = "WLSMV");
     #    fitMeasures(fit, c(...)). Issue 4 asks for 1e-2; we hold 1e-5.
@@ -37,7 +39,9 @@ def test_bfi_wlsmv_test_statistics_match_lavaan(bfi):
     assert fit.fit_measures_["chisq_scaled"] == pytest.approx(ref["fit"]["chisq.scaled"], rel=1e-6)
     assert fit.fit_measures_["df"] == ref["fit"]["df"] == fit.fit_measures_["df_scaled"]
     assert fit.fit_measures_["ntotal"] == ref["fit"]["ntotal"]
-    assert fit.fit_measures_["npar"] == 25 * 5 + 20 + 15  # thresholds + loadings + factor (co)variances
+    assert (
+        fit.fit_measures_["npar"] == 25 * 5 + 20 + 15
+    )  # thresholds + loadings + factor (co)variances
     assert fit.converged_
 
 
@@ -55,13 +59,19 @@ def test_estimates_table_has_thresholds_and_derived_residuals(bfi):
     est = fit.estimates_
     th = est[est["op"] == "|"]
     assert len(th) == 125 and set(th["rhs"]) == {"t1", "t2", "t3", "t4", "t5"}
-    resid = est[(est["op"] == "~~") & (est["lhs"] == est["rhs"]) & est["lhs"].str.match(r"^[ACENO]\d$")]
+    resid = est[
+        (est["op"] == "~~") & (est["lhs"] == est["rhs"]) & est["lhs"].str.match(r"^[ACENO]\d$")
+    ]
     load = est[est["op"] == "=~"].set_index("rhs")["std_all"]
     # delta parameterization: residual variance = 1 − λ*² (latent-response variance 1)
-    np.testing.assert_allclose(resid.set_index("lhs")["est"], 1 - load.loc[resid["lhs"]].to_numpy() ** 2, atol=1e-10)
+    np.testing.assert_allclose(
+        resid.set_index("lhs")["est"], 1 - load.loc[resid["lhs"]].to_numpy() ** 2, atol=1e-10
+    )
     assert (resid["se"] == 0).all()
     free = est[(est["op"] == "=~") & (est["se"] > 0)]
-    assert len(free) == 20 and (free["z"].abs() > 5).all()  # sanity only: lavaan SEs are not in the reference
+    assert (
+        len(free) == 20 and (free["z"].abs() > 5).all()
+    )  # sanity only: lavaan SEs are not in the reference
     with pytest.raises(NotImplementedError):
         fit.modification_indices()
 
@@ -72,16 +82,23 @@ def test_polychoric_correlations_agree_with_the_polychoric_module(bfi):
     complete = data[list(fit.model_.observed)].dropna()
     ours = fit.statistics_.correlations
     other = polychoric(complete, correct=0.0, smooth=False).rho
-    np.testing.assert_allclose(ours.to_numpy(), other.loc[ours.index, ours.columns].to_numpy(), atol=1e-6)
+    np.testing.assert_allclose(
+        ours.to_numpy(), other.loc[ours.index, ours.columns].to_numpy(), atol=1e-6
+    )
 
 
 def test_ordinal_statistics_on_synthetic_data():
     # SYNTHETIC: bivariate normal with ρ = .5 cut into 3 and 4 categories; the SE of ρ from Γ should
     # be close to the Monte Carlo-free large-sample value (1 − ρ²)/√N times an ordinal inflation
     rng = np.random.default_rng(2)
-    z = rng.multivariate_normal([0, 0, 0], [[1, .5, .4], [.5, 1, .3], [.4, .3, 1]], size=5000)
-    codes = pd.DataFrame({"a": np.digitize(z[:, 0], [-0.5, 0.7]), "b": np.digitize(z[:, 1], [-1, 0, 1]) + 1,
-                          "c": np.digitize(z[:, 2], [0.2]) * 3})
+    z = rng.multivariate_normal([0, 0, 0], [[1, 0.5, 0.4], [0.5, 1, 0.3], [0.4, 0.3, 1]], size=5000)
+    codes = pd.DataFrame(
+        {
+            "a": np.digitize(z[:, 0], [-0.5, 0.7]),
+            "b": np.digitize(z[:, 1], [-1, 0, 1]) + 1,
+            "c": np.digitize(z[:, 2], [0.2]) * 3,
+        }
+    )
     st = ordinal_statistics(codes)
     assert st.categories[2] == (0.0, 3.0) and len(st.thresholds[1]) == 3
     np.testing.assert_allclose(st.thresholds[1], [-1, 0, 1], atol=0.05)
@@ -109,10 +126,14 @@ def test_validity_of_an_ordinal_fit_uses_polychoric_correlations(bfi):
     _, data, fit = bfi
     res = validity(fit, data)
     expected = htmt(fit.statistics_.correlations, fit.model_, matrix=True)
-    assert res.htmt.loc["agree", "extraversion"] == pytest.approx(expected.loc["agree", "extraversion"])
+    assert res.htmt.loc["agree", "extraversion"] == pytest.approx(
+        expected.loc["agree", "extraversion"]
+    )
     # AVE on the latent-response scale: mean squared standardized loading
     lam = fit.standardized_loadings()["neuroticism"]
-    assert res.factors.loc["neuroticism", "ave"] == pytest.approx(float((lam[lam != 0] ** 2).mean()))
+    assert res.factors.loc["neuroticism", "ave"] == pytest.approx(
+        float((lam[lam != 0] ** 2).mean())
+    )
 
 
 def test_precomputed_statistics_give_the_same_fits_as_per_model_ones(bfi):
@@ -124,16 +145,28 @@ def test_precomputed_statistics_give_the_same_fits_as_per_model_ones(bfi):
     complete = data[items].dropna()
     shared = ordinal_statistics(complete)
     again = OrdinalCFA(ref["model"]).fit(complete, statistics=shared)
-    pd.testing.assert_series_equal(again.fit_measures_, per_model.fit_measures_, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(again.estimates_["se"], per_model.estimates_["se"], rtol=1e-8, atol=1e-12)
+    pd.testing.assert_series_equal(
+        again.fit_measures_, per_model.fit_measures_, rtol=1e-9, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        again.estimates_["se"], per_model.estimates_["se"], rtol=1e-8, atol=1e-12
+    )
     one = "n =~ N5 + N1 + N3 + N2 + N4"
     direct = OrdinalCFA(one).fit(complete[["N1", "N2", "N3", "N4", "N5"]])
     reused = OrdinalCFA(one).fit(complete, statistics=shared)
     assert reused.statistics_.items == ("N5", "N1", "N3", "N2", "N4")
-    np.testing.assert_allclose(reused.statistics_.acov, direct.statistics_.acov, rtol=1e-9, atol=1e-15)
-    pd.testing.assert_series_equal(reused.fit_measures_, direct.fit_measures_, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(reused.estimates_["est"], direct.estimates_["est"], rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(reused.estimates_["se"], direct.estimates_["se"], rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(
+        reused.statistics_.acov, direct.statistics_.acov, rtol=1e-9, atol=1e-15
+    )
+    pd.testing.assert_series_equal(
+        reused.fit_measures_, direct.fit_measures_, rtol=1e-9, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        reused.estimates_["est"], direct.estimates_["est"], rtol=1e-9, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        reused.estimates_["se"], direct.estimates_["se"], rtol=1e-8, atol=1e-12
+    )
     # statistics of other rows are refused
     with pytest.raises(ValueError, match="computed on .* rows, but the model uses"):
         OrdinalCFA(one).fit(complete.iloc[:500], statistics=shared)

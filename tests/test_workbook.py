@@ -31,7 +31,14 @@ def forms_book(forms_spec, tmp_out):
 
 
 def test_sheets_and_metadata_contract(forms_spec, forms_book):
-    assert forms_book.sheetnames == ["About", "Questionnaire", "Data entry", "Codebook", "Scoring key", "_mhdq"]
+    assert forms_book.sheetnames == [
+        "About",
+        "Questionnaire",
+        "Data entry",
+        "Codebook",
+        "Scoring key",
+        "_mhdq",
+    ]
     assert forms_book["_mhdq"].sheet_state == "hidden"
     meta = meta_of(forms_book)
     assert meta["instrument"] == "FTQ"
@@ -51,8 +58,17 @@ def test_data_entry_header_and_frozen_panes(forms_spec, forms_book):
     assert header[0] == "respondent_id"
     assert header[1:7] == ["fit1", "fit2", "tru1", "tru2", "dou1", "dou2"]
     # multiple choice as one 0/1 column per choice, named {question}_{code}
-    assert header[7:] == ["gender", "age", "substances_1", "substances_2", "substances_3", "attended",
-                          "first_mtg", "clean_since", "comments"]
+    assert header[7:] == [
+        "gender",
+        "age",
+        "substances_1",
+        "substances_2",
+        "substances_3",
+        "attended",
+        "first_mtg",
+        "clean_since",
+        "comments",
+    ]
     assert ws.freeze_panes == "B2"
 
 
@@ -68,7 +84,9 @@ def test_every_answer_cell_has_a_blocking_validation(forms_spec, forms_book):
         assert dv.allow_blank
         assert len(dv.prompt) <= 255 and len(dv.error) <= 225
     agree = validation_at(ws, "B2")
-    assert agree.type == "list" and agree.formula1 == '"1,2,3,4,5,9"'  # codes 1-5 and N/A 9 from the spec
+    assert (
+        agree.type == "list" and agree.formula1 == '"1,2,3,4,5,9"'
+    )  # codes 1-5 and N/A 9 from the spec
     assert agree.prompt.startswith("1 = Strongly disagree; 2 = Disagree")
     assert "5 = Strongly agree; 9 = Not applicable" in agree.prompt
     gender = validation_at(ws, "H2")
@@ -79,10 +97,18 @@ def test_every_answer_cell_has_a_blocking_validation(forms_spec, forms_book):
     assert ticks.type == "list" and ticks.formula1 == '"1,0"'
     first_meeting = validation_at(ws, "N2")
     # Excel serial numbers of 1900-01-01 and 2100-12-31 (Excel counts 1900-01-01 as day 1)
-    assert (first_meeting.type, first_meeting.operator, first_meeting.formula1, first_meeting.formula2) == (
-        "date", "between", "1", "73415")
+    assert (
+        first_meeting.type,
+        first_meeting.operator,
+        first_meeting.formula1,
+        first_meeting.formula2,
+    ) == ("date", "between", "1", "73415")
     clean_since = validation_at(ws, "O2")
-    assert clean_since.type == "custom" and "LEN(O2)=7" in clean_since.formula1 and ">=1950" in clean_since.formula1
+    assert (
+        clean_since.type == "custom"
+        and "LEN(O2)=7" in clean_since.formula1
+        and ">=1950" in clean_since.formula1
+    )
     comments = validation_at(ws, "P2")
     assert comments.type == "textLength"
     ids = validation_at(ws, "A2")
@@ -101,9 +127,43 @@ def test_typed_answers_round_trip(forms_spec, tmp_out):
     wb = openpyxl.load_workbook(path)
     ws = wb["Data entry"]
     rows = [
-        ["r001", 1, 5, 3, 9, 2, 4, 2, 34, 1, 0, 1, 1, dt.datetime(2019, 4, 2), "2021-03", "Fine, thanks"],
+        [
+            "r001",
+            1,
+            5,
+            3,
+            9,
+            2,
+            4,
+            2,
+            34,
+            1,
+            0,
+            1,
+            1,
+            dt.datetime(2019, 4, 2),
+            "2021-03",
+            "Fine, thanks",
+        ],
         ["r002", 5, 1, None, 2, 3, 3, 1, 61, 0, 0, 0, 0, None, "1999-12", None],
-        ["r003", 9, 9, 9, 9, 9, 9, 3, None, 0, 1, 1, 1, dt.datetime(2001, 1, 31), None, "=not a formula"],
+        [
+            "r003",
+            9,
+            9,
+            9,
+            9,
+            9,
+            9,
+            3,
+            None,
+            0,
+            1,
+            1,
+            1,
+            dt.datetime(2001, 1, 31),
+            None,
+            "=not a formula",
+        ],
     ]
     for r, values in enumerate(rows, 2):
         for c, value in enumerate(values, 1):
@@ -137,7 +197,9 @@ def test_questionnaire_prints_on_a4(forms_spec, forms_book):
     assert "9 = Not applicable" in values
     # items in section order, each with its number
     numbers = [row[0].value for row in ws.iter_rows(min_row=5) if isinstance(row[0].value, int)]
-    assert numbers == list(range(1, len(ordered_items(forms_spec)) + len(forms_spec.background) + 1))
+    assert numbers == list(
+        range(1, len(ordered_items(forms_spec)) + len(forms_spec.background) + 1)
+    )
 
 
 def test_codebook_and_scoring_key(forms_spec, forms_book):
@@ -156,7 +218,9 @@ def test_codebook_and_scoring_key(forms_spec, forms_book):
 
 
 def test_group_and_norwegian(forms_spec, tmp_out):
-    wb = openpyxl.load_workbook(write_workbook(forms_spec, tmp_out / "ftq-nb.xlsx", lang="nb", group="AA"))
+    wb = openpyxl.load_workbook(
+        write_workbook(forms_spec, tmp_out / "ftq-nb.xlsx", lang="nb", group="AA")
+    )
     meta = meta_of(wb)
     assert meta["language"] == "nb" and meta["group"] == "AA"
     assert meta["data_sheet"] == "Dataregistrering" and meta["data_sheet"] in wb.sheetnames
@@ -169,7 +233,9 @@ def test_group_and_norwegian(forms_spec, tmp_out):
 def test_long_code_lists_use_a_hidden_range(forms_spec, tmp_out):
     raw = dict(forms_spec.raw)
     raw["response_scales"] = {
-        "agree5": dict(raw["response_scales"]["agree5"], missing_codes=list(range(-100_001, -100_041, -1)))
+        "agree5": dict(
+            raw["response_scales"]["agree5"], missing_codes=list(range(-100_001, -100_041, -1))
+        )
     }
     spec = load_instrument(raw)
     wb = openpyxl.load_workbook(write_workbook(spec, tmp_out / "long.xlsx"))
@@ -184,7 +250,10 @@ def test_long_code_lists_use_a_hidden_range(forms_spec, tmp_out):
 def test_mhdq_workbook(mhdq_spec, tmp_out, lang):
     wb = openpyxl.load_workbook(write_workbook(mhdq_spec, tmp_out / f"mhdq-{lang}.xlsx", lang=lang))
     meta = meta_of(wb)
-    assert meta["instrument"] == mhdq_spec.metadata.short_name and meta["fingerprint"] == mhdq_spec.fingerprint
+    assert (
+        meta["instrument"] == mhdq_spec.metadata.short_name
+        and meta["fingerprint"] == mhdq_spec.fingerprint
+    )
     ws = wb[meta["data_sheet"]]
     header = [c.value for c in ws[1]]
     assert header == [c.name for c in data_columns(mhdq_spec)]
@@ -224,7 +293,26 @@ def test_round_trip_through_the_project_reader(forms_spec, tmp_out, lang):
     path = write_workbook(forms_spec, tmp_out / f"ftq-{lang}.xlsx", lang=lang)
     wb = openpyxl.load_workbook(path)
     ws = wb[meta_of(wb)["data_sheet"]]
-    ws.append(["r001", 1, 5, 3, 9, 2, 4, 2, 34, 1, 0, 1, 1, dt.datetime(2019, 4, 2), "2021-03", "Fine, thanks"])
+    ws.append(
+        [
+            "r001",
+            1,
+            5,
+            3,
+            9,
+            2,
+            4,
+            2,
+            34,
+            1,
+            0,
+            1,
+            1,
+            dt.datetime(2019, 4, 2),
+            "2021-03",
+            "Fine, thanks",
+        ]
+    )
     ws.append(["r002", 5, 1, None, 2, 3, 3, 1, 61, 0, 0, 0, 0, None, "1999-12", None])
     wb.save(path)
     table = read_responses(path, forms_spec)
@@ -233,12 +321,22 @@ def test_round_trip_through_the_project_reader(forms_spec, tmp_out, lang):
     assert table.meta["respondent_id"].tolist() == ["r001", "r002"]
     assert table.items.columns.tolist() == list(forms_spec.item_ids)
     assert table.items.fillna(-1).to_dict("list") == {  # -1 marks the blank answer
-        "fit1": [1.0, 5.0], "fit2": [5.0, 1.0], "tru1": [3.0, -1], "tru2": [9.0, 2.0],
-        "dou1": [2.0, 3.0], "dou2": [4.0, 3.0],
+        "fit1": [1.0, 5.0],
+        "fit2": [5.0, 1.0],
+        "tru1": [3.0, -1],
+        "tru2": [9.0, 2.0],
+        "dou1": [2.0, 3.0],
+        "dou2": [4.0, 3.0],
     }
     background = table.background
-    assert background["gender"].tolist() == [2.0, 1.0] and background["age"].tolist() == [34.0, 61.0]
-    assert background[["substances_1", "substances_2", "substances_3"]].to_numpy().tolist() == [[1, 0, 1], [0, 0, 0]]
+    assert background["gender"].tolist() == [2.0, 1.0] and background["age"].tolist() == [
+        34.0,
+        61.0,
+    ]
+    assert background[["substances_1", "substances_2", "substances_3"]].to_numpy().tolist() == [
+        [1, 0, 1],
+        [0, 0, 0],
+    ]
     assert str(background["first_mtg"].iloc[0])[:10] == "2019-04-02"
     assert background["clean_since"].tolist() == ["2021-03", "1999-12"]
     assert background["comments"].iloc[0] == "Fine, thanks"
@@ -252,6 +350,7 @@ def test_column_name_clashes_are_rejected(forms_spec):
     with pytest.raises(ValueError, match="substances_2"):
         data_columns(load_instrument(raw))
     raw["background"] = [dict(q) for q in forms_spec.raw["background"]] + [
-        {"id": "respondent_id", "type": "text", "label": {"en": "x", "nb": "x"}}]
+        {"id": "respondent_id", "type": "text", "label": {"en": "x", "nb": "x"}}
+    ]
     with pytest.raises(ValueError, match="respondent_id is reserved"):
         data_columns(load_instrument(raw))

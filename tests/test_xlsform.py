@@ -28,7 +28,9 @@ def test_pyxform_accepts_forms_spec(forms_spec, tmp_out, lang):
 
 @pytest.mark.parametrize("lang", ["en", "nb"])
 def test_pyxform_accepts_mhdq(mhdq_spec, tmp_out, lang):
-    result = convert(str(write_xlsform(mhdq_spec, tmp_out / f"mhdq-{lang}-xlsform.xlsx", lang=lang)))
+    result = convert(
+        str(write_xlsform(mhdq_spec, tmp_out / f"mhdq-{lang}-xlsform.xlsx", lang=lang))
+    )
     assert result.warnings == []
     for item_id in mhdq_spec.item_ids:
         assert f"/{item_id}" in result.xform
@@ -49,13 +51,29 @@ def test_survey_choices_and_settings(forms_spec, tmp_out):
     assert by_name["fit1"]["label::English (en)"] == "I feel at home in AA."
     assert by_name["fit1"]["label::Norsk bokmål (nb)"] == "Jeg føler meg hjemme i AA."
     assert by_name["tru2"]["label::English (en)"].startswith("'=")  # neutralised
-    assert by_name["grp_belong"]["type"] == "begin_group" and by_name["grp_belong"]["appearance"] == "field-list"
-    assert sum(row["type"] == "end_group" for row in survey) == sum(row["type"] == "begin_group" for row in survey) == 3
+    assert (
+        by_name["grp_belong"]["type"] == "begin_group"
+        and by_name["grp_belong"]["appearance"] == "field-list"
+    )
+    assert (
+        sum(row["type"] == "end_group" for row in survey)
+        == sum(row["type"] == "begin_group" for row in survey)
+        == 3
+    )
     assert by_name["substances"]["type"] == "select_multiple bg_substances"
-    assert by_name["age"]["type"] == "integer" and by_name["age"]["constraint"] == ". >= 16 and . <= 100"
-    assert by_name["first_mtg"]["type"] == "date" and by_name["first_mtg"]["relevant"] == "${attended} = '1'"
+    assert (
+        by_name["age"]["type"] == "integer"
+        and by_name["age"]["constraint"] == ". >= 16 and . <= 100"
+    )
+    assert (
+        by_name["first_mtg"]["type"] == "date"
+        and by_name["first_mtg"]["relevant"] == "${attended} = '1'"
+    )
     assert by_name["first_mtg"]["hint::Norsk bokmål (nb)"] == "Et omtrentlig svar holder."
-    assert (by_name["clean_since"]["type"], by_name["clean_since"]["appearance"]) == ("date", "month-year")
+    assert (by_name["clean_since"]["type"], by_name["clean_since"]["appearance"]) == (
+        "date",
+        "month-year",
+    )
     assert by_name["comments"]["type"] == "text"
     choices = sheet_rows(path, "choices")
     agree = [row for row in choices if row["list_name"] == "rs_agree5"]
@@ -63,7 +81,9 @@ def test_survey_choices_and_settings(forms_spec, tmp_out):
     assert agree[-1]["label::Norsk bokmål (nb)"] == "Ikke aktuelt"
     settings = sheet_rows(path, "settings")[0]
     assert settings["form_id"] == "ftq" and settings["default_language"] == "Norsk bokmål (nb)"
-    assert settings["version"] == form_version(forms_spec) and settings["version"].startswith("0.3-")
+    assert settings["version"] == form_version(forms_spec) and settings["version"].startswith(
+        "0.3-"
+    )
 
 
 def test_relevant_on_a_multiple_choice_question(forms_spec, tmp_out):
@@ -75,5 +95,8 @@ def test_relevant_on_a_multiple_choice_question(forms_spec, tmp_out):
 
     path = write_xlsform(load_instrument(raw), tmp_out / "x.xlsx")
     by_name = {row["name"]: row for row in sheet_rows(path, "survey") if row["name"]}
-    assert by_name["first_mtg"]["relevant"] == "selected(${substances}, '1') or selected(${substances}, '3')"
+    assert (
+        by_name["first_mtg"]["relevant"]
+        == "selected(${substances}, '1') or selected(${substances}, '3')"
+    )
     assert convert(str(path)).warnings == []

@@ -17,7 +17,11 @@ Public API (each name lives in the module named for its concept):
 
 from analysis.attrition.concordance import concordance_index
 from analysis.attrition.cox import CoxModel, cox_zph
-from analysis.attrition.followup import dropout_from_attendance, join_followup, status_from_attendance
+from analysis.attrition.followup import (
+    dropout_from_attendance,
+    join_followup,
+    status_from_attendance,
+)
 from analysis.attrition.kaplan_meier import kaplan_meier, logrank_test
 from analysis.attrition.logistic import LogisticModel
 from analysis.attrition.model_io import load_model, save_model
@@ -26,7 +30,19 @@ from analysis.attrition.study import fit_attrition
 from analysis.attrition.validation import validate_cox, validate_logistic
 
 __all__ = [
-    "CoxModel", "LogisticModel", "concordance_index", "cox_zph", "dropout_from_attendance", "fit_attrition",
-    "join_followup", "kaplan_meier", "load_model", "logrank_test", "riley_sample_size", "save_model",
-    "status_from_attendance", "validate_cox", "validate_logistic",
+    "CoxModel",
+    "LogisticModel",
+    "concordance_index",
+    "cox_zph",
+    "dropout_from_attendance",
+    "fit_attrition",
+    "join_followup",
+    "kaplan_meier",
+    "load_model",
+    "logrank_test",
+    "riley_sample_size",
+    "save_model",
+    "status_from_attendance",
+    "validate_cox",
+    "validate_logistic",
 ]

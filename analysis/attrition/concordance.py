@@ -33,7 +33,9 @@ class Concordance:
         return pd.DataFrame([asdict(self)])
 
 
-def _later_counts(rank: np.ndarray, select: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _later_counts(
+    rank: np.ndarray, select: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per position i (only where ``select``): #{j > i: rank[j] < rank[i]} and #{j > i: rank[j] <= rank[i]}.
 
     Bottom-up merge counting. At level L the positions fall into blocks of 2^L whose ranks are kept
@@ -59,7 +61,9 @@ def _later_counts(rank: np.ndarray, select: np.ndarray | None = None) -> tuple[n
         block = slot // width
         pair = block >> 1
         right = (block & 1).astype(bool)
-        keys = pair * span + current  # sorted within blocks, blocks in order: globally sorted per side
+        keys = (
+            pair * span + current
+        )  # sorted within blocks, blocks in order: globally sorted per side
         right_keys = keys[right]
         query = ~right & select[origin]
         q = keys[query]

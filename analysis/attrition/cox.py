@@ -207,8 +207,14 @@ def cox_newton(
     eta = Xc @ beta
     hazard = hazard * np.exp(-(eta.max() if len(eta) else 0.0))
     return CoxFit(
-        coef=beta, information=info + pen * np.eye(p), loglik=loglik, loglik_null=loglik_null,
-        n_iter=it, converged=converged, event_times=rs.event_times, hazard_increments=hazard,
+        coef=beta,
+        information=info + pen * np.eye(p),
+        loglik=loglik,
+        loglik_null=loglik_null,
+        n_iter=it,
+        converged=converged,
+        event_times=rs.event_times,
+        hazard_increments=hazard,
         centre=centre,
     )
 
@@ -251,7 +257,9 @@ class ProportionalHazardsTest:
         from statsmodels.nonparametric.smoothers_lowess import lowess
 
         if term not in self.scaled_residuals.columns:
-            raise ValueError(f"term: {term!r} is not in the model; terms: {', '.join(self.scaled_residuals.columns)}")
+            raise ValueError(
+                f"term: {term!r} is not in the model; terms: {', '.join(self.scaled_residuals.columns)}"
+            )
         if ax is None:
             _, ax = plt.subplots(figsize=(4.2, 3.4))
         x = self.event_times if self.transformed_times is None else self.transformed_times
@@ -270,8 +278,13 @@ class ProportionalHazardsTest:
 
 
 def cox_zph(
-    time: np.ndarray, event: np.ndarray, X: pd.DataFrame | np.ndarray, coef: np.ndarray, *,
-    ties: str = "efron", transform: str = "km",
+    time: np.ndarray,
+    event: np.ndarray,
+    X: pd.DataFrame | np.ndarray,
+    coef: np.ndarray,
+    *,
+    ties: str = "efron",
+    transform: str = "km",
 ) -> ProportionalHazardsTest:
     """Test the proportional-hazards assumption, as ``survival::cox.zph`` (survival 3).
 
@@ -311,7 +324,11 @@ def cox_zph(
     residuals. Biometrika 81:515-526.
     """
     _check_ties(ties)
-    names = list(X.columns) if isinstance(X, pd.DataFrame) else [f"x{j + 1}" for j in range(np.shape(X)[1])]
+    names = (
+        list(X.columns)
+        if isinstance(X, pd.DataFrame)
+        else [f"x{j + 1}" for j in range(np.shape(X)[1])]
+    )
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
     X = np.asarray(X, dtype=float)
@@ -357,8 +374,11 @@ def cox_zph(
     table["p"] = stats.chi2.sf(table["chisq"], table["df"])
     scaled = beta + len(ev) * resid @ np.linalg.inv(info_bb)
     return ProportionalHazardsTest(
-        table=table, transform=transform, event_times=event_times,
-        scaled_residuals=pd.DataFrame(scaled, columns=names), transformed_times=g_raw,
+        table=table,
+        transform=transform,
+        event_times=event_times,
+        scaled_residuals=pd.DataFrame(scaled, columns=names),
+        transformed_times=g_raw,
     )
 
 
@@ -435,7 +455,7 @@ class CoxModel:
         self.ci_level = ci_level
 
     # ---------------------------------------------------------------------------------
-    def fit(self, X: pd.DataFrame, time, event) -> "CoxModel":
+    def fit(self, X: pd.DataFrame, time, event) -> CoxModel:
         _check_ties(self.ties)
         check_settings(X, ci_level=self.ci_level, penalty=self.penalty)
         values = X.to_numpy(dtype=float)
@@ -444,7 +464,9 @@ class CoxModel:
         if values.shape[0] != len(time) or len(time) != len(event):
             raise ValueError("X, time and event: must have the same number of rows")
         if not np.isfinite(values).all() or not np.isfinite(time).all():
-            raise ValueError("X, time: must not contain missing or infinite values (drop them first)")
+            raise ValueError(
+                "X, time: must not contain missing or infinite values (drop them first)"
+            )
         if not np.isin(event, (0, 1)).all():
             raise ValueError("event: must be 0 (censored) or 1 (event)")
         if (time < 0).any():
@@ -475,12 +497,16 @@ class CoxModel:
             se = np.sqrt(np.diag(cov))
             # the engine gives the baseline hazard and log-likelihoods on the same definition
             fit = cox_newton(time, event, values, ties=self.ties)
-            converged = fit.converged and np.allclose(fit.coef, coef, atol=1e-5 * (1 + np.abs(coef).max()))
+            converged = fit.converged and np.allclose(
+                fit.coef, coef, atol=1e-5 * (1 + np.abs(coef).max())
+            )
             coef = fit.coef if converged else coef
         if not converged:
             warnings.warn(
                 "Cox model: Newton-Raphson did not converge (separation or a constant predictor?); "
-                "estimates may be infinite", ConvergenceWarning, stacklevel=2,
+                "estimates may be infinite",
+                ConvergenceWarning,
+                stacklevel=2,
             )
         self.coef_ = pd.Series(coef, index=names)
         self.se_ = pd.Series(se, index=names)
@@ -537,11 +563,19 @@ class CoxModel:
         self._check_fitted()
         return effect_table(self.coef_, self.se_, self.sds_, self.ci_level, ratio="hazard_ratio")
 
-    def zph(self, X: pd.DataFrame, time, event, *, transform: str = "km") -> ProportionalHazardsTest:
+    def zph(
+        self, X: pd.DataFrame, time, event, *, transform: str = "km"
+    ) -> ProportionalHazardsTest:
         """Proportional-hazards test on the data the model was fitted to (see :func:`cox_zph`)."""
         self._check_fitted()
-        return cox_zph(time, event, X[self.feature_names_in_], self.coef_.to_numpy(),
-                       ties=self.ties, transform=transform)
+        return cox_zph(
+            time,
+            event,
+            X[self.feature_names_in_],
+            self.coef_.to_numpy(),
+            ties=self.ties,
+            transform=transform,
+        )
 
 
 def check_settings(X: pd.DataFrame, *, ci_level: float, penalty: float) -> None:
@@ -561,12 +595,16 @@ def check_estimable(values: np.ndarray, names: list[str]) -> None:
         raise ValueError("X: at least two rows are needed")
     constant = [n for n, sd in zip(names, values.std(axis=0)) if not sd > 0]
     if constant:
-        raise ValueError(f"predictor(s) {', '.join(constant)} take a single value in the analysed data; "
-                         "a coefficient cannot be estimated - leave them out")
+        raise ValueError(
+            f"predictor(s) {', '.join(constant)} take a single value in the analysed data; "
+            "a coefficient cannot be estimated - leave them out"
+        )
     centred = values - values.mean(axis=0)
     if np.linalg.matrix_rank(centred) < values.shape[1]:
-        raise ValueError(f"predictors {', '.join(names)} are collinear (one is a combination of the others); "
-                         "leave one out")
+        raise ValueError(
+            f"predictors {', '.join(names)} are collinear (one is a combination of the others); "
+            "leave one out"
+        )
 
 
 def baseline_survival_at(baseline: pd.DataFrame, horizon: float) -> float:
@@ -578,7 +616,9 @@ def baseline_survival_at(baseline: pd.DataFrame, horizon: float) -> float:
     return float(baseline["survival"].to_numpy()[idx]) if idx >= 0 else 1.0
 
 
-def effect_table(coef: pd.Series, se: pd.Series, sds: pd.Series, ci_level: float, *, ratio: str) -> pd.DataFrame:
+def effect_table(
+    coef: pd.Series, se: pd.Series, sds: pd.Series, ci_level: float, *, ratio: str
+) -> pd.DataFrame:
     """Tidy table of log-scale effects with ratios per unit and per SD (shared with logistic)."""
     z = stats.norm.ppf(0.5 + ci_level / 2)
     est = coef.to_numpy()

@@ -34,7 +34,7 @@ class Design:
     levels: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
-    def learn(cls, frame: pd.DataFrame, scales, covariates=(), categorical=()) -> "Design":
+    def learn(cls, frame: pd.DataFrame, scales, covariates=(), categorical=()) -> Design:
         """Learn the design from development data (categorical: listed, or any non-numeric column).
 
         Examples
@@ -53,7 +53,9 @@ class Design:
             )
         overlap = set(scales) & set(covariates)
         if overlap:
-            raise ValueError(f"covariates: {', '.join(sorted(overlap))} already entered as scale scores")
+            raise ValueError(
+                f"covariates: {', '.join(sorted(overlap))} already entered as scale scores"
+            )
         unknown = [c for c in categorical if c not in covariates]
         if unknown:
             raise ValueError(f"categorical: {', '.join(unknown)} not among the covariates")
@@ -104,18 +106,27 @@ class Design:
                 text = frame[c].map(lambda v: None if pd.isna(v) else _label(v))
                 known = text.isin(self.levels[c]).to_numpy()
                 for level in self.levels[c][1:]:
-                    out[f"{c}[{level}]"] = np.where(known, (text == level).to_numpy(dtype=float), np.nan)
+                    out[f"{c}[{level}]"] = np.where(
+                        known, (text == level).to_numpy(dtype=float), np.nan
+                    )
             else:
                 out[c] = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float)
         return pd.DataFrame(out, index=frame.index)[self.columns]
 
     def to_dict(self) -> dict:
-        return {"scales": list(self.scales), "covariates": list(self.covariates), "levels": dict(self.levels)}
+        return {
+            "scales": list(self.scales),
+            "covariates": list(self.covariates),
+            "levels": dict(self.levels),
+        }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Design":
-        return cls(scales=tuple(data["scales"]), covariates=tuple(data.get("covariates", ())),
-                   levels={k: list(v) for k, v in data.get("levels", {}).items()})
+    def from_dict(cls, data: dict) -> Design:
+        return cls(
+            scales=tuple(data["scales"]),
+            covariates=tuple(data.get("covariates", ())),
+            levels={k: list(v) for k, v in data.get("levels", {}).items()},
+        )
 
 
 def _label(value) -> str:
@@ -125,4 +136,3 @@ def _label(value) -> str:
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value)
-

@@ -15,7 +15,11 @@ import pandas as pd
 from instrument.problems import Problem, problems_frame, shorten
 
 __all__ = [
-    "DAYS_PER_MONTH", "FollowupData", "complete_cases", "dropout_from_attendance", "join_followup",
+    "DAYS_PER_MONTH",
+    "FollowupData",
+    "complete_cases",
+    "dropout_from_attendance",
+    "join_followup",
     "status_from_attendance",
 ]
 
@@ -144,14 +148,22 @@ def join_followup(
     ['duplicate_id', 'no_baseline', 'no_followup']
     """
     if competing_as not in COMPETING_AS:
-        raise ValueError(f"competing_as: must be one of {', '.join(COMPETING_AS)}; got {competing_as!r}")
+        raise ValueError(
+            f"competing_as: must be one of {', '.join(COMPETING_AS)}; got {competing_as!r}"
+        )
     if unit not in UNITS:
         raise ValueError(f"unit: must be one of {', '.join(UNITS)}; got {unit!r}")
-    for name, frame, source in ((event, followup, followup_file), (time, followup, followup_file),
-                                (competing, followup, followup_file), (followup_date, followup, followup_file),
-                                (baseline_date, baseline, baseline_file)):
+    for name, frame, source in (
+        (event, followup, followup_file),
+        (time, followup, followup_file),
+        (competing, followup, followup_file),
+        (followup_date, followup, followup_file),
+        (baseline_date, baseline, baseline_file),
+    ):
         if name is not None and name not in frame.columns:
-            raise ValueError(f"{source}: no column {name!r}; columns are {', '.join(map(str, frame.columns[:20]))}")
+            raise ValueError(
+                f"{source}: no column {name!r}; columns are {', '.join(map(str, frame.columns[:20]))}"
+            )
     if (baseline_date is None) != (followup_date is None):
         raise ValueError("baseline_date, followup_date: give both date columns or neither")
     problems: list[Problem] = []
@@ -162,11 +174,29 @@ def join_followup(
         dup = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
         missing = ids.isna().to_numpy() | (ids == "").fillna(True).to_numpy()
         for pos in np.flatnonzero(dup):
-            problems.append(Problem(source, _row(pos), id_column, None, "duplicate_id", "error",
-                                    "respondent ID appears more than once; none of its rows is used"))
+            problems.append(
+                Problem(
+                    source,
+                    _row(pos),
+                    id_column,
+                    None,
+                    "duplicate_id",
+                    "error",
+                    "respondent ID appears more than once; none of its rows is used",
+                )
+            )
         for pos in np.flatnonzero(missing):
-            problems.append(Problem(source, _row(pos), id_column, None, "missing_id", "error",
-                                    "row without a respondent ID cannot be joined"))
+            problems.append(
+                Problem(
+                    source,
+                    _row(pos),
+                    id_column,
+                    None,
+                    "missing_id",
+                    "error",
+                    "row without a respondent ID cannot be joined",
+                )
+            )
         return dup | missing
 
     base_bad = dup_mask(base_ids, baseline_file)
@@ -179,11 +209,29 @@ def join_followup(
     only_base = base_ok & ~base_ids.isin(fu_set).to_numpy()
     only_fu = fu_ok & ~fu_ids.isin(base_set).to_numpy()
     for pos in np.flatnonzero(only_base):
-        problems.append(Problem(baseline_file, _row(pos), id_column, None, "no_followup", "warning",
-                                "no follow-up record for this respondent (lost to follow-up); not analysed"))
+        problems.append(
+            Problem(
+                baseline_file,
+                _row(pos),
+                id_column,
+                None,
+                "no_followup",
+                "warning",
+                "no follow-up record for this respondent (lost to follow-up); not analysed",
+            )
+        )
     for pos in np.flatnonzero(only_fu):
-        problems.append(Problem(followup_file, _row(pos), id_column, None, "no_baseline", "warning",
-                                "follow-up record without baseline responses; not analysed"))
+        problems.append(
+            Problem(
+                followup_file,
+                _row(pos),
+                id_column,
+                None,
+                "no_baseline",
+                "warning",
+                "follow-up record without baseline responses; not analysed",
+            )
+        )
 
     # validate the follow-up rows that matched
     fu = followup.loc[fu_ok & ~only_fu].copy()
@@ -192,17 +240,34 @@ def join_followup(
     status = pd.to_numeric(fu[event], errors="coerce")
     bad_status = ~status.isin([0, 1, 2]).to_numpy()
     for pos, value in zip(fu_pos[bad_status], fu[event].to_numpy()[bad_status]):
-        problems.append(Problem(followup_file, _row(pos), event, None if pd.isna(value) else shorten(value),
-                                "invalid_status", "error",
-                                "status must be 0 (censored / still engaged), 1 (disengaged) or 2 (competing outcome)"))
+        problems.append(
+            Problem(
+                followup_file,
+                _row(pos),
+                event,
+                None if pd.isna(value) else shorten(value),
+                "invalid_status",
+                "error",
+                "status must be 0 (censored / still engaged), 1 (disengaged) or 2 (competing outcome)",
+            )
+        )
     keep = ~bad_status
     comp = (status == 2).to_numpy()
     if competing is not None:
         cflag = pd.to_numeric(fu[competing], errors="coerce")
         bad_c = ~cflag.isin([0, 1]).to_numpy()
         for pos in fu_pos[bad_c & keep]:
-            problems.append(Problem(followup_file, _row(pos), competing, None, "invalid_status", "error",
-                                    "competing-outcome flag must be 0 or 1"))
+            problems.append(
+                Problem(
+                    followup_file,
+                    _row(pos),
+                    competing,
+                    None,
+                    "invalid_status",
+                    "error",
+                    "competing-outcome flag must be 0 or 1",
+                )
+            )
         keep &= ~bad_c
         comp = comp | (cflag == 1).to_numpy()
     times = np.full(len(fu), np.nan)
@@ -217,12 +282,30 @@ def join_followup(
         elapsed = (f_dates.to_numpy() - b_for_fu) / np.timedelta64(1, "D")
         no_date = np.isnan(elapsed)
         for pos in fu_pos[no_date & keep]:
-            problems.append(Problem(followup_file, _row(pos), followup_date, None, "missing_date", "error",
-                                    "baseline or follow-up date missing or not a date"))
+            problems.append(
+                Problem(
+                    followup_file,
+                    _row(pos),
+                    followup_date,
+                    None,
+                    "missing_date",
+                    "error",
+                    "baseline or follow-up date missing or not a date",
+                )
+            )
         before = ~no_date & (elapsed < 0)
         for pos in fu_pos[before & keep]:
-            problems.append(Problem(followup_file, _row(pos), followup_date, None, "followup_before_baseline",
-                                    "error", "follow-up date is before the baseline date"))
+            problems.append(
+                Problem(
+                    followup_file,
+                    _row(pos),
+                    followup_date,
+                    None,
+                    "followup_before_baseline",
+                    "error",
+                    "follow-up date is before the baseline date",
+                )
+            )
         keep &= ~no_date & ~before
         if time is None:
             times = elapsed / UNITS[unit]
@@ -232,21 +315,41 @@ def join_followup(
         times = pd.to_numeric(fu[time], errors="coerce").to_numpy(dtype=float)
         missing_t = np.isnan(times)
         for pos, value in zip(fu_pos[missing_t & keep], fu[time].to_numpy()[missing_t & keep]):
-            problems.append(Problem(followup_file, _row(pos), time, None if pd.isna(value) else shorten(value),
-                                    "missing_time", "error", "time to disengagement or censoring is missing or not a number"))
+            problems.append(
+                Problem(
+                    followup_file,
+                    _row(pos),
+                    time,
+                    None if pd.isna(value) else shorten(value),
+                    "missing_time",
+                    "error",
+                    "time to disengagement or censoring is missing or not a number",
+                )
+            )
         negative = ~missing_t & (times < 0)
         for pos in fu_pos[negative & keep]:
-            problems.append(Problem(followup_file, _row(pos), time, None, "negative_time", "error",
-                                    "time must be zero or more"))
+            problems.append(
+                Problem(
+                    followup_file,
+                    _row(pos),
+                    time,
+                    None,
+                    "negative_time",
+                    "error",
+                    "time must be zero or more",
+                )
+            )
         keep &= ~missing_t & ~negative
     ev = (status == 1).to_numpy() | comp
     ev = np.where(comp & (competing_as == "censored"), False, ev)
-    outcome = pd.DataFrame({
-        "respondent_id": fu["_id"].to_numpy()[keep],
-        "time": times[keep],
-        "event": ev[keep].astype(int),
-        "competing": comp[keep].astype(int),
-    })
+    outcome = pd.DataFrame(
+        {
+            "respondent_id": fu["_id"].to_numpy()[keep],
+            "time": times[keep],
+            "event": ev[keep].astype(int),
+            "competing": comp[keep].astype(int),
+        }
+    )
     base = baseline.loc[base_ok].copy()
     base[id_column] = base_ids[base_ok].to_numpy()
     base = base.rename(columns={id_column: "respondent_id"})
@@ -257,7 +360,9 @@ def join_followup(
     clash = [c for c in ("time", "event", "competing") if c in base.columns]
     if clash:
         base = base.drop(columns=clash)
-    data = base.merge(outcome, on="respondent_id", how="inner", validate="one_to_one").reset_index(drop=True)
+    data = base.merge(outcome, on="respondent_id", how="inner", validate="one_to_one").reset_index(
+        drop=True
+    )
     counts = {
         "baseline_rows": int(len(baseline)),
         "followup_rows": int(len(followup)),
@@ -270,11 +375,19 @@ def join_followup(
         "events": int(data["event"].sum()),
         "competing": int(data["competing"].sum()),
     }
-    return FollowupData(data=data, problems=problems, counts=counts, design=design, competing_as=competing_as,
-                        baseline_file=baseline_file)
+    return FollowupData(
+        data=data,
+        problems=problems,
+        counts=counts,
+        design=design,
+        competing_as=competing_as,
+        baseline_file=baseline_file,
+    )
 
 
-def complete_cases(data: pd.DataFrame, columns: list[str], *, source: str = "baseline") -> tuple[pd.DataFrame, list[Problem]]:
+def complete_cases(
+    data: pd.DataFrame, columns: list[str], *, source: str = "baseline"
+) -> tuple[pd.DataFrame, list[Problem]]:
     """Rows with every predictor present, and a ``missing_predictor`` record for each row left out.
 
     The record names the row of ``source`` from the ``source_row`` column when there is one.
@@ -288,18 +401,31 @@ def complete_cases(data: pd.DataFrame, columns: list[str], *, source: str = "bas
     """
     missing = [c for c in columns if c not in data.columns]
     if missing:
-        raise ValueError(f"{source}: predictor column(s) not found: {', '.join(missing)}; "
-                         f"columns are {', '.join(map(str, data.columns[:30]))}")
+        raise ValueError(
+            f"{source}: predictor column(s) not found: {', '.join(missing)}; "
+            f"columns are {', '.join(map(str, data.columns[:30]))}"
+        )
     values = data[columns].apply(pd.to_numeric, errors="coerce")
     bad = values.isna()
-    rows = data["source_row"].to_numpy() if "source_row" in data.columns else np.full(len(data), None)
+    rows = (
+        data["source_row"].to_numpy() if "source_row" in data.columns else np.full(len(data), None)
+    )
     problems = []
     for pos in np.flatnonzero(bad.any(axis=1).to_numpy()):
         cols = [c for c in columns if bad.iloc[pos][c]]
         row = None if rows[pos] is None else int(rows[pos])
-        problems.append(Problem(source, row, ", ".join(cols), None, "missing_predictor", "warning",
-                                f"no value for {', '.join(cols)}; respondent left out of the models "
-                                "(complete-case analysis)"))
+        problems.append(
+            Problem(
+                source,
+                row,
+                ", ".join(cols),
+                None,
+                "missing_predictor",
+                "warning",
+                f"no value for {', '.join(cols)}; respondent left out of the models "
+                "(complete-case analysis)",
+            )
+        )
     kept = data.loc[~bad.any(axis=1)].copy()
     kept[columns] = values.loc[kept.index]
     return kept.reset_index(drop=True), problems
@@ -362,41 +488,87 @@ def dropout_from_attendance(
     if window_days <= 0:
         raise ValueError(f"window_days: must be a positive number of days; got {window_days}")
     problems: list[Problem] = []
-    for column, frame, source in ((id_column, attendance, attendance_file), (meeting_date, attendance, attendance_file),
-                                  (id_column, baseline, "baseline"), (baseline_date, baseline, "baseline")):
+    for column, frame, source in (
+        (id_column, attendance, attendance_file),
+        (meeting_date, attendance, attendance_file),
+        (id_column, baseline, "baseline"),
+        (baseline_date, baseline, "baseline"),
+    ):
         if column not in frame.columns:
             raise ValueError(f"{source}: no column {column!r}")
-    base = pd.DataFrame({
-        "respondent_id": baseline[id_column].astype("string").str.strip().to_numpy(),
-        "start": pd.to_datetime(baseline[baseline_date], errors="coerce").to_numpy(),
-    })
+    base = pd.DataFrame(
+        {
+            "respondent_id": baseline[id_column].astype("string").str.strip().to_numpy(),
+            "start": pd.to_datetime(baseline[baseline_date], errors="coerce").to_numpy(),
+        }
+    )
     if isinstance(end_date, str) and end_date in baseline.columns:
         base["end"] = pd.to_datetime(baseline[end_date], errors="coerce").to_numpy()
     else:
         base["end"] = pd.Timestamp(end_date)
     bad_end = (base["end"] < base["start"]).to_numpy()
     for pos in np.flatnonzero(bad_end):
-        problems.append(Problem("baseline", _row(pos), baseline_date, None, "end_before_baseline", "error",
-                                "end of observation is before the baseline date"))
+        problems.append(
+            Problem(
+                "baseline",
+                _row(pos),
+                baseline_date,
+                None,
+                "end_before_baseline",
+                "error",
+                "end of observation is before the baseline date",
+            )
+        )
     no_start = base["start"].isna().to_numpy()
     for pos in np.flatnonzero(no_start):
-        problems.append(Problem("baseline", _row(pos), baseline_date, None, "invalid_date", "error",
-                                "baseline date missing or not a date"))
+        problems.append(
+            Problem(
+                "baseline",
+                _row(pos),
+                baseline_date,
+                None,
+                "invalid_date",
+                "error",
+                "baseline date missing or not a date",
+            )
+        )
     base = base.loc[~bad_end & ~no_start]
-    meet = pd.DataFrame({
-        "respondent_id": attendance[id_column].astype("string").str.strip().to_numpy(),
-        "date": pd.to_datetime(attendance[meeting_date], errors="coerce").to_numpy(),
-        "row": np.arange(len(attendance)) + 2,
-    })
+    meet = pd.DataFrame(
+        {
+            "respondent_id": attendance[id_column].astype("string").str.strip().to_numpy(),
+            "date": pd.to_datetime(attendance[meeting_date], errors="coerce").to_numpy(),
+            "row": np.arange(len(attendance)) + 2,
+        }
+    )
     for row in meet.loc[meet["date"].isna(), "row"]:
-        problems.append(Problem(attendance_file, int(row), meeting_date, None, "invalid_date", "error",
-                                "meeting date missing or not a date; not used"))
+        problems.append(
+            Problem(
+                attendance_file,
+                int(row),
+                meeting_date,
+                None,
+                "invalid_date",
+                "error",
+                "meeting date missing or not a date; not used",
+            )
+        )
     known = meet["respondent_id"].isin(set(base["respondent_id"]))
     for row in meet.loc[~known & meet["date"].notna(), "row"]:
-        problems.append(Problem(attendance_file, int(row), id_column, None, "no_baseline", "warning",
-                                "attendance of a respondent without baseline; not used"))
+        problems.append(
+            Problem(
+                attendance_file,
+                int(row),
+                id_column,
+                None,
+                "no_baseline",
+                "warning",
+                "attendance of a respondent without baseline; not used",
+            )
+        )
     meet = meet.loc[known & meet["date"].notna()].merge(base, on="respondent_id")
-    meet = meet.loc[(meet["date"] >= meet["start"]) & (meet["date"] <= meet["end"]), ["respondent_id", "date"]]
+    meet = meet.loc[
+        (meet["date"] >= meet["start"]) & (meet["date"] <= meet["end"]), ["respondent_id", "date"]
+    ]
     starts = base[["respondent_id", "start"]].rename(columns={"start": "date"})
     seq = pd.concat([starts, meet]).sort_values(["respondent_id", "date"], kind="stable")
     seq = seq.merge(base, on="respondent_id")
@@ -407,17 +579,24 @@ def dropout_from_attendance(
     meets_def = ((limit - seq["date"]) > window) & ((seq["date"] + window) <= seq["end"])
     seq["dropout_day"] = (seq["date"] + window).where(meets_def)
     first = seq.groupby("respondent_id", sort=False).agg(
-        dropout=("dropout_day", "min"), start=("start", "first"), end=("end", "first"))
-    last_meeting = seq.loc[~meets_def | seq["dropout_day"].isna()].groupby("respondent_id")["date"].max()
+        dropout=("dropout_day", "min"), start=("start", "first"), end=("end", "first")
+    )
+    last_meeting = (
+        seq.loc[~meets_def | seq["dropout_day"].isna()].groupby("respondent_id")["date"].max()
+    )
     event = first["dropout"].notna()
     stop = first["dropout"].where(event, first["end"])
     days = (stop - first["start"]) / pd.Timedelta(days=1)
-    out = pd.DataFrame({
-        "respondent_id": first.index.astype(str),
-        "time": (days / UNITS[unit]).to_numpy(dtype=float),
-        "disengaged": event.astype(int).to_numpy(),
-        "last_meeting": (first["dropout"] - window).where(event, last_meeting.reindex(first.index)).to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            "respondent_id": first.index.astype(str),
+            "time": (days / UNITS[unit]).to_numpy(dtype=float),
+            "disengaged": event.astype(int).to_numpy(),
+            "last_meeting": (first["dropout"] - window)
+            .where(event, last_meeting.reindex(first.index))
+            .to_numpy(),
+        }
+    )
     order = pd.Index(base["respondent_id"]).get_indexer(out["respondent_id"])
     return out.iloc[np.argsort(order)].reset_index(drop=True), problems
 
@@ -444,15 +623,26 @@ def status_from_attendance(
     """
     if window_days <= 0:
         raise ValueError(f"window_days: must be a positive number of days; got {window_days}")
-    meet = pd.DataFrame({
-        "respondent_id": attendance[id_column].astype("string").str.strip().to_numpy(),
-        "date": pd.to_datetime(attendance[meeting_date], errors="coerce").to_numpy(),
-    })
-    fu = pd.DataFrame({
-        "respondent_id": assessments[id_column].astype("string").str.strip().to_numpy(),
-        "when": pd.to_datetime(assessments[assessment_date], errors="coerce").to_numpy(),
-    })
+    meet = pd.DataFrame(
+        {
+            "respondent_id": attendance[id_column].astype("string").str.strip().to_numpy(),
+            "date": pd.to_datetime(attendance[meeting_date], errors="coerce").to_numpy(),
+        }
+    )
+    fu = pd.DataFrame(
+        {
+            "respondent_id": assessments[id_column].astype("string").str.strip().to_numpy(),
+            "when": pd.to_datetime(assessments[assessment_date], errors="coerce").to_numpy(),
+        }
+    )
     pairs = fu.reset_index().merge(meet, on="respondent_id", how="left")
-    recent = (pairs["date"] <= pairs["when"]) & (pairs["date"] > pairs["when"] - pd.Timedelta(days=window_days))
+    recent = (pairs["date"] <= pairs["when"]) & (
+        pairs["date"] > pairs["when"] - pd.Timedelta(days=window_days)
+    )
     attended = recent.groupby(pairs["index"]).any().reindex(range(len(fu)), fill_value=False)
-    return pd.DataFrame({"respondent_id": fu["respondent_id"].astype(str), "disengaged": (~attended).astype(int).to_numpy()})
+    return pd.DataFrame(
+        {
+            "respondent_id": fu["respondent_id"].astype(str),
+            "disengaged": (~attended).astype(int).to_numpy(),
+        }
+    )

@@ -93,8 +93,16 @@ def _km_one(time, event, z):
         low = surv * np.exp(-z * se)
         high = np.minimum(surv * np.exp(z * se), 1.0)
     return pd.DataFrame(
-        {"time": times, "n_risk": n_risk, "n_event": n_event, "n_censor": n_total - n_event,
-         "survival": surv, "std_err": se, "ci_low": low, "ci_high": high}
+        {
+            "time": times,
+            "n_risk": n_risk,
+            "n_event": n_event,
+            "n_censor": n_total - n_event,
+            "survival": surv,
+            "std_err": se,
+            "ci_low": low,
+            "ci_high": high,
+        }
     )
 
 
@@ -139,7 +147,11 @@ def kaplan_meier(time, event, group=None, *, ci_level: float = 0.95, levels=None
     else:
         group = pd.Series(np.asarray(group)).astype(str).to_numpy()
         parts = []
-        for level in (sorted(set(group)) if levels is None else [str(v) for v in levels if str(v) in set(group)]):
+        for level in (
+            sorted(set(group))
+            if levels is None
+            else [str(v) for v in levels if str(v) in set(group)]
+        ):
             mask = group == level
             part = _km_one(time[mask], event[mask], z)
             part.insert(0, "stratum", level)
@@ -210,14 +222,20 @@ def logrank_test(time, event, group) -> LogRankTest:
     observed = ev_time
     factor = np.where(n > 1, d * (n - d) / np.maximum(n - 1, 1), 0.0)
     frac = n_risk / n[:, None]
-    var = np.einsum("k,kg,gh->gh", factor, frac, np.eye(g)) - np.einsum("k,kg,kh->gh", factor, frac, frac)
+    var = np.einsum("k,kg,gh->gh", factor, frac, np.eye(g)) - np.einsum(
+        "k,kg,kh->gh", factor, frac, frac
+    )
     diff = observed.sum(axis=0) - expected.sum(axis=0)
     sub = slice(0, g - 1)
     chisq = float(diff[sub] @ np.linalg.solve(var[sub, sub], diff[sub]))
     df = g - 1
     table = pd.DataFrame(
-        {"group": levels, "n": np.bincount(gidx, minlength=g), "observed": observed.sum(axis=0),
-         "expected": expected.sum(axis=0)}
+        {
+            "group": levels,
+            "n": np.bincount(gidx, minlength=g),
+            "observed": observed.sum(axis=0),
+            "expected": expected.sum(axis=0),
+        }
     )
     return LogRankTest(chisq=chisq, df=df, p=float(stats.chi2.sf(chisq, df)), table=table)
 

@@ -16,8 +16,13 @@ __all__ = ["LogisticModel", "logistic_irls"]
 
 
 def logistic_irls(
-    X: np.ndarray, y: np.ndarray, *, penalty: float = 0.0, offset: np.ndarray | None = None,
-    max_iter: int = 100, tol: float = 1e-10,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    penalty: float = 0.0,
+    offset: np.ndarray | None = None,
+    max_iter: int = 100,
+    tol: float = 1e-10,
 ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Fit a logistic regression by iteratively reweighted least squares.
 
@@ -124,7 +129,7 @@ class LogisticModel:
         self.penalty = penalty
         self.ci_level = ci_level
 
-    def fit(self, X: pd.DataFrame, y) -> "LogisticModel":
+    def fit(self, X: pd.DataFrame, y) -> LogisticModel:
         check_settings(X, ci_level=self.ci_level, penalty=self.penalty)
         values = X.to_numpy(dtype=float)
         y = np.asarray(y, dtype=float)
@@ -163,7 +168,8 @@ class LogisticModel:
         if not converged:
             warnings.warn(
                 "logistic model did not converge (complete separation?); estimates may be infinite",
-                ConvergenceWarning, stacklevel=2,
+                ConvergenceWarning,
+                stacklevel=2,
             )
         self.intercept_ = float(intercept)
         self.coef_ = pd.Series(slopes, index=names)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -116,9 +116,13 @@ def model_to_dict(analysis, *, instrument=None) -> dict:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "model_type": analysis.model_type,
-        "instrument": None if instrument is None else {
-            "name": instrument.name, "short_name": instrument.metadata.short_name,
-            "version": instrument.version, "fingerprint": instrument.fingerprint,
+        "instrument": None
+        if instrument is None
+        else {
+            "name": instrument.name,
+            "short_name": instrument.metadata.short_name,
+            "version": instrument.version,
+            "fingerprint": instrument.fingerprint,
         },
         "design": analysis.design.to_dict(),
         "columns": list(model.feature_names_in_),
@@ -127,7 +131,9 @@ def model_to_dict(analysis, *, instrument=None) -> dict:
         "intercept": None if is_cox else float(model.intercept_),
         "means": {k: float(v) for k, v in model.means_.items()},
         "sds": {k: _num(v) for k, v in model.sds_.items()},
-        "baseline": None if not is_cox else {
+        "baseline": None
+        if not is_cox
+        else {
             "centred_at": "predictor means",
             "time": model.baseline_["time"].tolist(),
             "cumulative_hazard": model.baseline_["cumulative_hazard"].tolist(),
@@ -135,9 +141,10 @@ def model_to_dict(analysis, *, instrument=None) -> dict:
         },
         "options": dict(analysis.options),
         "fitted": {
-            "n_obs": int(model.n_obs_), "n_events": int(model.n_events_),
+            "n_obs": int(model.n_obs_),
+            "n_events": int(model.n_events_),
             "max_time": _num(analysis.time_summary.get("max_followup")),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "software": software_versions(),
         },
     }
@@ -172,32 +179,52 @@ def load_model(path: str | Path) -> SavedModel:
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: not a JSON model file ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise DataError(f"{path}: not an MHDQ attrition model (expected \"format\": \"{FORMAT}\")")
+        raise DataError(f'{path}: not an MHDQ attrition model (expected "format": "{FORMAT}")')
     if int(data.get("format_version", 0)) > FORMAT_VERSION:
-        raise DataError(f"{path}: model format version {data.get('format_version')} is newer than this "
-                        f"MHDQ understands ({FORMAT_VERSION}); update MHDQ")
+        raise DataError(
+            f"{path}: model format version {data.get('format_version')} is newer than this "
+            f"MHDQ understands ({FORMAT_VERSION}); update MHDQ"
+        )
     try:
         columns = list(data["columns"])
         kind = data["model_type"]
         if kind not in ("cox", "logistic"):
             raise DataError(f"{path}: model_type must be cox or logistic; got {kind!r}")
         series = {
-            key: pd.Series({c: np.nan if data[key].get(c) is None else float(data[key][c]) for c in columns}, dtype=float)
+            key: pd.Series(
+                {c: np.nan if data[key].get(c) is None else float(data[key][c]) for c in columns},
+                dtype=float,
+            )
             for key in ("coefficients", "standard_errors", "means", "sds")
         }
         baseline = None
         if kind == "cox":
             b = data["baseline"]
-            baseline = pd.DataFrame({"time": b["time"], "cumulative_hazard": b["cumulative_hazard"],
-                                     "survival": b["survival"]}, dtype=float)
+            baseline = pd.DataFrame(
+                {
+                    "time": b["time"],
+                    "cumulative_hazard": b["cumulative_hazard"],
+                    "survival": b["survival"],
+                },
+                dtype=float,
+            )
         design = Design.from_dict(data["design"])
         if design.columns != columns:
             raise DataError(f"{path}: the design does not produce the model's columns")
         return SavedModel(
-            model_type=kind, design=design, coef=series["coefficients"], se=series["standard_errors"],
-            means=series["means"], sds=series["sds"], intercept=float(data.get("intercept") or 0.0),
-            baseline=baseline, instrument=data.get("instrument"), options=data.get("options", {}),
+            model_type=kind,
+            design=design,
+            coef=series["coefficients"],
+            se=series["standard_errors"],
+            means=series["means"],
+            sds=series["sds"],
+            intercept=float(data.get("intercept") or 0.0),
+            baseline=baseline,
+            instrument=data.get("instrument"),
+            options=data.get("options", {}),
             fitted=data.get("fitted", {}),
         )
     except (KeyError, TypeError, AttributeError) as exc:
-        raise DataError(f"{path}: incomplete model file (missing or malformed field {exc})") from None
+        raise DataError(
+            f"{path}: incomplete model file (missing or malformed field {exc})"
+        ) from None

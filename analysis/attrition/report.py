@@ -6,7 +6,7 @@ aggregated numbers only: never a respondent identifier or an individual's answer
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,14 @@ from analysis.report import HtmlReport, software_versions, write_json, write_tab
 from instrument.problems import problems_frame
 from instrument.security import neutralise
 
-__all__ = ["RESULTS_SCHEMA", "SCHEMA_VERSION", "results_dict", "roc_at_horizon", "tripod_checklist", "write_outputs"]
+__all__ = [
+    "RESULTS_SCHEMA",
+    "SCHEMA_VERSION",
+    "results_dict",
+    "roc_at_horizon",
+    "tripod_checklist",
+    "write_outputs",
+]
 
 RESULTS_SCHEMA = "mhdq-attrition-results"
 SCHEMA_VERSION = 1
@@ -49,8 +56,12 @@ def roc_at_horizon(time, event, risk, horizon) -> pd.DataFrame:
     last = np.r_[np.flatnonzero(np.diff(ss) != 0), len(ss) - 1]
     tps = np.cumsum(ys)[last]
     fps = (last + 1) - tps
-    return pd.DataFrame({"false_positive_rate": np.r_[0.0, fps / max(len(ys) - ys.sum(), 1)],
-                         "true_positive_rate": np.r_[0.0, tps / max(ys.sum(), 1)]})
+    return pd.DataFrame(
+        {
+            "false_positive_rate": np.r_[0.0, fps / max(len(ys) - ys.sum(), 1)],
+            "true_positive_rate": np.r_[0.0, tps / max(ys.sum(), 1)],
+        }
+    )
 
 
 def _characteristics(analysis: AttritionAnalysis, data: pd.DataFrame) -> pd.DataFrame:
@@ -61,7 +72,9 @@ def _characteristics(analysis: AttritionAnalysis, data: pd.DataFrame) -> pd.Data
         for label, mask in groups.items():
             values = data.loc[mask, column]
             row[f"mean_{label.replace(' ', '_')}"] = float(values.mean()) if len(values) else np.nan
-            row[f"sd_{label.replace(' ', '_')}"] = float(values.std(ddof=1)) if len(values) > 1 else np.nan
+            row[f"sd_{label.replace(' ', '_')}"] = (
+                float(values.std(ddof=1)) if len(values) > 1 else np.nan
+            )
         rows.append(row)
     return pd.DataFrame(rows).set_index("predictor")
 
@@ -78,32 +91,103 @@ def tripod_checklist(analysis: AttritionAnalysis) -> pd.DataFrame:
         ("1", "Title: development of a prediction model, population, outcome", "authors", "-"),
         ("2", "Abstract", "authors", "-"),
         ("3a-b", "Background and objectives", "authors", "-"),
-        ("4a", "Source of data: study design", "partly",
-         f"Data: {'prospective time-to-event' if analysis.options.get('design') == 'time' else 'status at follow-up'} design"),
-        ("4b", "Key study dates, end of follow-up", "partly", "Outcome: follow-up summary (dates: authors)"),
+        (
+            "4a",
+            "Source of data: study design",
+            "partly",
+            f"Data: {'prospective time-to-event' if analysis.options.get('design') == 'time' else 'status at follow-up'} design",
+        ),
+        (
+            "4b",
+            "Key study dates, end of follow-up",
+            "partly",
+            "Outcome: follow-up summary (dates: authors)",
+        ),
         ("5a-c", "Participants: setting, eligibility, treatments", "authors", "-"),
-        ("6a", "Outcome definition, how and when assessed", "partly",
-         "Outcome: dropout definition, competing outcome, horizon"),
+        (
+            "6a",
+            "Outcome definition, how and when assessed",
+            "partly",
+            "Outcome: dropout definition, competing outcome, horizon",
+        ),
         ("6b", "Blinding of outcome assessment", "authors", "-"),
-        ("7a", "Predictors: definition, how and when measured", "reported", "Model: instrument scales and covariates"),
+        (
+            "7a",
+            "Predictors: definition, how and when measured",
+            "reported",
+            "Model: instrument scales and covariates",
+        ),
         ("7b", "Blinding of predictor assessment", "authors", "-"),
-        ("8", "Sample size", "reported", "Sample size (Riley et al. criteria, events per parameter)"),
-        ("9", "Missing data", "reported", "Data: flow and problem records (complete-case analysis)"),
-        ("10a", "Handling of predictors", "reported", "Model: linear per point, categories dummy coded"),
-        ("10b", "Model type, building, internal validation", "reported",
-         f"Model and Validation ({'Cox' if cox else 'logistic'}; all predictors, no selection; bootstrap)"),
-        ("10d", "Performance measures", "reported", "Validation: C/AUC, Brier, calibration slope and intercept"),
-        ("11", "Risk groups", "partly", "Kaplan-Meier by tertiles (descriptive, not risk groups)" if cox else "-"),
+        (
+            "8",
+            "Sample size",
+            "reported",
+            "Sample size (Riley et al. criteria, events per parameter)",
+        ),
+        (
+            "9",
+            "Missing data",
+            "reported",
+            "Data: flow and problem records (complete-case analysis)",
+        ),
+        (
+            "10a",
+            "Handling of predictors",
+            "reported",
+            "Model: linear per point, categories dummy coded",
+        ),
+        (
+            "10b",
+            "Model type, building, internal validation",
+            "reported",
+            f"Model and Validation ({'Cox' if cox else 'logistic'}; all predictors, no selection; bootstrap)",
+        ),
+        (
+            "10d",
+            "Performance measures",
+            "reported",
+            "Validation: C/AUC, Brier, calibration slope and intercept",
+        ),
+        (
+            "11",
+            "Risk groups",
+            "partly",
+            "Kaplan-Meier by tertiles (descriptive, not risk groups)" if cox else "-",
+        ),
         ("13a", "Participant flow", "reported", "Data: flow table"),
         ("13b", "Participant characteristics", "reported", "Data: predictors by outcome"),
         ("14a", "Number of participants and events", "reported", "Data: flow table"),
-        ("14b", "Unadjusted associations", "partly", "Kaplan-Meier and log-rank by tertiles" if cox else "-"),
-        ("15a", "Full model: all coefficients and " + ("baseline survival" if cox else "intercept"), "reported",
-         "Model table; model.json (baseline survival)" if cox else "Model table; model.json"),
-        ("15b", "How to use the model", "reported", "mhdq attrition predict MODEL RESPONSES --horizon"),
-        ("16", "Model performance with intervals", "reported", "Validation (optimism-corrected; bootstrap SD)"),
+        (
+            "14b",
+            "Unadjusted associations",
+            "partly",
+            "Kaplan-Meier and log-rank by tertiles" if cox else "-",
+        ),
+        (
+            "15a",
+            "Full model: all coefficients and " + ("baseline survival" if cox else "intercept"),
+            "reported",
+            "Model table; model.json (baseline survival)" if cox else "Model table; model.json",
+        ),
+        (
+            "15b",
+            "How to use the model",
+            "reported",
+            "mhdq attrition predict MODEL RESPONSES --horizon",
+        ),
+        (
+            "16",
+            "Model performance with intervals",
+            "reported",
+            "Validation (optimism-corrected; bootstrap SD)",
+        ),
         ("17", "Model updating", "authors", "not applicable to a development study"),
-        ("18", "Limitations", "partly", "Notes on PH, sample size and calibration; authors to discuss"),
+        (
+            "18",
+            "Limitations",
+            "partly",
+            "Notes on PH, sample size and calibration; authors to discuss",
+        ),
         ("19b", "Interpretation", "authors", "-"),
         ("20", "Implications", "authors", "-"),
         ("21", "Supplementary information", "reported", "tables.xlsx, results.json, model.json"),
@@ -121,15 +205,25 @@ def _apparent_r2_cs(analysis: AttritionAnalysis) -> float:
 def _km_tables(analysis: AttritionAnalysis) -> tuple[pd.DataFrame, pd.DataFrame]:
     logrank_rows, surv_rows = [], []
     horizon = analysis.options.get("horizon")
-    times = sorted({t for t in (horizon, analysis.time_summary.get("median_followup")) if t is not None})
+    times = sorted(
+        {t for t in (horizon, analysis.time_summary.get("median_followup")) if t is not None}
+    )
     for scale, (km, lr) in analysis.km.items():
         logrank_rows.append({"scale": scale, "chisq": lr.chisq, "df": lr.df, "p": lr.p})
         at = km.survival_at(times)
         for _, row in at.iterrows():
-            surv_rows.append({"scale": scale, "tertile": row["stratum"], "time": row["time"],
-                              "still_engaged": row["survival"]})
-    return (pd.DataFrame(logrank_rows).set_index("scale") if logrank_rows else pd.DataFrame(),
-            pd.DataFrame(surv_rows))
+            surv_rows.append(
+                {
+                    "scale": scale,
+                    "tertile": row["stratum"],
+                    "time": row["time"],
+                    "still_engaged": row["survival"],
+                }
+            )
+    return (
+        pd.DataFrame(logrank_rows).set_index("scale") if logrank_rows else pd.DataFrame(),
+        pd.DataFrame(surv_rows),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -142,8 +236,13 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return frame.reset_index().to_dict(orient="records")
 
 
-def results_dict(analysis: AttritionAnalysis, *, instrument=None, inputs: dict | None = None,
-                 synthetic: bool = False) -> dict:
+def results_dict(
+    analysis: AttritionAnalysis,
+    *,
+    instrument=None,
+    inputs: dict | None = None,
+    synthetic: bool = False,
+) -> dict:
     """Everything the report shows, as plain data (see ``docs/attrition-results-schema.md``)."""
     m = analysis.model
     problems = problems_frame(analysis.problems)
@@ -153,7 +252,7 @@ def results_dict(analysis: AttritionAnalysis, *, instrument=None, inputs: dict |
         "schema": RESULTS_SCHEMA,
         "schema_version": SCHEMA_VERSION,
         "synthetic": bool(synthetic),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "software": software_versions(),
         "instrument": model["instrument"],
         "inputs": dict(inputs or {}),
@@ -175,7 +274,9 @@ def results_dict(analysis: AttritionAnalysis, *, instrument=None, inputs: dict |
             "r2_cs_apparent": _apparent_r2_cs(analysis),
             "intercept": None if analysis.model_type == "cox" else m.intercept_,
             "baseline_survival_at_horizon": (
-                m.baseline_survival(analysis.options["horizon"]) if analysis.model_type == "cox" else None
+                m.baseline_survival(analysis.options["horizon"])
+                if analysis.model_type == "cox"
+                else None
             ),
             "converged": m.converged_,
         },
@@ -222,8 +323,15 @@ def _forest(analysis: AttritionAnalysis):
     ypos = np.arange(len(table))[::-1]
     ax.axvline(1, color="grey", lw=1, ls="--")
     ok = np.isfinite(low) & np.isfinite(high)
-    ax.errorbar(est[ok], ypos[ok], xerr=np.vstack([est[ok] - low[ok], high[ok] - est[ok]]), fmt="s",
-                color="black", ms=5, capsize=3)
+    ax.errorbar(
+        est[ok],
+        ypos[ok],
+        xerr=np.vstack([est[ok] - low[ok], high[ok] - est[ok]]),
+        fmt="s",
+        color="black",
+        ms=5,
+        capsize=3,
+    )
     ax.plot(est[~ok], ypos[~ok], "s", color="black", ms=5)
     ax.set_yticks(ypos)
     ax.set_yticklabels(table.index)
@@ -269,7 +377,7 @@ def _zph_grid(analysis: AttritionAnalysis):
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
     for ax, term in zip(axes.ravel(), terms):
         analysis.zph.plot(term, ax=ax, coef=float(analysis.model.coef_[term]))
-    for ax in axes.ravel()[len(terms):]:
+    for ax in axes.ravel()[len(terms) :]:
         ax.set_visible(False)
     fig.tight_layout()
     return fig
@@ -310,10 +418,13 @@ def _table(report: HtmlReport, frame: pd.DataFrame, **kwargs) -> None:
     for column in shown.columns:
         values = shown[column]
         if pd.api.types.is_integer_dtype(values) or (
-            column in COUNT_COLUMNS and pd.api.types.is_float_dtype(values)
+            column in COUNT_COLUMNS
+            and pd.api.types.is_float_dtype(values)
             and np.all(np.mod(values.dropna().to_numpy(), 1) == 0)
         ):
-            shown[column] = pd.Series([None if pd.isna(v) else int(v) for v in values], index=shown.index, dtype=object)
+            shown[column] = pd.Series(
+                [None if pd.isna(v) else int(v) for v in values], index=shown.index, dtype=object
+            )
     report.table(shown, **kwargs)
 
 
@@ -321,8 +432,9 @@ def _fmt_p(p: float) -> str:
     return "< .001" if p < 0.001 else f"{p:.3f}"
 
 
-def build_report(analysis: AttritionAnalysis, *, instrument=None, inputs=None,
-                 synthetic: bool = False) -> tuple[HtmlReport, dict[str, pd.DataFrame]]:
+def build_report(
+    analysis: AttritionAnalysis, *, instrument=None, inputs=None, synthetic: bool = False
+) -> tuple[HtmlReport, dict[str, pd.DataFrame]]:
     """The HTML report and the tables written to ``tables.xlsx``."""
     cox = analysis.model_type == "cox"
     horizon = analysis.options.get("horizon")
@@ -330,24 +442,40 @@ def build_report(analysis: AttritionAnalysis, *, instrument=None, inputs=None,
     m = analysis.model
     data = analysis.data
     title = "Attrition prediction" + (" - SYNTHETIC DATA" if synthetic else "")
-    inst = f"{instrument.metadata.short_name} {instrument.version}" if instrument is not None else "scale scores"
-    report = HtmlReport(title, subtitle=f"{'Cox proportional hazards' if cox else 'Logistic'} model on {inst}; "
-                                        f"n = {m.n_obs_}, events = {m.n_events_}; "
-                                        f"created {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+    inst = (
+        f"{instrument.metadata.short_name} {instrument.version}"
+        if instrument is not None
+        else "scale scores"
+    )
+    report = HtmlReport(
+        title,
+        subtitle=f"{'Cox proportional hazards' if cox else 'Logistic'} model on {inst}; "
+        f"n = {m.n_obs_}, events = {m.n_events_}; "
+        f"created {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+    )
     tables: dict[str, pd.DataFrame] = {}
     if synthetic:
-        report.note("These results come from SYNTHETIC data generated by the MHDQ simulator; they describe no real people.")
+        report.note(
+            "These results come from SYNTHETIC data generated by the MHDQ simulator; they describe no real people."
+        )
 
     # 1 summary --------------------------------------------------------------------------
     val = analysis.validation.table
     disc = "c_index" if cox else "auc"
-    report.section("Summary", intro=(
-        f"{m.n_obs_} respondents, {m.n_events_} disengaged"
-        + (f" (follow-up median {analysis.time_summary['median_followup']:.1f} {unit})" if cox else "")
-        + f". {len(analysis.design.columns)} predictor parameters, {analysis.events_per_parameter:.1f} events per parameter. "
-        f"Discrimination {'(Harrell C)' if cox else '(AUC)'} {val.loc[disc, 'apparent']:.3f} apparent, "
-        f"{val.loc[disc, 'corrected']:.3f} after bootstrap optimism correction ({analysis.validation.n_boot} resamples)."
-    ))
+    report.section(
+        "Summary",
+        intro=(
+            f"{m.n_obs_} respondents, {m.n_events_} disengaged"
+            + (
+                f" (follow-up median {analysis.time_summary['median_followup']:.1f} {unit})"
+                if cox
+                else ""
+            )
+            + f". {len(analysis.design.columns)} predictor parameters, {analysis.events_per_parameter:.1f} events per parameter. "
+            f"Discrimination {'(Harrell C)' if cox else '(AUC)'} {val.loc[disc, 'apparent']:.3f} apparent, "
+            f"{val.loc[disc, 'corrected']:.3f} after bootstrap optimism correction ({analysis.validation.n_boot} resamples)."
+        ),
+    )
     report.verdict(
         f"sample size: n = {m.n_obs_} against a minimum of {analysis.sample_size.n_required}",
         analysis.enough_data,
@@ -356,30 +484,44 @@ def build_report(analysis: AttritionAnalysis, *, instrument=None, inputs=None,
     )
     slope = val.loc["calibration_slope", "corrected"]
     report.verdict(
-        f"optimism-corrected calibration slope {slope:.2f}", bool(slope >= 0.9) if np.isfinite(slope) else None,
+        f"optimism-corrected calibration slope {slope:.2f}",
+        bool(slope >= 0.9) if np.isfinite(slope) else None,
         rule="slope >= 0.9 (expected shrinkage small enough not to need a penalised refit)",
         citation="Steyerberg (2019) Clinical Prediction Models, ch. 15; Riley et al. (2019)",
     )
     if cox:
         p_global = analysis.zph.table.loc["GLOBAL", "p"]
         report.verdict(
-            f"proportional hazards, global test p = {_fmt_p(p_global)}", bool(p_global >= 0.05),
+            f"proportional hazards, global test p = {_fmt_p(p_global)}",
+            bool(p_global >= 0.05),
             rule="score test on scaled Schoenfeld residuals not significant at 5%",
             citation="Grambsch & Therneau (1994) Biometrika 81:515 (R survival::cox.zph)",
         )
 
     # 2 data -----------------------------------------------------------------------------
-    report.section("Data and participant flow", intro=(
-        "Baseline scale scores were joined to follow-up by respondent ID. Every row that could not be "
-        "used is a problem record (problems.csv); none was dropped without one. Predictors missing: "
-        "complete-case analysis."))
+    report.section(
+        "Data and participant flow",
+        intro=(
+            "Baseline scale scores were joined to follow-up by respondent ID. Every row that could not be "
+            "used is a problem record (problems.csv); none was dropped without one. Predictors missing: "
+            "complete-case analysis."
+        ),
+    )
     flow = analysis.flow.set_index("step")
     _table(report, flow, caption="Participant flow (TRIPOD 13a, 14a)", digits=0)
     tables["flow"] = flow
     problems = problems_frame(analysis.problems)
     if len(problems):
-        by_rule = problems.groupby(["file", "rule", "severity"]).size().rename("n").reset_index().set_index("file")
-        _table(report, by_rule, caption="Problem records by rule (details in problems.csv)", digits=0)
+        by_rule = (
+            problems.groupby(["file", "rule", "severity"])
+            .size()
+            .rename("n")
+            .reset_index()
+            .set_index("file")
+        )
+        _table(
+            report, by_rule, caption="Problem records by rule (details in problems.csv)", digits=0
+        )
         tables["problems_by_rule"] = by_rule
     chars = _characteristics(analysis, data)
     _table(report, chars, caption="Predictors by outcome: mean and SD (TRIPOD 13b)")
@@ -388,17 +530,25 @@ def build_report(analysis: AttritionAnalysis, *, instrument=None, inputs=None,
     # 3 outcome --------------------------------------------------------------------------
     report.section("Outcome")
     competing = analysis.options.get("competing_as")
-    text = ("Outcome: disengagement from the group as defined in the follow-up data"
-            + (f"; time in {unit}, right-censored at the last contact" if analysis.options.get("design") == "time"
-               else "; status at follow-up")
-            + f". A competing outcome (e.g. switching to another group) was treated as {competing}"
-            + (" (cause-specific hazard)" if competing == "censored" else "") + ".")
+    text = (
+        "Outcome: disengagement from the group as defined in the follow-up data"
+        + (
+            f"; time in {unit}, right-censored at the last contact"
+            if analysis.options.get("design") == "time"
+            else "; status at follow-up"
+        )
+        + f". A competing outcome (e.g. switching to another group) was treated as {competing}"
+        + (" (cause-specific hazard)" if competing == "censored" else "")
+        + "."
+    )
     report.paragraph(text)
     if inputs and inputs.get("dropout_definition"):
         report.paragraph(f"Dropout definition: {inputs['dropout_definition']}.")
     if analysis.model_type == "logistic" and analysis.options.get("design") == "time":
-        report.paragraph(f"Outcome of the logistic model: disengaged by {horizon:g} {unit}; respondents "
-                         "censored earlier have no known status and were left out (see the flow table).")
+        report.paragraph(
+            f"Outcome of the logistic model: disengaged by {horizon:g} {unit}; respondents "
+            "censored earlier have no known status and were left out (see the flow table)."
+        )
     if cox:
         ts = pd.DataFrame([analysis.time_summary]).T.rename(columns={0: "value"})
         ts.index.name = "follow-up"
@@ -407,54 +557,114 @@ def build_report(analysis: AttritionAnalysis, *, instrument=None, inputs=None,
 
     # 4 model ----------------------------------------------------------------------------
     ratio = "hazard_ratio" if cox else "odds_ratio"
-    report.section("Model", intro=(
-        "All predictors were entered together (no selection), scale scores linearly per point; categorical "
-        "covariates dummy coded against their first level. Ratios are given per point and per SD."
-        + (f" Ties: {analysis.options.get('ties')}." if cox else "")
-        + (f" Ridge penalty {analysis.options.get('penalty')} on standardised predictors (no standard errors)."
-           if analysis.options.get("penalty") else "")))
+    report.section(
+        "Model",
+        intro=(
+            "All predictors were entered together (no selection), scale scores linearly per point; categorical "
+            "covariates dummy coded against their first level. Ratios are given per point and per SD."
+            + (f" Ties: {analysis.options.get('ties')}." if cox else "")
+            + (
+                f" Ridge penalty {analysis.options.get('penalty')} on standardised predictors (no standard errors)."
+                if analysis.options.get("penalty")
+                else ""
+            )
+        ),
+    )
     short = "HR" if cox else "OR"
-    eff = analysis.effects[["estimate", "se", ratio, "ci_low", "ci_high", f"{ratio}_per_sd",
-                            f"{ratio}_per_sd_ci_low", f"{ratio}_per_sd_ci_high", "p"]]
-    eff = eff.set_axis([f"log {short}", "SE", short, "low", "high", f"{short} per SD", "low (SD)",
-                        "high (SD)", "p"], axis=1)
-    _table(report, eff, caption=f"{'Hazard' if cox else 'Odds'} ratios ({m.ci_level:.0%} Wald CI) (TRIPOD 15a)")
+    eff = analysis.effects[
+        [
+            "estimate",
+            "se",
+            ratio,
+            "ci_low",
+            "ci_high",
+            f"{ratio}_per_sd",
+            f"{ratio}_per_sd_ci_low",
+            f"{ratio}_per_sd_ci_high",
+            "p",
+        ]
+    ]
+    eff = eff.set_axis(
+        [
+            f"log {short}",
+            "SE",
+            short,
+            "low",
+            "high",
+            f"{short} per SD",
+            "low (SD)",
+            "high (SD)",
+            "p",
+        ],
+        axis=1,
+    )
+    _table(
+        report,
+        eff,
+        caption=f"{'Hazard' if cox else 'Odds'} ratios ({m.ci_level:.0%} Wald CI) (TRIPOD 15a)",
+    )
     tables["effects"] = analysis.effects
-    report.figure(_forest(analysis), caption=f"Forest plot: {'hazard' if cox else 'odds'} ratio per SD of each predictor.",
-                  alt="forest plot of the effects")
+    report.figure(
+        _forest(analysis),
+        caption=f"Forest plot: {'hazard' if cox else 'odds'} ratio per SD of each predictor.",
+        alt="forest plot of the effects",
+    )
     if cox:
         s0 = m.baseline_survival(horizon)
         report.paragraph(
             f"Baseline survival at the predictor means at {horizon:g} {unit}: S0 = {s0:.4f}. Risk by the horizon for "
-            f"predictors x: 1 - S0^exp((x - mean) b); the full baseline survival curve is in model.json.")
+            f"predictors x: 1 - S0^exp((x - mean) b); the full baseline survival curve is in model.json."
+        )
         tables["baseline_survival"] = m.baseline_.set_index("time")
-        report.section("Proportional hazards", intro=(
-            "Score tests on scaled Schoenfeld residuals against 1 - KM(t) per term and globally, as "
-            "survival::cox.zph (survival 3)."))
+        report.section(
+            "Proportional hazards",
+            intro=(
+                "Score tests on scaled Schoenfeld residuals against 1 - KM(t) per term and globally, as "
+                "survival::cox.zph (survival 3)."
+            ),
+        )
         _table(report, analysis.zph.table, caption="Proportional-hazards tests")
         tables["proportional_hazards"] = analysis.zph.table
-        report.figure(_zph_grid(analysis), caption=(
-            "Scaled Schoenfeld residuals of each scale against 1 - KM(t) with a lowess smooth (an estimate of "
-            "the log hazard ratio over time; dashed: the fitted value). A flat smooth supports proportional hazards."),
-            alt="scaled Schoenfeld residual plots")
+        report.figure(
+            _zph_grid(analysis),
+            caption=(
+                "Scaled Schoenfeld residuals of each scale against 1 - KM(t) with a lowess smooth (an estimate of "
+                "the log hazard ratio over time; dashed: the fitted value). A flat smooth supports proportional hazards."
+            ),
+            alt="scaled Schoenfeld residual plots",
+        )
 
-        report.section("Kaplan-Meier curves by tertile", intro=(
-            "Each scale split into tertiles (descriptive, unadjusted; TRIPOD 14b); log-rank test across tertiles."))
+        report.section(
+            "Kaplan-Meier curves by tertile",
+            intro=(
+                "Each scale split into tertiles (descriptive, unadjusted; TRIPOD 14b); log-rank test across tertiles."
+            ),
+        )
         if analysis.km:
-            report.figure(_km_grid(analysis), caption="Share still engaged by tertile of each scale score.",
-                          alt="Kaplan-Meier curves by tertile")
+            report.figure(
+                _km_grid(analysis),
+                caption="Share still engaged by tertile of each scale score.",
+                alt="Kaplan-Meier curves by tertile",
+            )
             logrank, km_surv = _km_tables(analysis)
             _table(report, logrank, caption="Log-rank tests across tertiles")
             tables["logrank"] = logrank
             tables["km_by_tertile"] = km_surv
 
     # 5 validation -----------------------------------------------------------------------
-    report.section("Validation", intro=(
-        f"Apparent performance and Harrell's bootstrap optimism correction ({analysis.validation.n_boot} "
-        f"resamples, seed {analysis.validation.seed}, {analysis.validation.n_failed} failed): the whole model "
-        "was refitted in every resample and tested on the original data."
-        + (f" Brier score and calibration at {horizon:g} {unit}; Brier weighted by the inverse probability of censoring."
-           if cox else "")))
+    report.section(
+        "Validation",
+        intro=(
+            f"Apparent performance and Harrell's bootstrap optimism correction ({analysis.validation.n_boot} "
+            f"resamples, seed {analysis.validation.seed}, {analysis.validation.n_failed} failed): the whole model "
+            "was refitted in every resample and tested on the original data."
+            + (
+                f" Brier score and calibration at {horizon:g} {unit}; Brier weighted by the inverse probability of censoring."
+                if cox
+                else ""
+            )
+        ),
+    )
     _table(report, val, caption="Performance (TRIPOD 10d, 16)")
     tables["validation"] = val
     if cox:
@@ -465,49 +675,79 @@ def build_report(analysis: AttritionAnalysis, *, instrument=None, inputs=None,
         roc = analysis.validation.roc
         label = "ROC curve (apparent)"
     report.figure(_roc_figure(analysis, roc, label), caption=label, alt="ROC curve")
-    report.figure(_calibration_figure(analysis), caption=(
-        "Calibration: observed against mean predicted risk in groups of predicted risk"
-        + (" (observed = 1 - Kaplan-Meier within the group)" if cox else "") + "."), alt="calibration plot")
-    _table(report, analysis.validation.calibration.set_index("group"), caption="Grouped calibration")
+    report.figure(
+        _calibration_figure(analysis),
+        caption=(
+            "Calibration: observed against mean predicted risk in groups of predicted risk"
+            + (" (observed = 1 - Kaplan-Meier within the group)" if cox else "")
+            + "."
+        ),
+        alt="calibration plot",
+    )
+    _table(
+        report, analysis.validation.calibration.set_index("group"), caption="Grouped calibration"
+    )
     tables["calibration"] = analysis.validation.calibration.set_index("group")
 
     # 6 comparison -----------------------------------------------------------------------
-    report.section("Model comparison", intro=(
-        "Nested models on the same respondents: what the scale scores add beyond the covariates "
-        "(likelihood-ratio test) and the apparent discrimination of each."))
+    report.section(
+        "Model comparison",
+        intro=(
+            "Nested models on the same respondents: what the scale scores add beyond the covariates "
+            "(likelihood-ratio test) and the apparent discrimination of each."
+        ),
+    )
     comparison = analysis.comparison.set_index("model")
     _table(report, comparison, caption="Model comparison")
     tables["comparison"] = comparison
 
     # 7 sample size ----------------------------------------------------------------------
     ss = analysis.sample_size
-    report.section("Sample size", intro=(
-        f"Minimum sample size for {ss.n_parameters} parameters (Riley et al. 2019) with anticipated "
-        f"Cox-Snell R2 = {ss.r2_cs:.3f} ({ss.r2_cs_source}; this model's apparent R2_CS = "
-        f"{_apparent_r2_cs(analysis):.3f}). Events per parameter: {analysis.events_per_parameter:.1f}. "
-        "Fixed rules such as 10 events per variable are not used."))
+    report.section(
+        "Sample size",
+        intro=(
+            f"Minimum sample size for {ss.n_parameters} parameters (Riley et al. 2019) with anticipated "
+            f"Cox-Snell R2 = {ss.r2_cs:.3f} ({ss.r2_cs_source}; this model's apparent R2_CS = "
+            f"{_apparent_r2_cs(analysis):.3f}). Events per parameter: {analysis.events_per_parameter:.1f}. "
+            "Fixed rules such as 10 events per variable are not used."
+        ),
+    )
     _table(report, ss.table, caption="Riley et al. criteria")
     tables["sample_size"] = ss.table
     if not analysis.enough_data:
-        report.note(f"Too few data: n = {m.n_obs_} is below the minimum n = {ss.n_required}. Expect overfitting; "
-                    "consider fewer predictors, a penalised model (--penalty), or more data.")
+        report.note(
+            f"Too few data: n = {m.n_obs_} is below the minimum n = {ss.n_required}. Expect overfitting; "
+            "consider fewer predictors, a penalised model (--penalty), or more data."
+        )
 
     # 8 TRIPOD ---------------------------------------------------------------------------
-    report.section("TRIPOD checklist", intro=(
-        "Where each TRIPOD 2015 item stands (Collins et al. 2015; TRIPOD+AI 2024 supersedes it). "
-        "'authors' items cannot be known by the toolkit and must be written in the paper."))
+    report.section(
+        "TRIPOD checklist",
+        intro=(
+            "Where each TRIPOD 2015 item stands (Collins et al. 2015; TRIPOD+AI 2024 supersedes it). "
+            "'authors' items cannot be known by the toolkit and must be written in the paper."
+        ),
+    )
     tripod = tripod_checklist(analysis)
     _table(report, tripod, caption="TRIPOD items")
     tables["tripod"] = tripod
 
     # 9 reproducibility ------------------------------------------------------------------
     report.section("Software and settings")
-    settings = pd.DataFrame([(k, str(v)) for k, v in analysis.options.items()], columns=["setting", "value"]).set_index("setting")
+    settings = pd.DataFrame(
+        [(k, str(v)) for k, v in analysis.options.items()], columns=["setting", "value"]
+    ).set_index("setting")
     _table(report, settings, caption="Settings")
-    versions = pd.DataFrame(list(software_versions().items()), columns=["software", "version"]).set_index("software")
+    versions = pd.DataFrame(
+        list(software_versions().items()), columns=["software", "version"]
+    ).set_index("software")
     _table(report, versions, caption="Software")
     if inputs:
-        _table(report, pd.DataFrame(list(inputs.items()), columns=["input", "value"]).set_index("input"), caption="Inputs")
+        _table(
+            report,
+            pd.DataFrame(list(inputs.items()), columns=["input", "value"]).set_index("input"),
+            caption="Inputs",
+        )
     return report, tables
 
 
@@ -532,11 +772,17 @@ def write_outputs(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"model": save_model(analysis, out / "model.json", instrument=instrument)}
-    paths["results"] = write_json(results_dict(analysis, instrument=instrument, inputs=inputs, synthetic=synthetic),
-                                  out / "results.json")
-    report, tables = build_report(analysis, instrument=instrument, inputs=inputs, synthetic=synthetic)
-    notes = {"effects": "Wald intervals; ratios per point and per SD.",
-             "validation": f"Bootstrap optimism correction, {analysis.validation.n_boot} resamples."}
+    paths["results"] = write_json(
+        results_dict(analysis, instrument=instrument, inputs=inputs, synthetic=synthetic),
+        out / "results.json",
+    )
+    report, tables = build_report(
+        analysis, instrument=instrument, inputs=inputs, synthetic=synthetic
+    )
+    notes = {
+        "effects": "Wald intervals; ratios per point and per SD.",
+        "validation": f"Bootstrap optimism correction, {analysis.validation.n_boot} resamples.",
+    }
     if synthetic:
         notes = {k: "SYNTHETIC DATA. " + v for k, v in notes.items()}
         notes["flow"] = "SYNTHETIC DATA."

@@ -136,14 +136,22 @@ def riley_sample_size(
     rows = {}
     if outcome == "binary":
         if prevalence is None or not 0 < prevalence < 1:
-            raise ValueError(f"prevalence: must be between 0 and 1 for a binary outcome; got {prevalence}")
+            raise ValueError(
+                f"prevalence: must be between 0 and 1 for a binary outcome; got {prevalence}"
+            )
         phi = prevalence
         lnl_null_per_n = phi * math.log(phi) + (1 - phi) * math.log(1 - phi)
         events_per_n = phi
     else:
-        for name, value in (("event_rate", event_rate), ("mean_followup", mean_followup), ("horizon", horizon)):
+        for name, value in (
+            ("event_rate", event_rate),
+            ("mean_followup", mean_followup),
+            ("horizon", horizon),
+        ):
             if value is None or value <= 0:
-                raise ValueError(f"{name}: must be a positive number for a survival outcome; got {value}")
+                raise ValueError(
+                    f"{name}: must be a positive number for a survival outcome; got {value}"
+                )
         events_per_n = event_rate * mean_followup
         if events_per_n >= 1:
             events_per_n = min(events_per_n, 0.999)
@@ -165,12 +173,17 @@ def riley_sample_size(
         n3 = (1.959964 / margin) ** 2 * phi * (1 - phi)
         rows["3: overall risk"] = (n3, f"overall risk (intercept) within +/- {margin:g}")
         if mape is not None:
-            n4 = math.exp((-0.508 + 0.259 * math.log(phi) + 0.504 * math.log(p) - math.log(mape)) / 0.544)
+            n4 = math.exp(
+                (-0.508 + 0.259 * math.log(phi) + 0.504 * math.log(p) - math.log(mape)) / 0.544
+            )
             rows["4: prediction error"] = (n4, f"mean absolute prediction error <= {mape:g}")
     else:
         lam, h = event_rate, horizon
         n3 = (1.959964 * h * math.exp(-lam * h) / margin) ** 2 * lam / mean_followup
-        rows["3: overall risk"] = (n3, f"risk at the horizon within +/- {margin:g} (exponential model)")
+        rows["3: overall risk"] = (
+            n3,
+            f"risk at the horizon within +/- {margin:g} (exponential model)",
+        )
     table = pd.DataFrame(
         [(name, int(math.ceil(n - 1e-9)), rule) for name, (n, rule) in rows.items()],
         columns=["criterion", "n_required", "rule"],
@@ -180,7 +193,13 @@ def riley_sample_size(
     table = table[["n_required", "events_required", "epp_required", "rule"]]
     n_req = int(table["n_required"].max())
     return SampleSize(
-        table=table, n_required=n_req, events_required=n_req * events_per_n,
-        epp_required=n_req * events_per_n / p, r2_cs=float(r2_cs), r2_cs_source=source,
-        r2_cs_max=float(r2_max), outcome=outcome, n_parameters=p,
+        table=table,
+        n_required=n_req,
+        events_required=n_req * events_per_n,
+        epp_required=n_req * events_per_n / p,
+        r2_cs=float(r2_cs),
+        r2_cs_source=source,
+        r2_cs_max=float(r2_max),
+        outcome=outcome,
+        n_parameters=p,
     )

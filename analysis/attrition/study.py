@@ -12,10 +12,21 @@ from scipy import stats
 from analysis.attrition.cox import CoxModel, ProportionalHazardsTest
 from analysis.attrition.design import Design
 from analysis.attrition.followup import FollowupData, complete_cases
-from analysis.attrition.kaplan_meier import KaplanMeier, LogRankTest, kaplan_meier, logrank_test, tertile_groups
+from analysis.attrition.kaplan_meier import (
+    KaplanMeier,
+    LogRankTest,
+    kaplan_meier,
+    logrank_test,
+    tertile_groups,
+)
 from analysis.attrition.logistic import LogisticModel
 from analysis.attrition.sample_size import SampleSize, riley_sample_size
-from analysis.attrition.validation import Validation, events_per_parameter, validate_cox, validate_logistic
+from analysis.attrition.validation import (
+    Validation,
+    events_per_parameter,
+    validate_cox,
+    validate_logistic,
+)
 from instrument.errors import DataQualityWarning
 from instrument.problems import Problem
 
@@ -158,11 +169,17 @@ def fit_attrition(
     if model not in MODELS:
         raise ValueError(f"model: must be one of {', '.join(MODELS)}; got {model!r}")
     if model == "cox" and followup.design != "time":
-        raise ValueError("model: a Cox model needs follow-up times (give --time, or dates); this is a status design")
+        raise ValueError(
+            "model: a Cox model needs follow-up times (give --time, or dates); this is a status design"
+        )
     if not scales:
         raise ValueError("scales: name at least one scale-score column")
     design = Design.learn(followup.data, scales, covariates, categorical)
-    keys = [c for c in ("respondent_id", "source_row", "time", "event", "competing") if c in followup.data.columns]
+    keys = [
+        c
+        for c in ("respondent_id", "source_row", "time", "event", "competing")
+        if c in followup.data.columns
+    ]
     encoded = pd.concat([followup.data[keys], design.transform(followup.data)], axis=1)
     data, missing = complete_cases(encoded, design.columns, source=followup.baseline_file)
     problems = [*followup.problems, *missing]
@@ -185,7 +202,9 @@ def fit_attrition(
     time = data["time"].to_numpy(dtype=float)
     event = data["event"].to_numpy(dtype=float)
     if event.sum() == 0:
-        raise ValueError("no disengagement events among the analysable respondents; nothing to model")
+        raise ValueError(
+            "no disengagement events among the analysable respondents; nothing to model"
+        )
     km: dict[str, tuple[KaplanMeier, LogRankTest]] = {}
     zph = None
     time_summary: dict = {}
@@ -198,31 +217,48 @@ def fit_attrition(
         for s in design.scales:
             groups = tertile_groups(data[s])
             if groups.nunique() >= 2:
-                km[s] = (kaplan_meier(time, event, groups, levels=["low", "middle", "high"]),
-                         logrank_test(time, event, groups))
-        validation = validate_cox(X, time, event, horizon=horizon, ties=ties, penalty=penalty, n_boot=n_boot, seed=seed)
+                km[s] = (
+                    kaplan_meier(time, event, groups, levels=["low", "middle", "high"]),
+                    logrank_test(time, event, groups),
+                )
+        validation = validate_cox(
+            X, time, event, horizon=horizon, ties=ties, penalty=penalty, n_boot=n_boot, seed=seed
+        )
         person_time = float(time.sum())
         rate = float(event.sum()) / person_time if person_time > 0 else float("nan")
         time_summary = {
-            "median_followup": float(np.median(time)), "mean_followup": float(time.mean()),
+            "median_followup": float(np.median(time)),
+            "mean_followup": float(time.mean()),
             "max_followup": float(time.max()),
-            "person_time": person_time, "event_rate": rate,
-            "events_by_horizon": int(((time <= horizon) & (event == 1)).sum()), "unit": time_unit,
+            "person_time": person_time,
+            "event_rate": rate,
+            "events_by_horizon": int(((time <= horizon) & (event == 1)).sum()),
+            "unit": time_unit,
         }
-        sample = riley_sample_size(outcome="survival", n_parameters=n_param, event_rate=rate,
-                                   mean_followup=float(time.mean()), horizon=float(horizon), r2_cs=anticipated_r2)
+        sample = riley_sample_size(
+            outcome="survival",
+            n_parameters=n_param,
+            event_rate=rate,
+            mean_followup=float(time.mean()),
+            horizon=float(horizon),
+            r2_cs=anticipated_r2,
+        )
         epp = events_per_parameter(int(event.sum()), n_param)
         if zph.table.loc["GLOBAL", "p"] < 0.05:
             warnings.warn(
                 f"proportional hazards: the global test rejects (p = {zph.table.loc['GLOBAL', 'p']:.3g}); "
-                "hazard ratios average over time - see the PH table", DataQualityWarning, stacklevel=2,
+                "hazard ratios average over time - see the PH table",
+                DataQualityWarning,
+                stacklevel=2,
             )
     else:
         fitted = LogisticModel(penalty=penalty, ci_level=ci_level).fit(X, event)
         effects = fitted.summary()
         validation = validate_logistic(X, event, penalty=penalty, n_boot=n_boot, seed=seed)
         prevalence = float(event.mean())
-        sample = riley_sample_size(outcome="binary", n_parameters=n_param, prevalence=prevalence, r2_cs=anticipated_r2)
+        sample = riley_sample_size(
+            outcome="binary", n_parameters=n_param, prevalence=prevalence, r2_cs=anticipated_r2
+        )
         epp = events_per_parameter(int(min(event.sum(), len(event) - event.sum())), n_param)
         if followup.design != "time":
             horizon = None
@@ -232,20 +268,43 @@ def fit_attrition(
             f"too few data for a stable prediction model: n = {len(data)} with {int(event.sum())} events "
             f"({epp:.1f} per parameter) is below Riley et al.'s (2019) minimum n = {sample.n_required} "
             f"for {n_param} parameters; expect overfitting (see the optimism-corrected performance)",
-            DataQualityWarning, stacklevel=2,
+            DataQualityWarning,
+            stacklevel=2,
         )
     comparison = _compare(model, design, data, time, event, ties, ci_level)
     options = {
-        "model": model, "scales": list(design.scales), "covariates": list(design.covariates),
-        "categorical": sorted(design.levels), "horizon": horizon, "ties": ties if model == "cox" else None,
-        "penalty": penalty, "n_boot": n_boot, "seed": seed, "ci_level": ci_level,
-        "anticipated_r2": anticipated_r2, "time_unit": time_unit, "design": followup.design,
+        "model": model,
+        "scales": list(design.scales),
+        "covariates": list(design.covariates),
+        "categorical": sorted(design.levels),
+        "horizon": horizon,
+        "ties": ties if model == "cox" else None,
+        "penalty": penalty,
+        "n_boot": n_boot,
+        "seed": seed,
+        "ci_level": ci_level,
+        "anticipated_r2": anticipated_r2,
+        "time_unit": time_unit,
+        "design": followup.design,
         "competing_as": followup.competing_as,
     }
     return AttritionAnalysis(
-        model_type=model, model=fitted, design=design, effects=effects, zph=zph, km=km,
-        validation=validation, sample_size=sample, events_per_parameter=epp, enough_data=enough,
-        comparison=comparison, flow=flow, problems=problems, data=data, options=options, time_summary=time_summary,
+        model_type=model,
+        model=fitted,
+        design=design,
+        effects=effects,
+        zph=zph,
+        km=km,
+        validation=validation,
+        sample_size=sample,
+        events_per_parameter=epp,
+        enough_data=enough,
+        comparison=comparison,
+        flow=flow,
+        problems=problems,
+        data=data,
+        options=options,
+        time_summary=time_summary,
     )
 
 
@@ -269,16 +328,30 @@ def _compare(model, design, data, time, event, ties, ci_level) -> pd.DataFrame:
             else:
                 m = LogisticModel(ci_level=ci_level).fit(X, event)
                 c = m.auc_.estimate
-            rows.append({"model": name, "n_parameters": len(cols), "loglik": m.loglik_,
-                         "aic": -2 * m.loglik_ + 2 * (len(cols) + (model == "logistic")), "c_apparent": c})
+            rows.append(
+                {
+                    "model": name,
+                    "n_parameters": len(cols),
+                    "loglik": m.loglik_,
+                    "aic": -2 * m.loglik_ + 2 * (len(cols) + (model == "logistic")),
+                    "c_apparent": c,
+                }
+            )
     table = pd.DataFrame(rows)
-    null = {"model": "null (no predictors)", "n_parameters": 0, "loglik": m.loglik_null_,
-            "aic": -2 * m.loglik_null_ + 2 * (model == "logistic"), "c_apparent": 0.5}
+    null = {
+        "model": "null (no predictors)",
+        "n_parameters": 0,
+        "loglik": m.loglik_null_,
+        "aic": -2 * m.loglik_null_ + 2 * (model == "logistic"),
+        "c_apparent": 0.5,
+    }
     table = pd.concat([pd.DataFrame([null]), table], ignore_index=True)
     # each model against the largest model nested in it: the full model against covariates only
     # (what the scales add), the others against the null model
-    reference = {name: ("covariates only" if name == "scales + covariates" else "null (no predictors)")
-                 for name in table["model"]}
+    reference = {
+        name: ("covariates only" if name == "scales + covariates" else "null (no predictors)")
+        for name in table["model"]
+    }
     loglik = dict(zip(table["model"], table["loglik"]))
     n_par = dict(zip(table["model"], table["n_parameters"]))
     lr, dfs, ps, refs = [], [], [], []
@@ -289,6 +362,11 @@ def _compare(model, design, data, time, event, ties, ci_level) -> pd.DataFrame:
             continue
         chisq = max(2 * (loglik[name] - loglik[ref]), 0.0)
         df = n_par[name] - n_par[ref]
-        lr.append(chisq), dfs.append(df), ps.append(float(stats.chi2.sf(chisq, df))), refs.append(ref)
+        (
+            lr.append(chisq),
+            dfs.append(df),
+            ps.append(float(stats.chi2.sf(chisq, df))),
+            refs.append(ref),
+        )
     table["lr_chisq"], table["df"], table["p"], table["compared_with"] = lr, dfs, ps, refs
     return table

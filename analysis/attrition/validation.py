@@ -22,8 +22,12 @@ from analysis.attrition.logistic import logistic_irls
 from instrument.errors import DataQualityWarning
 
 __all__ = [
-    "Validation", "brier_survival", "calibration_table", "events_per_parameter",
-    "validate_cox", "validate_logistic",
+    "Validation",
+    "brier_survival",
+    "calibration_table",
+    "events_per_parameter",
+    "validate_cox",
+    "validate_logistic",
 ]
 
 COX_METRICS = ("c_index", "brier", "calibration_slope", "calibration_intercept")
@@ -79,16 +83,35 @@ class Validation:
         top = float(max(cal["mean_predicted"].max(), cal["observed_ci_high"].max(), 0.05)) * 1.05
         top = min(top, 1.0)
         ax.plot([0, top], [0, top], ls="--", color="grey", lw=1, label="ideal")
-        yerr = np.vstack([cal["observed"] - cal["observed_ci_low"], cal["observed_ci_high"] - cal["observed"]])
-        ax.errorbar(cal["mean_predicted"], cal["observed"], yerr=np.clip(yerr, 0, None), fmt="o",
-                    color="black", ms=4, capsize=2, label="groups (95% CI)")
+        yerr = np.vstack(
+            [cal["observed"] - cal["observed_ci_low"], cal["observed_ci_high"] - cal["observed"]]
+        )
+        ax.errorbar(
+            cal["mean_predicted"],
+            cal["observed"],
+            yerr=np.clip(yerr, 0, None),
+            fmt="o",
+            color="black",
+            ms=4,
+            capsize=2,
+            label="groups (95% CI)",
+        )
         slope = self.table.loc["calibration_slope"]
         ax.set_xlim(0, top)
         ax.set_ylim(0, top)
-        ax.set_xlabel("Predicted risk of disengaging" + (f" by {self.horizon:g} {unit}".rstrip() if self.horizon else ""))
+        ax.set_xlabel(
+            "Predicted risk of disengaging"
+            + (f" by {self.horizon:g} {unit}".rstrip() if self.horizon else "")
+        )
         ax.set_ylabel("Observed risk")
-        ax.text(0.03, 0.95, f"slope {slope['apparent']:.2f} (corrected {slope['corrected']:.2f})",
-                transform=ax.transAxes, va="top", fontsize=8)
+        ax.text(
+            0.03,
+            0.95,
+            f"slope {slope['apparent']:.2f} (corrected {slope['corrected']:.2f})",
+            transform=ax.transAxes,
+            va="top",
+            fontsize=8,
+        )
         ax.legend(loc="lower right", frameon=False, fontsize=8)
         if title:
             ax.set_title(title)
@@ -107,7 +130,9 @@ class Validation:
         auc = self.table.loc["auc"]
         ax.set_xlabel("1 - specificity")
         ax.set_ylabel("Sensitivity")
-        ax.text(0.4, 0.1, f"AUC {auc['apparent']:.3f} (corrected {auc['corrected']:.3f})", fontsize=8)
+        ax.text(
+            0.4, 0.1, f"AUC {auc['apparent']:.3f} (corrected {auc['corrected']:.3f})", fontsize=8
+        )
         if title:
             ax.set_title(title)
         return ax
@@ -167,7 +192,9 @@ def brier_survival(time, event, risk, horizon, *, censoring=None) -> float:
     died = (time <= horizon) & (event == 1)
     alive = time > horizon
     with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(died, surv**2 / g_before, 0.0) + np.where(alive, (1 - surv) ** 2 / g_h, 0.0)
+        terms = np.where(died, surv**2 / g_before, 0.0) + np.where(
+            alive, (1 - surv) ** 2 / g_h, 0.0
+        )
     return float(np.mean(terms))
 
 
@@ -278,7 +305,9 @@ def validate_cox(
     censoring = _censoring_survival(time, event)
 
     def fit(idx):
-        return cox_newton(time[idx], event[idx], Z[idx], ties=ties, penalty=penalty, presorted=True, max_iter=30)
+        return cox_newton(
+            time[idx], event[idx], Z[idx], ties=ties, penalty=penalty, presorted=True, max_iter=30
+        )
 
     def metrics(fitted, t, e, z, cens, *, apparent):
         # elementwise sum, not a BLAS product: identical rows must get identical risks (ties)
@@ -318,8 +347,16 @@ def validate_cox(
     table = _table(COX_METRICS, apparent, optimism, boot_apparent)
     _warn_failures(failed, n_boot)
     cal = _calibration_cox(time, event, risk, horizon, n_groups)
-    return Validation(table=table, calibration=cal, roc=None, n_boot=n_boot, n_failed=failed,
-                      seed=seed, horizon=float(horizon), model="cox")
+    return Validation(
+        table=table,
+        calibration=cal,
+        roc=None,
+        n_boot=n_boot,
+        n_failed=failed,
+        seed=seed,
+        horizon=float(horizon),
+        model="cox",
+    )
 
 
 def _table(names, apparent, optimism, boot_apparent, ci_level: float = 0.95) -> pd.DataFrame:
@@ -340,9 +377,16 @@ def _table(names, apparent, optimism, boot_apparent, ci_level: float = 0.95) -> 
     else:  # every resample failed: no correction can be given
         mean_opt = sd_opt = low = high = np.full(len(names), np.nan)
     return pd.DataFrame(
-        {"apparent": apparent, "optimism": mean_opt, "corrected": apparent - mean_opt,
-         "ci_low": low, "ci_high": high, "boot_sd": sd_opt, "n_resamples": len(optimism),
-         "ci_level": ci_level},
+        {
+            "apparent": apparent,
+            "optimism": mean_opt,
+            "corrected": apparent - mean_opt,
+            "ci_low": low,
+            "ci_high": high,
+            "boot_sd": sd_opt,
+            "n_resamples": len(optimism),
+            "ci_level": ci_level,
+        },
         index=pd.Index(names, name="metric"),
     )
 
@@ -351,7 +395,9 @@ def _warn_failures(failed, n_boot):
     if failed:
         warnings.warn(
             f"bootstrap validation: {failed} of {n_boot} resamples could not be refitted and were left "
-            "out (few events or separation)", DataQualityWarning, stacklevel=3,
+            "out (few events or separation)",
+            DataQualityWarning,
+            stacklevel=3,
         )
 
 
@@ -375,7 +421,10 @@ def _calibration_cox(time, event, risk, horizon, n_groups) -> pd.DataFrame:
         else:
             s, low, high = 1.0, 1.0, 1.0
         rows.append((g + 1, int(m.sum()), float(risk[m].mean()), 1 - s, 1 - high, 1 - low))
-    return pd.DataFrame(rows, columns=["group", "n", "mean_predicted", "observed", "observed_ci_low", "observed_ci_high"])
+    return pd.DataFrame(
+        rows,
+        columns=["group", "n", "mean_predicted", "observed", "observed_ci_low", "observed_ci_high"],
+    )
 
 
 def calibration_table(y, risk, *, n_groups: int | None = None) -> pd.DataFrame:
@@ -397,8 +446,13 @@ def calibration_table(y, risk, *, n_groups: int | None = None) -> pd.DataFrame:
         p = float(y[m].mean())
         centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
         half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-        rows.append((g + 1, n, float(risk[m].mean()), p, max(centre - half, 0.0), min(centre + half, 1.0)))
-    return pd.DataFrame(rows, columns=["group", "n", "mean_predicted", "observed", "observed_ci_low", "observed_ci_high"])
+        rows.append(
+            (g + 1, n, float(risk[m].mean()), p, max(centre - half, 0.0), min(centre + half, 1.0))
+        )
+    return pd.DataFrame(
+        rows,
+        columns=["group", "n", "mean_predicted", "observed", "observed_ci_low", "observed_ci_high"],
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -427,7 +481,12 @@ def _logistic_metrics(y, lp):
 
 
 def validate_logistic(
-    X: pd.DataFrame, y, *, penalty: float = 0.0, n_boot: int = 200, seed: int = 20240101,
+    X: pd.DataFrame,
+    y,
+    *,
+    penalty: float = 0.0,
+    n_boot: int = 200,
+    seed: int = 20240101,
     n_groups: int | None = None,
 ) -> Validation:
     """Apparent and bootstrap optimism-corrected performance of a logistic model.
@@ -492,6 +551,13 @@ def validate_logistic(
         boot_apparent.append(app_b)
     table = _table(LOGISTIC_METRICS, apparent, optimism, boot_apparent)
     _warn_failures(failed, n_boot)
-    return Validation(table=table, calibration=calibration_table(y, risk, n_groups=n_groups),
-                      roc=_roc(y, lp), n_boot=n_boot, n_failed=failed, seed=seed, horizon=None,
-                      model="logistic")
+    return Validation(
+        table=table,
+        calibration=calibration_table(y, risk, n_groups=n_groups),
+        roc=_roc(y, lp),
+        n_boot=n_boot,
+        n_failed=failed,
+        seed=seed,
+        horizon=None,
+        model="logistic",
+    )

@@ -31,7 +31,11 @@ def _command_modules() -> tuple[str, ...]:
     import pkgutil
 
     return tuple(
-        sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in _NOT_COMMANDS and not m.name.startswith("_"))
+        sorted(
+            m.name
+            for m in pkgutil.iter_modules(__path__)
+            if m.name not in _NOT_COMMANDS and not m.name.startswith("_")
+        )
     )
 
 
@@ -77,15 +81,29 @@ class LazyGroup(click.Group):
             return None
         command = importlib.import_module(f"analysis.cli.{modules[cmd_name]}").command
         if command.name != cmd_name:
-            raise RuntimeError(f"analysis/cli/{modules[cmd_name]}.py defines command {command.name!r}, not {cmd_name!r}")
+            raise RuntimeError(
+                f"analysis/cli/{modules[cmd_name]}.py defines command {command.name!r}, not {cmd_name!r}"
+            )
         self.add_command(command)
         return command
 
 
-@click.group(cls=LazyGroup,
-             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120, "terminal_width": 120})
-@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
-              help="Show the version and exit.")
+@click.group(
+    cls=LazyGroup,
+    context_settings={
+        "help_option_names": ["-h", "--help"],
+        "max_content_width": 120,
+        "terminal_width": 120,
+    },
+)
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show the version and exit.",
+)
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 def cli(debug: bool) -> None:
     """MHDQ: build a Likert questionnaire from its specification, check and score responses,
@@ -117,7 +135,14 @@ def main(argv: list[str] | None = None) -> None:
             raise
         click.echo(f"Error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except (ValueError, TypeError, KeyError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        FileNotFoundError,
+        PermissionError,
+        IsADirectoryError,
+    ) as exc:
         # Library functions validate their arguments with ValueError/TypeError; those messages
         # name the argument and what is allowed, so they are the user's error message.
         if debug:

@@ -13,14 +13,16 @@ from instrument.errors import DataError, UsageError
 READABLE = (".csv", ".xlsx", ".parquet")
 
 
-def read_table(path: str | Path, *, id_column: str, option: str) -> "pd.DataFrame":  # noqa: F821
+def read_table(path: str | Path, *, id_column: str, option: str) -> pd.DataFrame:  # noqa: F821
     """Read a CSV, XLSX or Parquet file with the ID column kept as text."""
     import pandas as pd
 
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in READABLE:
-        raise UsageError(f"{option} {path}: unknown file type {suffix!r}; allowed: {', '.join(READABLE)}")
+        raise UsageError(
+            f"{option} {path}: unknown file type {suffix!r}; allowed: {', '.join(READABLE)}"
+        )
     try:
         if suffix == ".csv":
             frame = pd.read_csv(path, dtype={id_column: str}, keep_default_na=True)
@@ -60,8 +62,11 @@ def scores_from(frame, instrument, *, scales: list[str] | None, file: str = "RES
     if items:
         codes, not_applicable, problems = check_items(frame[items], instrument, file=file)
         columns = list(instrument.item_ids)
-        scores = score_items(pd.DataFrame(codes, columns=columns, index=frame.index), instrument,
-                             not_applicable=pd.DataFrame(not_applicable, columns=columns, index=frame.index))
+        scores = score_items(
+            pd.DataFrame(codes, columns=columns, index=frame.index),
+            instrument,
+            not_applicable=pd.DataFrame(not_applicable, columns=columns, index=frame.index),
+        )
         scale_cols = [s.id for s in instrument.scales]
         rest = frame.drop(columns=[c for c in [*items, *scale_cols] if c in frame.columns])
         frame = pd.concat([rest, scores[scale_cols]], axis=1)
@@ -85,7 +90,10 @@ def scores_from(frame, instrument, *, scales: list[str] | None, file: str = "RES
 
 def _is_synthetic(*frames) -> bool:
     for frame in frames:
-        if "synthetic" in frame.columns and frame["synthetic"].astype(str).str.lower().eq("synthetic").any():
+        if (
+            "synthetic" in frame.columns
+            and frame["synthetic"].astype(str).str.lower().eq("synthetic").any()
+        ):
             return True
     return False
 
@@ -97,50 +105,171 @@ def command() -> None:
 
 @command.command("fit")
 @click.argument("responses", type=click.Path(exists=True, dir_okay=False))
-@click.option("--followup", "followup_path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Follow-up file (CSV, XLSX or Parquet) with the respondent ID (or give --attendance).")
-@click.option("--event", default=None, metavar="COL",
-              help="Status column: 1 = disengaged, 0 = censored / still engaged (2 = competing outcome).")
-@click.option("--attendance", "attendance_path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Instead of --followup: meeting-attendance log (respondent ID, meeting date); dropout = the "
-                   "first gap of --window-days without a meeting.")
-@click.option("--meeting-date", default="meeting_date", show_default=True, metavar="COL",
-              help="Date column of the attendance log.")
-@click.option("--window-days", type=click.IntRange(min=1), default=90, show_default=True,
-              help="Days without a meeting that define dropout (with --attendance; 30 and 90 are common).")
-@click.option("--end-date", default=None, metavar="DATE|COL",
-              help="End of observation for --attendance: one date (YYYY-MM-DD) or a column of RESPONSES.")
-@click.option("--time", "time_col", default=None, metavar="COL",
-              help="Time to disengagement or censoring (prospective design). Without it: status design, logistic model.")
-@click.option("--id-column", default="respondent_id", show_default=True, help="Respondent ID column in both files.")
-@click.option("--competing", default=None, metavar="COL", help="0/1 column marking the competing outcome (e.g. switched group).")
-@click.option("--competing-as", type=click.Choice(["censored", "event"]), default="censored", show_default=True,
-              help="Competing outcome as censoring (cause-specific hazard) or as disengagement.")
-@click.option("--baseline-date", default=None, metavar="COL", help="Baseline date column (RESPONSES).")
-@click.option("--followup-date", default=None, metavar="COL", help="Follow-up date column (follow-up file).")
-@click.option("--scales", multiple=True, metavar="IDS", help="Scale scores to model (comma separated). Default: the themes.")
-@click.option("--covariates", multiple=True, metavar="COLS", help="Background covariates (comma separated).")
-@click.option("--categorical", multiple=True, metavar="COLS",
-              help="Covariates to dummy code (choice questions and text columns are by default).")
-@click.option("--model", "model_type", type=click.Choice(["cox", "logistic"]), default=None,
-              help="Default: cox with --time (or dates), logistic otherwise.")
-@click.option("--horizon", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Time at which absolute risk and calibration are assessed (default: median follow-up).")
-@click.option("--time-unit", default="months", show_default=True, help="Unit of the times (labels; dates use it too).")
+@click.option(
+    "--followup",
+    "followup_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Follow-up file (CSV, XLSX or Parquet) with the respondent ID (or give --attendance).",
+)
+@click.option(
+    "--event",
+    default=None,
+    metavar="COL",
+    help="Status column: 1 = disengaged, 0 = censored / still engaged (2 = competing outcome).",
+)
+@click.option(
+    "--attendance",
+    "attendance_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Instead of --followup: meeting-attendance log (respondent ID, meeting date); dropout = the "
+    "first gap of --window-days without a meeting.",
+)
+@click.option(
+    "--meeting-date",
+    default="meeting_date",
+    show_default=True,
+    metavar="COL",
+    help="Date column of the attendance log.",
+)
+@click.option(
+    "--window-days",
+    type=click.IntRange(min=1),
+    default=90,
+    show_default=True,
+    help="Days without a meeting that define dropout (with --attendance; 30 and 90 are common).",
+)
+@click.option(
+    "--end-date",
+    default=None,
+    metavar="DATE|COL",
+    help="End of observation for --attendance: one date (YYYY-MM-DD) or a column of RESPONSES.",
+)
+@click.option(
+    "--time",
+    "time_col",
+    default=None,
+    metavar="COL",
+    help="Time to disengagement or censoring (prospective design). Without it: status design, logistic model.",
+)
+@click.option(
+    "--id-column",
+    default="respondent_id",
+    show_default=True,
+    help="Respondent ID column in both files.",
+)
+@click.option(
+    "--competing",
+    default=None,
+    metavar="COL",
+    help="0/1 column marking the competing outcome (e.g. switched group).",
+)
+@click.option(
+    "--competing-as",
+    type=click.Choice(["censored", "event"]),
+    default="censored",
+    show_default=True,
+    help="Competing outcome as censoring (cause-specific hazard) or as disengagement.",
+)
+@click.option(
+    "--baseline-date", default=None, metavar="COL", help="Baseline date column (RESPONSES)."
+)
+@click.option(
+    "--followup-date", default=None, metavar="COL", help="Follow-up date column (follow-up file)."
+)
+@click.option(
+    "--scales",
+    multiple=True,
+    metavar="IDS",
+    help="Scale scores to model (comma separated). Default: the themes.",
+)
+@click.option(
+    "--covariates", multiple=True, metavar="COLS", help="Background covariates (comma separated)."
+)
+@click.option(
+    "--categorical",
+    multiple=True,
+    metavar="COLS",
+    help="Covariates to dummy code (choice questions and text columns are by default).",
+)
+@click.option(
+    "--model",
+    "model_type",
+    type=click.Choice(["cox", "logistic"]),
+    default=None,
+    help="Default: cox with --time (or dates), logistic otherwise.",
+)
+@click.option(
+    "--horizon",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Time at which absolute risk and calibration are assessed (default: median follow-up).",
+)
+@click.option(
+    "--time-unit",
+    default="months",
+    show_default=True,
+    help="Unit of the times (labels; dates use it too).",
+)
 @click.option("--ties", type=click.Choice(["efron", "breslow"]), default="efron", show_default=True)
-@click.option("--penalty", type=click.FloatRange(min=0), default=0.0, show_default=True,
-              help="Ridge penalty on standardised predictors (0 = none).")
-@click.option("--n-boot", type=click.IntRange(min=1), default=200, show_default=True, help="Bootstrap resamples.")
+@click.option(
+    "--penalty",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Ridge penalty on standardised predictors (0 = none).",
+)
+@click.option(
+    "--n-boot",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Bootstrap resamples.",
+)
 @click.option("--seed", type=int, default=20240101, show_default=True, help="Bootstrap seed.")
-@click.option("--anticipated-r2", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
-              help="Anticipated Cox-Snell R2 for the minimum sample size (default: 15% of its maximum).")
+@click.option(
+    "--anticipated-r2",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=None,
+    help="Anticipated Cox-Snell R2 for the minimum sample size (default: 15% of its maximum).",
+)
 @instrument_option
-@click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Output folder.")
+@click.option(
+    "--out", "out", type=click.Path(file_okay=False), required=True, help="Output folder."
+)
 @format_option
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-def fit_command(responses, followup_path, event, attendance_path, meeting_date, window_days, end_date, time_col, id_column, competing, competing_as, baseline_date,
-                followup_date, scales, covariates, categorical, model_type, horizon, time_unit, ties, penalty,
-                n_boot, seed, anticipated_r2, instrument_path, out, output_format, quiet):
+def fit_command(
+    responses,
+    followup_path,
+    event,
+    attendance_path,
+    meeting_date,
+    window_days,
+    end_date,
+    time_col,
+    id_column,
+    competing,
+    competing_as,
+    baseline_date,
+    followup_date,
+    scales,
+    covariates,
+    categorical,
+    model_type,
+    horizon,
+    time_unit,
+    ties,
+    penalty,
+    n_boot,
+    seed,
+    anticipated_r2,
+    instrument_path,
+    out,
+    output_format,
+    quiet,
+):
     """Fit an attrition model: RESPONSES (raw answers or scale scores) joined to --followup.
 
     Writes model.json, results.json, tables.xlsx, problems.csv and report.html to --out.
@@ -158,7 +287,9 @@ def fit_command(responses, followup_path, event, attendance_path, meeting_date, 
         raise UsageError("--event: required with --followup (the status column)")
     if attendance_path is not None:
         if event or time_col or followup_date:
-            raise UsageError("--attendance defines the outcome itself: leave out --event, --time and --followup-date")
+            raise UsageError(
+                "--attendance defines the outcome itself: leave out --event, --time and --followup-date"
+            )
         if baseline_date is None or end_date is None:
             raise UsageError("--attendance needs --baseline-date COL and --end-date DATE|COL")
     out_path = output_dir(out)
@@ -168,8 +299,14 @@ def fit_command(responses, followup_path, event, attendance_path, meeting_date, 
     if attendance_path is not None:
         log = read_table(attendance_path, id_column=id_column, option="--attendance")
         follow, extra_problems = dropout_from_attendance(
-            log, base, end_date=end_date, window_days=window_days, id_column=id_column, meeting_date=meeting_date,
-            baseline_date=baseline_date, unit=time_unit if time_unit in ("days", "weeks", "months", "years") else "months",
+            log,
+            base,
+            end_date=end_date,
+            window_days=window_days,
+            id_column=id_column,
+            meeting_date=meeting_date,
+            baseline_date=baseline_date,
+            unit=time_unit if time_unit in ("days", "weeks", "months", "years") else "months",
             attendance_file=Path(attendance_path).name,
         )
         follow = follow.rename(columns={"respondent_id": id_column})
@@ -177,33 +314,67 @@ def fit_command(responses, followup_path, event, attendance_path, meeting_date, 
     else:
         follow = read_table(followup_path, id_column=id_column, option="--followup")
     synthetic = _is_synthetic(base, follow)
-    base, scale_ids, scored, item_problems = scores_from(base, spec, scales=_split(scales), file=Path(responses).name)
+    base, scale_ids, scored, item_problems = scores_from(
+        base, spec, scales=_split(scales), file=Path(responses).name
+    )
     covs = _split(covariates)
     cats = _split(categorical)
     choice_ids = {q.id for q in spec.background if q.type in ("single_choice", "multiple_choice")}
     cats = sorted(set(cats) | {c for c in covs if c in choice_ids})
-    if horizon is not None and time_col is None and baseline_date is None and attendance_path is None:
-        raise UsageError("--horizon: only for time-to-event data (give --time or the two date columns)")
+    if (
+        horizon is not None
+        and time_col is None
+        and baseline_date is None
+        and attendance_path is None
+    ):
+        raise UsageError(
+            "--horizon: only for time-to-event data (give --time or the two date columns)"
+        )
     joined = join_followup(
-        base, follow, event=event, time=time_col, id_column=id_column, competing=competing,
-        competing_as=competing_as, baseline_date=baseline_date, followup_date=followup_date,
+        base,
+        follow,
+        event=event,
+        time=time_col,
+        id_column=id_column,
+        competing=competing,
+        competing_as=competing_as,
+        baseline_date=baseline_date,
+        followup_date=followup_date,
         unit=time_unit if time_unit in ("days", "weeks", "months", "years") else "months",
-        baseline_file=Path(responses).name, followup_file=Path(followup_path).name,
+        baseline_file=Path(responses).name,
+        followup_file=Path(followup_path).name,
     )
     if extra_problems or item_problems:
-        joined = dataclasses.replace(joined, problems=[*item_problems, *extra_problems, *joined.problems])
+        joined = dataclasses.replace(
+            joined, problems=[*item_problems, *extra_problems, *joined.problems]
+        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         analysis = fit_attrition(
-            joined, scales=scale_ids, covariates=covs, categorical=cats, model=model_type, horizon=horizon,
-            ties=ties, penalty=penalty, n_boot=n_boot, seed=seed, anticipated_r2=anticipated_r2,
+            joined,
+            scales=scale_ids,
+            covariates=covs,
+            categorical=cats,
+            model=model_type,
+            horizon=horizon,
+            ties=ties,
+            penalty=penalty,
+            n_boot=n_boot,
+            seed=seed,
+            anticipated_r2=anticipated_r2,
             time_unit=time_unit,
         )
     inputs = {
-        "responses": Path(responses).name, "followup": Path(followup_path).name,
-        "dropout_definition": (f"no meeting for {window_days} days (attendance log)" if attendance_path
-                               else f"status column {event}"),
-        "scored_from_items": scored, "responses_hash": data_hash(base), "followup_hash": data_hash(follow),
+        "responses": Path(responses).name,
+        "followup": Path(followup_path).name,
+        "dropout_definition": (
+            f"no meeting for {window_days} days (attendance log)"
+            if attendance_path
+            else f"status column {event}"
+        ),
+        "scored_from_items": scored,
+        "responses_hash": data_hash(base),
+        "followup_hash": data_hash(follow),
     }
     paths = write_outputs(analysis, out_path, instrument=spec, inputs=inputs, synthetic=synthetic)
     for w in caught:
@@ -214,7 +385,8 @@ def fit_command(responses, followup_path, event, attendance_path, meeting_date, 
         click.echo(
             f"\n{'SYNTHETIC DATA. ' if synthetic else ''}{analysis.model_type} model: n = {analysis.model.n_obs_}, "
             f"events = {analysis.model.n_events_}, {len(analysis.problems)} problem record(s). "
-            f"Wrote {', '.join(p.name for p in paths.values())} to {out_path}", err=output_format != "table",
+            f"Wrote {', '.join(p.name for p in paths.values())} to {out_path}",
+            err=output_format != "table",
         )
 
 
@@ -233,11 +405,21 @@ def _echo_table(frame, output_format: str) -> None:
 @command.command("predict")
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
 @click.argument("responses", type=click.Path(exists=True, dir_okay=False))
-@click.option("--horizon", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Time by which the risk of disengaging is predicted (Cox models; required for them).")
+@click.option(
+    "--horizon",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Time by which the risk of disengaging is predicted (Cox models; required for them).",
+)
 @click.option("--id-column", default="respondent_id", show_default=True)
 @instrument_option
-@click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Predictions file (.csv or .xlsx).")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="Predictions file (.csv or .xlsx).",
+)
 @click.option("--quiet", "-q", is_flag=True)
 def predict_command(model, responses, horizon, id_column, instrument_path, out, quiet):
     """Predict each respondent's risk of disengaging by --horizon with a saved MODEL."""
@@ -256,26 +438,37 @@ def predict_command(model, responses, horizon, id_column, instrument_path, out, 
     spec = open_instrument(instrument_path)
     saved.check_instrument(spec)
     if saved.model_type == "cox" and horizon is None:
-        raise UsageError("--horizon: required with a Cox model (risk of disengaging by which time?)")
+        raise UsageError(
+            "--horizon: required with a Cox model (risk of disengaging by which time?)"
+        )
     if saved.model_type == "logistic":
         fitted_horizon = saved.options.get("horizon")
         if horizon is not None and (fitted_horizon is None or abs(horizon - fitted_horizon) > 1e-9):
-            where = (f"by {fitted_horizon:g} {saved.options.get('time_unit', '')}".rstrip() if fitted_horizon
-                     else "at the follow-up it was fitted on")
-            raise UsageError(f"--horizon: this logistic model predicts disengagement {where} only; "
-                             "fit a Cox model to predict for other horizons")
+            where = (
+                f"by {fitted_horizon:g} {saved.options.get('time_unit', '')}".rstrip()
+                if fitted_horizon
+                else "at the follow-up it was fitted on"
+            )
+            raise UsageError(
+                f"--horizon: this logistic model predicts disengagement {where} only; "
+                "fit a Cox model to predict for other horizons"
+            )
         horizon = fitted_horizon
     frame = read_table(responses, id_column=id_column, option="RESPONSES")
     if id_column not in frame.columns:
         raise DataError(f"{Path(responses).name}: no ID column {id_column!r}")
-    frame, _, _, item_problems = scores_from(frame, spec, scales=list(saved.design.scales), file=Path(responses).name)
+    frame, _, _, item_problems = scores_from(
+        frame, spec, scales=list(saved.design.scales), file=Path(responses).name
+    )
     risk = saved.predict_risk(frame, horizon)
-    result = pd.DataFrame({
-        "respondent_id": frame[id_column].astype(str).map(neutralise),
-        "risk": risk.to_numpy(),
-        "horizon": horizon if horizon is not None else np.nan,
-        "linear_predictor": saved.linear_predictor(frame).to_numpy(),
-    })
+    result = pd.DataFrame(
+        {
+            "respondent_id": frame[id_column].astype(str).map(neutralise),
+            "risk": risk.to_numpy(),
+            "horizon": horizon if horizon is not None else np.nan,
+            "linear_predictor": saved.linear_predictor(frame).to_numpy(),
+        }
+    )
     if out.suffix.lower() == ".csv":
         from instrument.write import atomic_path
 
@@ -287,5 +480,8 @@ def predict_command(model, responses, horizon, id_column, instrument_path, out, 
         write_tables_xlsx({"predictions": result}, out, digits=4)
     if not quiet:
         missing = int(result["risk"].isna().sum())
-        click.echo(f"{len(result)} respondents, {missing} without a prediction (missing predictors), "
-                   f"{len(item_problems)} invalid item cell(s) left blank; wrote {out}", err=True)
+        click.echo(
+            f"{len(result)} respondents, {missing} without a prediction (missing predictors), "
+            f"{len(item_problems)} invalid item cell(s) left blank; wrote {out}",
+            err=True,
+        )

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from analysis.cli.options import group_option, instrument_option, lang_option, open_instrument, output_dir
+from analysis.cli.options import (
+    group_option,
+    instrument_option,
+    lang_option,
+    open_instrument,
+    output_dir,
+)
 from instrument.errors import UsageError
 from instrument.forms import FORMATS, build_forms, check_group
 
@@ -15,7 +21,9 @@ def parse_formats(value: str) -> list[str]:
     unknown = [part for part in wanted if part not in FORMATS]
     if unknown or not wanted:
         shown = ", ".join(unknown) if unknown else "(none)"
-        raise UsageError(f"--format: unknown format {shown}; allowed: {', '.join(FORMATS)} (comma-separated)")
+        raise UsageError(
+            f"--format: unknown format {shown}; allowed: {', '.join(FORMATS)} (comma-separated)"
+        )
     return wanted
 
 
@@ -24,11 +32,23 @@ def parse_formats(value: str) -> list[str]:
 @lang_option
 @group_option
 @click.option(
-    "--format", "formats", default=",".join(FORMATS), show_default=True, metavar="LIST",
+    "--format",
+    "formats",
+    default=",".join(FORMATS),
+    show_default=True,
+    metavar="LIST",
     help=f"Comma-separated forms to write: {', '.join(FORMATS)}.",
 )
-@click.option("--out", "out", required=True, metavar="DIR", help="Folder to write the forms into (created if needed).")
-def command(instrument_path: str | None, lang: str | None, group_name: str | None, formats: str, out: str) -> None:
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    metavar="DIR",
+    help="Folder to write the forms into (created if needed).",
+)
+def command(
+    instrument_path: str | None, lang: str | None, group_name: str | None, formats: str, out: str
+) -> None:
     """Build the questionnaire forms from the instrument specification.
 
     Writes NAME-LANG.xlsx (printable questionnaire, data entry with validation, codebook,
@@ -41,7 +61,9 @@ def command(instrument_path: str | None, lang: str | None, group_name: str | Non
         lang = instrument.check_language(lang)
         check_group(instrument, group_name)
     except ValueError as exc:
-        raise UsageError(f"--{str(exc).split(':', 1)[0]}: {str(exc).split(':', 1)[1].strip()}") from None
+        raise UsageError(
+            f"--{str(exc).split(':', 1)[0]}: {str(exc).split(':', 1)[1].strip()}"
+        ) from None
     folder = output_dir(out)
     written = build_forms(instrument, folder, lang=lang, group=group_name, formats=wanted)
     for path in written.values():

@@ -19,16 +19,24 @@ THRESHOLDS = (
 )
 
 
-def _rounded(frame: "pd.DataFrame") -> "pd.DataFrame":  # noqa: F821
+def _rounded(frame: pd.DataFrame) -> pd.DataFrame:  # noqa: F821
     return frame.round({k: v for k, v in ROUNDING.items() if k in frame.columns})
 
 
 @click.command("cvi")
 @click.argument("files", nargs=-1, required=True, metavar="FILES...")
 @instrument_option
-@click.option("--out", "out", default=None, metavar="FILE.xlsx", help="Also write the results to this workbook.")
+@click.option(
+    "--out",
+    "out",
+    default=None,
+    metavar="FILE.xlsx",
+    help="Also write the results to this workbook.",
+)
 @format_option
-def command(files: tuple[str, ...], instrument_path: str | None, out: str | None, output_format: str) -> None:
+def command(
+    files: tuple[str, ...], instrument_path: str | None, out: str | None, output_format: str
+) -> None:
     """Content validity (I-CVI, modified kappa, S-CVI) from returned rating workbooks.
 
     Reads the workbooks written by `mhdq cvi-form` and filled in by experts, one file per expert,
@@ -68,11 +76,16 @@ def command(files: tuple[str, ...], instrument_path: str | None, out: str | None
     items = _rounded(cvi.items).reset_index()
     scale_table = _rounded(cvi.scales[cvi.scales["n_items"] > 0]).reset_index()
     if output_format == "json":
-        click.echo(json.dumps({
-            "n_experts": cvi.n_experts,
-            "items": json.loads(items.to_json(orient="records")),
-            "scales": json.loads(scale_table.to_json(orient="records")),
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "n_experts": cvi.n_experts,
+                    "items": json.loads(items.to_json(orient="records")),
+                    "scales": json.loads(scale_table.to_json(orient="records")),
+                },
+                indent=2,
+            )
+        )
     elif output_format == "csv":
         click.echo(items.to_csv(index=False), nl=False)
         click.echo()
@@ -86,14 +99,27 @@ def command(files: tuple[str, ...], instrument_path: str | None, out: str | None
     if out is not None:
         path = Path(out)
         output_dir(path.parent if str(path.parent) else ".")
-        about = pd.DataFrame({
-            "key": ["instrument", "fingerprint", "n_experts", "experts", "files", "thresholds"],
-            "value": [instrument.metadata.short_name, instrument.fingerprint, cvi.n_experts,
-                      ", ".join(result.files), ", ".join(result.files.values()), THRESHOLDS],
-        })
+        about = pd.DataFrame(
+            {
+                "key": ["instrument", "fingerprint", "n_experts", "experts", "files", "thresholds"],
+                "value": [
+                    instrument.metadata.short_name,
+                    instrument.fingerprint,
+                    cvi.n_experts,
+                    ", ".join(result.files),
+                    ", ".join(result.files.values()),
+                    THRESHOLDS,
+                ],
+            }
+        )
         comments = result.comments
         with pd.ExcelWriter(path, engine="openpyxl") as writer:
-            for sheet, frame in (("items", cvi.items.reset_index()), ("scales", cvi.scales.reset_index()),
-                                 ("comments", comments), ("problems", problems), ("about", about)):
+            for sheet, frame in (
+                ("items", cvi.items.reset_index()),
+                ("scales", cvi.scales.reset_index()),
+                ("comments", comments),
+                ("problems", problems),
+                ("about", about),
+            ):
                 frame.map(neutralise).to_excel(writer, sheet_name=sheet, index=False)
         click.echo(f"Wrote {path}", err=True)

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from analysis.cli.options import group_option, instrument_option, lang_option, open_instrument, output_dir
+from analysis.cli.options import (
+    group_option,
+    instrument_option,
+    lang_option,
+    open_instrument,
+    output_dir,
+)
 from instrument.errors import UsageError
 from instrument.forms import check_group
 
@@ -15,8 +21,12 @@ from instrument.forms import check_group
 @instrument_option
 @lang_option
 @group_option
-@click.option("--out", "out", required=True, metavar="FILE", help="The .xlsx rating workbook to write.")
-def command(instrument_path: str | None, lang: str | None, group_name: str | None, out: str) -> None:
+@click.option(
+    "--out", "out", required=True, metavar="FILE", help="The .xlsx rating workbook to write."
+)
+def command(
+    instrument_path: str | None, lang: str | None, group_name: str | None, out: str
+) -> None:
     """Write the relevance-rating workbook experts fill in for the CVI review.
 
     Every item is listed under its facet with the facet's definition and a relevance cell

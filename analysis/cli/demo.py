@@ -10,14 +10,37 @@ from analysis.cli.options import instrument_option, open_instrument, output_dir
 
 
 @click.command("demo")
-@click.option("--out", "out", type=click.Path(file_okay=False), default="mhdq-demo", show_default=True,
-              help="Output folder.")
-@click.option("--n", "n", type=click.IntRange(min=100), default=600, show_default=True,
-              help="Simulated respondents.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False),
+    default="mhdq-demo",
+    show_default=True,
+    help="Output folder.",
+)
+@click.option(
+    "--n",
+    "n",
+    type=click.IntRange(min=100),
+    default=600,
+    show_default=True,
+    help="Simulated respondents.",
+)
 @click.option("--seed", type=int, default=2026, show_default=True, help="Random seed.")
-@click.option("--months", type=click.FloatRange(min=1), default=12.0, show_default=True, help="Months of follow-up.")
-@click.option("--n-boot", type=click.IntRange(min=1), default=200, show_default=True,
-              help="Bootstrap resamples of the attrition model's validation.")
+@click.option(
+    "--months",
+    type=click.FloatRange(min=1),
+    default=12.0,
+    show_default=True,
+    help="Months of follow-up.",
+)
+@click.option(
+    "--n-boot",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Bootstrap resamples of the attrition model's validation.",
+)
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
 @instrument_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only the output folder.")
@@ -30,29 +53,49 @@ def command(out, n, seed, months, n_boot, no_figures, instrument_path, quiet):
 
     folder = output_dir(out)
     spec = open_instrument(instrument_path)
-    say = (lambda message: None) if quiet else (lambda message: click.echo(f"- {message}", err=True))
+    say = (
+        (lambda message: None) if quiet else (lambda message: click.echo(f"- {message}", err=True))
+    )
     started = time.perf_counter()
-    result = run_demo(folder, n=n, seed=seed, followup_months=months, n_boot=n_boot, instrument=spec,
-                      figures=not no_figures, progress=say)
+    result = run_demo(
+        folder,
+        n=n,
+        seed=seed,
+        followup_months=months,
+        n_boot=n_boot,
+        instrument=spec,
+        figures=not no_figures,
+        progress=say,
+    )
     elapsed = time.perf_counter() - started
     if quiet:
         click.echo(str(folder))
         return
     f = result.facts
     click.echo(f"\n{SYNTHETIC_NOTICE}\n")
-    lines = [f"{spec.metadata.short_name} {spec.version}: {f['n']} synthetic respondents scored, "
-             f"{f['problems']} problem record(s), {f['events']} disengaged within {months:g} months."]
+    lines = [
+        f"{spec.metadata.short_name} {spec.version}: {f['n']} synthetic respondents scored, "
+        f"{f['problems']} problem record(s), {f['events']} disengaged within {months:g} months."
+    ]
     if "alpha" in f:
-        lines.append(f"Reliability: alpha of '{f['alpha_scale']}' = {f['alpha']:.2f}; parallel analysis suggests "
-                     f"{f['suggested_factors']} factor(s).")
+        lines.append(
+            f"Reliability: alpha of '{f['alpha_scale']}' = {f['alpha']:.2f}; parallel analysis suggests "
+            f"{f['suggested_factors']} factor(s)."
+        )
     if "cfa_model" in f:
-        lines.append(f"CFA ({f['cfa_model']}): CFI = {f['cfa_cfi']:.3f}, RMSEA = {f['cfa_rmsea']:.3f}.")
-    lines.append(f"Attrition (Cox on the theme scores): C = {f['c_index']:.3f}, "
-                 f"optimism-corrected {f['c_index_corrected']:.3f}.")
+        lines.append(
+            f"CFA ({f['cfa_model']}): CFI = {f['cfa_cfi']:.3f}, RMSEA = {f['cfa_rmsea']:.3f}."
+        )
+    lines.append(
+        f"Attrition (Cox on the theme scores): C = {f['c_index']:.3f}, "
+        f"optimism-corrected {f['c_index_corrected']:.3f}."
+    )
     click.echo("\n".join(lines) + "\n")
     width = max(len(name) for name in result.outputs)
     for name, path in result.outputs.items():
         click.echo(f"  {name:<{width}}  {path}")
     steps = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
-    click.echo(f"\nDone in {elapsed:.1f} s ({steps}). Open {folder / 'validation' / 'report.html'} "
-               f"and {folder / 'attrition' / 'report.html'} in a browser.")
+    click.echo(
+        f"\nDone in {elapsed:.1f} s ({steps}). Open {folder / 'validation' / 'report.html'} "
+        f"and {folder / 'attrition' / 'report.html'} in a browser."
+    )

@@ -14,18 +14,59 @@ from instrument.errors import UsageError
 @click.command("norms")
 @click.argument("inputs", nargs=-1, metavar="RESPONSES...")
 @instrument_option
-@click.option("--by", default=None, metavar="COLUMN", help="Norm within groups of a background question (e.g. gender).")
+@click.option(
+    "--by",
+    default=None,
+    metavar="COLUMN",
+    help="Norm within groups of a background question (e.g. gender).",
+)
 @click.option("--out", required=True, metavar="NORMS.json", help="Norms file to write (JSON).")
-@click.option("--impute", type=click.Choice(["none", "median"]), default="none", show_default=True,
-              help="Score with unanswered items replaced by the item median.")
-@click.option("--rename", "rename_path", default=None, metavar="MAP", help="Column rename map (.yaml or .csv).")
-@click.option("--recode", "recode_path", default=None, metavar="MAP", help="Value recode map (.yaml or .csv).")
-@click.option("--min-seconds", type=float, default=None, metavar="S", help="Flag respondents faster than S seconds.")
-@click.option("--jobs", type=int, default=None, metavar="N", help="Parallel workers (default: the number of cores).")
+@click.option(
+    "--impute",
+    type=click.Choice(["none", "median"]),
+    default="none",
+    show_default=True,
+    help="Score with unanswered items replaced by the item median.",
+)
+@click.option(
+    "--rename",
+    "rename_path",
+    default=None,
+    metavar="MAP",
+    help="Column rename map (.yaml or .csv).",
+)
+@click.option(
+    "--recode", "recode_path", default=None, metavar="MAP", help="Value recode map (.yaml or .csv)."
+)
+@click.option(
+    "--min-seconds",
+    type=float,
+    default=None,
+    metavar="S",
+    help="Flag respondents faster than S seconds.",
+)
+@click.option(
+    "--jobs",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Parallel workers (default: the number of cores).",
+)
 @format_option
 @quiet_option
-def command(inputs, instrument_path, by, out, impute, rename_path, recode_path, min_seconds, jobs, output_format,
-            quiet) -> None:
+def command(
+    inputs,
+    instrument_path,
+    by,
+    out,
+    impute,
+    rename_path,
+    recode_path,
+    min_seconds,
+    jobs,
+    output_format,
+    quiet,
+) -> None:
     """Score reference responses and save their norms (n, mean, SD, percentiles per scale).
 
     The norms file records the instrument's name and version; ``mhdq score --norms`` refuses it
@@ -44,9 +85,17 @@ def command(inputs, instrument_path, by, out, impute, rename_path, recode_path, 
     instrument = open_instrument(instrument_path)
     files = expand_inputs(list(inputs))
     with progress_bar(files, quiet) as advance:
-        table, result = fit_norms(files, instrument, by=by, impute=impute, min_seconds=min_seconds,
-                                  rename=read_rename(rename_path), recode=read_recode(recode_path), jobs=jobs,
-                                  progress=advance)
+        table, result = fit_norms(
+            files,
+            instrument,
+            by=by,
+            impute=impute,
+            min_seconds=min_seconds,
+            rename=read_rename(rename_path),
+            recode=read_recode(recode_path),
+            jobs=jobs,
+            progress=advance,
+        )
     if result.unreadable:
         echo_summary(result, strict=False, quiet=True)
         sys.exit(1)

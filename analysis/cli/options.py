@@ -17,17 +17,31 @@ instrument_option = click.option(
     help="Instrument specification (YAML). Default: the embedded MHDQ.",
 )
 lang_option = click.option(
-    "--lang", default=None, metavar="CODE", help="Language code (e.g. en, nb). Default: the instrument's default."
+    "--lang",
+    default=None,
+    metavar="CODE",
+    help="Language code (e.g. en, nb). Default: the instrument's default.",
 )
 group_option = click.option(
-    "--group", "group_name", default=None, metavar="NAME",
+    "--group",
+    "group_name",
+    default=None,
+    metavar="NAME",
     help="Name of the mutual-help group filling {group} in the item text (default: Narcotics Anonymous).",
 )
-seed_option = click.option("--seed", type=int, default=None, help="Random seed for reproducible results.")
-quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary output.")
+seed_option = click.option(
+    "--seed", type=int, default=None, help="Random seed for reproducible results."
+)
+quiet_option = click.option(
+    "--quiet", "-q", is_flag=True, help="No progress bar or summary output."
+)
 format_option = click.option(
-    "--format", "output_format", type=click.Choice(["table", "csv", "json"]), default="table",
-    show_default=True, help="How tabular output is printed.",
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="How tabular output is printed.",
 )
 
 

@@ -18,7 +18,9 @@ def _write_plot(result, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     ax = result.plot()
-    ax.figure.text(0.01, 0.01, "SYNTHETIC: simulated cohorts, not real respondents", fontsize=7, color="grey")
+    ax.figure.text(
+        0.01, 0.01, "SYNTHETIC: simulated cohorts, not real respondents", fontsize=7, color="grey"
+    )
     ax.figure.tight_layout(rect=(0, 0.03, 1, 1))
     ax.figure.savefig(path, dpi=110)
     plt.close(ax.figure)
@@ -27,37 +29,100 @@ def _write_plot(result, path: Path) -> Path:
 
 @click.command("plan")
 @instrument_option
-@click.option("--n", "n", type=click.IntRange(min=10), default=None,
-              help="Respondents in the planned study (required unless --target is given).")
-@click.option("--events-rate", "event_rate", type=click.FloatRange(0.01, 0.95), default=0.4, show_default=True,
-              help="Share expected to disengage before the last follow-up.")
-@click.option("--months", type=click.FloatRange(min=1), default=12.0, show_default=True, help="Last follow-up month.")
-@click.option("--missing", type=click.FloatRange(0, 0.5), default=0.03, show_default=True,
-              help="Share of answers expected to be missing.")
-@click.option("--careless", type=click.FloatRange(0, 0.5), default=0.03, show_default=True,
-              help="Share of careless respondents expected.")
-@click.option("--reps", type=click.IntRange(min=2), default=50, show_default=True, help="Simulated cohorts per N.")
+@click.option(
+    "--n",
+    "n",
+    type=click.IntRange(min=10),
+    default=None,
+    help="Respondents in the planned study (required unless --target is given).",
+)
+@click.option(
+    "--events-rate",
+    "event_rate",
+    type=click.FloatRange(0.01, 0.95),
+    default=0.4,
+    show_default=True,
+    help="Share expected to disengage before the last follow-up.",
+)
+@click.option(
+    "--months",
+    type=click.FloatRange(min=1),
+    default=12.0,
+    show_default=True,
+    help="Last follow-up month.",
+)
+@click.option(
+    "--missing",
+    type=click.FloatRange(0, 0.5),
+    default=0.03,
+    show_default=True,
+    help="Share of answers expected to be missing.",
+)
+@click.option(
+    "--careless",
+    type=click.FloatRange(0, 0.5),
+    default=0.03,
+    show_default=True,
+    help="Share of careless respondents expected.",
+)
+@click.option(
+    "--reps",
+    type=click.IntRange(min=2),
+    default=50,
+    show_default=True,
+    help="Simulated cohorts per N.",
+)
 @click.option("--seed", type=int, default=2026, show_default=True, help="Random seed.")
-@click.option("--target", "targets", multiple=True, metavar="METRIC=VALUE",
-              help="Search the smallest N meeting this (repeatable): alpha_width, omega_width, c_index_width "
-                   "(upper bounds; alpha_width@SCALE for one scale), p_rmsea_ok, p_cfi_ok (lower bounds).")
-@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
-              help="Folder for plan.png (and search.png, plan.json).")
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="METRIC=VALUE",
+    help="Search the smallest N meeting this (repeatable): alpha_width, omega_width, c_index_width "
+    "(upper bounds; alpha_width@SCALE for one scale), p_rmsea_ok, p_cfi_ok (lower bounds).",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder for plan.png (and search.png, plan.json).",
+)
 @format_option
-def command(instrument_path, n, event_rate, months, missing, careless, reps, seed, targets, out, output_format):
+def command(
+    instrument_path,
+    n,
+    event_rate,
+    months,
+    missing,
+    careless,
+    reps,
+    seed,
+    targets,
+    out,
+    output_format,
+):
     """Expected interval widths, CFA fit and C-index precision for N respondents (synthetic Monte Carlo)."""
     from analysis.plan import SYNTHETIC_NOTE, find_sample_size, parse_targets, plan_study
 
     spec = open_instrument(instrument_path)
     if n is None and not targets:
-        raise UsageError("give --n N (the planned sample size) or --target METRIC=VALUE to search for one")
+        raise UsageError(
+            "give --n N (the planned sample size) or --target METRIC=VALUE to search for one"
+        )
     try:
         wanted = parse_targets(list(targets)) if targets else None
     except ValueError as exc:
         raise UsageError(f"--target: {exc}") from None
     folder = output_dir(out) if out is not None else None
-    options = dict(reps=reps, seed=seed, event_rate=event_rate, followup_months=months, missing_rate=missing,
-                   careless_share=careless)
+    options = dict(
+        reps=reps,
+        seed=seed,
+        event_rate=event_rate,
+        followup_months=months,
+        missing_rate=missing,
+        careless_share=careless,
+    )
     search = None
     if wanted:
         search = find_sample_size(spec, wanted, **options)
@@ -70,17 +135,28 @@ def command(instrument_path, n, event_rate, months, missing, careless, reps, see
     else:
         plan = plan_study(spec, n=n, **options)
 
-    header = (f"{SYNTHETIC_NOTE}\n{spec.metadata.short_name} {spec.version}: N = {plan.n}, {plan.reps} cohorts, "
-              f"seed {plan.seed}, {plan.ci_level:.0%} intervals, CFA model {plan.settings['cfa_model']}")
+    header = (
+        f"{SYNTHETIC_NOTE}\n{spec.metadata.short_name} {spec.version}: N = {plan.n}, {plan.reps} cohorts, "
+        f"seed {plan.seed}, {plan.ci_level:.0%} intervals, CFA model {plan.settings['cfa_model']}"
+    )
     if output_format == "json":
-        payload = {"synthetic": True, "note": SYNTHETIC_NOTE, "n": plan.n, "reps": plan.reps, "seed": plan.seed,
-                   "settings": plan.settings,
-                   "reliability": json.loads(plan.reliability.to_json(orient="records")),
-                   "cfa": json.loads(plan.cfa.to_json(orient="records")),
-                   "attrition": json.loads(plan.attrition.to_json(orient="records"))}
+        payload = {
+            "synthetic": True,
+            "note": SYNTHETIC_NOTE,
+            "n": plan.n,
+            "reps": plan.reps,
+            "seed": plan.seed,
+            "settings": plan.settings,
+            "reliability": json.loads(plan.reliability.to_json(orient="records")),
+            "cfa": json.loads(plan.cfa.to_json(orient="records")),
+            "attrition": json.loads(plan.attrition.to_json(orient="records")),
+        }
         if search is not None:
-            payload["search"] = {"targets": search.targets, "n_required": search.n_required,
-                                 "evaluations": json.loads(search.evaluations.to_json(orient="records"))}
+            payload["search"] = {
+                "targets": search.targets,
+                "n_required": search.n_required,
+                "evaluations": json.loads(search.evaluations.to_json(orient="records")),
+            }
         click.echo(json.dumps(payload, indent=2))
     elif output_format == "csv":
         click.echo(plan.summary().to_csv(index=False), nl=False)
@@ -89,31 +165,64 @@ def command(instrument_path, n, event_rate, months, missing, careless, reps, see
             click.echo(search.evaluations.to_csv(index=False), nl=False)
     else:
         click.echo(header + "\n")
-        rel = plan.reliability[["scale", "n_items", "alpha_mean", "alpha_width", "omega_mean", "omega_width"]]
+        rel = plan.reliability[
+            ["scale", "n_items", "alpha_mean", "alpha_width", "omega_mean", "omega_width"]
+        ]
         click.echo(rel.round(3).to_string(index=False))
         if len(plan.cfa):
-            cfa = plan.cfa[["model", "p_rmsea_ok", "p_cfi_ok", "rmsea_upper_mean", "cfi_mean", "complete_rows_mean"]]
-            click.echo("\nCFA (RMSEA upper limit < {:.2f}, CFI >= {:.2f}):".format(
-                plan.cfa["rmsea_cutoff"].iloc[0], plan.cfa["cfi_cutoff"].iloc[0]))
+            cfa = plan.cfa[
+                [
+                    "model",
+                    "p_rmsea_ok",
+                    "p_cfi_ok",
+                    "rmsea_upper_mean",
+                    "cfi_mean",
+                    "complete_rows_mean",
+                ]
+            ]
+            click.echo(
+                "\nCFA (RMSEA upper limit < {:.2f}, CFI >= {:.2f}):".format(
+                    plan.cfa["rmsea_cutoff"].iloc[0], plan.cfa["cfi_cutoff"].iloc[0]
+                )
+            )
             click.echo(cfa.round(3).to_string(index=False))
         click.echo("\nAttrition (Cox on the theme scores, Harrell's C):")
         click.echo(plan.attrition.round(3).to_string(index=False))
         if search is not None:
-            found = (f"smallest N meeting every target: {search.n_required}" if search.n_required
-                     else f"no N up to {max(search.grid)} meets every target")
-            click.echo(f"\nSample size search ({', '.join(f'{k}={v}' for k, v in search.targets.items())}): {found}")
+            found = (
+                f"smallest N meeting every target: {search.n_required}"
+                if search.n_required
+                else f"no N up to {max(search.grid)} meets every target"
+            )
+            click.echo(
+                f"\nSample size search ({', '.join(f'{k}={v}' for k, v in search.targets.items())}): {found}"
+            )
             click.echo(search.evaluations.round(3).to_string(index=False))
     if folder is not None:
         written = [_write_plot(plan, folder / "plan.png")]
         if search is not None:
             written.append(_write_plot(search, folder / "search.png"))
         payload_path = folder / "plan.json"
-        payload_path.write_text(json.dumps({
-            "synthetic": True, "note": SYNTHETIC_NOTE, "n": plan.n, "reps": plan.reps, "settings": plan.settings,
-            "summary": json.loads(plan.summary().to_json(orient="records")),
-            "search": None if search is None else {
-                "targets": search.targets, "n_required": search.n_required,
-                "evaluations": json.loads(search.evaluations.to_json(orient="records"))},
-        }, indent=2), encoding="utf-8")
+        payload_path.write_text(
+            json.dumps(
+                {
+                    "synthetic": True,
+                    "note": SYNTHETIC_NOTE,
+                    "n": plan.n,
+                    "reps": plan.reps,
+                    "settings": plan.settings,
+                    "summary": json.loads(plan.summary().to_json(orient="records")),
+                    "search": None
+                    if search is None
+                    else {
+                        "targets": search.targets,
+                        "n_required": search.n_required,
+                        "evaluations": json.loads(search.evaluations.to_json(orient="records")),
+                    },
+                },
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
         written.append(payload_path)
         click.echo("\n" + "\n".join(f"wrote {p}" for p in written), err=output_format != "table")

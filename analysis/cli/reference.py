@@ -10,7 +10,9 @@ import click
 
 
 def _help_text(command: click.Command, name: str, parent: click.Context | None) -> str:
-    context = click.Context(command, info_name=name, parent=parent, terminal_width=100, max_content_width=100)
+    context = click.Context(
+        command, info_name=name, parent=parent, terminal_width=100, max_content_width=100
+    )
     return command.get_help(context)
 
 
@@ -50,7 +52,14 @@ def cli_reference_markdown() -> str:
             sub_context = click.Context(command, info_name=name, parent=root)
             for sub_name in sorted(command.commands):
                 sub = command.commands[sub_name]
-                parts += ["", f"### mhdq {name} {sub_name}", "", "```text", _help_text(sub, sub_name, sub_context), "```"]
+                parts += [
+                    "",
+                    f"### mhdq {name} {sub_name}",
+                    "",
+                    "```text",
+                    _help_text(sub, sub_name, sub_context),
+                    "```",
+                ]
     return "\n".join(parts) + "\n"
 
 

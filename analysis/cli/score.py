@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import click
 
@@ -20,8 +21,12 @@ def read_rename(path: str | None) -> dict[str, str] | None:
     data = _read_map(path, "--rename")
     if isinstance(data, list):  # CSV rows
         return {row[0]: row[1] for row in data}
-    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
-        raise UsageError(f"--rename {path}: must map file column names to item or question ids (text to text)")
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+    ):
+        raise UsageError(
+            f"--rename {path}: must map file column names to item or question ids (text to text)"
+        )
     return data
 
 
@@ -38,11 +43,13 @@ def read_recode(path: str | None) -> dict[str, dict[Any, int]] | None:
             try:
                 code = int(row[2])
             except ValueError:
-                raise UsageError(f"--recode {path}: code {row[2]!r} of {row[0]} is not a whole number") from None
+                raise UsageError(
+                    f"--recode {path}: code {row[2]!r} of {row[0]} is not a whole number"
+                ) from None
             out.setdefault(row[0], {})[row[1]] = code
         return out
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise UsageError(f"--recode {path}: must map item ids (or \"*\") to {{value: code}} mappings")
+        raise UsageError(f'--recode {path}: must map item ids (or "*") to {{value: code}} mappings')
     return data
 
 
@@ -56,7 +63,11 @@ def _read_map(path: str, option: str):
         raise UsageError(f"{option} {path}: file not found")
     text = file.read_text(encoding="utf-8-sig")
     if file.suffix.lower() == ".csv":
-        rows = [row for row in csv.reader(text.splitlines()) if row and any(cell.strip() for cell in row)]
+        rows = [
+            row
+            for row in csv.reader(text.splitlines())
+            if row and any(cell.strip() for cell in row)
+        ]
         if rows and rows[0][0].strip().lower() in ("from", "column", "source"):
             rows = rows[1:]
         return [[cell.strip() for cell in row] for row in rows]
@@ -81,8 +92,15 @@ def progress_bar(files: list[Path], quiet: bool) -> Iterator[Any]:
 
     estimates = [estimate_rows(p) for p in files]
     total = sum(e for e in estimates if e) if all(estimates) else None
-    progress = Progress(TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
-                        TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+    progress = Progress(
+        TextColumn("[bold]scoring"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rows"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
     with progress:
         task = progress.add_task("scoring", total=total)
 
@@ -100,8 +118,10 @@ def echo_summary(result, *, strict: bool, quiet: bool) -> None:
         return
     marker = "SYNTHETIC data: " if result.synthetic else ""
     skipped = f" ({result.n_skipped:,} empty rows skipped)" if result.n_skipped else ""
-    click.echo(f"{marker}rows read {result.n_read:,} = scored {result.n_scored:,} + rejected "
-               f"{result.n_rejected:,}{skipped}")
+    click.echo(
+        f"{marker}rows read {result.n_read:,} = scored {result.n_scored:,} + rejected "
+        f"{result.n_rejected:,}{skipped}"
+    )
     summary = result.summary()
     if len(summary):
         counts = ", ".join(f"{r.rule} ({r.severity}) {r.n:,}" for r in summary.itertuples())
@@ -111,7 +131,9 @@ def echo_summary(result, *, strict: bool, quiet: bool) -> None:
     if result.output is not None:
         click.echo(f"scores: {result.output}")
     elif strict and result.n_errors:
-        click.echo(f"strict: {result.n_errors:,} error(s) found, so no scores were written", err=True)
+        click.echo(
+            f"strict: {result.n_errors:,} error(s) found, so no scores were written", err=True
+        )
     if result.problems_path is not None:
         click.echo(f"problems: {result.problems_path}")
 
@@ -119,28 +141,100 @@ def echo_summary(result, *, strict: bool, quiet: bool) -> None:
 @click.command("score")
 @click.argument("inputs", nargs=-1, metavar="INPUT...")
 @instrument_option
-@click.option("--out", required=True, metavar="FILE", help="Scores file: .csv, .parquet, .xlsx or .sav.")
-@click.option("--problems", "problems_path", default=None, metavar="FILE",
-              help="Problem list (default: <out stem>.problems.csv).")
-@click.option("--strict", is_flag=True, help="Write no scores (only the problem list) and exit 1 if any error is found.")
-@click.option("--norms", "norms_path", default=None, metavar="NORMS.json",
-              help="Add z, T and percentile columns from a norms file (mhdq norms).")
-@click.option("--impute", type=click.Choice(["none", "median"]), default="none", show_default=True,
-              help="Replace unanswered items by the item median before scoring (as psych::scoreItems).")
-@click.option("--rename", "rename_path", default=None, metavar="MAP", help="Column rename map (.yaml or .csv).")
-@click.option("--recode", "recode_path", default=None, metavar="MAP", help="Value recode map (.yaml or .csv).")
-@click.option("--min-seconds", type=float, default=None, metavar="S",
-              help="Flag respondents who took less than S seconds (where a duration column exists).")
-@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-              help="local: processes on this machine; dask: a dask.distributed cluster (mhdq[dask]).")
-@click.option("--scheduler", default=None, metavar="ADDRESS", help="dask scheduler address (default: a local cluster).")
-@click.option("--jobs", type=int, default=None, metavar="N", help="Parallel workers (default: the number of cores).")
-@click.option("--chunk-rows", type=int, default=100_000, show_default=True, metavar="N",
-              help="Rows read and scored at a time for CSV and Parquet.")
+@click.option(
+    "--out", required=True, metavar="FILE", help="Scores file: .csv, .parquet, .xlsx or .sav."
+)
+@click.option(
+    "--problems",
+    "problems_path",
+    default=None,
+    metavar="FILE",
+    help="Problem list (default: <out stem>.problems.csv).",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Write no scores (only the problem list) and exit 1 if any error is found.",
+)
+@click.option(
+    "--norms",
+    "norms_path",
+    default=None,
+    metavar="NORMS.json",
+    help="Add z, T and percentile columns from a norms file (mhdq norms).",
+)
+@click.option(
+    "--impute",
+    type=click.Choice(["none", "median"]),
+    default="none",
+    show_default=True,
+    help="Replace unanswered items by the item median before scoring (as psych::scoreItems).",
+)
+@click.option(
+    "--rename",
+    "rename_path",
+    default=None,
+    metavar="MAP",
+    help="Column rename map (.yaml or .csv).",
+)
+@click.option(
+    "--recode", "recode_path", default=None, metavar="MAP", help="Value recode map (.yaml or .csv)."
+)
+@click.option(
+    "--min-seconds",
+    type=float,
+    default=None,
+    metavar="S",
+    help="Flag respondents who took less than S seconds (where a duration column exists).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="local: processes on this machine; dask: a dask.distributed cluster (mhdq[dask]).",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="dask scheduler address (default: a local cluster).",
+)
+@click.option(
+    "--jobs",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Parallel workers (default: the number of cores).",
+)
+@click.option(
+    "--chunk-rows",
+    type=int,
+    default=100_000,
+    show_default=True,
+    metavar="N",
+    help="Rows read and scored at a time for CSV and Parquet.",
+)
 @lang_option
 @quiet_option
-def command(inputs, instrument_path, out, problems_path, strict, norms_path, impute, rename_path, recode_path,
-            min_seconds, engine, scheduler, jobs, chunk_rows, lang, quiet) -> None:
+def command(
+    inputs,
+    instrument_path,
+    out,
+    problems_path,
+    strict,
+    norms_path,
+    impute,
+    rename_path,
+    recode_path,
+    min_seconds,
+    engine,
+    scheduler,
+    jobs,
+    chunk_rows,
+    lang,
+    quiet,
+) -> None:
     """Check and score response files.
 
     INPUT may be files, glob patterns and folders (searched recursively). Writes the scores of
@@ -174,9 +268,24 @@ def command(inputs, instrument_path, out, problems_path, strict, norms_path, imp
     recode = read_recode(recode_path)
     files = expand_inputs(list(inputs))
     with progress_bar(files, quiet) as advance:
-        result = run_batch(files, instrument, out, problems_path=problems_path, strict=strict, impute=impute,
-                           norms=norms, min_seconds=min_seconds, rename=rename, recode=recode, jobs=jobs,
-                           chunk_rows=chunk_rows, engine=engine, scheduler=scheduler, lang=lang, progress=advance)
+        result = run_batch(
+            files,
+            instrument,
+            out,
+            problems_path=problems_path,
+            strict=strict,
+            impute=impute,
+            norms=norms,
+            min_seconds=min_seconds,
+            rename=rename,
+            recode=recode,
+            jobs=jobs,
+            chunk_rows=chunk_rows,
+            engine=engine,
+            scheduler=scheduler,
+            lang=lang,
+            progress=advance,
+        )
     echo_summary(result, strict=strict, quiet=quiet)
     if result.unreadable or (strict and result.n_errors):
         sys.exit(1)

@@ -20,9 +20,9 @@ before it is written to a spreadsheet or CSV, and through :func:`html.escape` fo
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from instrument.spec import BackgroundQuestion, Instrument, Item, ResponseScale, Scale
 
@@ -224,7 +224,8 @@ def sections(instrument: Instrument) -> tuple[Section, ...]:
         grouped.setdefault(section_scale(instrument, item).id, []).append(item)
     order = [s.id for s in instrument.scales if s.id in grouped]
     return tuple(
-        Section(n, instrument.scale(scale_id), tuple(grouped[scale_id])) for n, scale_id in enumerate(order, 1)
+        Section(n, instrument.scale(scale_id), tuple(grouped[scale_id]))
+        for n, scale_id in enumerate(order, 1)
     )
 
 
@@ -292,11 +293,16 @@ def data_columns(instrument: Instrument) -> tuple[DataColumn, ...]:
 
 def file_stem(instrument: Instrument, lang: str) -> str:
     """Base of the output file names: the short name in lower case and the language, e.g. ``mhdq-en``."""
-    short = re.sub(r"[^a-z0-9]+", "-", instrument.metadata.short_name.lower()).strip("-") or "instrument"
+    short = (
+        re.sub(r"[^a-z0-9]+", "-", instrument.metadata.short_name.lower()).strip("-")
+        or "instrument"
+    )
     return f"{short}-{lang}"
 
 
-def text_of(instrument: Instrument, text: Mapping[str, str], lang: str, group: str | None = None) -> str:
+def text_of(
+    instrument: Instrument, text: Mapping[str, str], lang: str, group: str | None = None
+) -> str:
     """Text from the specification in ``lang`` with its parameters filled in (``group`` if given)."""
     if not text:
         return ""
@@ -305,7 +311,9 @@ def text_of(instrument: Instrument, text: Mapping[str, str], lang: str, group: s
     return instrument.render(text, lang, group=group)
 
 
-def scale_labels(scale: ResponseScale, lang: str, *, with_missing: bool = False) -> list[tuple[int, str]]:
+def scale_labels(
+    scale: ResponseScale, lang: str, *, with_missing: bool = False
+) -> list[tuple[int, str]]:
     """``(code, label)`` pairs of a response scale: the answers, then not-applicable.
 
     With ``with_missing`` the declared missing codes follow, labelled "missing".
@@ -324,12 +332,18 @@ def question_number(instrument: Instrument) -> dict[str, int]:
     return {qid: n for n, qid in enumerate(ids, 1)}
 
 
-def condition_text(instrument: Instrument, question: BackgroundQuestion, lang: str, group: str | None = None) -> str:
-    """"Answer only if ..." for a question with a ``relevant`` condition (empty otherwise)."""
+def condition_text(
+    instrument: Instrument, question: BackgroundQuestion, lang: str, group: str | None = None
+) -> str:
+    """ "Answer only if ..." for a question with a ``relevant`` condition (empty otherwise)."""
     if question.relevant is None:
         return ""
     target = next(q for q in instrument.background if q.id == question.relevant.question)
-    labels = [text_of(instrument, c.label, lang, group) for c in target.choices if c.code in question.relevant.values]
+    labels = [
+        text_of(instrument, c.label, lang, group)
+        for c in target.choices
+        if c.code in question.relevant.values
+    ]
     number = question_number(instrument)[target.id]
     return ui(lang, "only_if", n=number, labels=ui(lang, "or").join(labels))
 

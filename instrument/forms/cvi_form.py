@@ -16,9 +16,9 @@ problem as a :class:`~instrument.problems.Problem` with file, row and column.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import pandas as pd
 from openpyxl import Workbook, load_workbook
@@ -53,10 +53,22 @@ _UI = {
             "wording, or if a statement fits another facet better. Please rate every statement."
         ),
         "scale": "Relevance scale",
-        "labels": ("1 = not relevant", "2 = somewhat relevant", "3 = quite relevant", "4 = highly relevant"),
+        "labels": (
+            "1 = not relevant",
+            "2 = somewhat relevant",
+            "3 = quite relevant",
+            "4 = highly relevant",
+        ),
         "expert_hint": "Write your name or an ID in cell B1 of the sheet '{sheet}'.",
         "return": "Save the file (.xlsx, keep its name and sheets) and return it to the study team.",
-        "headers": ("Item", "Facet", "Definition of the facet", "Statement", "Relevance (1-4)", "Comment"),
+        "headers": (
+            "Item",
+            "Facet",
+            "Definition of the facet",
+            "Statement",
+            "Relevance (1-4)",
+            "Comment",
+        ),
         "prompt_title": "Relevance",
         "error_title": "Not allowed",
         "error": "Enter a whole number from 1 to 4.",
@@ -76,10 +88,22 @@ _UI = {
             "eller hvis en påstand passer bedre i en annen fasett. Vurder alle påstandene."
         ),
         "scale": "Relevansskala",
-        "labels": ("1 = ikke relevant", "2 = litt relevant", "3 = ganske relevant", "4 = svært relevant"),
+        "labels": (
+            "1 = ikke relevant",
+            "2 = litt relevant",
+            "3 = ganske relevant",
+            "4 = svært relevant",
+        ),
         "expert_hint": "Skriv navnet ditt eller en ID i celle B1 i arket «{sheet}».",
         "return": "Lagre filen (.xlsx, behold navn og ark) og send den tilbake til prosjektgruppen.",
-        "headers": ("Ledd", "Fasett", "Definisjon av fasetten", "Påstand", "Relevans (1-4)", "Kommentar"),
+        "headers": (
+            "Ledd",
+            "Fasett",
+            "Definisjon av fasetten",
+            "Påstand",
+            "Relevans (1-4)",
+            "Kommentar",
+        ),
         "prompt_title": "Relevans",
         "error_title": "Ikke tillatt",
         "error": "Skriv et heltall fra 1 til 4.",
@@ -131,7 +155,10 @@ def write_cvi_form(
         (text["scale"], Font(bold=True)),
         *[(label, None) for label in text["labels"]],
         (text["return"], None),
-        (f"{instrument.metadata.short_name} {instrument.version} \u00b7 {instrument.fingerprint} \u00b7 {generator()}", None),
+        (
+            f"{instrument.metadata.short_name} {instrument.version} \u00b7 {instrument.fingerprint} \u00b7 {generator()}",
+            None,
+        ),
     ]
     about.column_dimensions["A"].width = 110
     for n, (line, font) in enumerate(lines, 1):
@@ -156,11 +183,17 @@ def write_cvi_form(
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
     row = FIRST_DATA_ROW
     for scale in instrument.leaf_scales:
-        definition = text_of(instrument, scale.definition, lang, group) or text_of(instrument, scale.label, lang, group)
+        definition = text_of(instrument, scale.definition, lang, group) or text_of(
+            instrument, scale.label, lang, group
+        )
         for item_id in instrument.scale_items(scale.id):
             item = instrument.item(item_id)
-            values = [item.id, text_of(instrument, scale.label, lang, group), definition,
-                      text_of(instrument, item.text, lang, group)]
+            values = [
+                item.id,
+                text_of(instrument, scale.label, lang, group),
+                definition,
+                text_of(instrument, item.text, lang, group),
+            ]
             for col, value in enumerate(values, 1):
                 cell = ws.cell(row=row, column=col, value=neutralise(value))
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -169,7 +202,11 @@ def write_cvi_form(
                 cell.protection = editable
                 cell.fill = shade
                 cell.border = box
-                cell.alignment = Alignment(wrap_text=True, vertical="top", horizontal="center" if key == "relevance" else None)
+                cell.alignment = Alignment(
+                    wrap_text=True,
+                    vertical="top",
+                    horizontal="center" if key == "relevance" else None,
+                )
             row += 1
     last = row - 1
     widths = {"A": 10, "B": 22, "C": 45, "D": 50, "E": 12, "F": 40}
@@ -178,19 +215,43 @@ def write_cvi_form(
     ws.freeze_panes = ws.cell(row=FIRST_DATA_ROW, column=2)
 
     def validation(**kwargs) -> DataValidation:
-        dv = DataValidation(allow_blank=True, showErrorMessage=True, errorStyle="stop", showInputMessage=True,
-                            errorTitle=text["error_title"], **kwargs)
+        dv = DataValidation(
+            allow_blank=True,
+            showErrorMessage=True,
+            errorStyle="stop",
+            showInputMessage=True,
+            errorTitle=text["error_title"],
+            **kwargs,
+        )
         ws.add_data_validation(dv)
         return dv
 
-    relevance = validation(type="whole", operator="between", formula1="1", formula2="4",
-                           promptTitle=text["prompt_title"], prompt="; ".join(text["labels"]), error=text["error"])
+    relevance = validation(
+        type="whole",
+        operator="between",
+        formula1="1",
+        formula2="4",
+        promptTitle=text["prompt_title"],
+        prompt="; ".join(text["labels"]),
+        error=text["error"],
+    )
     relevance.add(f"E{FIRST_DATA_ROW}:E{last}")
-    comment = validation(type="textLength", operator="lessThanOrEqual", formula1="2000",
-                         prompt=text["comment_prompt"], error=text["comment_error"])
+    comment = validation(
+        type="textLength",
+        operator="lessThanOrEqual",
+        formula1="2000",
+        prompt=text["comment_prompt"],
+        error=text["comment_error"],
+    )
     comment.add(f"F{FIRST_DATA_ROW}:F{last}")
-    expert = validation(type="textLength", operator="between", formula1="1", formula2="100",
-                        prompt=text["expert"], error=text["expert_error"])
+    expert = validation(
+        type="textLength",
+        operator="between",
+        formula1="1",
+        formula2="100",
+        prompt=text["expert"],
+        error=text["expert_error"],
+    )
     expert.add(EXPERT_CELL)
     ws.protection.sheet = True
     ws.protection.formatColumns = False  # experts may widen columns and rows to read
@@ -267,7 +328,9 @@ def _as_rating(value: object) -> int | None:
     return None
 
 
-def read_cvi_forms(paths: Iterable[str | Path], *, instrument: Instrument | None = None) -> CviRatings:
+def read_cvi_forms(
+    paths: Iterable[str | Path], *, instrument: Instrument | None = None
+) -> CviRatings:
     """Read returned content-validity workbooks.
 
     Parameters
@@ -295,23 +358,55 @@ def read_cvi_forms(paths: Iterable[str | Path], *, instrument: Instrument | None
         name = str(path)
 
         def problem(row, column, value, rule, severity, message):
-            problems.append(Problem(name, row, column, None if value is None else shorten(value), rule, severity, message))
+            problems.append(
+                Problem(
+                    name,
+                    row,
+                    column,
+                    None if value is None else shorten(value),
+                    rule,
+                    severity,
+                    message,
+                )
+            )
 
         if not path.is_file():
-            problem(None, None, None, "file_not_found", "error", "file not found or not a regular file")
+            problem(
+                None, None, None, "file_not_found", "error", "file not found or not a regular file"
+            )
             continue
         if path.stat().st_size > MAX_FILE_BYTES:
-            problem(None, None, None, "file_too_large", "error", f"larger than the {MAX_FILE_BYTES} bytes allowed")
+            problem(
+                None,
+                None,
+                None,
+                "file_too_large",
+                "error",
+                f"larger than the {MAX_FILE_BYTES} bytes allowed",
+            )
             continue
         try:
             wb = load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, not raised
-            problem(None, None, None, "unreadable_file", "error", f"not a readable .xlsx workbook ({type(exc).__name__})")
+            problem(
+                None,
+                None,
+                None,
+                "unreadable_file",
+                "error",
+                f"not a readable .xlsx workbook ({type(exc).__name__})",
+            )
             continue
         try:
             if "_mhdq" not in wb.sheetnames:
-                problem(None, None, None, "not_a_cvi_form", "error",
-                        "no _mhdq sheet: not a content-validity form written by mhdq cvi-form")
+                problem(
+                    None,
+                    None,
+                    None,
+                    "not_a_cvi_form",
+                    "error",
+                    "no _mhdq sheet: not a content-validity form written by mhdq cvi-form",
+                )
                 continue
             meta = {
                 str(r[0]): r[1]
@@ -320,37 +415,71 @@ def read_cvi_forms(paths: Iterable[str | Path], *, instrument: Instrument | None
             }
             declared[path.name] = meta
             if meta.get("form") != "cvi" or meta.get("ratings_sheet") not in wb.sheetnames:
-                problem(None, None, None, "not_a_cvi_form", "error",
-                        "not a content-validity form written by mhdq cvi-form (form/ratings_sheet missing)")
+                problem(
+                    None,
+                    None,
+                    None,
+                    "not_a_cvi_form",
+                    "error",
+                    "not a content-validity form written by mhdq cvi-form (form/ratings_sheet missing)",
+                )
                 continue
             if instrument is not None and meta.get("fingerprint") != instrument.fingerprint:
-                problem(None, None, meta.get("fingerprint"), "different_specification", "warning",
-                        f"written from a different version of {meta.get('instrument')} than the one given "
-                        f"(fingerprint {instrument.fingerprint}); items are matched by id")
+                problem(
+                    None,
+                    None,
+                    meta.get("fingerprint"),
+                    "different_specification",
+                    "warning",
+                    f"written from a different version of {meta.get('instrument')} than the one given "
+                    f"(fingerprint {instrument.fingerprint}); items are matched by id",
+                )
             ws = wb[meta["ratings_sheet"]]
             first = meta.get("first_data_row", FIRST_DATA_ROW)
             if isinstance(first, bool) or not isinstance(first, int) or not 2 <= first <= 100:
-                problem(None, None, first, "not_a_cvi_form", "error",
-                        "_mhdq first_data_row must be a whole number from 2 to 100")
+                problem(
+                    None,
+                    None,
+                    first,
+                    "not_a_cvi_form",
+                    "error",
+                    "_mhdq first_data_row must be a whole number from 2 to 100",
+                )
                 continue
             # bounded: a form has one row per item, so anything far beyond that is not read
-            rows = list(ws.iter_rows(min_row=1, max_row=first + MAX_ITEMS, max_col=len(COLUMNS), values_only=True))
+            rows = list(
+                ws.iter_rows(
+                    min_row=1, max_row=first + MAX_ITEMS, max_col=len(COLUMNS), values_only=True
+                )
+            )
         finally:
             wb.close()
         expert_value = rows[0][1] if rows and len(rows[0]) > 1 else None
         expert = str(expert_value).strip() if expert_value is not None else ""
         if not expert:
             expert = path.stem
-            problem(1, EXPERT_CELL, None, "expert_missing", "warning",
-                    f"no expert name or ID in {EXPERT_CELL}; using the file name {expert!r}")
+            problem(
+                1,
+                EXPERT_CELL,
+                None,
+                "expert_missing",
+                "warning",
+                f"no expert name or ID in {EXPERT_CELL}; using the file name {expert!r}",
+            )
         if expert in columns:
-            problem(1, EXPERT_CELL, expert, "duplicate_expert", "error",
-                    f"expert {expert!r} also returned {files[expert]}; each expert may return one form")
+            problem(
+                1,
+                EXPERT_CELL,
+                expert,
+                "duplicate_expert",
+                "error",
+                f"expert {expert!r} also returned {files[expert]}; each expert may return one form",
+            )
             continue
         files[expert] = name
         column: dict[str, float] = {}
         seen: dict[str, int] = {}
-        for offset, values in enumerate(rows[first - 1:]):
+        for offset, values in enumerate(rows[first - 1 :]):
             row_no = first + offset
             values = tuple(values) + (None,) * (len(COLUMNS) - len(values))
             item = values[COLUMNS["item"] - 1]
@@ -360,14 +489,29 @@ def read_cvi_forms(paths: Iterable[str | Path], *, instrument: Instrument | None
                 continue
             item = str(item).strip() if item is not None else ""
             if not item:
-                problem(row_no, "A", None, "item_missing", "error", "a rating or comment without an item id in column A")
+                problem(
+                    row_no,
+                    "A",
+                    None,
+                    "item_missing",
+                    "error",
+                    "a rating or comment without an item id in column A",
+                )
                 continue
             if known is not None and item not in known:
-                problem(row_no, "A", item, "unknown_item", "error",
-                        f"item id not in {instrument.metadata.short_name}; the id column must not be edited")
+                problem(
+                    row_no,
+                    "A",
+                    item,
+                    "unknown_item",
+                    "error",
+                    f"item id not in {instrument.metadata.short_name}; the id column must not be edited",
+                )
                 continue
             if item in seen:
-                problem(row_no, "A", item, "duplicate_item", "error", f"item also in row {seen[item]}")
+                problem(
+                    row_no, "A", item, "duplicate_item", "error", f"item also in row {seen[item]}"
+                )
                 continue
             seen[item] = row_no
             if item not in order:
@@ -375,16 +519,33 @@ def read_cvi_forms(paths: Iterable[str | Path], *, instrument: Instrument | None
             if comment is not None and str(comment).strip():
                 comments.append({"expert": expert, "item": item, "comment": str(comment).strip()})
             if rating is None or (isinstance(rating, str) and not rating.strip()):
-                problem(row_no, "E", None, "rating_missing", "warning", "not rated; left out of this item's count")
+                problem(
+                    row_no,
+                    "E",
+                    None,
+                    "rating_missing",
+                    "warning",
+                    "not rated; left out of this item's count",
+                )
                 continue
             value = _as_rating(rating)
             if value is None:
-                problem(row_no, "E", rating, "rating_out_of_range", "error", "relevance must be a whole number 1, 2, 3 or 4")
+                problem(
+                    row_no,
+                    "E",
+                    rating,
+                    "rating_out_of_range",
+                    "error",
+                    "relevance must be a whole number 1, 2, 3 or 4",
+                )
                 continue
             column[item] = float(value)
         columns[expert] = column
-    ratings = pd.DataFrame({expert: pd.Series(col, dtype="float64") for expert, col in columns.items()},
-                           index=pd.Index(order, name="item"), dtype="float64")
+    ratings = pd.DataFrame(
+        {expert: pd.Series(col, dtype="float64") for expert, col in columns.items()},
+        index=pd.Index(order, name="item"),
+        dtype="float64",
+    )
     if not columns:
         ratings = pd.DataFrame(index=pd.Index(order, name="item"), dtype="float64")
     return CviRatings(

@@ -55,7 +55,9 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def render_html_form(instrument: Instrument, *, lang: str | None = None, group: str | None = None) -> str:
+def render_html_form(
+    instrument: Instrument, *, lang: str | None = None, group: str | None = None
+) -> str:
     """The printable form as an HTML document (a string).
 
     Parameters
@@ -107,13 +109,15 @@ def render_html_form(instrument: Instrument, *, lang: str | None = None, group: 
                 if current is not None:
                     out.append("</tbody></table>")
                 out.append('<table class="items"><thead><tr>')
-                out.append(f'<th>{_e(ui(lang, "number"))}</th><th>{_e(ui(lang, "statement"))}</th>')
+                out.append(f"<th>{_e(ui(lang, 'number'))}</th><th>{_e(ui(lang, 'statement'))}</th>")
                 out += [f"<th>{_e(code)}<br>{_e(label)}</th>" for code, label in pairs]
                 out.append("</tr></thead><tbody>")
                 current = rs.id
             out.append(f'<tr id="{_e(item.id)}"><td class="no">{numbers[item.id]}</td>')
             out.append(f"<td>{_e(text_of(instrument, item.text, lang, group))}</td>")
-            out += [f'<td class="box"><span class="square"></span> {_e(code)}</td>' for code, _ in pairs]
+            out += [
+                f'<td class="box"><span class="square"></span> {_e(code)}</td>' for code, _ in pairs
+            ]
             out.append("</tr>")
         out.append("</tbody></table>")
         out.append("</section>")
@@ -128,16 +132,22 @@ def render_html_form(instrument: Instrument, *, lang: str | None = None, group: 
     return "\n".join(out)
 
 
-def _question_html(instrument: Instrument, question: BackgroundQuestion, number: int, lang: str, group) -> list[str]:
+def _question_html(
+    instrument: Instrument, question: BackgroundQuestion, number: int, lang: str, group
+) -> list[str]:
     out = [f'<div class="question" id="{_e(question.id)}">']
-    out.append(f'<p class="label">{number}. {_e(text_of(instrument, question.label, lang, group))}</p>')
+    out.append(
+        f'<p class="label">{number}. {_e(text_of(instrument, question.label, lang, group))}</p>'
+    )
     condition = condition_text(instrument, question, lang, group)
     if condition:
         out.append(f'<p class="note">{_e(condition)}</p>')
     if question.hint:
         out.append(f'<p class="note">{_e(text_of(instrument, question.hint, lang, group))}</p>')
     if question.type in ("single_choice", "multiple_choice"):
-        out.append(f'<p class="note">{_e(ui(lang, "tick_one" if question.type == "single_choice" else "tick_all"))}</p>')
+        out.append(
+            f'<p class="note">{_e(ui(lang, "tick_one" if question.type == "single_choice" else "tick_all"))}</p>'
+        )
         out.append("<ul>")
         out += [
             f'<li><span class="square"></span> {_e(text_of(instrument, c.label, lang, group))}</li>'

@@ -73,18 +73,26 @@ def _label(text: str) -> str:
 
 def _choices(pairs: list[tuple[int, str]]) -> str:
     """``1, Label | 2, Label``; a ``|`` inside a label would start a new choice, so it becomes ``/``."""
-    clean = (re.sub(r"\s+", " ", label.replace("|", "/").replace("<", "&lt;").replace(">", "&gt;")).strip()
-             for _, label in pairs)
+    clean = (
+        re.sub(
+            r"\s+", " ", label.replace("|", "/").replace("<", "&lt;").replace(">", "&gt;")
+        ).strip()
+        for _, label in pairs
+    )
     return " | ".join(f"{code}, {label}" for (code, _), label in zip(pairs, clean))
 
 
-def dictionary_rows(instrument: Instrument, *, lang: str | None = None, group: str | None = None) -> list[dict[str, str]]:
+def dictionary_rows(
+    instrument: Instrument, *, lang: str | None = None, group: str | None = None
+) -> list[dict[str, str]]:
     """The rows of the data dictionary as mappings from :data:`HEADERS` to text."""
     lang = instrument.check_language(lang)
     check_group(instrument, group)
     form = redcap_name(instrument.metadata.short_name)
     if "record_id" in {redcap_name(i) for i in instrument.item_ids + instrument.background_ids}:
-        raise ValueError("instrument: an item or question is named record_id, which REDCap reserves for the record ID")
+        raise ValueError(
+            "instrument: an item or question is named record_id, which REDCap reserves for the record ID"
+        )
     rows: list[dict[str, str]] = []
 
     def add(**fields: str) -> None:
@@ -93,12 +101,24 @@ def dictionary_rows(instrument: Instrument, *, lang: str | None = None, group: s
         row.update(fields)
         rows.append(row)
 
-    add(**{"Variable / Field Name": "record_id", "Field Type": "text", "Field Label": ui(lang, "respondent_id")})
+    add(
+        **{
+            "Variable / Field Name": "record_id",
+            "Field Type": "text",
+            "Field Label": ui(lang, "respondent_id"),
+        }
+    )
     instructions = text_of(instrument, instrument.instructions, lang, group)
     taken = {redcap_name(i) for i in instrument.item_ids + instrument.background_ids}
     if instructions:
         intro = next(name for name in ("intro", "intro_text", "mhdq_intro") if name not in taken)
-        add(**{"Variable / Field Name": intro, "Field Type": "descriptive", "Field Label": _label(instructions)})
+        add(
+            **{
+                "Variable / Field Name": intro,
+                "Field Type": "descriptive",
+                "Field Label": _label(instructions),
+            }
+        )
     secs = sections(instrument)
     used_matrices: dict[str, int] = {}
     for section in secs:
@@ -114,15 +134,17 @@ def dictionary_rows(instrument: Instrument, *, lang: str | None = None, group: s
                 matrix = base if used_matrices[base] == 1 else f"{base}_{used_matrices[base]}"
                 current_matrix = matrix
             previous = block
-            add(**{
-                "Variable / Field Name": redcap_name(item.id),
-                "Section Header": _label(header),
-                "Field Type": "radio",
-                "Field Label": _label(text_of(instrument, item.text, lang, group)),
-                "Choices, Calculations, OR Slider Labels": _choices(scale_labels(rs, lang)),
-                "Required Field?": "y",
-                "Matrix Group Name": current_matrix,
-            })
+            add(
+                **{
+                    "Variable / Field Name": redcap_name(item.id),
+                    "Section Header": _label(header),
+                    "Field Type": "radio",
+                    "Field Label": _label(text_of(instrument, item.text, lang, group)),
+                    "Choices, Calculations, OR Slider Labels": _choices(scale_labels(rs, lang)),
+                    "Required Field?": "y",
+                    "Matrix Group Name": current_matrix,
+                }
+            )
             header = ""
     questions = {q.id: q for q in instrument.background}
     header = ui(lang, "background")
@@ -134,7 +156,9 @@ def dictionary_rows(instrument: Instrument, *, lang: str | None = None, group: s
     return rows
 
 
-def _background_fields(instrument: Instrument, question: BackgroundQuestion, questions, lang: str, group) -> dict[str, str]:
+def _background_fields(
+    instrument: Instrument, question: BackgroundQuestion, questions, lang: str, group
+) -> dict[str, str]:
     fields = {
         "Variable / Field Name": redcap_name(question.id),
         "Field Label": _label(text_of(instrument, question.label, lang, group)),
@@ -179,7 +203,9 @@ def _background_fields(instrument: Instrument, question: BackgroundQuestion, que
     return fields
 
 
-def write_redcap(instrument: Instrument, path: str | Path, *, lang: str | None = None, group: str | None = None) -> Path:
+def write_redcap(
+    instrument: Instrument, path: str | Path, *, lang: str | None = None, group: str | None = None
+) -> Path:
     """Write the REDCap data dictionary (UTF-8 CSV) for ``lang``.
 
     Parameters

@@ -145,7 +145,10 @@ def write_workbook(
     if rows < 1:
         raise ValueError(f"rows: must be at least 1 (got {rows})")
     path = Path(path)
-    names = {key: ui(lang, f"sheet_{key}") for key in ("about", "questionnaire", "data", "codebook", "scoring")}
+    names = {
+        key: ui(lang, f"sheet_{key}")
+        for key in ("about", "questionnaire", "data", "codebook", "scoring")
+    }
     wb = Workbook()
     about = wb.active
     about.title = names["about"]
@@ -155,7 +158,9 @@ def write_workbook(
     _codebook_sheet(wb.create_sheet(names["codebook"]), instrument, lang, group)
     _scoring_sheet(wb.create_sheet(names["scoring"]), instrument, lang)
     meta = wb.create_sheet(META_SHEET)
-    for key, value in metadata_rows(instrument, lang=lang, group=group, data_sheet=names["data"], rows=rows):
+    for key, value in metadata_rows(
+        instrument, lang=lang, group=group, data_sheet=names["data"], rows=rows
+    ):
         meta.append([key, neutralise(value)])
     meta.sheet_state = "hidden"
     wb.active = 0
@@ -191,7 +196,9 @@ def _put(ws: Worksheet, row: int, column: int, value: object, **style) -> None:
         setattr(cell, name, setting)
 
 
-def _about_sheet(ws: Worksheet, instrument: Instrument, lang: str, group: str | None, data_sheet: str) -> None:
+def _about_sheet(
+    ws: Worksheet, instrument: Instrument, lang: str, group: str | None, data_sheet: str
+) -> None:
     meta = instrument.metadata
     ws.column_dimensions["A"].width = 28
     ws.column_dimensions["B"].width = 90
@@ -216,7 +223,9 @@ def _about_sheet(ws: Worksheet, instrument: Instrument, lang: str, group: str | 
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
-def _questionnaire_sheet(ws: Worksheet, instrument: Instrument, lang: str, group: str | None) -> None:
+def _questionnaire_sheet(
+    ws: Worksheet, instrument: Instrument, lang: str, group: str | None
+) -> None:
     """The paper form: header rows repeated on every printed page, then section by section."""
     secs = sections(instrument)
     scales_used = list(dict.fromkeys(item.response_scale for s in secs for item in s.items))
@@ -264,7 +273,14 @@ def _questionnaire_sheet(ws: Worksheet, instrument: Instrument, lang: str, group
         row += 1
         for question in instrument.background:
             _put(ws, row, 1, numbers[question.id], alignment=_WRAP)
-            _put(ws, row, 2, text_of(instrument, question.label, lang, group), alignment=_WRAP, font=_BOLD)
+            _put(
+                ws,
+                row,
+                2,
+                text_of(instrument, question.label, lang, group),
+                alignment=_WRAP,
+                font=_BOLD,
+            )
             row += 1
             for line in _answer_lines(instrument, question, lang, group):
                 _put(ws, row, 2, line, alignment=_WRAP)
@@ -283,11 +299,22 @@ def _label_row(ws: Worksheet, row: int, rs: ResponseScale, lang: str) -> None:
     _put(ws, row, 1, ui(lang, "number"), font=_BOLD, alignment=_CENTER)
     _put(ws, row, 2, ui(lang, "statement"), font=_BOLD, alignment=_WRAP)
     for col, (code, label) in enumerate(scale_labels(rs, lang), 3):
-        _put(ws, row, col, f"{code} = {label}", font=_BOLD, alignment=_CENTER, fill=_SHADE, border=_BOX)
+        _put(
+            ws,
+            row,
+            col,
+            f"{code} = {label}",
+            font=_BOLD,
+            alignment=_CENTER,
+            fill=_SHADE,
+            border=_BOX,
+        )
     ws.row_dimensions[row].height = 45
 
 
-def _answer_lines(instrument: Instrument, question: BackgroundQuestion, lang: str, group: str | None) -> list[str]:
+def _answer_lines(
+    instrument: Instrument, question: BackgroundQuestion, lang: str, group: str | None
+) -> list[str]:
     """How a background question is answered on paper, one line per printed row."""
     lines = []
     condition = condition_text(instrument, question, lang, group)
@@ -322,7 +349,7 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def _codes_prompt(pairs: list[tuple[int, str]], lang: str) -> str:
-    """"1 = Strongly disagree; ...; 9 = Not applicable", shortened to Excel's 255 characters."""
+    """ "1 = Strongly disagree; ...; 9 = Not applicable", shortened to Excel's 255 characters."""
     full = "; ".join(f"{code} = {label}" for code, label in pairs)
     full += ". " + ui(lang, "blank_ok")
     if len(full) <= 255:
@@ -390,7 +417,9 @@ class _Validations:
 
     def whole(self, column: int, low: int, high: int, prompt: str) -> None:
         def make() -> DataValidation:
-            dv = DataValidation(type="whole", operator="between", formula1=str(low), formula2=str(high))
+            dv = DataValidation(
+                type="whole", operator="between", formula1=str(low), formula2=str(high)
+            )
             dv.prompt = _shorten(prompt, 255)
             dv.error = self._error(prompt)
             return dv
@@ -402,9 +431,11 @@ class _Validations:
 
         def make() -> DataValidation:
             dv = DataValidation(
-                type="date", operator="between",
+                type="date",
+                operator="between",
                 # Excel serial numbers (openpyxl handles Excel's 1900 leap-year quirk)
-                formula1=str(int(to_excel(first))), formula2=str(int(to_excel(last))),
+                formula1=str(int(to_excel(first))),
+                formula2=str(int(to_excel(last))),
             )
             dv.prompt = f"{ui(self.lang, 'date')}: {prompt}"
             dv.error = self._error(prompt)
@@ -434,7 +465,9 @@ class _Validations:
         prompt = ui(self.lang, "text_length", n=TEXT_LIMIT)
 
         def make() -> DataValidation:
-            dv = DataValidation(type="textLength", operator="lessThanOrEqual", formula1=str(TEXT_LIMIT))
+            dv = DataValidation(
+                type="textLength", operator="lessThanOrEqual", formula1=str(TEXT_LIMIT)
+            )
             dv.prompt = prompt
             dv.error = self._error(prompt)
             return dv
@@ -446,7 +479,9 @@ class _Validations:
         prompt = ui(self.lang, "id_rule")
 
         def make() -> DataValidation:
-            formula = f"COUNTIF(${letter}${self.first}:${letter}${self.last},{letter}{self.first})=1"
+            formula = (
+                f"COUNTIF(${letter}${self.first}:${letter}${self.last},{letter}{self.first})=1"
+            )
             dv = DataValidation(type="custom", formula1=formula)
             dv.prompt = prompt
             dv.error = self._error(prompt)
@@ -455,7 +490,9 @@ class _Validations:
         self.add(column, ("id",), make)
 
 
-def _data_sheet(wb: Workbook, ws: Worksheet, instrument: Instrument, lang: str, group: str | None, rows: int) -> None:
+def _data_sheet(
+    wb: Workbook, ws: Worksheet, instrument: Instrument, lang: str, group: str | None, rows: int
+) -> None:
     columns = data_columns(instrument)
     questions = {q.id: q for q in instrument.background}
     checks = _Validations(wb, ws, lang, rows)
@@ -476,7 +513,13 @@ def _data_sheet(wb: Workbook, ws: Worksheet, instrument: Instrument, lang: str, 
 
 
 def _column_validation(
-    checks: _Validations, col: int, column: DataColumn, instrument: Instrument, questions, lang: str, group: str | None
+    checks: _Validations,
+    col: int,
+    column: DataColumn,
+    instrument: Instrument,
+    questions,
+    lang: str,
+    group: str | None,
 ) -> None:
     if column.kind == "id":
         checks.unique_id(col)
@@ -509,10 +552,29 @@ def _column_validation(
 # --------------------------------------------------------------------------------------------
 # Codebook and scoring key
 # --------------------------------------------------------------------------------------------
-CODEBOOK_COLUMNS = ("variable", "label", "type", "codes", "keyed", "scale", "question", "sensitive", "relevant")
+CODEBOOK_COLUMNS = (
+    "variable",
+    "label",
+    "type",
+    "codes",
+    "keyed",
+    "scale",
+    "question",
+    "sensitive",
+    "relevant",
+)
 SCORING_COLUMNS = (
-    "scale", "label", "level", "parent", "n_items", "items", "reverse_keyed", "method", "min_answered",
-    "not_applicable", "rule",
+    "scale",
+    "label",
+    "level",
+    "parent",
+    "n_items",
+    "items",
+    "reverse_keyed",
+    "method",
+    "min_answered",
+    "not_applicable",
+    "rule",
 )
 
 
@@ -530,11 +592,19 @@ def codebook_rows(instrument: Instrument, *, lang: str, group: str | None = None
         elif column.kind == "item":
             item = instrument.item(column.question)
             rs = instrument.response_scales[item.response_scale]
-            out.append((
-                item.id, text_of(instrument, item.text, lang, group), "likert",
-                _codes_text(scale_labels(rs, lang, with_missing=True)), item.keyed,
-                item.scale, "", "", "",
-            ))
+            out.append(
+                (
+                    item.id,
+                    text_of(instrument, item.text, lang, group),
+                    "likert",
+                    _codes_text(scale_labels(rs, lang, with_missing=True)),
+                    item.keyed,
+                    item.scale,
+                    "",
+                    "",
+                    "",
+                )
+            )
         else:
             question = questions[column.question]
             relevant = ""
@@ -546,16 +616,30 @@ def codebook_rows(instrument: Instrument, *, lang: str, group: str | None = None
                 label = f"{label} \u2013 {text_of(instrument, choice.label, lang, group)}"
                 codes, qtype = "1 = ticked; 0 = not ticked", "multiple_choice"
             elif column.kind == "single_choice":
-                codes = _codes_text([(c.code, text_of(instrument, c.label, lang, group)) for c in question.choices])
+                codes = _codes_text(
+                    [(c.code, text_of(instrument, c.label, lang, group)) for c in question.choices]
+                )
                 qtype = column.kind
             elif question.minimum is not None:
                 codes, qtype = f"{question.minimum}\u2013{question.maximum}", column.kind
             else:
-                codes, qtype = {"date": "YYYY-MM-DD", "year_month": "YYYY-MM"}.get(column.kind, ""), column.kind
-            out.append((
-                column.name, label, qtype, codes, "", "", question.id,
-                "yes" if question.sensitive else "", relevant,
-            ))
+                codes, qtype = (
+                    {"date": "YYYY-MM-DD", "year_month": "YYYY-MM"}.get(column.kind, ""),
+                    column.kind,
+                )
+            out.append(
+                (
+                    column.name,
+                    label,
+                    qtype,
+                    codes,
+                    "",
+                    "",
+                    question.id,
+                    "yes" if question.sensitive else "",
+                    relevant,
+                )
+            )
     return out
 
 
@@ -566,21 +650,37 @@ def scoring_rows(instrument: Instrument, *, lang: str) -> list[tuple]:
         items = instrument.scale_items(scale.id)
         reversed_items = [i for i in items if instrument.item(i).keyed < 0]
         scales_used = {instrument.item(i).response_scale for i in items}
-        parts = [ui(lang, "rule_mean") if scale.scoring.method == "mean" else ui(lang, "rule_sum", n=len(items))]
+        parts = [
+            ui(lang, "rule_mean")
+            if scale.scoring.method == "mean"
+            else ui(lang, "rule_sum", n=len(items))
+        ]
         if reversed_items and len(scales_used) == 1:
             rs = instrument.response_scales[scales_used.pop()]
             parts.append(ui(lang, "reverse_rule", sum=rs.minimum + rs.maximum))
         parts.append(ui(lang, "rule_min", share=scale.scoring.min_answered))
         parts.append(ui(lang, f"rule_na_{scale.scoring.not_applicable}"))
-        out.append((
-            scale.id, text_of(instrument, scale.label, lang), scale.level, scale.parent or "", len(items),
-            ", ".join(items), ", ".join(reversed_items), scale.scoring.method, scale.scoring.min_answered,
-            scale.scoring.not_applicable, "; ".join(parts),
-        ))
+        out.append(
+            (
+                scale.id,
+                text_of(instrument, scale.label, lang),
+                scale.level,
+                scale.parent or "",
+                len(items),
+                ", ".join(items),
+                ", ".join(reversed_items),
+                scale.scoring.method,
+                scale.scoring.min_answered,
+                scale.scoring.not_applicable,
+                "; ".join(parts),
+            )
+        )
     return out
 
 
-def _table_sheet(ws: Worksheet, header: tuple[str, ...], rows: list[tuple], widths: dict[str, int]) -> None:
+def _table_sheet(
+    ws: Worksheet, header: tuple[str, ...], rows: list[tuple], widths: dict[str, int]
+) -> None:
     for col, name in enumerate(header, 1):
         _put(ws, 1, col, name, font=_BOLD, fill=_SHADE)
         ws.column_dimensions[get_column_letter(col)].width = widths.get(name, 14)
@@ -592,13 +692,21 @@ def _table_sheet(ws: Worksheet, header: tuple[str, ...], rows: list[tuple], widt
 
 
 def _codebook_sheet(ws: Worksheet, instrument: Instrument, lang: str, group: str | None) -> None:
-    _table_sheet(ws, CODEBOOK_COLUMNS, codebook_rows(instrument, lang=lang, group=group),
-                 {"variable": 18, "label": 60, "codes": 50})
+    _table_sheet(
+        ws,
+        CODEBOOK_COLUMNS,
+        codebook_rows(instrument, lang=lang, group=group),
+        {"variable": 18, "label": 60, "codes": 50},
+    )
 
 
 def _scoring_sheet(ws: Worksheet, instrument: Instrument, lang: str) -> None:
-    _table_sheet(ws, SCORING_COLUMNS, scoring_rows(instrument, lang=lang),
-                 {"label": 30, "items": 50, "reverse_keyed": 24, "rule": 70})
+    _table_sheet(
+        ws,
+        SCORING_COLUMNS,
+        scoring_rows(instrument, lang=lang),
+        {"label": 30, "items": 50, "reverse_keyed": 24, "rule": 70},
+    )
 
 
 def fill_data_entry(path: str | Path, frame, *, note: str | None = None) -> Path:
@@ -638,7 +746,8 @@ def fill_data_entry(path: str | Path, frame, *, note: str | None = None) -> Path
         sheet.cell(row=int(meta["header_row"]), column=offset, value=neutralise(str(name)))
     columns = header + extra
     date_columns = {
-        name for k, name in enumerate(header, start=1)
+        name
+        for k, name in enumerate(header, start=1)
         if sheet.column_dimensions[get_column_letter(k)].number_format == "yyyy-mm-dd"
     }
     for r, values in enumerate(frame.reindex(columns=columns).itertuples(index=False), start=first):
@@ -652,7 +761,9 @@ def fill_data_entry(path: str | Path, frame, *, note: str | None = None) -> Path
             sheet.cell(row=r, column=c, value=neutralise(value))
     if note:
         first_sheet = wb.create_sheet("Note", 0)
-        first_sheet.cell(row=1, column=1, value=neutralise(note)).font = Font(bold=True, color="B3261E")
+        first_sheet.cell(row=1, column=1, value=neutralise(note)).font = Font(
+            bold=True, color="B3261E"
+        )
         first_sheet.column_dimensions["A"].width = 120
         wb.active = 0
     wb.save(path)

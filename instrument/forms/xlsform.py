@@ -102,7 +102,10 @@ def write_xlsform(
     path = Path(path)
     langs = [(language_column(x.name, x.code), x.code) for x in instrument.languages]
     has_hint = any(q.hint for q in instrument.background)
-    has_constraint = any(q.type in ("integer", "date", "year_month") and q.minimum is not None for q in instrument.background)
+    has_constraint = any(
+        q.type in ("integer", "date", "year_month") and q.minimum is not None
+        for q in instrument.background
+    )
     columns = ["type", "name"] + [f"label::{col}" for col, _ in langs]
     if has_hint:
         columns += [f"hint::{col}" for col, _ in langs]
@@ -119,25 +122,48 @@ def write_xlsform(
 
     survey: list[list] = []
     taken = set(instrument.item_ids) | set(instrument.background_ids)
-    survey.append(row(type="note", name=_unique("intro", taken), **texts(
-        "label", lambda code: text_of(instrument, instrument.instructions, code, group) or instrument.metadata.name
-    )))
+    survey.append(
+        row(
+            type="note",
+            name=_unique("intro", taken),
+            **texts(
+                "label",
+                lambda code: (
+                    text_of(instrument, instrument.instructions, code, group)
+                    or instrument.metadata.name
+                ),
+            ),
+        )
+    )
     secs = sections(instrument)
     for section in secs:
         name = _unique(f"grp_{section.scale.id}", taken)
-        survey.append(row(type="begin_group", name=name, appearance="field-list", **texts(
-            "label", lambda code: ui(code, "part", n=section.number, total=len(secs))
-        )))
+        survey.append(
+            row(
+                type="begin_group",
+                name=name,
+                appearance="field-list",
+                **texts("label", lambda code: ui(code, "part", n=section.number, total=len(secs))),
+            )
+        )
         for item in section.items:
-            survey.append(row(
-                type=f"select_one {_list_name('rs', item.response_scale)}", name=item.id, required="yes",
-                appearance="likert",
-                **texts("label", lambda code: text_of(instrument, item.text, code, group)),
-            ))
+            survey.append(
+                row(
+                    type=f"select_one {_list_name('rs', item.response_scale)}",
+                    name=item.id,
+                    required="yes",
+                    appearance="likert",
+                    **texts("label", lambda code: text_of(instrument, item.text, code, group)),
+                )
+            )
         survey.append(row(type="end_group"))
     if instrument.background:
         name = _unique("grp_background", taken)
-        survey.append(row(type="begin_group", name=name, **texts("label", lambda code: ui(code, "background"))))
+        survey.append(
+            row(
+                type="begin_group", name=name, **texts("label", lambda code: ui(code, "background"))
+            )
+        )
         questions = {q.id: q for q in instrument.background}
         for question in instrument.background:
             survey.append(row(**_background_fields(instrument, question, questions, texts, group)))
@@ -148,7 +174,9 @@ def write_xlsform(
     for rs in instrument.response_scales.values():
         per_lang = {code: scale_labels(rs, code) for _, code in langs}
         for n, (value, _label) in enumerate(per_lang[lang]):
-            choices.append([_list_name("rs", rs.id), str(value)] + [per_lang[code][n][1] for _, code in langs])
+            choices.append(
+                [_list_name("rs", rs.id), str(value)] + [per_lang[code][n][1] for _, code in langs]
+            )
     for question in instrument.background:
         if question.type in ("single_choice", "multiple_choice"):
             for choice in question.choices:
@@ -160,7 +188,9 @@ def write_xlsform(
     default_column = next(col for col, code in langs if code == lang)
     settings_header = ["form_title", "form_id", "version", "default_language", "style"]
     form_id = _SAFE.sub("_", instrument.metadata.short_name.lower())
-    settings = [[instrument.metadata.name, form_id, form_version(instrument), default_column, "pages"]]
+    settings = [
+        [instrument.metadata.name, form_id, form_version(instrument), default_column, "pages"]
+    ]
 
     wb = Workbook()
     ws = wb.active
@@ -188,7 +218,9 @@ def _unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _background_fields(instrument: Instrument, question: BackgroundQuestion, questions, texts, group) -> dict:
+def _background_fields(
+    instrument: Instrument, question: BackgroundQuestion, questions, texts, group
+) -> dict:
     fields: dict = {"name": question.id, "required": "yes" if question.required else ""}
     fields.update(texts("label", lambda code: text_of(instrument, question.label, code, group)))
     if question.hint:
@@ -202,8 +234,14 @@ def _background_fields(instrument: Instrument, question: BackgroundQuestion, que
         fields["type"] = "integer"
         if question.minimum is not None:
             fields["constraint"] = f". >= {question.minimum} and . <= {question.maximum}"
-            fields.update(texts("constraint_message", lambda code: ui(
-                code, "whole_range", min=question.minimum, max=question.maximum)))
+            fields.update(
+                texts(
+                    "constraint_message",
+                    lambda code: ui(
+                        code, "whole_range", min=question.minimum, max=question.maximum
+                    ),
+                )
+            )
     elif qtype in ("date", "year_month"):
         fields["type"] = "date"
         if qtype == "year_month":
@@ -213,11 +251,26 @@ def _background_fields(instrument: Instrument, question: BackgroundQuestion, que
                 f". >= date('{question.minimum:04d}-01-01') and . <= date('{question.maximum:04d}-12-31')"
             )
             if qtype == "year_month":
-                fields.update(texts("constraint_message", lambda code: ui(
-                    code, "ym_range", min=question.minimum, max=question.maximum)))
+                fields.update(
+                    texts(
+                        "constraint_message",
+                        lambda code: ui(
+                            code, "ym_range", min=question.minimum, max=question.maximum
+                        ),
+                    )
+                )
             else:
-                fields.update(texts("constraint_message", lambda code: ui(
-                    code, "date_range", min=f"{question.minimum:04d}-01-01", max=f"{question.maximum:04d}-12-31")))
+                fields.update(
+                    texts(
+                        "constraint_message",
+                        lambda code: ui(
+                            code,
+                            "date_range",
+                            min=f"{question.minimum:04d}-01-01",
+                            max=f"{question.maximum:04d}-12-31",
+                        ),
+                    )
+                )
     else:
         fields["type"] = "text"
         fields["appearance"] = "multiline"

@@ -19,9 +19,10 @@ mapped to their codes (label-mode exports) and the user's ``recode`` map is appl
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,9 @@ from instrument.readers import kobo, qualtrics, redcap
 from instrument.readers.raw import RawTable, as_series, as_values, blank_mask
 from instrument.responses import ResponseTable
 
-_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$|^[+-]?(?:inf|infinity)$", re.IGNORECASE)
+_NUMBER = re.compile(
+    r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$|^[+-]?(?:inf|infinity)$", re.IGNORECASE
+)
 _SPLIT = re.compile(r"[\s,;]+")
 _TRUE = {"1", "1.0", "true", "yes", "y", "x", "checked"}
 _FALSE = {"0", "0.0", "false", "no", "n", "unchecked"}
@@ -87,21 +90,34 @@ class Plan:
 class Matcher:
     """Matches headers to an instrument and converts values; built once, reused for every chunk."""
 
-    def __init__(self, instrument, *, platform: str, rename: Mapping[str, str] | None = None,
-                 recode: Mapping[str, Mapping[Any, int]] | None = None):
+    def __init__(
+        self,
+        instrument,
+        *,
+        platform: str,
+        rename: Mapping[str, str] | None = None,
+        recode: Mapping[str, Mapping[Any, int]] | None = None,
+    ):
         self.instrument = instrument
         self.platform = platform
         self.items = {i.casefold(): i for i in instrument.item_ids}
         self.background = {q.id.casefold(): q for q in instrument.background}
-        self.multiple = {q.id.casefold(): q for q in instrument.background if q.type == "multiple_choice"}
+        self.multiple = {
+            q.id.casefold(): q for q in instrument.background if q.type == "multiple_choice"
+        }
         self.rename = _check_rename(rename, instrument)
         self.recode = _check_recode(recode, instrument)
-        self.item_labels = {item.id: _scale_labels(instrument.response_scales[item.response_scale]) for item in instrument.items}
+        self.item_labels = {
+            item.id: _scale_labels(instrument.response_scales[item.response_scale])
+            for item in instrument.items
+        }
         self.choice_labels = {q.id: _choice_labels(q) for q in instrument.background if q.choices}
         self.texts = _TextIndex(instrument)
 
     # --- header -------------------------------------------------------------------------
-    def plan(self, names: list[str], source: str, *, value_labels: Mapping[str, Mapping] | None = None) -> Plan:
+    def plan(
+        self, names: list[str], source: str, *, value_labels: Mapping[str, Mapping] | None = None
+    ) -> Plan:
         roles: list[Role] = []
         problems: list[Problem] = []
         taken: dict[tuple, str] = {}
@@ -109,11 +125,24 @@ class Matcher:
         for name in names:
             target = self._renamed(name, renamed_keys)
             role = self._role(target, len(roles) == 0 and target == name)
-            key = (role.kind, role.target, role.code) if role.kind in ("item", "background", "choice", "choice_summary", "respondent_id") else None
+            key = (
+                (role.kind, role.target, role.code)
+                if role.kind in ("item", "background", "choice", "choice_summary", "respondent_id")
+                else None
+            )
             if key is not None and key in taken:
-                problems.append(Problem(source, None, name, None, "duplicate_column", "error",
-                                        f"column {name!r} is a second column for {_describe(role)} (first: "
-                                        f"{taken[key]!r}); only the first is read"))
+                problems.append(
+                    Problem(
+                        source,
+                        None,
+                        name,
+                        None,
+                        "duplicate_column",
+                        "error",
+                        f"column {name!r} is a second column for {_describe(role)} (first: "
+                        f"{taken[key]!r}); only the first is read",
+                    )
+                )
                 role = Role("drop", name)
             elif key is not None:
                 taken[key] = name
@@ -130,22 +159,58 @@ class Matcher:
             )
         missing = [i for i in self.instrument.item_ids if i not in found_items]
         for item_id in missing:
-            problems.append(Problem(source, None, item_id, None, "missing_item_column", "warning",
-                                    f"no column for item {item_id}; its answers count as missing"))
+            problems.append(
+                Problem(
+                    source,
+                    None,
+                    item_id,
+                    None,
+                    "missing_item_column",
+                    "warning",
+                    f"no column for item {item_id}; its answers count as missing",
+                )
+            )
         severity = "warning" if missing else "info"
         for name, role in zip(names, roles):
             if role.kind == "unknown":
                 hint = " (if it holds an item, map it with rename=)" if missing else ""
                 label = repr(shorten(name, 40)) if name else "(a column without a name)"
-                problems.append(Problem(source, None, name or None, None, "unknown_column", severity,
-                                        f"column {label} is not part of the instrument and is not read{hint}"))
+                problems.append(
+                    Problem(
+                        source,
+                        None,
+                        name or None,
+                        None,
+                        "unknown_column",
+                        severity,
+                        f"column {label} is not part of the instrument and is not read{hint}",
+                    )
+                )
             elif role.kind == "drop" and role.code == -1:
-                problems.append(Problem(source, None, name, None, "identifying_column_dropped", "info",
-                                        f"column {name!r} identifies a person or device and is not read"))
+                problems.append(
+                    Problem(
+                        source,
+                        None,
+                        name,
+                        None,
+                        "identifying_column_dropped",
+                        "info",
+                        f"column {name!r} identifies a person or device and is not read",
+                    )
+                )
         for key in self.rename:
             if key not in renamed_keys:
-                problems.append(Problem(source, None, key, None, "rename_unused", "warning",
-                                        f"rename= names column {key!r}, which the file does not have"))
+                problems.append(
+                    Problem(
+                        source,
+                        None,
+                        key,
+                        None,
+                        "rename_unused",
+                        "warning",
+                        f"rename= names column {key!r}, which the file does not have",
+                    )
+                )
         if value_labels:
             problems.extend(self._compare_value_labels(value_labels, names, roles, source))
         return plan
@@ -165,8 +230,11 @@ class Matcher:
         stripped = name.strip()
         folded = stripped.casefold()
         platform = self.platform
-        if folded in IDENTIFYING_ANYWHERE or (platform == "qualtrics" and stripped in qualtrics.IDENTIFYING) \
-                or (platform == "kobo" and folded in kobo.IDENTIFYING):
+        if (
+            folded in IDENTIFYING_ANYWHERE
+            or (platform == "qualtrics" and stripped in qualtrics.IDENTIFYING)
+            or (platform == "kobo" and folded in kobo.IDENTIFYING)
+        ):
             return Role("drop", stripped, -1)
         if folded in RESPONDENT_ID_NAMES:
             return Role("respondent_id", stripped)
@@ -247,19 +315,40 @@ class Matcher:
             if role.kind != "item" or name not in value_labels:
                 continue
             known = self.item_labels[role.target]
-            wrong = [code for code, label in value_labels[name].items()
-                     if known.get(normalise(label)) not in (None, code)]
+            wrong = [
+                code
+                for code, label in value_labels[name].items()
+                if known.get(normalise(label)) not in (None, code)
+            ]
             if wrong:
-                out.append(Problem(source, None, name, None, "value_labels_differ", "warning",
-                                   f"the file's value labels for {name} put answer labels on other codes than "
-                                   f"the instrument does (codes {', '.join(map(str, sorted(wrong)))}): the "
-                                   "item may be coded in reverse; check, and use recode= if so"))
+                out.append(
+                    Problem(
+                        source,
+                        None,
+                        name,
+                        None,
+                        "value_labels_differ",
+                        "warning",
+                        f"the file's value labels for {name} put answer labels on other codes than "
+                        f"the instrument does (codes {', '.join(map(str, sorted(wrong)))}): the "
+                        "item may be coded in reverse; check, and use recode= if so",
+                    )
+                )
         return out
 
     # --- values -------------------------------------------------------------------------
-    def build(self, raw: RawTable, plan: Plan, source: str, *, platform: str, spec_version: str | None,
-              include_file_problems: bool, extra_problems: list[Problem] | None = None,
-              index_start: int = 0) -> ResponseTable:
+    def build(
+        self,
+        raw: RawTable,
+        plan: Plan,
+        source: str,
+        *,
+        platform: str,
+        spec_version: str | None,
+        include_file_problems: bool,
+        extra_problems: list[Problem] | None = None,
+        index_start: int = 0,
+    ) -> ResponseTable:
         """Convert a :class:`RawTable` by ``plan`` into a :class:`ResponseTable`."""
         problems: list[Problem] = list(raw.problems)
         if include_file_problems:
@@ -268,21 +357,48 @@ class Matcher:
         if keep is not None:
             # One record per row, so any split of a file into chunks reports exactly the same.
             for row in raw.source_rows[~keep]:
-                problems.append(Problem(source, int(row), None, None, EMPTY_ROW_RULE, "info",
-                                        "the row is empty (no respondent id, no answers): not a respondent, "
-                                        "skipped"))
-            raw = RawTable(raw.names, [_take(c, keep) for c in raw.columns], raw.source_rows[keep],
-                           raw.problems, raw.platform, raw.spec_version, raw.declared, raw.value_labels)
+                problems.append(
+                    Problem(
+                        source,
+                        int(row),
+                        None,
+                        None,
+                        EMPTY_ROW_RULE,
+                        "info",
+                        "the row is empty (no respondent id, no answers): not a respondent, "
+                        "skipped",
+                    )
+                )
+            raw = RawTable(
+                raw.names,
+                [_take(c, keep) for c in raw.columns],
+                raw.source_rows[keep],
+                raw.problems,
+                raw.platform,
+                raw.spec_version,
+                raw.declared,
+                raw.value_labels,
+            )
         n = len(raw)
         index = pd.RangeIndex(index_start, index_start + n)
         items = self._items(raw, plan, index)
         background = self._background(raw, plan, index, source, problems)
         meta = self._meta(raw, plan, index, source, platform)
-        value_labels = {role.target: raw.value_labels[name] for name, role in zip(raw.names, plan.roles)
-                        if role.kind == "item" and name in raw.value_labels}
-        return ResponseTable(items=items, background=background, meta=meta, problems=problems,
-                             platform=platform, source=source, spec_version=spec_version,
-                             value_labels=value_labels)
+        value_labels = {
+            role.target: raw.value_labels[name]
+            for name, role in zip(raw.names, plan.roles)
+            if role.kind == "item" and name in raw.value_labels
+        }
+        return ResponseTable(
+            items=items,
+            background=background,
+            meta=meta,
+            problems=problems,
+            platform=platform,
+            source=source,
+            spec_version=spec_version,
+            value_labels=value_labels,
+        )
 
     def _non_empty_rows(self, raw: RawTable, plan: Plan) -> np.ndarray | None:
         """Mask of rows to keep, or None when every row has a value somewhere."""
@@ -294,7 +410,11 @@ class Matcher:
         # row with nothing at all (such as the prepared but unused rows of a workbook) is not a row.
         order = sorted(
             range(len(plan.roles)),
-            key=lambda i: 0 if isinstance(raw.columns[i], np.ndarray) and raw.columns[i].dtype.kind == "f" else 1,
+            key=lambda i: (
+                0
+                if isinstance(raw.columns[i], np.ndarray) and raw.columns[i].dtype.kind == "f"
+                else 1
+            ),
         )
         candidates = np.arange(n)
         for i in order:
@@ -311,18 +431,24 @@ class Matcher:
         by_item = {plan.roles[i].target: i for i in plan.columns("item")}
         present = [i for i in self.instrument.item_ids if i in by_item]
         columns = [raw.columns[by_item[i]] for i in present]
-        if present and not self.recode and all(
-            isinstance(c, pa.ChunkedArray) and pa.types.is_float64(c.type) for c in columns
+        if (
+            present
+            and not self.recode
+            and all(isinstance(c, pa.ChunkedArray) and pa.types.is_float64(c.type) for c in columns)
         ):
             return _float_frame(columns, present, index)
         data = {}
         for item_id in self.instrument.item_ids:
             if item_id in by_item:
                 recode = self.recode.get(item_id, self.recode.get(ALL_ITEMS))
-                data[item_id] = convert(raw.columns[by_item[item_id]], labels=self.item_labels[item_id], recode=recode)
+                data[item_id] = convert(
+                    raw.columns[by_item[item_id]], labels=self.item_labels[item_id], recode=recode
+                )
         return _frame(data, index)
 
-    def _background(self, raw: RawTable, plan: Plan, index: pd.RangeIndex, source: str, problems: list[Problem]) -> pd.DataFrame:
+    def _background(
+        self, raw: RawTable, plan: Plan, index: pd.RangeIndex, source: str, problems: list[Problem]
+    ) -> pd.DataFrame:
         data: dict[str, np.ndarray] = {}
         singles = {plan.roles[i].target: i for i in plan.columns("background")}
         summaries = {plan.roles[i].target: i for i in plan.columns("choice_summary")}
@@ -336,11 +462,21 @@ class Matcher:
                     for choice in q.choices:
                         column = f"{q.id}_{choice.code}"
                         if choice.code in options[q.id]:
-                            data[column] = _flags(raw.columns[options[q.id][choice.code]], raw.source_rows, source, column, problems)
+                            data[column] = _flags(
+                                raw.columns[options[q.id][choice.code]],
+                                raw.source_rows,
+                                source,
+                                column,
+                                problems,
+                            )
                         else:
                             data[column] = np.full(len(raw), np.nan)
                 elif q.id in summaries:
-                    data.update(self._expand(q, raw.columns[summaries[q.id]], raw.source_rows, source, problems))
+                    data.update(
+                        self._expand(
+                            q, raw.columns[summaries[q.id]], raw.source_rows, source, problems
+                        )
+                    )
             elif q.id in singles:
                 values = raw.columns[singles[q.id]]
                 if q.type in ("single_choice", "integer"):
@@ -369,17 +505,30 @@ class Matcher:
             for code in codes:
                 out[f"{q.id}_{code}"][r] = 1.0 if code in chosen else 0.0
             for token in unknown:
-                problems.append(Problem(source, int(rows[r]), q.id, shorten(token), "unknown_choice", "error",
-                                        f"not a choice of {q.id}; allowed codes: {', '.join(map(str, codes))}"))
+                problems.append(
+                    Problem(
+                        source,
+                        int(rows[r]),
+                        q.id,
+                        shorten(token),
+                        "unknown_choice",
+                        "error",
+                        f"not a choice of {q.id}; allowed codes: {', '.join(map(str, codes))}",
+                    )
+                )
         return out
 
-    def _meta(self, raw: RawTable, plan: Plan, index: pd.RangeIndex, source: str, platform: str) -> pd.DataFrame:
+    def _meta(
+        self, raw: RawTable, plan: Plan, index: pd.RangeIndex, source: str, platform: str
+    ) -> pd.DataFrame:
         n = len(raw)
         rows = raw.source_rows.astype(np.int64)
         ids = plan.columns("respondent_id")
         respondent = _respondent_ids(raw.columns[ids[0]] if ids else None, Path(source).stem, rows)
         columns: dict[str, Any] = {
-            "source_file": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[source]),
+            "source_file": pd.Categorical.from_codes(
+                np.zeros(n, dtype=np.int8), categories=[source]
+            ),
             "source_row": rows,
             "respondent_id": respondent,
         }
@@ -398,7 +547,9 @@ class Matcher:
 # ------------------------------------------------------------------------------------------
 # Values
 # ------------------------------------------------------------------------------------------
-def convert(values, *, labels: Mapping[str, int] | None = None, recode: Mapping[Any, int] | None = None) -> np.ndarray:
+def convert(
+    values, *, labels: Mapping[str, int] | None = None, recode: Mapping[Any, int] | None = None
+) -> np.ndarray:
     """Raw cells as float64 codes where possible; text that is neither a number nor a label stays text.
 
     ``recode`` (keys normalised by :func:`_recode_key`) is applied first, then labels.
@@ -522,8 +673,17 @@ def _flags(values, rows, source, column, problems) -> np.ndarray:
             elif text:
                 bad[r] = True
     for r in np.flatnonzero(bad)[:1000]:
-        problems.append(Problem(source, int(rows[r]), column, None, "choice_flag_not_0_1", "error",
-                                "a choice column must hold 1 (chosen) or 0 (not chosen)"))
+        problems.append(
+            Problem(
+                source,
+                int(rows[r]),
+                column,
+                None,
+                "choice_flag_not_0_1",
+                "error",
+                "a choice column must hold 1 (chosen) or 0 (not chosen)",
+            )
+        )
     out[bad] = np.nan
     return out
 
@@ -538,15 +698,21 @@ def _text_values(values) -> np.ndarray:
     array = as_values(values)
     if array.dtype.kind == "f":
         return array
-    return np.asarray([None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in array], dtype=object)
+    return np.asarray(
+        [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in array],
+        dtype=object,
+    )
 
 
 def _respondent_ids(values, stem: str, rows: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """Respondent ids as a text array (no index: the caller's frame gives it), ``<file-stem>:<row>``
     where the file has none; no per-row Python for pyarrow columns (``101.0`` read from a workbook
     becomes ``"101"``)."""
+
     def generated():
-        return pc.binary_join_element_wise(pa.scalar(stem), pa.array(rows, type=pa.int64()).cast(pa.string()), ":")
+        return pc.binary_join_element_wise(
+            pa.scalar(stem), pa.array(rows, type=pa.int64()).cast(pa.string()), ":"
+        )
 
     if values is None:
         return pd.array(generated().to_pandas(), dtype="str")
@@ -558,11 +724,21 @@ def _respondent_ids(values, stem: str, rows: np.ndarray) -> pd.api.extensions.Ex
         if array.dtype.kind == "f":
             whole = np.isfinite(array) & (array == np.round(array)) & (np.abs(array) < 2**53)
             text = np.full(len(array), None, dtype=object)
-            text[whole] = pa.array(array[whole].astype(np.int64)).cast(pa.string()).to_numpy(zero_copy_only=False)
+            text[whole] = (
+                pa.array(array[whole].astype(np.int64))
+                .cast(pa.string())
+                .to_numpy(zero_copy_only=False)
+            )
             other = ~whole & ~np.isnan(array)
             text[other] = [repr(float(v)) for v in array[other]]
         else:
-            text = np.asarray([None if v is None or (isinstance(v, float) and np.isnan(v)) else _text(v) for v in array], dtype=object)
+            text = np.asarray(
+                [
+                    None if v is None or (isinstance(v, float) and np.isnan(v)) else _text(v)
+                    for v in array
+                ],
+                dtype=object,
+            )
         given = pa.array(text, type=pa.string())
     blank = pc.fill_null(pc.or_kleene(pc.is_null(given), pc.equal(given, "")), True)
     if pc.any(blank).as_py():
@@ -575,13 +751,17 @@ def _numeric_if_all(values) -> np.ndarray:
     Kobo ``_id``), else as it was read."""
     if isinstance(values, (pa.ChunkedArray, pa.Array)) and pa.types.is_string(values.type):
         try:
-            return pc.cast(pc.utf8_trim_whitespace(values), pa.float64()).to_numpy(zero_copy_only=False)
+            return pc.cast(pc.utf8_trim_whitespace(values), pa.float64()).to_numpy(
+                zero_copy_only=False
+            )
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return as_series(values).to_numpy()
     array = as_values(values)
     if array.dtype.kind == "f":
         return array
-    numbers = pd.to_numeric(pd.Series(array, dtype=object), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    numbers = pd.to_numeric(pd.Series(array, dtype=object), errors="coerce").to_numpy(
+        dtype="float64", na_value=np.nan
+    )
     if np.array_equal(np.isnan(numbers), pd.isna(array)):
         return numbers
     return array
@@ -589,10 +769,16 @@ def _numeric_if_all(values) -> np.ndarray:
 
 def _duration(columns: dict[str, Any], platform: str) -> np.ndarray | None:
     if platform == "qualtrics" and qualtrics.DURATION in columns:
-        return pd.to_numeric(pd.Series(columns[qualtrics.DURATION]), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        return pd.to_numeric(pd.Series(columns[qualtrics.DURATION]), errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        )
     if platform == "kobo" and "start" in columns and "end" in columns:
-        start = pd.to_datetime(pd.Series(columns["start"], dtype=object), errors="coerce", utc=True, format="ISO8601")
-        end = pd.to_datetime(pd.Series(columns["end"], dtype=object), errors="coerce", utc=True, format="ISO8601")
+        start = pd.to_datetime(
+            pd.Series(columns["start"], dtype=object), errors="coerce", utc=True, format="ISO8601"
+        )
+        end = pd.to_datetime(
+            pd.Series(columns["end"], dtype=object), errors="coerce", utc=True, format="ISO8601"
+        )
         return (end - start).dt.total_seconds().to_numpy(dtype="float64", na_value=np.nan)
     return None
 
@@ -605,20 +791,22 @@ def _take(column, rows: np.ndarray):
     return np.asarray(column)[rows]
 
 
-def _float_frame(columns: list[pa.ChunkedArray], names: list[str], index: pd.RangeIndex) -> pd.DataFrame:
+def _float_frame(
+    columns: list[pa.ChunkedArray], names: list[str], index: pd.RangeIndex
+) -> pd.DataFrame:
     """Float64 pyarrow columns straight into one pandas block, chunk by chunk (nulls -> NaN)."""
     block = np.empty((len(columns), len(index)))
     for j, column in enumerate(columns):
         offset = 0
         for chunk in column.chunks:
             size = len(chunk)
-            target = block[j, offset:offset + size]
+            target = block[j, offset : offset + size]
             validity, values = chunk.buffers()[:2]
             # Copy the value buffer as it is, then blank the null slots: no temporary array.
             target[:] = np.frombuffer(values, dtype=np.float64, count=size, offset=chunk.offset * 8)
             if chunk.null_count:
                 bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
-                target[bits[chunk.offset:chunk.offset + size] == 0] = np.nan
+                target[bits[chunk.offset : chunk.offset + size] == 0] = np.nan
             offset += size
     return pd.DataFrame(block.T, index=index, columns=names, copy=False)
 
@@ -695,8 +883,13 @@ class _TextIndex:
 
         for lang in instrument.language_codes:
             entries = [(item.text, Role("item", item.id)) for item in instrument.items]
-            entries += [(q.label, Role("choice_summary" if q.type == "multiple_choice" else "background", q.id))
-                        for q in instrument.background]
+            entries += [
+                (
+                    q.label,
+                    Role("choice_summary" if q.type == "multiple_choice" else "background", q.id),
+                )
+                for q in instrument.background
+            ]
             for texts, role in entries:
                 if lang not in texts:
                     continue
@@ -705,7 +898,9 @@ class _TextIndex:
                 template = normalise(texts[lang])
                 if "{" in template:
                     pieces = re.split(r"\{[A-Za-z_][A-Za-z0-9_]*\}", template)
-                    patterns.append((re.compile("(?:.+?)".join(map(re.escape, pieces)) + r"\Z"), role))
+                    patterns.append(
+                        (re.compile("(?:.+?)".join(map(re.escape, pieces)) + r"\Z"), role)
+                    )
         self.exact = {k: v for k, v in exact.items() if v is not None}
         self.patterns = patterns
 
@@ -721,12 +916,19 @@ def _check_rename(rename, instrument) -> dict[str, str]:
     if rename is None:
         return {}
     if not isinstance(rename, Mapping):
-        raise TypeError(f"rename: must be a mapping of file column -> item id, got {type(rename).__name__}")
-    allowed = {i.casefold() for i in instrument.item_ids} | {q.id.casefold() for q in instrument.background}
+        raise TypeError(
+            f"rename: must be a mapping of file column -> item id, got {type(rename).__name__}"
+        )
+    allowed = {i.casefold() for i in instrument.item_ids} | {
+        q.id.casefold() for q in instrument.background
+    }
     allowed |= {f"{q.id}_{c.code}".casefold() for q in instrument.background for c in q.choices}
     allowed |= set(RESPONDENT_ID_NAMES)
-    bad = [f"{k!r} -> {v!r}" for k, v in rename.items()
-           if not isinstance(k, str) or not isinstance(v, str) or v.casefold() not in allowed]
+    bad = [
+        f"{k!r} -> {v!r}"
+        for k, v in rename.items()
+        if not isinstance(k, str) or not isinstance(v, str) or v.casefold() not in allowed
+    ]
     if bad:
         raise ValueError(
             f"rename: targets must be item or background ids of {instrument.metadata.short_name} (or "
@@ -739,19 +941,27 @@ def _check_recode(recode, instrument) -> dict[str, dict]:
     if recode is None:
         return {}
     if not isinstance(recode, Mapping):
-        raise TypeError(f"recode: must be a mapping of item id -> {{file value: code}}, got {type(recode).__name__}")
-    ids = {i.casefold(): i for i in instrument.item_ids} | {q.id.casefold(): q.id for q in instrument.background}
+        raise TypeError(
+            f"recode: must be a mapping of item id -> {{file value: code}}, got {type(recode).__name__}"
+        )
+    ids = {i.casefold(): i for i in instrument.item_ids} | {
+        q.id.casefold(): q.id for q in instrument.background
+    }
     out: dict[str, dict] = {}
     for target, mapping in recode.items():
         key = ALL_ITEMS if target == ALL_ITEMS else ids.get(str(target).casefold())
         if key is None:
-            raise ValueError(f"recode: {target!r} is not an item or background id of {instrument.metadata.short_name} (or '*' for every item)")
+            raise ValueError(
+                f"recode: {target!r} is not an item or background id of {instrument.metadata.short_name} (or '*' for every item)"
+            )
         if not isinstance(mapping, Mapping):
             raise ValueError(f"recode[{target!r}]: must map file values to codes")
         converted = {}
         for value, code in mapping.items():
             if isinstance(code, bool) or not isinstance(code, (int, np.integer)):
-                raise ValueError(f"recode[{target!r}][{value!r}]: the new code must be an integer, got {code!r}")
+                raise ValueError(
+                    f"recode[{target!r}][{value!r}]: the new code must be an integer, got {code!r}"
+                )
             converted[_recode_key(value)] = int(code)
         out[key] = converted
     return out

@@ -19,9 +19,9 @@ import csv
 import io
 import queue
 import threading
+from collections.abc import Collection, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Collection, Generator, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -92,7 +92,13 @@ def inspect_text(path: str | Path, limits: ReadLimits) -> TextLayout:
             problems.append(encoding_problem(name, encoding))
     text = _decode_head(head, encoding, complete=complete)
     delimiter = _sniff_delimiter(text, tab_preferred=path.suffix.lower() in (".tsv", ".tab"))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
+    reader = csv.reader(
+        io.StringIO(text, newline=""),
+        delimiter=delimiter,
+        quotechar='"',
+        doublequote=True,
+        strict=False,
+    )
     records: list[list[str]] = []
     line_after: list[int] = []
     try:
@@ -102,14 +108,20 @@ def inspect_text(path: str | Path, limits: ReadLimits) -> TextLayout:
             if len(records) == 4:
                 break
     except csv.Error:
-        raise DataError(f"{name}: the header row cannot be parsed as delimited text (a field is too long or quoting is broken)") from None
+        raise DataError(
+            f"{name}: the header row cannot be parsed as delimited text (a field is too long or quoting is broken)"
+        ) from None
     if not records or not any(cell.strip() for cell in records[0]):
         raise DataError(f"{name}: no header row (the first row is empty)")
     if len(records) == 1 and not complete:
-        raise DataError(f"{name}: the header row is longer than {_SAMPLE_BYTES:,} bytes; not a questionnaire export")
+        raise DataError(
+            f"{name}: the header row is longer than {_SAMPLE_BYTES:,} bytes; not a questionnaire export"
+        )
     header = records[0]
     if len(header) > limits.max_cols:
-        raise DataError(f"{name}: {len(header):,} columns, more than the {limits.max_cols:,} allowed")
+        raise DataError(
+            f"{name}: {len(header):,} columns, more than the {limits.max_cols:,} allowed"
+        )
     header_rows, hint = 1, "csv"
     if len(records) >= 3 and qualtrics.is_import_id_row(records[2]):
         header_rows, hint = qualtrics.HEADER_ROWS, "qualtrics"
@@ -117,9 +129,16 @@ def inspect_text(path: str | Path, limits: ReadLimits) -> TextLayout:
         header_rows = 2
     multiline = any("\n" in cell or "\r" in cell for record in records[:3] for cell in record)
     return TextLayout(
-        path=name, encoding=encoding, delimiter=delimiter, header=[h.strip() for h in header],
-        header_rows=header_rows, header_lines=line_after[header_rows - 1], multiline=multiline,
-        content_end=content_end, platform_hint=hint, problems=problems,
+        path=name,
+        encoding=encoding,
+        delimiter=delimiter,
+        header=[h.strip() for h in header],
+        header_rows=header_rows,
+        header_lines=line_after[header_rows - 1],
+        multiline=multiline,
+        content_end=content_end,
+        platform_hint=hint,
+        problems=problems,
     )
 
 
@@ -139,9 +158,16 @@ def _content_end(handle, size: int) -> int:
 
 
 def encoding_problem(name: str, encoding: str) -> Problem:
-    return Problem(name, None, None, None, "encoding_fallback", "warning",
-                   f"the file is not valid UTF-8; read as {encoding}. Check accented letters, and "
-                   "save as 'CSV UTF-8' next time")
+    return Problem(
+        name,
+        None,
+        None,
+        None,
+        "encoding_fallback",
+        "warning",
+        f"the file is not valid UTF-8; read as {encoding}. Check accented letters, and "
+        "save as 'CSV UTF-8' next time",
+    )
 
 
 def scan_encoding(path: str | Path) -> str:
@@ -205,15 +231,18 @@ def read_delimited(layout: TextLayout, limits: ReadLimits, *, numeric: Collectio
     return _concat(tables, layout)
 
 
-def iter_delimited(layout: TextLayout, limits: ReadLimits, *, numeric: Collection[int],
-                   chunk_rows: int | None) -> Iterator[RawTable]:
+def iter_delimited(
+    layout: TextLayout, limits: ReadLimits, *, numeric: Collection[int], chunk_rows: int | None
+) -> Iterator[RawTable]:
     """Yield the file as :class:`RawTable` pieces of at most ``chunk_rows`` records (None: one piece)."""
     emitted = 0
     if layout.encoding != "utf-16":
         text_items = False
         while True:
             try:
-                for table in _arrow_chunks(layout, limits, numeric, chunk_rows, text_items, skip=emitted):
+                for table in _arrow_chunks(
+                    layout, limits, numeric, chunk_rows, text_items, skip=emitted
+                ):
                     emitted += len(table)
                     yield table
                 return
@@ -227,7 +256,9 @@ def iter_delimited(layout: TextLayout, limits: ReadLimits, *, numeric: Collectio
                 encoding = scan_encoding(layout.path)
                 if encoding.startswith("utf-8"):
                     break
-                layout = replace(layout, encoding=encoding, problems=[encoding_problem(layout.path, encoding)])
+                layout = replace(
+                    layout, encoding=encoding, problems=[encoding_problem(layout.path, encoding)]
+                )
             except _ArrowParseFailed:
                 break
     yield from _python_chunks(layout, limits, chunk_rows, skip=emitted)
@@ -256,15 +287,27 @@ def _arrow_options(layout: TextLayout, numeric: Collection[int], text_items: boo
         for index, cid in enumerate(ids)
     }
     read = pacsv.ReadOptions(
-        column_names=ids, skip_rows=layout.header_lines, block_size=_BLOCK_BYTES,
+        column_names=ids,
+        skip_rows=layout.header_lines,
+        block_size=_BLOCK_BYTES,
         encoding="utf8" if layout.encoding.startswith("utf-8") else layout.encoding,
     )
     # A blank line in the body is read as a row of nulls (ignore_empty_lines=False), so row
     # numbers stay those of the file; the matcher then skips it as an empty row, with a record.
-    parse = pacsv.ParseOptions(delimiter=layout.delimiter, quote_char='"', double_quote=True,
-                               newlines_in_values=layout.multiline, ignore_empty_lines=False)
-    convert = pacsv.ConvertOptions(column_types=types, null_values=NULL_VALUES, strings_can_be_null=True,
-                                   quoted_strings_can_be_null=True, check_utf8=True)
+    parse = pacsv.ParseOptions(
+        delimiter=layout.delimiter,
+        quote_char='"',
+        double_quote=True,
+        newlines_in_values=layout.multiline,
+        ignore_empty_lines=False,
+    )
+    convert = pacsv.ConvertOptions(
+        column_types=types,
+        null_values=NULL_VALUES,
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        check_utf8=True,
+    )
     return read, parse, convert
 
 
@@ -304,14 +347,20 @@ class _Prefix(io.RawIOBase):
         super().close()
 
 
-def _arrow_chunks(layout, limits, numeric, chunk_rows, text_items, *, skip: int) -> Iterator[RawTable]:
+def _arrow_chunks(
+    layout, limits, numeric, chunk_rows, text_items, *, skip: int
+) -> Iterator[RawTable]:
     read, parse, convert = _arrow_options(layout, numeric, text_items)
     first_row = layout.header_rows + 1
     source = _source(layout, streaming=chunk_rows is not None)
     batches: Iterator[pa.Table] | list[pa.Table] = []
     try:
         if chunk_rows is None:
-            batches = [pacsv.read_csv(source, read_options=read, parse_options=parse, convert_options=convert)]
+            batches = [
+                pacsv.read_csv(
+                    source, read_options=read, parse_options=parse, convert_options=convert
+                )
+            ]
         else:
             batches = _stream_batches(source, read, parse, convert, chunk_rows)
         seen = 0
@@ -323,7 +372,9 @@ def _arrow_chunks(layout, limits, numeric, chunk_rows, text_items, *, skip: int)
                 table = table.slice(skip - start)
                 start = skip
             problems = list(layout.problems) if start == skip else []
-            yield _arrow_raw(table, layout, limits, numeric, first_row + start, text_items, problems)
+            yield _arrow_raw(
+                table, layout, limits, numeric, first_row + start, text_items, problems
+            )
     except pa.ArrowInvalid as exc:
         message = str(exc)
         if "UTF8" in message or "UTF-8" in message:
@@ -411,15 +462,27 @@ def _parsed_ahead(reader, depth: int = 2) -> Iterator[pa.RecordBatch]:
                 thread.join(timeout=0.05)
 
 
-def _arrow_raw(table: pa.Table, layout: TextLayout, limits: ReadLimits, numeric, first_row: int,
-               text_items: bool, problems: list[Problem]) -> RawTable:
+def _arrow_raw(
+    table: pa.Table,
+    layout: TextLayout,
+    limits: ReadLimits,
+    numeric,
+    first_row: int,
+    text_items: bool,
+    problems: list[Problem],
+) -> RawTable:
     columns: list = []
     for index, name in enumerate(layout.header):
         column = table.column(index)
         if pa.types.is_string(column.type) and column.num_chunks and len(column):
             longest = pc.max(pc.utf8_length(column)).as_py()
             if longest is not None and longest > limits.max_field_chars:
-                row = first_row + pc.index(pc.greater(pc.utf8_length(column), limits.max_field_chars), True).as_py()
+                row = (
+                    first_row
+                    + pc.index(
+                        pc.greater(pc.utf8_length(column), limits.max_field_chars), True
+                    ).as_py()
+                )
                 raise DataError(
                     f"{layout.path}: row {row}, column {name!r}: a field of {longest:,} characters, more "
                     f"than the {limits.max_field_chars:,} allowed"
@@ -439,7 +502,9 @@ def _try_float(column: pa.ChunkedArray):
         return column
 
 
-def _python_chunks(layout: TextLayout, limits: ReadLimits, chunk_rows: int | None, *, skip: int) -> Iterator[RawTable]:
+def _python_chunks(
+    layout: TextLayout, limits: ReadLimits, chunk_rows: int | None, *, skip: int
+) -> Iterator[RawTable]:
     """The exact path: Python's csv module, one record at a time, counting every record."""
     width = len(layout.header)
     nulls = frozenset(NULL_VALUES)
@@ -451,14 +516,18 @@ def _python_chunks(layout: TextLayout, limits: ReadLimits, chunk_rows: int | Non
     yielded = False
     try:
         with open(layout.path, encoding=layout.encoding, errors="strict", newline="") as handle:
-            reader = csv.reader(handle, delimiter=layout.delimiter, quotechar='"', doublequote=True, strict=False)
+            reader = csv.reader(
+                handle, delimiter=layout.delimiter, quotechar='"', doublequote=True, strict=False
+            )
             for _ in range(layout.header_rows):
                 next(reader, None)
             record_number = layout.header_rows
             blank_lines: list[int] = []
             for record in reader:
                 record_number += 1
-                emitted += 1  # counted as pyarrow counts rows, so a restart skips exactly what it gave
+                emitted += (
+                    1  # counted as pyarrow counts rows, so a restart skips exactly what it gave
+                )
                 if emitted <= skip:
                     continue
                 if not record:
@@ -472,12 +541,23 @@ def _python_chunks(layout: TextLayout, limits: ReadLimits, chunk_rows: int | Non
                         f"{limits.max_field_chars:,} characters allowed"
                     )
                 if len(record) > width and any(cell.strip() for cell in record[width:]):
-                    problems.append(Problem(layout.path, record_number, None, None, "extra_fields", "error",
-                                            f"{len(record)} fields where the header has {width}; the extra "
-                                            "fields are ignored (check the delimiter and quoting of this row)"))
+                    problems.append(
+                        Problem(
+                            layout.path,
+                            record_number,
+                            None,
+                            None,
+                            "extra_fields",
+                            "error",
+                            f"{len(record)} fields where the header has {width}; the extra "
+                            "fields are ignored (check the delimiter and quoting of this row)",
+                        )
+                    )
                 cells = [None if cell.strip() in nulls else cell for cell in record[:width]]
                 cells.extend([None] * (width - len(cells)))
-                pending = [(number, [None] * width) for number in blank_lines] + [(record_number, cells)]
+                pending = [(number, [None] * width) for number in blank_lines] + [
+                    (record_number, cells)
+                ]
                 blank_lines = []
                 for number, row in pending:
                     rows.append(row)
@@ -492,12 +572,16 @@ def _python_chunks(layout: TextLayout, limits: ReadLimits, chunk_rows: int | Non
             f"than {csv.field_size_limit():,} characters, or broken quoting)"
         ) from None
     except UnicodeDecodeError:
-        raise DataError(f"{layout.path}: row {record_number + 1}: text that is not valid {layout.encoding}") from None
+        raise DataError(
+            f"{layout.path}: row {record_number + 1}: text that is not valid {layout.encoding}"
+        ) from None
     if rows or chunk_rows is None or (skip == 0 and not yielded):
         yield _python_raw(rows, numbers, layout, problems)
 
 
-def _python_raw(rows: list[list], numbers: list[int], layout: TextLayout, problems: list[Problem]) -> RawTable:
+def _python_raw(
+    rows: list[list], numbers: list[int], layout: TextLayout, problems: list[Problem]
+) -> RawTable:
     width = len(layout.header)
     if rows:
         matrix = np.empty((len(rows), width), dtype=object)
@@ -505,13 +589,21 @@ def _python_raw(rows: list[list], numbers: list[int], layout: TextLayout, proble
         columns = [matrix[:, j].copy() for j in range(width)]
     else:
         columns = [np.empty(0, dtype=object) for _ in range(width)]
-    return RawTable(list(layout.header), columns, np.asarray(numbers, dtype=np.int64), problems, layout.platform_hint)
+    return RawTable(
+        list(layout.header),
+        columns,
+        np.asarray(numbers, dtype=np.int64),
+        problems,
+        layout.platform_hint,
+    )
 
 
 def _concat(tables: list[RawTable], layout: TextLayout) -> RawTable:
     from instrument.readers.raw import as_values
 
-    columns = [np.concatenate([as_values(t.columns[j]) for t in tables]) for j in range(len(layout.header))]
+    columns = [
+        np.concatenate([as_values(t.columns[j]) for t in tables]) for j in range(len(layout.header))
+    ]
     rows = np.concatenate([t.source_rows for t in tables])
     problems = [p for t in tables for p in t.problems]
     return RawTable(list(layout.header), columns, rows, problems, layout.platform_hint)

@@ -35,10 +35,20 @@ ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 #: What openpyxl raises on a damaged workbook: broken ZIP members, XML that does not parse
 #: (defusedxml's refusals are ValueErrors), parts that are missing or of the wrong shape.
-_OPENPYXL_ERRORS = (zipfile.BadZipFile, zlib.error, ParseError, KeyError, ValueError, TypeError, IndexError,
-                    AttributeError, OSError, EOFError,
-                    NotImplementedError,  # zipfile: unsupported flags or compression
-                    RuntimeError)  # zipfile: a member marked encrypted
+_OPENPYXL_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    ParseError,
+    KeyError,
+    ValueError,
+    TypeError,
+    IndexError,
+    AttributeError,
+    OSError,
+    EOFError,
+    NotImplementedError,  # zipfile: unsupported flags or compression
+    RuntimeError,
+)  # zipfile: a member marked encrypted
 
 
 def workbook_sheets(path: str | Path, limits: ReadLimits) -> list[str]:
@@ -78,7 +88,9 @@ def read_workbook(path: str | Path, limits: ReadLimits, *, sheet: str | None = N
             header_row = _small_int(declared, "header_row", 1, name)
             first_data_row = _small_int(declared, "first_data_row", header_row + 1, name)
             if first_data_row <= header_row:
-                raise DataError(f"{name}: _mhdq first_data_row ({first_data_row}) must come after header_row ({header_row})")
+                raise DataError(
+                    f"{name}: _mhdq first_data_row ({first_data_row}) must come after header_row ({header_row})"
+                )
         elif sheet is not None:
             if sheet not in names:
                 raise DataError(f"{name}: no sheet {sheet!r}; sheets: {', '.join(names)}")
@@ -86,10 +98,18 @@ def read_workbook(path: str | Path, limits: ReadLimits, *, sheet: str | None = N
         else:
             target = _first_worksheet(book, names, name)
         rows = _sheet_rows(book, path, target, limits)
-        if platform == "xlsx" and len(rows) >= 3 and qualtrics.is_import_id_row([_text(v) for v in rows[2]]):
+        if (
+            platform == "xlsx"
+            and len(rows) >= 3
+            and qualtrics.is_import_id_row([_text(v) for v in rows[2]])
+        ):
             platform, first_data_row = "qualtrics", qualtrics.HEADER_ROWS + 1
-        elif (platform == "xlsx" and len(rows) >= 2 and kobo.looks_like([_text(v) for v in rows[0]])
-              and kobo.is_tag_row([_text(v) for v in rows[1]])):
+        elif (
+            platform == "xlsx"
+            and len(rows) >= 2
+            and kobo.looks_like([_text(v) for v in rows[0]])
+            and kobo.is_tag_row([_text(v) for v in rows[1]])
+        ):
             first_data_row = 3
     finally:
         book.close()
@@ -109,22 +129,32 @@ def _open(path: Path, limits: ReadLimits):
         extents = check_workbook(path, limits)
         if not any(member.startswith("xl/worksheets/") for member in extents):
             # .ods and .xlsb keep their cells where the size checks cannot see them.
-            raise DataError(f"{name}: not an Excel .xlsx/.xlsm workbook (no worksheets found); "
-                            "save it as .xlsx or CSV")
+            raise DataError(
+                f"{name}: not an Excel .xlsx/.xlsm workbook (no worksheets found); "
+                "save it as .xlsx or CSV"
+            )
     elif not magic.startswith(OLE_MAGIC):
         raise DataError(f"{name}: not a workbook (expected an .xlsx, .xlsm, .xls or .ods file)")
     try:
         return calamine.CalamineWorkbook.from_path(name)
     except calamine.PasswordError:
-        raise DataError(f"{name}: the workbook is password protected; save an unprotected copy") from None
+        raise DataError(
+            f"{name}: the workbook is password protected; save an unprotected copy"
+        ) from None
     except calamine.XmlError:
         if magic.startswith(ZIP_MAGIC):
             return _OpenpyxlBook(path)
-        raise DataError(f"{name}: not a readable workbook (damaged, truncated or not a spreadsheet)") from None
+        raise DataError(
+            f"{name}: not a readable workbook (damaged, truncated or not a spreadsheet)"
+        ) from None
     except (calamine.ZipError, calamine.CalamineError):
-        raise DataError(f"{name}: not a readable workbook (damaged, truncated or not a spreadsheet)") from None
+        raise DataError(
+            f"{name}: not a readable workbook (damaged, truncated or not a spreadsheet)"
+        ) from None
     except (OSError, ValueError):
-        raise DataError(f"{name}: not a readable workbook (damaged, truncated or not a spreadsheet)") from None
+        raise DataError(
+            f"{name}: not a readable workbook (damaged, truncated or not a spreadsheet)"
+        ) from None
 
 
 class _OpenpyxlBook:
@@ -139,7 +169,9 @@ class _OpenpyxlBook:
         try:
             book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
         except _OPENPYXL_ERRORS + (InvalidFileException,):
-            raise DataError(f"{path}: not a readable workbook (damaged, truncated or not a spreadsheet)") from None
+            raise DataError(
+                f"{path}: not a readable workbook (damaged, truncated or not a spreadsheet)"
+            ) from None
         self.sheet_names = list(book.sheetnames)
         self.worksheets = [ws.title for ws in book.worksheets]
         book.close()
@@ -176,9 +208,13 @@ def _sheet_rows(book, path: Path, sheet: str, limits: ReadLimits) -> list[list]:
     except calamine.XmlError:
         return _openpyxl_rows(path, sheet)
     except calamine.PasswordError:
-        raise DataError(f"{path}: the workbook is password protected; save an unprotected copy") from None
+        raise DataError(
+            f"{path}: the workbook is password protected; save an unprotected copy"
+        ) from None
     except (calamine.CalamineError, OSError, ValueError):
-        raise DataError(f"{path}: sheet {sheet!r} cannot be read (damaged or truncated workbook)") from None
+        raise DataError(
+            f"{path}: sheet {sheet!r} cannot be read (damaged or truncated workbook)"
+        ) from None
     if rows:
         limits.check_shape(str(path), len(rows), max(len(r) for r in rows), what=f"sheet {sheet!r}")
     return rows
@@ -193,13 +229,19 @@ def _openpyxl_rows(path: Path, sheet: str) -> list[list]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except _OPENPYXL_ERRORS + (InvalidFileException,):
-        raise DataError(f"{path}: not a readable workbook (damaged, truncated or not a spreadsheet)") from None
+        raise DataError(
+            f"{path}: not a readable workbook (damaged, truncated or not a spreadsheet)"
+        ) from None
     try:
         if sheet not in book.sheetnames:
             raise DataError(f"{path}: no sheet {sheet!r}; sheets: {', '.join(book.sheetnames)}")
-        return [["" if v is None else v for v in row] for row in book[sheet].iter_rows(values_only=True)]
+        return [
+            ["" if v is None else v for v in row] for row in book[sheet].iter_rows(values_only=True)
+        ]
     except _OPENPYXL_ERRORS:
-        raise DataError(f"{path}: sheet {sheet!r} cannot be read (damaged or truncated workbook)") from None
+        raise DataError(
+            f"{path}: sheet {sheet!r} cannot be read (damaged or truncated workbook)"
+        ) from None
     finally:
         book.close()
 
@@ -232,16 +274,22 @@ def _small_int(declared: dict[str, str], key: str, default: int, name: str) -> i
     return value
 
 
-def _table_from_rows(rows: list[list], name: str, header_row: int, first_data_row: int, *, sheet_name: str) -> RawTable:
+def _table_from_rows(
+    rows: list[list], name: str, header_row: int, first_data_row: int, *, sheet_name: str
+) -> RawTable:
     if len(rows) < header_row or not any(_text(v) for v in rows[header_row - 1]):
-        raise DataError(f"{name}: sheet {sheet_name!r} has no header row (row {header_row} is empty)")
+        raise DataError(
+            f"{name}: sheet {sheet_name!r} has no header row (row {header_row} is empty)"
+        )
     header = [_text(v) for v in rows[header_row - 1]]
     width = max(i for i, v in enumerate(header) if v) + 1
     header = header[:width]
-    body = rows[first_data_row - 1:]
+    body = rows[first_data_row - 1 :]
     # Trailing rows with nothing in them (a workbook prepared for 5,000 answers holds fewer).
     last = len(body)
-    while last and not any(v not in ("", None) and not (isinstance(v, str) and not v.strip()) for v in body[last - 1]):
+    while last and not any(
+        v not in ("", None) and not (isinstance(v, str) and not v.strip()) for v in body[last - 1]
+    ):
         last -= 1
     body = body[:last]
     problems: list[Problem] = []
@@ -253,9 +301,18 @@ def _table_from_rows(rows: list[list], name: str, header_row: int, first_data_ro
         if len(row) > width and any(v not in ("", None) for v in row[width:]):
             beyond.append(first_data_row + i)
     if beyond:
-        problems.append(Problem(name, beyond[0], None, None, "unnamed_column", "warning",
-                                f"{len(beyond)} row(s), the first being row {beyond[0]}, have values to the "
-                                "right of the last named column; those values are not read"))
+        problems.append(
+            Problem(
+                name,
+                beyond[0],
+                None,
+                None,
+                "unnamed_column",
+                "warning",
+                f"{len(beyond)} row(s), the first being row {beyond[0]}, have values to the "
+                "right of the last named column; those values are not read",
+            )
+        )
     if body:
         matrix[matrix == ""] = None
     columns = [matrix[:, j].copy() for j in range(width)]

@@ -13,16 +13,45 @@ from __future__ import annotations
 
 #: Kobo's own columns, kept as respondent metadata.
 META = (
-    "_id", "_uuid", "_submission_time", "_validation_status", "_notes", "_status", "_submitted_by",
-    "_tags", "_index", "__version__", "_version", "_duration", "_parent_table_name", "_parent_index",
-    "_submission__id", "_submission__uuid", "_submission__submission_time", "start", "end", "today",
-    "meta/instanceID", "meta/instanceName", "meta/rootUuid", "meta/deprecatedID", "formhub/uuid",
-    "instanceID", "username",
+    "_id",
+    "_uuid",
+    "_submission_time",
+    "_validation_status",
+    "_notes",
+    "_status",
+    "_submitted_by",
+    "_tags",
+    "_index",
+    "__version__",
+    "_version",
+    "_duration",
+    "_parent_table_name",
+    "_parent_index",
+    "_submission__id",
+    "_submission__uuid",
+    "_submission__submission_time",
+    "start",
+    "end",
+    "today",
+    "meta/instanceID",
+    "meta/instanceName",
+    "meta/rootUuid",
+    "meta/deprecatedID",
+    "formhub/uuid",
+    "instanceID",
+    "username",
 )
 #: Form metadata that identifies the respondent's phone; never read.
 IDENTIFYING = ("deviceid", "phonenumber", "simserial", "subscriberid", "imei", "_geolocation")
 #: Columns whose presence marks a Kobo export.
-MARKERS = ("_uuid", "_submission_time", "_index", "__version__", "meta/instanceID", "_validation_status")
+MARKERS = (
+    "_uuid",
+    "_submission_time",
+    "_index",
+    "__version__",
+    "meta/instanceID",
+    "_validation_status",
+)
 #: The column that identifies a submission.
 ID_COLUMN = "_uuid"
 
@@ -52,4 +81,6 @@ def is_tag_row(cells: list[str]) -> bool:
     False
     """
     tags = [cell.strip() for cell in cells if cell.strip()]
-    return bool(tags) and all(tag.startswith("#") and len(tag) > 1 and tag[1].isalpha() for tag in tags)
+    return bool(tags) and all(
+        tag.startswith("#") and len(tag) > 1 and tag[1].isalpha() for tag in tags
+    )

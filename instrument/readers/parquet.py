@@ -6,8 +6,8 @@ decoded (a few kilobytes of run-length-encoded data can declare billions of rows
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -45,7 +45,9 @@ def column_names(path: str | Path, limits: ReadLimits) -> list[str]:
         handle.close()
 
 
-def iter_parquet(path: str | Path, limits: ReadLimits, *, chunk_rows: int | None) -> Iterator[RawTable]:
+def iter_parquet(
+    path: str | Path, limits: ReadLimits, *, chunk_rows: int | None
+) -> Iterator[RawTable]:
     """Yield the file in pieces of at most ``chunk_rows`` rows (None: the whole file at once).
 
     Data rows are numbered from 2, as if the column names were row 1.
@@ -58,7 +60,9 @@ def iter_parquet(path: str | Path, limits: ReadLimits, *, chunk_rows: int | None
         if chunk_rows is None:
             pieces = [handle.read()]
         else:
-            pieces = (pa.Table.from_batches([b]) for b in handle.iter_batches(batch_size=chunk_rows))
+            pieces = (
+                pa.Table.from_batches([b]) for b in handle.iter_batches(batch_size=chunk_rows)
+            )
         emitted = False
         for table in pieces:
             columns = [_plain(table.column(i)) for i in range(table.num_columns)]
@@ -67,7 +71,13 @@ def iter_parquet(path: str | Path, limits: ReadLimits, *, chunk_rows: int | None
             emitted = True
             yield RawTable(names, columns, rows, [], "parquet")
         if not emitted:
-            yield RawTable(names, [np.empty(0, dtype=object) for _ in names], np.empty(0, dtype=np.int64), [], "parquet")
+            yield RawTable(
+                names,
+                [np.empty(0, dtype=object) for _ in names],
+                np.empty(0, dtype=np.int64),
+                [],
+                "parquet",
+            )
     except (pa.ArrowException, OSError, ValueError, IndexError):
         raise DataError(f"{path}: not a readable Parquet file (damaged or truncated)") from None
     finally:
@@ -80,7 +90,11 @@ def _plain(column: pa.ChunkedArray):
         column = column.cast(column.type.value_type)
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         column.validate(full=True)  # Parquet does not guarantee UTF-8: ArrowInvalid if not
-    if pa.types.is_nested(column.type) or pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+    if (
+        pa.types.is_nested(column.type)
+        or pa.types.is_binary(column.type)
+        or pa.types.is_large_binary(column.type)
+    ):
         # Lists, structs and bytes are no answers: kept as text so the checks can report them.
         return np.asarray([None if v is None else str(v) for v in column.to_pylist()], dtype=object)
     if pa.types.is_boolean(column.type):

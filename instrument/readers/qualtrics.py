@@ -14,13 +14,26 @@ import json
 
 #: Qualtrics' own columns, kept as respondent metadata.
 META = (
-    "StartDate", "EndDate", "Status", "Progress", "Duration (in seconds)", "Finished",
-    "RecordedDate", "ResponseId", "DistributionChannel", "UserLanguage", "ExternalReference",
+    "StartDate",
+    "EndDate",
+    "Status",
+    "Progress",
+    "Duration (in seconds)",
+    "Finished",
+    "RecordedDate",
+    "ResponseId",
+    "DistributionChannel",
+    "UserLanguage",
+    "ExternalReference",
     "ExternalDataReference",
 )
 #: Columns that identify a person or place: dropped on reading, never kept.
 IDENTIFYING = (
-    "IPAddress", "RecipientLastName", "RecipientFirstName", "RecipientEmail", "LocationLatitude",
+    "IPAddress",
+    "RecipientLastName",
+    "RecipientFirstName",
+    "RecipientEmail",
+    "LocationLatitude",
     "LocationLongitude",
 )
 #: The column that identifies a response.

@@ -93,7 +93,9 @@ def blank_mask(values: ColumnValues) -> np.ndarray:
             return np.ones(len(values), dtype=bool)
         mask = pc.is_null(values, nan_is_null=True)
         if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
-            mask = pc.fill_null(pc.or_kleene(mask, pc.equal(pc.utf8_trim_whitespace(values), "")), True)
+            mask = pc.fill_null(
+                pc.or_kleene(mask, pc.equal(pc.utf8_trim_whitespace(values), "")), True
+            )
         if isinstance(mask, pa.ChunkedArray):
             mask = mask.combine_chunks()
         return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)

@@ -13,8 +13,11 @@ import re
 
 #: REDCap's own columns, kept as respondent metadata.
 META = (
-    "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance",
-    "redcap_data_access_group", "redcap_survey_identifier",
+    "redcap_event_name",
+    "redcap_repeat_instrument",
+    "redcap_repeat_instance",
+    "redcap_data_access_group",
+    "redcap_survey_identifier",
 )
 #: Per-form status and timestamp columns, kept as metadata.
 FORM_META = re.compile(r"^[a-z][a-z0-9_]*_(complete|timestamp)$")

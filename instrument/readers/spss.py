@@ -39,7 +39,9 @@ def _checked_size(path: Path, limits: ReadLimits) -> int:
     size = check_file_size(path, limits)
     with open(path, "rb") as handle:
         if not handle.read(4).startswith(MAGIC):
-            raise DataError(f"{path}: not an SPSS .sav file (it does not start with the SPSS signature)")
+            raise DataError(
+                f"{path}: not an SPSS .sav file (it does not start with the SPSS signature)"
+            )
     return size
 
 
@@ -54,7 +56,9 @@ def read_sav(path: str | Path, limits: ReadLimits) -> RawTable:
     # An uncompressed or bytecode-compressed file needs at least one byte per value; more
     # declared values than that means a forged header (zlib .zsav files compress further).
     if path.suffix.lower() != ".zsav" and rows * cols > 8 * size + 1024:
-        raise DataError(f"{name}: the SPSS header declares {rows:,} rows x {cols:,} columns, more than the file can hold; damaged or crafted")
+        raise DataError(
+            f"{name}: the SPSS header declares {rows:,} rows x {cols:,} columns, more than the file can hold; damaged or crafted"
+        )
     parsed = _parse(name, metadata_only=False)
     names = parsed["names"]
     columns = [_values(parsed["data"][n]) for n in names]
@@ -66,13 +70,22 @@ def read_sav(path: str | Path, limits: ReadLimits) -> RawTable:
         str(var): {_code(k): str(v) for k, v in mapping.items()}
         for var, mapping in (parsed["labels"] or {}).items()
     }
-    return RawTable([str(n) for n in names], columns, np.arange(2, 2 + count, dtype=np.int64), [], "spss",
-                    value_labels=labels)
+    return RawTable(
+        [str(n) for n in names],
+        columns,
+        np.arange(2, 2 + count, dtype=np.int64),
+        [],
+        "spss",
+        value_labels=labels,
+    )
 
 
 def _parse(name: str, *, metadata_only: bool) -> dict:
     """pyreadstat's result as plain data, from a child process where fork is available."""
-    if "fork" not in multiprocessing.get_all_start_methods() or multiprocessing.current_process().daemon:
+    if (
+        "fork" not in multiprocessing.get_all_start_methods()
+        or multiprocessing.current_process().daemon
+    ):
         # No fork here, or a daemonic worker (multiprocessing.Pool), which may not have children.
         return _read(name, metadata_only)
     context = multiprocessing.get_context("fork")
@@ -83,7 +96,9 @@ def _parse(name: str, *, metadata_only: bool) -> dict:
     try:
         if not receive.poll(CHILD_TIMEOUT_SECONDS):
             child.kill()
-            raise DataError(f"{name}: reading the SPSS file took longer than {CHILD_TIMEOUT_SECONDS} s; stopped")
+            raise DataError(
+                f"{name}: reading the SPSS file took longer than {CHILD_TIMEOUT_SECONDS} s; stopped"
+            )
         status, payload = receive.recv()
     except (EOFError, OSError):
         status, payload = "crashed", None
@@ -96,11 +111,15 @@ def _parse(name: str, *, metadata_only: bool) -> dict:
     if status == "ok":
         return payload
     if status == "crashed":
-        raise DataError(f"{name}: not a readable SPSS file (the SPSS reader crashed on it: damaged or crafted)")
+        raise DataError(
+            f"{name}: not a readable SPSS file (the SPSS reader crashed on it: damaged or crafted)"
+        )
     raise DataError(f"{name}: not a readable SPSS file (damaged or truncated)")
 
 
-def _child(connection, name: str, metadata_only: bool) -> None:  # pragma: no cover - runs in the child
+def _child(
+    connection, name: str, metadata_only: bool
+) -> None:  # pragma: no cover - runs in the child
     import faulthandler
 
     faulthandler.disable()  # a crash here is expected on hostile files and reported by the parent
@@ -117,11 +136,23 @@ def _child(connection, name: str, metadata_only: bool) -> None:  # pragma: no co
 def _read(name: str, metadata_only: bool) -> dict:
     import pyreadstat
 
-    errors = (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, UnicodeDecodeError, ValueError,
-              OverflowError, MemoryError, TypeError)
+    errors = (
+        pyreadstat.ReadstatError,
+        pyreadstat.PyreadstatError,
+        UnicodeDecodeError,
+        ValueError,
+        OverflowError,
+        MemoryError,
+        TypeError,
+    )
     try:
-        data, meta = pyreadstat.read_sav(name, metadataonly=metadata_only, user_missing=True,
-                                         apply_value_formats=False, output_format="dict")
+        data, meta = pyreadstat.read_sav(
+            name,
+            metadataonly=metadata_only,
+            user_missing=True,
+            apply_value_formats=False,
+            output_format="dict",
+        )
     except errors:
         raise DataError(f"{name}: not a readable SPSS file (damaged or truncated)") from None
     rows = int(meta.number_rows) if meta.number_rows not in (None, -1) else 0
