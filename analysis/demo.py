@@ -6,7 +6,7 @@ model attrition, and write every report.
 1. **build** the questionnaire in every format (:func:`instrument.forms.build_forms`);
 2. **collect**: simulate a cohort of 600 respondents with 12-month follow-up
    (:func:`analysis.simulate.simulate_cohort`) and write it as the files a study would hold;
-3. **check and score** the responses file (:func:`instrument.batch.run_batch`: read, check, score,
+3. **check and score** the responses file (:func:`instrument.batch.pipeline.run_batch`: read, check, score,
    problem list);
 4. **validate** the scales (:func:`analysis.validate.validate`, written by
    :func:`analysis.validation_report.write_validation_outputs`);
@@ -180,7 +180,7 @@ def run_demo(
     from analysis.simulate import simulate_cohort, theme_scales
     from analysis.validate import validate
     from analysis.validation_report import write_validation_outputs
-    from instrument.batch import run_batch
+    from instrument.batch.pipeline import run_batch
     from instrument.forms import build_forms
     from instrument.read import read_responses
 

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from instrument.security import neutralise
-from instrument.write import atomic_path
+from instrument.io.security import neutralise
+from instrument.io.write import atomic_path
 
 _CSS = """
 :root { --ink:#1d2330; --muted:#5b6476; --line:#d9dde5; --pass:#1b7f3b; --fail:#b3261e; --na:#7a6a00; }

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from analysis.simulate import simulate_cohort
 from instrument.check import check_responses
+from instrument.io.write import write_problems
 from instrument.read import read_responses
 from instrument.score import score_items
 from instrument.spec import load_instrument
-from instrument.write import write_problems
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "example-output") / "scores"
 out.mkdir(parents=True, exist_ok=True)

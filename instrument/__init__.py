@@ -31,15 +31,15 @@ _LAZY = {
     "detect_platform": "instrument.read",
     "read_header": "instrument.read",
     "ResponseTable": "instrument.responses",
-    "ReadLimits": "instrument.safety",
+    "ReadLimits": "instrument.io.safety",
     "Problem": "instrument.problems",
     "check_responses": "instrument.check",
     "CheckedResponses": "instrument.check",
     "score_items": "instrument.score",
     "NormTable": "instrument.norms",
-    "run_batch": "instrument.batch",
-    "fit_norms": "instrument.batch",
-    "BatchResult": "instrument.batch",
+    "run_batch": "instrument.batch.pipeline",
+    "fit_norms": "instrument.batch.pipeline",
+    "BatchResult": "instrument.batch.pipeline",
 }
 
 __all__ = [

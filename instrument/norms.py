@@ -315,7 +315,7 @@ class NormTable:
         """Write the table as JSON (atomically: a temporary file renamed into place)."""
         path = Path(path)
         text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
-        from instrument.write import atomic_path
+        from instrument.io.write import atomic_path
 
         with atomic_path(path) as temp:
             temp.write_text(text, encoding="utf-8")

@@ -7,7 +7,7 @@ and returns a :class:`~instrument.responses.ResponseTable` matched to an instrum
 respondent id, platform metadata) and file-level ``problems``. :func:`iter_response_chunks`
 streams large CSV/TSV and Parquet files in pieces. :func:`detect_platform` says what a file is.
 
-Every file is bounded before it is parsed (:mod:`instrument.safety`): workbooks are checked for
+Every file is bounded before it is parsed (:mod:`instrument.io.safety`): workbooks are checked for
 zip bombs, XML entity declarations and absurd sheet sizes; SPSS and Parquet headers for absurd
 row counts; CSV fields for length. A file that cannot be read raises one
 :class:`~instrument.errors.DataError` naming the file (and row and column where that helps),
@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from instrument.errors import DataError
+from instrument.io.safety import DEFAULT_LIMITS, ReadLimits, check_file_size
 from instrument.problems import Problem
 from instrument.readers import kobo, redcap
 from instrument.readers.assemble import Matcher
 from instrument.readers.delimited import TextLayout, inspect_text, iter_delimited, read_delimited
 from instrument.readers.raw import RawTable
 from instrument.responses import ResponseTable
-from instrument.safety import DEFAULT_LIMITS, ReadLimits, check_file_size
 
 #: Platforms :func:`detect_platform` returns and ``platform=`` accepts.
 PLATFORMS = ("mhdq_workbook", "xlsx", "csv", "kobo", "redcap", "qualtrics", "spss", "parquet")
@@ -67,7 +67,7 @@ def detect_platform(path: str | Path, *, limits: ReadLimits | None = None) -> st
     path : str or Path
         The file.
     limits : ReadLimits, optional
-        Safety bounds (see :class:`instrument.safety.ReadLimits`); workbooks are checked before
+        Safety bounds (see :class:`instrument.io.safety.ReadLimits`); workbooks are checked before
         their header is looked at.
 
     Returns

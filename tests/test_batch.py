@@ -1,4 +1,4 @@
-"""Batch scoring (instrument/batch.py, instrument/write.py): accounting, duplicates across files,
+"""Batch scoring (instrument/batch/pipeline.py, instrument/io/write.py): accounting, duplicates across files,
 parallel = serial, atomic output, strict mode, output formats, psych parity through the pipeline.
 
 Synthetic files are built from the synthetic test instrument (tests/data/scoring_spec.yaml) and
@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from instrument.batch import expand_inputs, fit_norms, run_batch
+from instrument.batch.pipeline import expand_inputs, fit_norms, run_batch
 from instrument.check import ROW_REJECTING_RULES
 from instrument.errors import UsageError
+from instrument.io.write import TableWriter
 from instrument.spec import load_instrument
-from instrument.write import TableWriter
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
@@ -289,7 +289,7 @@ STREAM_FILES = {
 @pytest.mark.parametrize("name", sorted(STREAM_FILES))
 @pytest.mark.parametrize("chunk_rows", [2, 1000])
 def test_batch_chunks_are_the_readers_tables(tmp_path, spec, name, chunk_rows):
-    from instrument.batch import BatchOptions, _iter_chunks
+    from instrument.batch.pipeline import BatchOptions, _iter_chunks
     from instrument.read import read_responses
 
     path = tmp_path / name
@@ -308,8 +308,8 @@ def test_batch_chunks_are_the_readers_tables(tmp_path, spec, name, chunk_rows):
 
 
 def test_vectorised_neutralising_equals_neutralise():
-    from instrument.security import neutralise
-    from instrument.write import neutralise_text
+    from instrument.io.security import neutralise
+    from instrument.io.write import neutralise_text
 
     values = ["=SUM(A1)", "plain", "@cmd", None, "\tx", "-3", "+1", "ok\x07", "'quoted"]
     frame = pd.DataFrame(

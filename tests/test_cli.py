@@ -138,7 +138,7 @@ def test_defusedxml_is_required(monkeypatch):
     import openpyxl.xml
 
     from instrument.errors import MHDQError
-    from instrument.security import assert_defusedxml
+    from instrument.io.security import assert_defusedxml
 
     assert_defusedxml()  # installed as a hard dependency
     monkeypatch.setattr(openpyxl.xml, "DEFUSEDXML", False)

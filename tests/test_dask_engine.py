@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("dask.distributed")
 
-from instrument.batch import run_batch  # noqa: E402
+from instrument.batch.pipeline import run_batch  # noqa: E402
 from instrument.errors import UsageError  # noqa: E402
 from instrument.spec import load_instrument  # noqa: E402
 

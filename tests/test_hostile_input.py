@@ -27,9 +27,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from instrument.errors import DataError
+from instrument.io.safety import ReadLimits, check_workbook
 from instrument.read import detect_platform, iter_response_chunks, read_responses
 from instrument.responses import ResponseTable
-from instrument.safety import ReadLimits, check_workbook
 from instrument.spec import load_instrument
 
 EXPORTS = Path(__file__).parent / "data" / "exports"
@@ -573,7 +573,7 @@ def test_unicode_and_formula_cells_are_kept_raw(tmp_path):
     table = read_responses(path, MINI)
     assert (
         table.background["comment"].tolist() == cells
-    )  # kept raw: writers neutralise (instrument.security)
+    )  # kept raw: writers neutralise (instrument.io.security)
 
 
 def test_far_reference_hidden_across_chunks(tmp_path):

@@ -147,8 +147,8 @@ def test_streaming_reads_a_plain_file_handle(tmp_path):
     # when blank lines at the end have to be left out.
     import pyarrow as pa
 
+    from instrument.io.safety import DEFAULT_LIMITS
     from instrument.readers.delimited import _source, inspect_text
-    from instrument.safety import DEFAULT_LIMITS
 
     for text in ("a1,a2\n1,2\n", "a1,a2\n1,2\n\n\n\r\n"):
         path = tmp_path / "t.csv"
@@ -166,7 +166,7 @@ def test_a_failed_stream_stops_its_parse_thread(tmp_path, spec):
     import threading
 
     from instrument.errors import DataError
-    from instrument.safety import ReadLimits
+    from instrument.io.safety import ReadLimits
 
     path = tmp_path / "long.csv"
     rows = [f"p{i},1,2,3,1," for i in range(3000)] + ["p_long,1,2,3,1," + "x" * 500]

@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from instrument.errors import DataError
+from instrument.io.safety import ReadLimits
 from instrument.read import detect_platform, iter_response_chunks, read_responses
-from instrument.safety import ReadLimits
 from instrument.spec import load_instrument
 
 EXPORTS = Path(__file__).parent / "data" / "exports"

@@ -16,7 +16,7 @@ from analysis.attrition.model_io import model_to_dict
 from analysis.attrition.study import AttritionAnalysis
 from analysis.report import HtmlReport, software_versions, write_json, write_tables_xlsx
 from instrument.problems import problems_frame
-from instrument.security import neutralise
+from instrument.io.security import neutralise
 
 __all__ = [
     "RESULTS_SCHEMA",

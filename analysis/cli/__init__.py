@@ -109,7 +109,7 @@ def cli(debug: bool) -> None:
     """MHDQ: build a Likert questionnaire from its specification, check and score responses,
     validate the scales and model attrition."""
     # Runs before any command (not for --help or --version): refuse to read workbooks unsafely.
-    from instrument.security import assert_defusedxml
+    from instrument.io.security import assert_defusedxml
 
     assert_defusedxml()
 

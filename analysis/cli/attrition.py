@@ -427,7 +427,7 @@ def predict_command(model, responses, horizon, id_column, instrument_path, out, 
     import pandas as pd
 
     from analysis.attrition.model_io import load_model
-    from instrument.security import neutralise
+    from instrument.io.security import neutralise
 
     saved = load_model(model)
     out = Path(out)
@@ -470,7 +470,7 @@ def predict_command(model, responses, horizon, id_column, instrument_path, out, 
         }
     )
     if out.suffix.lower() == ".csv":
-        from instrument.write import atomic_path
+        from instrument.io.write import atomic_path
 
         with atomic_path(out) as temp:
             result.to_csv(temp, index=False)

@@ -49,7 +49,7 @@ def command(
     from analysis.content_validity import content_validity
     from instrument.forms.cvi_form import read_cvi_forms
     from instrument.problems import problems_frame
-    from instrument.security import neutralise
+    from instrument.io.security import neutralise
 
     if out is not None and Path(out).suffix.lower() != ".xlsx":
         raise UsageError(f"--out {out}: the results workbook must be an .xlsx file")

@@ -74,7 +74,7 @@ def command(
     """
     from pathlib import Path
 
-    from instrument.batch import expand_inputs, fit_norms
+    from instrument.batch.pipeline import expand_inputs, fit_norms
 
     if not inputs:
         raise UsageError("give at least one RESPONSES file, pattern or folder")

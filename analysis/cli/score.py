@@ -88,7 +88,7 @@ def progress_bar(files: list[Path], quiet: bool) -> Iterator[Any]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from instrument.batch import estimate_rows
+    from instrument.batch.pipeline import estimate_rows
 
     estimates = [estimate_rows(p) for p in files]
     total = sum(e for e in estimates if e) if all(estimates) else None
@@ -244,7 +244,7 @@ def command(
     with an empty_row_skipped record, and counted apart), and the problems by rule. Simulated
     input (a synthetic column) keeps that column in the scores and is called SYNTHETIC.
     """
-    from instrument.batch import expand_inputs, run_batch
+    from instrument.batch.pipeline import expand_inputs, run_batch
     from instrument.norms import NormTable
 
     if not inputs:

@@ -21,7 +21,7 @@ def write_frame(frame, path: Path, *, note: str, instrument=None) -> Path:
     import pandas as pd
 
     from analysis.report import write_tables_xlsx
-    from instrument.write import atomic_path
+    from instrument.io.write import atomic_path
 
     suffix = path.suffix.lower()
     with atomic_path(path) as tmp:

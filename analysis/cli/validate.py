@@ -93,7 +93,7 @@ def command(
     """
     from analysis.validate import validate
     from analysis.validation_report import write_validation_outputs
-    from instrument.batch import expand_inputs
+    from instrument.batch.pipeline import expand_inputs
     from instrument.read import PLATFORMS, read_responses
 
     if ordinal and cfa_missing != "listwise":

@@ -13,7 +13,7 @@ first and everything else keyword-only:
 This module holds what the forms share: the order items are presented in (:func:`sections`), the
 data columns (:func:`data_columns`), file names, the interface text in English and Norwegian, and
 :func:`build_forms`, which writes several forms at once. Every text that comes from the
-specification (which a user may bring) is passed through :func:`instrument.security.neutralise`
+specification (which a user may bring) is passed through :func:`instrument.io.security.neutralise`
 before it is written to a spreadsheet or CSV, and through :func:`html.escape` for HTML.
 """
 

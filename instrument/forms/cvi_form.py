@@ -27,8 +27,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from instrument.forms import check_group, text_of
 from instrument.forms.workbook import generator
+from instrument.io.security import assert_defusedxml, neutralise
 from instrument.problems import Problem, shorten
-from instrument.security import assert_defusedxml, neutralise
 from instrument.spec import Instrument
 
 RATINGS = (1, 2, 3, 4)

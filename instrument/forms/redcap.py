@@ -26,7 +26,7 @@ import re
 from pathlib import Path
 
 from instrument.forms import check_group, scale_labels, sections, text_of, ui
-from instrument.security import neutralise
+from instrument.io.security import neutralise
 from instrument.spec import BackgroundQuestion, Instrument
 
 #: The data dictionary's header row, exactly as REDCap writes it.

@@ -68,7 +68,7 @@ from instrument.forms import (
     text_of,
     ui,
 )
-from instrument.security import neutralise
+from instrument.io.security import neutralise
 from instrument.spec import BackgroundQuestion, Instrument, ResponseScale
 
 #: Version of the sheet layout, written as ``format`` in ``_mhdq``.

@@ -33,7 +33,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from instrument.forms import check_group, scale_labels, sections, text_of, ui
-from instrument.security import neutralise
+from instrument.io.security import neutralise
 from instrument.spec import BackgroundQuestion, Instrument
 
 _SAFE = re.compile(r"[^A-Za-z0-9_]")

@@ -29,10 +29,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from instrument.errors import DataError
+from instrument.io.safety import ReadLimits, check_file_size
 from instrument.problems import Problem
 from instrument.readers import kobo, qualtrics
 from instrument.readers.raw import RawTable
-from instrument.safety import ReadLimits, check_file_size
 
 #: Cell texts read as blank (R's ``NA``, Excel's ``#N/A``, ...).
 NULL_VALUES = ["", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "#N/A", "#NULL!"]

@@ -1,6 +1,6 @@
 """Workbooks: the MHDQ data-entry workbook, Kobo XLS exports and any ``.xlsx``/``.xlsm`` sheet.
 
-Every ZIP-based workbook is first checked by :func:`instrument.safety.check_workbook` (zip-bomb,
+Every ZIP-based workbook is first checked by :func:`instrument.io.safety.check_workbook` (zip-bomb,
 XML-bomb and sheet-size bounds). Then python-calamine reads it (fast, Rust). openpyxl in
 read-only mode (through defusedxml) is used only when calamine's XML parser rejects a part
 (:class:`python_calamine.XmlError`), which happens with some non-Excel generators; no other
@@ -23,11 +23,11 @@ import numpy as np
 import python_calamine as calamine
 
 from instrument.errors import DataError
+from instrument.io.safety import ReadLimits, check_file_size, check_workbook
+from instrument.io.security import assert_defusedxml
 from instrument.problems import Problem
 from instrument.readers import kobo, qualtrics
 from instrument.readers.raw import RawTable
-from instrument.safety import ReadLimits, check_file_size, check_workbook
-from instrument.security import assert_defusedxml
 
 #: Name of the hidden sheet that marks an MHDQ workbook.
 MHDQ_SHEET = "_mhdq"

@@ -13,8 +13,8 @@ import numpy as np
 import pyarrow as pa
 
 from instrument.errors import DataError
+from instrument.io.safety import ReadLimits, check_file_size
 from instrument.readers.raw import RawTable
-from instrument.safety import ReadLimits, check_file_size
 
 MAGIC = b"PAR1"
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from instrument.errors import DataError
+from instrument.io.safety import ReadLimits, check_file_size
 from instrument.readers.raw import RawTable
-from instrument.safety import ReadLimits, check_file_size
 
 MAGIC = (b"$FL2", b"$FL3")
 #: Longest a child process may take to parse one file before it is stopped.

@@ -3,7 +3,7 @@
 Every writer writes to a temporary file in the target folder and renames it into place only when
 everything is written, so an interrupted run leaves either the previous file or nothing, never a
 half-written one. Untrusted text (ids, file names, values quoted in problems) written to .csv and
-.xlsx goes through :func:`instrument.security.neutralise`; numbers stay numbers.
+.xlsx goes through :func:`instrument.io.security.neutralise`; numbers stay numbers.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from instrument.errors import UsageError
+from instrument.io.security import _CONTROL, FORMULA_TRIGGERS
 from instrument.problems import Problem, problems_frame
-from instrument.security import _CONTROL, FORMULA_TRIGGERS
 
 #: File formats a table can be written as, by extension.
 TABLE_FORMATS = (".csv", ".parquet", ".xlsx", ".sav")
@@ -84,7 +84,7 @@ def table_format(path: str | Path) -> str:
 
 
 def neutralise_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Neutralise every text cell of ``frame`` (vectorised :func:`~instrument.security.neutralise`).
+    """Neutralise every text cell of ``frame`` (vectorised :func:`~instrument.io.security.neutralise`).
 
     Examples
     --------

@@ -36,12 +36,12 @@ import pandas as pd
 
 from instrument.check import SeenIds, blank_ids, check_responses, hash_ids
 from instrument.errors import DataError, MHDQError, UsageError
+from instrument.io.safety import ReadLimits
 from instrument.norms import NormTable
 from instrument.problems import Problem, problems_frame, shorten
 from instrument.read import iter_response_chunks, read_header
 from instrument.readers.assemble import EMPTY_ROW_RULE, SYNTHETIC_COLUMN
 from instrument.responses import ResponseTable
-from instrument.safety import ReadLimits
 from instrument.score import IMPUTE_METHODS, code_counts, medians_from_counts, score_items
 from instrument.spec import Instrument
 
@@ -797,8 +797,8 @@ def run_batch(
     the first occurrence in input order. The output holds the kept rows only, in input order.
     """
     jobs = _check_options(instrument, impute, jobs, engine)
+    from instrument.io.write import TableWriter, table_format, write_problems
     from instrument.score import score_labels
-    from instrument.write import TableWriter, table_format, write_problems
 
     out = Path(out)
     table_format(out)
