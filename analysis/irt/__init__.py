@@ -1,0 +1,42 @@
+"""Item response theory: graded, GPCM and 2PL models, trait scores, information, fit and DIF."""
+
+from analysis.irt.information import (
+    empirical_reliability,
+    item_information,
+    marginal_reliability,
+    plot_information,
+    test_information,
+)
+from analysis.irt.model import GradedResponseModel, IRTData, IRTFit, prepare_responses, quadrature
+from analysis.irt.scoring import (
+    SumScoreTable,
+    eap_scores,
+    lord_wingersky,
+    map_scores,
+    score_pattern,
+    sum_score_eap,
+    sum_score_table,
+)
+from analysis.irt.simulate import simulate_graded, simulate_items
+
+__all__ = [
+    "GradedResponseModel",
+    "IRTData",
+    "IRTFit",
+    "SumScoreTable",
+    "eap_scores",
+    "empirical_reliability",
+    "item_information",
+    "lord_wingersky",
+    "map_scores",
+    "marginal_reliability",
+    "plot_information",
+    "prepare_responses",
+    "quadrature",
+    "score_pattern",
+    "simulate_graded",
+    "simulate_items",
+    "sum_score_eap",
+    "sum_score_table",
+    "test_information",
+]

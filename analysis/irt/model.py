@@ -1,0 +1,630 @@
+"""Unidimensional IRT models (graded, GPCM, 2PL, mixed) by marginal maximum likelihood.
+
+The engine is Bock and Aitkin's EM algorithm on a fixed quadrature (mirt's defaults: 61 equally
+spaced nodes on [-6, 6], standard normal trait), vectorised over the respondents' unique response
+patterns and the nodes. Missing answers simply drop out of a pattern's likelihood. After EM has
+come close, Newton steps on the marginal log-likelihood with the exact (Louis) observed information
+take the estimates to the maximum to machine precision; the same information gives the standard
+errors (``se_type="louis"``) and the bread of the sandwich estimator (``se_type="sandwich"``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.special import logsumexp
+
+from analysis.irt.items import (
+    ITEM_TYPES,
+    item_derivatives,
+    item_log_probabilities,
+    item_probabilities,
+)
+from instrument.errors import ConvergenceWarning
+
+__all__ = [
+    "GradedResponseModel",
+    "IRTData",
+    "IRTFit",
+    "prepare_responses",
+    "quadrature",
+]
+
+
+def quadrature(n_points: int = 61, limits: tuple[float, float] = (-6.0, 6.0)):
+    """Equally spaced nodes and normalised standard normal weights (mirt's default quadrature)."""
+    nodes = np.linspace(limits[0], limits[1], n_points)
+    weights = stats.norm.pdf(nodes)
+    return nodes, weights / weights.sum()
+
+
+@dataclass(frozen=True)
+class IRTData:
+    """Responses coded 0..K-1 per item (-1 missing), collapsed to unique patterns.
+
+    Attributes
+    ----------
+    items : list of str
+    categories : list of list of float
+        The observed response values of each item, in order; category k of item j is
+        ``categories[j][k]`` on the original scale.
+    codes : ndarray (n_respondents, n_items)
+        Category indices, -1 where missing.
+    patterns : ndarray (n_patterns, n_items)
+    counts : ndarray (n_patterns,)
+    inverse : ndarray (n_respondents,)
+        The pattern of each respondent.
+    onehot : ndarray (n_patterns, n_cells)
+        Indicator of each (item, category) cell; a missing answer is a row of zeros for the item.
+    offsets : ndarray (n_items + 1,)
+        Column ranges of each item in ``onehot``.
+    index : Index
+        The respondents' index.
+    """
+
+    items: list[str]
+    categories: list[list[float]]
+    codes: np.ndarray
+    patterns: np.ndarray
+    counts: np.ndarray
+    inverse: np.ndarray
+    onehot: np.ndarray
+    offsets: np.ndarray
+    index: pd.Index
+
+    @property
+    def n_categories(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+
+def _check_frame(data: pd.DataFrame, argument: str = "data") -> pd.DataFrame:
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"{argument} must be a pandas DataFrame of item responses")
+    if data.shape[1] < 2:
+        raise ValueError(f"{argument} needs at least 2 item columns, got {data.shape[1]}")
+    bad = [c for c in data.columns if not pd.api.types.is_numeric_dtype(data[c])]
+    if bad:
+        raise ValueError(f"{argument}: item columns must be numeric; not numeric: {bad}")
+    values = data.to_numpy(dtype=float)
+    finite = np.isfinite(values)
+    fractional = finite & (values != np.round(values))
+    if fractional.any():
+        cols = sorted({str(data.columns[j]) for j in np.nonzero(fractional)[1]})
+        raise ValueError(
+            f"{argument}: responses must be whole-number categories; columns with fractions: {cols}"
+        )
+    return data
+
+
+def prepare_responses(
+    data: pd.DataFrame, *, categories: list[list[float]] | None = None
+) -> IRTData:
+    """Code the responses as category indices and collapse them to unique patterns.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One column per item, whole-number responses, NaN for missing.
+    categories : list of lists, optional
+        The category values of each item (from a fitted model). Default: the observed values.
+        A value outside them raises ``ValueError`` naming the column.
+    """
+    _check_frame(data)
+    items = [str(c) for c in data.columns]
+    values = data.to_numpy(dtype=float)
+    n, n_items = values.shape
+    codes = np.full((n, n_items), -1, dtype=np.int64)
+    cats: list[list[float]] = []
+    for j in range(n_items):
+        column = values[:, j]
+        observed = np.isfinite(column)
+        if categories is None:
+            levels = np.unique(column[observed])
+            if levels.size < 2:
+                raise ValueError(
+                    f"item {items[j]!r} has {levels.size} observed response categor"
+                    f"{'y' if levels.size == 1 else 'ies'}; an IRT model needs at least 2"
+                )
+        else:
+            levels = np.asarray(categories[j], dtype=float)
+            unknown = observed & ~np.isin(column, levels)
+            if unknown.any():
+                raise ValueError(
+                    f"item {items[j]!r}: {int(unknown.sum())} responses outside the calibrated "
+                    f"categories {levels.tolist()}"
+                )
+        codes[observed, j] = np.searchsorted(levels, column[observed])
+        cats.append([float(v) for v in levels])
+    patterns, inverse, counts = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
+    sizes = np.array([len(c) for c in cats])
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    onehot = np.zeros((patterns.shape[0], offsets[-1]))
+    for j in range(n_items):
+        seen = patterns[:, j] >= 0
+        onehot[np.nonzero(seen)[0], offsets[j] + patterns[seen, j]] = 1.0
+    return IRTData(
+        items=items,
+        categories=cats,
+        codes=codes,
+        patterns=patterns,
+        counts=counts.astype(float),
+        inverse=inverse.ravel(),
+        onehot=onehot,
+        offsets=offsets,
+        index=data.index,
+    )
+
+
+def _start_values(item_type: str, counts: np.ndarray) -> np.ndarray:
+    """Starting values from the marginal category proportions (a = 1)."""
+    p = (counts + 0.5) / (counts + 0.5).sum()
+    if item_type == "gpcm":
+        return np.concatenate([[1.0], np.log(p[1:] / p[0])])
+    above = np.cumsum(p[::-1])[::-1][1:]
+    return np.concatenate([[1.0], 1.3 * np.log(above / (1.0 - above))])
+
+
+@dataclass(frozen=True)
+class IRTFit:
+    """Estimates of a fitted unidimensional IRT model.
+
+    Attributes
+    ----------
+    parameters : DataFrame
+        One row per free parameter: ``item, item_type, parameter`` (``a1``, ``d1``..), ``estimate,
+        se, ci_low, ci_high`` (slope-intercept form, as mirt's ``coef()``).
+    traditional : DataFrame
+        One row per item parameter in the traditional IRT form: ``item, parameter`` (``a``,
+        ``b1``..), ``estimate, se`` (``b_k = -d_k / a``; SEs by the delta method).
+    loglik : float
+    n_obs : int
+        Respondents with at least one answer.
+    n_parameters : int
+    aic, bic : float
+    se_type : str or None
+    ci_level : float
+    converged : bool
+    n_iter : int
+        EM cycles plus Newton steps.
+    """
+
+    parameters: pd.DataFrame
+    traditional: pd.DataFrame
+    loglik: float
+    n_obs: int
+    n_parameters: int
+    aic: float
+    bic: float
+    se_type: str | None
+    ci_level: float
+    converged: bool
+    n_iter: int
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> pd.DataFrame:
+        """The parameter table (one row per estimate)."""
+        return self.parameters.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["parameters"] = self.parameters.to_dict(orient="records")
+        out["traditional"] = self.traditional.to_dict(orient="records")
+        return out
+
+
+class GradedResponseModel:
+    """Unidimensional IRT model for ordinal items by marginal maximum likelihood (EM).
+
+    Parameters
+    ----------
+    item_type : str or sequence of str, default "graded"
+        ``"graded"`` (Samejima), ``"gpcm"`` (generalised partial credit), ``"2PL"`` (binary items;
+        the graded model with two categories), or one type per item for a mixed model.
+    quadrature_points : int, default 61
+    theta_limits : tuple, default (-6, 6)
+    se_type : {"louis", "sandwich", None}, default "louis"
+        Standard errors from the observed information by Louis' formula, or the sandwich
+        (robust) estimator with the Louis information as bread and the cross-product of the
+        respondents' scores as meat.
+    ci_level : float, default 0.95
+    tol : float, default 1e-3
+        EM stops when no parameter moves more than this; Newton steps on the marginal likelihood
+        with the exact observed information then continue until the largest score is below
+        ``gradient_tol`` per respondent (the estimates are the exact maximum, whatever ``tol``).
+    gradient_tol : float, default 1e-10
+    max_iter : int, default 2000
+        Maximum EM cycles.
+
+    Attributes
+    ----------
+    items_ : list of str
+    item_types_ : list of str
+    categories_ : list of list of float
+        Observed response values of each item (category k is the k-th value).
+    params_ : list of ndarray
+        Per item ``(a, d_1, ..., d_{K-1})``.
+    cov_ : ndarray or None
+        Covariance matrix of all free parameters (ordered as ``results_.parameters``).
+    information_ : ndarray
+        Observed (Louis) information matrix.
+    loglik_ : float
+    n_obs_ : int
+    results_ : IRTFit
+    nodes_, weights_ : ndarray
+        The quadrature.
+
+    Notes
+    -----
+    Matches R mirt's ``mirt(data, 1, itemtype=..., SE=TRUE, SE.type="Louis"|"sandwich")``: the
+    same quadrature, the same parameterisation (``coef()``), and the same maximum; mirt stops EM at
+    a parameter change of 1e-4, so its estimates can differ from the exact maximum found here in
+    the third decimal.
+
+    References
+    ----------
+    Samejima, F. (1969). Estimation of latent ability using a response pattern of graded scores.
+    Psychometrika Monograph Supplement, 17.
+    Bock, R. D., & Aitkin, M. (1981). Marginal maximum likelihood estimation of item parameters:
+    application of an EM algorithm. Psychometrika, 46, 443-459.
+    Louis, T. A. (1982). Finding the observed information matrix when using the EM algorithm.
+    JRSS B, 44, 226-233.
+    Muraki, E. (1992). A generalized partial credit model. Applied Psychological Measurement, 16.
+    Chalmers, R. P. (2012). mirt: A multidimensional item response theory package for the R
+    environment. Journal of Statistical Software, 48(6).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from analysis.irt import GradedResponseModel, simulate_graded
+    >>> data = simulate_graded(np.full(5, 1.5), np.tile([2.0, 0.5, -0.5, -2.0], (5, 1)),
+    ...                        n=300, seed=1)
+    >>> model = GradedResponseModel().fit(data)
+    >>> model.results_.summary().columns[:4].tolist()
+    ['item', 'item_type', 'parameter', 'estimate']
+    """
+
+    def __init__(
+        self,
+        item_type: str | list[str] | tuple[str, ...] = "graded",
+        *,
+        quadrature_points: int = 61,
+        theta_limits: tuple[float, float] = (-6.0, 6.0),
+        se_type: str | None = "louis",
+        ci_level: float = 0.95,
+        tol: float = 1e-3,
+        gradient_tol: float = 1e-10,
+        max_iter: int = 2000,
+    ):
+        self.item_type = item_type
+        self.quadrature_points = quadrature_points
+        self.theta_limits = theta_limits
+        self.se_type = se_type
+        self.ci_level = ci_level
+        self.tol = tol
+        self.gradient_tol = gradient_tol
+        self.max_iter = max_iter
+        self._m_newton_steps = 1
+
+    # ------------------------------------------------------------------ checks
+    def _item_types(self, n_items: int, n_categories: np.ndarray, items: list[str]) -> list[str]:
+        kinds = self.item_type
+        if isinstance(kinds, str):
+            kinds = [kinds] * n_items
+        kinds = list(kinds)
+        if len(kinds) != n_items:
+            raise ValueError(f"item_type has {len(kinds)} entries for {n_items} items")
+        for kind, k, name in zip(kinds, n_categories, items, strict=True):
+            if kind not in ITEM_TYPES:
+                raise ValueError(f"item_type must be one of {ITEM_TYPES}, got {kind!r}")
+            if kind == "2PL" and k != 2:
+                raise ValueError(f"item {name!r} is 2PL but has {k} observed categories (needs 2)")
+        return kinds
+
+    def _check_settings(self) -> None:
+        if self.se_type not in ("louis", "sandwich", None):
+            raise ValueError(f"se_type must be 'louis', 'sandwich' or None, got {self.se_type!r}")
+        if not 0 < self.ci_level < 1:
+            raise ValueError(f"ci_level must be between 0 and 1, got {self.ci_level}")
+        if int(self.quadrature_points) < 5:
+            raise ValueError("quadrature_points must be at least 5")
+
+    # ------------------------------------------------------------------ engine pieces
+    def _log_table(self, params: list[np.ndarray]) -> np.ndarray:
+        """log P(category | node) for every (item, category) cell: (n_cells, Q)."""
+        return np.concatenate(
+            [
+                item_log_probabilities(kind, p, self.nodes_).T
+                for kind, p in zip(self.item_types_, params, strict=True)
+            ]
+        )
+
+    def _posterior(
+        self, data: IRTData, params: list[np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        loglik_nodes = data.onehot @ self._log_table(params) + np.log(self.weights_)[None, :]
+        norm = logsumexp(loglik_nodes, axis=1)
+        post = np.exp(loglik_nodes - norm[:, None])
+        return post, norm, float(data.counts @ norm)
+
+    def _expected_counts(self, data: IRTData, post: np.ndarray) -> np.ndarray:
+        return data.onehot.T @ (data.counts[:, None] * post)
+
+    def _m_step(self, expected: np.ndarray, params: list[np.ndarray], data: IRTData) -> None:
+        for j, kind in enumerate(self.item_types_):
+            counts = expected[data.offsets[j] : data.offsets[j + 1]].T  # (Q, K)
+            current = params[j]
+
+            def objective(p, counts=counts, kind=kind):
+                return float((counts * item_log_probabilities(kind, p, self.nodes_)).sum())
+
+            for _ in range(self._m_newton_steps):
+                probs, dlog, d2log = item_derivatives(kind, current, self.nodes_)
+                grad = np.einsum("qk,qkp->p", counts, dlog)
+                hess = np.einsum("qk,qkpr->pr", counts, d2log)
+                try:
+                    chol_ok = bool(np.all(np.linalg.eigvalsh(-hess) > 0))
+                    step = -np.linalg.solve(hess, grad) if chol_ok else None
+                except np.linalg.LinAlgError:
+                    step = None
+                checked = step is None
+                if step is None:  # not concave here: a cautious gradient step with a check
+                    step = grad / max(1.0, float(np.abs(hess).max()))
+                value = float((counts * np.log(probs)).sum()) if checked else 0.0
+                scale = 1.0
+                while scale > 1e-6:
+                    trial = current + scale * step
+                    if _valid(kind, trial) and (not checked or objective(trial) >= value):
+                        break
+                    scale /= 2.0
+                else:
+                    break
+                current = trial
+            params[j] = current
+
+    def _score_tables(self, params: list[np.ndarray], n_par: int, data: IRTData):
+        """Dense per-node score D (Q, C, P) and Hessian block pieces for every cell."""
+        q = self.nodes_.size
+        n_cells = int(data.offsets[-1])
+        score = np.zeros((q, n_cells, n_par))
+        hessians = []
+        for j, kind in enumerate(self.item_types_):
+            _, dlog, d2log = item_derivatives(kind, params[j], self.nodes_)
+            cells = slice(data.offsets[j], data.offsets[j + 1])
+            pars = slice(self._par_offsets[j], self._par_offsets[j + 1])
+            score[:, cells, pars] = dlog
+            hessians.append(d2log)
+        return score, hessians
+
+    def _information(self, data: IRTData, params: list[np.ndarray], post: np.ndarray):
+        """Gradient, Louis observed information and the score cross-product (sandwich meat)."""
+        n_par = int(self._par_offsets[-1])
+        score, hessians = self._score_tables(params, n_par, data)
+        weighted = data.counts[:, None] * post  # (n_pat, Q)
+        expected = data.onehot.T @ weighted  # (C, Q)
+        info = np.zeros((n_par, n_par))
+        for j in range(len(params)):
+            cells = slice(data.offsets[j], data.offsets[j + 1])
+            pars = slice(self._par_offsets[j], self._par_offsets[j + 1])
+            info[pars, pars] -= np.einsum("kq,qkpr->pr", expected[cells], hessians[j])
+        # E[s s' | x] summed over patterns: sum_q D_q' M_q D_q, M_q = Z' diag(w post_q) Z
+        n_cells = data.onehot.shape[1]
+        q = self.nodes_.size
+        pair = np.zeros((n_cells * q, n_cells))
+        block = max(1, int(2_000_000 // max(1, n_cells * q)))
+        for start in range(0, data.onehot.shape[0], block):
+            z = data.onehot[start : start + block]
+            wz = (z[:, :, None] * weighted[start : start + block, None, :]).reshape(z.shape[0], -1)
+            pair += wz.T @ z
+        pair = pair.reshape(n_cells, q, n_cells).transpose(1, 0, 2)  # (Q, C, C)
+        info -= np.einsum("qcp,qcd,qdr->pr", score, pair, score, optimize=True)
+        # per-pattern marginal scores g_p = sum_q post_pq sum_c Z_pc D_q[c]
+        gbar = np.zeros((data.onehot.shape[0], n_par))
+        for j in range(len(params)):
+            cells = slice(data.offsets[j], data.offsets[j + 1])
+            pars = slice(self._par_offsets[j], self._par_offsets[j + 1])
+            block_score = score[:, cells, pars]  # (Q, K, P_j)
+            k, pj = block_score.shape[1], block_score.shape[2]
+            through = (post @ block_score.reshape(q, k * pj)).reshape(-1, k, pj)
+            gbar[:, pars] = np.einsum("nk,nkp->np", data.onehot[:, cells], through)
+        meat = gbar.T @ (data.counts[:, None] * gbar)
+        info += meat
+        gradient = data.counts @ gbar
+        return gradient, info, meat
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data: pd.DataFrame) -> GradedResponseModel:
+        """Estimate the item parameters.
+
+        Parameters
+        ----------
+        data : DataFrame
+            One column per item with whole-number responses (any coding: the observed values of
+            each item, in order, are its categories); NaN for missing. Respondents without any
+            answer are ignored.
+
+        Returns
+        -------
+        self
+        """
+        self._check_settings()
+        _check_frame(data)
+        answered = data.notna().any(axis=1).to_numpy()
+        prepared = prepare_responses(data.loc[answered])
+        self.items_ = prepared.items
+        self.categories_ = prepared.categories
+        self.item_types_ = self._item_types(
+            len(prepared.items), prepared.n_categories, prepared.items
+        )
+        self.nodes_, self.weights_ = quadrature(int(self.quadrature_points), self.theta_limits)
+        sizes = prepared.n_categories  # parameters per item = a + (K-1) intercepts = K
+        self._par_offsets = np.concatenate([[0], np.cumsum(sizes)])
+        params = [
+            _start_values(kind, prepared.onehot[:, lo:hi].T @ prepared.counts)
+            for kind, lo, hi in zip(
+                self.item_types_, prepared.offsets[:-1], prepared.offsets[1:], strict=True
+            )
+        ]
+        converged = False
+        n_iter = 0
+        for n_iter in range(1, int(self.max_iter) + 1):  # noqa: B007
+            post, _, _ = self._posterior(prepared, params)
+            old = np.concatenate(params)
+            self._m_step(self._expected_counts(prepared, post), params, prepared)
+            change = np.abs(np.concatenate(params) - old).max()
+            if change < self.tol:
+                converged = True
+                break
+        # Newton on the marginal likelihood with the exact observed information
+        post, _, loglik = self._posterior(prepared, params)
+        n_total = prepared.counts.sum()
+        gradient, info, meat = self._information(prepared, params, post)
+        newton_ok = False
+        for _ in range(50):
+            if np.abs(gradient).max() < self.gradient_tol * n_total:
+                newton_ok = True
+                break
+            try:
+                step = np.linalg.solve(info, gradient)
+            except np.linalg.LinAlgError:
+                break
+            flat = np.concatenate(params)
+            scale = 1.0
+            accepted = False
+            while scale > 1e-4:
+                trial = _split(flat + scale * step, self._par_offsets)
+                if all(_valid(k, p) for k, p in zip(self.item_types_, trial, strict=True)):
+                    t_post, _, t_loglik = self._posterior(prepared, trial)
+                    if t_loglik >= loglik - 1e-9 * abs(loglik):
+                        accepted = True
+                        break
+                scale /= 2.0
+            if not accepted:
+                break
+            params, post, loglik = trial, t_post, t_loglik
+            n_iter += 1
+            gradient, info, meat = self._information(prepared, params, post)
+        converged = converged and newton_ok
+        if not converged:
+            warnings.warn(
+                f"the IRT estimation did not converge after {n_iter} iterations (largest score "
+                f"{np.abs(gradient).max():.3g}); estimates may be imprecise",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self.params_ = params
+        self.loglik_ = loglik
+        self.n_obs_ = int(n_total)
+        self.information_ = info
+        self._meat = meat
+        self.cov_ = None
+        if self.se_type is not None:
+            try:
+                inverse = np.linalg.inv(info)
+            except np.linalg.LinAlgError:
+                inverse = np.full_like(info, np.nan)
+            self.cov_ = inverse if self.se_type == "louis" else inverse @ meat @ inverse
+        self.converged_ = converged
+        self.n_iter_ = n_iter
+        self.results_ = self._results()
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            raise ValueError("this model is not fitted yet; call fit(data) first")
+
+    def _results(self) -> IRTFit:
+        z = stats.norm.ppf(0.5 + self.ci_level / 2.0)
+        se = (
+            np.sqrt(np.diag(self.cov_))
+            if self.cov_ is not None
+            else np.full(int(self._par_offsets[-1]), np.nan)
+        )
+        rows = []
+        trad = []
+        for j, (item, kind, p) in enumerate(
+            zip(self.items_, self.item_types_, self.params_, strict=True)
+        ):
+            lo = self._par_offsets[j]
+            names = ["a1"] + [f"d{k}" for k in range(1, p.size)]
+            for k, name in enumerate(names):
+                est, s = float(p[k]), float(se[lo + k])
+                rows.append(
+                    {
+                        "item": item,
+                        "item_type": kind,
+                        "parameter": name,
+                        "estimate": est,
+                        "se": s,
+                        "ci_low": est - z * s,
+                        "ci_high": est + z * s,
+                    }
+                )
+            a = float(p[0])
+            trad.append({"item": item, "parameter": "a", "estimate": a, "se": float(se[lo])})
+            block = self.cov_[lo : lo + p.size, lo : lo + p.size] if self.cov_ is not None else None
+            for k in range(1, p.size):
+                b = -float(p[k]) / a
+                if block is not None:
+                    grad = np.zeros(p.size)
+                    grad[0] = float(p[k]) / a**2
+                    grad[k] = -1.0 / a
+                    b_se = float(np.sqrt(grad @ block @ grad))
+                else:
+                    b_se = float("nan")
+                trad.append({"item": item, "parameter": f"b{k}", "estimate": b, "se": b_se})
+        n_par = int(self._par_offsets[-1])
+        return IRTFit(
+            parameters=pd.DataFrame(rows),
+            traditional=pd.DataFrame(trad),
+            loglik=float(self.loglik_),
+            n_obs=self.n_obs_,
+            n_parameters=n_par,
+            aic=-2 * self.loglik_ + 2 * n_par,
+            bic=-2 * self.loglik_ + np.log(self.n_obs_) * n_par,
+            se_type=self.se_type,
+            ci_level=self.ci_level,
+            converged=self.converged_,
+            n_iter=self.n_iter_,
+            options={
+                "item_type": list(self.item_types_),
+                "quadrature_points": int(self.quadrature_points),
+                "theta_limits": list(self.theta_limits),
+            },
+        )
+
+    # ------------------------------------------------------------------ helpers for others
+    def item_probabilities(self, theta: np.ndarray) -> list[np.ndarray]:
+        """Category probabilities of every item at ``theta``: list of ``(n_theta, K_j)``."""
+        self._check_fitted()
+        theta = np.asarray(theta, dtype=float)
+        return [
+            item_probabilities(kind, p, theta)
+            for kind, p in zip(self.item_types_, self.params_, strict=True)
+        ]
+
+    def prepare(self, data: pd.DataFrame) -> IRTData:
+        """Code new responses with the fitted categories (columns selected by item name)."""
+        self._check_fitted()
+        _check_frame(data)
+        missing = [c for c in self.items_ if c not in data.columns]
+        if missing:
+            raise ValueError(f"data lacks the model's item columns: {missing}")
+        frame = data[self.items_]
+        return prepare_responses(frame, categories=self.categories_)
+
+
+def _split(flat: np.ndarray, offsets: np.ndarray) -> list[np.ndarray]:
+    return [flat[offsets[j] : offsets[j + 1]].copy() for j in range(offsets.size - 1)]
+
+
+def _valid(item_type: str, params: np.ndarray) -> bool:
+    if not np.all(np.isfinite(params)):
+        return False
+    if item_type in ("graded", "2PL") and params.size > 2:
+        return bool(np.all(np.diff(params[1:]) < 0))
+    return True
