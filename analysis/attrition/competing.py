@@ -349,7 +349,7 @@ def cumulative_incidence(
     >>> s = np.array([1, 2, 0, 1, 2, 0])
     >>> ci = cumulative_incidence(t, s)
     >>> round(float(ci.at([6]).query("cause == 1")["estimate"].iloc[0]), 4)
-    0.3667
+    0.3889
     """
     time, status = _check_outcome(time, status, censor_code=censor_code)
     if not 0 < ci_level < 1:
@@ -564,10 +564,11 @@ def _fg_robust_cov(data: _FineGrayData, beta: np.ndarray, hess: np.ndarray) -> n
     ss2 = -np.cumsum(nc[:, None] * q / (yc**2)[:, None], axis=0)
     # rows: cumulative ss2 up to their time; censored rows add q(t_i) / Y(t_i)
     j_row = np.searchsorted(uc, t, side="right") - 1
-    psi = np.where((j_row >= 0)[:, None], ss2[np.maximum(j_row, 0)], 0.0)
-    cr = data.censored
-    psi[cr] += q[j_row[cr]] / yc[j_row[cr]][:, None]
-    eta_i += psi
+    if len(uc):  # no censoring: the censoring distribution adds nothing
+        psi = np.where((j_row >= 0)[:, None], ss2[np.maximum(j_row, 0)], 0.0)
+        cr = data.censored
+        psi[cr] += q[j_row[cr]] / yc[j_row[cr]][:, None]
+        eta_i += psi
     v2 = eta_i.T @ eta_i
     hinv = np.linalg.inv(hess)
     return hinv @ v2 @ hinv.T
