@@ -1,0 +1,50 @@
+# Reference values for analysis/attrition/competing.py (cumulative incidence, Gray's test, Fine-Gray,
+# cause-specific Cox) on survival::mgus2 (R 4.2, survival 3.5-3, cmprsk 2.2-11).
+# Usage (from the repository root): Rscript tests/data/make_competing_reference.R
+# Writes tests/data/mgus2_competing.csv and tests/data/competing_reference.json.
+suppressPackageStartupMessages({ library(survival); library(cmprsk) })
+source("tests/data/json_writer.R")
+d <- survival::mgus2
+# competing outcomes: progression to plasma-cell malignancy (1) before death (2); 0 = censored
+d$etime <- ifelse(d$pstat == 0, d$futime, d$ptime)
+d$event <- ifelse(d$pstat == 0, 2 * d$death, 1)
+d$male <- as.integer(d$sex == "M")
+csv <- d[, c("id", "age", "male", "hgb", "mspike", "etime", "event")]
+write.csv(csv, "tests/data/mgus2_competing.csv", row.names = FALSE, na = "")
+
+out <- list(versions = list(R = R.version.string, cmprsk = as.character(packageVersion("cmprsk")),
+                            survival = as.character(packageVersion("survival"))))
+grid <- sort(unique(d$etime))
+ci <- cuminc(d$etime, d$event, group = d$sex)
+tp <- timepoints(ci, grid)
+curves <- list()
+for (nm in rownames(tp$est)) {
+  curves[[nm]] <- list(time = arr(grid), est = arr(tp$est[nm, ]), var = arr(tp$var[nm, ]),
+                       step_time = arr(ci[[nm]]$time), step_est = arr(ci[[nm]]$est), step_var = arr(ci[[nm]]$var))
+}
+out$cuminc_by_sex <- list(curves = curves,
+  tests = list(cause = arr(rownames(ci$Tests)), stat = arr(ci$Tests[, "stat"]), pv = arr(ci$Tests[, "pv"]), df = arr(ci$Tests[, "df"])))
+ci1 <- cuminc(d$etime, d$event, group = d$sex, rho = 1)
+out$gray_rho1 <- list(stat = arr(ci1$Tests[, "stat"]), pv = arr(ci1$Tests[, "pv"]))
+# three groups: age tertile-like bands
+d$ageband <- cut(d$age, c(0, 65, 75, 200), labels = c("le65", "66-75", "gt75"))
+ci3 <- cuminc(d$etime, d$event, group = d$ageband)
+out$gray_ageband <- list(stat = arr(ci3$Tests[, "stat"]), pv = arr(ci3$Tests[, "pv"]), df = arr(ci3$Tests[, "df"]))
+ci0 <- cuminc(d$etime, d$event)
+tp0 <- timepoints(ci0, grid)
+out$cuminc_overall <- list(time = arr(grid), est1 = arr(tp0$est[1, ]), var1 = arr(tp0$var[1, ]),
+                           est2 = arr(tp0$est[2, ]), var2 = arr(tp0$var[2, ]))
+
+cc <- d[complete.cases(d[, c("age", "male", "mspike")]), ]
+X <- as.matrix(cc[, c("age", "male", "mspike")])
+for (code in 1:2) {
+  f <- crr(cc$etime, cc$event, cov1 = X, failcode = code, cencode = 0)
+  out[[paste0("crr_failcode", code)]] <- list(coef = f$coef, se = sqrt(diag(f$var)), loglik = f$loglik,
+    loglik_null = f$loglik.null, n = f$n, converged = f$converged, var = arr(as.numeric(f$var)),
+    uftime = arr(f$uftime), bfitj = arr(f$bfitj))
+  cs <- coxph(Surv(etime, event == code) ~ age + male + mspike, data = cc, ties = "efron")
+  out[[paste0("cause_specific_cox", code)]] <- list(coef = coef(cs), se = sqrt(diag(vcov(cs))),
+                                                    loglik = cs$loglik[2])
+}
+out$crr_n <- nrow(cc)
+write_json_file(out, "tests/data/competing_reference.json")
