@@ -1,0 +1,11 @@
+"""Repeated waves of the same people, and comparisons across groups.
+
+Public API (each name lives in the module named for its concept):
+
+- :func:`~analysis.longitudinal.retest.test_retest` - ICC(2,1)/ICC(3,1) single and average with
+  F tests and CIs, SEM and SDC between two waves;
+"""
+
+from analysis.longitudinal.retest import RetestResult, TestRetest, icc_intervals, test_retest
+
+__all__ = ["RetestResult", "TestRetest", "icc_intervals", "test_retest"]
