@@ -68,6 +68,8 @@ scale_json <- function(name, keys) {
   # Jacobson & Truax (1991): RCI = (x2 - x1) / sqrt(2 * (s1 * sqrt(1 - r))^2), r = ICC(3,1),
   # s1 = baseline SD.
   s1 <- sd(wide[, 1])
+  # Means per wave over everyone scored at that wave (here the same 175), t.test(x)$conf.int
+  wave_all <- list(score(t1, keys), score(t2, keys))
   rci <- (wide[, 2] - wide[, 1]) / sqrt(2 * (s1 * sqrt(1 - res$ICC[3]))^2)
   # columns of r$results: type ICC F df1 df2 p lower bound upper bound
   paste0(
@@ -91,6 +93,8 @@ scale_json <- function(name, keys) {
     '  "sdc_consistency": ', num(1.96 * sqrt(2) * sem_consistency), ',\n',
     '  "rci_reliability_icc3": ', num(rci), ',\n',
     '  "rci_ids": ', num(t1$id), ',\n',
+    '  "wave_mean_ci": ', num(c(t.test(wave_all[[1]])$conf.int, t.test(wave_all[[2]])$conf.int)), ',\n',
+    '  "wave_n": ', num(sapply(wave_all, length)), ',\n',
     '  "mean_time1": ', num(mean(wide[, 1])), ',\n',
     '  "mean_time2": ', num(mean(wide[, 2])), ',\n',
     '  "sd_time1": ', num(sd(wide[, 1])), ',\n',
