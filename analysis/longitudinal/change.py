@@ -281,7 +281,11 @@ def reliable_change(
         retest = test_retest(
             data, scales=scale, id=id, wave=wave, waves=(first, second), ci_level=ci_level
         )[scale]
-    r = float(reliability) if reliability is not None else float(retest.icc.at["ICC3", "estimate"])
+    if reliability is not None:
+        r = float(reliability)
+    else:
+        assert retest is not None  # computed just above when reliability is None
+        r = float(retest.icc.at["ICC3", "estimate"])
     if not r < 1.0:
         raise ValueError(f"reliability: the estimated reliability of {scale!r} is 1; RCI undefined")
     if sdc is None and retest is not None:
