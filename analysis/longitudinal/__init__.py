@@ -1,0 +1,34 @@
+"""Repeated waves of the same people, and comparisons across groups.
+
+Public API (each name lives in the module named for its concept):
+
+- :func:`~analysis.longitudinal.retention.retention_flow` - who was seen at each wave (the
+  counts of a CONSORT-style flow diagram, and the diagram);
+- :func:`~analysis.longitudinal.change.wave_means` - scale means per wave with CIs;
+- :func:`~analysis.longitudinal.change.reliable_change` - individual change: reliable change
+  index (Jacobson–Truax) and change beyond the smallest detectable change;
+- :func:`~analysis.longitudinal.retest.test_retest` - ICC(2,1)/ICC(3,1) single and average with
+  F tests and CIs, SEM and SDC between two waves;
+- :func:`~analysis.longitudinal.groups.compare_groups` - known groups: Welch ANOVA, Games–Howell,
+  Hedges' g with CIs;
+"""
+
+from analysis.longitudinal.change import ReliableChange, WaveMeans, reliable_change, wave_means
+from analysis.longitudinal.groups import GroupComparison, compare_groups
+from analysis.longitudinal.retention import RetentionFlow, retention_flow
+from analysis.longitudinal.retest import RetestResult, TestRetest, icc_intervals, test_retest
+
+__all__ = [
+    "GroupComparison",
+    "ReliableChange",
+    "RetentionFlow",
+    "RetestResult",
+    "TestRetest",
+    "WaveMeans",
+    "compare_groups",
+    "icc_intervals",
+    "reliable_change",
+    "retention_flow",
+    "test_retest",
+    "wave_means",
+]
