@@ -6,6 +6,7 @@ Public API (each name lives in the module named for its concept):
   :func:`~analysis.attrition.followup.status_from_attendance` - follow-up data and the dropout definition;
 - :class:`~analysis.attrition.cox.CoxModel`, :func:`~analysis.attrition.cox.cox_zph` - Cox model, PH check;
 - :class:`~analysis.attrition.logistic.LogisticModel` - logistic model of disengagement status;
+- :func:`~analysis.attrition.timevarying.person_period` - (start, stop] rows from waves;
 - :func:`~analysis.attrition.kaplan_meier.kaplan_meier`, :func:`~analysis.attrition.kaplan_meier.logrank_test`;
 - :func:`~analysis.attrition.concordance.concordance_index` - Harrell's C;
 - :func:`~analysis.attrition.validation.validate_cox`, :func:`~analysis.attrition.validation.validate_logistic`;
@@ -27,6 +28,7 @@ from analysis.attrition.logistic import LogisticModel
 from analysis.attrition.model_io import load_model, save_model
 from analysis.attrition.sample_size import riley_sample_size
 from analysis.attrition.study import fit_attrition
+from analysis.attrition.timevarying import person_period
 from analysis.attrition.validation import validate_cox, validate_logistic
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "kaplan_meier",
     "load_model",
     "logrank_test",
+    "person_period",
     "riley_sample_size",
     "save_model",
     "status_from_attendance",

@@ -102,7 +102,9 @@ class LogisticModel:
     coef_, se_ : Series
         Log odds ratios per unit and their standard errors.
     cov_ : DataFrame
-        Covariance of (intercept, coefficients).
+        Covariance of (intercept, coefficients): model-based, or cluster-robust with ``cluster``.
+    n_clusters_ : int or None
+        Clusters of the robust covariance.
     means_, sds_ : Series
         Predictor means and SDs (ddof = 1), used for the per-SD odds ratios and the penalty.
     loglik_, loglik_null_ : float
@@ -129,7 +131,24 @@ class LogisticModel:
         self.penalty = penalty
         self.ci_level = ci_level
 
-    def fit(self, X: pd.DataFrame, y) -> LogisticModel:
+    def fit(self, X: pd.DataFrame, y, *, cluster=None) -> LogisticModel:
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Numeric predictors.
+        y : array
+            1 = disengaged, 0 = still engaged.
+        cluster : array, optional
+            Group of each respondent (meeting, fellowship): standard errors become cluster-robust
+            (statsmodels ``cov_type="cluster"``, with the small-sample factor
+            :math:`\tfrac{G}{G-1}\tfrac{N-1}{N-K}`, as ``sandwich::vcovCL(type = "HC1")``).
+
+        Returns
+        -------
+        self
+        """
         check_settings(X, ci_level=self.ci_level, penalty=self.penalty)
         values = X.to_numpy(dtype=float)
         y = np.asarray(y, dtype=float)
@@ -141,9 +160,17 @@ class LogisticModel:
             raise ValueError("X: must not contain missing values (drop them first)")
         if y.sum() in (0, len(y)):
             raise ValueError("y: needs both outcomes (0 and 1) to fit a logistic model")
+        groups = None
+        if cluster is not None:
+            groups, _ = pd.factorize(pd.Series(np.asarray(cluster)), sort=True)
+            if len(groups) != len(y):
+                raise ValueError("cluster: must have one value per row")
+            if (groups < 0).any():
+                raise ValueError("cluster: must not contain missing values")
         names = [str(c) for c in X.columns]
         check_estimable(values, names)
         self.feature_names_in_ = names
+        self.n_clusters_ = None if groups is None else int(groups.max()) + 1
         means = values.mean(axis=0)
         sds = values.std(axis=0, ddof=1)
         self.means_ = pd.Series(means, index=names)
@@ -161,7 +188,16 @@ class LogisticModel:
             design = np.c_[np.ones(len(y)), values]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                res = sm.Logit(y, design).fit(disp=0, method="newton", maxiter=100)
+                if groups is None:
+                    res = sm.Logit(y, design).fit(disp=0, method="newton", maxiter=100)
+                else:
+                    res = sm.Logit(y, design).fit(
+                        disp=0,
+                        method="newton",
+                        maxiter=100,
+                        cov_type="cluster",
+                        cov_kwds={"groups": groups},
+                    )
             converged = bool(res.mle_retvals.get("converged", True))
             intercept, slopes = float(res.params[0]), np.asarray(res.params[1:])
             cov = np.asarray(res.cov_params())
