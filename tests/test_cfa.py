@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.cfa import CFA, MeasurementModel, compare_models, rmsea_interval
+from analysis.sem.cfa import CFA, MeasurementModel, compare_models, rmsea_interval
 from instrument.errors import HeywoodCaseWarning
 
 DATA = Path(__file__).parent / "data"
@@ -249,7 +249,7 @@ def test_fiml_just_identified_model_reaches_the_em_saturated_likelihood(hs):
 
 
 def test_fiml_gradient_is_the_derivative_of_the_likelihood(hs):
-    from analysis.cfa import _missing_stats, _objective, _Structure
+    from analysis.sem.cfa import _missing_stats, _objective, _Structure
 
     ref, data, _ = hs
     holes = _with_holes(data, 0.2, seed=4).to_numpy()

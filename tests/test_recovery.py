@@ -1,6 +1,6 @@
 """Recovery tests: the analyses find the structure the simulator put in (issue 6 §2).
 
-Every cohort here is synthetic (:func:`analysis.simulate.simulate_cohort`). The expected values are
+Every cohort here is synthetic (:func:`analysis.simulate.cohort.simulate_cohort`). The expected values are
 not our own estimates: they are the *generating* parameters (number of factors, loadings, hazard
 ratios) or population values derived from them in closed form (alpha, omega). No reference software
 is involved, so the tolerances are statistical: a congruence bound, interval coverage.
@@ -30,12 +30,12 @@ from scipy.special import ndtr
 
 from analysis._compat import single_threaded_blas
 from analysis.attrition import CoxModel
-from analysis.efa import EFA, extract_factors, match_factors
-from analysis.models import answers_only
-from analysis.polychoric import bivariate_normal_cdf
-from analysis.reliability import cronbach_alpha, key_items, omega
-from analysis.retention import parallel_analysis
-from analysis.simulate import simulate_cohort, theme_scales
+from analysis.factor.efa import EFA, extract_factors, match_factors
+from analysis.study.models import answers_only
+from analysis.factor.polychoric import bivariate_normal_cdf
+from analysis.reliability.core import cronbach_alpha, key_items, omega
+from analysis.factor.retention import parallel_analysis
+from analysis.simulate.cohort import simulate_cohort, theme_scales
 
 N = 2000
 SEED = 1
@@ -114,7 +114,7 @@ def population_covariance(cohort, instrument, items: list[str]) -> np.ndarray:
 
     Missing answers (MCAR here) do not change it; careless respondents would, so the cohorts of
     this module have none. This loop is an independent implementation of
-    ``analysis.simulate.population_covariance`` (vectorised) and checks it. This closed form
+    ``analysis.simulate.cohort.population_covariance`` (vectorised) and checks it. This closed form
     agrees with a 200,000-respondent draw of the same parameters to ±0.001.
     """
     lam = cohort.loadings[items].to_numpy()
@@ -148,7 +148,7 @@ def population_alpha(cov: np.ndarray) -> float:
 
 
 def one_factor_omega(r: np.ndarray) -> float:
-    """ω_t of a one-factor minres solution, as :func:`analysis.reliability.omega` (n_factors=1)."""
+    """ω_t of a one-factor minres solution, as :func:`analysis.reliability.core.omega` (n_factors=1)."""
     load, _, _ = extract_factors(r, 1, method="minres")
     return float((r.sum() - np.sum(1 - load[:, 0] ** 2)) / r.sum())
 
@@ -173,9 +173,9 @@ def test_population_covariance_matches_a_large_draw(mhdq_spec):
 
 
 def test_plan_population_covariance_is_this_closed_form(mhdq_spec):
-    # analysis.plan.population_covariance (vectorised over pairs, used by mhdq plan) against the
+    # analysis.simulate.plan.population_covariance (vectorised over pairs, used by mhdq plan) against the
     # loop above, for every MHDQ item
-    from analysis.plan import population_covariance as vectorised
+    from analysis.simulate.plan import population_covariance as vectorised
 
     cohort = simulate_cohort(mhdq_spec, n=50, seed=4)
     ids = list(mhdq_spec.item_ids)

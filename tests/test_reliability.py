@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.reliability import (
+from analysis.reliability.core import (
     bootstrap_alpha,
     cronbach_alpha,
     key_items,
@@ -240,7 +240,7 @@ def test_split_half_samples_beyond_n_sample_and_is_seeded():
 def test_bootstrap_vectorised_moments_equal_per_resample_refits():
     # The batched pairwise moments must give exactly the alpha of pandas' pairwise covariance on
     # each resampled data set (same row indices), with missing answers and non-integer data.
-    from analysis.reliability import _alpha_core, _bootstrap_alphas
+    from analysis.reliability.core import _alpha_core, _bootstrap_alphas
 
     rng = np.random.default_rng(5)
     X = rng.integers(1, 6, size=(250, 5)).astype(float) + np.round(rng.normal(size=(250, 1)))
@@ -306,7 +306,7 @@ def _small_items(seed: int = 7, n: int = 250) -> pd.DataFrame:
 def test_omega_bootstrap_correlations_equal_pandas_pairwise_cor_per_resample():
     # The batched pairwise moments (with sums of squares) give exactly cor(use = "pairwise") of
     # each resampled data set (same row indices as numpy's Generator draws them).
-    from analysis.reliability import _bootstrap_correlations
+    from analysis.reliability.core import _bootstrap_correlations
 
     df = _small_items()
     X = df.to_numpy()
@@ -320,11 +320,11 @@ def test_omega_bootstrap_correlations_equal_pandas_pairwise_cor_per_resample():
 @pytest.mark.parametrize("n_factors, keys", [(1, {"f": -1}), (1, None), (2, {"f": -1})])
 def test_omega_bootstrap_batched_fits_equal_per_resample_refits(n_factors, keys):
     # Each replicate must be omega total refitted on that resample: Newton (one factor) or
-    # iterated principal axes (two factors) against analysis.efa.extract_factors (psych's
+    # iterated principal axes (two factors) against analysis.factor.efa.extract_factors (psych's
     # bounded L-BFGS-B minres) on pandas' pairwise correlations of the keyed resample.
     # keys=None checks psych's per-resample flip (by the signs of the one-factor loadings).
     # Tolerance 1e-6: the reference minres stops at about 1e-7.
-    from analysis.efa import extract_factors
+    from analysis.factor.efa import extract_factors
 
     df = _small_items()
     if keys is not None:
@@ -349,8 +349,8 @@ def test_omega_bootstrap_batched_fits_equal_per_resample_refits(n_factors, keys)
 def test_heywood_resamples_are_refitted_with_bounded_minres():
     # r12 = r13 = .9, r23 = .5: the unbounded one-factor solution has λ1² = .81/.5 > 1. The batch
     # must flag it and use psych's bounded minres (uniqueness >= .005) instead.
-    from analysis.efa import extract_factors
-    from analysis.reliability import _omega_total_replicates, _one_factor_minres_batch
+    from analysis.factor.efa import extract_factors
+    from analysis.reliability.core import _omega_total_replicates, _one_factor_minres_batch
 
     R = np.array([[1, 0.9, 0.9], [0.9, 1, 0.5], [0.9, 0.5, 1]])
     good = np.array([[1, 0.5, 0.4], [0.5, 1, 0.3], [0.4, 0.3, 1]])
@@ -571,8 +571,8 @@ def test_instrument_keys_reject_codes_outside_the_response_scale(bfi, bfi_spec):
 
 
 def _simulated_mhdq_items(n: int, seed: int) -> tuple[pd.DataFrame, object]:
-    """SYNTHETIC MHDQ answers (analysis.simulate), not-applicable codes set to NaN."""
-    from analysis.simulate import simulate_cohort
+    """SYNTHETIC MHDQ answers (analysis.simulate.cohort), not-applicable codes set to NaN."""
+    from analysis.simulate.cohort import simulate_cohort
 
     mhdq = load_instrument()
     responses = simulate_cohort(mhdq, n=n, seed=seed).responses
@@ -585,13 +585,13 @@ def _simulated_mhdq_items(n: int, seed: int) -> tuple[pd.DataFrame, object]:
 def test_reliability_table_skips_the_omega_bootstrap_below_its_minimum_n(monkeypatch):
     # 30 respondents (< TABLE_OMEGA_MIN_N): the 200-resample omega bootstrap used to refit
     # nearly every Schmid-Leiman resample one by one (35 s); now it is skipped with a reason.
-    import analysis.efa
-    from analysis.reliability import TABLE_OMEGA_MIN_N
+    import analysis.factor.efa
+    from analysis.reliability.core import TABLE_OMEGA_MIN_N
 
     calls = []
-    real = analysis.efa.extract_factors
+    real = analysis.factor.efa.extract_factors
     monkeypatch.setattr(
-        analysis.efa, "extract_factors", lambda *a, **k: calls.append(1) or real(*a, **k)
+        analysis.factor.efa, "extract_factors", lambda *a, **k: calls.append(1) or real(*a, **k)
     )
     items, mhdq = _simulated_mhdq_items(30, seed=1)
     assert 30 < TABLE_OMEGA_MIN_N
@@ -610,11 +610,11 @@ def test_omega_bootstrap_refits_are_bounded_and_single_threaded(monkeypatch):
     # extract_factors one by one: at most max_refits of them, each with one BLAS thread.
     from threadpoolctl import threadpool_info
 
-    import analysis.efa
-    from analysis.reliability import _omega_total_replicates
+    import analysis.factor.efa
+    from analysis.reliability.core import _omega_total_replicates
 
     threads = []
-    real = analysis.efa.extract_factors
+    real = analysis.factor.efa.extract_factors
 
     def spy(*args, **kwargs):
         threads.append(
@@ -622,7 +622,7 @@ def test_omega_bootstrap_refits_are_bounded_and_single_threaded(monkeypatch):
         )
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(analysis.efa, "extract_factors", spy)
+    monkeypatch.setattr(analysis.factor.efa, "extract_factors", spy)
     R = np.full((10, 3, 3), 0.999)
     R[:, np.arange(3), np.arange(3)] = 1.0
     with pytest.warns(

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import plots
-from analysis.simulate import simulate_cohort
-from analysis.validate import validate
-from analysis.validation_report import (
+from analysis.report import plots
+from analysis.simulate.cohort import simulate_cohort
+from analysis.study.validate import validate
+from analysis.report.validation import (
     THRESHOLDS,
     build_report,
     expected_figures,

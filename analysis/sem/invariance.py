@@ -1,6 +1,6 @@
 """Measurement invariance: multi-group CFA across a grouping column, configural → metric → scalar.
 
-:class:`MultiGroupCFA` fits one :class:`~analysis.cfa.MeasurementModel` in every group with chosen
+:class:`MultiGroupCFA` fits one :class:`~analysis.sem.cfa.MeasurementModel` in every group with chosen
 parameter classes held equal (lavaan's ``cfa(model, data, group = "g", group.equal = ...)``);
 :func:`measurement_invariance` fits the usual ladder and tabulates the change in fit at each step.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from scipy import stats
 
-from analysis.cfa import (
+from analysis.sem.cfa import (
     MeasurementModel,
     _fit_structure,
     _group_stats,
@@ -51,12 +51,12 @@ class MultiGroupCFA:
         ``group.equal``). With ``"intercepts"`` the latent means are fixed to 0 in the first group
         and free in the others, as lavaan does.
     missing : {"listwise", "ml"}, default "listwise"
-        As :class:`analysis.cfa.CFA` (``"ml"``: full-information ML per group).
+        As :class:`analysis.sem.cfa.CFA` (``"ml"``: full-information ML per group).
 
     Attributes
     ----------
     fit_measures_ : pandas.Series
-        As :attr:`analysis.cfa.CFA.fit_measures_` for the multi-group model.
+        As :attr:`analysis.sem.cfa.CFA.fit_measures_` for the multi-group model.
     estimates_ : pandas.DataFrame
         ``group, lhs, op, rhs, est, se, z, pvalue, std_all`` (``group`` numbers the groups in
         ``groups_`` order; ``~1`` rows are intercepts and latent means).

@@ -1,7 +1,7 @@
 """Confirmatory factor analysis by maximum likelihood, with lavaan's fit indices.
 
 :class:`MeasurementModel` says which items measure which factor (from lavaan-like syntax or, via
-:mod:`analysis.models`, from an instrument specification); :class:`CFA` estimates it by normal-theory
+:mod:`analysis.study.models`, from an instrument specification); :class:`CFA` estimates it by normal-theory
 maximum likelihood and reports the fit measures, the parameter estimates with standard errors and
 standardized values, and modification indices, numerically as lavaan 0.6 does with its defaults
 (``cfa(model, data, estimator = "ML")``: marker-variable identification, ML covariance matrix,
@@ -10,7 +10,7 @@ expected information, listwise deletion), or with ``missing = "ml"`` by full-inf
 The estimator is written here in numpy rather than wrapped from semopy, because semopy has no SRMR,
 RMSEA interval, modification indices or equality constraints across groups, and its AIC/BIC are
 not on lavaan's log-likelihood scale. The same engine fits one group or several groups with
-parameters held equal (:mod:`analysis.invariance`).
+parameters held equal (:mod:`analysis.sem.invariance`).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class MeasurementModel:
         Pairs of items whose residuals covary (lavaan ``x7 ~~ x8``).
     keyed : tuple of (str, int), default ()
         Optional scoring key (+1/-1) of the items. It does not change the model: reverse-keyed items
-        are modelled raw and simply get negative loadings. :mod:`analysis.validity` uses it to
+        are modelled raw and simply get negative loadings. :mod:`analysis.sem.validity` uses it to
         orient loadings and correlations.
     name : str, default ""
         A label for tables (``"facets"``, ``"one_factor"``).
@@ -970,7 +970,7 @@ class CFA:
         The hypothesised model, or lavaan-like syntax for one.
     estimator : {"ML"}, default "ML"
         Normal-theory maximum likelihood on the ML (divide-by-N) covariance matrix. For ordinal
-        items see :mod:`analysis.wlsmv`.
+        items see :mod:`analysis.sem.wlsmv`.
     missing : {"listwise", "ml"}, default "listwise"
         ``"listwise"`` drops rows with any missing model item (lavaan ``missing = "listwise"``).
         ``"ml"`` uses every answer by full-information ML under missing at random (lavaan
@@ -1062,7 +1062,7 @@ class CFA:
         if self.estimator != "ML":
             raise ValueError(
                 f"estimator: {self.estimator!r} is not supported here; allowed: 'ML' "
-                "(ordinal items: analysis.wlsmv)"
+                "(ordinal items: analysis.sem.wlsmv)"
             )
         model = self._model()
         x = _prepare(data, model.observed, self.missing)

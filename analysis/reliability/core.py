@@ -3,7 +3,7 @@
 Every coefficient reproduces R's psych (Revelle) to numerical precision on the same data:
 :func:`cronbach_alpha` is ``psych::alpha``, :func:`omega` is ``psych::omega``, :func:`split_half`
 is ``psych::splitHalf``. Ordinal versions (Gadermann, Guhn & Zumbo, 2012) use the polychoric
-correlations of :func:`analysis.polychoric.polychoric`. :func:`reliability_table` runs all of
+correlations of :func:`analysis.factor.polychoric.polychoric`. :func:`reliability_table` runs all of
 them for every scale of an instrument specification.
 
 Missing answers are handled pairwise by default, as psych does: each covariance uses every
@@ -62,7 +62,7 @@ MISSING_RULES = ("pairwise", "listwise")
 
 
 # --------------------------------------------------------------------------------------------
-# Keying and input checks (shared with analysis.items)
+# Keying and input checks (shared with analysis.study.items)
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class KeyedItems:
@@ -1292,7 +1292,7 @@ def omega(
         Reverse items whose general-factor loading is negative (psych's ``flip``) when no
         ``keys`` are given.
     correlation : {"pearson", "polychoric"}, default "pearson"
-        ``polychoric`` uses :func:`analysis.polychoric.polychoric` (psych's ``poly = TRUE``).
+        ``polychoric`` uses :func:`analysis.factor.polychoric.polychoric` (psych's ``poly = TRUE``).
     ci_level : float, default 0.95
         Level of the bootstrap interval.
     n_boot : int, default 0
@@ -1348,7 +1348,7 @@ def omega(
 
     Resamples where the batched fit does not converge inside psych's bounds (uniquenesses
     ≥ .005, e.g. a Heywood case) are refitted one at a time with
-    :func:`analysis.efa.extract_factors` (bounded L-BFGS-B, as psych). Omega hierarchical has no
+    :func:`analysis.factor.efa.extract_factors` (bounded L-BFGS-B, as psych). Omega hierarchical has no
     interval: each resample needs its own oblimin rotation and second-order fit, about 0.1 s per
     resample for 36 items and 3 factors (100 s for 1,000 resamples), and the general factor's
     orientation must be re-decided per resample.
@@ -1461,7 +1461,7 @@ def omega(
 def _correlation_matrix(keyed: KeyedItems, correlation: str) -> np.ndarray:
     if correlation == "pearson":
         return _pairwise_cor(keyed.data)
-    from analysis.polychoric import polychoric
+    from analysis.factor.polychoric import polychoric
 
     return polychoric(keyed.data).rho.to_numpy(dtype="float64")
 
@@ -1599,7 +1599,7 @@ def _resampled_correlations(
 
 
 #: Most resamples of one bootstrap refitted one by one with psych's bounded minres
-#: (:func:`analysis.efa.extract_factors`) when the vectorised solvers stop at a Heywood case or do
+#: (:func:`analysis.factor.efa.extract_factors`) when the vectorised solvers stop at a Heywood case or do
 #: not converge; further failures are left out of the interval with a warning. About 10 ms each
 #: for 37 items and 6 factors, so at most ~1 s per scale.
 MAX_BOOT_REFITS = 100
@@ -1620,7 +1620,7 @@ def _omega_total_replicates(
     the fixed ±1 per item applied to every resample (keys, or the full-sample flip).
     ``max_refits``: most resamples refitted one by one (:data:`MAX_BOOT_REFITS`).
     """
-    from analysis.efa import extract_factors
+    from analysis.factor.efa import extract_factors
 
     finite = np.isfinite(R).all(axis=(1, 2))
     from analysis._compat import single_threaded_blas
@@ -2081,7 +2081,7 @@ TABLE_OMEGA_N_BOOT = 200
 #: Fewest respondents (``n_obs``) for which :func:`reliability_table` bootstraps the omega
 #: intervals; below it the intervals are NaN and ``problems`` says why. Each resample is a
 #: factor analysis, and 50 is the minimum ``mhdq validate`` asks of any factor analysis
-#: (``analysis.validate.MIN_RESPONDENTS["factor_analysis"]``). Below it a resample holds ~63% distinct
+#: (``analysis.study.validate.MIN_RESPONDENTS["factor_analysis"]``). Below it a resample holds ~63% distinct
 #: respondents, so fewer distinct rows than a 36-item scale has items and a singular correlation
 #: matrix: on 30 simulated MHDQ respondents 198 of 200 Schmid-Leiman resamples of the total
 #: scale ended in a Heywood case (psych's bound ψ = 0.005), so the percentile interval reflects

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.reliability import (
+from analysis.reliability.core import (
     _alpha_core,
     _drop_constant,
     _drop_one,
@@ -83,7 +83,7 @@ def item_analysis(
     items : pandas.DataFrame
         One numeric column per item of the scale (at least 2), NaN for missing answers.
     keys : None, mapping, Series, list of str or Instrument, default None
-        Reverse keying (see :func:`analysis.reliability.key_items`).
+        Reverse keying (see :func:`analysis.reliability.core.key_items`).
     scale_min, scale_max : float, optional
         Response scale end points. Default: the instrument's response scale when ``keys`` is an
         Instrument, else the smallest and largest value observed over the items.

@@ -1,7 +1,7 @@
 """Ordinal CFA: diagonally weighted least squares on polychoric correlations (lavaan's WLSMV).
 
 Likert answers are ordered categories, not interval numbers. :class:`OrdinalCFA` fits a
-:class:`~analysis.cfa.MeasurementModel` to the items' latent-response correlations the way lavaan
+:class:`~analysis.sem.cfa.MeasurementModel` to the items' latent-response correlations the way lavaan
 does with ``cfa(model, data, ordered = TRUE, estimator = "WLSMV")``:
 
 1. thresholds from each item's marginal proportions, then each pair's polychoric correlation by
@@ -24,8 +24,8 @@ import pandas as pd
 from scipy import stats
 from scipy.special import ndtr, ndtri
 
-from analysis.cfa import _THETA, CFA, MeasurementModel, _GroupStats, _prepare, _Structure
-from analysis.polychoric import bivariate_normal_cdf
+from analysis.sem.cfa import _THETA, CFA, MeasurementModel, _GroupStats, _prepare, _Structure
+from analysis.factor.polychoric import bivariate_normal_cdf
 from instrument.errors import ConvergenceWarning, HeywoodCaseWarning
 
 __all__ = ["OrdinalCFA", "OrdinalStatistics", "ordinal_statistics"]
@@ -612,5 +612,5 @@ class OrdinalCFA(CFA):
     def modification_indices(self, top: int | None = 10) -> pd.DataFrame:
         """Not available for WLSMV (lavaan's need the DWLS information); raises ``NotImplementedError``."""
         raise NotImplementedError(
-            "modification indices are implemented for ML (analysis.cfa.CFA) only"
+            "modification indices are implemented for ML (analysis.sem.cfa.CFA) only"
         )

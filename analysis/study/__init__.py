@@ -1,0 +1,56 @@
+"""Instrument-aware orchestration.
+
+The validation study, hypothesised models, item analysis by scale, content validity.
+"""
+
+from analysis.study.content_validity import (
+    RELEVANT,
+    ContentValidity,
+    chance_agreement,
+    content_validity,
+    kappa_rating,
+    modified_kappa,
+)
+from analysis.study.items import (
+    ItemAnalysis,
+    item_analysis,
+)
+from analysis.study.models import (
+    MODEL_NAMES,
+    answers_only,
+    hypothesised_models,
+    skipped_models,
+)
+from analysis.study.validate import (
+    MIN_RESPONDENTS,
+    DataSummary,
+    Step,
+    ValidationResults,
+    criterion_scales,
+    responses_from_frame,
+    structure_items,
+    validate,
+)
+
+__all__ = [
+    "ContentValidity",
+    "DataSummary",
+    "ItemAnalysis",
+    "MIN_RESPONDENTS",
+    "MODEL_NAMES",
+    "RELEVANT",
+    "Step",
+    "ValidationResults",
+    "answers_only",
+    "chance_agreement",
+    "content_validity",
+    "criterion_scales",
+    "hypothesised_models",
+    "item_analysis",
+    "kappa_rating",
+    "modified_kappa",
+    "responses_from_frame",
+    "skipped_models",
+    "structure_items",
+    "validate",
+]
