@@ -12,10 +12,10 @@ import warnings
 from pathlib import Path
 
 from analysis.factor.efa import EFA
-from analysis.study.models import answers_only
-from analysis.reliability.core import reliability_table
 from analysis.factor.retention import parallel_analysis
 from analysis.simulate.cohort import simulate_cohort
+from analysis.study.models import answers_only
+from analysis.study.reliability_table import reliability_table
 from instrument.check import check_responses
 from instrument.forms import build_forms
 from instrument.read import read_responses

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.simulate.demo import SYNTHETIC_NOTICE, run_demo
 from analysis.simulate.cohort import simulate_cohort
+from analysis.simulate.demo import SYNTHETIC_NOTICE, run_demo
 from instrument.score import score_items
 
 N, SEED = 400, 11

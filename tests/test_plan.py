@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.study.models import answers_only
+from analysis.reliability import cronbach_alpha, omega
+from analysis.simulate.cohort import simulate_cohort
 from analysis.simulate.plan import (
     DEFAULT_GRID,
     find_sample_size,
@@ -24,8 +25,7 @@ from analysis.simulate.plan import (
     parse_targets,
     plan_study,
 )
-from analysis.reliability.core import cronbach_alpha, omega
-from analysis.simulate.cohort import simulate_cohort
+from analysis.study.models import answers_only
 from tests.conftest import ROOT
 
 

@@ -31,11 +31,11 @@ from scipy.special import ndtr
 from analysis._compat import single_threaded_blas
 from analysis.attrition import CoxModel
 from analysis.factor.efa import EFA, extract_factors, match_factors
-from analysis.study.models import answers_only
 from analysis.factor.polychoric import bivariate_normal_cdf
-from analysis.reliability.core import cronbach_alpha, key_items, omega
 from analysis.factor.retention import parallel_analysis
+from analysis.reliability import cronbach_alpha, key_items, omega
 from analysis.simulate.cohort import simulate_cohort, theme_scales
+from analysis.study.models import answers_only
 
 N = 2000
 SEED = 1
@@ -148,7 +148,7 @@ def population_alpha(cov: np.ndarray) -> float:
 
 
 def one_factor_omega(r: np.ndarray) -> float:
-    """ω_t of a one-factor minres solution, as :func:`analysis.reliability.core.omega` (n_factors=1)."""
+    """ω_t of a one-factor minres solution, as :func:`analysis.reliability.omega` (n_factors=1)."""
     load, _, _ = extract_factors(r, 1, method="minres")
     return float((r.sum() - np.sum(1 - load[:, 0] ** 2)) / r.sum())
 

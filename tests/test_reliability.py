@@ -11,17 +11,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.reliability.core import (
+from analysis.reliability import (
     bootstrap_alpha,
     cronbach_alpha,
     key_items,
     omega,
     ordinal_alpha,
     ordinal_omega,
-    reliability_table,
     split_half,
     standard_error_of_measurement,
 )
+from analysis.study.reliability_table import reliability_table
 from instrument.errors import DataQualityWarning
 from instrument.spec import load_instrument
 
@@ -240,18 +240,21 @@ def test_split_half_samples_beyond_n_sample_and_is_seeded():
 def test_bootstrap_vectorised_moments_equal_per_resample_refits():
     # The batched pairwise moments must give exactly the alpha of pandas' pairwise covariance on
     # each resampled data set (same row indices), with missing answers and non-integer data.
-    from analysis.reliability.core import _alpha_core, _bootstrap_alphas
+    from analysis.reliability.alpha import alpha_from_covariance
+    from analysis.reliability.bootstrap import bootstrap_alphas
 
     rng = np.random.default_rng(5)
     X = rng.integers(1, 6, size=(250, 5)).astype(float) + np.round(rng.normal(size=(250, 1)))
     X[rng.random(X.shape) < 0.1] = np.nan
     for data in (X, X + 0.25 * rng.random(X.shape)):
-        got = _bootstrap_alphas(data, 12, np.random.default_rng(3), 5)
+        got = bootstrap_alphas(data, 12, np.random.default_rng(3), 5)
         draw = np.random.default_rng(3)
         expected = []
         for start in range(0, 12, 5):
             for rows in draw.integers(0, 250, size=(min(5, 12 - start), 250)):
-                expected.append(_alpha_core(pd.DataFrame(data[rows]).cov().to_numpy())["raw_alpha"])
+                expected.append(
+                    alpha_from_covariance(pd.DataFrame(data[rows]).cov().to_numpy())["raw_alpha"]
+                )
         np.testing.assert_allclose(got, expected, atol=1e-12)
 
 
@@ -306,11 +309,11 @@ def _small_items(seed: int = 7, n: int = 250) -> pd.DataFrame:
 def test_omega_bootstrap_correlations_equal_pandas_pairwise_cor_per_resample():
     # The batched pairwise moments (with sums of squares) give exactly cor(use = "pairwise") of
     # each resampled data set (same row indices as numpy's Generator draws them).
-    from analysis.reliability.core import _bootstrap_correlations
+    from analysis.reliability.bootstrap import bootstrap_correlations
 
     df = _small_items()
     X = df.to_numpy()
-    got = _bootstrap_correlations(X, 15, np.random.default_rng(4), None)
+    got = bootstrap_correlations(X, 15, np.random.default_rng(4), None)
     rows = np.random.default_rng(4).integers(0, len(X), size=(15, len(X)))
     for b in range(15):
         expected = pd.DataFrame(X[rows[b]]).corr().to_numpy()
@@ -350,14 +353,14 @@ def test_heywood_resamples_are_refitted_with_bounded_minres():
     # r12 = r13 = .9, r23 = .5: the unbounded one-factor solution has λ1² = .81/.5 > 1. The batch
     # must flag it and use psych's bounded minres (uniqueness >= .005) instead.
     from analysis.factor.efa import extract_factors
-    from analysis.reliability.core import _omega_total_replicates, _one_factor_minres_batch
+    from analysis.reliability.bootstrap import omega_total_replicates, one_factor_minres_batch
 
     R = np.array([[1, 0.9, 0.9], [0.9, 1, 0.5], [0.9, 0.5, 1]])
     good = np.array([[1, 0.5, 0.4], [0.5, 1, 0.3], [0.4, 0.3, 1]])
     stack = np.stack([good, R])
-    _, ok = _one_factor_minres_batch(stack, np.array([0.7, 0.6, 0.5]))
+    _, ok = one_factor_minres_batch(stack, np.array([0.7, 0.6, 0.5]))
     assert ok.tolist() == [True, False]
-    reps = _omega_total_replicates(
+    reps = omega_total_replicates(
         stack, n_factors=1, start=np.array([0.7, 0.6, 0.5]), signs=np.ones(3)
     )
     for b, r in enumerate(stack):
@@ -586,7 +589,7 @@ def test_reliability_table_skips_the_omega_bootstrap_below_its_minimum_n(monkeyp
     # 30 respondents (< TABLE_OMEGA_MIN_N): the 200-resample omega bootstrap used to refit
     # nearly every Schmid-Leiman resample one by one (35 s); now it is skipped with a reason.
     import analysis.factor.efa
-    from analysis.reliability.core import TABLE_OMEGA_MIN_N
+    from analysis.study.reliability_table import TABLE_OMEGA_MIN_N
 
     calls = []
     real = analysis.factor.efa.extract_factors
@@ -611,7 +614,7 @@ def test_omega_bootstrap_refits_are_bounded_and_single_threaded(monkeypatch):
     from threadpoolctl import threadpool_info
 
     import analysis.factor.efa
-    from analysis.reliability.core import _omega_total_replicates
+    from analysis.reliability.bootstrap import omega_total_replicates
 
     threads = []
     real = analysis.factor.efa.extract_factors
@@ -628,7 +631,7 @@ def test_omega_bootstrap_refits_are_bounded_and_single_threaded(monkeypatch):
     with pytest.warns(
         DataQualityWarning, match="10 of 10 bootstrap resamples needed psych's bounded minres"
     ):
-        out = _omega_total_replicates(
+        out = omega_total_replicates(
             R, n_factors=1, start=np.full(3, 0.9), signs=np.ones(3), max_refits=3
         )
     assert len(threads) == 3 and set(threads) == {1}

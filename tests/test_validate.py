@@ -430,7 +430,9 @@ def test_ordinal_uses_polychoric_and_wlsmv(bfi_spec, monkeypatch):
     seen = []
     real = analysis.sem.wlsmv.ordinal_statistics
     monkeypatch.setattr(
-        analysis.sem.wlsmv, "ordinal_statistics", lambda d, *a, **k: seen.append(d) or real(d, *a, **k)
+        analysis.sem.wlsmv,
+        "ordinal_statistics",
+        lambda d, *a, **k: seen.append(d) or real(d, *a, **k),
     )
     data = simulate_cohort(bfi_spec, n=400, seed=7).responses  # synthetic
     res = validate(data, bfi_spec, ordinal=True, n_boot=0)

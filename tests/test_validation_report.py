@@ -11,8 +11,6 @@ import pandas as pd
 import pytest
 
 from analysis.report import plots
-from analysis.simulate.cohort import simulate_cohort
-from analysis.study.validate import validate
 from analysis.report.validation import (
     THRESHOLDS,
     build_report,
@@ -20,6 +18,8 @@ from analysis.report.validation import (
     verdicts,
     write_validation_outputs,
 )
+from analysis.simulate.cohort import simulate_cohort
+from analysis.study.validate import validate
 from instrument.read import read_responses
 from tests.browser import render_in_chromium
 

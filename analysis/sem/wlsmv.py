@@ -24,8 +24,8 @@ import pandas as pd
 from scipy import stats
 from scipy.special import ndtr, ndtri
 
-from analysis.sem.cfa import _THETA, CFA, MeasurementModel, _GroupStats, _prepare, _Structure
 from analysis.factor.polychoric import bivariate_normal_cdf
+from analysis.sem.cfa import _THETA, CFA, MeasurementModel, _GroupStats, _prepare, _Structure
 from instrument.errors import ConvergenceWarning, HeywoodCaseWarning
 
 __all__ = ["OrdinalCFA", "OrdinalStatistics", "ordinal_statistics"]

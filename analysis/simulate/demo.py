@@ -177,9 +177,9 @@ def run_demo(
     from analysis.attrition import fit_attrition, join_followup
     from analysis.attrition.report import write_outputs
     from analysis.report.html import data_hash
+    from analysis.report.validation import write_validation_outputs
     from analysis.simulate.cohort import simulate_cohort, theme_scales
     from analysis.study.validate import validate
-    from analysis.report.validation import write_validation_outputs
     from instrument.batch import run_batch
     from instrument.forms import build_forms
     from instrument.read import read_responses

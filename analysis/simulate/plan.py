@@ -24,11 +24,8 @@ from scipy import stats
 
 from analysis._compat import single_threaded_blas
 from analysis.factor.efa import extract_factors
-from analysis.reliability.core import (  # same package
-    _bootstrap_correlations,
-    _omega_total_replicates,
-    feldt_interval,
-)
+from analysis.reliability import feldt_interval
+from analysis.reliability.bootstrap import bootstrap_correlations, omega_total_replicates
 from analysis.simulate.cohort import population_covariance, simulate_cohort, theme_scales
 from instrument.spec import Instrument
 
@@ -107,7 +104,7 @@ class StudyPlan:
         One row per scale: ``scale, n_items, alpha_mean, alpha_width, alpha_sd,
         alpha_population, omega_mean, omega_width, omega_wald_width, omega_sd, omega_population,
         n_fitted``. ``alpha_width`` is the mean width of the Feldt interval; ``omega_width`` the
-        mean width of omega's percentile bootstrap interval (:func:`analysis.reliability.core.omega`
+        mean width of omega's percentile bootstrap interval (:func:`analysis.reliability.omega`
         with ``n_boot``); ``omega_wald_width`` is ``2 z omega_sd`` with ``omega_sd`` the SD of
         omega's error (estimate minus the cohort's population value) over the cohorts;
         ``*_population`` are the mean population values (:func:`population_covariance`).
@@ -312,10 +309,10 @@ def _omega_interval_width(
     values: np.ndarray, loadings: np.ndarray, *, n_boot: int, seed: int, ci_level: float
 ) -> float:
     """Width of the percentile bootstrap interval of one-factor omega total: what
-    ``analysis.reliability.core.omega(x, n_factors=1, n_boot=n_boot, seed=seed)`` reports for these
+    ``analysis.reliability.omega(x, n_factors=1, n_boot=n_boot, seed=seed)`` reports for these
     (already keyed) answers, from the same batched resamples and fits."""
-    R = _bootstrap_correlations(values, n_boot, np.random.default_rng(seed), None)
-    reps = _omega_total_replicates(R, n_factors=1, start=loadings, signs=np.ones(values.shape[1]))
+    R = bootstrap_correlations(values, n_boot, np.random.default_rng(seed), None)
+    reps = omega_total_replicates(R, n_factors=1, start=loadings, signs=np.ones(values.shape[1]))
     reps = reps[np.isfinite(reps)]
     if reps.size < 2:
         return float("nan")
@@ -465,10 +462,10 @@ def plan_study(
     Per cohort, with the keyed answers (not-applicable and missing as NaN):
 
     - alpha of each scale from the pairwise covariance matrix, as ``psych::alpha`` (default
-      ``use = "pairwise"``), and its Feldt interval (:func:`analysis.reliability.core.feldt_interval`)
+      ``use = "pairwise"``), and its Feldt interval (:func:`analysis.reliability.feldt_interval`)
       with n the number of rows; ``alpha_width`` is the mean width over the cohorts;
     - omega total of a one-factor minres model of the pairwise correlations, as
-      :func:`analysis.reliability.core.omega` with ``n_factors=1`` (``psych::omega(x, nfactors = 1)``),
+      :func:`analysis.reliability.omega` with ``n_factors=1`` (``psych::omega(x, nfactors = 1)``),
       and its percentile bootstrap interval, as ``omega(x, n_factors=1, n_boot=omega_n_boot,
       seed=cohort seed + scale position)`` reports it; ``omega_width`` is the mean width over
       the cohorts. ``omega_wald_width`` is the width ``2 z_{(1+level)/2} SD`` of a Wald interval

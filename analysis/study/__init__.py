@@ -21,6 +21,12 @@ from analysis.study.models import (
     hypothesised_models,
     skipped_models,
 )
+from analysis.study.reliability_table import (
+    TABLE_OMEGA_MIN_N,
+    TABLE_OMEGA_N_BOOT,
+    ReliabilityTable,
+    reliability_table,
+)
 from analysis.study.validate import (
     MIN_RESPONDENTS,
     DataSummary,
@@ -33,6 +39,10 @@ from analysis.study.validate import (
 )
 
 __all__ = [
+    "ReliabilityTable",
+    "TABLE_OMEGA_MIN_N",
+    "TABLE_OMEGA_N_BOOT",
+    "reliability_table",
     "ContentValidity",
     "DataSummary",
     "ItemAnalysis",

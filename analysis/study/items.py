@@ -14,14 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.reliability.core import (
-    _alpha_core,
-    _drop_constant,
-    _drop_one,
-    _pairwise_cov,
-    _smc,
-    key_items,
-)
+from analysis.correlation import pairwise_cov, smc
+from analysis.reliability import key_items
+from analysis.reliability.alpha import alpha_from_covariance, drop_item_covariance
+from analysis.reliability.keying import drop_constant_items
 
 __all__ = ["ItemAnalysis", "item_analysis"]
 
@@ -83,7 +79,7 @@ def item_analysis(
     items : pandas.DataFrame
         One numeric column per item of the scale (at least 2), NaN for missing answers.
     keys : None, mapping, Series, list of str or Instrument, default None
-        Reverse keying (see :func:`analysis.reliability.core.key_items`).
+        Reverse keying (see :func:`analysis.reliability.key_items`).
     scale_min, scale_max : float, optional
         Response scale end points. Default: the instrument's response scale when ``keys`` is an
         Instrument, else the smallest and largest value observed over the items.
@@ -143,7 +139,7 @@ def item_analysis(
     keyed = key_items(
         items, keys=keys, scale_min=scale_min, scale_max=scale_max, missing=missing, min_items=2
     )
-    _drop_constant(keyed, 2)
+    drop_constant_items(keyed, 2)
     names = list(keyed.data.columns)
     k = len(names)
     raw = keyed.data.copy()
@@ -200,20 +196,21 @@ def item_analysis(
         table[f"share_{_code_label(code)}"] = (raw == code).sum() / n_answers
 
     # item-scale statistics on the keyed items (psych::alpha)
-    C = _pairwise_cov(keyed.data)
+    C = pairwise_cov(keyed.data)
     sd_c = np.sqrt(np.diag(C))
     R = C / np.outer(sd_c, sd_c)
     total_score = keyed.data.mean(axis=1, skipna=True)
     table["raw_r"] = keyed.data.corrwith(total_score).to_numpy()
     table["std_r"] = R.sum(axis=0) / np.sqrt(R.sum())
     RC = R.copy()
-    np.fill_diagonal(RC, _smc(R))
+    np.fill_diagonal(RC, smc(R))
     table["r_cor"] = RC.sum(axis=0) / np.sqrt(RC.sum())
     col_sums = C.sum(axis=0)
-    rest_var = np.array([_drop_one(C, i).sum() for i in range(k)])
+    rest_var = np.array([drop_item_covariance(C, i).sum() for i in range(k)])
     table["r_drop"] = (col_sums - np.diag(C)) / np.sqrt(np.diag(C) * rest_var)
     table["alpha_if_dropped"] = [
-        _alpha_core(_drop_one(C, i))["raw_alpha"] if k > 2 else np.nan for i in range(k)
+        alpha_from_covariance(drop_item_covariance(C, i))["raw_alpha"] if k > 2 else np.nan
+        for i in range(k)
     ]
     return ItemAnalysis(
         items=table,

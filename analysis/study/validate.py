@@ -7,7 +7,7 @@ validation paper reports, each from the module that owns it:
 
 1. data summary and problems (counts by rule) and the response distribution of every item;
 2. item statistics per scale (:func:`analysis.study.items.item_analysis`);
-3. reliability of every scale (:func:`analysis.reliability.core.reliability_table`);
+3. reliability of every scale (:func:`analysis.study.reliability_table.reliability_table`);
 4. polychoric correlations of the structure items (:func:`analysis.factor.polychoric.polychoric`);
 5. factorability: KMO and Bartlett (:mod:`analysis.factor.factorability`);
 6. factor retention: parallel analysis, MAP, scree (:mod:`analysis.factor.retention`);
@@ -582,7 +582,7 @@ def _instrument_info(instrument: Instrument) -> dict:
 
 
 def _omega_resamples(n_boot: int | None) -> int:
-    from analysis.reliability.core import TABLE_OMEGA_N_BOOT
+    from analysis.study.reliability_table import TABLE_OMEGA_N_BOOT
 
     return int(TABLE_OMEGA_N_BOOT) if n_boot is None else int(n_boot)
 
@@ -628,10 +628,10 @@ def validate(
     n_boot : int or None, default None
         Bootstrap resamples. None: no bootstrap interval for alpha (the analytic Feldt and
         Duhachek intervals only, as ``psych::alpha``'s default ``n.iter = 1``) and
-        :data:`analysis.reliability.core.TABLE_OMEGA_N_BOOT` resamples for the omega intervals. A
+        :data:`analysis.study.reliability_table.TABLE_OMEGA_N_BOOT` resamples for the omega intervals. A
         number: that many for both alpha and omega (0: no bootstrap at all, the fastest; 1 is
         refused). Omega intervals are not bootstrapped for scales with fewer than
-        :data:`analysis.reliability.core.TABLE_OMEGA_MIN_N` respondents (the reliability step's
+        :data:`analysis.study.reliability_table.TABLE_OMEGA_MIN_N` respondents (the reliability step's
         warnings and the table's problems say so).
     n_iter : int, default 20
         Simulated data sets of the parallel analysis (``psych::fa.parallel``'s default).
@@ -762,7 +762,7 @@ def validate(
             f"{n_used} respondents used; reliability needs at least {MIN_RESPONDENTS['reliability']}",
         )
     else:
-        from analysis.reliability.core import TABLE_OMEGA_MIN_N, reliability_table
+        from analysis.study.reliability_table import TABLE_OMEGA_MIN_N, reliability_table
 
         def reliability() -> Any:
             table = reliability_table(
