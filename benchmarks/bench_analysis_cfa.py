@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits  # a scikit-learn dependency
 
-from analysis.sem.cfa import CFA, MeasurementModel
+from analysis.sem.cfa import CFA
 from analysis.sem.invariance import measurement_invariance
+from analysis.sem.syntax import MeasurementModel
 from analysis.sem.wlsmv import OrdinalCFA
 
 

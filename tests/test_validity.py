@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.sem.cfa import CFA, MeasurementModel
+from analysis.sem.cfa import CFA
+from analysis.sem.syntax import MeasurementModel
 from analysis.sem.validity import (
     average_variance_extracted,
     composite_reliability,

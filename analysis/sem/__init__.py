@@ -3,18 +3,15 @@
 CFA (ML, FIML), ordinal CFA (WLSMV), measurement invariance, convergent and discriminant validity.
 """
 
-from analysis.sem.cfa import (
-    CFA,
-    MeasurementModel,
-    compare_models,
-    rmsea_interval,
-)
+from analysis.sem.cfa import CFA, compare_models
+from analysis.sem.engine import rmsea_interval
 from analysis.sem.invariance import (
     STEPS,
     InvarianceResult,
     MultiGroupCFA,
     measurement_invariance,
 )
+from analysis.sem.syntax import MeasurementModel
 from analysis.sem.validity import (
     ValidityResult,
     average_variance_extracted,

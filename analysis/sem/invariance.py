@@ -14,14 +14,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 from scipy import stats
 
-from analysis.sem.cfa import (
-    MeasurementModel,
-    _fit_structure,
-    _group_stats,
-    _missing_stats,
-    _prepare,
-    _Structure,
-)
+from analysis.sem.engine import Structure, fit_structure, group_stats, missing_stats, prepare_data
+from analysis.sem.syntax import MeasurementModel
 
 __all__ = ["MultiGroupCFA", "measurement_invariance", "InvarianceResult", "STEPS"]
 
@@ -124,22 +118,22 @@ class MultiGroupCFA:
             )
         stats_, n_obs = [], {}
         for lab in labels:
-            x = _prepare(data[data[self.group] == lab], model.observed, self.missing)
+            x = prepare_data(data[data[self.group] == lab], model.observed, self.missing)
             if x.shape[0] <= len(model.observed):
                 raise ValueError(
                     f"data: group {lab!r} of {self.group!r} has {x.shape[0]} complete rows for "
                     f"{len(model.observed)} items; need more rows than items"
                 )
-            stats_.append(_missing_stats(x, lab) if self.missing == "ml" else _group_stats(x, lab))
+            stats_.append(missing_stats(x, lab) if self.missing == "ml" else group_stats(x, lab))
             n_obs[lab] = x.shape[0]
-        struct = _Structure(
+        struct = Structure(
             model,
             len(labels),
             meanstructure=True,
             equal=equal,
             free_latent_means="intercepts" in equal,
         )
-        res = _fit_structure(struct, stats_)
+        res = fit_structure(struct, stats_)
         self._struct, self._stats = struct, stats_
         self.theta_, self.converged_ = res.theta, res.converged
         self.fit_measures_ = res.fit_measures

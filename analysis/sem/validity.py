@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.sem.cfa import CFA, MeasurementModel, _prepare
+from analysis.sem.cfa import CFA
+from analysis.sem.engine import prepare_data
+from analysis.sem.syntax import MeasurementModel
 
 __all__ = [
     "composite_reliability",
@@ -222,7 +224,7 @@ def htmt(
         sd = np.sqrt(np.diag(C))
         R = C / np.outer(sd, sd)
     else:
-        x = _prepare(data, items, missing)
+        x = prepare_data(data, items, missing)
         R = np.corrcoef(x, rowvar=False)
     keys = np.array([model.keys[i] for i in items], dtype=float)
     if correlations == "absolute":

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.sem.cfa import MeasurementModel
+from analysis.sem.syntax import MeasurementModel
 from instrument.spec import Instrument
 
 __all__ = ["hypothesised_models", "skipped_models", "answers_only", "MODEL_NAMES"]

@@ -1111,7 +1111,8 @@ def _validity_step(
             "validity", "no first-order CFA model was fitted, so there are no factors to assess"
         )
         return
-    from analysis.sem.cfa import CFA, MeasurementModel
+    from analysis.sem.cfa import CFA
+    from analysis.sem.syntax import MeasurementModel
 
     primary = out["cfa"][name].model_
     criteria = [
