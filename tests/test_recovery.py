@@ -35,6 +35,7 @@ from analysis.factor.polychoric import bivariate_normal_cdf
 from analysis.factor.retention import parallel_analysis
 from analysis.reliability import cronbach_alpha, key_items, omega
 from analysis.simulate.cohort import simulate_cohort, theme_scales
+from analysis.study import item_keys
 from analysis.study.models import answers_only
 
 N = 2000
@@ -166,7 +167,9 @@ def test_population_covariance_matches_a_large_draw(mhdq_spec):
     # parameters (50,000 respondents; no missing answers, no careless respondents).
     cohort = simulate_cohort(mhdq_spec, n=50_000, seed=3, careless_share=0.0, missing_rate=0.0)
     ids = list(mhdq_spec.scale_items("strategy"))
-    keyed = key_items(answers_only(cohort.responses, mhdq_spec)[ids], keys=mhdq_spec).data
+    keyed = key_items(
+        answers_only(cohort.responses, mhdq_spec)[ids], keys=item_keys(mhdq_spec)
+    ).data
     empirical = keyed.cov().to_numpy()
     # sampling SD of a covariance at n = 50,000 is about .0055: tolerance .02 (3.6 SD)
     np.testing.assert_allclose(population_covariance(cohort, mhdq_spec, ids), empirical, atol=0.02)
@@ -212,8 +215,10 @@ def test_alpha_and_omega_intervals_cover_the_population_values(mhdq_spec):
             for scale in scales:
                 ids = list(mhdq_spec.scale_items(scale))
                 cov = population_covariance(cohort, mhdq_spec, ids)
-                alpha = cronbach_alpha(items[ids], keys=mhdq_spec)
-                om = omega(items[ids], n_factors=1, keys=mhdq_spec, n_boot=200, seed=seed)
+                alpha = cronbach_alpha(items[ids], keys=item_keys(mhdq_spec))
+                om = omega(
+                    items[ids], n_factors=1, keys=item_keys(mhdq_spec), n_boot=200, seed=seed
+                )
                 rows.append(
                     {
                         "seed": seed,

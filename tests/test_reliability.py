@@ -21,6 +21,7 @@ from analysis.reliability import (
     split_half,
     standard_error_of_measurement,
 )
+from analysis.study import item_keys
 from analysis.study.reliability_table import reliability_table
 from instrument.errors import DataQualityWarning
 from instrument.spec import load_instrument
@@ -91,7 +92,7 @@ def test_alpha_matches_psych(bfi, ref, scale):
 def test_alpha_keys_given_as_instrument_or_reversed_list(bfi, ref, bfi_spec, scale):
     spec = ref["scales"][scale]
     # keys from examples/bfi.yaml (reversed on its 1..6 response scale) and psych's list form
-    by_spec = cronbach_alpha(bfi[spec["items"]], keys=bfi_spec)
+    by_spec = cronbach_alpha(bfi[spec["items"]], keys=item_keys(bfi_spec))
     by_list = cronbach_alpha(bfi[spec["items"]], keys=spec["reversed"])  # observed range 1..6
     assert by_spec.estimate == pytest.approx(spec["raw_alpha"], abs=TOL)  # a$total$raw_alpha
     assert by_list.estimate == pytest.approx(spec["raw_alpha"], abs=TOL)
@@ -505,7 +506,7 @@ def test_reliability_table_on_bfi(bfi, ref, bfi_spec):
     # the same resamples as omega(n_boot = 200, seed = 5) on that scale
     again = reliability_table(bfi, bfi_spec, scales=["agree"], seed=5).table.iloc[0]
     spec = ref["scales"]["agree"]
-    direct = omega(bfi[spec["items"]], n_factors=1, keys=bfi_spec, n_boot=200, seed=5)
+    direct = omega(bfi[spec["items"]], n_factors=1, keys=item_keys(bfi_spec), n_boot=200, seed=5)
     assert (again["omega_total_ci_low"], again["omega_total_ci_high"]) == (
         direct.ci_low,
         direct.ci_high,
@@ -570,7 +571,7 @@ def test_instrument_keys_reject_codes_outside_the_response_scale(bfi, bfi_spec):
     items = bfi[["C1", "C2", "C3"]].copy()
     items.iloc[3, 1] = 9  # e.g. an unconverted not-applicable code
     with pytest.raises(ValueError, match="C2.*response scale"):
-        cronbach_alpha(items, keys=bfi_spec)
+        cronbach_alpha(items, keys=item_keys(bfi_spec))
 
 
 def _simulated_mhdq_items(n: int, seed: int) -> tuple[pd.DataFrame, object]:
@@ -636,3 +637,14 @@ def test_omega_bootstrap_refits_are_bounded_and_single_threaded(monkeypatch):
         )
     assert len(threads) == 3 and set(threads) == {1}
     assert np.isfinite(out[:3]).all() and np.isnan(out[3:]).all()
+
+
+def test_statistics_take_item_keys_not_an_instrument(bfi, bfi_spec):
+    items = bfi[["C1", "C2", "C3", "C4", "C5"]]
+    with pytest.raises(TypeError, match="item_keys"):
+        cronbach_alpha(items, keys=bfi_spec)
+    keys = item_keys(bfi_spec)
+    assert keys.keys[["C4", "C5"]].tolist() == [-1, -1]
+    by_keys = cronbach_alpha(items, keys=keys)
+    by_list = cronbach_alpha(items, keys=["C4", "C5"], scale_min=1, scale_max=6)
+    assert by_keys.estimate == pytest.approx(by_list.estimate, abs=1e-14)

@@ -26,7 +26,7 @@ from analysis.reliability.alpha import (
     standard_error_of_measurement,
 )
 from analysis.reliability.bootstrap import MAX_BOOT_REFITS
-from analysis.reliability.keying import KeyedItems, key_items
+from analysis.reliability.keying import ItemKeys, KeyedItems, key_items
 from analysis.reliability.omega import OmegaResult, omega, ordinal_omega
 from analysis.reliability.results import BootstrapResult, Coefficient
 from analysis.reliability.split_half import SplitHalfResult, split_half
@@ -35,6 +35,7 @@ __all__ = [
     "AlphaResult",
     "BootstrapResult",
     "Coefficient",
+    "ItemKeys",
     "KeyedItems",
     "MAX_BOOT_REFITS",
     "OmegaResult",

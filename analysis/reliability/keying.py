@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analysis.correlation import pairwise_cor
 
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from instrument.spec import Instrument
-
 __all__ = [
     "MISSING_RULES",
+    "ItemKeys",
     "KeyedItems",
     "key_items",
     "drop_constant_items",
@@ -26,6 +24,32 @@ __all__ = [
 
 
 MISSING_RULES = ("pairwise", "listwise")
+
+
+@dataclass(frozen=True, slots=True)
+class ItemKeys:
+    """Keys and response scales of a set of items, as an instrument specification gives them.
+
+    The statistics take this plain record, never an instrument object:
+    :func:`analysis.study.item_keys` builds it from an :class:`~instrument.spec.Instrument`.
+
+    Attributes
+    ----------
+    keys : pandas.Series
+        +1 / -1 per item id.
+    scale_min, scale_max : pandas.Series
+        End points of each item's response scale.
+    codes : dict of str to tuple of float
+        The answers each item's response scale allows.
+    source : str
+        What the keys came from (named in error messages), e.g. the instrument's short name.
+    """
+
+    keys: pd.Series
+    scale_min: pd.Series
+    scale_max: pd.Series
+    codes: Mapping[Any, tuple[float, ...]]
+    source: str = "the instrument"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,19 +115,14 @@ def _numeric_items(items: pd.DataFrame, *, min_items: int) -> pd.DataFrame:
     return frame
 
 
-def _resolve_keys(names: list, keys: Any) -> tuple[pd.Series, Instrument | None]:
-    from instrument.spec import Instrument
-
+def _resolve_keys(names: list, keys: Any) -> tuple[pd.Series, ItemKeys | None]:
     if keys is None:
         return pd.Series(1, index=names, dtype="int64"), None
-    if isinstance(keys, Instrument):
-        unknown = [str(n) for n in names if n not in set(keys.item_ids)]
+    if isinstance(keys, ItemKeys):
+        unknown = [str(n) for n in names if n not in keys.keys.index]
         if unknown:
-            raise ValueError(
-                f"keys: item(s) {', '.join(unknown)} are not in the instrument "
-                f"{keys.metadata.short_name!r}"
-            )
-        return pd.Series([keys.item(n).keyed for n in names], index=names, dtype="int64"), keys
+            raise ValueError(f"keys: item(s) {', '.join(unknown)} are not in {keys.source}")
+        return keys.keys.reindex(names).astype("int64"), keys
     if isinstance(keys, (Mapping, pd.Series)):
         mapping = dict(keys.items())
         absent = [str(n) for n in names if n not in mapping]
@@ -124,7 +143,8 @@ def _resolve_keys(names: list, keys: Any) -> tuple[pd.Series, Instrument | None]
         ), None
     raise TypeError(
         "keys: expected None, a mapping or Series item -> +1/-1, a list of reversed item names, "
-        f"or an Instrument; got {type(keys).__name__}"
+        "or ItemKeys (analysis.study.item_keys(instrument) builds them from a specification); "
+        f"got {type(keys).__name__}"
     )
 
 
@@ -143,10 +163,10 @@ def key_items(
     ----------
     items : pandas.DataFrame
         One numeric column per item, NaN for a missing answer.
-    keys : None, mapping, Series, list of str or Instrument, default None
-        +1/-1 per item (mapping or Series), the names of the reversed items (list), or an
-        :class:`~instrument.spec.Instrument` (its ``keyed`` field and response scales). None: no
-        item is reversed.
+    keys : None, mapping, Series, list of str or ItemKeys, default None
+        +1/-1 per item (mapping or Series), the names of the reversed items (list), or
+        :class:`ItemKeys` (keys and response scales, e.g. from an instrument specification by
+        :func:`analysis.study.item_keys`). None: no item is reversed.
     scale_min, scale_max : float, optional
         End points of the response scale, for reversing as ``scale_min + scale_max - x``.
     missing : {"pairwise", "listwise"}, default "pairwise"
@@ -161,9 +181,9 @@ def key_items(
     Notes
     -----
     The reversal constant ``min + max`` is, in order of preference: ``scale_min + scale_max``;
-    the item's response scale in the instrument; the smallest plus the largest value observed
-    over all items (``psych::alpha``: ``max(x) + min(x) - x``). With an instrument, every value
-    must be one of the item's response codes (not-applicable and missing codes set to NaN).
+    the item's response scale in :class:`ItemKeys`; the smallest plus the largest value observed
+    over all items (``psych::alpha``: ``max(x) + min(x) - x``). With :class:`ItemKeys`, every
+    value must be one of the item's response codes (not-applicable and missing codes set to NaN).
 
     Examples
     --------
@@ -175,7 +195,7 @@ def key_items(
         raise ValueError(f"missing: must be one of {', '.join(MISSING_RULES)}, got {missing!r}")
     frame = _numeric_items(items, min_items=min_items)
     names = list(frame.columns)
-    key_series, instrument = _resolve_keys(names, keys)
+    key_series, item_keys = _resolve_keys(names, keys)
     if (scale_min is None) != (scale_max is None):
         raise ValueError(
             "scale_min and scale_max: give both end points of the response scale or neither"
@@ -186,28 +206,17 @@ def key_items(
                 f"scale_min ({scale_min}) must be smaller than scale_max ({scale_max})"
             )
         constant = pd.Series(float(scale_min) + float(scale_max), index=names)
-    elif instrument is not None:
-        constant = pd.Series(
-            [
-                float(
-                    instrument.response_scale_of(n).minimum
-                    + instrument.response_scale_of(n).maximum
-                )
-                for n in names
-            ],
-            index=names,
+    elif item_keys is not None:
+        constant = (item_keys.scale_min.reindex(names) + item_keys.scale_max.reindex(names)).astype(
+            "float64"
         )
     else:
         values = frame.to_numpy()
         observed = values[~np.isnan(values)]
         total = float(observed.min() + observed.max()) if observed.size else np.nan
         constant = pd.Series(total, index=names)
-    if instrument is not None:
-        outside = [
-            str(n)
-            for n in names
-            if not frame[n].dropna().isin(instrument.response_scale_of(n).codes).all()
-        ]
+    if item_keys is not None:
+        outside = [str(n) for n in names if not frame[n].dropna().isin(item_keys.codes[n]).all()]
         if outside:
             raise ValueError(
                 f"items: column(s) {', '.join(outside)} hold values that are not answers on the "

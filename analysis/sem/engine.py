@@ -194,7 +194,7 @@ class Structure:
         cols = np.concatenate([t.col[sel], np.array([e[2] for e in extra], dtype=int)])
         target = np.concatenate([t.free[sel] - 1, self.n_free + np.arange(len(extra))]).astype(int)
         n_out = self.n_free + len(extra)
-        p, m = self.p, self.m
+        p = self.p
         C = A @ P @ LA.T  # m × p : cov(η, x) rows
         Aal = A @ al
         n = len(mats)

@@ -15,6 +15,7 @@ from analysis.study.items import (
     ItemAnalysis,
     item_analysis,
 )
+from analysis.study.keys import item_keys
 from analysis.study.models import (
     MODEL_NAMES,
     answers_only,
@@ -39,6 +40,7 @@ from analysis.study.validate import (
 )
 
 __all__ = [
+    "item_keys",
     "ReliabilityTable",
     "TABLE_OMEGA_MIN_N",
     "TABLE_OMEGA_N_BOOT",

@@ -17,7 +17,9 @@ import pandas as pd
 from analysis.correlation import pairwise_cov, smc
 from analysis.reliability import key_items
 from analysis.reliability.alpha import alpha_from_covariance, drop_item_covariance
-from analysis.reliability.keying import drop_constant_items
+from analysis.reliability.keying import ItemKeys, drop_constant_items
+from analysis.study.keys import item_keys
+from instrument.spec import Instrument
 
 __all__ = ["ItemAnalysis", "item_analysis"]
 
@@ -136,6 +138,8 @@ def item_analysis(
     >>> list(res.items.columns[:4])
     ['keyed', 'n', 'missing_share', 'mean']
     """
+    if isinstance(keys, Instrument):
+        keys = item_keys(keys)
     keyed = key_items(
         items, keys=keys, scale_min=scale_min, scale_max=scale_max, missing=missing, min_items=2
     )
@@ -150,14 +154,14 @@ def item_analysis(
     observed = raw_values[~np.isnan(raw_values)]
     if scale_min is not None:
         lo, hi = float(scale_min), float(scale_max)
-    elif _is_instrument(keys):
-        lo = float(min(keys.response_scale_of(n).minimum for n in names))
-        hi = float(max(keys.response_scale_of(n).maximum for n in names))
+    elif isinstance(keys, ItemKeys):
+        lo = float(keys.scale_min.reindex(names).min())
+        hi = float(keys.scale_max.reindex(names).max())
     else:
         lo, hi = float(observed.min()), float(observed.max())
 
-    if _is_instrument(keys):
-        codes = sorted({float(c) for n in names for c in keys.response_scale_of(n).codes})
+    if isinstance(keys, ItemKeys):
+        codes = sorted({c for n in names for c in keys.codes[n]})
     elif (
         scale_min is not None
         and float(scale_min).is_integer()
@@ -222,9 +226,3 @@ def item_analysis(
         scale_max=hi,
         scale=scale,
     )
-
-
-def _is_instrument(keys: Any) -> bool:
-    from instrument.spec import Instrument
-
-    return isinstance(keys, Instrument)

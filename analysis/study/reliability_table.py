@@ -24,6 +24,7 @@ from analysis.reliability.keying import (
 )
 from analysis.reliability.omega import OmegaResult, omega, ordinal_omega
 from analysis.reliability.split_half import split_half
+from analysis.study.keys import item_keys
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from instrument.spec import Instrument
@@ -171,6 +172,7 @@ def reliability_table(
     for sid in wanted:
         instrument.scale(sid)  # raises KeyError naming the scales
     leaves = {s.id for s in instrument.leaf_scales}
+    keys = item_keys(instrument)
     rows, problems = [], []
     for sid in wanted:
         spec_scale = instrument.scale(sid)
@@ -189,7 +191,7 @@ def reliability_table(
             rows.append(row)
             continue
         sub = items[present]
-        common = {"keys": instrument, "missing": missing, "scale": sid}
+        common = {"keys": keys, "missing": missing, "scale": sid}
         a = _attempt(
             problems,
             sid,
@@ -280,7 +282,7 @@ def _table_omega_intervals(
 ) -> dict[str, float]:
     """Bootstrap intervals of one scale's ``omega_total`` and ``omega_total_sl`` from one set
     of resampled correlation matrices (what :func:`omega` with ``n_boot``/``seed`` computes)."""
-    keyed = key_items(sub, keys=instrument, missing=missing, min_items=2)
+    keyed = key_items(sub, keys=item_keys(instrument), missing=missing, min_items=2)
     R = resampled_correlations(keyed, n_boot=n_boot, seed=seed, chunk_size=None)
     signs = np.ones(R.shape[1])  # keyed by the instrument: psych's flip is off
     out = {}
