@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits  # a scikit-learn dependency
 
-from analysis.cfa import CFA, MeasurementModel
-from analysis.invariance import measurement_invariance
-from analysis.wlsmv import OrdinalCFA
+from analysis.sem.cfa import CFA
+from analysis.sem.invariance import measurement_invariance
+from analysis.sem.syntax import MeasurementModel
+from analysis.sem.wlsmv import OrdinalCFA
 
 
 def synthetic_responses(

@@ -18,9 +18,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from analysis.efa import EFA
-from analysis.polychoric import polychoric
-from analysis.retention import parallel_analysis
+from analysis.factor.efa import EFA
+from analysis.factor.polychoric import polychoric
+from analysis.factor.retention import parallel_analysis
 
 
 def synthetic_items(n: int, seed: int = 0) -> pd.DataFrame:

@@ -29,8 +29,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analysis._compat import single_threaded_blas
-from analysis.items import item_analysis
 from analysis.reliability import bootstrap_alpha, cronbach_alpha, omega, split_half
+from analysis.study.items import item_analysis
 
 R_SECONDS = 8.1  # psych::alpha(x, n.iter = 1000) on the same-sized scale, as stated in issue 4
 

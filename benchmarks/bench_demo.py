@@ -8,7 +8,7 @@ resamples), and draws the figures.
 Run: ``.venv/bin/python benchmarks/bench_demo.py [--repeat 3]``. Prints the wall time of each run,
 the median, the CPU time (user + system of the child process; close to the wall time on an idle
 machine, useful when other jobs share the cores), and the seconds of each step from one in-process
-run of :func:`analysis.demo.run_demo`.
+run of :func:`analysis.simulate.demo.run_demo`.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         f"median: {statistics.median(walls):.1f} s wall, {statistics.median(cpus):.1f} s CPU (target <= 60 s)"
     )
     sys.path.insert(0, str(ROOT))
-    from analysis.demo import run_demo
+    from analysis.simulate.demo import run_demo
 
     result = run_demo(work / "steps")
     print("steps (in-process): " + ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items()))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from analysis.attrition import fit_attrition, join_followup
 from analysis.attrition.report import write_outputs
-from analysis.simulate import simulate_cohort, theme_scales
+from analysis.simulate.cohort import simulate_cohort, theme_scales
 from instrument.score import score_items
 from instrument.spec import load_instrument
 

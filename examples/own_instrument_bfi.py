@@ -11,11 +11,11 @@ import sys
 import warnings
 from pathlib import Path
 
-from analysis.efa import EFA
-from analysis.models import answers_only
-from analysis.reliability import reliability_table
-from analysis.retention import parallel_analysis
-from analysis.simulate import simulate_cohort
+from analysis.factor.efa import EFA
+from analysis.factor.retention import parallel_analysis
+from analysis.simulate.cohort import simulate_cohort
+from analysis.study.models import answers_only
+from analysis.study.reliability_table import reliability_table
 from instrument.check import check_responses
 from instrument.forms import build_forms
 from instrument.read import read_responses

@@ -14,7 +14,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from analysis.plan import find_sample_size, plan_study  # noqa: E402
+from analysis.simulate.plan import find_sample_size, plan_study  # noqa: E402
 from instrument.spec import load_instrument  # noqa: E402
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "example-output") / "plan"

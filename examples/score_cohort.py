@@ -10,7 +10,7 @@ every scale. ``mhdq score FILES --out scores.csv`` does the same for many files 
 import sys
 from pathlib import Path
 
-from analysis.simulate import simulate_cohort
+from analysis.simulate.cohort import simulate_cohort
 from instrument.check import check_responses
 from instrument.io.write import write_problems
 from instrument.read import read_responses

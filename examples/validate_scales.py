@@ -10,9 +10,9 @@ import sys
 import warnings
 from pathlib import Path
 
-from analysis.simulate import simulate_cohort
-from analysis.validate import validate
-from analysis.validation_report import write_validation_outputs
+from analysis.report.validation import write_validation_outputs
+from analysis.simulate.cohort import simulate_cohort
+from analysis.study.validate import validate
 from instrument.spec import load_instrument
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "example-output") / "validation"

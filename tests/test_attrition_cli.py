@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from analysis.attrition.model_io import load_model
-from analysis.simulate import simulate_cohort
+from analysis.simulate.cohort import simulate_cohort
 from instrument.spec import load_instrument
 
 

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.cfa import CFA, MeasurementModel, compare_models, rmsea_interval
+from analysis.sem.cfa import CFA, compare_models
+from analysis.sem.engine import rmsea_interval
+from analysis.sem.syntax import MeasurementModel
 from instrument.errors import HeywoodCaseWarning
 
 DATA = Path(__file__).parent / "data"
@@ -249,23 +251,23 @@ def test_fiml_just_identified_model_reaches_the_em_saturated_likelihood(hs):
 
 
 def test_fiml_gradient_is_the_derivative_of_the_likelihood(hs):
-    from analysis.cfa import _missing_stats, _objective, _Structure
+    from analysis.sem.engine import Structure, missing_stats, objective
 
     ref, data, _ = hs
     holes = _with_holes(data, 0.2, seed=4).to_numpy()
     model = MeasurementModel.from_syntax(ref["model"])
-    struct = _Structure(model, 1, meanstructure=True)
-    st = [_missing_stats(holes, None)]
+    struct = Structure(model, 1, meanstructure=True)
+    st = [missing_stats(holes, None)]
     theta = struct.start(st) * 1.1
-    _, grad, _ = _objective(struct, st, theta, grad=True, info=False)
+    _, grad, _ = objective(struct, st, theta, grad=True, info=False)
     numeric = []
     for k in range(len(theta)):
         e = np.zeros_like(theta)
         e[k] = 1e-6
         numeric.append(
             (
-                _objective(struct, st, theta + e, grad=False, info=False)[0]
-                - _objective(struct, st, theta - e, grad=False, info=False)[0]
+                objective(struct, st, theta + e, grad=False, info=False)[0]
+                - objective(struct, st, theta - e, grad=False, info=False)[0]
             )
             / 2e-6
         )

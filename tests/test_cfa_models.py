@@ -1,4 +1,4 @@
-"""Hypothesised CFA models generated from instrument specifications (analysis/models.py)."""
+"""Hypothesised CFA models generated from instrument specifications (analysis/study/models.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.cfa import CFA, compare_models
-from analysis.models import answers_only, hypothesised_models, skipped_models
+from analysis.sem.cfa import CFA, compare_models
+from analysis.study.models import answers_only, hypothesised_models, skipped_models
 from instrument.spec import load_instrument
 
 DATA = Path(__file__).parent / "data"

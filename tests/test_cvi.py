@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.content_validity import (
+from analysis.study.content_validity import (
     chance_agreement,
     content_validity,
     kappa_rating,

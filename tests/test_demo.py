@@ -1,4 +1,4 @@
-"""``mhdq demo`` / :func:`analysis.demo.run_demo`: the whole journey on synthetic data.
+"""``mhdq demo`` / :func:`analysis.simulate.demo.run_demo`: the whole journey on synthetic data.
 
 The demo is glue over library functions tested elsewhere; these tests check that every output is
 written, readable and labelled synthetic, and that the pieces were joined correctly (the checks
@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.demo import SYNTHETIC_NOTICE, run_demo
-from analysis.simulate import simulate_cohort
+from analysis.simulate.cohort import simulate_cohort
+from analysis.simulate.demo import SYNTHETIC_NOTICE, run_demo
 from instrument.score import score_items
 
 N, SEED = 400, 11

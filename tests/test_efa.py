@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.efa import EFA, extract_factors, match_factors
-from analysis.polychoric import polychoric
+from analysis.factor.efa import EFA, extract_factors, match_factors
+from analysis.factor.polychoric import polychoric
 from instrument.errors import HeywoodCaseWarning
 
 DATA = Path(__file__).parent / "data"

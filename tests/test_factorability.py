@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.factorability import as_correlation, bartlett_sphericity, kmo
-from analysis.polychoric import polychoric
+from analysis.factor.factorability import as_correlation, bartlett_sphericity, kmo
+from analysis.factor.polychoric import polychoric
 
 DATA = Path(__file__).parent / "data"
 

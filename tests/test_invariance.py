@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.invariance import MultiGroupCFA, measurement_invariance
+from analysis.sem.invariance import MultiGroupCFA, measurement_invariance
 
 DATA = Path(__file__).parent / "data"
 LAVAAN_STEPS = {"configural": "none", "metric": "loadings", "scalar": "loadings+intercepts"}

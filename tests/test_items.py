@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.items import item_analysis
+from analysis.study.items import item_analysis
 from instrument.spec import load_instrument
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -1,4 +1,4 @@
-"""Study planning (analysis/plan.py, ``mhdq plan``): Monte Carlo on synthetic cohorts.
+"""Study planning (analysis/simulate/plan.py, ``mhdq plan``): Monte Carlo on synthetic cohorts.
 
 The plan's fast per-cohort statistics must be the library's statistics (checked against
 ``cronbach_alpha``/``omega``, which are pinned to psych elsewhere) and pandas' pairwise moments;
@@ -16,16 +16,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.models import answers_only
-from analysis.plan import (
+from analysis.reliability import cronbach_alpha, omega
+from analysis.simulate.cohort import simulate_cohort
+from analysis.simulate.plan import (
     DEFAULT_GRID,
     find_sample_size,
     pairwise_moments,
     parse_targets,
     plan_study,
 )
-from analysis.reliability import cronbach_alpha, omega
-from analysis.simulate import simulate_cohort
+from analysis.study import item_keys
+from analysis.study.models import answers_only
 from tests.conftest import ROOT
 
 
@@ -56,13 +57,13 @@ def test_per_cohort_alpha_and_omega_are_the_library_statistics(bfi_spec, bfi_pla
     items = answers_only(cohort.responses, bfi_spec)
     for scale in bfi_plan.reliability["scale"]:
         ids = list(bfi_spec.scale_items(scale))
-        alpha = cronbach_alpha(items[ids], keys=bfi_spec)
+        alpha = cronbach_alpha(items[ids], keys=item_keys(bfi_spec))
         assert first[f"alpha:{scale}"] == pytest.approx(alpha.estimate, abs=1e-10)
         assert first[f"alpha_width:{scale}"] == pytest.approx(
             alpha.ci_high - alpha.ci_low, abs=1e-10
         )
-        # omega(n_factors = 1) uses factor_analyzer's minres, the plan analysis.efa's: same criterion
-        om = omega(items[ids], n_factors=1, keys=bfi_spec)
+        # omega(n_factors = 1) uses factor_analyzer's minres, the plan analysis.factor.efa's: same criterion
+        om = omega(items[ids], n_factors=1, keys=item_keys(bfi_spec))
         assert first[f"omega:{scale}"] == pytest.approx(om.estimate, abs=1e-4)
 
 
@@ -80,7 +81,13 @@ def test_per_cohort_omega_width_is_the_omega_bootstrap_interval(bfi_spec, bfi_pl
     assert bfi_plan.settings["omega_n_boot"] == 200
     for j, scale in enumerate(bfi_plan.reliability["scale"]):
         ids = list(bfi_spec.scale_items(scale))
-        om = omega(items[ids], n_factors=1, keys=bfi_spec, n_boot=200, seed=int(first["seed"]) + j)
+        om = omega(
+            items[ids],
+            n_factors=1,
+            keys=item_keys(bfi_spec),
+            n_boot=200,
+            seed=int(first["seed"]) + j,
+        )
         assert first[f"omega_width:{scale}"] == pytest.approx(om.ci_high - om.ci_low, abs=1e-6)
 
 

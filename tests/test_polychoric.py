@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from scipy.stats import multivariate_normal
 
-from analysis.polychoric import bivariate_normal_cdf, cor_smooth, polychoric
+from analysis.factor.polychoric import bivariate_normal_cdf, cor_smooth, polychoric
 
 DATA = Path(__file__).parent / "data"
 

@@ -1,6 +1,6 @@
 """Recovery tests: the analyses find the structure the simulator put in (issue 6 §2).
 
-Every cohort here is synthetic (:func:`analysis.simulate.simulate_cohort`). The expected values are
+Every cohort here is synthetic (:func:`analysis.simulate.cohort.simulate_cohort`). The expected values are
 not our own estimates: they are the *generating* parameters (number of factors, loadings, hazard
 ratios) or population values derived from them in closed form (alpha, omega). No reference software
 is involved, so the tolerances are statistical: a congruence bound, interval coverage.
@@ -30,12 +30,13 @@ from scipy.special import ndtr
 
 from analysis._compat import single_threaded_blas
 from analysis.attrition import CoxModel
-from analysis.efa import EFA, extract_factors, match_factors
-from analysis.models import answers_only
-from analysis.polychoric import bivariate_normal_cdf
+from analysis.factor.efa import EFA, extract_factors, match_factors
+from analysis.factor.polychoric import bivariate_normal_cdf
+from analysis.factor.retention import parallel_analysis
 from analysis.reliability import cronbach_alpha, key_items, omega
-from analysis.retention import parallel_analysis
-from analysis.simulate import simulate_cohort, theme_scales
+from analysis.simulate.cohort import simulate_cohort, theme_scales
+from analysis.study import item_keys
+from analysis.study.models import answers_only
 
 N = 2000
 SEED = 1
@@ -114,7 +115,7 @@ def population_covariance(cohort, instrument, items: list[str]) -> np.ndarray:
 
     Missing answers (MCAR here) do not change it; careless respondents would, so the cohorts of
     this module have none. This loop is an independent implementation of
-    ``analysis.simulate.population_covariance`` (vectorised) and checks it. This closed form
+    ``analysis.simulate.cohort.population_covariance`` (vectorised) and checks it. This closed form
     agrees with a 200,000-respondent draw of the same parameters to ±0.001.
     """
     lam = cohort.loadings[items].to_numpy()
@@ -166,16 +167,18 @@ def test_population_covariance_matches_a_large_draw(mhdq_spec):
     # parameters (50,000 respondents; no missing answers, no careless respondents).
     cohort = simulate_cohort(mhdq_spec, n=50_000, seed=3, careless_share=0.0, missing_rate=0.0)
     ids = list(mhdq_spec.scale_items("strategy"))
-    keyed = key_items(answers_only(cohort.responses, mhdq_spec)[ids], keys=mhdq_spec).data
+    keyed = key_items(
+        answers_only(cohort.responses, mhdq_spec)[ids], keys=item_keys(mhdq_spec)
+    ).data
     empirical = keyed.cov().to_numpy()
     # sampling SD of a covariance at n = 50,000 is about .0055: tolerance .02 (3.6 SD)
     np.testing.assert_allclose(population_covariance(cohort, mhdq_spec, ids), empirical, atol=0.02)
 
 
 def test_plan_population_covariance_is_this_closed_form(mhdq_spec):
-    # analysis.plan.population_covariance (vectorised over pairs, used by mhdq plan) against the
+    # analysis.simulate.plan.population_covariance (vectorised over pairs, used by mhdq plan) against the
     # loop above, for every MHDQ item
-    from analysis.plan import population_covariance as vectorised
+    from analysis.simulate.plan import population_covariance as vectorised
 
     cohort = simulate_cohort(mhdq_spec, n=50, seed=4)
     ids = list(mhdq_spec.item_ids)
@@ -212,8 +215,10 @@ def test_alpha_and_omega_intervals_cover_the_population_values(mhdq_spec):
             for scale in scales:
                 ids = list(mhdq_spec.scale_items(scale))
                 cov = population_covariance(cohort, mhdq_spec, ids)
-                alpha = cronbach_alpha(items[ids], keys=mhdq_spec)
-                om = omega(items[ids], n_factors=1, keys=mhdq_spec, n_boot=200, seed=seed)
+                alpha = cronbach_alpha(items[ids], keys=item_keys(mhdq_spec))
+                om = omega(
+                    items[ids], n_factors=1, keys=item_keys(mhdq_spec), n_boot=200, seed=seed
+                )
                 rows.append(
                     {
                         "seed": seed,

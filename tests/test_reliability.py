@@ -18,10 +18,11 @@ from analysis.reliability import (
     omega,
     ordinal_alpha,
     ordinal_omega,
-    reliability_table,
     split_half,
     standard_error_of_measurement,
 )
+from analysis.study import item_keys
+from analysis.study.reliability_table import reliability_table
 from instrument.errors import DataQualityWarning
 from instrument.spec import load_instrument
 
@@ -91,7 +92,7 @@ def test_alpha_matches_psych(bfi, ref, scale):
 def test_alpha_keys_given_as_instrument_or_reversed_list(bfi, ref, bfi_spec, scale):
     spec = ref["scales"][scale]
     # keys from examples/bfi.yaml (reversed on its 1..6 response scale) and psych's list form
-    by_spec = cronbach_alpha(bfi[spec["items"]], keys=bfi_spec)
+    by_spec = cronbach_alpha(bfi[spec["items"]], keys=item_keys(bfi_spec))
     by_list = cronbach_alpha(bfi[spec["items"]], keys=spec["reversed"])  # observed range 1..6
     assert by_spec.estimate == pytest.approx(spec["raw_alpha"], abs=TOL)  # a$total$raw_alpha
     assert by_list.estimate == pytest.approx(spec["raw_alpha"], abs=TOL)
@@ -240,18 +241,21 @@ def test_split_half_samples_beyond_n_sample_and_is_seeded():
 def test_bootstrap_vectorised_moments_equal_per_resample_refits():
     # The batched pairwise moments must give exactly the alpha of pandas' pairwise covariance on
     # each resampled data set (same row indices), with missing answers and non-integer data.
-    from analysis.reliability import _alpha_core, _bootstrap_alphas
+    from analysis.reliability.alpha import alpha_from_covariance
+    from analysis.reliability.bootstrap import bootstrap_alphas
 
     rng = np.random.default_rng(5)
     X = rng.integers(1, 6, size=(250, 5)).astype(float) + np.round(rng.normal(size=(250, 1)))
     X[rng.random(X.shape) < 0.1] = np.nan
     for data in (X, X + 0.25 * rng.random(X.shape)):
-        got = _bootstrap_alphas(data, 12, np.random.default_rng(3), 5)
+        got = bootstrap_alphas(data, 12, np.random.default_rng(3), 5)
         draw = np.random.default_rng(3)
         expected = []
         for start in range(0, 12, 5):
             for rows in draw.integers(0, 250, size=(min(5, 12 - start), 250)):
-                expected.append(_alpha_core(pd.DataFrame(data[rows]).cov().to_numpy())["raw_alpha"])
+                expected.append(
+                    alpha_from_covariance(pd.DataFrame(data[rows]).cov().to_numpy())["raw_alpha"]
+                )
         np.testing.assert_allclose(got, expected, atol=1e-12)
 
 
@@ -306,11 +310,11 @@ def _small_items(seed: int = 7, n: int = 250) -> pd.DataFrame:
 def test_omega_bootstrap_correlations_equal_pandas_pairwise_cor_per_resample():
     # The batched pairwise moments (with sums of squares) give exactly cor(use = "pairwise") of
     # each resampled data set (same row indices as numpy's Generator draws them).
-    from analysis.reliability import _bootstrap_correlations
+    from analysis.reliability.bootstrap import bootstrap_correlations
 
     df = _small_items()
     X = df.to_numpy()
-    got = _bootstrap_correlations(X, 15, np.random.default_rng(4), None)
+    got = bootstrap_correlations(X, 15, np.random.default_rng(4), None)
     rows = np.random.default_rng(4).integers(0, len(X), size=(15, len(X)))
     for b in range(15):
         expected = pd.DataFrame(X[rows[b]]).corr().to_numpy()
@@ -320,11 +324,11 @@ def test_omega_bootstrap_correlations_equal_pandas_pairwise_cor_per_resample():
 @pytest.mark.parametrize("n_factors, keys", [(1, {"f": -1}), (1, None), (2, {"f": -1})])
 def test_omega_bootstrap_batched_fits_equal_per_resample_refits(n_factors, keys):
     # Each replicate must be omega total refitted on that resample: Newton (one factor) or
-    # iterated principal axes (two factors) against analysis.efa.extract_factors (psych's
+    # iterated principal axes (two factors) against analysis.factor.efa.extract_factors (psych's
     # bounded L-BFGS-B minres) on pandas' pairwise correlations of the keyed resample.
     # keys=None checks psych's per-resample flip (by the signs of the one-factor loadings).
     # Tolerance 1e-6: the reference minres stops at about 1e-7.
-    from analysis.efa import extract_factors
+    from analysis.factor.efa import extract_factors
 
     df = _small_items()
     if keys is not None:
@@ -349,15 +353,15 @@ def test_omega_bootstrap_batched_fits_equal_per_resample_refits(n_factors, keys)
 def test_heywood_resamples_are_refitted_with_bounded_minres():
     # r12 = r13 = .9, r23 = .5: the unbounded one-factor solution has λ1² = .81/.5 > 1. The batch
     # must flag it and use psych's bounded minres (uniqueness >= .005) instead.
-    from analysis.efa import extract_factors
-    from analysis.reliability import _omega_total_replicates, _one_factor_minres_batch
+    from analysis.factor.efa import extract_factors
+    from analysis.reliability.bootstrap import omega_total_replicates, one_factor_minres_batch
 
     R = np.array([[1, 0.9, 0.9], [0.9, 1, 0.5], [0.9, 0.5, 1]])
     good = np.array([[1, 0.5, 0.4], [0.5, 1, 0.3], [0.4, 0.3, 1]])
     stack = np.stack([good, R])
-    _, ok = _one_factor_minres_batch(stack, np.array([0.7, 0.6, 0.5]))
+    _, ok = one_factor_minres_batch(stack, np.array([0.7, 0.6, 0.5]))
     assert ok.tolist() == [True, False]
-    reps = _omega_total_replicates(
+    reps = omega_total_replicates(
         stack, n_factors=1, start=np.array([0.7, 0.6, 0.5]), signs=np.ones(3)
     )
     for b, r in enumerate(stack):
@@ -502,7 +506,7 @@ def test_reliability_table_on_bfi(bfi, ref, bfi_spec):
     # the same resamples as omega(n_boot = 200, seed = 5) on that scale
     again = reliability_table(bfi, bfi_spec, scales=["agree"], seed=5).table.iloc[0]
     spec = ref["scales"]["agree"]
-    direct = omega(bfi[spec["items"]], n_factors=1, keys=bfi_spec, n_boot=200, seed=5)
+    direct = omega(bfi[spec["items"]], n_factors=1, keys=item_keys(bfi_spec), n_boot=200, seed=5)
     assert (again["omega_total_ci_low"], again["omega_total_ci_high"]) == (
         direct.ci_low,
         direct.ci_high,
@@ -567,12 +571,12 @@ def test_instrument_keys_reject_codes_outside_the_response_scale(bfi, bfi_spec):
     items = bfi[["C1", "C2", "C3"]].copy()
     items.iloc[3, 1] = 9  # e.g. an unconverted not-applicable code
     with pytest.raises(ValueError, match="C2.*response scale"):
-        cronbach_alpha(items, keys=bfi_spec)
+        cronbach_alpha(items, keys=item_keys(bfi_spec))
 
 
 def _simulated_mhdq_items(n: int, seed: int) -> tuple[pd.DataFrame, object]:
-    """SYNTHETIC MHDQ answers (analysis.simulate), not-applicable codes set to NaN."""
-    from analysis.simulate import simulate_cohort
+    """SYNTHETIC MHDQ answers (analysis.simulate.cohort), not-applicable codes set to NaN."""
+    from analysis.simulate.cohort import simulate_cohort
 
     mhdq = load_instrument()
     responses = simulate_cohort(mhdq, n=n, seed=seed).responses
@@ -585,13 +589,13 @@ def _simulated_mhdq_items(n: int, seed: int) -> tuple[pd.DataFrame, object]:
 def test_reliability_table_skips_the_omega_bootstrap_below_its_minimum_n(monkeypatch):
     # 30 respondents (< TABLE_OMEGA_MIN_N): the 200-resample omega bootstrap used to refit
     # nearly every Schmid-Leiman resample one by one (35 s); now it is skipped with a reason.
-    import analysis.efa
-    from analysis.reliability import TABLE_OMEGA_MIN_N
+    import analysis.factor.efa
+    from analysis.study.reliability_table import TABLE_OMEGA_MIN_N
 
     calls = []
-    real = analysis.efa.extract_factors
+    real = analysis.factor.efa.extract_factors
     monkeypatch.setattr(
-        analysis.efa, "extract_factors", lambda *a, **k: calls.append(1) or real(*a, **k)
+        analysis.factor.efa, "extract_factors", lambda *a, **k: calls.append(1) or real(*a, **k)
     )
     items, mhdq = _simulated_mhdq_items(30, seed=1)
     assert 30 < TABLE_OMEGA_MIN_N
@@ -610,11 +614,11 @@ def test_omega_bootstrap_refits_are_bounded_and_single_threaded(monkeypatch):
     # extract_factors one by one: at most max_refits of them, each with one BLAS thread.
     from threadpoolctl import threadpool_info
 
-    import analysis.efa
-    from analysis.reliability import _omega_total_replicates
+    import analysis.factor.efa
+    from analysis.reliability.bootstrap import omega_total_replicates
 
     threads = []
-    real = analysis.efa.extract_factors
+    real = analysis.factor.efa.extract_factors
 
     def spy(*args, **kwargs):
         threads.append(
@@ -622,14 +626,25 @@ def test_omega_bootstrap_refits_are_bounded_and_single_threaded(monkeypatch):
         )
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(analysis.efa, "extract_factors", spy)
+    monkeypatch.setattr(analysis.factor.efa, "extract_factors", spy)
     R = np.full((10, 3, 3), 0.999)
     R[:, np.arange(3), np.arange(3)] = 1.0
     with pytest.warns(
         DataQualityWarning, match="10 of 10 bootstrap resamples needed psych's bounded minres"
     ):
-        out = _omega_total_replicates(
+        out = omega_total_replicates(
             R, n_factors=1, start=np.full(3, 0.9), signs=np.ones(3), max_refits=3
         )
     assert len(threads) == 3 and set(threads) == {1}
     assert np.isfinite(out[:3]).all() and np.isnan(out[3:]).all()
+
+
+def test_statistics_take_item_keys_not_an_instrument(bfi, bfi_spec):
+    items = bfi[["C1", "C2", "C3", "C4", "C5"]]
+    with pytest.raises(TypeError, match="item_keys"):
+        cronbach_alpha(items, keys=bfi_spec)
+    keys = item_keys(bfi_spec)
+    assert keys.keys[["C4", "C5"]].tolist() == [-1, -1]
+    by_keys = cronbach_alpha(items, keys=keys)
+    by_list = cronbach_alpha(items, keys=["C4", "C5"], scale_min=1, scale_max=6)
+    assert by_keys.estimate == pytest.approx(by_list.estimate, abs=1e-14)

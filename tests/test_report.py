@@ -10,7 +10,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 
-from analysis.report import HtmlReport, write_json, write_tables_xlsx
+from analysis.report.html import HtmlReport, write_json, write_tables_xlsx
 from tests.browser import render_in_chromium
 
 
@@ -105,7 +105,7 @@ def test_figure_png_is_the_tight_savefig_picture():
     within 1 px and the pixels, compared on the common area, differ by < 0.05 on average (0-1 scale);
     a clipped label or a missing margin would change the size by several pixels."""
 
-    from analysis.report import figure_png
+    from analysis.report.html import figure_png
 
     for name, fig in _figures():
         expected = _png_pixels(_tight_savefig(fig))

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.retention import parallel_analysis, scree, velicer_map
+from analysis.factor.retention import parallel_analysis, scree, velicer_map
 
 matplotlib.use("Agg")
 DATA = Path(__file__).parent / "data"
@@ -95,7 +95,7 @@ def test_plots_return_axes(items, pa):
 
 def test_simulated_correlations_have_the_null_distribution():
     # Pearson r of independent normals has variance 1/(n - 1); the Wishart draws must agree
-    from analysis.retention import _normal_correlations
+    from analysis.factor.retention import _normal_correlations
 
     rng = np.random.default_rng(11)
     c = _normal_correlations(rng, 50, 4, 20000)

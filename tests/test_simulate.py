@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.simulate import facet_correlation_matrix, simulate_cohort
+from analysis.simulate.cohort import facet_correlation_matrix, simulate_cohort
 from instrument import load_instrument
 
 

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.simulate import simulate_cohort
-from analysis.validate import structure_items, validate
+from analysis.simulate.cohort import simulate_cohort
+from analysis.study.validate import structure_items, validate
 from instrument.errors import UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -277,7 +277,7 @@ def test_too_few_respondents_skips_with_reasons_and_still_writes(mhdq_spec, tmp_
         step = res.step(name)
         assert step.status == "skipped" and "respondents" in step.reason, (name, step)
     assert res.step("reliability").status == "ok"
-    from analysis.validation_report import write_validation_outputs
+    from analysis.report.validation import write_validation_outputs
 
     paths = write_validation_outputs(res, tmp_out)
     saved = json.loads(paths["json"].read_text(encoding="utf-8"))
@@ -425,28 +425,30 @@ def test_full_information_ml_uses_every_respondent(bfi_spec):
 
 @pytest.mark.slow
 def test_ordinal_uses_polychoric_and_wlsmv(bfi_spec, monkeypatch):
-    import analysis.wlsmv
+    import analysis.sem.wlsmv
 
     seen = []
-    real = analysis.wlsmv.ordinal_statistics
+    real = analysis.sem.wlsmv.ordinal_statistics
     monkeypatch.setattr(
-        analysis.wlsmv, "ordinal_statistics", lambda d, *a, **k: seen.append(d) or real(d, *a, **k)
+        analysis.sem.wlsmv,
+        "ordinal_statistics",
+        lambda d, *a, **k: seen.append(d) or real(d, *a, **k),
     )
     data = simulate_cohort(bfi_spec, n=400, seed=7).responses  # synthetic
     res = validate(data, bfi_spec, ordinal=True, n_boot=0)
     # the WLSMV statistics: once for all the CFA models and the validity model (bfi has no criterion
     # scale, so validity uses the same complete rows)
     assert len(res.cfa) >= 2 and len(seen) == 1
-    from analysis.validity import validity
+    from analysis.sem.validity import validity
 
     primary = res.cfa[
         res.validity_model
     ].model_  # no criterion scale: the validity model is this one
-    direct = validity(analysis.wlsmv.OrdinalCFA(primary).fit(seen[0]), seen[0])
+    direct = validity(analysis.sem.wlsmv.OrdinalCFA(primary).fit(seen[0]), seen[0])
     pd.testing.assert_frame_equal(res.validity.summary(), direct.summary(), rtol=1e-9)
     assert all(s.status == "ok" for s in res.steps if s.name in ("cfa", "validity"))
     for fit in res.cfa.values():  # each model's fit is the one it computes on its own
-        alone = analysis.wlsmv.OrdinalCFA(fit.model_).fit(seen[0])
+        alone = analysis.sem.wlsmv.OrdinalCFA(fit.model_).fit(seen[0])
         pd.testing.assert_series_equal(
             fit.fit_measures_, alone.fit_measures_, rtol=1e-9, atol=1e-12
         )
@@ -458,7 +460,7 @@ def test_ordinal_uses_polychoric_and_wlsmv(bfi_spec, monkeypatch):
     assert {"cfi_scaled", "rmsea_scaled"} <= set(res.cfa_comparison.columns)
     # the EFA analysed the polychoric matrix itself
     np.testing.assert_allclose(res.efa.correlation_.to_numpy(), res.polychoric.rho.to_numpy())
-    from analysis.validation_report import verdicts
+    from analysis.report.validation import verdicts
 
     labels = [v.label for v in verdicts(res)]
     assert any(label.startswith("facets: scaled CFI") for label in labels)

@@ -10,16 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import plots
-from analysis.simulate import simulate_cohort
-from analysis.validate import validate
-from analysis.validation_report import (
+from analysis.report import plots
+from analysis.report.validation import (
     THRESHOLDS,
     build_report,
     expected_figures,
     verdicts,
     write_validation_outputs,
 )
+from analysis.simulate.cohort import simulate_cohort
+from analysis.study.validate import validate
 from instrument.read import read_responses
 from tests.browser import render_in_chromium
 

@@ -1,4 +1,4 @@
-"""Composite reliability, AVE, Fornell–Larcker and HTMT (analysis/validity.py).
+"""Composite reliability, AVE, Fornell–Larcker and HTMT (analysis/sem/validity.py).
 
 CR/AVE/Fornell–Larcker are checked against the formulas applied by hand to lavaan 0.6.14's
 standardized solution of the HS model (tests/data/hs39_reference.json, `parameterEstimates(fit,
@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.cfa import CFA, MeasurementModel
-from analysis.validity import (
+from analysis.sem.cfa import CFA
+from analysis.sem.syntax import MeasurementModel
+from analysis.sem.validity import (
     average_variance_extracted,
     composite_reliability,
     fornell_larcker,

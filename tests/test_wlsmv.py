@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.polychoric import polychoric
-from analysis.wlsmv import OrdinalCFA, ordinal_statistics
+from analysis.factor.polychoric import polychoric
+from analysis.sem.wlsmv import OrdinalCFA, ordinal_statistics
 
 DATA = Path(__file__).parent / "data"
 
@@ -121,7 +121,7 @@ def test_bad_arguments(bfi):
 
 
 def test_validity_of_an_ordinal_fit_uses_polychoric_correlations(bfi):
-    from analysis.validity import htmt, validity
+    from analysis.sem.validity import htmt, validity
 
     _, data, fit = bfi
     res = validity(fit, data)

@@ -108,7 +108,7 @@ class SavedModel:
 
 def model_to_dict(analysis, *, instrument=None) -> dict:
     """The JSON-ready model of an :class:`~analysis.attrition.study.AttritionAnalysis`."""
-    from analysis.report import software_versions
+    from analysis.report.html import software_versions
 
     model = analysis.model
     is_cox = analysis.model_type == "cox"
@@ -160,7 +160,7 @@ def _num(value):
 
 def save_model(analysis, path: str | Path, *, instrument=None) -> Path:
     """Write the model as JSON (atomically)."""
-    from analysis.report import write_json
+    from analysis.report.html import write_json
 
     return write_json(model_to_dict(analysis, instrument=instrument), path)
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from analysis.attrition.model_io import model_to_dict
 from analysis.attrition.study import AttritionAnalysis
-from analysis.report import HtmlReport, software_versions, write_json, write_tables_xlsx
+from analysis.report.html import HtmlReport, software_versions, write_json, write_tables_xlsx
 from instrument.problems import problems_frame
 from instrument.io.security import neutralise
 

@@ -74,7 +74,7 @@ def scores_from(frame, instrument, *, scales: list[str] | None, file: str = "RES
     if scales:
         chosen = scales
     else:
-        from analysis.simulate import theme_scales
+        from analysis.simulate.cohort import theme_scales
 
         chosen = [s for s in theme_scales(instrument) if s in frame.columns]
         if not chosen:
@@ -279,7 +279,7 @@ def fit_command(
     from analysis.attrition.followup import dropout_from_attendance, join_followup
     from analysis.attrition.report import write_outputs
     from analysis.attrition.study import fit_attrition
-    from analysis.report import data_hash
+    from analysis.report.html import data_hash
 
     if (followup_path is None) == (attendance_path is None):
         raise UsageError("give either --followup FILE (with --event) or --attendance FILE")
@@ -475,7 +475,7 @@ def predict_command(model, responses, horizon, id_column, instrument_path, out, 
         with atomic_path(out) as temp:
             result.to_csv(temp, index=False)
     else:
-        from analysis.report import write_tables_xlsx
+        from analysis.report.html import write_tables_xlsx
 
         write_tables_xlsx({"predictions": result}, out, digits=4)
     if not quiet:

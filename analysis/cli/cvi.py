@@ -46,7 +46,7 @@ def command(
     """
     import pandas as pd
 
-    from analysis.content_validity import content_validity
+    from analysis.study.content_validity import content_validity
     from instrument.forms.cvi_form import read_cvi_forms
     from instrument.problems import problems_frame
     from instrument.io.security import neutralise

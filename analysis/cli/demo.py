@@ -49,7 +49,7 @@ def command(out, n, seed, months, n_boot, no_figures, instrument_path, quiet):
 
     Builds every form, simulates a cohort with follow-up, checks and scores it, validates the scales,
     models attrition, writes every report into --out and prints the path of each output."""
-    from analysis.demo import SYNTHETIC_NOTICE, run_demo
+    from analysis.simulate.demo import SYNTHETIC_NOTICE, run_demo
 
     folder = output_dir(out)
     spec = open_instrument(instrument_path)

@@ -103,7 +103,7 @@ def command(
     output_format,
 ):
     """Expected interval widths, CFA fit and C-index precision for N respondents (synthetic Monte Carlo)."""
-    from analysis.plan import SYNTHETIC_NOTE, find_sample_size, parse_targets, plan_study
+    from analysis.simulate.plan import SYNTHETIC_NOTE, find_sample_size, parse_targets, plan_study
 
     spec = open_instrument(instrument_path)
     if n is None and not targets:

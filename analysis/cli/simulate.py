@@ -20,7 +20,7 @@ def write_frame(frame, path: Path, *, note: str, instrument=None) -> Path:
     """
     import pandas as pd
 
-    from analysis.report import write_tables_xlsx
+    from analysis.report.html import write_tables_xlsx
     from instrument.io.write import atomic_path
 
     suffix = path.suffix.lower()
@@ -93,7 +93,7 @@ def write_frame(frame, path: Path, *, note: str, instrument=None) -> Path:
 )
 def command(instrument_path, n, seed, out, followup, months, event_rate, missing, careless):
     """Simulate a synthetic cohort with follow-up (files labelled synthetic)."""
-    from analysis.simulate import simulate_cohort
+    from analysis.simulate.cohort import simulate_cohort
 
     spec = open_instrument(instrument_path)
     out = Path(out)

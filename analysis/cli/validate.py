@@ -91,8 +91,8 @@ def command(
     The answers are checked as mhdq score checks them; report.html, tables.xlsx and results.json
     are written into --out.
     """
-    from analysis.validate import validate
-    from analysis.validation_report import write_validation_outputs
+    from analysis.report.validation import write_validation_outputs
+    from analysis.study.validate import validate
     from instrument.batch.pipeline import expand_inputs
     from instrument.read import PLATFORMS, read_responses
 

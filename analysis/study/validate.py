@@ -6,16 +6,16 @@ were collected with, checks them (:func:`instrument.check.check_responses`), and
 validation paper reports, each from the module that owns it:
 
 1. data summary and problems (counts by rule) and the response distribution of every item;
-2. item statistics per scale (:func:`analysis.items.item_analysis`);
-3. reliability of every scale (:func:`analysis.reliability.reliability_table`);
-4. polychoric correlations of the structure items (:func:`analysis.polychoric.polychoric`);
-5. factorability: KMO and Bartlett (:mod:`analysis.factorability`);
-6. factor retention: parallel analysis, MAP, scree (:mod:`analysis.retention`);
-7. EFA with the number of factors parallel analysis suggests (:class:`analysis.efa.EFA`);
-8. CFA of the hypothesised models (:func:`analysis.models.hypothesised_models`,
-   :class:`analysis.cfa.CFA`, :func:`analysis.cfa.compare_models`);
-9. convergent and discriminant validity (:mod:`analysis.validity`);
-10. measurement invariance across ``group_by`` (:func:`analysis.invariance.measurement_invariance`).
+2. item statistics per scale (:func:`analysis.study.items.item_analysis`);
+3. reliability of every scale (:func:`analysis.study.reliability_table.reliability_table`);
+4. polychoric correlations of the structure items (:func:`analysis.factor.polychoric.polychoric`);
+5. factorability: KMO and Bartlett (:mod:`analysis.factor.factorability`);
+6. factor retention: parallel analysis, MAP, scree (:mod:`analysis.factor.retention`);
+7. EFA with the number of factors parallel analysis suggests (:class:`analysis.factor.efa.EFA`);
+8. CFA of the hypothesised models (:func:`analysis.study.models.hypothesised_models`,
+   :class:`analysis.sem.cfa.CFA`, :func:`analysis.sem.cfa.compare_models`);
+9. convergent and discriminant validity (:mod:`analysis.sem.validity`);
+10. measurement invariance across ``group_by`` (:func:`analysis.sem.invariance.measurement_invariance`).
 
 An analysis that cannot run (too few respondents, a single group, a model that does not apply)
 is skipped with its reason; one that fails numerically is recorded as failed with the error
@@ -133,7 +133,7 @@ class DataSummary:
         ``group, label, n`` for the grouping column (rows with a missing group: label ``missing``).
     synthetic : bool
         True when the input marks its rows as synthetic: a ``synthetic`` column holding
-        ``synthetic`` (as :mod:`analysis.simulate` writes it), or a file with a ``synthetic`` column
+        ``synthetic`` (as :mod:`analysis.simulate.cohort` writes it), or a file with a ``synthetic`` column
         the reader set aside as not part of the instrument. Outputs are then labelled synthetic.
     """
 
@@ -195,14 +195,14 @@ class ValidationResults:
         ``ci_level``, ``n_iter`` (parallel analysis), ``cfa_missing`` (``listwise`` or ``ml``) and
         ``estimator``.
     provenance : dict
-        ``created`` (UTC time), ``software`` (:func:`analysis.report.software_versions`),
-        ``data_hash`` (:func:`analysis.report.data_hash` of the analysed item codes).
+        ``created`` (UTC time), ``software`` (:func:`analysis.report.html.software_versions`),
+        ``data_hash`` (:func:`analysis.report.html.data_hash` of the analysed item codes).
     data : DataSummary
     distribution : DataFrame
         Per item: ``n`` answers, ``missing`` (blank or invalid), ``not_applicable``, then
         ``share_<code>`` of the answers for every code of its response scale.
     item_statistics : DataFrame or None
-        :func:`analysis.items.item_analysis` of every leaf scale (and every separate root scale),
+        :func:`analysis.study.items.item_analysis` of every leaf scale (and every separate root scale),
         stacked: ``scale, item, keyed, n, missing_share, mean, sd, skew, kurtosis, floor,
         ceiling, share_<code>..., raw_r, std_r, r_cor, r_drop, alpha_if_dropped``.
     reliability : ReliabilityTable or None
@@ -216,17 +216,17 @@ class ValidationResults:
         The number of factors used for the EFA and where it came from (``factors_source``).
     factors_source : str
     cfa : dict of str to fitted CFA
-        The hypothesised models that were fitted, most constrained first: :class:`analysis.cfa.CFA`
-        (ML), or with ``ordinal=True`` :class:`analysis.wlsmv.OrdinalCFA` (WLSMV).
+        The hypothesised models that were fitted, most constrained first: :class:`analysis.sem.cfa.CFA`
+        (ML), or with ``ordinal=True`` :class:`analysis.sem.wlsmv.OrdinalCFA` (WLSMV).
     cfa_estimator : str
         ``ML`` or ``WLSMV``.
     cfa_skipped : dict of str to str
         Models that do not apply or failed, with the reason.
     cfa_comparison : DataFrame or None
-        :func:`analysis.cfa.compare_models` (ML); for WLSMV the columns of :data:`WLSMV_COMPARISON`
+        :func:`analysis.sem.cfa.compare_models` (ML); for WLSMV the columns of :data:`WLSMV_COMPARISON`
         side by side, without Δχ² tests (lavaan's DIFFTEST is not available).
     validity : ValidityResult or None
-        :func:`analysis.validity.validity` of the first-order hypothesised model (facets, else
+        :func:`analysis.sem.validity.validity` of the first-order hypothesised model (facets, else
         themes, else one factor) extended by one factor per criterion scale (MHDQ: ``meaning``).
     validity_model : str or None
         Name of that model (e.g. ``facets+meaning``).
@@ -582,7 +582,7 @@ def _instrument_info(instrument: Instrument) -> dict:
 
 
 def _omega_resamples(n_boot: int | None) -> int:
-    from analysis.reliability import TABLE_OMEGA_N_BOOT
+    from analysis.study.reliability_table import TABLE_OMEGA_N_BOOT
 
     return int(TABLE_OMEGA_N_BOOT) if n_boot is None else int(n_boot)
 
@@ -615,7 +615,7 @@ def validate(
         Background (or metadata) column to test measurement invariance across.
     ordinal : bool, default False
         Treat items as ordinal: ordinal alpha and omega, KMO, retention and EFA on polychoric
-        correlations, CFA and validity by WLSMV (:class:`analysis.wlsmv.OrdinalCFA`). Invariance
+        correlations, CFA and validity by WLSMV (:class:`analysis.sem.wlsmv.OrdinalCFA`). Invariance
         stays ML (multi-group WLSMV is not available).
     seed : int, default 20240601
         Seed of every random step (parallel analysis, split-half sampling, bootstrap).
@@ -628,10 +628,10 @@ def validate(
     n_boot : int or None, default None
         Bootstrap resamples. None: no bootstrap interval for alpha (the analytic Feldt and
         Duhachek intervals only, as ``psych::alpha``'s default ``n.iter = 1``) and
-        :data:`analysis.reliability.TABLE_OMEGA_N_BOOT` resamples for the omega intervals. A
+        :data:`analysis.study.reliability_table.TABLE_OMEGA_N_BOOT` resamples for the omega intervals. A
         number: that many for both alpha and omega (0: no bootstrap at all, the fastest; 1 is
         refused). Omega intervals are not bootstrapped for scales with fewer than
-        :data:`analysis.reliability.TABLE_OMEGA_MIN_N` respondents (the reliability step's
+        :data:`analysis.study.reliability_table.TABLE_OMEGA_MIN_N` respondents (the reliability step's
         warnings and the table's problems say so).
     n_iter : int, default 20
         Simulated data sets of the parallel analysis (``psych::fa.parallel``'s default).
@@ -645,7 +645,7 @@ def validate(
     Examples
     --------
     >>> from instrument.spec import load_instrument
-    >>> from analysis.simulate import simulate_cohort
+    >>> from analysis.simulate.cohort import simulate_cohort
     >>> bfi = load_instrument("examples/bfi.yaml")
     >>> data = simulate_cohort(bfi, n=300, seed=1).responses  # synthetic
     >>> res = validate(data, bfi, seed=1)
@@ -724,7 +724,7 @@ def validate(
     distribution = _distribution(codes, not_applicable, instrument)
     run.steps.append(Step("responses", "ok", "", (), time.perf_counter() - start))
 
-    from analysis.report import data_hash, software_versions
+    from analysis.report.html import data_hash, software_versions
 
     options = {
         "missing": missing,
@@ -762,7 +762,7 @@ def validate(
             f"{n_used} respondents used; reliability needs at least {MIN_RESPONDENTS['reliability']}",
         )
     else:
-        from analysis.reliability import TABLE_OMEGA_MIN_N, reliability_table
+        from analysis.study.reliability_table import TABLE_OMEGA_MIN_N, reliability_table
 
         def reliability() -> Any:
             table = reliability_table(
@@ -808,7 +808,7 @@ def validate(
         for name in ("polychoric", "factorability", "retention", "efa"):
             run.skip(name, too_few)
     else:
-        from analysis.polychoric import polychoric
+        from analysis.factor.polychoric import polychoric
 
         out["polychoric"] = run.run("polychoric", lambda: polychoric(fa_items))
         if ordinal:
@@ -887,7 +887,7 @@ def _item_scales(instrument: Instrument) -> list[str]:
 
 
 def _item_statistics(codes: pd.DataFrame, instrument: Instrument, missing: str) -> pd.DataFrame:
-    from analysis.items import item_analysis
+    from analysis.study.items import item_analysis
 
     frames = []
     for sid in _item_scales(instrument):
@@ -911,9 +911,9 @@ def _factor_steps(
     seed: int,
     n_iter: int,
 ) -> None:
-    from analysis.efa import EFA
-    from analysis.factorability import bartlett_sphericity, kmo
-    from analysis.retention import parallel_analysis, velicer_map
+    from analysis.factor.efa import EFA
+    from analysis.factor.factorability import bartlett_sphericity, kmo
+    from analysis.factor.retention import parallel_analysis, velicer_map
 
     got = run.run(
         "factorability", lambda: (kmo(corr_input), bartlett_sphericity(corr_input, n_obs=n_obs))
@@ -972,7 +972,7 @@ def _cfa_steps(
     ordinal: bool,
     cfa_missing: str,
 ) -> None:
-    from analysis.models import hypothesised_models, skipped_models
+    from analysis.study.models import hypothesised_models, skipped_models
 
     try:
         models = hypothesised_models(instrument)
@@ -995,12 +995,12 @@ def _cfa_steps(
             f"respondents than items ({len(items)}) and at least {MIN_RESPONDENTS['cfa']}",
         )
         return
-    from analysis.cfa import CFA, compare_models
+    from analysis.sem.cfa import CFA, compare_models
 
     def fit_all() -> dict:
         fit_kwargs: dict[str, Any] = {}
         if ordinal:
-            from analysis.wlsmv import OrdinalCFA, ordinal_statistics
+            from analysis.sem.wlsmv import OrdinalCFA, ordinal_statistics
 
             # every model uses the same complete rows (listwise over all the models' items), so the
             # thresholds, polychoric correlations and Γ are computed once and each model takes its
@@ -1103,7 +1103,7 @@ def _validity_step(
     ordinal: bool,
     cfa_missing: str,
 ) -> None:
-    from analysis.validity import validity
+    from analysis.sem.validity import validity
 
     name = _primary_first_order(out)
     if name is None:
@@ -1111,7 +1111,8 @@ def _validity_step(
             "validity", "no first-order CFA model was fitted, so there are no factors to assess"
         )
         return
-    from analysis.cfa import CFA, MeasurementModel
+    from analysis.sem.cfa import CFA
+    from analysis.sem.syntax import MeasurementModel
 
     primary = out["cfa"][name].model_
     criteria = [
@@ -1136,7 +1137,7 @@ def _validity_step(
 
     def make(m: Any) -> Any:
         if ordinal:
-            from analysis.wlsmv import OrdinalCFA
+            from analysis.sem.wlsmv import OrdinalCFA
 
             return OrdinalCFA(m)
         return CFA(m, missing=cfa_missing)
@@ -1259,7 +1260,7 @@ def _invariance_step(
     if len(small):
         frame = frame[~frame[group_by].isin(small.index)]
         note = f"groups left out (fewer than {need} usable respondents): {', '.join(map(str, small.index))}"
-    from analysis.invariance import measurement_invariance
+    from analysis.sem.invariance import measurement_invariance
 
     out["invariance_model"] = name
     res = run.run(
@@ -1595,7 +1596,7 @@ def _to_dict(res: ValidationResults) -> dict:
             }
         ),
     )
-    from analysis.validation_report import verdicts
+    from analysis.report.validation import verdicts
 
     out["verdicts"] = [v.to_dict() for v in verdicts(res)]
     return out

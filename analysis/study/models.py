@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.cfa import MeasurementModel
+from analysis.sem.syntax import MeasurementModel
 from instrument.spec import Instrument
 
 __all__ = ["hypothesised_models", "skipped_models", "answers_only", "MODEL_NAMES"]
@@ -180,12 +180,12 @@ def hypothesised_models(
     can be not applicable, ``CFA(model, missing="ml")`` keeps the respondents who skipped them.
     Factors are named by scale id. Items keep their raw coding: reverse-keyed items are modelled
     as answered and get negative loadings (the model's ``keyed`` holds the key for
-    :mod:`analysis.validity`). The marker (loading fixed to 1) of each factor is its first
+    :mod:`analysis.sem.validity`). The marker (loading fixed to 1) of each factor is its first
     positively keyed item, so that factors point in the keyed direction; that changes no fit
     statistic. In a deeper hierarchy the second-order factors are the root's children and their
     first-order factors are all leaf scales below them (intermediate levels are not modelled).
     ``one_factor ⊂ themes ⊂ second_order ⊂ facets`` are nested (the themes model is the second-order
-    model with zero facet disturbances, a boundary constraint), so :func:`analysis.cfa.compare_models`
+    model with zero facet disturbances, a boundary constraint), so :func:`analysis.sem.cfa.compare_models`
     gives Δχ² tests between neighbours.
 
     Examples

@@ -5,11 +5,11 @@ model attrition, and write every report.
 
 1. **build** the questionnaire in every format (:func:`instrument.forms.build_forms`);
 2. **collect**: simulate a cohort of 600 respondents with 12-month follow-up
-   (:func:`analysis.simulate.simulate_cohort`) and write it as the files a study would hold;
+   (:func:`analysis.simulate.cohort.simulate_cohort`) and write it as the files a study would hold;
 3. **check and score** the responses file (:func:`instrument.batch.pipeline.run_batch`: read, check, score,
    problem list);
-4. **validate** the scales (:func:`analysis.validate.validate`, written by
-   :func:`analysis.validation_report.write_validation_outputs`);
+4. **validate** the scales (:func:`analysis.study.validate.validate`, written by
+   :func:`analysis.report.validation.write_validation_outputs`);
 5. **attrition**: join scores to follow-up (:func:`analysis.attrition.join_followup`), fit and
    validate the Cox model (:func:`analysis.attrition.fit_attrition`) and write its report
    (:func:`analysis.attrition.report.write_outputs`);
@@ -33,7 +33,7 @@ from instrument.spec import Instrument, load_instrument
 __all__ = ["DemoResult", "SYNTHETIC_NOTICE", "run_demo"]
 
 SYNTHETIC_NOTICE = (
-    "SYNTHETIC DATA. Every respondent in this folder was simulated by analysis.simulate "
+    "SYNTHETIC DATA. Every respondent in this folder was simulated by analysis.simulate.cohort "
     "(mhdq demo); none is a real person. The figures illustrate the software, not the MHDQ."
 )
 
@@ -176,10 +176,10 @@ def run_demo(
     """
     from analysis.attrition import fit_attrition, join_followup
     from analysis.attrition.report import write_outputs
-    from analysis.report import data_hash
-    from analysis.simulate import simulate_cohort, theme_scales
-    from analysis.validate import validate
-    from analysis.validation_report import write_validation_outputs
+    from analysis.report.html import data_hash
+    from analysis.report.validation import write_validation_outputs
+    from analysis.simulate.cohort import simulate_cohort, theme_scales
+    from analysis.study.validate import validate
     from instrument.batch.pipeline import run_batch
     from instrument.forms import build_forms
     from instrument.read import read_responses

@@ -1,7 +1,7 @@
 """Is a correlation matrix worth factoring? KMO sampling adequacy and Bartlett's sphericity test.
 
 Both accept item responses (Pearson correlations from pairwise complete observations), a
-correlation matrix, or a :class:`~analysis.polychoric.PolychoricResult`.
+correlation matrix, or a :class:`~analysis.factor.polychoric.PolychoricResult`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis._compat import single_threaded_blas
-from analysis.polychoric import PolychoricResult, polychoric
+from analysis.factor.polychoric import PolychoricResult, polychoric
 
 __all__ = [
     "BartlettResult",
@@ -109,7 +109,7 @@ def as_correlation(
         of rows, as psych).
     correlation : {"pearson", "polychoric"}, default "pearson"
         How to correlate item data: Pearson on pairwise complete observations (R's
-        ``cor(x, use = "pairwise")``) or :func:`~analysis.polychoric.polychoric`.
+        ``cor(x, use = "pairwise")``) or :func:`~analysis.factor.polychoric.polychoric`.
 
     Returns
     -------

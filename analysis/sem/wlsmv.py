@@ -1,7 +1,7 @@
 """Ordinal CFA: diagonally weighted least squares on polychoric correlations (lavaan's WLSMV).
 
 Likert answers are ordered categories, not interval numbers. :class:`OrdinalCFA` fits a
-:class:`~analysis.cfa.MeasurementModel` to the items' latent-response correlations the way lavaan
+:class:`~analysis.sem.cfa.MeasurementModel` to the items' latent-response correlations the way lavaan
 does with ``cfa(model, data, ordered = TRUE, estimator = "WLSMV")``:
 
 1. thresholds from each item's marginal proportions, then each pair's polychoric correlation by
@@ -24,8 +24,10 @@ import pandas as pd
 from scipy import stats
 from scipy.special import ndtr, ndtri
 
-from analysis.cfa import _THETA, CFA, MeasurementModel, _GroupStats, _prepare, _Structure
-from analysis.polychoric import bivariate_normal_cdf
+from analysis.factor.polychoric import bivariate_normal_cdf
+from analysis.sem.cfa import CFA
+from analysis.sem.engine import THETA, GroupStats, Structure, prepare_data
+from analysis.sem.syntax import MeasurementModel
 from instrument.errors import ConvergenceWarning, HeywoodCaseWarning
 
 __all__ = ["OrdinalCFA", "OrdinalStatistics", "ordinal_statistics"]
@@ -428,7 +430,7 @@ class OrdinalCFA(CFA):
         if self.missing != "listwise":
             raise ValueError(f"missing: {self.missing!r} is not supported; allowed: 'listwise'")
         model = self._model()
-        x = _prepare(data, model.observed, self.missing)
+        x = prepare_data(data, model.observed, self.missing)
         items = list(model.observed)
         if statistics is None:
             st = ordinal_statistics(pd.DataFrame(x, columns=items))
@@ -451,15 +453,15 @@ class OrdinalCFA(CFA):
         s = st.pairs
         r = st.correlations.to_numpy()[s[:, 0], s[:, 1]]
 
-        struct = _Structure(model, 1, meanstructure=False)
+        struct = Structure(model, 1, meanstructure=False)
         t = struct.table
-        resid = (t.mat == _THETA) & (t.row == t.col) & (t.free > 0)
+        resid = (t.mat == THETA) & (t.row == t.col) & (t.free > 0)
         resid_free = set((t.free[resid] - 1).tolist())
         keep = np.array([k for k in range(struct.n_free) if k not in resid_free], dtype=int)
         resid_idx = np.array(sorted(resid_free), dtype=int)
         resid_item = {int(t.free[k] - 1): int(t.row[k]) for k in np.flatnonzero(resid)}
         R = st.correlations.to_numpy()
-        base = struct.start([_GroupStats(None, N, R, np.zeros(p), float(np.linalg.slogdet(R)[1]))])
+        base = struct.start([GroupStats(None, N, R, np.zeros(p), float(np.linalg.slogdet(R)[1]))])
 
         def full(th: np.ndarray) -> np.ndarray:
             out = base.copy()
@@ -612,5 +614,5 @@ class OrdinalCFA(CFA):
     def modification_indices(self, top: int | None = 10) -> pd.DataFrame:
         """Not available for WLSMV (lavaan's need the DWLS information); raises ``NotImplementedError``."""
         raise NotImplementedError(
-            "modification indices are implemented for ML (analysis.cfa.CFA) only"
+            "modification indices are implemented for ML (analysis.sem.cfa.CFA) only"
         )

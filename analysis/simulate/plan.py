@@ -1,7 +1,7 @@
 """Study planning by Monte Carlo on the simulator: how precise will a study of N respondents be?
 
 :func:`plan_study` draws ``reps`` synthetic cohorts of ``n`` respondents from the instrument
-specification (:func:`analysis.simulate.simulate_cohort`), runs the analyses a validation and an
+specification (:func:`analysis.simulate.cohort.simulate_cohort`), runs the analyses a validation and an
 attrition study would run, and reports what to expect: the width of the alpha and omega intervals of
 every scale, the probability that the hypothesised CFA model meets the usual fit criteria (upper
 limit of the RMSEA interval below .08, CFI at least .95), and the width of an interval for the
@@ -23,13 +23,10 @@ import pandas as pd
 from scipy import stats
 
 from analysis._compat import single_threaded_blas
-from analysis.efa import extract_factors
-from analysis.reliability import (  # same package
-    _bootstrap_correlations,
-    _omega_total_replicates,
-    feldt_interval,
-)
-from analysis.simulate import population_covariance, simulate_cohort, theme_scales
+from analysis.factor.efa import extract_factors
+from analysis.reliability import feldt_interval
+from analysis.reliability.bootstrap import bootstrap_correlations, omega_total_replicates
+from analysis.simulate.cohort import population_covariance, simulate_cohort, theme_scales
 from instrument.spec import Instrument
 
 __all__ = [
@@ -67,7 +64,7 @@ DEFAULT_GRID = (
     5000,
 )
 
-SYNTHETIC_NOTE = "Monte Carlo on synthetic cohorts (analysis.simulate); no real respondents."
+SYNTHETIC_NOTE = "Monte Carlo on synthetic cohorts (analysis.simulate.cohort); no real respondents."
 
 #: Target metrics: name -> (direction, description). ``max``: the target is an upper bound
 #: (interval widths), ``min``: a lower bound (probabilities).
@@ -314,8 +311,8 @@ def _omega_interval_width(
     """Width of the percentile bootstrap interval of one-factor omega total: what
     ``analysis.reliability.omega(x, n_factors=1, n_boot=n_boot, seed=seed)`` reports for these
     (already keyed) answers, from the same batched resamples and fits."""
-    R = _bootstrap_correlations(values, n_boot, np.random.default_rng(seed), None)
-    reps = _omega_total_replicates(R, n_factors=1, start=loadings, signs=np.ones(values.shape[1]))
+    R = bootstrap_correlations(values, n_boot, np.random.default_rng(seed), None)
+    reps = omega_total_replicates(R, n_factors=1, start=loadings, signs=np.ones(values.shape[1]))
     reps = reps[np.isfinite(reps)]
     if reps.size < 2:
         return float("nan")
@@ -324,7 +321,7 @@ def _omega_interval_width(
 
 
 def _default_cfa_model(instrument: Instrument) -> str | None:
-    from analysis.models import hypothesised_models
+    from analysis.study.models import hypothesised_models
 
     models = hypothesised_models(instrument)
     for name in ("second_order", "facets", "themes", "one_factor"):
@@ -337,8 +334,8 @@ def _one_replicate(
     instrument, *, n, seed, scales, cfa_model, settings, ci_level, omega_n_boot
 ) -> dict:
     from analysis.attrition import CoxModel
-    from analysis.cfa import CFA
-    from analysis.models import answers_only, hypothesised_models
+    from analysis.sem.cfa import CFA
+    from analysis.study.models import answers_only, hypothesised_models
     from instrument.score import score_items
 
     cohort = simulate_cohort(instrument, n=n, seed=int(seed), **settings)
@@ -371,7 +368,7 @@ def _one_replicate(
             if omega_n_boot
             else np.nan
         )
-    # CFA of the hypothesised model (listwise, as analysis.cfa.CFA)
+    # CFA of the hypothesised model (listwise, as analysis.sem.cfa.CFA)
     if cfa_model is not None:
         model = hypothesised_models(instrument)[cfa_model]
         answers = answers_only(cohort.responses, instrument)
@@ -438,11 +435,11 @@ def plan_study(
         simulator draws the item parameters after the n latent scores, so cohorts of different
         n still differ in their parameters, around the same design.)
     event_rate, followup_months, missing_rate, careless_share : float
-        Simulation settings (:func:`analysis.simulate.simulate_cohort`).
+        Simulation settings (:func:`analysis.simulate.cohort.simulate_cohort`).
     ci_level : float, default 0.95
         Level of the alpha, omega and C-index intervals.
     cfa_model : str or None, default "default"
-        Hypothesised model (:func:`analysis.models.hypothesised_models`) to fit: ``default`` is the
+        Hypothesised model (:func:`analysis.study.models.hypothesised_models`) to fit: ``default`` is the
         generating model, ``second_order`` for a hierarchy and ``facets`` for a flat instrument;
         None skips the CFA.
     rmsea_cutoff, cfi_cutoff : float, default .08 and .95
@@ -476,7 +473,7 @@ def plan_study(
       population omega (:func:`population_covariance`), a check on the bootstrap width (the
       simulator draws each cohort's item parameters anew, so the spread of the estimates
       themselves would add the spread of the true values to the sampling error);
-    - the CFA (:class:`analysis.cfa.CFA`, ML, listwise deletion, lavaan's fit measures) of the
+    - the CFA (:class:`analysis.sem.cfa.CFA`, ML, listwise deletion, lavaan's fit measures) of the
       chosen model; ``p_rmsea_ok`` is the share of cohorts whose 90% RMSEA upper limit is below
       ``rmsea_cutoff``, ``p_cfi_ok`` the share whose CFI is at least ``cfi_cutoff``, counting a
       cohort whose model could not be fitted as failing both;
@@ -527,7 +524,7 @@ def plan_study(
     if cfa_model == "default":
         cfa_model = _default_cfa_model(instrument)
     elif cfa_model is not None:
-        from analysis.models import hypothesised_models
+        from analysis.study.models import hypothesised_models
 
         available = hypothesised_models(instrument)
         if cfa_model not in available:

@@ -283,7 +283,7 @@ def fit_comparison(comparison: pd.DataFrame, *, ax=None, title: str = "CFA model
     ----------
     comparison : DataFrame
         One row per model with columns ``model, cfi, tli, rmsea, srmr`` and optionally
-        ``rmsea_ci_lower, rmsea_ci_upper`` (as :func:`analysis.cfa.compare_models`).
+        ``rmsea_ci_lower, rmsea_ci_upper`` (as :func:`analysis.sem.cfa.compare_models`).
     ax : matplotlib Axes, optional
     title : str
 
@@ -364,7 +364,7 @@ def invariance_ladder(steps: pd.DataFrame, *, ax=None, title: str = "Measurement
     ----------
     steps : DataFrame
         Indexed by step (configural, metric, scalar, ...) with columns ``cfi, rmsea`` and
-        optionally ``delta_cfi, delta_rmsea`` (as :meth:`analysis.invariance.InvarianceResult.summary`).
+        optionally ``delta_cfi, delta_rmsea`` (as :meth:`analysis.sem.invariance.InvarianceResult.summary`).
     ax : matplotlib Axes, optional
     title : str
 

@@ -1,6 +1,6 @@
 """The three outputs of ``mhdq validate``: report.html, tables.xlsx and results.json.
 
-:func:`write_validation_outputs` writes all three from a :class:`~analysis.validate.ValidationResults`.
+:func:`write_validation_outputs` writes all three from a :class:`~analysis.study.validate.ValidationResults`.
 The report reads top to bottom as the results section of a validation paper: data and problems,
 answers per item, item statistics, reliability, factorability and the number of factors, EFA, CFA,
 convergent and discriminant validity, invariance, and what was run with which software. Every
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.report import HtmlReport, write_json, write_tables_xlsx
+from analysis.report.html import HtmlReport, write_json, write_tables_xlsx
 
 __all__ = [
     "PAPER_HEADERS",
@@ -525,7 +525,7 @@ def expected_figures(res) -> int:
 
 
 def build_report(res, *, labels: dict | None = None) -> HtmlReport:
-    """The validation report as an :class:`~analysis.report.HtmlReport` (not yet written).
+    """The validation report as an :class:`~analysis.report.html.HtmlReport` (not yet written).
 
     Parameters
     ----------
@@ -533,7 +533,7 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     labels : dict, optional
         Response category labels per code (default: taken from the results' instrument block).
     """
-    from analysis import plots
+    from analysis.report import plots
 
     inst = res.instrument
     synthetic = res.data.synthetic

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from analysis.polychoric import bivariate_normal_cdf
+from analysis.factor.polychoric import bivariate_normal_cdf
 from instrument.spec import Instrument
 
 SYNTHETIC_LABEL = "synthetic"
@@ -460,7 +460,7 @@ def population_covariance(
     Parameters
     ----------
     cohort : SimulatedCohort
-        From :func:`analysis.simulate.simulate_cohort`: its true loadings, facet correlations and
+        From :func:`analysis.simulate.cohort.simulate_cohort`: its true loadings, facet correlations and
         thresholds are used (not its data).
     instrument : Instrument
         The specification the cohort was drawn from (keys, response codes).

@@ -1,6 +1,6 @@
 """Measurement invariance: multi-group CFA across a grouping column, configural → metric → scalar.
 
-:class:`MultiGroupCFA` fits one :class:`~analysis.cfa.MeasurementModel` in every group with chosen
+:class:`MultiGroupCFA` fits one :class:`~analysis.sem.cfa.MeasurementModel` in every group with chosen
 parameter classes held equal (lavaan's ``cfa(model, data, group = "g", group.equal = ...)``);
 :func:`measurement_invariance` fits the usual ladder and tabulates the change in fit at each step.
 """
@@ -14,14 +14,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 from scipy import stats
 
-from analysis.cfa import (
-    MeasurementModel,
-    _fit_structure,
-    _group_stats,
-    _missing_stats,
-    _prepare,
-    _Structure,
-)
+from analysis.sem.engine import Structure, fit_structure, group_stats, missing_stats, prepare_data
+from analysis.sem.syntax import MeasurementModel
 
 __all__ = ["MultiGroupCFA", "measurement_invariance", "InvarianceResult", "STEPS"]
 
@@ -51,12 +45,12 @@ class MultiGroupCFA:
         ``group.equal``). With ``"intercepts"`` the latent means are fixed to 0 in the first group
         and free in the others, as lavaan does.
     missing : {"listwise", "ml"}, default "listwise"
-        As :class:`analysis.cfa.CFA` (``"ml"``: full-information ML per group).
+        As :class:`analysis.sem.cfa.CFA` (``"ml"``: full-information ML per group).
 
     Attributes
     ----------
     fit_measures_ : pandas.Series
-        As :attr:`analysis.cfa.CFA.fit_measures_` for the multi-group model.
+        As :attr:`analysis.sem.cfa.CFA.fit_measures_` for the multi-group model.
     estimates_ : pandas.DataFrame
         ``group, lhs, op, rhs, est, se, z, pvalue, std_all`` (``group`` numbers the groups in
         ``groups_`` order; ``~1`` rows are intercepts and latent means).
@@ -124,22 +118,22 @@ class MultiGroupCFA:
             )
         stats_, n_obs = [], {}
         for lab in labels:
-            x = _prepare(data[data[self.group] == lab], model.observed, self.missing)
+            x = prepare_data(data[data[self.group] == lab], model.observed, self.missing)
             if x.shape[0] <= len(model.observed):
                 raise ValueError(
                     f"data: group {lab!r} of {self.group!r} has {x.shape[0]} complete rows for "
                     f"{len(model.observed)} items; need more rows than items"
                 )
-            stats_.append(_missing_stats(x, lab) if self.missing == "ml" else _group_stats(x, lab))
+            stats_.append(missing_stats(x, lab) if self.missing == "ml" else group_stats(x, lab))
             n_obs[lab] = x.shape[0]
-        struct = _Structure(
+        struct = Structure(
             model,
             len(labels),
             meanstructure=True,
             equal=equal,
             free_latent_means="intercepts" in equal,
         )
-        res = _fit_structure(struct, stats_)
+        res = fit_structure(struct, stats_)
         self._struct, self._stats = struct, stats_
         self.theta_, self.converged_ = res.theta, res.converged
         self.fit_measures_ = res.fit_measures

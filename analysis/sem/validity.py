@@ -1,6 +1,6 @@
 """Convergent and discriminant validity from a CFA: composite reliability, AVE, Fornell–Larcker, HTMT.
 
-All of these read a fitted :class:`~analysis.cfa.CFA` (standardized loadings and factor
+All of these read a fitted :class:`~analysis.sem.cfa.CFA` (standardized loadings and factor
 correlations) except the HTMT ratio, which needs only the item correlations and the model's item
 groupings. :func:`validity` puts them together.
 """
@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.cfa import CFA, MeasurementModel, _prepare
+from analysis.sem.cfa import CFA
+from analysis.sem.engine import prepare_data
+from analysis.sem.syntax import MeasurementModel
 
 __all__ = [
     "composite_reliability",
@@ -27,7 +29,7 @@ __all__ = [
 
 def _check_fit(fit: CFA) -> None:
     if not isinstance(fit, CFA):
-        raise TypeError(f"fit: expected a fitted analysis.cfa.CFA, got {type(fit).__name__}")
+        raise TypeError(f"fit: expected a fitted analysis.sem.cfa.CFA, got {type(fit).__name__}")
     if not hasattr(fit, "fit_measures_"):
         raise ValueError("fit: the CFA is not fitted yet; call fit(data) first")
 
@@ -222,7 +224,7 @@ def htmt(
         sd = np.sqrt(np.diag(C))
         R = C / np.outer(sd, sd)
     else:
-        x = _prepare(data, items, missing)
+        x = prepare_data(data, items, missing)
         R = np.corrcoef(x, rowvar=False)
     keys = np.array([model.keys[i] for i in items], dtype=float)
     if correlations == "absolute":
@@ -301,7 +303,7 @@ def validity(
         A fitted model with at least one first-order factor.
     data : pandas.DataFrame
         The responses it was fitted on (for the HTMT item correlations: Pearson for a
-        :class:`~analysis.cfa.CFA`; for an :class:`~analysis.wlsmv.OrdinalCFA` its polychoric
+        :class:`~analysis.sem.cfa.CFA`; for an :class:`~analysis.sem.wlsmv.OrdinalCFA` its polychoric
         correlations are used, as semTools' ``htmt(..., ordered = ...)``).
     htmt_threshold : float, default 0.85
         HTMT above this flags a pair (Henseler et al. 2015: .85 strict, .90 liberal).

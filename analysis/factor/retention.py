@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from analysis._compat import single_threaded_blas
-from analysis.efa import extract_factors
-from analysis.factorability import as_correlation
+from analysis.factor.efa import extract_factors
+from analysis.factor.factorability import as_correlation
 
 __all__ = [
     "MAPResult",

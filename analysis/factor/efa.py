@@ -18,8 +18,8 @@ from scipy import optimize, stats
 from sklearn.base import BaseEstimator
 
 from analysis._compat import single_threaded_blas
-from analysis.factorability import as_correlation
-from analysis.polychoric import cor_smooth
+from analysis.factor.factorability import as_correlation
+from analysis.factor.polychoric import cor_smooth
 from instrument.errors import ConvergenceWarning, HeywoodCaseWarning
 
 __all__ = [

@@ -14,14 +14,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.reliability import (
-    _alpha_core,
-    _drop_constant,
-    _drop_one,
-    _pairwise_cov,
-    _smc,
-    key_items,
-)
+from analysis.correlation import pairwise_cov, smc
+from analysis.reliability import key_items
+from analysis.reliability.alpha import alpha_from_covariance, drop_item_covariance
+from analysis.reliability.keying import ItemKeys, drop_constant_items
+from analysis.study.keys import item_keys
+from instrument.spec import Instrument
 
 __all__ = ["ItemAnalysis", "item_analysis"]
 
@@ -140,10 +138,12 @@ def item_analysis(
     >>> list(res.items.columns[:4])
     ['keyed', 'n', 'missing_share', 'mean']
     """
+    if isinstance(keys, Instrument):
+        keys = item_keys(keys)
     keyed = key_items(
         items, keys=keys, scale_min=scale_min, scale_max=scale_max, missing=missing, min_items=2
     )
-    _drop_constant(keyed, 2)
+    drop_constant_items(keyed, 2)
     names = list(keyed.data.columns)
     k = len(names)
     raw = keyed.data.copy()
@@ -154,14 +154,14 @@ def item_analysis(
     observed = raw_values[~np.isnan(raw_values)]
     if scale_min is not None:
         lo, hi = float(scale_min), float(scale_max)
-    elif _is_instrument(keys):
-        lo = float(min(keys.response_scale_of(n).minimum for n in names))
-        hi = float(max(keys.response_scale_of(n).maximum for n in names))
+    elif isinstance(keys, ItemKeys):
+        lo = float(keys.scale_min.reindex(names).min())
+        hi = float(keys.scale_max.reindex(names).max())
     else:
         lo, hi = float(observed.min()), float(observed.max())
 
-    if _is_instrument(keys):
-        codes = sorted({float(c) for n in names for c in keys.response_scale_of(n).codes})
+    if isinstance(keys, ItemKeys):
+        codes = sorted({c for n in names for c in keys.codes[n]})
     elif (
         scale_min is not None
         and float(scale_min).is_integer()
@@ -200,20 +200,21 @@ def item_analysis(
         table[f"share_{_code_label(code)}"] = (raw == code).sum() / n_answers
 
     # item-scale statistics on the keyed items (psych::alpha)
-    C = _pairwise_cov(keyed.data)
+    C = pairwise_cov(keyed.data)
     sd_c = np.sqrt(np.diag(C))
     R = C / np.outer(sd_c, sd_c)
     total_score = keyed.data.mean(axis=1, skipna=True)
     table["raw_r"] = keyed.data.corrwith(total_score).to_numpy()
     table["std_r"] = R.sum(axis=0) / np.sqrt(R.sum())
     RC = R.copy()
-    np.fill_diagonal(RC, _smc(R))
+    np.fill_diagonal(RC, smc(R))
     table["r_cor"] = RC.sum(axis=0) / np.sqrt(RC.sum())
     col_sums = C.sum(axis=0)
-    rest_var = np.array([_drop_one(C, i).sum() for i in range(k)])
+    rest_var = np.array([drop_item_covariance(C, i).sum() for i in range(k)])
     table["r_drop"] = (col_sums - np.diag(C)) / np.sqrt(np.diag(C) * rest_var)
     table["alpha_if_dropped"] = [
-        _alpha_core(_drop_one(C, i))["raw_alpha"] if k > 2 else np.nan for i in range(k)
+        alpha_from_covariance(drop_item_covariance(C, i))["raw_alpha"] if k > 2 else np.nan
+        for i in range(k)
     ]
     return ItemAnalysis(
         items=table,
@@ -225,9 +226,3 @@ def item_analysis(
         scale_max=hi,
         scale=scale,
     )
-
-
-def _is_instrument(keys: Any) -> bool:
-    from instrument.spec import Instrument
-
-    return isinstance(keys, Instrument)
