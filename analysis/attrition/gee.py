@@ -9,12 +9,15 @@ the correlation parameter agree with ``geepack::geeglm``.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.genmod import cov_struct as cs
+
+from instrument.errors import ConvergenceWarning
 
 __all__ = ["CORRELATIONS", "GEEModel", "GEEResult"]
 
@@ -183,8 +186,6 @@ class GEEModel:
         self.max_iter = max_iter
 
     def fit(self, X: pd.DataFrame, y, *, groups, time=None) -> GEEModel:
-        import warnings
-
         import statsmodels.api as sm
         from statsmodels.genmod.generalized_estimating_equations import GEE
 
@@ -245,7 +246,14 @@ class GEEModel:
         self.scale_ = sum(float(r @ r) for r in resid) / n
         self.n_obs_ = int(n)
         self.n_clusters_ = int(model.num_group)
-        self.converged_ = bool(res.converged) if hasattr(res, "converged") else True
+        self.converged_ = bool(getattr(res, "converged", True))
+        if not self.converged_:
+            warnings.warn(
+                f"GEE ({self.correlation}): did not converge in {self.max_iter} iterations; "
+                "estimates may be unreliable",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         return self
 
     def _check_fitted(self) -> None:
