@@ -195,3 +195,20 @@ def test_stratified_gray_test_matches_cmprsk(mgus2):
     # cuminc(etime, event, group = sex, strata = ageband)$Tests
     np.testing.assert_allclose(res["statistic"], REF["gray_strata"]["stat"], rtol=1e-11)
     np.testing.assert_allclose(res["p"], REF["gray_strata"]["pv"], rtol=1e-9)
+
+
+def test_outcome_types_as_labels_give_the_same_results(complete):
+    # the instrument's outcome-type question gives labels, not codes
+    labels = complete["event"].map({0: "still attending", 1: "relapsed", 2: "dropped out"})
+    fg = FineGrayModel(cause="relapsed", censor_code="still attending").fit(
+        complete[COVARIATES], complete["etime"], labels
+    )
+    ref = REF["crr_failcode1"]
+    np.testing.assert_allclose(fg.coef_, list(ref["coef"].values()), rtol=0, atol=1e-12)
+    ci = cumulative_incidence(complete["etime"], labels, censor_code="still attending")
+    assert set(ci.table["cause"]) == {"relapsed", "dropped out"}
+    res = fit_competing_risks(
+        complete[COVARIATES], complete["etime"], labels, censor_code="still attending"
+    )
+    assert set(res.summary()["cause"]) == {"relapsed", "dropped out"}
+    json.dumps(res.to_dict(), default=float)
