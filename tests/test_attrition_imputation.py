@@ -14,6 +14,7 @@ import pytest
 
 from analysis.attrition.cox import CoxModel
 from analysis.attrition.imputation import (
+    fit_proportional_odds,
     impute_chained,
     pool_chi_square,
     pool_estimates,
@@ -215,3 +216,79 @@ def test_bad_input_is_named():
         validate_within_imputations([pd.DataFrame({"x": [1.0]})], predictors=["x"])
     with pytest.raises(ValueError, match="df: must be positive"):
         pool_chi_square([1.0, 2.0], 0)
+
+
+def test_proportional_odds_matches_polr():
+    ref = REF["polr"]
+    imputed = pd.read_csv(DATA / "nhanes_imputed.csv")
+    first = imputed[imputed[".imp"] == 1]
+    fit = fit_proportional_odds(first["age"], first[["bmi", "chl"]].to_numpy())
+    assert fit.converged
+    # polr(factor(age) ~ bmi + chl, complete(imp, 1), Hess = TRUE, control = list(reltol = 1e-15)):
+    # coefficients agree to 3e-9 and thresholds to 1.2e-7 (where optim's BFGS stops)
+    np.testing.assert_allclose(fit.coef, list(ref["coef"].values()), rtol=0, atol=1e-8)
+    np.testing.assert_allclose(fit.thresholds, ref["zeta"], rtol=0, atol=5e-7)
+    assert fit.loglik == pytest.approx(ref["loglik"], abs=1e-10)  # logLik(po)
+    # vcov(po) comes from optimHess's finite differences (step 1e-3), 0.7% off on chl's scale;
+    # the analytic information is checked against differences of the analytic score below
+    assert ref["vcov_order"] == ["bmi", "chl", "1|2", "2|3"]
+    np.testing.assert_allclose(fit.cov.ravel(order="F"), ref["vcov"], rtol=1e-2)
+    probs = fit.probabilities(first[["bmi", "chl"]].to_numpy())
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-12)
+
+
+def test_proportional_odds_information_is_the_derivative_of_the_score():
+    # synthetic ordered outcome; the log-likelihood is evaluated through probabilities(), so the
+    # check does not reuse the analytic derivatives
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(400, 2))
+    y = np.clip(np.round(2 + X[:, 0] - 0.5 * X[:, 1] + rng.logistic(size=400)), 0, 4)
+    fit = fit_proportional_odds(y, X)
+    codes = np.searchsorted(fit.levels, y)
+    params = np.concatenate([fit.coef, fit.thresholds])
+
+    def loglik(q):
+        probs = fit.probabilities(X, coef=q[:2], thresholds=q[2:])
+        return np.log(probs[np.arange(len(y)), codes]).sum()
+
+    def score(q, h=1e-5):
+        return np.array([(loglik(q + e) - loglik(q - e)) / (2 * h) for e in np.eye(len(q)) * h])
+
+    assert np.abs(score(params)).max() < 1e-4  # at the maximum
+    hess = np.column_stack(
+        [(score(params + e) - score(params - e)) / 2e-3 for e in np.eye(len(params)) * 1e-3]
+    )
+    np.testing.assert_allclose(np.linalg.inv(-hess), fit.cov, rtol=1e-3)
+
+
+@pytest.mark.slow
+def test_recovery_with_ordinal_imputation():
+    """Synthetic: a five-category item (from x1 with noise) missing for about a fifth, more often
+    when the outcome is high (MAR). Proportional-odds imputation, m = 5, 150 repetitions: bias
+    below 0.02 and 95% coverage within 91-99% for every coefficient."""
+    truth = np.array([1.0, 0.5, 0.3])
+    rng = np.random.default_rng(21)
+    covered, estimates = [], []
+    n = 300
+    for rep in range(150):
+        x1 = rng.normal(size=n)
+        item = np.clip(np.round(2 + 0.8 * x1 + rng.normal(0, 0.8, n)), 0, 4)
+        y = 1 + 0.5 * x1 + 0.3 * item + rng.normal(size=n)
+        df = pd.DataFrame({"y": y, "x1": x1, "item": item})
+        df.loc[rng.random(n) < 1 / (1 + np.exp(-(-2.5 + 0.6 * y))), "item"] = np.nan
+        imps = impute_chained(df, m=5, ordinal=["item"], n_iter=1, seed=rep)
+        fits = []
+        for d in imps:
+            assert set(d["item"].unique()) <= {0.0, 1.0, 2.0, 3.0, 4.0}
+            X = np.column_stack([np.ones(n), d["x1"], d["item"]])
+            xtx_inv = np.linalg.inv(X.T @ X)
+            coef = xtx_inv @ X.T @ d["y"].to_numpy()
+            resid = d["y"].to_numpy() - X @ coef
+            fits.append((coef, xtx_inv * (resid @ resid) / (n - 3)))
+        tab = pool_estimates([f[0] for f in fits], [f[1] for f in fits], dfcom=n - 3).table
+        covered.append((tab["ci_low"] <= truth) & (truth <= tab["ci_high"]))
+        estimates.append(tab["estimate"].to_numpy())
+    coverage = np.mean(covered, axis=0)
+    bias = np.mean(estimates, axis=0) - truth
+    assert ((coverage >= 0.91) & (coverage <= 0.99)).all(), coverage
+    assert (np.abs(bias) < 0.02).all(), bias

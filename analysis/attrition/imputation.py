@@ -3,8 +3,8 @@
 Three pieces that work apart:
 
 - :func:`impute_chained` draws m completed data sets by chained equations (van Buuren's MICE):
-  predictive mean matching for numeric columns, a proportional-odds model (statsmodels
-  ``OrderedModel``) for ordered items, logistic regression for binary columns;
+  predictive mean matching (or a normal draw) for numeric columns, a proportional-odds model for
+  ordered items, logistic regression for two-valued columns;
 - :func:`pool_estimates` pools any list of (estimate, covariance) pairs by Rubin's rules, with
   Barnard-Rubin degrees of freedom and the fraction of missing information, and
   :func:`pool_chi_square` pools chi-square statistics (D2); both are generic, so the
@@ -27,8 +27,10 @@ from scipy.special import expit
 
 __all__ = [
     "PooledChiSquare",
+    "ProportionalOdds",
     "PooledEstimates",
     "PooledValidation",
+    "fit_proportional_odds",
     "impute_chained",
     "pool_chi_square",
     "pool_estimates",
@@ -357,6 +359,162 @@ def pool_models(
 
 
 # --------------------------------------------------------------------------------------------
+# Proportional-odds model (the imputation model of ordered items)
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProportionalOdds:
+    """Fitted proportional-odds (ordered logit) model :math:`P(Y \\le k) = F(\\zeta_k - x\\beta)`.
+
+    Attributes
+    ----------
+    levels : ndarray
+        The ordered categories.
+    thresholds : ndarray
+        :math:`\\zeta_1 < \\dots < \\zeta_{K-1}`.
+    coef : ndarray
+        :math:`\\beta` (a positive value shifts answers to higher categories).
+    cov : ndarray
+        Inverse observed information of ``(coef, thresholds)`` in that order (as ``vcov(polr)``).
+    loglik : float
+    converged : bool
+    """
+
+    levels: np.ndarray
+    thresholds: np.ndarray
+    coef: np.ndarray
+    cov: np.ndarray
+    loglik: float
+    converged: bool
+
+    def probabilities(self, X, *, coef=None, thresholds=None) -> np.ndarray:
+        """Category probabilities (rows of ``X`` x levels), optionally at other parameters."""
+        b = self.coef if coef is None else coef
+        z = self.thresholds if thresholds is None else np.sort(thresholds)
+        cum = expit(z[None, :] - (np.atleast_2d(X) @ b)[:, None])
+        cum = np.column_stack([np.zeros(len(cum)), cum, np.ones(len(cum))])
+        return np.clip(np.diff(cum, axis=1), 0.0, 1.0)
+
+    def summary(self) -> pd.DataFrame:
+        k = len(self.coef)
+        names = [f"x{j + 1}" for j in range(k)] + [
+            f"{self.levels[j]}|{self.levels[j + 1]}" for j in range(len(self.thresholds))
+        ]
+        est = np.concatenate([self.coef, self.thresholds])
+        return pd.DataFrame({"term": names, "estimate": est, "se": np.sqrt(np.diag(self.cov))})
+
+
+def _po_parts(codes, X, theta, beta, k_cats):
+    """Log-likelihood, score and Hessian of the ordered logit (analytic, vectorised)."""
+    n, p = X.shape
+    eta = X @ beta
+    upper = np.append(theta, np.inf)[codes]  # zeta_y (inf for the top category)
+    lower = np.concatenate([[-np.inf], theta])[codes]  # zeta_{y-1}
+    fa = expit(upper - eta)
+    fb = expit(lower - eta)
+    prob = np.maximum(fa - fb, 1e-300)
+    da = fa * (1 - fa)  # density at the upper cut
+    db = fb * (1 - fb)
+    dda = da * (1 - 2 * fa)  # derivative of the density
+    ddb = db * (1 - 2 * fb)
+    m = k_cats - 1
+    at_upper = np.zeros((n, m))
+    at_lower = np.zeros((n, m))
+    rows = np.arange(n)
+    has_upper = codes < m
+    has_lower = codes > 0
+    at_upper[rows[has_upper], codes[has_upper]] = 1.0
+    at_lower[rows[has_lower], codes[has_lower] - 1] = 1.0
+    g_beta = -((da - db) / prob)[:, None] * X
+    g_theta = (da / prob)[:, None] * at_upper - (db / prob)[:, None] * at_lower
+    G = np.hstack([g_beta, g_theta])
+    s_bb = ((dda - ddb) / prob)[:, None, None] * X[:, :, None] * X[:, None, :]
+    s_bt = (-(dda / prob)[:, None] * at_upper + (ddb / prob)[:, None] * at_lower)[:, None, :] * X[
+        :, :, None
+    ]
+    s_tt_diag = (dda / prob)[:, None] * at_upper - (ddb / prob)[:, None] * at_lower
+    S = np.zeros((p + m, p + m))
+    S[:p, :p] = s_bb.sum(axis=0)
+    S[:p, p:] = s_bt.sum(axis=0)
+    S[p:, :p] = S[:p, p:].T
+    S[p:, p:] = np.diag(s_tt_diag.sum(axis=0))
+    hess = S - G.T @ G
+    return float(np.log(prob).sum()), G.sum(axis=0), hess
+
+
+def fit_proportional_odds(y, X, *, max_iter: int = 100, tol: float = 1e-10) -> ProportionalOdds:
+    """Fit a proportional-odds (ordered logit) model by Newton-Raphson with analytic derivatives.
+
+    Parameters
+    ----------
+    y : array
+        Ordered outcome (its sorted distinct values are the categories; at least two).
+    X : array, shape (n, p)
+        Predictors without an intercept (the thresholds take its place).
+
+    Returns
+    -------
+    ProportionalOdds
+
+    Notes
+    -----
+    :math:`P(Y \\le k \\mid x) = \\operatorname{logit}^{-1}(\\zeta_k - x\\beta)`, the
+    parameterisation of ``MASS::polr`` (statsmodels ``OrderedModel`` uses the same model with
+    threshold increments). Newton steps with step halving that keeps the thresholds ordered; the
+    covariance is the inverse of the observed information. About ten times faster than
+    ``OrderedModel``, whose derivatives are numerical, which matters when every ordered item is
+    refitted in every cycle of every imputation. Matches ``MASS::polr(factor(y) ~ X,
+    Hess = TRUE)`` (coefficients, thresholds, ``vcov``, ``logLik``).
+
+    References
+    ----------
+    McCullagh P (1980). Regression models for ordinal data. JRSS B 42:109-142.
+    """
+    y = np.asarray(y)
+    X = np.atleast_2d(np.asarray(X, dtype=float))
+    if X.shape[0] != len(y):
+        X = X.T
+    levels, codes = np.unique(y, return_inverse=True)
+    k = len(levels)
+    if k < 2:
+        raise ValueError("y: an ordered outcome needs at least two categories")
+    p = X.shape[1]
+    cum = np.cumsum(np.bincount(codes, minlength=k))[:-1] / len(codes)
+    theta = np.log(cum / (1 - cum))
+    beta = np.zeros(p)
+    ll, grad, hess = _po_parts(codes, X, theta, beta, k)
+    converged = False
+    for _ in range(max_iter):
+        try:
+            step = np.linalg.solve(-hess, grad)
+        except np.linalg.LinAlgError:
+            break
+        scale = 1.0
+        for _ in range(40):
+            new_beta = beta + scale * step[:p]
+            new_theta = theta + scale * step[p:]
+            if np.all(np.diff(new_theta) > 0):
+                new = _po_parts(codes, X, new_theta, new_beta, k)
+                if np.isfinite(new[0]) and new[0] >= ll - 1e-12:
+                    break
+            scale /= 2
+        else:
+            break
+        change = ll - new[0]
+        beta, theta = new_beta, new_theta
+        ll, grad, hess = new
+        if abs(change) < tol * (abs(ll) + tol) and np.max(np.abs(scale * step)) < 1e-7:
+            converged = True
+            break
+    try:
+        cov = np.linalg.inv(-hess)
+    except np.linalg.LinAlgError:
+        cov = np.full((p + k - 1, p + k - 1), np.nan)
+    return ProportionalOdds(
+        levels=levels, thresholds=theta, coef=beta, cov=cov, loglik=ll, converged=converged
+    )
+
+
+# --------------------------------------------------------------------------------------------
 # Chained equations
 # --------------------------------------------------------------------------------------------
 def _design(frame: pd.DataFrame, target: str) -> np.ndarray:
@@ -413,24 +571,17 @@ def _impute_logistic(x, y, miss, rng):
 
 
 def _impute_ordinal(x, y, miss, rng):
-    from statsmodels.miscmodels.ordinal_model import OrderedModel
-
     obs = ~miss
-    levels = np.unique(y[obs])
-    codes = np.searchsorted(levels, y[obs])
-    exog = x[:, 1:]  # OrderedModel has thresholds instead of an intercept
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = OrderedModel(codes, exog[obs], distr="logit")
-        res = model.fit(method="bfgs", disp=False, maxiter=200)
-    cov = np.asarray(res.cov_params())
-    params = np.asarray(res.params)
-    if np.isfinite(cov).all():
-        params = rng.multivariate_normal(params, (cov + cov.T) / 2)
-    probs = model.predict(params, exog=exog[miss])
+    exog = x[:, 1:]  # the thresholds take the intercept's place
+    fit = fit_proportional_odds(y[obs], exog[obs])
+    params = np.concatenate([fit.coef, fit.thresholds])
+    if np.isfinite(fit.cov).all():
+        params = rng.multivariate_normal(params, (fit.cov + fit.cov.T) / 2)
+    p = exog.shape[1]
+    probs = fit.probabilities(exog[miss], coef=params[:p], thresholds=params[p:])
     cum = np.cumsum(probs, axis=1)
     draw = (rng.random(len(cum))[:, None] > cum).sum(axis=1)
-    return levels[np.minimum(draw, len(levels) - 1)]
+    return fit.levels[np.minimum(draw, len(fit.levels) - 1)]
 
 
 def impute_chained(
@@ -480,8 +631,9 @@ def impute_chained(
     posterior, and the missing values are drawn: numeric columns by predictive mean matching
     (type 1 matching with ``donors`` candidates, mice's ``pmm``), two-valued columns by logistic
     regression (``logreg``), ``ordinal`` columns by a proportional-odds model (statsmodels
-    ``OrderedModel``, mice's ``polr``). statsmodels' ``MICEData`` is not used because it has no
-    ordinal or logistic imputation model. Valid under missing at random given the columns used.
+    :func:`fit_proportional_odds`, the model of mice's ``polr``, here with its parameters drawn
+    too). statsmodels' ``MICEData`` is not used because it has no ordinal or logistic imputation
+    model. Valid under missing at random given the columns used.
 
     References
     ----------

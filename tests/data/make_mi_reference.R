@@ -37,4 +37,11 @@ d2a <- semTools:::calculate.D2(w, DF = 2, asymptotic = TRUE)
 out$d2 <- list(w = arr(w), df = 2, F = unname(d2["F"]), df1 = unname(d2["df1"]), df2 = unname(d2["df2"]),
                pvalue = unname(d2["pvalue"]), ariv = unname(d2["ariv"]), fmi = unname(d2["fmi"]),
                chisq_asymptotic = unname(d2a["chisq"]), pvalue_asymptotic = unname(d2a["pvalue"]))
+# proportional-odds model used to impute ordered items: MASS::polr on the first completed data set
+suppressPackageStartupMessages(library(MASS))
+first <- complete(imp, 1)
+po <- polr(factor(age) ~ bmi + chl, data = first, Hess = TRUE,
+           control = list(reltol = 1e-15, maxit = 10000))  # optim converged fully
+out$polr <- list(zeta = arr(po$zeta), coef = po$coefficients, vcov = arr(as.numeric(vcov(po))),
+                 loglik = as.numeric(logLik(po)), vcov_order = arr(rownames(vcov(po))))
 write_json_file(out, "tests/data/mi_reference.json")
