@@ -172,6 +172,12 @@ def test_bad_input_is_named():
         FineGrayModel(cause=3).fit(pd.DataFrame({"x": [1.0, 2.0, 3.0]}), [1, 2, 3], [1, 2, 0])
     with pytest.raises(ValueError, match="column\\(s\\) x"):
         FineGrayModel().fit(pd.DataFrame({"x": [1.0, np.nan, 3.0]}), [1, 2, 3], [1, 2, 0])
+    with pytest.raises(ValueError, match="x take a single value"):
+        FineGrayModel().fit(pd.DataFrame({"x": [1.0, 1.0, 1.0]}), [1, 2, 3], [1, 2, 0])
+    with pytest.raises(ValueError, match="collinear"):
+        FineGrayModel().fit(
+            pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [2.0, 4.0, 6.0]}), [1, 2, 3], [1, 2, 0]
+        )
     with pytest.raises(RuntimeError, match="fit"):
         FineGrayModel().summary()
 
