@@ -87,6 +87,8 @@ def test_summary_and_errors(ohio):
         GEEModel(correlation="unstructured").fit(ohio[["age"]], ohio["resp"], groups=ohio["id"])
     with pytest.raises(ValueError, match="y: must be 0 or 1"):
         GEEModel().fit(ohio[["age"]], ohio["resp"] * 2, groups=ohio["id"])
+    with pytest.raises(ValueError, match="smoke take a single value"):
+        GEEModel().fit(ohio[["age"]].assign(smoke=1), ohio["resp"], groups=ohio["id"])
     with pytest.raises(RuntimeError, match="fit"):
         GEEModel().summary()
 

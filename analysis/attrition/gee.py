@@ -206,6 +206,14 @@ class GEEModel:
         if not np.isfinite(values).all():
             cols = [str(c) for c in X.columns[~np.isfinite(values).all(axis=0)]]
             raise ValueError(f"X: missing or infinite values in column(s) {', '.join(cols)}")
+        constant = [
+            str(c) for c, sd in zip(X.columns, values.std(axis=0), strict=True) if not sd > 0
+        ]
+        if constant:
+            raise ValueError(
+                f"predictor(s) {', '.join(constant)} take a single value; a coefficient cannot "
+                "be estimated - leave them out"
+            )
         if not np.isin(y, (0, 1)).all():
             raise ValueError("y: must be 0 or 1 (no missing values)")
         if pd.isna(groups).any():
