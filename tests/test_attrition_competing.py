@@ -172,5 +172,49 @@ def test_bad_input_is_named():
         FineGrayModel(cause=3).fit(pd.DataFrame({"x": [1.0, 2.0, 3.0]}), [1, 2, 3], [1, 2, 0])
     with pytest.raises(ValueError, match="column\\(s\\) x"):
         FineGrayModel().fit(pd.DataFrame({"x": [1.0, np.nan, 3.0]}), [1, 2, 3], [1, 2, 0])
+    with pytest.raises(ValueError, match="x take a single value"):
+        FineGrayModel().fit(pd.DataFrame({"x": [1.0, 1.0, 1.0]}), [1, 2, 3], [1, 2, 0])
+    with pytest.raises(ValueError, match="collinear"):
+        FineGrayModel().fit(
+            pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [2.0, 4.0, 6.0]}), [1, 2, 3], [1, 2, 0]
+        )
     with pytest.raises(RuntimeError, match="fit"):
         FineGrayModel().summary()
+
+
+def test_fine_gray_without_censoring_matches_crr(complete):
+    uncensored = complete[complete["event"] != 0]
+    ref = REF["crr_uncensored"]
+    fg = FineGrayModel(cause=1).fit(
+        uncensored[COVARIATES], uncensored["etime"], uncensored["event"]
+    )
+    # crr(...) on the 969 rows with an outcome: no censoring term in the variance
+    assert fg.n_obs_ == ref["n"]
+    np.testing.assert_allclose(fg.coef_, list(ref["coef"].values()), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fg.se_, ref["se"], rtol=1e-11)
+    assert fg.loglik_ == pytest.approx(ref["loglik"], abs=1e-10)
+
+
+def test_stratified_gray_test_matches_cmprsk(mgus2):
+    band = pd.cut(mgus2["age"], [0, 65, 75, 200], labels=["le65", "66-75", "gt75"]).astype(str)
+    res = gray_test(mgus2["etime"], mgus2["event"], group=_sex(mgus2), strata=band.to_numpy())
+    # cuminc(etime, event, group = sex, strata = ageband)$Tests
+    np.testing.assert_allclose(res["statistic"], REF["gray_strata"]["stat"], rtol=1e-11)
+    np.testing.assert_allclose(res["p"], REF["gray_strata"]["pv"], rtol=1e-9)
+
+
+def test_outcome_types_as_labels_give_the_same_results(complete):
+    # the instrument's outcome-type question gives labels, not codes
+    labels = complete["event"].map({0: "still attending", 1: "relapsed", 2: "dropped out"})
+    fg = FineGrayModel(cause="relapsed", censor_code="still attending").fit(
+        complete[COVARIATES], complete["etime"], labels
+    )
+    ref = REF["crr_failcode1"]
+    np.testing.assert_allclose(fg.coef_, list(ref["coef"].values()), rtol=0, atol=1e-12)
+    ci = cumulative_incidence(complete["etime"], labels, censor_code="still attending")
+    assert set(ci.table["cause"]) == {"relapsed", "dropped out"}
+    res = fit_competing_risks(
+        complete[COVARIATES], complete["etime"], labels, censor_code="still attending"
+    )
+    assert set(res.summary()["cause"]) == {"relapsed", "dropped out"}
+    json.dumps(res.to_dict(), default=float)

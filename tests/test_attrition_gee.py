@@ -87,5 +87,16 @@ def test_summary_and_errors(ohio):
         GEEModel(correlation="unstructured").fit(ohio[["age"]], ohio["resp"], groups=ohio["id"])
     with pytest.raises(ValueError, match="y: must be 0 or 1"):
         GEEModel().fit(ohio[["age"]], ohio["resp"] * 2, groups=ohio["id"])
+    with pytest.raises(ValueError, match="smoke take a single value"):
+        GEEModel().fit(ohio[["age"]].assign(smoke=1), ohio["resp"], groups=ohio["id"])
     with pytest.raises(RuntimeError, match="fit"):
         GEEModel().summary()
+
+
+def test_non_convergence_warns(ohio):
+    from instrument.errors import ConvergenceWarning
+
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        GEEModel(correlation="ar1", max_iter=1).fit(
+            ohio[["age", "smoke"]], ohio["resp"], groups=ohio["id"]
+        )

@@ -664,6 +664,17 @@ class FineGrayModel:
         if not (status == self.cause).any():
             raise ValueError(f"status: no events of cause {self.cause!r}")
         names = [str(c) for c in X.columns]
+        constant = [n for n, sd in zip(names, values.std(axis=0), strict=True) if not sd > 0]
+        if constant:
+            raise ValueError(
+                f"predictor(s) {', '.join(constant)} take a single value; a coefficient cannot "
+                "be estimated - leave them out"
+            )
+        if np.linalg.matrix_rank(values - values.mean(axis=0)) < values.shape[1]:
+            raise ValueError(
+                f"predictors {', '.join(names)} are collinear (one is a combination of the "
+                "others); leave one out"
+            )
         data = _FineGrayData(time, status, values, self.cause, self.censor_code)
         p = values.shape[1]
         beta = np.zeros(p)

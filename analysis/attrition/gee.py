@@ -9,12 +9,15 @@ the correlation parameter agree with ``geepack::geeglm``.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.genmod import cov_struct as cs
+
+from instrument.errors import ConvergenceWarning
 
 __all__ = ["CORRELATIONS", "GEEModel", "GEEResult"]
 
@@ -183,8 +186,6 @@ class GEEModel:
         self.max_iter = max_iter
 
     def fit(self, X: pd.DataFrame, y, *, groups, time=None) -> GEEModel:
-        import warnings
-
         import statsmodels.api as sm
         from statsmodels.genmod.generalized_estimating_equations import GEE
 
@@ -205,6 +206,14 @@ class GEEModel:
         if not np.isfinite(values).all():
             cols = [str(c) for c in X.columns[~np.isfinite(values).all(axis=0)]]
             raise ValueError(f"X: missing or infinite values in column(s) {', '.join(cols)}")
+        constant = [
+            str(c) for c, sd in zip(X.columns, values.std(axis=0), strict=True) if not sd > 0
+        ]
+        if constant:
+            raise ValueError(
+                f"predictor(s) {', '.join(constant)} take a single value; a coefficient cannot "
+                "be estimated - leave them out"
+            )
         if not np.isin(y, (0, 1)).all():
             raise ValueError("y: must be 0 or 1 (no missing values)")
         if pd.isna(groups).any():
@@ -245,7 +254,14 @@ class GEEModel:
         self.scale_ = sum(float(r @ r) for r in resid) / n
         self.n_obs_ = int(n)
         self.n_clusters_ = int(model.num_group)
-        self.converged_ = bool(res.converged) if hasattr(res, "converged") else True
+        self.converged_ = bool(getattr(res, "converged", True))
+        if not self.converged_:
+            warnings.warn(
+                f"GEE ({self.correlation}): did not converge in {self.max_iter} iterations; "
+                "estimates may be unreliable",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         return self
 
     def _check_fitted(self) -> None:
