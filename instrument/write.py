@@ -19,7 +19,7 @@ import pandas as pd
 
 from instrument.errors import UsageError
 from instrument.problems import Problem, problems_frame
-from instrument.security import _CONTROL, FORMULA_TRIGGERS
+from instrument.security import CONTROL_CHARACTERS, FORMULA_TRIGGERS
 
 #: File formats a table can be written as, by extension.
 TABLE_FORMATS = (".csv", ".parquet", ".xlsx", ".sav")
@@ -116,7 +116,7 @@ def neutralise_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _neutralise_text_series(text: pd.Series) -> pd.Series:
-    text = text.str.replace(_CONTROL, "", regex=True)
+    text = text.str.replace(CONTROL_CHARACTERS, "", regex=True)
     trigger = text.str.startswith(FORMULA_TRIGGERS).fillna(False).astype(bool)
     if trigger.any():
         text = text.where(~trigger, "'" + text)
