@@ -29,7 +29,8 @@ def pairwise_cor(frame: pd.DataFrame) -> np.ndarray:
     if np.isnan(R).any():
         i, j = np.argwhere(np.isnan(R))[0]
         raise ValueError(
-            f"items: the correlation of {frame.columns[i]} and {frame.columns[j]} cannot be computed "
+            f"items: the correlation of {frame.columns[i]} and {frame.columns[j]} cannot be "
+            "computed "
             "(fewer than 2 common answers or no variance)"
         )
     return R

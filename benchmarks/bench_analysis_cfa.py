@@ -71,7 +71,8 @@ def main(repeats: int = 7) -> None:
         t0 = time.perf_counter()
         measurement_invariance(grouped, model, group="group")
     print(
-        f"invariance ladder (configural, metric, scalar), 2 groups, 1 BLAS thread: {time.perf_counter() - t0:.3f} s"
+        "invariance ladder (configural, metric, scalar), 2 groups, 1 BLAS thread: "
+        f"{time.perf_counter() - t0:.3f} s"
     )
     # The data size (20,000 x 36); lavaan's WLSMV takes 4.9 s on it (2 cores).
     for ordinal in (data.iloc[:5000], data):
@@ -79,7 +80,8 @@ def main(repeats: int = 7) -> None:
             t0 = time.perf_counter()
             OrdinalCFA(model).fit(ordinal)
         print(
-            f"WLSMV ordinal CFA, 36 five-point items, N = {len(ordinal):,} (synthetic), 1 BLAS thread: "
+            f"WLSMV ordinal CFA, 36 five-point items, N = {len(ordinal):,} (synthetic), 1 BLAS "
+            "thread: "
             f"{time.perf_counter() - t0:.3f} s (lavaan, N = 20,000: 4.9 s)"
         )
 

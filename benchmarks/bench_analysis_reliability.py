@@ -85,12 +85,14 @@ def main(argv: list[str] | None = None) -> int:
 
     print("MHDQ reliability benchmark (SYNTHETIC data)")
     print(
-        f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
+        f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs"
     )
     print(f"python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}")
     print(f"load average at start (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
-        f"data: {args.n} x {data.shape[1]} five-point items from {source}, {missing_share:.1%} missing"
+        f"data: {args.n} x {data.shape[1]} five-point items from {source}, {missing_share:.1%} "
+        "missing"
     )
     print()
 
@@ -101,14 +103,17 @@ def main(argv: list[str] | None = None) -> int:
         args.repeats,
     )
     print(
-        f"bootstrap alpha, {args.boot} resamples, 12 items x {args.n}: {boot_time:.3f} s (median of "
-        f"{args.repeats}); R psych::alpha(n.iter = 1000): {R_SECONDS} s; speed-up {R_SECONDS / boot_time:.0f}x; "
+        f"bootstrap alpha, {args.boot} resamples, 12 items x {args.n}: {boot_time:.3f} s (median "
+        "of "
+        f"{args.repeats}); R psych::alpha(n.iter = 1000): {R_SECONDS} s; speed-up "
+        f"{R_SECONDS / boot_time:.0f}x; "
         f"target <= 0.4 s: {'met' if boot_time <= 0.4 else 'NOT met'}"
     )
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
     print(f"  CPU time of this process: {boot_cpu:.3f} s (OPENBLAS_NUM_THREADS={threads})")
     print(
-        f"  alpha {boot.estimate:.4f}, 95% percentile interval [{boot.ci_low:.4f}, {boot.ci_high:.4f}]"
+        f"  alpha {boot.estimate:.4f}, 95% percentile interval [{boot.ci_low:.4f}, "
+        f"{boot.ci_high:.4f}]"
     )
     complete = scale.dropna()
     t_complete, _, _ = timed(
@@ -118,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         args.repeats,
     )
     print(
-        f"  same on the {len(complete)} complete rows (no missing answers, fast path): {t_complete:.3f} s"
+        f"  same on the {len(complete)} complete rows (no missing answers, fast path): "
+        f"{t_complete:.3f} s"
     )
     omega_time, om, omega_cpu = timed(
         lambda: omega(
@@ -133,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"  omega {om.estimate:.4f}, 95% percentile interval [{om.ci_low:.4f}, {om.ci_high:.4f}], "
-        f"psych's Fisher-z interval [{om.bootstrap.fisher_z_ci[0]:.4f}, {om.bootstrap.fisher_z_ci[1]:.4f}]"
+        f"psych's Fisher-z interval [{om.bootstrap.fisher_z_ci[0]:.4f}, "
+        f"{om.bootstrap.fisher_z_ci[1]:.4f}]"
     )
     with single_threaded_blas():
         t1, _, c1 = timed(

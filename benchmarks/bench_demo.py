@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         cpus.append(cpu)
         print(f"  run {k + 1}: {wall:6.1f} s wall, {cpu:6.1f} s CPU")
     print(
-        f"median: {statistics.median(walls):.1f} s wall, {statistics.median(cpus):.1f} s CPU (target <= 60 s)"
+        f"median: {statistics.median(walls):.1f} s wall, {statistics.median(cpus):.1f} s CPU "
+        "(target <= 60 s)"
     )
     sys.path.insert(0, str(ROOT))
     from analysis.simulate.demo import run_demo

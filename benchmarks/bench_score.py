@@ -149,50 +149,74 @@ def render(figures: dict) -> str:
     lines = [
         "## Scoring",
         "",
-        "`mhdq score` end to end (start-up, read CSV, check every cell and row, score 4 scales, write",
-        "Parquet and the problem list) on synthetic data from `benchmarks/generate.py`: 36 five-point",
-        "items, 3 correlated factors of 12 items, every fourth item reverse keyed, ~3% missing, plus a",
+        "`mhdq score` end to end (start-up, read CSV, check every cell and row, score 4 scales, "
+        "write",
+        "Parquet and the problem list) on synthetic data from `benchmarks/generate.py`: 36 "
+        "five-point",
+        "items, 3 correlated factors of 12 items, every fourth item reverse keyed, ~3% missing, "
+        "plus a",
         "respondent id and gender (`benchmarks/bench36.yaml`). Reproduce with",
         "`.venv/bin/python benchmarks/bench_score.py` (it rewrites this section).",
         "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram']} RAM; {m['os']}; Python {m['python']}, numpy",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram']} RAM; {m['os']}; Python "
+        f"{m['python']}, numpy",
         f"{m['numpy']}, pandas {m['pandas']}, pyarrow {m['pyarrow']}. Load average when measured:",
-        f"{figures['load_before']} (before) / {figures['load_after']} (after) (1, 5, 15 min). Other jobs shared the",
-        "machine when the load is above the core count, so wall times are upper bounds; pandas' own",
+        f"{figures['load_before']} (before) / {figures['load_after']} (after) (1, 5, 15 min). "
+        "Other jobs shared the",
+        "machine when the load is above the core count, so wall times are upper bounds; pandas' "
+        "own",
         "CSV read, timed in between, shows how much the machine was slowed at the time.",
         "",
         "| Measure | Result | Target |",
         "|---|---|---|",
-        f"| 1,000,000 rows ({one['file_mb']:.0f} MB CSV): `mhdq score` wall time, best of {one['repeat']} | "
+        f"| 1,000,000 rows ({one['file_mb']:.0f} MB CSV): `mhdq score` wall time, best of "
+        f"{one['repeat']} | "
         f"{one['best']:.2f} s (median {one['median']:.2f} s) | ≤ {TARGET_SECONDS} s |",
-        f"| same, CPU time (user + system, all threads), lowest of the runs | {one['cpu']:.2f} s | |",
+        f"| same, CPU time (user + system, all threads), lowest of the runs | {one['cpu']:.2f} s | "
+        "|",
         f"| same, peak memory (RSS of the child process) | {one['peak_mb']:.0f} MiB | |",
-        f"| pandas `read_csv(engine='pyarrow')` alone, same file, runs interleaved with the above | "
-        f"{one['pyarrow_read']:.2f} s (median {one['pyarrow_read_median']:.2f} s) | (≈ 0.95 s in the issue) |",
-        f"| R 4.x `read.csv` + `psych::scoreItems` (2 cores) | {R_SECONDS['total']} s ({R_SECONDS['read.csv']} + "
-        f"{R_SECONDS['psych::scoreItems']}){', quoted from the issue (Rscript with psych is not installed here)' if not figures['r_available'] else ', quoted from the issue (this script does not run R)'} | |",
+        "| pandas `read_csv(engine='pyarrow')` alone, same file, runs interleaved with the above "
+        "| "
+        f"{one['pyarrow_read']:.2f} s (median {one['pyarrow_read_median']:.2f} s) | (≈ 0.95 s in "
+        "the issue) |",
+        f"| R 4.x `read.csv` + `psych::scoreItems` (2 cores) | {R_SECONDS['total']} s "
+        f"({R_SECONDS['read.csv']} + "
+        f"{R_SECONDS['psych::scoreItems']})"
+        + (
+            ", quoted from the issue (Rscript with psych is not installed here)"
+            if not figures["r_available"]
+            else ", quoted from the issue (this script does not run R)"
+        )
+        + " | |",
         f"| speed-up over R | {R_SECONDS['total'] / one['best']:.1f}× | ≥ 4× |",
     ]
     ten = figures.get("ten_million")
     if ten:
         lines.append(
-            f"| 10,000,000 rows ({ten['file_mb']:.0f} MB CSV): wall time (CPU time) | {ten['seconds']:.1f} s "
+            f"| 10,000,000 rows ({ten['file_mb']:.0f} MB CSV): wall time (CPU time) | "
+            f"{ten['seconds']:.1f} s "
             f"({ten['cpu']:.1f} s) | |"
         )
         lines.append(
-            f"| 10,000,000 rows: peak memory (RSS of the child process) | {ten['peak_mb']:.0f} MiB | "
+            f"| 10,000,000 rows: peak memory (RSS of the child process) | {ten['peak_mb']:.0f} MiB "
+            "| "
             f"< {TARGET_MEMORY_MB} MiB |"
         )
     lines += (
         [
             "",
-            "How: CSV is parsed by pyarrow's streaming reader straight from the file (no memory map, so",
-            "resident memory stays bounded) in chunks of 100,000 rows, parsed ahead in a background",
-            "thread (only pyarrow's C++ parser runs there); each chunk is checked and scored in place on",
+            "How: CSV is parsed by pyarrow's streaming reader straight from the file (no memory "
+            "map, so",
+            "resident memory stays bounded) in chunks of 100,000 rows, parsed ahead in a "
+            "background",
+            "thread (only pyarrow's C++ parser runs there); each chunk is checked and scored in "
+            "place on",
             "items-major NumPy blocks",
-            "(no per-cell Python); Parquet is encoded one chunk behind in another thread. Duplicate ids",
+            "(no per-cell Python); Parquet is encoded one chunk behind in another thread. "
+            "Duplicate ids",
             "across chunks are found with sorted runs of 64-bit id hashes (80 MB for ten million",
-            "respondents). Peak memory is the maximum resident set size of the `mhdq score` process",
+            "respondents). Peak memory is the maximum resident set size of the `mhdq score` "
+            "process",
             "(`resource.getrusage(RUSAGE_CHILDREN)` in a wrapper process).",
         ]
         + figures.get("notes", [])

@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         "--ordinal": ["--ordinal"],
     }
     print(
-        f"mhdq validate, {args.n:,} synthetic respondents x 36 items (bench36), {args.repeat} runs each; "
+        f"mhdq validate, {args.n:,} synthetic respondents x 36 items (bench36), {args.repeat} runs "
+        "each; "
         f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start"
     )
     for label, extra in variants.items():

@@ -42,7 +42,8 @@ else:
 checked = check_responses(table, bfi)
 items = checked.codes[~checked.rejected]
 print(
-    f"{source}: {len(items)} respondents; problems by rule:\n{checked.summary().to_string(index=False)}\n"
+    f"{source}: {len(items)} respondents; problems by "
+    f"rule:\n{checked.summary().to_string(index=False)}\n"
 )
 
 scores = score_items(

@@ -22,7 +22,8 @@ out.mkdir(parents=True, exist_ok=True)
 mhdq = load_instrument()
 
 # 1. Collected responses. We simulate 300 respondents in the Data entry layout (SYNTHETIC: the file
-#    carries a `synthetic` column); in a real study this is your exported file (.xlsx, .csv, .sav ...).
+#    carries a `synthetic` column); in a real study this is your exported file (.xlsx, .csv, .sav
+# ...).
 cohort = simulate_cohort(mhdq, n=300, seed=7)
 responses_file = out / "synthetic-responses.csv"
 cohort.responses.to_csv(responses_file, index=False)

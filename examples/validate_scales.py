@@ -43,7 +43,8 @@ print(
 for name, fit in results.cfa.items():
     m = fit.fit_measures_
     print(
-        f"CFA {name:13s} CFI {m['cfi']:.3f}  RMSEA {m['rmsea']:.3f} [{m['rmsea_ci_lower']:.3f}, {m['rmsea_ci_upper']:.3f}]"
+        f"CFA {name:13s} CFI {m['cfi']:.3f}  RMSEA {m['rmsea']:.3f} [{m['rmsea_ci_lower']:.3f}, "
+        f"{m['rmsea_ci_upper']:.3f}]"
     )
 
 paths = write_validation_outputs(results, out)  # results.json, tables.xlsx, report.html

@@ -29,12 +29,14 @@ FLAGS = [
 # prints a summary line the test reads back from the DOM dump.
 _PROBE = """<script>
 window.__errors = [];
-window.addEventListener('error', e => window.__errors.push('error: ' + (e.message || e.target.src || 'resource')), true);
+window.addEventListener('error',
+  e => window.__errors.push('error: ' + (e.message || e.target.src || 'resource')), true);
 function __mhdqCheck() {
   const imgs = Array.from(document.images);
   const broken = imgs.filter(i => !(i.complete && i.naturalWidth > 0)).length;
   const pre = document.createElement('pre'); pre.id = '__mhdq_probe';
-  pre.textContent = 'MHDQ-PROBE images=' + imgs.length + ' broken=' + broken + ' errors=' + JSON.stringify(window.__errors);
+  pre.textContent = 'MHDQ-PROBE images=' + imgs.length + ' broken=' + broken
+    + ' errors=' + JSON.stringify(window.__errors);
   document.body.appendChild(pre);
 }
 window.addEventListener('load', __mhdqCheck);
@@ -98,7 +100,9 @@ def render_in_chromium(
     errors_json = _html.unescape(line.split("errors=", 1)[1]).split("</pre>")[0]
     errors = json.loads(errors_json)
     console = [
-        l for l in dump.stderr.splitlines() if "CONSOLE" in l and ("ERROR" in l or "Uncaught" in l)
+        line
+        for line in dump.stderr.splitlines()
+        if "CONSOLE" in line and ("ERROR" in line or "Uncaught" in line)
     ]
     shot = None
     if screenshot:

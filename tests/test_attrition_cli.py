@@ -323,7 +323,7 @@ def test_fit_from_an_attendance_log_and_scored_file(tmp_path):
     stop_weeks = rng.exponential(40 * np.exp(-0.8 * (scores["model"] - 2.5))).astype(int)
     rows = [
         (pid, pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=w + 1))
-        for pid, stop in zip(scores["respondent_id"], stop_weeks)
+        for pid, stop in zip(scores["respondent_id"], stop_weeks, strict=True)
         for w in range(min(stop, 70))
     ]
     log = pd.DataFrame(rows, columns=["respondent_id", "meeting_date"])

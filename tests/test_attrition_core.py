@@ -426,7 +426,8 @@ def test_logistic_on_time_data_models_status_by_the_horizon():
 @pytest.mark.parametrize("ties", ["breslow", "efron"])
 def test_baseline_hazard_reduces_to_nelson_aalen(ties):
     # With the coefficient held at 0 (a huge ridge penalty) the Cox baseline hazard is the
-    # Nelson-Aalen estimator sum d/n (Breslow) or the Fleming-Harrington one sum_l 1/(n - l) (Efron).
+    # Nelson-Aalen estimator sum d/n (Breslow) or the Fleming-Harrington one sum_l 1/(n - l)
+    # (Efron).
     from analysis.attrition.cox import cox_newton
 
     t = np.array([1, 2, 2, 2, 3, 4, 4, 5, 6, 6], dtype=float)
@@ -438,9 +439,11 @@ def test_baseline_hazard_reduces_to_nelson_aalen(ties):
     at_risk = [10, 9, 6, 5, 2]
     deaths = [1, 2, 1, 1, 2]
     if ties == "breslow":
-        expected = [d / n for d, n in zip(deaths, at_risk)]
+        expected = [d / n for d, n in zip(deaths, at_risk, strict=True)]
     else:
-        expected = [sum(1 / (n - l) for l in range(d)) for d, n in zip(deaths, at_risk)]
+        expected = [
+            sum(1 / (n - j) for j in range(d)) for d, n in zip(deaths, at_risk, strict=True)
+        ]
     np.testing.assert_allclose(fit.event_times, times)
     np.testing.assert_allclose(fit.hazard_increments, expected, rtol=1e-9)
 

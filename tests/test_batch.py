@@ -145,7 +145,8 @@ def test_chunked_equals_serial(tmp_path, spec):
 
 
 def test_bfi_through_the_batch_matches_psych(tmp_path, bfi, bfi_files):
-    # psych::scoreItems(keys, bfi[1:25], totals = FALSE, impute = "none" | "median"); tolerance 1e-9.
+    # psych::scoreItems(keys, bfi[1:25], totals = FALSE, impute = "none" | "median"); tolerance
+    # 1e-9.
     # With impute="median" the medians are taken over all three files together, as psych does
     # over the whole sample.
     for impute in ("none", "median"):
@@ -277,7 +278,8 @@ def test_unreadable_file_is_reported_and_others_scored(tmp_path, spec):
 
 
 STREAM_FILES = {
-    # synthetic CSV files exercising the reader's streaming paths (pyarrow, text items re-read, exact csv)
+    # synthetic CSV files exercising the reader's streaming paths (pyarrow, text items re-read,
+    # exact csv)
     "plain.csv": "respondent_id,a1,a2,b1,gender,extra\np1,1,2,3,1,x\np2,,5,1,2,y\n,3,3,3,1,z\np4,8,9,1,3,w\n",
     "text_in_items.csv": "respondent_id,a1,a2,b1\np1,1,2,3\np2,Agree,5,1\np3,x,3,3\np5,2,2,2\np6,1,,\n",
     "blank_line.csv": "respondent_id,a1,a2\np1,1,2\np2,2,2\n\np3,3,4\np4,5,5\n",
@@ -364,7 +366,7 @@ def test_synthetic_marker_and_skipped_rows_whatever_the_split(tmp_path, spec):
         out = tmp_path / f"scores{n}.parquet"
         results.append(run_batch(files, spec, out, jobs=jobs, chunk_rows=chunk_rows))
         frames.append(pd.read_parquet(out))
-    for result, frame in zip(results, frames):
+    for result, frame in zip(results, frames, strict=True):
         check_accounting(result)
         assert result.synthetic
         assert (result.n_read, result.n_scored, result.n_rejected, result.n_skipped) == (6, 4, 2, 1)

@@ -64,7 +64,8 @@ def test_hs_pvalue_and_sample_size(hs):
 
 
 def test_hs_estimates_se_and_standardized_match_lavaan(hs):
-    # R: parameterEstimates(fit, standardized = TRUE)[, c("lhs","op","rhs","est","se","std.all")]; 1e-3
+    # R: parameterEstimates(fit, standardized = TRUE)[, c("lhs","op","rhs","est","se","std.all")];
+    # 1e-3
     ref, _, fit = hs
     expected = pd.DataFrame(ref["estimates"])
     merged = expected.merge(
@@ -81,7 +82,9 @@ def test_hs_top_modification_indices_match_lavaan(hs):
     ref, _, fit = hs
     expected = pd.DataFrame(ref["top_modindices"])
     got = fit.modification_indices(top=5)
-    assert list(zip(got.lhs, got.op, got.rhs)) == list(zip(expected.lhs, expected.op, expected.rhs))
+    assert list(zip(got.lhs, got.op, got.rhs, strict=True)) == list(
+        zip(expected.lhs, expected.op, expected.rhs, strict=True)
+    )
     np.testing.assert_allclose(got["mi"], expected["mi"], atol=1e-3)
     assert len(fit.modification_indices()) == 10
 
@@ -90,7 +93,8 @@ def test_hs_top_modification_indices_match_lavaan(hs):
     "name", ["cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr"]
 )
 def test_bfi_five_factor_fit_matches_lavaan(bfi, name):
-    # R: cfa(bfi five-factor model, data = bfi[, 1:25], estimator = "ML", missing = "listwise"); 1e-3
+    # R: cfa(bfi five-factor model, data = bfi[, 1:25], estimator = "ML", missing = "listwise");
+    # 1e-3
     ref, _, fit = bfi
     assert fit.fit_measures_[name.replace(".", "_")] == pytest.approx(ref["fit"][name], abs=1e-3)
 
@@ -106,7 +110,7 @@ def test_bfi_chisq_aic_bic_and_loadings(bfi):
     # R: standardizedSolution(fit) loadings (=~ est.std), 1e-3; reverse-keyed items load negatively
     expected = pd.DataFrame(ref["std_loadings"])
     table = fit.standardized_loadings()
-    got = [table.loc[r, l] for l, r in zip(expected.lhs, expected.rhs)]
+    got = [table.loc[r, lhs] for lhs, r in zip(expected.lhs, expected.rhs, strict=True)]
     np.testing.assert_allclose(got, expected["est.std"], atol=1e-3)
 
 
@@ -182,7 +186,8 @@ def test_compare_models_nested_difference_test(hs):
 
 
 def test_heywood_case_warns():
-    # SYNTHETIC data with sample correlations r12 = .8, r13 = .9, r23 = .6 exactly: the just-identified
+    # SYNTHETIC data with sample correlations r12 = .8, r13 = .9, r23 = .6 exactly: the
+    # just-identified
     # one-factor solution has λ1² = r12·r13/r23 = 1.2, i.e. a residual variance of −0.2 for a.
     target = np.array([[1, 0.8, 0.9], [0.8, 1, 0.6], [0.9, 0.6, 1]])
     z = np.random.default_rng(0).normal(size=(400, 3))

@@ -77,14 +77,15 @@ def test_bfi_models_and_fit_match_lavaan_five_factor_model():
     assert fit.fit_measures_["chisq"] == pytest.approx(ref["fit"]["chisq"], rel=1e-3)
     for name in ["cfi", "tli", "rmsea", "srmr"]:
         assert fit.fit_measures_[name] == pytest.approx(ref["fit"][name], abs=1e-3)
-    # R: standardizedSolution(); lavaan's markers are the first listed items, A1 and E1 reverse keyed,
+    # R: standardizedSolution(); lavaan's markers are the first listed items, A1 and E1 reverse
+    # keyed,
     # ours the first positively keyed: agree and extraversion point the other way (sign flips only)
     expected = pd.DataFrame(ref["std_loadings"])
     table = fit.standardized_loadings()
     lavaan_marker = expected.groupby("lhs", sort=False)["rhs"].first()
     sign = np.array([facets.keys[lavaan_marker[f]] for f in expected.lhs], dtype=float)
     assert (sign < 0).sum() == 10  # the five agree and five extraversion loadings
-    got = [table.loc[r, l] for l, r in zip(expected.lhs, expected.rhs)]
+    got = [table.loc[r, lhs] for lhs, r in zip(expected.lhs, expected.rhs, strict=True)]
     np.testing.assert_allclose(got, sign * expected["est.std"], atol=1e-3)
     # every positively keyed item now loads positively, every reverse-keyed one negatively
     keys = facets.keys
@@ -116,12 +117,14 @@ def test_mhdq_hierarchy_gives_four_nested_models():
 def test_generic_hierarchies():
     flat_two = _spec([("a", None), ("b", None)])
     assert list(hypothesised_models(flat_two)) == ["one_factor", "facets"]
-    # one theme with two facets: second-order factor with two indicators and nothing to correlate with
+    # one theme with two facets: second-order factor with two indicators and nothing to correlate
+    # with
     one_theme = _spec([("total", None), ("t", "total"), ("f1", "t"), ("f2", "t")])
     reasons = skipped_models(one_theme)
     assert "not identified" in reasons["second_order"] and "one-factor" in reasons["themes"]
     assert list(hypothesised_models(one_theme)) == ["one_factor", "facets"]
-    # a theme with a single facet and a leaf theme enter the second-order model as first-order factors
+    # a theme with a single facet and a leaf theme enter the second-order model as first-order
+    # factors
     mixed = _spec(
         [
             ("total", None),

@@ -96,7 +96,8 @@ def test_row_rules_no_answers_and_duplicates(spec):
         ids=["p1", "p2", "p1", "p1", "p3", "p3"],
     )
     checked = check_responses(t, spec)
-    # row 3 (p2): only a declared missing code -> no answers; row 6 (p3): only not applicable -> no answers
+    # row 3 (p2): only a declared missing code -> no answers; row 6 (p3): only not applicable -> no
+    # answers
     # rows 4 and 5 repeat p1 (second and later occurrences); row 7 keeps p3 because row 6 was empty.
     assert checked.reasons.tolist() == [
         "",

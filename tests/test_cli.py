@@ -30,7 +30,9 @@ def test_help_lists_every_command_with_one_line():
     names = cli.list_commands(click.Context(cli))
     for name in names:
         line = next(
-            l for l in listed.splitlines() if l.strip().startswith(name + " ") or l.strip() == name
+            row
+            for row in listed.splitlines()
+            if row.strip().startswith(name + " ") or row.strip() == name
         )
         assert not line.rstrip().endswith("..."), f"help line of {name} is cut: {line!r}"
     assert len(names) == len(COMMAND_MODULES)
@@ -65,13 +67,13 @@ def test_start_up_imports_no_heavy_library():
     code = (
         "import sys, click\n"
         "from analysis.cli import cli\n"
-        "first = sorted(m for m in sys.modules if m.split('.')[0] in %r)\n"
+        f"first = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})\n"
         "ctx = click.Context(cli)\n"
         "[cli.get_command(ctx, name) for name in cli.list_commands(ctx)]\n"
         "cli.get_help(ctx)\n"
-        "after = sorted(m for m in sys.modules if m.split('.')[0] in %r)\n"
+        f"after = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})\n"
         "print(first, after)\n"
-    ) % (HEAVY, HEAVY)
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[] []"

@@ -148,7 +148,7 @@ def test_rating_form_layout(forms_spec, tmp_out):
     assert "4 = highly relevant" in relevance.prompt
     assert ws.cell(row=FIRST_DATA_ROW, column=5).protection.locked is False
     instructions = [c.value for c in wb["Instructions"]["A"]]
-    assert any("1 = not relevant" == v for v in instructions)
+    assert any(v == "1 = not relevant" for v in instructions)
 
 
 @pytest.mark.parametrize("lang", ["en", "nb"])

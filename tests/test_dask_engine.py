@@ -37,7 +37,8 @@ def files(tmp_path):
         path = tmp_path / f"part{n}.csv"
         frame.iloc[start:stop].to_csv(path, index=False)
         paths.append(path)
-    # a third file repeating two respondents of the first (duplicates across files) and an empty answer row
+    # a third file repeating two respondents of the first (duplicates across files) and an empty
+    # answer row
     extra = frame.iloc[[5, 7]].copy()
     extra.loc[extra.index[1], [c for c in frame.columns[1:26]]] = np.nan
     path = tmp_path / "part2.csv"
@@ -58,7 +59,8 @@ def test_dask_engine_equals_local_engine(tmp_path, bfi, files):
     )
     key = lambda r: sorted((p.file, p.row or 0, p.column or "", p.rule) for p in r.problems)  # noqa: E731
     assert key(distributed) == key(local)
-    # and the scores are psych's: psych::scoreItems(keys, bfi[1:25], totals = FALSE, impute = "none"), 1e-9
+    # and the scores are psych's: psych::scoreItems(keys, bfi[1:25], totals = FALSE, impute =
+    # "none"), 1e-9
     reference = pd.read_csv(DATA / "bfi_scores_mean_impute_none.csv")
     np.testing.assert_allclose(
         expected[SCALES].to_numpy(), reference[SCALES].to_numpy(), rtol=0, atol=1e-9

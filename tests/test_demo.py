@@ -119,7 +119,8 @@ def test_attrition_used_the_simulated_followup(demo, mhdq_spec):
     results = json.loads(demo.outputs["attrition.results"].read_text())
     text = json.dumps(results)
     assert "frustration" in text and "cage" in text
-    # every event counted by the model is a disengagement in the follow-up file (switching = censored)
+    # every event counted by the model is a disengagement in the follow-up file (switching =
+    # censored)
     assert demo.facts["events"] == int(
         (cohort.followup["disengaged"] == 1).sum() - cohort.followup["switched"].sum()
     )

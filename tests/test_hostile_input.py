@@ -522,9 +522,7 @@ def test_far_cell_reference_without_dimension(tmp_path):
 
 
 def test_billion_laughs(tmp_path):
-    entities = "".join(
-        f'<!ENTITY l{i} "{"&l%d;" % (i - 1) * 10 if i else "lol"}">' for i in range(10)
-    )
+    entities = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10 if i else "lol"}">' for i in range(10))
     bomb = f'<?xml version="1.0"?><!DOCTYPE sst [{entities}]>'
     sheet = (
         bomb
@@ -612,7 +610,8 @@ def test_cells_without_references_are_counted(tmp_path):
 def test_shared_string_bomb(tmp_path):
     """Ten thousand cells pointing at one 30,000-character shared string: 300 MB of text once read."""
     strings = (
-        '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        '<?xml version="1.0" encoding="UTF-8"?><sst '
+        'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
         'count="2" uniqueCount="2"><si><t>fit_1</t></si><si><t>' + "x" * 30_000 + "</t></si></sst>"
     ).encode()
     cells = "".join(f'<row r="{r}"><c r="A{r}" t="s"><v>1</v></c></row>' for r in range(2, 10_002))

@@ -32,8 +32,10 @@ def bfi():
 @pytest.mark.parametrize("step", list(LAVAAN_STEPS))
 @pytest.mark.parametrize("measure", ["chisq", "df", "cfi", "rmsea", "srmr"])
 def test_hs_school_invariance_matches_lavaan(hs, step, measure):
-    # R: cfa(model, data = HolzingerSwineford1939, group = "school", group.equal = c() | "loadings" |
-    #        c("loadings", "intercepts")); fitMeasures(f, c("chisq","df","cfi","rmsea","srmr")); 1e-3
+    # R: cfa(model, data = HolzingerSwineford1939, group = "school", group.equal = c() | "loadings"
+    # |
+    #        c("loadings", "intercepts")); fitMeasures(f, c("chisq","df","cfi","rmsea","srmr"));
+    # 1e-3
     ref, res = hs
     expected = ref["invariance_school"][LAVAAN_STEPS[step]][measure]
     assert res.summary().loc[step, measure] == pytest.approx(expected, abs=1e-3)
@@ -42,7 +44,8 @@ def test_hs_school_invariance_matches_lavaan(hs, step, measure):
 @pytest.mark.parametrize("step", list(LAVAAN_STEPS))
 @pytest.mark.parametrize("measure", ["chisq", "df", "cfi", "rmsea", "srmr"])
 def test_bfi_gender_invariance_matches_lavaan(bfi, step, measure):
-    # R: cfa(five-factor model, data = bfi[!is.na(bfi$gender), ], group = "gender", group.equal = ...,
+    # R: cfa(five-factor model, data = bfi[!is.na(bfi$gender), ], group = "gender", group.equal =
+    # ...,
     #        estimator = "ML", missing = "listwise"); fitMeasures(...); 1e-3 (chisq: relative 1e-6)
     ref, res = bfi
     expected = ref["invariance_gender_ml"][LAVAAN_STEPS[step]][measure]

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.skipif(
     SOFFICE is None,
     reason="LibreOffice (soffice) is not installed; Debian package 'libreoffice-calc'",
 )
-#: CSV filter options: comma, double quote, UTF-8, from row 1, ..., -1 = every sheet to its own file.
+#: CSV filter options: comma, double quote, UTF-8, from row 1, ..., -1 = every sheet to its own
+#: file.
 ALL_SHEETS_CSV = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
 
 

@@ -358,11 +358,13 @@ def render_tables(instrument: Instrument) -> str:
     add("")
     add("## Items, with the code and interview passage each rests on\n")
     add(
-        'Key: `+` agreeing means more disengagement; `-` reverse keyed. Respondent "text" means the '
+        'Key: `+` agreeing means more disengagement; `-` reverse keyed. Respondent "text" means '
+        "the "
         "item rests on the authors' summary rather than one respondent's account.\n"
     )
     add(
-        "| Item | Text (en) | Key | Table 3 code | Preliminary theme | Final theme | Passage (respondent) |"
+        "| Item | Text (en) | Key | Table 3 code | Preliminary theme | Final theme | Passage "
+        "(respondent) |"
     )
     add("|---|---|---|---|---|---|---|")
     for item in disengagement_items(instrument):
@@ -409,7 +411,8 @@ def render_tables(instrument: Instrument) -> str:
     for q in instrument.background:
         shown = f"`{q.relevant.question}` in {list(q.relevant.values)}" if q.relevant else "always"
         add(
-            f"| `{q.id}` | {q.type} | {_cell(q.label['en'])} | {shown} | {'yes' if q.sensitive else ''} |"
+            f"| `{q.id}` | {q.type} | {_cell(q.label['en'])} | {shown} | "
+            f"{'yes' if q.sensitive else ''} |"
         )
     add("")
     add("## Languages and translation status\n")
@@ -442,7 +445,8 @@ def test_content_validity_doc_lists_every_item(mhdq):
 def test_content_validity_doc_matches_bank(mhdq):
     text = DOC.read_text(encoding="utf-8")
     assert _generated_block(text) == render_tables(mhdq).strip("\n"), (
-        "docs/content-validity.md is out of date; run: .venv/bin/python tests/test_mhdq_bank.py --write-doc"
+        "docs/content-validity.md is out of date; run: .venv/bin/python tests/test_mhdq_bank.py "
+        "--write-doc"
     )
 
 

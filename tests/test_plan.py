@@ -62,7 +62,8 @@ def test_per_cohort_alpha_and_omega_are_the_library_statistics(bfi_spec, bfi_pla
         assert first[f"alpha_width:{scale}"] == pytest.approx(
             alpha.ci_high - alpha.ci_low, abs=1e-10
         )
-        # omega(n_factors = 1) uses factor_analyzer's minres, the plan analysis.factor.efa's: same criterion
+        # omega(n_factors = 1) uses factor_analyzer's minres, the plan analysis.factor.efa's: same
+        # criterion
         om = omega(items[ids], n_factors=1, keys=item_keys(bfi_spec))
         assert first[f"omega:{scale}"] == pytest.approx(om.estimate, abs=1e-4)
 
@@ -116,7 +117,8 @@ def test_summaries_follow_their_definitions(bfi_plan):
 
 
 def test_feldt_width_is_the_f_quantile_spread(bfi_plan):
-    # Feldt, Woodruff & Salih (1987): bounds 1 - (1 - alpha) F_q(n - 1, (n - 1)(k - 1)), so the width
+    # Feldt, Woodruff & Salih (1987): bounds 1 - (1 - alpha) F_q(n - 1, (n - 1)(k - 1)), so the
+    # width
     # divided by (1 - alpha) is F_.975 - F_.025 of those degrees of freedom (scipy's F quantiles)
     from scipy import stats
 

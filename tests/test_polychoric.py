@@ -75,7 +75,10 @@ def test_bivariate_normal_cdf_matches_scipy():
         ]
     )
     ours = bivariate_normal_cdf(h, k, r)
-    ref = [multivariate_normal(cov=[[1, c], [c, 1]]).cdf([a, b]) for a, b, c in zip(h, k, r)]
+    ref = [
+        multivariate_normal(cov=[[1, c], [c, 1]]).cdf([a, b])
+        for a, b, c in zip(h, k, r, strict=True)
+    ]
     np.testing.assert_allclose(ours, ref, atol=1e-7)
 
 

@@ -78,7 +78,8 @@ def test_label_mode_norwegian(mini):
 def test_summary_column_only(tmp_path, mini):
     path = tmp_path / "k.csv"
     path.write_text(
-        '"fit_1";"groups";"_uuid";"_submission_time"\r\n"1";"2 0";"u1";"t"\r\n"2";"1 7";"u2";"t"\r\n'
+        '"fit_1";"groups";"_uuid";"_submission_time"\r\n"1";"2 0";"u1";"t"\r\n"2";"1 '
+        '7";"u2";"t"\r\n'
     )
     table = read_responses(path, mini)
     assert table.background.loc[0, ["groups_1", "groups_2", "groups_3", "groups_0"]].tolist() == [
@@ -142,7 +143,8 @@ def test_label_headers_of_a_form_built_for_another_group(tmp_path, mini):
 def test_hxl_tag_row_under_the_header(tmp_path, mini):
     path = tmp_path / "hxl.csv"
     path.write_text(
-        '"fit_1";"fit_2";"_uuid";"_submission_time"\r\n"#indicator +a";"";"";""\r\n"2";"3";"u1";"t"\r\n'
+        '"fit_1";"fit_2";"_uuid";"_submission_time"\r\n"#indicator '
+        '+a";"";"";""\r\n"2";"3";"u1";"t"\r\n'
     )
     table = read_responses(path, mini)
     assert table.items.loc[0, ["fit_1", "fit_2"]].tolist() == [2.0, 3.0]

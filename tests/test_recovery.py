@@ -1,18 +1,21 @@
 """Recovery tests: the analyses find the structure the simulator put in (issue 6 §2).
 
-Every cohort here is synthetic (:func:`analysis.simulate.cohort.simulate_cohort`). The expected values are
-not our own estimates: they are the *generating* parameters (number of factors, loadings, hazard
+Every cohort here is synthetic (:func:`analysis.simulate.cohort.simulate_cohort`). The expected
+values are not our own estimates: they are the *generating* parameters (number of factors, loadings,
+hazard
 ratios) or population values derived from them in closed form (alpha, omega). No reference software
 is involved, so the tolerances are statistical: a congruence bound, interval coverage.
 
 Settings (stated once, used by every test unless it says otherwise)
 -----------------------------------------------------------------
-- N = 2,000 respondents, seed 1, ``careless_share = 0`` (careless respondents are a contamination the
-  factor model does not describe), the simulator's other defaults: loadings uniform on (.55, .80),
+- N = 2,000 respondents, seed 1, ``careless_share = 0`` (careless respondents are a contamination
+  the factor model does not describe), the simulator's other defaults: loadings uniform on (.55,
+  .80),
   ``missing_rate = .03`` (MCAR), not-applicable sponsor items by design (MCAR with respect to the
   latent traits), 5-point MHDQ and 6-point bfi response scales.
-- MHDQ (embedded, ``gamma = 0.8``, ``root_correlation = 0.3``): the generating model has **7 first-order
-  factors** — the 6 facets and the separate *meaning* scale. Facets of one theme correlate γ² = .64,
+- MHDQ (embedded, ``gamma = 0.8``, ``root_correlation = 0.3``): the generating model has **7
+  first-order factors** — the 6 facets and the separate *meaning* scale. Facets of one theme
+  correlate γ² = .64,
   facets of different themes γ⁴ = .41, *meaning* with each facet −.3·γ² = −.19. With 6 items per
   facet and N = 2,000 the facets are identifiable: parallel analysis counts 7 factors, not the 3
   themes or 1 total (a 3-theme count would need γ close to 1, where facets of a theme merge).
@@ -92,9 +95,10 @@ def test_efa_loadings_match_the_generating_loadings(which, request):
     estimated = efa.loadings_.to_numpy()
     order, signs = match_factors(estimated, truth)  # Hungarian matching of order, then reflection
     congruence = tucker_congruence(estimated[:, order] * signs, truth)
-    # Tucker congruence >= .95 counts as "fairly similar" (Lorenzo-Seva & ten Berge, 2006): per factor
+    # Tucker congruence >= .95 counts as "fairly similar" (Lorenzo-Seva & ten Berge, 2006): per
+    # factor
     assert congruence.min() >= 0.95, dict(
-        zip([s.id for s in spec.leaf_scales], congruence.round(3))
+        zip([s.id for s in spec.leaf_scales], congruence.round(3), strict=True)
     )
     # and every item's largest loading sits on its own facet
     assert (np.abs(estimated[:, order]).argmax(axis=1) == np.abs(truth).argmax(axis=1)).all()
@@ -132,10 +136,11 @@ def population_covariance(cohort, instrument, items: list[str]) -> np.ndarray:
     for a in range(p):
         for b in range(a, p):
             ta, tb = taus[a][:, None], taus[b][None, :]
-            if a == b:
-                joint = 1 - ndtr(np.maximum(ta, tb))
-            else:
-                joint = bivariate_normal_cdf(-ta, -tb, rho[a, b])
+            joint = (
+                1 - ndtr(np.maximum(ta, tb))
+                if a == b
+                else bivariate_normal_cdf(-ta, -tb, rho[a, b])
+            )
             value = np.sum(
                 steps[a][:, None] * steps[b][None, :] * (joint - (1 - ndtr(ta)) * (1 - ndtr(tb)))
             )
@@ -176,7 +181,8 @@ def test_population_covariance_matches_a_large_draw(mhdq_spec):
 
 
 def test_plan_population_covariance_is_this_closed_form(mhdq_spec):
-    # analysis.simulate.plan.population_covariance (vectorised over pairs, used by mhdq plan) against the
+    # analysis.simulate.plan.population_covariance (vectorised over pairs, used by mhdq plan)
+    # against the
     # loop above, for every MHDQ item
     from analysis.simulate.plan import population_covariance as vectorised
 

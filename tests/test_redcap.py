@@ -34,7 +34,7 @@ REDCAP_HEADER = [
 def read(path):
     with open(path, encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
-    return rows[0], [dict(zip(rows[0], row)) for row in rows[1:]]
+    return rows[0], [dict(zip(rows[0], row, strict=False)) for row in rows[1:]]
 
 
 def test_headers_and_record_id(forms_spec, tmp_out):
@@ -59,7 +59,8 @@ def test_items_are_radio_matrices(forms_spec, tmp_out):
     for row in items.values():
         assert row["Field Type"] == "radio" and row["Required Field?"] == "y"
         assert row["Choices, Calculations, OR Slider Labels"] == (
-            "1, Strongly disagree | 2, Disagree | 3, Neither agree nor disagree | 4, Agree | 5, Strongly agree"
+            "1, Strongly disagree | 2, Disagree | 3, Neither agree nor disagree | 4, Agree | 5, "
+            "Strongly agree"
             " | 9, Not applicable"
         )
     # one matrix group per facet, the rows of a group consecutive

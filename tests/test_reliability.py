@@ -598,7 +598,7 @@ def test_reliability_table_skips_the_omega_bootstrap_below_its_minimum_n(monkeyp
         analysis.factor.efa, "extract_factors", lambda *a, **k: calls.append(1) or real(*a, **k)
     )
     items, mhdq = _simulated_mhdq_items(30, seed=1)
-    assert 30 < TABLE_OMEGA_MIN_N
+    assert TABLE_OMEGA_MIN_N > 30
     tab = reliability_table(items, mhdq, seed=1)
     table = tab.table.set_index("scale")
     assert calls == []  # no resample was refitted

@@ -102,8 +102,8 @@ def _figures():
 def test_figure_png_is_the_tight_savefig_picture():
     """Reference: matplotlib's own ``savefig(bbox_inches="tight")``; figure_png draws once and crops.
     Tolerance: the crop may differ by one pixel row/column (rounding of the box), so the sizes agree
-    within 1 px and the pixels, compared on the common area, differ by < 0.05 on average (0-1 scale);
-    a clipped label or a missing margin would change the size by several pixels."""
+    within 1 px and the pixels, compared on the common area, differ by < 0.05 on average (0-1
+    scale); a clipped label or a missing margin would change the size by several pixels."""
 
     from analysis.report.html import figure_png
 

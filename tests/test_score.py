@@ -42,7 +42,8 @@ def spec():
 
 @pytest.mark.parametrize("impute", ["none", "median"])
 def test_bfi_mean_scores_match_psych(bfi, bfi_items, impute):
-    # R: psych::scoreItems(keys, bfi[1:25], totals = FALSE, impute = impute, min = 1, max = 6)$scores
+    # R: psych::scoreItems(keys, bfi[1:25], totals = FALSE, impute = impute, min = 1, max =
+    # 6)$scores
     reference = pd.read_csv(DATA / f"bfi_scores_mean_impute_{impute}.csv")
     assert len(reference) == len(bfi_items) == 2800
     scores = score_items(bfi_items, bfi, impute=impute)
@@ -101,11 +102,13 @@ def test_rules_min_answered_not_applicable_and_sum(spec):
     b = ["b1", "b2", "b3", "b4", "b5", "b6"]
     rows = [
         # a: a2, a6 reversed (6 - x). b: b3 reversed.
-        dict(zip(a + b, [5, 1, 5, 5, 5, 1] + [4, 4, 2, 4, 4, 4])),  # every answer "high"
         dict(
-            zip(a + b, [5, 8, 8, 8, 8, None] + [4, 8, 8, 8, None, None])
+            zip(a + b, [5, 1, 5, 5, 5, 1] + [4, 4, 2, 4, 4, 4], strict=True)
+        ),  # every answer "high"
+        dict(
+            zip(a + b, [5, 8, 8, 8, 8, None] + [4, 8, 8, 8, None, None], strict=True)
         ),  # a: 1 answered of 2 counted
-        dict(zip(a + b, [1, 5, None, None, 8, 8] + [4, 4, 8, None, None, None])),
+        dict(zip(a + b, [1, 5, None, None, 8, 8] + [4, 4, 8, None, None, None], strict=True)),
     ]
     codes = pd.DataFrame(rows, dtype=float)
     scores = score_items(codes, spec)
@@ -197,7 +200,7 @@ def naive_scores(codes: pd.DataFrame, spec, impute: str, medians: dict) -> dict:
                 continue
             if impute == "median":
                 filled = []
-                for item_id, a in zip(spec.scale_items(scale.id), answers):
+                for item_id, a in zip(spec.scale_items(scale.id), answers, strict=True):
                     if a == "na" and rule.not_applicable == "exclude":
                         continue
                     if a in (None, "na"):
@@ -218,7 +221,8 @@ def naive_scores(codes: pd.DataFrame, spec, impute: str, medians: dict) -> dict:
 @pytest.mark.parametrize("impute", ["none", "median"])
 def test_vectorised_scoring_equals_the_rules_applied_row_by_row(spec, seed, impute):
     # Items interleaved across facets (non-contiguous scale members), not-applicable (8),
-    # declared missing (9), invalid (7, 2.5) and blank cells, both not-applicable rules, a sum scale.
+    # declared missing (9), invalid (7, 2.5) and blank cells, both not-applicable rules, a sum
+    # scale.
     raw = load_instrument(DATA / "scoring_spec.yaml").raw
     order = ["a1", "b1", "a2", "b2", "a3", "b3", "a4", "b4", "a5", "b5", "a6", "b6"]
     items = {item["id"]: item for item in raw["items"]}

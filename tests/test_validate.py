@@ -116,14 +116,16 @@ def test_bfi_item_statistics_match_psych_alpha(bfi_run):
 
 def test_bfi_factorability_and_retention_match_psych(bfi_run):
     result, _ = bfi_run
-    # psych::KMO(x)$MSA and cortest.bartlett(cor(x, use = "pairwise"), n = 2800); tolerance 1e-6 / 1e-3
+    # psych::KMO(x)$MSA and cortest.bartlett(cor(x, use = "pairwise"), n = 2800); tolerance 1e-6 /
+    # 1e-3
     assert result["factorability"]["kmo"]["overall"] == pytest.approx(
         REF["kmo"]["overall"], abs=1e-6
     )
     assert result["factorability"]["bartlett"]["chi_square"] == pytest.approx(
         REF["bartlett"]["chisq"], abs=1e-3
     )
-    # psych::fa.parallel(x, fa = "both", n.iter = 20)$nfact and vss(x, n = 8)$map minimum: exact counts
+    # psych::fa.parallel(x, fa = "both", n.iter = 20)$nfact and vss(x, n = 8)$map minimum: exact
+    # counts
     assert result["retention"]["parallel"]["n_factors"] == REF["parallel"]["nfact"]
     assert result["retention"]["map"]["n_factors"] == REF["map"]["best"]
     observed = [row["fa_observed"] for row in result["retention"]["parallel"]["eigenvalues"]]
@@ -136,7 +138,8 @@ def test_bfi_cfa_of_the_five_scales_matches_lavaan(bfi_run):
     result, _ = bfi_run
     facets = result["cfa"]["models"]["facets"]
     ref = REF["cfa_ml"]["fit"]
-    # lavaan::cfa(model, estimator = "ML", missing = "listwise"); fitMeasures; tolerance 1e-3 (χ²: 1e-2)
+    # lavaan::cfa(model, estimator = "ML", missing = "listwise"); fitMeasures; tolerance 1e-3 (χ²:
+    # 1e-2)
     assert facets["n_obs"] == ref["ntotal"]
     fm = facets["fit_measures"]
     assert fm["chisq"] == pytest.approx(ref["chisq"], abs=1e-2)
@@ -157,7 +160,8 @@ def test_bfi_invariance_across_gender_matches_lavaan(bfi_run):
     result, _ = bfi_run
     steps = {row["step"]: row for row in result["invariance"]["steps"]}
     ref = REF["invariance_gender_ml"]
-    # lavaan cfa(..., group = "gender", group.equal = c() / "loadings" / c("loadings", "intercepts")); 1e-2 on χ²
+    # lavaan cfa(..., group = "gender", group.equal = c() / "loadings" / c("loadings",
+    # "intercepts")); 1e-2 on χ²
     for step, key in (
         ("configural", "none"),
         ("metric", "loadings"),
@@ -220,7 +224,7 @@ def test_results_json_has_the_documented_top_level_keys(bfi_run, mhdq_run):
 def test_every_analysis_block_states_its_status(mhdq_run):
     result, _, _ = mhdq_run
     for step in result["steps"]:
-        block = result[step["name"]] if step["name"] in result else None
+        block = result.get(step["name"], None)
         if block is not None:
             assert block["status"] == step["status"]
             if step["status"] != "ok":

@@ -43,7 +43,8 @@ def test_report_renders_in_chromium_with_every_figure(bfi_outputs):
     seen = render_in_chromium(bfi_outputs["html"], screenshot=False)
     assert seen["errors"] == []
     assert seen["broken"] == 0
-    # answers per item, scree with parallel analysis, EFA loadings, CFA fit comparison, invariance ladder
+    # answers per item, scree with parallel analysis, EFA loadings, CFA fit comparison, invariance
+    # ladder
     assert seen["images"] == 5
 
 
@@ -106,7 +107,8 @@ def test_verdicts_apply_the_stated_thresholds(bfi_results):
         "scalar",
         "scalar",
     ]
-    # lavaan: CFI configural .77507, metric .77522, scalar .76428 -> ΔCFI metric +.0002 (meets), scalar −.0109 (below)
+    # lavaan: CFI configural .77507, metric .77522, scalar .76428 -> ΔCFI metric +.0002 (meets),
+    # scalar −.0109 (below)
     assert invariance[0].passed is True and invariance[2].passed is False
 
 

@@ -50,7 +50,7 @@ def test_bfi_wlsmv_standardized_loadings_match_lavaan(bfi):
     ref, _, fit = bfi
     expected = pd.DataFrame(ref["std_loadings"])
     table = fit.standardized_loadings()
-    got = [table.loc[r, l] for l, r in zip(expected.lhs, expected.rhs)]
+    got = [table.loc[r, lhs] for lhs, r in zip(expected.lhs, expected.rhs, strict=True)]
     np.testing.assert_allclose(got, expected["est.std"], atol=1e-4)
 
 

@@ -13,7 +13,7 @@ from instrument.forms.xlsform import form_version, write_xlsform  # noqa: E402
 
 def sheet_rows(path, name):
     rows = list(openpyxl.load_workbook(path)[name].iter_rows(values_only=True))
-    return [dict(zip(rows[0], row)) for row in rows[1:]]
+    return [dict(zip(rows[0], row, strict=False)) for row in rows[1:]]
 
 
 @pytest.mark.parametrize("lang", ["en", "nb"])

@@ -2,14 +2,18 @@
 
 Public API (each name lives in the module named for its concept):
 
-- :func:`~analysis.attrition.followup.join_followup`, :func:`~analysis.attrition.followup.dropout_from_attendance`,
-  :func:`~analysis.attrition.followup.status_from_attendance` - follow-up data and the dropout definition;
-- :class:`~analysis.attrition.cox.CoxModel`, :func:`~analysis.attrition.cox.cox_zph` - Cox model, PH check;
+- :func:`~analysis.attrition.followup.join_followup`,
+  :func:`~analysis.attrition.followup.dropout_from_attendance`,
+  :func:`~analysis.attrition.followup.status_from_attendance` - follow-up data and the dropout
+  definition;
+- :class:`~analysis.attrition.cox.CoxModel`, :func:`~analysis.attrition.cox.cox_zph` - Cox model, PH
+  check;
 - :class:`~analysis.attrition.logistic.LogisticModel` - logistic model of disengagement status;
 - :func:`~analysis.attrition.timevarying.person_period` - (start, stop] rows from waves;
 - :func:`~analysis.attrition.kaplan_meier.kaplan_meier`, :func:`~analysis.attrition.kaplan_meier.logrank_test`;
 - :func:`~analysis.attrition.concordance.concordance_index` - Harrell's C;
-- :func:`~analysis.attrition.validation.validate_cox`, :func:`~analysis.attrition.validation.validate_logistic`;
+- :func:`~analysis.attrition.validation.validate_cox`,
+  :func:`~analysis.attrition.validation.validate_logistic`;
 - :func:`~analysis.attrition.sample_size.riley_sample_size`;
 - :func:`~analysis.attrition.study.fit_attrition` - the whole analysis in one call;
 - :func:`~analysis.attrition.model_io.save_model`, :func:`~analysis.attrition.model_io.load_model`;

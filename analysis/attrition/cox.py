@@ -415,7 +415,8 @@ class ProportionalHazardsTest:
 
         if term not in self.scaled_residuals.columns:
             raise ValueError(
-                f"term: {term!r} is not in the model; terms: {', '.join(self.scaled_residuals.columns)}"
+                f"term: {term!r} is not in the model; terms: "
+                f"{', '.join(self.scaled_residuals.columns)}"
             )
         if ax is None:
             _, ax = plt.subplots(figsize=(4.2, 3.4))
@@ -472,8 +473,8 @@ def cox_zph(
     with :math:`V_k` the covariance of X in the risk set. The global test uses all of
     :math:`\\gamma` at once. This is what ``cox.zph`` does since survival 3.0 (earlier versions
     used an approximation); on lung (age + sex + ph.ecog) the per-term and global statistics agree
-    with R's printed output within 1e-6, and synthetic crossing hazards are flagged. Scaled residuals
-    are :math:`\\hat\\beta + d\\,\\mathcal{I}^{-1} r_k` (d = number of events).
+    with R's printed output within 1e-6, and synthetic crossing hazards are flagged. Scaled
+    residuals are :math:`\\hat\\beta + d\\,\\mathcal{I}^{-1} r_k` (d = number of events).
 
     References
     ----------

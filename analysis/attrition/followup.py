@@ -1,8 +1,10 @@
 """Follow-up data: the dropout definition, the join to baseline scores, and every join problem as a record.
 
-Nothing is dropped silently: each row that cannot be analysed (an ID on one side only, a duplicate ID,
-a follow-up before baseline, a negative or missing time, an unknown status code, a missing predictor)
-gets a :class:`~instrument.problems.Problem` record, and :class:`FollowupData` counts them.
+Nothing is dropped silently: each row that cannot be analysed (an ID on one side only, a duplicate
+ID,
+a follow-up before baseline, a negative or missing time, an unknown status code, a missing
+predictor) gets a :class:`~instrument.problems.Problem` record, and :class:`FollowupData` counts
+them.
 """
 
 from __future__ import annotations
@@ -69,7 +71,8 @@ class FollowupData:
 def _ids(frame: pd.DataFrame, column: str, source: str) -> pd.Series:
     if column not in frame.columns:
         raise ValueError(
-            f"{source}: no ID column {column!r}; columns are {', '.join(map(str, frame.columns[:20]))}"
+            f"{source}: no ID column {column!r}; columns are "
+            f"{', '.join(map(str, frame.columns[:20]))}"
         )
     ids = frame[column]
     # IDs are matched as text with surrounding blanks removed ("007" stays "007")
@@ -162,7 +165,8 @@ def join_followup(
     ):
         if name is not None and name not in frame.columns:
             raise ValueError(
-                f"{source}: no column {name!r}; columns are {', '.join(map(str, frame.columns[:20]))}"
+                f"{source}: no column {name!r}; columns are "
+                f"{', '.join(map(str, frame.columns[:20]))}"
             )
     if (baseline_date is None) != (followup_date is None):
         raise ValueError("baseline_date, followup_date: give both date columns or neither")
@@ -239,7 +243,7 @@ def join_followup(
     fu.insert(0, "_id", fu_ids[fu_ok & ~only_fu].to_numpy())
     status = pd.to_numeric(fu[event], errors="coerce")
     bad_status = ~status.isin([0, 1, 2]).to_numpy()
-    for pos, value in zip(fu_pos[bad_status], fu[event].to_numpy()[bad_status]):
+    for pos, value in zip(fu_pos[bad_status], fu[event].to_numpy()[bad_status], strict=True):
         problems.append(
             Problem(
                 followup_file,
@@ -248,7 +252,8 @@ def join_followup(
                 None if pd.isna(value) else shorten(value),
                 "invalid_status",
                 "error",
-                "status must be 0 (censored / still engaged), 1 (disengaged) or 2 (competing outcome)",
+                "status must be 0 (censored / still engaged), 1 (disengaged) or 2 (competing "
+                "outcome)",
             )
         )
     keep = ~bad_status
@@ -314,7 +319,9 @@ def join_followup(
         design = "time"
         times = pd.to_numeric(fu[time], errors="coerce").to_numpy(dtype=float)
         missing_t = np.isnan(times)
-        for pos, value in zip(fu_pos[missing_t & keep], fu[time].to_numpy()[missing_t & keep]):
+        for pos, value in zip(
+            fu_pos[missing_t & keep], fu[time].to_numpy()[missing_t & keep], strict=True
+        ):
             problems.append(
                 Problem(
                     followup_file,

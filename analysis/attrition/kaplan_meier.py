@@ -126,12 +126,15 @@ def kaplan_meier(time, event, group=None, *, ci_level: float = 0.95, levels=None
     Notes
     -----
     :math:`\\hat S(t) = \\prod_{t_k \\le t} (1 - d_k / n_k)`; Greenwood:
-    :math:`\\widehat{\\mathrm{se}}\\{-\\log\\hat S(t)\\} = \\sqrt{\\sum_{t_k\\le t} d_k / (n_k(n_k - d_k))}`.
-    Reproduces ``survival::survfit(Surv(time, status) ~ group)`` (tested on lung by sex within 1e-6).
+    :math:`\\widehat{\\mathrm{se}}\\{-\\log\\hat S(t)\\} = \\sqrt{\\sum_{t_k\\le t} d_k / (n_k(n_k -
+    d_k))}`.
+    Reproduces ``survival::survfit(Surv(time, status) ~ group)`` (tested on lung by sex within
+    1e-6).
 
     References
     ----------
-    Kaplan EL, Meier P (1958). Nonparametric estimation from incomplete observations. JASA 53:457-481.
+    Kaplan EL, Meier P (1958). Nonparametric estimation from incomplete observations. JASA
+    53:457-481.
 
     Examples
     --------

@@ -68,8 +68,10 @@ class SavedModel:
         got = (instrument.metadata.short_name, instrument.version)
         if want != got:
             raise UsageError(
-                f"this model was fitted on {want[0]} version {want[1]}, but the responses are scored "
-                f"with {got[0]} version {got[1]}; scale scores of different instruments or versions are "
+                f"this model was fitted on {want[0]} version {want[1]}, but the responses are "
+                "scored "
+                f"with {got[0]} version {got[1]}; scale scores of different instruments or "
+                "versions are "
                 "not interchangeable - refit the model on data from this instrument"
             )
 
@@ -95,7 +97,8 @@ class SavedModel:
             if horizon > max_time:
                 raise ValueError(
                     f"horizon: {horizon:g} is beyond the longest follow-up of the development data "
-                    f"({max_time:g} {self.options.get('time_unit', '')}); risks there would be extrapolated"
+                    f"({max_time:g} {self.options.get('time_unit', '')}); risks there would be "
+                    "extrapolated"
                 )
             s0 = baseline_survival_at(self.baseline, horizon)
             risk = 1.0 - s0 ** np.exp(lp)

@@ -70,7 +70,8 @@ class AttritionAnalysis:
     options : dict
         Every setting used.
     time_summary : dict
-        Follow-up: ``median_followup, mean_followup, max_followup, person_time, event_rate, events_by_horizon, unit``.
+        Follow-up: ``median_followup, mean_followup, max_followup, person_time, event_rate,
+        events_by_horizon, unit``.
     """
 
     model_type: str
@@ -170,7 +171,8 @@ def fit_attrition(
         raise ValueError(f"model: must be one of {', '.join(MODELS)}; got {model!r}")
     if model == "cox" and followup.design != "time":
         raise ValueError(
-            "model: a Cox model needs follow-up times (give --time, or dates); this is a status design"
+            "model: a Cox model needs follow-up times (give --time, or dates); this is a status "
+            "design"
         )
     if not scales:
         raise ValueError("scales: name at least one scale-score column")
@@ -246,7 +248,8 @@ def fit_attrition(
         epp = events_per_parameter(int(event.sum()), n_param)
         if zph.table.loc["GLOBAL", "p"] < 0.05:
             warnings.warn(
-                f"proportional hazards: the global test rejects (p = {zph.table.loc['GLOBAL', 'p']:.3g}); "
+                "proportional hazards: the global test rejects (p = "
+                f"{zph.table.loc['GLOBAL', 'p']:.3g}); "
                 "hazard ratios average over time - see the PH table",
                 DataQualityWarning,
                 stacklevel=2,
@@ -265,9 +268,12 @@ def fit_attrition(
     enough = len(data) >= sample.n_required
     if not enough:
         warnings.warn(
-            f"too few data for a stable prediction model: n = {len(data)} with {int(event.sum())} events "
-            f"({epp:.1f} per parameter) is below Riley et al.'s (2019) minimum n = {sample.n_required} "
-            f"for {n_param} parameters; expect overfitting (see the optimism-corrected performance)",
+            f"too few data for a stable prediction model: n = {len(data)} with {int(event.sum())} "
+            "events "
+            f"({epp:.1f} per parameter) is below Riley et al.'s (2019) minimum n = "
+            f"{sample.n_required} "
+            f"for {n_param} parameters; expect overfitting (see the optimism-corrected "
+            "performance)",
             DataQualityWarning,
             stacklevel=2,
         )
@@ -352,8 +358,8 @@ def _compare(model, design, data, time, event, ties, ci_level) -> pd.DataFrame:
         name: ("covariates only" if name == "scales + covariates" else "null (no predictors)")
         for name in table["model"]
     }
-    loglik = dict(zip(table["model"], table["loglik"]))
-    n_par = dict(zip(table["model"], table["n_parameters"]))
+    loglik = dict(zip(table["model"], table["loglik"], strict=True))
+    n_par = dict(zip(table["model"], table["n_parameters"], strict=True))
     lr, dfs, ps, refs = [], [], [], []
     for name in table["model"]:
         ref = reference[name]

@@ -45,8 +45,8 @@ class Validation:
         ``calibration_intercept``); columns ``apparent, optimism, corrected``, ``ci_low,
         ci_high`` (interval of the corrected value: bootstrap percentiles of the resamples'
         apparent performance shifted by the optimism, Noma et al. 2021; not given for the
-        calibration slope and intercept, fixed by construction on the fitting data), ``boot_sd`` (SD of the
-        per-resample optimism), ``n_resamples``, ``ci_level``.
+        calibration slope and intercept, fixed by construction on the fitting data), ``boot_sd`` (SD
+        of the per-resample optimism), ``n_resamples``, ``ci_level``.
     calibration : DataFrame
         Grouped calibration at the horizon on the original data: ``group, n, mean_predicted,
         observed, observed_ci_low, observed_ci_high``.
@@ -394,7 +394,8 @@ def _table(names, apparent, optimism, boot_apparent, ci_level: float = 0.95) -> 
 def _warn_failures(failed, n_boot):
     if failed:
         warnings.warn(
-            f"bootstrap validation: {failed} of {n_boot} resamples could not be refitted and were left "
+            f"bootstrap validation: {failed} of {n_boot} resamples could not be refitted and were "
+            "left "
             "out (few events or separation)",
             DataQualityWarning,
             stacklevel=3,

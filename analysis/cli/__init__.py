@@ -82,7 +82,8 @@ class LazyGroup(click.Group):
         command = importlib.import_module(f"analysis.cli.{modules[cmd_name]}").command
         if command.name != cmd_name:
             raise RuntimeError(
-                f"analysis/cli/{modules[cmd_name]}.py defines command {command.name!r}, not {cmd_name!r}"
+                f"analysis/cli/{modules[cmd_name]}.py defines command {command.name!r}, not "
+                f"{cmd_name!r}"
             )
         self.add_command(command)
         return command

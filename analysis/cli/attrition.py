@@ -82,8 +82,10 @@ def scores_from(frame, instrument, *, scales: list[str] | None, file: str = "RES
     missing = [s for s in chosen if s not in frame.columns]
     if missing or not chosen:
         raise UsageError(
-            f"RESPONSES: scale score column(s) {', '.join(missing) or '(none found)'} not in the file and "
-            f"no item answers of {instrument.metadata.short_name} to score them from; give --scales or raw responses"
+            f"RESPONSES: scale score column(s) {', '.join(missing) or '(none found)'} not in the "
+            "file and "
+            f"no item answers of {instrument.metadata.short_name} to score them from; give "
+            "--scales or raw responses"
         )
     return frame, chosen, scored, problems
 
@@ -288,7 +290,8 @@ def fit_command(
     if attendance_path is not None:
         if event or time_col or followup_date:
             raise UsageError(
-                "--attendance defines the outcome itself: leave out --event, --time and --followup-date"
+                "--attendance defines the outcome itself: leave out --event, --time and "
+                "--followup-date"
             )
         if baseline_date is None or end_date is None:
             raise UsageError("--attendance needs --baseline-date COL and --end-date DATE|COL")
@@ -383,7 +386,8 @@ def fit_command(
     if not quiet:
         _echo_table(analysis.effects, output_format)
         click.echo(
-            f"\n{'SYNTHETIC DATA. ' if synthetic else ''}{analysis.model_type} model: n = {analysis.model.n_obs_}, "
+            f"\n{'SYNTHETIC DATA. ' if synthetic else ''}{analysis.model_type} model: n = "
+            f"{analysis.model.n_obs_}, "
             f"events = {analysis.model.n_events_}, {len(analysis.problems)} problem record(s). "
             f"Wrote {', '.join(p.name for p in paths.values())} to {out_path}",
             err=output_format != "table",

@@ -13,8 +13,10 @@ from instrument.errors import DataError, UsageError
 ROUNDING = {"i_cvi": 2, "p_c": 3, "kappa": 2, "s_cvi_ave": 2, "s_cvi_ua": 2}
 THRESHOLDS = (
     "Decision from the modified kappa k* (Polit, Beck & Owen 2007, Res Nurs Health 30:459, after "
-    "Cicchetti & Sparrow 1981 and Fleiss 1981): keep if k* > .74 (excellent); revise if .60-.74 (good) "
-    "or .40-.59 (fair); drop if < .40 (poor). meets_lynn: I-CVI 1.00 with 3-5 experts, >= .78 with 6 or "
+    "Cicchetti & Sparrow 1981 and Fleiss 1981): keep if k* > .74 (excellent); revise if .60-.74 "
+    "(good) "
+    "or .40-.59 (fair); drop if < .40 (poor). meets_lynn: I-CVI 1.00 with 3-5 experts, >= .78 with "
+    "6 or "
     "more (Lynn 1986; Polit & Beck 2006). S-CVI/Ave >= .90 is the usual target for a scale."
 )
 
@@ -59,7 +61,8 @@ def command(
     if instrument_path is None and names and names != {instrument.metadata.short_name}:
         raise UsageError(
             f"the forms are for {', '.join(sorted(map(str, names)))}, not the embedded "
-            f"{instrument.metadata.short_name}; pass --instrument SPEC with the specification they were written from"
+            f"{instrument.metadata.short_name}; pass --instrument SPEC with the specification they "
+            "were written from"
         )
     result = read_cvi_forms(files, instrument=instrument)
     problems = problems_frame(list(result.problems))

@@ -47,8 +47,8 @@ from analysis.cli.options import instrument_option, open_instrument, output_dir
 def command(out, n, seed, months, n_boot, no_figures, instrument_path, quiet):
     """The whole journey on SYNTHETIC data: forms, cohort, scores, validation, attrition, reports.
 
-    Builds every form, simulates a cohort with follow-up, checks and scores it, validates the scales,
-    models attrition, writes every report into --out and prints the path of each output."""
+    Builds every form, simulates a cohort with follow-up, checks and scores it, validates the
+    scales, models attrition, writes every report into --out and prints the path of each output."""
     from analysis.simulate.demo import SYNTHETIC_NOTICE, run_demo
 
     folder = output_dir(out)
@@ -79,7 +79,8 @@ def command(out, n, seed, months, n_boot, no_figures, instrument_path, quiet):
     ]
     if "alpha" in f:
         lines.append(
-            f"Reliability: alpha of '{f['alpha_scale']}' = {f['alpha']:.2f}; parallel analysis suggests "
+            f"Reliability: alpha of '{f['alpha_scale']}' = {f['alpha']:.2f}; parallel analysis "
+            "suggests "
             f"{f['suggested_factors']} factor(s)."
         )
     if "cfa_model" in f:

@@ -136,7 +136,8 @@ def command(
         plan = plan_study(spec, n=n, **options)
 
     header = (
-        f"{SYNTHETIC_NOTE}\n{spec.metadata.short_name} {spec.version}: N = {plan.n}, {plan.reps} cohorts, "
+        f"{SYNTHETIC_NOTE}\n{spec.metadata.short_name} {spec.version}: N = {plan.n}, {plan.reps} "
+        "cohorts, "
         f"seed {plan.seed}, {plan.ci_level:.0%} intervals, CFA model {plan.settings['cfa_model']}"
     )
     if output_format == "json":
@@ -195,7 +196,8 @@ def command(
                 else f"no N up to {max(search.grid)} meets every target"
             )
             click.echo(
-                f"\nSample size search ({', '.join(f'{k}={v}' for k, v in search.targets.items())}): {found}"
+                "\nSample size search "
+                f"({', '.join(f'{k}={v}' for k, v in search.targets.items())}): {found}"
             )
             click.echo(search.evaluations.round(3).to_string(index=False))
     if folder is not None:

@@ -27,16 +27,19 @@ def cli_reference_markdown() -> str:
     from analysis.cli import cli
 
     # The group's own context settings (``-h, --help``), as on the command line; click caches the
-    # help option on the command, so a context without them would make the page depend on call order.
+    # help option on the command, so a context without them would make the page depend on call
+    # order.
     settings = {**cli.context_settings, "terminal_width": 100, "max_content_width": 100}
     root = click.Context(cli, info_name="mhdq", **settings)
     parts = [
         "# Command-line reference",
         "",
-        "Generated from the commands' own help by `python -m analysis.cli.reference > docs/cli.md`;",
+        "Generated from the commands' own help by `python -m analysis.cli.reference > "
+        "docs/cli.md`;",
         "`tests/test_cli_reference.py` fails when this page and the commands disagree.",
         "",
-        "Exit codes: 0 success, 1 invalid data or specification, 2 usage error. Add `--debug` to any",
+        "Exit codes: 0 success, 1 invalid data or specification, 2 usage error. Add `--debug` to "
+        "any",
         "command for a full traceback.",
         "",
         "## mhdq",

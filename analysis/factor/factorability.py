@@ -136,10 +136,7 @@ def as_correlation(
         raise ValueError(f"item columns must be numeric; non-numeric: {bad}")
     if data.shape[1] < 2:
         raise ValueError("at least two items are needed")
-    if correlation == "polychoric":
-        r = polychoric(data).rho
-    else:
-        r = pairwise_correlation(data)
+    r = polychoric(data).rho if correlation == "polychoric" else pairwise_correlation(data)
     if r.isna().to_numpy().any():
         bad_items = sorted({c for c in r.columns if r[c].isna().any()})
         raise ValueError(

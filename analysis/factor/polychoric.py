@@ -349,8 +349,9 @@ def polychoric(
     (``dΦ₂/dρ = φ₂``, so gradient and Hessian are closed-form) runs over all pairs at once to
     ``tol``; on bfi the matrix agrees with psych's to 2e-5. With ``global_thresholds=False``
     each pair's empty rows and columns are dropped, its other empty cells get ``correct / N``
-    (when there are any) and the thresholds come from that table's margins. If the matrix has an eigenvalue below
-    machine epsilon and ``smooth`` is True it is smoothed as ``psych::cor.smooth`` does.
+    (when there are any) and the thresholds come from that table's margins. If the matrix has an
+    eigenvalue below machine epsilon and ``smooth`` is True it is smoothed as ``psych::cor.smooth``
+    does.
 
     Differences from psych 2.2.9: items without variance raise ``ValueError`` (psych drops them
     with a message); weights are not supported.
@@ -452,7 +453,9 @@ def _polychoric(items, *, correct, smooth, global_thresholds, tol, max_iter) -> 
         props, tx, ty, tol=tol, max_iter=max_iter, start=_pearson_start(tabs, K)
     )
     if unconverged.any():
-        pairs = [(names[a], names[b]) for a, b in zip(ii[unconverged], jj[unconverged])]
+        pairs = [
+            (names[a], names[b]) for a, b in zip(ii[unconverged], jj[unconverged], strict=True)
+        ]
         warnings.warn(
             f"polychoric: {len(pairs)} pair(s) did not converge in {max_iter} iterations, "
             f"e.g. {pairs[:3]}",

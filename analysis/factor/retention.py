@@ -176,8 +176,9 @@ def parallel_analysis(
     ``fa(r)$values``). Each iteration takes the Pearson correlations of an n × p
     standard-normal sample and their PC and FA eigenvalues in the same way; the correlation
     matrices are drawn directly from their sampling distribution (Bartlett's decomposition of
-    Wishart(n − 1, I), which is exact), so the n × p data are never generated. ``n_components`` counts the
-    leading observed PC eigenvalues greater than the ``quantile`` (R's type-7 quantile) of the
+    Wishart(n − 1, I), which is exact), so the n × p data are never generated. ``n_components``
+    counts the leading observed PC eigenvalues greater than the ``quantile`` (R's type-7 quantile)
+    of the
     simulated ones, stopping at the first that is not; ``n_factors`` likewise for FA values.
     psych also computes eigenvalues of resampled (column-wise bootstrapped) data and plots
     them, but with ``fa = "both"`` and raw data its ``nfact``/``ncomp`` come from the simulated

@@ -385,7 +385,7 @@ def _warn_negative_items(C: np.ndarray, names: list) -> None:
     sd = np.sqrt(np.diag(C))
     _, vectors = np.linalg.eigh(C / np.outer(sd, sd))
     first = vectors[:, -1] * np.sign(vectors[:, -1].sum() or 1.0)
-    negative = [str(n) for n, v in zip(names, first) if v < 0]
+    negative = [str(n) for n, v in zip(names, first, strict=True) if v < 0]
     if negative:
         warnings.warn(
             f"item(s) {', '.join(negative)} correlate negatively with the scale (first principal "

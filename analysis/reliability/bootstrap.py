@@ -382,7 +382,8 @@ def resampled_correlations(
 
 
 #: Most resamples of one bootstrap refitted one by one with psych's bounded minres
-#: (:func:`analysis.factor.efa.extract_factors`) when the vectorised solvers stop at a Heywood case or do
+#: (:func:`analysis.factor.efa.extract_factors`) when the vectorised solvers stop at a Heywood case
+#: or do
 #: not converge; further failures are left out of the interval with a warning. About 10 ms each
 #: for 37 items and 6 factors, so at most ~1 s per scale.
 MAX_BOOT_REFITS = 100

@@ -259,8 +259,8 @@ def omega(
 
     Resamples where the batched fit does not converge inside psych's bounds (uniquenesses
     ≥ .005, e.g. a Heywood case) are refitted one at a time with
-    :func:`analysis.factor.efa.extract_factors` (bounded L-BFGS-B, as psych). Omega hierarchical has no
-    interval: each resample needs its own oblimin rotation and second-order fit, about 0.1 s per
+    :func:`analysis.factor.efa.extract_factors` (bounded L-BFGS-B, as psych). Omega hierarchical has
+    no interval: each resample needs its own oblimin rotation and second-order fit, about 0.1 s per
     resample for 36 items and 3 factors (100 s for 1,000 resamples), and the general factor's
     orientation must be re-decided per resample.
 
@@ -305,7 +305,8 @@ def omega(
     k = len(names)
     if n_factors > 1 and k < 2 * n_factors:
         raise ValueError(
-            f"n_factors: {n_factors} group factors need at least {2 * n_factors} items, the scale has {k}"
+            f"n_factors: {n_factors} group factors need at least {2 * n_factors} items, the scale "
+            f"has {k}"
         )
     R = item_correlations(keyed, correlation)
     sl = _schmid_leiman(R, n_factors)
@@ -319,7 +320,7 @@ def omega(
             R = R * np.outer(sign, sign)
             g = g * sign
             group = group * sign[:, None]
-            flipped = tuple(n for n, s in zip(names, sign) if s < 0)
+            flipped = tuple(n for n, s in zip(names, sign, strict=True) if s < 0)
     Vt = R.sum()
     trace = np.trace(R)
     u2 = sl["u2"]

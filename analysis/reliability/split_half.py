@@ -93,11 +93,8 @@ class SplitHalfResult:
 
 def _split_masks(k: int, n_sample: int, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
     half = k // 2
-    if k % 2 == 0:
-        # splits with item 0 in the first half: each unordered split exactly once
-        count = comb(k - 1, half - 1)
-    else:
-        count = comb(k, half)
+    # even k: the splits with item 0 in the first half count each unordered split exactly once
+    count = comb(k - 1, half - 1) if k % 2 == 0 else comb(k, half)
     if count <= n_sample:
         if k % 2 == 0:
             combos = [(0, *c) for c in combinations(range(1, k), half - 1)]
@@ -210,7 +207,7 @@ def split_half(
         first = vectors[:, -1] * np.sign(vectors[:, -1].sum() or 1.0)
         sign = np.where(first < 0, -1.0, 1.0)
         if (sign < 0).any():
-            reversed_names = [n for n, v in zip(names, sign) if v < 0]
+            reversed_names = [n for n, v in zip(names, sign, strict=True) if v < 0]
             warnings.warn(
                 f"item(s) {', '.join(reversed_names)} correlate negatively with the scale and were "
                 "reversed (check_keys=True, as psych::splitHalf); give keys= to control this",
@@ -249,8 +246,8 @@ def split_half(
         lambda6=float(lambda6),
         n_splits=len(rab),
         exhaustive=exhaustive,
-        best_split=tuple(n for n, m in zip(names, masks[best]) if m),
-        worst_split=tuple(n for n, m in zip(names, masks[worst]) if m),
+        best_split=tuple(n for n, m in zip(names, masks[best], strict=True) if m),
+        worst_split=tuple(n for n, m in zip(names, masks[worst], strict=True) if m),
         covar=covar,
         scale=scale,
     )

@@ -364,7 +364,8 @@ def invariance_ladder(steps: pd.DataFrame, *, ax=None, title: str = "Measurement
     ----------
     steps : DataFrame
         Indexed by step (configural, metric, scalar, ...) with columns ``cfi, rmsea`` and
-        optionally ``delta_cfi, delta_rmsea`` (as :meth:`analysis.sem.invariance.InvarianceResult.summary`).
+        optionally ``delta_cfi, delta_rmsea`` (as
+        :meth:`analysis.sem.invariance.InvarianceResult.summary`).
     ax : matplotlib Axes, optional
     title : str
 
@@ -374,8 +375,9 @@ def invariance_ladder(steps: pd.DataFrame, *, ax=None, title: str = "Measurement
 
     Notes
     -----
-    Each step is labelled with ΔCFI and ΔRMSEA (green when invariant, red when not); a step counts as invariant when ΔCFI ≥ −.01
-    (Cheung & Rensvold 2002) and ΔRMSEA ≤ .015 (Chen 2007). Numbers as ``semTools::compareFit``.
+    Each step is labelled with ΔCFI and ΔRMSEA (green when invariant, red when not); a step counts
+    as invariant when ΔCFI ≥ −.01 (Cheung & Rensvold 2002) and ΔRMSEA ≤ .015 (Chen 2007). Numbers as
+    ``semTools::compareFit``.
 
     Examples
     --------
@@ -400,12 +402,12 @@ def invariance_ladder(steps: pd.DataFrame, *, ax=None, title: str = "Measurement
     twin.set_ylim(0, max(0.1, float(np.nanmax(steps["rmsea"])) * 1.4))
     colours = ["black"] * len(names)
     if {"delta_cfi", "delta_rmsea"} <= set(steps.columns):
-        for i, (dc, dr) in enumerate(zip(steps["delta_cfi"], steps["delta_rmsea"])):
+        for i, (dc, dr) in enumerate(zip(steps["delta_cfi"], steps["delta_rmsea"], strict=True)):
             if np.isfinite(dc) and np.isfinite(dr):
                 colours[i] = "tab:green" if (dc >= -0.01 and dr <= 0.015) else "tab:red"
                 names[i] += f"\nΔCFI {dc:+.3f}\nΔRMSEA {dr:+.3f}".replace("-", "−")
     ax.set_xticks(x, names, fontsize=8)
-    for tick, colour in zip(ax.get_xticklabels(), colours):
+    for tick, colour in zip(ax.get_xticklabels(), colours, strict=False):
         tick.set_color(colour)
     ax.set_xlim(-0.5, len(steps) - 0.5)
     h1, l1 = ax.get_legend_handles_labels()

@@ -1,7 +1,8 @@
 """The three outputs of ``mhdq validate``: report.html, tables.xlsx and results.json.
 
-:func:`write_validation_outputs` writes all three from a :class:`~analysis.study.validate.ValidationResults`.
-The report reads top to bottom as the results section of a validation paper: data and problems,
+:func:`write_validation_outputs` writes all three from a
+:class:`~analysis.study.validate.ValidationResults`. The report reads top to bottom as the results
+section of a validation paper: data and problems,
 answers per item, item statistics, reliability, factorability and the number of factors, EFA, CFA,
 convergent and discriminant validity, invariance, and what was run with which software. Every
 judgement against a threshold is a verdict that names its rule and cites its source
@@ -50,7 +51,8 @@ THRESHOLDS: dict[str, Threshold] = {
     "omega": Threshold(
         0.70,
         "ω total ≥ .70",
-        "Nunnally & Bernstein (1994), applied to ω as recommended by Dunn, Baguley & Brunsden (2014), Br J Psychol 105:399-412.",
+        "Nunnally & Bernstein (1994), applied to ω as recommended by Dunn, Baguley & Brunsden "
+        "(2014), Br J Psychol 105:399-412.",
     ),
     "kmo": Threshold(
         0.60,
@@ -60,17 +62,20 @@ THRESHOLDS: dict[str, Threshold] = {
     "bartlett": Threshold(
         0.05,
         "Bartlett's test of sphericity p < .05",
-        "Bartlett, M. S. (1950). Tests of significance in factor analysis. Br J Stat Psychol, 3, 77-85.",
+        "Bartlett, M. S. (1950). Tests of significance in factor analysis. Br J Stat Psychol, 3, "
+        "77-85.",
     ),
     "sample": Threshold(
         7.0,
         "n ≥ 7 × items and n ≥ 100 (COSMIN 'very good'; ≥ 5 × items 'adequate')",
-        "Mokkink, L. B., et al. (2018). COSMIN Risk of Bias checklist. Qual Life Res, 27, 1171-1179.",
+        "Mokkink, L. B., et al. (2018). COSMIN Risk of Bias checklist. Qual Life Res, 27, "
+        "1171-1179.",
     ),
     "cfi_srmr": Threshold(
         0.95,
         "CFI ≥ .95 together with SRMR ≤ .08",
-        "Hu, L., & Bentler, P. M. (1999). Cutoff criteria for fit indexes. Struct Equ Modeling, 6, 1-55.",
+        "Hu, L., & Bentler, P. M. (1999). Cutoff criteria for fit indexes. Struct Equ Modeling, 6, "
+        "1-55.",
     ),
     "rmsea": Threshold(0.06, "RMSEA ≤ .06", "Hu & Bentler (1999), Struct Equ Modeling, 6, 1-55."),
     "delta_cfi": Threshold(
@@ -146,7 +151,8 @@ def _ci(low: Any, high: Any, digits: int = 3) -> str:
     return f"[{_f(low, digits)}, {_f(high, digits)}]" if _finite(low) and _finite(high) else "–"
 
 
-#: Column headings of the paper tables (report.html and tables.xlsx); snake_case stays in results.json.
+#: Column headings of the paper tables (report.html and tables.xlsx); snake_case stays in
+#: results.json.
 PAPER_HEADERS = {
     "scale": "Scale",
     "item": "Item",
@@ -360,7 +366,8 @@ def verdicts(res) -> list[Verdict]:
         out.append(
             _v(
                 "factorability",
-                f"Bartlett χ²({b.dof:.0f}) = {b.chi_square:.1f}, p {'' if b.p_value < 0.001 else '= '}{_p(b.p_value)}",
+                f"Bartlett χ²({b.dof:.0f}) = {b.chi_square:.1f}, p "
+                f"{'' if b.p_value < 0.001 else '= '}{_p(b.p_value)}",
                 b.p_value,
                 None if not _finite(b.p_value) else b.p_value < 0.05,
                 "bartlett",
@@ -538,7 +545,8 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     inst = res.instrument
     synthetic = res.data.synthetic
     subtitle = (
-        f"{inst['name']} (version {inst['version']}, specification fingerprint {inst['fingerprint']}) · "
+        f"{inst['name']} (version {inst['version']}, specification fingerprint "
+        f"{inst['fingerprint']}) · "
         f"{res.data.n_used} respondents analysed · created {res.provenance['created']}"
     )
     if synthetic:
@@ -551,13 +559,16 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     report.section(
         "Data and problems",
         intro=(
-            "Rows read, rejected by the checks and analysed. Problems are counted by the rule that found them; "
-            "the problem records themselves (with file and row) are written by mhdq score (its .problems.csv), never in this report."
+            "Rows read, rejected by the checks and analysed. Problems are counted by the rule that "
+            "found them; "
+            "the problem records themselves (with file and row) are written by mhdq score (its "
+            ".problems.csv), never in this report."
         ),
     )
     if synthetic:
         report.note(
-            "These are SYNTHETIC data (the input is marked synthetic): the figures describe a simulation, "
+            "These are SYNTHETIC data (the input is marked synthetic): the figures describe a "
+            "simulation, "
             "not real respondents."
         )
     report.table(paper_table(res.data.summary().set_index("quantity")), caption="Data summary")
@@ -579,7 +590,8 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
             caption=f"Respondents per group of {res.data.group_by}",
         )
     report.paragraph(
-        f"Missing answers: {opts['missing']} deletion for item statistics, reliability and correlations; "
+        f"Missing answers: {opts['missing']} deletion for item statistics, reliability and "
+        "correlations; "
         + ("listwise" if opts["cfa_missing"] == "listwise" else "full-information ML (FIML)")
         + f" for CFA, validity and invariance ({res.data.n_complete} respondents answered every structure item)."
     )
@@ -589,8 +601,10 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     report.section(
         "Answers per item",
         intro=(
-            "Diverging stacked bars of the share of answers in each category, centred on the neutral category "
-            "(as HH::likert): disagreement to the left, agreement to the right. Items as answered (before reverse keying)."
+            "Diverging stacked bars of the share of answers in each category, centred on the "
+            "neutral category "
+            "(as HH::likert): disagreement to the left, agreement to the right. Items as answered "
+            "(before reverse keying)."
         ),
     )
     codes = [c for c in res.distribution.columns if c.startswith("share_")]
@@ -620,8 +634,10 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     report.section(
         "Item statistics",
         intro=(
-            "Per item within its scale (psych::alpha item statistics on the keyed items): corrected item–rest "
-            "correlation r_drop, alpha if the item is dropped, and the response distribution (floor and ceiling shares)."
+            "Per item within its scale (psych::alpha item statistics on the keyed items): "
+            "corrected item–rest "
+            "correlation r_drop, alpha if the item is dropped, and the response distribution "
+            "(floor and ceiling shares)."
         ),
     )
     if _status_note(report, res, "item_statistics"):
@@ -660,10 +676,13 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     report.section(
         "Reliability",
         intro=(
-            "Cronbach's α with its Feldt and Duhachek intervals, McDonald's ω total (one factor) with a percentile "
+            "Cronbach's α with its Feldt and Duhachek intervals, McDonald's ω total (one factor) "
+            "with a percentile "
             "bootstrap interval, ω hierarchical "
-            "for scales with three or more facets, Guttman's λ4 (best split half), and the standard error of "
-            "measurement of the mean score. Ordinal α and ω use the polychoric correlations (with --ordinal)."
+            "for scales with three or more facets, Guttman's λ4 (best split half), and the "
+            "standard error of "
+            "measurement of the mean score. Ordinal α and ω use the polychoric correlations (with "
+            "--ordinal)."
         ),
     )
     if _status_note(report, res, "reliability"):
@@ -709,11 +728,14 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     report.section(
         "Factorability and the number of factors",
         intro=(
-            f"On the {len(res.data.structure_items)} items of the scale hierarchy, {opts['correlation'].capitalize()} "
+            f"On the {len(res.data.structure_items)} items of the scale hierarchy, "
+            f"{opts['correlation'].capitalize()} "
             "correlations. "
-            "KMO measures how much of the correlation is shared (psych::KMO); Bartlett's test asks whether the "
+            "KMO measures how much of the correlation is shared (psych::KMO); Bartlett's test asks "
+            "whether the "
             "correlation matrix differs from identity. Parallel analysis (psych::fa.parallel, "
-            f"{opts['n_iter']} simulated data sets, 95th percentile) and Velicer's MAP suggest the number of factors."
+            f"{opts['n_iter']} simulated data sets, 95th percentile) and Velicer's MAP suggest the "
+            "number of factors."
         ),
     )
     if _status_note(report, res, "factorability"):
@@ -748,7 +770,8 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     report.section(
         "Exploratory factor analysis",
         intro=(
-            "psych::fa defaults: minimum residual extraction, oblimin rotation. Loadings below are the pattern "
+            "psych::fa defaults: minimum residual extraction, oblimin rotation. Loadings below are "
+            "the pattern "
             "matrix; reverse-keyed items load negatively."
         ),
     )
@@ -779,7 +802,8 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
         if efa.fit_ is not None:
             f = efa.fit_
             report.paragraph(
-                f"Fit: χ²({f.dof:.0f}) = {f.chi_square:.1f}, TLI = {_f(f.tli)}, RMSEA = {_f(f.rmsea)} "
+                f"Fit: χ²({f.dof:.0f}) = {f.chi_square:.1f}, TLI = {_f(f.tli)}, RMSEA = "
+                f"{_f(f.rmsea)} "
                 f"[{_f(f.rmsea_low)}, {_f(f.rmsea_high)}], RMSR = {_f(f.rms)}."
             )
 
@@ -787,7 +811,8 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     report.section(
         "Confirmatory factor analysis",
         intro=(
-            "The models the specification implies (one factor, themes, facets, facets under second-order themes), "
+            "The models the specification implies (one factor, themes, facets, facets under "
+            "second-order themes), "
             "fitted as lavaan::cfa (maximum likelihood; WLSMV with --ordinal; "
             + (
                 "listwise deletion"
@@ -801,8 +826,10 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
         report.note(
             "--ordinal: the models are fitted by WLSMV on the polychoric correlations (lavaan's "
             'estimator = "WLSMV", ordered = TRUE); verdicts use the scaled (robust) CFI and RMSEA. '
-            "Hu & Bentler's cut-offs were derived for ML and carry over only approximately to WLSMV "
-            "(Xia & Yang 2019, Behav Res Methods 51:409-428). No Δχ² tests: they need lavaan's DIFFTEST."
+            "Hu & Bentler's cut-offs were derived for ML and carry over only approximately to "
+            "WLSMV "
+            "(Xia & Yang 2019, Behav Res Methods 51:409-428). No Δχ² tests: they need lavaan's "
+            "DIFFTEST."
         )
     if _status_note(report, res, "cfa"):
         cmp = res.cfa_comparison
@@ -838,7 +865,8 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
                         "AIC": r["aic"],
                         "BIC": r["bic"],
                         "Δχ² (Δdf) vs": (
-                            f"{r['delta_chisq']:.1f} ({r['delta_df']:.0f}) vs {r['compared_with']}, "
+                            f"{r['delta_chisq']:.1f} ({r['delta_df']:.0f}) vs "
+                            f"{r['compared_with']}, "
                             f"p {_p(r['delta_pvalue'])}"
                             if r["nested"]
                             else "–"
@@ -878,8 +906,10 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     report.section(
         "Convergent and discriminant validity",
         intro=(
-            "Composite reliability and average variance extracted (AVE) per factor, the Fornell–Larcker criterion "
-            "and the heterotrait–monotrait ratio (HTMT) between factors, from a CFA of the first-order model with "
+            "Composite reliability and average variance extracted (AVE) per factor, the "
+            "Fornell–Larcker criterion "
+            "and the heterotrait–monotrait ratio (HTMT) between factors, from a CFA of the "
+            "first-order model with "
             "each criterion scale added as a factor."
         ),
     )
@@ -901,7 +931,8 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
             report.table(
                 paper_table(res.criterion.set_index("scale")),
                 caption=(
-                    "Scale hierarchy against the criterion scale(s): latent correlation (two-factor CFA), HTMT and "
+                    "Scale hierarchy against the criterion scale(s): latent correlation "
+                    "(two-factor CFA), HTMT and "
                     "correlation of scale scores"
                 ),
             )
@@ -911,7 +942,8 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     report.section(
         "Measurement invariance",
         intro=(
-            "Multi-group CFA across the groups of the --group-by column: configural (same pattern), metric (equal "
+            "Multi-group CFA across the groups of the --group-by column: configural (same "
+            "pattern), metric (equal "
             "loadings), scalar (equal loadings and intercepts), as lavaan's group.equal."
         ),
     )

@@ -1,8 +1,9 @@
 """Confirmatory factor analysis by maximum likelihood, with lavaan's fit indices.
 
 :class:`MeasurementModel` says which items measure which factor (from lavaan-like syntax or, via
-:mod:`analysis.study.models`, from an instrument specification); :class:`CFA` estimates it by normal-theory
-maximum likelihood and reports the fit measures, the parameter estimates with standard errors and
+:mod:`analysis.study.models`, from an instrument specification); :class:`CFA` estimates it by
+normal-theory maximum likelihood and reports the fit measures, the parameter estimates with standard
+errors and
 standardized values, and modification indices, numerically as lavaan 0.6 does with its defaults
 (``cfa(model, data, estimator = "ML")``: marker-variable identification, ML covariance matrix,
 expected information, listwise deletion), or with ``missing = "ml"`` by full-information ML.
@@ -80,18 +81,20 @@ class CFA:
     Identification: the first loading of every factor is fixed to 1. Then (Bollen 1989; lavaan
     ``lav_fit_measures.R``):
 
-    - χ² = N·F_ML (lavaan ``chisq``; N, not N − 1, with ``likelihood = "normal"``), df = p(p+1)/2 − q;
-    - CFI = 1 − max(χ² − df, 0)/max(χ²_B − df_B, χ² − df, 0) and TLI = (χ²_B/df_B − χ²/df)/(χ²_B/df_B − 1),
-      with the independence model (diagonal Σ) as baseline B;
-    - RMSEA = √(max(χ² − df, 0)/(df·N)), 90% interval from the noncentral χ² (:func:`rmsea_interval`);
+    - χ² = N·F_ML (lavaan ``chisq``; N, not N − 1, with ``likelihood = "normal"``), df = p(p+1)/2 −
+      q;
+    - CFI = 1 − max(χ² − df, 0)/max(χ²_B − df_B, χ² − df, 0) and TLI = (χ²_B/df_B −
+      χ²/df)/(χ²_B/df_B − 1), with the independence model (diagonal Σ) as baseline B;
+    - RMSEA = √(max(χ² − df, 0)/(df·N)), 90% interval from the noncentral χ²
+      (:func:`rmsea_interval`);
     - SRMR = √(mean over i ≥ j of ((s_ij − σ̂_ij)/√(s_ii s_jj))²) (lavaan ``srmr``, Bentler's form;
-      with a mean structure, e.g. ``missing = "ml"``, the standardized mean residuals (x̄_i − μ̂_i)/√s_ii
-      are averaged in too, and S, x̄ are the EM estimates of the saturated model);
+      with a mean structure, e.g. ``missing = "ml"``, the standardized mean residuals (x̄_i −
+      μ̂_i)/√s_ii are averaged in too, and S, x̄ are the EM estimates of the saturated model);
     - logl = −N/2 (p log 2π + log|Σ̂| + tr(SΣ̂⁻¹)), AIC = −2 logl + 2q, BIC = −2 logl + q log N with q
       free parameters (no means without a mean structure, as lavaan);
     - standard errors from the inverse expected information, (N·½ΔᵀVΔ)⁻¹ (lavaan
-      ``information = "expected"``), and ``std_all`` as lavaan's ``standardizedSolution`` (latent and
-      observed variances both from the model).
+      ``information = "expected"``), and ``std_all`` as lavaan's ``standardizedSolution`` (latent
+      and observed variances both from the model).
 
     The criteria conventionally read as good fit (CFI/TLI ≥ .95, RMSEA ≤ .06, SRMR ≤ .08) are from
     Hu & Bentler (1999). Reverse-keyed items are modelled raw and get negative loadings.
@@ -101,8 +104,8 @@ class CFA:
     Bollen, K. A. (1989). *Structural equations with latent variables*. Wiley.
     Jöreskog, K. G. (1969). A general approach to confirmatory maximum likelihood factor analysis.
     *Psychometrika, 34*, 183-202.
-    Hu, L., & Bentler, P. M. (1999). Cutoff criteria for fit indexes in covariance structure analysis.
-    *Structural Equation Modeling, 6*, 1-55.
+    Hu, L., & Bentler, P. M. (1999). Cutoff criteria for fit indexes in covariance structure
+    analysis. *Structural Equation Modeling, 6*, 1-55.
     Browne, M. W., & Cudeck, R. (1993). Alternative ways of assessing model fit. In K. A. Bollen &
     J. S. Long (Eds.), *Testing structural equation models*. Sage.
 
@@ -129,7 +132,8 @@ class CFA:
             return MeasurementModel.from_syntax(self.model)
         if not isinstance(self.model, MeasurementModel):
             raise TypeError(
-                f"model: expected a MeasurementModel or lavaan-like syntax, got {type(self.model).__name__}"
+                "model: expected a MeasurementModel or lavaan-like syntax, got "
+                f"{type(self.model).__name__}"
             )
         return self.model
 
@@ -144,7 +148,8 @@ class CFA:
         x = prepare_data(data, model.observed, self.missing)
         if x.shape[0] <= len(model.observed):
             raise ValueError(
-                f"data: {x.shape[0]} usable rows for {len(model.observed)} items; need more rows than items"
+                f"data: {x.shape[0]} usable rows for {len(model.observed)} items; need more rows "
+                "than items"
             )
         fiml = self.missing == "ml"
         st = [missing_stats(x, None) if fiml else group_stats(x, None)]
@@ -218,7 +223,7 @@ class CFA:
         oi = {n: i for i, n in enumerate(struct.obs)}
         li = {n: i for i, n in enumerate(struct.lat)}
         t = struct.table
-        have = {(int(m), int(r), int(c)) for m, r, c in zip(t.mat, t.row, t.col)}
+        have = {(int(m), int(r), int(c)) for m, r, c in zip(t.mat, t.row, t.col, strict=True)}
         cand: list[tuple[int, int, int]] = []
         labels: list[tuple[str, str, str]] = []
         for f in self.model_.first_order:
@@ -287,8 +292,9 @@ def compare_models(fits: Mapping[str, CFA]) -> pd.DataFrame:
     pandas.DataFrame
         One row per model, sorted by df (most constrained first): ``model, npar, chisq, df, pvalue,
         cfi, tli, rmsea, rmsea_ci_lower, rmsea_ci_upper, srmr, aic, bic, compared_with, delta_chisq,
-        delta_df, delta_pvalue, nested``. Each model is compared with the next less constrained model
-        in the table; the Δχ² test is only given when the pair is nested (``nested``), otherwise
+        delta_df, delta_pvalue, nested``. Each model is compared with the next less constrained
+        model in the table; the Δχ² test is only given when the pair is nested (``nested``),
+        otherwise
         only AIC/BIC can compare them (the Δχ² columns are NaN).
 
     Notes

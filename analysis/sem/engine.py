@@ -98,7 +98,8 @@ class Structure:
         for g in range(n_groups):
 
             def add(mat, r, c, free, value, lhs, op, rhs, shared):
-                rows.append((g, mat, r, c, free, value, lhs, op, rhs, shared))
+                # called within this iteration only, so the loop variable g is current
+                rows.append((g, mat, r, c, free, value, lhs, op, rhs, shared))  # noqa: B023
 
             for f, inds in model.factors:
                 for k, ind in enumerate(inds):
@@ -125,7 +126,7 @@ class Structure:
         free = np.zeros(len(rows), dtype=int)
         counter = 0
         first_of: dict[tuple, int] = {}
-        for k, (g, mat, r, c, isfree, value, lhs, op, rhs, shared) in enumerate(rows):
+        for k, (_g, mat, r, c, isfree, _value, _lhs, _op, _rhs, shared) in enumerate(rows):
             if not isfree:
                 continue
             key = (mat, r, c)
@@ -360,7 +361,8 @@ def group_stats(x: np.ndarray, label: object) -> GroupStats:
     sign, logdet = np.linalg.slogdet(cov)
     if sign <= 0:
         raise ValueError(
-            f"data: the covariance matrix of the items{'' if label is None else f' in group {label!r}'} "
+            "data: the covariance matrix of the "
+            f"items{'' if label is None else f' in group {label!r}'} "
             "is singular (an item is constant or a linear combination of others)"
         )
     return GroupStats(label, n, cov, mean, logdet)
@@ -482,7 +484,7 @@ def missing_stats(
     s2 = counts[:, None, None] * (padded_cov + padded_mean[:, :, None] * padded_mean[:, None, :])
     mu, sigma = mean.copy(), np.diag(var)
     it = 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - `it` reports the iterations used
         # E-step for all patterns at once: with Σ_oo embedded in an identity, P = Σ·(Σ_oo⁻¹ on the
         # observed block) regresses every item on the pattern's observed items (identity on them)
         inv = np.linalg.inv(np.where(MM, sigma[None], 0.0) + eye) * MM
@@ -644,9 +646,13 @@ def rmsea_interval(
     point = scale * math.sqrt(max(chisq - df, 0.0) / (df * n))
 
     def bound(prob: float) -> float:
-        f = lambda lam: (
-            stats.ncx2.cdf(chisq, df, lam) - prob if lam > 0 else stats.chi2.cdf(chisq, df) - prob
-        )
+        def f(lam):
+            return (
+                stats.ncx2.cdf(chisq, df, lam) - prob
+                if lam > 0
+                else stats.chi2.cdf(chisq, df) - prob
+            )
+
         if f(0.0) < 0:  # even λ = 0 puts χ² below the quantile
             return 0.0
         hi = max(chisq, 1.0)
@@ -752,7 +758,7 @@ def prepare_data(
         return x[~np.isnan(x).any(axis=1)]
     if missing == "ml":
         x = x[~np.isnan(x).all(axis=1)]  # lavaan drops respondents without any answer
-        empty = [c for c, e in zip(cols, np.isnan(x).all(axis=0)) if e]
+        empty = [c for c, e in zip(cols, np.isnan(x).all(axis=0), strict=True) if e]
         if empty:
             raise ValueError(f"{what}: item column(s) {', '.join(map(str, empty))} have no answers")
         return x
@@ -838,7 +844,8 @@ def _estimates(
                 std[k] = v / lat_sd[r]
     if heywood:
         warnings.warn(
-            f"negative residual variance (Heywood case) for item(s) {', '.join(sorted(set(heywood)))}",
+            "negative residual variance (Heywood case) for item(s) "
+            f"{', '.join(sorted(set(heywood)))}",
             HeywoodCaseWarning,
             stacklevel=4,
         )

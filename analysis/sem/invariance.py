@@ -1,7 +1,7 @@
 """Measurement invariance: multi-group CFA across a grouping column, configural → metric → scalar.
 
-:class:`MultiGroupCFA` fits one :class:`~analysis.sem.cfa.MeasurementModel` in every group with chosen
-parameter classes held equal (lavaan's ``cfa(model, data, group = "g", group.equal = ...)``);
+:class:`MultiGroupCFA` fits one :class:`~analysis.sem.cfa.MeasurementModel` in every group with
+chosen parameter classes held equal (lavaan's ``cfa(model, data, group = "g", group.equal = ...)``);
 :func:`measurement_invariance` fits the usual ladder and tabulates the change in fit at each step.
 """
 
@@ -74,8 +74,8 @@ class MultiGroupCFA:
     ----------
     Meredith, W. (1993). Measurement invariance, factor analysis and factorial invariance.
     *Psychometrika, 58*, 525-543.
-    Jöreskog, K. G. (1971). Simultaneous factor analysis in several populations. *Psychometrika, 36*,
-    409-426.
+    Jöreskog, K. G. (1971). Simultaneous factor analysis in several populations. *Psychometrika,
+    36*, 409-426.
     """
 
     def __init__(
@@ -98,13 +98,15 @@ class MultiGroupCFA:
         )
         if not isinstance(model, MeasurementModel):
             raise TypeError(
-                f"model: expected a MeasurementModel or lavaan-like syntax, got {type(model).__name__}"
+                "model: expected a MeasurementModel or lavaan-like syntax, got "
+                f"{type(model).__name__}"
             )
         equal = tuple(self.group_equal)
         bad = [e for e in equal if e not in _ALLOWED_EQUAL]
         if bad:
             raise ValueError(
-                f"group_equal: {', '.join(map(repr, bad))} not allowed; allowed: {', '.join(_ALLOWED_EQUAL)}"
+                f"group_equal: {', '.join(map(repr, bad))} not allowed; allowed: "
+                f"{', '.join(_ALLOWED_EQUAL)}"
             )
         if not isinstance(data, pd.DataFrame):
             raise TypeError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
@@ -236,9 +238,10 @@ def measurement_invariance(
     group : str
         The grouping column.
     steps : sequence of str, default ("configural", "metric", "scalar")
-        Any of ``configural`` (same pattern), ``metric`` (equal loadings), ``scalar`` (equal loadings
-        and intercepts, latent means free in groups 2..G), ``strict`` (also equal residual variances),
-        in increasing order of constraint.
+        Any of ``configural`` (same pattern), ``metric`` (equal loadings), ``scalar`` (equal
+        loadings
+        and intercepts, latent means free in groups 2..G), ``strict`` (also equal residual
+        variances), in increasing order of constraint.
     missing : {"listwise", "ml"}, default "listwise"
 
     Returns

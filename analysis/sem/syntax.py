@@ -97,7 +97,8 @@ class MeasurementModel:
         for a, b in self.residual_covariances:
             if a not in obs or b not in obs or a == b:
                 raise ValueError(
-                    f"residual_covariances: ({a!r}, {b!r}) must name two different items of the model"
+                    f"residual_covariances: ({a!r}, {b!r}) must name two different items of the "
+                    "model"
                 )
 
     # --- construction ------------------------------------------------------------------------

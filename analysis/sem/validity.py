@@ -237,7 +237,8 @@ def htmt(
     avg = np.mean if mean == "arithmetic" else (lambda v: float(np.exp(np.mean(np.log(v)))))
     if mean == "geometric" and (R <= 0).any():
         raise ValueError(
-            "mean: the geometric HTMT2 needs positive correlations; use correlations='absolute' or 'keyed'"
+            "mean: the geometric HTMT2 needs positive correlations; use correlations='absolute' or "
+            "'keyed'"
         )
     within = []
     for g in groups:
@@ -303,8 +304,8 @@ def validity(
         A fitted model with at least one first-order factor.
     data : pandas.DataFrame
         The responses it was fitted on (for the HTMT item correlations: Pearson for a
-        :class:`~analysis.sem.cfa.CFA`; for an :class:`~analysis.sem.wlsmv.OrdinalCFA` its polychoric
-        correlations are used, as semTools' ``htmt(..., ordered = ...)``).
+        :class:`~analysis.sem.cfa.CFA`; for an :class:`~analysis.sem.wlsmv.OrdinalCFA` its
+        polychoric correlations are used, as semTools' ``htmt(..., ordered = ...)``).
     htmt_threshold : float, default 0.85
         HTMT above this flags a pair (Henseler et al. 2015: .85 strict, .90 liberal).
     correlations : {"absolute", "keyed", "raw"}, default "absolute"

@@ -1,14 +1,15 @@
 """Ordinal CFA: diagonally weighted least squares on polychoric correlations (lavaan's WLSMV).
 
 Likert answers are ordered categories, not interval numbers. :class:`OrdinalCFA` fits a
-:class:`~analysis.sem.cfa.MeasurementModel` to the items' latent-response correlations the way lavaan
-does with ``cfa(model, data, ordered = TRUE, estimator = "WLSMV")``:
+:class:`~analysis.sem.cfa.MeasurementModel` to the items' latent-response correlations the way
+lavaan does with ``cfa(model, data, ordered = TRUE, estimator = "WLSMV")``:
 
 1. thresholds from each item's marginal proportions, then each pair's polychoric correlation by
    maximum likelihood with the thresholds held fixed (two-step; no correction of empty cells);
 2. the asymptotic covariance matrix Γ of thresholds and correlations from the casewise scores
    of both steps (Muthén 1984; lavaan's ``muthen1984``);
-3. the model fitted by DWLS (weights 1/diag Γ), delta parameterization (latent-response variances 1);
+3. the model fitted by DWLS (weights 1/diag Γ), delta parameterization (latent-response variances
+   1);
 4. the mean-and-variance adjusted ("scaled and shifted") test statistic and the robust fit indices
    (Asparouhov & Muthén 2010).
 """
@@ -122,7 +123,7 @@ class OrdinalStatistics:
         se = np.sqrt(np.diag(self.acov))
         rows = []
         k = 0
-        for item, tau in zip(self.items, self.thresholds):
+        for item, tau in zip(self.items, self.thresholds, strict=True):
             for t, v in enumerate(tau, 1):
                 rows.append((item, "|", f"t{t}", float(v), float(se[k])))
                 k += 1
@@ -201,8 +202,9 @@ def ordinal_statistics(
     default ``zero.add = c(0.5, 0)`` corrects 2 × 2 tables only, which ordinal items rarely give;
     a 2 × 2 table with an empty cell raises ``ValueError`` here). ``acov`` = B⁻¹ M B⁻ᵀ (so
     Γ = N·acov), with M the cross-product over respondents of the casewise scores of all threshold
-    and correlation estimating equations and B block lower-triangular: per-item blocks of M for the thresholds, the ρ-scores' squares on the
-    diagonal, and Σ_n s_ρ s_τ (the bivariate-likelihood threshold scores) below (Muthén 1984;
+    and correlation estimating equations and B block lower-triangular: per-item blocks of M for the
+    thresholds, the ρ-scores' squares on the diagonal, and Σ_n s_ρ s_τ (the bivariate-likelihood
+    threshold scores) below (Muthén 1984;
     lavaan ``muthen1984``, whose conventions are followed exactly).
 
     References
@@ -221,14 +223,16 @@ def ordinal_statistics(
     if not np.all(x == np.round(x)):
         bad = [items[j] for j in range(x.shape[1]) if not np.all(x[:, j] == np.round(x[:, j]))]
         raise ValueError(
-            f"data: item(s) {', '.join(bad)} hold non-integer codes; ordinal items need whole-number codes"
+            f"data: item(s) {', '.join(bad)} hold non-integer codes; ordinal items need "
+            "whole-number codes"
         )
     N, p = x.shape
     cats = [np.unique(x[:, i]) for i in range(p)]
     few = [items[i] for i in range(p) if len(cats[i]) < 2]
     if few:
         raise ValueError(
-            f"data: item(s) {', '.join(few)} have a single observed answer; no thresholds or correlations"
+            f"data: item(s) {', '.join(few)} have a single observed answer; no thresholds or "
+            "correlations"
         )
     codes = np.column_stack([np.searchsorted(cats[i], x[:, i]) for i in range(p)])
     K = [len(c) for c in cats]
@@ -420,10 +424,11 @@ class OrdinalCFA(CFA):
             Precomputed :func:`ordinal_statistics` of these rows, for fitting several models to the
             same data without recomputing the polychoric correlations and Γ (the costly step). They
             must cover the model's items and come from exactly the rows the model uses: the
-            complete rows of ``data`` on the model's items, e.g. ``ordinal_statistics(data.dropna())``
-            when every model uses those same rows. The fit equals the one computed without them (to
-            rounding when the model uses a subset of the items; see :meth:`OrdinalStatistics.subset`).
-            A different number of rows raises ``ValueError``.
+            complete rows of ``data`` on the model's items, e.g.
+            ``ordinal_statistics(data.dropna())`` when every model uses those same rows. The fit
+            equals the one computed without them (to
+            rounding when the model uses a subset of the items; see
+            :meth:`OrdinalStatistics.subset`). A different number of rows raises ``ValueError``.
         """
         if self.estimator != "WLSMV":
             raise ValueError(f"estimator: {self.estimator!r} is not supported; allowed: 'WLSMV'")
@@ -440,7 +445,8 @@ class OrdinalCFA(CFA):
             )
         elif statistics.n_obs != len(x):
             raise ValueError(
-                f"statistics: computed on {statistics.n_obs} rows, but the model uses {len(x)} complete rows of "
+                f"statistics: computed on {statistics.n_obs} rows, but the model uses {len(x)} "
+                "complete rows of "
                 "data; compute them with ordinal_statistics on the rows the model uses"
             )
         else:
@@ -585,13 +591,14 @@ class OrdinalCFA(CFA):
         if any(theta[k] < 0 for k in resid_idx):
             bad = [items[resid_item[k]] for k in resid_idx if theta[k] < 0]
             warnings.warn(
-                f"negative latent-response residual variance (Heywood case) for item(s) {', '.join(bad)}",
+                "negative latent-response residual variance (Heywood case) for item(s) "
+                f"{', '.join(bad)}",
                 HeywoodCaseWarning,
                 stacklevel=2,
             )
         se_th = np.sqrt(np.diag(st.acov)[:nth])
         k = 0
-        for item, tau in zip(items, st.thresholds):
+        for item, tau in zip(items, st.thresholds, strict=True):
             for n_t, v in enumerate(tau, 1):
                 rows.append((item, "|", f"t{n_t}", float(v), float(se_th[k]), True, float(v)))
                 k += 1

@@ -292,7 +292,7 @@ def simulate_cohort(
             "random": np.zeros(n_careless, bool),
             "mixed": np.arange(n_careless) % 2 == 0,
         }[careless_kind]
-        for row, straight in zip(who, kinds):
+        for row, straight in zip(who, kinds, strict=True):
             if straight:
                 scale = instrument.response_scale_of(item_ids[0])
                 codes[row, :] = rng.choice(scale.codes)
@@ -460,8 +460,8 @@ def population_covariance(
     Parameters
     ----------
     cohort : SimulatedCohort
-        From :func:`analysis.simulate.cohort.simulate_cohort`: its true loadings, facet correlations and
-        thresholds are used (not its data).
+        From :func:`analysis.simulate.cohort.simulate_cohort`: its true loadings, facet correlations
+        and thresholds are used (not its data).
     instrument : Instrument
         The specification the cohort was drawn from (keys, response codes).
     items : sequence of str, optional
@@ -476,10 +476,11 @@ def population_covariance(
     -----
     A code is ``c_1 + Σ_k Δc_k · 1{y* > τ_k}`` with ``y* = λ η_f + √(1−λ²) ε`` standard normal, so
     ``Cov(X_i, X_j) = Σ_k Σ_l Δc_ik Δc_jl [Φ₂(−τ_ik, −τ_jl; ρ_ij) − Φ̄(τ_ik) Φ̄(τ_jl)]`` with
-    ``ρ_ij = λ_i λ_j φ_f(i)f(j)``, and ``Var(X_i) = Σ_k Σ_l Δc_k Δc_l [Φ̄(max(τ_k, τ_l)) − Φ̄(τ_k) Φ̄(τ_l)]``;
-    reversing an item flips the sign of its covariances. Missing answers completely at random do
-    not change it; careless respondents (a contamination of the model) are not part of it. Population
-    alpha and omega of a scale are those of this matrix; cohorts drawn with the same
+    ``ρ_ij = λ_i λ_j φ_f(i)f(j)``, and ``Var(X_i) = Σ_k Σ_l Δc_k Δc_l [Φ̄(max(τ_k, τ_l)) − Φ̄(τ_k)
+    Φ̄(τ_l)]``; reversing an item flips the sign of its covariances. Missing answers completely at
+    random do
+    not change it; careless respondents (a contamination of the model) are not part of it.
+    Population alpha and omega of a scale are those of this matrix; cohorts drawn with the same
     ``parameter_seed`` share it.
 
     Examples

@@ -197,7 +197,8 @@ def run_demo(
     timings: dict[str, float] = {}
     readme = root / "README.txt"
     readme.write_text(
-        f"{SYNTHETIC_NOTICE}\n\nmhdq demo: {spec.metadata.short_name} {spec.version}, n = {n}, seed = {seed}, "
+        f"{SYNTHETIC_NOTICE}\n\nmhdq demo: {spec.metadata.short_name} {spec.version}, n = {n}, "
+        f"seed = {seed}, "
         f"{followup_months:g} months of follow-up.\n",
         encoding="utf-8",
     )

@@ -1,8 +1,9 @@
 """Study planning by Monte Carlo on the simulator: how precise will a study of N respondents be?
 
 :func:`plan_study` draws ``reps`` synthetic cohorts of ``n`` respondents from the instrument
-specification (:func:`analysis.simulate.cohort.simulate_cohort`), runs the analyses a validation and an
-attrition study would run, and reports what to expect: the width of the alpha and omega intervals of
+specification (:func:`analysis.simulate.cohort.simulate_cohort`), runs the analyses a validation and
+an attrition study would run, and reports what to expect: the width of the alpha and omega intervals
+of
 every scale, the probability that the hypothesised CFA model meets the usual fit criteria (upper
 limit of the RMSEA interval below .08, CFI at least .95), and the width of an interval for the
 attrition model's C-index. :func:`find_sample_size` searches the smallest N on a grid that meets
@@ -439,15 +440,17 @@ def plan_study(
     ci_level : float, default 0.95
         Level of the alpha, omega and C-index intervals.
     cfa_model : str or None, default "default"
-        Hypothesised model (:func:`analysis.study.models.hypothesised_models`) to fit: ``default`` is the
-        generating model, ``second_order`` for a hierarchy and ``facets`` for a flat instrument;
+        Hypothesised model (:func:`analysis.study.models.hypothesised_models`) to fit: ``default``
+        is the generating model, ``second_order`` for a hierarchy and ``facets`` for a flat
+        instrument;
         None skips the CFA.
     rmsea_cutoff, cfi_cutoff : float, default .08 and .95
         Fit criteria (Browne & Cudeck 1993; Hu & Bentler 1999).
     scales : sequence of str, optional
         Scales whose reliability is reported (default: every scale).
     simulation : mapping, optional
-        Further :func:`simulate_cohort` settings (``gamma``, ``loading``, ``log_hazard_ratios`` ...).
+        Further :func:`simulate_cohort` settings (``gamma``, ``loading``, ``log_hazard_ratios``
+        ...).
     omega_n_boot : int, default 200
         Bootstrap resamples behind each cohort's omega interval (0: no bootstrap; ``omega_width``
         is then the Monte Carlo width ``omega_wald_width``). Averaged over the cohorts, 200
@@ -680,7 +683,8 @@ def parse_targets(texts: Sequence[str] | str) -> dict[str, float]:
             metric, scale, value = match.groups()
             if metric not in TARGET_METRICS:
                 raise ValueError(
-                    f"target {part.strip()!r}: unknown metric {metric!r}; allowed: {', '.join(TARGET_METRICS)}"
+                    f"target {part.strip()!r}: unknown metric {metric!r}; allowed: "
+                    f"{', '.join(TARGET_METRICS)}"
                 )
             if scale is not None and metric not in ("alpha_width", "omega_width"):
                 raise ValueError(

@@ -121,8 +121,8 @@ class ContentValidity:
     items : DataFrame
         One row per item (index ``item``) with columns ``scale`` (the item's facet, or "" when not
         given), ``n_experts`` (experts who rated it), ``n_relevant`` (rated 3 or 4), ``i_cvi``,
-        ``p_c`` (chance agreement), ``kappa`` (modified kappa k*), ``rating`` (excellent, good, fair,
-        poor), ``decision`` (keep, revise, drop) and ``meets_lynn``.
+        ``p_c`` (chance agreement), ``kappa`` (modified kappa k*), ``rating`` (excellent, good,
+        fair, poor), ``decision`` (keep, revise, drop) and ``meets_lynn``.
     scales : DataFrame
         One row per scale (index ``scale``) with ``n_items``, ``n_experts``, ``s_cvi_ave`` (mean
         I-CVI), ``s_cvi_ua`` (share of items every rating expert rated 3 or 4) and the counts of
@@ -212,7 +212,8 @@ def content_validity(
     bad |= ratings.notna() & values.isna()
     if bad.to_numpy().any():
         cells = [
-            f"{ratings.index[i]}/{ratings.columns[j]}" for i, j in zip(*np.nonzero(bad.to_numpy()))
+            f"{ratings.index[i]}/{ratings.columns[j]}"
+            for i, j in zip(*np.nonzero(bad.to_numpy()), strict=True)
         ][:10]
         raise ValueError(
             f"ratings: values other than 1, 2, 3, 4 at (item/expert) {', '.join(cells)}"
@@ -224,7 +225,7 @@ def content_validity(
     p_c = pd.Series(
         [
             chance_agreement(int(n), int(a)) if n > 0 else np.nan
-            for n, a in zip(n_experts, n_relevant)
+            for n, a in zip(n_experts, n_relevant, strict=True)
         ],
         index=values.index,
         dtype="float64",
@@ -241,7 +242,9 @@ def content_validity(
             "kappa": kappa.astype("float64"),
             "rating": rating,
             "decision": rating.map(lambda r: DECISIONS.get(r, "")),
-            "meets_lynn": [_meets_lynn(int(n), float(c)) for n, c in zip(n_experts, i_cvi)],
+            "meets_lynn": [
+                _meets_lynn(int(n), float(c)) for n, c in zip(n_experts, i_cvi, strict=True)
+            ],
         },
         index=pd.Index(values.index, name="item"),
     )[ITEM_COLUMNS]

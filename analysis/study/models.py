@@ -72,7 +72,8 @@ def _plan(instrument: Instrument, root: str | None):
     clash = sorted(set(items) & ({general, *themes, *facets}))
     if clash:
         raise ValueError(
-            f"instrument: scale id(s) {', '.join(clash)} are also item ids; factor names must differ"
+            f"instrument: scale id(s) {', '.join(clash)} are also item ids; factor names must "
+            "differ"
         )
     candidates: dict[str, MeasurementModel | str] = {}
     all_items = [i for i in instrument.item_ids if i in set(items)]
@@ -111,7 +112,8 @@ def _plan(instrument: Instrument, root: str | None):
             candidates["second_order"] = "no theme has two or more facets"
         elif two and exogenous < 2:
             candidates["second_order"] = (
-                f"theme {two[0]} has only two facets and no other factor to correlate with: not identified"
+                f"theme {two[0]} has only two facets and no other factor to correlate with: not "
+                "identified"
             )
         else:
             candidates["second_order"] = MeasurementModel(
@@ -185,8 +187,8 @@ def hypothesised_models(
     statistic. In a deeper hierarchy the second-order factors are the root's children and their
     first-order factors are all leaf scales below them (intermediate levels are not modelled).
     ``one_factor ⊂ themes ⊂ second_order ⊂ facets`` are nested (the themes model is the second-order
-    model with zero facet disturbances, a boundary constraint), so :func:`analysis.sem.cfa.compare_models`
-    gives Δχ² tests between neighbours.
+    model with zero facet disturbances, a boundary constraint), so
+    :func:`analysis.sem.cfa.compare_models` gives Δχ² tests between neighbours.
 
     Examples
     --------

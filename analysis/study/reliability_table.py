@@ -78,7 +78,8 @@ TABLE_OMEGA_N_BOOT = 200
 #: Fewest respondents (``n_obs``) for which :func:`reliability_table` bootstraps the omega
 #: intervals; below it the intervals are NaN and ``problems`` says why. Each resample is a
 #: factor analysis, and 50 is the minimum ``mhdq validate`` asks of any factor analysis
-#: (``analysis.study.validate.MIN_RESPONDENTS["factor_analysis"]``). Below it a resample holds ~63% distinct
+#: (``analysis.study.validate.MIN_RESPONDENTS["factor_analysis"]``). Below it a resample holds ~63%
+#: distinct
 #: respondents, so fewer distinct rows than a 36-item scale has items and a singular correlation
 #: matrix: on 30 simulated MHDQ respondents 198 of 200 Schmid-Leiman resamples of the total
 #: scale ended in a Heywood case (psych's bound ψ = 0.005), so the percentile interval reflects

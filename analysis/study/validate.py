@@ -15,7 +15,8 @@ validation paper reports, each from the module that owns it:
 8. CFA of the hypothesised models (:func:`analysis.study.models.hypothesised_models`,
    :class:`analysis.sem.cfa.CFA`, :func:`analysis.sem.cfa.compare_models`);
 9. convergent and discriminant validity (:mod:`analysis.sem.validity`);
-10. measurement invariance across ``group_by`` (:func:`analysis.sem.invariance.measurement_invariance`).
+10. measurement invariance across ``group_by``
+    (:func:`analysis.sem.invariance.measurement_invariance`).
 
 An analysis that cannot run (too few respondents, a single group, a model that does not apply)
 is skipped with its reason; one that fails numerically is recorded as failed with the error
@@ -133,8 +134,9 @@ class DataSummary:
         ``group, label, n`` for the grouping column (rows with a missing group: label ``missing``).
     synthetic : bool
         True when the input marks its rows as synthetic: a ``synthetic`` column holding
-        ``synthetic`` (as :mod:`analysis.simulate.cohort` writes it), or a file with a ``synthetic`` column
-        the reader set aside as not part of the instrument. Outputs are then labelled synthetic.
+        ``synthetic`` (as :mod:`analysis.simulate.cohort` writes it), or a file with a ``synthetic``
+        column the reader set aside as not part of the instrument. Outputs are then labelled
+        synthetic.
     """
 
     sources: tuple[str, ...]
@@ -191,8 +193,9 @@ class ValidationResults:
         items), ``n_structure_leaves`` (facets of the structure), ``category_labels`` (code → label
         in the default language when every item shares one response scale, else empty).
     options : dict
-        The options used: ``missing``, ``ordinal``, ``seed``, ``group_by``, ``n_boot``, ``omega_n_boot``,
-        ``ci_level``, ``n_iter`` (parallel analysis), ``cfa_missing`` (``listwise`` or ``ml``) and
+        The options used: ``missing``, ``ordinal``, ``seed``, ``group_by``, ``n_boot``,
+        ``omega_n_boot``, ``ci_level``, ``n_iter`` (parallel analysis), ``cfa_missing``
+        (``listwise`` or ``ml``) and
         ``estimator``.
     provenance : dict
         ``created`` (UTC time), ``software`` (:func:`analysis.report.html.software_versions`),
@@ -202,8 +205,8 @@ class ValidationResults:
         Per item: ``n`` answers, ``missing`` (blank or invalid), ``not_applicable``, then
         ``share_<code>`` of the answers for every code of its response scale.
     item_statistics : DataFrame or None
-        :func:`analysis.study.items.item_analysis` of every leaf scale (and every separate root scale),
-        stacked: ``scale, item, keyed, n, missing_share, mean, sd, skew, kurtosis, floor,
+        :func:`analysis.study.items.item_analysis` of every leaf scale (and every separate root
+        scale), stacked: ``scale, item, keyed, n, missing_share, mean, sd, skew, kurtosis, floor,
         ceiling, share_<code>..., raw_r, std_r, r_cor, r_drop, alpha_if_dropped``.
     reliability : ReliabilityTable or None
     polychoric : PolychoricResult or None
@@ -216,15 +219,17 @@ class ValidationResults:
         The number of factors used for the EFA and where it came from (``factors_source``).
     factors_source : str
     cfa : dict of str to fitted CFA
-        The hypothesised models that were fitted, most constrained first: :class:`analysis.sem.cfa.CFA`
-        (ML), or with ``ordinal=True`` :class:`analysis.sem.wlsmv.OrdinalCFA` (WLSMV).
+        The hypothesised models that were fitted, most constrained first:
+        :class:`analysis.sem.cfa.CFA` (ML), or with ``ordinal=True``
+        :class:`analysis.sem.wlsmv.OrdinalCFA` (WLSMV).
     cfa_estimator : str
         ``ML`` or ``WLSMV``.
     cfa_skipped : dict of str to str
         Models that do not apply or failed, with the reason.
     cfa_comparison : DataFrame or None
-        :func:`analysis.sem.cfa.compare_models` (ML); for WLSMV the columns of :data:`WLSMV_COMPARISON`
-        side by side, without Δχ² tests (lavaan's DIFFTEST is not available).
+        :func:`analysis.sem.cfa.compare_models` (ML); for WLSMV the columns of
+        :data:`WLSMV_COMPARISON` side by side, without Δχ² tests (lavaan's DIFFTEST is not
+        available).
     validity : ValidityResult or None
         :func:`analysis.sem.validity.validity` of the first-order hypothesised model (facets, else
         themes, else one factor) extended by one factor per criterion scale (MHDQ: ``meaning``).
@@ -352,7 +357,8 @@ def responses_from_frame(
     if id_column is not None and id_column in frame.columns:
         ids = frame[id_column].astype(object).where(frame[id_column].notna(), None)
         ids = pd.Series(
-            [f"{source}:{r}" if v is None else str(v) for v, r in zip(ids, rows)], dtype=object
+            [f"{source}:{r}" if v is None else str(v) for v, r in zip(ids, rows, strict=True)],
+            dtype=object,
         )
     else:
         ids = pd.Series([f"{source}:{r}" for r in rows], dtype=object)
@@ -628,11 +634,12 @@ def validate(
     n_boot : int or None, default None
         Bootstrap resamples. None: no bootstrap interval for alpha (the analytic Feldt and
         Duhachek intervals only, as ``psych::alpha``'s default ``n.iter = 1``) and
-        :data:`analysis.study.reliability_table.TABLE_OMEGA_N_BOOT` resamples for the omega intervals. A
-        number: that many for both alpha and omega (0: no bootstrap at all, the fastest; 1 is
+        :data:`analysis.study.reliability_table.TABLE_OMEGA_N_BOOT` resamples for the omega
+        intervals. A number: that many for both alpha and omega (0: no bootstrap at all, the
+        fastest; 1 is
         refused). Omega intervals are not bootstrapped for scales with fewer than
-        :data:`analysis.study.reliability_table.TABLE_OMEGA_MIN_N` respondents (the reliability step's
-        warnings and the table's problems say so).
+        :data:`analysis.study.reliability_table.TABLE_OMEGA_MIN_N` respondents (the reliability
+        step's warnings and the table's problems say so).
     n_iter : int, default 20
         Simulated data sets of the parallel analysis (``psych::fa.parallel``'s default).
     ci_level : float, default 0.95
@@ -661,7 +668,8 @@ def validate(
     ):
         # 1 resample gives no interval: refused here rather than failing the whole reliability step
         raise ValueError(
-            f"n_boot (--bootstrap): must be 0 (no bootstrap) or at least 2 resamples, got {n_boot!r}"
+            "n_boot (--bootstrap): must be 0 (no bootstrap) or at least 2 resamples, got "
+            f"{n_boot!r}"
         )
     if not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
         raise ValueError(f"n_iter: must be a whole number of at least 1, got {n_iter!r}")
@@ -750,7 +758,8 @@ def validate(
     if n_used < MIN_RESPONDENTS["item_statistics"]:
         run.skip(
             "item_statistics",
-            f"{n_used} respondents used; item statistics need at least {MIN_RESPONDENTS['item_statistics']}",
+            f"{n_used} respondents used; item statistics need at least "
+            f"{MIN_RESPONDENTS['item_statistics']}",
         )
     else:
         out["item_statistics"] = run.run(
@@ -759,7 +768,8 @@ def validate(
     if n_used < MIN_RESPONDENTS["reliability"]:
         run.skip(
             "reliability",
-            f"{n_used} respondents used; reliability needs at least {MIN_RESPONDENTS['reliability']}",
+            f"{n_used} respondents used; reliability needs at least "
+            f"{MIN_RESPONDENTS['reliability']}",
         )
     else:
         from analysis.study.reliability_table import TABLE_OMEGA_MIN_N, reliability_table
@@ -1146,7 +1156,8 @@ def _validity_step(
     rows_and_statistics = out.get("_ordinal_statistics")
     if ordinal and rows_and_statistics is not None:
         rows, statistics = rows_and_statistics
-        # the CFA's statistics when the validity model uses the same complete rows and a subset of its items
+        # the CFA's statistics when the validity model uses the same complete rows and a subset of
+        # its items
         if set(model.observed) <= set(statistics.items) and data.index.equals(rows):
             shared["statistics"] = statistics
 

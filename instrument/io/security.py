@@ -10,6 +10,8 @@ from instrument.errors import MHDQError
 #: plus LF, which some clients treat the same way.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: Control characters removed from untrusted text (public for instrument.write).
+CONTROL_CHARACTERS = _CONTROL
 
 
 def assert_defusedxml() -> None:

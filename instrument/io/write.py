@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from instrument.errors import UsageError
-from instrument.io.security import _CONTROL, FORMULA_TRIGGERS
+from instrument.io.security import CONTROL_CHARACTERS, FORMULA_TRIGGERS
 from instrument.problems import Problem, problems_frame
 
 #: File formats a table can be written as, by extension.
@@ -116,7 +116,7 @@ def neutralise_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _neutralise_text_series(text: pd.Series) -> pd.Series:
-    text = text.str.replace(_CONTROL, "", regex=True)
+    text = text.str.replace(CONTROL_CHARACTERS, "", regex=True)
     trigger = text.str.startswith(FORMULA_TRIGGERS).fillna(False).astype(bool)
     if trigger.any():
         text = text.where(~trigger, "'" + text)
