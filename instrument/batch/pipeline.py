@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from instrument.batch.tally import ProblemLog
+from instrument.batch.tally import ProblemLog, Tally
 from instrument.check import SeenIds, blank_ids, check_responses, hash_ids
 from instrument.errors import DataError, MHDQError, UsageError
 from instrument.io.safety import DEFAULT_LIMITS, ReadLimits
@@ -255,7 +255,7 @@ class BatchResult:
 # --------------------------------------------------------------------------------------------
 # One chunk: the pure core
 # --------------------------------------------------------------------------------------------
-def _id_hashes(ids: pd.Series) -> np.ndarray:
+def id_hashes(ids: pd.Series) -> np.ndarray:
     """Hashes of respondent ids, 0 for a blank id (never a duplicate)."""
     if not len(ids):
         return np.zeros(0, dtype="uint64")
@@ -410,18 +410,6 @@ def process_chunk(
     return ChunkResult(output, hashes, checked.problems, checked.n_rows, checked.n_rejected, counts)
 
 
-def _unreadable(path: Path, error: Exception) -> Problem:
-    return Problem(
-        str(path),
-        None,
-        None,
-        None,
-        "unreadable_file",
-        "error",
-        f"the file could not be read: {error}",
-    )
-
-
 class _WriteBehind:
     """Hand chunks to ``write`` in a background thread, at most ``depth`` chunks behind.
 
@@ -493,7 +481,7 @@ def _is_synthetic(path: Path) -> bool:
         return False
 
 
-def _iter_chunks(
+def iter_chunks(
     path: Path, instrument: Instrument, options: BatchOptions
 ) -> Iterator[ResponseTable]:
     """The chunks of one file, as :func:`instrument.read.iter_response_chunks` streams them."""
@@ -511,27 +499,7 @@ def _iter_chunks(
 # --------------------------------------------------------------------------------------------
 # Many chunks, many files
 # --------------------------------------------------------------------------------------------
-@dataclass
-class _Tally:
-    """What the files read so far add up to. A file counts only once it was read to its end."""
-
-    n_read: int = 0
-    n_rejected: int = 0
-    problems: ProblemLog = field(default_factory=ProblemLog)
-    unreadable: list[str] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
-    seen: SeenIds = field(default_factory=SeenIds)
-    counts: pd.DataFrame | None = None
-
-    def refuse(self, path: Path, error: Exception) -> None:
-        """Record a file that could not be read (to its end): nothing of it is used."""
-        self.problems.add(_unreadable(path, error))
-        self.problems.finish_file(str(path))
-        self.unreadable.append(str(path))
-        self.reasons.append(str(error))
-
-
-def _drop_cross_file_duplicates(result: ChunkResult, tally: _Tally) -> pd.DataFrame:
+def drop_cross_file_duplicates(result: ChunkResult, tally: Tally) -> pd.DataFrame:
     """Reject kept rows whose id was kept in an earlier file; register the rest as seen."""
     hashes = result.hashes
     output = result.output
@@ -583,7 +551,7 @@ def _score_file(
     seen = SeenIds()
     writer = None
     try:
-        for table in _iter_chunks(path, instrument, options):
+        for table in iter_chunks(path, instrument, options):
             result = process_chunk(table, instrument, options, seen_ids=seen, score=score)
             log.extend(result.problems)
             n_read += result.n_read
@@ -644,16 +612,16 @@ def _score_file_in_worker(
 
 
 def _problem_schema():
-    from instrument.batch.tally import _schema
+    from instrument.batch.tally import problem_schema
 
-    return _schema()
+    return problem_schema()
 
 
 def _take_file(
     path: Path,
     done: dict[str, Any],
     log: ProblemLog | None,
-    tally: _Tally,
+    tally: Tally,
     chunk_rows: int,
 ) -> Iterator[pd.DataFrame]:
     """Account for one file a worker read, then yield its kept rows (cross-file duplicates out)."""
@@ -665,12 +633,11 @@ def _take_file(
     tally.n_read += done["n_read"]
     tally.n_rejected += done["n_rejected"]
     if log is not None:
-        for frame in log.frames():
-            tally.problems.extend(_problems_of(frame))
+        tally.problems.absorb(log.frames())
         log.discard()
     elif done.get("problems_part") is not None:
-        for batch in pq.ParquetFile(done["problems_part"]).iter_batches(batch_size=50_000):
-            tally.problems.extend(_problems_of(batch.to_pandas()))
+        part = pq.ParquetFile(done["problems_part"])
+        tally.problems.absorb(batch.to_pandas() for batch in part.iter_batches(batch_size=50_000))
         Path(done["problems_part"]).unlink(missing_ok=True)
     if done["part"] is not None:
         offset = 0
@@ -678,22 +645,9 @@ def _take_file(
             frame = batch.to_pandas()
             hashes = done["hashes"][offset : offset + len(frame)]
             offset += len(frame)
-            yield _drop_cross_file_duplicates(ChunkResult(frame, hashes, [], len(frame), 0), tally)
+            yield drop_cross_file_duplicates(ChunkResult(frame, hashes, [], len(frame), 0), tally)
         Path(done["part"]).unlink(missing_ok=True)
     tally.problems.finish_file(str(path))
-
-
-def _problems_of(frame: pd.DataFrame) -> Iterator[Problem]:
-    for record in frame.itertuples(index=False):
-        yield Problem(
-            record.file,
-            None if pd.isna(record.row) else int(record.row),
-            None if pd.isna(record.column) else record.column,
-            None if pd.isna(record.value) else record.value,
-            record.rule,
-            record.severity,
-            record.message,
-        )
 
 
 #: Prefix of the folder holding a run's temporary parts (followed by the process id).
@@ -704,7 +658,7 @@ def _iter_outputs(
     files: list[Path],
     instrument: Instrument,
     options: BatchOptions,
-    tally: _Tally,
+    tally: Tally,
     *,
     jobs: int,
     progress: Callable[[int, str], None] | None,
@@ -721,7 +675,9 @@ def _iter_outputs(
     system's temporary folder).
     """
     if engine == "dask":
-        yield from _iter_dask_outputs(
+        from instrument.batch.engines import iter_dask_outputs
+
+        yield from iter_dask_outputs(
             files, instrument, options, tally, progress=progress, scheduler=scheduler, jobs=jobs
         )
         return
@@ -789,7 +745,7 @@ def _check_options(instrument: Instrument, impute: str, jobs: int | None, engine
 
 def _medians(files, instrument, options, progress, scratch: Path | None = None) -> pd.Series:
     """Item medians over every row kept (pass 1 of ``impute="median"``), from merged code counts."""
-    tally = _Tally()
+    tally = Tally()
     counts = None
     items = list(instrument.item_ids)
     for frame in _iter_outputs(
@@ -992,7 +948,7 @@ def _run_locked(
                     c.code: c.label.get(language, str(c.code)) for c in question.choices
                 }
                 measure[name] = "nominal"
-    tally = _Tally(problems=ProblemLog(folder=out.parent))
+    tally = Tally(problems=ProblemLog(folder=out.parent))
     writer = TableWriter(out, labels=labels, value_labels=value_labels, measure=measure)
     problems_writer = TableWriter(problems_out, sheet_name="problems")
     writer.open()
@@ -1097,7 +1053,7 @@ def fit_norms(
     if impute == "median":
         options = replace(options, medians=_medians(files, instrument, options, None))
     table = NormTable(instrument=instrument)
-    tally = _Tally()
+    tally = Tally()
     fitted = False
     for output in _iter_outputs(files, instrument, options, tally, jobs=jobs, progress=progress):
         if len(output) or not fitted:
@@ -1117,147 +1073,3 @@ def fit_norms(
         reasons=tuple(tally.reasons),
     )
     return table, result
-
-
-# --------------------------------------------------------------------------------------------
-# The dask engine
-# --------------------------------------------------------------------------------------------
-def _checked_file(
-    path: Path, instrument: Instrument, options: BatchOptions
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Dask task: read and check one whole file; return its kept rows and the accounting."""
-    frames: list[pd.DataFrame] = []
-    problems: list[Problem] = []
-    n_read = n_rejected = 0
-    seen = SeenIds()
-    try:
-        for table in _iter_chunks(path, instrument, options):
-            result = process_chunk(table, instrument, options, seen_ids=seen, score=False)
-            frames.append(result.output)
-            problems += result.problems
-            n_read += result.n_read
-            n_rejected += result.n_rejected
-            seen.add(result.hashes)
-    except MHDQError as exc:  # all or nothing, as the local engine
-        return _empty_checked(instrument, options), {
-            "error": str(exc),
-            "problems": [],
-            "n_read": 0,
-            "n_rejected": 0,
-        }
-    frame = pd.concat(frames, ignore_index=True) if frames else _empty_checked(instrument, options)
-    return frame, {"error": None, "problems": problems, "n_read": n_read, "n_rejected": n_rejected}
-
-
-def _empty_checked(instrument: Instrument, options: BatchOptions) -> pd.DataFrame:
-    columns: dict[str, Any] = {
-        "respondent_id": pd.Series(dtype=object),
-        "source_file": pd.Series(dtype=object),
-        "source_row": pd.Series(dtype="int64"),
-    }
-    columns.update(
-        {
-            name: pd.Series(dtype=object if name == SYNTHETIC_COLUMN else "float64")
-            for name in options.keep
-        }
-    )
-    columns.update({item_id: pd.Series(dtype="float64") for item_id in instrument.item_ids})
-    if any(rs.not_applicable is not None for rs in instrument.response_scales.values()):
-        columns.update({f"{item_id}__na": pd.Series(dtype=bool) for item_id in instrument.item_ids})
-    return pd.DataFrame(columns)
-
-
-def _iter_dask_outputs(
-    files: list[Path],
-    instrument: Instrument,
-    options: BatchOptions,
-    tally: _Tally,
-    *,
-    progress,
-    scheduler: str | None,
-    jobs: int,
-) -> Iterator[pd.DataFrame]:
-    """Check each file in a dask task, score the partitions with ``dask.dataframe.map_partitions``.
-
-    One partition per input file; the scoring function is :func:`score_frame`, the same pure
-    function the local engine uses. Cross-file duplicate ids are removed here, in input order.
-    """
-    try:
-        import dask
-        import dask.dataframe as dd
-        from dask.distributed import Client, LocalCluster
-    except ImportError:
-        raise UsageError(
-            "--engine dask needs dask: pip install 'mhdq[dask]' (dask[dataframe,distributed])"
-        ) from None
-    cluster = None
-    if scheduler:
-        try:
-            client = Client(scheduler, timeout="10s")
-        except OSError as exc:
-            raise UsageError(
-                f"--scheduler {scheduler}: cannot connect to the dask scheduler ({exc})"
-            ) from None
-    else:
-        cluster = LocalCluster(
-            n_workers=max(1, min(jobs, len(files))),
-            threads_per_worker=1,
-            processes=False,
-            dashboard_address=None,
-        )
-        client = Client(cluster)
-    try:
-        parts = [
-            dask.delayed(_checked_file, nout=2, pure=False)(path, instrument, options)
-            for path in files
-        ]
-        meta_in = _empty_checked(instrument, options)
-        with dask.config.set({"dataframe.convert-string": False}):
-            ddf = dd.from_delayed([frame for frame, _ in parts], meta=meta_in, verify_meta=False)
-            meta_out = score_frame(meta_in, instrument, options)
-            scored = ddf.map_partitions(score_frame, instrument, options, meta=meta_out)
-            partitions = scored.to_delayed()
-        futures = client.compute(list(partitions) + [info for _, info in parts])
-        score_futures, info_futures = futures[: len(files)], futures[len(files) :]
-        for path, score_future, info_future in zip(files, score_futures, info_futures):
-            info = info_future.result()
-            if info["error"] is not None:
-                tally.refuse(path, DataError(info["error"]))
-                continue
-            tally.n_read += info["n_read"]
-            tally.n_rejected += info["n_rejected"]
-            tally.problems.extend(info["problems"])
-            frame = score_future.result().reset_index(drop=True)
-            for column in frame.columns:  # dask may hand back text as pandas' NA-string dtype
-                if isinstance(frame[column].dtype, pd.StringDtype):
-                    frame[column] = frame[column].to_numpy(dtype=object, na_value=None)
-            hashes = _id_hashes(frame["respondent_id"].astype(object))
-            if progress is not None:
-                progress(info["n_read"], str(path))
-            yield _drop_cross_file_duplicates(ChunkResult(frame, hashes, [], len(frame), 0), tally)
-            tally.problems.finish_file(str(path))
-    finally:
-        _close_dask(client, cluster)
-
-
-def _close_dask(client, cluster) -> None:
-    """Shut the client and a local cluster down in order, without the exit-time noise.
-
-    Closing the client first lets its comms finish before the cluster's workers stop (a
-    ``CommClosedError`` traceback was printed at exit otherwise); distributed's own loggers
-    are quietened for the shutdown only, since a closed connection is then expected.
-    """
-    import logging
-
-    names = ("distributed", "distributed.comm", "distributed.core", "distributed.worker")
-    loggers = [logging.getLogger(name) for name in names]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.CRITICAL)
-    try:
-        client.close(timeout=10)
-        if cluster is not None:
-            cluster.close(timeout=10)
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)

@@ -22,11 +22,13 @@ import tempfile
 import weakref
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
 
 import pandas as pd
 
+from instrument.check import SeenIds
 from instrument.problems import Problem, problems_frame
 from instrument.readers.assemble import EMPTY_ROW_RULE
 
@@ -85,6 +87,23 @@ class ProblemLog(Sequence[Problem]):
         for problem in problems:
             self.add(problem)
 
+    def absorb(self, frames: Iterable[pd.DataFrame]) -> None:
+        """Take over finished records (frames with :data:`PROBLEM_COLUMNS`) of one file, as is.
+
+        The records of a file scored elsewhere (in a worker, or apart so that a file refused
+        later leaves nothing behind) are appended without turning each into a Python object.
+        """
+        for frame in frames:
+            if not len(frame):
+                continue
+            self._flush()
+            for (rule, severity), n in frame.groupby(["rule", "severity"]).size().items():
+                self.counts[(str(rule), str(severity))] += int(n)
+            for message in frame.loc[frame["rule"] == EMPTY_ROW_RULE, "message"]:
+                merged = _EMPTY_COUNT.match(str(message))
+                self.n_skipped += int(merged.group(1).replace(",", "")) if merged else 1
+            self._write(_normalised(frame))
+
     def _merge(self, key: tuple, problem: Problem, count: int, rows: list) -> None:
         entry = self._merged.get(key)
         if entry is None:
@@ -103,19 +122,23 @@ class ProblemLog(Sequence[Problem]):
     def _flush(self) -> None:
         if not self._buffer:
             return
+        self._write(_as_frame(self._buffer))
+        self._buffer = []
+
+    def _write(self, frame: pd.DataFrame) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        frame = _as_frame(self._buffer)
-        table = pa.Table.from_pandas(frame, schema=_schema(), preserve_index=False)
+        table = pa.Table.from_pandas(frame, schema=problem_schema(), preserve_index=False)
         if self._writer is None:
+            if self._spill is not None:
+                raise RuntimeError("ProblemLog: records added after finish()")
             folder = tempfile.mkdtemp(prefix=f".mhdq-problems-{os.getpid()}-", dir=self._folder)
             self._spill = Path(folder) / "problems.parquet"
-            self._writer = pq.ParquetWriter(self._spill, _schema())
+            self._writer = pq.ParquetWriter(self._spill, problem_schema())
             self._finalizer = weakref.finalize(self, shutil.rmtree, folder, True)
         self._writer.write_table(table)
-        self._spilled += len(self._buffer)
-        self._buffer = []
+        self._spilled += len(frame)
 
     def finish_file(self, path: str) -> None:
         """Emit the merged counting records of ``path`` (call once the file is done)."""
@@ -233,7 +256,11 @@ def _rows(text: str) -> list[int]:
 
 
 def _as_frame(problems: list[Problem]) -> pd.DataFrame:
-    frame = problems_frame(problems)
+    return _normalised(problems_frame(problems))
+
+
+def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
     for column in ("file", "column", "value", "rule", "severity", "message"):
         frame[column] = frame[column].astype(object)
     frame["row"] = frame["row"].astype("float64").astype("Int64")
@@ -241,7 +268,7 @@ def _as_frame(problems: list[Problem]) -> pd.DataFrame:
 
 
 @functools.cache
-def _schema():
+def problem_schema():
     import pyarrow as pa
 
     return pa.schema(
@@ -255,3 +282,35 @@ def _schema():
             ("message", pa.string()),
         ]
     )
+
+
+def unreadable_problem(path: Path, error: Exception) -> Problem:
+    return Problem(
+        str(path),
+        None,
+        None,
+        None,
+        "unreadable_file",
+        "error",
+        f"the file could not be read: {error}",
+    )
+
+
+@dataclass
+class Tally:
+    """What the files read so far add up to. A file counts only once it was read to its end."""
+
+    n_read: int = 0
+    n_rejected: int = 0
+    problems: ProblemLog = field(default_factory=ProblemLog)
+    unreadable: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    seen: SeenIds = field(default_factory=SeenIds)
+    counts: pd.DataFrame | None = None
+
+    def refuse(self, path: Path, error: Exception) -> None:
+        """Record a file that could not be read (to its end): nothing of it is used."""
+        self.problems.add(unreadable_problem(path, error))
+        self.problems.finish_file(str(path))
+        self.unreadable.append(str(path))
+        self.reasons.append(str(error))
