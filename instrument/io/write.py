@@ -108,9 +108,7 @@ def neutralise_text(frame: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object:
             out[column] = _neutralise_text_series(series)  # all text: vectorised
             continue
-        is_text = (
-            series.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False).astype(bool)
-        )
+        is_text = series.map(lambda v: isinstance(v, str)).astype(bool)
         if not is_text.any():
             continue
         text = _neutralise_text_series(series[is_text].astype(str))
