@@ -212,6 +212,7 @@ def iter_response_chunks(
     recode: Mapping[str, Mapping[Any, int]] | None = None,
     platform: str | None = None,
     limits: ReadLimits | None = None,
+    stream_limits: ReadLimits | None = None,
 ) -> Iterator[ResponseTable]:
     """Read a file in pieces of at most ``chunk_rows`` respondents.
 
@@ -227,6 +228,13 @@ def iter_response_chunks(
         respondent ids continue from one piece to the next, ``source_row`` always refers to the
         file, file-level problems come with the first piece and row problems (such as
         ``empty_row_skipped``) with the piece holding their row.
+
+    Notes
+    -----
+    ``limits`` bound every file; ``stream_limits`` (default ``limits``) replace them for the
+    files that are streamed (CSV and Parquet), whose memory is bounded by ``chunk_rows``, so a
+    caller may lift the row and cell bounds for those without lifting them for workbooks and
+    SPSS files, which are read whole.
 
     Examples
     --------
@@ -250,6 +258,7 @@ def iter_response_chunks(
             path, instrument, rename=rename, recode=recode, platform=platform, limits=limits
         )
         return
+    limits = stream_limits or limits
     if container == "parquet":
         from instrument.readers.parquet import iter_parquet
 
@@ -297,7 +306,11 @@ def iter_response_chunks(
 
 
 def read_header(
-    path: str | Path, *, sheet: str | None = None, limits: ReadLimits | None = None
+    path: str | Path,
+    *,
+    sheet: str | None = None,
+    limits: ReadLimits | None = None,
+    stream_limits: ReadLimits | None = None,
 ) -> list[str]:
     """The column names of a response file as the reader finds them, before any matching.
 
@@ -323,7 +336,7 @@ def read_header(
     if container == "parquet":
         from instrument.readers.parquet import column_names
 
-        return column_names(path, limits)
+        return column_names(path, stream_limits or limits)
     if container == "spss":
         from instrument.readers.spss import column_names
 
@@ -332,7 +345,7 @@ def read_header(
         from instrument.readers.excel import read_workbook
 
         return list(read_workbook(path, limits, sheet=sheet).names)
-    return list(inspect_text(path, limits).header)
+    return list(inspect_text(path, stream_limits or limits).header)
 
 
 # ------------------------------------------------------------------------------------------

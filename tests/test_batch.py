@@ -291,13 +291,13 @@ STREAM_FILES = {
 @pytest.mark.parametrize("name", sorted(STREAM_FILES))
 @pytest.mark.parametrize("chunk_rows", [2, 1000])
 def test_batch_chunks_are_the_readers_tables(tmp_path, spec, name, chunk_rows):
-    from instrument.batch.pipeline import BatchOptions, _iter_chunks
+    from instrument.batch.pipeline import BatchOptions, iter_chunks
     from instrument.read import read_responses
 
     path = tmp_path / name
     path.write_text(STREAM_FILES[name], encoding="utf-8")
     options = BatchOptions(chunk_rows=chunk_rows)
-    chunks = list(_iter_chunks(path, spec, options))
+    chunks = list(iter_chunks(path, spec, options))
     whole = read_responses(path, spec)
     for part in ("items", "background", "meta"):
         joined = pd.concat([getattr(c, part) for c in chunks])

@@ -114,3 +114,36 @@ def test_dask_engine_keeps_the_synthetic_marker(tmp_path, bfi):
     assert expected["synthetic"].fillna("").tolist() == ["synthetic", "synthetic", ""]
     assert distributed.synthetic and local.synthetic
     assert distributed.n_skipped == local.n_skipped == 1
+
+
+@pytest.mark.slow
+def test_dask_engine_exits_without_a_traceback(tmp_path, files):
+    # Issue 10, case 12: 1 of 4 successful runs printed a CommClosedError traceback at exit.
+    import os
+    import subprocess
+    import sys
+
+    for attempt in range(4):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from analysis.cli import main; main()",
+                "score",
+                *map(str, files),
+                "--instrument",
+                str(ROOT / "examples" / "bfi.yaml"),
+                "--engine",
+                "dask",
+                "--jobs",
+                "2",
+                "--out",
+                str(tmp_path / f"s{attempt}.parquet"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr and "CommClosedError" not in done.stderr

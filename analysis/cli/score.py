@@ -110,10 +110,32 @@ def progress_bar(files: list[Path], quiet: bool) -> Iterator[Any]:
         yield advance
 
 
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM as Ctrl-C while scoring, so a terminated run removes its temporary files
+    (as an interrupted one does) instead of leaving them behind."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt("terminated (SIGTERM)")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def echo_summary(result, *, strict: bool, quiet: bool) -> None:
     """Print the row accounting and the problem counts (to stdout; errors to stderr)."""
-    for path in result.unreadable:
-        click.echo(f"Error: could not read {path} (see the problem list)", err=True)
+    reasons = result.reasons or ("",) * len(result.unreadable)
+    for path, reason in zip(result.unreadable, reasons, strict=True):
+        click.echo(f"Error: could not read {path}: {reason or 'see the problem list'}", err=True)
     if quiet:
         return
     marker = "SYNTHETIC data: " if result.synthetic else ""
@@ -134,6 +156,8 @@ def echo_summary(result, *, strict: bool, quiet: bool) -> None:
         click.echo(
             f"strict: {result.n_errors:,} error(s) found, so no scores were written", err=True
         )
+    else:
+        click.echo("no row could be scored, so no scores file was written", err=True)
     if result.problems_path is not None:
         click.echo(f"problems: {result.problems_path}")
 
@@ -267,7 +291,7 @@ def command(
     rename = read_rename(rename_path)
     recode = read_recode(recode_path)
     files = expand_inputs(list(inputs))
-    with progress_bar(files, quiet) as advance:
+    with terminate_as_interrupt(), progress_bar(files, quiet) as advance:
         result = run_batch(
             files,
             instrument,

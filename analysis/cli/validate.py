@@ -21,6 +21,18 @@ from instrument.errors import UsageError
     help="Background column to test measurement invariance across (e.g. gender).",
 )
 @click.option(
+    "--allow-sensitive-group",
+    is_flag=True,
+    help="Allow --group-by a question marked sensitive (free-text questions are never allowed).",
+)
+@click.option(
+    "--min-group-size",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Refuse --group-by when a group holds fewer respondents (disclosure control).",
+)
+@click.option(
     "--ordinal",
     is_flag=True,
     help="Treat items as ordinal: polychoric KMO, retention and EFA; ordinal alpha and omega; WLSMV CFA.",
@@ -75,6 +87,8 @@ def command(
     inputs,
     instrument_path,
     group_by,
+    allow_sensitive_group,
+    min_group_size,
     ordinal,
     seed,
     missing,
@@ -94,6 +108,7 @@ def command(
     from analysis.report.validation import write_validation_outputs
     from analysis.study.validate import validate
     from instrument.batch.pipeline import expand_inputs
+    from instrument.grouping import check_group_sizes, check_grouping
     from instrument.read import PLATFORMS, read_responses
 
     if ordinal and cfa_missing != "listwise":
@@ -106,6 +121,8 @@ def command(
         )
     files = expand_inputs(list(inputs))
     spec = open_instrument(instrument_path)
+    if group_by is not None:
+        check_grouping(spec, group_by, allow_sensitive=allow_sensitive_group)
     folder = output_dir(out)
     tables = [read_responses(path, spec, platform=platform) for path in files]
     results = validate(
@@ -118,6 +135,9 @@ def command(
         cfa_missing=cfa_missing,
         n_boot=n_boot,
     )
+    if results.data.group_sizes is not None:
+        sizes = results.data.group_sizes.set_index("label")["n"]
+        check_group_sizes(sizes, group_by, minimum=min_group_size)
     paths = write_validation_outputs(results, folder)
     if not quiet:
         label = "SYNTHETIC DATA: " if results.data.synthetic else ""

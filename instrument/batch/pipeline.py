@@ -25,7 +25,7 @@ import glob
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,13 +34,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from instrument.batch.tally import ProblemLog, Tally
 from instrument.check import SeenIds, blank_ids, check_responses, hash_ids
 from instrument.errors import DataError, MHDQError, UsageError
-from instrument.io.safety import ReadLimits
+from instrument.io.safety import DEFAULT_LIMITS, ReadLimits
 from instrument.norms import NormTable
-from instrument.problems import Problem, problems_frame, shorten
+from instrument.problems import Problem, shorten
 from instrument.read import iter_response_chunks, read_header
-from instrument.readers.assemble import EMPTY_ROW_RULE, SYNTHETIC_COLUMN
+from instrument.readers.assemble import SYNTHETIC_COLUMN
 from instrument.responses import ResponseTable
 from instrument.score import IMPUTE_METHODS, code_counts, medians_from_counts, score_items
 from instrument.spec import Instrument
@@ -202,56 +203,59 @@ class BatchResult:
         Input files, in the order read.
     n_read, n_scored, n_rejected : int
         Rows read, scored and rejected (``n_read == n_scored + n_rejected``).
-    problems : list of Problem
-        Every problem found; each rejected row has an error record, each skipped row an
-        ``empty_row_skipped`` info record.
+    problems : sequence of Problem
+        Every problem found; each rejected row has an error record. Rows skipped as empty are
+        counted in one ``empty_row_skipped`` info record per file. A :class:`ProblemLog`:
+        records past a buffer are kept in a temporary file, not in memory.
     output : Path or None
-        The scores file (None in strict mode with errors, or when nothing was written).
+        The scores file (None in strict mode with errors, or when no row was scored).
     problems_path : Path or None
     unreadable : tuple of str
-        Files that could not be read at all (each also has an ``unreadable_file`` problem).
+        Files that could not be read to their end (each has an ``unreadable_file`` problem;
+        nothing of such a file is scored or counted).
     synthetic : bool
         Some input carries the ``synthetic`` marker column of simulated data; the scores then
         carry it too.
+    reasons : tuple of str
+        Why each of ``unreadable`` could not be read (same order), for the console.
     """
 
     files: tuple[str, ...]
     n_read: int
     n_scored: int
     n_rejected: int
-    problems: list[Problem] = field(default_factory=list)
+    problems: Sequence[Problem] = field(default_factory=list)
     output: Path | None = None
     problems_path: Path | None = None
     unreadable: tuple[str, ...] = ()
     synthetic: bool = False
+    reasons: tuple[str, ...] = ()
+
+    def _log(self) -> ProblemLog:
+        if isinstance(self.problems, ProblemLog):
+            return self.problems
+        log = ProblemLog()
+        log.extend(self.problems)
+        return log.finish()
 
     @property
     def n_errors(self) -> int:
-        return sum(p.severity == "error" for p in self.problems)
+        return self._log().n_errors
 
     @property
     def n_skipped(self) -> int:
         """Rows skipped by the reader as holding nothing at all (not counted in ``n_read``)."""
-        return sum(p.rule == EMPTY_ROW_RULE for p in self.problems)
+        return self._log().n_skipped
 
     def summary(self) -> pd.DataFrame:
         """Problems counted by ``rule`` and ``severity`` (columns ``rule, severity, n``)."""
-        frame = problems_frame(self.problems)
-        if frame.empty:
-            return pd.DataFrame(
-                {
-                    "rule": pd.Series(dtype=object),
-                    "severity": pd.Series(dtype=object),
-                    "n": pd.Series(dtype="int64"),
-                }
-            )
-        return frame.groupby(["rule", "severity"]).size().rename("n").reset_index()
+        return self._log().summary()
 
 
 # --------------------------------------------------------------------------------------------
 # One chunk: the pure core
 # --------------------------------------------------------------------------------------------
-def _id_hashes(ids: pd.Series) -> np.ndarray:
+def id_hashes(ids: pd.Series) -> np.ndarray:
     """Hashes of respondent ids, 0 for a blank id (never a duplicate)."""
     if not len(ids):
         return np.zeros(0, dtype="uint64")
@@ -406,18 +410,6 @@ def process_chunk(
     return ChunkResult(output, hashes, checked.problems, checked.n_rows, checked.n_rejected, counts)
 
 
-def _unreadable(path: Path, error: Exception) -> Problem:
-    return Problem(
-        str(path),
-        None,
-        None,
-        None,
-        "unreadable_file",
-        "error",
-        f"the file could not be read: {error}",
-    )
-
-
 class _WriteBehind:
     """Hand chunks to ``write`` in a background thread, at most ``depth`` chunks behind.
 
@@ -470,7 +462,8 @@ class _WriteBehind:
         self._thread.join()
 
 
-#: Streamed files are bounded by the chunk size, not by Excel's row limit.
+#: Streamed files (CSV, Parquet) are bounded by the chunk size, not by Excel's row limit;
+#: workbooks and SPSS files, read whole, keep every default bound (as ``mhdq validate`` does).
 _STREAM_LIMITS = ReadLimits(max_rows=2**40, max_cells=2**50)
 
 
@@ -482,13 +475,13 @@ def _is_synthetic(path: Path) -> bool:
     try:
         return any(
             name.strip().casefold() == SYNTHETIC_COLUMN
-            for name in read_header(path, limits=_STREAM_LIMITS)
+            for name in read_header(path, limits=DEFAULT_LIMITS, stream_limits=_STREAM_LIMITS)
         )
     except MHDQError:
         return False
 
 
-def _iter_chunks(
+def iter_chunks(
     path: Path, instrument: Instrument, options: BatchOptions
 ) -> Iterator[ResponseTable]:
     """The chunks of one file, as :func:`instrument.read.iter_response_chunks` streams them."""
@@ -498,48 +491,23 @@ def _iter_chunks(
         chunk_rows=options.chunk_rows,
         rename=options.rename,
         recode=options.recode,
-        limits=_STREAM_LIMITS,
+        limits=DEFAULT_LIMITS,
+        stream_limits=_STREAM_LIMITS,
     )
 
 
 # --------------------------------------------------------------------------------------------
 # Many chunks, many files
 # --------------------------------------------------------------------------------------------
-@dataclass
-class _Tally:
-    n_read: int = 0
-    n_rejected: int = 0
-    problems: list[Problem] = field(default_factory=list)
-    unreadable: list[str] = field(default_factory=list)
-    seen: SeenIds = field(default_factory=SeenIds)
-    counts: pd.DataFrame | None = None
-
-    def add_file(self, path: Path, done: dict[str, Any]) -> bool:
-        """Count one file a worker or dask task read; False when it could not be read at all."""
-        self.n_read += done["n_read"]
-        self.n_rejected += done["n_rejected"]
-        self.problems += done["problems"]
-        if done["error"] is not None:
-            self.problems.append(_unreadable(path, DataError(done["error"])))
-            self.unreadable.append(str(path))
-            return False
-        return True
-
-
-def _drop_cross_file_duplicates(
-    result: ChunkResult, tally: _Tally, *, checked: bool = False
-) -> pd.DataFrame:
-    """Reject kept rows whose id was kept in an earlier file; register the rest as seen.
-
-    ``checked`` says the chunk was already checked against ``tally.seen`` (in-process runs).
-    """
+def drop_cross_file_duplicates(result: ChunkResult, tally: Tally) -> pd.DataFrame:
+    """Reject kept rows whose id was kept in an earlier file; register the rest as seen."""
     hashes = result.hashes
     output = result.output
-    if not checked and len(hashes) and len(tally.seen):
+    if len(hashes) and len(tally.seen):
         dup = (hashes != 0) & tally.seen.contains(hashes)
         if dup.any():
             for i in np.flatnonzero(dup):
-                tally.problems.append(
+                tally.problems.add(
                     Problem(
                         str(output["source_file"].iat[i]),
                         int(output["source_row"].iat[i]),
@@ -558,31 +526,38 @@ def _drop_cross_file_duplicates(
     return output
 
 
-def _score_file_to_part(
-    path: Path, instrument: Instrument, options: BatchOptions, part: Path, with_counts: bool
-) -> dict[str, Any]:
-    """Worker: score one whole file into a Parquet part; return its hashes, problems and counts."""
+def _score_file(
+    path: Path,
+    instrument: Instrument,
+    options: BatchOptions,
+    part: Path,
+    *,
+    score: bool = True,
+    progress: Callable[[int, str], None] | None = None,
+) -> tuple[dict[str, Any], ProblemLog]:
+    """Check and score one whole file into the Parquet file ``part``; all or nothing.
+
+    Returns the accounting (``error`` is None when the file was read to its end) and the file's
+    problem records. A file that breaks anywhere (damaged late, a quote never closed, a bound
+    exceeded) is refused as a whole: its part is removed and only the error is returned, so
+    the result never depends on where a chunk boundary fell.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    problems: list[Problem] = []
+    log = ProblemLog(folder=part.parent)
     hashes: list[np.ndarray] = []
     n_read = n_rejected = 0
-    counts = None
     seen = SeenIds()
     writer = None
     try:
-        for table in _iter_chunks(path, instrument, options):
-            result = process_chunk(
-                table, instrument, options, seen_ids=seen, with_counts=with_counts
-            )
-            problems += result.problems
+        for table in iter_chunks(path, instrument, options):
+            result = process_chunk(table, instrument, options, seen_ids=seen, score=score)
+            log.extend(result.problems)
             n_read += result.n_read
             n_rejected += result.n_rejected
             hashes.append(result.hashes)
             seen.add(result.hashes)
-            if with_counts:
-                counts = result.counts if counts is None else counts + result.counts
             arrow = pa.Table.from_pandas(result.output, preserve_index=False)
             if writer is None:
                 schema = arrow.schema
@@ -590,114 +565,168 @@ def _score_file_to_part(
             elif not arrow.schema.equals(schema):
                 arrow = arrow.cast(schema)
             writer.write_table(arrow)
+            if progress is not None:
+                progress(result.n_read, str(path))
     except MHDQError as exc:
         if writer is not None:
             writer.close()
-        return {"error": str(exc), "problems": problems, "n_read": n_read, "n_rejected": n_rejected}
+        part.unlink(missing_ok=True)
+        log.discard()
+        return {"error": str(exc), "n_read": 0, "n_rejected": 0}, ProblemLog()
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        part.unlink(missing_ok=True)
+        log.discard()
+        raise
     if writer is not None:
         writer.close()
+    log.finish_file(str(path))
     return {
         "error": None,
         "part": part if writer is not None else None,
-        "problems": problems,
         "hashes": np.concatenate(hashes) if hashes else np.zeros(0, dtype="uint64"),
         "n_read": n_read,
         "n_rejected": n_rejected,
-        "counts": counts,
-    }
+    }, log.finish()
+
+
+def _score_file_in_worker(
+    path: Path, instrument: Instrument, options: BatchOptions, part: Path, score: bool
+) -> dict[str, Any]:
+    """Worker process: :func:`_score_file`, its problem records written to a Parquet part."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    done, log = _score_file(path, instrument, options, part, score=score)
+    if len(log):
+        problems_part = part.with_suffix(".problems.parquet")
+        with pq.ParquetWriter(problems_part, _problem_schema()) as writer:
+            for frame in log.frames():
+                writer.write_table(
+                    pa.Table.from_pandas(frame, schema=_problem_schema(), preserve_index=False)
+                )
+        done["problems_part"] = problems_part
+    log.discard()
+    return done
+
+
+def _problem_schema():
+    from instrument.batch.tally import problem_schema
+
+    return problem_schema()
+
+
+def _take_file(
+    path: Path,
+    done: dict[str, Any],
+    log: ProblemLog | None,
+    tally: Tally,
+    chunk_rows: int,
+) -> Iterator[pd.DataFrame]:
+    """Account for one file a worker read, then yield its kept rows (cross-file duplicates out)."""
+    import pyarrow.parquet as pq
+
+    if done["error"] is not None:
+        tally.refuse(path, DataError(done["error"]))
+        return
+    tally.n_read += done["n_read"]
+    tally.n_rejected += done["n_rejected"]
+    if log is not None:
+        tally.problems.absorb(log.frames())
+        log.discard()
+    elif done.get("problems_part") is not None:
+        part = pq.ParquetFile(done["problems_part"])
+        tally.problems.absorb(batch.to_pandas() for batch in part.iter_batches(batch_size=50_000))
+        Path(done["problems_part"]).unlink(missing_ok=True)
+    if done["part"] is not None:
+        offset = 0
+        for batch in pq.ParquetFile(done["part"]).iter_batches(batch_size=chunk_rows):
+            frame = batch.to_pandas()
+            hashes = done["hashes"][offset : offset + len(frame)]
+            offset += len(frame)
+            yield drop_cross_file_duplicates(ChunkResult(frame, hashes, [], len(frame), 0), tally)
+        Path(done["part"]).unlink(missing_ok=True)
+    tally.problems.finish_file(str(path))
+
+
+#: Prefix of the folder holding a run's temporary parts (followed by the process id).
+PARTS_PREFIX = ".mhdq-parts-"
 
 
 def _iter_outputs(
     files: list[Path],
     instrument: Instrument,
     options: BatchOptions,
-    tally: _Tally,
+    tally: Tally,
     *,
     jobs: int,
     progress: Callable[[int, str], None] | None,
-    with_counts: bool = False,
+    score: bool = True,
     engine: str = "local",
     scheduler: str | None = None,
     scratch: Path | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Output rows of every kept respondent, file by file in input order, chunk by chunk.
 
-    ``scratch`` is the folder for the workers' temporary part files (default: the system's).
+    Each file is scored whole into a part file (in this process, or in a worker when ``jobs``
+    > 1) and counted only once it was read to its end; cross-file duplicate ids are then
+    removed in input order. ``scratch`` is the folder for the part files (default: the
+    system's temporary folder).
     """
     if engine == "dask":
-        yield from _iter_dask_outputs(
+        from instrument.batch.engines import iter_dask_outputs
+
+        yield from iter_dask_outputs(
             files, instrument, options, tally, progress=progress, scheduler=scheduler, jobs=jobs
         )
         return
-    if jobs <= 1 or len(files) <= 1:
-        for path in files:
-            try:
-                for table in _iter_chunks(path, instrument, options):
-                    result = process_chunk(
-                        table, instrument, options, seen_ids=tally.seen, with_counts=with_counts
-                    )
-                    tally.n_read += result.n_read
-                    tally.n_rejected += result.n_rejected
-                    tally.problems += result.problems
-                    if with_counts and result.counts is not None:
-                        tally.counts = (
-                            result.counts if tally.counts is None else tally.counts + result.counts
-                        )
-                    output = _drop_cross_file_duplicates(result, tally, checked=True)
-                    if progress is not None:
-                        progress(result.n_read, str(path))
-                    yield output
-            except MHDQError as exc:
-                tally.problems.append(_unreadable(path, exc))
-                tally.unreadable.append(str(path))
-        return
-    import pyarrow.parquet as pq
-
-    scratch = Path(tempfile.mkdtemp(prefix=".mhdq-parts-", dir=scratch))
+    folder = Path(tempfile.mkdtemp(prefix=f"{PARTS_PREFIX}{os.getpid()}-", dir=scratch))
     try:
+        if jobs <= 1 or len(files) <= 1:
+            for n, path in enumerate(files):
+                done, log = _score_file(
+                    path,
+                    instrument,
+                    options,
+                    folder / f"part{n:06d}.parquet",
+                    score=score,
+                    progress=progress,
+                )
+                yield from _take_file(path, done, log, tally, options.chunk_rows)
+            return
         import multiprocessing
 
         # forkserver: workers start from a clean process, not a fork of this one (which may
         # have a progress-bar or write-behind thread holding a lock).
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+        try:
             futures = [
                 pool.submit(
-                    _score_file_to_part,
+                    _score_file_in_worker,
                     path,
                     instrument,
                     options,
-                    scratch / f"part{n:06d}.parquet",
-                    with_counts,
+                    folder / f"part{n:06d}.parquet",
+                    score,
                 )
                 for n, path in enumerate(files)
             ]
-            for path, future in zip(files, futures):
+            for path, future in zip(files, futures, strict=True):
                 done = future.result()
-                if not tally.add_file(path, done):
-                    continue
-                if with_counts and done["counts"] is not None:
-                    tally.counts = (
-                        done["counts"] if tally.counts is None else tally.counts + done["counts"]
-                    )
                 if progress is not None:
                     progress(done["n_read"], str(path))
-                if done["part"] is None:
-                    continue
-                offset = 0
-                for batch in pq.ParquetFile(done["part"]).iter_batches(
-                    batch_size=options.chunk_rows
-                ):
-                    frame = batch.to_pandas()
-                    hashes = done["hashes"][offset : offset + len(frame)]
-                    offset += len(frame)
-                    yield _drop_cross_file_duplicates(
-                        ChunkResult(frame, hashes, [], len(frame), 0), tally
-                    )
-                Path(done["part"]).unlink(missing_ok=True)
+                yield from _take_file(path, done, None, tally, options.chunk_rows)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()  # an interrupted run does not wait for busy workers
+            raise
+        pool.shutdown(wait=True)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _check_options(instrument: Instrument, impute: str, jobs: int | None, engine: str) -> int:
@@ -714,24 +743,29 @@ def _check_options(instrument: Instrument, impute: str, jobs: int | None, engine
     return jobs
 
 
-def _medians(files, instrument, options, progress) -> pd.Series:
+def _medians(files, instrument, options, progress, scratch: Path | None = None) -> pd.Series:
     """Item medians over every row kept (pass 1 of ``impute="median"``), from merged code counts."""
-    tally = _Tally()
-    for _ in _iter_outputs(
+    tally = Tally()
+    counts = None
+    items = list(instrument.item_ids)
+    for frame in _iter_outputs(
         files,
         instrument,
         replace(options, impute="none", norms=None),
         tally,
         jobs=1,
         progress=None,
-        with_counts=True,
+        score=False,
+        scratch=scratch,
     ):
-        pass
-    if tally.counts is None:
-        return pd.Series(np.nan, index=list(instrument.item_ids))
-    # Pass 1 runs in this process with the ids seen so far, so the counts cover exactly the
-    # rows pass 2 scores.
-    return medians_from_counts(tally.counts)
+        if len(frame):
+            chunk = code_counts(frame[items], instrument)
+            counts = chunk if counts is None else counts + chunk
+    tally.problems.discard()
+    if counts is None:
+        return pd.Series(np.nan, index=items)
+    # Counted after cross-file duplicates are removed: exactly the rows pass 2 scores.
+    return medians_from_counts(counts)
 
 
 def run_batch(
@@ -797,8 +831,7 @@ def run_batch(
     the first occurrence in input order. The output holds the kept rows only, in input order.
     """
     jobs = _check_options(instrument, impute, jobs, engine)
-    from instrument.io.write import TableWriter, table_format, write_problems
-    from instrument.score import score_labels
+    from instrument.io.write import output_lock, remove_stale_parts, table_format
 
     out = Path(out)
     table_format(out)
@@ -816,6 +849,53 @@ def run_batch(
             raise UsageError(f"{target}: is also an input file; choose another output name")
     if norms is not None:
         norms.check_instrument(instrument, source="--norms")
+    with output_lock(out):
+        remove_stale_parts(out.parent)
+        if problems_out.parent != out.parent:
+            remove_stale_parts(problems_out.parent)
+        return _run_locked(
+            files,
+            instrument,
+            out,
+            problems_out,
+            strict=strict,
+            impute=impute,
+            norms=norms,
+            min_seconds=min_seconds,
+            rename=rename,
+            recode=recode,
+            jobs=jobs,
+            chunk_rows=chunk_rows,
+            engine=engine,
+            scheduler=scheduler,
+            lang=lang,
+            progress=progress,
+        )
+
+
+def _run_locked(
+    files: list[Path],
+    instrument: Instrument,
+    out: Path,
+    problems_out: Path,
+    *,
+    strict: bool,
+    impute: str,
+    norms: NormTable | None,
+    min_seconds: float | None,
+    rename,
+    recode,
+    jobs: int,
+    chunk_rows: int,
+    engine: str,
+    scheduler: str | None,
+    lang: str | None,
+    progress,
+) -> BatchResult:
+    """:func:`run_batch` once the output is locked: score, then publish both outputs together."""
+    from instrument.io.write import TableWriter
+    from instrument.score import score_labels
+
     synthetic = any(_is_synthetic(path) for path in files)
     keep = ((norms.group_,) if norms is not None and norms.group_ else ()) + (
         (SYNTHETIC_COLUMN,) if synthetic else ()
@@ -830,7 +910,9 @@ def run_batch(
         chunk_rows=chunk_rows,
     )
     if impute == "median":
-        options = replace(options, medians=_medians(files, instrument, options, None))
+        options = replace(
+            options, medians=_medians(files, instrument, options, None, scratch=out.parent)
+        )
     labels = score_labels(instrument, lang)
     labels.update(
         {
@@ -866,10 +948,12 @@ def run_batch(
                     c.code: c.label.get(language, str(c.code)) for c in question.choices
                 }
                 measure[name] = "nominal"
-    tally = _Tally()
+    tally = Tally(problems=ProblemLog(folder=out.parent))
     writer = TableWriter(out, labels=labels, value_labels=value_labels, measure=measure)
+    problems_writer = TableWriter(problems_out, sheet_name="problems")
     writer.open()
     try:
+        problems_writer.open()
         behind = _WriteBehind(writer.write)
         try:
             for output in _iter_outputs(
@@ -888,28 +972,49 @@ def run_batch(
             behind.cancel()
             raise
         behind.finish()
-        failed = strict and any(p.severity == "error" for p in tally.problems)
-        if failed:
-            writer.abort()
-            written = None
+        log = tally.problems.finish()
+        n_scored = tally.n_read - tally.n_rejected
+        # No scores file when nothing was scored or strict mode found errors; an older scores
+        # file at ``out`` would then sit beside this run's problem list, so it goes too.
+        publish_scores = n_scored > 0 and not (strict and log.n_errors)
+        if publish_scores:
+            writer.finish()
         else:
-            written = writer.close()
+            writer.abort()
+        for frame in log.frames():
+            problems_writer.write(_problem_columns(frame))
+        problems_writer.finish()
+        # Both files are complete; publish them one right after the other.
+        written = None
+        if publish_scores:
+            written = writer.publish()
+        else:
+            out.unlink(missing_ok=True)
+        problems_writer.publish()
     except BaseException:
         writer.abort()
+        problems_writer.abort()
+        tally.problems.discard()
         raise
-    n_scored = tally.n_read - tally.n_rejected
-    write_problems(tally.problems, problems_out)
     return BatchResult(
         tuple(str(p) for p in files),
         tally.n_read,
         n_scored,
         tally.n_rejected,
-        tally.problems,
+        log,
         written,
         problems_out,
         tuple(tally.unreadable),
         synthetic,
+        tuple(tally.reasons),
     )
+
+
+def _problem_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    for column in ("file", "column", "value", "rule", "severity", "message"):
+        frame[column] = frame[column].astype(object)
+    return frame
 
 
 def fit_norms(
@@ -948,7 +1053,7 @@ def fit_norms(
     if impute == "median":
         options = replace(options, medians=_medians(files, instrument, options, None))
     table = NormTable(instrument=instrument)
-    tally = _Tally()
+    tally = Tally()
     fitted = False
     for output in _iter_outputs(files, instrument, options, tally, jobs=jobs, progress=progress):
         if len(output) or not fitted:
@@ -961,127 +1066,10 @@ def fit_norms(
         tally.n_read,
         tally.n_read - tally.n_rejected,
         tally.n_rejected,
-        tally.problems,
+        tally.problems.finish(),
         None,
         None,
         tuple(tally.unreadable),
+        reasons=tuple(tally.reasons),
     )
     return table, result
-
-
-# --------------------------------------------------------------------------------------------
-# The dask engine
-# --------------------------------------------------------------------------------------------
-def _checked_file(
-    path: Path, instrument: Instrument, options: BatchOptions
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Dask task: read and check one whole file; return its kept rows and the accounting."""
-    frames: list[pd.DataFrame] = []
-    problems: list[Problem] = []
-    n_read = n_rejected = 0
-    seen = SeenIds()
-    try:
-        for table in _iter_chunks(path, instrument, options):
-            result = process_chunk(table, instrument, options, seen_ids=seen, score=False)
-            frames.append(result.output)
-            problems += result.problems
-            n_read += result.n_read
-            n_rejected += result.n_rejected
-            seen.add(result.hashes)
-    except MHDQError as exc:
-        return _empty_checked(instrument, options), {
-            "error": str(exc),
-            "problems": problems,
-            "n_read": n_read,
-            "n_rejected": n_rejected,
-        }
-    frame = pd.concat(frames, ignore_index=True) if frames else _empty_checked(instrument, options)
-    return frame, {"error": None, "problems": problems, "n_read": n_read, "n_rejected": n_rejected}
-
-
-def _empty_checked(instrument: Instrument, options: BatchOptions) -> pd.DataFrame:
-    columns: dict[str, Any] = {
-        "respondent_id": pd.Series(dtype=object),
-        "source_file": pd.Series(dtype=object),
-        "source_row": pd.Series(dtype="int64"),
-    }
-    columns.update(
-        {
-            name: pd.Series(dtype=object if name == SYNTHETIC_COLUMN else "float64")
-            for name in options.keep
-        }
-    )
-    columns.update({item_id: pd.Series(dtype="float64") for item_id in instrument.item_ids})
-    if any(rs.not_applicable is not None for rs in instrument.response_scales.values()):
-        columns.update({f"{item_id}__na": pd.Series(dtype=bool) for item_id in instrument.item_ids})
-    return pd.DataFrame(columns)
-
-
-def _iter_dask_outputs(
-    files: list[Path],
-    instrument: Instrument,
-    options: BatchOptions,
-    tally: _Tally,
-    *,
-    progress,
-    scheduler: str | None,
-    jobs: int,
-) -> Iterator[pd.DataFrame]:
-    """Check each file in a dask task, score the partitions with ``dask.dataframe.map_partitions``.
-
-    One partition per input file; the scoring function is :func:`score_frame`, the same pure
-    function the local engine uses. Cross-file duplicate ids are removed here, in input order.
-    """
-    try:
-        import dask
-        import dask.dataframe as dd
-        from dask.distributed import Client, LocalCluster
-    except ImportError:
-        raise UsageError(
-            "--engine dask needs dask: pip install 'mhdq[dask]' (dask[dataframe,distributed])"
-        ) from None
-    cluster = None
-    if scheduler:
-        try:
-            client = Client(scheduler, timeout="10s")
-        except OSError as exc:
-            raise UsageError(
-                f"--scheduler {scheduler}: cannot connect to the dask scheduler ({exc})"
-            ) from None
-    else:
-        cluster = LocalCluster(
-            n_workers=max(1, min(jobs, len(files))),
-            threads_per_worker=1,
-            processes=False,
-            dashboard_address=None,
-        )
-        client = Client(cluster)
-    try:
-        parts = [
-            dask.delayed(_checked_file, nout=2, pure=False)(path, instrument, options)
-            for path in files
-        ]
-        meta_in = _empty_checked(instrument, options)
-        with dask.config.set({"dataframe.convert-string": False}):
-            ddf = dd.from_delayed([frame for frame, _ in parts], meta=meta_in, verify_meta=False)
-            meta_out = score_frame(meta_in, instrument, options)
-            scored = ddf.map_partitions(score_frame, instrument, options, meta=meta_out)
-            partitions = scored.to_delayed()
-        futures = client.compute(list(partitions) + [info for _, info in parts])
-        score_futures, info_futures = futures[: len(files)], futures[len(files) :]
-        for path, score_future, info_future in zip(files, score_futures, info_futures):
-            info = info_future.result()
-            if not tally.add_file(path, info):
-                continue
-            frame = score_future.result().reset_index(drop=True)
-            for column in frame.columns:  # dask may hand back text as pandas' NA-string dtype
-                if isinstance(frame[column].dtype, pd.StringDtype):
-                    frame[column] = frame[column].to_numpy(dtype=object, na_value=None)
-            hashes = _id_hashes(frame["respondent_id"].astype(object))
-            if progress is not None:
-                progress(info["n_read"], str(path))
-            yield _drop_cross_file_duplicates(ChunkResult(frame, hashes, [], len(frame), 0), tally)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()

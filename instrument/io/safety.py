@@ -20,6 +20,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from xml.parsers import expat
 
 import numpy as np
 
@@ -30,24 +31,13 @@ EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLS = 16_384
 
 _CHUNK = 1 << 20
-_MAX_TAG = 65_536
-# `<dimension ref="A1:AK5001"/>`, possibly with a namespace prefix (ref is its only attribute).
-_DIMENSION = re.compile(rb"<(?:[A-Za-z0-9_]{1,20}:)?dimension\s+ref\s*=\s*[\"']([^\"']{1,64})[\"']")
-# Row and cell references: `<row r="12"` and `<c r="AB12"` (only rows and cells carry an `r`
-# attribute in a worksheet). No look-behind to the element name: the pattern stays linear on
-# crafted input.
-_REF = re.compile(rb"\sr\s*=\s*\"([A-Za-z]{0,8})([0-9]{1,12})\"")
-# Row and cell elements, for sheets whose cells do not all carry an `r` attribute (a reader
-# then places each such cell after the previous one).
-_TOKEN = re.compile(rb"<(?:[A-Za-z0-9_]{1,20}:)?(row|c)(?=[\s/>])([^>]{0,1000})")
 _SHARED_STRINGS = "xl/sharedstrings.xml"
-_STRING_START = re.compile(rb"<(?:[A-Za-z0-9_]{1,20}:)?si(?=[\s/>])")
-# A cell holding a shared-string index: `t="s">` then `<v>12</v>` (t is usually its last attribute).
-_SHARED_CELL = re.compile(
-    rb"\st\s*=\s*\"s\"(?:\s[^>]{0,100})?>\s*<(?:[A-Za-z0-9_]{1,20}:)?v>\s*([0-9]{1,12})\s*<"
-)
-_CELL_STARTS = (b"<c ", b"<c>", b"<c/", b":c ", b":c>", b":c/")
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_DTD_UTF16 = tuple(
+    re.compile(re.escape(word.encode(codec)), re.IGNORECASE)
+    for word in ("<!DOCTYPE", "<!ENTITY")
+    for codec in ("utf-16-le", "utf-16-be")
+)
 _A1 = re.compile(r"^\$?([A-Za-z]{1,8})\$?([0-9]{1,12})$")
 
 
@@ -237,6 +227,7 @@ def check_workbook(path: str | Path, limits: ReadLimits = DEFAULT_LIMITS) -> dic
                     continue
                 scanner = _PartScanner(info.filename, strings)
                 total = _inflate(raw, info, name, size, total, limits, scanner)
+                scanner.close(name)
                 if scanner.is_strings:
                     strings = scanner.string_sizes()
                 if scanner.shared_text > limits.max_text_bytes:
@@ -271,7 +262,13 @@ def _check_extent(name: str, extent: SheetExtent, limits: ReadLimits) -> None:
 
 
 class _PartScanner:
-    """Looks at the decompressed bytes of one member as they stream past."""
+    """Parses the decompressed bytes of one member as they stream past.
+
+    Worksheet and shared-string parts go through expat (a real streaming XML parser, so
+    attributes count whatever their quoting or spacing); a DTD or entity declaration anywhere
+    in them stops the parse before anything is expanded. Other XML parts are searched for a
+    DTD over all their bytes (legacy VML parts are often not well-formed XML).
+    """
 
     def __init__(self, member: str, strings: np.ndarray | None = None):
         self.member = member
@@ -285,108 +282,134 @@ class _PartScanner:
         self.shared_text = 0
         self.base = 0
         self.starts: list[int] = []
-        self.head = b""
         self.tail = b""
         self.declared = (0, 0)
         self.used_rows = 0
-        self.used_col_letters = b""
+        self.used_cols = 0
         self.seen_dimension = False
-        self.sequential = False
         self.row = 0
         self.col = 0
-        self.used_cols = 0
+        self.shared_cell = False
+        self.value: list[str] | None = None
+        self.workbook = ""
+        self.parser = None
+        if self.is_sheet or self.is_strings:
+            parser = expat.ParserCreate()
+            parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+            parser.StartDoctypeDeclHandler = self._refuse_dtd
+            parser.EntityDeclHandler = self._refuse_dtd
+            parser.ExternalEntityRefHandler = self._refuse_dtd  # type: ignore[assignment]
+            parser.buffer_text = True
+            if self.is_sheet:
+                parser.StartElementHandler = self._sheet_start
+                parser.EndElementHandler = self._sheet_end
+                parser.CharacterDataHandler = self._text
+            else:
+                parser.StartElementHandler = self._strings_start
+            self.parser = parser
+
+    def _refuse_dtd(self, *args) -> None:
+        raise DataError(
+            f"{self.workbook}: part {self.member} declares a DTD or XML entities, which spreadsheet "
+            "files never need (an XML-bomb pattern); refused"
+        )
 
     def feed(self, data: bytes, workbook: str) -> None:
         if not self.is_xml:
             return
-        if len(self.head) < 4096:
-            self.head += data[: 4096 - len(self.head)]
-            if _DTD.search(self.head):
-                raise DataError(
-                    f"{workbook}: part {self.member} declares a DTD or XML entities, which spreadsheet "
-                    "files never need (an XML-bomb pattern); refused"
-                )
-        if not (self.is_sheet or self.is_strings):
+        self.workbook = workbook
+        if self.parser is None:
+            window = self.tail + data
+            if _DTD.search(window) or any(p.search(window) for p in _DTD_UTF16):
+                self._refuse_dtd()
+            self.tail = window[-32:]
             return
-        window = self.tail + data
-        # Hold back an unfinished tag and scan it whole with the next window, so no attribute is
-        # ever split (XML allows any amount of whitespace inside a tag; a real one is short).
-        opening = window.rfind(b"<")
-        if opening >= 0 and window.find(b">", opening) < 0:
-            window, self.tail = window[:opening], window[opening:]
-            if len(self.tail) > _MAX_TAG:
-                raise DataError(
-                    f"{workbook}: worksheet part {self.member} has an XML tag longer than "
-                    f"{_MAX_TAG:,} bytes; damaged or crafted"
-                )
-        else:
-            self.tail = b""
-        base, self.base = self.base, self.base + len(window)
-        if self.is_strings:
-            self.starts.extend(base + m.start() for m in _STRING_START.finditer(window))
+        try:
+            self.parser.Parse(data, False)
+        except expat.ExpatError as exc:
+            raise DataError(
+                f"{workbook}: worksheet part {self.member} is not well-formed XML "
+                f"({expat.ErrorString(exc.code)}, line {exc.lineno}); damaged or crafted"
+            ) from None
+        self.base += len(data)
+
+    def close(self, workbook: str) -> None:
+        """The member ended: finish the parse (an unfinished document is damaged)."""
+        if self.parser is None:
             return
-        if len(self.strings):
-            indices = np.array([int(i) for i in _SHARED_CELL.findall(window)], dtype=np.int64)
-            indices = indices[(indices >= 0) & (indices < len(self.strings))]
-            self.shared_text += int(self.strings[indices].sum())
-        if not self.seen_dimension:
-            match = _DIMENSION.search(window)
-            if match:
-                self.seen_dimension = True
-                try:
-                    self.declared = parse_dimension(match.group(1).decode("ascii", "replace"))
-                except ValueError:
-                    raise DataError(
-                        f"{workbook}: worksheet part {self.member} has an unreadable <dimension> reference"
-                    ) from None
-        refs = _REF.findall(window)
-        if not self.sequential and sum(window.count(start) for start in _CELL_STARTS) > sum(
-            1 for l, _ in refs if l
-        ):
-            # Some cells have no reference: follow rows and cells in order from here on,
-            # starting (conservatively) from the largest position seen so far.
-            self.sequential = True
-            self.row = self.used_rows
-            self.col = self.used_cols = (
-                column_number(self.used_col_letters.decode("ascii")) if self.used_col_letters else 0
-            )
-        if self.sequential:
-            self._follow(window)
-        for letters, digits in refs:
-            if letters:
-                letters = letters.upper()
-                if (len(letters), letters) > (len(self.used_col_letters), self.used_col_letters):
-                    self.used_col_letters = letters
-            row = int(digits)
-            if row > self.used_rows:
-                self.used_rows = row
+        self.workbook = workbook
+        try:
+            self.parser.Parse(b"", True)
+        except expat.ExpatError as exc:
+            raise DataError(
+                f"{workbook}: worksheet part {self.member} is not well-formed XML "
+                f"({expat.ErrorString(exc.code)}); damaged or truncated"
+            ) from None
+        self.parser = None
+
+    # --- shared strings -----------------------------------------------------------------------
+    def _strings_start(self, name: str, attrs: dict) -> None:
+        if name.rpartition(":")[2] == "si":
+            if self.parser is not None:
+                self.starts.append(self.parser.CurrentByteIndex)
 
     def string_sizes(self) -> np.ndarray:
         """Bytes of each ``<si>`` entry of the shared-string table (markup included: an upper bound)."""
         bounds = np.array(self.starts + [self.base], dtype=np.int64)
         return np.diff(bounds) if len(bounds) > 1 else np.zeros(0, dtype=np.int64)
 
-    def _follow(self, window: bytes) -> None:
-        for kind, attributes in _TOKEN.findall(window):
-            ref = _REF.search(attributes)
-            if kind == b"row":
-                self.row = int(ref.group(2)) if ref else self.row + 1
-                self.col = 0
+    # --- worksheets ---------------------------------------------------------------------------
+    def _sheet_start(self, name: str, attrs: dict) -> None:
+        local = name.rpartition(":")[2]
+        if local == "c":
+            ref = _A1.match(attrs.get("r", "").strip())
+            if ref:
+                self.col = column_number(ref.group(1))
+                self.row = max(self.row, int(ref.group(2)))
             else:
-                if ref and ref.group(1):
-                    self.col = column_number(ref.group(1).decode("ascii"))
-                    self.row = max(self.row, int(ref.group(2)))
-                else:
-                    self.col += 1
-                self.used_cols = max(self.used_cols, self.col)
+                self.col += 1
+            self.used_cols = max(self.used_cols, self.col)
             self.used_rows = max(self.used_rows, self.row)
+            self.shared_cell = attrs.get("t", "").strip() == "s"
+        elif local == "v":
+            if self.shared_cell:
+                self.value = []
+        elif local == "row":
+            r = attrs.get("r", "").strip()
+            self.row = int(r) if r.isdigit() and len(r) <= 12 else self.row + 1
+            self.col = 0
+            self.used_rows = max(self.used_rows, self.row)
+        elif local == "dimension" and not self.seen_dimension:
+            self.seen_dimension = True
+            try:
+                self.declared = parse_dimension(attrs.get("ref", "")[:64])
+            except ValueError:
+                raise DataError(
+                    f"{self.workbook}: worksheet part {self.member} has an unreadable <dimension> reference"
+                ) from None
+
+    def _text(self, data: str) -> None:
+        if self.value is not None and len(self.value) < 4:
+            self.value.append(data[:24])
+
+    def _sheet_end(self, name: str) -> None:
+        local = name.rpartition(":")[2]
+        if local == "v" and self.value is not None:
+            text = "".join(self.value).strip()
+            self.value = None
+            if text.isdigit() and len(text) <= 12:
+                index = int(text)
+                if index < len(self.strings):
+                    self.shared_text += int(self.strings[index])
+        elif local == "c":
+            self.shared_cell = False
 
     def extent(self) -> SheetExtent | None:
         if not self.is_sheet:
             return None
-        cols = column_number(self.used_col_letters.decode("ascii")) if self.used_col_letters else 0
-        cols = max(cols, self.used_cols)
-        return SheetExtent(self.member, self.declared[0], self.declared[1], self.used_rows, cols)
+        return SheetExtent(
+            self.member, self.declared[0], self.declared[1], self.used_rows, self.used_cols
+        )
 
 
 def _inflate(

@@ -9,6 +9,8 @@ half-written one. Untrusted text (ids, file names, values quoted in problems) wr
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -18,13 +20,16 @@ import numpy as np
 import pandas as pd
 
 from instrument.errors import UsageError
-from instrument.io.security import CONTROL_CHARACTERS, FORMULA_TRIGGERS
+from instrument.io.security import CONTROL_CHARACTERS, FORMULA_START
 from instrument.problems import Problem, problems_frame
 
 #: File formats a table can be written as, by extension.
 TABLE_FORMATS = (".csv", ".parquet", ".xlsx", ".sav")
 #: Data rows an .xlsx sheet can hold (1,048,576 rows minus the header).
 XLSX_MAX_ROWS = 1_048_575
+#: Ending of a table being written (``.<name>.<process id>.<random>.part``).
+PART_SUFFIX = ".part"
+_STALE = re.compile(r"^\.(?:.+\.(\d+)\.[^.]+\.part|mhdq-(?:parts|problems)-(\d+)-.+)$")
 
 
 def _umask_mode() -> int:
@@ -103,9 +108,7 @@ def neutralise_text(frame: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object:
             out[column] = _neutralise_text_series(series)  # all text: vectorised
             continue
-        is_text = (
-            series.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False).astype(bool)
-        )
+        is_text = series.map(lambda v: isinstance(v, str)).astype(bool)
         if not is_text.any():
             continue
         text = _neutralise_text_series(series[is_text].astype(str))
@@ -117,7 +120,7 @@ def neutralise_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _neutralise_text_series(text: pd.Series) -> pd.Series:
     text = text.str.replace(CONTROL_CHARACTERS, "", regex=True)
-    trigger = text.str.startswith(FORMULA_TRIGGERS).fillna(False).astype(bool)
+    trigger = text.str.match(FORMULA_START).fillna(False).astype(bool)
     if trigger.any():
         text = text.where(~trigger, "'" + text)
     return text
@@ -178,6 +181,7 @@ class TableWriter:
         self._parts: list[pd.DataFrame] = []
         self._writer = None
         self._columns: list[str] | None = None
+        self._finished = False
 
     # --- lifecycle ------------------------------------------------------------------------
     def __enter__(self) -> TableWriter:
@@ -196,7 +200,7 @@ class TableWriter:
             raise UsageError(f"{self.path}: the folder {folder} does not exist")
         try:
             handle, temp = tempfile.mkstemp(
-                dir=folder, prefix=f".{self.path.name}.", suffix=".part"
+                dir=folder, prefix=f".{self.path.name}.{os.getpid()}.", suffix=PART_SUFFIX
             )
         except OSError as exc:
             raise UsageError(f"{self.path}: cannot write in {folder} ({exc.strerror})") from None
@@ -217,6 +221,27 @@ class TableWriter:
 
     def close(self) -> Path:
         """Finish the file and move it into place."""
+        self.finish()
+        return self.publish()
+
+    def publish(self) -> Path:
+        """Move the file finished by :meth:`finish` into place."""
+        if self._temp is None or not self._finished:
+            raise ValueError("TableWriter: not finished")
+        try:
+            replace_atomically(self._temp, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        self._temp = None
+        return self.path
+
+    def finish(self) -> None:
+        """Write everything to the temporary file, but do not move it into place yet.
+
+        Lets a caller finish several files and then :meth:`publish` them one right after the
+        other (the scores and the problem list of one run).
+        """
         if self._temp is None:
             raise ValueError("TableWriter: not open")
         try:
@@ -229,12 +254,10 @@ class TableWriter:
                 self._write_sav()
             else:
                 self._write_xlsx()
-            replace_atomically(self._temp, self.path)
         except BaseException:
             self.abort()
             raise
-        self._temp = None
-        return self.path
+        self._finished = True
 
     # --- rows -----------------------------------------------------------------------------
     def write(self, frame: pd.DataFrame) -> None:
@@ -353,3 +376,85 @@ def write_problems(problems: list[Problem] | pd.DataFrame, path: str | Path) -> 
     for column in ("file", "column", "value", "rule", "severity", "message"):
         frame[column] = frame[column].astype(object)
     return write_table(frame, path, sheet_name="problems")
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (signal 0 probes without sending)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_parts(folder: str | Path) -> list[Path]:
+    """Remove the temporary files and folders that a killed run left in ``folder``.
+
+    Only entries named as this module names them and carrying the id of a process that no
+    longer runs are removed (``.<name>.<pid>.<random>.part``, ``.mhdq-parts-<pid>-...``);
+    those of a run still going are left alone. Returns what was removed.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _STALE.match(entry.name)
+        if not match:
+            continue
+        pid = match.group(1) or match.group(2)
+        if pid is None or process_alive(int(pid)):
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
+
+
+@contextmanager
+def output_lock(target: str | Path) -> Iterator[Path]:
+    """Hold ``.<target name>.lock`` beside ``target`` for the duration of a run.
+
+    A second run writing the same output is refused with a clear message instead of both
+    writing at once. A lock left by a process that no longer runs (killed) is taken over.
+
+    Raises
+    ------
+    UsageError
+        When another running process holds the lock.
+    """
+    target = Path(target)
+    lock = target.with_name(f".{target.name}.lock")
+    for _ in range(2):
+        try:
+            handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                holder = int(lock.read_text(encoding="ascii").strip() or "0")
+            except (OSError, ValueError):
+                holder = 0
+            if holder and process_alive(holder):
+                raise UsageError(
+                    f"{target}: another mhdq run (process {holder}) is writing this output; "
+                    f"wait for it to finish or choose another output name (lock file {lock})"
+                ) from None
+            lock.unlink(missing_ok=True)  # left by a killed run
+            continue
+        except OSError as exc:
+            raise UsageError(f"{target}: cannot write in {lock.parent} ({exc.strerror})") from None
+        with os.fdopen(handle, "w", encoding="ascii") as file:
+            file.write(str(os.getpid()))
+        break
+    else:
+        raise UsageError(f"{target}: cannot take the lock file {lock}")
+    try:
+        yield lock
+    finally:
+        lock.unlink(missing_ok=True)

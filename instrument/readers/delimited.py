@@ -502,10 +502,91 @@ def _try_float(column: pa.ChunkedArray):
         return column
 
 
+class _Lines:
+    """The lines of a text file, keeping those of the record being parsed (to re-check it)."""
+
+    def __init__(self, handle):
+        self._handle = handle
+        self.current: list[str] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._handle)
+        self.current.append(line)
+        return line
+
+
+def _unterminated(lines: list[str], delimiter: str) -> bool:
+    """Whether a record's text opens a quote that the end of the file never closes."""
+    reader = csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
+    try:
+        for _ in reader:
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
+
+
+def _field_count_problem(
+    layout: TextLayout, record: list[str], number: int, lines: int
+) -> list[Problem]:
+    """``extra_fields`` / ``short_row`` (and ``delimiter_mismatch``) records for one record."""
+    width = len(layout.header)
+    spans = (
+        f"; the row spans {lines} lines (a quote opened and closed elsewhere?)" if lines > 1 else ""
+    )
+    if len(record) > width and any(cell.strip() for cell in record[width:]):
+        return [
+            Problem(
+                layout.path,
+                number,
+                None,
+                None,
+                "extra_fields",
+                "error",
+                f"{len(record)} fields where the header has {width}; the extra "
+                f"fields are ignored (check the delimiter and quoting of this row){spans}",
+            )
+        ]
+    if len(record) >= width:
+        return []
+    text = layout.delimiter.join(record)
+    other = next(
+        (d for d in DELIMITERS if d != layout.delimiter and text.count(d) + 1 == width), None
+    )
+    if other is not None:
+        hint = (
+            f"; it splits into {width} fields at {other!r}: the header is separated by "
+            f"{layout.delimiter!r} but the rows by {other!r} (save the file with one delimiter)"
+        )
+    else:
+        hint = "; the missing fields are read as blank (check the delimiter and quoting)"
+    return [
+        Problem(
+            layout.path,
+            number,
+            None,
+            None,
+            "short_row",
+            "error",
+            f"{len(record)} field(s) where the header has {width}{hint}{spans}",
+        )
+    ]
+
+
 def _python_chunks(
     layout: TextLayout, limits: ReadLimits, chunk_rows: int | None, *, skip: int
 ) -> Iterator[RawTable]:
-    """The exact path: Python's csv module, one record at a time, counting every record."""
+    """The exact path: Python's csv module, one record at a time, counting every record.
+
+    A row with fewer fields than the header is read with the missing fields blank and gets a
+    ``short_row`` record (with ``delimiter_mismatch`` once per file when the rows split into
+    the header's width at another delimiter); one with more gets ``extra_fields``. A quote
+    that is opened and never closed would swallow the rest of the file into one field: the
+    file is refused, naming the row where the quote opens.
+    """
     width = len(layout.header)
     nulls = frozenset(NULL_VALUES)
     problems = list(layout.problems)
@@ -514,20 +595,33 @@ def _python_chunks(
     record_number = 0
     emitted = 0
     yielded = False
+    mismatch_seen = False
     try:
         with open(layout.path, encoding=layout.encoding, errors="strict", newline="") as handle:
+            lines = _Lines(handle)
             reader = csv.reader(
-                handle, delimiter=layout.delimiter, quotechar='"', doublequote=True, strict=False
+                lines, delimiter=layout.delimiter, quotechar='"', doublequote=True, strict=False
             )
             for _ in range(layout.header_rows):
                 next(reader, None)
             record_number = layout.header_rows
             blank_lines: list[int] = []
+            line_before = reader.line_num
             for record in reader:
                 record_number += 1
+                spanned = reader.line_num - line_before
+                line_before = reader.line_num
+                record_lines, lines.current = lines.current, []
                 emitted += (
                     1  # counted as pyarrow counts rows, so a restart skips exactly what it gave
                 )
+                if spanned > 1 and _unterminated(record_lines, layout.delimiter):
+                    raise DataError(
+                        f'{layout.path}: row {record_number}: a quote (") opened in this row is '
+                        f"never closed, so the remaining {spanned - 1:,} line(s) of the file "
+                        "would be read as one field; the file is refused as a whole (fix or "
+                        "remove the stray quote)"
+                    )
                 if emitted <= skip:
                     continue
                 if not record:
@@ -540,19 +634,23 @@ def _python_chunks(
                         f"{layout.path}: row {record_number}: a field longer than the "
                         f"{limits.max_field_chars:,} characters allowed"
                     )
-                if len(record) > width and any(cell.strip() for cell in record[width:]):
-                    problems.append(
-                        Problem(
-                            layout.path,
-                            record_number,
-                            None,
-                            None,
-                            "extra_fields",
-                            "error",
-                            f"{len(record)} fields where the header has {width}; the extra "
-                            "fields are ignored (check the delimiter and quoting of this row)",
+                if len(record) != width:
+                    found = _field_count_problem(layout, record, record_number, spanned)
+                    if found and "splits into" in found[0].message and not mismatch_seen:
+                        mismatch_seen = True
+                        problems.append(
+                            Problem(
+                                layout.path,
+                                record_number,
+                                None,
+                                None,
+                                "delimiter_mismatch",
+                                "error",
+                                "the header and the rows use different delimiters "
+                                f"(header: {layout.delimiter!r}); see the short_row records",
+                            )
                         )
-                    )
+                    problems += found
                 cells = [None if cell.strip() in nulls else cell for cell in record[:width]]
                 cells.extend([None] * (width - len(cells)))
                 pending = [(number, [None] * width) for number in blank_lines] + [
@@ -569,7 +667,8 @@ def _python_chunks(
     except csv.Error:
         raise DataError(
             f"{layout.path}: row {record_number + 1}: cannot be parsed as delimited text (a field longer "
-            f"than {csv.field_size_limit():,} characters, or broken quoting)"
+            f"than {csv.field_size_limit():,} characters, or a quote never closed); the file is "
+            "refused as a whole"
         ) from None
     except UnicodeDecodeError:
         raise DataError(
