@@ -35,6 +35,7 @@ ROOMS = {
     "sem": STATISTICS,
     "irt": STATISTICS,
     "attrition": STATISTICS,
+    "longitudinal": STATISTICS,
     "study": ORCHESTRATION,
     "simulate": ORCHESTRATION,
     "report": ORCHESTRATION,

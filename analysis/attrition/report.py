@@ -15,8 +15,8 @@ import pandas as pd
 from analysis.attrition.model_io import model_to_dict
 from analysis.attrition.study import AttritionAnalysis
 from analysis.report.html import HtmlReport, software_versions, write_json, write_tables_xlsx
-from instrument.problems import problems_frame
 from instrument.io.security import neutralise
+from instrument.problems import problems_frame
 
 __all__ = [
     "RESULTS_SCHEMA",
