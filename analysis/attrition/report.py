@@ -359,7 +359,7 @@ def _forest(analysis: AttritionAnalysis):
     gap = 0.06 * (np.log(hi_t) - np.log(lo_t))
     tick_values = sorted({1.0} | {float(t) for t in ticks if abs(np.log(t)) > gap})
     ax.set_xticks(tick_values)
-    ax.set_xticklabels([f"{t:g}" for t in ticks])
+    ax.set_xticklabels([f"{t:g}" for t in tick_values])
     ax.minorticks_off()
     label = "Hazard ratio" if analysis.model_type == "cox" else "Odds ratio"
     ax.set_xlabel(f"{label} per SD ({analysis.model.ci_level:.0%} CI), log scale")
