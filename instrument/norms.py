@@ -164,8 +164,8 @@ class NormTable:
             ``self``, fitted.
         """
         self._counts: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
-        self.group_ = None
-        self.scales_ = []
+        self.group_: str | None = None
+        self.scales_: list[str] = []
         return self.partial_fit(scores, group)
 
     def partial_fit(self, scores: pd.DataFrame, group: str | pd.Series | None = None) -> NormTable:

@@ -80,7 +80,7 @@ def _ids(frame: pd.DataFrame, column: str, source: str) -> pd.Series:
     return out
 
 
-def _row(index_position: int) -> int:
+def _row(index_position: int | np.integer) -> int:
     return int(index_position) + 2  # header is row 1
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.attrition.cox import CoxModel, ProportionalHazardsTest
+from analysis.attrition.logistic import LogisticModel
 from analysis.attrition.model_io import model_to_dict
 from analysis.attrition.study import AttritionAnalysis
 from analysis.report.html import HtmlReport, software_versions, write_json, write_tables_xlsx
@@ -68,7 +70,7 @@ def _characteristics(analysis: AttritionAnalysis, data: pd.DataFrame) -> pd.Data
     rows = []
     groups = {"disengaged": data["event"] == 1, "not disengaged": data["event"] == 0}
     for column in analysis.design.columns:
-        row = {"predictor": column}
+        row: dict[str, object] = {"predictor": column}
         for label, mask in groups.items():
             values = data.loc[mask, column]
             row[f"mean_{label.replace(' ', '_')}"] = float(values.mean()) if len(values) else np.nan
@@ -279,10 +281,10 @@ def results_dict(
             "loglik": m.loglik_,
             "loglik_null": m.loglik_null_,
             "r2_cs_apparent": _apparent_r2_cs(analysis),
-            "intercept": None if analysis.model_type == "cox" else m.intercept_,
+            "intercept": m.intercept_ if isinstance(m, LogisticModel) else None,
             "baseline_survival_at_horizon": (
                 m.baseline_survival(analysis.options["horizon"])
-                if analysis.model_type == "cox"
+                if isinstance(m, CoxModel)
                 else None
             ),
             "converged": m.converged_,
@@ -318,6 +320,13 @@ def results_dict(
 # --------------------------------------------------------------------------------------------
 # Figures
 # --------------------------------------------------------------------------------------------
+def _zph(analysis: AttritionAnalysis) -> ProportionalHazardsTest:
+    """The proportional-hazards test of a Cox analysis (a logistic analysis has none)."""
+    if analysis.zph is None:
+        raise ValueError("no proportional-hazards test: the attrition model is not a Cox model")
+    return analysis.zph
+
+
 def _forest(analysis: AttritionAnalysis):
     import matplotlib.pyplot as plt
 
@@ -348,9 +357,9 @@ def _forest(analysis: AttritionAnalysis):
     ticks = np.unique(np.round(np.exp(np.linspace(np.log(lo_t), np.log(hi_t), 6)), 2))
     # keep 1 and drop ticks whose labels would touch it
     gap = 0.06 * (np.log(hi_t) - np.log(lo_t))
-    ticks = sorted({1.0} | {float(t) for t in ticks if abs(np.log(t)) > gap})
-    ax.set_xticks(ticks)
-    ax.set_xticklabels([f"{t:g}" for t in ticks])
+    tick_values = sorted({1.0} | {float(t) for t in ticks if abs(np.log(t)) > gap})
+    ax.set_xticks(tick_values)
+    ax.set_xticklabels([f"{t:g}" for t in tick_values])
     ax.minorticks_off()
     label = "Hazard ratio" if analysis.model_type == "cox" else "Odds ratio"
     ax.set_xlabel(f"{label} per SD ({analysis.model.ci_level:.0%} CI), log scale")
@@ -383,7 +392,7 @@ def _zph_grid(analysis: AttritionAnalysis):
     rows = int(np.ceil(len(terms) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
     for ax, term in zip(axes.ravel(), terms, strict=False):
-        analysis.zph.plot(term, ax=ax, coef=float(analysis.model.coef_[term]))
+        _zph(analysis).plot(term, ax=ax, coef=float(analysis.model.coef_[term]))
     for ax in axes.ravel()[len(terms) :]:
         ax.set_visible(False)
     fig.tight_layout()
@@ -445,6 +454,8 @@ def build_report(
     """The HTML report and the tables written to ``tables.xlsx``."""
     cox = analysis.model_type == "cox"
     horizon = analysis.options.get("horizon")
+    if cox and horizon is None:
+        raise ValueError("a Cox attrition analysis needs its horizon (options['horizon'])")
     unit = analysis.options.get("time_unit", "")
     m = analysis.model
     data = analysis.data
@@ -502,7 +513,7 @@ def build_report(
         citation="Steyerberg (2019) Clinical Prediction Models, ch. 15; Riley et al. (2019)",
     )
     if cox:
-        p_global = analysis.zph.table.loc["GLOBAL", "p"]
+        p_global = _zph(analysis).table.loc["GLOBAL", "p"]
         report.verdict(
             f"proportional hazards, global test p = {_fmt_p(p_global)}",
             bool(p_global >= 0.05),
@@ -626,7 +637,8 @@ def build_report(
         caption=f"Forest plot: {'hazard' if cox else 'odds'} ratio per SD of each predictor.",
         alt="forest plot of the effects",
     )
-    if cox:
+    if isinstance(m, CoxModel):
+        assert horizon is not None  # checked above for every Cox analysis
         s0 = m.baseline_survival(horizon)
         report.paragraph(
             f"Baseline survival at the predictor means at {horizon:g} {unit}: S0 = {s0:.4f}. Risk "
@@ -643,8 +655,8 @@ def build_report(
                 "survival::cox.zph (survival 3)."
             ),
         )
-        _table(report, analysis.zph.table, caption="Proportional-hazards tests")
-        tables["proportional_hazards"] = analysis.zph.table
+        _table(report, _zph(analysis).table, caption="Proportional-hazards tests")
+        tables["proportional_hazards"] = _zph(analysis).table
         report.figure(
             _zph_grid(analysis),
             caption=(
@@ -693,7 +705,9 @@ def build_report(
     )
     _table(report, val, caption="Performance (TRIPOD 10d, 16)")
     tables["validation"] = val
-    if cox:
+    if isinstance(m, CoxModel):
+        # only the Cox model predicts by a horizon; the logistic model's risk has none
+        assert horizon is not None
         risk = m.predict_risk(data[analysis.design.columns], horizon).to_numpy()
         roc = roc_at_horizon(data["time"], data["event"], risk, horizon)
         label = f"ROC at {horizon:g} {unit} (cases: disengaged by then; censored earlier left out)"

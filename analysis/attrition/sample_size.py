@@ -152,6 +152,7 @@ def riley_sample_size(
                 raise ValueError(
                     f"{name}: must be a positive number for a survival outcome; got {value}"
                 )
+        assert event_rate is not None and mean_followup is not None and horizon is not None
         events_per_n = event_rate * mean_followup
         if events_per_n >= 1:
             events_per_n = min(events_per_n, 0.999)
@@ -178,6 +179,7 @@ def riley_sample_size(
             )
             rows["4: prediction error"] = (n4, f"mean absolute prediction error <= {mape:g}")
     else:
+        assert event_rate is not None and mean_followup is not None and horizon is not None
         lam, h = event_rate, horizon
         n3 = (1.959964 * h * math.exp(-lam * h) / margin) ** 2 * lam / mean_followup
         rows["3: overall risk"] = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -103,8 +104,8 @@ def fit_attrition(
     followup: FollowupData,
     *,
     scales: list[str],
-    covariates: list[str] = (),
-    categorical: list[str] = (),
+    covariates: Sequence[str] = (),
+    categorical: Sequence[str] = (),
     model: str | None = None,
     horizon: float | None = None,
     ties: str = "efron",
@@ -213,9 +214,10 @@ def fit_attrition(
     if model == "cox":
         if horizon is None:
             horizon = _default_horizon(time)
-        fitted = CoxModel(ties=ties, penalty=penalty, ci_level=ci_level).fit(X, time, event)
+        cox_fit = CoxModel(ties=ties, penalty=penalty, ci_level=ci_level).fit(X, time, event)
+        fitted: CoxModel | LogisticModel = cox_fit
         effects = fitted.summary()
-        zph = fitted.zph(X, time, event)
+        zph = cox_fit.zph(X, time, event)
         for s in design.scales:
             groups = tertile_groups(data[s])
             if groups.nunique() >= 2:
@@ -328,12 +330,13 @@ def _compare(model, design, data, time, event, ties, ci_level) -> pd.DataFrame:
         warnings.simplefilter("ignore")
         for name, cols in candidates:
             X = data[cols]
+            m: CoxModel | LogisticModel
             if model == "cox":
-                m = CoxModel(ties=ties, ci_level=ci_level).fit(X, time, event)
-                c = m.concordance_.estimate
+                cox_fit = CoxModel(ties=ties, ci_level=ci_level).fit(X, time, event)
+                m, c = cox_fit, cox_fit.concordance_.estimate
             else:
-                m = LogisticModel(ci_level=ci_level).fit(X, event)
-                c = m.auc_.estimate
+                logistic_fit = LogisticModel(ci_level=ci_level).fit(X, event)
+                m, c = logistic_fit, logistic_fit.auc_.estimate
             rows.append(
                 {
                     "model": name,
@@ -364,15 +367,16 @@ def _compare(model, design, data, time, event, ties, ci_level) -> pd.DataFrame:
     for name in table["model"]:
         ref = reference[name]
         if name == ref:
-            lr.append(np.nan), dfs.append(np.nan), ps.append(np.nan), refs.append("")
+            lr.append(np.nan)
+            dfs.append(np.nan)
+            ps.append(np.nan)
+            refs.append("")
             continue
         chisq = max(2 * (loglik[name] - loglik[ref]), 0.0)
         df = n_par[name] - n_par[ref]
-        (
-            lr.append(chisq),
-            dfs.append(df),
-            ps.append(float(stats.chi2.sf(chisq, df))),
-            refs.append(ref),
-        )
+        lr.append(chisq)
+        dfs.append(df)
+        ps.append(float(stats.chi2.sf(chisq, df)))
+        refs.append(ref)
     table["lr_chisq"], table["df"], table["p"], table["compared_with"] = lr, dfs, ps, refs
     return table

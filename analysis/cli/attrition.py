@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from analysis.cli.options import format_option, instrument_option, open_instrument, output_dir
 from instrument.errors import DataError, UsageError
 
+if TYPE_CHECKING:  # pandas is imported when a command runs, not when the CLI starts
+    import pandas as pd
+
 READABLE = (".csv", ".xlsx", ".parquet")
 
 
-def read_table(path: str | Path, *, id_column: str, option: str) -> pd.DataFrame:  # noqa: F821
+def read_table(path: str | Path, *, id_column: str, option: str) -> pd.DataFrame:
     """Read a CSV, XLSX or Parquet file with the ID column kept as text."""
     import pandas as pd
 
@@ -58,7 +62,7 @@ def scores_from(frame, instrument, *, scales: list[str] | None, file: str = "RES
 
     items = [i for i in instrument.item_ids if i in frame.columns]
     scored = False
-    problems = []
+    problems: list = []
     if items:
         codes, not_applicable, problems = check_items(frame[items], instrument, file=file)
         columns = list(instrument.item_ids)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from analysis.cli.options import format_option, instrument_option, open_instrument, output_dir
 from instrument.errors import DataError, UsageError
+
+if TYPE_CHECKING:  # pandas is imported when a command runs, not when the CLI starts
+    import pandas as pd
 
 ROUNDING = {"i_cvi": 2, "p_c": 3, "kappa": 2, "s_cvi_ave": 2, "s_cvi_ua": 2}
 THRESHOLDS = (
@@ -21,7 +25,7 @@ THRESHOLDS = (
 )
 
 
-def _rounded(frame: pd.DataFrame) -> pd.DataFrame:  # noqa: F821
+def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.round({k: v for k, v in ROUNDING.items() if k in frame.columns})
 
 

@@ -86,7 +86,7 @@ def command(
     files = expand_inputs(list(inputs))
     with progress_bar(files, quiet) as advance:
         table, result = fit_norms(
-            files,
+            [*files],
             instrument,
             by=by,
             impute=impute,

@@ -50,6 +50,7 @@ def cli_reference_markdown() -> str:
     ]
     for name in cli.list_commands(root):
         command = cli.get_command(root, name)
+        assert command is not None  # listed by the group itself
         parts += ["", f"## mhdq {name}", "", "```text", _help_text(command, name, root), "```"]
         if isinstance(command, click.Group):
             sub_context = click.Context(command, info_name=name, parent=root)

@@ -293,7 +293,7 @@ def command(
     files = expand_inputs(list(inputs))
     with terminate_as_interrupt(), progress_bar(files, quiet) as advance:
         result = run_batch(
-            files,
+            [*files],
             instrument,
             out,
             problems_path=problems_path,

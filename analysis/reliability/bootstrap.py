@@ -443,6 +443,7 @@ def omega_total_replicates(
                 lam[b] = load[:, 0]
             ok[b] = np.isfinite(uniq[b]).all()
     if signs is None:
+        assert lam is not None  # filled above whenever signs is None
         s = np.where(lam < 0, -1.0, 1.0)
         Vt = np.einsum("bi,bij,bj->b", s, np.where(finite[:, None, None], R, 0.0), s)
     else:

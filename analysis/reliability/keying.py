@@ -200,7 +200,7 @@ def key_items(
         raise ValueError(
             "scale_min and scale_max: give both end points of the response scale or neither"
         )
-    if scale_min is not None:
+    if scale_min is not None and scale_max is not None:
         if not scale_min < scale_max:
             raise ValueError(
                 f"scale_min ({scale_min}) must be smaller than scale_max ({scale_max})"

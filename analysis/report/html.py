@@ -338,7 +338,7 @@ def write_tables_xlsx(
             cell.alignment = Alignment(horizontal="center", wrap_text=True)
         number_format = "0." + "0" * digits if digits > 0 else "0"
         for values in data.itertuples(index=False):
-            row = []
+            row: list[Any] = []
             for value in values:
                 if isinstance(value, (np.floating, float)):
                     row.append(None if math.isnan(value) or math.isinf(value) else float(value))

@@ -123,7 +123,7 @@ class Structure:
                     free = free_latent_means and g > 0 and f not in endogenous
                     add(ALPHA, li[f], 0, free, 0.0, f, "~1", "", "means")
         # number the free parameters; equal classes share numbers across groups
-        free = np.zeros(len(rows), dtype=int)
+        numbers = np.zeros(len(rows), dtype=int)
         counter = 0
         first_of: dict[tuple, int] = {}
         for k, (_g, mat, r, c, isfree, _value, _lhs, _op, _rhs, shared) in enumerate(rows):
@@ -131,10 +131,10 @@ class Structure:
                 continue
             key = (mat, r, c)
             if shared in equal and key in first_of:
-                free[k] = first_of[key]
+                numbers[k] = first_of[key]
                 continue
             counter += 1
-            free[k] = counter
+            numbers[k] = counter
             if shared in equal:
                 first_of[key] = counter
         self.table = ParameterTable(
@@ -142,7 +142,7 @@ class Structure:
             mat=np.array([r[1] for r in rows]),
             row=np.array([r[2] for r in rows]),
             col=np.array([r[3] for r in rows]),
-            free=free,
+            free=numbers,
             value=np.array([r[5] for r in rows], dtype=float),
             lhs=tuple(r[6] for r in rows),
             op=tuple(r[7] for r in rows),
@@ -257,8 +257,8 @@ class Structure:
                 inds = [oi[i] for i in self.model.indicators(f)]
                 sub = S[np.ix_(inds, inds)]
                 if len(inds) >= 2:
-                    w, v = np.linalg.eigh(sub)
-                    load = v[:, -1] * math.sqrt(max(w[-1] - np.mean(w[:-1]), 1e-3 * w[-1]))
+                    w, vecs = np.linalg.eigh(sub)
+                    load = vecs[:, -1] * math.sqrt(max(w[-1] - np.mean(w[:-1]), 1e-3 * w[-1]))
                 else:
                     load = np.array([math.sqrt(sub[0, 0] / 2)])
                 if abs(load[0]) < 1e-6:
@@ -320,9 +320,11 @@ def _normal_terms(
     value = p * _LOG2PI + logdet + float(np.sum(S * inv)) + float(d @ inv @ d)
     g = H = None
     if grad:
+        assert dS is not None and dM is not None, "the gradient needs the derivatives"
         Wm = inv - inv @ (S + np.outer(d, d)) @ inv
         g = dS.reshape(len(dS), -1) @ Wm.ravel() - 2 * dM @ (inv @ d)
     if info:
+        assert dS is not None and dM is not None, "the information needs the derivatives"
         H = trace_products(inv, dS) + 2 * dM @ inv @ dM.T
     return value, g, H
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 from scipy import stats
@@ -196,7 +197,10 @@ class InvarianceResult:
         rows, prev = [], None
         for name in self.steps:
             fm = self.fits[name].fit_measures_
-            rec = {"step": name, "group_equal": ",".join(self.fits[name].group_equal) or "none"}
+            rec: dict[str, Any] = {
+                "step": name,
+                "group_equal": ",".join(self.fits[name].group_equal) or "none",
+            }
             rec.update({c: float(fm[c]) for c in cols})
             if prev is None:
                 rec.update(

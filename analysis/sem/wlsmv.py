@@ -608,7 +608,7 @@ class OrdinalCFA(CFA):
         est["pvalue"] = np.where(est["tested"], 2 * stats.norm.sf(np.abs(est["z"])), np.nan)
         self.estimates_ = est[["lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all"]]
         self._struct = struct
-        self._stats = None
+        self._stats = None  # type: ignore[assignment]  # WLSMV keeps no ML moments
         self.theta_ = theta
         self.converged_ = converged
         self.statistics_ = st

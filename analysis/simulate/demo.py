@@ -228,8 +228,9 @@ def run_demo(
     start = time.perf_counter()
     scores_path = folders["scores"] / "synthetic-scores.csv"
     batch = run_batch([responses_path], spec, scores_path, jobs=1)
-    outputs["scores"] = batch.output
-    outputs["scores.problems"] = batch.problems_path
+    for key, written in (("scores", batch.output), ("scores.problems", batch.problems_path)):
+        if written is not None:
+            outputs[key] = written
     timings["score"] = time.perf_counter() - start
 
     # 4. Validate the scales --------------------------------------------------------------------

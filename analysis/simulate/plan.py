@@ -756,7 +756,7 @@ def find_sample_size(
     if not points or points[0] < 10:
         raise ValueError(f"grid: need sample sizes of at least 10, got {list(grid)!r}")
     plans: dict[int, StudyPlan] = {}
-    rows = []
+    rows: list[dict] = []
 
     def ok(n: int) -> bool:
         if n not in plans:

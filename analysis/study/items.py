@@ -152,7 +152,7 @@ def item_analysis(
             raw[n] = keyed.reverse_constant[n] - raw[n]  # back to the answered codes
     raw_values = raw.to_numpy()
     observed = raw_values[~np.isnan(raw_values)]
-    if scale_min is not None:
+    if scale_min is not None and scale_max is not None:
         lo, hi = float(scale_min), float(scale_max)
     elif isinstance(keys, ItemKeys):
         lo = float(keys.scale_min.reindex(names).min())
@@ -164,6 +164,7 @@ def item_analysis(
         codes = sorted({c for n in names for c in keys.codes[n]})
     elif (
         scale_min is not None
+        and scale_max is not None
         and float(scale_min).is_integer()
         and float(scale_max).is_integer()
         and scale_max - scale_min < max_codes

@@ -294,6 +294,7 @@ def _table_omega_intervals(
     ):  # fmt: skip
         if res is None:
             continue
+        assert start is not None  # given whenever the result exists
         boot = percentile_result(
             omega_total_replicates(R, n_factors=n_factors, start=start, signs=signs),
             estimate=res.omega_total, ci_level=ci_level, seed=seed, keyed=keyed,
