@@ -1,4 +1,6 @@
-"""Benchmark of ``mhdq score`` on a file where every row has one problem (issue 10, case 8). Not a test.
+"""Benchmark of ``mhdq score`` on a file with one problem in every row (issue 10, case 8).
+
+Not a test.
 
 Generates SYNTHETIC responses to tests/data/scoring_spec.yaml (12 five-point items) in which
 every row holds one code outside the scale (``code_outside_scale``: one error record per row),
@@ -93,23 +95,26 @@ def main(argv: list[str] | None = None) -> int:
         size_mb = data.stat().st_size / 1e6
         seconds, peak_mb, code, summary = run(data, Path(folder) / "scores.parquet", args.jobs)
         problems = Path(folder) / "scores.problems.csv"
-        n_records = sum(1 for _ in open(problems, encoding="utf-8")) - 1 if problems.exists() else 0
-    print(
-        f"{args.rows:,} rows ({size_mb:.0f} MB): {seconds:.1f} s, peak {peak_mb:.0f} MB, exit {code}"
-    )
+        n_records = 0
+        if problems.exists():
+            with open(problems, encoding="utf-8") as handle:
+                n_records = sum(1 for _ in handle) - 1
+    print(f"{args.rows:,} rows ({size_mb:.0f} MB): {seconds:.1f} s, peak {peak_mb:.0f} MB")
+    print(f"exit code {code}")
     print(summary)
     print(f"problem records written: {n_records:,}")
     if args.no_write:
         return 0
     section = (
         "## Many problems\n\n"
-        f"`mhdq score` on a SYNTHETIC CSV of {args.rows:,} rows x 12 items in which every row holds "
-        f"one code outside the scale ({size_mb:.0f} MB; one `code_outside_scale` error record per "
-        f"row, {n_records:,} records written), `--jobs {args.jobs}`, Parquet output. Measured by "
-        "`.venv/bin/python benchmarks/bench_problems.py` (it rewrites this section) on "
+        f"`mhdq score` on a SYNTHETIC CSV of {args.rows:,} rows x 12 items in which every row "
+        f"holds one code outside the scale ({size_mb:.0f} MB; one `code_outside_scale` error "
+        f"record per row, {n_records:,} records written), `--jobs {args.jobs}`, Parquet output. "
+        "Measured by `.venv/bin/python benchmarks/bench_problems.py` (it rewrites this section) on "
         f"{os.cpu_count()} cores, in one run alongside other work on the machine.\n\n"
         "| Measure | Value | Target |\n|---|---|---|\n"
-        f"| Peak resident memory of the `mhdq score` process | {peak_mb:,.0f} MB | < {TARGET_MB:,} MB |\n"
+        "| Peak resident memory of the `mhdq score` process | "
+        f"{peak_mb:,.0f} MB | < {TARGET_MB:,} MB |\n"
         f"| Wall time | {seconds:.1f} s | |\n"
         f"| Summary printed | {summary} | |\n\n"
         "Problem records are held in memory 20,000 at a time and spilled to a temporary Parquet "

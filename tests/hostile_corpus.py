@@ -110,7 +110,8 @@ def make_corpus(folder: str | Path) -> list[Path]:
             folder / "entity_bomb.xlsx",
             {
                 "xl/sharedStrings.xml": (
-                    f'<?xml version="1.0"?><!DOCTYPE sst [{entities}]><sst><si><t>&l9;</t></si></sst>'
+                    f'<?xml version="1.0"?><!DOCTYPE sst [{entities}]>'
+                    "<sst><si><t>&l9;</t></si></sst>"
                 ).encode()
             },
         )

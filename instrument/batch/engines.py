@@ -129,7 +129,7 @@ def iter_dask_outputs(
             partitions = scored.to_delayed()
         futures = client.compute(list(partitions) + [info for _, info in parts])
         score_futures, info_futures = futures[: len(files)], futures[len(files) :]
-        for path, score_future, info_future in zip(files, score_futures, info_futures):
+        for path, score_future, info_future in zip(files, score_futures, info_futures, strict=True):
             info = info_future.result()
             if info["error"] is not None:
                 tally.refuse(path, DataError(info["error"]))
