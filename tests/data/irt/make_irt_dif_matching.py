@@ -1,0 +1,23 @@
+"""Write bfi_dif_matching.csv: the matching scores R's polr fits use (make_irt_dif_reference.R).
+
+Run from the repository root: python tests/data/irt/make_irt_dif_matching.py
+The scores are this package's GRM EAP on psych's bfi N1-N5 (complete cases with gender), and the
+purified score of dif_lordif; R refits the ordinal models on exactly these numbers.
+"""
+
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.irt import GradedResponseModel, eap_scores
+from analysis.irt.dif import dif_lordif
+
+HERE = Path(__file__).parent
+items = ["N1", "N2", "N3", "N4", "N5"]
+bfi = pd.read_csv(HERE.parent / "bfi.csv", index_col=0)
+data = bfi[[*items, "gender"]].dropna()
+model = GradedResponseModel(se_type=None).fit(data[items])
+theta = eap_scores(model, data[items])["theta"]
+purified = dif_lordif(data[items], data["gender"]).theta
+out = data.assign(theta_initial=theta, theta_purified=purified)
+out.to_csv(HERE / "bfi_dif_matching.csv", float_format="%.17g")
