@@ -1,5 +1,13 @@
 """Item response theory: graded, GPCM and 2PL models, trait scores, information, fit and DIF."""
 
+from analysis.irt.dif import (
+    DIFResult,
+    dif_lordif,
+    expected_score_curves,
+    ordinal_logistic_dif,
+    plot_expected_scores,
+)
+from analysis.irt.fit import M2Result, category_use, item_fit, local_dependence, m2
 from analysis.irt.information import (
     empirical_reliability,
     item_information,
@@ -20,6 +28,16 @@ from analysis.irt.scoring import (
 from analysis.irt.simulate import simulate_graded, simulate_items
 
 __all__ = [
+    "DIFResult",
+    "M2Result",
+    "category_use",
+    "dif_lordif",
+    "expected_score_curves",
+    "item_fit",
+    "local_dependence",
+    "m2",
+    "ordinal_logistic_dif",
+    "plot_expected_scores",
     "GradedResponseModel",
     "IRTData",
     "IRTFit",
