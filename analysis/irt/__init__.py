@@ -16,6 +16,7 @@ from analysis.irt.information import (
     test_information,
 )
 from analysis.irt.model import GradedResponseModel, IRTData, IRTFit, prepare_responses, quadrature
+from analysis.irt.params_io import load_item_parameters, save_item_parameters
 from analysis.irt.scoring import (
     SumScoreTable,
     eap_scores,
@@ -45,12 +46,14 @@ __all__ = [
     "eap_scores",
     "empirical_reliability",
     "item_information",
+    "load_item_parameters",
     "lord_wingersky",
     "map_scores",
     "marginal_reliability",
     "plot_information",
     "prepare_responses",
     "quadrature",
+    "save_item_parameters",
     "score_pattern",
     "simulate_graded",
     "simulate_items",
