@@ -23,6 +23,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ def scale_parameters(n_items: int, n_cat: int, rng: np.random.Generator):
     return a, d
 
 
-def timed(fn, repeat: int) -> tuple[float, object]:
+def timed(fn, repeat: int) -> tuple[float, Any]:
     """Median wall-clock seconds; also records the median CPU seconds of this process."""
     times, cpu, out = [], [], None
     for _ in range(repeat):
@@ -76,7 +77,7 @@ def main() -> None:
     scales = []
     for n_items in (6, 8, 5, 7, 6, 4):
         a6, d6 = scale_parameters(n_items, 5, rng)
-        scales.append(simulate_graded(a6, d6, n=600, seed=int(rng.integers(1e6))))
+        scales.append(simulate_graded(a6, d6, n=600, seed=int(rng.integers(1_000_000))))
 
     def all_scales():
         return [GradedResponseModel().fit(s) for s in scales]

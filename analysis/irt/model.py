@@ -305,6 +305,9 @@ class GradedResponseModel:
     ['item', 'item_type', 'parameter', 'estimate']
     """
 
+    # set by analysis.irt.load_item_parameters when the parameters came from a file
+    instrument_fingerprint_: str | None = None
+
     def __init__(
         self,
         item_type: str | list[str] | tuple[str, ...] = "graded",
