@@ -16,6 +16,7 @@ from analysis.irt.information import (
     test_information,
 )
 from analysis.irt.model import GradedResponseModel, IRTData, IRTFit, prepare_responses, quadrature
+from analysis.irt.multigroup import MultipleGroupGradedModel, dif_multigroup
 from analysis.irt.params_io import load_item_parameters, save_item_parameters
 from analysis.irt.scoring import (
     SumScoreTable,
@@ -31,8 +32,10 @@ from analysis.irt.simulate import simulate_graded, simulate_items
 __all__ = [
     "DIFResult",
     "M2Result",
+    "MultipleGroupGradedModel",
     "category_use",
     "dif_lordif",
+    "dif_multigroup",
     "expected_score_curves",
     "item_fit",
     "local_dependence",

@@ -13,11 +13,18 @@ from analysis.irt import GradedResponseModel, eap_scores
 from analysis.irt.dif import dif_lordif
 
 HERE = Path(__file__).parent
-items = ["N1", "N2", "N3", "N4", "N5"]
-bfi = pd.read_csv(HERE.parent / "bfi.csv", index_col=0)
-data = bfi[[*items, "gender"]].dropna()
-model = GradedResponseModel(se_type=None).fit(data[items])
-theta = eap_scores(model, data[items])["theta"]
-purified = dif_lordif(data[items], data["gender"]).theta
-out = data.assign(theta_initial=theta, theta_purified=purified)
-out.to_csv(HERE / "bfi_dif_matching.csv", float_format="%.17g")
+ITEMS = ["N1", "N2", "N3", "N4", "N5"]
+
+
+def main() -> None:
+    bfi = pd.read_csv(HERE.parent / "bfi.csv", index_col=0)
+    data = bfi[[*ITEMS, "gender"]].dropna()
+    model = GradedResponseModel(se_type=None).fit(data[ITEMS])
+    theta = eap_scores(model, data[ITEMS])["theta"]
+    purified = dif_lordif(data[ITEMS], data["gender"]).theta
+    out = data.assign(theta_initial=theta, theta_purified=purified)
+    out.to_csv(HERE / "bfi_dif_matching.csv", float_format="%.17g")
+
+
+if __name__ == "__main__":
+    main()
