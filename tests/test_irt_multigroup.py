@@ -40,6 +40,20 @@ def test_planted_dif_is_found_with_anchors():
     assert result.loc["item1", "bic_diff"] > 0
 
 
+def test_group_models_give_dtf_curves():
+    from analysis.irt import expected_score_curves
+
+    data = _dif_data(500, 1.0, 3)
+    model = MultipleGroupGradedModel(constrained=["item4", "item5", "item6"]).fit(
+        data.drop(columns="group"), data["group"]
+    )
+    curves = expected_score_curves(model.group_models(), np.array([-1.0, 0.0, 1.0]))
+    wide = curves.pivot_table(index=["item", "theta"], columns="group", values="expected")
+    # on the common scale the planted item is easier in group 1, the anchors identical
+    assert (wide.loc["item1"][1] > wide.loc["item1"][0] + 0.1).all()
+    np.testing.assert_allclose(wide.loc["item5"][1], wide.loc["item5"][0])
+
+
 @pytest.mark.slow
 def test_drop_scheme_ranks_the_planted_item_first():
     data = _dif_data(500, 1.0, 3)

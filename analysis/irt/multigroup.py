@@ -138,7 +138,41 @@ class MultipleGroupGradedModel:
             rows.append(row)
         self.parameters_ = pd.DataFrame(rows)
         self.n_obs_ = int(len(data))
+        self._owners = owners
+        self._kinds = expanded_kinds
+        self._categories = whole.categories
         return self
+
+    def group_models(self) -> dict[Any, GradedResponseModel]:
+        """Each group's item parameters as a fitted single-group model (on the common scale).
+
+        For :func:`~analysis.irt.expected_score_curves` (DTF) and for scoring one group's
+        respondents; the trait of group g is N(``group_means_[g]``, ``group_variances_[g]``)
+        on this scale, while the returned models score with the N(0, 1) quadrature.
+        """
+        if not hasattr(self, "params_"):
+            raise ValueError("this model is not fitted yet; call fit(data, group) first")
+        out = {}
+        for label in self.groups_:
+            model = GradedResponseModel([])
+            model.items_, model.item_types_, model.categories_, model.params_ = [], [], [], []
+            for (item, owner), kind, cats, p in zip(
+                self._owners, self._kinds, self._categories, self.params_, strict=True
+            ):
+                if owner == "all" or owner == label:
+                    model.items_.append(item)
+                    model.item_types_.append(kind)
+                    model.categories_.append(cats)
+                    model.params_.append(p.copy())
+            model.nodes_, model.weights_ = _grid(self.quadrature_points, self.theta_limits)
+            model._par_offsets = np.concatenate([[0], np.cumsum([p.size for p in model.params_])])
+            model.cov_ = None
+            model.loglik_ = float(self.loglik_)
+            model.n_obs_ = self.n_obs_
+            model.converged_ = self.converged_
+            model.n_iter_ = self.n_iter_
+            out[label] = model
+        return out
 
     def _estimate(self, whole, per_group, kinds, labels) -> None:
         engine = GradedResponseModel(kinds)
