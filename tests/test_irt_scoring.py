@@ -144,3 +144,20 @@ def test_information_and_reliability(science_model, science):
     rxx = marginal_reliability(science_model)
     emp = empirical_reliability(eap_scores(science_model, science))
     assert 0.6 < rxx < 0.75 and abs(rxx - emp) < 0.01
+
+
+def test_category_curves_and_plots(science_model):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from analysis.irt import category_response_curves, plot_category_curves, plot_information
+
+    curves = category_response_curves(science_model, [-1.0, 0.0, 1.0])
+    sums = curves.groupby(["item", "theta"])["probability"].sum()
+    np.testing.assert_allclose(sums, 1.0, atol=1e-12)
+    assert sorted(curves["category"].unique()) == [1.0, 2.0, 3.0, 4.0]
+    ax = plot_category_curves(science_model, "Work")
+    assert len(ax.lines) == 4
+    assert plot_information(science_model).get_xlabel() == "trait (theta)"
+    with pytest.raises(ValueError, match="not in the model"):
+        plot_category_curves(science_model, "Nope")

@@ -9,9 +9,11 @@ from analysis.irt.dif import (
 )
 from analysis.irt.fit import M2Result, category_use, item_fit, local_dependence, m2
 from analysis.irt.information import (
+    category_response_curves,
     empirical_reliability,
     item_information,
     marginal_reliability,
+    plot_category_curves,
     plot_information,
     test_information,
 )
@@ -33,6 +35,7 @@ __all__ = [
     "DIFResult",
     "M2Result",
     "MultipleGroupGradedModel",
+    "category_response_curves",
     "category_use",
     "dif_lordif",
     "dif_multigroup",
@@ -41,6 +44,7 @@ __all__ = [
     "local_dependence",
     "m2",
     "ordinal_logistic_dif",
+    "plot_category_curves",
     "plot_expected_scores",
     "GradedResponseModel",
     "IRTData",
