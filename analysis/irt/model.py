@@ -31,8 +31,10 @@ __all__ = [
     "GradedResponseModel",
     "IRTData",
     "IRTFit",
+    "check_responses",
     "prepare_responses",
     "quadrature",
+    "start_values",
 ]
 
 
@@ -82,7 +84,8 @@ class IRTData:
         return np.diff(self.offsets)
 
 
-def _check_frame(data: pd.DataFrame, argument: str = "data") -> pd.DataFrame:
+def check_responses(data: pd.DataFrame, argument: str = "data") -> pd.DataFrame:
+    """Refuse anything but a DataFrame of at least 2 numeric, whole-number item columns."""
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"{argument} must be a pandas DataFrame of item responses")
     if data.shape[1] < 2:
@@ -114,7 +117,7 @@ def prepare_responses(
         The category values of each item (from a fitted model). Default: the observed values.
         A value outside them raises ``ValueError`` naming the column.
     """
-    _check_frame(data)
+    check_responses(data)
     items = [str(c) for c in data.columns]
     values = data.to_numpy(dtype=float)
     n, n_items = values.shape
@@ -177,8 +180,8 @@ def prepare_responses(
     )
 
 
-def _start_values(item_type: str, counts: np.ndarray) -> np.ndarray:
-    """Starting values from the marginal category proportions (a = 1)."""
+def start_values(item_type: str, counts: np.ndarray) -> np.ndarray:
+    """EM starting values of one item from its category counts (a = 1)."""
     p = (counts + 0.5) / (counts + 0.5).sum()
     if item_type == "gpcm":
         return np.concatenate([[1.0], np.log(p[1:] / p[0])])
@@ -509,7 +512,7 @@ class GradedResponseModel:
         self
         """
         self._check_settings()
-        _check_frame(data)
+        check_responses(data)
         with single_threaded_blas():
             return self._fit(data)
 
@@ -525,7 +528,7 @@ class GradedResponseModel:
         sizes = prepared.n_categories  # parameters per item = a + (K-1) intercepts = K
         self._par_offsets = np.concatenate([[0], np.cumsum(sizes)])
         params = [
-            _start_values(kind, np.asarray(prepared.onehot[:, lo:hi].T @ prepared.counts).ravel())
+            start_values(kind, np.asarray(prepared.onehot[:, lo:hi].T @ prepared.counts).ravel())
             for kind, lo, hi in zip(
                 self.item_types_, prepared.offsets[:-1], prepared.offsets[1:], strict=True
             )
@@ -679,7 +682,7 @@ class GradedResponseModel:
     def prepare(self, data: pd.DataFrame) -> IRTData:
         """Code new responses with the fitted categories (columns selected by item name)."""
         self._check_fitted()
-        _check_frame(data)
+        check_responses(data)
         missing = [c for c in self.items_ if c not in data.columns]
         if missing:
             raise ValueError(f"data lacks the model's item columns: {missing}")

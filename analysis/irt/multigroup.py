@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis._compat import single_threaded_blas
-from analysis.irt.model import GradedResponseModel, _check_frame, _start_values, prepare_responses
+from analysis.irt.model import GradedResponseModel, check_responses, prepare_responses, start_values
 from instrument.errors import ConvergenceWarning
 
 __all__ = ["MultipleGroupGradedModel", "dif_multigroup"]
@@ -88,7 +88,7 @@ class MultipleGroupGradedModel:
 
     def fit(self, data: pd.DataFrame, group: pd.Series | np.ndarray) -> MultipleGroupGradedModel:
         """Estimate the model; rows with a missing group or no answer are dropped."""
-        _check_frame(data)
+        check_responses(data)
         group = pd.Series(np.asarray(group), index=data.index)
         keep = group.notna() & data.notna().any(axis=1)
         data, group = data.loc[keep], group.loc[keep]
@@ -180,7 +180,7 @@ class MultipleGroupGradedModel:
         engine.nodes_, engine.weights_ = _grid(self.quadrature_points, self.theta_limits)
         nodes = engine.nodes_
         params = [
-            _start_values(kind, np.asarray(whole.onehot[:, lo:hi].T @ whole.counts).ravel())
+            start_values(kind, np.asarray(whole.onehot[:, lo:hi].T @ whole.counts).ravel())
             for kind, lo, hi in zip(kinds, whole.offsets[:-1], whole.offsets[1:], strict=True)
         ]
         means = np.zeros(len(labels))
