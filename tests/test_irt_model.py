@@ -176,3 +176,21 @@ def test_bad_input_names_the_problem(science):
         GradedResponseModel("2PL").fit(science)
     with pytest.raises(ValueError, match="not fitted"):
         GradedResponseModel().item_probabilities(np.zeros(2))
+
+
+def test_results_serialise_to_json(science_louis):
+    import json
+
+    content = json.loads(json.dumps(science_louis.results_.to_dict()))
+    assert content["n_parameters"] == 16
+    assert content["parameters"][0]["parameter"] == "a1"
+    summary = science_louis.results_.summary()
+    assert list(summary.columns) == [
+        "item",
+        "item_type",
+        "parameter",
+        "estimate",
+        "se",
+        "ci_low",
+        "ci_high",
+    ]

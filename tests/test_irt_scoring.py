@@ -60,6 +60,20 @@ def test_eap_of_one_pattern(science_model):
     assert by_name["theta"] == got["theta"]
 
 
+def test_eap_of_one_pattern_at_mirts_estimates(science):
+    # The same EAP with mirt's own (SEM-fit) estimates, printed to 3 decimals in its test file:
+    # relative mean difference 6e-5, within mirt's 1e-4 despite the rounded parameters.
+    from analysis.irt.model import _split
+
+    model = GradedResponseModel(se_type=None).fit(science)
+    estimates = np.array(EXTRA["science_sem_model"]["estimates"], float)
+    model.params_ = _split(estimates, model._par_offsets)
+    ref = REF["science_graded_1f"]["eap_pattern_1234"]
+    got = score_pattern(model, [1, 2, 3, 4])
+    gap = abs(got["theta"] - ref["F1"]) + abs(got["se"] - ref["SE_F1"])
+    assert gap / (abs(ref["F1"]) + ref["SE_F1"]) < ref["tolerance"]
+
+
 def test_eap_for_a_file(science, science_model):
     scores = eap_scores(science_model, science)
     assert list(scores.index) == list(science.index)
@@ -144,3 +158,20 @@ def test_information_and_reliability(science_model, science):
     rxx = marginal_reliability(science_model)
     emp = empirical_reliability(eap_scores(science_model, science))
     assert 0.6 < rxx < 0.75 and abs(rxx - emp) < 0.01
+
+
+def test_category_curves_and_plots(science_model):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from analysis.irt import category_response_curves, plot_category_curves, plot_information
+
+    curves = category_response_curves(science_model, [-1.0, 0.0, 1.0])
+    sums = curves.groupby(["item", "theta"])["probability"].sum()
+    np.testing.assert_allclose(sums, 1.0, atol=1e-12)
+    assert sorted(curves["category"].unique()) == [1.0, 2.0, 3.0, 4.0]
+    ax = plot_category_curves(science_model, "Work")
+    assert len(ax.lines) == 4
+    assert plot_information(science_model).get_xlabel() == "trait (theta)"
+    with pytest.raises(ValueError, match="not in the model"):
+        plot_category_curves(science_model, "Nope")

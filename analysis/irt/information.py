@@ -10,9 +10,11 @@ from analysis.irt.items import item_probabilities, item_slope_derivative
 from analysis.irt.model import GradedResponseModel
 
 __all__ = [
+    "category_response_curves",
     "empirical_reliability",
     "item_information",
     "marginal_reliability",
+    "plot_category_curves",
     "plot_information",
     "test_information",
 ]
@@ -122,4 +124,46 @@ def plot_information(model: GradedResponseModel, theta=None, *, ax=None):
     twin = ax.twinx()
     twin.plot(table["theta"], table["se"], color="C1", linestyle="--", label="SE")
     twin.set_ylabel("conditional SE")
+    return ax
+
+
+def category_response_curves(model: GradedResponseModel, theta=None) -> pd.DataFrame:
+    """Probability of every response category along the trait.
+
+    Returns
+    -------
+    DataFrame
+        Long format: ``item, category`` (the item's own response value), ``theta``,
+        ``probability`` (R mirt's ``probtrace``).
+    """
+    model._check_fitted()
+    grid = _grid(theta)
+    frames = []
+    for item, probs, cats in zip(
+        model.items_, model.item_probabilities(grid), model.categories_, strict=True
+    ):
+        for k, value in enumerate(cats):
+            frames.append(
+                pd.DataFrame(
+                    {"item": item, "category": value, "theta": grid, "probability": probs[:, k]}
+                )
+            )
+    return pd.concat(frames, ignore_index=True)
+
+
+def plot_category_curves(model: GradedResponseModel, item: str, theta=None, *, ax=None):
+    """Category response curves of one item; returns the Axes."""
+    import matplotlib.pyplot as plt
+
+    if item not in model.items_:
+        raise ValueError(f"item {item!r} is not in the model; items: {model.items_}")
+    table = category_response_curves(model, theta)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    for value, part in table[table["item"] == item].groupby("category"):
+        ax.plot(part["theta"], part["probability"], label=f"{value:g}")
+    ax.set_xlabel("trait (theta)")
+    ax.set_ylabel("probability")
+    ax.set_title(item)
+    ax.legend(title="response")
     return ax

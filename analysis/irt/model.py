@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.special import logsumexp
+from scipy import sparse, stats
 
+from analysis._compat import single_threaded_blas
 from analysis.irt.items import (
     ITEM_TYPES,
     item_derivatives,
@@ -31,8 +31,10 @@ __all__ = [
     "GradedResponseModel",
     "IRTData",
     "IRTFit",
+    "check_responses",
     "prepare_responses",
     "quadrature",
+    "start_values",
 ]
 
 
@@ -59,7 +61,7 @@ class IRTData:
     counts : ndarray (n_patterns,)
     inverse : ndarray (n_respondents,)
         The pattern of each respondent.
-    onehot : ndarray (n_patterns, n_cells)
+    onehot : scipy.sparse.csr_matrix (n_patterns, n_cells)
         Indicator of each (item, category) cell; a missing answer is a row of zeros for the item.
     offsets : ndarray (n_items + 1,)
         Column ranges of each item in ``onehot``.
@@ -73,7 +75,7 @@ class IRTData:
     patterns: np.ndarray
     counts: np.ndarray
     inverse: np.ndarray
-    onehot: np.ndarray
+    onehot: sparse.csr_matrix
     offsets: np.ndarray
     index: pd.Index
 
@@ -82,7 +84,8 @@ class IRTData:
         return np.diff(self.offsets)
 
 
-def _check_frame(data: pd.DataFrame, argument: str = "data") -> pd.DataFrame:
+def check_responses(data: pd.DataFrame, argument: str = "data") -> pd.DataFrame:
+    """Refuse anything but a DataFrame of at least 2 numeric, whole-number item columns."""
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"{argument} must be a pandas DataFrame of item responses")
     if data.shape[1] < 2:
@@ -114,7 +117,7 @@ def prepare_responses(
         The category values of each item (from a fitted model). Default: the observed values.
         A value outside them raises ``ValueError`` naming the column.
     """
-    _check_frame(data)
+    check_responses(data)
     items = [str(c) for c in data.columns]
     values = data.to_numpy(dtype=float)
     n, n_items = values.shape
@@ -140,13 +143,30 @@ def prepare_responses(
                 )
         codes[observed, j] = np.searchsorted(levels, column[observed])
         cats.append([float(v) for v in levels])
-    patterns, inverse, counts = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
     sizes = np.array([len(c) for c in cats])
+    radix = sizes + 1  # one more symbol for "missing"
+    if n_items and float(np.sum(np.log2(radix))) < 62:
+        # one integer key per respondent: far faster than np.unique over rows
+        weights = np.cumprod(np.concatenate([[1], radix[:-1]])).astype(np.int64)
+        keys = (codes + 1) @ weights
+        _, first, inverse, counts = np.unique(
+            keys, return_index=True, return_inverse=True, return_counts=True
+        )
+        patterns = codes[first]
+    else:
+        patterns, inverse, counts = np.unique(
+            codes, axis=0, return_inverse=True, return_counts=True
+        )
     offsets = np.concatenate([[0], np.cumsum(sizes)])
-    onehot = np.zeros((patterns.shape[0], offsets[-1]))
-    for j in range(n_items):
-        seen = patterns[:, j] >= 0
-        onehot[np.nonzero(seen)[0], offsets[j] + patterns[seen, j]] = 1.0
+    seen = patterns >= 0
+    pattern_rows, item_cols = np.nonzero(seen)
+    onehot = sparse.csr_matrix(
+        (
+            np.ones(pattern_rows.size),
+            (pattern_rows, offsets[item_cols] + patterns[pattern_rows, item_cols]),
+        ),
+        shape=(patterns.shape[0], int(offsets[-1])),
+    )
     return IRTData(
         items=items,
         categories=cats,
@@ -160,8 +180,8 @@ def prepare_responses(
     )
 
 
-def _start_values(item_type: str, counts: np.ndarray) -> np.ndarray:
-    """Starting values from the marginal category proportions (a = 1)."""
+def start_values(item_type: str, counts: np.ndarray) -> np.ndarray:
+    """EM starting values of one item from its category counts (a = 1)."""
     p = (counts + 0.5) / (counts + 0.5).sum()
     if item_type == "gpcm":
         return np.concatenate([[1.0], np.log(p[1:] / p[0])])
@@ -288,6 +308,9 @@ class GradedResponseModel:
     ['item', 'item_type', 'parameter', 'estimate']
     """
 
+    # set by analysis.irt.load_item_parameters when the parameters came from a file
+    instrument_fingerprint_: str | None = None
+
     def __init__(
         self,
         item_type: str | list[str] | tuple[str, ...] = "graded",
@@ -346,13 +369,17 @@ class GradedResponseModel:
     def _posterior(
         self, data: IRTData, params: list[np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray, float]:
-        loglik_nodes = data.onehot @ self._log_table(params) + np.log(self.weights_)[None, :]
-        norm = logsumexp(loglik_nodes, axis=1)
-        post = np.exp(loglik_nodes - norm[:, None])
+        loglik_nodes = data.onehot @ self._log_table(params)
+        loglik_nodes += np.log(self.weights_)[None, :]
+        peak = loglik_nodes.max(axis=1)
+        post = np.exp(loglik_nodes - peak[:, None])
+        total = post.sum(axis=1)
+        post /= total[:, None]
+        norm = peak + np.log(total)
         return post, norm, float(data.counts @ norm)
 
     def _expected_counts(self, data: IRTData, post: np.ndarray) -> np.ndarray:
-        return data.onehot.T @ (data.counts[:, None] * post)
+        return np.asarray(data.onehot.T @ (data.counts[:, None] * post))
 
     def _m_step(self, expected: np.ndarray, params: list[np.ndarray], data: IRTData) -> None:
         for j, kind in enumerate(self.item_types_):
@@ -400,6 +427,16 @@ class GradedResponseModel:
             hessians.append(d2log)
         return score, hessians
 
+    def _gradient(self, data: IRTData, params: list[np.ndarray], post: np.ndarray) -> np.ndarray:
+        """Score of the marginal log-likelihood (Fisher's identity: expected complete score)."""
+        expected = self._expected_counts(data, post)
+        parts = []
+        for j, kind in enumerate(self.item_types_):
+            _, dlog, _ = item_derivatives(kind, params[j], self.nodes_)
+            cells = slice(data.offsets[j], data.offsets[j + 1])
+            parts.append(np.einsum("kq,qkp->p", expected[cells], dlog))
+        return np.concatenate(parts)
+
     def _information(self, data: IRTData, params: list[np.ndarray], post: np.ndarray):
         """Gradient, Louis observed information and the score cross-product (sandwich meat)."""
         n_par = int(self._par_offsets[-1])
@@ -411,26 +448,49 @@ class GradedResponseModel:
             cells = slice(data.offsets[j], data.offsets[j + 1])
             pars = slice(self._par_offsets[j], self._par_offsets[j + 1])
             info[pars, pars] -= np.einsum("kq,qkpr->pr", expected[cells], hessians[j])
-        # E[s s' | x] summed over patterns: sum_q D_q' M_q D_q, M_q = Z' diag(w post_q) Z
-        n_cells = data.onehot.shape[1]
+        # E[s s' | x] summed over patterns: sum over item pairs (j, l) and nodes of
+        # D_qj' M_q^{jl} D_ql, with M_q^{jl}[k, m] = sum_p w_p post_pq [x_pj = k][x_pl = m]
         q = self.nodes_.size
-        pair = np.zeros((n_cells * q, n_cells))
-        block = max(1, int(2_000_000 // max(1, n_cells * q)))
-        for start in range(0, data.onehot.shape[0], block):
-            z = data.onehot[start : start + block]
-            wz = (z[:, :, None] * weighted[start : start + block, None, :]).reshape(z.shape[0], -1)
-            pair += wz.T @ z
-        pair = pair.reshape(n_cells, q, n_cells).transpose(1, 0, 2)  # (Q, C, C)
-        info -= np.einsum("qcp,qcd,qdr->pr", score, pair, score, optimize=True)
+        sizes = data.n_categories
+        n_items = sizes.size
+        for j in range(n_items):
+            pj = slice(self._par_offsets[j], self._par_offsets[j + 1])
+            cj = slice(data.offsets[j], data.offsets[j + 1])
+            for lo in range(j, n_items):
+                pl = slice(self._par_offsets[lo], self._par_offsets[lo + 1])
+                cl = slice(data.offsets[lo], data.offsets[lo + 1])
+                both = (data.patterns[:, j] >= 0) & (data.patterns[:, lo] >= 0)
+                rows = np.nonzero(both)[0]
+                if j == lo:
+                    cell = data.patterns[rows, j]
+                    width = int(sizes[j])
+                else:
+                    cell = data.patterns[rows, j] * sizes[lo] + data.patterns[rows, lo]
+                    width = int(sizes[j] * sizes[lo])
+                pick = sparse.csr_matrix(
+                    (np.ones(rows.size), (cell, rows)), shape=(width, weighted.shape[0])
+                )
+                tab = np.asarray(pick @ weighted)  # (width, Q)
+                if j == lo:
+                    block = np.einsum("kq,qkp,qkr->pr", tab, score[:, cj, pj], score[:, cj, pj])
+                    info[pj, pj] -= block
+                else:
+                    tab = tab.reshape(int(sizes[j]), int(sizes[lo]), q)
+                    block = np.einsum(
+                        "kmq,qkp,qmr->pr", tab, score[:, cj, pj], score[:, cl, pl], optimize=True
+                    )
+                    info[pj, pl] -= block
+                    info[pl, pj] -= block.T
         # per-pattern marginal scores g_p = sum_q post_pq sum_c Z_pc D_q[c]
-        gbar = np.zeros((data.onehot.shape[0], n_par))
+        gbar = np.zeros((data.patterns.shape[0], n_par))
         for j in range(len(params)):
             cells = slice(data.offsets[j], data.offsets[j + 1])
             pars = slice(self._par_offsets[j], self._par_offsets[j + 1])
             block_score = score[:, cells, pars]  # (Q, K, P_j)
             k, pj = block_score.shape[1], block_score.shape[2]
-            through = (post @ block_score.reshape(q, k * pj)).reshape(-1, k, pj)
-            gbar[:, pars] = np.einsum("nk,nkp->np", data.onehot[:, cells], through)
+            seen = np.nonzero(data.patterns[:, j] >= 0)[0]
+            through = (post[seen] @ block_score.reshape(q, k * pj)).reshape(-1, k, pj)
+            gbar[seen, pars] = through[np.arange(seen.size), data.patterns[seen, j]]
         meat = gbar.T @ (data.counts[:, None] * gbar)
         info += meat
         gradient = data.counts @ gbar
@@ -452,7 +512,11 @@ class GradedResponseModel:
         self
         """
         self._check_settings()
-        _check_frame(data)
+        check_responses(data)
+        with single_threaded_blas():
+            return self._fit(data)
+
+    def _fit(self, data: pd.DataFrame) -> GradedResponseModel:
         answered = data.notna().any(axis=1).to_numpy()
         prepared = prepare_responses(data.loc[answered])
         self.items_ = prepared.items
@@ -464,7 +528,7 @@ class GradedResponseModel:
         sizes = prepared.n_categories  # parameters per item = a + (K-1) intercepts = K
         self._par_offsets = np.concatenate([[0], np.cumsum(sizes)])
         params = [
-            _start_values(kind, prepared.onehot[:, lo:hi].T @ prepared.counts)
+            start_values(kind, np.asarray(prepared.onehot[:, lo:hi].T @ prepared.counts).ravel())
             for kind, lo, hi in zip(
                 self.item_types_, prepared.offsets[:-1], prepared.offsets[1:], strict=True
             )
@@ -479,12 +543,14 @@ class GradedResponseModel:
             if change < self.tol:
                 converged = True
                 break
-        # Newton on the marginal likelihood with the exact observed information
+        # Newton on the marginal likelihood with the exact observed information, kept fixed
+        # while the (cheap) gradient is refreshed; it is recomputed at the maximum for the SEs.
         post, _, loglik = self._posterior(prepared, params)
         n_total = prepared.counts.sum()
         gradient, info, meat = self._information(prepared, params, post)
+        info_at = np.concatenate(params)
         newton_ok = False
-        for _ in range(50):
+        for _ in range(100):
             if np.abs(gradient).max() < self.gradient_tol * n_total:
                 newton_ok = True
                 break
@@ -507,6 +573,12 @@ class GradedResponseModel:
                 break
             params, post, loglik = trial, t_post, t_loglik
             n_iter += 1
+            if scale < 1.0 or np.abs(np.concatenate(params) - info_at).max() > 0.05:
+                gradient, info, meat = self._information(prepared, params, post)
+                info_at = np.concatenate(params)
+            else:
+                gradient = self._gradient(prepared, params, post)
+        if self.se_type is not None and not np.array_equal(info_at, np.concatenate(params)):
             gradient, info, meat = self._information(prepared, params, post)
         converged = converged and newton_ok
         if not converged:
@@ -610,7 +682,7 @@ class GradedResponseModel:
     def prepare(self, data: pd.DataFrame) -> IRTData:
         """Code new responses with the fitted categories (columns selected by item name)."""
         self._check_fitted()
-        _check_frame(data)
+        check_responses(data)
         missing = [c for c in self.items_ if c not in data.columns]
         if missing:
             raise ValueError(f"data lacks the model's item columns: {missing}")

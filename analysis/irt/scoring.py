@@ -35,7 +35,7 @@ def _pattern_log_likelihood(model: GradedResponseModel, data: IRTData, theta: np
             for kind, p in zip(model.item_types_, model.params_, strict=True)
         ]
     )
-    return data.onehot @ table  # (n_patterns, n_theta)
+    return np.asarray(data.onehot @ table)  # (n_patterns, n_theta)
 
 
 def _eap_patterns(model: GradedResponseModel, data: IRTData) -> tuple[np.ndarray, np.ndarray]:

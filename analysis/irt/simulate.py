@@ -41,7 +41,7 @@ def simulate_items(
     Returns
     -------
     DataFrame
-        Synthetic responses, one column per item; ``attrs["theta"]`` holds the trait values.
+        Synthetic responses, one column per item (pass ``theta`` to know the trait values).
     """
     rng = np.random.default_rng(seed)
     if theta is None:
@@ -56,9 +56,7 @@ def simulate_items(
         cum = np.cumsum(probs, axis=1)
         draw = rng.random(theta.size)[:, None]
         columns[name] = (draw > cum[:, :-1]).sum(axis=1) + first_category
-    frame = pd.DataFrame(columns)
-    frame.attrs["theta"] = theta
-    return frame
+    return pd.DataFrame(columns)
 
 
 def simulate_graded(
