@@ -218,6 +218,57 @@ def test_predict_matches_the_saved_model(cohort, tmp_path):
     )
 
 
+def test_every_output_of_synthetic_data_is_labelled(cohort, tmp_path):
+    # issue 12 point 3: every tables.xlsx sheet, the model file, and the predictions made with a
+    # model fitted on synthetic data carry the label
+    book = load_workbook(cohort["out"] / "tables.xlsx", read_only=True)
+    unlabelled = [
+        sheet.title
+        for sheet in book.worksheets
+        if not any(
+            isinstance(v, str) and "SYNTHETIC DATA" in v
+            for row in sheet.iter_rows(values_only=True)
+            for v in row
+        )
+    ]
+    assert unlabelled == []
+    assert json.loads((cohort["out"] / "model.json").read_text())["synthetic"] is True
+    assert load_model(cohort["out"] / "model.json").synthetic
+    pred = tmp_path / "pred.xlsx"
+    done = run(
+        "attrition",
+        "predict",
+        cohort["out"] / "model.json",
+        cohort["responses"],
+        "--horizon",
+        6,
+        "--out",
+        tmp_path / "pred.csv",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "SYNTHETIC MODEL" in done.stderr
+    got = pd.read_csv(tmp_path / "pred.csv")
+    assert (got["synthetic"] == "synthetic").all()
+    done = run(
+        "attrition",
+        "predict",
+        cohort["out"] / "model.json",
+        cohort["responses"],
+        "--horizon",
+        6,
+        "--out",
+        pred,
+        "-q",
+    )
+    assert done.returncode == 0, done.stderr
+    cells = [
+        v
+        for row in load_workbook(pred, read_only=True).active.iter_rows(values_only=True)
+        for v in row
+    ]
+    assert any(isinstance(v, str) and "SYNTHETIC DATA" in v for v in cells)
+
+
 def test_predict_refuses_another_instrument(cohort, tmp_path):
     done = run_child(
         "attrition",

@@ -37,29 +37,61 @@ RILEY = "Riley et al. (2019) Stat Med 38:1276; Riley et al. (2020) BMJ 368:m441"
 # Derived tables
 # --------------------------------------------------------------------------------------------
 def roc_at_horizon(time, event, risk, horizon) -> pd.DataFrame:
-    """Cumulative/dynamic ROC at the horizon: cases disengaged by h, controls still engaged after h.
+    """Cumulative/dynamic ROC at the horizon: cases disengaged by h, controls event-free at h.
 
-    Respondents censored before h are left out (no IPCW weighting), so this curve is descriptive;
-    the validated discrimination measure of the Cox model is Harrell's C.
+    Parameters
+    ----------
+    time, event, risk : array
+        Follow-up time, event indicator and predicted risk by the horizon.
+    horizon : float
+
+    Returns
+    -------
+    DataFrame
+        ``false_positive_rate, true_positive_rate`` from (0, 0) to (1, 1).
+
+    Raises
+    ------
+    ValueError
+        When there are no cases or no controls at the horizon (a curve would be meaningless:
+        with no controls every threshold has 1 - specificity 0 and the curve looks perfect).
+
+    Notes
+    -----
+    Cases: :math:`T \\le h` with the event; controls: :math:`T \\ge h` without it (still
+    engaged at h, including those whose follow-up ends exactly at h), the cumulative/dynamic
+    definition of Heagerty, Lumley & Pepe (2000). Respondents censored before h are left out (no
+    IPCW weighting), so this curve is descriptive; the validated discrimination measure of the
+    Cox model is Harrell's C.
+
+    References
+    ----------
+    Heagerty PJ, Lumley T, Pepe MS (2000). Time-dependent ROC curves for censored survival data
+    and a diagnostic marker. Biometrics 56:337-344.
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
     risk = np.asarray(risk, dtype=float)
     case = (time <= horizon) & (event == 1)
-    control = time > horizon
+    control = (time >= horizon) & ~case
+    if not case.any() or not control.any():
+        missing = (
+            "cases (nobody disengaged by then)"
+            if not case.any()
+            else ("controls (nobody was followed up to it without disengaging)")
+        )
+        raise ValueError(f"ROC at {horizon:g}: no {missing}; no curve can be drawn")
     use = case | control
     y, s = case[use].astype(float), risk[use]
     order = np.argsort(-s, kind="stable")
     ys, ss = y[order], s[order]
-    if len(ys) == 0:
-        return pd.DataFrame({"false_positive_rate": [0.0, 1.0], "true_positive_rate": [0.0, 1.0]})
     last = np.r_[np.flatnonzero(np.diff(ss) != 0), len(ss) - 1]
     tps = np.cumsum(ys)[last]
     fps = (last + 1) - tps
     return pd.DataFrame(
         {
-            "false_positive_rate": np.r_[0.0, fps / max(len(ys) - ys.sum(), 1)],
-            "true_positive_rate": np.r_[0.0, tps / max(ys.sum(), 1)],
+            "false_positive_rate": np.r_[0.0, fps / (len(ys) - ys.sum())],
+            "true_positive_rate": np.r_[0.0, tps / ys.sum()],
         }
     )
 
@@ -667,14 +699,23 @@ def build_report(
     )
     _table(report, val, caption="Performance (TRIPOD 10d, 16)")
     tables["validation"] = val
+    roc: pd.DataFrame | None
     if cox:
         risk = m.predict_risk(data[analysis.design.columns], horizon).to_numpy()
-        roc = roc_at_horizon(data["time"], data["event"], risk, horizon)
-        label = f"ROC at {horizon:g} {unit} (cases: disengaged by then; censored earlier left out)"
+        label = (
+            f"ROC at {horizon:g} {unit} (cases: disengaged by then; controls: still engaged at "
+            f"{horizon:g} {unit}; censored earlier left out)"
+        )
+        try:
+            roc = roc_at_horizon(data["time"], data["event"], risk, horizon)
+        except ValueError as exc:
+            roc = None
+            report.note(f"{exc} (choose another --horizon).")
     else:
         roc = analysis.validation.roc
         label = "ROC curve (apparent)"
-    report.figure(_roc_figure(analysis, roc, label), caption=label, alt="ROC curve")
+    if roc is not None:
+        report.figure(_roc_figure(analysis, roc, label), caption=label, alt="ROC curve")
     report.figure(
         _calibration_figure(analysis),
         caption=(
@@ -771,7 +812,11 @@ def write_outputs(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"model": save_model(analysis, out / "model.json", instrument=instrument)}
+    paths = {
+        "model": save_model(
+            analysis, out / "model.json", instrument=instrument, synthetic=synthetic
+        )
+    }
     paths["results"] = write_json(
         results_dict(analysis, instrument=instrument, inputs=inputs, synthetic=synthetic),
         out / "results.json",
@@ -783,9 +828,8 @@ def write_outputs(
         "effects": "Wald intervals; ratios per point and per SD.",
         "validation": f"Bootstrap optimism correction, {analysis.validation.n_boot} resamples.",
     }
-    if synthetic:
-        notes = {k: "SYNTHETIC DATA. " + v for k, v in notes.items()}
-        notes["flow"] = "SYNTHETIC DATA."
+    if synthetic:  # every sheet, not only those with a note
+        notes = {name: ("SYNTHETIC DATA. " + notes.get(name, "")).strip() for name in tables}
     paths["tables"] = write_tables_xlsx(tables, out / "tables.xlsx", notes=notes)
     problems = problems_frame(analysis.problems).map(neutralise)
     problems.to_csv(out / "problems.csv", index=False)

@@ -469,6 +469,8 @@ def predict_command(model, responses, horizon, id_column, instrument_path, out, 
             "linear_predictor": saved.linear_predictor(frame).to_numpy(),
         }
     )
+    if saved.synthetic:  # predictions from a model fitted on synthetic data are synthetic
+        result["synthetic"] = "synthetic"
     if out.suffix.lower() == ".csv":
         from instrument.write import atomic_path
 
@@ -477,10 +479,16 @@ def predict_command(model, responses, horizon, id_column, instrument_path, out, 
     else:
         from analysis.report import write_tables_xlsx
 
-        write_tables_xlsx({"predictions": result}, out, digits=4)
+        write_tables_xlsx(
+            {"predictions": result},
+            out,
+            digits=4,
+            notes={"predictions": "SYNTHETIC DATA."} if saved.synthetic else None,
+        )
     if not quiet:
         missing = int(result["risk"].isna().sum())
         click.echo(
+            f"{'SYNTHETIC MODEL. ' if saved.synthetic else ''}"
             f"{len(result)} respondents, {missing} without a prediction (missing predictors), "
             f"{len(item_problems)} invalid item cell(s) left blank; wrote {out}",
             err=True,
