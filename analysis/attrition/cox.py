@@ -379,7 +379,13 @@ def robust_covariance(
 ) -> tuple[np.ndarray, int]:
     """Sandwich covariance :math:`D^\\top D` from dfbeta residuals :math:`D = L\\mathcal{I}^{-1}`,
     summed within clusters first when ``cluster`` is given (as ``coxph(..., cluster = g)``; no
-    small-sample factor). Returns the covariance and the number of clusters."""
+    small-sample factor). Returns the covariance and the number of clusters.
+
+    References
+    ----------
+    Lin DY, Wei LJ (1989). The robust inference for the Cox proportional hazards model. JASA
+    84:1074-1078.
+    """
     dfbeta = score_residuals @ np.linalg.inv(information)
     if cluster is None:
         return dfbeta.T @ dfbeta, len(dfbeta)

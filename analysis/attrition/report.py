@@ -184,7 +184,7 @@ def tripod_checklist(analysis: AttritionAnalysis) -> pd.DataFrame:
             "11",
             "Risk groups",
             "partly",
-            "Kaplan-Meier by tertiles (descriptive, not risk groups)" if cox else "-",
+            "Kaplan-Meier by predictor group (descriptive, not risk groups)" if cox else "-",
         ),
         ("13a", "Participant flow", "reported", "Data: flow table"),
         ("13b", "Participant characteristics", "reported", "Data: predictors by outcome"),
@@ -193,7 +193,7 @@ def tripod_checklist(analysis: AttritionAnalysis) -> pd.DataFrame:
             "14b",
             "Unadjusted associations",
             "partly",
-            "Kaplan-Meier and log-rank by tertiles" if cox else "-",
+            "Kaplan-Meier and log-rank by predictor group" if cox else "-",
         ),
         (
             "15a",
@@ -241,19 +241,19 @@ def _km_tables(analysis: AttritionAnalysis) -> tuple[pd.DataFrame, pd.DataFrame]
         {t for t in (horizon, analysis.time_summary.get("median_followup")) if t is not None}
     )
     for scale, (km, lr) in analysis.km.items():
-        logrank_rows.append({"scale": scale, "chisq": lr.chisq, "df": lr.df, "p": lr.p})
+        logrank_rows.append({"predictor": scale, "chisq": lr.chisq, "df": lr.df, "p": lr.p})
         at = km.survival_at(times)
         for _, row in at.iterrows():
             surv_rows.append(
                 {
-                    "scale": scale,
-                    "tertile": row["stratum"],
+                    "predictor": scale,
+                    "group": row["stratum"],
                     "time": row["time"],
                     "still_engaged": row["survival"],
                 }
             )
     return (
-        pd.DataFrame(logrank_rows).set_index("scale") if logrank_rows else pd.DataFrame(),
+        pd.DataFrame(logrank_rows).set_index("predictor") if logrank_rows else pd.DataFrame(),
         pd.DataFrame(surv_rows),
     )
 
@@ -403,7 +403,7 @@ def _km_grid(analysis: AttritionAnalysis):
 def _zph_grid(analysis: AttritionAnalysis):
     import matplotlib.pyplot as plt
 
-    terms = list(analysis.design.scales)
+    terms = list(analysis.design.scales) or list(analysis.model.feature_names_in_)[:6]
     cols = min(3, len(terms))
     rows = int(np.ceil(len(terms) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
@@ -667,21 +667,23 @@ def build_report(
         )
 
         report.section(
-            "Kaplan-Meier curves by tertile",
+            "Kaplan-Meier curves by predictor group",
             intro=(
-                "Each scale split into tertiles (descriptive, unadjusted; TRIPOD 14b); log-rank test across tertiles."
+                "Each scale score and continuous covariate split into tertiles, binary covariates by "
+                "their values and categorical ones by level (descriptive, unadjusted; TRIPOD 14b); "
+                "log-rank test across the groups."
             ),
         )
         if analysis.km:
             report.figure(
                 _km_grid(analysis),
-                caption="Share still engaged by tertile of each scale score.",
-                alt="Kaplan-Meier curves by tertile",
+                caption="Share still engaged by group of each predictor.",
+                alt="Kaplan-Meier curves by predictor group",
             )
             logrank, km_surv = _km_tables(analysis)
-            _table(report, logrank, caption="Log-rank tests across tertiles")
+            _table(report, logrank, caption="Log-rank tests across groups")
             tables["logrank"] = logrank
-            tables["km_by_tertile"] = km_surv
+            tables["km_by_group"] = km_surv
 
     # 5 validation -----------------------------------------------------------------------
     report.section(
