@@ -218,6 +218,57 @@ def test_predict_matches_the_saved_model(cohort, tmp_path):
     )
 
 
+def test_every_output_of_synthetic_data_is_labelled(cohort, tmp_path):
+    # issue 12 point 3: every tables.xlsx sheet, the model file, and the predictions made with a
+    # model fitted on synthetic data carry the label
+    book = load_workbook(cohort["out"] / "tables.xlsx", read_only=True)
+    unlabelled = [
+        sheet.title
+        for sheet in book.worksheets
+        if not any(
+            isinstance(v, str) and "SYNTHETIC DATA" in v
+            for row in sheet.iter_rows(values_only=True)
+            for v in row
+        )
+    ]
+    assert unlabelled == []
+    assert json.loads((cohort["out"] / "model.json").read_text())["synthetic"] is True
+    assert load_model(cohort["out"] / "model.json").synthetic
+    pred = tmp_path / "pred.xlsx"
+    done = run(
+        "attrition",
+        "predict",
+        cohort["out"] / "model.json",
+        cohort["responses"],
+        "--horizon",
+        6,
+        "--out",
+        tmp_path / "pred.csv",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "SYNTHETIC MODEL" in done.stderr
+    got = pd.read_csv(tmp_path / "pred.csv")
+    assert (got["synthetic"] == "synthetic").all()
+    done = run(
+        "attrition",
+        "predict",
+        cohort["out"] / "model.json",
+        cohort["responses"],
+        "--horizon",
+        6,
+        "--out",
+        pred,
+        "-q",
+    )
+    assert done.returncode == 0, done.stderr
+    cells = [
+        v
+        for row in load_workbook(pred, read_only=True).active.iter_rows(values_only=True)
+        for v in row
+    ]
+    assert any(isinstance(v, str) and "SYNTHETIC DATA" in v for v in cells)
+
+
 def test_predict_refuses_another_instrument(cohort, tmp_path):
     done = run_child(
         "attrition",
@@ -427,3 +478,93 @@ def test_logistic_model_by_the_horizon_on_time_data(cohort, tmp_path):
         tmp_path / "p.csv",
     )
     assert done.returncode == 0 and pd.read_csv(tmp_path / "p.csv")["horizon"].eq(6).all()
+
+
+def test_covariates_alone_clustered_with_binary_groups_by_value(cohort, tmp_path, monkeypatch):
+    # issue 12 point 15/17 and issue 14 section 3: --scales "" with covariates that are not
+    # scales, a text --cluster column, a binary covariate's Kaplan-Meier groups named by value,
+    # an APA p and a table that fits an 80-column terminal (SYNTHETIC data)
+    monkeypatch.setenv("COLUMNS", "80")
+    raw = pd.read_csv(cohort["responses"], dtype={"respondent_id": str})
+    fu = pd.read_csv(cohort["followup"], dtype={"respondent_id": str})
+    rng = np.random.default_rng(3)
+    left = raw["respondent_id"].map(dict(zip(fu["respondent_id"], fu["disengaged"], strict=False)))
+    raw["meetings_90d"] = np.clip(
+        np.round(9 - 5 * left.fillna(0) + rng.normal(0, 2, len(raw))), 0, 30
+    )
+    raw["sponsor"] = rng.integers(0, 2, len(raw))
+    raw["home_group"] = rng.choice(
+        ["north", "south", "east", "west", "centre", "harbour"], len(raw)
+    )
+    responses = tmp_path / "responses.csv"
+    raw.to_csv(responses, index=False)
+    out = tmp_path / "cov"
+    done = run(
+        "attrition",
+        "fit",
+        responses,
+        "--followup",
+        cohort["followup"],
+        "--time",
+        "months",
+        "--event",
+        "disengaged",
+        "--scales",
+        "",
+        "--covariates",
+        "age,meetings_90d,sponsor",
+        "--cluster",
+        "home_group",
+        "--horizon",
+        6,
+        "--n-boot",
+        10,
+        "--out",
+        out,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert any("< .001" in line for line in lines if line.startswith("meetings_90d"))
+    assert "0.0000" not in done.stdout
+    results = json.loads((out / "results.json").read_text())
+    assert [row["term"] for row in results["effects"]] == ["age", "meetings_90d", "sponsor"]
+    assert results["options"]["cluster"] == "home_group" and results["options"]["n_clusters"] == 6
+    p_full = {row["term"]: row["p"] for row in results["effects"]}["meetings_90d"]
+    assert 0 <= p_full < 0.001 and isinstance(p_full, float)  # full value kept
+    groups = {}
+    for row in results["kaplan_meier"]["survival"]:
+        groups.setdefault(row["predictor"], set()).add(row["group"])
+    assert groups["sponsor"] == {"0", "1"}
+    assert groups["age"] == {"low", "middle", "high"}
+    pred = tmp_path / "pred.csv"
+    done = run(
+        "attrition", "predict", out / "model.json", responses, "--horizon", 6, "--out", pred, "-q"
+    )
+    assert done.returncode == 0, done.stderr
+    assert pd.read_csv(pred)["risk"].between(0, 1).all()
+
+
+def test_scales_empty_without_covariates_is_a_usage_error(cohort, tmp_path):
+    done = run(
+        "attrition",
+        "fit",
+        cohort["responses"],
+        "--followup",
+        cohort["followup"],
+        "--time",
+        "months",
+        "--event",
+        "disengaged",
+        "--scales",
+        "",
+        "--out",
+        tmp_path / "x",
+    )
+    assert done.returncode == 2 and "--covariates" in done.stderr
+
+
+def test_predict_help_describes_every_option():
+    done = run("attrition", "predict", "--help")
+    assert done.returncode == 0
+    assert "Respondent ID column" in done.stdout and "Print nothing but errors" in done.stdout

@@ -25,7 +25,9 @@ __all__ = [
     "cox_newton",
     "cox_score_residuals",
     "cox_zph",
+    "newton_on_risk_sets",
     "robust_covariance",
+    "RiskSets",
 ]
 
 TIES = ("efron", "breslow")
@@ -55,7 +57,7 @@ def _check_ties(ties: str) -> str:
     return ties
 
 
-class _RiskSets:
+class RiskSets:
     """Index structures of the risk sets for data sorted by (stop) time.
 
     With entry times (counting-process data, rows at risk on (start, stop]) the risk set at
@@ -92,13 +94,18 @@ class _RiskSets:
 
     def sums(self, values: np.ndarray) -> np.ndarray:
         """Risk-set sums of ``values`` (rows in time order) at each event time."""
-        rev = np.cumsum(values[::-1], axis=0)[::-1]
-        out = rev[self.risk_start]
+        if len(self.risk_start) == 0:
+            return np.zeros((0, *values.shape[1:]))
+        # rows between consecutive risk-set starts form blocks (the starts strictly increase);
+        # a risk set is a suffix of blocks, so one pass over the rows and a short reverse
+        # cumulative sum over the blocks give every sum
+        blocks = np.add.reduceat(values, self.risk_start, axis=0)
+        out = np.cumsum(blocks[::-1], axis=0)[::-1]
         if self.start is not None:
             late = values[self.start_order]
             rev_late = np.cumsum(late[::-1], axis=0)[::-1]
-            rev_late = np.concatenate([rev_late, np.zeros((1, *values.shape[1:]))])
-            out = out - rev_late[self.entry_pos]
+            inside = self.entry_pos < self.n
+            out[inside] -= rev_late[self.entry_pos[inside]]
         return out
 
     def covering(self, per_group: np.ndarray) -> np.ndarray:
@@ -110,7 +117,7 @@ class _RiskSets:
         return out
 
 
-def _loglik_parts(X, beta, rs: _RiskSets, need_derivatives=True):
+def _loglik_parts(X, beta, rs: RiskSets, need_derivatives=True):
     eta = X @ beta
     shift = eta.max() if len(eta) else 0.0
     r = np.exp(eta - shift)
@@ -127,7 +134,7 @@ def _loglik_parts(X, beta, rs: _RiskSets, need_derivatives=True):
     s1 = rs.sums(rx)
     d1 = np.add.reduceat(rx[rs.event_rows], rs.group_start, axis=0)
     a = 1.0 / denom
-    xbar = (s1[g] - f[:, None] * d1[g]) * a[:, None]
+    xbar = (np.take(s1, g, axis=0) - f[:, None] * np.take(d1, g, axis=0)) * a[:, None]
     grad = X[rs.event_rows].sum(axis=0) - xbar.sum(axis=0)
     big_a = np.bincount(g, weights=a, minlength=len(s0))
     big_b = np.bincount(g, weights=f * a, minlength=len(s0))
@@ -137,7 +144,7 @@ def _loglik_parts(X, beta, rs: _RiskSets, need_derivatives=True):
     return loglik, grad, info, denom
 
 
-def _score_residuals(X, beta, rs: _RiskSets) -> np.ndarray:
+def _score_residuals(X, beta, rs: RiskSets) -> np.ndarray:
     """Score residuals (one row per data row, time order) whose sum is the score vector.
 
     For the :math:`d_k` events tied at :math:`t_k` with Efron slots :math:`l = 0..d_k-1`
@@ -278,9 +285,18 @@ def cox_newton(
         time, event, X = time[order], event[order], X[order]
         start = start[order] if start is not None else None
     centre = X.mean(axis=0) if len(X) else np.zeros(X.shape[1])
-    Xc = X - centre
-    rs = _RiskSets(time, event, ties, start)
-    p = X.shape[1]
+    rs = RiskSets(time, event, ties, start)
+    return newton_on_risk_sets(
+        X - centre, rs, centre, penalty=penalty, max_iter=max_iter, tol=tol, init=init
+    )
+
+
+def newton_on_risk_sets(
+    Xc, rs: RiskSets, centre, *, penalty=0.0, max_iter=50, tol=1e-11, init=None
+) -> CoxFit:
+    """Newton-Raphson on centred, time-sorted predictors with their risk sets built (the
+    bootstrap reuses the risk sets of the original data for every calibration slope)."""
+    p = Xc.shape[1]
     beta = np.zeros(p) if init is None else np.asarray(init, dtype=float).copy()
     loglik, grad, info, denom = _loglik_parts(Xc, beta, rs)
     loglik_null = loglik if init is None else _loglik_parts(Xc, np.zeros(p), rs, False)[0]
@@ -351,7 +367,7 @@ def cox_score_residuals(
     order = np.argsort(time, kind="stable")
     Xs = X[order]
     Xs = Xs - Xs.mean(axis=0)
-    rs = _RiskSets(time[order], event[order], ties, start[order] if start is not None else None)
+    rs = RiskSets(time[order], event[order], ties, start[order] if start is not None else None)
     resid = _score_residuals(Xs, np.asarray(coef, dtype=float), rs)
     out = np.empty_like(resid)
     out[order] = resid
@@ -363,7 +379,13 @@ def robust_covariance(
 ) -> tuple[np.ndarray, int]:
     """Sandwich covariance :math:`D^\\top D` from dfbeta residuals :math:`D = L\\mathcal{I}^{-1}`,
     summed within clusters first when ``cluster`` is given (as ``coxph(..., cluster = g)``; no
-    small-sample factor). Returns the covariance and the number of clusters."""
+    small-sample factor). Returns the covariance and the number of clusters.
+
+    References
+    ----------
+    Lin DY, Wei LJ (1989). The robust inference for the Cox proportional hazards model. JASA
+    84:1074-1078.
+    """
     dfbeta = score_residuals @ np.linalg.inv(information)
     if cluster is None:
         return dfbeta.T @ dfbeta, len(dfbeta)
@@ -493,7 +515,7 @@ def cox_zph(
     order = np.argsort(time, kind="stable")
     time, event, X = time[order], event[order], X[order]
     X = X - X.mean(axis=0)
-    rs = _RiskSets(time, event, ties)
+    rs = RiskSets(time, event, ties)
     beta = np.asarray(coef, dtype=float)
     eta = X @ beta
     r = np.exp(eta - eta.max())

@@ -259,3 +259,44 @@ def tertile_groups(score) -> pd.Series:
     out = pd.Series(labels, index=score.index, dtype=object)
     out[score.isna()] = None
     return out
+
+
+def predictor_groups(values) -> tuple[pd.Series, list[str], str]:
+    """Groups for Kaplan-Meier curves of one predictor: by value when it takes at most two values
+    (a binary covariate such as 0/1), otherwise tertiles.
+
+    Returns
+    -------
+    groups : Series
+        Group label of each row (missing where the value is missing).
+    levels : list of str
+        Labels in display order.
+    kind : str
+        ``value`` or ``tertile``.
+
+    Examples
+    --------
+    >>> predictor_groups(pd.Series([0, 1, 1, 0]))[1:]
+    (['0', '1'], 'value')
+    >>> predictor_groups(pd.Series([1.0, 2.5, 3.0, 4.0, 5.0, 6.0]))[1:]
+    (['low', 'middle', 'high'], 'tertile')
+    """
+    values = pd.Series(values)
+    distinct = sorted(values.dropna().unique())
+    if len(distinct) <= 2:
+        labels = {v: _value_label(v) for v in distinct}
+        groups = values.map(labels).astype(object)
+        groups[values.isna()] = None
+        return groups, [labels[v] for v in distinct], "value"
+    return tertile_groups(values), ["low", "middle", "high"], "tertile"
+
+
+def _value_label(value) -> str:
+    if isinstance(value, (int, np.integer)) or (
+        isinstance(value, (float, np.floating)) and float(value).is_integer()
+    ):
+        return str(int(value))
+    return str(value)
+
+
+__all__ += ["predictor_groups"]

@@ -23,6 +23,7 @@ def logistic_irls(
     offset: np.ndarray | None = None,
     max_iter: int = 100,
     tol: float = 1e-10,
+    init: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Fit a logistic regression by iteratively reweighted least squares.
 
@@ -36,6 +37,8 @@ def logistic_irls(
         Ridge penalty :math:`\\tfrac{\\lambda}{2}\\sum_{j\\ge1}\\beta_j^2` on the scale of ``X``.
     offset : array, optional
         Known part of the linear predictor.
+    init : array, optional
+        Starting coefficients (default 0; the bootstrap starts from the full-data estimate).
 
     Returns
     -------
@@ -56,7 +59,7 @@ def logistic_irls(
     (True, True)
     """
     n, p = X.shape
-    beta = np.zeros(p)
+    beta = np.zeros(p) if init is None else np.asarray(init, dtype=float).copy()
     off = np.zeros(n) if offset is None else np.asarray(offset, dtype=float)
     pen = np.full(p, float(penalty))
     pen[0] = 0.0

@@ -46,6 +46,8 @@ class SavedModel:
     options : dict
     fitted : dict
         ``n_obs, n_events, max_time, created, software``.
+    synthetic : bool
+        Fitted on synthetic data: predictions made with it are synthetic too.
     """
 
     model_type: str
@@ -59,6 +61,7 @@ class SavedModel:
     instrument: dict | None = None
     options: dict = field(default_factory=dict)
     fitted: dict = field(default_factory=dict)
+    synthetic: bool = False
 
     def check_instrument(self, instrument) -> None:
         """Refuse scores from another instrument or version than the model was fitted on."""
@@ -109,8 +112,9 @@ class SavedModel:
         return pd.Series(risk, index=frame.index, name="risk")
 
 
-def model_to_dict(analysis, *, instrument=None) -> dict:
-    """The JSON-ready model of an :class:`~analysis.attrition.study.AttritionAnalysis`."""
+def model_to_dict(analysis, *, instrument=None, synthetic: bool = False) -> dict:
+    """The JSON-ready model of an :class:`~analysis.attrition.study.AttritionAnalysis`
+    (``synthetic``: fitted on synthetic data, carried into every prediction made with it)."""
     from analysis.report.html import software_versions
 
     model = analysis.model
@@ -119,6 +123,7 @@ def model_to_dict(analysis, *, instrument=None) -> dict:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "model_type": analysis.model_type,
+        "synthetic": bool(synthetic),
         "instrument": None
         if instrument is None
         else {
@@ -161,11 +166,11 @@ def _num(value):
     return None if not np.isfinite(value) else value
 
 
-def save_model(analysis, path: str | Path, *, instrument=None) -> Path:
-    """Write the model as JSON (atomically)."""
+def save_model(analysis, path: str | Path, *, instrument=None, synthetic: bool = False) -> Path:
+    """Write the model as JSON (atomically); ``synthetic`` marks a model fitted on synthetic data."""
     from analysis.report.html import write_json
 
-    return write_json(model_to_dict(analysis, instrument=instrument), path)
+    return write_json(model_to_dict(analysis, instrument=instrument, synthetic=synthetic), path)
 
 
 def load_model(path: str | Path) -> SavedModel:
@@ -226,6 +231,7 @@ def load_model(path: str | Path) -> SavedModel:
             instrument=data.get("instrument"),
             options=data.get("options", {}),
             fitted=data.get("fitted", {}),
+            synthetic=bool(data.get("synthetic", False)),
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise DataError(

@@ -39,29 +39,61 @@ RILEY = "Riley et al. (2019) Stat Med 38:1276; Riley et al. (2020) BMJ 368:m441"
 # Derived tables
 # --------------------------------------------------------------------------------------------
 def roc_at_horizon(time, event, risk, horizon) -> pd.DataFrame:
-    """Cumulative/dynamic ROC at the horizon: cases disengaged by h, controls still engaged after h.
+    """Cumulative/dynamic ROC at the horizon: cases disengaged by h, controls event-free at h.
 
-    Respondents censored before h are left out (no IPCW weighting), so this curve is descriptive;
-    the validated discrimination measure of the Cox model is Harrell's C.
+    Parameters
+    ----------
+    time, event, risk : array
+        Follow-up time, event indicator and predicted risk by the horizon.
+    horizon : float
+
+    Returns
+    -------
+    DataFrame
+        ``false_positive_rate, true_positive_rate`` from (0, 0) to (1, 1).
+
+    Raises
+    ------
+    ValueError
+        When there are no cases or no controls at the horizon (a curve would be meaningless:
+        with no controls every threshold has 1 - specificity 0 and the curve looks perfect).
+
+    Notes
+    -----
+    Cases: :math:`T \\le h` with the event; controls: :math:`T \\ge h` without it (still
+    engaged at h, including those whose follow-up ends exactly at h), the cumulative/dynamic
+    definition of Heagerty, Lumley & Pepe (2000). Respondents censored before h are left out (no
+    IPCW weighting), so this curve is descriptive; the validated discrimination measure of the
+    Cox model is Harrell's C.
+
+    References
+    ----------
+    Heagerty PJ, Lumley T, Pepe MS (2000). Time-dependent ROC curves for censored survival data
+    and a diagnostic marker. Biometrics 56:337-344.
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
     risk = np.asarray(risk, dtype=float)
     case = (time <= horizon) & (event == 1)
-    control = time > horizon
+    control = (time >= horizon) & ~case
+    if not case.any() or not control.any():
+        missing = (
+            "cases (nobody disengaged by then)"
+            if not case.any()
+            else ("controls (nobody was followed up to it without disengaging)")
+        )
+        raise ValueError(f"ROC at {horizon:g}: no {missing}; no curve can be drawn")
     use = case | control
     y, s = case[use].astype(float), risk[use]
     order = np.argsort(-s, kind="stable")
     ys, ss = y[order], s[order]
-    if len(ys) == 0:
-        return pd.DataFrame({"false_positive_rate": [0.0, 1.0], "true_positive_rate": [0.0, 1.0]})
     last = np.r_[np.flatnonzero(np.diff(ss) != 0), len(ss) - 1]
     tps = np.cumsum(ys)[last]
     fps = (last + 1) - tps
     return pd.DataFrame(
         {
-            "false_positive_rate": np.r_[0.0, fps / max(len(ys) - ys.sum(), 1)],
-            "true_positive_rate": np.r_[0.0, tps / max(ys.sum(), 1)],
+            "false_positive_rate": np.r_[0.0, fps / (len(ys) - ys.sum())],
+            "true_positive_rate": np.r_[0.0, tps / ys.sum()],
         }
     )
 
@@ -161,7 +193,7 @@ def tripod_checklist(analysis: AttritionAnalysis) -> pd.DataFrame:
             "11",
             "Risk groups",
             "partly",
-            "Kaplan-Meier by tertiles (descriptive, not risk groups)" if cox else "-",
+            "Kaplan-Meier by predictor group (descriptive, not risk groups)" if cox else "-",
         ),
         ("13a", "Participant flow", "reported", "Data: flow table"),
         ("13b", "Participant characteristics", "reported", "Data: predictors by outcome"),
@@ -170,7 +202,7 @@ def tripod_checklist(analysis: AttritionAnalysis) -> pd.DataFrame:
             "14b",
             "Unadjusted associations",
             "partly",
-            "Kaplan-Meier and log-rank by tertiles" if cox else "-",
+            "Kaplan-Meier and log-rank by predictor group" if cox else "-",
         ),
         (
             "15a",
@@ -218,19 +250,19 @@ def _km_tables(analysis: AttritionAnalysis) -> tuple[pd.DataFrame, pd.DataFrame]
         {t for t in (horizon, analysis.time_summary.get("median_followup")) if t is not None}
     )
     for scale, (km, lr) in analysis.km.items():
-        logrank_rows.append({"scale": scale, "chisq": lr.chisq, "df": lr.df, "p": lr.p})
+        logrank_rows.append({"predictor": scale, "chisq": lr.chisq, "df": lr.df, "p": lr.p})
         at = km.survival_at(times)
         for _, row in at.iterrows():
             surv_rows.append(
                 {
-                    "scale": scale,
-                    "tertile": row["stratum"],
+                    "predictor": scale,
+                    "group": row["stratum"],
                     "time": row["time"],
                     "still_engaged": row["survival"],
                 }
             )
     return (
-        pd.DataFrame(logrank_rows).set_index("scale") if logrank_rows else pd.DataFrame(),
+        pd.DataFrame(logrank_rows).set_index("predictor") if logrank_rows else pd.DataFrame(),
         pd.DataFrame(surv_rows),
     )
 
@@ -387,7 +419,7 @@ def _km_grid(analysis: AttritionAnalysis):
 def _zph_grid(analysis: AttritionAnalysis):
     import matplotlib.pyplot as plt
 
-    terms = list(analysis.design.scales)
+    terms = list(analysis.design.scales) or list(analysis.model.feature_names_in_)[:6]
     cols = min(3, len(terms))
     rows = int(np.ceil(len(terms) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
@@ -669,22 +701,23 @@ def build_report(
         )
 
         report.section(
-            "Kaplan-Meier curves by tertile",
+            "Kaplan-Meier curves by predictor group",
             intro=(
-                "Each scale split into tertiles (descriptive, unadjusted; TRIPOD 14b); log-rank "
-                "test across tertiles."
+                "Each scale score and continuous covariate split into tertiles, binary covariates by "
+                "their values and categorical ones by level (descriptive, unadjusted; TRIPOD 14b); "
+                "log-rank test across the groups."
             ),
         )
         if analysis.km:
             report.figure(
                 _km_grid(analysis),
-                caption="Share still engaged by tertile of each scale score.",
-                alt="Kaplan-Meier curves by tertile",
+                caption="Share still engaged by group of each predictor.",
+                alt="Kaplan-Meier curves by predictor group",
             )
             logrank, km_surv = _km_tables(analysis)
-            _table(report, logrank, caption="Log-rank tests across tertiles")
+            _table(report, logrank, caption="Log-rank tests across groups")
             tables["logrank"] = logrank
-            tables["km_by_tertile"] = km_surv
+            tables["km_by_group"] = km_surv
 
     # 5 validation -----------------------------------------------------------------------
     report.section(
@@ -705,16 +738,23 @@ def build_report(
     )
     _table(report, val, caption="Performance (TRIPOD 10d, 16)")
     tables["validation"] = val
-    if isinstance(m, CoxModel):
-        # only the Cox model predicts by a horizon; the logistic model's risk has none
-        assert horizon is not None
+    roc: pd.DataFrame | None
+    if isinstance(m, CoxModel) and horizon is not None:
         risk = m.predict_risk(data[analysis.design.columns], horizon).to_numpy()
-        roc = roc_at_horizon(data["time"], data["event"], risk, horizon)
-        label = f"ROC at {horizon:g} {unit} (cases: disengaged by then; censored earlier left out)"
+        label = (
+            f"ROC at {horizon:g} {unit} (cases: disengaged by then; controls: still engaged at "
+            f"{horizon:g} {unit}; censored earlier left out)"
+        )
+        try:
+            roc = roc_at_horizon(data["time"], data["event"], risk, horizon)
+        except ValueError as exc:
+            roc = None
+            report.note(f"{exc} (choose another --horizon).")
     else:
         roc = analysis.validation.roc
         label = "ROC curve (apparent)"
-    report.figure(_roc_figure(analysis, roc, label), caption=label, alt="ROC curve")
+    if roc is not None:
+        report.figure(_roc_figure(analysis, roc, label), caption=label, alt="ROC curve")
     report.figure(
         _calibration_figure(analysis),
         caption=(
@@ -816,7 +856,11 @@ def write_outputs(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"model": save_model(analysis, out / "model.json", instrument=instrument)}
+    paths = {
+        "model": save_model(
+            analysis, out / "model.json", instrument=instrument, synthetic=synthetic
+        )
+    }
     paths["results"] = write_json(
         results_dict(analysis, instrument=instrument, inputs=inputs, synthetic=synthetic),
         out / "results.json",
@@ -828,9 +872,8 @@ def write_outputs(
         "effects": "Wald intervals; ratios per point and per SD.",
         "validation": f"Bootstrap optimism correction, {analysis.validation.n_boot} resamples.",
     }
-    if synthetic:
-        notes = {k: "SYNTHETIC DATA. " + v for k, v in notes.items()}
-        notes["flow"] = "SYNTHETIC DATA."
+    if synthetic:  # every sheet, not only those with a note
+        notes = {name: ("SYNTHETIC DATA. " + notes.get(name, "")).strip() for name in tables}
     paths["tables"] = write_tables_xlsx(tables, out / "tables.xlsx", notes=notes)
     problems = problems_frame(analysis.problems).map(neutralise)
     problems.to_csv(out / "problems.csv", index=False)

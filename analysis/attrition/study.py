@@ -1,4 +1,4 @@
-"""The whole attrition analysis in one call: models, PH check, KM by tertiles, validation, sample size."""
+"""The whole attrition analysis in one call: models, PH check, KM by group, validation, sample size."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from analysis.attrition.kaplan_meier import (
     LogRankTest,
     kaplan_meier,
     logrank_test,
-    tertile_groups,
+    predictor_groups,
 )
 from analysis.attrition.logistic import LogisticModel
 from analysis.attrition.sample_size import SampleSize, riley_sample_size
@@ -53,7 +53,9 @@ class AttritionAnalysis:
     zph : ProportionalHazardsTest or None
         Cox only.
     km : dict
-        Per scale: ``(KaplanMeier by tertile, LogRankTest)``; empty in a status design.
+        Per scale and covariate: ``(KaplanMeier, LogRankTest)`` across its groups - tertiles of
+        a continuous predictor, the values of a binary one, the levels of a categorical one;
+        empty in a status design.
     validation : Validation
     sample_size : SampleSize
     events_per_parameter : float
@@ -115,6 +117,7 @@ def fit_attrition(
     ci_level: float = 0.95,
     anticipated_r2: float | None = None,
     time_unit: str = "months",
+    cluster: str | None = None,
 ) -> AttritionAnalysis:
     """Fit, check and validate an attrition prediction model on joined baseline and follow-up data.
 
@@ -123,7 +126,8 @@ def fit_attrition(
     followup : FollowupData
         From :func:`~analysis.attrition.followup.join_followup`.
     scales : list of str
-        Scale-score columns (the instrument's themes or facets).
+        Scale-score columns (the instrument's themes or facets); may be empty when
+        ``covariates`` are given.
     covariates : list of str, optional
         Background covariates; ``categorical`` ones (or any non-numeric) are dummy coded.
     model : {"cox", "logistic"}, optional
@@ -141,6 +145,11 @@ def fit_attrition(
         Anticipated Cox-Snell R² for Riley's sample size (default: 15% of its maximum).
     time_unit : str, default "months"
         Unit of the follow-up times (for labels only).
+    cluster : str, optional
+        Column of the baseline data naming each respondent's group (meeting, fellowship): the
+        model's standard errors become cluster-robust (``coxph(..., cluster = group)``; the
+        logistic model's as ``sandwich::vcovCL``). The bootstrap validation still resamples
+        respondents.
 
     Returns
     -------
@@ -175,16 +184,26 @@ def fit_attrition(
             "model: a Cox model needs follow-up times (give --time, or dates); this is a status "
             "design"
         )
-    if not scales:
-        raise ValueError("scales: name at least one scale-score column")
+    if not scales and not covariates:
+        raise ValueError("scales, covariates: name at least one predictor column")
     design = Design.learn(followup.data, scales, covariates, categorical)
+    if cluster is not None and cluster not in followup.data.columns:
+        raise ValueError(f"cluster: column {cluster!r} not found in the baseline data")
+    if cluster is not None and cluster in design.columns:
+        raise ValueError(f"cluster: {cluster!r} is also a predictor; name another column")
     keys = [
         c
-        for c in ("respondent_id", "source_row", "time", "event", "competing")
-        if c in followup.data.columns
+        for c in ("respondent_id", "source_row", "time", "event", "competing", cluster)
+        if c is not None and c in followup.data.columns
     ]
     encoded = pd.concat([followup.data[keys], design.transform(followup.data)], axis=1)
-    data, missing = complete_cases(encoded, design.columns, source=followup.baseline_file)
+    needed = list(design.columns)
+    if cluster is not None:
+        # group labels may be text: only which rows share a group matters, so use their codes
+        codes, _ = pd.factorize(encoded[cluster])
+        encoded[cluster] = np.where(codes < 0, np.nan, codes)
+        needed.append(cluster)
+    data, missing = complete_cases(encoded, needed, source=followup.baseline_file)
     problems = [*followup.problems, *missing]
     steps = [("missing_predictor", len(missing))]
     if model == "logistic" and followup.design == "time":
@@ -214,15 +233,15 @@ def fit_attrition(
     if model == "cox":
         if horizon is None:
             horizon = _default_horizon(time)
-        cox_fit = CoxModel(ties=ties, penalty=penalty, ci_level=ci_level).fit(X, time, event)
-        fitted: CoxModel | LogisticModel = cox_fit
+        fitted = CoxModel(ties=ties, penalty=penalty, ci_level=ci_level).fit(
+            X, time, event, cluster=None if cluster is None else data[cluster].to_numpy()
+        )
         effects = fitted.summary()
-        zph = cox_fit.zph(X, time, event)
-        for s in design.scales:
-            groups = tertile_groups(data[s])
+        zph = fitted.zph(X, time, event)
+        for name, (groups, levels) in _km_groups(design, data).items():
             if groups.nunique() >= 2:
-                km[s] = (
-                    kaplan_meier(time, event, groups, levels=["low", "middle", "high"]),
+                km[name] = (
+                    kaplan_meier(time, event, groups, levels=levels),
                     logrank_test(time, event, groups),
                 )
         validation = validate_cox(
@@ -257,7 +276,9 @@ def fit_attrition(
                 stacklevel=2,
             )
     else:
-        fitted = LogisticModel(penalty=penalty, ci_level=ci_level).fit(X, event)
+        fitted = LogisticModel(penalty=penalty, ci_level=ci_level).fit(
+            X, event, cluster=None if cluster is None else data[cluster].to_numpy()
+        )
         effects = fitted.summary()
         validation = validate_logistic(X, event, penalty=penalty, n_boot=n_boot, seed=seed)
         prevalence = float(event.mean())
@@ -295,6 +316,8 @@ def fit_attrition(
         "time_unit": time_unit,
         "design": followup.design,
         "competing_as": followup.competing_as,
+        "cluster": cluster,
+        "n_clusters": getattr(fitted, "n_clusters_", None),
     }
     return AttritionAnalysis(
         model_type=model,
@@ -316,14 +339,33 @@ def fit_attrition(
     )
 
 
+def _km_groups(design: Design, data: pd.DataFrame) -> dict[str, tuple[pd.Series, list[str]]]:
+    """Kaplan-Meier groups per source predictor: scales and numeric covariates by
+    :func:`predictor_groups` (values when binary, else tertiles), categorical covariates by level
+    (rebuilt from their dummy columns)."""
+    out: dict[str, tuple[pd.Series, list[str]]] = {}
+    for name in design.source_columns:
+        if name in design.levels:
+            levels = design.levels[name]
+            label = pd.Series(levels[0], index=data.index, dtype=object)
+            for level in levels[1:]:
+                label[data[f"{name}[{level}]"] == 1] = level
+            out[name] = (label, list(levels))
+        else:
+            groups, levels, _ = predictor_groups(data[name])
+            out[name] = (groups, levels)
+    return out
+
+
 def _compare(model, design, data, time, event, ties, ci_level) -> pd.DataFrame:
     """Nested comparison: covariates only, scales only, scales + covariates (LR tests vs the first)."""
     cov_cols = [c for c in design.columns if c not in design.scales]
     candidates = []
     if cov_cols:
         candidates.append(("covariates only", cov_cols))
-    candidates.append(("scales only", list(design.scales)))
-    if cov_cols:
+    if design.scales:
+        candidates.append(("scales only", list(design.scales)))
+    if cov_cols and design.scales:
         candidates.append(("scales + covariates", design.columns))
     rows = []
     with warnings.catch_warnings():

@@ -7,6 +7,7 @@ difference is the optimism, subtracted from the apparent performance.
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ from scipy import stats
 from scipy.special import expit
 
 from analysis.attrition.concordance import concordance_index
-from analysis.attrition.cox import cox_newton
+from analysis.attrition.cox import RiskSets, cox_newton, newton_on_risk_sets
 from analysis.attrition.kaplan_meier import kaplan_meier
 from analysis.attrition.logistic import logistic_irls
 from instrument.errors import DataQualityWarning
@@ -153,9 +154,22 @@ def events_per_parameter(n_events: int, n_parameters: int) -> float:
 # Metrics
 # --------------------------------------------------------------------------------------------
 def _censoring_survival(time, event):
-    """KM of the censoring distribution, G(t), as (times, values) for a right-continuous step."""
-    km = kaplan_meier(time, 1 - np.asarray(event)).table
-    return km["time"].to_numpy(), km["survival"].to_numpy()
+    """KM of the censoring distribution, G(t), as (times, values) for a right-continuous step.
+
+    The product-limit estimate :math:`\\prod_{t_k \\le t}(1 - c_k/n_k)` over the censoring times
+    (the Kaplan-Meier of :func:`~analysis.attrition.kaplan_meier.kaplan_meier` with the censoring
+    indicator as the event), without its variance, for the hundreds of bootstrap evaluations.
+    """
+    time = np.asarray(time, dtype=float)
+    censored = 1.0 - np.asarray(event, dtype=float)
+    order = np.argsort(time, kind="stable")
+    t, c = time[order], censored[order]
+    if len(t) == 0:
+        return np.zeros(0), np.zeros(0)
+    first = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
+    at_risk = len(t) - first
+    cens = np.add.reduceat(c, first)
+    return t[first], np.cumprod(1.0 - cens / at_risk)
 
 
 def _step(times, values, at, *, left=False):
@@ -206,9 +220,14 @@ def _calibration_intercept(time, event, lp, horizon, cumhaz_at) -> float:
     return float(np.log(observed / expected.sum())) if observed > 0 else float("nan")
 
 
-def _calibration_slope(time, event, lp) -> float:
-    """Coefficient of a Cox model of the outcome on the linear predictor (rows sorted by time)."""
-    return float(cox_newton(time, event, lp[:, None], presorted=True, max_iter=25).coef[0])
+def _calibration_slope(time, event, lp, risk_sets=None) -> float:
+    """Coefficient of a Cox model of the outcome on the linear predictor (rows sorted by time;
+    ``risk_sets`` of these rows, Efron ties, when already built)."""
+    if risk_sets is None:
+        return float(cox_newton(time, event, lp[:, None], presorted=True, max_iter=25).coef[0])
+    centre = np.array([lp.mean()])
+    fit = newton_on_risk_sets((lp - centre[0])[:, None], risk_sets, centre, max_iter=25)
+    return float(fit.coef[0])
 
 
 def _cumhaz_function(event_times, increments):
@@ -221,9 +240,113 @@ def _cumhaz_function(event_times, increments):
     return at
 
 
+def _n_workers(n_jobs: int | None, n_tasks: int) -> int:
+    if n_jobs is None:
+        n_jobs = os.cpu_count() or 1
+    if n_jobs == 0 or n_jobs < -1:
+        raise ValueError(f"n_jobs: must be a positive number of processes or -1; got {n_jobs}")
+    if n_jobs == -1:
+        n_jobs = os.cpu_count() or 1
+    return max(1, min(int(n_jobs), n_tasks))
+
+
+def _run_resamples(worker, payload: dict, resamples: list[np.ndarray], n_jobs: int | None):
+    """Evaluate ``worker(payload, chunk)`` over the resamples, in parallel processes with one BLAS
+    thread each; chunks are contiguous, so the results keep the resamples' order and do not
+    depend on the number of processes."""
+    from threadpoolctl import threadpool_limits
+
+    workers = _n_workers(n_jobs, len(resamples))
+    if workers == 1:
+        with threadpool_limits(limits=1):
+            return [worker(payload, resamples)]
+    from joblib import Parallel, delayed
+
+    bounds = np.linspace(0, len(resamples), workers + 1).astype(int)
+    chunks = [resamples[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return Parallel(n_jobs=workers, backend="loky")(
+        delayed(_limited)(worker, payload, chunk) for chunk in chunks
+    )
+
+
+def _limited(worker, payload, chunk):
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return worker(payload, chunk)
+
+
+def _collect(parts):
+    optimism, boot_apparent, failed = [], [], 0
+    for opt, app, fail in parts:
+        optimism += opt
+        boot_apparent += app
+        failed += fail
+    return optimism, boot_apparent, failed
+
+
 # --------------------------------------------------------------------------------------------
 # Cox
 # --------------------------------------------------------------------------------------------
+def _cox_metrics(fitted, t, e, z, cens, *, horizon, penalty, apparent, risk_sets=None):
+    # elementwise sum, not a BLAS product: identical rows must get identical risks (ties)
+    lp = ((z - fitted.centre) * fitted.coef).sum(axis=1)
+    cumhaz = _cumhaz_function(fitted.event_times, fitted.hazard_increments)
+    h0 = float(cumhaz(np.array([horizon]))[0])
+    risk = 1 - np.exp(-h0 * np.exp(lp))
+    c = concordance_index(t, e, lp).estimate
+    brier = brier_survival(t, e, risk, horizon, censoring=cens)
+    # the maximum partial likelihood estimate has slope exactly 1 on its own data
+    slope = 1.0 if apparent and penalty == 0 else _calibration_slope(t, e, lp, risk_sets)
+    intercept = _calibration_intercept(t, e, lp, horizon, cumhaz)
+    return np.array([c, brier, slope, intercept]), risk
+
+
+def _cox_fit(payload, idx, init=None):
+    return cox_newton(
+        payload["time"][idx],
+        payload["event"][idx],
+        payload["Z"][idx],
+        ties=payload["ties"],
+        penalty=payload["penalty"],
+        presorted=True,
+        max_iter=30,
+        init=init,
+    )
+
+
+def _cox_worker(payload, resamples):
+    time, event, Z = payload["time"], payload["event"], payload["Z"]
+    options = {"horizon": payload["horizon"], "penalty": payload["penalty"]}
+    optimism, boot_apparent, failed = [], [], 0
+    for idx in resamples:
+        if event[idx].sum() == 0:
+            failed += 1
+            continue
+        with np.errstate(all="ignore"):
+            boot = _cox_fit(payload, idx, init=payload["init"])
+            if not boot.converged or not np.isfinite(boot.coef).all():
+                failed += 1
+                continue
+            cens_b = _censoring_survival(time[idx], event[idx])
+            app_b, _ = _cox_metrics(
+                boot, time[idx], event[idx], Z[idx], cens_b, apparent=True, **options
+            )
+            test_b, _ = _cox_metrics(
+                boot,
+                time,
+                event,
+                Z,
+                payload["censoring"],
+                apparent=False,
+                risk_sets=payload["risk_sets"],
+                **options,
+            )
+        optimism.append(app_b - test_b)
+        boot_apparent.append(app_b)
+    return optimism, boot_apparent, failed
+
+
 def validate_cox(
     X: pd.DataFrame,
     time,
@@ -235,6 +358,7 @@ def validate_cox(
     n_boot: int = 200,
     seed: int = 20240101,
     n_groups: int | None = None,
+    n_jobs: int | None = None,
 ) -> Validation:
     """Apparent and bootstrap optimism-corrected performance of a Cox model at ``horizon``.
 
@@ -255,6 +379,9 @@ def validate_cox(
         Seed of numpy's default generator; the same seed gives the same resamples.
     n_groups : int, optional
         Groups for the calibration table (default: 10, fewer when there are few events).
+    n_jobs : int, optional
+        Processes for the resamples (default: all cores; 1 = in this process). Each runs with one
+        BLAS thread; the results do not depend on it.
 
     Returns
     -------
@@ -303,47 +430,26 @@ def validate_cox(
     scale = np.where(sds > 0, sds, 1.0) if penalty > 0 else np.ones(values.shape[1])
     Z = values / scale
     censoring = _censoring_survival(time, event)
-
-    def fit(idx):
-        return cox_newton(
-            time[idx], event[idx], Z[idx], ties=ties, penalty=penalty, presorted=True, max_iter=30
-        )
-
-    def metrics(fitted, t, e, z, cens, *, apparent):
-        # elementwise sum, not a BLAS product: identical rows must get identical risks (ties)
-        lp = ((z - fitted.centre) * fitted.coef).sum(axis=1)
-        cumhaz = _cumhaz_function(fitted.event_times, fitted.hazard_increments)
-        h0 = float(cumhaz(np.array([horizon]))[0])
-        risk = 1 - np.exp(-h0 * np.exp(lp))
-        c = concordance_index(t, e, lp).estimate
-        brier = brier_survival(t, e, risk, horizon, censoring=cens)
-        # the maximum partial likelihood estimate has slope exactly 1 on its own data
-        slope = 1.0 if apparent and penalty == 0 else _calibration_slope(t, e, lp)
-        intercept = _calibration_intercept(t, e, lp, horizon, cumhaz)
-        return np.array([c, brier, slope, intercept]), risk
-
+    payload = {
+        "time": time,
+        "event": event,
+        "Z": Z,
+        "ties": ties,
+        "penalty": penalty,
+        "horizon": horizon,
+        "censoring": censoring,
+        "risk_sets": RiskSets(time, event, "efron"),
+    }
     everyone = np.arange(len(time))
-    base_fit = fit(everyone)
-    apparent, risk = metrics(base_fit, time, event, Z, censoring, apparent=True)
+    base_fit = _cox_fit(payload, everyone)
+    payload["init"] = base_fit.coef
+    apparent, risk = _cox_metrics(
+        base_fit, time, event, Z, censoring, horizon=horizon, penalty=penalty, apparent=True
+    )
     rng = np.random.default_rng(seed)
-    optimism = []
-    boot_apparent = []
-    failed = 0
-    for _ in range(n_boot):
-        idx = np.sort(rng.integers(0, len(time), len(time)))
-        if event[idx].sum() == 0:
-            failed += 1
-            continue
-        with np.errstate(all="ignore"):
-            boot = fit(idx)
-            if not boot.converged or not np.isfinite(boot.coef).all():
-                failed += 1
-                continue
-            cens_b = _censoring_survival(time[idx], event[idx])
-            app_b, _ = metrics(boot, time[idx], event[idx], Z[idx], cens_b, apparent=True)
-            test_b, _ = metrics(boot, time, event, Z, censoring, apparent=False)
-        optimism.append(app_b - test_b)
-        boot_apparent.append(app_b)
+    resamples = [np.sort(rng.integers(0, len(time), len(time))) for _ in range(n_boot)]
+    parts = _run_resamples(_cox_worker, payload, resamples, n_jobs)
+    optimism, boot_apparent, failed = _collect(parts)
     table = _table(COX_METRICS, apparent, optimism, boot_apparent)
     _warn_failures(failed, n_boot)
     cal = _calibration_cox(time, event, risk, horizon, n_groups)
@@ -471,14 +577,46 @@ def _roc(y, score) -> pd.DataFrame:
     return pd.DataFrame({"false_positive_rate": fpr, "true_positive_rate": tpr})
 
 
+def _auc(y, score) -> float:
+    """Area under the ROC curve from the rank sum of the cases (Mann-Whitney, ties 1/2): the
+    concordance of :func:`~analysis.attrition.logistic.auc` in one sort."""
+    ranks = stats.rankdata(np.round(score, 12))
+    cases = y == 1
+    n1 = float(cases.sum())
+    n0 = len(y) - n1
+    return float((ranks[cases].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
 def _logistic_metrics(y, lp):
     risk = expit(lp)
-    auc = concordance_index(1.0 - y, y, lp).estimate
+    auc = _auc(y, lp)
     brier = float(np.mean((y - risk) ** 2))
     design = np.c_[np.ones(len(y)), lp]
     slope_coef, _, _ = logistic_irls(design, y)
     intercept_coef, _, _ = logistic_irls(np.ones((len(y), 1)), y, offset=lp)
     return np.array([auc, brier, slope_coef[1], intercept_coef[0]]), risk
+
+
+def _logistic_worker(payload, resamples):
+    y, Z = payload["y"], payload["Z"]
+    optimism, boot_apparent, failed = [], [], 0
+    for idx in resamples:
+        if y[idx].sum() in (0, len(idx)):
+            failed += 1
+            continue
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            coef_b, _, ok = logistic_irls(
+                Z[idx], y[idx], penalty=payload["penalty"], init=payload["init"]
+            )
+            if not ok or not np.isfinite(coef_b).all():
+                failed += 1
+                continue
+            app_b, _ = _logistic_metrics(y[idx], (Z[idx] * coef_b).sum(axis=1))
+            test_b, _ = _logistic_metrics(y, (Z * coef_b).sum(axis=1))
+        optimism.append(app_b - test_b)
+        boot_apparent.append(app_b)
+    return optimism, boot_apparent, failed
 
 
 def validate_logistic(
@@ -489,8 +627,12 @@ def validate_logistic(
     n_boot: int = 200,
     seed: int = 20240101,
     n_groups: int | None = None,
+    n_jobs: int | None = None,
 ) -> Validation:
     """Apparent and bootstrap optimism-corrected performance of a logistic model.
+
+    Parameters are those of :func:`validate_cox` without the time arguments; ``y`` is the 0/1
+    outcome.
 
     Notes
     -----
@@ -522,34 +664,17 @@ def validate_logistic(
     scale = np.where(sds > 0, sds, 1.0)
     Z = np.c_[np.ones(len(y)), (values - values.mean(axis=0)) / scale]
 
-    def fit(idx):
-        coef, _, ok = logistic_irls(Z[idx], y[idx], penalty=penalty)
-        return coef, ok
-
+    payload = {"y": y, "Z": Z, "penalty": penalty}
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        coef, _ = fit(np.arange(len(y)))
+        coef, _, _ = logistic_irls(Z, y, penalty=penalty)
         lp = (Z * coef).sum(axis=1)
         apparent, risk = _logistic_metrics(y, lp)
+    payload["init"] = coef
     rng = np.random.default_rng(seed)
-    optimism = []
-    boot_apparent = []
-    failed = 0
-    for _ in range(n_boot):
-        idx = rng.integers(0, len(y), len(y))
-        if y[idx].sum() in (0, len(idx)):
-            failed += 1
-            continue
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            coef_b, ok = fit(idx)
-            if not ok or not np.isfinite(coef_b).all():
-                failed += 1
-                continue
-            app_b, _ = _logistic_metrics(y[idx], (Z[idx] * coef_b).sum(axis=1))
-            test_b, _ = _logistic_metrics(y, (Z * coef_b).sum(axis=1))
-        optimism.append(app_b - test_b)
-        boot_apparent.append(app_b)
+    resamples = [rng.integers(0, len(y), len(y)) for _ in range(n_boot)]
+    parts = _run_resamples(_logistic_worker, payload, resamples, n_jobs)
+    optimism, boot_apparent, failed = _collect(parts)
     table = _table(LOGISTIC_METRICS, apparent, optimism, boot_apparent)
     _warn_failures(failed, n_boot)
     return Validation(

@@ -49,8 +49,19 @@ def _split(values) -> list[str]:
     return out
 
 
-def scores_from(frame, instrument, *, scales: list[str] | None, file: str = "RESPONSES"):
+def scores_from(
+    frame,
+    instrument,
+    *,
+    scales: list[str] | None,
+    file: str = "RESPONSES",
+    required: bool = True,
+):
     """Check and score raw item answers through the instrument (when the file holds items).
+
+    ``scales``: the scale columns to model; None = the themes (or every scale) found; an empty
+    list = none (a model on covariates alone). With ``required=False`` finding no scale scores
+    is not an error (the covariates are the model).
 
     Returns the frame with scale columns, the scales to model, whether scoring was done, and the
     problem records of the item check (invalid cells are blanked, as ``mhdq score`` does).
@@ -75,8 +86,10 @@ def scores_from(frame, instrument, *, scales: list[str] | None, file: str = "RES
         rest = frame.drop(columns=[c for c in [*items, *scale_cols] if c in frame.columns])
         frame = pd.concat([rest, scores[scale_cols]], axis=1)
         scored = True
-    if scales:
+    if scales is not None:
         chosen = scales
+        if not chosen:
+            return frame, [], scored, problems
     else:
         from analysis.simulate.cohort import theme_scales
 
@@ -84,6 +97,8 @@ def scores_from(frame, instrument, *, scales: list[str] | None, file: str = "RES
         if not chosen:
             chosen = [s.id for s in instrument.scales if s.id in frame.columns]
     missing = [s for s in chosen if s not in frame.columns]
+    if not chosen and not required:
+        return frame, [], scored, problems
     if missing or not chosen:
         raise UsageError(
             f"RESPONSES: scale score column(s) {', '.join(missing) or '(none found)'} not in the "
@@ -188,10 +203,22 @@ def command() -> None:
     "--scales",
     multiple=True,
     metavar="IDS",
-    help="Scale scores to model (comma separated). Default: the themes.",
+    help='Scale scores to model (comma separated). Default: the themes; --scales "" for none '
+    "(a model on --covariates alone).",
 )
 @click.option(
-    "--covariates", multiple=True, metavar="COLS", help="Background covariates (comma separated)."
+    "--covariates",
+    multiple=True,
+    metavar="COLS",
+    help="Covariates (comma separated), any columns of RESPONSES: background questions or "
+    "others such as age,meetings_90d.",
+)
+@click.option(
+    "--cluster",
+    default=None,
+    metavar="COL",
+    help="Group of each respondent (meeting, fellowship) in RESPONSES: cluster-robust standard "
+    "errors, as R's coxph(..., cluster = COL).",
 )
 @click.option(
     "--categorical",
@@ -262,6 +289,7 @@ def fit_command(
     followup_date,
     scales,
     covariates,
+    cluster,
     categorical,
     model_type,
     horizon,
@@ -321,10 +349,18 @@ def fit_command(
     else:
         follow = read_table(followup_path, id_column=id_column, option="--followup")
     synthetic = _is_synthetic(base, follow)
-    base, scale_ids, scored, item_problems = scores_from(
-        base, spec, scales=_split(scales), file=Path(responses).name
-    )
     covs = _split(covariates)
+    base, scale_ids, scored, item_problems = scores_from(
+        base,
+        spec,
+        scales=_split(scales) if scales else None,
+        file=Path(responses).name,
+        required=not covs,
+    )
+    if not scale_ids and not covs:
+        raise UsageError('--scales "": no scale scores to model; give --covariates then')
+    if cluster is not None and cluster not in base.columns:
+        raise UsageError(f"--cluster {cluster}: no such column in RESPONSES")
     cats = _split(categorical)
     choice_ids = {q.id for q in spec.background if q.type in ("single_choice", "multiple_choice")}
     cats = sorted(set(cats) | {c for c in covs if c in choice_ids})
@@ -370,6 +406,7 @@ def fit_command(
             seed=seed,
             anticipated_r2=anticipated_r2,
             time_unit=time_unit,
+            cluster=cluster,
         )
     inputs = {
         "responses": Path(responses).name,
@@ -388,14 +425,38 @@ def fit_command(
         if issubclass(w.category, UserWarning):
             click.echo(f"Warning: {w.message}", err=True)
     if not quiet:
+        from rich.console import Console
+
         _echo_table(analysis.effects, output_format)
-        click.echo(
-            f"\n{'SYNTHETIC DATA. ' if synthetic else ''}{analysis.model_type} model: n = "
-            f"{analysis.model.n_obs_}, "
-            f"events = {analysis.model.n_events_}, {len(analysis.problems)} problem record(s). "
-            f"Wrote {', '.join(p.name for p in paths.values())} to {out_path}",
-            err=output_format != "table",
+        summary = (
+            f"{'SYNTHETIC DATA. ' if synthetic else ''}{analysis.model_type} model: "
+            f"n = {analysis.model.n_obs_}, events = {analysis.model.n_events_}"
+            + (
+                f", SEs robust to clustering by {cluster} ({analysis.options['n_clusters']} groups)"
+                if cluster
+                else ""
+            )
+            + f", {len(analysis.problems)} problem record(s). "
+            f"Wrote {', '.join(p.name for p in paths.values())} to {out_path}"
         )
+        Console(stderr=output_format != "table", soft_wrap=False).print(
+            "\n" + summary, markup=False, highlight=False
+        )
+
+
+def format_p(p: float) -> str:
+    """p as APA style prints it: three decimals without the leading zero, "< .001" below.
+
+    Examples
+    --------
+    >>> format_p(0.00002), format_p(0.0437), format_p(1.0)
+    ('< .001', '.044', '1.000')
+    """
+    if p != p:  # NaN
+        return ""
+    if p < 0.001:
+        return "< .001"
+    return f"{p:.3f}".replace("0.", ".", 1) if p < 1 else f"{p:.3f}"
 
 
 def _echo_table(frame, output_format: str) -> None:
@@ -404,10 +465,30 @@ def _echo_table(frame, output_format: str) -> None:
     elif output_format == "csv":
         click.echo(frame.to_csv(), nl=False)
     else:
-        import pandas as pd
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table
 
-        with pd.option_context("display.width", 160, "display.max_columns", 20):
-            click.echo(frame.round(4).to_string())
+        # the key columns only (results.json and tables.xlsx keep every column, full precision):
+        # term, log ratio, SE, p, ratio with its interval, and the ratio per SD
+        ratio = next(c for c in ("hazard_ratio", "odds_ratio") if c in frame.columns)
+        per_sd = f"{ratio}_per_sd"
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        for name in ("term", "estimate", "se", "p", ratio, "CI", "per SD"):
+            table.add_column(name, justify="left" if name == "term" else "right")
+        for term, row in frame.iterrows():
+            level = int(round(100 * float(row.get("ci_level", 0.95))))
+            table.columns[5].header = f"{level}% CI"
+            table.add_row(
+                escape(str(term)),
+                f"{row['estimate']:.3f}",
+                f"{row['se']:.3f}",
+                format_p(float(row["p"])),
+                f"{row[ratio]:.2f}",
+                f"{row['ci_low']:.2f} to {row['ci_high']:.2f}",
+                "" if row[per_sd] != row[per_sd] else f"{row[per_sd]:.2f}",
+            )
+        Console(soft_wrap=False).print(table)
 
 
 @command.command("predict")
@@ -419,7 +500,12 @@ def _echo_table(frame, output_format: str) -> None:
     default=None,
     help="Time by which the risk of disengaging is predicted (Cox models; required for them).",
 )
-@click.option("--id-column", default="respondent_id", show_default=True)
+@click.option(
+    "--id-column",
+    default="respondent_id",
+    show_default=True,
+    help="Respondent ID column of RESPONSES, copied to the predictions.",
+)
 @instrument_option
 @click.option(
     "--out",
@@ -428,7 +514,7 @@ def _echo_table(frame, output_format: str) -> None:
     required=True,
     help="Predictions file (.csv or .xlsx).",
 )
-@click.option("--quiet", "-q", is_flag=True)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def predict_command(model, responses, horizon, id_column, instrument_path, out, quiet):
     """Predict each respondent's risk of disengaging by --horizon with a saved MODEL."""
     import numpy as np
@@ -466,7 +552,11 @@ def predict_command(model, responses, horizon, id_column, instrument_path, out, 
     if id_column not in frame.columns:
         raise DataError(f"{Path(responses).name}: no ID column {id_column!r}")
     frame, _, _, item_problems = scores_from(
-        frame, spec, scales=list(saved.design.scales), file=Path(responses).name
+        frame,
+        spec,
+        scales=list(saved.design.scales),
+        file=Path(responses).name,
+        required=bool(saved.design.scales),
     )
     risk = saved.predict_risk(frame, horizon)
     result = pd.DataFrame(
@@ -477,6 +567,8 @@ def predict_command(model, responses, horizon, id_column, instrument_path, out, 
             "linear_predictor": saved.linear_predictor(frame).to_numpy(),
         }
     )
+    if saved.synthetic:  # predictions from a model fitted on synthetic data are synthetic
+        result["synthetic"] = "synthetic"
     if out.suffix.lower() == ".csv":
         from instrument.io.write import atomic_path
 
@@ -485,10 +577,16 @@ def predict_command(model, responses, horizon, id_column, instrument_path, out, 
     else:
         from analysis.report.html import write_tables_xlsx
 
-        write_tables_xlsx({"predictions": result}, out, digits=4)
+        write_tables_xlsx(
+            {"predictions": result},
+            out,
+            digits=4,
+            notes={"predictions": "SYNTHETIC DATA."} if saved.synthetic else None,
+        )
     if not quiet:
         missing = int(result["risk"].isna().sum())
         click.echo(
+            f"{'SYNTHETIC MODEL. ' if saved.synthetic else ''}"
             f"{len(result)} respondents, {missing} without a prediction (missing predictors), "
             f"{len(item_problems)} invalid item cell(s) left blank; wrote {out}",
             err=True,
