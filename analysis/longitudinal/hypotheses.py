@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.longitudinal._checks import check_ci_level
+from analysis.longitudinal._checks import check_ci_level, group_labels
 
 __all__ = ["COSMIN_SHARE", "HypothesisResults", "evaluate_hypotheses"]
 
@@ -186,7 +186,7 @@ def _one(data: pd.DataFrame, h: Any, ci_level: float) -> dict:
         row.update(estimate=float(r), ci_low=float(ci[0]), ci_high=float(ci[1]), p_value=float(p))
         row["n_obs"] = n
     else:
-        groups = data[h.group].astype("string")
+        groups = group_labels(data[h.group])
         scores = pd.to_numeric(data[h.scale], errors="coerce")
         high = scores[groups == h.higher].dropna().to_numpy()
         low = scores[groups == h.lower].dropna().to_numpy()
