@@ -112,6 +112,24 @@ def test_one_file_with_wave_column(capsys, tmp_path):
     assert icc["ICC2"]["estimate"] == pytest.approx(ref["EA"]["icc"][1], abs=1e-13)
     assert results["synthetic"] is False
     assert "SYNTHETIC" not in (out / "report.html").read_text()
+    code, printed = run(
+        [
+            "longitudinal",
+            str(DATA / "msqR_xray_waves.csv"),
+            "--instrument",
+            str(DATA / "msqR_spec.yaml"),
+            "--wave",
+            "time",
+            "--id-column",
+            "id",
+            "--retest",
+            "1,3",
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
+    assert code == 2 and "--retest: wave(s) 3 not found; waves: 1, 2" in printed.err
 
 
 @pytest.mark.parametrize(

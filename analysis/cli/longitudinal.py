@@ -180,6 +180,11 @@ def command(
             platform=platform,
         )
     pp = table.person_period
+    unknown = [w for w in retest_pair or [] if w not in table.waves]
+    if unknown:
+        raise UsageError(
+            f"--retest: wave(s) {', '.join(unknown)} not found; waves: {', '.join(table.waves)}"
+        )
     scored = score_items(pp[list(table.item_columns)], spec, scales=scale_ids)
     keep = [c for c in pp.columns if c not in table.item_columns]
     frame = pd.concat([pp[keep], scored[scale_ids]], axis=1)
