@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from instrument.errors import SpecError, SpecProblem
+from instrument.hypotheses import hypothesis_problems
 
 FORMAT_VERSION = 1
 EMBEDDED = {"mhdq": "mhdq.yaml"}
@@ -528,6 +529,7 @@ def _build(data: dict[str, Any], source: str) -> Instrument:
             "scales",
             "background",
             "instructions",
+            "hypotheses",
         },
         "",
     )
@@ -550,6 +552,8 @@ def _build(data: dict[str, Any], source: str) -> Instrument:
     instructions = check.translations(
         data.get("instructions"), "instructions", codes, required=False
     )
+    for where, value, message in hypothesis_problems(data.get("hypotheses")):
+        check.add(where, value, message)  # parsed on demand: instrument.hypotheses.hypotheses_of
 
     ids = [i.id for i in items] + [q.id for q in background]
     seen: dict[str, int] = {}
