@@ -17,11 +17,7 @@ import numpy as np
 
 from analysis.irt.model import GradedResponseModel, quadrature
 from instrument.errors import DataError, UsageError
-
-try:  # main moved it to instrument/io/ (issue 9/10); this branch predates the move
-    from instrument.io.write import atomic_path
-except ImportError:  # pragma: no cover - before the move
-    from instrument.write import atomic_path  # type: ignore[no-redef]
+from instrument.io.write import atomic_path
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "load_item_parameters", "save_item_parameters"]
 
