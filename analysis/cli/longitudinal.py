@@ -137,14 +137,14 @@ def command(
 
     matplotlib.use("Agg")
     import pandas as pd
+    from instrument.io.write import write_problems, write_table
 
-    from analysis.longitudinal.outputs import write_longitudinal_outputs
-    from analysis.longitudinal.study import longitudinal_study
+    from analysis.report.longitudinal import write_longitudinal_outputs
+    from analysis.study.longitudinal import longitudinal_study
     from instrument.hypotheses import hypotheses_of
     from instrument.read import PLATFORMS
     from instrument.score import score_items
     from instrument.waves import read_waves
-    from instrument.write import write_problems, write_table
 
     if platform is not None and platform.strip().lower() not in (*PLATFORMS, "tsv"):
         raise UsageError(

@@ -20,7 +20,7 @@ _TRIMMED = (
 #: Text a spreadsheet could evaluate: a trigger or look-alike, possibly after trimmed characters.
 FORMULA_START = re.compile(f"^[{_TRIMMED}]*[=+\\-@{FORMULA_LOOKALIKES}\t\r\n]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-#: Control characters removed from untrusted text (public for instrument.write).
+#: Control characters removed from untrusted text (public for instrument.io.write).
 CONTROL_CHARACTERS = _CONTROL
 
 

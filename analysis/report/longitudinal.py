@@ -1,4 +1,4 @@
-"""report.html, tables.xlsx and results.json of the longitudinal study (:mod:`.study`).
+"""report.html, tables.xlsx and results.json of the longitudinal study (:mod:`analysis.study.longitudinal`).
 
 Only aggregated tables are written: no respondent identifiers, no per-person rows, no free text.
 """
@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.longitudinal.hypotheses import COSMIN_SHARE
-from analysis.longitudinal.study import LongitudinalResults
+from analysis.study.longitudinal import LongitudinalResults
 
 __all__ = ["write_longitudinal_outputs"]
 
