@@ -184,3 +184,8 @@ def test_withdrawn_id_may_not_be_reused():
     data = spec()
     data["withdrawn"] = [{"id": "a1", "reason": "reworded"}]
     assert "withdrawn[0].id" in problems(data)
+
+
+def test_embedded_versions():
+    assert load_instrument("mhdq-0.1.0").version == "0.1.0"
+    assert load_instrument("mhdq-0.2.0").version == "0.2.0"
