@@ -1206,7 +1206,7 @@ def _condition(
 ) -> Condition | None:
     rel = check.mapping(raw, path)
     check.unknown_keys(rel, {"question", "values", "equals"}, path)
-    target = rel.get("question")
+    target = str(rel.get("question"))
     values = rel.get("values", rel.get("equals"))
     if isinstance(values, int):
         values = [values]
@@ -1312,7 +1312,7 @@ def _group_kinds(
         return None
     data = check.mapping(raw, "group_kinds")
     check.unknown_keys(data, {"question", "kinds"}, "group_kinds")
-    question = data.get("question")
+    question = str(data.get("question"))
     kinds = check.mapping(data.get("kinds"), "group_kinds.kinds")
     if question not in questions or questions[question].type != "single_choice":
         check.add("group_kinds.question", question, "must name a single_choice background question")
@@ -1346,11 +1346,12 @@ def _wave_forms(
         return {}, None
     data = check.mapping(raw, "wave_forms")
     check.unknown_keys(data, {"question", "forms"}, "wave_forms")
-    question = data.get("question")
-    if question not in questions or questions[question].type != "single_choice":
+    named = str(data.get("question"))
+    question: str | None = named
+    if named not in questions or questions[named].type != "single_choice":
         check.add(
             "wave_forms.question",
-            question,
+            named,
             "must name the single_choice background question that records the form answered",
         )
         question = None
