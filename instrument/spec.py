@@ -250,6 +250,9 @@ class BackgroundQuestion:
     forms: tuple[str, ...] = ()
     expected: int | None = None
     resembles: str = ""
+    #: A value the form fills in instead of asking (set when a form is built for one wave or
+    #: one group, see :func:`instrument.forms.prepare`; never read from a specification file).
+    fixed: int | str | None = None
 
     @property
     def is_attention_check(self) -> bool:

@@ -32,9 +32,17 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from instrument.forms import check_group, scale_labels, sections, text_of, ui
+from instrument.forms import (
+    background_parts,
+    check_group,
+    consent_text,
+    scale_labels,
+    sections,
+    text_of,
+    ui,
+)
 from instrument.security import neutralise
-from instrument.spec import BackgroundQuestion, Instrument
+from instrument.spec import BackgroundQuestion, Condition, Instrument
 
 _SAFE = re.compile(r"[^A-Za-z0-9_]")
 
@@ -59,6 +67,28 @@ def form_version(instrument: Instrument) -> str:
     """
     version = re.sub(r"[^0-9A-Za-z._-]", "_", instrument.version)
     return f"{version}-{instrument.fingerprint[:8]}"
+
+
+def relevant_expression(instrument: Instrument, conditions: tuple[Condition, ...]) -> str:
+    """XLSForm ``relevant`` for conditions that must all hold.
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> v2 = load_instrument("mhdq-0.2.0")
+    >>> relevant_expression(v2, v2.item_conditions("mf_st9"))
+    "${group_kind} = '1'"
+    """
+    parts = []
+    for condition in conditions:
+        target = instrument.background_question(condition.question)
+        if target.type == "multiple_choice":
+            alternatives = [f"selected(${{{target.id}}}, '{v}')" for v in condition.values]
+        else:
+            alternatives = [f"${{{target.id}}} = '{v}'" for v in condition.values]
+        joined = " or ".join(alternatives)
+        parts.append(joined if len(alternatives) == 1 or len(conditions) == 1 else f"({joined})")
+    return " and ".join(parts)
 
 
 def _list_name(prefix: str, ident: str) -> str:
@@ -112,7 +142,7 @@ def write_xlsform(
     columns += ["required", "constraint"]
     if has_constraint:
         columns += [f"constraint_message::{col}" for col, _ in langs]
-    columns += ["relevant", "appearance"]
+    columns += ["relevant", "appearance", "calculation"]
 
     def row(**fields) -> list:
         return [fields.get(c, "") for c in columns]
@@ -122,6 +152,15 @@ def write_xlsform(
 
     survey: list[list] = []
     taken = set(instrument.item_ids) | set(instrument.background_ids)
+    for where in ("start",):
+        if instrument.consent.get(where):
+            survey.append(
+                row(
+                    type="note",
+                    name=_unique(f"consent_{where}", taken),
+                    **texts("label", lambda code: consent_text(instrument, where, code, group)),
+                )
+            )
     survey.append(
         row(
             type="note",
@@ -135,6 +174,19 @@ def write_xlsform(
             ),
         )
     )
+    questions = {q.id: q for q in instrument.background}
+    before, after = background_parts(instrument)
+    if before:
+        survey.append(
+            row(
+                type="begin_group",
+                name=_unique("grp_before", taken),
+                **texts("label", lambda code: ui(code, "before_items")),
+            )
+        )
+        for question in before:
+            survey.append(row(**_background_fields(instrument, question, questions, texts, group)))
+        survey.append(row(type="end_group"))
     secs = sections(instrument)
     for section in secs:
         name = _unique(f"grp_{section.scale.id}", taken)
@@ -153,21 +205,29 @@ def write_xlsform(
                     name=item.id,
                     required="yes",
                     appearance="likert",
+                    relevant=relevant_expression(instrument, instrument.item_conditions(item.id)),
                     **texts("label", lambda code: text_of(instrument, item.text, code, group)),
                 )
             )
         survey.append(row(type="end_group"))
-    if instrument.background:
+    if after:
         name = _unique("grp_background", taken)
         survey.append(
             row(
                 type="begin_group", name=name, **texts("label", lambda code: ui(code, "background"))
             )
         )
-        questions = {q.id: q for q in instrument.background}
-        for question in instrument.background:
+        for question in after:
             survey.append(row(**_background_fields(instrument, question, questions, texts, group)))
         survey.append(row(type="end_group"))
+    if instrument.consent.get("end"):
+        survey.append(
+            row(
+                type="note",
+                name=_unique("consent_end", taken),
+                **texts("label", lambda code: consent_text(instrument, "end", code, group)),
+            )
+        )
 
     choices_header = ["list_name", "name"] + [f"label::{col}" for col, _ in langs]
     choices: list[list] = []
@@ -223,6 +283,14 @@ def _background_fields(
 ) -> dict:
     fields: dict = {"name": question.id, "required": "yes" if question.required else ""}
     fields.update(texts("label", lambda code: text_of(instrument, question.label, code, group)))
+    if question.fixed is not None:
+        # Filled in by the form (the wave form answered, the group): a calculate field, so the
+        # value is in the data without being asked. Quotes cannot occur inside the literal.
+        value = str(question.fixed).replace("'", "\u2019")
+        fields["type"] = "calculate"
+        fields["required"] = ""
+        fields["calculation"] = f"'{value}'"
+        return fields
     if question.hint:
         fields.update(texts("hint", lambda code: text_of(instrument, question.hint, code, group)))
     qtype = question.type
