@@ -242,7 +242,7 @@ def interleave(instrument: Instrument) -> tuple[Item, ...]:
     >>> [item.id for item in interleave(bfi)][:6]
     ['A1', 'C1', 'E1', 'N1', 'O1', 'A2']
     """
-    queues = {scale.id: [] for scale in instrument.leaf_scales}
+    queues: dict[str, list[Item]] = {scale.id: [] for scale in instrument.leaf_scales}
     for item in instrument.items:
         queues[item.scale].append(item)
     order = [s.id for s in instrument.scales if s.id in queues and queues[s.id]]
