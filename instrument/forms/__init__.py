@@ -595,8 +595,9 @@ def build_forms(
     formats : iterable of str, default all of :data:`FORMATS`
         Which forms to write.
     form, recall, group_kind : str, optional
-        The wave form, its recall period and the kind of group (see :func:`prepare`). File
-        names get the form id (``mhdq-en-followup.xlsx``) when the specification has wave forms.
+        The wave form, its recall period and the kind of group (see :func:`prepare`). A form
+        named here is added to the file names (``mhdq-en-followup.xlsx``); without one, a
+        specification with wave forms gets its first form under the plain names.
 
     Returns
     -------
@@ -619,11 +620,10 @@ def build_forms(
         raise ValueError(f"formats: unknown {', '.join(unknown)}; allowed: {', '.join(FORMATS)}")
     lang = instrument.check_language(lang)
     check_group(instrument, group)
-    if form is None and instrument.wave_forms:
-        form = next(iter(instrument.wave_forms))
+    named_form = form
     instrument = prepare(instrument, form=form, recall=recall, group=group, group_kind=group_kind)
     out = Path(out_dir)
-    stem = file_stem(instrument, lang) + (f"-{form}" if form is not None else "")
+    stem = file_stem(instrument, lang) + (f"-{named_form}" if named_form is not None else "")
     targets = {
         "xlsx": (write_workbook, out / f"{stem}.xlsx"),
         "xlsform": (write_xlsform, out / f"{stem}-xlsform.xlsx"),
