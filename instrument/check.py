@@ -21,8 +21,8 @@ Cells (an error blanks only that cell; the rest of the row is still used):
 
   - ``skipped_by_design`` (info, one record per column): blank cells of items the form did not
     show. Structurally missing, recorded in ``CheckedResponses.skipped``; not a problem.
-  - ``answered_but_skipped`` (warning): an answer in an item the skip logic hides (e.g. a sponsor
-    item answered by someone who never had a sponsor). The answer is set aside as skipped.
+  - ``answered_but_skipped`` (warning, one record per column): answers in an item the skip logic
+    hides (e.g. a sponsor item answered by someone who never had a sponsor). Set aside as skipped.
   - ``missing_answer`` (warning, one record per column): blank cells of items that were shown;
     the first rows are named. Rows rejected for ``no_answers`` are not counted again.
 * Background questions: ``out_of_range`` (integer, or the year of a date / year-month, outside
@@ -778,19 +778,16 @@ def check_responses(
         hidden = ~shown
         answered_hidden = hidden & (~np.isnan(codes) | not_applicable)
         if answered_hidden.any():
-            for i, j in zip(*np.nonzero(answered_hidden), strict=True):
-                problems.append(
-                    Problem(
-                        str(files[i]),
-                        int(rows[i]),
-                        item_ids[j],
-                        None,
-                        "answered_but_skipped",
-                        "warning",
-                        "an answer in an item the skip logic hides for this respondent "
-                        "(see the questions asked first); set aside as skipped",
-                    )
-                )
+            problems += _column_summary(
+                answered_hidden,
+                item_ids,
+                rows,
+                file,
+                "answered_but_skipped",
+                "warning",
+                "hold an answer although the skip logic hides the item for that respondent "
+                "(see the questions asked first); set aside as skipped",
+            )
             codes[answered_hidden] = np.nan
         skipped = hidden
         not_applicable = not_applicable | skipped

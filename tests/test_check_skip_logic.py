@@ -66,7 +66,9 @@ def test_skipped_not_applicable_and_missing_are_told_apart(v2):
     row2 = dict(row0) | {"mf_st2": 9.0}  # code 9 where the item offers no "does not apply"
     checked = check_responses(table(v2, [row0, row1, row2]), v2)
     rules = {(p.rule, p.column, p.row) for p in checked.problems}
-    assert ("answered_but_skipped", "ne_so1", 3) in rules
+    hidden = next(p for p in checked.problems if p.rule == "answered_but_skipped")
+    assert (hidden.column, hidden.severity) == ("ne_so1", "warning")
+    assert "1 cell(s)" in hidden.message and "first rows: 3" in hidden.message
     assert ("code_outside_scale", "mf_st2", 4) in rules
     missing = [p for p in checked.problems if p.rule == "missing_answer"]
     assert {p.column for p in missing} == {"mf_st2"}  # rows 3 and 4: blank/invalid where shown
