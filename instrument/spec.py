@@ -25,7 +25,7 @@ FORMAT_VERSION = 1
 #: Embedded instruments by name. ``"mhdq"`` is the current item bank; ``"mhdq-0.1.0"`` and
 #: ``"mhdq-0.2.0"`` name a bank version, so data collected with an older version can still be
 #: checked and scored with the specification it was collected with.
-EMBEDDED = {"mhdq": "mhdq-0.2.0.yaml", "mhdq-0.1.0": "mhdq.yaml", "mhdq-0.2.0": "mhdq-0.2.0.yaml"}
+EMBEDDED = {"mhdq": "mhdq.yaml", "mhdq-0.1.0": "mhdq.yaml", "mhdq-0.2.0": "mhdq-0.2.0.yaml"}
 
 #: Item and question ids must be valid variable names in R, SPSS, Stata and XLSForm: an ASCII
 #: letter first, then letters, digits or underscores, at most 32 characters (Stata's limit), not
