@@ -96,6 +96,9 @@ def test_pyxform_converts_with_skip_logic(v2, tmp_path, lang, form):
     names = [r[1] for r in rows]
     assert names.index("group_kind") < names.index("mf_st9")
     assert names[1] == "consent_start" and "consent_end" in names
+    settings = openpyxl.load_workbook(path)["settings"]
+    form_id = settings["B2"].value
+    assert form_id == f"mhdq_{form}" and settings["C2"].value.endswith(f"-{form}")
 
 
 def test_relevant_expressions(v2):

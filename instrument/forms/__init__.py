@@ -548,6 +548,17 @@ def prepare(
     return replace(instrument, **changes)
 
 
+def built_form(instrument: Instrument) -> str:
+    """The wave form a prepared instrument was built for (:func:`prepare`); empty when none."""
+    if instrument.wave_question is None:
+        return ""
+    question = instrument.background_question(instrument.wave_question)
+    for form in instrument.wave_forms.values():
+        if form.code == question.fixed:
+            return form.id
+    return ""
+
+
 def fixed_label(
     instrument: Instrument, question: BackgroundQuestion, lang: str, group: str | None = None
 ) -> str:

@@ -61,6 +61,7 @@ from instrument.forms import (
     DATA_ROWS,
     DataColumn,
     background_parts,
+    built_form,
     choice_column,
     condition_text,
     consent_text,
@@ -190,19 +191,8 @@ def metadata_rows(
         ("data_rows", rows),
         ("generator", generator()),
         ("format", LAYOUT_VERSION),
-        ("form", answered_form(instrument)),
+        ("form", built_form(instrument)),
     ]
-
-
-def answered_form(instrument: Instrument) -> str:
-    """The wave form a prepared instrument was built for (empty when not fixed)."""
-    if instrument.wave_question is None:
-        return ""
-    question = instrument.background_question(instrument.wave_question)
-    for form in instrument.wave_forms.values():
-        if form.code == question.fixed:
-            return form.id
-    return ""
 
 
 # --------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from openpyxl.styles import Font
 
 from instrument.forms import (
     background_parts,
+    built_form,
     check_group,
     consent_text,
     scale_labels,
@@ -152,15 +153,14 @@ def write_xlsform(
 
     survey: list[list] = []
     taken = set(instrument.item_ids) | set(instrument.background_ids)
-    for where in ("start",):
-        if instrument.consent.get(where):
-            survey.append(
-                row(
-                    type="note",
-                    name=_unique(f"consent_{where}", taken),
-                    **texts("label", lambda code: consent_text(instrument, where, code, group)),
-                )
+    if instrument.consent.get("start"):
+        survey.append(
+            row(
+                type="note",
+                name=_unique("consent_start", taken),
+                **texts("label", lambda code: consent_text(instrument, "start", code, group)),
             )
+        )
     survey.append(
         row(
             type="note",
@@ -248,9 +248,14 @@ def write_xlsform(
     default_column = next(col for col, code in langs if code == lang)
     settings_header = ["form_title", "form_id", "version", "default_language", "style"]
     form_id = _SAFE.sub("_", instrument.metadata.short_name.lower())
-    settings = [
-        [instrument.metadata.name, form_id, form_version(instrument), default_column, "pages"]
-    ]
+    title, version = instrument.metadata.name, form_version(instrument)
+    wave = built_form(instrument)
+    if wave:
+        # each wave form is its own form on a server (same items, different instructions)
+        form_id, version = f"{form_id}_{wave}", f"{version}-{wave}"
+        label = instrument.wave_forms[wave].label
+        title = f"{title} ({label.get(lang) or next(iter(label.values()))})"
+    settings = [[title, form_id, version, default_column, "pages"]]
 
     wb = Workbook()
     ws = wb.active
