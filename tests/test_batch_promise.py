@@ -448,3 +448,16 @@ def test_stale_parts_of_a_dead_run_are_removed_at_the_next_start(tmp_path):
     assert done.returncode == 0
     assert not stale_file.exists() and not stale_dir.exists()
     assert alive.exists()
+
+
+def test_norms_summary_does_not_speak_of_a_scores_file(tmp_path, capsys):
+    from analysis.cli import main
+
+    path = answers_csv(tmp_path / "a.csv", 30)
+    try:
+        main(["norms", str(path), "--instrument", str(SPEC), "--out", str(tmp_path / "n.json")])
+    except SystemExit as exc:
+        assert not exc.code
+    captured = capsys.readouterr()
+    assert "rows read 30 = scored 30 + rejected 0" in captured.out
+    assert "scores file" not in captured.err

@@ -156,7 +156,7 @@ def echo_summary(result, *, strict: bool, quiet: bool) -> None:
         click.echo(
             f"strict: {result.n_errors:,} error(s) found, so no scores were written", err=True
         )
-    else:
+    elif result.problems_path is not None:  # a scoring run (norms write no scores file)
         click.echo("no row could be scored, so no scores file was written", err=True)
     if result.problems_path is not None:
         click.echo(f"problems: {result.problems_path}")

@@ -292,6 +292,8 @@ class _PartScanner:
         self.shared_cell = False
         self.value: list[str] | None = None
         self.workbook = ""
+        self._kinds: dict[str, str] = {}
+        self._columns: dict[str, int] = {}
         self.parser = None
         if self.is_sheet or self.is_strings:
             parser = expat.ParserCreate()
@@ -302,8 +304,9 @@ class _PartScanner:
             parser.buffer_text = True
             if self.is_sheet:
                 parser.StartElementHandler = self._sheet_start
-                parser.EndElementHandler = self._sheet_end
-                parser.CharacterDataHandler = self._text
+                if len(self.strings):  # text of <v> matters only with a shared-string table
+                    parser.EndElementHandler = self._sheet_end
+                    parser.CharacterDataHandler = self._text
             else:
                 parser.StartElementHandler = self._strings_start
             self.parser = parser
@@ -359,27 +362,57 @@ class _PartScanner:
         return np.diff(bounds) if len(bounds) > 1 else np.zeros(0, dtype=np.int64)
 
     # --- worksheets ---------------------------------------------------------------------------
+    def _kind(self, name: str) -> str:
+        """The local name of an element (``x:c`` -> ``c``), cached: called for every cell."""
+        kind = self._kinds.get(name)
+        if kind is None:
+            kind = self._kinds[name] = name.rpartition(":")[2]
+        return kind
+
+    def _column(self, letters: str) -> int:
+        number = self._columns.get(letters)
+        if number is None:
+            clean = letters.lstrip("$").upper()
+            number = column_number(clean) if clean.isascii() and clean.isalpha() else -1
+            if len(clean) > 8:
+                number = EXCEL_MAX_COLS + 1 if number > 0 else -1
+            self._columns[letters] = number
+        return number
+
     def _sheet_start(self, name: str, attrs: dict) -> None:
-        local = name.rpartition(":")[2]
-        if local == "c":
-            ref = _A1.match(attrs.get("r", "").strip())
+        kind = self._kinds.get(name) or self._kind(name)
+        if kind == "c":
+            ref = attrs.get("r")
+            placed = False
             if ref:
-                self.col = column_number(ref.group(1))
-                self.row = max(self.row, int(ref.group(2)))
-            else:
+                ref = ref.strip().replace("$", "")
+                letters = ref.rstrip("0123456789")
+                digits = ref[len(letters) :]
+                if letters and digits and len(digits) <= 12:
+                    number = self._column(letters)
+                    if number > 0:
+                        self.col = number
+                        row = int(digits)
+                        if row > self.row:
+                            self.row = row
+                        placed = True
+            if not placed:
                 self.col += 1
-            self.used_cols = max(self.used_cols, self.col)
-            self.used_rows = max(self.used_rows, self.row)
-            self.shared_cell = attrs.get("t", "").strip() == "s"
-        elif local == "v":
+            if self.col > self.used_cols:
+                self.used_cols = self.col
+            if self.row > self.used_rows:
+                self.used_rows = self.row
+            self.shared_cell = attrs.get("t") == "s" or attrs.get("t", "").strip() == "s"
+        elif kind == "v":
             if self.shared_cell:
                 self.value = []
-        elif local == "row":
+        elif kind == "row":
             r = attrs.get("r", "").strip()
             self.row = int(r) if r.isdigit() and len(r) <= 12 else self.row + 1
             self.col = 0
-            self.used_rows = max(self.used_rows, self.row)
-        elif local == "dimension" and not self.seen_dimension:
+            if self.row > self.used_rows:
+                self.used_rows = self.row
+        elif kind == "dimension" and not self.seen_dimension:
             self.seen_dimension = True
             try:
                 self.declared = parse_dimension(attrs.get("ref", "")[:64])
@@ -393,16 +426,16 @@ class _PartScanner:
             self.value.append(data[:24])
 
     def _sheet_end(self, name: str) -> None:
-        local = name.rpartition(":")[2]
-        if local == "v" and self.value is not None:
+        if self.value is None:
+            return
+        kind = self._kinds.get(name) or self._kind(name)
+        if kind == "v":
             text = "".join(self.value).strip()
             self.value = None
             if text.isdigit() and len(text) <= 12:
                 index = int(text)
                 if index < len(self.strings):
                     self.shared_text += int(self.strings[index])
-        elif local == "c":
-            self.shared_cell = False
 
     def extent(self) -> SheetExtent | None:
         if not self.is_sheet:
