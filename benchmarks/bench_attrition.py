@@ -179,11 +179,13 @@ def main() -> None:
         script = Path(tmp) / "bench.R"
         frame.to_csv(data, index=False)
         script.write_text(R_SCRIPT)
-        for _ in range(args.repeat):
+        for round_ in range(args.repeat):
             python_runs.append(run_python(frame, args.boot))
+            print(json.dumps({"round": round_, "python": python_runs[-1]}), file=sys.stderr)
             r = run_r(data, script, args.boot)
             if r is not None:
                 r_runs.append(r)
+                print(json.dumps({"round": round_, "r": r}), file=sys.stderr)
     keys = ("cox_fit_s", "cox_validation_s", "logistic_validation_s")
     ours = {k: statistics.median(r[k] for r in python_runs) for k in keys}
     result: dict = {

@@ -240,9 +240,14 @@ def _cumhaz_function(event_times, increments):
     return at
 
 
-def _n_workers(n_jobs: int | None, n_tasks: int) -> int:
+# below this many resampled rows (n x resamples) the start-up of worker processes (about a second)
+# costs more than it saves: the automatic choice stays in this process
+PARALLEL_MIN_ROWS = 500_000
+
+
+def _n_workers(n_jobs: int | None, n_tasks: int, n_rows: int = PARALLEL_MIN_ROWS) -> int:
     if n_jobs is None:
-        n_jobs = os.cpu_count() or 1
+        n_jobs = (os.cpu_count() or 1) if n_rows * n_tasks >= PARALLEL_MIN_ROWS else 1
     if n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs: must be a positive number of processes or -1; got {n_jobs}")
     if n_jobs == -1:
@@ -256,7 +261,7 @@ def _run_resamples(worker, payload: dict, resamples: list[np.ndarray], n_jobs: i
     depend on the number of processes."""
     from threadpoolctl import threadpool_limits
 
-    workers = _n_workers(n_jobs, len(resamples))
+    workers = _n_workers(n_jobs, len(resamples), len(resamples[0]) if resamples else 0)
     if workers == 1:
         with threadpool_limits(limits=1):
             return [worker(payload, resamples)]
@@ -380,8 +385,9 @@ def validate_cox(
     n_groups : int, optional
         Groups for the calibration table (default: 10, fewer when there are few events).
     n_jobs : int, optional
-        Processes for the resamples (default: all cores; 1 = in this process). Each runs with one
-        BLAS thread; the results do not depend on it.
+        Processes for the resamples (default: all cores when n x n_boot reaches 500,000 rows,
+        otherwise this process; 1 = in this process; -1 = all cores). Each runs with one BLAS
+        thread; the results do not depend on it.
 
     Returns
     -------
