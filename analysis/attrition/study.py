@@ -230,6 +230,7 @@ def fit_attrition(
     km: dict[str, tuple[KaplanMeier, LogRankTest]] = {}
     zph = None
     time_summary: dict = {}
+    fitted: CoxModel | LogisticModel
     if model == "cox":
         if horizon is None:
             horizon = _default_horizon(time)

@@ -54,8 +54,8 @@ def command(
 
     from analysis.study.content_validity import content_validity
     from instrument.forms.cvi_form import read_cvi_forms
-    from instrument.problems import problems_frame
     from instrument.io.security import neutralise
+    from instrument.problems import problems_frame
 
     if out is not None and Path(out).suffix.lower() != ".xlsx":
         raise UsageError(f"--out {out}: the results workbook must be an .xlsx file")

@@ -137,11 +137,11 @@ def command(
 
     matplotlib.use("Agg")
     import pandas as pd
-    from instrument.io.write import write_problems, write_table
 
     from analysis.report.longitudinal import write_longitudinal_outputs
     from analysis.study.longitudinal import longitudinal_study
     from instrument.hypotheses import hypotheses_of
+    from instrument.io.write import write_problems, write_table
     from instrument.read import PLATFORMS
     from instrument.score import score_items
     from instrument.waves import read_waves
@@ -201,7 +201,7 @@ def command(
         scales=scale_ids,
         date="date" if date_column else None,
         waves=list(table.waves),
-        retest_waves=tuple(retest_pair) if retest_pair else None,  # type: ignore[arg-type]
+        retest_waves=tuple(retest_pair) if retest_pair else None,
         group=group_column,
         scalar_invariance={"yes": True, "no": False}.get(scalar_invariance),
         hypotheses=hypotheses_of(spec),

@@ -62,9 +62,7 @@ class RetentionFlow:
         box = {"boxstyle": "round,pad=0.02", "linewidth": 1.0, "facecolor": "white"}
         for i, row in enumerate(rows):
             top = height - 0.2 - 1.7 * i
-            ax.add_patch(
-                FancyBboxPatch((0.3, top - 0.9), 5.0, 0.9, edgecolor="black", **box)  # type: ignore[arg-type]
-            )
+            ax.add_patch(FancyBboxPatch((0.3, top - 0.9), 5.0, 0.9, edgecolor="black", **box))
             if i == 0:
                 text = f"{row['wave']}: enrolled\nn = {row['n_observed']}"
             else:
@@ -83,9 +81,7 @@ class RetentionFlow:
                     xytext=(2.8, top - 0.9),
                     arrowprops={"arrowstyle": "->", "linewidth": 1.0},
                 )
-                ax.add_patch(
-                    FancyBboxPatch((6.0, top - 1.5), 3.7, 0.7, edgecolor="grey", **box)  # type: ignore[arg-type]
-                )
+                ax.add_patch(FancyBboxPatch((6.0, top - 1.5), 3.7, 0.7, edgecolor="grey", **box))
                 side = f"not seen at {nxt['wave']}: {nxt['n_lost_since_previous']}"
                 if nxt["n_returned"]:
                     side += f"\nreturned: {nxt['n_returned']}"

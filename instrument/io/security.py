@@ -14,9 +14,7 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 FORMULA_LOOKALIKES = "\uff1d\uff0b\uff0d\uff20\ufe66\ufe62\ufe63\ufe6b\u2212"
 #: What a spreadsheet may trim before it looks at the first character: spaces of every kind
 #: (no-break, thin, ideographic, ...), zero-width characters and the byte-order mark.
-_TRIMMED = (
-    " \u00a0\u1680\u180e\u2000-\u200f\u2028\u2029\u202f\u205f\u2060\u3000\ufeff"
-)
+_TRIMMED = " \u00a0\u1680\u180e\u2000-\u200f\u2028\u2029\u202f\u205f\u2060\u3000\ufeff"
 #: Text a spreadsheet could evaluate: a trigger or look-alike, possibly after trimmed characters.
 FORMULA_START = re.compile(f"^[{_TRIMMED}]*[=+\\-@{FORMULA_LOOKALIKES}\t\r\n]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
