@@ -1160,7 +1160,8 @@ def compare_models(fits: Mapping[str, CFA]) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per model, sorted by df (most constrained first): ``model, npar, chisq, df, pvalue,
+        One row per model, sorted by df (most constrained first): ``model, n_obs, npar, chisq, df,
+        pvalue,
         cfi, tli, rmsea, rmsea_ci_lower, rmsea_ci_upper, srmr, aic, bic, compared_with, delta_chisq,
         delta_df, delta_pvalue, nested``. Each model is compared with the next less constrained model
         in the table; the Δχ² test is only given when the pair is nested (``nested``), otherwise
@@ -1203,7 +1204,8 @@ def compare_models(fits: Mapping[str, CFA]) -> pd.DataFrame:
     ]
     out = []
     for k, (name, fit) in enumerate(rows):
-        rec = {"model": name, **{c: float(fit.fit_measures_[c]) for c in cols}}
+        rec = {"model": name, "n_obs": int(fit.n_obs_)}
+        rec.update({c: float(fit.fit_measures_[c]) for c in cols})
         rec.update(
             compared_with=None,
             delta_chisq=math.nan,

@@ -165,3 +165,15 @@ def test_rows_without_answers_are_refused():
     x = np.array([[1.0, 2.0], [np.nan, np.nan], [2.0, 1.0], [3.0, 3.5]])
     with pytest.raises(ValueError, match="without any answer"):
         pattern_moments(x)
+
+
+def test_every_model_states_its_n(bfi, fiml):
+    from analysis.cfa import compare_models
+    from analysis.validity import validity
+
+    items = bfi.iloc[:, :25]
+    listwise = CFA(REF["model"]).fit(items)
+    assert listwise.n_obs_ == 2436 < fiml.n_obs_ == 2800  # R: nobs of the listwise WLSMV/ML fit
+    assert compare_models({"five": fiml})["n_obs"].tolist() == [2800]
+    assert compare_models({"five": listwise})["n_obs"].tolist() == [2436]
+    assert validity(fiml, items).n_obs == 2800
