@@ -398,8 +398,8 @@ class EFA(BaseEstimator):
     Reproduces ``psych::fa(r, nfactors, fm, rotate)`` (psych 2.2.9): extraction as in
     :func:`extract_factors`; columns flipped to positive sums before and after rotation; factors
     ordered by the variance each explains including the factor correlations, ``diag(Φ ΛᵀΛ)``
-    (``psych:::fac``; the column sums of squared loadings without Φ); rotations with psych's settings
-    (oblimin and geomin via gradient projection without Kaiser normalisation, as GPArotation;
+    (``psych:::fac``; the column sums of squared loadings without Φ); rotations with psych's
+    settings (oblimin and geomin via gradient projection without Kaiser normalisation, as GPArotation;
     promax = Kaiser-normalised varimax then power 4, as psych's ``kaiser(…, "Promax")``;
     varimax as ``stats::varimax``). Variance accounted for uses ``diag(Φ ΛᵀΛ)`` for oblique
     solutions. Fit statistics: :func:`fit_statistics`. Factor scores are psych's
