@@ -399,7 +399,8 @@ class EFA(BaseEstimator):
     :func:`extract_factors`; columns flipped to positive sums before and after rotation; factors
     ordered by the variance each explains including the factor correlations, ``diag(Φ ΛᵀΛ)``
     (``psych:::fac``; the column sums of squared loadings without Φ); rotations with psych's
-    settings (oblimin and geomin via gradient projection without Kaiser normalisation, as GPArotation;
+    settings (oblimin and geomin via gradient projection without Kaiser normalisation, as
+    GPArotation;
     promax = Kaiser-normalised varimax then power 4, as psych's ``kaiser(…, "Promax")``;
     varimax as ``stats::varimax``). Variance accounted for uses ``diag(Φ ΛᵀΛ)`` for oblique
     solutions. Fit statistics: :func:`fit_statistics`. Factor scores are psych's
