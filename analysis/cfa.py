@@ -25,7 +25,12 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from analysis.fiml import PatternMoments, expected_information, pattern_moments
+from analysis.fiml import (
+    PatternMoments,
+    expected_information,
+    observed_information,
+    pattern_moments,
+)
 from instrument.errors import ConvergenceWarning, HeywoodCaseWarning
 
 __all__ = ["MeasurementModel", "CFA", "compare_models", "rmsea_interval"]
@@ -1037,23 +1042,10 @@ class _Result:
     estimates: pd.DataFrame
 
 
-def _observed_information(struct: _Structure, st: Sequence, theta: np.ndarray) -> np.ndarray:
-    """Hessian of F at θ̂ by forward differences of the analytic gradient (symmetrised)."""
-    q = len(theta)
-    Hs = np.zeros((q, q))
-    g0 = _objective(struct, st, theta, grad=True, info=False)[1]
-    for k in range(q):
-        h = 1e-6 * max(1.0, abs(theta[k]))
-        up = theta.copy()
-        up[k] += h
-        Hs[:, k] = (_objective(struct, st, up, grad=True, info=False)[1] - g0) / h
-    return (Hs + Hs.T) / 2
-
-
 def _fit_structure(struct: _Structure, st: Sequence) -> _Result:
     theta, F, g, H, converged = _fit_ml(struct, st)
     if any(isinstance(s, _MissingStats) for s in st):
-        H = _observed_information(struct, st, theta)
+        H = observed_information(struct.derivatives, st, theta)
     if not converged:
         warnings.warn(
             f"the ML estimation did not converge (largest gradient {np.max(np.abs(g)):.2g}); "

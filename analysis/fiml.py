@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from instrument.errors import ConvergenceWarning
 
-__all__ = ["PatternMoments", "pattern_moments", "expected_information"]
+__all__ = ["PatternMoments", "pattern_moments", "expected_information", "observed_information"]
 
 _LOG2PI = math.log(2 * math.pi)
 
@@ -153,6 +154,16 @@ class PatternMoments:
             H = expected_information(full_inv, dS) + 2 * dM @ full_inv @ dM.T
         return value / self.n, g, H
 
+    def hessian_terms(self, sigma, mu, dS, dM):
+        """The observed-information part of the Hessian that comes from the data.
+
+        Returns (H, W, v) per respondent: the Hessian of −2 logl/n with respect to θ is
+        H + ∂²(tr(WΣ) − 2vᵀμ)/∂θ∂θ at fixed W, v (the curvature of the model's Σ(θ), μ(θ), which
+        the caller adds), with W and v as in :meth:`loglik_moments` (divided by n).
+        """
+        H, W, v = _hessian_data(self._stats, sigma, mu, dS, dM)
+        return H / self.n, W / self.n, v / self.n
+
     def loglik_moments(self, sigma: np.ndarray, mu: np.ndarray, *, grad: bool = True):
         """−2 log-likelihood (sum over respondents) at (Σ, μ) and, with ``grad``, W (p × p) and
         v (p) with d(−2 logl) = tr(W dΣ) − 2 vᵀ dμ."""
@@ -231,6 +242,79 @@ def _loglik(t: _Totals, sigma: np.ndarray, mu: np.ndarray, *, grad: bool):
     return value, (W + W.T) / 2, v
 
 
+def _hessian_data(t: _Totals, sigma: np.ndarray, mu: np.ndarray, dS: np.ndarray, dM: np.ndarray):
+    """Σ_i ∂²ℓ_i/∂θ_a∂θ_b without the model-curvature term, for ℓ_i = log|Σ_oo| + y_iᵀK_i y_i:
+
+        −Σ_k n_k tr(K D_a K D_b) + 2 Σ_k n_k m_aᵀK m_b + 2 Σ_i κ_iᵀD_a K D_b κ_i
+        + 2 Σ_i (m_bᵀK D_a κ_i + m_aᵀK D_b κ_i),
+
+    with D_a = ∂Σ/∂θ_a, m_a = ∂μ/∂θ_a, κ_i = K_i y_i. Each K_k = Ω − U V Uᵀ splits every sum into
+    a complete-data part on Ω (a few q × p³ products) and a part on the missing blocks: per
+    respondent the m-vectors (Ω D_a κ_i)[m_i], per pattern the m × m blocks (Ω D_a Ω)[m, m].
+    """
+    prec = _precision(sigma)
+    if prec is None:
+        raise np.linalg.LinAlgError("the implied covariance matrix is not positive definite")
+    omega, _ = prec
+    q, p = len(dS), len(sigma)
+    n = t.n
+    T_total = t.scatter_total + t.dd_sum(mu)
+    OD = omega[None] @ dS  # Ω D_a
+    ODO = OD @ omega  # Ω D_a Ω
+    C = np.zeros((p, p))
+    Q = np.zeros((p, p))
+    WW = np.zeros((p, p))
+    w_sum = np.zeros(p)
+    A_miss = np.zeros((q, q))  # Σ_k n_k tr(V F_a V F_b)
+    C_miss = np.zeros((q, q))  # Σ_i g_aᵀ V g_b
+    X = np.zeros((q, q))  # X[b, a] = Σ_i (Ω m_b)[m]ᵀ V g_a
+    OM = omega @ dM.T  # p × q
+    for b in t.buckets:
+        pc = _pieces(b, omega, mu)
+        if pc is None:
+            raise np.linalg.LinAlgError("the implied covariance matrix is not positive definite")
+        w = _spread(b, pc.r) @ omega
+        Q += pc.Y.T @ w
+        WW += w.T @ w
+        w_sum += w.sum(axis=0)
+        C += _block_sum(b, pc.V, p)
+        Lk = np.linalg.cholesky(pc.V)  # V = L Lᵀ per pattern
+        m = b.missing.shape[1]
+        # per pattern: Lᵀ (Ω D_a Ω)[m, m] L, weighted by √n_k
+        F = ODO[:, b.missing[:, :, None], b.missing[:, None, :]]  # q × k × m × m
+        G2 = np.einsum("kji,akjl,klr->akir", Lk, F, Lk, optimize=True)
+        G2 = (G2 * np.sqrt(b.n)[None, :, None, None]).reshape(q, -1)
+        A_miss += G2 @ G2.T
+        # per respondent: g[i, r, a] = (Ω D_a κ_i)[m_i[r]] with κ_i = Ω y_i − w_i
+        kappa = pc.Y @ omega - w
+        g = np.empty((len(kappa), m, q))
+        for j in range(p):
+            rows, slots = np.nonzero(b.row_missing == j)
+            if len(rows):
+                g[rows, slots] = kappa[rows] @ OD[:, j, :].T
+        Lr = Lk[b.row_pattern]
+        h = np.einsum("rji,rjq->riq", Lr, g).reshape(-1, q)
+        C_miss += h.T @ h
+        P = OM[b.row_missing]  # rows × m × q: (Ω m_b)[m_i]
+        hp = np.einsum("rji,rjq->riq", Lr, P).reshape(-1, q)
+        X += hp.T @ h
+    OQ = omega @ Q
+    B_all = omega @ T_total @ omega - OQ - OQ.T + WW  # Σ_i κ_i κ_iᵀ
+    Ct = omega @ C @ omega  # Σ_k n_k U V Uᵀ
+    v = omega @ t.d_sum(mu) - w_sum  # Σ_i κ_i
+    flat = dS.reshape(q, -1)
+    A = n * (OD.reshape(q, -1) @ OD.transpose(0, 2, 1).reshape(q, -1).T)  # N tr(ΩD_aΩD_b)
+    A -= flat @ (Ct[None] @ dS @ omega[None] + OD @ Ct[None]).reshape(q, -1).T
+    A += A_miss
+    Bmu = dM @ (n * omega - Ct) @ dM.T
+    Cc = flat @ (OD @ B_all[None]).transpose(0, 2, 1).reshape(q, -1).T - C_miss
+    Dd = (OD @ v).T.T @ dM.T  # [a, b] = m_bᵀ Ω D_a v
+    Dd = Dd - X.T
+    H = -A + 2 * Bmu + 2 * Cc + 2 * (Dd + Dd.T)
+    W = n * omega - omega @ (T_total + C) @ omega - WW + OQ + OQ.T
+    return (H + H.T) / 2, (W + W.T) / 2, v
+
+
 def _em_step(t: _Totals, sigma: np.ndarray, mu: np.ndarray):
     """One EM step for the saturated model: the expected sufficient statistics under (Σ, μ).
 
@@ -257,6 +341,66 @@ def _em_step(t: _Totals, sigma: np.ndarray, mu: np.ndarray):
     shift = s1 / n  # new μ − μ
     new_sigma = s2 / n - np.outer(shift, shift)
     return mu + shift, (new_sigma + new_sigma.T) / 2
+
+
+def observed_information(
+    derivatives: Callable[[np.ndarray, int], tuple],
+    groups: Sequence[PatternMoments],
+    theta: np.ndarray,
+    *,
+    step: float = 1e-6,
+) -> np.ndarray:
+    """The observed information (Hessian) of F = Σ_g (n_g/N)·(−2 logl_g/n_g) at θ.
+
+    Parameters
+    ----------
+    derivatives : callable
+        ``derivatives(theta, g)`` → (Σ, μ, ∂Σ/∂θ, ∂μ/∂θ) of group g.
+    groups : sequence of PatternMoments
+    theta : numpy.ndarray
+    step : float, default 1e-6
+        Relative step of the forward differences for the model's curvature term.
+
+    Notes
+    -----
+    The data part is analytic (:meth:`PatternMoments.hessian_terms`); the curvature of the model,
+    ∂²(tr(WΣ(θ)) − 2vᵀμ(θ))/∂θ∂θ with W, v fixed, is the Jacobian of ∂Σ/∂θ·W − 2∂μ/∂θ·v by
+    forward differences (no data involved). lavaan's default with ``missing = "ml"`` is this
+    observed information (``information = "observed"``, ``observed.information = "hessian"``),
+    which lavaan takes by numerical differences of its analytic gradient.
+    """
+    N = sum(st.n for st in groups)
+    q = len(theta)
+    H = np.zeros((q, q))
+    for g, st in enumerate(groups):
+        sigma, mu, dS, dM = derivatives(theta, g)
+        Hd, W, v = st.hessian_terms(sigma, mu, dS, dM)
+        base = dS.reshape(q, -1) @ W.ravel() - 2 * dM @ v
+        curv = np.empty((q, q))
+        for k in range(q):
+            h = step * max(1.0, abs(theta[k]))
+            up = theta.copy()
+            up[k] += h
+            _, _, dS_k, dM_k = derivatives(up, g)
+            curv[:, k] = (dS_k.reshape(q, -1) @ W.ravel() - 2 * dM_k @ v - base) / h
+        H += st.n / N * (Hd + (curv + curv.T) / 2)
+    return H
+
+
+def _unique_rows(answered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a boolean matrix and each row's index among them, by sorting the rows
+    packed into 64-bit words (much faster than ``np.unique(axis=0)`` on the booleans)."""
+    n, p = answered.shape
+    packed = np.packbits(answered, axis=1, bitorder="little")
+    width = -(-packed.shape[1] // 8) * 8
+    words = np.zeros((n, width), dtype=np.uint8)
+    words[:, : packed.shape[1]] = packed
+    keys64 = words.view(np.uint64)
+    if keys64.shape[1] == 1:
+        _, first, inverse = np.unique(keys64[:, 0], return_index=True, return_inverse=True)
+    else:
+        _, first, inverse = np.unique(keys64, axis=0, return_index=True, return_inverse=True)
+    return answered[first], inverse.ravel()
 
 
 def pattern_moments(
@@ -301,8 +445,7 @@ def pattern_moments(
     empty = ~answered.any(axis=0)
     if empty.any():
         raise ValueError(f"data: {int(empty.sum())} item column(s) have no answers{where}")
-    keys, inverse = np.unique(answered, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
+    keys, inverse = _unique_rows(answered)
     counts = np.bincount(inverse, minlength=len(keys)).astype(float)
     z = np.where(answered, x, 0.0)
     sums = np.zeros((len(keys), p))

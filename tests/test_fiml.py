@@ -73,7 +73,7 @@ def test_fiml_estimates_and_standard_errors_match_lavaan(fiml):
         zip(ref["lhs"], ref["op"], ref["rhs"], strict=True)
     )
     np.testing.assert_allclose(est["est"], ref["est"], rtol=0, atol=5e-5)  # achieved 2.0e-5
-    np.testing.assert_allclose(est["se"], ref["se"], rtol=0, atol=2e-5)  # achieved 9.6e-6
+    np.testing.assert_allclose(est["se"], ref["se"], rtol=0, atol=1e-5)  # achieved 3.8e-6
     np.testing.assert_allclose(est["std_all"], ref["std.all"], rtol=0, atol=2e-5)  # 6.8e-6
 
 
