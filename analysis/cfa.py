@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from analysis._compat import single_threaded_blas
 from analysis.fiml import (
     PatternMoments,
     expected_information,
@@ -1043,9 +1044,10 @@ class _Result:
 
 
 def _fit_structure(struct: _Structure, st: Sequence) -> _Result:
-    theta, F, g, H, converged = _fit_ml(struct, st)
-    if any(isinstance(s, _MissingStats) for s in st):
-        H = observed_information(struct.derivatives, st, theta)
+    with single_threaded_blas():  # many small products: BLAS threads lose (analysis._compat)
+        theta, F, g, H, converged = _fit_ml(struct, st)
+        if any(isinstance(s, _MissingStats) for s in st):
+            H = observed_information(struct.derivatives, st, theta)
     if not converged:
         warnings.warn(
             f"the ML estimation did not converge (largest gradient {np.max(np.abs(g)):.2g}); "

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis._compat import single_threaded_blas
 from instrument.errors import ConvergenceWarning
 
 __all__ = ["PatternMoments", "pattern_moments", "expected_information", "observed_information"]
@@ -495,13 +496,14 @@ def pattern_moments(
     baseline = float(np.sum(n_item * (_LOG2PI + np.log(var0) + 1))) / n
     mu, sigma = mean0, np.diag(var0)
     it, change = 0, math.inf
-    while it < max_iter:
-        it += 1
-        new_mu, new_sigma = _em_step(t, sigma, mu)
-        change = max(np.max(np.abs(new_mu - mu)), np.max(np.abs(new_sigma - sigma)))
-        mu, sigma = new_mu, new_sigma
-        if change < tol:
-            break
+    with single_threaded_blas():  # many small products: BLAS threads lose (analysis._compat)
+        while it < max_iter:
+            it += 1
+            new_mu, new_sigma = _em_step(t, sigma, mu)
+            change = max(np.max(np.abs(new_mu - mu)), np.max(np.abs(new_sigma - sigma)))
+            mu, sigma = new_mu, new_sigma
+            if change < tol:
+                break
     if change >= tol:
         warnings.warn(
             f"the EM estimate of the saturated model{where} did not converge in {max_iter} "
