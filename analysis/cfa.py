@@ -829,9 +829,9 @@ class CFA:
         ``"ml"`` uses every answer by full-information ML under missing at random (lavaan
         ``missing = "ml"``): the model gets a mean structure, the χ² is against the saturated
         model estimated by EM, and standard errors come from the observed information (lavaan's
-        default with ``missing = "ml"``). The FIML path is checked against the complete-data ML
-        fit and against its own EM/likelihood identities, not against lavaan output (no
-        reference was available); modification indices are not available with it.
+        default with ``missing = "ml"``). The likelihood is summed over missing-data patterns
+        (:mod:`analysis.fiml`); it matches lavaan on bfi with its real missing answers
+        (tests/test_fiml.py). Modification indices are not available with it.
 
     Attributes
     ----------
@@ -844,7 +844,8 @@ class CFA:
         z, pvalue, std_all`` (fixed parameters have se 0 and NaN z/pvalue, as lavaan).
     converged_ : bool
     n_obs_ : int
-        Respondents used (after listwise deletion).
+        Respondents used: the complete rows under listwise deletion, every row with at least one
+        answer under ``missing = "ml"``.
     implied_cov_ : pandas.DataFrame
         Model-implied covariance matrix Σ̂.
     sample_cov_ : pandas.DataFrame
