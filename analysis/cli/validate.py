@@ -54,11 +54,12 @@ from instrument.errors import UsageError
 @click.option(
     "--cfa-missing",
     "cfa_missing",
-    type=click.Choice(["listwise", "ml"]),
-    default="listwise",
+    type=click.Choice(["auto", "ml", "listwise"]),
+    default="auto",
     show_default=True,
-    help="Missing answers in CFA, validity and invariance: listwise (lavaan's default) or full-information "
-    "ML (slow for large samples; not with --ordinal).",
+    help="Missing and not-applicable answers in CFA, validity and invariance: auto = full-information "
+    "ML (lavaan missing = 'ml') whenever a model item has a gap, with the listwise fit beside it as "
+    "a sensitivity check; ml; or listwise (complete rows only). --ordinal uses complete rows.",
 )
 @click.option(
     "--bootstrap",
@@ -111,7 +112,7 @@ def command(
     from instrument.grouping import check_group_sizes, check_grouping
     from instrument.read import PLATFORMS, read_responses
 
-    if ordinal and cfa_missing != "listwise":
+    if ordinal and cfa_missing == "ml":
         raise UsageError(
             "--cfa-missing ml cannot be combined with --ordinal (WLSMV is fitted on complete rows)"
         )
