@@ -100,3 +100,10 @@ def test_explicit_listwise_is_kept(gappy, bfi_spec_module):
     assert res.options["cfa_missing"] == "listwise"
     assert {fit.n_obs_ for fit in res.cfa.values()} == {res.data.n_complete}
     assert "listwise_n_obs" not in res.cfa_comparison.columns
+
+
+def test_validity_table_states_n(auto_run):
+    res = auto_run
+    assert res.validity is not None and res.validity.n_obs == 300  # FIML: every respondent
+    html = build_report(res).render()
+    assert "n = 300 respondents" in html

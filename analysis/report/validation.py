@@ -960,9 +960,9 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     )
     if _status_note(report, res, "validity"):
         v = res.validity
-        report.paragraph(f"Model: {res.validity_model}.")
+        report.paragraph(f"Model: {res.validity_model}; n = {v.n_obs} respondents.")
         report.table(
-            paper_table(v.factors),
+            paper_table(v.factors.assign(n_obs=v.n_obs)),
             caption="Composite reliability (CR) and average variance extracted (AVE)",
         )
         fl = v.fornell_larcker.copy()
@@ -1003,6 +1003,7 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
         rows = [
             {
                 "Step": step,
+                "n": int(sum(inv.n_obs.values())),
                 "χ²": r["chisq"],
                 "df": int(r["df"]),
                 "CFI": r["cfi"],
