@@ -25,6 +25,7 @@ from instrument.errors import UsageError
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 REF = json.loads((DATA / "bfi_reference.json").read_text(encoding="utf-8"))
+FIML_REF = json.loads((DATA / "fiml_reference.json").read_text(encoding="utf-8"))
 SCHEMA_DOC = ROOT / "docs" / "results-schema.md"
 
 
@@ -135,14 +136,17 @@ def test_bfi_factorability_and_retention_match_psych(bfi_run):
 
 
 def test_bfi_cfa_of_the_five_scales_matches_lavaan(bfi_run):
+    """bfi has missing answers, so the default is full-information ML with listwise beside it."""
     result, _ = bfi_run
+    assert result["options"]["cfa_missing"] == "ml"
+    assert result["options"]["cfa_missing_requested"] == "auto"
     facets = result["cfa"]["models"]["facets"]
-    ref = REF["cfa_ml"]["fit"]
-    # lavaan::cfa(model, estimator = "ML", missing = "listwise"); fitMeasures; tolerance 1e-3 (χ²:
-    # 1e-2)
-    assert facets["n_obs"] == ref["ntotal"]
+    ref = FIML_REF["fit"]
+    # lavaan::cfa(model, data = bfi[, 1:25], estimator = "ML", missing = "ml"); fitMeasures
+    # (tests/data/make_fiml_reference.R); χ² abs 1e-4, indices 1e-6 (lavaan's EM stops at 1e-5)
+    assert facets["n_obs"] == FIML_REF["nobs"]
     fm = facets["fit_measures"]
-    assert fm["chisq"] == pytest.approx(ref["chisq"], abs=1e-2)
+    assert fm["chisq"] == pytest.approx(ref["chisq"], abs=1e-4)
     assert fm["df"] == ref["df"]
     for key, ref_key in (
         ("cfi", "cfi"),
@@ -152,24 +156,35 @@ def test_bfi_cfa_of_the_five_scales_matches_lavaan(bfi_run):
         ("rmsea_ci_lower", "rmsea.ci.lower"),
         ("rmsea_ci_upper", "rmsea.ci.upper"),
     ):
-        assert fm[key] == pytest.approx(ref[ref_key], abs=1e-3)
+        assert fm[key] == pytest.approx(ref[ref_key], abs=1e-6)
     assert set(result["cfa"]["skipped"]) == {"themes", "second_order"}
+    # the listwise sensitivity fit beside it:
+    # lavaan::cfa(model, estimator = "ML", missing = "listwise"); 1e-3 (χ²: 1e-2)
+    row = next(r for r in result["cfa"]["comparison"] if r["model"] == "facets")
+    lw = REF["cfa_ml"]["fit"]
+    assert row["n_obs"] == FIML_REF["nobs"]
+    assert row["listwise_n_obs"] == lw["ntotal"]
+    assert row["listwise_chisq"] == pytest.approx(lw["chisq"], abs=1e-2)
+    for key in ("cfi", "tli", "rmsea", "srmr"):
+        assert row[f"listwise_{key}"] == pytest.approx(lw[key], abs=1e-3)
+    cc = result["cfa"]["complete_case"]
+    assert cc["n_complete"] == lw["ntotal"]
 
 
 def test_bfi_invariance_across_gender_matches_lavaan(bfi_run):
     result, _ = bfi_run
     steps = {row["step"]: row for row in result["invariance"]["steps"]}
-    ref = REF["invariance_gender_ml"]
+    ref = FIML_REF["invariance_gender"]
     # lavaan cfa(..., group = "gender", group.equal = c() / "loadings" / c("loadings",
-    # "intercepts")); 1e-2 on χ²
+    # "intercepts"), missing = "ml") (tests/data/make_fiml_reference.R); χ² abs 1e-3
     for step, key in (
         ("configural", "none"),
         ("metric", "loadings"),
         ("scalar", "loadings+intercepts"),
     ):
-        assert steps[step]["chisq"] == pytest.approx(ref[key]["chisq"], abs=1e-2)
-        assert steps[step]["df"] == ref[key]["df"]
-        assert steps[step]["cfi"] == pytest.approx(ref[key]["cfi"], abs=1e-3)
+        assert steps[step]["chisq"] == pytest.approx(ref[key]["fit"]["chisq"], abs=1e-3)
+        assert steps[step]["df"] == ref[key]["fit"]["df"]
+        assert steps[step]["cfi"] == pytest.approx(ref[key]["fit"]["cfi"], abs=1e-6)
     assert result["invariance"]["groups"] == [
         "Male",
         "Female",

@@ -7,7 +7,23 @@ from pathlib import Path
 import click
 
 from analysis.cli.options import instrument_option, open_instrument, output_dir
-from instrument.errors import UsageError
+from instrument.errors import DataError, UsageError
+
+
+def check_item_columns(tables) -> None:
+    """Stop with one message naming the item columns a file lacks (``missing_item_column``)."""
+    lines = []
+    for table in tables:
+        absent = [p.column for p in table.problems if p.rule == "missing_item_column"]
+        if absent:
+            shown = ", ".join(str(a) for a in absent[:20]) + (", ..." if len(absent) > 20 else "")
+            lines.append(f"{table.source}: no column for {len(absent)} item(s): {shown}")
+    if lines:
+        raise DataError(
+            "; ".join(lines) + ". Name the columns by item id (or map them with --rename), or pass "
+            "--allow-missing-items to analyse the items present (the missing ones count as "
+            "unanswered)."
+        )
 
 
 @click.command("validate")
@@ -54,11 +70,12 @@ from instrument.errors import UsageError
 @click.option(
     "--cfa-missing",
     "cfa_missing",
-    type=click.Choice(["listwise", "ml"]),
-    default="listwise",
+    type=click.Choice(["auto", "ml", "listwise"]),
+    default="auto",
     show_default=True,
-    help="Missing answers in CFA, validity and invariance: listwise (lavaan's default) or full-information "
-    "ML (slow for large samples; not with --ordinal).",
+    help="Missing and not-applicable answers in CFA, validity and invariance: auto = full-information "
+    "ML (lavaan missing = 'ml') whenever a model item has a gap, with the listwise fit beside it as "
+    "a sensitivity check; ml; or listwise (complete rows only). --ordinal uses complete rows.",
 )
 @click.option(
     "--bootstrap",
@@ -82,6 +99,20 @@ from instrument.errors import UsageError
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for report.html, tables.xlsx and results.json (created if needed).",
 )
+@click.option(
+    "--rename",
+    "rename_path",
+    default=None,
+    metavar="MAP",
+    help="Column rename map (.yaml or .csv, file column -> item id), as mhdq score's; e.g. for "
+    "R-style names with dots such as at.ease.",
+)
+@click.option(
+    "--allow-missing-items",
+    is_flag=True,
+    help="Analyse a file that lacks some item columns (their answers count as missing) instead of "
+    "stopping with an error.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
 def command(
     inputs,
@@ -96,6 +127,8 @@ def command(
     n_boot,
     platform,
     out,
+    rename_path,
+    allow_missing_items,
     quiet,
 ):
     """Validate the scales: item statistics, reliability, EFA, CFA, validity, invariance.
@@ -111,7 +144,7 @@ def command(
     from instrument.grouping import check_group_sizes, check_grouping
     from instrument.read import PLATFORMS, read_responses
 
-    if ordinal and cfa_missing != "listwise":
+    if ordinal and cfa_missing == "ml":
         raise UsageError(
             "--cfa-missing ml cannot be combined with --ordinal (WLSMV is fitted on complete rows)"
         )
@@ -124,7 +157,12 @@ def command(
     if group_by is not None:
         check_grouping(spec, group_by, allow_sensitive=allow_sensitive_group)
     folder = output_dir(out)
-    tables = [read_responses(path, spec, platform=platform) for path in files]
+    from analysis.cli.score import read_rename
+
+    rename = read_rename(rename_path)
+    tables = [read_responses(path, spec, platform=platform, rename=rename) for path in files]
+    if not allow_missing_items:
+        check_item_columns(tables)
     results = validate(
         tables,
         spec,

@@ -375,6 +375,21 @@ def verdicts(res) -> list[Verdict]:
         )
     if res.cfa_comparison is not None:
         for _, row in _fit_indices(res).iterrows():
+            n_model = _model_n(res, row["model"])
+            fit = res.cfa.get(row["model"])
+            if n_model is not None and fit is not None:
+                p_model = len(fit.model_.observed)
+                r_model = n_model / p_model
+                out.append(
+                    _v(
+                        "cfa",
+                        f"{row['model']}: sample size n = {n_model} for {p_model} items "
+                        f"({r_model:.1f} per item)",
+                        r_model,
+                        r_model >= 7 and n_model >= 100,
+                        "sample",
+                    )
+                )
             cfi, srmr, rmsea = row["cfi"], row["srmr"], row["rmsea"]
             both = None if not (_finite(cfi) and _finite(srmr)) else (cfi >= 0.95 and srmr <= 0.08)
             what = "scaled " if res.cfa_estimator == "WLSMV" else ""
@@ -471,6 +486,24 @@ def verdicts(res) -> list[Verdict]:
                 )
             )
     return out
+
+
+def _model_n(res, model: str) -> int | None:
+    """Respondents the fitted CFA model used (its own n, not the rows read)."""
+    fit = res.cfa.get(model)
+    return None if fit is None else int(fit.n_obs_)
+
+
+def _listwise_cells(r: pd.Series) -> dict:
+    """The listwise sensitivity fit beside a FIML model (none without it)."""
+    if "listwise_n_obs" not in r.index:
+        return {}
+    return {
+        "Listwise n": int(r["listwise_n_obs"]),
+        "Listwise CFI": r["listwise_cfi"],
+        "Listwise RMSEA": r["listwise_rmsea"],
+        "Listwise SRMR": r["listwise_srmr"],
+    }
 
 
 def _fit_indices(res) -> pd.DataFrame:
@@ -841,6 +874,7 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
                 rows.append(
                     {
                         "Model": r["model"],
+                        "n": _model_n(res, r["model"]),
                         "χ² (scaled)": r["chisq_scaled"],
                         "df": round(float(r["df_scaled"]), 2),
                         "p": _p(r["pvalue_scaled"]),
@@ -854,6 +888,7 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
                 rows.append(
                     {
                         "Model": r["model"],
+                        "n": _model_n(res, r["model"]),
                         "χ²": r["chisq"],
                         "df": int(r["df"]),
                         "p": _p(r["pvalue"]),
@@ -871,13 +906,23 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
                             if r["nested"]
                             else "–"
                         ),
+                        **_listwise_cells(r),
                     }
                 )
         report.table(
             pd.DataFrame(rows).set_index("Model"),
-            caption=f"Model comparison, {res.cfa_estimator} (most constrained first)",
+            caption=f"Model comparison, {res.cfa_estimator} (most constrained first)"
+            + (
+                "; listwise: the same model on the respondents who answered all its items "
+                "(sensitivity check)"
+                if "listwise_n_obs" in cmp.columns
+                else ""
+            ),
             digits=3,
         )
+        note = None if res.complete_case is None else res.complete_case.note()
+        if note:
+            report.note(note)
         ax = plots.fit_comparison(_fit_indices(res))
         report.figure(
             ax.figure,
@@ -915,9 +960,9 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     )
     if _status_note(report, res, "validity"):
         v = res.validity
-        report.paragraph(f"Model: {res.validity_model}.")
+        report.paragraph(f"Model: {res.validity_model}; n = {v.n_obs} respondents.")
         report.table(
-            paper_table(v.factors),
+            paper_table(v.factors.assign(n_obs=v.n_obs)),
             caption="Composite reliability (CR) and average variance extracted (AVE)",
         )
         fl = v.fornell_larcker.copy()
@@ -958,6 +1003,7 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
         rows = [
             {
                 "Step": step,
+                "n": int(sum(inv.n_obs.values())),
                 "χ²": r["chisq"],
                 "df": int(r["df"]),
                 "CFI": r["cfi"],

@@ -27,6 +27,7 @@ and the report.
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -57,6 +58,35 @@ __all__ = [
 #: Version of the layout of :meth:`ValidationResults.to_dict` (docs/results-schema.md).
 SCHEMA_VERSION = "1.0"
 MISSING_RULES = ("pairwise", "listwise")
+#: Missing answers in CFA, validity and invariance (``auto``: FIML when a model item has a gap).
+CFA_MISSING_RULES = ("auto", "ml", "listwise")
+
+
+def resolve_cfa_missing(
+    rule: str, codes: pd.DataFrame, items: Sequence[str], *, ordinal: bool
+) -> str:
+    """The missing-data rule a CFA uses: ``auto`` becomes ``ml`` (full-information ML) when any
+    of ``items`` has a missing or not-applicable answer among the respondents who answered at
+    least one of them, ``listwise`` otherwise (the same fit without a mean structure) and always
+    with ``ordinal`` (WLSMV on complete rows).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": [1, 2, None], "b": [2, 3, 4]})
+    >>> resolve_cfa_missing("auto", frame, ["a", "b"], ordinal=False)
+    'ml'
+    >>> resolve_cfa_missing("auto", frame.dropna(), ["a", "b"], ordinal=False)
+    'listwise'
+    """
+    if rule != "auto":
+        return rule
+    if ordinal or not len(items):
+        return "listwise"
+    block = codes[list(items)]
+    block = block[block.notna().any(axis=1)]
+    return "ml" if bool(block.isna().to_numpy().any()) else "listwise"
+
+
 #: Fewest respondents each kind of analysis is run with (below it the analysis is skipped with
 #: its reason). Factor analyses also need more respondents than items.
 MIN_RESPONDENTS = {
@@ -242,6 +272,10 @@ class ValidationResults:
     invariance : InvarianceResult or None
     invariance_model : str or None
         Name of the model tested for invariance.
+    complete_case : CompleteCaseReport or None
+        :func:`analysis.sem.missingness.complete_case_report` of the structure items: how many
+        respondents listwise deletion keeps and which items' gaps cost most (its ``note()`` is the
+        report line when fewer than 70% would be kept).
     steps : tuple of Step
     """
 
@@ -269,6 +303,7 @@ class ValidationResults:
     criterion: pd.DataFrame | None = None
     invariance: Any = None
     invariance_model: str | None = None
+    complete_case: Any = None
     steps: tuple[Step, ...] = ()
 
     def step(self, name: str) -> Step:
@@ -601,7 +636,7 @@ def validate(
     ordinal: bool = False,
     seed: int = 20240601,
     missing: str = "pairwise",
-    cfa_missing: str = "listwise",
+    cfa_missing: str = "auto",
     n_boot: int | None = None,
     n_iter: int = 20,
     ci_level: float = 0.95,
@@ -627,10 +662,13 @@ def validate(
         Seed of every random step (parallel analysis, split-half sampling, bootstrap).
     missing : {"pairwise", "listwise"}, default "pairwise"
         Missing answers in item statistics, reliability and correlations.
-    cfa_missing : {"listwise", "ml"}, default "listwise"
-        Missing answers in CFA, validity and invariance: listwise deletion (lavaan's default for
-        ML) or full-information ML (lavaan ``missing = "ml"``; slow for large samples with many
-        missing-data patterns; not with ``ordinal=True``, whose WLSMV is listwise).
+    cfa_missing : {"auto", "ml", "listwise"}, default "auto"
+        Missing and not-applicable answers in CFA, validity and invariance: full-information ML
+        (lavaan ``missing = "ml"``) or listwise deletion (lavaan's default for ML). ``"auto"``
+        uses full-information ML whenever a model item has a missing or not-applicable answer
+        (listwise otherwise, where both are the same fit); with full-information ML every model
+        is also fitted on the complete rows as a sensitivity check (the comparison table's
+        ``listwise_*`` columns). ``ordinal=True`` (WLSMV) is fitted on complete rows.
     n_boot : int or None, default None
         Bootstrap resamples. None: no bootstrap interval for alpha (the analytic Feldt and
         Duhachek intervals only, as ``psych::alpha``'s default ``n.iter = 1``) and
@@ -673,9 +711,11 @@ def validate(
         )
     if not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
         raise ValueError(f"n_iter: must be a whole number of at least 1, got {n_iter!r}")
-    if cfa_missing not in ("listwise", "ml"):
-        raise ValueError(f"cfa_missing: must be 'listwise' or 'ml', got {cfa_missing!r}")
-    if ordinal and cfa_missing != "listwise":
+    if cfa_missing not in CFA_MISSING_RULES:
+        raise ValueError(
+            f"cfa_missing: must be one of {', '.join(CFA_MISSING_RULES)}, got {cfa_missing!r}"
+        )
+    if ordinal and cfa_missing == "ml":
         raise ValueError(
             "cfa_missing: full-information ML is not available for ordinal (WLSMV) CFA; "
             "use cfa_missing='listwise' with ordinal=True"
@@ -696,6 +736,8 @@ def validate(
     struct = structure_items(instrument)
     present_struct = [i for i in struct if codes[i].notna().any()]
     n_complete = int(codes[list(struct)].notna().all(axis=1).sum()) if struct else 0
+    requested_cfa_missing = cfa_missing
+    cfa_missing = resolve_cfa_missing(cfa_missing, codes, struct, ordinal=ordinal)
 
     groups = None
     group_sizes = None
@@ -737,6 +779,7 @@ def validate(
     options = {
         "missing": missing,
         "cfa_missing": cfa_missing,
+        "cfa_missing_requested": requested_cfa_missing,
         "ordinal": bool(ordinal),
         "seed": seed,
         "group_by": group_by,
@@ -835,6 +878,12 @@ def validate(
 
     # --- CFA ----------------------------------------------------------------------------------
     _cfa_steps(run, out, codes, instrument, ordinal=ordinal, cfa_missing=cfa_missing)
+    if struct:
+        from analysis.sem.missingness import complete_case_report
+
+        out["complete_case"] = complete_case_report(
+            codes, list(struct), not_applicable=not_applicable[list(struct)]
+        )
 
     # --- validity -----------------------------------------------------------------------------
     _validity_step(run, out, codes, instrument, ordinal=ordinal, cfa_missing=cfa_missing)
@@ -879,6 +928,7 @@ def validate(
         cfa_estimator=out.get("cfa_estimator", "ML"),
         cfa_skipped=out.get("cfa_skipped", {}),
         cfa_comparison=out.get("cfa_comparison"),
+        complete_case=out.get("complete_case"),
         validity=out.get("validity"),
         validity_model=out.get("validity_model"),
         criterion=out.get("criterion"),
@@ -1047,6 +1097,38 @@ def _cfa_steps(
     out["cfa"] = fits
     out["cfa_estimator"] = "WLSMV" if ordinal else "ML"
     out["cfa_comparison"] = _wlsmv_comparison(fits) if ordinal else compare_models(fits)
+    if cfa_missing == "ml" and not ordinal:
+        out["cfa_comparison"] = _with_listwise(out["cfa_comparison"], fits, codes)
+
+
+#: Fit measures of the listwise sensitivity fit added beside each FIML model.
+LISTWISE_COLUMNS = ("chisq", "df", "cfi", "tli", "rmsea", "srmr")
+
+
+def _with_listwise(table: pd.DataFrame, fits: dict, codes: pd.DataFrame) -> pd.DataFrame:
+    """The comparison table with each model refitted on its complete rows (listwise deletion) as
+    a sensitivity check: ``listwise_n_obs`` and ``listwise_<measure>`` (NaN when too few
+    respondents answered every item of the model or the fit failed)."""
+    from analysis.sem.cfa import CFA
+
+    rows = []
+    for name in table["model"]:
+        model = fits[name].model_
+        data = codes[list(model.observed)].dropna()
+        rec: dict[str, Any] = {"listwise_n_obs": len(data)}
+        rec.update({f"listwise_{c}": math.nan for c in LISTWISE_COLUMNS})
+        if len(data) >= max(MIN_RESPONDENTS["cfa"], len(model.observed) + 1):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter(
+                        "ignore"
+                    )  # the sensitivity fit's warnings are not the model's
+                    fm = CFA(model, missing="listwise").fit(data).fit_measures_
+                rec.update({f"listwise_{c}": float(fm[c]) for c in LISTWISE_COLUMNS})
+            except _ANALYSIS_ERRORS:
+                pass
+        rows.append(rec)
+    return pd.concat([table.reset_index(drop=True), pd.DataFrame(rows)], axis=1)
 
 
 #: Columns of the WLSMV model comparison (lavaan's fitMeasures names, ``.`` as ``_``).
@@ -1567,6 +1649,13 @@ def _to_dict(res: ValidationResults) -> dict:
                     for name, fit in res.cfa.items()
                 },
                 "skipped": dict(res.cfa_skipped),
+                "complete_case": None
+                if res.complete_case is None
+                else {
+                    k: v
+                    for k, v in res.complete_case.to_dict().items()
+                    if k in ("n_rows", "n_complete", "share_complete")
+                },
                 "comparison": None
                 if res.cfa_comparison is None
                 else res.cfa_comparison.to_dict(orient="records"),
