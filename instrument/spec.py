@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from instrument.errors import SpecError, SpecProblem
+from instrument.hypotheses import hypothesis_problems
 
 FORMAT_VERSION = 1
 #: Embedded instruments by name. ``"mhdq"`` is the current item bank; ``"mhdq-0.1.0"`` and
@@ -656,6 +657,7 @@ def _build(data: dict[str, Any], source: str) -> Instrument:
             "group_kinds",
             "consent",
             "withdrawn",
+            "hypotheses",
         },
         "",
     )
@@ -704,6 +706,8 @@ def _build(data: dict[str, Any], source: str) -> Instrument:
             )
     consent = _consent(check, data.get("consent"), codes, parameters)
     withdrawn = _withdrawn(check, data.get("withdrawn"))
+    for where, value, message in hypothesis_problems(data.get("hypotheses")):
+        check.add(where, value, message)  # parsed on demand: instrument.hypotheses.hypotheses_of
 
     ids = [i.id for i in items] + [q.id for q in background]
     seen: dict[str, int] = {}

@@ -59,3 +59,16 @@ def pair_waves(data: pd.DataFrame, *, wave: str, waves: Sequence[str] | None) ->
             f"data: column {wave!r} holds {len(order)} wave(s); comparing waves needs two"
         )
     return order[0], order[1]
+
+
+def group_labels(values: pd.Series) -> pd.Series:
+    """Group values as text labels: whole numbers without ``.0`` (1.0 -> "1"), blanks as NA."""
+
+    def label(value):
+        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+            return pd.NA
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            return str(int(value))
+        return str(value)
+
+    return values.map(label).astype("string")

@@ -1,0 +1,170 @@
+"""report.html, tables.xlsx and results.json of the longitudinal study (:mod:`.study`).
+
+Only aggregated tables are written: no respondent identifiers, no per-person rows, no free text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.longitudinal.hypotheses import COSMIN_SHARE
+from analysis.longitudinal.study import LongitudinalResults
+
+__all__ = ["write_longitudinal_outputs"]
+
+_SYNTHETIC = "SYNTHETIC DATA - simulated respondents, not real people. "
+
+
+def result_tables(results: LongitudinalResults) -> dict[str, pd.DataFrame]:
+    """The tables of the results, by sheet name (the same tables the report shows)."""
+    tables: dict[str, pd.DataFrame] = {
+        "retention": results.retention.summary(),
+        "means_per_wave": results.means.summary(),
+    }
+    if results.retest is not None:
+        tables["test_retest_icc"] = results.retest.summary()
+        tables["measurement_error"] = results.retest.measurement_error()
+    if results.change:
+        tables["reliable_change"] = pd.concat([c.summary() for c in results.change])
+    if results.groups is not None:
+        tables["groups_descriptives"] = results.groups.descriptives
+        tables["groups_welch"] = results.groups.welch
+        tables["groups_pairs"] = results.groups.summary()
+    if results.hypotheses is not None:
+        tables["hypotheses"] = results.hypotheses.summary()
+    tables["problems"] = results.problems
+    return tables
+
+
+def write_longitudinal_outputs(
+    results: LongitudinalResults, folder: str | Path, *, provenance: dict | None = None
+) -> dict[str, Path]:
+    """Write report.html, tables.xlsx and results.json into ``folder``.
+
+    Parameters
+    ----------
+    results : LongitudinalResults
+    folder : str or Path
+        Existing, writable folder.
+    provenance : dict, optional
+        Extra facts for results.json (instrument name and fingerprint, files read).
+
+    Returns
+    -------
+    dict
+        ``{"html": path, "xlsx": path, "json": path}``.
+    """
+    from analysis.report import software_versions, write_json, write_tables_xlsx
+
+    folder = Path(folder)
+    tables = result_tables(results)
+    label = _SYNTHETIC if results.synthetic else ""
+    notes = {name: label.strip() for name in tables} if label else None
+    paths = {
+        "xlsx": write_tables_xlsx(tables, folder / "tables.xlsx", notes=notes),
+        "json": write_json(
+            {
+                **results.to_dict(),
+                "provenance": {**(provenance or {}), "software": software_versions()},
+            },
+            folder / "results.json",
+        ),
+    }
+    paths["html"] = _report(results, tables).write(folder / "report.html")
+    return paths
+
+
+def _report(results: LongitudinalResults, tables: dict[str, pd.DataFrame]):
+    import matplotlib.pyplot as plt
+
+    from analysis.report import HtmlReport
+
+    level = f"{results.ci_level:.0%}"
+    subtitle = (
+        f"{len(results.waves)} waves ({', '.join(results.waves)}); scales: "
+        f"{', '.join(results.scales)}"
+    )
+    if results.synthetic:
+        subtitle = _SYNTHETIC + subtitle
+    report = HtmlReport("Longitudinal analysis", subtitle=subtitle)
+    if results.synthetic:
+        report.note(_SYNTHETIC + "Nothing here describes real people.")
+    for note in results.notes:
+        report.note(note)
+
+    report.section(
+        "Retention across waves",
+        "Respondents seen at each wave (the counts of a CONSORT-style participant flow diagram).",
+    )
+    report.table(tables["retention"], caption="Retention per wave", index=False)
+    report.figure(results.retention.plot().figure, caption="Participant flow across waves.")
+    if len(results.problems):
+        report.table(results.problems, caption="Reading and linkage problems (counts)", index=False)
+
+    report.section("Scale means per wave", f"Mean per wave with its {level} t interval.")
+    report.table(tables["means_per_wave"], caption="Means per wave", index=False)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    results.means.plot(ax=ax)
+    report.figure(fig, caption=f"Scale means per wave ({level} CI).")
+
+    if results.retest is not None:
+        first = results.retest.results[0]
+        report.section(
+            "Test–retest reliability and measurement error",
+            f"ICC(2,1) (absolute agreement) and ICC(3,1) (consistency), single and average, "
+            f"between {first.waves[0]} and {first.waves[1]} (pingouin intraclass_corr; "
+            "psych::ICC gives the same values). SEM and SDC as in COSMIN's measurement-error "
+            "box; the SDC is the change one person must show to exceed measurement error.",
+        )
+        interval = first.interval_days_median
+        if interval is not None:
+            report.paragraph(
+                f"Median interval between the two waves: {interval:.0f} days "
+                f"(range {first.interval_days_min:.0f}–{first.interval_days_max:.0f})."
+            )
+        report.table(tables["test_retest_icc"], caption="Intraclass correlations", index=False)
+        for r in results.retest.results:
+            report.verdict(
+                f"ICC(2,1) of {r.scale} = {r.icc.at['ICC2', 'estimate']:.2f} (n = {r.n_obs})",
+                bool(r.icc.at["ICC2", "estimate"] >= 0.70),
+                rule="ICC >= .70",
+                citation="Prinsen et al. (2018), COSMIN criteria for good measurement properties",
+            )
+        report.table(tables["measurement_error"], caption="Measurement error", index=False)
+    if results.change:
+        report.section(
+            "Individual change",
+            "Reliable change index (Jacobson & Truax 1991; reliability = ICC(3,1)) and change "
+            "beyond the smallest detectable change (SDC from the agreement SEM). Counts only.",
+        )
+        report.table(tables["reliable_change"], caption="Change categories", index=False)
+    if results.groups is not None:
+        report.section(
+            "Comparison across groups (known-groups validity)",
+            f"Scores at {results.group_wave} by {results.groups.group}: Welch's ANOVA, "
+            f"Games–Howell pairwise comparisons ({level} simultaneous intervals) and Hedges' g "
+            f"with {level} intervals.",
+        )
+        for note in results.groups.notes:
+            report.note(note)
+        report.table(tables["groups_descriptives"], caption="Scores by group", index=False)
+        report.table(tables["groups_welch"], caption="Welch's ANOVA", index=False)
+        report.table(tables["groups_pairs"], caption="Pairwise comparisons", index=False)
+    if results.hypotheses is not None:
+        h = results.hypotheses
+        report.section(
+            "Hypotheses stated in advance (construct validity)",
+            f"Each hypothesis of the specification tested at {results.group_wave}: observed "
+            f"value with its {level} interval; confirmed when the estimate satisfies the stated "
+            "direction and size.",
+        )
+        report.table(tables["hypotheses"], caption="Hypotheses", index=False)
+        report.verdict(
+            f"{h.n_confirmed} of {h.n_evaluated} hypotheses confirmed",
+            h.meets_cosmin,
+            rule=f"at least {COSMIN_SHARE:.0%} confirmed",
+            citation="Prinsen et al. (2018); Terwee et al. (2007)",
+        )
+    return report

@@ -1,0 +1,213 @@
+"""The longitudinal analyses in one call: retention, means per wave, test–retest, change, groups.
+
+:func:`longitudinal_study` runs every analysis of this room on a person-period table of scale
+scores and gathers the results; :func:`~analysis.longitudinal.outputs.write_longitudinal_outputs`
+writes them as report.html, tables.xlsx and results.json. It takes DataFrames and column names,
+not an instrument: scoring and reading the specification's hypotheses are the caller's
+(``mhdq longitudinal`` does both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from analysis.longitudinal._checks import check_columns, wave_order
+from analysis.longitudinal.change import ReliableChange, WaveMeans, reliable_change, wave_means
+from analysis.longitudinal.groups import GroupComparison, compare_groups
+from analysis.longitudinal.hypotheses import HypothesisResults, evaluate_hypotheses
+from analysis.longitudinal.retention import RetentionFlow, retention_flow
+from analysis.longitudinal.retest import TestRetest, test_retest
+
+__all__ = ["LongitudinalResults", "longitudinal_study"]
+
+
+@dataclass(frozen=True)
+class LongitudinalResults:
+    """Everything :func:`longitudinal_study` found.
+
+    Attributes
+    ----------
+    waves : tuple of str
+        Waves in order.
+    scales : tuple of str
+        Scales analysed.
+    retention : RetentionFlow
+    means : WaveMeans
+    retest : TestRetest or None
+        None when fewer than three respondents were scored at both compared waves.
+    change : tuple of ReliableChange
+        One per scale with a test–retest result.
+    groups : GroupComparison or None
+        When a group column was given (compared at ``group_wave``).
+    hypotheses : HypothesisResults or None
+        When hypotheses were given (tested at ``group_wave``).
+    group_wave : str
+        The wave whose scores the group comparison and the hypotheses use (the first).
+    problems : DataFrame
+        Problem counts by ``rule`` and ``severity`` (no rows, values or identifiers).
+    synthetic : bool
+        True when the data are marked synthetic; every output then says so.
+    notes : tuple of str
+        Analyses that could not be run and why.
+    ci_level : float
+    """
+
+    waves: tuple[str, ...]
+    scales: tuple[str, ...]
+    retention: RetentionFlow
+    means: WaveMeans
+    retest: TestRetest | None
+    change: tuple[ReliableChange, ...]
+    groups: GroupComparison | None
+    hypotheses: HypothesisResults | None
+    group_wave: str
+    problems: pd.DataFrame
+    synthetic: bool
+    notes: tuple[str, ...] = field(default=())
+    ci_level: float = 0.95
+
+    def to_dict(self) -> dict:
+        """Aggregated results only: no identifiers, no per-person rows."""
+        return {
+            "synthetic": self.synthetic,
+            "waves": list(self.waves),
+            "scales": list(self.scales),
+            "ci_level": self.ci_level,
+            "retention": self.retention.to_dict(),
+            "means": self.means.to_dict(),
+            "test_retest": None if self.retest is None else self.retest.to_dict(),
+            "change": [c.to_dict() for c in self.change],
+            "group_wave": self.group_wave,
+            "groups": None if self.groups is None else self.groups.to_dict(),
+            "hypotheses": None if self.hypotheses is None else self.hypotheses.to_dict(),
+            "problems": self.problems.to_dict("records"),
+            "notes": list(self.notes),
+        }
+
+
+def longitudinal_study(
+    scores: pd.DataFrame,
+    *,
+    scales: Sequence[str],
+    id: str = "respondent_id",
+    wave: str = "wave",
+    date: str | None = None,
+    waves: Sequence[str] | None = None,
+    retest_waves: tuple[str, str] | None = None,
+    group: str | None = None,
+    scalar_invariance: bool | None = None,
+    hypotheses: Sequence = (),
+    problems: pd.DataFrame | None = None,
+    synthetic: bool = False,
+    ci_level: float = 0.95,
+) -> LongitudinalResults:
+    """Run the longitudinal analyses on person-period scale scores.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        One row per respondent and wave: ``id``, ``wave``, the ``scales``, and any group
+        column or other measures the hypotheses name.
+    scales : sequence of str
+        Score columns.
+    id, wave : str
+        Respondent-id and wave columns.
+    date : str, optional
+        Date column (the between-wave interval of the test–retest result).
+    waves : sequence of str, optional
+        Waves in order (default: the categories' order of ``wave``, or sorted).
+    retest_waves : tuple of two str, optional
+        The waves compared for test–retest and individual change (default: the first two).
+    group : str, optional
+        Grouping column (e.g. fellowship) for the known-groups comparison at the first wave.
+    scalar_invariance : bool or None
+        Passed to :func:`~analysis.longitudinal.groups.compare_groups`.
+    hypotheses : sequence of Hypothesis
+        Tested at the first wave with :func:`~analysis.longitudinal.hypotheses.evaluate_hypotheses`.
+    problems : DataFrame, optional
+        Problem records of the reading (``rule`` and ``severity`` columns); only counts are kept.
+    synthetic : bool, default False
+        Whether the data are synthetic (labelled so in every output).
+    ci_level : float, default 0.95
+
+    Returns
+    -------
+    LongitudinalResults
+    """
+    scale_list = tuple(scales)
+    check_columns(scores, [id, wave, *scale_list], "scores")
+    order = [str(w) for w in wave_order(scores, wave=wave, waves=waves)]
+    data = scores.copy()
+    data[wave] = pd.Categorical(data[wave].astype(str), categories=order, ordered=True)
+    notes: list[str] = []
+    flow = retention_flow(data, id=id, wave=wave, waves=order)
+    means = wave_means(data, scales=list(scale_list), wave=wave, waves=order, ci_level=ci_level)
+    retest: TestRetest | None = None
+    change: list[ReliableChange] = []
+    if len(order) >= 2:
+        pair = retest_waves or (order[0], order[1])
+        try:
+            retest = test_retest(
+                data,
+                scales=list(scale_list),
+                id=id,
+                wave=wave,
+                waves=pair,
+                date=date,
+                ci_level=ci_level,
+            )
+        except ValueError as exc:
+            notes.append(f"test-retest not computed: {exc}")
+        if retest is not None:
+            for result in retest.results:
+                change.append(
+                    reliable_change(
+                        data,
+                        scale=result.scale,
+                        id=id,
+                        wave=wave,
+                        waves=pair,
+                        reliability=float(result.icc.at["ICC3", "estimate"]),
+                        sdc=result.sdc_agreement,
+                        ci_level=ci_level,
+                    )
+                )
+    else:
+        notes.append("one wave only: no test-retest or change")
+    first = data[data[wave] == order[0]]
+    groups = None
+    if group is not None:
+        try:
+            groups = compare_groups(
+                first,
+                scales=list(scale_list),
+                group=group,
+                ci_level=ci_level,
+                scalar_invariance=scalar_invariance,
+            )
+        except ValueError as exc:
+            notes.append(f"group comparison not computed: {exc}")
+    tested = evaluate_hypotheses(first, list(hypotheses), ci_level=ci_level) if hypotheses else None
+    counts = (
+        problems.groupby(["rule", "severity"]).size().rename("n").reset_index()
+        if problems is not None and len(problems)
+        else pd.DataFrame({"rule": [], "severity": [], "n": []})
+    )
+    return LongitudinalResults(
+        waves=tuple(order),
+        scales=scale_list,
+        retention=flow,
+        means=means,
+        retest=retest,
+        change=tuple(change),
+        groups=groups,
+        hypotheses=tested,
+        group_wave=order[0],
+        problems=counts,
+        synthetic=synthetic,
+        notes=tuple(notes),
+        ci_level=ci_level,
+    )
