@@ -152,3 +152,37 @@ def test_coverage_cumulative_incidence_fine_gray_and_icc(v2, population):
             hits[key].append(table.at[row, "ci_low"] <= population[key] <= table.at[row, "ci_high"])
     for name, h in hits.items():
         assert 0.91 <= _coverage(h) <= 0.99, (name, _coverage(h))
+
+
+def test_cli_waves_writes_labelled_long_files(tmp_path):
+    from click.testing import CliRunner
+
+    from analysis.cli import main
+
+    out = tmp_path / "study.csv"
+    result = CliRunner().invoke(
+        main,
+        [
+            "simulate",
+            "--instrument",
+            "mhdq-0.2.0",
+            "--n",
+            "60",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+            "--waves",
+            "--groups",
+            "6",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "SYNTHETIC" in result.output
+    import pandas as pd
+
+    responses = pd.read_csv(out, dtype={"wave": str})
+    outcomes = pd.read_csv(tmp_path / "study-outcomes.csv")
+    assert set(responses["wave"]) <= {"0", "6", "12"} and responses["group_id"].nunique() <= 6
+    assert (responses["synthetic"] == "synthetic").all()
+    assert set(outcomes["outcome"]) <= set(OUTCOME_TYPES) and len(outcomes) == 60
