@@ -32,6 +32,22 @@ def _split(text: str | None, option: str, *, exactly: int | None = None) -> list
     return parts
 
 
+def _substantive(pp, spec, items: list[str]):
+    """The items' substantive answer codes (not-applicable, missing and unknown codes blank)."""
+    import numpy as np
+    import pandas as pd
+
+    out = {}
+    for item_id in dict.fromkeys(items):
+        if item_id not in pp.columns:
+            out[item_id] = pd.Series(np.nan, index=pp.index)
+            continue
+        codes = [float(c) for c in spec.response_scales[spec.item(item_id).response_scale].codes]
+        values = pd.to_numeric(pp[item_id], errors="coerce").astype("float64")
+        out[item_id] = values.where(values.isin(codes))
+    return pd.DataFrame(out, index=pp.index)
+
+
 @click.command("longitudinal")
 @click.argument("input_file", metavar="[INPUT]", required=False)
 @instrument_option
@@ -141,10 +157,10 @@ def command(
     from analysis.longitudinal.outputs import write_longitudinal_outputs
     from analysis.longitudinal.study import longitudinal_study
     from instrument.hypotheses import hypotheses_of
+    from instrument.io.write import write_problems, write_table
     from instrument.read import PLATFORMS
     from instrument.score import score_items
     from instrument.waves import read_waves
-    from instrument.write import write_problems, write_table
 
     if platform is not None and platform.strip().lower() not in (*PLATFORMS, "tsv"):
         raise UsageError(
@@ -196,18 +212,21 @@ def command(
             f"--group {group_column!r}: not a background column of the data; columns: "
             f"{', '.join(table.background_columns) or 'none'}"
         )
+    answers = _substantive(pp, spec, [i for sc in scale_ids for i in spec.scale_items(sc)])
     results = longitudinal_study(
         frame,
         scales=scale_ids,
         date="date" if date_column else None,
         waves=list(table.waves),
-        retest_waves=tuple(retest_pair) if retest_pair else None,  # type: ignore[arg-type]
+        retest_waves=tuple(retest_pair) if retest_pair else None,
         group=group_column,
         scalar_invariance={"yes": True, "no": False}.get(scalar_invariance),
         hypotheses=hypotheses_of(spec),
         problems=table.problems_frame(),
         synthetic=synthetic,
         ci_level=ci_level,
+        item_responses=pd.concat([pp[["respondent_id", "wave"]], answers], axis=1),
+        scale_items={sc: list(spec.scale_items(sc)) for sc in scale_ids},
     )
     paths = write_longitudinal_outputs(
         results,
