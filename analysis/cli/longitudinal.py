@@ -7,19 +7,8 @@ from pathlib import Path
 import click
 
 from analysis.cli.options import instrument_option, open_instrument, output_dir
+from analysis.cli.waves_input import parse_wave_of
 from instrument.errors import UsageError
-
-
-def _wave_of(values: tuple[str, ...]) -> list[tuple[str, str]]:
-    pairs = []
-    for value in values:
-        path, sep, label = value.rpartition("=")
-        if not sep or not path.strip() or not label.strip():
-            raise UsageError(
-                f"--wave-of {value!r}: write FILE=LABEL, e.g. --wave-of t0.csv=baseline"
-            )
-        pairs.append((path.strip(), label.strip()))
-    return pairs
 
 
 def _split(text: str | None, option: str, *, exactly: int | None = None) -> list[str] | None:
@@ -183,7 +172,7 @@ def command(
     folder = output_dir(out)
     if wave_of:
         table = read_waves(
-            _wave_of(wave_of), spec, date=date_column, id_column=id_column, platform=platform
+            parse_wave_of(wave_of), spec, date=date_column, id_column=id_column, platform=platform
         )
     else:
         table = read_waves(
