@@ -108,6 +108,23 @@ class WaveTable:
             raise KeyError(f"no wave {label!r}; waves: {', '.join(self.waves)}")
         return self.person_period[self.person_period["wave"] == label]
 
+    def responses(self, label: str | None = None) -> ResponseTable:
+        """One wave (default: the first, the baseline) as a :class:`ResponseTable` for the
+        cross-sectional checks and analyses; its problems are every problem of the reading and
+        linkage (of all waves)."""
+        rows = self.wave(self.waves[0] if label is None else label)
+        meta_columns = ["source_file", "source_row", "respondent_id"]
+        if "synthetic" in rows.columns:
+            meta_columns.append("synthetic")
+        return ResponseTable(
+            items=rows[list(self.item_columns)].reset_index(drop=True),
+            background=rows[list(self.background_columns)].reset_index(drop=True),
+            meta=rows[meta_columns].reset_index(drop=True),
+            problems=list(self.problems),
+            platform="waves",
+            source=", ".join(self.sources),
+        )
+
 
 def read_waves(
     source: str | Path | Mapping[str, str | Path] | Sequence[tuple[str | Path, str]],

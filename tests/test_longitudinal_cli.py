@@ -77,6 +77,21 @@ def test_longitudinal_command_writes_every_output(cohort, capsys):
     assert results["groups"]["notes"][0].startswith("means are compared without evidence")
     html = (out / "report.html").read_text()
     assert "SYNTHETIC DATA" in html and "Test–retest" in html and "Hypotheses" in html
+    # longitudinal invariance per scale across the three waves: 15 observed, 135 moments;
+    # configural npar 63 (12 loadings, 15 + 15 residual (co)variances, 15 intercepts, 3 + 3
+    # factor (co)variances), metric −8 loadings, scalar −10 intercepts + 2 latent means.
+    # The report says when wave means are compared without scalar invariance
+    inv = results["longitudinal_invariance"]
+    assert set(inv) == {"agree", "conscientious", "neuroticism"}
+    steps = inv["agree"]["steps"]
+    assert [s["step"] for s in steps] == ["configural", "metric", "scalar"]
+    assert [s["df"] for s in steps] == [72.0, 80.0, 88.0]
+    assert len(inv["agree"]["latent_means"]) == 2
+    assert "Longitudinal measurement invariance" in html
+    without = results["means_without_scalar_invariance"]
+    assert without == [s for s in inv if not inv[s]["scalar_supported"]]
+    if without:
+        assert "compared across waves without scalar invariance" in html
     # no identifiers in the report, the tables or the results
     with zipfile.ZipFile(out / "tables.xlsx") as book:
         sheets = " ".join(book.read(n).decode("utf-8", "replace") for n in book.namelist())

@@ -7,19 +7,8 @@ from pathlib import Path
 import click
 
 from analysis.cli.options import instrument_option, open_instrument, output_dir
+from analysis.cli.waves_input import parse_wave_of
 from instrument.errors import UsageError
-
-
-def _wave_of(values: tuple[str, ...]) -> list[tuple[str, str]]:
-    pairs = []
-    for value in values:
-        path, sep, label = value.rpartition("=")
-        if not sep or not path.strip() or not label.strip():
-            raise UsageError(
-                f"--wave-of {value!r}: write FILE=LABEL, e.g. --wave-of t0.csv=baseline"
-            )
-        pairs.append((path.strip(), label.strip()))
-    return pairs
 
 
 def _split(text: str | None, option: str, *, exactly: int | None = None) -> list[str] | None:
@@ -30,6 +19,22 @@ def _split(text: str | None, option: str, *, exactly: int | None = None) -> list
         wanted = f"{exactly} comma-separated names" if exactly else "comma-separated names"
         raise UsageError(f"{option} {text!r}: expected {wanted}")
     return parts
+
+
+def _substantive(pp, spec, items: list[str]):
+    """The items' substantive answer codes (not-applicable, missing and unknown codes blank)."""
+    import numpy as np
+    import pandas as pd
+
+    out = {}
+    for item_id in dict.fromkeys(items):
+        if item_id not in pp.columns:
+            out[item_id] = pd.Series(np.nan, index=pp.index)
+            continue
+        codes = [float(c) for c in spec.response_scales[spec.item(item_id).response_scale].codes]
+        values = pd.to_numeric(pp[item_id], errors="coerce").astype("float64")
+        out[item_id] = values.where(values.isin(codes))
+    return pd.DataFrame(out, index=pp.index)
 
 
 @click.command("longitudinal")
@@ -167,7 +172,7 @@ def command(
     folder = output_dir(out)
     if wave_of:
         table = read_waves(
-            _wave_of(wave_of), spec, date=date_column, id_column=id_column, platform=platform
+            parse_wave_of(wave_of), spec, date=date_column, id_column=id_column, platform=platform
         )
     else:
         table = read_waves(
@@ -196,6 +201,7 @@ def command(
             f"--group {group_column!r}: not a background column of the data; columns: "
             f"{', '.join(table.background_columns) or 'none'}"
         )
+    answers = _substantive(pp, spec, [i for sc in scale_ids for i in spec.scale_items(sc)])
     results = longitudinal_study(
         frame,
         scales=scale_ids,
@@ -208,6 +214,8 @@ def command(
         problems=table.problems_frame(),
         synthetic=synthetic,
         ci_level=ci_level,
+        item_responses=pd.concat([pp[["respondent_id", "wave"]], answers], axis=1),
+        scale_items={sc: list(spec.scale_items(sc)) for sc in scale_ids},
     )
     paths = write_longitudinal_outputs(
         results,

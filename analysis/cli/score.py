@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from analysis.cli.options import instrument_option, lang_option, open_instrument, quiet_option
+from analysis.cli.waves_input import read_wave_inputs, score_waves, wave_options
 from instrument.errors import UsageError
 
 
@@ -239,6 +240,7 @@ def echo_summary(result, *, strict: bool, quiet: bool) -> None:
     metavar="N",
     help="Rows read and scored at a time for CSV and Parquet.",
 )
+@wave_options
 @lang_option
 @quiet_option
 def command(
@@ -256,6 +258,9 @@ def command(
     scheduler,
     jobs,
     chunk_rows,
+    wave_column,
+    wave_of,
+    wave_id_column,
     lang,
     quiet,
 ) -> None:
@@ -267,11 +272,15 @@ def command(
     rows read = rows scored + rows rejected (rows holding nothing but an id are skipped, each
     with an empty_row_skipped record, and counted apart), and the problems by rule. Simulated
     input (a synthetic column) keeps that column in the scores and is called SYNTHETIC.
+
+    Waves: INPUT with --wave COLUMN, or --wave-of FILE=LABEL per wave, are read in memory and
+    linked by --id-column; the scores get wave and wave_index columns and the problem list the
+    linkage problems (ids in a later wave only, an id twice within a wave, dates out of order).
     """
     from instrument.batch.pipeline import expand_inputs, run_batch
     from instrument.norms import NormTable
 
-    if not inputs:
+    if not inputs and not wave_of:
         raise UsageError("give at least one INPUT file, pattern or folder")
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs: must be 1 or more, got {jobs}")
@@ -290,6 +299,31 @@ def command(
     norms = NormTable.load(norms_path, instrument=instrument) if norms_path else None
     rename = read_rename(rename_path)
     recode = read_recode(recode_path)
+    if (wave_column or wave_of) and (norms_path or min_seconds is not None or engine != "local"):
+        raise UsageError(
+            "--norms, --min-seconds and --engine dask are not available with --wave/--wave-of"
+        )
+    waves = read_wave_inputs(
+        inputs,
+        wave_column,
+        wave_of,
+        instrument,
+        id_column=wave_id_column,
+        rename=rename,
+        recode=recode,
+    )
+    if waves is not None:
+        written, problems_file, counts = score_waves(
+            waves, instrument, out, problems_path=problems_path, strict=strict, impute=impute
+        )
+        if not quiet:
+            for row in counts.itertuples():
+                click.echo(f"wave {row.wave}: rows read {row.n_read:,}, scored {row.n_scored:,}")
+            click.echo(f"scores: {written}" if written else "strict: errors found, no scores")
+            click.echo(f"problems: {problems_file}")
+        if written is None:
+            sys.exit(1)
+        return
     files = expand_inputs(list(inputs))
     with terminate_as_interrupt(), progress_bar(files, quiet) as advance:
         result = run_batch(

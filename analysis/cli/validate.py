@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from analysis.cli.options import instrument_option, open_instrument, output_dir
+from analysis.cli.waves_input import read_wave_inputs, wave_options
 from instrument.errors import DataError, UsageError
 
 
@@ -27,7 +28,7 @@ def check_item_columns(tables) -> None:
 
 
 @click.command("validate")
-@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
+@click.argument("inputs", metavar="INPUT...", nargs=-1)
 @instrument_option
 @click.option(
     "--group-by",
@@ -113,6 +114,7 @@ def check_item_columns(tables) -> None:
     help="Analyse a file that lacks some item columns (their answers count as missing) instead of "
     "stopping with an error.",
 )
+@wave_options
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
 def command(
     inputs,
@@ -129,6 +131,9 @@ def command(
     out,
     rename_path,
     allow_missing_items,
+    wave_column,
+    wave_of,
+    wave_id_column,
     quiet,
 ):
     """Validate the scales: item statistics, reliability, EFA, CFA, validity, invariance.
@@ -137,6 +142,11 @@ def command(
     together (a respondent id repeated across files is rejected after its first occurrence).
     The answers are checked as mhdq score checks them; report.html, tables.xlsx and results.json
     are written into --out.
+
+    Waves (INPUT with --wave COLUMN, or --wave-of FILE=LABEL per wave): the validation runs on
+    the first (baseline) wave only, since the same people answering again are not independent
+    respondents; the linkage problems of every wave are counted in the checks. Use mhdq
+    longitudinal for test-retest, change and invariance across waves.
     """
     from analysis.report.validation import write_validation_outputs
     from analysis.study.validate import validate
@@ -152,15 +162,25 @@ def command(
         raise UsageError(
             f"--platform {platform!r}: unknown; allowed: {', '.join((*PLATFORMS, 'tsv'))}"
         )
-    files = expand_inputs(list(inputs))
+    if not inputs and not wave_of:
+        raise UsageError("give at least one INPUT file, pattern or folder")
     spec = open_instrument(instrument_path)
+    waves = read_wave_inputs(
+        inputs, wave_column, wave_of, spec, id_column=wave_id_column, platform=platform
+    )
     if group_by is not None:
         check_grouping(spec, group_by, allow_sensitive=allow_sensitive_group)
     folder = output_dir(out)
     from analysis.cli.score import read_rename
 
     rename = read_rename(rename_path)
-    tables = [read_responses(path, spec, platform=platform, rename=rename) for path in files]
+    if waves is None:
+        tables = [
+            read_responses(path, spec, platform=platform, rename=rename)
+            for path in expand_inputs(list(inputs))
+        ]
+    else:
+        tables = [waves.responses()]
     if not allow_missing_items:
         check_item_columns(tables)
     results = validate(
@@ -179,6 +199,8 @@ def command(
     paths = write_validation_outputs(results, folder)
     if not quiet:
         label = "SYNTHETIC DATA: " if results.data.synthetic else ""
+        if waves is not None:
+            click.echo(f"validated at the baseline wave {waves.waves[0]} of {len(waves.waves)}")
         not_ok = [s for s in results.steps if s.status not in ("ok", "not_requested")]
         click.echo(
             f"{label}{results.data.n_used} of {results.data.n_read} rows analysed "

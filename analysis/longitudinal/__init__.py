@@ -11,6 +11,8 @@ Public API (each name lives in the module named for its concept):
   F tests and CIs, SEM and SDC between two waves;
 - :func:`~analysis.longitudinal.groups.compare_groups` - known groups: Welch ANOVA, Games–Howell,
   Hedges' g with CIs;
+- :func:`~analysis.longitudinal.invariance.longitudinal_invariance` - longitudinal measurement
+  invariance (configural, metric, scalar across waves; FIML);
 - :func:`~analysis.longitudinal.hypotheses.evaluate_hypotheses` - construct-validity hypotheses
   stated in advance (COSMIN), each with the observed value, CI and whether it was confirmed.
 """
@@ -18,12 +20,19 @@ Public API (each name lives in the module named for its concept):
 from analysis.longitudinal.change import ReliableChange, WaveMeans, reliable_change, wave_means
 from analysis.longitudinal.groups import GroupComparison, compare_groups
 from analysis.longitudinal.hypotheses import HypothesisResults, evaluate_hypotheses
+from analysis.longitudinal.invariance import (
+    LongitudinalInvariance,
+    LongitudinalInvarianceCFA,
+    longitudinal_invariance,
+)
 from analysis.longitudinal.retention import RetentionFlow, retention_flow
 from analysis.longitudinal.retest import RetestResult, TestRetest, icc_intervals, test_retest
 
 __all__ = [
     "GroupComparison",
     "HypothesisResults",
+    "LongitudinalInvariance",
+    "LongitudinalInvarianceCFA",
     "ReliableChange",
     "RetentionFlow",
     "RetestResult",
@@ -32,6 +41,7 @@ __all__ = [
     "compare_groups",
     "evaluate_hypotheses",
     "icc_intervals",
+    "longitudinal_invariance",
     "reliable_change",
     "retention_flow",
     "test_retest",

@@ -32,6 +32,14 @@ def result_tables(results: LongitudinalResults) -> dict[str, pd.DataFrame]:
         tables["groups_descriptives"] = results.groups.descriptives
         tables["groups_welch"] = results.groups.welch
         tables["groups_pairs"] = results.groups.summary()
+    if results.invariance:
+        tables["longitudinal_invariance"] = pd.concat(
+            [r.summary().reset_index().assign(scale=s) for s, r in results.invariance.items()]
+        )[["scale", *results.invariance[next(iter(results.invariance))].summary().reset_index()]]
+        means = [r.latent_means().assign(scale=s) for s, r in results.invariance.items()]
+        tables["latent_mean_change"] = pd.concat(means)[
+            ["scale", "wave", "estimate", "se", "z", "pvalue"]
+        ]
     if results.hypotheses is not None:
         tables["hypotheses"] = results.hypotheses.summary()
     tables["problems"] = results.problems
@@ -103,7 +111,49 @@ def _report(results: LongitudinalResults, tables: dict[str, pd.DataFrame]):
     if len(results.problems):
         report.table(results.problems, caption="Reading and linkage problems (counts)", index=False)
 
+    if results.invariance:
+        report.section(
+            "Longitudinal measurement invariance",
+            "For each scale one model with a factor per wave, the same item's residuals "
+            "correlated across waves; configural (same pattern), metric (equal loadings) and "
+            "scalar (equal loadings and intercepts, latent means of later waves free) models by "
+            "ML with full-information ML for missing answers (lavaan cfa(missing = 'ml') with "
+            "lavTestLRT). A step holds when ΔCFI ≥ −.01 and ΔRMSEA ≤ .015 (Cheung & Rensvold "
+            "2002; Chen 2007); Δχ² is shown beside it.",
+        )
+        report.table(
+            tables["longitudinal_invariance"], caption="Invariance across waves", index=False
+        )
+        for scale, res in results.invariance.items():
+            report.verdict(
+                f"scalar invariance across waves of {scale}",
+                bool(res.scalar_supported),
+                rule="ΔCFI ≥ −.01 and ΔRMSEA ≤ .015 at the metric and scalar steps",
+                citation="Cheung & Rensvold (2002); Chen (2007)",
+            )
+        if len(tables["latent_mean_change"]):
+            report.table(
+                tables["latent_mean_change"],
+                caption="Latent mean change against the first wave (scalar model)",
+                index=False,
+            )
     report.section("Scale means per wave", f"Mean per wave with its {level} t interval.")
+    unsupported = results.means_without_scalar_invariance
+    if unsupported and len(results.waves) > 1:
+        tested = [s for s in unsupported if s in results.invariance]
+        untested = [s for s in unsupported if s not in results.invariance]
+        if tested:
+            report.note(
+                f"Means of {', '.join(tested)} are compared across waves without scalar "
+                "invariance: the invariance tests above did not support equal loadings and "
+                "intercepts, so a change in the mean may reflect a change in how items are "
+                "answered rather than in the construct."
+            )
+        if untested:
+            report.note(
+                f"Means of {', '.join(untested)} are compared across waves without a test of "
+                "scalar invariance across waves."
+            )
     report.table(tables["means_per_wave"], caption="Means per wave", index=False)
     fig, ax = plt.subplots(figsize=(6, 4))
     results.means.plot(ax=ax)

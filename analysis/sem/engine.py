@@ -676,7 +676,10 @@ def _estimates(
             elif mat == PSI:
                 std[k] = v / (lat_sd[r] * lat_sd[c])
             elif mat == THETA:
-                std[k] = v / (ov_sd[r] * ov_sd[c])
+                # a residual covariance is standardized by the residual variances (a residual
+                # correlation), as lavaan's standardizedSolution does
+                scale = ov_sd[r] * ov_sd[c] if r == c else math.sqrt(abs(T[r, r] * T[c, c]))
+                std[k] = v / scale if scale > 0 else math.nan
                 if r == c and v < 0:
                     heywood.append(struct.obs[r])
             elif mat == NU:

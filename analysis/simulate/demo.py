@@ -334,9 +334,9 @@ def _longitudinal(spec: Instrument, *, n: int, seed: int, months: float, folders
     competing outcomes, write their outputs."""
     from analysis.attrition.competing import cumulative_incidence
     from analysis.report.longitudinal import write_longitudinal_outputs
-    from analysis.study.longitudinal import longitudinal_study
     from analysis.simulate.cohort import theme_scales
     from analysis.simulate.waves import simulate_study
+    from analysis.study.longitudinal import longitudinal_study
     from instrument.hypotheses import hypotheses_of
     from instrument.score import score_items
     from instrument.waves import read_waves

@@ -9,15 +9,17 @@ not an instrument: scoring and reading the specification's hypotheses are the ca
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from analysis.longitudinal._checks import check_columns, wave_order
 from analysis.longitudinal.change import ReliableChange, WaveMeans, reliable_change, wave_means
 from analysis.longitudinal.groups import GroupComparison, compare_groups
 from analysis.longitudinal.hypotheses import HypothesisResults, evaluate_hypotheses
+from analysis.longitudinal.invariance import LongitudinalInvariance, longitudinal_invariance
 from analysis.longitudinal.retention import RetentionFlow, retention_flow
 from analysis.longitudinal.retest import TestRetest, test_retest
 
@@ -53,6 +55,8 @@ class LongitudinalResults:
     notes : tuple of str
         Analyses that could not be run and why.
     ci_level : float
+    invariance : dict of str to LongitudinalInvariance
+        Longitudinal measurement invariance per scale (when item responses were given).
     """
 
     waves: tuple[str, ...]
@@ -68,6 +72,17 @@ class LongitudinalResults:
     synthetic: bool
     notes: tuple[str, ...] = field(default=())
     ci_level: float = 0.95
+    invariance: dict = field(default_factory=dict)
+
+    @property
+    def means_without_scalar_invariance(self) -> tuple[str, ...]:
+        """Scales whose means per wave are compared without evidence of scalar invariance across
+        waves (not tested, or rejected)."""
+        return tuple(
+            s
+            for s in self.scales
+            if s not in self.invariance or self.invariance[s].scalar_supported is not True
+        )
 
     def to_dict(self) -> dict:
         """Aggregated results only: no identifiers, no per-person rows."""
@@ -85,6 +100,8 @@ class LongitudinalResults:
             "hypotheses": None if self.hypotheses is None else self.hypotheses.to_dict(),
             "problems": self.problems.to_dict("records"),
             "notes": list(self.notes),
+            "longitudinal_invariance": {s: r.to_dict() for s, r in self.invariance.items()},
+            "means_without_scalar_invariance": list(self.means_without_scalar_invariance),
         }
 
 
@@ -103,6 +120,8 @@ def longitudinal_study(
     problems: pd.DataFrame | None = None,
     synthetic: bool = False,
     ci_level: float = 0.95,
+    item_responses: pd.DataFrame | None = None,
+    scale_items: Mapping[str, Sequence[str]] | None = None,
 ) -> LongitudinalResults:
     """Run the longitudinal analyses on person-period scale scores.
 
@@ -132,6 +151,13 @@ def longitudinal_study(
     synthetic : bool, default False
         Whether the data are synthetic (labelled so in every output).
     ci_level : float, default 0.95
+    item_responses : DataFrame, optional
+        Person-period item answers (``id``, ``wave`` and the items; substantive codes, blank
+        otherwise) for longitudinal measurement invariance across all waves
+        (:func:`~analysis.longitudinal.invariance.longitudinal_invariance`), one model per scale.
+    scale_items : mapping of str to sequence of str, optional
+        The items of each scale (needed with ``item_responses``); a scale with fewer than three
+        items is not tested (a note says so).
 
     Returns
     -------
@@ -190,6 +216,27 @@ def longitudinal_study(
             )
         except ValueError as exc:
             notes.append(f"group comparison not computed: {exc}")
+    invariance: dict[str, LongitudinalInvariance] = {}
+    if item_responses is not None and len(order) >= 2:
+        items_of = dict(scale_items or {})
+        for scale in scale_list:
+            items = list(items_of.get(scale, ()))
+            if len(items) < 3:
+                notes.append(
+                    f"longitudinal invariance of {scale} not tested: {len(items)} item(s); "
+                    "need at least three"
+                )
+                continue
+            answers = item_responses.copy()
+            answers[wave] = pd.Categorical(
+                answers[wave].astype(str), categories=order, ordered=True
+            )
+            try:
+                invariance[scale] = longitudinal_invariance(
+                    answers, {scale: items}, id=id, wave=wave, waves=order
+                )
+            except (ValueError, np.linalg.LinAlgError) as exc:
+                notes.append(f"longitudinal invariance of {scale} not computed: {exc}")
     tested = evaluate_hypotheses(first, list(hypotheses), ci_level=ci_level) if hypotheses else None
     counts = (
         problems.groupby(["rule", "severity"]).size().rename("n").reset_index()
@@ -210,4 +257,5 @@ def longitudinal_study(
         synthetic=synthetic,
         notes=tuple(notes),
         ci_level=ci_level,
+        invariance=invariance,
     )
