@@ -9,7 +9,7 @@ import click
 from analysis.cli.options import instrument_option, open_instrument, output_dir
 
 
-@click.command("demo")
+@click.command("demo", short_help="The whole journey on SYNTHETIC data, every report.")
 @click.option(
     "--out",
     "out",

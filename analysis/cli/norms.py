@@ -11,7 +11,7 @@ from analysis.cli.score import echo_summary, progress_bar, read_recode, read_ren
 from instrument.errors import UsageError
 
 
-@click.command("norms")
+@click.command("norms", short_help="Norms (mean, SD, percentiles) from reference responses.")
 @click.argument("inputs", nargs=-1, metavar="RESPONSES...")
 @instrument_option
 @click.option(

@@ -27,7 +27,7 @@ def _write_plot(result, path: Path) -> Path:
     return path
 
 
-@click.command("plan")
+@click.command("plan", short_help="Precision and CFA fit to expect with N respondents.")
 @instrument_option
 @click.option(
     "--n",

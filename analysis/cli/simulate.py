@@ -44,7 +44,7 @@ def write_frame(frame, path: Path, *, note: str, instrument=None) -> Path:
     return path
 
 
-@click.command("simulate")
+@click.command("simulate", short_help="A SYNTHETIC cohort, or with --waves a longitudinal study.")
 @instrument_option
 @click.option("--n", "n", type=click.IntRange(min=10), required=True, help="Number of respondents.")
 @click.option(
