@@ -1,7 +1,7 @@
 """The longitudinal analyses in one call: retention, means per wave, test–retest, change, groups.
 
 :func:`longitudinal_study` runs every analysis of this room on a person-period table of scale
-scores and gathers the results; :func:`~analysis.longitudinal.outputs.write_longitudinal_outputs`
+scores and gathers the results; :func:`~analysis.report.longitudinal.write_longitudinal_outputs`
 writes them as report.html, tables.xlsx and results.json. It takes DataFrames and column names,
 not an instrument: scoring and reading the specification's hypotheses are the caller's
 (``mhdq longitudinal`` does both).

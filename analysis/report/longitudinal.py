@@ -1,4 +1,4 @@
-"""report.html, tables.xlsx and results.json of the longitudinal study (:mod:`.study`).
+"""report.html, tables.xlsx and results.json of :mod:`analysis.longitudinal.study`.
 
 Only aggregated tables are written: no respondent identifiers, no per-person rows, no free text.
 """
