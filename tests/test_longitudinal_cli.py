@@ -113,6 +113,7 @@ def test_one_file_with_wave_column(capsys, tmp_path):
             "time",
             "--id-column",
             "id",
+            "--no-invariance",
             "--out",
             str(out),
             "--quiet",
@@ -126,7 +127,12 @@ def test_one_file_with_wave_column(capsys, tmp_path):
     # psych::ICC(cbind(time1, time2), lmer = FALSE)$results["ICC2", "ICC"] (EA)
     assert icc["ICC2"]["estimate"] == pytest.approx(ref["EA"]["icc"][1], abs=1e-13)
     assert results["synthetic"] is False
-    assert "SYNTHETIC" not in (out / "report.html").read_text()
+    html = (out / "report.html").read_text()
+    assert "SYNTHETIC" not in html
+    # --no-invariance: nothing tested, and the report says the means are compared without it
+    assert results["longitudinal_invariance"] == {}
+    assert results["means_without_scalar_invariance"] == ["EA", "TA"]
+    assert "without a test of scalar invariance across waves" in html
     code, printed = run(
         [
             "longitudinal",

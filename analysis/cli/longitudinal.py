@@ -93,6 +93,13 @@ def _substantive(pp, spec, items: list[str]):
     "the report says when means are compared without it.",
 )
 @click.option(
+    "--invariance/--no-invariance",
+    default=True,
+    show_default=True,
+    help="Test longitudinal measurement invariance of each scale across the waves (FIML; "
+    "seconds per scale).",
+)
+@click.option(
     "--ci-level",
     type=click.FloatRange(0.5, 0.999),
     default=0.95,
@@ -126,6 +133,7 @@ def command(
     scales,
     group_column,
     scalar_invariance,
+    invariance,
     ci_level,
     platform,
     out,
@@ -214,7 +222,9 @@ def command(
         problems=table.problems_frame(),
         synthetic=synthetic,
         ci_level=ci_level,
-        item_responses=pd.concat([pp[["respondent_id", "wave"]], answers], axis=1),
+        item_responses=pd.concat([pp[["respondent_id", "wave"]], answers], axis=1)
+        if invariance
+        else None,
         scale_items={sc: list(spec.scale_items(sc)) for sc in scale_ids},
     )
     paths = write_longitudinal_outputs(

@@ -1,4 +1,5 @@
-"""report.html, tables.xlsx and results.json of the longitudinal study (:mod:`analysis.study.longitudinal`).
+"""report.html, tables.xlsx and results.json of the longitudinal study
+(:mod:`analysis.study.longitudinal`).
 
 Only aggregated tables are written: no respondent identifiers, no per-person rows, no free text.
 """
