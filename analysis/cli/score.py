@@ -188,6 +188,14 @@ def echo_summary(result, *, strict: bool, quiet: bool) -> None:
     help="Add z, T and percentile columns from a norms file (mhdq norms).",
 )
 @click.option(
+    "--irt-params",
+    "irt_params_path",
+    default=None,
+    metavar="IRT.json",
+    help="Add IRT trait scores (EAP) and their SEs per scale from item parameters saved by mhdq "
+    "validate (irt_params.json); refused for another instrument version.",
+)
+@click.option(
     "--impute",
     type=click.Choice(["none", "median"]),
     default="none",
@@ -248,6 +256,7 @@ def command(
     problems_path,
     strict,
     norms_path,
+    irt_params_path,
     impute,
     rename_path,
     recode_path,
@@ -267,6 +276,8 @@ def command(
     rows read = rows scored + rows rejected (rows holding nothing but an id are skipped, each
     with an empty_row_skipped record, and counted apart), and the problems by rule. Simulated
     input (a synthetic column) keeps that column in the scores and is called SYNTHETIC.
+    With --irt-params, each calibrated scale adds <scale>_theta (EAP on the answers given, not
+    imputed) and <scale>_theta_se.
     """
     from instrument.batch.pipeline import expand_inputs, run_batch
     from instrument.norms import NormTable
@@ -288,6 +299,11 @@ def command(
         except ValueError as exc:
             raise UsageError(f"--lang: {str(exc).split(':', 1)[1].strip()}") from None
     norms = NormTable.load(norms_path, instrument=instrument) if norms_path else None
+    scorers = ()
+    if irt_params_path:
+        from analysis.study.irt import load_irt_parameters
+
+        scorers = (load_irt_parameters(irt_params_path, instrument=instrument),)
     rename = read_rename(rename_path)
     recode = read_recode(recode_path)
     files = expand_inputs(list(inputs))
@@ -309,6 +325,7 @@ def command(
             scheduler=scheduler,
             lang=lang,
             progress=advance,
+            item_scorers=scorers,
         )
     echo_summary(result, strict=strict, quiet=quiet)
     if result.unreadable or (strict and result.n_errors):
