@@ -212,7 +212,7 @@ def _sum_scores(report: HtmlReport, s) -> None:
     t = s.sum_scores.table
     shown = pd.DataFrame(
         {
-            "Sum score": t["raw_sum"].to_numpy(),
+            "Sum score": t["raw_sum"].round().astype(int).to_numpy(),
             "θ (EAP)": t["theta"].to_numpy(),
             "SE": t["se"].to_numpy(),
         }
