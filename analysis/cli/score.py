@@ -299,7 +299,7 @@ def command(
         except ValueError as exc:
             raise UsageError(f"--lang: {str(exc).split(':', 1)[1].strip()}") from None
     norms = NormTable.load(norms_path, instrument=instrument) if norms_path else None
-    scorers = ()
+    scorers: tuple[Any, ...] = ()
     if irt_params_path:
         from analysis.study.irt import load_irt_parameters
 
