@@ -79,9 +79,14 @@ def mhdq_run(tmp_path_factory) -> tuple[dict, Path, pd.DataFrame]:
 # --------------------------------------------------------------------------------------------
 # bfi: results.json against R
 # --------------------------------------------------------------------------------------------
-def test_bfi_writes_three_outputs(bfi_run):
+def test_bfi_writes_four_outputs(bfi_run):
     result, out = bfi_run
-    assert sorted(p.name for p in out.iterdir()) == ["report.html", "results.json", "tables.xlsx"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "irt_params.json",  # the IRT section ran (5 items, 2,800 respondents per scale)
+        "report.html",
+        "results.json",
+        "tables.xlsx",
+    ]
     assert result["data"]["n_read"] == 2800 and result["data"]["n_used"] == 2800
     assert [s["status"] for s in result["steps"] if s["status"] != "ok"] == []
 
@@ -429,7 +434,12 @@ def test_mhdq_workbook_filled_with_synthetic_answers(mhdq_spec, tmp_path, capsys
     assert result["data"]["synthetic"] is True  # the appended `synthetic` column marks it
     status = {s["name"]: s["status"] for s in result["steps"]}
     assert {k: v for k, v in status.items() if v != "ok"} == {"invariance": "not_requested"}
-    assert sorted(p.name for p in out.iterdir()) == ["report.html", "results.json", "tables.xlsx"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "irt_params.json",  # the IRT section ran by default (6-item facets, 300 respondents)
+        "report.html",
+        "results.json",
+        "tables.xlsx",
+    ]
 
 
 def test_full_information_ml_uses_every_respondent(bfi_spec):

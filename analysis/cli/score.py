@@ -189,6 +189,14 @@ def echo_summary(result, *, strict: bool, quiet: bool) -> None:
     help="Add z, T and percentile columns from a norms file (mhdq norms).",
 )
 @click.option(
+    "--irt-params",
+    "irt_params_path",
+    default=None,
+    metavar="IRT.json",
+    help="Add IRT trait scores (EAP) and their SEs per scale from item parameters saved by mhdq "
+    "validate (irt_params.json); refused for another instrument version.",
+)
+@click.option(
     "--impute",
     type=click.Choice(["none", "median"]),
     default="none",
@@ -250,6 +258,7 @@ def command(
     problems_path,
     strict,
     norms_path,
+    irt_params_path,
     impute,
     rename_path,
     recode_path,
@@ -276,6 +285,8 @@ def command(
     Waves: INPUT with --wave COLUMN, or --wave-of FILE=LABEL per wave, are read in memory and
     linked by --id-column; the scores get wave and wave_index columns and the problem list the
     linkage problems (ids in a later wave only, an id twice within a wave, dates out of order).
+    With --irt-params, each calibrated scale adds <scale>_theta (EAP on the answers given, not
+    imputed) and <scale>_theta_se.
     """
     from instrument.batch.pipeline import expand_inputs, run_batch
     from instrument.norms import NormTable
@@ -297,6 +308,11 @@ def command(
         except ValueError as exc:
             raise UsageError(f"--lang: {str(exc).split(':', 1)[1].strip()}") from None
     norms = NormTable.load(norms_path, instrument=instrument) if norms_path else None
+    scorers: tuple[Any, ...] = ()
+    if irt_params_path:
+        from analysis.study.irt import load_irt_parameters
+
+        scorers = (load_irt_parameters(irt_params_path, instrument=instrument),)
     rename = read_rename(rename_path)
     recode = read_recode(recode_path)
     if (wave_column or wave_of) and (norms_path or min_seconds is not None or engine != "local"):
@@ -343,6 +359,7 @@ def command(
             scheduler=scheduler,
             lang=lang,
             progress=advance,
+            item_scorers=scorers,
         )
     echo_summary(result, strict=strict, quiet=quiet)
     if result.unreadable or (strict and result.n_errors):

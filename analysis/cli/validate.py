@@ -88,6 +88,13 @@ def check_item_columns(tables) -> None:
     "Duhachek intervals), 200 for omega; 0: no bootstrap at all (fastest).",
 )
 @click.option(
+    "--irt/--no-irt",
+    "irt",
+    default=None,
+    help="IRT section (graded response model per scale, DIF across --group-by). Default: on for "
+    "scales with at least 4 items and 200 respondents; --irt forces it, --no-irt turns it off.",
+)
+@click.option(
     "--platform",
     default=None,
     metavar="NAME",
@@ -127,6 +134,7 @@ def command(
     missing,
     cfa_missing,
     n_boot,
+    irt,
     platform,
     out,
     rename_path,
@@ -147,6 +155,8 @@ def command(
     the first (baseline) wave only, since the same people answering again are not independent
     respondents; the linkage problems of every wave are counted in the checks. Use mhdq
     longitudinal for test-retest, change and invariance across waves.
+    are written into --out, and irt_params.json (the calibrated item parameters with the
+    instrument fingerprint, for mhdq score --irt-params) when the IRT section ran.
     """
     from analysis.report.validation import write_validation_outputs
     from analysis.study.validate import validate
@@ -192,11 +202,18 @@ def command(
         missing=missing,
         cfa_missing=cfa_missing,
         n_boot=n_boot,
+        irt=irt,
     )
     if results.data.group_sizes is not None:
         sizes = results.data.group_sizes.set_index("label")["n"]
         check_group_sizes(sizes, group_by, minimum=min_group_size)
     paths = write_validation_outputs(results, folder)
+    if results.irt is not None and results.irt.scales:
+        from analysis.study.irt import save_irt_parameters
+
+        paths["irt_params"] = save_irt_parameters(
+            results.irt, folder / "irt_params.json", instrument=spec
+        )
     if not quiet:
         label = "SYNTHETIC DATA: " if results.data.synthetic else ""
         if waves is not None:
@@ -208,5 +225,6 @@ def command(
         )
         for step in not_ok:
             click.echo(f"  {step.name}: {step.status} - {step.reason}")
-        for kind in ("html", "xlsx", "json"):
-            click.echo(f"{kind}: {paths[kind]}")
+        for kind in ("html", "xlsx", "json", "irt_params"):
+            if kind in paths:
+                click.echo(f"{kind}: {paths[kind]}")

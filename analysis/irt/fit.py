@@ -386,20 +386,25 @@ def _collapse_scores(observed, expected, min_expected):
     changed = True
     while changed and len(exp) > 1:
         changed = False
+        # pop first, then add into the neighbour: ``exp[1] += exp.pop(0)`` would write the sum
+        # back at the shifted index, duplicating one group and losing another
         if (exp[0] < min_expected).any():
-            exp[1] += exp.pop(0)
-            obs[1] += obs.pop(0)
+            first_exp, first_obs = exp.pop(0), obs.pop(0)
+            exp[0] = exp[0] + first_exp
+            obs[0] = obs[0] + first_obs
             changed = True
         if len(exp) > 1 and (exp[-1] < min_expected).any():
-            exp[-2] += exp.pop()
-            obs[-2] += obs.pop()
+            last_exp, last_obs = exp.pop(), obs.pop()
+            exp[-1] = exp[-1] + last_exp
+            obs[-1] = obs[-1] + last_obs
             changed = True
     # a middle group still sparse: merge it into the next one
     i = 0
     while i < len(exp) - 1:
         if (exp[i] < min_expected).any():
-            exp[i + 1] += exp.pop(i)
-            obs[i + 1] += obs.pop(i)
+            sparse_exp, sparse_obs = exp.pop(i), obs.pop(i)
+            exp[i] = exp[i] + sparse_exp
+            obs[i] = obs[i] + sparse_obs
         else:
             i += 1
     return np.array(obs), np.array(exp)

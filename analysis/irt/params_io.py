@@ -19,7 +19,14 @@ from analysis.irt.model import GradedResponseModel, quadrature
 from instrument.errors import DataError, UsageError
 from instrument.io.write import atomic_path
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "load_item_parameters", "save_item_parameters"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "load_item_parameters",
+    "model_from_dict",
+    "parameters_to_dict",
+    "save_item_parameters",
+]
 
 FORMAT = "mhdq-irt-item-parameters"
 FORMAT_VERSION = 1
@@ -133,6 +140,15 @@ def load_item_parameters(
             f"(fingerprint {saved[:12]}..., the responses come from {instrument_fingerprint[:12]}"
             "...); IRT scores are only comparable under the same items - recalibrate"
         )
+    return model_from_dict(content, source=source, instrument_fingerprint=saved)
+
+
+def model_from_dict(
+    content: dict[str, Any], *, source: str | Path = "<dict>", instrument_fingerprint=None
+) -> GradedResponseModel:
+    """A fitted model for scoring from :func:`parameters_to_dict`'s content (``DataError`` when
+    malformed, naming ``source``)."""
+    saved = instrument_fingerprint
     try:
         items = content["items"]
         kinds = [entry["item_type"] for entry in items]

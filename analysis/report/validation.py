@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.report.html import HtmlReport, write_json, write_tables_xlsx
+from analysis.report.irt import IRT_SHEET_NOTES, irt_figure_count, render_irt
 
 __all__ = [
     "PAPER_HEADERS",
@@ -561,6 +562,7 @@ def expected_figures(res) -> int:
     n += int(res.efa is not None)
     n += int(res.cfa_comparison is not None and len(res.cfa_comparison) > 0)
     n += int(res.invariance is not None)
+    n += irt_figure_count(res)
     return n
 
 
@@ -1030,7 +1032,10 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
         )
         _show_verdicts(report, all_verdicts, "invariance")
 
-    # 10. provenance
+    # 10. item response theory (analysis/report/irt.py)
+    render_irt(report, res, _status_note)
+
+    # 11. provenance
     report.section(
         "Analyses run and software", intro="Status of each analysis, and what produced this report."
     )
@@ -1093,6 +1098,7 @@ def _sheet_notes(res) -> dict[str, str]:
         "Criterion scales": "Hierarchy total against each criterion scale: two-factor CFA, HTMT, scale-score r.",
         "Invariance": "lavaan::cfa multi-group ML (group.equal); Δ against the previous step.",
         "Analyses": "Status of every analysis; reasons for those skipped or failed.",
+        **IRT_SHEET_NOTES,
     }
 
 

@@ -276,6 +276,9 @@ class ValidationResults:
         :func:`analysis.sem.missingness.complete_case_report` of the structure items: how many
         respondents listwise deletion keeps and which items' gaps cost most (its ``note()`` is the
         report line when fewer than 70% would be kept).
+    irt : IRTStudy or None
+        :func:`analysis.study.irt.irt_study`: graded response model per leaf scale, with DIF
+        across ``group_by``.
     steps : tuple of Step
     """
 
@@ -304,6 +307,7 @@ class ValidationResults:
     invariance: Any = None
     invariance_model: str | None = None
     complete_case: Any = None
+    irt: Any = None
     steps: tuple[Step, ...] = ()
 
     def step(self, name: str) -> Step:
@@ -641,6 +645,7 @@ def validate(
     n_iter: int = 20,
     ci_level: float = 0.95,
     invariance_steps: Sequence[str] = ("configural", "metric", "scalar"),
+    irt: bool | None = None,
 ) -> ValidationResults:
     """Run the validation analyses of an instrument on collected responses.
 
@@ -682,6 +687,11 @@ def validate(
         Simulated data sets of the parallel analysis (``psych::fa.parallel``'s default).
     ci_level : float, default 0.95
     invariance_steps : sequence of str, default ("configural", "metric", "scalar")
+    irt : bool or None, default None
+        The IRT section (:func:`analysis.study.irt.irt_study`). None: on for leaf scales with at
+        least :data:`~analysis.study.irt.IRT_MIN_ITEMS` items and
+        :data:`~analysis.study.irt.IRT_MIN_RESPONDENTS` respondents; True (``--irt``): for every
+        scale with 3 or more items and 50 respondents; False (``--no-irt``): not run.
 
     Returns
     -------
@@ -903,6 +913,10 @@ def validate(
             cfa_missing=cfa_missing,
         )
 
+    # --- item response theory ----------------------------------------------------------------
+    _irt_step(run, out, codes, groups, group_by, instrument, irt=irt, seed=seed)
+    options["irt"] = irt
+
     provenance = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "software": software_versions(),
@@ -934,6 +948,7 @@ def validate(
         criterion=out.get("criterion"),
         invariance=out.get("invariance"),
         invariance_model=out.get("invariance_model"),
+        irt=out.get("irt"),
         steps=tuple(run.steps),
     )
 
@@ -1372,6 +1387,36 @@ def _invariance_step(
 # --------------------------------------------------------------------------------------------
 # Tables and JSON
 # --------------------------------------------------------------------------------------------
+def _irt_step(
+    run: _Runner,
+    out: dict,
+    codes: pd.DataFrame,
+    groups: pd.Series | None,
+    group_by: str | None,
+    instrument: Instrument,
+    *,
+    irt: bool | None,
+    seed: int,
+) -> None:
+    if irt is False:
+        run.skip("irt", "turned off (--no-irt)", status="not_requested")
+        return
+    from analysis.study.irt import irt_eligible, irt_study
+
+    if irt is None and not irt_eligible(codes, instrument)[0]:
+        run.skip(
+            "irt",
+            "no scale has enough items and respondents for the default IRT section "
+            "(--irt forces it)",
+            status="not_requested",
+        )
+        return
+    by = {} if groups is None or group_by is None else {group_by: groups}
+    out["irt"] = run.run(
+        "irt", lambda: irt_study(codes, instrument, groups=by, forced=bool(irt), seed=seed)
+    )
+
+
 def _cfa_loadings(fits: dict) -> pd.DataFrame:
     rows = []
     for name, fit in fits.items():
@@ -1473,6 +1518,8 @@ def _tables(res: ValidationResults) -> dict[str, pd.DataFrame]:
         t.update(_validity_tables(res))
     if res.invariance is not None:
         t["Invariance"] = res.invariance.summary()
+    if res.irt is not None:
+        t.update(res.irt.tables())
     t["Analyses"] = res.summary()
     return t
 
@@ -1696,6 +1743,7 @@ def _to_dict(res: ValidationResults) -> dict:
             }
         ),
     )
+    out["irt"] = block("irt", **({} if res.irt is None else res.irt.to_dict()))
     from analysis.report.validation import verdicts
 
     out["verdicts"] = [v.to_dict() for v in verdicts(res)]

@@ -168,6 +168,10 @@ class BatchOptions:
         Rows per chunk when streaming CSV and Parquet.
     straight_line_min : int
         Fewest answered items for the straight-lining flag.
+    item_scorers : tuple
+        Extra scorers working on the item codes (e.g. IRT trait scores from ``mhdq score
+        --irt-params``): each has ``score(codes, instrument) -> DataFrame`` (same rows) and
+        ``labels(instrument) -> dict``; their columns are appended after the scores.
     """
 
     impute: str = "none"
@@ -179,6 +183,7 @@ class BatchOptions:
     keep: tuple[str, ...] = ()
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     straight_line_min: int = 10
+    item_scorers: tuple[Any, ...] = ()
 
 
 @dataclass
@@ -287,7 +292,15 @@ def score_frame(frame: pd.DataFrame, instrument: Instrument, options: BatchOptio
     scores = score_items(
         frame, instrument, not_applicable=na, impute=options.impute, medians=options.medians
     )
+    scores = _with_item_scorers(scores, frame, instrument, options)
     return _with_norms(pd.concat([frame[ID_COLUMNS + list(options.keep)], scores], axis=1), options)
+
+
+def _with_item_scorers(
+    scores: pd.DataFrame, codes: pd.DataFrame, instrument: Instrument, options: BatchOptions
+) -> pd.DataFrame:
+    extra = [scorer.score(codes, instrument) for scorer in options.item_scorers]
+    return pd.concat([scores, *(e.set_axis(scores.index) for e in extra)], axis=1)
 
 
 def _with_norms(output: pd.DataFrame, options: BatchOptions) -> pd.DataFrame:
@@ -395,6 +408,7 @@ def process_chunk(
             medians=options.medians,
             trusted=True,
         )
+        scores = _with_item_scorers(scores, codes, instrument, options)
         output = pd.concat([pd.DataFrame(identity, index=scores.index), scores], axis=1)
         output = _with_norms(output, options).reset_index(drop=True)
     else:
@@ -786,6 +800,7 @@ def run_batch(
     scheduler: str | None = None,
     lang: str | None = None,
     progress: Callable[[int, str], None] | None = None,
+    item_scorers: tuple[Any, ...] = (),
 ) -> BatchResult:
     """Read, check and score response files; write the scores and the problem list.
 
@@ -820,6 +835,8 @@ def run_batch(
         Language of the variable labels.
     progress : callable, optional
         Called as ``progress(rows_done, file)`` after each chunk or file.
+    item_scorers : tuple, optional
+        Extra scorers on the item codes (:attr:`BatchOptions.item_scorers`).
 
     Returns
     -------
@@ -870,6 +887,7 @@ def run_batch(
             scheduler=scheduler,
             lang=lang,
             progress=progress,
+            item_scorers=item_scorers,
         )
 
 
@@ -891,6 +909,7 @@ def _run_locked(
     scheduler: str | None,
     lang: str | None,
     progress,
+    item_scorers: tuple[Any, ...] = (),
 ) -> BatchResult:
     """:func:`run_batch` once the output is locked: score, then publish both outputs together."""
     from instrument.io.write import TableWriter
@@ -908,6 +927,7 @@ def _run_locked(
         norms=norms,
         keep=keep,
         chunk_rows=chunk_rows,
+        item_scorers=tuple(item_scorers),
     )
     if impute == "median":
         options = replace(
@@ -923,6 +943,8 @@ def _run_locked(
     )
     if synthetic:
         labels[SYNTHETIC_COLUMN] = "Synthetic (simulated) data"
+    for scorer in item_scorers:
+        labels.update(scorer.labels(instrument))
     if norms is not None:
         for scale in norms.scales_:
             base = labels.get(scale, scale)
