@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.attrition.cox import CoxModel
-from instrument.errors import ConvergenceWarning
+from analysis.errors import ConvergenceWarning
 
 __all__ = [
     "INTERPRETATION",

@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.attrition.concordance import Concordance, concordance_counting, concordance_index
-from instrument.errors import ConvergenceWarning
+from analysis.errors import ConvergenceWarning
 
 __all__ = [
     "CoxFit",

@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.genmod import cov_struct as cs
 
-from instrument.errors import ConvergenceWarning
+from analysis.errors import ConvergenceWarning
 
 __all__ = ["CORRELATIONS", "GEEModel", "GEEResult"]
 

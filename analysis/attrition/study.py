@@ -28,7 +28,7 @@ from analysis.attrition.validation import (
     validate_cox,
     validate_logistic,
 )
-from instrument.errors import DataQualityWarning
+from analysis.errors import DataQualityWarning
 from instrument.problems import Problem
 
 __all__ = ["AttritionAnalysis", "fit_attrition"]

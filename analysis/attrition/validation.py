@@ -20,7 +20,7 @@ from analysis.attrition.concordance import concordance_index
 from analysis.attrition.cox import RiskSets, cox_newton, newton_on_risk_sets
 from analysis.attrition.kaplan_meier import kaplan_meier
 from analysis.attrition.logistic import logistic_irls
-from instrument.errors import DataQualityWarning
+from analysis.errors import DataQualityWarning
 
 __all__ = [
     "Validation",

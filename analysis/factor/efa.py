@@ -19,9 +19,9 @@ from sklearn.base import BaseEstimator
 
 from analysis._compat import single_threaded_blas
 from analysis.correlation import smc
+from analysis.errors import ConvergenceWarning, HeywoodCaseWarning
 from analysis.factor.factorability import as_correlation
 from analysis.factor.polychoric import cor_smooth
-from instrument.errors import ConvergenceWarning, HeywoodCaseWarning
 
 __all__ = [
     "EFA",

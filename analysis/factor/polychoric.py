@@ -17,7 +17,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from analysis._compat import single_threaded_blas
-from instrument.errors import ConvergenceWarning
+from analysis.errors import ConvergenceWarning
 
 __all__ = [
     "PolychoricResult",

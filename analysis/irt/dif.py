@@ -20,9 +20,9 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
+from analysis.errors import ConvergenceWarning
 from analysis.irt.model import GradedResponseModel
 from analysis.irt.scoring import eap_scores
-from instrument.errors import ConvergenceWarning
 
 __all__ = [
     "DIFResult",

@@ -19,13 +19,13 @@ import pandas as pd
 from scipy import sparse, stats
 
 from analysis._compat import single_threaded_blas
+from analysis.errors import ConvergenceWarning
 from analysis.irt.items import (
     ITEM_TYPES,
     item_derivatives,
     item_log_probabilities,
     item_probabilities,
 )
-from instrument.errors import ConvergenceWarning
 
 __all__ = [
     "GradedResponseModel",

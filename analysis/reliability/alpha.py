@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.correlation import pairwise_cov, smc
+from analysis.errors import DataQualityWarning
 from analysis.reliability.bootstrap import bootstrap_from_keyed
 from analysis.reliability.keying import (
     check_ci_level,
@@ -19,7 +20,6 @@ from analysis.reliability.keying import (
     key_items,
 )
 from analysis.reliability.results import BootstrapResult, Coefficient
-from instrument.errors import DataQualityWarning
 
 __all__ = [
     "alpha_from_covariance",

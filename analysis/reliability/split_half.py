@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.correlation import pairwise_cov, smc
+from analysis.errors import DataQualityWarning
 from analysis.reliability.keying import drop_constant_items, key_items
-from instrument.errors import DataQualityWarning
 
 __all__ = ["SplitHalfResult", "split_half"]
 

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from analysis.errors import ConvergenceWarning, HeywoodCaseWarning
 from analysis.sem.syntax import MeasurementModel
-from instrument.errors import ConvergenceWarning, HeywoodCaseWarning
 
 __all__ = [
     "LAMBDA",

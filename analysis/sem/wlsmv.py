@@ -25,11 +25,11 @@ import pandas as pd
 from scipy import stats
 from scipy.special import ndtr, ndtri
 
+from analysis.errors import ConvergenceWarning, HeywoodCaseWarning
 from analysis.factor.polychoric import bivariate_normal_cdf, bivariate_normal_pdf
 from analysis.sem.cfa import CFA
 from analysis.sem.engine import THETA, GroupStats, Structure, prepare_data
 from analysis.sem.syntax import MeasurementModel
-from instrument.errors import ConvergenceWarning, HeywoodCaseWarning
 
 __all__ = ["OrdinalCFA", "OrdinalStatistics", "ordinal_statistics"]
 
