@@ -18,6 +18,7 @@ from scipy import optimize, stats
 from sklearn.base import BaseEstimator
 
 from analysis._compat import single_threaded_blas
+from analysis._results import Result
 from analysis.correlation import smc
 from analysis.errors import ConvergenceWarning, HeywoodCaseWarning
 from analysis.factor.factorability import as_correlation
@@ -208,8 +209,8 @@ def _rotate(load: np.ndarray, rotation: str | None) -> tuple[np.ndarray, np.ndar
     return np.asarray(rotated), (None if rot.phi_ is None else np.asarray(rot.phi_))
 
 
-@dataclass(frozen=True, slots=True)
-class FitStatistics:
+@dataclass(frozen=True, slots=True, repr=False)
+class FitStatistics(Result):
     """Fit of a factor model as ``psych::factor.stats`` reports it.
 
     Attributes

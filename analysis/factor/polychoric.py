@@ -17,6 +17,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from analysis._compat import single_threaded_blas
+from analysis._results import Result
 from analysis.errors import ConvergenceWarning
 
 __all__ = [
@@ -184,8 +185,8 @@ def _bvn_density(h: np.ndarray, k: np.ndarray, r: np.ndarray) -> tuple[np.ndarra
     return dens, dens * dlog
 
 
-@dataclass(frozen=True, slots=True)
-class PolychoricResult:
+@dataclass(frozen=True, slots=True, repr=False)
+class PolychoricResult(Result):
     """Polychoric correlation matrix with the thresholds it was estimated from.
 
     Attributes

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis._results import Result
 from analysis.correlation import smc
 from analysis.factor.efa import extract_factors
 from analysis.reliability.bootstrap import (
@@ -27,8 +28,8 @@ from analysis.reliability.results import BootstrapResult
 __all__ = ["OmegaResult", "omega", "ordinal_omega"]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class OmegaResult:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class OmegaResult(Result):
     """McDonald's omega from a Schmid–Leiman solution (``psych::omega``).
 
     Attributes

@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import ndtr, ndtri
 
+from analysis._results import Result
 from analysis.errors import ConvergenceWarning, HeywoodCaseWarning
 from analysis.factor.polychoric import bivariate_normal_cdf, bivariate_normal_pdf
 from analysis.sem.cfa import CFA
@@ -37,8 +38,8 @@ __all__ = ["OrdinalCFA", "OrdinalStatistics", "ordinal_statistics"]
 # --------------------------------------------------------------------------------------------
 # Step 1-2: thresholds, polychoric correlations and their asymptotic covariance
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class OrdinalStatistics:
+@dataclass(frozen=True, slots=True, repr=False)
+class OrdinalStatistics(Result):
     """Sample statistics of ordinal items for WLS estimation.
 
     Attributes
