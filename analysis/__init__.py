@@ -30,7 +30,7 @@ _API: dict[str, str] = {
     "standard_error_of_measurement": "analysis.reliability",
     # correlations and factor analysis
     "pairwise_correlation": "analysis.factor",
-    "smc": "analysis.factor",
+    "smc": "analysis.correlation",
     "polychoric": "analysis.factor",
     "kmo": "analysis.factor",
     "bartlett_sphericity": "analysis.factor",
@@ -152,6 +152,7 @@ if TYPE_CHECKING:  # static tools see the real objects
         logrank_test,
         riley_sample_size,
     )
+    from analysis.correlation import smc
     from analysis.factor import (
         EFA,
         bartlett_sphericity,
@@ -161,7 +162,6 @@ if TYPE_CHECKING:  # static tools see the real objects
         parallel_analysis,
         polychoric,
         scree,
-        smc,
         velicer_map,
     )
     from analysis.reliability import (

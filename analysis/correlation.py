@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from instrument.errors import DataQualityWarning
+from analysis.errors import DataQualityWarning
 
 __all__ = ["pairwise_cov", "pairwise_cor", "smc"]
 

@@ -143,6 +143,14 @@ def layer_violations(root: Path = ROOT) -> list[str]:
                 and (module.startswith("instrument.spec") or "Instrument" in names)
             ):
                 problems.append(f"{rel}: {here} (statistics) imports the Instrument")
+            if (
+                mine <= STATISTICS
+                and here != "analysis.errors"
+                and module.startswith("instrument.errors")
+            ):
+                problems.append(
+                    f"{rel}: {here} (statistics) imports instrument.errors; use analysis.errors"
+                )
     return problems
 
 
@@ -188,6 +196,7 @@ def test_a_violation_would_be_seen(tmp_path):
             "analysis/reliability/alpha.py": (
                 "from analysis.study.validate import validate\n"  # up a layer
                 "from instrument.spec import Instrument\n"  # statistics knowing the Instrument
+                "from instrument.errors import DataError\n"  # errors come from analysis.errors
                 "from analysis.sem.engine import _prepare\n"  # a private name
                 "import analysis.factor.efa\n"
                 "x = analysis.factor.efa._minres\n"  # a private name through the module
@@ -201,12 +210,13 @@ def test_a_violation_would_be_seen(tmp_path):
     layers = layer_violations(root)
     assert any("imports analysis.study.validate (orchestration)" in p for p in layers)
     assert any("imports the Instrument" in p for p in layers)
+    assert any("imports instrument.errors; use analysis.errors" in p for p in layers)
     assert not any("cli/run.py" in p for p in layers)
     private = private_uses(root / "analysis/reliability/alpha.py", root)
     assert private == [
-        "3: analysis.sem.engine._prepare",
-        "6: analysis.reliability.omega._minres",
-        "5: analysis.factor.efa._minres",
+        "4: analysis.sem.engine._prepare",
+        "7: analysis.reliability.omega._minres",
+        "6: analysis.factor.efa._minres",
     ]
     assert [m for _, m, _ in imports_of(root / "instrument/spec.py", root)] == ["analysis.report"]
 

@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis._results import Result
 from analysis.attrition.cox import CoxModel
-from instrument.errors import ConvergenceWarning
+from analysis.errors import ConvergenceWarning
 
 __all__ = [
     "INTERPRETATION",
@@ -206,8 +207,8 @@ def _gray_scores(time, status_code, group_index, n_groups, rho):
     return s[:k], v[:k, :k]
 
 
-@dataclass(frozen=True)
-class CumulativeIncidence:
+@dataclass(frozen=True, repr=False)
+class CumulativeIncidence(Result):
     """Cumulative incidence of each outcome type (cause), per group, with Gray's test.
 
     Attributes
@@ -822,8 +823,8 @@ def cause_specific_cox(
     }
 
 
-@dataclass(frozen=True)
-class CompetingRisks:
+@dataclass(frozen=True, repr=False)
+class CompetingRisks(Result):
     """Cumulative incidence, Fine-Gray and cause-specific Cox models for every outcome type.
 
     Attributes

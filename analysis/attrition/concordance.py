@@ -7,11 +7,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from analysis._results import Result
+
 __all__ = ["Concordance", "concordance_counting", "concordance_index", "count_later_smaller"]
 
 
-@dataclass(frozen=True, slots=True)
-class Concordance:
+@dataclass(frozen=True, slots=True, repr=False)
+class Concordance(Result):
     """Harrell's C with its pair counts.
 
     Attributes

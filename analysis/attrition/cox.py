@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis._results import Result
 from analysis.attrition.concordance import Concordance, concordance_counting, concordance_index
-from instrument.errors import ConvergenceWarning
+from analysis.errors import ConvergenceWarning
 
 __all__ = [
     "CoxFit",
@@ -401,8 +402,8 @@ def robust_covariance(
 # --------------------------------------------------------------------------------------------
 # Proportional hazards test (cox.zph)
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class ProportionalHazardsTest:
+@dataclass(frozen=True, slots=True, repr=False)
+class ProportionalHazardsTest(Result):
     """Score tests of proportional hazards on scaled Schoenfeld residuals, per term and global.
 
     Attributes

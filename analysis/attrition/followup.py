@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis._results import Result
 from instrument.problems import Problem, problems_frame, shorten
 
 __all__ = [
@@ -30,8 +31,8 @@ UNITS = {"days": 1.0, "weeks": 7.0, "months": DAYS_PER_MONTH, "years": 365.25}
 COMPETING_AS = ("censored", "event")
 
 
-@dataclass(frozen=True)
-class FollowupData:
+@dataclass(frozen=True, repr=False)
+class FollowupData(Result):
     """Baseline scores joined to follow-up, ready for the models.
 
     Attributes

@@ -17,7 +17,8 @@ import pandas as pd
 from scipy import stats
 from statsmodels.genmod import cov_struct as cs
 
-from instrument.errors import ConvergenceWarning
+from analysis._results import Result
+from analysis.errors import ConvergenceWarning
 
 __all__ = ["CORRELATIONS", "GEEModel", "GEEResult"]
 
@@ -90,8 +91,8 @@ class _AR1(cs.CovStruct):
         return f"AR(1) on time lags, alpha = {self.dep_params:.4f}"
 
 
-@dataclass(frozen=True)
-class GEEResult:
+@dataclass(frozen=True, repr=False)
+class GEEResult(Result):
     """Summary of a fitted GEE (see :class:`GEEModel`).
 
     Attributes

@@ -25,6 +25,8 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
+from analysis._results import Result
+
 __all__ = [
     "PooledChiSquare",
     "ProportionalOdds",
@@ -43,8 +45,8 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 # Rubin's rules
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PooledEstimates:
+@dataclass(frozen=True, repr=False)
+class PooledEstimates(Result):
     """Estimates pooled over m imputations by Rubin's rules.
 
     Attributes
@@ -207,8 +209,8 @@ def pool_estimates(
     )
 
 
-@dataclass(frozen=True)
-class PooledChiSquare:
+@dataclass(frozen=True, repr=False)
+class PooledChiSquare(Result):
     """A chi-square statistic pooled over imputations by the D2 rule.
 
     Attributes
@@ -361,8 +363,8 @@ def pool_models(
 # --------------------------------------------------------------------------------------------
 # Proportional-odds model (the imputation model of ordered items)
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ProportionalOdds:
+@dataclass(frozen=True, repr=False)
+class ProportionalOdds(Result):
     """Fitted proportional-odds (ordered logit) model :math:`P(Y \\le k) = F(\\zeta_k - x\\beta)`.
 
     Attributes
@@ -695,8 +697,8 @@ def impute_chained(
 # --------------------------------------------------------------------------------------------
 # Validation within imputations
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PooledValidation:
+@dataclass(frozen=True, repr=False)
+class PooledValidation(Result):
     """Bootstrap optimism-corrected performance averaged over imputations.
 
     Attributes

@@ -8,11 +8,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis._results import Result
+
 __all__ = ["KaplanMeier", "LogRankTest", "kaplan_meier", "logrank_test", "tertile_groups"]
 
 
-@dataclass(frozen=True, slots=True)
-class KaplanMeier:
+@dataclass(frozen=True, slots=True, repr=False)
+class KaplanMeier(Result):
     """Kaplan-Meier estimates, one row per distinct time per stratum.
 
     Attributes
@@ -163,8 +165,8 @@ def kaplan_meier(time, event, group=None, *, ci_level: float = 0.95, levels=None
     return KaplanMeier(table=table, ci_level=ci_level)
 
 
-@dataclass(frozen=True, slots=True)
-class LogRankTest:
+@dataclass(frozen=True, slots=True, repr=False)
+class LogRankTest(Result):
     """Log-rank test of equal survival across groups.
 
     Attributes

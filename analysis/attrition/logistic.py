@@ -10,7 +10,7 @@ from scipy.special import expit
 
 from analysis.attrition.concordance import Concordance, concordance_index
 from analysis.attrition.cox import check_estimable, check_settings, effect_table
-from instrument.errors import ConvergenceWarning
+from analysis.errors import ConvergenceWarning
 
 __all__ = ["LogisticModel", "logistic_irls"]
 

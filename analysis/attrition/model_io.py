@@ -18,7 +18,7 @@ import pandas as pd
 
 from analysis.attrition.cox import baseline_survival_at
 from analysis.attrition.design import Design
-from instrument.errors import DataError, UsageError
+from analysis.errors import DataError, UsageError
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "SavedModel", "load_model", "model_to_dict", "save_model"]
 

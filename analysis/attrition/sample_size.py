@@ -7,11 +7,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from analysis._results import Result
+
 __all__ = ["SampleSize", "riley_sample_size"]
 
 
-@dataclass(frozen=True, slots=True)
-class SampleSize:
+@dataclass(frozen=True, slots=True, repr=False)
+class SampleSize(Result):
     """Riley et al.'s minimum sample size, one row per criterion.
 
     Attributes

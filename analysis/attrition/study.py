@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis._results import Result
 from analysis.attrition.cox import CoxModel, ProportionalHazardsTest
 from analysis.attrition.design import Design
 from analysis.attrition.followup import FollowupData, complete_cases
@@ -28,7 +29,7 @@ from analysis.attrition.validation import (
     validate_cox,
     validate_logistic,
 )
-from instrument.errors import DataQualityWarning
+from analysis.errors import DataQualityWarning
 from instrument.problems import Problem
 
 __all__ = ["AttritionAnalysis", "fit_attrition"]
@@ -36,8 +37,8 @@ __all__ = ["AttritionAnalysis", "fit_attrition"]
 MODELS = ("cox", "logistic")
 
 
-@dataclass(frozen=True)
-class AttritionAnalysis:
+@dataclass(frozen=True, repr=False)
+class AttritionAnalysis(Result):
     """Everything :func:`fit_attrition` learned, ready for the report and for saving the model.
 
     Attributes

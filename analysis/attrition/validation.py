@@ -16,11 +16,12 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
+from analysis._results import Result
 from analysis.attrition.concordance import concordance_index
 from analysis.attrition.cox import RiskSets, cox_newton, newton_on_risk_sets
 from analysis.attrition.kaplan_meier import kaplan_meier
 from analysis.attrition.logistic import logistic_irls
-from instrument.errors import DataQualityWarning
+from analysis.errors import DataQualityWarning
 
 __all__ = [
     "Validation",
@@ -35,8 +36,8 @@ COX_METRICS = ("c_index", "brier", "calibration_slope", "calibration_intercept")
 LOGISTIC_METRICS = ("auc", "brier", "calibration_slope", "calibration_intercept")
 
 
-@dataclass(frozen=True)
-class Validation:
+@dataclass(frozen=True, repr=False)
+class Validation(Result):
     """Apparent and optimism-corrected performance of a prediction model.
 
     Attributes

@@ -8,7 +8,6 @@ from analysis.factor.efa import (
     FitStatistics,
     extract_factors,
     match_factors,
-    smc,
 )
 from analysis.factor.factorability import (
     BartlettResult,
@@ -21,6 +20,7 @@ from analysis.factor.factorability import (
 from analysis.factor.polychoric import (
     PolychoricResult,
     bivariate_normal_cdf,
+    bivariate_normal_pdf,
     cor_smooth,
     polychoric,
 )
@@ -45,6 +45,7 @@ __all__ = [
     "as_correlation",
     "bartlett_sphericity",
     "bivariate_normal_cdf",
+    "bivariate_normal_pdf",
     "cor_smooth",
     "extract_factors",
     "kmo",
@@ -53,6 +54,5 @@ __all__ = [
     "parallel_analysis",
     "polychoric",
     "scree",
-    "smc",
     "velicer_map",
 ]

@@ -18,31 +18,22 @@ from scipy import optimize, stats
 from sklearn.base import BaseEstimator
 
 from analysis._compat import single_threaded_blas
+from analysis._results import Result
+from analysis.correlation import smc
+from analysis.errors import ConvergenceWarning, HeywoodCaseWarning
 from analysis.factor.factorability import as_correlation
 from analysis.factor.polychoric import cor_smooth
-from instrument.errors import ConvergenceWarning, HeywoodCaseWarning
 
 __all__ = [
     "EFA",
     "FitStatistics",
     "extract_factors",
     "match_factors",
-    "smc",
 ]
 
 METHODS = ("minres", "ml", "pa")
 ROTATIONS = ("oblimin", "promax", "varimax", "geomin", None)
 _LOWER, _UPPER = 0.005, 1.0  # psych's bounds on the uniquenesses (L-BFGS-B)
-
-
-def smc(r: np.ndarray) -> np.ndarray:
-    """Squared multiple correlations ``1 − 1/diag(R⁻¹)`` (``psych::smc``, clipped to [0, 1])."""
-    try:
-        inv = np.linalg.inv(r)
-    except np.linalg.LinAlgError:
-        inv = np.linalg.pinv(r)
-    out = 1.0 - 1.0 / np.diag(inv)
-    return np.clip(out, 0.0, 1.0)
 
 
 def _eig_desc(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -218,8 +209,8 @@ def _rotate(load: np.ndarray, rotation: str | None) -> tuple[np.ndarray, np.ndar
     return np.asarray(rotated), (None if rot.phi_ is None else np.asarray(rot.phi_))
 
 
-@dataclass(frozen=True, slots=True)
-class FitStatistics:
+@dataclass(frozen=True, slots=True, repr=False)
+class FitStatistics(Result):
     """Fit of a factor model as ``psych::factor.stats`` reports it.
 
     Attributes

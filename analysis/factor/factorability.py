@@ -14,6 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis._compat import single_threaded_blas
+from analysis._results import Result
 from analysis.factor.polychoric import PolychoricResult, polychoric
 
 __all__ = [
@@ -146,8 +147,8 @@ def as_correlation(
     return r, int(data.shape[0]), data.astype(float)
 
 
-@dataclass(frozen=True, slots=True)
-class KMOResult:
+@dataclass(frozen=True, slots=True, repr=False)
+class KMOResult(Result):
     """Kaiser–Meyer–Olkin measure of sampling adequacy.
 
     Attributes
@@ -167,8 +168,8 @@ class KMOResult:
         return pd.DataFrame(rows, columns=["item", "msa"])
 
 
-@dataclass(frozen=True, slots=True)
-class BartlettResult:
+@dataclass(frozen=True, slots=True, repr=False)
+class BartlettResult(Result):
     """Bartlett's test that a correlation matrix is an identity matrix.
 
     Attributes

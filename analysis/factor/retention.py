@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from analysis._compat import single_threaded_blas
+from analysis._results import Result
 from analysis.factor.efa import extract_factors
 from analysis.factor.factorability import as_correlation
 
@@ -73,8 +74,8 @@ def _plot_eigen(ax, series: dict, title: str):
     return ax
 
 
-@dataclass(frozen=True, slots=True)
-class ParallelAnalysis:
+@dataclass(frozen=True, slots=True, repr=False)
+class ParallelAnalysis(Result):
     """Horn's parallel analysis, principal components and factors (``psych::fa.parallel``).
 
     Attributes
@@ -236,8 +237,8 @@ def parallel_analysis(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class MAPResult:
+@dataclass(frozen=True, slots=True, repr=False)
+class MAPResult(Result):
     """Velicer's minimum average partial criterion.
 
     Attributes
@@ -324,8 +325,8 @@ def velicer_map(data, *, max_factors: int = 8, correlation: str = "pearson") -> 
     return MAPResult(values=values, n_factors=int(np.argmin(out) + 1))
 
 
-@dataclass(frozen=True, slots=True)
-class Scree:
+@dataclass(frozen=True, slots=True, repr=False)
+class Scree(Result):
     """Eigenvalues for a scree plot.
 
     Attributes

@@ -20,9 +20,10 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
+from analysis._results import Result
+from analysis.errors import ConvergenceWarning
 from analysis.irt.model import GradedResponseModel
 from analysis.irt.scoring import eap_scores
-from instrument.errors import ConvergenceWarning
 
 __all__ = [
     "DIFResult",
@@ -255,8 +256,8 @@ def collapse_sparse_categories(
     return out
 
 
-@dataclass(frozen=True)
-class DIFResult:
+@dataclass(frozen=True, repr=False)
+class DIFResult(Result):
     """Ordinal logistic regression DIF with an iteratively purified matching score.
 
     Attributes

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from analysis._results import Result
 from analysis.irt.items import item_derivatives
 from analysis.irt.model import GradedResponseModel
 from analysis.irt.scoring import lord_wingersky
@@ -17,8 +18,8 @@ from analysis.irt.scoring import lord_wingersky
 __all__ = ["M2Result", "category_use", "item_fit", "local_dependence", "m2"]
 
 
-@dataclass(frozen=True)
-class M2Result:
+@dataclass(frozen=True, repr=False)
+class M2Result(Result):
     """Limited-information goodness of fit (Maydeu-Olivares & Joe; Cai & Hansen's C2).
 
     Attributes

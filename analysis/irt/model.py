@@ -19,13 +19,14 @@ import pandas as pd
 from scipy import sparse, stats
 
 from analysis._compat import single_threaded_blas
+from analysis._results import Result
+from analysis.errors import ConvergenceWarning
 from analysis.irt.items import (
     ITEM_TYPES,
     item_derivatives,
     item_log_probabilities,
     item_probabilities,
 )
-from instrument.errors import ConvergenceWarning
 
 __all__ = [
     "GradedResponseModel",
@@ -189,8 +190,8 @@ def start_values(item_type: str, counts: np.ndarray) -> np.ndarray:
     return np.concatenate([[1.0], 1.3 * np.log(above / (1.0 - above))])
 
 
-@dataclass(frozen=True)
-class IRTFit:
+@dataclass(frozen=True, repr=False)
+class IRTFit(Result):
     """Estimates of a fitted unidimensional IRT model.
 
     Attributes

@@ -19,8 +19,8 @@ import pandas as pd
 from scipy import stats
 
 from analysis._compat import single_threaded_blas
+from analysis.errors import ConvergenceWarning
 from analysis.irt.model import GradedResponseModel, check_responses, prepare_responses, start_values
-from instrument.errors import ConvergenceWarning
 
 __all__ = ["MultipleGroupGradedModel", "dif_multigroup"]
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from analysis.errors import DataError, UsageError
 from analysis.irt.model import GradedResponseModel, quadrature
-from instrument.errors import DataError, UsageError
 from instrument.io.write import atomic_path
 
 __all__ = [

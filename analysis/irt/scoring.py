@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
 
+from analysis._results import Result
 from analysis.irt.items import item_probabilities
 from analysis.irt.model import GradedResponseModel, IRTData
 
@@ -212,8 +213,8 @@ def lord_wingersky(item_probs: list[np.ndarray]) -> np.ndarray:
     return dist
 
 
-@dataclass(frozen=True)
-class SumScoreTable:
+@dataclass(frozen=True, repr=False)
+class SumScoreTable(Result):
     """EAP trait estimate for every summed score (the table for scoring by hand).
 
     Attributes

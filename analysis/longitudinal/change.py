@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis._results import Result
 from analysis.longitudinal._checks import check_ci_level, check_columns, pair_waves, wave_order
 
 __all__ = ["ReliableChange", "WaveMeans", "reliable_change", "wave_means"]
@@ -21,8 +22,8 @@ __all__ = ["ReliableChange", "WaveMeans", "reliable_change", "wave_means"]
 CHANGE_CATEGORIES = ("reliable_increase", "no_reliable_change", "reliable_decrease")
 
 
-@dataclass(frozen=True, slots=True)
-class WaveMeans:
+@dataclass(frozen=True, slots=True, repr=False)
+class WaveMeans(Result):
     """Scale means per wave.
 
     Attributes
@@ -138,8 +139,8 @@ def wave_means(
     return WaveMeans(table=pd.DataFrame(rows), ci_level=ci_level)
 
 
-@dataclass(frozen=True, slots=True)
-class ReliableChange:
+@dataclass(frozen=True, slots=True, repr=False)
+class ReliableChange(Result):
     """Individual change of one scale between two waves.
 
     Attributes

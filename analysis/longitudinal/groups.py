@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis._results import Result
 from analysis.longitudinal._checks import check_ci_level, check_columns, group_labels
 
 __all__ = ["GroupComparison", "compare_groups", "tukey_quantile"]
@@ -25,8 +26,8 @@ NO_SCALAR_INVARIANCE = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class GroupComparison:
+@dataclass(frozen=True, slots=True, repr=False)
+class GroupComparison(Result):
     """Scale scores compared across groups.
 
     Attributes

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis._results import Result
 from analysis.longitudinal._checks import check_ci_level, group_labels
 
 __all__ = ["COSMIN_SHARE", "HypothesisResults", "evaluate_hypotheses"]
@@ -23,8 +24,8 @@ __all__ = ["COSMIN_SHARE", "HypothesisResults", "evaluate_hypotheses"]
 COSMIN_SHARE = 0.75
 
 
-@dataclass(frozen=True, slots=True)
-class HypothesisResults:
+@dataclass(frozen=True, slots=True, repr=False)
+class HypothesisResults(Result):
     """Each hypothesis tested, and the share confirmed.
 
     Attributes

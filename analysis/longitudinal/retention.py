@@ -6,13 +6,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from analysis._results import Result
 from analysis.longitudinal._checks import check_columns, wave_order
 
 __all__ = ["RetentionFlow", "retention_flow"]
 
 
-@dataclass(frozen=True, slots=True)
-class RetentionFlow:
+@dataclass(frozen=True, slots=True, repr=False)
+class RetentionFlow(Result):
     """Who was seen at each wave.
 
     Attributes

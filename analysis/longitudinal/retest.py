@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis._results import Result
 from analysis.longitudinal._checks import check_ci_level, check_columns, pair_waves
 
 __all__ = ["ICC_TYPES", "RetestResult", "TestRetest", "icc_intervals", "test_retest"]
@@ -29,8 +30,8 @@ ICC_TYPES = {
 _PINGOUIN_TYPE = {"ICC2": "ICC(A,1)", "ICC3": "ICC(C,1)", "ICC2k": "ICC(A,k)", "ICC3k": "ICC(C,k)"}
 
 
-@dataclass(frozen=True, slots=True)
-class RetestResult:
+@dataclass(frozen=True, slots=True, repr=False)
+class RetestResult(Result):
     """Test–retest reliability of one scale between two waves.
 
     Attributes
@@ -94,8 +95,8 @@ class RetestResult:
         return data
 
 
-@dataclass(frozen=True, slots=True)
-class TestRetest:
+@dataclass(frozen=True, slots=True, repr=False)
+class TestRetest(Result):
     """Test–retest results for several scales (see :class:`RetestResult`)."""
 
     __test__ = False  # not a pytest test class

@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis._results import Result
 from analysis.correlation import pairwise_cov, smc
+from analysis.errors import DataQualityWarning
 from analysis.reliability.bootstrap import bootstrap_from_keyed
 from analysis.reliability.keying import (
     check_ci_level,
@@ -19,7 +21,6 @@ from analysis.reliability.keying import (
     key_items,
 )
 from analysis.reliability.results import BootstrapResult, Coefficient
-from instrument.errors import DataQualityWarning
 
 __all__ = [
     "alpha_from_covariance",
@@ -88,8 +89,8 @@ def feldt_interval(
     return float(low), float(high)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class AlphaResult:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class AlphaResult(Result):
     """Cronbach's alpha with psych's companion statistics (``psych::alpha``).
 
     Attributes

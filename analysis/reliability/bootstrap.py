@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from analysis.errors import DataQualityWarning
 from analysis.reliability.keying import KeyedItems, check_boot_settings
 from analysis.reliability.results import BootstrapResult
-from instrument.errors import DataQualityWarning
 
 __all__ = [
     "bootstrap_from_keyed",

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from analysis._results import Result
 from analysis.correlation import smc
+from analysis.factor.efa import extract_factors
 from analysis.reliability.bootstrap import (
     omega_total_replicates,
     percentile_result,
@@ -27,8 +28,8 @@ from analysis.reliability.results import BootstrapResult
 __all__ = ["OmegaResult", "omega", "ordinal_omega"]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class OmegaResult:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class OmegaResult(Result):
     """McDonald's omega from a Schmid–Leiman solution (``psych::omega``).
 
     Attributes
@@ -121,15 +122,12 @@ class OmegaResult:
 
 
 def _minres(R: np.ndarray, n_factors: int) -> np.ndarray:
-    """Unrotated minres loadings (``psych::fa(fm = "minres", rotate = "none")``)."""
-    from factor_analyzer import FactorAnalyzer
+    """Unrotated minres loadings (``psych::fa(fm = "minres", rotate = "none")``).
 
-    fa = FactorAnalyzer(n_factors=n_factors, rotation=None, method="minres", is_corr_matrix=True)
-    with warnings.catch_warnings():
-        # factor_analyzer 0.5.1 passes sklearn's renamed ``force_all_finite`` argument
-        warnings.filterwarnings("ignore", message=".*force_all_finite.*", category=FutureWarning)
-        fa.fit(R)
-    return np.asarray(fa.loadings_, dtype="float64").reshape(R.shape[0], n_factors)
+    The one minres of the package, :func:`analysis.factor.efa.extract_factors`.
+    """
+    loadings, _, _ = extract_factors(R, n_factors, method="minres")
+    return np.asarray(loadings, dtype="float64").reshape(R.shape[0], n_factors)
 
 
 def _schmid_leiman(

@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis._results import Result
+
 __all__ = ["Coefficient", "BootstrapResult"]
 
 
-@dataclass(frozen=True, slots=True)
-class Coefficient:
+@dataclass(frozen=True, slots=True, repr=False)
+class Coefficient(Result):
     """One reliability coefficient with its interval.
 
     Attributes
@@ -66,8 +68,8 @@ _SUMMARY_COLUMNS = [
 ]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class BootstrapResult:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class BootstrapResult(Result):
     """Percentile bootstrap interval of a reliability coefficient (raw alpha or omega total).
 
     Attributes

@@ -11,15 +11,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis._results import Result
 from analysis.correlation import pairwise_cov, smc
+from analysis.errors import DataQualityWarning
 from analysis.reliability.keying import drop_constant_items, key_items
-from instrument.errors import DataQualityWarning
 
 __all__ = ["SplitHalfResult", "split_half"]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class SplitHalfResult:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class SplitHalfResult(Result):
     """Split-half reliabilities over many ways of halving a scale (``psych::splitHalf``).
 
     Attributes

@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from analysis._compat import single_threaded_blas
+from analysis.errors import ConvergenceWarning, HeywoodCaseWarning
 from analysis.sem.fiml import (
     PatternMoments,
     expected_information,
@@ -25,7 +26,6 @@ from analysis.sem.fiml import (
     pattern_moments,
 )
 from analysis.sem.syntax import MeasurementModel
-from instrument.errors import ConvergenceWarning, HeywoodCaseWarning
 
 __all__ = [
     "LAMBDA",

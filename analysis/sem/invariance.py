@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 from scipy import stats
 
+from analysis._results import Result
 from analysis.sem.engine import Structure, fit_structure, group_stats, missing_stats, prepare_data
 from analysis.sem.syntax import MeasurementModel
 
@@ -153,8 +154,8 @@ class MultiGroupCFA:
         return self.estimates_.copy()
 
 
-@dataclass(frozen=True, slots=True)
-class InvarianceResult:
+@dataclass(frozen=True, slots=True, repr=False)
+class InvarianceResult(Result):
     """The invariance ladder: one fitted :class:`MultiGroupCFA` per step.
 
     Attributes

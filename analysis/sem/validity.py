@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis._results import Result
 from analysis.sem.cfa import CFA
 from analysis.sem.engine import prepare_data
 from analysis.sem.syntax import MeasurementModel
@@ -259,8 +260,8 @@ def htmt(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class ValidityResult:
+@dataclass(frozen=True, slots=True, repr=False)
+class ValidityResult(Result):
     """Convergent and discriminant validity of a CFA's factors.
 
     Attributes

@@ -25,11 +25,12 @@ import pandas as pd
 from scipy import stats
 from scipy.special import ndtr, ndtri
 
-from analysis.factor.polychoric import bivariate_normal_cdf
+from analysis._results import Result
+from analysis.errors import ConvergenceWarning, HeywoodCaseWarning
+from analysis.factor.polychoric import bivariate_normal_cdf, bivariate_normal_pdf
 from analysis.sem.cfa import CFA
 from analysis.sem.engine import THETA, GroupStats, Structure, prepare_data, rmsea_interval
 from analysis.sem.syntax import MeasurementModel
-from instrument.errors import ConvergenceWarning, HeywoodCaseWarning
 
 __all__ = ["OrdinalCFA", "OrdinalStatistics", "ordinal_statistics"]
 
@@ -37,8 +38,8 @@ __all__ = ["OrdinalCFA", "OrdinalStatistics", "ordinal_statistics"]
 # --------------------------------------------------------------------------------------------
 # Step 1-2: thresholds, polychoric correlations and their asymptotic covariance
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class OrdinalStatistics:
+@dataclass(frozen=True, slots=True, repr=False)
+class OrdinalStatistics(Result):
     """Sample statistics of ordinal items for WLS estimation.
 
     Attributes
@@ -140,19 +141,12 @@ def _phi(t: np.ndarray) -> np.ndarray:
     return np.where(fin, np.exp(-0.5 * np.where(fin, t, 0.0) ** 2) / math.sqrt(2 * math.pi), 0.0)
 
 
-def _bvn_pdf(a: np.ndarray, b: np.ndarray, r: float) -> np.ndarray:
-    fin = np.isfinite(a) & np.isfinite(b)
-    a0, b0 = np.where(fin, a, 0.0), np.where(fin, b, 0.0)
-    q = (a0 * a0 - 2 * r * a0 * b0 + b0 * b0) / (2 * (1 - r * r))
-    return np.where(fin, np.exp(-q) / (2 * math.pi * math.sqrt(1 - r * r)), 0.0)
-
-
 def _cells(ti: np.ndarray, tj: np.ndarray, r: float) -> tuple[np.ndarray, np.ndarray]:
     """Cell probabilities P_kl and ∂P_kl/∂ρ of a pair (thresholds padded with ±inf)."""
     a, b = ti[:, None], tj[None, :]
     F = bivariate_normal_cdf(a, b, r)
     P = F[1:, 1:] - F[:-1, 1:] - F[1:, :-1] + F[:-1, :-1]
-    f = _bvn_pdf(a, b, r)
+    f = bivariate_normal_pdf(a, b, r)
     dP = f[1:, 1:] - f[:-1, 1:] - f[1:, :-1] + f[:-1, :-1]
     return np.clip(P, 1e-300, None), dP
 

@@ -31,6 +31,8 @@ from math import comb
 import numpy as np
 import pandas as pd
 
+from analysis._results import Result
+
 __all__ = [
     "RELEVANT",
     "chance_agreement",
@@ -112,8 +114,8 @@ def _meets_lynn(n_experts: int, i_cvi: float) -> bool:
     return i_cvi >= 1.0 if n_experts <= 5 else round(i_cvi, 2) >= 0.78
 
 
-@dataclass(frozen=True, slots=True)
-class ContentValidity:
+@dataclass(frozen=True, slots=True, repr=False)
+class ContentValidity(Result):
     """Item- and scale-level content validity.
 
     Attributes

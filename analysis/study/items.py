@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis._results import Result
 from analysis.correlation import pairwise_cov, smc
 from analysis.reliability import key_items
 from analysis.reliability.alpha import alpha_from_covariance, drop_item_covariance
@@ -24,8 +25,8 @@ from instrument.spec import Instrument
 __all__ = ["ItemAnalysis", "item_analysis"]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class ItemAnalysis:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ItemAnalysis(Result):
     """Per-item statistics of one scale (:func:`item_analysis`).
 
     Attributes

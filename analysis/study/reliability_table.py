@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from analysis._results import Result
 from analysis.reliability.alpha import cronbach_alpha, ordinal_alpha
 from analysis.reliability.bootstrap import (
     omega_total_replicates,
@@ -32,8 +33,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 __all__ = ["ReliabilityTable", "TABLE_OMEGA_N_BOOT", "TABLE_OMEGA_MIN_N", "reliability_table"]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class ReliabilityTable:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ReliabilityTable(Result):
     """Reliability of every scale of an instrument (:func:`reliability_table`).
 
     Attributes
