@@ -178,3 +178,17 @@ def test_bad_input():
         MeasurementModel((("f", ("a", "b", "c")),), fixed_loadings=(("f", "z", 1.0),))
     with pytest.raises(ValueError, match="orthogonal"):
         MeasurementModel((("f", ("a", "b", "c")),), orthogonal=("h",))
+
+
+def test_total_is_provisional_without_bifactor_evidence():
+    from analysis.report.validation import verdicts
+    from analysis.simulate.cohort import simulate_cohort
+    from analysis.study.validate import validate
+
+    mhdq = load_instrument()
+    res = validate(simulate_cohort(mhdq, n=45, seed=3).responses, mhdq, n_boot=0)  # synthetic
+    assert res.step("bifactor").status == "skipped"
+    assert res.bifactor["total_score"][0] == "provisional"
+    total = [v for v in verdicts(res) if v.label.startswith("α of total")]
+    assert len(total) == 1 and total[0].passed is None and "provisional" in total[0].label
+    assert res.to_dict()["total_score"]["label"] == "provisional"
