@@ -575,3 +575,30 @@ def test_cli_unknown_platform_is_a_usage_error(tmp_out, capsys):
         capsys,
     )
     assert code == 2 and "--platform" in err and "csv" in err and "Traceback" not in err
+
+
+def test_mhdq_total_score_rests_on_the_bifactor_evidence(mhdq_run):
+    # issue 13 §5: the 37-item total is judged by ECV and ω_h of the bifactor model (Rodriguez,
+    # Reise & Haviland 2016), not by α ≥ .70; ML on 5-category items is flagged
+    result, out, _ = mhdq_run
+    block = result["bifactor"]
+    assert block["status"] == "ok"
+    assert set(block["fits"]) == {"bifactor", "acquiescence"}
+    ind = block["indices"]
+    assert ind["general"] == "total" and 0 < ind["ecv"] < 1 and 0 < ind["omega_h"] <= ind["omega"]
+    expected = "justified" if ind["ecv"] >= 0.70 and ind["omega_h"] >= 0.80 else "not justified"
+    assert result["total_score"]["label"] == expected
+    total_alpha = [v for v in result["verdicts"] if v["label"].startswith("α of total")]
+    assert len(total_alpha) == 1 and total_alpha[0]["passed"] is None
+    assert f"total score {expected}" in total_alpha[0]["label"]
+    assert {
+        v["label"].split(" of ")[0] for v in result["verdicts"] if v["section"] == "bifactor"
+    } == {
+        "ECV",
+        "ω_h",
+    }
+    assert "--ordinal" in result["estimator_warning"]
+    import html
+
+    text = html.unescape((out / "report.html").read_text(encoding="utf-8"))
+    assert "Bifactor indices of the general factor" in text and "--ordinal" in text

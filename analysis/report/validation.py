@@ -107,6 +107,24 @@ THRESHOLDS: dict[str, Threshold] = {
         "HTMT < .85",
         "Henseler, J., Ringle, C. M., & Sarstedt, M. (2015). J Acad Mark Sci, 43, 115-135.",
     ),
+    "ecv": Threshold(
+        0.70,
+        "ECV ≥ .70 (general factor) for a total score",
+        "Rodriguez, A., Reise, S. P., & Haviland, M. G. (2016). Applying bifactor statistical "
+        "indices in the evaluation of psychological measures. J Pers Assess, 98, 223-237.",
+    ),
+    "omega_h": Threshold(
+        0.80,
+        "ω_h ≥ .80 for a total score",
+        "Rodriguez, A., Reise, S. P., & Haviland, M. G. (2016). Evaluating bifactor models. "
+        "Psychol Methods, 21, 137-150.",
+    ),
+    "total_alpha": Threshold(
+        math.nan,
+        "α of a multidimensional total is not evidence for a total score; ECV and ω_h are",
+        "Rodriguez, Reise & Haviland (2016), Psychol Methods, 21, 137-150; Sijtsma, K. (2009). "
+        "Psychometrika, 74, 107-120.",
+    ),
 }
 
 
@@ -328,6 +346,9 @@ def verdicts(res) -> list[Verdict]:
         for _, row in res.reliability.table.iterrows():
             a, o = row["alpha"], row["omega_total"]
             lo, hi = row["alpha_ci_low"], row["alpha_ci_high"]
+            if row["scale"] == (res.bifactor or {}).get("general"):
+                out.append(_total_alpha_verdict(res, row["scale"], a, lo, hi))
+                continue
             out.append(
                 _v(
                     "reliability",
@@ -417,6 +438,7 @@ def verdicts(res) -> list[Verdict]:
                     "rmsea",
                 )
             )
+    out.extend(_bifactor_verdicts(res))
     if res.validity is not None:
         for factor, row in res.validity.factors.iterrows():
             cr, ave = row["composite_reliability"], row["ave"]
@@ -505,6 +527,125 @@ def _listwise_cells(r: pd.Series) -> dict:
         "Listwise RMSEA": r["listwise_rmsea"],
         "Listwise SRMR": r["listwise_srmr"],
     }
+
+
+def _total_alpha_verdict(res, scale: str, a: Any, lo: Any, hi: Any) -> Verdict:
+    """α of the hierarchy's total, not judged against .70: the bifactor evidence decides."""
+    label, _reason = (res.bifactor or {}).get("total_score", ("provisional", ""))
+    return _v(
+        "reliability",
+        f"α of {scale} = {_f(a)} [{_f(lo)}, {_f(hi)}] — total score {label} (see the bifactor "
+        "section)",
+        a,
+        None,
+        "total_alpha",
+    )
+
+
+def _bifactor_verdicts(res) -> list[Verdict]:
+    """ECV and ω_h of the bifactor model's general factor."""
+    ind = (res.bifactor or {}).get("indices")
+    if ind is None:
+        return []
+    return [
+        _v(
+            "bifactor",
+            f"ECV of {ind.general} = {_f(ind.ecv)}",
+            ind.ecv,
+            ind.ecv >= THRESHOLDS["ecv"].value if _finite(ind.ecv) else None,
+            "ecv",
+        ),
+        _v(
+            "bifactor",
+            f"ω_h of {ind.general} = {_f(ind.omega_h)}",
+            ind.omega_h,
+            ind.omega_h >= THRESHOLDS["omega_h"].value if _finite(ind.omega_h) else None,
+            "omega_h",
+        ),
+    ]
+
+
+def _bifactor_section(report: HtmlReport, res, all_verdicts: list[Verdict]) -> None:
+    """The bifactor and acquiescence models, and whether a total score is justified."""
+    b = res.bifactor or {}
+    report.section(
+        "Bifactor and acquiescence models: is a total score justified?",
+        intro=(
+            "A bifactor model (a general factor over every item plus the facets, all orthogonal) "
+            "tells how much of the common variance a total score carries: ECV, PUC and ω "
+            "hierarchical (Rodriguez, Reise & Haviland 2016; as BifactorIndicesCalculator). An "
+            "acquiescence factor (every raw-coded loading fixed to 1, orthogonal to the facets; "
+            "Billiet & McClendon 2000, Maydeu-Olivares & Coffman 2006) measures agreeing "
+            "regardless of content. α of a multidimensional total does not justify a total score."
+        ),
+    )
+    label, reason = b.get("total_score", ("provisional", "no bifactor model was fitted"))
+    report.paragraph(f"Total score: {label.upper()} — {reason}.")
+    if not _status_note(report, res, "bifactor"):
+        return
+    for name, why in b.get("skipped", {}).items():
+        report.note(f"Model {name} not fitted: {why}")
+    rows = []
+    for name, fit in b.get("fits", {}).items():
+        fm = fit.fit_measures_
+        scaled = "_scaled" if res.cfa_estimator == "WLSMV" else ""
+        rows.append(
+            {
+                "Model": name,
+                "χ²": fm.get("chisq" + scaled, np.nan),
+                "df": fm.get("df" + scaled, np.nan),
+                "CFI": fm.get("cfi" + scaled, np.nan),
+                "TLI": fm.get("tli" + scaled, np.nan),
+                "RMSEA": fm.get("rmsea" + scaled, np.nan),
+                "SRMR": fm.get("srmr", np.nan),
+            }
+        )
+    if rows:
+        report.table(
+            pd.DataFrame(rows).set_index("Model"),
+            caption=f"Fit of the method models, {res.cfa_estimator}",
+            digits=3,
+        )
+    acq = b.get("fits", {}).get("acquiescence")
+    if acq is not None:
+        e = acq.estimates_
+        var = e[(e["op"] == "~~") & (e["lhs"] == "acquiescence") & (e["rhs"] == "acquiescence")]
+        if len(var):
+            v = var.iloc[0]
+            report.paragraph(
+                f"Acquiescence variance = {_f(v['est'])} (SE {_f(v['se'])}, p {_p(v['pvalue'])}) "
+                "on the items' raw scale."
+            )
+    ind = b.get("indices")
+    if ind is not None:
+        general = pd.DataFrame(
+            [
+                {
+                    "Factor": ind.general,
+                    "ω": ind.omega,
+                    "ω_h": ind.omega_h,
+                    "relative ω": ind.relative_omega,
+                    "ECV": ind.ecv,
+                    "PUC": ind.puc,
+                    "H": ind.h_general,
+                }
+            ]
+        ).set_index("Factor")
+        report.table(general, caption="Bifactor indices of the general factor", digits=3)
+        facets = ind.facets.rename(
+            columns={
+                "facet": "Facet",
+                "n_items": "Items",
+                "omega": "ω",
+                "omega_hs": "ω_hs",
+                "relative_omega": "relative ω",
+                "ecv_ss": "ECV_SS",
+                "h": "H",
+                "omega_hs_raw": "ω_hs (raw sum)",
+            }
+        ).set_index("Facet")
+        report.table(facets, caption="Bifactor indices of each facet", digits=3)
+    _show_verdicts(report, all_verdicts, "bifactor")
 
 
 def _fit_indices(res) -> pd.DataFrame:
@@ -857,6 +998,8 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
             + "; first loading fixed to 1). Nested ML models are compared by Δχ² (lavTestLRT)."
         ),
     )
+    if res.estimator_warning:
+        report.note(res.estimator_warning)
     if res.cfa_estimator == "WLSMV":
         report.note(
             "--ordinal: the models are fitted by WLSMV on the polychoric correlations (lavaan's "
@@ -948,6 +1091,8 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
             fc = fit.factor_correlations()
             if fc.shape[0] > 1:
                 report.table(fc, caption=f"Factor correlations of the {primary} model", digits=2)
+
+    _bifactor_section(report, res, all_verdicts)
 
     # 8. validity
     report.section(
@@ -1097,6 +1242,10 @@ def _sheet_notes(res) -> dict[str, str]:
         "Discriminant pairs": "Fornell–Larcker: |r| below both √AVE; HTMT below .85 (Henseler et al. 2015).",
         "Criterion scales": "Hierarchy total against each criterion scale: two-factor CFA, HTMT, scale-score r.",
         "Invariance": "lavaan::cfa multi-group ML (group.equal); Δ against the previous step.",
+        "Bifactor and method fit": f"Bifactor (orthogonal) and acquiescence models, {est}.",
+        "Bifactor indices": "ECV, PUC, ω, ω_h, H (Rodriguez, Reise & Haviland 2016) from the "
+        "standardized loadings; *_raw as semTools::compRelSEM(obs.var = FALSE).",
+        "Bifactor IECV": "Item explained common variance of the general factor.",
         "Analyses": "Status of every analysis; reasons for those skipped or failed.",
         **IRT_SHEET_NOTES,
     }

@@ -108,10 +108,14 @@ class Structure:
                 # called within this iteration only, so the loop variable g is current
                 rows.append((g, mat, r, c, free, value, lhs, op, rhs, shared))  # noqa: B023
 
+            fixed = {(f, i): v for f, i, v in model.fixed_loadings}
             for f, inds in model.factors:
                 for k, ind in enumerate(inds):
                     mat = BETA if ind in li else LAMBDA
                     r = li[ind] if ind in li else oi[ind]
+                    if (f, ind) in fixed:
+                        add(mat, r, li[f], False, fixed[(f, ind)], f, "=~", ind, "loadings")
+                        continue
                     add(mat, r, li[f], k > 0, 1.0 if k == 0 else 0.0, f, "=~", ind, "loadings")
             for a, b in model.residual_covariances:
                 i, j = sorted((oi[a], oi[b]), reverse=True)
@@ -122,7 +126,8 @@ class Structure:
                 add(PSI, li[f], li[f], True, 0.0, f, "~~", f, "lv.variances")
             for a_i, a in enumerate(exo):
                 for b in exo[a_i + 1 :]:
-                    add(PSI, li[b], li[a], True, 0.0, a, "~~", b, "lv.covariances")
+                    free = a not in model.orthogonal and b not in model.orthogonal
+                    add(PSI, li[b], li[a], free, 0.0, a, "~~", b, "lv.covariances")
             if meanstructure:
                 for i, n in enumerate(self.obs):
                     add(NU, i, 0, True, 0.0, n, "~1", "", "intercepts")
@@ -272,6 +277,13 @@ class Structure:
                     load[0] = 1e-3
                 lam[inds, li[f]] = load / load[0]
                 psi[li[f]] = load[0] ** 2
+                if f in self.model.orthogonal and len(self.model.orthogonal) > 1:
+                    # bifactor: the facets share the items with the general factor; start them
+                    # at half its variance so the general factor is not counted twice
+                    psi[li[f]] /= 2
+                fixed_f = {i for g_, i, _v in self.model.fixed_loadings if g_ == f}
+                if fixed_f >= set(self.model.indicators(f)):
+                    psi[li[f]] = 0.05 * float(np.mean(np.diag(S)))  # a method factor: small
             for k in np.flatnonzero((t.group == g) & (t.free > 0)):
                 mat, r, c = t.mat[k], t.row[k], t.col[k]
                 if mat == LAMBDA:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis._compat import single_threaded_blas
-from instrument.errors import ConvergenceWarning
+from analysis.errors import ConvergenceWarning
 
 __all__ = ["PatternMoments", "pattern_moments", "expected_information", "observed_information"]
 

@@ -29,6 +29,12 @@ class MeasurementModel:
         orient loadings and correlations.
     name : str, default ""
         A label for tables (``"facets"``, ``"one_factor"``).
+    orthogonal : tuple of str, default ()
+        Factors uncorrelated with every other factor (their covariances fixed to 0, lavaan
+        ``f ~~ 0*g``): all factors of a bifactor model, or a method factor.
+    fixed_loadings : tuple of (str, str, float), default ()
+        Loadings fixed to a value, as ``(factor, item, value)`` (lavaan ``f =~ 1*item``). A factor
+        whose loadings are all fixed has no marker; its variance is free (a method factor).
 
     Notes
     -----
@@ -51,6 +57,8 @@ class MeasurementModel:
     residual_covariances: tuple[tuple[str, str], ...] = ()
     keyed: tuple[tuple[str, int], ...] = ()
     name: str = ""
+    orthogonal: tuple[str, ...] = ()
+    fixed_loadings: tuple[tuple[str, str, float], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.factors:
@@ -93,6 +101,15 @@ class MeasurementModel:
                         f"factors: factor {factor!r}: only first- and second-order factors are "
                         f"supported ({', '.join(deeper)} is itself second-order)"
                     )
+        unknown = [f for f in self.orthogonal if f not in names]
+        if unknown:
+            raise ValueError(f"orthogonal: {', '.join(unknown)} are not factors of the model")
+        for f, ind, _value in self.fixed_loadings:
+            if f not in names or ind not in dict(self.factors)[f]:
+                raise ValueError(
+                    f"fixed_loadings: ({f!r}, {ind!r}) is not a loading of the model; allowed: "
+                    "(factor, one of its indicators, value)"
+                )
         obs = set(self.observed)
         for a, b in self.residual_covariances:
             if a not in obs or b not in obs or a == b:
@@ -154,8 +171,22 @@ class MeasurementModel:
 
     def to_syntax(self) -> str:
         """The model in lavaan syntax (paste into R's ``cfa()`` to cross-check)."""
-        lines = [f"{f} =~ {' + '.join(i)}" for f, i in self.factors]
+        fixed = {(f, i): v for f, i, v in self.fixed_loadings}
+
+        def term(f: str, i: str) -> str:
+            return f"{fixed[(f, i)]:g}*{i}" if (f, i) in fixed else i
+
+        lines = [f"{f} =~ {' + '.join(term(f, i) for i in inds)}" for f, inds in self.factors]
         lines += [f"{a} ~~ {b}" for a, b in self.residual_covariances]
+        lat = self.latent
+        endo = {i for _, inds in self.factors for i in inds if i in set(lat)}
+        exo = [f for f in lat if f not in endo]
+        lines += [
+            f"{a} ~~ 0*{b}"
+            for k, a in enumerate(exo)
+            for b in exo[k + 1 :]
+            if a in self.orthogonal or b in self.orthogonal
+        ]
         return "\n".join(lines)
 
     # --- views -------------------------------------------------------------------------------

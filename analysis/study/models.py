@@ -15,10 +15,20 @@ import pandas as pd
 from analysis.sem.syntax import MeasurementModel
 from instrument.spec import Instrument
 
-__all__ = ["hypothesised_models", "skipped_models", "answers_only", "MODEL_NAMES"]
+__all__ = [
+    "hypothesised_models",
+    "skipped_models",
+    "method_models",
+    "answers_only",
+    "MODEL_NAMES",
+    "METHOD_MODEL_NAMES",
+]
 
 #: Model names in order from most to least constrained (the usual comparison order).
 MODEL_NAMES = ("one_factor", "themes", "second_order", "facets")
+
+#: The models that ask what a total score and the item keying mean (:func:`method_models`).
+METHOD_MODEL_NAMES = ("bifactor", "acquiescence")
 
 
 def _root(instrument: Instrument, root: str | None) -> str | None:
@@ -212,6 +222,99 @@ def skipped_models(instrument: Instrument, *, root: str | None = None) -> dict[s
     'no themes above the facets (a flat instrument)'
     """
     return {k: v for k, v in _plan(instrument, root).items() if isinstance(v, str)}
+
+
+def method_models(
+    instrument: Instrument, *, root: str | None = None
+) -> tuple[dict[str, MeasurementModel], dict[str, str]]:
+    """The bifactor and acquiescence (method-factor) models of an instrument's scale hierarchy.
+
+    Parameters
+    ----------
+    instrument : Instrument
+    root : str or None, default None
+        As :func:`hypothesised_models`.
+
+    Returns
+    -------
+    (dict of str to MeasurementModel, dict of str to str)
+        The models that apply, and why the others of :data:`METHOD_MODEL_NAMES` do not:
+
+        - ``bifactor``: a general factor (named after the root, ``general`` when flat) over every
+          item plus the facets, all factors orthogonal; its standardized loadings give ECV, PUC
+          and ω_h (:func:`analysis.sem.bifactor.bifactor_indices`). Needs two or more facets of
+          three or more items each.
+        - ``acquiescence``: the facets model plus a factor ``acquiescence`` loading on every item
+          with every loading fixed to 1 on the raw-coded items, uncorrelated with the facets; its
+          variance is the acquiescence (agreeing whatever the content) variance. Needs reverse-keyed
+          items (without them it cannot be told from the content factors).
+
+    Notes
+    -----
+    The method factor follows the random-intercept approach (Maydeu-Olivares & Coffman, 2006) in
+    the form of Billiet & McClendon (2000): one style factor with equal loadings on the items as
+    answered (not reverse-scored), orthogonal to the content factors. Fixing the loadings to 1
+    rather than estimating them keeps the factor a response style (the same shift on every
+    answer): with free loadings it would be an unconstrained extra factor, absorbing any content
+    that the facets miss. Its variance is identified only because the reverse-keyed items load on
+    the content factors with the opposite sign. The bifactor model is identified here with a
+    marker per factor (the first positively keyed item of each) instead of lavaan's ``std.lv =
+    TRUE``; with orthogonal factors this changes no fit statistic and no standardized loading.
+
+    References
+    ----------
+    Billiet, J. B., & McClendon, M. J. (2000). Modeling acquiescence in measurement models for two
+    balanced sets of items. *Structural Equation Modeling, 7*(4), 608-628.
+    Maydeu-Olivares, A., & Coffman, D. L. (2006). Random intercept item factor analysis.
+    *Psychological Methods, 11*(4), 344-362.
+    Reise, S. P. (2012). The rediscovery of bifactor measurement models. *Multivariate Behavioral
+    Research, 47*(5), 667-696.
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> models, why = method_models(load_instrument("examples/bfi.yaml"))
+    >>> sorted(models), models["bifactor"].latent[0]
+    (['acquiescence', 'bifactor'], 'general')
+    """
+    plan = _plan(instrument, root)
+    out: dict[str, MeasurementModel] = {}
+    why: dict[str, str] = {}
+    one, facets = plan.get("one_factor"), plan.get("facets")
+    if not isinstance(one, MeasurementModel) or not isinstance(facets, MeasurementModel):
+        reason = facets if isinstance(facets, str) else "no facets model"
+        return {}, {"bifactor": reason, "acquiescence": reason}
+    general = one.latent[0]
+    small = [f for f in facets.latent if len(facets.indicators(f)) < 3]
+    if small:
+        why["bifactor"] = (
+            f"facet(s) {', '.join(small)} have fewer than three items: their group factors are "
+            "not identified beside the general factor"
+        )
+    else:
+        factors = one.factors + facets.factors
+        out["bifactor"] = MeasurementModel(
+            factors,
+            keyed=one.keyed,
+            name="bifactor",
+            orthogonal=tuple(f for f, _ in factors),
+        )
+    items = one.indicators(general)
+    if all(k > 0 for _, k in one.keyed):
+        why["acquiescence"] = (
+            "no reverse-keyed items: an acquiescence factor cannot be told from the content"
+        )
+    elif "acquiescence" in set(facets.latent) | set(items):
+        why["acquiescence"] = "a scale or item is already called 'acquiescence'"
+    else:
+        out["acquiescence"] = MeasurementModel(
+            facets.factors + (("acquiescence", items),),
+            keyed=one.keyed,
+            name="acquiescence",
+            orthogonal=("acquiescence",),
+            fixed_loadings=tuple(("acquiescence", i, 1.0) for i in items),
+        )
+    return out, why
 
 
 def answers_only(data: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:

@@ -280,6 +280,15 @@ class ValidationResults:
         :func:`analysis.study.irt.irt_study`: graded response model per leaf scale, with DIF
         across ``group_by``.
     steps : tuple of Step
+    bifactor : dict
+        The method models (:func:`analysis.study.models.method_models`, same estimator and rows
+        as the CFA): ``fits`` (name to fitted model: ``bifactor``, ``acquiescence``), ``skipped``
+        (name to reason), ``indices`` (:class:`analysis.sem.bifactor.BifactorIndices` of the
+        bifactor fit or None) and ``total_score`` ((label, reason) of
+        :func:`analysis.sem.bifactor.total_score_verdict`: ``justified``, ``not justified`` or
+        ``provisional`` when no bifactor evidence exists).
+    estimator_warning : str
+        Non-empty when ML was applied to items with five or fewer response categories.
     """
 
     instrument: dict
@@ -309,6 +318,8 @@ class ValidationResults:
     complete_case: Any = None
     irt: Any = None
     steps: tuple[Step, ...] = ()
+    bifactor: dict = field(default_factory=dict)
+    estimator_warning: str = ""
 
     def step(self, name: str) -> Step:
         """The :class:`Step` record of one analysis."""
@@ -895,6 +906,9 @@ def validate(
             codes, list(struct), not_applicable=not_applicable[list(struct)]
         )
 
+    # --- bifactor and method factor --------------------------------------------------------------
+    _method_step(run, out, codes, instrument, ordinal=ordinal, cfa_missing=cfa_missing)
+
     # --- validity -----------------------------------------------------------------------------
     _validity_step(run, out, codes, instrument, ordinal=ordinal, cfa_missing=cfa_missing)
 
@@ -950,6 +964,8 @@ def validate(
         invariance_model=out.get("invariance_model"),
         irt=out.get("irt"),
         steps=tuple(run.steps),
+        bifactor=out.get("bifactor", {}),
+        estimator_warning="" if ordinal else ml_categories_warning(instrument),
     )
 
 
@@ -1144,6 +1160,112 @@ def _with_listwise(table: pd.DataFrame, fits: dict, codes: pd.DataFrame) -> pd.D
                 pass
         rows.append(rec)
     return pd.concat([table.reset_index(drop=True), pd.DataFrame(rows)], axis=1)
+
+
+def ml_categories_warning(instrument: Instrument, *, max_categories: int = 5) -> str:
+    """A warning when normal-theory ML is applied to items with few response categories.
+
+    Items answered on five or fewer ordered categories are not continuous: ML on their Pearson
+    covariances underestimates loadings and distorts fit (Rhemtulla, Brosseau-Liard & Savalei
+    2012, Psychological Methods 17:354-373); WLSMV on polychoric correlations (``--ordinal``) is
+    the usual remedy. Returns ``""`` when no structure item has that few categories.
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> "--ordinal" in ml_categories_warning(load_instrument("examples/bfi.yaml"), max_categories=6)
+    True
+    """
+    items = structure_items(instrument)
+    few = [i for i in items if len(instrument.response_scale_of(i).codes) <= max_categories]
+    if not few:
+        return ""
+    k = max(len(instrument.response_scale_of(i).codes) for i in few)
+    return (
+        f"{len(few)} of the {len(items)} items have {k} or fewer response categories, but the "
+        "factor models were fitted by normal-theory ML, which treats answers as continuous; with "
+        f"≤ {max_categories} categories ML underestimates loadings and misjudges fit (Rhemtulla, "
+        "Brosseau-Liard & Savalei 2012). Rerun with --ordinal (WLSMV on polychoric correlations)."
+    )
+
+
+def _method_step(
+    run: _Runner,
+    out: dict,
+    codes: pd.DataFrame,
+    instrument: Instrument,
+    *,
+    ordinal: bool,
+    cfa_missing: str,
+) -> None:
+    """Fit the bifactor and acquiescence models; judge whether a total score is justified."""
+    from analysis.sem.bifactor import bifactor_indices_of_fit, total_score_verdict
+    from analysis.study.models import hypothesised_models, method_models
+
+    block: dict[str, Any] = {"fits": {}, "skipped": {}, "indices": None}
+    out["bifactor"] = block
+    block["total_score"] = total_score_verdict(None)
+    try:
+        models, skipped = method_models(instrument)
+    except ValueError as exc:
+        run.skip("bifactor", f"no method models: {exc}")
+        return
+    block["skipped"] = dict(skipped)
+    one = hypothesised_models(instrument).get("one_factor")
+    block["general"] = None if one is None else one.latent[0]  # the total the indices judge
+    if not models:
+        run.skip("bifactor", "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+        return
+    items = sorted(
+        {i for m in models.values() for i in m.observed}, key=list(instrument.item_ids).index
+    )
+    data = _model_rows(codes[items], cfa_missing)
+    if len(data) < max(MIN_RESPONDENTS["cfa"], len(items) + 1):
+        run.skip(
+            "bifactor",
+            f"{len(data)} respondents {_USABLE[cfa_missing]}; the models need more respondents "
+            f"than items ({len(items)}) and at least {MIN_RESPONDENTS['cfa']}",
+        )
+        return
+
+    shared: dict[str, Any] = {}
+    rows_and_statistics = out.get("_ordinal_statistics")
+    if ordinal and rows_and_statistics is not None:
+        rows, statistics = rows_and_statistics
+        # the CFA's thresholds, polychorics and Γ: same complete rows, same items
+        if set(items) <= set(statistics.items) and data.index.equals(rows):
+            shared["statistics"] = statistics
+
+    def fit_all() -> dict:
+        from analysis.sem.cfa import CFA
+
+        fits: dict[str, CFA] = {}
+        for name, model in models.items():
+            try:
+                if ordinal:
+                    from analysis.sem.wlsmv import OrdinalCFA
+
+                    fits[name] = OrdinalCFA(model).fit(data, **shared)
+                else:
+                    fits[name] = CFA(model, missing=cfa_missing).fit(data)
+            except _ANALYSIS_ERRORS as exc:
+                block["skipped"][name] = f"failed: {type(exc).__name__}: {exc}"
+        if not fits:
+            raise ValueError("neither the bifactor nor the acquiescence model could be fitted")
+        return fits
+
+    fits = run.run("bifactor", fit_all)
+    if fits is None:
+        return
+    block["fits"] = fits
+    if "bifactor" in fits:
+        general = models["bifactor"].latent[0]
+        try:
+            block["indices"] = bifactor_indices_of_fit(fits["bifactor"], general=general)
+        except _ANALYSIS_ERRORS as exc:
+            block["skipped"]["bifactor_indices"] = f"failed: {type(exc).__name__}: {exc}"
+        else:
+            block["total_score"] = total_score_verdict(block["indices"])
 
 
 #: Columns of the WLSMV model comparison (lavaan's fitMeasures names, ``.`` as ``_``).
@@ -1520,7 +1642,22 @@ def _tables(res: ValidationResults) -> dict[str, pd.DataFrame]:
         t["Invariance"] = res.invariance.summary()
     if res.irt is not None:
         t.update(res.irt.tables())
+    t.update(_bifactor_tables(res))
     t["Analyses"] = res.summary()
+    return t
+
+
+def _bifactor_tables(res: ValidationResults) -> dict[str, pd.DataFrame]:
+    """Fit of the method models and the bifactor indices (sheets ``Bifactor ...``)."""
+    b = res.bifactor or {}
+    t: dict[str, pd.DataFrame] = {}
+    if b.get("fits"):
+        t["Bifactor and method fit"] = pd.DataFrame(
+            [{"model": k, **f.fit_measures_.to_dict()} for k, f in b["fits"].items()]
+        )
+    if b.get("indices") is not None:
+        t["Bifactor indices"] = b["indices"].summary()
+        t["Bifactor IECV"] = b["indices"].iecv.rename_axis("item").reset_index()
     return t
 
 
@@ -1744,6 +1881,21 @@ def _to_dict(res: ValidationResults) -> dict:
         ),
     )
     out["irt"] = block("irt", **({} if res.irt is None else res.irt.to_dict()))
+    b = res.bifactor or {}
+    out["bifactor"] = block(
+        "bifactor",
+        **{
+            "fits": {
+                k: {str(m): float(v) for m, v in f.fit_measures_.items()}
+                for k, f in b.get("fits", {}).items()
+            },
+            "skipped": dict(b.get("skipped", {})),
+            "indices": None if b.get("indices") is None else b["indices"].to_dict(),
+        },
+    )
+    label, reason = b.get("total_score", ("provisional", "no bifactor model was fitted"))
+    out["total_score"] = {"label": label, "reason": reason}
+    out["estimator_warning"] = res.estimator_warning or None
     from analysis.report.validation import verdicts
 
     out["verdicts"] = [v.to_dict() for v in verdicts(res)]
