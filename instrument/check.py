@@ -16,6 +16,15 @@ Cells (an error blanks only that cell; the rest of the row is still used):
 * ``not_applicable`` / ``declared_missing`` (info): cells holding the not-applicable code or a
   declared missing code. Scoring handles them, so they are summarised as one record per column
   (row empty, count in the message) rather than one per cell.
+* Skip logic (items with ``applies_to`` or ``relevant`` conditions, evaluated on the row's
+  background answers as the forms do: a condition on a blank answer does not hold):
+
+  - ``skipped_by_design`` (info, one record per column): blank cells of items the form did not
+    show. Structurally missing, recorded in ``CheckedResponses.skipped``; not a problem.
+  - ``answered_but_skipped`` (warning, one record per column): answers in an item the skip logic
+    hides (e.g. a sponsor item answered by someone who never had a sponsor). Set aside as skipped.
+  - ``missing_answer`` (warning, one record per column): blank cells of items that were shown;
+    the first rows are named. Rows rejected for ``no_answers`` are not counted again.
 * Background questions: ``out_of_range`` (integer, or the year of a date / year-month, outside
   the question's range), ``unknown_choice`` (a code that is not one of the choices, or a
   multiple-choice flag other than 0/1), ``bad_date`` (not ``YYYY-MM-DD``), ``bad_year_month``
@@ -73,7 +82,13 @@ class CheckedResponses:
         items absent from the file are all NaN). Substantive answer codes; NaN for blank,
         invalid, declared-missing and not-applicable cells.
     not_applicable : DataFrame
-        Boolean, same shape as ``codes``: True where the cell held the not-applicable code.
+        Boolean, same shape as ``codes``: True where the cell is left out of the item count by
+        design, i.e. it held the not-applicable code (code 9) *or* the skip logic did not show
+        the item. Scoring treats both alike (each scale's ``not_applicable`` rule).
+    skipped : DataFrame
+        Boolean, same shape: True where the item was skipped by design (a subset of
+        ``not_applicable``; the cells holding code 9 are ``not_applicable & ~skipped``). All
+        False for an instrument without skip logic.
     background : DataFrame
         Background answers with invalid cells blanked (None / NaN).
     meta : DataFrame
@@ -97,6 +112,7 @@ class CheckedResponses:
     reasons: pd.Series
     problems: list[Problem] = field(default_factory=list)
     id_hashes: np.ndarray | None = None
+    skipped: pd.DataFrame | None = None
 
     @property
     def n_rows(self) -> int:
@@ -491,6 +507,80 @@ def check_background(
 
 
 # --------------------------------------------------------------------------------------------
+# Skip logic
+# --------------------------------------------------------------------------------------------
+def shown_items(background: pd.DataFrame, instrument: Instrument) -> np.ndarray:
+    """Which items the form showed each row, from the row's background answers.
+
+    Parameters
+    ----------
+    background : DataFrame
+        Background answers (checked), one row per respondent; a multiple-choice question as its
+        0/1 columns ``<question>_<code>``.
+    instrument : Instrument
+        Gives each item's conditions (:meth:`~instrument.spec.Instrument.item_conditions`).
+
+    Returns
+    -------
+    ndarray of bool, shape (n_rows, n_items)
+        True where the item was shown; columns in ``instrument.item_ids`` order. An item without
+        conditions is shown to everyone. As in the forms, a condition on a blank or absent answer
+        does not hold, so the item is skipped.
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> v2 = load_instrument("mhdq-0.2.0")
+    >>> bg = pd.DataFrame({"sponsor_ever": [1, 0, None]})
+    >>> shown = shown_items(bg, v2)
+    >>> shown[:, v2.item_ids.index("ne_so1")].tolist()
+    [True, False, False]
+    """
+    n = len(background)
+    shown = np.ones((n, len(instrument.item_ids)), dtype=bool)
+    cache: dict[tuple, np.ndarray] = {}
+    for j, item_id in enumerate(instrument.item_ids):
+        for condition in instrument.item_conditions(item_id):
+            key = (condition.question, condition.values)
+            if key not in cache:
+                question = instrument.background_question(condition.question)
+                holds = np.zeros(n, dtype=bool)
+                for value in condition.values:
+                    if question.type == "multiple_choice":
+                        column = (
+                            f"{question.id}_{value}" if value >= 0 else f"{question.id}_m{-value}"
+                        )
+                        if column in background:
+                            holds |= _as_float(background[column])[0] == 1
+                    elif question.id in background:
+                        holds |= _as_float(background[question.id])[0] == value
+                cache[key] = holds
+            shown[:, j] &= cache[key]
+    return shown
+
+
+def _column_summary(
+    mask: np.ndarray, item_ids, rows: np.ndarray, file: str, rule: str, severity: str, what: str
+) -> list[Problem]:
+    out = []
+    counts = mask.sum(axis=0)
+    for j in np.flatnonzero(counts):
+        first = ", ".join(str(int(r)) for r in rows[np.flatnonzero(mask[:, j])[:3]])
+        out.append(
+            Problem(
+                file,
+                None,
+                item_ids[j],
+                None,
+                rule,
+                severity,
+                f"{int(counts[j])} cell(s) {what} (first rows: {first})",
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 # Rows
 # --------------------------------------------------------------------------------------------
 def hash_ids(ids: Iterable[object] | pd.Series) -> np.ndarray:
@@ -681,6 +771,35 @@ def check_responses(
     )
     background, bg_problems = check_background(table.background, instrument, rows=rows, files=files)
     problems += cell_problems + bg_problems
+    item_ids = list(instrument.item_ids)
+    skipped = np.zeros(codes.shape, dtype=bool)
+    if any(instrument.item_conditions(i) for i in item_ids) and n:
+        shown = shown_items(background, instrument)
+        hidden = ~shown
+        answered_hidden = hidden & (~np.isnan(codes) | not_applicable)
+        if answered_hidden.any():
+            problems += _column_summary(
+                answered_hidden,
+                item_ids,
+                rows,
+                file,
+                "answered_but_skipped",
+                "warning",
+                "hold an answer although the skip logic hides the item for that respondent "
+                "(see the questions asked first); set aside as skipped",
+            )
+            codes[answered_hidden] = np.nan
+        skipped = hidden
+        not_applicable = not_applicable | skipped
+        problems += _column_summary(
+            skipped,
+            item_ids,
+            rows,
+            file,
+            "skipped_by_design",
+            "info",
+            "skipped by design (the item was not shown); left out of scoring like not-applicable",
+        )
 
     by_item = codes.T  # the items-major block check_items built (a view, no copy)
     answered = ~np.isnan(by_item)
@@ -702,6 +821,14 @@ def check_responses(
             )
         )
     reasons[no_answers] = "no_answers"
+    blank = np.isnan(codes) & ~not_applicable
+    blank[no_answers] = False
+    # a column the file lacks is reported once by the reader (missing_item_column), not per cell
+    absent = [j for j, i in enumerate(item_ids) if i not in table.items.columns]
+    blank[:, absent] = False
+    problems += _column_summary(
+        blank, item_ids, rows, file, "missing_answer", "warning", "blank where an answer was due"
+    )
 
     id_hashes = np.zeros(n, dtype="uint64")
     if "respondent_id" in meta and n:
@@ -788,4 +915,5 @@ def check_responses(
         reasons=pd.Series(reasons, index=index, name="reasons", dtype=object),
         problems=problems,
         id_hashes=id_hashes,
+        skipped=pd.DataFrame(skipped, columns=item_ids, index=index, copy=False),
     )

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -25,6 +27,13 @@ FORMAT_VERSION = 1
 #: Percentiles stored for each scale (for reports; ranks use the whole distribution).
 PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
 ALL = "all"
+#: Reliability below which individual T scores are flagged (Nunnally & Bernstein 1994: about .90
+#: for decisions about individuals; .70-.80 suffices for group comparisons).
+INDIVIDUAL_RELIABILITY = 0.90
+
+
+class IndividualScoreWarning(UserWarning):
+    """Norms applied to individuals with scales whose reliability is unknown or below .90."""
 
 
 def _group_key(value: Any) -> str:
@@ -75,6 +84,11 @@ class NormTable:
         not a ``_n`` count or metadata (when an ``instrument`` is given, its scale ids).
     instrument : Instrument, optional
         The instrument the scores come from; its name and version are stored and checked.
+    reliability : dict, optional
+        ``{scale: reliability}`` (e.g. omega or alpha from the reference sample). With it,
+        ``transform`` gives each individual T score its measurement-error interval.
+    ci_level : float, default 0.95
+        Coverage of the measurement-error interval.
 
     Attributes
     ----------
@@ -95,12 +109,20 @@ class NormTable:
       at 50 and ties share a rank).
     * Stored percentiles use R's default ``quantile`` (type 7).
     * Rows whose group is not in the table, or with a missing score, get NaN.
+    * Individual scores: a T score describes one person only as precisely as the scale's
+      reliability *r* allows. The standard error of measurement in T units is
+      ``SEM = 10 * sqrt(1 - r)`` and ``transform`` gives ``t_low, t_high = t -/+ z * SEM``
+      (``z`` the normal quantile of ``ci_level``; the interval around the observed score, as in
+      Nunnally & Bernstein 1994). ``fit`` warns (:class:`IndividualScoreWarning`) about scales
+      whose reliability is unknown or below .90, the level recommended for decisions about
+      individuals; such norms suit group comparisons, not individual feedback.
 
     References
     ----------
     Crawford, J. R., & Garthwaite, P. H. (2009). Percentiles please: The case for expressing
     neuropsychological test scores and accompanying confidence limits as percentile ranks.
     The Clinical Neuropsychologist, 23(2), 193-204.
+    Nunnally, J. C., & Bernstein, I. H. (1994). *Psychometric Theory* (3rd ed.). McGraw-Hill.
 
     Examples
     --------
@@ -110,9 +132,17 @@ class NormTable:
     [{'anx': 2.0, 'anx_z': 0.0, 'anx_t': 50.0, 'anx_pct': 50.0}]
     """
 
-    def __init__(self, scales: list[str] | None = None, instrument: Instrument | None = None):
+    def __init__(
+        self,
+        scales: list[str] | None = None,
+        instrument: Instrument | None = None,
+        reliability: dict[str, float] | None = None,
+        ci_level: float = 0.95,
+    ):
         self.scales = scales
         self.instrument = instrument
+        self.reliability = reliability
+        self.ci_level = ci_level
 
     # --- learning -------------------------------------------------------------------------
     def _scale_columns(self, scores: pd.DataFrame) -> list[str]:
@@ -166,7 +196,46 @@ class NormTable:
         self._counts: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
         self.group_: str | None = None
         self.scales_: list[str] = []
-        return self.partial_fit(scores, group)
+        self.partial_fit(scores, group)
+        self._warn_individual_use()
+        return self
+
+    def _check_reliability(self) -> dict[str, float]:
+        if not 0 < self.ci_level < 1:
+            raise ValueError(f"ci_level: must be between 0 and 1, got {self.ci_level!r}")
+        given = dict(self.reliability or {})
+        unknown = sorted(set(given) - set(self.scales_))
+        if unknown:
+            raise ValueError(
+                f"reliability: unknown scale(s) {', '.join(unknown)}; "
+                f"fitted scales: {', '.join(self.scales_)}"
+            )
+        for scale, value in given.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+                raise ValueError(
+                    f"reliability: {scale} must be a number between 0 and 1, got {value!r}"
+                )
+        return {scale: float(value) for scale, value in given.items()}
+
+    def _warn_individual_use(self) -> None:
+        self.reliability_ = self._check_reliability()
+        low = [f"{s} ({r:.2f})" for s, r in self.reliability_.items() if r < INDIVIDUAL_RELIABILITY]
+        unknown = [s for s in self.scales_ if s not in self.reliability_]
+        parts = []
+        if low:
+            parts.append(f"reliability below {INDIVIDUAL_RELIABILITY:.2f}: {', '.join(low)}")
+        if unknown:
+            parts.append(f"reliability not given: {', '.join(unknown)}")
+        if parts:
+            warnings.warn(
+                "individual T scores need a reliability of about .90 (Nunnally & Bernstein "
+                "1994); use these norms for group comparisons, not individual feedback ("
+                + "; ".join(parts)
+                + "). Give reliability={scale: r} to get each score's measurement-error "
+                "interval (t_low, t_high).",
+                IndividualScoreWarning,
+                stacklevel=3,
+            )
 
     def partial_fit(self, scores: pd.DataFrame, group: str | pd.Series | None = None) -> NormTable:
         """Add more reference scores (for streamed data); the result equals one ``fit`` on all rows."""
@@ -237,7 +306,9 @@ class NormTable:
         -------
         DataFrame
             A copy of ``scores`` with three float64 columns per scale (after the scale columns,
-            scale by scale): z score, T score (50 + 10 z) and mid-rank percentile (0-100).
+            scale by scale): z score, T score (50 + 10 z) and mid-rank percentile (0-100); for
+            scales with a known reliability also ``<scale>_t_low`` and ``<scale>_t_high``, the
+            measurement-error interval of the T score at ``ci_level``.
         """
         self._check_fitted()
         if not isinstance(scores, pd.DataFrame):
@@ -273,6 +344,11 @@ class NormTable:
                 rank = (below[lo] + (below[hi] - below[lo]) / 2) / stats["n"] * 100
                 pct[rows] = np.where(np.isnan(x[rows]), np.nan, rank)
             new[f"{column}_z"], new[f"{column}_t"], new[f"{column}_pct"] = z, 50 + 10 * z, pct
+            r = getattr(self, "reliability_", {}).get(column)
+            if r is not None:
+                half = NormalDist().inv_cdf(0.5 + self.ci_level / 2) * 10 * math.sqrt(1 - r)
+                new[f"{column}_t_low"] = 50 + 10 * z - half
+                new[f"{column}_t_high"] = 50 + 10 * z + half
         for name, values in new.items():
             out[name] = values
         return out
@@ -309,6 +385,8 @@ class NormTable:
                 "pct": "100 * (below + equal / 2) / n (mid-rank percentile)",
             },
             "norms": self.norms_,
+            "reliability": dict(getattr(self, "reliability_", {})),
+            "ci_level": self.ci_level,
         }
 
     def save(self, path: str | Path) -> Path:
@@ -333,7 +411,13 @@ class NormTable:
             raise DataError(f"{path}: not a readable norms file ({exc})") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise DataError(f'{path}: not an MHDQ norms file (expected "format": "{FORMAT}")')
-        table = cls(scales=data["scales"], instrument=instrument)
+        table = cls(
+            scales=data["scales"],
+            instrument=instrument,
+            reliability=data.get("reliability") or None,
+            ci_level=data.get("ci_level", 0.95),
+        )
+        table.reliability_ = dict(data.get("reliability") or {})
         table.norms_ = data["norms"]
         table.group_ = data.get("group")
         table.scales_ = list(data["scales"])

@@ -337,3 +337,167 @@ def score_labels(instrument: Instrument, lang: str | None = None) -> dict[str, s
         labels[scale.id] = f"{text} ({method} score)"
         labels[f"{scale.id}_n"] = f"{text}: items answered"
     return labels
+
+
+def response_counts(
+    codes: pd.DataFrame,
+    instrument: Instrument,
+    *,
+    not_applicable: pd.DataFrame | None = None,
+    skipped: pd.DataFrame | None = None,
+    scales: list[str] | None = None,
+) -> pd.DataFrame:
+    """How many of each scale's items each row answered, skipped by design, marked not
+    applicable (code 9), or left blank.
+
+    Scoring treats skipped-by-design and not-applicable cells alike (each scale's
+    ``not_applicable`` rule); this table says how many of each there were.
+
+    Parameters
+    ----------
+    codes : DataFrame
+        Item answers as ``CheckedResponses.codes`` (NaN where not answered).
+    instrument : Instrument
+        The specification.
+    not_applicable, skipped : DataFrame of bool, optional
+        ``CheckedResponses.not_applicable`` (code 9 *or* skipped) and ``CheckedResponses.skipped``.
+    scales : list of str, optional
+        Scale ids; default every scale.
+
+    Returns
+    -------
+    DataFrame
+        Same index as ``codes``; for each scale ``<scale>_answered``, ``<scale>_skipped``,
+        ``<scale>_not_applicable`` and ``<scale>_missing`` (int64; they add up to the scale's
+        number of items).
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> bfi = load_instrument("examples/bfi.yaml")
+    >>> codes = pd.DataFrame({"A1": [1.0, None], "A2": [2.0, 3.0]})
+    >>> response_counts(codes, bfi, scales=["agree"]).loc[1].tolist()
+    [1, 0, 0, 4]
+    """
+    item_ids = list(instrument.item_ids)
+    values = codes.reindex(columns=item_ids).to_numpy(dtype="float64", na_value=np.nan)
+    n = len(codes)
+
+    def mask(frame: pd.DataFrame | None) -> np.ndarray:
+        if frame is None:
+            return np.zeros((n, len(item_ids)), dtype=bool)
+        return frame.reindex(columns=item_ids, fill_value=False).to_numpy(
+            dtype=bool, na_value=False
+        )
+
+    skip = mask(skipped)
+    na = mask(not_applicable) & ~skip
+    answered = ~np.isnan(values) & ~skip & ~na
+    missing = ~answered & ~skip & ~na
+    out = {}
+    for scale_id in [s.id for s in instrument.scales] if scales is None else scales:
+        members = [item_ids.index(i) for i in instrument.scale_items(scale_id)]
+        for name, block in (
+            ("answered", answered),
+            ("skipped", skip),
+            ("not_applicable", na),
+            ("missing", missing),
+        ):
+            out[f"{scale_id}_{name}"] = block[:, members].sum(axis=1).astype("int64")
+    return pd.DataFrame(out, index=codes.index)
+
+
+def careless_indices(
+    codes: pd.DataFrame,
+    instrument: Instrument,
+    *,
+    background: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Careless-responding indices per respondent.
+
+    Parameters
+    ----------
+    codes : DataFrame
+        Item answers as ``CheckedResponses.codes``, in any column order (the indices follow the
+        order the forms present the items, :func:`instrument.forms.ordered_items`).
+    instrument : Instrument
+        The specification (keys, presentation order, attention checks).
+    background : DataFrame, optional
+        Background answers, for the attention checks (questions with an ``expected`` answer).
+
+    Returns
+    -------
+    DataFrame
+        Same index as ``codes``: ``n_answered``; ``longstring`` (the longest run of identical
+        answers in presentation order, skipped and blank items passed over);
+        ``irv`` (intra-individual response variability: the standard deviation of the row's
+        answers, ddof 0; NaN with fewer than two); ``straight_lining`` (every answer the same,
+        with at least one positively and one reverse-keyed item answered, as
+        :func:`instrument.check.check_responses` flags it); and per attention check
+        ``<question>_failed`` (True for a wrong answer, NA when not answered).
+
+    Notes
+    -----
+    Long-string and IRV follow Curran (2016) and Dunn et al. (2018); like the R package
+    ``careless`` (``longstring``, ``irv``), they are computed on the raw answers in the order the
+    items were presented.
+
+    References
+    ----------
+    Curran, P. G. (2016). Methods for the detection of carelessly invalid responses in survey
+    data. *Journal of Experimental Social Psychology*, 66, 4-19.
+    Dunn, A. M., Heggestad, E. D., Shanock, L. R., & Theilgard, N. (2018). Intra-individual
+    response variability as an indicator of insufficient effort responding. *Journal of
+    Business and Psychology*, 33, 105-121.
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> bfi = load_instrument("examples/bfi.yaml")
+    >>> codes = pd.DataFrame({"A1": [3.0, 1.0], "C1": [3.0, 6.0], "E1": [3.0, 1.0]})
+    >>> careless_indices(codes, bfi)[["n_answered", "longstring"]].values.tolist()
+    [[3, 3], [3, 1]]
+    """
+    from instrument.forms import ordered_items  # the order the forms present the items
+
+    order = [item.id for item in ordered_items(instrument)]
+    values = codes.reindex(columns=order).to_numpy(dtype="float64", na_value=np.nan)
+    n = len(codes)
+    answered = ~np.isnan(values)
+    n_answered = answered.sum(axis=1)
+    longest = np.zeros(n, dtype="int64")
+    for r in range(n):
+        row = values[r, answered[r]]
+        if row.size:
+            breaks = np.flatnonzero(np.diff(row) != 0)
+            edges = np.concatenate(([-1], breaks, [row.size - 1]))
+            longest[r] = int(np.diff(edges).max())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(values, axis=1) / n_answered
+        irv = np.sqrt(np.nansum((values - mean[:, None]) ** 2, axis=1) / n_answered)
+    irv = np.where(n_answered >= 2, irv, np.nan)
+    keyed = np.array([instrument.item(i).keyed for i in order])
+    both = answered[:, keyed < 0].any(axis=1) & answered[:, keyed > 0].any(axis=1)
+    flat = (n_answered > 0) & (
+        np.nanmax(np.where(answered, values, -np.inf), axis=1)
+        == np.nanmin(np.where(answered, values, np.inf), axis=1)
+    )
+    out = pd.DataFrame(
+        {
+            "n_answered": n_answered.astype("int64"),
+            "longstring": longest,
+            "irv": irv,
+            "straight_lining": flat & both,
+        },
+        index=codes.index,
+    )
+    for question in instrument.attention_checks:
+        given = (
+            pd.to_numeric(background[question.id], errors="coerce")
+            if background is not None and question.id in background
+            else pd.Series(np.nan, index=codes.index)
+        )
+        failed = (given != question.expected).astype("boolean")
+        failed[given.isna().to_numpy()] = pd.NA
+        out[f"{question.id}_failed"] = failed.to_numpy()
+    return out

@@ -23,7 +23,10 @@ from instrument.errors import SpecError, SpecProblem
 from instrument.hypotheses import hypothesis_problems
 
 FORMAT_VERSION = 1
-EMBEDDED = {"mhdq": "mhdq.yaml"}
+#: Embedded instruments by name. ``"mhdq"`` is the current item bank; ``"mhdq-0.1.0"`` and
+#: ``"mhdq-0.2.0"`` name a bank version, so data collected with an older version can still be
+#: checked and scored with the specification it was collected with.
+EMBEDDED = {"mhdq": "mhdq.yaml", "mhdq-0.1.0": "mhdq.yaml", "mhdq-0.2.0": "mhdq-0.2.0.yaml"}
 
 #: Item and question ids must be valid variable names in R, SPSS, Stata and XLSForm: an ASCII
 #: letter first, then letters, digits or underscores, at most 32 characters (Stata's limit), not
@@ -48,6 +51,12 @@ PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 QUESTION_TYPES = ("single_choice", "multiple_choice", "integer", "date", "year_month", "text")
 SCORING_METHODS = ("mean", "sum")
 NA_RULES = ("missing", "exclude")
+#: How the forms order the items: by theme and facet as the specification lists them, or
+#: interleaved (one item from each facet in turn) so neighbouring items measure different facets.
+ITEM_ORDERS = ("facet_grouped", "interleaved")
+#: Where a background question is shown: before the items (questions the skip logic of the items
+#: depends on) or after them.
+PLACEMENTS = ("before_items", "after_items")
 
 
 # --------------------------------------------------------------------------------------------
@@ -125,7 +134,14 @@ class ResponseScale:
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """One Likert item. ``keyed`` is +1 or -1 (reverse keyed)."""
+    """One Likert item. ``keyed`` is +1 or -1 (reverse keyed).
+
+    ``applies_to`` names the group kinds the item is asked about (empty: every kind);
+    ``relevant`` the conditions on background questions under which it is shown (all must hold).
+    Together they are the item's skip logic (:meth:`Instrument.item_conditions`). ``wave_text``
+    gives the wording in a wave form that words it differently; ``addition`` says why an item
+    goes beyond the source study (empty for items traced to it).
+    """
 
     id: str
     text: dict[str, str]
@@ -133,6 +149,10 @@ class Item:
     keyed: int
     response_scale: str
     source: dict[str, Any] = field(default_factory=dict)
+    applies_to: tuple[str, ...] = ()
+    relevant: tuple[Condition, ...] = ()
+    wave_text: dict[str, dict[str, str]] = field(default_factory=dict)
+    addition: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +197,42 @@ class Condition:
 
 
 @dataclass(frozen=True, slots=True)
+class WaveForm:
+    """One version of the instrument for a measurement wave (e.g. baseline, follow-up).
+
+    Every version has the same items, ids and keys. ``instructions`` replace the instrument's
+    instructions in this version; ``stem`` is printed before the items (e.g. "In the past
+    {recall}: ..."); items may carry their own wording for a version (``Item.wave_text``).
+    ``code`` is what the data column named by ``Instrument.wave_question`` holds for this version.
+    """
+
+    id: str
+    code: int
+    label: dict[str, str]
+    instructions: dict[str, str] = field(default_factory=dict)
+    stem: dict[str, str] = field(default_factory=dict)
+    recall: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GroupKinds:
+    """Kinds of mutual-help group, the codes of the background question that records the kind."""
+
+    question: str
+    kinds: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """An item id that is no longer used (ids are never reused)."""
+
+    id: str
+    reason: str
+    replaced_by: tuple[str, ...] = ()
+    version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class BackgroundQuestion:
     """A non-Likert question: single or multiple choice, integer, date, year-month or free text."""
 
@@ -191,6 +247,22 @@ class BackgroundQuestion:
     relevant: Condition | None = None
     hint: dict[str, str] = field(default_factory=dict)
     section: str = ""
+    placement: str = "after_items"
+    forms: tuple[str, ...] = ()
+    expected: int | None = None
+    resembles: str = ""
+    #: A value the form fills in instead of asking (set when a form is built for one wave or
+    #: one group, see :func:`instrument.forms.prepare`; never read from a specification file).
+    fixed: int | str | None = None
+
+    @property
+    def is_attention_check(self) -> bool:
+        """True for an attention-check question (it has an ``expected`` answer)."""
+        return self.expected is not None
+
+    def shown_in(self, form: str | None) -> bool:
+        """Whether the question is asked in wave form ``form`` (all forms when ``forms`` is empty)."""
+        return not self.forms or form is None or form in self.forms
 
     def choice_codes(self) -> tuple[int, ...]:
         return tuple(c.code for c in self.choices)
@@ -210,6 +282,12 @@ class Instrument:
     instructions: dict[str, str] = field(default_factory=dict)
     source: str = "<memory>"
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    order: str = "facet_grouped"
+    wave_forms: dict[str, WaveForm] = field(default_factory=dict)
+    wave_question: str | None = None
+    group_kinds: GroupKinds | None = None
+    consent: dict[str, dict[str, str]] = field(default_factory=dict)
+    withdrawn: tuple[Withdrawn, ...] = ()
 
     # --- languages and text -------------------------------------------------------------
     @property
@@ -261,9 +339,54 @@ class Instrument:
         values = self.parameter_values(lang, **params)
         return PARAMETER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
 
-    def item_text(self, item_id: str, lang: str | None = None, **params: str) -> str:
-        """Wording of one item, e.g. ``item_text("mf_st1", "nb", group="AA")``."""
-        return self.render(self.item(item_id).text, lang, **params)
+    def item_text(
+        self, item_id: str, lang: str | None = None, *, form: str | None = None, **params: str
+    ) -> str:
+        """Wording of one item, e.g. ``item_text("mf_st1", "nb", group="AA")``.
+
+        With ``form`` (a wave form id) the item's wording for that form when it has one.
+        """
+        item = self.item(item_id)
+        if form is not None:
+            self.check_form(form)
+            text = item.wave_text.get(form) or item.text
+        else:
+            text = item.text
+        return self.render(text, lang, **params)
+
+    # --- wave forms and skip logic ---------------------------------------------------------
+    def check_form(self, form: str | None) -> str | None:
+        """Return ``form`` if it names a wave form (or is None); else raise ``ValueError``."""
+        if form is None or form in self.wave_forms:
+            return form
+        allowed = ", ".join(self.wave_forms) or "none (the specification declares no wave forms)"
+        raise ValueError(f"form: unknown wave form {form!r}; allowed: {allowed}")
+
+    def instructions_for(self, form: str | None) -> dict[str, str]:
+        """The instructions of wave form ``form`` (the instrument's own when it has none)."""
+        if form is not None and self.check_form(form) and self.wave_forms[form].instructions:
+            return self.wave_forms[form].instructions
+        return self.instructions
+
+    def item_conditions(self, item_id: str) -> tuple[Condition, ...]:
+        """Every condition under which ``item_id`` is shown (all must hold): its group kinds, then
+        its ``relevant`` conditions. Empty for an item shown to everyone."""
+        item = self.item(item_id)
+        conditions = []
+        if item.applies_to and self.group_kinds is not None:
+            codes = tuple(self.group_kinds.kinds[k] for k in item.applies_to)
+            conditions.append(Condition(self.group_kinds.question, codes))
+        return tuple(conditions) + item.relevant
+
+    def background_question(self, question_id: str) -> BackgroundQuestion:
+        for question in self.background:
+            if question.id == question_id:
+                return question
+        raise KeyError(f"no background question {question_id!r} in {self.metadata.short_name}")
+
+    @property
+    def attention_checks(self) -> tuple[BackgroundQuestion, ...]:
+        return tuple(q for q in self.background if q.is_attention_check)
 
     # --- items and scales ---------------------------------------------------------------
     @property
@@ -530,6 +653,11 @@ def _build(data: dict[str, Any], source: str) -> Instrument:
             "background",
             "instructions",
             "hypotheses",
+            "order",
+            "wave_forms",
+            "group_kinds",
+            "consent",
+            "withdrawn",
         },
         "",
     )
@@ -554,6 +682,32 @@ def _build(data: dict[str, Any], source: str) -> Instrument:
     )
     for where, value, message in hypothesis_problems(data.get("hypotheses")):
         check.add(where, value, message)  # parsed on demand: instrument.hypotheses.hypotheses_of
+    order = data.get("order", "facet_grouped")
+    if order not in ITEM_ORDERS:
+        check.add("order", order, f"allowed: {', '.join(ITEM_ORDERS)}")
+        order = "facet_grouped"
+    questions = {q.id: q for q in background}
+    group_kinds = _group_kinds(check, data.get("group_kinds"), questions)
+    wave_forms, wave_question = _wave_forms(
+        check, data.get("wave_forms"), codes, parameters, questions
+    )
+    items = _item_logic(check, data.get("items"), items, questions, group_kinds, wave_forms)
+    for n, q in enumerate(background):
+        unknown_forms = [f for f in q.forms if f not in wave_forms]
+        if unknown_forms:
+            check.add(
+                f"background[{n}].forms",
+                list(q.forms),
+                f"unknown wave form(s); declared: {', '.join(wave_forms) or 'none'}",
+            )
+        if q.expected is not None and q.expected not in q.choice_codes():
+            check.add(
+                f"background[{n}].expected",
+                q.expected,
+                f"must be one of the question's choice codes: {list(q.choice_codes())}",
+            )
+    consent = _consent(check, data.get("consent"), codes, parameters)
+    withdrawn = _withdrawn(check, data.get("withdrawn"))
 
     ids = [i.id for i in items] + [q.id for q in background]
     seen: dict[str, int] = {}
@@ -570,6 +724,12 @@ def _build(data: dict[str, Any], source: str) -> Instrument:
     for s in scales:
         if s.id.lower() in seen:
             check.add(f"scales[id={s.id}]", s.id, "a scale id may not equal an item or question id")
+    for n, w in enumerate(withdrawn):
+        if w.id.lower() in seen:
+            check.add(f"withdrawn[{n}].id", w.id, "a withdrawn id may not be used again")
+        for new in w.replaced_by:
+            if new.lower() not in seen:
+                check.add(f"withdrawn[{n}].replaced_by", new, "no such item or question")
     check.finish()
     return Instrument(
         metadata=metadata,
@@ -582,6 +742,12 @@ def _build(data: dict[str, Any], source: str) -> Instrument:
         instructions=instructions,
         source=source,
         raw=data,
+        order=str(order),
+        wave_forms=wave_forms,
+        wave_question=wave_question,
+        group_kinds=group_kinds,
+        consent=consent,
+        withdrawn=withdrawn,
     )
 
 
@@ -834,7 +1000,20 @@ def _items(check, raw, langs, response_scales, scales, parameters) -> list[Item]
         if not entry:
             continue
         check.unknown_keys(
-            entry, {"id", "text", "scale", "keyed", "response_scale", "source"}, path
+            entry,
+            {
+                "id",
+                "text",
+                "scale",
+                "keyed",
+                "response_scale",
+                "source",
+                "applies_to",
+                "relevant",
+                "wave_text",
+                "addition",
+            },
+            path,
         )
         item_id = check.identifier(entry.get("id"), f"{path}.id")
         text = check.translations(entry.get("text"), f"{path}.text", langs)
@@ -904,6 +1083,10 @@ def _background(check, raw, langs, parameters) -> list[BackgroundQuestion]:
                 "relevant",
                 "hint",
                 "section",
+                "placement",
+                "forms",
+                "expected",
+                "resembles",
             },
             path,
         )
@@ -985,6 +1168,24 @@ def _background(check, raw, langs, parameters) -> list[BackgroundQuestion]:
             else:
                 relevant = Condition(target, tuple(values))
         hint = check.translations(entry.get("hint"), f"{path}.hint", langs, required=False)
+        placement = entry.get("placement", "after_items")
+        if placement not in PLACEMENTS:
+            check.add(f"{path}.placement", placement, f"allowed: {', '.join(PLACEMENTS)}")
+            placement = "after_items"
+        forms = entry.get("forms") or []
+        if not isinstance(forms, list) or not all(isinstance(f, str) for f in forms):
+            check.add(f"{path}.forms", forms, "must be a list of wave form ids")
+            forms = []
+        expected = entry.get("expected")
+        if expected is not None and (
+            qtype != "single_choice" or not isinstance(expected, int) or isinstance(expected, bool)
+        ):
+            check.add(
+                f"{path}.expected",
+                expected,
+                "an attention check is a single_choice question with the expected choice code",
+            )
+            expected = None
         out.append(
             BackgroundQuestion(
                 id=qid,
@@ -998,6 +1199,235 @@ def _background(check, raw, langs, parameters) -> list[BackgroundQuestion]:
                 relevant=relevant,
                 hint=hint,
                 section=str(entry.get("section", "")),
+                placement=str(placement),
+                forms=tuple(forms),
+                expected=expected,
+                resembles=str(entry.get("resembles", "")),
             )
         )
     return out
+
+
+def _condition(
+    check: _Checker, raw: Any, path: str, questions: Mapping[str, BackgroundQuestion]
+) -> Condition | None:
+    rel = check.mapping(raw, path)
+    check.unknown_keys(rel, {"question", "values", "equals"}, path)
+    target = str(rel.get("question"))
+    values = rel.get("values", rel.get("equals"))
+    if isinstance(values, int):
+        values = [values]
+    if target not in questions or questions[target].type not in (
+        "single_choice",
+        "multiple_choice",
+    ):
+        check.add(
+            f"{path}.question", target, "must name a single- or multiple-choice background question"
+        )
+        return None
+    codes = questions[target].choice_codes()
+    if not values or not all(isinstance(v, int) for v in values) or not set(values) <= set(codes):
+        check.add(f"{path}.values", values, f"must list codes of {target}: {list(codes)}")
+        return None
+    if questions[target].placement != "before_items":
+        check.add(
+            f"{path}.question",
+            target,
+            "a question that decides whether items are shown must have placement: before_items",
+        )
+    return Condition(str(target), tuple(values))
+
+
+def _item_logic(
+    check: _Checker,
+    raw: Any,
+    items: list[Item],
+    questions: Mapping[str, BackgroundQuestion],
+    group_kinds: GroupKinds | None,
+    wave_forms: Mapping[str, WaveForm],
+) -> list[Item]:
+    """Add the skip logic, wave wording and addition notes to the parsed items."""
+    if not isinstance(raw, list):
+        return items
+    entries = [e for e in raw if isinstance(e, dict) and e]
+    out = []
+    for n, (item, entry) in enumerate(zip(items, entries, strict=False)):
+        path = f"items[{n}]"
+        applies = entry.get("applies_to") or []
+        if not isinstance(applies, list) or not all(isinstance(k, str) for k in applies):
+            check.add(f"{path}.applies_to", applies, "must be a list of group kinds")
+            applies = []
+        if applies and group_kinds is None:
+            check.add(f"{path}.applies_to", applies, "declare group_kinds to use applies_to")
+            applies = []
+        elif group_kinds is not None:
+            unknown = [k for k in applies if k not in group_kinds.kinds]
+            if unknown:
+                check.add(
+                    f"{path}.applies_to",
+                    unknown,
+                    f"unknown group kind(s); allowed: {', '.join(group_kinds.kinds)}",
+                )
+                applies = []
+        rel = entry.get("relevant")
+        raw_conditions = [] if rel is None else (rel if isinstance(rel, list) else [rel])
+        conditions = []
+        for m, cond in enumerate(raw_conditions):
+            where = f"{path}.relevant" if not isinstance(rel, list) else f"{path}.relevant[{m}]"
+            parsed = _condition(check, cond, where, questions)
+            if parsed is not None:
+                conditions.append(parsed)
+        wave_text: dict[str, dict[str, str]] = {}
+        for form, text in check.mapping(
+            entry.get("wave_text"), f"{path}.wave_text", required=False
+        ).items():
+            if form not in wave_forms:
+                check.add(
+                    f"{path}.wave_text.{form}",
+                    form,
+                    f"unknown wave form; declared: {', '.join(wave_forms) or 'none'}",
+                )
+                continue
+            wave_text[str(form)] = check.translations(
+                text, f"{path}.wave_text.{form}", tuple(item.text)
+            )
+        addition = entry.get("addition", "")
+        if not isinstance(addition, str):
+            check.add(f"{path}.addition", addition, "must be text saying why the item was added")
+            addition = ""
+        out.append(
+            Item(
+                item.id,
+                item.text,
+                item.scale,
+                item.keyed,
+                item.response_scale,
+                item.source,
+                tuple(applies),
+                tuple(conditions),
+                wave_text,
+                addition,
+            )
+        )
+    return out
+
+
+def _group_kinds(
+    check: _Checker, raw: Any, questions: Mapping[str, BackgroundQuestion]
+) -> GroupKinds | None:
+    if raw is None:
+        return None
+    data = check.mapping(raw, "group_kinds")
+    check.unknown_keys(data, {"question", "kinds"}, "group_kinds")
+    question = str(data.get("question"))
+    kinds = check.mapping(data.get("kinds"), "group_kinds.kinds")
+    if question not in questions or questions[question].type != "single_choice":
+        check.add("group_kinds.question", question, "must name a single_choice background question")
+        return None
+    codes = set(questions[question].choice_codes())
+    clean: dict[str, int] = {}
+    for kind, code in kinds.items():
+        if not isinstance(kind, str) or not re.match(r"^[a-z][a-z0-9_]*$", kind):
+            check.add(f"group_kinds.kinds.{kind}", kind, "kinds are lower-case identifiers")
+        elif code not in codes:
+            check.add(
+                f"group_kinds.kinds.{kind}",
+                code,
+                f"must be a choice code of {question}: {sorted(codes)}",
+            )
+        else:
+            clean[kind] = int(code)
+    if questions[question].placement != "before_items":
+        check.add("group_kinds.question", question, "must have placement: before_items")
+    return GroupKinds(str(question), clean)
+
+
+def _wave_forms(
+    check: _Checker,
+    raw: Any,
+    langs: tuple[str, ...],
+    parameters: Mapping[str, Parameter],
+    questions: Mapping[str, BackgroundQuestion],
+) -> tuple[dict[str, WaveForm], str | None]:
+    if raw is None:
+        return {}, None
+    data = check.mapping(raw, "wave_forms")
+    check.unknown_keys(data, {"question", "forms"}, "wave_forms")
+    named = str(data.get("question"))
+    question: str | None = named
+    if named not in questions or questions[named].type != "single_choice":
+        check.add(
+            "wave_forms.question",
+            named,
+            "must name the single_choice background question that records the form answered",
+        )
+        question = None
+    out: dict[str, WaveForm] = {}
+    for form_id, entry in check.mapping(data.get("forms"), "wave_forms.forms").items():
+        path = f"wave_forms.forms.{form_id}"
+        entry = check.mapping(entry, path)
+        check.unknown_keys(entry, {"code", "label", "instructions", "stem", "recall"}, path)
+        if not isinstance(form_id, str) or not re.match(r"^[a-z][a-z0-9_]*$", form_id):
+            check.add(path, form_id, "wave form ids are lower-case identifiers such as followup")
+            continue
+        code = entry.get("code")
+        if question is not None and code not in questions[question].choice_codes():
+            check.add(
+                f"{path}.code",
+                code,
+                f"must be a choice code of {question}: {list(questions[question].choice_codes())}",
+            )
+        instructions = check.translations(
+            entry.get("instructions"), f"{path}.instructions", langs, required=False
+        )
+        _check_placeholders(check, instructions, f"{path}.instructions", parameters)
+        stem = check.translations(entry.get("stem"), f"{path}.stem", langs, required=False)
+        _check_placeholders(check, stem, f"{path}.stem", parameters)
+        recall = entry.get("recall", False)
+        if not isinstance(recall, bool):
+            check.add(f"{path}.recall", recall, "must be true or false")
+            recall = False
+        if recall and "recall" not in parameters:
+            check.add(
+                f"{path}.recall", recall, "declare a {recall} parameter for the recall period"
+            )
+        out[form_id] = WaveForm(
+            form_id,
+            int(code) if isinstance(code, int) else 0,
+            check.translations(entry.get("label"), f"{path}.label", langs),
+            instructions,
+            stem,
+            recall,
+        )
+    return out, question
+
+
+def _consent(
+    check: _Checker, raw: Any, langs: tuple[str, ...], parameters: Mapping[str, Parameter]
+) -> dict[str, dict[str, str]]:
+    data = check.mapping(raw, "consent", required=False)
+    check.unknown_keys(data, {"start", "end"}, "consent")
+    out = {}
+    for where in ("start", "end"):
+        if where in data:
+            out[where] = check.translations(data[where], f"consent.{where}", langs)
+            _check_placeholders(check, out[where], f"consent.{where}", parameters)
+    return out
+
+
+def _withdrawn(check: _Checker, raw: Any) -> tuple[Withdrawn, ...]:
+    out = []
+    for n, entry in enumerate(check.sequence(raw, "withdrawn", required=False)):
+        path = f"withdrawn[{n}]"
+        entry = check.mapping(entry, path)
+        check.unknown_keys(entry, {"id", "reason", "replaced_by", "version"}, path)
+        ident = check.identifier(entry.get("id"), f"{path}.id")
+        reason = check.text(entry, "reason", path)
+        replaced = entry.get("replaced_by") or []
+        if isinstance(replaced, str):
+            replaced = [replaced]
+        if not isinstance(replaced, list) or not all(isinstance(r, str) for r in replaced):
+            check.add(f"{path}.replaced_by", replaced, "must be a list of item ids")
+            replaced = []
+        out.append(Withdrawn(ident, reason, tuple(replaced), str(entry.get("version", ""))))
+    return tuple(out)

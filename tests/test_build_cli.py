@@ -122,3 +122,57 @@ def test_malformed_spec_is_exit_1(capsys, tmp_path):
     )
     code, _, err = run(capsys, "build", "--instrument", str(spec), "--out", str(tmp_path / "o"))
     assert code == 1 and "bad.yaml" in err and "items: must be a list" in err
+
+
+def test_followup_form_with_recall_and_group_kind(capsys, tmp_out):
+    code, stdout, _ = run(
+        capsys,
+        "build",
+        "--instrument",
+        "mhdq-0.2.0",
+        "--form",
+        "followup",
+        "--recall",
+        "6 months",
+        "--group",
+        "SMART Recovery",
+        "--group-kind",
+        "smart",
+        "--format",
+        "xlsx,html",
+        "--out",
+        str(tmp_out),
+    )
+    assert code == 0
+    assert stdout.split() == [
+        str(tmp_out / "mhdq-en-followup.xlsx"),
+        str(tmp_out / "mhdq-en-followup.html"),
+    ]
+    html = (tmp_out / "mhdq-en-followup.html").read_text(encoding="utf-8")
+    assert "past 6 months in SMART Recovery" in html
+    wb = openpyxl.load_workbook(tmp_out / "mhdq-en-followup.xlsx")
+    assert dict(wb["_mhdq"].iter_rows(values_only=True))["form"] == "followup"
+    header = [c.value for c in wb["Data entry"][1]]
+    assert {"wave_form", "group_name", "group_kind"} <= set(header)
+
+
+def test_wave_form_usage_errors(capsys, tmp_out):
+    base = ["build", "--instrument", "mhdq-0.2.0", "--out", str(tmp_out)]
+    code, _, err = run(capsys, *base, "--form", "weekly")
+    assert code == 2 and "--form: unknown wave form 'weekly'; allowed: baseline, followup" in err
+    code, _, err = run(capsys, *base, "--form", "baseline", "--recall", "6 months")
+    assert code == 2 and "--recall: the baseline form has no recall period" in err
+    code, _, err = run(capsys, *base, "--group-kind", "aa")
+    assert code == 2 and "--group-kind: unknown kind 'aa'" in err
+    code, _, err = run(
+        capsys,
+        "build",
+        "--instrument",
+        "mhdq-0.1.0",
+        "--form",
+        "followup",
+        "--out",
+        str(tmp_out / "x"),
+    )
+    assert code == 2 and "--form" in err  # 0.1.0 declares no wave forms
+    assert list(tmp_out.iterdir()) == []

@@ -1,28 +1,20 @@
-"""The embedded MHDQ item bank (instrument/banks/mhdq.yaml) and its content-validity document.
+"""MHDQ item bank 0.1.0 (instrument/banks/mhdq.yaml), kept loadable so data collected with it can
+still be checked and scored. Bank 0.2.0 and docs/content-validity.md: tests/test_mhdq_bank_v2.py.
 
 The expected structure comes from the source study, not from the bank itself: Vederhus, Høie &
 Birkeland (2020), *Addict Sci Clin Pract* 15:18, doi:10.1186/s13722-020-00191-w, Table 3 (codes,
 preliminary themes and final themes of "Problematic issues related to TSG participation").
 
-The tables in docs/content-validity.md are generated from the bank by :func:`render_tables`.
-After editing the bank, regenerate them with::
-
-    .venv/bin/python tests/test_mhdq_bank.py --write-doc
+The constants below (Table 3 codes and themes, pseudonyms) are shared with the 0.2.0 tests.
 """
 
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
 import pytest
 
 from instrument.spec import RESERVED_NAMES, VARIABLE_NAME, Instrument, load_instrument
-
-DOC = Path(__file__).resolve().parents[1] / "docs" / "content-validity.md"
-BEGIN = "<!-- BEGIN GENERATED: .venv/bin/python tests/test_mhdq_bank.py --write-doc -->"
-END = "<!-- END GENERATED -->"
 
 # Final themes and their preliminary themes, as printed in Table 3 (apostrophes as printed).
 FINAL_THEMES = {
@@ -94,7 +86,7 @@ OTHER_GROUPS = ("SMART Recovery", "Alcoholics Anonymous", "Women for Sobriety", 
 
 @pytest.fixture(scope="module")
 def mhdq() -> Instrument:
-    return load_instrument()
+    return load_instrument("mhdq-0.1.0")
 
 
 def disengagement_items(instrument: Instrument):
@@ -332,139 +324,3 @@ def test_sensitive_questions_are_flagged_and_optional(mhdq):
         assert q[qid].sensitive and not q[qid].required, qid
         assert any(c.label["en"] == "Prefer not to say" for c in q[qid].choices)
     assert not q["age"].sensitive
-
-
-# --------------------------------------------------------------------------------------------
-# The content-validity document
-# --------------------------------------------------------------------------------------------
-def _cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
-
-
-def render_tables(instrument: Instrument) -> str:
-    """The generated part of docs/content-validity.md, from the bank."""
-    out: list[str] = []
-    add = out.append
-    add("## Facets and their definitions\n")
-    add("These are the definitions shown to content experts in the CVI form.\n")
-    add("| Final theme | Facet (scale id) | Definition |")
-    add("|---|---|---|")
-    for theme in instrument.children("total"):
-        for facet in instrument.children(theme.id):
-            add(
-                f"| {_cell(theme.label['en'])} | {_cell(facet.label['en'])} (`{facet.id}`) "
-                f"| {_cell(facet.definition['en'])} |"
-            )
-    add("")
-    add("## Items, with the code and interview passage each rests on\n")
-    add(
-        'Key: `+` agreeing means more disengagement; `-` reverse keyed. Respondent "text" means '
-        "the "
-        "item rests on the authors' summary rather than one respondent's account.\n"
-    )
-    add(
-        "| Item | Text (en) | Key | Table 3 code | Preliminary theme | Final theme | Passage "
-        "(respondent) |"
-    )
-    add("|---|---|---|---|---|---|---|")
-    for item in disengagement_items(instrument):
-        s = item.source
-        key = "-" if item.keyed < 0 else "+"
-        add(
-            f"| `{item.id}` | {_cell(item.text['en'])} | {key} | {_cell(s['code'])} "
-            f"| {_cell(s['preliminary_theme'])} | {_cell(s['theme'])} "
-            f"| “{_cell(s['passage'])}” ({_cell(s['respondent'])}) |"
-        )
-    add("")
-    add("## Coverage of the Table 3 codes\n")
-    add("| Table 3 code | Preliminary theme | Items |")
-    add("|---|---|---|")
-    by_code: dict[str, list[str]] = {}
-    for item in disengagement_items(instrument):
-        by_code.setdefault(item.source["code"], []).append(item.id)
-    for code, prelim in TABLE3_CODES.items():
-        ids = ", ".join(f"`{i}`" for i in by_code.get(code, [])) or "**none**"
-        add(f"| {_cell(code)} | {_cell(prelim)} | {ids} |")
-    add("")
-    add("## Reverse-keyed items\n")
-    for theme in instrument.children("total"):
-        for facet in instrument.children(theme.id):
-            rev = [i for i in instrument.scale_items(facet.id) if instrument.item(i).keyed < 0]
-            add(f"- {facet.label['en']} (`{facet.id}`): " + ", ".join(f"`{i}`" for i in rev))
-    add("")
-    meaning = instrument.scale("meaning")
-    add(f"## {meaning.label['en']} (`meaning`, discriminant scale)\n")
-    add(_cell(meaning.definition["en"]) + "\n")
-    add("| Item | Text (en) | Key | Passage (respondent) |")
-    add("|---|---|---|---|")
-    for item_id in instrument.scale_items("meaning"):
-        item = instrument.item(item_id)
-        key = "-" if item.keyed < 0 else "+"
-        add(
-            f"| `{item.id}` | {_cell(item.text['en'])} | {key} "
-            f"| “{_cell(item.source['passage'])}” ({_cell(item.source['respondent'])}) |"
-        )
-    add("")
-    add("## Background questions\n")
-    add("| Id | Type | Question (en) | Shown when | Sensitive |")
-    add("|---|---|---|---|---|")
-    for q in instrument.background:
-        shown = f"`{q.relevant.question}` in {list(q.relevant.values)}" if q.relevant else "always"
-        add(
-            f"| `{q.id}` | {q.type} | {_cell(q.label['en'])} | {shown} | "
-            f"{'yes' if q.sensitive else ''} |"
-        )
-    add("")
-    add("## Languages and translation status\n")
-    for lang in instrument.languages:
-        status = lang.status or ("source language" if lang.default else "no status recorded")
-        add(f"- `{lang.code}` {lang.name}: {status}")
-    add("")
-    add("## Norwegian (nb) wording, for bilingual reviewers\n")
-    add("| Item | Text (en) | Text (nb) |")
-    add("|---|---|---|")
-    for item in instrument.items:
-        add(f"| `{item.id}` | {_cell(item.text['en'])} | {_cell(item.text['nb'])} |")
-    add("")
-    return "\n".join(out)
-
-
-def _generated_block(text: str) -> str:
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        raise AssertionError(f"{DOC}: generated-section markers not found")
-    return text[start + len(BEGIN) : end].strip("\n")
-
-
-def test_content_validity_doc_lists_every_item(mhdq):
-    text = DOC.read_text(encoding="utf-8")
-    for item_id in mhdq.item_ids:
-        assert f"`{item_id}`" in text, item_id
-
-
-def test_content_validity_doc_matches_bank(mhdq):
-    text = DOC.read_text(encoding="utf-8")
-    assert _generated_block(text) == render_tables(mhdq).strip("\n"), (
-        "docs/content-validity.md is out of date; run: .venv/bin/python tests/test_mhdq_bank.py "
-        "--write-doc"
-    )
-
-
-def write_doc() -> None:
-    """Replace the generated part of docs/content-validity.md with tables from the bank."""
-    text = DOC.read_text(encoding="utf-8")
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        raise SystemExit(f"{DOC}: add the lines {BEGIN} and {END} first")
-    block = render_tables(load_instrument())
-    DOC.write_text(
-        text[: start + len(BEGIN)] + "\n\n" + block.strip("\n") + "\n\n" + text[end:],
-        encoding="utf-8",
-    )
-
-
-if __name__ == "__main__":
-    if sys.argv[1:] == ["--write-doc"]:
-        write_doc()
-    else:
-        raise SystemExit("usage: python tests/test_mhdq_bank.py --write-doc")

@@ -21,10 +21,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from instrument.spec import BackgroundQuestion, Instrument, Item, ResponseScale, Scale
+from instrument.spec import (
+    BackgroundQuestion,
+    Condition,
+    Instrument,
+    Item,
+    Parameter,
+    ResponseScale,
+    Scale,
+)
 
 #: Form formats :func:`build_forms` can write, in the order they are written.
 FORMATS = ("xlsx", "xlsform", "redcap", "html")
@@ -75,6 +83,13 @@ _UI: dict[str, dict[str, str]] = {
         "year_month": "Year and month (YYYY-MM)",
         "text": "Write your answer",
         "only_if": "Answer only if your answer to question {n} was: {labels}.",
+        "only_if_part": "your answer to question {n} was: {labels}",
+        "only_if_all": "Answer only if {parts}.",
+        "and": "; and ",
+        "form": "Form",
+        "before_items": "Before the statements",
+        "support": "Support",
+        "fixed": "(filled in by the study team)",
         "or": " or ",
         "prompt_title": "Allowed answers",
         "error_title": "Not allowed",
@@ -135,6 +150,13 @@ _UI: dict[str, dict[str, str]] = {
         "year_month": "År og måned (ÅÅÅÅ-MM)",
         "text": "Skriv svaret ditt",
         "only_if": "Svar bare hvis svaret ditt på spørsmål {n} var: {labels}.",
+        "only_if_part": "svaret ditt på spørsmål {n} var: {labels}",
+        "only_if_all": "Svar bare hvis {parts}.",
+        "and": "; og ",
+        "form": "Skjema",
+        "before_items": "Før påstandene",
+        "support": "Støtte",
+        "fixed": "(fylles ut av prosjektgruppen)",
         "or": " eller ",
         "prompt_title": "Tillatte svar",
         "error_title": "Ikke tillatt",
@@ -207,10 +229,36 @@ def section_scale(instrument: Instrument, item: Item) -> Scale:
     return root
 
 
+def interleave(instrument: Instrument) -> tuple[Item, ...]:
+    """Items interleaved: one from each facet (leaf scale) in turn, facets in specification order.
+
+    Neighbouring items then measure different facets, which weakens carry-over between items of
+    one facet and lets an acquiescence factor be told apart from the facets.
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> bfi = load_instrument("examples/bfi.yaml")
+    >>> [item.id for item in interleave(bfi)][:6]
+    ['A1', 'C1', 'E1', 'N1', 'O1', 'A2']
+    """
+    queues: dict[str, list[Item]] = {scale.id: [] for scale in instrument.leaf_scales}
+    for item in instrument.items:
+        queues[item.scale].append(item)
+    order = [s.id for s in instrument.scales if s.id in queues and queues[s.id]]
+    out: list[Item] = []
+    while len(out) < len(instrument.items):
+        for scale_id in order:
+            if queues[scale_id]:
+                out.append(queues[scale_id].pop(0))
+    return tuple(out)
+
+
 def sections(instrument: Instrument) -> tuple[Section, ...]:
     """The items grouped by theme, themes in the order the specification lists its scales.
 
-    Within a section the items keep the specification's order.
+    Within a section the items keep the specification's order. With ``order: interleaved`` the
+    specification's items form one section, interleaved by :func:`interleave`.
 
     Examples
     --------
@@ -219,6 +267,8 @@ def sections(instrument: Instrument) -> tuple[Section, ...]:
     >>> [(s.number, s.scale.id, len(s.items)) for s in sections(bfi)][:2]
     [(1, 'agree', 5), (2, 'conscientious', 5)]
     """
+    if instrument.order == "interleaved":
+        return (Section(1, instrument.root_scales[0], interleave(instrument)),)
     grouped: dict[str, list[Item]] = {}
     for item in instrument.items:
         grouped.setdefault(section_scale(instrument, item).id, []).append(item)
@@ -270,15 +320,12 @@ def data_columns(instrument: Instrument) -> tuple[DataColumn, ...]:
     named by :func:`choice_column`.
     """
     columns = [DataColumn("respondent_id", "id", "respondent_id")]
+    before, after = background_parts(instrument)
+    for question in before:
+        columns += _question_columns(question)
     columns += [DataColumn(item.id, "item", item.id) for item in ordered_items(instrument)]
-    for question in instrument.background:
-        if question.type == "multiple_choice":
-            columns += [
-                DataColumn(choice_column(question.id, c.code), "choice", question.id, c.code)
-                for c in question.choices
-            ]
-        else:
-            columns.append(DataColumn(question.id, question.type, question.id))
+    for question in after:
+        columns += _question_columns(question)
     seen: dict[str, str] = {}
     for column in columns:
         key = column.name.lower()
@@ -289,6 +336,25 @@ def data_columns(instrument: Instrument) -> tuple[DataColumn, ...]:
             )
         seen[key] = column.question
     return tuple(columns)
+
+
+def _question_columns(question: BackgroundQuestion) -> list[DataColumn]:
+    if question.type == "multiple_choice":
+        return [
+            DataColumn(choice_column(question.id, c.code), "choice", question.id, c.code)
+            for c in question.choices
+        ]
+    return [DataColumn(question.id, question.type, question.id)]
+
+
+def background_parts(
+    instrument: Instrument,
+) -> tuple[tuple[BackgroundQuestion, ...], tuple[BackgroundQuestion, ...]]:
+    """The background questions asked before the items (they decide which items are shown),
+    and those asked after them, each in specification order."""
+    before = tuple(q for q in instrument.background if q.placement == "before_items")
+    after = tuple(q for q in instrument.background if q.placement != "before_items")
+    return before, after
 
 
 def file_stem(instrument: Instrument, lang: str) -> str:
@@ -327,8 +393,14 @@ def scale_labels(
 
 
 def question_number(instrument: Instrument) -> dict[str, int]:
-    """The number each item and background question carries on the printed forms (from 1)."""
-    ids = [item.id for item in ordered_items(instrument)] + [q.id for q in instrument.background]
+    """The number each item and background question carries on the printed forms (from 1):
+    questions placed before the items, the items, then the other questions."""
+    before, after = background_parts(instrument)
+    ids = (
+        [q.id for q in before]
+        + [item.id for item in ordered_items(instrument)]
+        + [q.id for q in after]
+    )
     return {qid: n for n, qid in enumerate(ids, 1)}
 
 
@@ -338,14 +410,165 @@ def condition_text(
     """ "Answer only if ..." for a question with a ``relevant`` condition (empty otherwise)."""
     if question.relevant is None:
         return ""
-    target = next(q for q in instrument.background if q.id == question.relevant.question)
-    labels = [
-        text_of(instrument, c.label, lang, group)
-        for c in target.choices
-        if c.code in question.relevant.values
-    ]
-    number = question_number(instrument)[target.id]
-    return ui(lang, "only_if", n=number, labels=ui(lang, "or").join(labels))
+    return conditions_text(instrument, (question.relevant,), lang, group)
+
+
+def conditions_text(
+    instrument: Instrument,
+    conditions: tuple[Condition, ...],
+    lang: str,
+    group: str | None = None,
+) -> str:
+    """ "Answer only if ..." for conditions that must all hold (empty when there are none).
+
+    A condition on a question whose value the form fills in (``fixed``) is left out when it holds
+    and makes the text say so when it cannot.
+    """
+    numbers = question_number(instrument)
+    parts = []
+    for condition in conditions:
+        target = instrument.background_question(condition.question)
+        labels = [
+            text_of(instrument, c.label, lang, group)
+            for c in target.choices
+            if c.code in condition.values
+        ]
+        parts.append((numbers[target.id], ui(lang, "or").join(labels)))
+    if not parts:
+        return ""
+    if len(parts) == 1:
+        return ui(lang, "only_if", n=parts[0][0], labels=parts[0][1])
+    joined = ui(lang, "and").join(ui(lang, "only_if_part", n=n, labels=lab) for n, lab in parts)
+    return ui(lang, "only_if_all", parts=joined)
+
+
+def item_conditions_text(
+    instrument: Instrument, item: Item, lang: str, group: str | None = None
+) -> str:
+    """ "Answer only if ..." for an item with skip logic (empty for an item shown to everyone)."""
+    return conditions_text(instrument, instrument.item_conditions(item.id), lang, group)
+
+
+def consent_text(instrument: Instrument, where: str, lang: str, group: str | None = None) -> str:
+    """The specification's consent and support text for the ``start`` or ``end`` of a form
+    (empty when it has none)."""
+    return text_of(instrument, instrument.consent.get(where, {}), lang, group)
+
+
+def prepare(
+    instrument: Instrument,
+    *,
+    form: str | None = None,
+    recall: str | None = None,
+    group: str | None = None,
+    group_kind: str | None = None,
+) -> Instrument:
+    """The instrument as one form presents it: the wave form's instructions, stem and item
+    wording, only the background questions asked in that form, a recall period, and the values
+    the form fills in itself (which wave form; the group's name and kind when given).
+
+    Parameters
+    ----------
+    instrument : Instrument
+        The specification.
+    form : str, optional
+        A wave form id (e.g. ``"followup"``). Default: the first wave form the specification
+        declares, or none.
+    recall : str, optional
+        The recall period (e.g. ``"6 months"``), in the form's language; replaces the
+        ``{recall}`` parameter's default in every language.
+    group : str, optional
+        The group's name; fills in the group-name question when the specification has one.
+    group_kind : str, optional
+        One of the specification's group kinds; fills in the group-kind question.
+
+    Returns
+    -------
+    Instrument
+        A derived specification with the same version and fingerprint (same items, ids, keys).
+
+    Raises
+    ------
+    ValueError
+        For an unknown form or group kind, or a recall period for a specification without a
+        ``{recall}`` parameter.
+    """
+    if form is None and instrument.wave_forms:
+        form = next(iter(instrument.wave_forms))
+    instrument.check_form(form)
+    changes: dict = {}
+    parameters = dict(instrument.parameters)
+    if recall is not None:
+        if "recall" not in parameters:
+            raise ValueError(
+                f"recall: {instrument.metadata.short_name} has no {{recall}} parameter; "
+                f"parameters: {', '.join(parameters) or 'none'}"
+            )
+        if not recall.strip() or len(recall) > 60 or any(ch in recall for ch in "{}<>=\n"):
+            raise ValueError(
+                f"recall: {recall!r} is not allowed; give a short period such as '3 months'"
+            )
+        old = parameters["recall"]
+        parameters["recall"] = Parameter("recall", dict.fromkeys(old.default, recall.strip()))
+        changes["parameters"] = parameters
+    fixed: dict[str, int | str] = {}
+    if group_kind is not None:
+        if instrument.group_kinds is None:
+            raise ValueError(
+                f"group_kind: {instrument.metadata.short_name} declares no group kinds"
+            )
+        if group_kind not in instrument.group_kinds.kinds:
+            raise ValueError(
+                f"group_kind: unknown kind {group_kind!r}; "
+                f"allowed: {', '.join(instrument.group_kinds.kinds)}"
+            )
+        fixed[instrument.group_kinds.question] = instrument.group_kinds.kinds[group_kind]
+    if form is not None:
+        wave = instrument.wave_forms[form]
+        if instrument.wave_question is not None:
+            fixed[instrument.wave_question] = wave.code
+        instructions = dict(instrument.instructions_for(form))
+        for lang, stem in wave.stem.items():
+            instructions[lang] = f"{instructions.get(lang, '')}\n\n{stem}".strip()
+        changes["instructions"] = instructions
+        changes["items"] = tuple(
+            replace(item, text=item.wave_text[form]) if form in item.wave_text else item
+            for item in instrument.items
+        )
+    if group is not None and "group_name" in instrument.background_ids:
+        fixed["group_name"] = group
+    background = []
+    for question in instrument.background:
+        if not question.shown_in(form):
+            continue
+        if question.id in fixed:
+            question = replace(question, fixed=fixed[question.id])
+        background.append(question)
+    changes["background"] = tuple(background)
+    return replace(instrument, **changes)
+
+
+def built_form(instrument: Instrument) -> str:
+    """The wave form a prepared instrument was built for (:func:`prepare`); empty when none."""
+    if instrument.wave_question is None:
+        return ""
+    question = instrument.background_question(instrument.wave_question)
+    for form in instrument.wave_forms.values():
+        if form.code == question.fixed:
+            return form.id
+    return ""
+
+
+def fixed_label(
+    instrument: Instrument, question: BackgroundQuestion, lang: str, group: str | None = None
+) -> str:
+    """The printed value of a question the form fills in (its choice label, or the text)."""
+    if question.fixed is None:
+        return ""
+    for choice in question.choices:
+        if choice.code == question.fixed:
+            return text_of(instrument, choice.label, lang, group)
+    return str(question.fixed)
 
 
 def check_group(instrument: Instrument, group: str | None) -> None:
@@ -364,6 +587,9 @@ def build_forms(
     lang: str | None = None,
     group: str | None = None,
     formats: Iterable[str] = FORMATS,
+    form: str | None = None,
+    recall: str | None = None,
+    group_kind: str | None = None,
 ) -> dict[str, Path]:
     """Write several forms of ``instrument`` into ``out_dir``.
 
@@ -379,6 +605,10 @@ def build_forms(
         Value for the ``{group}`` parameter in the item text.
     formats : iterable of str, default all of :data:`FORMATS`
         Which forms to write.
+    form, recall, group_kind : str, optional
+        The wave form, its recall period and the kind of group (see :func:`prepare`). A form
+        named here is added to the file names (``mhdq-en-followup.xlsx``); without one, a
+        specification with wave forms gets its first form under the plain names.
 
     Returns
     -------
@@ -401,8 +631,10 @@ def build_forms(
         raise ValueError(f"formats: unknown {', '.join(unknown)}; allowed: {', '.join(FORMATS)}")
     lang = instrument.check_language(lang)
     check_group(instrument, group)
+    named_form = form
+    instrument = prepare(instrument, form=form, recall=recall, group=group, group_kind=group_kind)
     out = Path(out_dir)
-    stem = file_stem(instrument, lang)
+    stem = file_stem(instrument, lang) + (f"-{named_form}" if named_form is not None else "")
     targets = {
         "xlsx": (write_workbook, out / f"{stem}.xlsx"),
         "xlsform": (write_xlsform, out / f"{stem}-xlsform.xlsx"),

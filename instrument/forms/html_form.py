@@ -12,8 +12,12 @@ import html
 from pathlib import Path
 
 from instrument.forms import (
+    background_parts,
     check_group,
     condition_text,
+    consent_text,
+    fixed_label,
+    item_conditions_text,
     question_number,
     scale_labels,
     sections,
@@ -37,7 +41,8 @@ table.items tr { page-break-inside: avoid; break-inside: avoid; }
 .square { display: inline-block; width: 0.9em; height: 0.9em; border: 1.5px solid #000; vertical-align: middle; }
 .question { margin: 0.8em 0; page-break-inside: avoid; break-inside: avoid; }
 .question .label { font-weight: bold; }
-.question .note { font-style: italic; font-size: 9.5pt; }
+.question .note, .items .note { font-style: italic; font-size: 9.5pt; }
+.consent { border: 1px solid #444; padding: 0.5em; font-size: 10pt; }
 .question ul { list-style: none; padding-left: 1em; margin: 0.3em 0; }
 .blank { display: inline-block; border-bottom: 1px solid #000; min-width: 8em; }
 .line { border-bottom: 1px solid #000; height: 1.6em; }
@@ -93,11 +98,21 @@ def render_html_form(
         f'<p class="meta">{_e(ui(lang, "version"))} {_e(meta.version)} &middot; {_e(instrument.fingerprint)}</p>',
         f'<p class="idline">{_e(ui(lang, "respondent_id"))}: <span class="blank"></span></p>',
     ]
+    start = consent_text(instrument, "start", lang, group)
+    if start:
+        out.append(f'<p class="consent" id="consent-start">{_e(start)}</p>')
     instructions = text_of(instrument, instrument.instructions, lang, group)
     if instructions:
-        out.append(f'<p class="instructions">{_e(instructions)}</p>')
+        out += [f'<p class="instructions">{_e(part)}</p>' for part in instructions.split("\n\n")]
     out.append(f"<p>{_e(ui(lang, 'circle'))}</p>")
     out.append("</header>")
+    before, after = background_parts(instrument)
+    if before:
+        out.append('<section class="part" id="before-items">')
+        out.append(f"<h2>{_e(ui(lang, 'before_items'))}</h2>")
+        for question in before:
+            out += _question_html(instrument, question, numbers[question.id], lang, group)
+        out.append("</section>")
     for section in secs:
         out.append(f'<section class="part" id="part-{section.number}">')
         out.append(f"<h2>{_e(ui(lang, 'part', n=section.number, total=len(secs)))}</h2>")
@@ -114,20 +129,26 @@ def render_html_form(
                 out.append("</tr></thead><tbody>")
                 current = rs.id
             out.append(f'<tr id="{_e(item.id)}"><td class="no">{numbers[item.id]}</td>')
-            out.append(f"<td>{_e(text_of(instrument, item.text, lang, group))}</td>")
+            only_if = item_conditions_text(instrument, item, lang, group)
+            note = f'<br><span class="note">{_e(only_if)}</span>' if only_if else ""
+            out.append(f"<td>{_e(text_of(instrument, item.text, lang, group))}{note}</td>")
             out += [
                 f'<td class="box"><span class="square"></span> {_e(code)}</td>' for code, _ in pairs
             ]
             out.append("</tr>")
         out.append("</tbody></table>")
         out.append("</section>")
-    if instrument.background:
+    if after:
         out.append('<section class="part" id="background">')
         out.append(f"<h2>{_e(ui(lang, 'background'))}</h2>")
-        for question in instrument.background:
+        for question in after:
             out += _question_html(instrument, question, numbers[question.id], lang, group)
         out.append("</section>")
-    out.append(f"<p>{_e(ui(lang, 'thanks'))}</p>")
+    end = consent_text(instrument, "end", lang, group)
+    if end:
+        out.append(f'<p class="consent" id="consent-end">{_e(end)}</p>')
+    else:
+        out.append(f"<p>{_e(ui(lang, 'thanks'))}</p>")
     out += ["</body>", "</html>", ""]
     return "\n".join(out)
 
@@ -139,6 +160,13 @@ def _question_html(
     out.append(
         f'<p class="label">{number}. {_e(text_of(instrument, question.label, lang, group))}</p>'
     )
+    if question.fixed is not None:
+        value = fixed_label(instrument, question, lang, group)
+        out.append(
+            f'<p><strong>{_e(value)}</strong> <span class="note">{_e(ui(lang, "fixed"))}</span></p>'
+        )
+        out.append("</div>")
+        return out
     condition = condition_text(instrument, question, lang, group)
     if condition:
         out.append(f'<p class="note">{_e(condition)}</p>')

@@ -25,9 +25,17 @@ import csv
 import re
 from pathlib import Path
 
-from instrument.forms import check_group, scale_labels, sections, text_of, ui
+from instrument.forms import (
+    background_parts,
+    check_group,
+    consent_text,
+    scale_labels,
+    sections,
+    text_of,
+    ui,
+)
 from instrument.io.security import neutralise
-from instrument.spec import BackgroundQuestion, Instrument
+from instrument.spec import BackgroundQuestion, Condition, Instrument
 
 #: The data dictionary's header row, exactly as REDCap writes it.
 HEADERS = (
@@ -64,6 +72,30 @@ def redcap_name(ident: str) -> str:
     """
     name = _SAFE.sub("_", ident.lower()).strip("_") or "x"
     return name if name[0].isalpha() else f"v_{name}"
+
+
+def branching_logic(instrument: Instrument, conditions: tuple[Condition, ...]) -> str:
+    """REDCap branching logic for conditions that must all hold (``[q] = '1'``; a checkbox
+    choice is ``[q(1)] = '1'``).
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> v2 = load_instrument("mhdq-0.2.0")
+    >>> branching_logic(v2, v2.item_conditions("ne_so1"))
+    "[sponsor_ever] = '1'"
+    """
+    parts = []
+    for condition in conditions:
+        target = instrument.background_question(condition.question)
+        name = redcap_name(target.id)
+        if target.type == "multiple_choice":
+            alternatives = [f"[{name}({v})] = '1'" for v in condition.values]
+        else:
+            alternatives = [f"[{name}] = '{v}'" for v in condition.values]
+        joined = " or ".join(alternatives)
+        parts.append(joined if len(alternatives) == 1 or len(conditions) == 1 else f"({joined})")
+    return " and ".join(parts)
 
 
 def _label(text: str) -> str:
@@ -108,31 +140,48 @@ def dictionary_rows(
             "Field Label": ui(lang, "respondent_id"),
         }
     )
-    instructions = text_of(instrument, instrument.instructions, lang, group)
     taken = {redcap_name(i) for i in instrument.item_ids + instrument.background_ids}
-    if instructions:
-        intro = next(name for name in ("intro", "intro_text", "mhdq_intro") if name not in taken)
+
+    def descriptive(stem: str, text: str) -> None:
+        name = next(n for n in (stem, f"{stem}_text", f"mhdq_{stem}") if n not in taken)
+        taken.add(name)
         add(
             **{
-                "Variable / Field Name": intro,
+                "Variable / Field Name": name,
                 "Field Type": "descriptive",
-                "Field Label": _label(instructions),
+                "Field Label": _label(text),
             }
         )
+
+    if instrument.consent.get("start"):
+        descriptive("consent_start", consent_text(instrument, "start", lang, group))
+    instructions = text_of(instrument, instrument.instructions, lang, group)
+    if instructions:
+        descriptive("intro", instructions)
+    questions = {q.id: q for q in instrument.background}
+    before, after = background_parts(instrument)
+    header = ui(lang, "before_items")
+    for question in before:
+        fields = _background_fields(instrument, question, questions, lang, group)
+        fields["Section Header"] = _label(header)
+        header = ""
+        add(**fields)
     secs = sections(instrument)
+    interleaved = instrument.order == "interleaved"
     used_matrices: dict[str, int] = {}
     for section in secs:
         header = ui(lang, "part", n=section.number, total=len(secs))
         previous = None
         for item in section.items:
             rs = instrument.response_scales[item.response_scale]
-            block = (item.scale, rs.id)
-            matrix = ""
+            # Interleaved items change facet at every row: group them by response scale only.
+            block = (rs.id,) if interleaved else (item.scale, rs.id)
             if block != previous:
-                base = redcap_name(item.scale)
+                base = redcap_name(f"m_{rs.id}" if interleaved else item.scale)
                 used_matrices[base] = used_matrices.get(base, 0) + 1
-                matrix = base if used_matrices[base] == 1 else f"{base}_{used_matrices[base]}"
-                current_matrix = matrix
+                current_matrix = (
+                    base if used_matrices[base] == 1 else f"{base}_{used_matrices[base]}"
+                )
             previous = block
             add(
                 **{
@@ -143,16 +192,20 @@ def dictionary_rows(
                     "Choices, Calculations, OR Slider Labels": _choices(scale_labels(rs, lang)),
                     "Required Field?": "y",
                     "Matrix Group Name": current_matrix,
+                    "Branching Logic (Show field only if...)": branching_logic(
+                        instrument, instrument.item_conditions(item.id)
+                    ),
                 }
             )
             header = ""
-    questions = {q.id: q for q in instrument.background}
     header = ui(lang, "background")
-    for question in instrument.background:
+    for question in after:
         fields = _background_fields(instrument, question, questions, lang, group)
         fields["Section Header"] = _label(header)
         header = ""
         add(**fields)
+    if instrument.consent.get("end"):
+        descriptive("consent_end", consent_text(instrument, "end", lang, group))
     return rows
 
 
@@ -191,15 +244,18 @@ def _background_fields(
     if notes:
         fields["Field Note"] = _label(" ".join(notes))
     if question.relevant is not None:
-        target = questions[question.relevant.question]
-        name = redcap_name(target.id)
-        if target.type == "multiple_choice":
-            parts = [f"[{name}({v})] = '1'" for v in question.relevant.values]
-        else:
-            parts = [f"[{name}] = '{v}'" for v in question.relevant.values]
-        fields["Branching Logic (Show field only if...)"] = " or ".join(parts)
+        fields["Branching Logic (Show field only if...)"] = branching_logic(
+            instrument, (question.relevant,)
+        )
+    annotations = []
+    if question.fixed is not None:
+        # Filled in by the form (wave form answered, group): preset and read-only.
+        value = str(question.fixed).replace("'", "\u2019").replace('"', "\u201d")
+        annotations.append(f"@DEFAULT='{value}' @READONLY")
     if question.sensitive:
-        fields["Field Annotation"] = SENSITIVE_NOTE
+        annotations.append(SENSITIVE_NOTE)
+    if annotations:
+        fields["Field Annotation"] = " ".join(annotations)
     return fields
 
 

@@ -60,8 +60,14 @@ from openpyxl.worksheet.worksheet import Worksheet
 from instrument.forms import (
     DATA_ROWS,
     DataColumn,
+    background_parts,
+    built_form,
+    choice_column,
     condition_text,
+    consent_text,
     data_columns,
+    fixed_label,
+    item_conditions_text,
     question_number,
     scale_labels,
     sections,
@@ -69,7 +75,7 @@ from instrument.forms import (
     ui,
 )
 from instrument.io.security import neutralise
-from instrument.spec import BackgroundQuestion, Instrument, ResponseScale
+from instrument.spec import BackgroundQuestion, Condition, Instrument, ResponseScale
 
 #: Version of the sheet layout, written as ``format`` in ``_mhdq``.
 LAYOUT_VERSION = 1
@@ -185,6 +191,7 @@ def metadata_rows(
         ("data_rows", rows),
         ("generator", generator()),
         ("format", LAYOUT_VERSION),
+        ("form", built_form(instrument)),
     ]
 
 
@@ -207,7 +214,10 @@ def _about_sheet(
         (ui(lang, "version"), meta.version),
         (ui(lang, "purpose"), text_of(instrument, meta.description, lang, group)),
         (ui(lang, "instructions"), text_of(instrument, instrument.instructions, lang, group)),
-        (ui(lang, "consent"), ui(lang, "consent_text")),
+        (
+            ui(lang, "consent"),
+            consent_text(instrument, "start", lang, group) or ui(lang, "consent_text"),
+        ),
         (ui(lang, "return"), ui(lang, "return_text", sheet=data_sheet)),
         (ui(lang, "citation"), meta.citation),
         (ui(lang, "licence"), meta.licence),
@@ -246,12 +256,23 @@ def _questionnaire_sheet(
         row += 1
     else:
         ws.print_title_rows = "1:2"
-    instructions = text_of(instrument, instrument.instructions, lang, group)
+    start = consent_text(instrument, "start", lang, group)
+    if start:
+        _put(ws, row, 1, start, alignment=_WRAP)
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)
+        ws.row_dimensions[row].height = 75
+        row += 1
+    instructions = text_of(instrument, instrument.instructions, lang, group).replace("\n\n", " ")
     _put(ws, row, 1, " ".join(x for x in (instructions, ui(lang, "circle")) if x), alignment=_WRAP)
     ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)
     ws.row_dimensions[row].height = 45
     row += 2
     numbers = question_number(instrument)
+    before, after = background_parts(instrument)
+    if before:
+        _put(ws, row, 1, ui(lang, "before_items"), font=_HEADING)
+        row += 1
+        row = _questions_block(ws, row, instrument, before, numbers, lang, group)
     for section in secs:
         _put(ws, row, 1, ui(lang, "part", n=section.number, total=len(secs)), font=_HEADING)
         row += 1
@@ -263,36 +284,50 @@ def _questionnaire_sheet(
                 current = rs.id
                 row += 1
             _put(ws, row, 1, numbers[item.id], alignment=_WRAP)
-            _put(ws, row, 2, text_of(instrument, item.text, lang, group), alignment=_WRAP)
+            text = text_of(instrument, item.text, lang, group)
+            only_if = item_conditions_text(instrument, item, lang, group)
+            _put(ws, row, 2, f"{text}\n{only_if}" if only_if else text, alignment=_WRAP)
             for col, (code, _label) in enumerate(scale_labels(rs, lang), 3):
                 _put(ws, row, col, f"\u2610 {code}", alignment=_CENTER, border=_BOX)
             row += 1
         row += 1
-    if instrument.background:
+    if after:
         _put(ws, row, 1, ui(lang, "background"), font=_HEADING)
         row += 1
-        for question in instrument.background:
-            _put(ws, row, 1, numbers[question.id], alignment=_WRAP)
-            _put(
-                ws,
-                row,
-                2,
-                text_of(instrument, question.label, lang, group),
-                alignment=_WRAP,
-                font=_BOLD,
-            )
-            row += 1
-            for line in _answer_lines(instrument, question, lang, group):
-                _put(ws, row, 2, line, alignment=_WRAP)
-                row += 1
-            row += 1
-    _put(ws, row, 1, ui(lang, "thanks"))
+        row = _questions_block(ws, row, instrument, after, numbers, lang, group)
+    end = consent_text(instrument, "end", lang, group)
+    _put(ws, row, 1, end or ui(lang, "thanks"), alignment=_WRAP)
+    if end:
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)
+        ws.row_dimensions[row].height = 45
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = "portrait"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.gridLines = False
+
+
+def _questions_block(
+    ws: Worksheet, row: int, instrument: Instrument, questions, numbers, lang: str, group
+) -> int:
+    """Print background questions from ``row``; return the next free row."""
+    for question in questions:
+        _put(ws, row, 1, numbers[question.id], alignment=_WRAP)
+        _put(
+            ws,
+            row,
+            2,
+            text_of(instrument, question.label, lang, group),
+            alignment=_WRAP,
+            font=_BOLD,
+        )
+        row += 1
+        for line in _answer_lines(instrument, question, lang, group):
+            _put(ws, row, 2, line, alignment=_WRAP)
+            row += 1
+        row += 1
+    return row
 
 
 def _label_row(ws: Worksheet, row: int, rs: ResponseScale, lang: str) -> None:
@@ -316,6 +351,8 @@ def _answer_lines(
     instrument: Instrument, question: BackgroundQuestion, lang: str, group: str | None
 ) -> list[str]:
     """How a background question is answered on paper, one line per printed row."""
+    if question.fixed is not None:
+        return [f"{fixed_label(instrument, question, lang, group)} {ui(lang, 'fixed')}"]
     lines = []
     condition = condition_text(instrument, question, lang, group)
     if condition:
@@ -368,6 +405,7 @@ class _Validations:
         self.rules: dict[tuple, DataValidation] = {}
         self.lists: Worksheet | None = None
         self.list_count = 0
+        self.letters: dict[str, str] = {}
 
     def add(self, column: int, key: tuple, make) -> None:
         if key not in self.rules:
@@ -403,6 +441,44 @@ class _Validations:
             return dv
 
         self.add(column, ("codes", tuple(codes), prompt), make)
+
+    def conditional_codes(
+        self,
+        column: int,
+        pairs: list[tuple[int, str]],
+        conditions: tuple[Condition, ...],
+        instrument: Instrument,
+        only_if: str,
+    ) -> None:
+        """An answer code allowed only where the skip logic shows the item: elsewhere the cell
+        must stay blank (skipped by design), which the reader records as such."""
+        codes = [code for code, _ in pairs]
+        cell = f"{get_column_letter(column)}{self.first}"
+        tests = []
+        for condition in conditions:
+            question = instrument.background_question(condition.question)
+            if question.type == "multiple_choice":
+                refs = [
+                    f"{self.letters[choice_column(question.id, v)]}{self.first}=1"
+                    for v in condition.values
+                ]
+            else:
+                letter = self.letters[question.id]
+                refs = [f"{letter}{self.first}={v}" for v in condition.values]
+            tests.append(refs[0] if len(refs) == 1 else f"OR({','.join(refs)})")
+        shown = tests[0] if len(tests) == 1 else f"AND({','.join(tests)})"
+        allowed = f"OR({','.join(f'{cell}={c}' for c in codes)})"
+        prompt = _shorten(f"{only_if} {_codes_prompt(pairs, self.lang)}", 255)
+        key = ("conditional", column)
+
+        def make() -> DataValidation:
+            # Relative references to the first data row: Excel and LibreOffice shift them per row.
+            dv = DataValidation(type="custom", formula1=f"AND({shown},{allowed})")
+            dv.prompt = prompt
+            dv.error = self._error(_shorten(f"{only_if} {', '.join(map(str, codes))}", 200))
+            return dv
+
+        self.add(column, key, make)
 
     def _list_range(self, codes: list[int]) -> str:
         if self.lists is None:
@@ -496,6 +572,7 @@ def _data_sheet(
     columns = data_columns(instrument)
     questions = {q.id: q for q in instrument.background}
     checks = _Validations(wb, ws, lang, rows)
+    checks.letters = {c.name: get_column_letter(n) for n, c in enumerate(columns, 1)}
     for col, column in enumerate(columns, 1):
         cell = ws.cell(row=HEADER_ROW, column=col, value=column.name)  # ids are validated names
         cell.font = _BOLD
@@ -525,7 +602,15 @@ def _column_validation(
         checks.unique_id(col)
     elif column.kind == "item":
         rs = instrument.response_scale_of(column.question)
-        checks.codes(col, scale_labels(rs, lang, with_missing=True))
+        conditions = instrument.item_conditions(column.question)
+        pairs = scale_labels(rs, lang, with_missing=True)
+        if conditions:
+            only_if = item_conditions_text(
+                instrument, instrument.item(column.question), lang, group
+            )
+            checks.conditional_codes(col, pairs, conditions, instrument, only_if)
+        else:
+            checks.codes(col, pairs)
     elif column.kind == "choice":
         checks.codes(col, [(1, ""), (0, "")], ui(lang, "zero_one"))
     else:

@@ -32,9 +32,18 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from instrument.forms import check_group, scale_labels, sections, text_of, ui
+from instrument.forms import (
+    background_parts,
+    built_form,
+    check_group,
+    consent_text,
+    scale_labels,
+    sections,
+    text_of,
+    ui,
+)
 from instrument.io.security import neutralise
-from instrument.spec import BackgroundQuestion, Instrument
+from instrument.spec import BackgroundQuestion, Condition, Instrument
 
 _SAFE = re.compile(r"[^A-Za-z0-9_]")
 
@@ -59,6 +68,28 @@ def form_version(instrument: Instrument) -> str:
     """
     version = re.sub(r"[^0-9A-Za-z._-]", "_", instrument.version)
     return f"{version}-{instrument.fingerprint[:8]}"
+
+
+def relevant_expression(instrument: Instrument, conditions: tuple[Condition, ...]) -> str:
+    """XLSForm ``relevant`` for conditions that must all hold.
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> v2 = load_instrument("mhdq-0.2.0")
+    >>> relevant_expression(v2, v2.item_conditions("mf_st9"))
+    "${group_kind} = '1'"
+    """
+    parts = []
+    for condition in conditions:
+        target = instrument.background_question(condition.question)
+        if target.type == "multiple_choice":
+            alternatives = [f"selected(${{{target.id}}}, '{v}')" for v in condition.values]
+        else:
+            alternatives = [f"${{{target.id}}} = '{v}'" for v in condition.values]
+        joined = " or ".join(alternatives)
+        parts.append(joined if len(alternatives) == 1 or len(conditions) == 1 else f"({joined})")
+    return " and ".join(parts)
 
 
 def _list_name(prefix: str, ident: str) -> str:
@@ -112,7 +143,7 @@ def write_xlsform(
     columns += ["required", "constraint"]
     if has_constraint:
         columns += [f"constraint_message::{col}" for col, _ in langs]
-    columns += ["relevant", "appearance"]
+    columns += ["relevant", "appearance", "calculation"]
 
     def row(**fields) -> list:
         return [fields.get(c, "") for c in columns]
@@ -122,6 +153,14 @@ def write_xlsform(
 
     survey: list[list] = []
     taken = set(instrument.item_ids) | set(instrument.background_ids)
+    if instrument.consent.get("start"):
+        survey.append(
+            row(
+                type="note",
+                name=_unique("consent_start", taken),
+                **texts("label", lambda code: consent_text(instrument, "start", code, group)),
+            )
+        )
     survey.append(
         row(
             type="note",
@@ -135,6 +174,19 @@ def write_xlsform(
             ),
         )
     )
+    questions = {q.id: q for q in instrument.background}
+    before, after = background_parts(instrument)
+    if before:
+        survey.append(
+            row(
+                type="begin_group",
+                name=_unique("grp_before", taken),
+                **texts("label", lambda code: ui(code, "before_items")),
+            )
+        )
+        for question in before:
+            survey.append(row(**_background_fields(instrument, question, questions, texts, group)))
+        survey.append(row(type="end_group"))
     secs = sections(instrument)
     for section in secs:
         name = _unique(f"grp_{section.scale.id}", taken)
@@ -153,21 +205,29 @@ def write_xlsform(
                     name=item.id,
                     required="yes",
                     appearance="likert",
+                    relevant=relevant_expression(instrument, instrument.item_conditions(item.id)),
                     **texts("label", lambda code: text_of(instrument, item.text, code, group)),
                 )
             )
         survey.append(row(type="end_group"))
-    if instrument.background:
+    if after:
         name = _unique("grp_background", taken)
         survey.append(
             row(
                 type="begin_group", name=name, **texts("label", lambda code: ui(code, "background"))
             )
         )
-        questions = {q.id: q for q in instrument.background}
-        for question in instrument.background:
+        for question in after:
             survey.append(row(**_background_fields(instrument, question, questions, texts, group)))
         survey.append(row(type="end_group"))
+    if instrument.consent.get("end"):
+        survey.append(
+            row(
+                type="note",
+                name=_unique("consent_end", taken),
+                **texts("label", lambda code: consent_text(instrument, "end", code, group)),
+            )
+        )
 
     choices_header = ["list_name", "name"] + [f"label::{col}" for col, _ in langs]
     choices: list[list] = []
@@ -188,9 +248,14 @@ def write_xlsform(
     default_column = next(col for col, code in langs if code == lang)
     settings_header = ["form_title", "form_id", "version", "default_language", "style"]
     form_id = _SAFE.sub("_", instrument.metadata.short_name.lower())
-    settings = [
-        [instrument.metadata.name, form_id, form_version(instrument), default_column, "pages"]
-    ]
+    title, version = instrument.metadata.name, form_version(instrument)
+    wave = built_form(instrument)
+    if wave:
+        # each wave form is its own form on a server (same items, different instructions)
+        form_id, version = f"{form_id}_{wave}", f"{version}-{wave}"
+        label = instrument.wave_forms[wave].label
+        title = f"{title} ({label.get(lang) or next(iter(label.values()))})"
+    settings = [[title, form_id, version, default_column, "pages"]]
 
     wb = Workbook()
     ws = wb.active
@@ -223,6 +288,14 @@ def _background_fields(
 ) -> dict:
     fields: dict = {"name": question.id, "required": "yes" if question.required else ""}
     fields.update(texts("label", lambda code: text_of(instrument, question.label, code, group)))
+    if question.fixed is not None:
+        # Filled in by the form (the wave form answered, the group): a calculate field, so the
+        # value is in the data without being asked. Quotes cannot occur inside the literal.
+        value = str(question.fixed).replace("'", "\u2019")
+        fields["type"] = "calculate"
+        fields["required"] = ""
+        fields["calculation"] = f"'{value}'"
+        return fields
     if question.hint:
         fields.update(texts("hint", lambda code: text_of(instrument, question.hint, code, group)))
     qtype = question.type
