@@ -274,6 +274,35 @@ PAPER_HEADERS = {
 }
 
 
+def reliability_notes(problems: tuple[str, ...] | list[str]) -> list[str]:
+    """The reliability table's problems as report notes, the omega-interval skips said once.
+
+    Each scale below the omega bootstrap's minimum sample records the same reason; a reader needs
+    it once, in words, with the scales it concerns.
+    """
+    notes, skipped, counts = [], [], set()
+    marker = ": omega_interval: skipped: "
+    for problem in problems:
+        if marker in problem:
+            scale, rest = problem.split(marker, 1)
+            skipped.append(scale)
+            counts.add(rest.split(" ", 1)[0])
+        else:
+            notes.append(f"Not computed: {problem}")
+    if skipped:
+        from analysis.study.reliability_table import TABLE_OMEGA_MIN_N
+
+        n = f"{' or '.join(sorted(counts))} respondents" if counts else "too few respondents"
+        notes.insert(
+            0,
+            f"Bootstrap intervals for omega were not computed for {len(skipped)} "
+            f"scale{'s' if len(skipped) > 1 else ''} ({', '.join(skipped)}): with {n}, fewer "
+            f"than the {TABLE_OMEGA_MIN_N} the omega bootstrap needs, many resamples end in a "
+            "Heywood case.",
+        )
+    return notes
+
+
 def paper_table(frame: pd.DataFrame) -> pd.DataFrame:
     """A table with paper headings (:data:`PAPER_HEADERS`; ``share_3`` → ``Share 3``); values unchanged.
 
@@ -720,8 +749,8 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
                 f"Reliability per scale ({res.reliability.missing} deletion; SEM of the mean score)"
             ),
         )
-        for problem in res.reliability.problems:
-            report.note(f"Not computed: {problem}")
+        for note in reliability_notes(res.reliability.problems):
+            report.note(note)
         _show_verdicts(report, all_verdicts, "reliability")
 
     # 5. factorability and retention

@@ -1,0 +1,25 @@
+"""Issue 12: what a new user stumbles on (each test failed before its fix)."""
+
+from __future__ import annotations
+
+from analysis.simulate.cohort import simulate_cohort
+
+
+# --------------------------------------------------------------------------------------------
+# 12. The omega-interval note: once, in words
+# --------------------------------------------------------------------------------------------
+def test_omega_interval_note_is_said_once_in_words(mhdq_spec):
+    from analysis.report.validation import reliability_notes
+    from analysis.study.reliability_table import reliability_table
+
+    data = simulate_cohort(mhdq_spec, n=30, seed=1).responses  # synthetic
+    items = data[[c for c in mhdq_spec.item_ids if c in data]]
+    items = items.where(items.apply(lambda s: s.isin(mhdq_spec.response_scale_of(s.name).codes)))
+    table = reliability_table(items, mhdq_spec, seed=1, omega_n_boot=50)
+    assert sum("omega_interval: skipped" in p for p in table.problems) > 1
+    assert not any("TABLE_OMEGA_MIN_N" in p for p in table.problems)
+    notes = reliability_notes(table.problems)
+    omega = [n for n in notes if "omega" in n.lower() and "bootstrap" in n.lower()]
+    assert len(omega) == 1
+    assert "30 respondents" in omega[0] and "fewer than the 50" in omega[0]
+    assert not any("TABLE_OMEGA_MIN_N" in n or "omega_interval" in n for n in notes)
