@@ -23,3 +23,17 @@ def test_omega_interval_note_is_said_once_in_words(mhdq_spec):
     assert len(omega) == 1
     assert "30 respondents" in omega[0] and "fewer than the 50" in omega[0]
     assert not any("TABLE_OMEGA_MIN_N" in n or "omega_interval" in n for n in notes)
+
+
+# --------------------------------------------------------------------------------------------
+# 6. API functions that write to a folder create it
+# --------------------------------------------------------------------------------------------
+def test_write_validation_outputs_creates_the_folder(bfi_spec, tmp_path):
+    from analysis.report.validation import write_validation_outputs
+    from analysis.study.validate import validate
+
+    data = simulate_cohort(bfi_spec, n=40, seed=1).responses  # synthetic
+    res = validate(data, bfi_spec, n_boot=0, n_iter=2)
+    paths = write_validation_outputs(res, tmp_path / "validation" / "run1")
+    assert {p.name for p in paths.values()} == {"results.json", "tables.xlsx", "report.html"}
+    assert all(p.is_file() and p.parent == tmp_path / "validation" / "run1" for p in paths.values())

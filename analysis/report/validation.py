@@ -1082,12 +1082,19 @@ def _sheet_notes(res) -> dict[str, str]:
 def write_validation_outputs(res, out_dir: str | Path) -> dict[str, Path]:
     """Write ``results.json``, ``tables.xlsx`` and ``report.html`` into ``out_dir``.
 
+    Parameters
+    ----------
+    res : ValidationResults
+    out_dir : str or Path
+        Output folder; created (with its parents) if it does not exist.
+
     Returns
     -------
     dict
         ``{"json": path, "xlsx": path, "html": path}``.
     """
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     paths = {"json": write_json(res.to_dict(), out / "results.json")}
     tables = res.tables()
     notes = _sheet_notes(res)
