@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+import pytest
+
 from analysis.simulate.cohort import simulate_cohort
 
 
@@ -37,3 +41,32 @@ def test_write_validation_outputs_creates_the_folder(bfi_spec, tmp_path):
     paths = write_validation_outputs(res, tmp_path / "validation" / "run1")
     assert {p.name for p in paths.values()} == {"results.json", "tables.xlsx", "report.html"}
     assert all(p.is_file() and p.parent == tmp_path / "validation" / "run1" for p in paths.values())
+
+
+# --------------------------------------------------------------------------------------------
+# 11. mhdq cvi on blank rating forms refuses with one message
+# --------------------------------------------------------------------------------------------
+def test_cvi_on_blank_forms_refuses_with_one_message(capsys, tmp_path):
+    import shutil
+
+    from analysis.cli import main
+
+    form = tmp_path / "form.xlsx"
+    main(["cvi-form", "--out", str(form)])
+    copies = [shutil.copy(form, tmp_path / f"expert{n}.xlsx") for n in range(2)]
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(["cvi", *map(str, copies)])
+    out, err = capsys.readouterr()
+    assert exc.value.code == 1
+    assert "none of the 2 rating form(s) has a rating" in err
+    assert "rating_missing" not in out + err and "NaN" not in out + err
+    assert "Traceback" not in out + err
+
+
+def test_content_validity_refuses_ratings_with_no_values():
+    from analysis.study.content_validity import content_validity
+
+    blank = pd.DataFrame({"e1": [np.nan, np.nan]}, index=pd.Index(["q1", "q2"], name="item"))
+    with pytest.raises(ValueError, match="no item has a rating"):
+        content_validity(blank)
