@@ -70,3 +70,26 @@ def test_content_validity_refuses_ratings_with_no_values():
     blank = pd.DataFrame({"e1": [np.nan, np.nan]}, index=pd.Index(["q1", "q2"], name="item"))
     with pytest.raises(ValueError, match="no item has a rating"):
         content_validity(blank)
+
+
+# --------------------------------------------------------------------------------------------
+# 17. Printed to PDF, a tall figure (the Likert chart of every item) stays on one page
+# --------------------------------------------------------------------------------------------
+def test_a_tall_report_figure_prints_on_one_page(tmp_path):
+    from analysis.report import plots
+    from analysis.report.html import HtmlReport
+    from tests.browser import image_pages, print_to_pdf
+
+    rng = np.random.default_rng(1)
+    shares = pd.DataFrame(rng.dirichlet(np.ones(5), size=66), index=[f"i{n}" for n in range(66)])
+    report = HtmlReport("Print check (synthetic shares)")
+    report.section("Answers")
+    report.paragraph("Some text before the figure so that it does not start at the page top.")
+    ax = plots.likert_bars(shares, title="Answers to the items of the instrument")
+    report.figure(ax.figure, caption="Share of answers per category", alt="Likert bars")
+    pdf = print_to_pdf(report.write(tmp_path / "report.html"))
+    pages = image_pages(pdf)
+    drawn_on = [n for n, boxes in enumerate(pages) if boxes]
+    assert len(drawn_on) == 1, f"the figure is drawn on pages {drawn_on}"
+    ((left, bottom, right, top),) = pages[drawn_on[0]]
+    assert bottom >= 0 and top <= 842 and left >= 0 and right <= 595  # inside the A4 page (pt)
