@@ -93,3 +93,28 @@ def test_a_tall_report_figure_prints_on_one_page(tmp_path):
     assert len(drawn_on) == 1, f"the figure is drawn on pages {drawn_on}"
     ((left, bottom, right, top),) = pages[drawn_on[0]]
     assert bottom >= 0 and top <= 842 and left >= 0 and right <= 595  # inside the A4 page (pt)
+
+
+# --------------------------------------------------------------------------------------------
+# 2. Every CFA model states the respondents it used
+# --------------------------------------------------------------------------------------------
+def test_cfa_table_shows_each_models_n(bfi_spec):
+    from analysis.report.validation import build_report, verdicts
+    from analysis.study.validate import validate
+
+    data = simulate_cohort(bfi_spec, n=300, seed=4).responses  # synthetic
+    items = [c for c in bfi_spec.item_ids if c in data]
+    data.loc[data.index[:40], items[0]] = np.nan  # more rows lose an answer: listwise CFA n falls
+    res = validate(data, bfi_spec, n_boot=0, n_iter=2)
+    ns = {int(f.n_obs_) for f in res.cfa.values()}
+    assert len(ns) == 1
+    n_cfa = ns.pop()
+    assert n_cfa < res.data.n_used == 300
+    sheet = res.tables()["CFA fit comparison"]
+    assert sheet["n_obs"].tolist() == [n_cfa] * len(sheet)
+    html = build_report(res).render()
+    table = html[html.index("Model comparison") :]
+    table = table[: table.index("</table>")]
+    assert ">N</th>" in table and table.count(f">{n_cfa}<") == len(sheet)
+    sample = next(v for v in verdicts(res) if v.label.startswith("sample size"))
+    assert f"n = {n_cfa} (the respondents the CFA used, of 300 analysed)" in sample.label

@@ -341,12 +341,18 @@ def verdicts(res) -> list[Verdict]:
     out: list[Verdict] = []
     p = len(res.data.structure_items)
     n = res.data.n_used
+    n_cfa = _cfa_n(res)
+    used = ""
+    if n_cfa is not None and n_cfa != n:
+        used = f" (the respondents the CFA used, of {n} analysed)"
+        n = n_cfa
     if p:
         ratio = n / p
         out.append(
             _v(
                 "data",
-                f"sample size for factor analysis: n = {n} for {p} items ({ratio:.1f} per item)",
+                f"sample size for factor analysis: n = {n}{used} for {p} items "
+                f"({ratio:.1f} per item)",
                 ratio,
                 ratio >= 7 and n >= 100,
                 "sample",
@@ -500,6 +506,22 @@ def verdicts(res) -> list[Verdict]:
                 )
             )
     return out
+
+
+def _model_n(res, row: pd.Series) -> int | None:
+    """The respondents a CFA model was fitted on (its ``n_obs``), not the rows read."""
+    value = row.get("n_obs")
+    if value is not None and _finite(value):
+        return int(value)
+    fit = res.cfa.get(row["model"]) if res.cfa else None
+    n = getattr(fit, "n_obs_", None)
+    return None if n is None else int(n)
+
+
+def _cfa_n(res) -> int | None:
+    """The smallest number of respondents any CFA model used (None when no model was fitted)."""
+    ns = [int(fit.n_obs_) for fit in (res.cfa or {}).values() if hasattr(fit, "n_obs_")]
+    return min(ns) if ns else None
 
 
 def _fit_indices(res) -> pd.DataFrame:
@@ -870,6 +892,7 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
                 rows.append(
                     {
                         "Model": r["model"],
+                        "N": _model_n(res, r),
                         "χ² (scaled)": r["chisq_scaled"],
                         "df": round(float(r["df_scaled"]), 2),
                         "p": _p(r["pvalue_scaled"]),
@@ -883,6 +906,7 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
                 rows.append(
                     {
                         "Model": r["model"],
+                        "N": _model_n(res, r),
                         "χ²": r["chisq"],
                         "df": int(r["df"]),
                         "p": _p(r["pvalue"]),

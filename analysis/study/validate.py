@@ -1071,7 +1071,11 @@ WLSMV_COMPARISON = [
 def _wlsmv_comparison(fits: dict) -> pd.DataFrame:
     """Fit of WLSMV models side by side (most constrained first); no Δχ² (it needs lavaan's DIFFTEST)."""
     rows = [
-        {"model": name, **{c: float(fit.fit_measures_.get(c, np.nan)) for c in WLSMV_COMPARISON}}
+        {
+            "model": name,
+            "n_obs": int(fit.n_obs_),
+            **{c: float(fit.fit_measures_.get(c, np.nan)) for c in WLSMV_COMPARISON},
+        }
         for name, fit in fits.items()
     ]
     return (
@@ -1381,7 +1385,15 @@ def _tables(res: ValidationResults) -> dict[str, pd.DataFrame]:
         if res.efa.fit_ is not None:
             t["EFA fit"] = res.efa.fit_.summary()
     if res.cfa_comparison is not None:
-        t["CFA fit comparison"] = res.cfa_comparison
+        comparison = res.cfa_comparison
+        if "n_obs" not in comparison and res.cfa:  # every model states the respondents it used
+            comparison = comparison.copy()
+            comparison.insert(
+                1,
+                "n_obs",
+                [int(res.cfa[m].n_obs_) if m in res.cfa else None for m in comparison["model"]],
+            )
+        t["CFA fit comparison"] = comparison
     if res.cfa:
         t["CFA standardized loadings"] = _cfa_loadings(res.cfa)
         fc = _cfa_factor_correlations(res.cfa)
