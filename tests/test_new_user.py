@@ -118,3 +118,26 @@ def test_cfa_table_shows_each_models_n(bfi_spec):
     assert ">N</th>" in table and table.count(f">{n_cfa}<") == len(sheet)
     sample = next(v for v in verdicts(res) if v.label.startswith("sample size"))
     assert f"n = {n_cfa} (the respondents the CFA used, of 300 analysed)" in sample.label
+
+
+# --------------------------------------------------------------------------------------------
+# 10. mhdq score's progress total is corrected as the file is read
+# --------------------------------------------------------------------------------------------
+def test_score_progress_never_shows_more_rows_than_its_total(tmp_path):
+    from analysis.cli.score import RowTotal
+    from instrument.batch.pipeline import estimate_rows
+
+    # long lines first, short ones after: the size-based estimate falls short of the rows
+    path = tmp_path / "skewed.csv"
+    long_rows = "\n".join(f"{n},{'x' * 200}" for n in range(400))
+    short_rows = "\n".join(f"{n},y" for n in range(400, 3000))
+    path.write_text("id,text\n" + long_rows + "\n" + short_rows + "\n", encoding="utf-8")
+    actual = 3000
+    estimate = estimate_rows(path)
+    assert estimate is not None and estimate < actual  # the case that printed 200000/199022
+    rows = RowTotal({str(path): estimate})
+    for _ in range(actual // 500):
+        rows.add(500, str(path))
+        assert rows.completed <= rows.total
+    rows.finish()
+    assert rows.completed == rows.total == actual
