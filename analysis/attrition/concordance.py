@@ -98,7 +98,7 @@ def count_later_smaller(rank: np.ndarray, *, strict: bool = True) -> np.ndarray:
     --------
     >>> count_later_smaller(np.array([3, 1, 2, 0])).tolist()
     [3, 1, 1, 0]
-    >>> count_later_smaller(np.array([1, 1, 0]), strict=True).tolist()
+    >>> count_later_smaller(np.array([1, 1, 0]), strict=False).tolist()
     [2, 1, 0]
     """
     less, leq = _later_counts(rank)
