@@ -652,12 +652,12 @@ def _build(data: dict[str, Any], source: str) -> Instrument:
             "scales",
             "background",
             "instructions",
-            "hypotheses",
             "order",
             "wave_forms",
             "group_kinds",
             "consent",
             "withdrawn",
+            "hypotheses",
         },
         "",
     )
@@ -680,8 +680,6 @@ def _build(data: dict[str, Any], source: str) -> Instrument:
     instructions = check.translations(
         data.get("instructions"), "instructions", codes, required=False
     )
-    for where, value, message in hypothesis_problems(data.get("hypotheses")):
-        check.add(where, value, message)  # parsed on demand: instrument.hypotheses.hypotheses_of
     order = data.get("order", "facet_grouped")
     if order not in ITEM_ORDERS:
         check.add("order", order, f"allowed: {', '.join(ITEM_ORDERS)}")
@@ -708,6 +706,8 @@ def _build(data: dict[str, Any], source: str) -> Instrument:
             )
     consent = _consent(check, data.get("consent"), codes, parameters)
     withdrawn = _withdrawn(check, data.get("withdrawn"))
+    for where, value, message in hypothesis_problems(data.get("hypotheses")):
+        check.add(where, value, message)  # parsed on demand: instrument.hypotheses.hypotheses_of
 
     ids = [i.id for i in items] + [q.id for q in background]
     seen: dict[str, int] = {}

@@ -33,7 +33,7 @@ from instrument.errors import DataError
 from instrument.problems import Problem, problems_frame, shorten
 from instrument.read import read_responses
 from instrument.responses import ResponseTable
-from instrument.safety import DEFAULT_LIMITS, ReadLimits
+from instrument.io.safety import DEFAULT_LIMITS, ReadLimits
 
 __all__ = ["LINKAGE_RULES", "PERSON_PERIOD_COLUMNS", "WaveTable", "read_waves"]
 

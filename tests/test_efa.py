@@ -232,3 +232,17 @@ def test_extraction_agrees_with_factor_analyzer(items, method):
     ours = EFA(5, method=method, rotation=None).fit(r, n_obs=2800).loadings_.to_numpy()
     order, signs = match_factors(fa.loadings_, ours)
     np.testing.assert_allclose(fa.loadings_[:, order] * signs, ours, atol=1e-4)
+
+
+def test_factor_order_is_psychs_variance_explained_with_factor_correlations():
+    # R: e <- fa(bfi[, 1:25], nfactors = 6, rotate = "oblimin", fm = "minres");
+    #    psych orders by diag(Phi %*% t(L) %*% L), which here differs from colSums(L^2)
+    #    (tests/data/parity_reference.json, make_parity_reference.R)
+    ref = json.loads((DATA / "parity_reference.json").read_text())["efa_order"]
+    data = pd.read_csv(DATA / "bfi.csv", index_col=0).iloc[:, :25]
+    ss = np.array(ref["ss_loadings"])
+    assert ss[1] < ss[2]  # the case discriminates: by squared loadings F2 and F3 would swap
+    fit = EFA(n_factors=6, rotation="oblimin", method="minres").fit(data)
+    np.testing.assert_allclose(fit.loadings_.to_numpy(), ref["loadings"], rtol=0, atol=2e-5)
+    np.testing.assert_allclose(fit.phi_.to_numpy(), ref["phi"], rtol=0, atol=2e-5)  # 4.6e-6
+    assert list(fit.loadings_.index) == ref["items"]

@@ -172,3 +172,31 @@ def test_precomputed_statistics_give_the_same_fits_as_per_model_ones(bfi):
         OrdinalCFA(one).fit(complete.iloc[:500], statistics=shared)
     with pytest.raises(ValueError, match="not among the statistics' items"):
         OrdinalCFA("g =~ N1 + N2 + X").fit(complete.assign(X=complete["N3"]), statistics=shared)
+
+
+# --- issue 11: SEs and RMSEA intervals (tests/data/parity_reference.json, make_parity_reference.R)
+PARITY = json.loads((DATA / "parity_reference.json").read_text())
+
+
+def test_bfi_wlsmv_standard_errors_match_lavaan(bfi):
+    # R: fit <- cfa(model, data = bfi[, 1:25], ordered = TRUE, estimator = "WLSMV");
+    #    parameterEstimates(fit, standardized = TRUE) — lavaan divides by N − 1 (one group)
+    _, _, fit = bfi
+    ref = pd.DataFrame(PARITY["wlsmv_listwise"]["estimates"])
+    m = fit.estimates_.merge(ref, on=["lhs", "op", "rhs"], suffixes=("", "_r"))
+    assert len(m) == len(fit.estimates_) == 190  # loadings, factor (co)variances, thresholds
+    tested = m[m["se"] > 0]
+    assert len(tested) == 160
+    np.testing.assert_allclose(m["est"], m["est_r"], rtol=0, atol=2e-5)  # achieved 7.5e-6
+    np.testing.assert_allclose(m["se"], m["se_r"], rtol=0, atol=1e-6)  # achieved 4.0e-7
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["rmsea_ci_lower", "rmsea_ci_upper", "rmsea_ci_lower_scaled", "rmsea_ci_upper_scaled"],
+)
+def test_bfi_wlsmv_rmsea_intervals_match_lavaan(bfi, name):
+    # R: fitMeasures(fit, c("rmsea.ci.lower", "rmsea.ci.upper", "rmsea.ci.lower.scaled", ...))
+    _, _, fit = bfi
+    expected = PARITY["wlsmv_listwise"]["fit"][name.replace("_", ".")]
+    assert fit.fit_measures_[name] == pytest.approx(expected, rel=0, abs=1e-8)  # achieved 3e-9

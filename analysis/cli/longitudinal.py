@@ -144,7 +144,7 @@ def command(
     from instrument.read import PLATFORMS
     from instrument.score import score_items
     from instrument.waves import read_waves
-    from instrument.write import write_problems, write_table
+    from instrument.io.write import write_problems, write_table
 
     if platform is not None and platform.strip().lower() not in (*PLATFORMS, "tsv"):
         raise UsageError(

@@ -369,7 +369,8 @@ class EFA(BaseEstimator):
     Attributes
     ----------
     loadings_ : DataFrame
-        Pattern loadings, items × factors (``F1..Fk``, sorted by ``diag(ΛᵀΛ)`` as psych).
+        Pattern loadings, items × factors (``F1..Fk``, sorted by the variance explained,
+        ``diag(Φ ΛᵀΛ)``, as psych).
     structure_ : DataFrame
         Structure matrix ``ΛΦ``.
     phi_ : DataFrame or None
@@ -396,8 +397,10 @@ class EFA(BaseEstimator):
     -----
     Reproduces ``psych::fa(r, nfactors, fm, rotate)`` (psych 2.2.9): extraction as in
     :func:`extract_factors`; columns flipped to positive sums before and after rotation; factors
-    ordered by the column sums of squared pattern loadings; rotations with psych's settings
-    (oblimin and geomin via gradient projection without Kaiser normalisation, as GPArotation;
+    ordered by the variance each explains including the factor correlations, ``diag(Φ ΛᵀΛ)``
+    (``psych:::fac``; the column sums of squared loadings without Φ); rotations with psych's
+    settings (oblimin and geomin via gradient projection without Kaiser normalisation, as
+    GPArotation;
     promax = Kaiser-normalised varimax then power 4, as psych's ``kaiser(…, "Promax")``;
     varimax as ``stats::varimax``). Variance accounted for uses ``diag(Φ ΛᵀΛ)`` for oblique
     solutions. Fit statistics: :func:`fit_statistics`. Factor scores are psych's
@@ -497,7 +500,12 @@ class EFA(BaseEstimator):
         rotated = rotated * signs
         if phi is not None:
             phi = phi * np.outer(signs, signs)
-        order = np.argsort(-np.sum(rotated**2, axis=0), kind="stable")
+        # psych orders by the variance each factor explains, factor correlations included
+        # (diag(Φ ΛᵀΛ), psych:::fac); with orthogonal or no rotation that is diag(ΛᵀΛ)
+        explained = (
+            np.sum(rotated**2, axis=0) if phi is None else np.diag(phi @ rotated.T @ rotated)
+        )
+        order = np.argsort(-explained, kind="stable")
         rotated = rotated[:, order]
         if phi is not None:
             phi = phi[np.ix_(order, order)]

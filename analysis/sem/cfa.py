@@ -53,9 +53,9 @@ class CFA:
         ``"ml"`` uses every answer by full-information ML under missing at random (lavaan
         ``missing = "ml"``): the model gets a mean structure, the χ² is against the saturated
         model estimated by EM, and standard errors come from the observed information (lavaan's
-        default with ``missing = "ml"``). The FIML path is checked against the complete-data ML
-        fit and against its own EM/likelihood identities, not against lavaan output (no
-        reference was available); modification indices are not available with it.
+        default with ``missing = "ml"``). The likelihood is summed over missing-data patterns
+        (:mod:`analysis.fiml`); it matches lavaan on bfi with its real missing answers
+        (tests/test_fiml.py). Modification indices are not available with it.
 
     Attributes
     ----------
@@ -68,7 +68,8 @@ class CFA:
         z, pvalue, std_all`` (fixed parameters have se 0 and NaN z/pvalue, as lavaan).
     converged_ : bool
     n_obs_ : int
-        Respondents used (after listwise deletion).
+        Respondents used: the complete rows under listwise deletion, every row with at least one
+        answer under ``missing = "ml"``.
     implied_cov_ : pandas.DataFrame
         Model-implied covariance matrix Σ̂.
     sample_cov_ : pandas.DataFrame
@@ -290,7 +291,8 @@ def compare_models(fits: Mapping[str, CFA]) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per model, sorted by df (most constrained first): ``model, npar, chisq, df, pvalue,
+        One row per model, sorted by df (most constrained first): ``model, n_obs, npar, chisq, df,
+        pvalue,
         cfi, tli, rmsea, rmsea_ci_lower, rmsea_ci_upper, srmr, aic, bic, compared_with, delta_chisq,
         delta_df, delta_pvalue, nested``. Each model is compared with the next less constrained
         model in the table; the Δχ² test is only given when the pair is nested (``nested``),
@@ -334,7 +336,8 @@ def compare_models(fits: Mapping[str, CFA]) -> pd.DataFrame:
     ]
     out = []
     for k, (name, fit) in enumerate(rows):
-        rec = {"model": name, **{c: float(fit.fit_measures_[c]) for c in cols}}
+        rec = {"model": name, "n_obs": int(fit.n_obs_)}
+        rec.update({c: float(fit.fit_measures_[c]) for c in cols})
         rec.update(
             compared_with=None,
             delta_chisq=math.nan,

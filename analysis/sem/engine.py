@@ -17,6 +17,13 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from analysis._compat import single_threaded_blas
+from analysis.fiml import (
+    PatternMoments,
+    expected_information,
+    observed_information,
+    pattern_moments,
+)
 from analysis.sem.syntax import MeasurementModel
 from instrument.errors import ConvergenceWarning, HeywoodCaseWarning
 
@@ -370,166 +377,10 @@ def group_stats(x: np.ndarray, label: object) -> GroupStats:
     return GroupStats(label, n, cov, mean, logdet)
 
 
-@dataclass(frozen=True, slots=True)
-class _Pattern:
-    idx: np.ndarray  # observed items
-    n: int
-    mean: np.ndarray
-    cov: np.ndarray  # ML, about the pattern's own mean
-
-
-@dataclass(frozen=True, slots=True)
-class MissingStats:
-    """Incomplete data of one group, by missing-data pattern (full-information ML)."""
-
-    label: object
-    n: int
-    patterns: tuple[_Pattern, ...]
-    cov: np.ndarray  # saturated (EM) estimates: the "sample" moments of lavaan's h1 model
-    mean: np.ndarray
-    logdet: float
-    h1: float
-    baseline: float
-    em_iterations: int
-    mask: np.ndarray  # patterns × items, True = observed
-    weights: np.ndarray  # n_p / n
-    padded_cov: np.ndarray  # patterns × p × p, zero outside the observed block
-    padded_mean: np.ndarray  # patterns × p, zero where missing
-
-    def terms(self, sigma, mu, dS, dM, *, meanstructure: bool, grad: bool, info: bool):
-        """Σ_p (n_p/n)·L_p over the missing-data patterns. The gradient is exact; the returned
-        information is the complete-data expected information at (Σ, μ), a cheap stand-in that
-        only steers the Fisher-scoring steps (standard errors use the observed information).
-
-        All patterns are handled at once: each pattern's Σ_oo is embedded in a p × p matrix with
-        an identity block for its missing items, which has the same determinant and holds
-        Σ_oo⁻¹ in its inverse."""
-        p = len(sigma)
-        M, w, cov, mean = self.mask, self.weights, self.padded_cov, self.padded_mean
-        MM = M[:, :, None] & M[:, None, :]
-        padded = np.where(MM, sigma[None], 0.0) + (~M)[:, :, None] * np.eye(p)[None]
-        try:
-            cf = np.linalg.cholesky(padded)
-        except np.linalg.LinAlgError:
-            return math.inf, None, None
-        inv = np.linalg.inv(padded)
-        d = np.where(M, mean - mu[None], 0.0)
-        inv_d = np.einsum("kij,kj->ki", inv, d)
-        logdet = 2 * np.log(np.diagonal(cf, axis1=1, axis2=2)).sum(axis=1)
-        per = (
-            M.sum(axis=1) * _LOG2PI
-            + logdet
-            + np.einsum("kij,kij->k", cov, inv)
-            + np.einsum("ki,ki->k", d, inv_d)
-        )
-        value = float(w @ per)
-        g = H = None
-        if grad:
-            outer = cov + d[:, :, None] * d[:, None, :]
-            Wk = (inv - inv @ outer @ inv) * MM
-            W = np.tensordot(w, Wk, axes=1)
-            v = w @ inv_d
-            g = dS.reshape(len(dS), -1) @ W.ravel() - 2 * dM @ v
-        if info:
-            full_inv = np.linalg.inv(sigma)
-            H = trace_products(full_inv, dS) + 2 * dM @ full_inv @ dM.T
-        return value, g, H
-
-
-def _patterns_of(x: np.ndarray) -> tuple[_Pattern, ...]:
-    observed = ~np.isnan(x)
-    keys, inverse = np.unique(observed, axis=0, return_inverse=True)
-    out = []
-    for k, key in enumerate(keys):
-        rows = x[inverse.ravel() == k][:, key]
-        mean = rows.mean(axis=0)
-        xc = rows - mean
-        out.append(_Pattern(np.flatnonzero(key), len(rows), mean, xc.T @ xc / len(rows)))
-    return tuple(out)
-
-
-def missing_stats(
-    x: np.ndarray, label: object, *, tol: float = 1e-10, max_iter: int = 10_000
-) -> MissingStats:
-    """Pattern moments and the saturated model by EM (Dempster, Laird & Rubin 1977)."""
-    where = "" if label is None else f" in group {label!r}"
-    n, p = x.shape
-    empty = np.isnan(x).all(axis=0)
-    if empty.any():
-        raise ValueError(f"data: {int(empty.sum())} item column(s) have no answers{where}")
-    pats = _patterns_of(x)
-    mean = np.nanmean(x, axis=0)
-    var = np.nanvar(x, axis=0)
-    if (var <= 0).any():
-        raise ValueError(f"data: an item has no variance{where}")
-    baseline = 0.0
-    for pat in pats:
-        o = pat.idx
-        v, m = var[o], mean[o]
-        baseline += (
-            pat.n
-            / n
-            * float(np.sum(_LOG2PI + np.log(v) + (np.diag(pat.cov) + (pat.mean - m) ** 2) / v))
-        )
-    mask = np.zeros((len(pats), p), dtype=bool)
-    padded_cov = np.zeros((len(pats), p, p))
-    padded_mean = np.zeros((len(pats), p))
-    for k, pat in enumerate(pats):
-        mask[k, pat.idx] = True
-        padded_cov[k][np.ix_(pat.idx, pat.idx)] = pat.cov
-        padded_mean[k, pat.idx] = pat.mean
-    counts = np.array([pat.n for pat in pats], dtype=float)
-    weights = counts / n
-    MM = mask[:, :, None] & mask[:, None, :]
-    eye = (~mask)[:, :, None] * np.eye(p)[None]
-    s1 = counts[:, None] * padded_mean
-    s2 = counts[:, None, None] * (padded_cov + padded_mean[:, :, None] * padded_mean[:, None, :])
-    mu, sigma = mean.copy(), np.diag(var)
-    it = 0
-    for it in range(1, max_iter + 1):  # noqa: B007 - `it` reports the iterations used
-        # E-step for all patterns at once: with Σ_oo embedded in an identity, P = Σ·(Σ_oo⁻¹ on the
-        # observed block) regresses every item on the pattern's observed items (identity on them)
-        inv = np.linalg.inv(np.where(MM, sigma[None], 0.0) + eye) * MM
-        P = sigma[None] @ inv
-        a = mu[None] - np.einsum("kij,kj->ki", P, mask * mu[None])
-        Ps1 = np.einsum("kij,kj->ki", P, s1)
-        T1 = (counts[:, None] * a + Ps1).sum(axis=0)
-        cond = sigma[None] - P @ sigma[None]  # conditional covariance of the missing items
-        T2 = (
-            counts[:, None, None] * (a[:, :, None] * a[:, None, :] + cond)
-            + a[:, :, None] * Ps1[:, None, :]
-            + Ps1[:, :, None] * a[:, None, :]
-            + P @ s2 @ P.transpose(0, 2, 1)
-        ).sum(axis=0)
-        new_mu = T1 / n
-        new_sigma = T2 / n - np.outer(new_mu, new_mu)
-        change = max(np.max(np.abs(new_mu - mu)), np.max(np.abs(new_sigma - sigma)))
-        mu, sigma = new_mu, (new_sigma + new_sigma.T) / 2
-        if change < tol:
-            break
-    else:
-        warnings.warn(
-            f"the EM estimate of the saturated model{where} did not converge in {max_iter} "
-            "iterations; χ² and fit indices are approximate",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
-    sign, logdet = np.linalg.slogdet(sigma)
-    if sign <= 0:
-        raise ValueError(f"data: the (EM) covariance matrix of the items{where} is singular")
-    extra = (mask, weights, padded_cov, padded_mean)
-    stats0 = MissingStats(label, n, pats, sigma, mu, logdet, 0.0, baseline, it, *extra)
-    h1, _, _ = stats0.terms(sigma, mu, None, None, meanstructure=True, grad=False, info=False)
-    return MissingStats(label, n, pats, sigma, mu, logdet, h1, baseline, it, *extra)
-
-
-def trace_products(inv: np.ndarray, dS: np.ndarray) -> np.ndarray:
-    """H_kl = tr(Σ⁻¹ D_k Σ⁻¹ D_l) for symmetric D_k, as one matrix product: with Σ⁻¹ = LLᵀ and
-    C_k = Lᵀ D_k L, H_kl = vec(C_k)·vec(C_l)."""
-    L = np.linalg.cholesky(inv)
-    C = L.T @ dS @ L
-    flat = C.reshape(len(dS), -1)
-    return flat @ flat.T
+# Incomplete data (missing = "ml"): the pattern-grouped likelihood and EM live in analysis.fiml
+MissingStats = PatternMoments
+missing_stats = pattern_moments
+trace_products = expected_information
 
 
 def objective(struct: Structure, stats_: Sequence, theta: np.ndarray, *, grad: bool, info: bool):
@@ -775,23 +626,11 @@ class EngineFit:
     estimates: pd.DataFrame
 
 
-def _observed_information(struct: Structure, st: Sequence, theta: np.ndarray) -> np.ndarray:
-    """Hessian of F at θ̂ by forward differences of the analytic gradient (symmetrised)."""
-    q = len(theta)
-    Hs = np.zeros((q, q))
-    g0 = objective(struct, st, theta, grad=True, info=False)[1]
-    for k in range(q):
-        h = 1e-6 * max(1.0, abs(theta[k]))
-        up = theta.copy()
-        up[k] += h
-        Hs[:, k] = (objective(struct, st, up, grad=True, info=False)[1] - g0) / h
-    return (Hs + Hs.T) / 2
-
-
 def fit_structure(struct: Structure, st: Sequence) -> EngineFit:
-    theta, F, g, H, converged = _fit_ml(struct, st)
-    if any(isinstance(s, MissingStats) for s in st):
-        H = _observed_information(struct, st, theta)
+    with single_threaded_blas():  # many small products: BLAS threads lose (analysis._compat)
+        theta, F, g, H, converged = _fit_ml(struct, st)
+        if any(isinstance(s, MissingStats) for s in st):
+            H = observed_information(struct.derivatives, st, theta)
     if not converged:
         warnings.warn(
             f"the ML estimation did not converge (largest gradient {np.max(np.abs(g)):.2g}); "

@@ -275,6 +275,9 @@ class ValidityResult:
     pairs : pandas.DataFrame
         One row per pair: ``factor_a, factor_b, correlation, htmt, fornell_larcker_ok, htmt_ok``.
     htmt_threshold : float
+    n_obs : int
+        Respondents the CFA used (all with at least one answer under ``missing = "ml"``, the
+        complete rows under listwise deletion).
     """
 
     factors: pd.DataFrame
@@ -282,6 +285,7 @@ class ValidityResult:
     htmt: pd.DataFrame
     pairs: pd.DataFrame
     htmt_threshold: float
+    n_obs: int
 
     def summary(self) -> pd.DataFrame:
         """The per-pair table (``pairs``)."""
@@ -368,4 +372,4 @@ def validity(
         rows,
         columns=["factor_a", "factor_b", "correlation", "htmt", "fornell_larcker_ok", "htmt_ok"],
     )
-    return ValidityResult(factors, fl, ht, pairs, htmt_threshold)
+    return ValidityResult(factors, fl, ht, pairs, htmt_threshold, int(fit.n_obs_))

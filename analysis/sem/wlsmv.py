@@ -27,7 +27,7 @@ from scipy.special import ndtr, ndtri
 
 from analysis.factor.polychoric import bivariate_normal_cdf
 from analysis.sem.cfa import CFA
-from analysis.sem.engine import THETA, GroupStats, Structure, prepare_data
+from analysis.sem.engine import THETA, GroupStats, Structure, prepare_data, rmsea_interval
 from analysis.sem.syntax import MeasurementModel
 from instrument.errors import ConvergenceWarning, HeywoodCaseWarning
 
@@ -345,7 +345,8 @@ class OrdinalCFA(CFA):
     fit_measures_ : pandas.Series
         ``npar, chisq, df, pvalue, chisq_scaled, df_scaled, pvalue_scaled, scaling_factor,
         shift_parameter, baseline_chisq, baseline_df, baseline_chisq_scaled, cfi, tli, rmsea,
-        cfi_scaled, tli_scaled, rmsea_scaled, srmr, ntotal`` (lavaan's ``fitMeasures`` names with
+        rmsea_ci_lower, rmsea_ci_upper, cfi_scaled, tli_scaled, rmsea_scaled,
+        rmsea_ci_lower_scaled, rmsea_ci_upper_scaled, srmr, ntotal`` (lavaan's ``fitMeasures`` names with
         ``_`` for ``.``).
     estimates_ : pandas.DataFrame
         ``lhs, op, rhs, est, se, z, pvalue, std_all``; thresholds are ``op == "|"`` rows
@@ -368,10 +369,12 @@ class OrdinalCFA(CFA):
       ``scaling.factor`` = 1/a, ``shift.parameter`` = b (Asparouhov & Muthén 2010);
     - baseline: all correlations 0 (χ²_B = (N − 1)·s'Ws on p(p−1)/2 df, scaled the same way);
       CFI/TLI as for ML from (χ², χ²_B), and ``cfi.scaled``/``tli.scaled`` from the scaled pair;
-    - RMSEA = √(max(χ² − df, 0)/(df·(N − 1))), ``rmsea.scaled`` from the scaled χ²;
+    - RMSEA = √(max(χ² − df, 0)/(df·(N − 1))), ``rmsea.scaled`` from the scaled χ², each with
+      its 90% interval from the noncentral χ² on N − 1 (:func:`~analysis.sem.engine.rmsea_interval`);
     - SRMR = √(Σ_{i<j}(s_ij − σ̂_ij)² / (p(p+1)/2)) (lavaan ``srmr`` for categorical data);
-    - standard errors from (ΔᵀWΔ)⁻¹ΔᵀWΓWΔ(ΔᵀWΔ)⁻¹/N (lavaan ``se = "robust.sem"``; not checked
-      against lavaan output, whose reference holds standardized loadings only).
+    - standard errors from (ΔᵀWΔ)⁻¹ΔᵀWΓWΔ(ΔᵀWΔ)⁻¹/(N − 1) (lavaan ``se = "robust.sem"``, which
+      divides by N minus the number of groups for estimators other than ML); thresholds'
+      standard errors √(Γ_ττ/(N − 1)).
 
     These reproduce lavaan 0.6.14's ``cfa(model, data, ordered = TRUE, estimator = "WLSMV")`` on
     bfi to better than 1e-6 (tests/test_wlsmv.py). Polychoric correlations here are lavaan's
@@ -535,6 +538,9 @@ class OrdinalCFA(CFA):
             tli = (t_b / pst - t_m / df) / (t_b / pst - 1) if df > 0 else math.nan
             return cfi, tli
 
+        # lavaan's naive and scaled RMSEA intervals for DWLS divide by N − 1, as the point values
+        ci = rmsea_interval(T, df, N - 1) if df > 0 else (math.nan,) * 3
+        ci_s = rmsea_interval(Ts, df, N - 1) if df > 0 else (math.nan,) * 3
         cfi, tli = cfi_tli(T, Tb)
         cfi_s, tli_s = cfi_tli(Ts, Tbs)
         rm = lambda tt: math.sqrt(max(tt - df, 0.0) / (df * (N - 1))) if df > 0 else math.nan  # noqa: E731
@@ -555,9 +561,13 @@ class OrdinalCFA(CFA):
                 "cfi": cfi,
                 "tli": tli,
                 "rmsea": rm(T),
+                "rmsea_ci_lower": ci[1],
+                "rmsea_ci_upper": ci[2],
                 "cfi_scaled": cfi_s,
                 "tli_scaled": tli_s,
                 "rmsea_scaled": rm(Ts),
+                "rmsea_ci_lower_scaled": ci_s[1],
+                "rmsea_ci_upper_scaled": ci_s[2],
                 "srmr": math.sqrt(float(res @ res) / (p * (p + 1) / 2)),
                 "ntotal": N,
             },
@@ -566,7 +576,8 @@ class OrdinalCFA(CFA):
         )
 
         # robust standard errors
-        vc = Hinv @ (WJ.T @ Grr @ WJ) @ Hinv / N
+        # lavaan divides by N − (number of groups) for estimators other than ML
+        vc = Hinv @ (WJ.T @ Grr @ WJ) @ Hinv / (N - 1)
         se_keep = np.sqrt(np.clip(np.diag(vc), 0, None))
         se_full = np.zeros(struct.n_free)
         se_full[keep] = se_keep
@@ -596,7 +607,7 @@ class OrdinalCFA(CFA):
                 HeywoodCaseWarning,
                 stacklevel=2,
             )
-        se_th = np.sqrt(np.diag(st.acov)[:nth])
+        se_th = np.sqrt(np.diag(st.acov)[:nth] * N / (N - 1))  # acov = Γ/N; lavaan: Γ/(N − 1)
         k = 0
         for item, tau in zip(items, st.thresholds, strict=True):
             for n_t, v in enumerate(tau, 1):

@@ -22,9 +22,12 @@ from analysis.simulate.plan import (
     parse_targets,
     plan_study,
 )
+from analysis.simulate.waves import OUTCOME_TYPES, SimulatedStudy, simulate_study
 
 __all__ = [
     "DEFAULT_GRID",
+    "OUTCOME_TYPES",
+    "SimulatedStudy",
     "DemoResult",
     "SYNTHETIC_NOTE",
     "SYNTHETIC_NOTICE",
@@ -39,5 +42,6 @@ __all__ = [
     "population_covariance",
     "run_demo",
     "simulate_cohort",
+    "simulate_study",
     "theme_scales",
 ]

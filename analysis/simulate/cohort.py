@@ -16,15 +16,37 @@ Generative model
    *f* is ``y* = keyed_i · λ_i · η_f + sqrt(1 − λ_i²) · ε``, ε ~ N(0, 1), and the observed code is
    the number of thresholds ``τ_i`` below ``y*`` mapped onto the response codes. Reverse-keyed items
    load negatively, so their raw answers run against the facet.
-3. **Missing and not-applicable answers.** Answers are deleted completely at random with
-   probability ``missing_rate``. Items whose (default-language) text mentions a sponsor get the
-   scale's not-applicable code for respondents who never had one (a ``sponsor_ever`` background
-   question answered "no"): not applicable by design.
+3. **Missing, not-applicable and skipped answers.** Answers are deleted completely at random with
+   probability ``missing_rate``. Real respondents leave three kinds of item unanswered by design,
+   and the simulator draws who does from the background answers that decide it (independently of
+   the latent scores, so the structural missingness is ignorable):
+
+   - *sponsor* items for members who never had a sponsor or mentor (``sponsor_ever`` = no, with
+     probability ``1 − sponsor_share``);
+   - *relapse* items for members who never relapsed while attending (``relapse_ever`` = no, with
+     probability ``1 − relapse_share``);
+   - *step* items for members of groups without steps (every group kind but twelve-step, drawn
+     from ``group_kind_shares``);
+   - (item bank 0.2.0 only) items on mental-health problems for members without them
+     (``mental_health`` = no, with probability ``1 − mental_health_share``).
+
+   With a specification that has skip logic (item bank 0.2.0: ``applies_to`` and ``relevant``
+   conditions, :meth:`~instrument.spec.Instrument.item_conditions`) these items are *skipped by
+   design*: left blank exactly where the form would not show them
+   (:func:`instrument.check.shown_items`). With a specification without skip logic (item bank
+   0.1.0) they get the scale's not-applicable code (9) where real respondents tick "does not apply
+   to me"; the items are found by their default-language text (``sponsor``, ``relapse``, ``steps``).
+   ``SimulatedCohort.structural`` marks every such cell. With the defaults, 40% (sponsor), 45%
+   (relapse) and 45% (steps) of the respondents skip the affected items.
 4. **Careless respondents.** A share ``careless_share`` answers every item with one code
    (straight-lining) or uniformly at random (``careless_kind``).
 5. **Background covariates** are drawn per question type (choice questions uniformly over their
-   codes, integers within their range, with a few MHDQ questions given realistic shapes), and
-   questions whose ``relevant`` condition is not met are left blank.
+   codes, integers within their range, with a few MHDQ questions given realistic shapes; the
+   questions deciding applicability at the rates above; the form answered is the baseline form,
+   participation "still attending"), and questions whose ``relevant`` condition is not met are left
+   blank. Each respondent belongs to one of ``n_groups`` groups (``group_id``), each group of one
+   kind; ``group_kind`` and ``group_name`` (a synthetic name) are data columns when the
+   specification asks them.
 6. **Follow-up.** Time to disengagement follows a proportional-hazards model with a Weibull baseline
    (shape ``weibull_shape`` < 1, so hazard is highest in the first months), log hazard ratio
    ``log_hazard_ratios[theme]`` per SD of each theme's latent score, calibrated so that a share
@@ -37,6 +59,7 @@ The true loadings, factor correlations, thresholds and hazard ratios are returne
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -78,6 +101,13 @@ class SimulatedCohort:
         True flag of careless respondents.
     settings : dict
         Every setting used, including the seed.
+    structural : DataFrame
+        Boolean, respondents × items: True where the answer is left out by design (skipped with
+        skip logic, or the not-applicable code without it); see the generative model, point 3.
+    membership : DataFrame
+        ``respondent_id``, ``group_id``, ``group_kind`` (a kind name such as ``twelve_step``),
+        ``sponsor_ever``, ``relapse_ever``, ``mental_health`` (1/0): the truth behind the skips,
+        also for specifications that do not ask these questions.
     """
 
     responses: pd.DataFrame
@@ -89,6 +119,8 @@ class SimulatedCohort:
     hazard_ratios: pd.Series
     careless: pd.Series
     settings: dict = field(default_factory=dict)
+    structural: pd.DataFrame | None = None
+    membership: pd.DataFrame | None = None
 
 
 def facet_correlation_matrix(
@@ -159,6 +191,29 @@ def theme_scales(instrument: Instrument) -> list[str]:
     return [r.id for r in instrument.root_scales]
 
 
+#: Default shares of group kinds among members (a PAL-style mix of fellowships; synthetic).
+GROUP_KIND_SHARES = {"twelve_step": 0.55, "smart": 0.2, "liferring": 0.1, "wfs": 0.1, "other": 0.05}
+
+_STEPS = re.compile(r"\bsteps\b")
+
+
+def _structural_classes(instrument: Instrument) -> dict[str, str]:
+    """Items of a specification without skip logic that real respondents mark not applicable:
+    item id -> ``sponsor``, ``relapse`` or ``steps``, from the default-language text."""
+    out = {}
+    for item in instrument.items:
+        if instrument.response_scale_of(item.id).not_applicable is None:
+            continue
+        text = item.text.get(instrument.default_language, "").lower()
+        if "sponsor" in text:
+            out[item.id] = "sponsor"
+        elif "relapse" in text:
+            out[item.id] = "relapse"
+        elif _STEPS.search(text):
+            out[item.id] = "steps"
+    return out
+
+
 def _default_thresholds(points: int) -> np.ndarray:
     # Cut points of a slightly right-skewed Likert distribution (most people disagree with
     # problem statements): quantiles of a standard normal at evenly spaced, shifted probabilities.
@@ -183,6 +238,11 @@ def simulate_cohort(
     log_hazard_ratios: Mapping[str, float] | None = None,
     switch_share: float = 0.25,
     parameter_seed: int = 0,
+    n_groups: int = 20,
+    group_kind_shares: Mapping[str, float] | None = None,
+    sponsor_share: float = 0.6,
+    relapse_share: float = 0.55,
+    mental_health_share: float = 0.5,
 ) -> SimulatedCohort:
     """Draw a synthetic cohort from an instrument specification.
 
@@ -218,6 +278,20 @@ def simulate_cohort(
     parameter_seed : int, default 0
         Seed of the population's item parameters (loadings, thresholds), drawn from a stream of
         their own: cohorts with different ``seed`` (or ``n``) are samples from one population.
+    n_groups : int, default 20
+        Groups the members are recruited from; respondents are spread evenly over them, each group
+        of one kind.
+    group_kind_shares : mapping, optional
+        Share of groups of each kind (default :data:`GROUP_KIND_SHARES`: 55% twelve-step, 20%
+        SMART, 10% LifeRing, 10% Women for Sobriety, 5% other). Members of groups of any kind but
+        ``twelve_step`` skip the step items.
+    sponsor_share : float, default 0.6
+        Share who ever had a sponsor or mentor; the others skip the sponsor items.
+    relapse_share : float, default 0.55
+        Share who relapsed while attending; the others skip the relapse items.
+    mental_health_share : float, default 0.5
+        Share with mental-health problems besides addiction (item bank 0.2.0 asks about them only
+        then).
 
     Returns
     -------
@@ -242,6 +316,27 @@ def simulate_cohort(
     ):
         if not 0 <= value < 1:
             raise ValueError(f"{name}: must be in [0, 1), got {value!r}")
+    for name, value in (
+        ("sponsor_share", sponsor_share),
+        ("relapse_share", relapse_share),
+        ("mental_health_share", mental_health_share),
+    ):
+        if not 0 <= value <= 1:
+            raise ValueError(f"{name}: must be in [0, 1], got {value!r}")
+    if isinstance(n_groups, bool) or not isinstance(n_groups, (int, np.integer)) or n_groups < 1:
+        raise ValueError(f"n_groups: need a whole number of at least 1 group, got {n_groups!r}")
+    shares = dict(GROUP_KIND_SHARES if group_kind_shares is None else group_kind_shares)
+    if instrument.group_kinds is not None:
+        unknown_kinds = set(shares) - set(instrument.group_kinds.kinds)
+        if unknown_kinds:
+            raise ValueError(
+                f"group_kind_shares: unknown group kinds {sorted(unknown_kinds)}; allowed: "
+                f"{', '.join(instrument.group_kinds.kinds)}"
+            )
+    if not shares or any(v < 0 for v in shares.values()) or sum(shares.values()) <= 0:
+        raise ValueError(
+            f"group_kind_shares: need non-negative shares summing above 0, got {shares}"
+        )
     rng = np.random.default_rng(seed)
     n = int(n)
     leaves = [s.id for s in instrument.leaf_scales]
@@ -300,19 +395,46 @@ def simulate_cohort(
                 for j, item_id in enumerate(item_ids):
                     codes[row, j] = rng.choice(instrument.response_scale_of(item_id).codes)
 
-    background = _background(instrument, n, rng)
-    # Not applicable by design: sponsor items for people who never had a sponsor.
-    if "sponsor_ever" in background:
-        never = (background["sponsor_ever"] == 0).to_numpy()
-        for j, item_id in enumerate(item_ids):
-            scale = instrument.response_scale_of(item_id)
-            text = instrument.item(item_id).text.get(instrument.default_language, "").lower()
-            if scale.not_applicable is not None and "sponsor" in text:
-                codes[never, j] = scale.not_applicable
-    codes[rng.random(codes.shape) < missing_rate] = np.nan
-
     width = len(str(n))
     ids = [f"SIM{str(k + 1).zfill(width)}" for k in range(n)]
+    # Who applies for what: groups, their kinds, sponsors, relapses (independent of the latent
+    # scores, from a stream of their own so the answers above stay as they were without it).
+    mrng = np.random.default_rng([int(seed), 7])
+    kinds = list(shares)
+    weights = np.array([shares[k] for k in kinds], dtype=float)
+    group_kind_of = mrng.choice(kinds, size=int(n_groups), p=weights / weights.sum())
+    group_of = np.arange(n) % int(n_groups)
+    mrng.shuffle(group_of)
+    membership = pd.DataFrame(
+        {
+            "respondent_id": ids,
+            "group_id": [f"G{g + 1:02d}" for g in group_of],
+            "group_kind": group_kind_of[group_of],
+            "sponsor_ever": (mrng.random(n) < sponsor_share).astype(int),
+            "relapse_ever": (mrng.random(n) < relapse_share).astype(int),
+            "mental_health": (mrng.random(n) < mental_health_share).astype(int),
+        }
+    )
+    background = _background(instrument, n, rng, membership)
+    structural = np.zeros(codes.shape, dtype=bool)
+    if any(instrument.item_conditions(i) for i in item_ids):
+        from instrument.check import shown_items
+
+        # skipped by design: blank where the form does not show the item
+        structural = ~shown_items(background, instrument)
+        codes[structural] = np.nan
+    else:
+        applies = {
+            "sponsor": membership["sponsor_ever"].to_numpy() == 1,
+            "relapse": membership["relapse_ever"].to_numpy() == 1,
+            "steps": membership["group_kind"].to_numpy() == "twelve_step",
+        }
+        for item_id, kind in _structural_classes(instrument).items():
+            j = item_ids.index(item_id)
+            structural[:, j] = ~applies[kind]
+            codes[structural[:, j], j] = instrument.response_scale_of(item_id).not_applicable
+    codes[(rng.random(codes.shape) < missing_rate) & ~structural] = np.nan
+
     responses = pd.concat(
         [pd.DataFrame({"respondent_id": ids}), pd.DataFrame(codes, columns=item_ids), background],
         axis=1,
@@ -367,6 +489,11 @@ def simulate_cohort(
         log_hazard_ratios=dict(log_hazard_ratios),
         switch_share=switch_share,
         parameter_seed=parameter_seed,
+        n_groups=int(n_groups),
+        group_kind_shares=shares,
+        sponsor_share=sponsor_share,
+        relapse_share=relapse_share,
+        mental_health_share=mental_health_share,
         instrument=instrument.metadata.short_name,
         instrument_version=instrument.version,
         synthetic=True,
@@ -389,6 +516,8 @@ def simulate_cohort(
         hazard_ratios=pd.Series(np.exp(beta), index=themes, name="hazard_ratio"),
         careless=pd.Series(careless, index=ids, name="careless"),
         settings=settings,
+        structural=pd.DataFrame(structural, index=ids, columns=item_ids),
+        membership=membership,
     )
 
 
@@ -402,13 +531,27 @@ _SHAPES = {
 }
 
 
-def _background(instrument: Instrument, n: int, rng: np.random.Generator) -> pd.DataFrame:
+def _background(
+    instrument: Instrument, n: int, rng: np.random.Generator, membership: pd.DataFrame
+) -> pd.DataFrame:
     columns: dict[str, np.ndarray] = {}
     base = pd.Timestamp("2026-01-01")
+    kind_codes = instrument.group_kinds.kinds if instrument.group_kinds is not None else {}
+    kind_question = instrument.group_kinds.question if instrument.group_kinds is not None else None
     for question in instrument.background:
-        if question.id == "status" and 1 in question.choice_codes():
+        if question.id in ("status", "participation") and 1 in question.choice_codes():
             # A prospective cohort is recruited among members who attend at baseline.
             values = np.ones(n)
+        elif question.id == instrument.wave_question and instrument.wave_forms:
+            values = np.full(n, float(next(iter(instrument.wave_forms.values())).code))
+        elif question.id == kind_question:
+            values = membership["group_kind"].map(kind_codes).to_numpy(dtype=float)
+        elif question.id == "group_name":
+            values = ("Synthetic group " + membership["group_id"]).to_numpy(dtype=object)
+        elif question.id in ("sponsor_ever", "relapse_ever", "mental_health") and set(
+            question.choice_codes()
+        ) >= {0, 1}:
+            values = membership[question.id].to_numpy(dtype=float)
         elif question.type == "single_choice":
             values = rng.choice(np.array(question.choice_codes(), dtype=float), size=n)
         elif question.type == "multiple_choice":
