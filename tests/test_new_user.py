@@ -141,3 +141,87 @@ def test_score_progress_never_shows_more_rows_than_its_total(tmp_path):
         assert rows.completed <= rows.total
     rows.finish()
     assert rows.completed == rows.total == actual
+
+
+# --------------------------------------------------------------------------------------------
+# 9. Progress through a callback in the API; warnings as clean grouped lines
+# --------------------------------------------------------------------------------------------
+def test_validate_reports_progress_step_by_step(bfi_spec):
+    from analysis.study.validate import VALIDATION_STEPS, validate
+
+    calls = []
+    data = simulate_cohort(bfi_spec, n=40, seed=1).responses  # synthetic
+    validate(data, bfi_spec, n_boot=0, n_iter=2, progress=lambda *a: calls.append(a))
+    done = [c[0] for c in calls]
+    assert done == sorted(done) and calls[-1] == (len(VALIDATION_STEPS),) * 2 + ("done",)
+    assert {c[1] for c in calls} == {len(VALIDATION_STEPS)}
+    assert {c[2] for c in calls[:-1]} <= set(VALIDATION_STEPS) and len(calls) >= 4
+
+
+def test_plan_study_reports_each_cohort(bfi_spec):
+    from analysis.simulate.plan import plan_study
+
+    calls = []
+    plan_study(bfi_spec, n=40, reps=3, seed=1, cfa_model=None, omega_n_boot=0,
+               progress=lambda *a: calls.append(a))  # fmt: skip
+    assert [c[:2] for c in calls] == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert all("N = 40" in c[2] for c in calls)
+
+
+def test_attrition_bootstrap_progress_leaves_the_results_unchanged():
+    from analysis.attrition.validation import validate_logistic
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"cohesion": rng.normal(size=200)})  # synthetic
+    y = (rng.random(200) < 1 / (1 + np.exp(X["cohesion"]))).astype(int)
+    calls = []
+    quiet = validate_logistic(X, y, n_boot=30, seed=1, n_jobs=1)
+    shown = validate_logistic(
+        X, y, n_boot=30, seed=1, n_jobs=1, progress=lambda *a: calls.append(a)
+    )
+    pd.testing.assert_frame_equal(quiet.table, shown.table)
+    assert calls[0][:2] == (0, 30) and calls[-1][:2] == (30, 30) and len(calls) > 3
+    assert [c[0] for c in calls] == sorted(c[0] for c in calls)
+
+
+def test_cli_progress_is_silenced_by_quiet_and_off_a_terminal(monkeypatch):
+    import sys
+
+    from analysis.cli.feedback import progress_display
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    with progress_display("validating", quiet=True) as progress:
+        assert progress is None
+    with progress_display("validating", quiet=False) as progress:
+        assert callable(progress)
+        progress(1, 3, "reliability")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    with progress_display("validating", quiet=False) as progress:
+        assert progress is None
+
+
+def test_warnings_are_one_clean_line_each_grouped(capsys):
+    import warnings
+
+    from analysis.cli.feedback import clean_warnings
+    from instrument.errors import DataQualityWarning
+
+    with clean_warnings():
+        for _ in range(2):
+            warnings.warn("101 of 200 bootstrap resamples failed", DataQualityWarning, stacklevel=1)
+        warnings.warn("another\n  problem", DataQualityWarning, stacklevel=1)
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "Warning: 101 of 200 bootstrap resamples failed (2 times)",
+        "Warning: another problem",
+    ]
+
+
+@pytest.mark.parametrize("command", ["plan", "simulate", "validate"])
+def test_long_commands_take_quiet(command):
+    from click.testing import CliRunner
+
+    from analysis.cli import cli
+
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0 and "--quiet" in result.output and "progress" in result.output

@@ -82,7 +82,7 @@ from instrument.errors import UsageError
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for report.html, tables.xlsx and results.json (created if needed).",
 )
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display; print nothing on success.")
 def command(
     inputs,
     instrument_path,
@@ -105,6 +105,7 @@ def command(
     The answers are checked as mhdq score checks them; report.html, tables.xlsx and results.json
     are written into --out.
     """
+    from analysis.cli.feedback import progress_display
     from analysis.report.validation import write_validation_outputs
     from analysis.study.validate import validate
     from instrument.batch.pipeline import expand_inputs
@@ -125,16 +126,18 @@ def command(
         check_grouping(spec, group_by, allow_sensitive=allow_sensitive_group)
     folder = output_dir(out)
     tables = [read_responses(path, spec, platform=platform) for path in files]
-    results = validate(
-        tables,
-        spec,
-        group_by=group_by,
-        ordinal=ordinal,
-        seed=seed,
-        missing=missing,
-        cfa_missing=cfa_missing,
-        n_boot=n_boot,
-    )
+    with progress_display("validating", quiet=quiet) as progress:
+        results = validate(
+            tables,
+            spec,
+            group_by=group_by,
+            ordinal=ordinal,
+            seed=seed,
+            missing=missing,
+            cfa_missing=cfa_missing,
+            n_boot=n_boot,
+            progress=progress,
+        )
     if results.data.group_sizes is not None:
         sizes = results.data.group_sizes.set_index("label")["n"]
         check_group_sizes(sizes, group_by, minimum=min_group_size)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -419,6 +419,7 @@ def plan_study(
     scales: Sequence[str] | None = None,
     simulation: Mapping | None = None,
     omega_n_boot: int = 200,
+    progress: Callable[[int, int | None, str], None] | None = None,
 ) -> StudyPlan:
     """Expected precision of a validation and attrition study of ``n`` respondents.
 
@@ -455,6 +456,9 @@ def plan_study(
         Bootstrap resamples behind each cohort's omega interval (0: no bootstrap; ``omega_width``
         is then the Monte Carlo width ``omega_wald_width``). Averaged over the cohorts, 200
         resamples per cohort give the mean width to well within its Monte Carlo error.
+    progress : callable, optional
+        Called as ``progress(done, reps, label)`` before each simulated cohort and once at the
+        end (the command line's progress display).
 
     Returns
     -------
@@ -542,20 +546,25 @@ def plan_study(
         **dict(simulation or {}),
     }
     seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=int(reps))
+    rows: list[dict] = []
     with single_threaded_blas():
-        rows = [
-            _one_replicate(
-                instrument,
-                n=int(n),
-                seed=s,
-                scales=wanted,
-                cfa_model=cfa_model,
-                settings=settings,
-                ci_level=ci_level,
-                omega_n_boot=int(omega_n_boot),
+        for s in seeds:
+            if progress is not None:
+                progress(len(rows), len(seeds), f"N = {int(n)}: simulated cohorts")
+            rows.append(
+                _one_replicate(
+                    instrument,
+                    n=int(n),
+                    seed=s,
+                    scales=wanted,
+                    cfa_model=cfa_model,
+                    settings=settings,
+                    ci_level=ci_level,
+                    omega_n_boot=int(omega_n_boot),
+                )
             )
-            for s in seeds
-        ]
+    if progress is not None:
+        progress(len(rows), len(seeds), f"N = {int(n)}: simulated cohorts")
     reps_frame = pd.DataFrame(rows)
     reps_frame.insert(0, "rep", np.arange(1, len(rows) + 1))
     z = float(stats.norm.ppf(0.5 + ci_level / 2))

@@ -433,16 +433,44 @@ def _check_tables(tables: Sequence[ResponseTable], instrument: Instrument) -> Ch
 # --------------------------------------------------------------------------------------------
 # The orchestration
 # --------------------------------------------------------------------------------------------
-class _Runner:
-    """Runs analysis steps, recording status, reason, warnings and time of each."""
+#: The steps of :func:`validate` in the order they run, for its progress callback.
+VALIDATION_STEPS = (
+    "check",
+    "responses",
+    "item_statistics",
+    "reliability",
+    "polychoric",
+    "factorability",
+    "retention",
+    "efa",
+    "cfa",
+    "validity",
+    "invariance",
+)
 
-    def __init__(self) -> None:
+
+class _Runner:
+    """Runs analysis steps, recording status, reason, warnings and time of each.
+
+    With a ``progress`` callback, each step is announced before it runs as
+    ``progress(done, total, name)``, ``done`` counting the steps of :data:`VALIDATION_STEPS`
+    already finished, run or skipped.
+    """
+
+    def __init__(self, progress: Callable[[int, int | None, str], None] | None = None) -> None:
         self.steps: list[Step] = []
+        self.progress = progress
+
+    def announce(self, name: str) -> None:
+        if self.progress is not None:
+            done = len({s.name for s in self.steps} & set(VALIDATION_STEPS))
+            self.progress(min(done, len(VALIDATION_STEPS)), len(VALIDATION_STEPS), name)
 
     def skip(self, name: str, reason: str, status: str = "skipped") -> None:
         self.steps.append(Step(name, status, reason))
 
     def run(self, name: str, fn: Callable[[], Any]) -> Any:
+        self.announce(name)
         start = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -606,6 +634,7 @@ def validate(
     n_iter: int = 20,
     ci_level: float = 0.95,
     invariance_steps: Sequence[str] = ("configural", "metric", "scalar"),
+    progress: Callable[[int, int | None, str], None] | None = None,
 ) -> ValidationResults:
     """Run the validation analyses of an instrument on collected responses.
 
@@ -644,6 +673,10 @@ def validate(
         Simulated data sets of the parallel analysis (``psych::fa.parallel``'s default).
     ci_level : float, default 0.95
     invariance_steps : sequence of str, default ("configural", "metric", "scalar")
+    progress : callable, optional
+        Called as ``progress(done, total, step)`` before each analysis step (``step`` one of
+        :data:`VALIDATION_STEPS`, ``done`` the steps finished) and as ``progress(total, total,
+        "done")`` at the end; the command line shows it as a progress display.
 
     Returns
     -------
@@ -684,7 +717,8 @@ def validate(
         raise ValueError(f"ci_level: must be between 0 and 1, got {ci_level!r}")
 
     tables = _as_tables(responses, instrument)
-    run = _Runner()
+    run = _Runner(progress)
+    run.announce("check")
     start = time.perf_counter()
     checked = _check_tables(tables, instrument)
     run.steps.append(Step("check", "ok", "", (), time.perf_counter() - start))
@@ -859,6 +893,8 @@ def validate(
         "software": software_versions(),
         "data_hash": data_hash(codes),
     }
+    if progress is not None:
+        progress(len(VALIDATION_STEPS), len(VALIDATION_STEPS), "done")
     return ValidationResults(
         instrument=_instrument_info(instrument),
         options=options,
