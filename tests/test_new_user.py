@@ -225,3 +225,10 @@ def test_long_commands_take_quiet(command):
 
     result = CliRunner().invoke(cli, [command, "--help"])
     assert result.exit_code == 0 and "--quiet" in result.output and "progress" in result.output
+
+
+def test_build_forms_creates_the_folder(mhdq_spec, tmp_path):
+    from instrument.forms import build_forms
+
+    paths = build_forms(mhdq_spec, tmp_path / "forms" / "nb", lang="nb", formats=["xlsx", "html"])
+    assert all(p.is_file() and p.parent == tmp_path / "forms" / "nb" for p in paths.values())
