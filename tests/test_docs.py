@@ -72,3 +72,15 @@ def test_python_blocks_in_the_docs_run(page, files, monkeypatch):
             exec(compile(code, f"{page.name} (python block {number})", "exec"), namespace)
         except Exception as exc:  # noqa: BLE001 - the failure is reported with the block named
             pytest.fail(f"{page.name}, python block {number}: {type(exc).__name__}: {exc}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["demo"])
+def test_sample_outputs_in_the_docs_are_current(name):
+    # ~20 s of CPU: one default `mhdq demo` run (SYNTHETIC data)
+    from tests.docs_outputs import BLOCKS, current, fresh
+
+    assert current(name) == fresh(name), (
+        f"{BLOCKS[name][0]}: the generated block {name!r} is out of date; run "
+        "`.venv/bin/python tests/docs_outputs.py --write`"
+    )
