@@ -232,3 +232,57 @@ def test_build_forms_creates_the_folder(mhdq_spec, tmp_path):
 
     paths = build_forms(mhdq_spec, tmp_path / "forms" / "nb", lang="nb", formats=["xlsx", "html"])
     assert all(p.is_file() and p.parent == tmp_path / "forms" / "nb" for p in paths.values())
+
+
+# --------------------------------------------------------------------------------------------
+# 13. Messages that say where and what is allowed
+# --------------------------------------------------------------------------------------------
+def test_duplicate_id_names_the_first_row_and_age_error_names_the_range(mhdq_spec, tmp_path):
+    from instrument.check import check_responses
+    from instrument.read import read_responses
+
+    data = simulate_cohort(mhdq_spec, n=10, seed=1).responses  # synthetic
+    data = data.astype({"respondent_id": object, "age": object})
+    data.loc[5, "respondent_id"] = data.loc[1, "respondent_id"]
+    data.loc[2, "age"] = "forty"
+    path = tmp_path / "answers.csv"
+    data.to_csv(path, index=False)
+    checked = check_responses(read_responses(path, mhdq_spec), mhdq_spec)
+    by_rule = {p.rule: p for p in checked.problems}
+    dup = by_rule["duplicate_respondent_id"]
+    assert dup.row == 7 and "already used in row 3;" in dup.message  # file rows: header is row 1
+    age = next(p for p in checked.problems if p.column == "age")
+    assert "a whole number from 16 to 100" in age.message
+
+
+def test_score_summary_says_one_empty_row(mhdq_spec, tmp_path, capsys):
+    from analysis.cli import main
+
+    data = simulate_cohort(mhdq_spec, n=10, seed=1).responses  # synthetic
+    path = tmp_path / "answers.csv"
+    text = data.to_csv(index=False)
+    path.write_text(text + "," * (data.shape[1] - 1) + "\n", encoding="utf-8")
+    main(["score", str(path), "--out", str(tmp_path / "scores.csv")])
+    out = capsys.readouterr().out
+    assert "(1 empty row skipped)" in out
+
+
+# --------------------------------------------------------------------------------------------
+# 14. Specification errors name the item
+# --------------------------------------------------------------------------------------------
+def test_spec_errors_name_the_item():
+    from pathlib import Path
+
+    import yaml
+
+    from instrument.errors import SpecError
+    from instrument.spec import load_instrument
+
+    raw = yaml.safe_load((Path(__file__).parent.parent / "examples" / "bfi.yaml").read_text())
+    item_id = raw["items"][6]["id"]
+    raw["items"][6]["scale"] = "no_such_scale"
+    with pytest.raises(SpecError) as exc:
+        load_instrument(raw)
+    problem = next(p for p in exc.value.problems if p.path == "items[6].scale")
+    assert problem.element == item_id
+    assert f"items[6].scale ({item_id}): " in str(exc.value)

@@ -180,7 +180,8 @@ def echo_summary(result, *, strict: bool, quiet: bool) -> None:
     if quiet:
         return
     marker = "SYNTHETIC data: " if result.synthetic else ""
-    skipped = f" ({result.n_skipped:,} empty rows skipped)" if result.n_skipped else ""
+    rows = "row" if result.n_skipped == 1 else "rows"
+    skipped = f" ({result.n_skipped:,} empty {rows} skipped)" if result.n_skipped else ""
     click.echo(
         f"{marker}rows read {result.n_read:,} = scored {result.n_scored:,} + rejected "
         f"{result.n_rejected:,}{skipped}"
