@@ -286,3 +286,24 @@ def test_spec_errors_name_the_item():
     problem = next(p for p in exc.value.problems if p.path == "items[6].scale")
     assert problem.element == item_id
     assert f"items[6].scale ({item_id}): " in str(exc.value)
+
+
+# --------------------------------------------------------------------------------------------
+# 16. Answer labels typed in item cells are read as codes, and a counted info record says so
+# --------------------------------------------------------------------------------------------
+def test_answer_labels_read_as_codes_leave_one_counted_record(mhdq_spec, tmp_path):
+    from instrument.read import read_responses
+
+    data = simulate_cohort(mhdq_spec, n=10, seed=1).responses  # synthetic
+    item = mhdq_spec.item_ids[0]
+    scale = mhdq_spec.response_scale_of(item)
+    agree = scale.labels["en"][scale.codes.index(4)]
+    data[item] = data[item].astype(object)
+    data.loc[[0, 3, 7], item] = agree.lower()
+    path = tmp_path / "answers.csv"
+    data.to_csv(path, index=False)
+    table = read_responses(path, mhdq_spec)
+    assert (table.items.loc[[0, 3, 7], item] == 4).all()
+    records = [p for p in table.problems if p.rule == "answer_label_coded"]
+    assert len(records) == 1 and records[0].severity == "info"
+    assert "3 answer(s)" in records[0].message and f"{item} (3)" in records[0].message
