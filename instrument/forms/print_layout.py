@@ -170,6 +170,7 @@ def lay_out_for_print(
         title_columns="A:A",
         area=f"A1:{last_column}{header_row + print_rows}",
     )
+    d.print_options.gridLines = True  # the empty rows print as a grid to write answers in
     for name in (codebook, scoring):
         ws = wb[name]
         fit_row_heights(ws)
