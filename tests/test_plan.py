@@ -161,7 +161,7 @@ def test_search_reports_an_unreachable_target(bfi_spec):
         ("alpha=0.1", "unknown metric"),
         ("alpha_width", "metric=value"),
         ("p_cfi_ok=1.5", "between 0 and 1"),
-        ("c_index_width@model=0.1", "only alpha_width and omega_width"),
+        ("c_index_width@model=0.1", "only alpha_width, omega_width and icc_width"),
     ],
 )
 def test_bad_targets_are_named(text, message):

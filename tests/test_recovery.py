@@ -169,8 +169,18 @@ def population_omega(cov: np.ndarray) -> float:
 
 def test_population_covariance_matches_a_large_draw(mhdq_spec):
     # The closed form against the empirical covariance of a large draw with the same
-    # parameters (50,000 respondents; no missing answers, no careless respondents).
-    cohort = simulate_cohort(mhdq_spec, n=50_000, seed=3, careless_share=0.0, missing_rate=0.0)
+    # parameters (50,000 respondents; no missing or not-applicable answers, no careless
+    # respondents: everyone had a sponsor, relapsed and attends a twelve-step group).
+    cohort = simulate_cohort(
+        mhdq_spec,
+        n=50_000,
+        seed=3,
+        careless_share=0.0,
+        missing_rate=0.0,
+        sponsor_share=1.0,
+        relapse_share=1.0,
+        group_kind_shares={"twelve_step": 1.0},
+    )
     ids = list(mhdq_spec.scale_items("strategy"))
     keyed = key_items(
         answers_only(cohort.responses, mhdq_spec)[ids], keys=item_keys(mhdq_spec)

@@ -74,12 +74,27 @@ def _write_plot(result, path: Path) -> Path:
 )
 @click.option("--seed", type=int, default=2026, show_default=True, help="Random seed.")
 @click.option(
+    "--cfa-missing",
+    type=click.Choice(["ml", "listwise"]),
+    default="ml",
+    show_default=True,
+    help="Missing, not-applicable and skipped answers in the CFA: full-information ML (as mhdq "
+    "validate) or listwise deletion.",
+)
+@click.option(
+    "--no-waves",
+    "no_waves",
+    is_flag=True,
+    help="Skip the longitudinal part (test-retest ICC width, events per outcome type).",
+)
+@click.option(
     "--target",
     "targets",
     multiple=True,
     metavar="METRIC=VALUE",
     help="Search the smallest N meeting this (repeatable): alpha_width, omega_width, c_index_width "
-    "(upper bounds; alpha_width@SCALE for one scale), p_rmsea_ok, p_cfi_ok (lower bounds).",
+    "icc_width (upper bounds; alpha_width@SCALE for one scale), p_rmsea_ok, p_cfi_ok, events_min "
+    "(lower bounds).",
 )
 @click.option(
     "--out",
@@ -99,6 +114,8 @@ def command(
     careless,
     reps,
     seed,
+    cfa_missing,
+    no_waves,
     targets,
     out,
     output_format,
@@ -125,6 +142,8 @@ def command(
         followup_months=months,
         missing_rate=missing,
         careless_share=careless,
+        cfa_missing=cfa_missing,
+        longitudinal=not no_waves,
     )
     search = None
     with clean_warnings(), progress_display("planning", quiet=quiet) as progress:
@@ -141,9 +160,9 @@ def command(
             plan = plan_study(spec, n=n, **options)
 
     header = (
-        f"{SYNTHETIC_NOTE}\n{spec.metadata.short_name} {spec.version}: N = {plan.n}, {plan.reps} "
-        "cohorts, "
-        f"seed {plan.seed}, {plan.ci_level:.0%} intervals, CFA model {plan.settings['cfa_model']}"
+        f"{SYNTHETIC_NOTE}\n{spec.metadata.short_name} {spec.version}: N = {plan.n}, {plan.reps} cohorts, "
+        f"seed {plan.seed}, {plan.ci_level:.0%} intervals, CFA model {plan.settings['cfa_model']} "
+        f"({'full-information ML' if cfa_missing == 'ml' else 'listwise deletion'})"
     )
     if output_format == "json":
         payload = {
@@ -156,6 +175,12 @@ def command(
             "reliability": json.loads(plan.reliability.to_json(orient="records")),
             "cfa": json.loads(plan.cfa.to_json(orient="records")),
             "attrition": json.loads(plan.attrition.to_json(orient="records")),
+            "retest": None
+            if plan.retest is None
+            else json.loads(plan.retest.to_json(orient="records")),
+            "competing": None
+            if plan.competing is None
+            else json.loads(plan.competing.to_json(orient="records")),
         }
         if search is not None:
             payload["search"] = {
@@ -184,6 +209,7 @@ def command(
                     "rmsea_upper_mean",
                     "cfi_mean",
                     "complete_rows_mean",
+                    "n_obs_mean",
                 ]
             ]
             click.echo(
@@ -194,6 +220,18 @@ def command(
             click.echo(cfa.round(3).to_string(index=False))
         click.echo("\nAttrition (Cox on the theme scores, Harrell's C):")
         click.echo(plan.attrition.round(3).to_string(index=False))
+        if plan.retest is not None:
+            click.echo(
+                f"\nTest-retest between baseline and {months / 2:g} months (ICC(3,1), "
+                f"{plan.ci_level:.0%} interval width):"
+            )
+            click.echo(plan.retest.round(3).to_string(index=False))
+        if plan.competing is not None:
+            click.echo(
+                f"\nEvents per outcome type within {months:g} months (competing-risks models; "
+                "aim for 10+ per predictor):"
+            )
+            click.echo(plan.competing.round(2).to_string(index=False))
         if search is not None:
             found = (
                 f"smallest N meeting every target: {search.n_required}"

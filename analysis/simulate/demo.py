@@ -13,7 +13,17 @@ model attrition, and write every report.
 5. **attrition**: join scores to follow-up (:func:`analysis.attrition.join_followup`), fit and
    validate the Cox model (:func:`analysis.attrition.fit_attrition`) and write its report
    (:func:`analysis.attrition.report.write_outputs`);
-6. a few figures for the user guide.
+6. **longitudinal**: a PAL-style study of the same size
+   (:func:`analysis.simulate.waves.simulate_study`: waves at baseline, half-way and the end of
+   follow-up, members in groups of several fellowship kinds, outcome types), read back with :func:`instrument.waves.read_waves`, analysed with
+   :func:`analysis.longitudinal.longitudinal_study` (retention flow, test-retest, individual change,
+   fellowship comparison; report by :func:`analysis.longitudinal.write_longitudinal_outputs`) and
+   the competing outcomes' cumulative incidence with Gray's test across fellowships
+   (:func:`analysis.attrition.competing.cumulative_incidence`);
+7. a few figures for the user guide.
+
+The instrument is item bank 0.2.0 (skip logic: sponsor, relapse and step items skipped by design)
+unless another is given. The CFA uses full-information ML, so every respondent counts.
 
 Every data file, table and report says the data are synthetic; the folder gets a README saying so.
 """
@@ -49,10 +59,14 @@ class DemoResult:
     outputs : dict of str to Path
         Every file written, by a short name (``forms.xlsx``, ``scores``, ``validation.report`` ...).
     timings : dict of str to float
-        Seconds per step (``build, simulate, score, validate, attrition, figures``).
+        Seconds per step (``build, simulate, score, validate, attrition, longitudinal, figures``).
     facts : dict
         Headline numbers: ``n``, ``events``, ``problems``, ``alpha_total``, ``cfa_model``,
-        ``cfa_cfi``, ``cfa_rmsea``, ``c_index``, ``c_index_corrected``, ``suggested_factors``.
+        ``cfa_cfi``, ``cfa_rmsea``, ``cfa_n``, ``c_index``, ``c_index_corrected``,
+        ``suggested_factors``; from the longitudinal study ``waves`` (members per wave),
+        ``retest_scale``, ``retest_icc``, ``retest_ci``, ``fellowship_p`` (Welch ANOVA),
+        ``outcomes`` (members per outcome type), ``cif_12`` (cumulative incidence per outcome type
+        at the end of follow-up) and ``gray_p`` (Gray's test across fellowships per type).
     synthetic : bool
         Always True.
     """
@@ -148,9 +162,10 @@ def run_demo(
     n_boot : int, default 200
         Bootstrap resamples of the attrition model's validation.
     instrument : Instrument, optional
-        Default: the embedded MHDQ.
+        Default: the embedded MHDQ item bank 0.2.0 (``load_instrument("mhdq-0.2.0")``).
     figures : bool, default True
-        Also write PNG figures (parallel analysis, Kaplan-Meier, EFA loadings) into ``figures/``.
+        Also write PNG figures (parallel analysis, Kaplan-Meier, EFA loadings, competing-outcome
+        curves) into ``figures/``.
     progress : callable, optional
         Called with a short message before each step.
 
@@ -164,7 +179,9 @@ def run_demo(
     ``data/synthetic-responses.csv`` and ``data/synthetic-followup.csv``;
     ``scores/synthetic-scores.csv`` and its problem list; ``validation/`` (``results.json``,
     ``tables.xlsx``, ``report.html``); ``attrition/`` (``model.json``, ``results.json``,
-    ``tables.xlsx``, ``problems.csv``, ``report.html``); ``figures/``.
+    ``tables.xlsx``, ``problems.csv``, ``report.html``); ``data/synthetic-waves.csv`` and
+    ``data/synthetic-outcomes.csv``; ``longitudinal/`` (``report.html``, ``tables.xlsx``,
+    ``results.json``, ``competing-incidence.csv``, ``gray-tests.csv``); ``figures/``.
 
     Examples
     --------
@@ -172,7 +189,7 @@ def run_demo(
     >>> with tempfile.TemporaryDirectory() as folder:  # doctest: +SKIP
     ...     result = run_demo(folder)
     ...     sorted(result.timings)
-    ['attrition', 'build', 'figures', 'score', 'simulate', 'validate']
+    ['attrition', 'build', 'figures', 'longitudinal', 'score', 'simulate', 'validate']
     """
     from analysis.attrition import fit_attrition, join_followup
     from analysis.attrition.report import write_outputs
@@ -184,12 +201,20 @@ def run_demo(
     from instrument.forms import build_forms
     from instrument.read import read_responses
 
-    spec = instrument if instrument is not None else load_instrument()
+    spec = instrument if instrument is not None else load_instrument("mhdq-0.2.0")
     say = progress or (lambda message: None)
     root = Path(out)
     folders = {
         name: root / name
-        for name in ("forms", "data", "scores", "validation", "attrition", "figures")
+        for name in (
+            "forms",
+            "data",
+            "scores",
+            "validation",
+            "attrition",
+            "longitudinal",
+            "figures",
+        )
     }
     for folder in folders.values():
         folder.mkdir(parents=True, exist_ok=True)
@@ -239,7 +264,7 @@ def run_demo(
     table = read_responses(responses_path, spec)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the report lists every warning beside its analysis
-        validation = validate(table, spec, seed=seed)
+        validation = validate(table, spec, seed=seed, cfa_missing="ml")
     for kind, path in write_validation_outputs(validation, folders["validation"]).items():
         outputs[
             f"validation.{ {'json': 'results', 'xlsx': 'tables', 'html': 'report'}.get(kind, kind) }"
@@ -280,15 +305,149 @@ def run_demo(
         outputs[f"attrition.{kind}"] = path
     timings["attrition"] = time.perf_counter() - start
 
-    # 6. Figures ----------------------------------------------------------------------------------
+    # 6. Longitudinal: waves, retention, test-retest, fellowships, competing outcomes ----------
+    say("Following members over waves (retention, test-retest, fellowships, competing outcomes)")
+    start = time.perf_counter()
+    longitudinal, competing, long_outputs = _longitudinal(
+        spec, n=n, seed=seed, months=followup_months, folders=folders
+    )
+    outputs.update(long_outputs)
+    timings["longitudinal"] = time.perf_counter() - start
+
+    # 7. Figures ----------------------------------------------------------------------------------
     if figures:
         say("Drawing figures")
         start = time.perf_counter()
         outputs.update(_figures(validation, attrition, folders["figures"]))
+        outputs.update(_competing_figure(competing, folders["figures"], followup_months))
         timings["figures"] = time.perf_counter() - start
 
     facts = _facts(spec, batch, validation, attrition)
+    facts.update(_longitudinal_facts(longitudinal, competing, followup_months))
+    facts["instrument"] = f"{spec.metadata.short_name} {spec.version}"
     return DemoResult(out=root, outputs=outputs, timings=timings, facts=facts)
+
+
+def _longitudinal(spec: Instrument, *, n: int, seed: int, months: float, folders: dict):
+    """Simulate the waves, read them back as a user would, run the longitudinal analyses and the
+    competing outcomes, write their outputs."""
+    from analysis.attrition.competing import cumulative_incidence
+    from analysis.longitudinal.outputs import write_longitudinal_outputs
+    from analysis.longitudinal.study import longitudinal_study
+    from analysis.simulate.cohort import theme_scales
+    from analysis.simulate.waves import simulate_study
+    from instrument.hypotheses import hypotheses_of
+    from instrument.score import score_items
+    from instrument.waves import read_waves
+
+    wave_months = (0.0, months / 2, months)
+    labels = [f"{m:g}" for m in wave_months]
+    study = simulate_study(spec, n=n, seed=seed, wave_months=wave_months)
+    waves_path = folders["data"] / "synthetic-waves.csv"
+    outcomes_path = folders["data"] / "synthetic-outcomes.csv"
+    study.responses.to_csv(waves_path, index=False)
+    study.outcomes.to_csv(outcomes_path, index=False)
+    outputs = {"data.waves": waves_path, "data.outcomes": outcomes_path}
+
+    table = read_waves(waves_path, spec, wave="wave", date="date", waves=labels)
+    pp = table.person_period
+    # the scales a reader looks at first: the roots (total, meaning ...) and the themes
+    scale_ids = [s.id for s in spec.root_scales] + [
+        t for t in theme_scales(spec) if t not in {s.id for s in spec.root_scales}
+    ]
+    scored = score_items(pp[list(table.item_columns)], spec, scales=scale_ids)
+    keep = [c for c in pp.columns if c not in table.item_columns]
+    frame = pd.concat([pp[keep], scored[scale_ids]], axis=1)
+    kinds = study.outcomes.set_index("respondent_id")["group_kind"]
+    frame["fellowship"] = frame["respondent_id"].astype(str).map(kinds).to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the report notes what needs noting
+        results = longitudinal_study(
+            frame,
+            scales=scale_ids,
+            date="date",
+            waves=labels,
+            group="fellowship",
+            hypotheses=hypotheses_of(spec),
+            problems=table.problems_frame(),
+            synthetic=True,
+        )
+    for kind, path in write_longitudinal_outputs(
+        results,
+        folders["longitudinal"],
+        provenance={
+            "instrument": spec.metadata.name,
+            "instrument_version": spec.version,
+            "files": [waves_path.name],
+            "synthetic": True,
+        },
+    ).items():
+        name = {"json": "results", "xlsx": "tables", "html": "report"}.get(kind, kind)
+        outputs[f"longitudinal.{name}"] = path
+
+    outcomes = study.outcomes
+    cif = cumulative_incidence(
+        outcomes["months"].to_numpy(), outcomes["outcome"].to_numpy(), censor_code="still_attending"
+    )
+    by_fellowship = cumulative_incidence(
+        outcomes["months"].to_numpy(),
+        outcomes["outcome"].to_numpy(),
+        group=outcomes["group_kind"].to_numpy(),
+        censor_code="still_attending",
+    )
+    incidence_path = folders["longitudinal"] / "competing-incidence.csv"
+    cif.table.assign(synthetic="synthetic").to_csv(incidence_path, index=False)
+    outputs["longitudinal.competing_incidence"] = incidence_path
+    if by_fellowship.tests is not None:
+        gray_path = folders["longitudinal"] / "gray-tests.csv"
+        by_fellowship.tests.assign(synthetic="synthetic").to_csv(gray_path, index=False)
+        outputs["longitudinal.gray_tests"] = gray_path
+    return results, (cif, by_fellowship, outcomes), outputs
+
+
+def _competing_figure(competing, folder: Path, months: float) -> dict[str, Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cif = competing[0]
+    _, ax = plt.subplots(figsize=(6.5, 4))
+    cif.plot(ax=ax, unit="months")
+    ax.set_xlim(0, months)
+    return {
+        "figures.competing_outcomes": _save_figure(
+            ax,
+            folder / "competing-outcomes.png",
+            "Leaving the group, by outcome type (Aalen-Johansen; synthetic)",
+        )
+    }
+
+
+def _longitudinal_facts(results, competing, months: float) -> dict:
+    cif, by_fellowship, outcomes = competing
+    facts: dict = {}
+    flow = results.retention.table
+    facts["waves"] = {str(w): int(k) for w, k in zip(flow["wave"], flow["n_observed"], strict=True)}
+    if results.retest is not None and results.retest.results:
+        first = results.retest.results[0]
+        row = first.icc.loc["ICC3"]
+        facts.update(
+            retest_scale=first.scale,
+            retest_icc=float(row["estimate"]),
+            retest_ci=(float(row["ci_low"]), float(row["ci_high"])),
+            retest_n=int(first.n_obs),
+        )
+    if results.groups is not None and len(results.groups.welch):
+        welch = results.groups.welch.iloc[0]
+        facts["fellowship_scale"] = str(welch["scale"])
+        facts["fellowship_p"] = float(welch["p_value"])
+    facts["outcomes"] = {str(k): int(v) for k, v in outcomes["outcome"].value_counts().items()}
+    at_end = cif.at([months])
+    facts["cif_end"] = {str(r.cause): float(r.estimate) for r in at_end.itertuples()}
+    if by_fellowship.tests is not None:
+        facts["gray_p"] = {str(r.cause): float(r.p) for r in by_fellowship.tests.itertuples()}
+    return facts
 
 
 def _facts(spec: Instrument, batch, validation, attrition) -> dict:
@@ -307,7 +466,10 @@ def _facts(spec: Instrument, batch, validation, attrition) -> dict:
         name = "second_order" if "second_order" in validation.cfa else list(validation.cfa)[-1]
         measures = validation.cfa[name].fit_measures_
         facts.update(
-            cfa_model=name, cfa_cfi=float(measures["cfi"]), cfa_rmsea=float(measures["rmsea"])
+            cfa_model=name,
+            cfa_cfi=float(measures["cfi"]),
+            cfa_rmsea=float(measures["rmsea"]),
+            cfa_n=int(validation.cfa[name].n_obs_),
         )
     table = attrition.validation.table
     metric = "c_index" if "c_index" in table.index else table.index[0]

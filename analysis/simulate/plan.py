@@ -84,6 +84,14 @@ TARGET_METRICS = {
         "probability that the upper limit of the RMSEA interval is below the cutoff",
     ),
     "p_cfi_ok": ("min", "probability that the CFI reaches the cutoff"),
+    "icc_width": (
+        "max",
+        "expected width of the test-retest ICC(3,1) interval (widest scale, or @scale)",
+    ),
+    "events_min": (
+        "min",
+        "expected number of events of the rarest outcome type (competing-risks model)",
+    ),
 }
 
 
@@ -133,6 +141,8 @@ class StudyPlan:
     replicates: pd.DataFrame = field(repr=False)
     settings: dict = field(default_factory=dict)
     synthetic: bool = True
+    retest: pd.DataFrame | None = None
+    competing: pd.DataFrame | None = None
 
     def metrics(self) -> dict[str, float]:
         """The target metrics (see :data:`TARGET_METRICS`) plus ``alpha_width@scale`` per scale."""
@@ -146,6 +156,12 @@ class StudyPlan:
         for row in self.reliability.itertuples():
             out[f"alpha_width@{row.scale}"] = float(row.alpha_width)
             out[f"omega_width@{row.scale}"] = float(row.omega_width)
+        if self.retest is not None and len(self.retest):
+            out["icc_width"] = float(self.retest["icc_width"].max())
+            for row in self.retest.itertuples():
+                out[f"icc_width@{row.scale}"] = float(row.icc_width)
+        if self.competing is not None and len(self.competing):
+            out["events_min"] = float(self.competing["events_mean"].min())
         return out
 
     def summary(self) -> pd.DataFrame:
@@ -166,6 +182,13 @@ class StudyPlan:
         for row in self.attrition.to_dict("records"):
             for q in ("c_index_mean", "c_index_width", "events_mean"):
                 rows.append(("attrition", "cox", q, row[q]))
+        for row in (self.retest if self.retest is not None else pd.DataFrame()).to_dict("records"):
+            for q in ("icc_mean", "icc_width", "pairs_mean"):
+                rows.append(("retest", row["scale"], q, row[q]))
+        competing = self.competing if self.competing is not None else pd.DataFrame()
+        for row in competing.to_dict("records"):
+            for q in ("events_mean", "events_p05", "events_per_predictor"):
+                rows.append(("competing", row["outcome"], q, row[q]))
         frame = pd.DataFrame(rows, columns=["section", "target", "quantity", "estimate"])
         frame.insert(0, "reps", self.reps)
         frame.insert(0, "n", self.n)
@@ -331,8 +354,62 @@ def _default_cfa_model(instrument: Instrument) -> str | None:
     return None
 
 
+def _retest_and_outcomes(instrument, *, n, seed, scales, settings, ci_level) -> dict:
+    """Test-retest ICC(3,1) intervals between baseline and the middle wave, and events per
+    outcome type, from a simulated longitudinal study (:func:`simulate_study`)."""
+    from analysis.longitudinal.retest import icc_intervals
+    from analysis.simulate.waves import OUTCOME_TYPES, simulate_study
+
+    months = float(settings.get("followup_months", 12.0))
+    study = simulate_study(
+        instrument,
+        n=n,
+        seed=int(seed),
+        wave_months=(0.0, months / 2, months),
+        missing_rate=float(settings.get("missing_rate", 0.03)),
+    )
+    scores = study.wave_scores(instrument, scales)
+    first = scores[scores["wave"] == "0"].set_index("respondent_id")
+    second = scores[scores["wave"] == f"{months / 2:g}"].set_index("respondent_id")
+    row: dict = {}
+    for scale in scales:
+        pair = pd.concat([first[scale], second[scale]], axis=1, join="inner").dropna()
+        m = len(pair)
+        row[f"pairs:{scale}"] = m
+        if m < 3:
+            row[f"icc:{scale}"] = row[f"icc_width:{scale}"] = np.nan
+            continue
+        # two-way ANOVA of respondents x 2 waves (the mean squares of psych::ICC)
+        x = pair.to_numpy(dtype=float)
+        grand = x.mean()
+        ms_subjects = 2 * np.sum((x.mean(axis=1) - grand) ** 2) / (m - 1)
+        ms_waves = m * np.sum((x.mean(axis=0) - grand) ** 2) / 1
+        resid = x - x.mean(axis=1, keepdims=True) - x.mean(axis=0, keepdims=True) + grand
+        ms_error = np.sum(resid**2) / (m - 1)
+        low, high = icc_intervals(ms_subjects, ms_waves, ms_error, n=m, k=2, ci_level=ci_level)[
+            "ICC3"
+        ]
+        row[f"icc:{scale}"] = (ms_subjects - ms_error) / (ms_subjects + ms_error)
+        row[f"icc_width:{scale}"] = high - low
+    counts = study.outcomes["outcome"].value_counts()
+    for outcome in OUTCOME_TYPES:
+        if outcome != "still_attending":
+            row[f"events:{outcome}"] = int(counts.get(outcome, 0))
+    return row
+
+
 def _one_replicate(
-    instrument, *, n, seed, scales, cfa_model, settings, ci_level, omega_n_boot
+    instrument,
+    *,
+    n,
+    seed,
+    scales,
+    cfa_model,
+    settings,
+    ci_level,
+    omega_n_boot,
+    cfa_missing="ml",
+    longitudinal=False,
 ) -> dict:
     from analysis.attrition import CoxModel
     from analysis.sem.cfa import CFA
@@ -369,7 +446,7 @@ def _one_replicate(
             if omega_n_boot
             else np.nan
         )
-    # CFA of the hypothesised model (listwise, as analysis.sem.cfa.CFA)
+    # CFA of the hypothesised model (FIML by default, as mhdq validate)
     if cfa_model is not None:
         model = hypothesised_models(instrument)[cfa_model]
         answers = answers_only(cohort.responses, instrument)
@@ -377,16 +454,19 @@ def _one_replicate(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                fit = CFA(model).fit(answers)
+                fit = CFA(model, missing=cfa_missing).fit(answers)
             measures = fit.fit_measures_
             row.update(
+                cfa_n_obs=int(fit.n_obs_),
                 rmsea=float(measures["rmsea"]),
                 rmsea_upper=float(measures["rmsea_ci_upper"]),
                 cfi=float(measures["cfi"]),
                 cfa_converged=bool(fit.converged_),
             )
         except (ValueError, np.linalg.LinAlgError, ArithmeticError):
-            row.update(rmsea=np.nan, rmsea_upper=np.nan, cfi=np.nan, cfa_converged=False)
+            row.update(
+                cfa_n_obs=0, rmsea=np.nan, rmsea_upper=np.nan, cfi=np.nan, cfa_converged=False
+            )
     # Attrition: Cox model of the observed theme scores, Harrell's C
     themes = theme_scales(instrument)
     scores = score_items(cohort.responses, instrument, scales=themes)[themes]
@@ -399,6 +479,12 @@ def _one_replicate(
         row["c_index"] = float(cox.concordance_.estimate)
     except (ValueError, np.linalg.LinAlgError, ArithmeticError):
         row["c_index"] = np.nan
+    if longitudinal:
+        row.update(
+            _retest_and_outcomes(
+                instrument, n=n, seed=seed, scales=scales, settings=settings, ci_level=ci_level
+            )
+        )
     return row
 
 
@@ -419,6 +505,8 @@ def plan_study(
     scales: Sequence[str] | None = None,
     simulation: Mapping | None = None,
     omega_n_boot: int = 200,
+    cfa_missing: str = "ml",
+    longitudinal: bool = True,
     progress: Callable[[int, int | None, str], None] | None = None,
 ) -> StudyPlan:
     """Expected precision of a validation and attrition study of ``n`` respondents.
@@ -456,6 +544,14 @@ def plan_study(
         Bootstrap resamples behind each cohort's omega interval (0: no bootstrap; ``omega_width``
         is then the Monte Carlo width ``omega_wald_width``). Averaged over the cohorts, 200
         resamples per cohort give the mean width to well within its Monte Carlo error.
+    cfa_missing : {"ml", "listwise"}, default "ml"
+        How the CFA treats missing, not-applicable and skipped answers: full-information ML
+        (lavaan ``missing = "ml"``, the default of ``mhdq validate``) or listwise deletion.
+    longitudinal : bool, default True
+        Also simulate the study's waves (:func:`analysis.simulate.waves.simulate_study`, waves at
+        0, ``followup_months``/2 and ``followup_months``) for the expected width of the
+        test-retest ICC(3,1) interval between the first two waves (``retest``) and the number of
+        events per outcome type for the competing-risks model (``competing``).
     progress : callable, optional
         Called as ``progress(done, reps, label)`` before each simulated cohort and once at the
         end (the command line's progress display).
@@ -480,8 +576,8 @@ def plan_study(
       population omega (:func:`population_covariance`), a check on the bootstrap width (the
       simulator draws each cohort's item parameters anew, so the spread of the estimates
       themselves would add the spread of the true values to the sampling error);
-    - the CFA (:class:`analysis.sem.cfa.CFA`, ML, listwise deletion, lavaan's fit measures) of the
-      chosen model; ``p_rmsea_ok`` is the share of cohorts whose 90% RMSEA upper limit is below
+    - the CFA (:class:`analysis.sem.cfa.CFA`, ML with ``cfa_missing``: full-information ML by
+      default, lavaan's fit measures) of the chosen model; ``p_rmsea_ok`` is the share of cohorts whose 90% RMSEA upper limit is below
       ``rmsea_cutoff``, ``p_cfi_ok`` the share whose CFI is at least ``cfi_cutoff``, counting a
       cohort whose model could not be fitted as failing both;
     - a Cox model (:class:`analysis.attrition.CoxModel`) of time to disengagement on the observed
@@ -490,9 +586,17 @@ def plan_study(
       holds the small variation of the true C with the item parameters, so the width errs on the
       wide side).
 
-    The cohorts include the simulator's missing answers (MCAR at ``missing_rate``), not-applicable
-    sponsor items and careless respondents, so listwise deletion for the CFA keeps only part of
-    each cohort (``complete_rows_mean``).
+    - with ``longitudinal``: ICC(3,1) between the first two waves of each scale's mean score among
+      members answering both, with its F interval (:func:`analysis.longitudinal.icc_intervals`,
+      as ``psych::ICC``); ``icc_width`` is the mean width; and the number of members leaving for
+      each reason (graduated, switched, dropped out, relapsed) by the last wave, with
+      ``events_per_predictor`` the mean count over the number of theme scales (the rule of thumb
+      asks for 10 or more per predictor in each cause-specific or Fine-Gray model).
+
+    The cohorts include the simulator's missing answers (MCAR at ``missing_rate``), skipped or
+    not-applicable sponsor, relapse and step items and careless respondents, so listwise deletion
+    keeps only part of each cohort (``complete_rows_mean``); full-information ML uses every
+    respondent (``n_obs_mean``).
 
     References
     ----------
@@ -538,6 +642,8 @@ def plan_study(
             raise ValueError(
                 f"cfa_model: {cfa_model!r} does not apply; allowed: {', '.join(available)}"
             )
+    if cfa_missing not in ("ml", "listwise"):
+        raise ValueError(f"cfa_missing: allowed ml, listwise; got {cfa_missing!r}")
     settings = {
         "event_rate": event_rate,
         "followup_months": followup_months,
@@ -561,6 +667,8 @@ def plan_study(
                     settings=settings,
                     ci_level=ci_level,
                     omega_n_boot=int(omega_n_boot),
+                    cfa_missing=cfa_missing,
+                    longitudinal=bool(longitudinal),
                 )
             )
     if progress is not None:
@@ -610,6 +718,7 @@ def plan_study(
                     "rmsea_upper_mean": upper.mean(),
                     "cfi_mean": cfi.mean(),
                     "complete_rows_mean": reps_frame["complete_rows"].mean(),
+                    "n_obs_mean": reps_frame["cfa_n_obs"].mean(),
                     "n_fitted": int(cfi.notna().sum()),
                     "rmsea_cutoff": rmsea_cutoff,
                     "cfi_cutoff": cfi_cutoff,
@@ -626,6 +735,7 @@ def plan_study(
                 "rmsea_upper_mean",
                 "cfi_mean",
                 "complete_rows_mean",
+                "n_obs_mean",
                 "n_fitted",
                 "rmsea_cutoff",
                 "cfi_cutoff",
@@ -643,6 +753,33 @@ def plan_study(
             }
         ]
     )
+    retest = competing = None
+    if longitudinal:
+        retest = pd.DataFrame(
+            [
+                {
+                    "scale": sid,
+                    "icc_mean": reps_frame[f"icc:{sid}"].mean(),
+                    "icc_width": reps_frame[f"icc_width:{sid}"].mean(),
+                    "pairs_mean": reps_frame[f"pairs:{sid}"].mean(),
+                }
+                for sid in wanted
+            ]
+        )
+        n_predictors = max(1, len(theme_scales(instrument)))
+        competing = pd.DataFrame(
+            [
+                {
+                    "outcome": name,
+                    "events_mean": reps_frame[column].mean(),
+                    "events_p05": float(reps_frame[column].quantile(0.05)),
+                    "events_per_predictor": reps_frame[column].mean() / n_predictors,
+                }
+                for column in reps_frame.columns
+                if column.startswith("events:")
+                for name in [column.split(":", 1)[1]]
+            ]
+        )
     return StudyPlan(
         n=int(n),
         reps=int(reps),
@@ -660,8 +797,12 @@ def plan_study(
             "instrument": instrument.metadata.short_name,
             "instrument_version": instrument.version,
             "omega_n_boot": int(omega_n_boot),
+            "cfa_missing": cfa_missing,
+            "longitudinal": bool(longitudinal),
             "synthetic": True,
         },
+        retest=retest,
+        competing=competing,
     )
 
 
@@ -695,11 +836,12 @@ def parse_targets(texts: Sequence[str] | str) -> dict[str, float]:
                     f"target {part.strip()!r}: unknown metric {metric!r}; allowed: "
                     f"{', '.join(TARGET_METRICS)}"
                 )
-            if scale is not None and metric not in ("alpha_width", "omega_width"):
+            if scale is not None and metric not in ("alpha_width", "omega_width", "icc_width"):
                 raise ValueError(
-                    f"target {part.strip()!r}: only alpha_width and omega_width take @scale"
+                    f"target {part.strip()!r}: only alpha_width, omega_width and icc_width "
+                    "take @scale"
                 )
-            if TARGET_METRICS[metric][0] == "min" and not 0 <= float(value) <= 1:
+            if metric.startswith("p_") and not 0 <= float(value) <= 1:
                 raise ValueError(f"target {part.strip()!r}: a probability must be between 0 and 1")
             out[metric if scale is None else f"{metric}@{scale}"] = float(value)
     if not out:
