@@ -20,7 +20,7 @@ import click
 from instrument.errors import MHDQError
 
 #: Modules of this package that are not commands.
-_NOT_COMMANDS = frozenset({"options", "reference"})
+_NOT_COMMANDS = frozenset({"feedback", "options", "reference"})
 
 
 def _command_modules() -> tuple[str, ...]:

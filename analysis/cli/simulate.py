@@ -44,7 +44,9 @@ def write_frame(frame, path: Path, *, note: str, instrument=None) -> Path:
     return path
 
 
-@click.command("simulate")
+@click.command(
+    "simulate", short_help="Simulate a synthetic cohort, or with --waves a longitudinal study."
+)
 @instrument_option
 @click.option("--n", "n", type=click.IntRange(min=10), required=True, help="Number of respondents.")
 @click.option(
