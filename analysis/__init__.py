@@ -190,10 +190,7 @@ if TYPE_CHECKING:  # static tools see the real objects
         validity,
     )
     from analysis.simulate import plan_study, run_demo, simulate_cohort
-    from analysis.study import (
-        content_validity,
-        hypothesised_models,
-        item_analysis,
-        reliability_table,
-        validate,
-    )
+    from analysis.study import hypothesised_models, item_analysis
+    from analysis.study.content_validity import content_validity
+    from analysis.study.reliability_table import reliability_table
+    from analysis.study.validate import validate

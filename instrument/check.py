@@ -430,9 +430,12 @@ def _check_background_question(
             )
             bad = unknown
         else:
-            report(
-                question.id, text, shown, "text_not_code", "text where a whole number is expected"
+            expected = (
+                f"a whole number from {question.minimum:g} to {question.maximum:g}"
+                if question.minimum is not None and question.maximum is not None
+                else "a whole number"
             )
+            report(question.id, text, shown, "text_not_code", f"text where {expected} is expected")
             report(question.id, fractional, shown, "not_integer", "not a whole number")
             if question.minimum is not None:
                 outside = (
@@ -834,7 +837,18 @@ def check_responses(
     if "respondent_id" in meta and n:
         dup, id_hashes = _duplicates(meta["respondent_id"], ~no_answers, seen_ids)
         ids = meta["respondent_id"].astype(object).to_numpy() if dup.any() else None
+        first_row: dict[int, int] = {}  # id hash -> the kept row that first used it
+        if dup.any():
+            for i in np.flatnonzero(~no_answers & ~dup & (id_hashes != 0)):
+                first_row.setdefault(int(id_hashes[i]), int(i))
         for i in np.flatnonzero(dup):
+            j = first_row.get(int(id_hashes[i]))
+            if j is not None and j < i:
+                where = f"row {int(rows[j])}" + (
+                    f" of {files[j]}" if str(files[j]) != str(files[i]) else ""
+                )
+            else:
+                where = "an earlier file or chunk"
             problems.append(
                 Problem(
                     str(files[i]),
@@ -843,7 +857,7 @@ def check_responses(
                     shorten(ids[i]),
                     "duplicate_respondent_id",
                     "error",
-                    "respondent id already used by an earlier row; row not scored",
+                    f"respondent id already used in {where}; row not scored",
                 )
             )
         reasons[dup] = np.where(

@@ -27,14 +27,23 @@ class SpecProblem:
         The offending value, as text (shortened when long).
     message : str
         What is wrong and what is allowed.
+    element : str
+        The id of the item, question or scale ``path`` points into (``""`` when none); the
+        message names it: ``items[6].scale (C2): ...``.
     """
 
     path: str
     value: str
     message: str
+    element: str = ""
+
+    @property
+    def where(self) -> str:
+        """The path with the element named, as shown to the user."""
+        return f"{self.path} ({self.element})" if self.element else self.path
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message} (got {self.value})"
+        return f"{self.where}: {self.message} (got {self.value})"
 
 
 class SpecError(MHDQError):

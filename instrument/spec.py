@@ -543,6 +543,10 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+#: A path into one of the specification's lists of elements with ids.
+_LISTED = re.compile(r"^(?P<list>items|background|scales|response_scales)\[(?P<index>\d+)\]")
+
+
 class _Checker:
     """Collects problems while reading a raw mapping; never raises until :meth:`finish`."""
 
@@ -633,9 +637,25 @@ class _Checker:
                 self.add(f"{path}.{lang}", None, "missing translation")
         return out
 
-    def finish(self) -> None:
+    def finish(self, data: Any = None) -> None:
         if self.problems:
-            raise SpecError(self.source, self.problems)
+            raise SpecError(self.source, [self._named(p, data) for p in self.problems])
+
+    @staticmethod
+    def _named(problem: SpecProblem, data: Any) -> SpecProblem:
+        """The problem with the item, question or scale its path points into named by its id."""
+        match = _LISTED.match(problem.path)
+        if match is None or not isinstance(data, dict):
+            return problem
+        entries = data.get(match["list"])
+        index = int(match["index"])
+        if not isinstance(entries, list) or index >= len(entries):
+            return problem
+        entry = entries[index]
+        element_id = entry.get("id") if isinstance(entry, dict) else None
+        if not isinstance(element_id, str) or not element_id.strip():
+            return problem
+        return SpecProblem(problem.path, problem.value, problem.message, element_id.strip()[:40])
 
 
 def _build(data: dict[str, Any], source: str) -> Instrument:
@@ -730,7 +750,7 @@ def _build(data: dict[str, Any], source: str) -> Instrument:
         for new in w.replaced_by:
             if new.lower() not in seen:
                 check.add(f"withdrawn[{n}].replaced_by", new, "no such item or question")
-    check.finish()
+    check.finish(data)
     return Instrument(
         metadata=metadata,
         languages=languages,

@@ -115,3 +115,47 @@ def render_in_chromium(
         )
         shot = shot if shot.exists() else None
     return {"images": images, "broken": broken, "errors": errors + console, "screenshot": shot}
+
+
+def print_to_pdf(html_path: str | Path, *, timeout: float = 120) -> Path:
+    """Print ``html_path`` to PDF with headless Chromium (A4, its default margins), as a reader would."""
+    browser = require_chromium()
+    html_path = Path(html_path).resolve()
+    work = Path(tempfile.mkdtemp(prefix="mhdq-chromium-pdf-"))
+    pdf = work / (html_path.stem + ".pdf")
+    subprocess.run(
+        [
+            browser,
+            *FLAGS,
+            f"--user-data-dir={work / 'profile'}",
+            "--no-pdf-header-footer",
+            "--virtual-time-budget=5000",
+            f"--print-to-pdf={pdf}",
+            html_path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if not pdf.exists():
+        raise AssertionError(f"Chromium did not print {html_path} to PDF")
+    return pdf
+
+
+def image_pages(pdf: str | Path) -> list[list[tuple[float, float, float, float]]]:
+    """Per page of ``pdf``, the bounds (left, bottom, right, top, in points) of each image drawn."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_raw
+
+    doc = pdfium.PdfDocument(str(pdf))
+    try:
+        pages = []
+        for page in doc:
+            boxes = [
+                tuple(obj.get_bounds())
+                for obj in page.get_objects(filter=[pdfium_raw.FPDF_PAGEOBJ_IMAGE], max_depth=4)
+            ]
+            pages.append(boxes)
+        return pages
+    finally:
+        doc.close()

@@ -287,7 +287,7 @@ def test_skipped_rows_are_counted_apart(tmp_path, capsys):
         ["score", str(path), "--instrument", BFI, "--out", str(out), "--chunk-rows", "1"], capsys
     )
     assert code == 0
-    assert "rows read 4 = scored 2 + rejected 2 (1 empty rows skipped)" in stdout
+    assert "rows read 4 = scored 2 + rejected 2 (1 empty row skipped)" in stdout
     problems = pd.read_csv(tmp_path / "s.problems.csv")
     assert problems.loc[problems["rule"] == "empty_row_skipped", "row"].tolist() == [5]
     assert problems.loc[problems["rule"] == "no_answers", "row"].tolist() == [3, 6]

@@ -89,7 +89,7 @@ def test_every_problem_is_listed_with_its_path():
     } <= paths
     message = str(caught.value)
     assert (
-        "items[1].keyed: allowed: '+' (positively keyed) or '-' (reverse keyed) (got 'backwards')"
+        "items[1].keyed (q2): allowed: '+' (positively keyed) or '-' (reverse keyed) (got 'backwards')"
         in message
     )
 
@@ -105,7 +105,7 @@ def test_reserved_and_duplicate_ids_and_unknown_fields():
     assert (
         "reserved word" in text
         and "duplicate id" in text
-        and "items[0].colour: unknown field" in text
+        and "items[0].colour (q1): unknown field" in text
     )
 
 
@@ -115,7 +115,7 @@ def test_languages_need_one_default_and_complete_translations():
         load_instrument(bad)
     text = str(caught.value)
     assert "exactly one language must be marked default" in text
-    assert "items[0].text.nb: missing translation" in text
+    assert "items[0].text.nb (q1): missing translation" in text
 
 
 def test_background_questions_are_validated():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -119,6 +119,7 @@ def fit_attrition(
     anticipated_r2: float | None = None,
     time_unit: str = "months",
     cluster: str | None = None,
+    progress: Callable[[int, int | None, str], None] | None = None,
 ) -> AttritionAnalysis:
     """Fit, check and validate an attrition prediction model on joined baseline and follow-up data.
 
@@ -142,6 +143,9 @@ def fit_attrition(
         Passed to the model.
     n_boot, seed : int
         Bootstrap resamples (>= 200 recommended) and their seed.
+    progress : callable, optional
+        Called as ``progress(done, n_boot, "bootstrap resamples")`` during the bootstrap
+        validation (the command line's progress display).
     anticipated_r2 : float, optional
         Anticipated Cox-Snell R² for Riley's sample size (default: 15% of its maximum).
     time_unit : str, default "months"
@@ -247,7 +251,15 @@ def fit_attrition(
                     logrank_test(time, event, groups),
                 )
         validation = validate_cox(
-            X, time, event, horizon=horizon, ties=ties, penalty=penalty, n_boot=n_boot, seed=seed
+            X,
+            time,
+            event,
+            horizon=horizon,
+            ties=ties,
+            penalty=penalty,
+            n_boot=n_boot,
+            seed=seed,
+            progress=progress,
         )
         person_time = float(time.sum())
         rate = float(event.sum()) / person_time if person_time > 0 else float("nan")
@@ -282,7 +294,9 @@ def fit_attrition(
             X, event, cluster=None if cluster is None else data[cluster].to_numpy()
         )
         effects = fitted.summary()
-        validation = validate_logistic(X, event, penalty=penalty, n_boot=n_boot, seed=seed)
+        validation = validate_logistic(
+            X, event, penalty=penalty, n_boot=n_boot, seed=seed, progress=progress
+        )
         prevalence = float(event.mean())
         sample = riley_sample_size(
             outcome="binary", n_parameters=n_param, prevalence=prevalence, r2_cs=anticipated_r2

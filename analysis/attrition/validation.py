@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -256,23 +257,43 @@ def _n_workers(n_jobs: int | None, n_tasks: int, n_rows: int = PARALLEL_MIN_ROWS
     return max(1, min(int(n_jobs), n_tasks))
 
 
-def _run_resamples(worker, payload: dict, resamples: list[np.ndarray], n_jobs: int | None):
+def _run_resamples(
+    worker, payload: dict, resamples: list[np.ndarray], n_jobs: int | None, progress=None
+):
     """Evaluate ``worker(payload, chunk)`` over the resamples, in parallel processes with one BLAS
     thread each; chunks are contiguous, so the results keep the resamples' order and do not
-    depend on the number of processes."""
+    depend on the number of processes. With ``progress``, the resamples are handed out in about
+    20 chunks and ``progress(done, total, "bootstrap resamples")`` is called as each finishes."""
     from threadpoolctl import threadpool_limits
 
     workers = _n_workers(n_jobs, len(resamples), len(resamples[0]) if resamples else 0)
+    n_chunks = workers if progress is None else max(workers, min(len(resamples), 20))
+    bounds = np.linspace(0, len(resamples), n_chunks + 1).astype(int)
+    chunks = [resamples[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    label = "bootstrap resamples"
+    if progress is not None:
+        progress(0, len(resamples), label)
     if workers == 1:
+        parts = []
         with threadpool_limits(limits=1):
-            return [worker(payload, resamples)]
+            for chunk in chunks:
+                parts.append(worker(payload, chunk))
+                if progress is not None:
+                    progress(sum(len(c) for c in chunks[: len(parts)]), len(resamples), label)
+        return parts
     from joblib import Parallel, delayed
 
-    bounds = np.linspace(0, len(resamples), workers + 1).astype(int)
-    chunks = [resamples[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    return Parallel(n_jobs=workers, backend="loky")(
+    if progress is None:
+        return Parallel(n_jobs=workers, backend="loky")(
+            delayed(_limited)(worker, payload, chunk) for chunk in chunks
+        )
+    parts = []
+    for part in Parallel(n_jobs=workers, backend="loky", return_as="generator")(
         delayed(_limited)(worker, payload, chunk) for chunk in chunks
-    )
+    ):
+        parts.append(part)
+        progress(sum(len(c) for c in chunks[: len(parts)]), len(resamples), label)
+    return parts
 
 
 def _limited(worker, payload, chunk):
@@ -365,6 +386,7 @@ def validate_cox(
     seed: int = 20240101,
     n_groups: int | None = None,
     n_jobs: int | None = None,
+    progress: Callable[[int, int | None, str], None] | None = None,
 ) -> Validation:
     """Apparent and bootstrap optimism-corrected performance of a Cox model at ``horizon``.
 
@@ -389,6 +411,8 @@ def validate_cox(
         Processes for the resamples (default: all cores when n x n_boot reaches 500,000 rows,
         otherwise this process; 1 = in this process; -1 = all cores). Each runs with one BLAS
         thread; the results do not depend on it.
+    progress : callable, optional
+        Called as ``progress(done, n_boot, "bootstrap resamples")`` as the resamples finish.
 
     Returns
     -------
@@ -455,7 +479,7 @@ def validate_cox(
     )
     rng = np.random.default_rng(seed)
     resamples = [np.sort(rng.integers(0, len(time), len(time))) for _ in range(n_boot)]
-    parts = _run_resamples(_cox_worker, payload, resamples, n_jobs)
+    parts = _run_resamples(_cox_worker, payload, resamples, n_jobs, progress)
     optimism, boot_apparent, failed = _collect(parts)
     table = _table(COX_METRICS, apparent, optimism, boot_apparent)
     _warn_failures(failed, n_boot)
@@ -635,6 +659,7 @@ def validate_logistic(
     seed: int = 20240101,
     n_groups: int | None = None,
     n_jobs: int | None = None,
+    progress: Callable[[int, int | None, str], None] | None = None,
 ) -> Validation:
     """Apparent and bootstrap optimism-corrected performance of a logistic model.
 
@@ -680,7 +705,7 @@ def validate_logistic(
     payload["init"] = coef
     rng = np.random.default_rng(seed)
     resamples = [rng.integers(0, len(y), len(y)) for _ in range(n_boot)]
-    parts = _run_resamples(_logistic_worker, payload, resamples, n_jobs)
+    parts = _run_resamples(_logistic_worker, payload, resamples, n_jobs, progress)
     optimism, boot_apparent, failed = _collect(parts)
     table = _table(LOGISTIC_METRICS, apparent, optimism, boot_apparent)
     _warn_failures(failed, n_boot)

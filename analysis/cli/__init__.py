@@ -20,7 +20,7 @@ import click
 from instrument.errors import MHDQError
 
 #: Modules of this package that are not commands.
-_NOT_COMMANDS = frozenset({"options", "reference", "waves_input"})
+_NOT_COMMANDS = frozenset({"feedback", "options", "reference", "waves_input"})
 
 
 def _command_modules() -> tuple[str, ...]:

@@ -391,7 +391,12 @@ def fit_command(
         joined = dataclasses.replace(
             joined, problems=[*item_problems, *extra_problems, *joined.problems]
         )
-    with warnings.catch_warnings(record=True) as caught:
+    from analysis.cli.feedback import progress_display, warning_lines
+
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        progress_display("fitting", quiet=quiet) as progress,
+    ):
         warnings.simplefilter("always")
         analysis = fit_attrition(
             joined,
@@ -407,6 +412,7 @@ def fit_command(
             anticipated_r2=anticipated_r2,
             time_unit=time_unit,
             cluster=cluster,
+            progress=progress,
         )
     inputs = {
         "responses": Path(responses).name,
@@ -421,9 +427,8 @@ def fit_command(
         "followup_hash": data_hash(follow),
     }
     paths = write_outputs(analysis, out_path, instrument=spec, inputs=inputs, synthetic=synthetic)
-    for w in caught:
-        if issubclass(w.category, UserWarning):
-            click.echo(f"Warning: {w.message}", err=True)
+    for line in warning_lines([w for w in caught if issubclass(w.category, UserWarning)]):
+        click.echo(line, err=True)
     if not quiet:
         from rich.console import Console
 

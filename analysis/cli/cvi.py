@@ -69,6 +69,11 @@ def command(
             "were written from"
         )
     result = read_cvi_forms(files, instrument=instrument)
+    if not result.has_errors and not result.ratings.notna().to_numpy().any():
+        raise DataError(
+            f"none of the {len(result.files)} rating form(s) has a rating: the relevance column "
+            "(E) is blank in every file; have the experts fill it in (1-4) and run again"
+        )
     problems = problems_frame(list(result.problems))
     if len(problems):
         click.echo(f"{len(problems)} problem(s) in the rating workbooks:", err=True)

@@ -82,8 +82,7 @@ def command(out, n, seed, months, n_boot, no_figures, instrument_path, quiet):
     ]
     if "alpha" in f:
         lines.append(
-            f"Reliability: alpha of '{f['alpha_scale']}' = {f['alpha']:.2f}; parallel analysis "
-            "suggests "
+            f"Reliability: alpha of '{f['alpha_scale']}' = {f['alpha']:.2f}; parallel analysis suggests "
             f"{f['suggested_factors']} factor(s)."
         )
     if "cfa_model" in f:

@@ -104,6 +104,7 @@ def _write_plot(result, path: Path) -> Path:
     help="Folder for plan.png (and search.png, plan.json).",
 )
 @format_option
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 def command(
     instrument_path,
     n,
@@ -118,8 +119,10 @@ def command(
     targets,
     out,
     output_format,
+    quiet,
 ):
     """Expected interval widths, CFA fit and C-index precision for N respondents (synthetic Monte Carlo)."""
+    from analysis.cli.feedback import clean_warnings, progress_display
     from analysis.simulate.plan import SYNTHETIC_NOTE, find_sample_size, parse_targets, plan_study
 
     spec = open_instrument(instrument_path)
@@ -143,16 +146,18 @@ def command(
         longitudinal=not no_waves,
     )
     search = None
-    if wanted:
-        search = find_sample_size(spec, wanted, **options)
-        if search.n_required is None and n is None:
-            plan = search.plans[max(search.plans)]
+    with clean_warnings(), progress_display("planning", quiet=quiet) as progress:
+        options["progress"] = progress
+        if wanted:
+            search = find_sample_size(spec, wanted, **options)
+            if search.n_required is None and n is None:
+                plan = search.plans[max(search.plans)]
+            else:
+                plan = search.plans.get(search.n_required) if n is None else None
+                if plan is None:
+                    plan = plan_study(spec, n=n, **options)
         else:
-            plan = search.plans.get(search.n_required) if n is None else None
-            if plan is None:
-                plan = plan_study(spec, n=n, **options)
-    else:
-        plan = plan_study(spec, n=n, **options)
+            plan = plan_study(spec, n=n, **options)
 
     header = (
         f"{SYNTHETIC_NOTE}\n{spec.metadata.short_name} {spec.version}: N = {plan.n}, {plan.reps} cohorts, "

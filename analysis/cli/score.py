@@ -80,6 +80,39 @@ def _read_map(path: str, option: str):
         raise UsageError(f"{option} {path}: not valid YAML ({str(exc).splitlines()[0]})") from None
 
 
+class RowTotal:
+    """The progress total of ``mhdq score``: the files' estimated rows, corrected as they are read.
+
+    A file's row count is estimated from its size before reading; once more rows than that have
+    been read from it, its estimate becomes the rows read so far, so the bar never shows more
+    rows done than its total ("200000/199022"), and at the end the total is the rows read.
+    """
+
+    def __init__(self, estimates: dict[str, int | None]):
+        self.estimates = dict(estimates)
+        self.read: dict[str, int] = dict.fromkeys(estimates, 0)
+
+    def add(self, rows: int, file: str) -> None:
+        self.read[file] = self.read.get(file, 0) + rows
+        known = self.estimates.get(file)
+        if known is not None and self.read[file] > known:
+            self.estimates[file] = self.read[file]
+
+    @property
+    def completed(self) -> int:
+        return sum(self.read.values())
+
+    @property
+    def total(self) -> int | None:
+        if any(e is None for e in self.estimates.values()):
+            return None
+        return max(sum(e for e in self.estimates.values() if e is not None), self.completed)
+
+    def finish(self) -> None:
+        """Every file is read: the total is the rows read."""
+        self.estimates = dict(self.read)
+
+
 @contextmanager
 def progress_bar(files: list[Path], quiet: bool) -> Iterator[Any]:
     """A rich progress bar on stderr (rows read), or None when quiet or stderr is not a terminal."""
@@ -87,28 +120,36 @@ def progress_bar(files: list[Path], quiet: bool) -> Iterator[Any]:
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from instrument.batch.pipeline import estimate_rows
 
-    estimates = [estimate_rows(p) for p in files]
-    total = sum(e for e in estimates if e) if all(estimates) else None
+    rows = RowTotal({str(p): estimate_rows(p) for p in files})
     progress = Progress(
         TextColumn("[bold]scoring"),
         BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("rows"),
+        TextColumn("{task.fields[count]}"),
         TimeElapsedColumn(),
         console=Console(stderr=True),
         transient=True,
     )
-    with progress:
-        task = progress.add_task("scoring", total=total)
 
-        def advance(rows: int, file: str) -> None:
-            progress.advance(task, rows)
+    def count() -> str:
+        total = rows.total
+        if total is None:
+            return f"{rows.completed:,} rows"
+        return f"{rows.completed:,} of {'~' if rows.completed < total else ''}{total:,} rows"
+
+    with progress:
+        task = progress.add_task("scoring", total=rows.total, count=count())
+
+        def advance(n: int, file: str) -> None:
+            rows.add(n, file)
+            progress.update(task, completed=rows.completed, total=rows.total, count=count())
 
         yield advance
+        rows.finish()
+        progress.update(task, completed=rows.completed, total=rows.total, count=count())
 
 
 @contextmanager
@@ -140,7 +181,8 @@ def echo_summary(result, *, strict: bool, quiet: bool) -> None:
     if quiet:
         return
     marker = "SYNTHETIC data: " if result.synthetic else ""
-    skipped = f" ({result.n_skipped:,} empty rows skipped)" if result.n_skipped else ""
+    rows = "row" if result.n_skipped == 1 else "rows"
+    skipped = f" ({result.n_skipped:,} empty {rows} skipped)" if result.n_skipped else ""
     click.echo(
         f"{marker}rows read {result.n_read:,} = scored {result.n_scored:,} + rejected "
         f"{result.n_rejected:,}{skipped}"

@@ -122,7 +122,7 @@ def check_item_columns(tables) -> None:
     "stopping with an error.",
 )
 @wave_options
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display; print nothing on success.")
 def command(
     inputs,
     instrument_path,
@@ -158,6 +158,7 @@ def command(
     are written into --out, and irt_params.json (the calibrated item parameters with the
     instrument fingerprint, for mhdq score --irt-params) when the IRT section ran.
     """
+    from analysis.cli.feedback import progress_display
     from analysis.report.validation import write_validation_outputs
     from analysis.study.validate import validate
     from instrument.batch.pipeline import expand_inputs
@@ -193,17 +194,19 @@ def command(
         tables = [waves.responses()]
     if not allow_missing_items:
         check_item_columns(tables)
-    results = validate(
-        tables,
-        spec,
-        group_by=group_by,
-        ordinal=ordinal,
-        seed=seed,
-        missing=missing,
-        cfa_missing=cfa_missing,
-        n_boot=n_boot,
-        irt=irt,
-    )
+    with progress_display("validating", quiet=quiet) as progress:
+        results = validate(
+            tables,
+            spec,
+            group_by=group_by,
+            ordinal=ordinal,
+            seed=seed,
+            missing=missing,
+            cfa_missing=cfa_missing,
+            n_boot=n_boot,
+            irt=irt,
+            progress=progress,
+        )
     if results.data.group_sizes is not None:
         sizes = results.data.group_sizes.set_index("label")["n"]
         check_group_sizes(sizes, group_by, minimum=min_group_size)

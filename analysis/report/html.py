@@ -51,7 +51,9 @@ figcaption { color: var(--muted); font-size: 13px; }
 .na .tag { color: var(--na); }
 .note { background: #f5f6f9; padding: 8px 12px; border-radius: 4px; font-size: 14px; }
 .cite { color: var(--muted); font-size: 12px; }
-@media print { body { max-width: none; } h2 { break-before: page; } figure, table { break-inside: avoid; } }
+@media print { body { max-width: none; } h2 { break-before: page; }
+  figure, table, .verdict { break-inside: avoid; page-break-inside: avoid; }
+  figure img { max-height: 230mm; width: auto; } /* a tall chart shrinks to one A4 page */ }
 """
 
 

@@ -56,7 +56,7 @@ def write_longitudinal_outputs(
     ----------
     results : LongitudinalResults
     folder : str or Path
-        Existing, writable folder.
+        Output folder; created (with its parents) if it does not exist.
     provenance : dict, optional
         Extra facts for results.json (instrument name and fingerprint, files read).
 
@@ -68,6 +68,7 @@ def write_longitudinal_outputs(
     from analysis.report import software_versions, write_json, write_tables_xlsx
 
     folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     tables = result_tables(results)
     label = _SYNTHETIC if results.synthetic else ""
     notes = {name: label.strip() for name in tables} if label else None

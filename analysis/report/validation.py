@@ -293,6 +293,35 @@ PAPER_HEADERS = {
 }
 
 
+def reliability_notes(problems: tuple[str, ...] | list[str]) -> list[str]:
+    """The reliability table's problems as report notes, the omega-interval skips said once.
+
+    Each scale below the omega bootstrap's minimum sample records the same reason; a reader needs
+    it once, in words, with the scales it concerns.
+    """
+    notes, skipped, counts = [], [], set()
+    marker = ": omega_interval: skipped: "
+    for problem in problems:
+        if marker in problem:
+            scale, rest = problem.split(marker, 1)
+            skipped.append(scale)
+            counts.add(rest.split(" ", 1)[0])
+        else:
+            notes.append(f"Not computed: {problem}")
+    if skipped:
+        from analysis.study.reliability_table import TABLE_OMEGA_MIN_N
+
+        n = f"{' or '.join(sorted(counts))} respondents" if counts else "too few respondents"
+        notes.insert(
+            0,
+            f"Bootstrap intervals for omega were not computed for {len(skipped)} "
+            f"scale{'s' if len(skipped) > 1 else ''} ({', '.join(skipped)}): with {n}, fewer "
+            f"than the {TABLE_OMEGA_MIN_N} the omega bootstrap needs, many resamples end in a "
+            "Heywood case.",
+        )
+    return notes
+
+
 def paper_table(frame: pd.DataFrame) -> pd.DataFrame:
     """A table with paper headings (:data:`PAPER_HEADERS`; ``share_3`` → ``Share 3``); values unchanged.
 
@@ -331,12 +360,18 @@ def verdicts(res) -> list[Verdict]:
     out: list[Verdict] = []
     p = len(res.data.structure_items)
     n = res.data.n_used
+    n_cfa = _cfa_n(res)
+    used = ""
+    if n_cfa is not None and n_cfa != n:
+        used = f" (the respondents the CFA used, of {n} analysed)"
+        n = n_cfa
     if p:
         ratio = n / p
         out.append(
             _v(
                 "data",
-                f"sample size for factor analysis: n = {n} for {p} items ({ratio:.1f} per item)",
+                f"sample size for factor analysis: n = {n}{used} for {p} items "
+                f"({ratio:.1f} per item)",
                 ratio,
                 ratio >= 7 and n >= 100,
                 "sample",
@@ -648,6 +683,12 @@ def _bifactor_section(report: HtmlReport, res, all_verdicts: list[Verdict]) -> N
     _show_verdicts(report, all_verdicts, "bifactor")
 
 
+def _cfa_n(res) -> int | None:
+    """The smallest number of respondents any CFA model used (None when no model was fitted)."""
+    ns = [int(fit.n_obs_) for fit in (res.cfa or {}).values() if hasattr(fit, "n_obs_")]
+    return min(ns) if ns else None
+
+
 def _fit_indices(res) -> pd.DataFrame:
     """The comparison with the indices judged: ML as is; WLSMV's scaled (robust) CFI, TLI, RMSEA."""
     cmp = res.cfa_comparison
@@ -896,8 +937,8 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
                 f"Reliability per scale ({res.reliability.missing} deletion; SEM of the mean score)"
             ),
         )
-        for problem in res.reliability.problems:
-            report.note(f"Not computed: {problem}")
+        for note in reliability_notes(res.reliability.problems):
+            report.note(note)
         _show_verdicts(report, all_verdicts, "reliability")
 
     # 5. factorability and retention
@@ -1065,9 +1106,9 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
             ),
             digits=3,
         )
-        note = None if res.complete_case is None else res.complete_case.note()
-        if note:
-            report.note(note)
+        cc_note = None if res.complete_case is None else res.complete_case.note()
+        if cc_note:
+            report.note(cc_note)
         ax = plots.fit_comparison(_fit_indices(res))
         report.figure(
             ax.figure,
@@ -1254,12 +1295,19 @@ def _sheet_notes(res) -> dict[str, str]:
 def write_validation_outputs(res, out_dir: str | Path) -> dict[str, Path]:
     """Write ``results.json``, ``tables.xlsx`` and ``report.html`` into ``out_dir``.
 
+    Parameters
+    ----------
+    res : ValidationResults
+    out_dir : str or Path
+        Output folder; created (with its parents) if it does not exist.
+
     Returns
     -------
     dict
         ``{"json": path, "xlsx": path, "html": path}``.
     """
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     paths = {"json": write_json(res.to_dict(), out / "results.json")}
     tables = res.tables()
     notes = _sheet_notes(res)

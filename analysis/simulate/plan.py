@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -507,6 +507,7 @@ def plan_study(
     omega_n_boot: int = 200,
     cfa_missing: str = "ml",
     longitudinal: bool = True,
+    progress: Callable[[int, int | None, str], None] | None = None,
 ) -> StudyPlan:
     """Expected precision of a validation and attrition study of ``n`` respondents.
 
@@ -551,6 +552,9 @@ def plan_study(
         0, ``followup_months``/2 and ``followup_months``) for the expected width of the
         test-retest ICC(3,1) interval between the first two waves (``retest``) and the number of
         events per outcome type for the competing-risks model (``competing``).
+    progress : callable, optional
+        Called as ``progress(done, reps, label)`` before each simulated cohort and once at the
+        end (the command line's progress display).
 
     Returns
     -------
@@ -649,22 +653,27 @@ def plan_study(
         **dict(simulation or {}),
     }
     seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=int(reps))
+    rows: list[dict] = []
     with single_threaded_blas():
-        rows = [
-            _one_replicate(
-                instrument,
-                n=int(n),
-                seed=s,
-                scales=wanted,
-                cfa_model=cfa_model,
-                settings=settings,
-                ci_level=ci_level,
-                omega_n_boot=int(omega_n_boot),
-                cfa_missing=cfa_missing,
-                longitudinal=bool(longitudinal),
+        for s in seeds:
+            if progress is not None:
+                progress(len(rows), len(seeds), f"N = {int(n)}: simulated cohorts")
+            rows.append(
+                _one_replicate(
+                    instrument,
+                    n=int(n),
+                    seed=s,
+                    scales=wanted,
+                    cfa_model=cfa_model,
+                    settings=settings,
+                    ci_level=ci_level,
+                    omega_n_boot=int(omega_n_boot),
+                    cfa_missing=cfa_missing,
+                    longitudinal=bool(longitudinal),
+                )
             )
-            for s in seeds
-        ]
+    if progress is not None:
+        progress(len(rows), len(seeds), f"N = {int(n)}: simulated cohorts")
     reps_frame = pd.DataFrame(rows)
     reps_frame.insert(0, "rep", np.arange(1, len(rows) + 1))
     z = float(stats.norm.ppf(0.5 + ci_level / 2))

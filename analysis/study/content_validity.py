@@ -169,7 +169,7 @@ def content_validity(
     Raises
     ------
     ValueError
-        If a rating is not one of 1, 2, 3, 4, or an item is listed twice.
+        If a rating is not one of 1, 2, 3, 4, an item is listed twice, or no item has a rating.
 
     Notes
     -----
@@ -219,6 +219,11 @@ def content_validity(
         ][:10]
         raise ValueError(
             f"ratings: values other than 1, 2, 3, 4 at (item/expert) {', '.join(cells)}"
+        )
+    if not values.notna().to_numpy().any():
+        raise ValueError(
+            f"ratings: no item has a rating ({values.shape[1]} expert column(s), "
+            f"{values.shape[0]} item(s), every cell blank); nothing to compute"
         )
     n_experts = values.notna().sum(axis=1).astype("int64")
     n_relevant = values.isin(RELEVANT).sum(axis=1).astype("int64")

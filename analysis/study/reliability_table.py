@@ -240,7 +240,7 @@ def reliability_table(
         if omega_n_boot and n_fit and n_fit < TABLE_OMEGA_MIN_N:
             problems.append(
                 f"{sid}: omega_interval: skipped: {n_fit} respondents; the omega bootstrap needs "
-                f"at least {TABLE_OMEGA_MIN_N} (TABLE_OMEGA_MIN_N), below which many resamples "
+                f"at least {TABLE_OMEGA_MIN_N}, below which many resamples "
                 "end in a Heywood case; the intervals are NaN"
             )
         elif omega_n_boot and (o1 is not None or osl is not None):

@@ -483,16 +483,44 @@ def _check_tables(tables: Sequence[ResponseTable], instrument: Instrument) -> Ch
 # --------------------------------------------------------------------------------------------
 # The orchestration
 # --------------------------------------------------------------------------------------------
-class _Runner:
-    """Runs analysis steps, recording status, reason, warnings and time of each."""
+#: The steps of :func:`validate` in the order they run, for its progress callback.
+VALIDATION_STEPS = (
+    "check",
+    "responses",
+    "item_statistics",
+    "reliability",
+    "polychoric",
+    "factorability",
+    "retention",
+    "efa",
+    "cfa",
+    "validity",
+    "invariance",
+)
 
-    def __init__(self) -> None:
+
+class _Runner:
+    """Runs analysis steps, recording status, reason, warnings and time of each.
+
+    With a ``progress`` callback, each step is announced before it runs as
+    ``progress(done, total, name)``, ``done`` counting the steps of :data:`VALIDATION_STEPS`
+    already finished, run or skipped.
+    """
+
+    def __init__(self, progress: Callable[[int, int | None, str], None] | None = None) -> None:
         self.steps: list[Step] = []
+        self.progress = progress
+
+    def announce(self, name: str) -> None:
+        if self.progress is not None:
+            done = len({s.name for s in self.steps} & set(VALIDATION_STEPS))
+            self.progress(min(done, len(VALIDATION_STEPS)), len(VALIDATION_STEPS), name)
 
     def skip(self, name: str, reason: str, status: str = "skipped") -> None:
         self.steps.append(Step(name, status, reason))
 
     def run(self, name: str, fn: Callable[[], Any]) -> Any:
+        self.announce(name)
         start = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -657,6 +685,7 @@ def validate(
     ci_level: float = 0.95,
     invariance_steps: Sequence[str] = ("configural", "metric", "scalar"),
     irt: bool | None = None,
+    progress: Callable[[int, int | None, str], None] | None = None,
 ) -> ValidationResults:
     """Run the validation analyses of an instrument on collected responses.
 
@@ -703,6 +732,10 @@ def validate(
         least :data:`~analysis.study.irt.IRT_MIN_ITEMS` items and
         :data:`~analysis.study.irt.IRT_MIN_RESPONDENTS` respondents; True (``--irt``): for every
         scale with 3 or more items and 50 respondents; False (``--no-irt``): not run.
+    progress : callable, optional
+        Called as ``progress(done, total, step)`` before each analysis step (``step`` one of
+        :data:`VALIDATION_STEPS`, ``done`` the steps finished) and as ``progress(total, total,
+        "done")`` at the end; the command line shows it as a progress display.
 
     Returns
     -------
@@ -745,7 +778,8 @@ def validate(
         raise ValueError(f"ci_level: must be between 0 and 1, got {ci_level!r}")
 
     tables = _as_tables(responses, instrument)
-    run = _Runner()
+    run = _Runner(progress)
+    run.announce("check")
     start = time.perf_counter()
     checked = _check_tables(tables, instrument)
     run.steps.append(Step("check", "ok", "", (), time.perf_counter() - start))
@@ -936,6 +970,8 @@ def validate(
         "software": software_versions(),
         "data_hash": data_hash(codes),
     }
+    if progress is not None:
+        progress(len(VALIDATION_STEPS), len(VALIDATION_STEPS), "done")
     return ValidationResults(
         instrument=_instrument_info(instrument),
         options=options,
@@ -1290,7 +1326,11 @@ WLSMV_COMPARISON = [
 def _wlsmv_comparison(fits: dict) -> pd.DataFrame:
     """Fit of WLSMV models side by side (most constrained first); no Δχ² (it needs lavaan's DIFFTEST)."""
     rows = [
-        {"model": name, **{c: float(fit.fit_measures_.get(c, np.nan)) for c in WLSMV_COMPARISON}}
+        {
+            "model": name,
+            "n_obs": int(fit.n_obs_),
+            **{c: float(fit.fit_measures_.get(c, np.nan)) for c in WLSMV_COMPARISON},
+        }
         for name, fit in fits.items()
     ]
     return (
@@ -1630,7 +1670,15 @@ def _tables(res: ValidationResults) -> dict[str, pd.DataFrame]:
         if res.efa.fit_ is not None:
             t["EFA fit"] = res.efa.fit_.summary()
     if res.cfa_comparison is not None:
-        t["CFA fit comparison"] = res.cfa_comparison
+        comparison = res.cfa_comparison
+        if "n_obs" not in comparison and res.cfa:  # every model states the respondents it used
+            comparison = comparison.copy()
+            comparison.insert(
+                1,
+                "n_obs",
+                [int(res.cfa[m].n_obs_) if m in res.cfa else None for m in comparison["model"]],
+            )
+        t["CFA fit comparison"] = comparison
     if res.cfa:
         t["CFA standardized loadings"] = _cfa_loadings(res.cfa)
         fc = _cfa_factor_correlations(res.cfa)

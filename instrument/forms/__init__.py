@@ -598,7 +598,7 @@ def build_forms(
     instrument : Instrument
         The specification.
     out_dir : str or Path
-        An existing, writable folder.
+        Output folder; created (with its parents) if it does not exist.
     lang : str, optional
         Language code; default the instrument's default language.
     group : str, optional
@@ -634,6 +634,7 @@ def build_forms(
     named_form = form
     instrument = prepare(instrument, form=form, recall=recall, group=group, group_kind=group_kind)
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     stem = file_stem(instrument, lang) + (f"-{named_form}" if named_form is not None else "")
     targets = {
         "xlsx": (write_workbook, out / f"{stem}.xlsx"),

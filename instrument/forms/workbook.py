@@ -74,6 +74,7 @@ from instrument.forms import (
     text_of,
     ui,
 )
+from instrument.forms.print_layout import lay_out_for_print
 from instrument.io.security import neutralise
 from instrument.spec import BackgroundQuestion, Condition, Instrument, ResponseScale
 
@@ -163,6 +164,20 @@ def write_workbook(
     _data_sheet(wb, wb.create_sheet(names["data"]), instrument, lang, group, rows)
     _codebook_sheet(wb.create_sheet(names["codebook"]), instrument, lang, group)
     _scoring_sheet(wb.create_sheet(names["scoring"]), instrument, lang)
+    question_sheet = wb[names["questionnaire"]]
+    headings = {
+        ui(lang, "part", n=s.number, total=len(sections(instrument))) for s in sections(instrument)
+    }
+    lay_out_for_print(
+        wb,
+        about=names["about"],
+        questionnaire=names["questionnaire"],
+        data=names["data"],
+        codebook=names["codebook"],
+        scoring=names["scoring"],
+        header_row=HEADER_ROW,
+        part_rows=[c.row for c in question_sheet["A"] if c.value in headings],
+    )
     meta = wb.create_sheet(META_SHEET)
     for key, value in metadata_rows(
         instrument, lang=lang, group=group, data_sheet=names["data"], rows=rows
@@ -297,9 +312,7 @@ def _questionnaire_sheet(
         row = _questions_block(ws, row, instrument, after, numbers, lang, group)
     end = consent_text(instrument, "end", lang, group)
     _put(ws, row, 1, end or ui(lang, "thanks"), alignment=_WRAP)
-    if end:
-        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)
-        ws.row_dimensions[row].height = 45
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = "portrait"
     ws.page_setup.fitToWidth = 1

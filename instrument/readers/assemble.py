@@ -381,7 +381,7 @@ class Matcher:
             )
         n = len(raw)
         index = pd.RangeIndex(index_start, index_start + n)
-        items = self._items(raw, plan, index)
+        items = self._items(raw, plan, index, source, problems)
         background = self._background(raw, plan, index, source, problems)
         meta = self._meta(raw, plan, index, source, platform)
         value_labels = {
@@ -427,7 +427,14 @@ class Matcher:
         keep[candidates] = False
         return keep
 
-    def _items(self, raw: RawTable, plan: Plan, index: pd.RangeIndex) -> pd.DataFrame:
+    def _items(
+        self,
+        raw: RawTable,
+        plan: Plan,
+        index: pd.RangeIndex,
+        source: str = "",
+        problems: list[Problem] | None = None,
+    ) -> pd.DataFrame:
         by_item = {plan.roles[i].target: i for i in plan.columns("item")}
         present = [i for i in self.instrument.item_ids if i in by_item]
         columns = [raw.columns[by_item[i]] for i in present]
@@ -438,12 +445,29 @@ class Matcher:
         ):
             return _float_frame(columns, present, index)
         data = {}
+        labelled: dict[str, int] = {}
         for item_id in self.instrument.item_ids:
             if item_id in by_item:
                 recode = self.recode.get(item_id, self.recode.get(ALL_ITEMS))
-                data[item_id] = convert(
-                    raw.columns[by_item[item_id]], labels=self.item_labels[item_id], recode=recode
+                column = raw.columns[by_item[item_id]]
+                labelled[item_id] = _label_cells(column, self.item_labels[item_id], recode)
+                data[item_id] = convert(column, labels=self.item_labels[item_id], recode=recode)
+        labelled = {k: v for k, v in labelled.items() if v}
+        if labelled and problems is not None:
+            shown = ", ".join(f"{k} ({v:,})" for k, v in list(labelled.items())[:10])
+            more = f" and {len(labelled) - 10} more column(s)" if len(labelled) > 10 else ""
+            problems.append(
+                Problem(
+                    source,
+                    None,
+                    None,
+                    None,
+                    "answer_label_coded",
+                    "info",
+                    f"{sum(labelled.values()):,} answer(s) typed as answer labels (such as "
+                    f"'agree') were read as their codes: {shown}{more}",
                 )
+            )
         return _frame(data, index)
 
     def _background(
@@ -583,6 +607,23 @@ def convert(
     if all(isinstance(v, float) for v in table.values()):
         return converted.astype("float64")
     return converted
+
+
+def _label_cells(values, labels: Mapping[str, int] | None, recode) -> int:
+    """How many cells hold an answer label (not a number, not a recode key) that maps to a code."""
+    if not labels:
+        return 0
+    array = as_values(values)
+    if array.dtype.kind == "f":
+        return 0
+    counts = pd.Series(array[~pd.isna(array)]).value_counts()
+    n = 0
+    for value, count in counts.items():
+        if isinstance(value, str) and value.strip() and not _NUMBER.match(value.strip()):
+            key = normalise(value.strip())
+            if not (recode and key in recode) and key in labels:
+                n += int(count)
+    return n
 
 
 def _convert_one(value, labels, recode):
