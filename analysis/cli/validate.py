@@ -100,6 +100,27 @@ def check_item_columns(tables) -> None:
     help="Folder for report.html, tables.xlsx and results.json (created if needed).",
 )
 @click.option(
+    "--nfactors",
+    "n_factors",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Factors of the EFA (psych fa nfactors). Default: parallel analysis's number.",
+)
+@click.option(
+    "--rotation",
+    type=click.Choice(["oblimin", "promax", "varimax", "geomin", "none"]),
+    default="oblimin",
+    show_default=True,
+    help="EFA rotation (psych's names; none: unrotated).",
+)
+@click.option(
+    "--fm",
+    type=click.Choice(["minres", "ml", "pa"]),
+    default="minres",
+    show_default=True,
+    help="EFA extraction (psych fa fm): minimum residual, maximum likelihood, principal axis.",
+)
+@click.option(
     "--rename",
     "rename_path",
     default=None,
@@ -127,6 +148,9 @@ def command(
     n_boot,
     platform,
     out,
+    n_factors,
+    rotation,
+    fm,
     rename_path,
     allow_missing_items,
     quiet,
@@ -172,6 +196,9 @@ def command(
         missing=missing,
         cfa_missing=cfa_missing,
         n_boot=n_boot,
+        n_factors=n_factors,
+        rotation=None if rotation == "none" else rotation,
+        fm=fm,
     )
     if results.data.group_sizes is not None:
         sizes = results.data.group_sizes.set_index("label")["n"]

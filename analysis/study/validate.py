@@ -641,6 +641,9 @@ def validate(
     n_iter: int = 20,
     ci_level: float = 0.95,
     invariance_steps: Sequence[str] = ("configural", "metric", "scalar"),
+    n_factors: int | None = None,
+    rotation: str | None = "oblimin",
+    fm: str = "minres",
 ) -> ValidationResults:
     """Run the validation analyses of an instrument on collected responses.
 
@@ -682,6 +685,12 @@ def validate(
         Simulated data sets of the parallel analysis (``psych::fa.parallel``'s default).
     ci_level : float, default 0.95
     invariance_steps : sequence of str, default ("configural", "metric", "scalar")
+    n_factors : int, optional
+        Factors of the EFA (``psych::fa(r, nfactors)``); default: parallel analysis's number.
+    rotation : {"oblimin", "promax", "varimax", "geomin", None}, default "oblimin"
+        EFA rotation (psych's names; None: unrotated).
+    fm : {"minres", "ml", "pa"}, default "minres"
+        EFA extraction (psych ``fm``).
 
     Returns
     -------
@@ -722,6 +731,16 @@ def validate(
         )
     if not 0 < ci_level < 1:
         raise ValueError(f"ci_level: must be between 0 and 1, got {ci_level!r}")
+    from analysis.factor.efa import METHODS, ROTATIONS
+
+    if n_factors is not None and (
+        not isinstance(n_factors, (int, np.integer)) or isinstance(n_factors, bool) or n_factors < 1
+    ):
+        raise ValueError(f"n_factors: must be a whole number of at least 1, got {n_factors!r}")
+    if rotation not in ROTATIONS:
+        raise ValueError(f"rotation: must be one of {ROTATIONS}, got {rotation!r}")
+    if fm not in METHODS:
+        raise ValueError(f"fm: must be one of {METHODS}, got {fm!r}")
 
     tables = _as_tables(responses, instrument)
     run = _Runner()
@@ -788,6 +807,9 @@ def validate(
         "n_iter": int(n_iter),
         "ci_level": ci_level,
         "invariance_steps": list(invariance_steps),
+        "n_factors": None if n_factors is None else int(n_factors),
+        "rotation": rotation,
+        "fm": fm,
         "correlation": "polychoric" if ordinal else "pearson",
         "cfa_estimator": "WLSMV" if ordinal else "ML",
         "invariance_estimator": "ML",
@@ -874,7 +896,16 @@ def validate(
             else:
                 corr_input = out["polychoric"]
         if corr_input is not None:
-            _factor_steps(run, out, corr_input, n_fa, instrument, seed=seed, n_iter=int(n_iter))
+            _factor_steps(
+                run,
+                out,
+                corr_input,
+                n_fa,
+                instrument,
+                seed=seed,
+                n_iter=int(n_iter),
+                efa_options={"n_factors": n_factors, "rotation": rotation, "fm": fm},
+            )
 
     # --- CFA ----------------------------------------------------------------------------------
     _cfa_steps(run, out, codes, instrument, ordinal=ordinal, cfa_missing=cfa_missing)
@@ -970,8 +1001,11 @@ def _factor_steps(
     *,
     seed: int,
     n_iter: int,
+    efa_options: dict | None = None,
 ) -> None:
     from analysis.factor.efa import EFA
+
+    opts = {"n_factors": None, "rotation": "oblimin", "fm": "minres", **(efa_options or {})}
     from analysis.factor.factorability import bartlett_sphericity, kmo
     from analysis.factor.retention import parallel_analysis, velicer_map
 
@@ -1009,7 +1043,18 @@ def _factor_steps(
     p = corr_input.rho.shape[0] if hasattr(corr_input, "rho") else corr_input.shape[1]
     k = min(k, p - 1)
     out["suggested_factors"], out["factors_source"] = k, source
-    out["efa"] = run.run("efa", lambda: EFA(k).fit(corr_input, n_obs=n_obs))
+    if opts["n_factors"] is not None:
+        if opts["n_factors"] >= p:
+            run.skip("efa", f"--nfactors {opts['n_factors']}: needs fewer factors than items ({p})")
+            return
+        k = int(opts["n_factors"])
+        out["factors_source"] = (
+            f"--nfactors {k} (the retention rule suggested {out['suggested_factors']})"
+        )
+    out["efa"] = run.run(
+        "efa",
+        lambda: EFA(k, method=opts["fm"], rotation=opts["rotation"]).fit(corr_input, n_obs=n_obs),
+    )
 
 
 _USABLE = {
