@@ -121,3 +121,12 @@ def test_nfactors_fm_rotation_match_psych(tmp_path, capsys):
     np.testing.assert_allclose(np.abs(ours[:, order]), np.abs(expected), atol=2e-3)
     assert efa["fit"]["chi_square"] == pytest.approx(ref["STATISTIC"], rel=1e-3)
     assert efa["phi"] is None  # varimax: orthogonal
+    # the instrument has no sub-scales: omega across all items at --nfactors
+    # R: om <- psych::omega(bfi[1:25], nfactors = 5); om$omega_h, om$omega.tot; abs 2e-3 as
+    # tests/test_reliability.py (psych's iterated minres stops early)
+    omega_ref = json.loads((DATA / "bfi_reference.json").read_text(encoding="utf-8"))["omega_all"]
+    om = result["reliability"]["omega_hierarchical"]
+    assert om["n_factors"] == 5
+    assert om["omega_hierarchical"] == pytest.approx(omega_ref["omega_h"], abs=2e-3)
+    assert om["omega_total"] == pytest.approx(omega_ref["omega_total"], abs=2e-3)
+    assert "Omega across all items at 5 factors" in (out / "report.html").read_text("utf-8")

@@ -272,6 +272,11 @@ class ValidationResults:
     invariance : InvarianceResult or None
     invariance_model : str or None
         Name of the model tested for invariance.
+    omega_hierarchical : OmegaResult or None
+        For instruments without sub-scales (no facets under themes): psych ``omega(x, nfactors)``
+        of all structure items at ``n_factors`` (default: the retention rule's number), the
+        general factor's omega hierarchical by Schmid–Leiman (psych's default ``flip = TRUE``,
+        no keys).
     complete_case : CompleteCaseReport or None
         :func:`analysis.sem.missingness.complete_case_report` of the structure items: how many
         respondents listwise deletion keeps and which items' gaps cost most (its ``note()`` is the
@@ -304,6 +309,7 @@ class ValidationResults:
     invariance: Any = None
     invariance_model: str | None = None
     complete_case: Any = None
+    omega_hierarchical: Any = None
     steps: tuple[Step, ...] = ()
 
     def step(self, name: str) -> Step:
@@ -906,6 +912,25 @@ def validate(
                 n_iter=int(n_iter),
                 efa_options={"n_factors": n_factors, "rotation": rotation, "fm": fm},
             )
+        if not instrument_has_hierarchy(instrument):
+            k_omega = n_factors if n_factors is not None else out.get("suggested_factors")
+            if k_omega is None or k_omega < 2 or k_omega >= p:
+                run.skip(
+                    "omega_hierarchical",
+                    f"omega hierarchical needs 2 to {p - 1} factors, got {k_omega}",
+                )
+            else:
+                from analysis.reliability import omega
+
+                out["omega_hierarchical"] = run.run(
+                    "omega_hierarchical",
+                    lambda: omega(
+                        fa_items,
+                        n_factors=int(k_omega),
+                        missing=missing,
+                        correlation="polychoric" if ordinal else "pearson",
+                    ),
+                )
 
     # --- CFA ----------------------------------------------------------------------------------
     _cfa_steps(run, out, codes, instrument, ordinal=ordinal, cfa_missing=cfa_missing)
@@ -960,6 +985,7 @@ def validate(
         cfa_skipped=out.get("cfa_skipped", {}),
         cfa_comparison=out.get("cfa_comparison"),
         complete_case=out.get("complete_case"),
+        omega_hierarchical=out.get("omega_hierarchical"),
         validity=out.get("validity"),
         validity_model=out.get("validity_model"),
         criterion=out.get("criterion"),
@@ -1214,6 +1240,20 @@ def _keyed_first(items: Sequence[str], instrument: Instrument) -> tuple[str, ...
         items.remove(positive[0])
         items.insert(0, positive[0])
     return tuple(items)
+
+
+def instrument_has_hierarchy(instrument: Instrument) -> bool:
+    """True when a scale of the specification has sub-scales (facets under themes, as the MHDQ).
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> instrument_has_hierarchy(load_instrument())
+    True
+    >>> instrument_has_hierarchy(load_instrument("examples/bfi.yaml"))
+    False
+    """
+    return any(instrument.children(s.id) for s in instrument.root_scales)
 
 
 def criterion_scales(instrument: Instrument) -> tuple[str, ...]:
@@ -1586,6 +1626,15 @@ def _to_dict(res: ValidationResults) -> dict:
                 "ci_level": rel.ci_level,
                 "problems": list(rel.problems),
                 "scales": rel.table.to_dict(orient="records"),
+                "omega_hierarchical": None
+                if res.omega_hierarchical is None
+                else {
+                    "n_factors": int(res.omega_hierarchical.n_factors),
+                    **{
+                        str(r["coefficient"]): float(r["estimate"])
+                        for _, r in res.omega_hierarchical.summary().iterrows()
+                    },
+                },
             }
         ),
     )
