@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -93,3 +94,39 @@ def test_rename_maps_r_style_names(bfi_400, tmp_path, capsys):
         capsys,
     )
     assert code == 1 and "A1, N5" in err
+
+
+@pytest.mark.slow
+def test_nfactors_fm_rotation_match_psych(tmp_path, capsys):
+    """--nfactors 5 --fm ml --rotation varimax on all of bfi against
+    psych::fa(bfi[, 1:25], nfactors = 5, fm = "ml", rotate = "varimax") (bfi_reference.json)."""
+    from analysis.factor.efa import match_factors
+
+    ref = json.loads((DATA / "bfi_reference.json").read_text(encoding="utf-8"))["fa_ml_varimax"]
+    out = tmp_path / "o"
+    code, _, err = run_cli(
+        ["validate", str(DATA / "bfi.csv"), "--instrument", str(BFI), "--out", str(out)]
+        + ["--nfactors", "5", "--fm", "ml", "--rotation", "varimax", *FAST],
+        capsys,
+    )
+    assert code == 0, err
+    result = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert result["options"]["n_factors"] == 5 and result["options"]["fm"] == "ml"
+    efa = result["efa"]
+    ours = pd.DataFrame(efa["loadings"]["values"], index=efa["loadings"]["rows"])
+    expected = np.array(ref["loadings"]["values"])
+    ours = ours.loc[ref["loadings"]["rows"]].to_numpy()
+    # reverse-keyed items may enter with flipped signs: compare magnitudes after matching factors
+    order, _ = match_factors(np.abs(ours), np.abs(expected))
+    np.testing.assert_allclose(np.abs(ours[:, order]), np.abs(expected), atol=2e-3)
+    assert efa["fit"]["chi_square"] == pytest.approx(ref["STATISTIC"], rel=1e-3)
+    assert efa["phi"] is None  # varimax: orthogonal
+    # the instrument has no sub-scales: omega across all items at --nfactors
+    # R: om <- psych::omega(bfi[1:25], nfactors = 5); om$omega_h, om$omega.tot; abs 2e-3 as
+    # tests/test_reliability.py (psych's iterated minres stops early)
+    omega_ref = json.loads((DATA / "bfi_reference.json").read_text(encoding="utf-8"))["omega_all"]
+    om = result["reliability"]["omega_hierarchical"]
+    assert om["n_factors"] == 5
+    assert om["omega_hierarchical"] == pytest.approx(omega_ref["omega_h"], abs=2e-3)
+    assert om["omega_total"] == pytest.approx(omega_ref["omega_total"], abs=2e-3)
+    assert "Omega across all items at 5 factors" in (out / "report.html").read_text("utf-8")

@@ -108,6 +108,27 @@ def check_item_columns(tables) -> None:
     help="Folder for report.html, tables.xlsx and results.json (created if needed).",
 )
 @click.option(
+    "--nfactors",
+    "n_factors",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Factors of the EFA (psych fa nfactors). Default: parallel analysis's number.",
+)
+@click.option(
+    "--rotation",
+    type=click.Choice(["oblimin", "promax", "varimax", "geomin", "none"]),
+    default="oblimin",
+    show_default=True,
+    help="EFA rotation (psych's names; none: unrotated).",
+)
+@click.option(
+    "--fm",
+    type=click.Choice(["minres", "ml", "pa"]),
+    default="minres",
+    show_default=True,
+    help="EFA extraction (psych fa fm): minimum residual, maximum likelihood, principal axis.",
+)
+@click.option(
     "--rename",
     "rename_path",
     default=None,
@@ -137,6 +158,9 @@ def command(
     irt,
     platform,
     out,
+    n_factors,
+    rotation,
+    fm,
     rename_path,
     allow_missing_items,
     wave_column,
@@ -204,6 +228,9 @@ def command(
             missing=missing,
             cfa_missing=cfa_missing,
             n_boot=n_boot,
+            n_factors=n_factors,
+            rotation=None if rotation == "none" else rotation,
+            fm=fm,
             irt=irt,
             progress=progress,
         )

@@ -940,6 +940,13 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
         for note in reliability_notes(res.reliability.problems):
             report.note(note)
         _show_verdicts(report, all_verdicts, "reliability")
+    om = res.omega_hierarchical
+    if om is not None:
+        report.paragraph(
+            f"Omega across all items at {om.n_factors} factors (psych::omega, Schmid–Leiman, "
+            f"the specification has no sub-scales): ω hierarchical = {_f(om.omega_hierarchical)}, "
+            f"ω total = {_f(om.omega_total)}."
+        )
 
     # 5. factorability and retention
     report.section(

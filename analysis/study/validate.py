@@ -272,6 +272,11 @@ class ValidationResults:
     invariance : InvarianceResult or None
     invariance_model : str or None
         Name of the model tested for invariance.
+    omega_hierarchical : OmegaResult or None
+        For instruments without sub-scales (no facets under themes): psych ``omega(x, nfactors)``
+        of all structure items at ``n_factors`` (default: the retention rule's number), the
+        general factor's omega hierarchical by Schmid–Leiman (psych's default ``flip = TRUE``,
+        no keys).
     complete_case : CompleteCaseReport or None
         :func:`analysis.sem.missingness.complete_case_report` of the structure items: how many
         respondents listwise deletion keeps and which items' gaps cost most (its ``note()`` is the
@@ -317,6 +322,7 @@ class ValidationResults:
     invariance_model: str | None = None
     complete_case: Any = None
     irt: Any = None
+    omega_hierarchical: Any = None
     steps: tuple[Step, ...] = ()
     bifactor: dict = field(default_factory=dict)
     estimator_warning: str = ""
@@ -686,6 +692,9 @@ def validate(
     invariance_steps: Sequence[str] = ("configural", "metric", "scalar"),
     irt: bool | None = None,
     progress: Callable[[int, int | None, str], None] | None = None,
+    n_factors: int | None = None,
+    rotation: str | None = "oblimin",
+    fm: str = "minres",
 ) -> ValidationResults:
     """Run the validation analyses of an instrument on collected responses.
 
@@ -736,6 +745,12 @@ def validate(
         Called as ``progress(done, total, step)`` before each analysis step (``step`` one of
         :data:`VALIDATION_STEPS`, ``done`` the steps finished) and as ``progress(total, total,
         "done")`` at the end; the command line shows it as a progress display.
+    n_factors : int, optional
+        Factors of the EFA (``psych::fa(r, nfactors)``); default: parallel analysis's number.
+    rotation : {"oblimin", "promax", "varimax", "geomin", None}, default "oblimin"
+        EFA rotation (psych's names; None: unrotated).
+    fm : {"minres", "ml", "pa"}, default "minres"
+        EFA extraction (psych ``fm``).
 
     Returns
     -------
@@ -776,6 +791,16 @@ def validate(
         )
     if not 0 < ci_level < 1:
         raise ValueError(f"ci_level: must be between 0 and 1, got {ci_level!r}")
+    from analysis.factor.efa import METHODS, ROTATIONS
+
+    if n_factors is not None and (
+        not isinstance(n_factors, (int, np.integer)) or isinstance(n_factors, bool) or n_factors < 1
+    ):
+        raise ValueError(f"n_factors: must be a whole number of at least 1, got {n_factors!r}")
+    if rotation not in ROTATIONS:
+        raise ValueError(f"rotation: must be one of {ROTATIONS}, got {rotation!r}")
+    if fm not in METHODS:
+        raise ValueError(f"fm: must be one of {METHODS}, got {fm!r}")
 
     tables = _as_tables(responses, instrument)
     run = _Runner(progress)
@@ -843,6 +868,9 @@ def validate(
         "n_iter": int(n_iter),
         "ci_level": ci_level,
         "invariance_steps": list(invariance_steps),
+        "n_factors": None if n_factors is None else int(n_factors),
+        "rotation": rotation,
+        "fm": fm,
         "correlation": "polychoric" if ordinal else "pearson",
         "cfa_estimator": "WLSMV" if ordinal else "ML",
         "invariance_estimator": "ML",
@@ -929,7 +957,35 @@ def validate(
             else:
                 corr_input = out["polychoric"]
         if corr_input is not None:
-            _factor_steps(run, out, corr_input, n_fa, instrument, seed=seed, n_iter=int(n_iter))
+            _factor_steps(
+                run,
+                out,
+                corr_input,
+                n_fa,
+                instrument,
+                seed=seed,
+                n_iter=int(n_iter),
+                efa_options={"n_factors": n_factors, "rotation": rotation, "fm": fm},
+            )
+        if not instrument_has_hierarchy(instrument):
+            k_omega = n_factors if n_factors is not None else out.get("suggested_factors")
+            if k_omega is None or k_omega < 2 or k_omega >= p:
+                run.skip(
+                    "omega_hierarchical",
+                    f"omega hierarchical needs 2 to {p - 1} factors, got {k_omega}",
+                )
+            else:
+                from analysis.reliability import omega
+
+                out["omega_hierarchical"] = run.run(
+                    "omega_hierarchical",
+                    lambda: omega(
+                        fa_items,
+                        n_factors=int(k_omega),
+                        missing=missing,
+                        correlation="polychoric" if ordinal else "pearson",
+                    ),
+                )
 
     # --- CFA ----------------------------------------------------------------------------------
     _cfa_steps(run, out, codes, instrument, ordinal=ordinal, cfa_missing=cfa_missing)
@@ -993,6 +1049,7 @@ def validate(
         cfa_skipped=out.get("cfa_skipped", {}),
         cfa_comparison=out.get("cfa_comparison"),
         complete_case=out.get("complete_case"),
+        omega_hierarchical=out.get("omega_hierarchical"),
         validity=out.get("validity"),
         validity_model=out.get("validity_model"),
         criterion=out.get("criterion"),
@@ -1037,8 +1094,11 @@ def _factor_steps(
     *,
     seed: int,
     n_iter: int,
+    efa_options: dict | None = None,
 ) -> None:
     from analysis.factor.efa import EFA
+
+    opts = {"n_factors": None, "rotation": "oblimin", "fm": "minres", **(efa_options or {})}
     from analysis.factor.factorability import bartlett_sphericity, kmo
     from analysis.factor.retention import parallel_analysis, velicer_map
 
@@ -1076,7 +1136,18 @@ def _factor_steps(
     p = corr_input.rho.shape[0] if hasattr(corr_input, "rho") else corr_input.shape[1]
     k = min(k, p - 1)
     out["suggested_factors"], out["factors_source"] = k, source
-    out["efa"] = run.run("efa", lambda: EFA(k).fit(corr_input, n_obs=n_obs))
+    if opts["n_factors"] is not None:
+        if opts["n_factors"] >= p:
+            run.skip("efa", f"--nfactors {opts['n_factors']}: needs fewer factors than items ({p})")
+            return
+        k = int(opts["n_factors"])
+        out["factors_source"] = (
+            f"--nfactors {k} (the retention rule suggested {out['suggested_factors']})"
+        )
+    out["efa"] = run.run(
+        "efa",
+        lambda: EFA(k, method=opts["fm"], rotation=opts["rotation"]).fit(corr_input, n_obs=n_obs),
+    )
 
 
 _USABLE = {
@@ -1346,6 +1417,20 @@ def _keyed_first(items: Sequence[str], instrument: Instrument) -> tuple[str, ...
         items.remove(positive[0])
         items.insert(0, positive[0])
     return tuple(items)
+
+
+def instrument_has_hierarchy(instrument: Instrument) -> bool:
+    """True when a scale of the specification has sub-scales (facets under themes, as the MHDQ).
+
+    Examples
+    --------
+    >>> from instrument.spec import load_instrument
+    >>> instrument_has_hierarchy(load_instrument())
+    True
+    >>> instrument_has_hierarchy(load_instrument("examples/bfi.yaml"))
+    False
+    """
+    return any(instrument.children(s.id) for s in instrument.root_scales)
 
 
 def criterion_scales(instrument: Instrument) -> tuple[str, ...]:
@@ -1773,6 +1858,15 @@ def _to_dict(res: ValidationResults) -> dict:
                 "ci_level": rel.ci_level,
                 "problems": list(rel.problems),
                 "scales": rel.table.to_dict(orient="records"),
+                "omega_hierarchical": None
+                if res.omega_hierarchical is None
+                else {
+                    "n_factors": int(res.omega_hierarchical.n_factors),
+                    **{
+                        str(r["coefficient"]): float(r["estimate"])
+                        for _, r in res.omega_hierarchical.summary().iterrows()
+                    },
+                },
             }
         ),
     )
