@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
+import sys
 
 from instrument.errors import MHDQError
 
@@ -14,14 +17,28 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 FORMULA_LOOKALIKES = "\uff1d\uff0b\uff0d\uff20\ufe66\ufe62\ufe63\ufe6b\u2212"
 #: What a spreadsheet may trim before it looks at the first character: spaces of every kind
 #: (no-break, thin, ideographic, ...), zero-width characters and the byte-order mark.
-_TRIMMED = (
-    " \u00a0\u1680\u180e\u2000-\u200f\u2028\u2029\u202f\u205f\u2060\u3000\ufeff"
-)
+_TRIMMED = " \u00a0\u1680\u180e\u2000-\u200f\u2028\u2029\u202f\u205f\u2060\u3000\ufeff"
 #: Text a spreadsheet could evaluate: a trigger or look-alike, possibly after trimmed characters.
 FORMULA_START = re.compile(f"^[{_TRIMMED}]*[=+\\-@{FORMULA_LOOKALIKES}\t\r\n]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 #: Control characters removed from untrusted text (public for instrument.io.write).
 CONTROL_CHARACTERS = _CONTROL
+
+
+def _openpyxl_uses_defusedxml() -> bool:
+    """openpyxl's own ``openpyxl.xml.DEFUSEDXML``, without importing openpyxl when not yet loaded.
+
+    Importing openpyxl costs ~0.3 s (it pulls in numpy and PIL), which every command would pay at
+    start-up; until it is imported, the same rule openpyxl applies is evaluated here: defusedxml
+    is importable and ``OPENPYXL_DEFUSEDXML`` is not set to anything but ``True``.
+    """
+    loaded = sys.modules.get("openpyxl.xml")
+    if loaded is not None:
+        return bool(loaded.DEFUSEDXML)
+    return (
+        importlib.util.find_spec("defusedxml") is not None
+        and os.environ.get("OPENPYXL_DEFUSEDXML", "True") == "True"
+    )
 
 
 def assert_defusedxml() -> None:
@@ -30,9 +47,7 @@ def assert_defusedxml() -> None:
     openpyxl protects against quadratic-blowup and billion-laughs XML only when defusedxml is
     importable (and ``OPENPYXL_DEFUSEDXML`` is not set to False).
     """
-    from openpyxl.xml import DEFUSEDXML
-
-    if not DEFUSEDXML:
+    if not _openpyxl_uses_defusedxml():
         raise MHDQError(
             "openpyxl is not using defusedxml, so workbooks could carry XML bombs; install "
             "defusedxml and unset OPENPYXL_DEFUSEDXML"
