@@ -126,9 +126,11 @@ def _minres(R: np.ndarray, n_factors: int) -> np.ndarray:
     gradient): about 5× faster than factor_analyzer's numerical-gradient minres and without
     importing scikit-learn.
     """
+    from analysis._compat import single_threaded_blas
     from analysis.factor.efa import extract_factors
 
-    loadings, _, _ = extract_factors(R, n_factors, method="minres")
+    with single_threaded_blas():  # 36 x 36 eigh: 0.1 ms on one thread, 20 ms contended
+        loadings, _, _ = extract_factors(R, n_factors, method="minres")
     return np.asarray(loadings, dtype="float64").reshape(R.shape[0], n_factors)
 
 
