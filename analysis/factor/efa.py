@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from factor_analyzer import Rotator
-from scipy import optimize, stats
+from scipy import optimize, special  # not scipy.stats: ~1 s to import
 from sklearn.base import BaseEstimator
 
 from analysis._compat import single_threaded_blas
@@ -263,8 +263,8 @@ def _rmsea_interval(chisq: float, dof: float, n: int, alpha: float) -> tuple[flo
     def bound(target):
         def f(lam):
             if lam > 0:
-                return stats.ncx2.cdf(chisq, dof, lam) - target
-            return stats.chi2.cdf(chisq, dof) - target
+                return special.chndtr(chisq, dof, lam) - target
+            return special.chdtr(dof, chisq) - target
 
         if f(0.0) < 0:
             return 0.0
@@ -310,7 +310,7 @@ def fit_statistics(
     dof = p * (p - 1) / 2 - p * k + k * (k - 1) / 2
     nm = (n_obs - 1) - (2 * p + 5) / 6 - (2 * k) / 3
     chisq = objective * nm
-    pval = float(stats.chi2.sf(chisq, dof)) if dof > 0 else np.nan
+    pval = float(special.chdtrc(dof, chisq)) if dof > 0 else np.nan
     f0 = float(np.trace(rs) - np.linalg.slogdet(rs)[1] - p)
     m0 = f0 * 2 / (p * (p - 1))
     mm = objective / dof if dof > 0 else np.nan

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special  # not scipy.stats: ~1 s to import
 
 from analysis._results import Result
 from analysis.correlation import pairwise_cov, smc
@@ -84,8 +84,8 @@ def feldt_interval(
     check_ci_level(ci_level)
     p = 1.0 - ci_level
     df1, df2 = n_obs - 1, (n_obs - 1) * (n_items - 1)
-    low = 1.0 - (1.0 - alpha) * stats.f.ppf(1.0 - p / 2.0, df1, df2)
-    high = 1.0 - (1.0 - alpha) * stats.f.ppf(p / 2.0, df1, df2)
+    low = 1.0 - (1.0 - alpha) * special.fdtri(df1, df2, 1.0 - p / 2.0)
+    high = 1.0 - (1.0 - alpha) * special.fdtri(df1, df2, p / 2.0)
     return float(low), float(high)
 
 
@@ -312,7 +312,7 @@ def cronbach_alpha(
         _warn_negative_items(C, names)
     core = alpha_from_covariance(C)
     ase = float(np.sqrt(core["q"] / n))
-    z = stats.norm.ppf(0.5 + ci_level / 2.0)
+    z = special.ndtri(0.5 + ci_level / 2.0)
     lo, hi = feldt_interval(core["raw_alpha"], n, k, ci_level=ci_level)
     drop_rows = []
     for i in range(k):
