@@ -734,8 +734,10 @@ def _iter_outputs(
                     progress(done["n_read"], str(path))
                 yield from _take_file(path, done, None, tally, options.chunk_rows)
         except BaseException:
+            # the executor drops its process table on shutdown: take it first
+            workers = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
-            for process in list(getattr(pool, "_processes", {}).values()):
+            for process in workers:
                 process.terminate()  # an interrupted run does not wait for busy workers
             raise
         pool.shutdown(wait=True)
