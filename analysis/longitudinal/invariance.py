@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis._results import Result
 from analysis.longitudinal._checks import check_columns, wave_order
 from analysis.sem.engine import (
     ALPHA,
@@ -240,8 +241,8 @@ def _widen(
     return wide, list(order)
 
 
-@dataclass(frozen=True, slots=True)
-class LongitudinalInvariance:
+@dataclass(frozen=True, slots=True, repr=False)
+class LongitudinalInvariance(Result):
     """The longitudinal invariance ladder: one fitted model per step.
 
     Attributes

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis._results import Result
+
 __all__ = ["BifactorIndices", "bifactor_indices", "bifactor_indices_of_fit", "total_score_verdict"]
 
 #: Thresholds commonly used to call an instrument essentially unidimensional (Rodriguez, Reise &
@@ -24,8 +26,8 @@ __all__ = ["BifactorIndices", "bifactor_indices", "bifactor_indices_of_fit", "to
 ECV_MIN, OMEGA_H_MIN = 0.70, 0.80
 
 
-@dataclass(frozen=True, slots=True)
-class BifactorIndices:
+@dataclass(frozen=True, slots=True, repr=False)
+class BifactorIndices(Result):
     """Indices of a bifactor solution (Rodriguez, Reise & Haviland, 2016).
 
     Attributes

@@ -14,11 +14,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from analysis._results import Result
+
 __all__ = ["CompleteCaseReport", "complete_case_report"]
 
 
-@dataclass(frozen=True, slots=True)
-class CompleteCaseReport:
+@dataclass(frozen=True, slots=True, repr=False)
+class CompleteCaseReport(Result):
     """Complete-case share of a set of items and each item's part in the loss.
 
     Attributes

@@ -239,7 +239,7 @@ def simulate_study(
     >>> from instrument import load_instrument
     >>> study = simulate_study(load_instrument("mhdq-0.2.0"), n=60, seed=1)
     >>> sorted(study.responses["wave"].unique(), key=float)
-    ['0', '12', '6']
+    ['0', '6', '12']
     >>> bool((study.outcomes["synthetic"] == "synthetic").all())
     True
     """

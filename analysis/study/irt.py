@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis._results import Result
 from instrument.errors import DataError, UsageError
 from instrument.spec import Instrument
 
@@ -163,8 +164,8 @@ class ScaleIRT:
         }
 
 
-@dataclass(frozen=True)
-class IRTStudy:
+@dataclass(frozen=True, repr=False)
+class IRTStudy(Result):
     """The IRT section of the validation study.
 
     Attributes

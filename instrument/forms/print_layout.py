@@ -32,8 +32,8 @@ def wrapped_lines(text: str, width: float, *, font_size: float = 11.0, bold: boo
     --------
     >>> wrapped_lines("short", 20)
     1
-    >>> wrapped_lines("one two three four five six seven eight nine ten", 12)
-    5
+    >>> wrapped_lines("one two three four five six seven eight nine ten", 12)  # 9 a line
+    6
     """
     scale = (11.0 / font_size) * (0.9 if bold else 1.0)
     per_line = max(1, int(width * CHARS_PER_WIDTH * scale) - 1)
