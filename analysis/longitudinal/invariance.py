@@ -31,6 +31,7 @@ from analysis.sem.engine import (
     missing_stats,
     prepare_data,
 )
+from analysis.sem.invariance import STEP_FIT_MEASURES
 from analysis.sem.syntax import MeasurementModel
 
 __all__ = [
@@ -268,20 +269,7 @@ class LongitudinalInvariance(Result):
         rmsea_ci_upper, srmr, aic, bic, delta_chisq, delta_df, delta_pvalue, delta_cfi,
         delta_rmsea, supported`` (changes relative to the previous step; ``supported``: ΔCFI ≥ −.01
         and ΔRMSEA ≤ .015, True for the configural step)."""
-        cols = [
-            "npar",
-            "chisq",
-            "df",
-            "pvalue",
-            "cfi",
-            "tli",
-            "rmsea",
-            "rmsea_ci_lower",
-            "rmsea_ci_upper",
-            "srmr",
-            "aic",
-            "bic",
-        ]
+        cols = STEP_FIT_MEASURES
         rows, prev = [], None
         for name in self.steps:
             fm = self.fits[name].fit_measures_

@@ -21,6 +21,22 @@ from analysis.sem.syntax import MeasurementModel
 
 __all__ = ["MultiGroupCFA", "measurement_invariance", "InvarianceResult", "STEPS"]
 
+#: Fit measures of each step of an invariance sequence, in table order.
+STEP_FIT_MEASURES = (
+    "npar",
+    "chisq",
+    "df",
+    "pvalue",
+    "cfi",
+    "tli",
+    "rmsea",
+    "rmsea_ci_lower",
+    "rmsea_ci_upper",
+    "srmr",
+    "aic",
+    "bic",
+)
+
 #: The invariance steps and the parameter classes each holds equal across groups
 #: (lavaan ``group.equal``).
 STEPS: dict[str, tuple[str, ...]] = {
@@ -181,20 +197,7 @@ class InvarianceResult(Result):
         """One row per step: ``step, group_equal, npar, chisq, df, pvalue, cfi, tli, rmsea,
         rmsea_ci_lower, rmsea_ci_upper, srmr, aic, bic, delta_chisq, delta_df, delta_pvalue,
         delta_cfi, delta_rmsea`` (changes relative to the previous step; NaN for the first)."""
-        cols = [
-            "npar",
-            "chisq",
-            "df",
-            "pvalue",
-            "cfi",
-            "tli",
-            "rmsea",
-            "rmsea_ci_lower",
-            "rmsea_ci_upper",
-            "srmr",
-            "aic",
-            "bic",
-        ]
+        cols = STEP_FIT_MEASURES
         rows, prev = [], None
         for name in self.steps:
             fm = self.fits[name].fit_measures_
