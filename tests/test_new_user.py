@@ -105,7 +105,7 @@ def test_cfa_table_shows_each_models_n(bfi_spec):
     data = simulate_cohort(bfi_spec, n=300, seed=4).responses  # synthetic
     items = [c for c in bfi_spec.item_ids if c in data]
     data.loc[data.index[:40], items[0]] = np.nan  # more rows lose an answer: listwise CFA n falls
-    res = validate(data, bfi_spec, n_boot=0, n_iter=2)
+    res = validate(data, bfi_spec, n_boot=0, n_iter=2, cfa_missing="listwise")
     ns = {int(f.n_obs_) for f in res.cfa.values()}
     assert len(ns) == 1
     n_cfa = ns.pop()
@@ -115,7 +115,7 @@ def test_cfa_table_shows_each_models_n(bfi_spec):
     html = build_report(res).render()
     table = html[html.index("Model comparison") :]
     table = table[: table.index("</table>")]
-    assert ">N</th>" in table and table.count(f">{n_cfa}<") == len(sheet)
+    assert ">n</th>" in table and table.count(f">{n_cfa}<") == len(sheet)
     sample = next(v for v in verdicts(res) if v.label.startswith("sample size"))
     assert f"n = {n_cfa} (the respondents the CFA used, of 300 analysed)" in sample.label
 
