@@ -3,7 +3,7 @@
 - ``instrument`` never imports ``analysis``.
 - Inside ``analysis`` imports point down the layers: ``cli`` → ``study``/``simulate``/``report`` →
   the statistical rooms (``reliability``, ``factor``, ``sem``, ``irt``, ``attrition``) → the
-  foundations (``correlation``, ``_results``, ``errors``, ``_compat``). Never up.
+  foundations (``correlation``, ``_results``, ``_estimator``, ``errors``, ``_compat``). Never up.
 - The statistical rooms and the foundations take arrays, frames and keys: they never import an
   ``Instrument`` (nor ``instrument.spec``).
 - No module imports another module's private names (leading underscore), either as
@@ -27,6 +27,7 @@ LAYER_NAMES = ["foundation", "statistics", "orchestration", "cli", "facade"]
 #: The layer of each room (first component under ``analysis``).
 ROOMS = {
     "_compat": FOUNDATION,
+    "_estimator": FOUNDATION,
     "_results": FOUNDATION,
     "correlation": FOUNDATION,
     "errors": FOUNDATION,

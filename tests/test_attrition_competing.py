@@ -23,6 +23,7 @@ from analysis.attrition.competing import (
     fit_competing_risks,
     gray_test,
 )
+from analysis.errors import NotFittedError
 
 DATA = Path(__file__).parent / "data"
 REF = json.loads((DATA / "competing_reference.json").read_text())
@@ -178,7 +179,7 @@ def test_bad_input_is_named():
         FineGrayModel().fit(
             pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [2.0, 4.0, 6.0]}), [1, 2, 3], [1, 2, 0]
         )
-    with pytest.raises(RuntimeError, match="fit"):
+    with pytest.raises(NotFittedError, match="fit"):
         FineGrayModel().summary()
 
 

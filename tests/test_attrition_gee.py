@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from analysis.attrition.gee import GEEModel
+from analysis.errors import NotFittedError
 
 DATA = Path(__file__).parent / "data"
 REF = json.loads((DATA / "gee_reference.json").read_text())
@@ -89,7 +90,7 @@ def test_summary_and_errors(ohio):
         GEEModel().fit(ohio[["age"]], ohio["resp"] * 2, groups=ohio["id"])
     with pytest.raises(ValueError, match="smoke take a single value"):
         GEEModel().fit(ohio[["age"]].assign(smoke=1), ohio["resp"], groups=ohio["id"])
-    with pytest.raises(RuntimeError, match="fit"):
+    with pytest.raises(NotFittedError, match="fit"):
         GEEModel().summary()
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.errors import NotFittedError
 from analysis.sem.cfa import CFA, compare_models
 from analysis.sem.engine import rmsea_interval
 from analysis.sem.syntax import MeasurementModel
@@ -151,7 +152,7 @@ def test_bad_data_is_reported_by_name(hs):
         CFA(ref["model"]).fit(data.assign(x3="a"))
     with pytest.raises(ValueError, match="missing"):
         CFA(ref["model"], missing="pairwise").fit(data)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         CFA(ref["model"]).modification_indices()
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis._estimator import Estimator, ModelResults
 from analysis._results import Result
 from analysis.attrition.cox import CoxModel
 from analysis.errors import ConvergenceWarning
@@ -575,7 +576,7 @@ def _fg_robust_cov(data: _FineGrayData, beta: np.ndarray, hess: np.ndarray) -> n
     return hinv @ v2 @ hinv.T
 
 
-class FineGrayModel:
+class FineGrayModel(Estimator):
     """Fine-Gray proportional subdistribution-hazards model for one outcome type (scikit-learn
     style).
 
@@ -605,6 +606,8 @@ class FineGrayModel:
         at x = 0 (``crr``'s ``uftime`` and ``bfitj``).
     n_obs_, n_events_, n_competing_ : int
     converged_ : bool
+    results_ : ModelResults
+        The :meth:`summary` table and the scalar statistics.
 
     Notes
     -----
@@ -730,11 +733,8 @@ class FineGrayModel:
         self.n_events_ = int(data.event.sum())
         self.n_competing_ = int(data.other.sum())
         self.converged_ = bool(converged)
-        return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "coef_"):
-            raise RuntimeError("FineGrayModel: call fit() first")
+        table = _ratio_table(self.coef_, self.se_, self.ci_level)
+        return self._finish_fit(ModelResults.of(self, table, {"cause": _plain(self.cause)}))
 
     def predict_cumulative_incidence(self, X: pd.DataFrame, times) -> pd.DataFrame:
         """Predicted cumulative incidence :math:`1 - \\exp(-e^{x\\beta}\\Lambda_0(t))` of the
@@ -756,7 +756,7 @@ class FineGrayModel:
         """One row per term: ``estimate`` (log subdistribution HR), ``se``, ``z``, ``p``,
         ``hazard_ratio`` (subdistribution HR), ``ci_low``, ``ci_high``, ``ci_level``."""
         self._check_fitted()
-        return _ratio_table(self.coef_, self.se_, self.ci_level)
+        return self.results_.summary()
 
     def to_dict(self) -> dict:
         self._check_fitted()

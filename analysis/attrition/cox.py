@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis._estimator import Estimator, ModelResults
 from analysis._results import Result
 from analysis.attrition.concordance import Concordance, concordance_counting, concordance_index
 from analysis.errors import ConvergenceWarning
@@ -584,7 +585,7 @@ def _time_transform(time, event, at, transform):
 # --------------------------------------------------------------------------------------------
 # The estimator
 # --------------------------------------------------------------------------------------------
-class CoxModel:
+class CoxModel(Estimator):
     """Cox proportional hazards model of time to disengagement (scikit-learn style).
 
     Parameters
@@ -619,6 +620,8 @@ class CoxModel:
     n_obs_, n_events_ : int
     concordance_ : Concordance
         Harrell's C of the linear predictor, as ``coxph`` reports it.
+    results_ : ModelResults
+        The :meth:`summary` table and the scalar statistics (log-likelihoods, counts).
 
     Notes
     -----
@@ -745,12 +748,10 @@ class CoxModel:
             if start is None
             else concordance_counting(start, time, event, lp)
         )
-        return self
+        table = effect_table(self.coef_, self.se_, self.sds_, self.ci_level, ratio="hazard_ratio")
+        return self._finish_fit(ModelResults.of(self, table))
 
     # ---------------------------------------------------------------------------------
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "coef_"):
-            raise RuntimeError("CoxModel: call fit() first")
 
     def _matrix(self, X: pd.DataFrame) -> np.ndarray:
         missing = [c for c in self.feature_names_in_ if c not in X.columns]
@@ -784,7 +785,7 @@ class CoxModel:
         ``ci_low``, ``ci_high`` (HR per unit), ``sd``, ``hr_per_sd``, ``hr_per_sd_ci_low``,
         ``hr_per_sd_ci_high``, ``ci_level``."""
         self._check_fitted()
-        return effect_table(self.coef_, self.se_, self.sds_, self.ci_level, ratio="hazard_ratio")
+        return self.results_.summary()
 
     def zph(
         self, X: pd.DataFrame, time, event, *, transform: str = "km"

@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.genmod import cov_struct as cs
 
+from analysis._estimator import Estimator
 from analysis._results import Result
 from analysis.errors import ConvergenceWarning
 
@@ -129,7 +130,7 @@ class GEEResult(Result):
         }
 
 
-class GEEModel:
+class GEEModel(Estimator):
     """Logistic GEE for a repeated binary outcome with a working correlation within members.
 
     Parameters
@@ -150,6 +151,7 @@ class GEEModel:
     alpha_, scale_ : float
     n_obs_, n_clusters_ : int
     converged_ : bool
+    results_ : GEEResult
 
     Notes
     -----
@@ -263,14 +265,14 @@ class GEEModel:
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "coef_"):
-            raise RuntimeError("GEEModel: call fit() first")
+        return self._finish_fit(self._result())
 
     def result(self) -> GEEResult:
+        """The fitted model's results (``results_``)."""
         self._check_fitted()
+        return self.results_
+
+    def _result(self) -> GEEResult:
         z = stats.norm.ppf(0.5 + self.ci_level / 2)
         est = self.coef_.to_numpy()
         se = self.se_.to_numpy()

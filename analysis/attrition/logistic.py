@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from analysis._estimator import Estimator, ModelResults
 from analysis.attrition.concordance import Concordance, concordance_index
 from analysis.attrition.cox import check_estimable, check_settings, effect_table
 from analysis.errors import ConvergenceWarning
@@ -88,7 +89,7 @@ def logistic_irls(
     return beta, info, converged
 
 
-class LogisticModel:
+class LogisticModel(Estimator):
     """Logistic regression of disengagement (yes/no) at follow-up (scikit-learn style).
 
     Parameters
@@ -114,6 +115,8 @@ class LogisticModel:
     n_obs_, n_events_ : int
     auc_ : Concordance
         Apparent area under the ROC curve (C for a binary outcome).
+    results_ : ModelResults
+        The :meth:`summary` table and the scalar statistics (log-likelihoods, counts).
 
     Notes
     -----
@@ -223,11 +226,7 @@ class LogisticModel:
         self.n_events_ = int(y.sum())
         self.converged_ = bool(converged)
         self.auc_ = auc(y, lp)
-        return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "coef_"):
-            raise RuntimeError("LogisticModel: call fit() first")
+        return self._finish_fit(ModelResults.of(self, self._table()))
 
     def _lp(self, values: np.ndarray) -> np.ndarray:
         return self.intercept_ + (values * self.coef_.to_numpy()).sum(axis=1)
@@ -253,6 +252,9 @@ class LogisticModel:
         ``odds_ratio``, ``ci_low``, ``ci_high``, ``sd``, ``odds_ratio_per_sd``,
         ``odds_ratio_per_sd_ci_low``, ``odds_ratio_per_sd_ci_high``, ``ci_level``."""
         self._check_fitted()
+        return self.results_.summary()
+
+    def _table(self) -> pd.DataFrame:
         coef = pd.concat([pd.Series({"(Intercept)": self.intercept_}), self.coef_])
         se = pd.Series(np.sqrt(np.diag(self.cov_.to_numpy())), index=coef.index)
         sds = pd.concat([pd.Series({"(Intercept)": np.nan}), self.sds_])

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from factor_analyzer import Rotator
 from scipy import optimize, special  # not scipy.stats: ~1 s to import
-from sklearn.base import BaseEstimator
 
 from analysis._compat import single_threaded_blas
+from analysis._estimator import Estimator, ModelResults
 from analysis._results import Result
 from analysis.correlation import smc
 from analysis.errors import ConvergenceWarning, HeywoodCaseWarning
@@ -339,7 +339,7 @@ def fit_statistics(
     )
 
 
-class EFA(BaseEstimator):
+class EFA(Estimator):
     """Exploratory factor analysis with ``psych::fa`` defaults and results.
 
     Parameters
@@ -383,6 +383,8 @@ class EFA(BaseEstimator):
         communality exceeds 1.
     weights_ : DataFrame
         Regression (Thurstone) factor-score weights ``R⁻¹·structure``.
+    results_ : ModelResults
+        The tidy loadings (:meth:`summary`) and the scalar fit statistics.
 
     Notes
     -----
@@ -546,10 +548,8 @@ class EFA(BaseEstimator):
         else:
             self.means_ = self.scales_ = None
         self.feature_names_in_ = np.array(names, dtype=object)
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "loadings_"):
-            raise ValueError("this EFA is not fitted yet: call fit() first")
+        fit_stats = {} if self.fit_ is None else self.fit_.to_dict()
+        self._finish_fit(ModelResults.of(self, self._loadings_table(), fit_stats))
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         """Regression (Thurstone) factor scores, one row per respondent, columns ``F1..Fk``.
@@ -579,6 +579,9 @@ class EFA(BaseEstimator):
     def summary(self) -> pd.DataFrame:
         """Tidy loadings: one row per item and factor (``item, factor, loading, communality``)."""
         self._check_fitted()
+        return self.results_.summary()
+
+    def _loadings_table(self) -> pd.DataFrame:
         long = (
             self.loadings_.rename_axis("item")
             .reset_index()

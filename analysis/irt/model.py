@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import sparse, stats
 
 from analysis._compat import single_threaded_blas
+from analysis._estimator import Estimator
 from analysis._results import Result
 from analysis.errors import ConvergenceWarning
 from analysis.irt.items import (
@@ -238,7 +239,7 @@ class IRTFit(Result):
         return out
 
 
-class GradedResponseModel:
+class GradedResponseModel(Estimator):
     """Unidimensional IRT model for ordinal items by marginal maximum likelihood (EM).
 
     Parameters
@@ -309,6 +310,9 @@ class GradedResponseModel:
     ['item', 'item_type', 'parameter', 'estimate']
     """
 
+    #: Newton steps per M-step (an engine constant, not a setting; the multi-group model sets it)
+    _m_newton_steps = 1
+
     # set by analysis.irt.load_item_parameters when the parameters came from a file
     instrument_fingerprint_: str | None = None
 
@@ -332,7 +336,6 @@ class GradedResponseModel:
         self.tol = tol
         self.gradient_tol = gradient_tol
         self.max_iter = max_iter
-        self._m_newton_steps = 1
 
     # ------------------------------------------------------------------ checks
     def _item_types(self, n_items: int, n_categories: np.ndarray, items: list[str]) -> list[str]:
@@ -603,12 +606,7 @@ class GradedResponseModel:
             self.cov_ = inverse if self.se_type == "louis" else inverse @ meat @ inverse
         self.converged_ = converged
         self.n_iter_ = n_iter
-        self.results_ = self._results()
-        return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "params_"):
-            raise ValueError("this model is not fitted yet; call fit(data) first")
+        return self._finish_fit(self._results())
 
     def _results(self) -> IRTFit:
         z = stats.norm.ppf(0.5 + self.ci_level / 2.0)

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis._compat import single_threaded_blas
+from analysis._estimator import Estimator, ModelResults
 from analysis.errors import ConvergenceWarning
 from analysis.irt.model import GradedResponseModel, check_responses, prepare_responses, start_values
 
@@ -30,7 +31,7 @@ def _group_weights(nodes: np.ndarray, mean: float, sd: float) -> np.ndarray:
     return w / w.sum()
 
 
-class MultipleGroupGradedModel:
+class MultipleGroupGradedModel(Estimator):
     """A graded (or GPCM/2PL) model fitted jointly in several groups.
 
     Parameters
@@ -57,6 +58,8 @@ class MultipleGroupGradedModel:
     loglik_ : float
     n_parameters_ : int
     converged_ : bool
+    results_ : ModelResults
+        ``parameters_`` as its table and the scalar statistics (log-likelihood, counts).
 
     Notes
     -----
@@ -141,7 +144,7 @@ class MultipleGroupGradedModel:
         self._owners = owners
         self._kinds = expanded_kinds
         self._categories = whole.categories
-        return self
+        return self._finish_fit(ModelResults.of(self, self.parameters_))
 
     def group_models(self) -> dict[Any, GradedResponseModel]:
         """Each group's item parameters as a fitted single-group model (on the common scale).
@@ -150,8 +153,7 @@ class MultipleGroupGradedModel:
         respondents; the trait of group g is N(``group_means_[g]``, ``group_variances_[g]``)
         on this scale, while the returned models score with the N(0, 1) quadrature.
         """
-        if not hasattr(self, "params_"):
-            raise ValueError("this model is not fitted yet; call fit(data, group) first")
+        self._check_fitted()
         out = {}
         for label in self.groups_:
             model = GradedResponseModel([])

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis._estimator import Estimator, ModelResults
 from analysis._results import Result
 from analysis.longitudinal._checks import check_columns, wave_order
 from analysis.sem.engine import (
@@ -108,7 +109,7 @@ class _WaveStructure(Structure):
         self.n_free = counter
 
 
-class LongitudinalInvarianceCFA:
+class LongitudinalInvarianceCFA(Estimator):
     """One longitudinal CFA: a factor per wave, equal parameters across waves as asked.
 
     Parameters
@@ -137,6 +138,8 @@ class LongitudinalInvarianceCFA:
     model_ : MeasurementModel
         The configural pattern in wide names.
     converged_ : bool
+    results_ : ModelResults
+        ``estimates_`` as its table and ``fit_measures_`` among its statistics.
     """
 
     def __init__(
@@ -177,12 +180,18 @@ class LongitudinalInvarianceCFA:
         self.waves_ = tuple(order)
         self.n_obs_ = int(x.shape[0])
         self.model_ = model
-        return self
+        return self._finish_fit(
+            ModelResults.of(self, self.estimates_, self.fit_measures_.to_dict())
+        )
+
+    def summary(self) -> pd.DataFrame:
+        """The parameter estimates (``estimates_``)."""
+        self._check_fitted()
+        return self.results_.summary()
 
     def to_syntax(self) -> str:
         """The fitted model in lavaan syntax, with labels for the equalities (for R's ``cfa()``)."""
-        if not hasattr(self, "model_"):
-            raise RuntimeError("this LongitudinalInvarianceCFA is not fitted yet: call fit first")
+        self._check_fitted()
         return _syntax(self.model_, _check_factors(self.factors), len(self.waves_), self.equal)
 
 

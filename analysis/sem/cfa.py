@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import special  # not scipy.stats: ~1 s to import
 
+from analysis._estimator import Estimator, ModelResults
 from analysis.sem.engine import (
     LAMBDA,
     THETA,
@@ -38,7 +39,7 @@ from analysis.sem.syntax import MeasurementModel
 __all__ = ["CFA", "compare_models"]
 
 
-class CFA:
+class CFA(Estimator):
     """Confirmatory factor analysis by maximum likelihood (lavaan's ``cfa()`` defaults).
 
     Parameters
@@ -74,6 +75,8 @@ class CFA:
         Model-implied covariance matrix Σ̂.
     sample_cov_ : pandas.DataFrame
         ML sample covariance matrix S (divided by N).
+    results_ : ModelResults
+        ``estimates_`` as its table (:meth:`summary`) and ``fit_measures_`` among its statistics.
 
     Notes
     -----
@@ -165,12 +168,12 @@ class CFA:
         self.implied_cov_ = pd.DataFrame(sigma, index=model.observed, columns=model.observed)
         self.sample_cov_ = pd.DataFrame(st[0].cov, index=model.observed, columns=model.observed)
         self.model_ = model
-        return self
+        return self._finish_fit(self._results())
+
+    def _results(self) -> ModelResults:
+        return ModelResults.of(self, self.estimates_, self.fit_measures_.to_dict())
 
     # --- reading the solution -----------------------------------------------------------------
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "fit_measures_"):
-            raise RuntimeError("this CFA is not fitted yet: call fit(data) first")
 
     def standardized_loadings(self) -> pd.DataFrame:
         """Standardized loadings (``std_all``) as an indicators × factors table (0 where none)."""
@@ -261,7 +264,7 @@ class CFA:
     def summary(self) -> pd.DataFrame:
         """The parameter estimates (``estimates_``)."""
         self._check_fitted()
-        return self.estimates_.copy()
+        return self.results_.summary()
 
 
 def _nested(a: MeasurementModel, b: MeasurementModel) -> bool:

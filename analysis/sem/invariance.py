@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 from scipy import special  # not scipy.stats: ~1 s to import
 
+from analysis._estimator import Estimator, ModelResults
 from analysis._results import Result
 from analysis.sem.engine import Structure, fit_structure, group_stats, missing_stats, prepare_data
 from analysis.sem.syntax import MeasurementModel
@@ -48,7 +49,7 @@ STEPS: dict[str, tuple[str, ...]] = {
 _ALLOWED_EQUAL = ("loadings", "intercepts", "residuals", "lv.variances", "lv.covariances")
 
 
-class MultiGroupCFA:
+class MultiGroupCFA(Estimator):
     """Multi-group confirmatory factor analysis by maximum likelihood.
 
     Parameters
@@ -77,6 +78,8 @@ class MultiGroupCFA:
     n_obs_ : pandas.Series
         Respondents used per group.
     converged_ : bool
+    results_ : ModelResults
+        ``estimates_`` as its table and ``fit_measures_`` among its statistics.
 
     Notes
     -----
@@ -161,13 +164,14 @@ class MultiGroupCFA:
         self.groups_ = labels
         self.n_obs_ = pd.Series(n_obs, name="n_obs")
         self.model_ = model
-        return self
+        return self._finish_fit(
+            ModelResults.of(self, self.estimates_, self.fit_measures_.to_dict())
+        )
 
     def summary(self) -> pd.DataFrame:
         """The parameter estimates (``estimates_``)."""
-        if not hasattr(self, "fit_measures_"):
-            raise RuntimeError("this MultiGroupCFA is not fitted yet: call fit(data) first")
-        return self.estimates_.copy()
+        self._check_fitted()
+        return self.results_.summary()
 
 
 @dataclass(frozen=True, slots=True, repr=False)

@@ -621,7 +621,7 @@ class OrdinalCFA(CFA):
         self.model_ = model
         self.implied_cov_ = pd.DataFrame(struct.implied(theta, 0)[0], index=items, columns=items)
         self.sample_cov_ = st.correlations.copy()
-        return self
+        return self._finish_fit(self._results())
 
     def modification_indices(self, top: int | None = 10) -> pd.DataFrame:
         """Not available for WLSMV (lavaan's need the DWLS information); raises ``NotImplementedError``."""
