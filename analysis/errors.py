@@ -12,7 +12,7 @@ Errors (a user can cause them; the CLI prints them without a traceback):
 - :class:`SpecError` — an instrument specification that cannot be loaded (every problem listed,
   each a :class:`SpecProblem`).
 - :class:`NotFittedError` — an estimator used before ``fit``; also a ``ValueError`` and an
-  ``AttributeError`` as scikit-learn's ``NotFittedError`` is, and a subclass of it.
+  ``AttributeError``, as scikit-learn's ``NotFittedError`` is.
 
 Warnings (the analysis runs, but the user should know):
 
@@ -22,8 +22,6 @@ Warnings (the analysis runs, but the user should know):
 """
 
 from __future__ import annotations
-
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 from instrument.errors import (
     ConvergenceWarning,
@@ -49,10 +47,13 @@ __all__ = [
 ]
 
 
-class NotFittedError(UsageError, _SklearnNotFittedError):
+class NotFittedError(UsageError, ValueError, AttributeError):
     """An estimator was used before ``fit``.
 
-    A :class:`UsageError` of this package and scikit-learn's ``NotFittedError`` (so a
-    ``ValueError`` and an ``AttributeError``), which lets ``hasattr`` and
-    ``sklearn.utils.validation.check_is_fitted`` treat an unfitted model as scikit-learn does.
+    A :class:`UsageError` of this package, and a ``ValueError`` and an ``AttributeError`` as
+    scikit-learn's ``NotFittedError`` is, so ``hasattr(model, "results_")`` is ``False`` on an
+    unfitted model. It does not subclass scikit-learn's class: importing scikit-learn to define
+    it would load ``sklearn.base`` with every ``import analysis.errors`` (issue 16);
+    ``sklearn.utils.validation.check_is_fitted`` raises its own class on our models
+    (``Estimator.__sklearn_is_fitted__``).
     """

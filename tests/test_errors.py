@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
-from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 
 import instrument.errors
 from analysis import errors
@@ -15,8 +17,17 @@ def test_analysis_errors_are_instruments_classes_plus_not_fitted():
             assert getattr(errors, name) is getattr(instrument.errors, name), name
     for base in (errors.UsageError, errors.MHDQError, ValueError, AttributeError):
         assert issubclass(errors.NotFittedError, base)
-    assert issubclass(errors.NotFittedError, SklearnNotFittedError)
     assert errors.NotFittedError.exit_code == errors.UsageError.exit_code
+
+
+def test_the_errors_and_the_estimator_base_do_not_load_scikit_learn():
+    # NotFittedError is a ValueError and AttributeError as scikit-learn's is, without its import
+    code = (
+        "import sys, analysis.errors, analysis._estimator; "
+        "print(any(m.startswith('sklearn') for m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 
 def test_not_fitted_is_caught_by_hasattr_and_by_value_error():
