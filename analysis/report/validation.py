@@ -12,6 +12,7 @@ judgement against a threshold is a verdict that names its rule and cites its sou
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -748,31 +749,12 @@ def expected_figures(res) -> int:
     return n
 
 
-def build_report(res, *, labels: dict | None = None) -> HtmlReport:
-    """The validation report as an :class:`~analysis.report.html.HtmlReport` (not yet written).
-
-    Parameters
-    ----------
-    res : ValidationResults
-    labels : dict, optional
-        Response category labels per code (default: taken from the results' instrument block).
-    """
-    from analysis.report import plots
-
-    inst = res.instrument
-    synthetic = res.data.synthetic
-    subtitle = (
-        f"{inst['name']} (version {inst['version']}, specification fingerprint "
-        f"{inst['fingerprint']}) · "
-        f"{res.data.n_used} respondents analysed · created {res.provenance['created']}"
-    )
-    if synthetic:
-        subtitle = "SYNTHETIC DATA · " + subtitle
-    report = HtmlReport(f"Validation report: {inst['short_name']}", subtitle=subtitle)
-    all_verdicts = verdicts(res)
+def _data_section(
+    report: HtmlReport, res, all_verdicts: list[Verdict], labels: dict | None
+) -> None:
+    """1. Rows read, rejected and analysed; problem counts; how missing answers were handled."""
     opts = res.options
-
-    # 1. data
+    synthetic = res.data.synthetic
     report.section(
         "Data and problems",
         intro=(
@@ -814,7 +796,14 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     )
     _show_verdicts(report, all_verdicts, "data")
 
-    # 2. answers per item
+
+def _answers_section(
+    report: HtmlReport, res, all_verdicts: list[Verdict], labels: dict | None
+) -> None:
+    """2. Diverging stacked bars of the answers per item, and the answer table."""
+    from analysis.report import plots
+
+    inst = res.instrument
     report.section(
         "Answers per item",
         intro=(
@@ -847,7 +836,11 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
         caption="Answers, missing and not-applicable per item (mean and SD as answered)",
     )
 
-    # 3. item statistics
+
+def _item_statistics_section(
+    report: HtmlReport, res, all_verdicts: list[Verdict], labels: dict | None
+) -> None:
+    """3. Item statistics within each scale (psych::alpha), flagging low item-rest correlations."""
     report.section(
         "Item statistics",
         intro=(
@@ -889,7 +882,12 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
                 + " (a common flag for revision; DeVellis 2017)."
             )
 
-    # 4. reliability
+
+def _reliability_section(
+    report: HtmlReport, res, all_verdicts: list[Verdict], labels: dict | None
+) -> None:
+    """4. Reliability per scale (α with its intervals, ω, λ4, SEM) and ω across all items."""
+    opts = res.options
     report.section(
         "Reliability",
         intro=(
@@ -948,7 +946,14 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
             f"ω total = {_f(om.omega_total)}."
         )
 
-    # 5. factorability and retention
+
+def _factors_section(
+    report: HtmlReport, res, all_verdicts: list[Verdict], labels: dict | None
+) -> None:
+    """5. Factorability (KMO, Bartlett) and the number of factors (parallel analysis, MAP)."""
+    from analysis.report import plots
+
+    opts = res.options
     report.section(
         "Factorability and the number of factors",
         intro=(
@@ -990,7 +995,11 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
             f"The specification hypothesises {_n_leaves(res)} facet(s)."
         )
 
-    # 6. EFA
+
+def _efa_section(report: HtmlReport, res, all_verdicts: list[Verdict], labels: dict | None) -> None:
+    """6. The EFA: loadings heatmap and table, factor correlations, fit."""
+    from analysis.report import plots
+
     report.section(
         "Exploratory factor analysis",
         intro=(
@@ -1031,7 +1040,12 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
                 f"[{_f(f.rmsea_low)}, {_f(f.rmsea_high)}], RMSR = {_f(f.rms)}."
             )
 
-    # 7. CFA
+
+def _cfa_section(report: HtmlReport, res, all_verdicts: list[Verdict], labels: dict | None) -> None:
+    """7. The hypothesised CFA models: comparison, fit figure, loadings of the primary model."""
+    from analysis.report import plots
+
+    opts = res.options
     report.section(
         "Confirmatory factor analysis",
         intro=(
@@ -1140,9 +1154,11 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
             if fc.shape[0] > 1:
                 report.table(fc, caption=f"Factor correlations of the {primary} model", digits=2)
 
-    _bifactor_section(report, res, all_verdicts)
 
-    # 8. validity
+def _validity_section(
+    report: HtmlReport, res, all_verdicts: list[Verdict], labels: dict | None
+) -> None:
+    """8. Convergent and discriminant validity (CR, AVE, Fornell-Larcker, HTMT, criterion)."""
     report.section(
         "Convergent and discriminant validity",
         intro=(
@@ -1178,7 +1194,13 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
             )
         _show_verdicts(report, all_verdicts, "validity")
 
-    # 9. invariance
+
+def _invariance_section(
+    report: HtmlReport, res, all_verdicts: list[Verdict], labels: dict | None
+) -> None:
+    """9. Measurement invariance across the --group-by groups."""
+    from analysis.report import plots
+
     report.section(
         "Measurement invariance",
         intro=(
@@ -1225,10 +1247,13 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
         )
         _show_verdicts(report, all_verdicts, "invariance")
 
-    # 10. item response theory (analysis/report/irt.py)
-    render_irt(report, res, _status_note)
 
-    # 11. provenance
+def _provenance_section(
+    report: HtmlReport, res, all_verdicts: list[Verdict], labels: dict | None
+) -> None:
+    """11. Which analyses ran, and the provenance of the report."""
+    inst = res.instrument
+    opts = res.options
     report.section(
         "Analyses run and software", intro="Status of each analysis, and what produced this report."
     )
@@ -1243,6 +1268,62 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     }
     prov.update({k: v for k, v in res.provenance["software"].items()})
     report.table(pd.DataFrame({"value": prov}).rename_axis("item"), caption="Provenance")
+
+
+def _bifactor(report: HtmlReport, res, all_verdicts: list[Verdict], labels: dict | None) -> None:
+    """7b. The method models (bifactor, acquiescence) and whether a total score is justified."""
+    _bifactor_section(report, res, all_verdicts)
+
+
+def _irt(report: HtmlReport, res, all_verdicts: list[Verdict], labels: dict | None) -> None:
+    """10. Item response theory (analysis/report/irt.py)."""
+    render_irt(report, res, _status_note)
+
+
+#: The report's sections in order: each renders one part of the results into the report.
+SECTIONS: tuple[Callable[[HtmlReport, Any, list[Verdict], dict | None], None], ...] = (
+    _data_section,
+    _answers_section,
+    _item_statistics_section,
+    _reliability_section,
+    _factors_section,
+    _efa_section,
+    _cfa_section,
+    _bifactor,
+    _validity_section,
+    _invariance_section,
+    _irt,
+    _provenance_section,
+)
+
+
+def build_report(res, *, labels: dict | None = None) -> HtmlReport:
+    """The validation report as an :class:`~analysis.report.html.HtmlReport` (not yet written).
+
+    Parameters
+    ----------
+    res : ValidationResults
+    labels : dict, optional
+        Response category labels per code (default: taken from the results' instrument block).
+
+    Notes
+    -----
+    The title block is built here; each section is rendered by its own function, in the order of
+    :data:`SECTIONS`.
+    """
+    inst = res.instrument
+    synthetic = res.data.synthetic
+    subtitle = (
+        f"{inst['name']} (version {inst['version']}, specification fingerprint "
+        f"{inst['fingerprint']}) · "
+        f"{res.data.n_used} respondents analysed · created {res.provenance['created']}"
+    )
+    if synthetic:
+        subtitle = "SYNTHETIC DATA · " + subtitle
+    report = HtmlReport(f"Validation report: {inst['short_name']}", subtitle=subtitle)
+    all_verdicts = verdicts(res)
+    for render in SECTIONS:
+        render(report, res, all_verdicts, labels)
     return report
 
 
