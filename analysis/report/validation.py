@@ -357,7 +357,20 @@ def _v(section: str, label: str, value: Any, passed: Any, key: str) -> Verdict:
 # Verdicts
 # --------------------------------------------------------------------------------------------
 def verdicts(res) -> list[Verdict]:
-    """Every verdict the report shows, in report order."""
+    """Every verdict the report shows, in report order (one function per section)."""
+    return [
+        *_sample_verdicts(res),
+        *_reliability_verdicts(res),
+        *_factorability_verdicts(res),
+        *_cfa_verdicts(res),
+        *_bifactor_verdicts(res),
+        *_validity_verdicts(res),
+        *_invariance_verdicts(res),
+    ]
+
+
+def _sample_verdicts(res) -> list[Verdict]:
+    """Sample size against the items of the factor analyses."""
     out: list[Verdict] = []
     p = len(res.data.structure_items)
     n = res.data.n_used
@@ -378,6 +391,12 @@ def verdicts(res) -> list[Verdict]:
                 "sample",
             )
         )
+    return out
+
+
+def _reliability_verdicts(res) -> list[Verdict]:
+    """α and ω total per scale (the general factor of a bifactor model: its own verdict)."""
+    out: list[Verdict] = []
     if res.reliability is not None:
         for _, row in res.reliability.table.iterrows():
             a, o = row["alpha"], row["omega_total"]
@@ -408,6 +427,12 @@ def verdicts(res) -> list[Verdict]:
                     "omega",
                 )
             )
+    return out
+
+
+def _factorability_verdicts(res) -> list[Verdict]:
+    """Overall KMO and Bartlett's test."""
+    out: list[Verdict] = []
     if res.kmo is not None:
         k = res.kmo.overall
         out.append(
@@ -431,6 +456,12 @@ def verdicts(res) -> list[Verdict]:
                 "bartlett",
             )
         )
+    return out
+
+
+def _cfa_verdicts(res) -> list[Verdict]:
+    """Per CFA model: sample size, CFI with SRMR, RMSEA."""
+    out: list[Verdict] = []
     if res.cfa_comparison is not None:
         for _, row in _fit_indices(res).iterrows():
             n_model = _model_n(res, row["model"])
@@ -474,7 +505,12 @@ def verdicts(res) -> list[Verdict]:
                     "rmsea",
                 )
             )
-    out.extend(_bifactor_verdicts(res))
+    return out
+
+
+def _validity_verdicts(res) -> list[Verdict]:
+    """CR and AVE per factor; HTMT and Fornell-Larcker per pair of factors."""
+    out: list[Verdict] = []
     if res.validity is not None:
         for factor, row in res.validity.factors.iterrows():
             cr, ave = row["composite_reliability"], row["ave"]
@@ -523,6 +559,12 @@ def verdicts(res) -> list[Verdict]:
                     "fornell_larcker",
                 )
             )
+    return out
+
+
+def _invariance_verdicts(res) -> list[Verdict]:
+    """ΔCFI and ΔRMSEA of each invariance step against the previous one."""
+    out: list[Verdict] = []
     if res.invariance is not None:
         summary = res.invariance.summary()
         for step, row in summary.iloc[1:].iterrows():
