@@ -39,6 +39,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis._results import Result
 from instrument.spec import Instrument, load_instrument
 
 __all__ = ["DemoResult", "SYNTHETIC_NOTICE", "run_demo"]
@@ -49,8 +50,8 @@ SYNTHETIC_NOTICE = (
 )
 
 
-@dataclass(frozen=True)
-class DemoResult:
+@dataclass(frozen=True, repr=False)
+class DemoResult(Result):
     """What :func:`run_demo` wrote and found.
 
     Attributes

@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis._compat import single_threaded_blas
+from analysis._results import Result
 from analysis.factor.efa import extract_factors
 from analysis.reliability import feldt_interval
 from analysis.reliability.bootstrap import bootstrap_correlations, omega_total_replicates
@@ -95,8 +96,8 @@ TARGET_METRICS = {
 }
 
 
-@dataclass(frozen=True)
-class StudyPlan:
+@dataclass(frozen=True, repr=False)
+class StudyPlan(Result):
     """What a study of ``n`` respondents can expect, from ``reps`` simulated cohorts.
 
     Attributes
@@ -219,8 +220,8 @@ class StudyPlan:
         return ax
 
 
-@dataclass(frozen=True)
-class SampleSizeSearch:
+@dataclass(frozen=True, repr=False)
+class SampleSizeSearch(Result):
     """The smallest N on the grid meeting every target (:func:`find_sample_size`).
 
     Attributes

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis._results import Result
 from instrument.check import CheckedResponses, check_responses, hash_ids, merge_seen
 from instrument.errors import DataQualityWarning
 from instrument.problems import Problem
@@ -137,8 +138,8 @@ class Step:
         }
 
 
-@dataclass(frozen=True)
-class DataSummary:
+@dataclass(frozen=True, repr=False)
+class DataSummary(Result):
     """The data as read, checked and used (aggregates only: no respondent identifiers).
 
     Attributes
@@ -212,8 +213,8 @@ class DataSummary:
         }
 
 
-@dataclass(frozen=True)
-class ValidationResults:
+@dataclass(frozen=True, repr=False)
+class ValidationResults(Result):
     """Every result of :func:`validate`, with provenance.
 
     Attributes
