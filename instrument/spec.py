@@ -15,9 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:  # pandas is imported lazily, where it is used
+    import pandas as pd
 
 from instrument.errors import SpecError, SpecProblem
 from instrument.hypotheses import hypothesis_problems
@@ -33,19 +36,16 @@ EMBEDDED = {"mhdq": "mhdq.yaml", "mhdq-0.1.0": "mhdq.yaml", "mhdq-0.2.0": "mhdq-
 #: ending in an underscore (SPSS reserves that pattern for system variables in some procedures).
 VARIABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
 #: Words reserved in at least one of R, SPSS and Stata (compared case-insensitively), and XLSForm's ``meta``.
+_RESERVED_WORDS = {
+    "R": "if else repeat while function for next break TRUE FALSE NULL Inf NaN NA NA_integer_ "
+    "NA_real_ NA_character_ in",
+    "SPSS": "ALL AND BY EQ GE GT LE LT NE NOT OR TO WITH",
+    "Stata": "byte double float int long str strL using _all _b _coef _cons _n _N _pi _pred _rc "
+    "_skip",
+    "XLSForm": "meta",
+}
 RESERVED_NAMES = frozenset(
-    name.lower()
-    for name in (
-        # R
-        "if else repeat while function for next break TRUE FALSE NULL Inf NaN NA NA_integer_ "
-        "NA_real_ NA_character_ in "
-        # SPSS
-        "ALL AND BY EQ GE GT LE LT NE NOT OR TO WITH "
-        # Stata
-        "byte double float int long str strL using _all _b _coef _cons _n _N _pi _pred _rc _skip "
-        # XLSForm
-        "meta"
-    ).split()
+    name.lower() for words in _RESERVED_WORDS.values() for name in words.split()
 )
 PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 QUESTION_TYPES = ("single_choice", "multiple_choice", "integer", "date", "year_month", "text")
@@ -445,7 +445,7 @@ class Instrument:
             changed = bool(extra)
         return tuple(item.id for item in self.items if item.scale in members)
 
-    def keys(self) -> pd.DataFrame:  # noqa: F821 - pandas imported lazily
+    def keys(self) -> pd.DataFrame:
         """Scoring key as psych's ``make.keys``: items × scales with +1, -1 or 0."""
         import pandas as pd
 
@@ -1145,7 +1145,7 @@ def _background(check, raw, langs, parameters) -> list[BackgroundQuestion]:
             check.add(
                 f"{path}.choices",
                 entry.get("choices"),
-                f"only single_choice and multiple_choice questions have choices",
+                "only single_choice and multiple_choice questions have choices",
             )
         minimum = maximum = None
         if entry.get("range") is not None:

@@ -306,7 +306,8 @@ def newton_on_risk_sets(
     obj = loglik - 0.5 * pen * beta @ beta
     converged = False
     it = 0
-    for it in range(1, max_iter + 1):
+    for _ in range(max_iter):
+        it += 1
         g = grad - pen * beta
         h = info + pen * np.eye(p)
         try:
@@ -817,7 +818,7 @@ def check_estimable(values: np.ndarray, names: list[str]) -> None:
     """Raise ``ValueError`` naming constant predictors, or saying the predictors are collinear."""
     if values.shape[0] < 2:
         raise ValueError("X: at least two rows are needed")
-    constant = [n for n, sd in zip(names, values.std(axis=0)) if not sd > 0]
+    constant = [n for n, sd in zip(names, values.std(axis=0), strict=True) if not sd > 0]
     if constant:
         raise ValueError(
             f"predictor(s) {', '.join(constant)} take a single value in the analysed data; "

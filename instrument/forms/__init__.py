@@ -384,7 +384,7 @@ def scale_labels(
 
     With ``with_missing`` the declared missing codes follow, labelled "missing".
     """
-    pairs = [(code, label) for code, label in zip(scale.codes, scale.labels[lang])]
+    pairs = list(zip(scale.codes, scale.labels[lang], strict=True))
     if scale.not_applicable is not None:
         pairs.append((scale.not_applicable, scale.not_applicable_label.get(lang, "N/A")))
     if with_missing:

@@ -156,7 +156,8 @@ def write_cvi_form(
         *[(label, None) for label in text["labels"]],
         (text["return"], None),
         (
-            f"{instrument.metadata.short_name} {instrument.version} \u00b7 {instrument.fingerprint} \u00b7 {generator()}",
+            f"{instrument.metadata.short_name} {instrument.version} \u00b7 "
+            f"{instrument.fingerprint} \u00b7 {generator()}",
             None,
         ),
     ]
@@ -264,7 +265,7 @@ def write_cvi_form(
     ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
 
     meta = wb.create_sheet("_mhdq")
-    for key, value in (
+    fields: tuple[tuple[str, str | int], ...] = (
         ("form", "cvi"),
         ("instrument", instrument.metadata.short_name),
         ("version", instrument.version),
@@ -276,8 +277,9 @@ def write_cvi_form(
         ("first_data_row", FIRST_DATA_ROW),
         ("n_items", last - FIRST_DATA_ROW + 1),
         ("generator", generator()),
-    ):
-        meta.append([key, neutralise(value)])
+    )
+    for key, entry in fields:
+        meta.append([key, neutralise(entry)])
     meta.sheet_state = "hidden"
     wb.active = 1
     wb.save(path)
@@ -357,7 +359,7 @@ def read_cvi_forms(
         path = Path(raw_path)
         name = str(path)
 
-        def problem(row, column, value, rule, severity, message):
+        def problem(row, column, value, rule, severity, message, name=name):
             problems.append(
                 Problem(
                     name,
@@ -498,7 +500,7 @@ def read_cvi_forms(
                     "a rating or comment without an item id in column A",
                 )
                 continue
-            if known is not None and item not in known:
+            if known is not None and instrument is not None and item not in known:
                 problem(
                     row_no,
                     "A",

@@ -100,7 +100,7 @@ def branching_logic(instrument: Instrument, conditions: tuple[Condition, ...]) -
 
 def _label(text: str) -> str:
     """Field text: REDCap renders labels as HTML, so angle brackets are escaped; untrusted text neutralised."""
-    return neutralise(text.replace("<", "&lt;").replace(">", "&gt;"))
+    return str(neutralise(text.replace("<", "&lt;").replace(">", "&gt;")))
 
 
 def _choices(pairs: list[tuple[int, str]]) -> str:
@@ -111,7 +111,7 @@ def _choices(pairs: list[tuple[int, str]]) -> str:
         ).strip()
         for _, label in pairs
     )
-    return " | ".join(f"{code}, {label}" for (code, _), label in zip(pairs, clean))
+    return " | ".join(f"{code}, {label}" for (code, _), label in zip(pairs, clean, strict=True))
 
 
 def dictionary_rows(

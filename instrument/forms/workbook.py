@@ -444,10 +444,7 @@ class _Validations:
 
         def make() -> DataValidation:
             literal = '"' + ",".join(str(c) for c in codes) + '"'
-            if len(literal) > 255:
-                formula = self._list_range(codes)
-            else:
-                formula = literal
+            formula = self._list_range(codes) if len(literal) > 255 else literal
             dv = DataValidation(type="list", formula1=formula)
             dv.prompt = prompt
             dv.error = self._error(", ".join(str(c) for c in codes))
@@ -683,7 +680,7 @@ def _codes_text(pairs: list[tuple[int, str]]) -> str:
 def codebook_rows(instrument: Instrument, *, lang: str, group: str | None = None) -> list[tuple]:
     """One row per data column, with the fields of :data:`CODEBOOK_COLUMNS`."""
     questions = {q.id: q for q in instrument.background}
-    out = []
+    out: list[tuple] = []
     for column in data_columns(instrument):
         if column.kind == "id":
             out.append((column.name, ui(lang, "respondent_id"), "text", "", "", "", "", "", ""))
@@ -849,7 +846,7 @@ def fill_data_entry(path: str | Path, frame, *, note: str | None = None) -> Path
         if sheet.column_dimensions[get_column_letter(k)].number_format == "yyyy-mm-dd"
     }
     for r, values in enumerate(frame.reindex(columns=columns).itertuples(index=False), start=first):
-        for c, (name, value) in enumerate(zip(columns, values), start=1):
+        for c, (name, value) in enumerate(zip(columns, values, strict=True), start=1):
             if value is None or (isinstance(value, float) and math.isnan(value)):
                 continue
             if isinstance(value, float) and value.is_integer():

@@ -195,7 +195,12 @@ def write_xlsform(
                 type="begin_group",
                 name=name,
                 appearance="field-list",
-                **texts("label", lambda code: ui(code, "part", n=section.number, total=len(secs))),
+                **texts(
+                    "label",
+                    lambda code, section=section: ui(
+                        code, "part", n=section.number, total=len(secs)
+                    ),
+                ),
             )
         )
         for item in section.items:
@@ -206,7 +211,10 @@ def write_xlsform(
                     required="yes",
                     appearance="likert",
                     relevant=relevant_expression(instrument, instrument.item_conditions(item.id)),
-                    **texts("label", lambda code: text_of(instrument, item.text, code, group)),
+                    **texts(
+                        "label",
+                        lambda code, item=item: text_of(instrument, item.text, code, group),
+                    ),
                 )
             )
         survey.append(row(type="end_group"))
