@@ -1082,7 +1082,7 @@ def _items(check, raw, langs, response_scales, scales, parameters) -> list[Item]
     return out
 
 
-def _background(check, raw, langs, parameters) -> list[BackgroundQuestion]:
+def _background(check, raw, langs, parameters) -> list[BackgroundQuestion]:  # noqa: C901 - one check per field
     out: list[BackgroundQuestion] = []
     entries = check.sequence(raw, "background", required=False)
     for n, entry in enumerate(entries):

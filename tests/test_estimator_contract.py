@@ -203,6 +203,14 @@ def unfitted_problems(model) -> list[str]:
         pass
     else:
         problems.append(f"check_is_fitted({name}()) passes before fit")
+    problems += _method_problems(model)
+    return problems
+
+
+def _method_problems(model) -> list[str]:
+    """Public methods of an unfitted ``model`` that do not raise NotFittedError."""
+    cls, name = type(model), type(model).__name__
+    problems = []
     for method in _public_methods(cls):
         required = [
             p

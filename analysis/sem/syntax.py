@@ -60,7 +60,7 @@ class MeasurementModel:
     orthogonal: tuple[str, ...] = ()
     fixed_loadings: tuple[tuple[str, str, float], ...] = ()
 
-    def __post_init__(self) -> None:
+    def __post_init__(self) -> None:  # noqa: C901 - one check per rule of a model, each naming it
         if not self.factors:
             raise ValueError("factors: a measurement model needs at least one factor")
         names = [f for f, _ in self.factors]

@@ -330,7 +330,7 @@ def _as_rating(value: object) -> int | None:
     return None
 
 
-def read_cvi_forms(
+def read_cvi_forms(  # noqa: C901 - one check per cell of a returned form, each a problem record
     paths: Iterable[str | Path], *, instrument: Instrument | None = None
 ) -> CviRatings:
     """Read returned content-validity workbooks.

@@ -96,7 +96,7 @@ def _list_name(prefix: str, ident: str) -> str:
     return f"{prefix}_{_SAFE.sub('_', ident)}"
 
 
-def write_xlsform(
+def write_xlsform(  # noqa: C901 - one branch per question type and XLSForm column
     instrument: Instrument, path: str | Path, *, lang: str | None = None, group: str | None = None
 ) -> Path:
     """Write the instrument as an XLSForm (.xlsx) for ODK and KoboToolbox.
