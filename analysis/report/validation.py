@@ -242,6 +242,13 @@ PAPER_HEADERS = {
     "cfi_scaled": "CFI (scaled)",
     "tli_scaled": "TLI (scaled)",
     "rmsea_scaled": "RMSEA (scaled)",
+    "cfi_robust": "CFI (robust)",
+    "tli_robust": "TLI (robust)",
+    "rmsea_robust": "RMSEA (robust)",
+    "rmsea_ci_lower_robust": "RMSEA (robust) 90% CI low",
+    "rmsea_ci_upper_robust": "RMSEA (robust) 90% CI high",
+    "pair_n_min": "Fewest n per item pair",
+    "pair_n_max": "Most n per item pair",
     "step": "Step",
     "group_equal": "Held equal",
     "delta_cfi": "ΔCFI",
@@ -364,6 +371,8 @@ def verdicts(res) -> list[Verdict]:
     used = ""
     if n_cfa is not None and n_cfa != n:
         used = f" (the respondents the CFA used, of {n} analysed)"
+        if res.options.get("cfa_missing") == "pairwise":
+            used = f" (the fewest respondents answering an item pair in the CFA, of {n} analysed)"
         n = n_cfa
     if p:
         ratio = n / p
@@ -552,6 +561,22 @@ def _model_n(res, model: str) -> int | None:
     return None if fit is None else int(fit.n_obs_)
 
 
+#: The missing-data rule of CFA, validity and invariance, as the report states it.
+_CFA_MISSING_TEXT = {
+    "listwise": "listwise",
+    "ml": "full-information ML (FIML)",
+    "pairwise": "pairwise-present WLSMV (each polychoric correlation from the respondents "
+    "answering both items; lavaan missing = 'pairwise'; invariance by FIML)",
+}
+
+
+def _pair_n_cells(r: pd.Series, cfa_missing: str) -> dict:
+    """The range of respondents per item pair beside a pairwise-present WLSMV model."""
+    if cfa_missing != "pairwise" or "pair_n_min" not in r.index:
+        return {}
+    return {"n per item pair": f"{int(r['pair_n_min'])}–{int(r['pair_n_max'])}"}
+
+
 def _listwise_cells(r: pd.Series) -> dict:
     """The listwise sensitivity fit beside a FIML model (none without it)."""
     if "listwise_n_obs" not in r.index:
@@ -684,8 +709,13 @@ def _bifactor_section(report: HtmlReport, res, all_verdicts: list[Verdict]) -> N
 
 
 def _cfa_n(res) -> int | None:
-    """The smallest number of respondents any CFA model used (None when no model was fitted)."""
-    ns = [int(fit.n_obs_) for fit in (res.cfa or {}).values() if hasattr(fit, "n_obs_")]
+    """The smallest number of respondents any CFA model used (None when no model was fitted);
+    for pairwise-present WLSMV the fewest answering both items of a pair."""
+    ns = [
+        int(getattr(fit, "pair_n_range_", (fit.n_obs_,))[0])
+        for fit in (res.cfa or {}).values()
+        if hasattr(fit, "n_obs_")
+    ]
     return min(ns) if ns else None
 
 
@@ -809,7 +839,7 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     report.paragraph(
         f"Missing answers: {opts['missing']} deletion for item statistics, reliability and "
         "correlations; "
-        + ("listwise" if opts["cfa_missing"] == "listwise" else "full-information ML (FIML)")
+        + _CFA_MISSING_TEXT.get(opts["cfa_missing"], "full-information ML (FIML)")
         + f" for CFA, validity and invariance ({res.data.n_complete} respondents answered every structure item)."
     )
     _show_verdicts(report, all_verdicts, "data")
@@ -1041,6 +1071,8 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
             + (
                 "listwise deletion"
                 if opts["cfa_missing"] == "listwise"
+                else "pairwise-present polychoric statistics for missing answers"
+                if opts["cfa_missing"] == "pairwise"
                 else "full-information ML for missing answers"
             )
             + "; first loading fixed to 1). Nested ML models are compared by Δχ² (lavTestLRT)."
@@ -1074,7 +1106,14 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
                         "CFI (scaled)": r["cfi_scaled"],
                         "TLI (scaled)": r["tli_scaled"],
                         "RMSEA (scaled)": r["rmsea_scaled"],
+                        "CFI (robust)": r.get("cfi_robust"),
+                        "TLI (robust)": r.get("tli_robust"),
+                        "RMSEA (robust)": r.get("rmsea_robust"),
+                        "90% CI (robust)": _ci(
+                            r.get("rmsea_ci_lower_robust"), r.get("rmsea_ci_upper_robust")
+                        ),
                         "SRMR": r["srmr"],
+                        **_pair_n_cells(r, opts["cfa_missing"]),
                     }
                 )
             else:
