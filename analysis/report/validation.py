@@ -1086,8 +1086,9 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
             'estimator = "WLSMV", ordered = TRUE); verdicts use the scaled (robust) CFI and RMSEA. '
             "Hu & Bentler's cut-offs were derived for ML and carry over only approximately to "
             "WLSMV "
-            "(Xia & Yang 2019, Behav Res Methods 51:409-428). No Δχ² tests: they need lavaan's "
-            "DIFFTEST."
+            "(Xia & Yang 2019, Behav Res Methods 51:409-428). The robust CFI, TLI and RMSEA are "
+            "lavaan's (fitMeasures cfi.robust etc.; Savalei 2021). No Δχ² tests: they need "
+            "lavaan's DIFFTEST."
         )
     if _status_note(report, res, "cfa"):
         cmp = res.cfa_comparison
