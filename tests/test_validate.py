@@ -473,11 +473,13 @@ def test_ordinal_uses_polychoric_and_wlsmv(bfi_spec, monkeypatch):
     primary = res.cfa[
         res.validity_model
     ].model_  # no criterion scale: the validity model is this one
-    direct = validity(analysis.sem.wlsmv.OrdinalCFA(primary).fit(seen[0]), seen[0])
+    rule = res.options["cfa_missing"]  # the synthetic cohort has gaps: pairwise-present WLSMV
+    assert rule == "pairwise"
+    direct = validity(analysis.sem.wlsmv.OrdinalCFA(primary, missing=rule).fit(seen[0]), seen[0])
     pd.testing.assert_frame_equal(res.validity.summary(), direct.summary(), rtol=1e-9)
     assert all(s.status == "ok" for s in res.steps if s.name in ("cfa", "validity"))
     for fit in res.cfa.values():  # each model's fit is the one it computes on its own
-        alone = analysis.sem.wlsmv.OrdinalCFA(fit.model_).fit(seen[0])
+        alone = analysis.sem.wlsmv.OrdinalCFA(fit.model_, missing=rule).fit(seen[0])
         pd.testing.assert_series_equal(
             fit.fit_measures_, alone.fit_measures_, rtol=1e-9, atol=1e-12
         )

@@ -45,7 +45,7 @@ def test_resolve_cfa_missing():
     assert resolve_cfa_missing("auto", frame.iloc[[0, 1, 3]], ["a", "b"], ordinal=False) == (
         "listwise"
     )
-    assert resolve_cfa_missing("auto", frame, ["a", "b"], ordinal=True) == "listwise"
+    assert resolve_cfa_missing("auto", frame, ["a", "b"], ordinal=True) == "pairwise"
     assert resolve_cfa_missing("listwise", frame, ["a", "b"], ordinal=False) == "listwise"
     assert resolve_cfa_missing("ml", frame, ["b"], ordinal=False) == "ml"
 

@@ -71,12 +71,13 @@ def check_item_columns(tables) -> None:
 @click.option(
     "--cfa-missing",
     "cfa_missing",
-    type=click.Choice(["auto", "ml", "listwise"]),
+    type=click.Choice(["auto", "ml", "listwise", "pairwise"]),
     default="auto",
     show_default=True,
     help="Missing and not-applicable answers in CFA, validity and invariance: auto = full-information "
     "ML (lavaan missing = 'ml') whenever a model item has a gap, with the listwise fit beside it as "
-    "a sensitivity check; ml; or listwise (complete rows only). --ordinal uses complete rows.",
+    "a sensitivity check; ml; or listwise (complete rows only). With --ordinal, auto = pairwise "
+    "(WLSMV on pairwise-present polychorics, lavaan missing = 'pairwise').",
 )
 @click.option(
     "--bootstrap",
@@ -191,8 +192,10 @@ def command(
 
     if ordinal and cfa_missing == "ml":
         raise UsageError(
-            "--cfa-missing ml cannot be combined with --ordinal (WLSMV is fitted on complete rows)"
+            "--cfa-missing ml cannot be combined with --ordinal (WLSMV: use pairwise or listwise)"
         )
+    if not ordinal and cfa_missing == "pairwise":
+        raise UsageError("--cfa-missing pairwise needs --ordinal (ML: use ml or listwise)")
     if platform is not None and platform.strip().lower() not in (*PLATFORMS, "tsv"):
         raise UsageError(
             f"--platform {platform!r}: unknown; allowed: {', '.join((*PLATFORMS, 'tsv'))}"

@@ -243,6 +243,13 @@ PAPER_HEADERS = {
     "cfi_scaled": "CFI (scaled)",
     "tli_scaled": "TLI (scaled)",
     "rmsea_scaled": "RMSEA (scaled)",
+    "cfi_robust": "CFI (robust)",
+    "tli_robust": "TLI (robust)",
+    "rmsea_robust": "RMSEA (robust)",
+    "rmsea_ci_lower_robust": "RMSEA (robust) 90% CI low",
+    "rmsea_ci_upper_robust": "RMSEA (robust) 90% CI high",
+    "pair_n_min": "Fewest n per item pair",
+    "pair_n_max": "Most n per item pair",
     "step": "Step",
     "group_equal": "Held equal",
     "delta_cfi": "ΔCFI",
@@ -378,6 +385,8 @@ def _sample_verdicts(res) -> list[Verdict]:
     used = ""
     if n_cfa is not None and n_cfa != n:
         used = f" (the respondents the CFA used, of {n} analysed)"
+        if res.options.get("cfa_missing") == "pairwise":
+            used = f" (the fewest respondents answering an item pair in the CFA, of {n} analysed)"
         n = n_cfa
     if p:
         ratio = n / p
@@ -595,6 +604,22 @@ def _model_n(res, model: str) -> int | None:
     return None if fit is None else int(fit.n_obs_)
 
 
+#: The missing-data rule of CFA, validity and invariance, as the report states it.
+_CFA_MISSING_TEXT = {
+    "listwise": "listwise",
+    "ml": "full-information ML (FIML)",
+    "pairwise": "pairwise-present WLSMV (each polychoric correlation from the respondents "
+    "answering both items; lavaan missing = 'pairwise'; invariance by FIML)",
+}
+
+
+def _pair_n_cells(r: pd.Series, cfa_missing: str) -> dict:
+    """The range of respondents per item pair beside a pairwise-present WLSMV model."""
+    if cfa_missing != "pairwise" or "pair_n_min" not in r.index:
+        return {}
+    return {"n per item pair": f"{int(r['pair_n_min'])}–{int(r['pair_n_max'])}"}
+
+
 def _listwise_cells(r: pd.Series) -> dict:
     """The listwise sensitivity fit beside a FIML model (none without it)."""
     if "listwise_n_obs" not in r.index:
@@ -727,8 +752,13 @@ def _bifactor_section(report: HtmlReport, res, all_verdicts: list[Verdict]) -> N
 
 
 def _cfa_n(res) -> int | None:
-    """The smallest number of respondents any CFA model used (None when no model was fitted)."""
-    ns = [int(fit.n_obs_) for fit in (res.cfa or {}).values() if hasattr(fit, "n_obs_")]
+    """The smallest number of respondents any CFA model used (None when no model was fitted);
+    for pairwise-present WLSMV the fewest answering both items of a pair."""
+    ns = [
+        int(getattr(fit, "pair_n_range_", (fit.n_obs_,))[0])
+        for fit in (res.cfa or {}).values()
+        if hasattr(fit, "n_obs_")
+    ]
     return min(ns) if ns else None
 
 
@@ -833,7 +863,7 @@ def _data_section(
     report.paragraph(
         f"Missing answers: {opts['missing']} deletion for item statistics, reliability and "
         "correlations; "
-        + ("listwise" if opts["cfa_missing"] == "listwise" else "full-information ML (FIML)")
+        + _CFA_MISSING_TEXT.get(opts["cfa_missing"], "full-information ML (FIML)")
         + f" for CFA, validity and invariance ({res.data.n_complete} respondents answered every structure item)."
     )
     _show_verdicts(report, all_verdicts, "data")
@@ -1097,6 +1127,8 @@ def _cfa_section(report: HtmlReport, res, all_verdicts: list[Verdict], labels: d
             + (
                 "listwise deletion"
                 if opts["cfa_missing"] == "listwise"
+                else "pairwise-present polychoric statistics for missing answers"
+                if opts["cfa_missing"] == "pairwise"
                 else "full-information ML for missing answers"
             )
             + "; first loading fixed to 1). Nested ML models are compared by Δχ² (lavTestLRT)."
@@ -1110,8 +1142,9 @@ def _cfa_section(report: HtmlReport, res, all_verdicts: list[Verdict], labels: d
             'estimator = "WLSMV", ordered = TRUE); verdicts use the scaled (robust) CFI and RMSEA. '
             "Hu & Bentler's cut-offs were derived for ML and carry over only approximately to "
             "WLSMV "
-            "(Xia & Yang 2019, Behav Res Methods 51:409-428). No Δχ² tests: they need lavaan's "
-            "DIFFTEST."
+            "(Xia & Yang 2019, Behav Res Methods 51:409-428). The robust CFI, TLI and RMSEA are "
+            "lavaan's (fitMeasures cfi.robust etc.; Savalei 2021). No Δχ² tests: they need "
+            "lavaan's DIFFTEST."
         )
     if _status_note(report, res, "cfa"):
         cmp = res.cfa_comparison
@@ -1130,7 +1163,14 @@ def _cfa_section(report: HtmlReport, res, all_verdicts: list[Verdict], labels: d
                         "CFI (scaled)": r["cfi_scaled"],
                         "TLI (scaled)": r["tli_scaled"],
                         "RMSEA (scaled)": r["rmsea_scaled"],
+                        "CFI (robust)": r.get("cfi_robust"),
+                        "TLI (robust)": r.get("tli_robust"),
+                        "RMSEA (robust)": r.get("rmsea_robust"),
+                        "90% CI (robust)": _ci(
+                            r.get("rmsea_ci_lower_robust"), r.get("rmsea_ci_upper_robust")
+                        ),
                         "SRMR": r["srmr"],
+                        **_pair_n_cells(r, opts["cfa_missing"]),
                     }
                 )
             else:

@@ -16,6 +16,7 @@ lavaan does with ``cfa(model, data, ordered = TRUE, estimator = "WLSMV")``:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from dataclasses import dataclass
@@ -56,6 +57,12 @@ class OrdinalStatistics(Result):
     acov : numpy.ndarray
         Asymptotic covariance of (thresholds, correlations in ``pairs`` order), i.e. Γ/N.
     n_obs : int
+        Respondents used (with ``missing="pairwise"``: those answering at least one item).
+    pair_n : numpy.ndarray or None
+        Respondents answering both items of each pair, in ``pairs`` order (``None``: all
+        ``n_obs``, as with listwise deletion).
+    missing : {"listwise", "pairwise"}
+        The missing-data rule the statistics were computed with.
     """
 
     items: tuple[str, ...]
@@ -65,6 +72,15 @@ class OrdinalStatistics(Result):
     pairs: np.ndarray
     acov: np.ndarray
     n_obs: int
+    pair_n: np.ndarray | None = None
+    missing: str = "listwise"
+
+    @property
+    def pair_n_range(self) -> tuple[int, int]:
+        """Fewest and most respondents answering both items of a pair."""
+        if self.pair_n is None or len(self.pair_n) == 0:
+            return self.n_obs, self.n_obs
+        return int(self.pair_n.min()), int(self.pair_n.max())
 
     @property
     def n_thresholds(self) -> int:
@@ -109,6 +125,13 @@ class OrdinalStatistics(Result):
         nth = self.n_thresholds
         cor_idx = [nth + pos[(max(where[i], where[j]), min(where[i], where[j]))] for i, j in pairs]
         idx = np.array(th_idx + cor_idx, dtype=int)
+        pair_n = (
+            None
+            if self.pair_n is None
+            else self.pair_n[
+                [pos[(max(where[i], where[j]), min(where[i], where[j]))] for i, j in pairs]
+            ]
+        )
         return OrdinalStatistics(
             items=tuple(items),
             categories=tuple(self.categories[w] for w in where),
@@ -117,6 +140,8 @@ class OrdinalStatistics(Result):
             pairs=pairs,
             acov=self.acov[np.ix_(idx, idx)],
             n_obs=self.n_obs,
+            pair_n=pair_n,
+            missing=self.missing,
         )
 
     def summary(self) -> pd.DataFrame:
@@ -171,18 +196,28 @@ def _threshold_derivatives(
 
 
 def ordinal_statistics(
-    data: pd.DataFrame, items: list[str] | None = None, *, tol: float = 1e-10
+    data: pd.DataFrame,
+    items: list[str] | None = None,
+    *,
+    tol: float = 1e-10,
+    missing: str = "listwise",
 ) -> OrdinalStatistics:
     """Thresholds, polychoric correlations and their asymptotic covariance (lavaan's two-step).
 
     Parameters
     ----------
     data : pandas.DataFrame
-        Complete ordinal answers (whole-number codes), one column per item.
+        Ordinal answers (whole-number codes), one column per item; complete rows unless
+        ``missing="pairwise"``.
     items : list of str, optional
         Columns to use (default: all).
     tol : float, default 1e-10
         Convergence tolerance of each pair's Fisher-scoring iteration for ρ.
+    missing : {"listwise", "pairwise"}, default "listwise"
+        ``"pairwise"`` (lavaan ``missing = "pairwise"``): rows without any answer are dropped;
+        each item's thresholds come from its own answers, each polychoric correlation from the
+        respondents answering both items, and a missing answer adds nothing to the estimating
+        equations' scores (lavaan's NA, skipped in every cross-product).
 
     Returns
     -------
@@ -199,7 +234,10 @@ def ordinal_statistics(
     and correlation estimating equations and B block lower-triangular: per-item blocks of M for the
     thresholds, the ρ-scores' squares on the diagonal, and Σ_n s_ρ s_τ (the bivariate-likelihood
     threshold scores) below (Muthén 1984;
-    lavaan ``muthen1984``, whose conventions are followed exactly).
+    lavaan ``muthen1984``, whose conventions are followed exactly, including that a cell whose
+    probability is below √ε contributes no ρ-score). With ``missing="pairwise"`` the same sums run
+    over the answers present, and Γ = N·acov with N the respondents answering at least one item,
+    which is what lavaan 0.6.14 builds (``lav_samplestats_from_data``: ``NACOV = WLS.W * nobs``).
 
     References
     ----------
@@ -209,57 +247,83 @@ def ordinal_statistics(
     *Psychometrika, 44*, 443-460.
     """
     items = list(data.columns) if items is None else list(items)
-    x = data.loc[:, items].to_numpy(dtype=float)
-    if np.isnan(x).any():
+    if missing not in ("listwise", "pairwise"):
+        raise ValueError(f"missing: {missing!r} is not supported; allowed: 'listwise', 'pairwise'")
+    x = data.loc[:, items].to_numpy(dtype=float, na_value=np.nan)
+    obs = ~np.isnan(x)
+    if missing == "listwise" and not obs.all():
         raise ValueError(
-            "data: ordinal_statistics needs complete rows (drop rows with missing answers first)"
+            "data: ordinal_statistics needs complete rows (drop rows with missing answers first, "
+            "or use missing='pairwise')"
         )
-    if not np.all(x == np.round(x)):
-        bad = [items[j] for j in range(x.shape[1]) if not np.all(x[:, j] == np.round(x[:, j]))]
+    x = x[obs.any(axis=1)]  # lavaan drops respondents without any answer
+    obs = ~np.isnan(x)
+    xf = np.where(obs, x, 0.0)
+    if not np.all(xf == np.round(xf)):
+        bad = [items[j] for j in range(x.shape[1]) if not np.all(xf[:, j] == np.round(xf[:, j]))]
         raise ValueError(
             f"data: item(s) {', '.join(bad)} hold non-integer codes; ordinal items need "
             "whole-number codes"
         )
     N, p = x.shape
-    cats = [np.unique(x[:, i]) for i in range(p)]
+    cats = [np.unique(x[obs[:, i], i]) for i in range(p)]
     few = [items[i] for i in range(p) if len(cats[i]) < 2]
     if few:
         raise ValueError(
             f"data: item(s) {', '.join(few)} have a single observed answer; no thresholds or "
             "correlations"
         )
-    codes = np.column_stack([np.searchsorted(cats[i], x[:, i]) for i in range(p)])
+    # category index per answer (0 where missing; ``obs`` says which are answers)
+    codes = np.column_stack([np.searchsorted(cats[i], xf[:, i]) for i in range(p)])
+    codes[~obs] = 0
     K = [len(c) for c in cats]
-    taus = [ndtri(np.cumsum(np.bincount(codes[:, i], minlength=K[i]))[:-1] / N) for i in range(p)]
+    # thresholds from each item's own answers (lavaan's univariate probit fits)
+    taus = [
+        ndtri(np.cumsum(np.bincount(codes[obs[:, i], i], minlength=K[i]))[:-1] / obs[:, i].sum())
+        for i in range(p)
+    ]
     padded = [np.concatenate([[-np.inf], t, [np.inf]]) for t in taus]
     pairs = np.array([(i, j) for j in range(p) for i in range(j + 1, p)], dtype=int).reshape(-1, 2)
     pst = len(pairs)
     start = np.concatenate([[0], np.cumsum([k - 1 for k in K])])
     nth = int(start[-1])
-    # threshold scores: ∂ log P(x_i = k)/∂τ
+    # threshold scores: ∂ log P(x_i = k)/∂τ (zero for a missing answer: lavaan's NA, skipped)
     sc_th = np.zeros((N, nth))
-    rows = np.arange(N)
     for i in range(p):
-        t, c = padded[i], codes[:, i]
+        rows = np.flatnonzero(obs[:, i])
+        t, c = padded[i], codes[rows, i]
         Pk = ndtr(t[c + 1]) - ndtr(t[c])
         up, lo = c < K[i] - 1, c > 0
         sc_th[rows[up], start[i] + c[up]] += _phi(t[c[up] + 1]) / Pk[up]
         sc_th[rows[lo], start[i] + c[lo] - 1] -= _phi(t[c[lo]]) / Pk[lo]
     rho = np.zeros(pst)
+    pair_n = np.zeros(pst, dtype=int)
     sc_cor = np.zeros((N, pst))
     a21 = np.zeros((pst, nth))
+    tiny = math.sqrt(np.finfo(float).eps)  # lavaan: a likelihood below √ε gives NA scores
     for k, (i, j) in enumerate(pairs):
+        both = np.flatnonzero(obs[:, i] & obs[:, j])
+        n_ij = len(both)
+        if n_ij == 0:
+            raise ValueError(
+                f"data: no respondent answered both {items[j]!r} and {items[i]!r}; their "
+                "polychoric correlation cannot be estimated"
+            )
+        pair_n[k] = n_ij
+        ci, cj = codes[both, i], codes[both, j]
         tab = np.zeros((K[i], K[j]))
-        np.add.at(tab, (codes[:, i], codes[:, j]), 1.0)
+        np.add.at(tab, (ci, cj), 1.0)
         if tab.shape == (2, 2) and (tab == 0).any():
             raise ValueError(
                 f"data: items {items[j]!r} and {items[i]!r} have an empty cell in their 2 x 2 table"
             )
-        r = float(np.clip(np.corrcoef(x[:, i], x[:, j])[0, 1], -0.95, 0.95))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r0 = np.corrcoef(x[both, i], x[both, j])[0, 1] if n_ij > 1 else 0.0
+        r = float(np.clip(r0, -0.95, 0.95)) if np.isfinite(r0) else 0.0
         for _ in range(100):
             P, dP = _cells(padded[i], padded[j], r)
             score = np.sum(tab * dP / P)
-            info = N * np.sum(dP * dP / P)
+            info = n_ij * np.sum(dP * dP / P)
             step = score / info
             new = float(np.clip(r + step, -0.9999, 0.9999))
             if abs(new - r) < tol:
@@ -280,10 +344,11 @@ def ordinal_statistics(
             )
         rho[k] = r
         P, dP = _cells(padded[i], padded[j], r)
-        s_r = dP / P
-        sc_cor[:, k] = s_r[codes[:, i], codes[:, j]]
-        d_i = _threshold_derivatives(padded[i], padded[j], r, 0) / P
-        d_j = _threshold_derivatives(padded[j], padded[i], r, 1) / P
+        ok = np.greater(P, tiny)
+        s_r = np.where(ok, dP / P, 0.0)
+        sc_cor[both, k] = s_r[ci, cj]
+        d_i = np.where(ok, _threshold_derivatives(padded[i], padded[j], r, 0) / P, 0.0)
+        d_j = np.where(ok, _threshold_derivatives(padded[j], padded[i], r, 1) / P, 0.0)
         a21[k, start[i] : start[i + 1]] = np.einsum("kl,akl->a", tab * s_r, d_i)
         a21[k, start[j] : start[j + 1]] = np.einsum("kl,akl->a", tab * s_r, d_j)
     sc = np.hstack([sc_th, sc_cor])
@@ -307,6 +372,8 @@ def ordinal_statistics(
         pairs=pairs,
         acov=acov,
         n_obs=N,
+        pair_n=pair_n if missing == "pairwise" else None,
+        missing=missing,
     )
 
 
@@ -322,6 +389,84 @@ def _scaled_shifted(T: float, df: int, UG: np.ndarray) -> tuple[float, float, fl
     return a * T + b, a, b
 
 
+ROBUST_FIT_MEASURES = (
+    "cfi_robust",
+    "tli_robust",
+    "rmsea_robust",
+    "rmsea_ci_lower_robust",
+    "rmsea_ci_upper_robust",
+)
+
+
+def _robust_catml(
+    R: np.ndarray,
+    sigma: np.ndarray,
+    pairs: np.ndarray,
+    J: np.ndarray,
+    w: np.ndarray,
+    Hinv: np.ndarray,
+    Grr: np.ndarray,
+    N: int,
+    df: int,
+) -> dict[str, float]:
+    """lavaan's robust CFI, TLI and RMSEA for DWLS with categorical data (``lav_fit_catml_dwls``).
+
+    The normal-theory ML discrepancy of the polychoric correlations R from the DWLS-implied
+    correlations Σ̂ (lavaan's "catML" model evaluated at the DWLS estimates, not refitted) gives
+    XX3 = N·(log|Σ̂| − log|R| + tr(RΣ̂⁻¹) − p) and, for the independence model, −N·log|R|. Its
+    scaling c = tr(Uᵀ V U Γ)/df with U = I − Δ(ΔᵀWΔ)⁻¹ΔᵀW, W the DWLS weights and V the ML
+    weights of the correlations at Σ̂ (V_ab = A_ik A_jl + A_il A_jk, A = Σ̂⁻¹, a = (i, j),
+    b = (k, l)); the baseline's c₀ = tr(Γ)/p* (V = I). Then, as lavaan 0.6-13 and later:
+    CFI = 1 − max(XX3 − c·df, 0)/max(XX3 − c·df, XX3₀ − c₀·p*, 0), TLI = 1 − (XX3 − c·df)p* /
+    ((XX3₀ − c₀·p*)df), RMSEA = √(max(XX3 − c·df, 0)/(df·(N − 1))) and its 90% interval
+    √c times the interval of XX3/c on df (N − 1 as for the other DWLS RMSEAs). A polychoric
+    matrix that is not positive definite (an eigenvalue below √ε) gives NaN, as lavaan's NA.
+
+    References
+    ----------
+    Savalei, V. (2021). Improving fit indices in structural equation modeling with categorical
+    data. *Multivariate Behavioral Research, 56*, 390-407.
+    """
+    nan = dict.fromkeys(ROBUST_FIT_MEASURES, math.nan)
+    p = R.shape[0]
+    pst = len(pairs)
+    if df <= 0 or np.linalg.eigvalsh(R).min() < math.sqrt(np.finfo(float).eps):
+        return nan
+    try:
+        A = np.linalg.inv(sigma)
+    except np.linalg.LinAlgError:
+        return nan
+    ld_s = np.linalg.slogdet(sigma)
+    ld_r = np.linalg.slogdet(R)
+    if ld_s[0] <= 0:
+        return nan
+    xx3 = N * (ld_s[1] - ld_r[1] + float(np.sum(R * A)) - p)
+    xx3_null = -N * ld_r[1]
+    i, j = pairs[:, 0], pairs[:, 1]
+    V = A[np.ix_(i, i)] * A[np.ix_(j, j)] + A[np.ix_(i, j)] * A[np.ix_(j, i)]
+    U = np.eye(pst) - J @ Hinv @ (J.T * w)
+    c = float(np.sum((U.T @ V @ U) * Grr.T)) / df
+    c_null = float(np.trace(Grr)) / pst
+    t1 = max(xx3 - c * df, 0.0)
+    t2 = max(xx3 - c * df, xx3_null - c_null * pst, 0.0)
+    cfi = (
+        1.0
+        if math.isclose(t1, 0.0, abs_tol=1.5e-8) and math.isclose(t2, 0.0, abs_tol=1.5e-8)
+        else 1 - t1 / t2
+    )
+    den = (xx3_null - c_null * pst) * df
+    tli = 1 - (xx3 - c * df) * pst / den if den != 0 else 1.0
+    n = N - 1
+    _, lo, hi = rmsea_interval(xx3 / c, df, n)
+    return {
+        "cfi_robust": cfi,
+        "tli_robust": tli,
+        "rmsea_robust": math.sqrt(max(xx3 / n / df - c / n, 0.0)),
+        "rmsea_ci_lower_robust": math.sqrt(c) * lo,
+        "rmsea_ci_upper_robust": math.sqrt(c) * hi,
+    }
+
+
 class OrdinalCFA(CFA):
     """CFA of ordinal items by DWLS on polychoric correlations with a robust test (WLSMV).
 
@@ -331,8 +476,12 @@ class OrdinalCFA(CFA):
     estimator : {"WLSMV"}, default "WLSMV"
         DWLS estimates, robust (sandwich) standard errors and the mean-and-variance adjusted
         ("scaled and shifted") χ², as lavaan's ``estimator = "WLSMV"``.
-    missing : {"listwise"}, default "listwise"
-        lavaan's default for ordered data.
+    missing : {"listwise", "pairwise"}, default "listwise"
+        ``"listwise"`` (lavaan's default for ordered data) drops every respondent with a missing
+        model item; ``"pairwise"`` (lavaan ``missing = "pairwise"``) keeps every respondent with at
+        least one answer: thresholds from each item's answers, each polychoric correlation from
+        the respondents answering both items, Γ from the answers present (see
+        :func:`ordinal_statistics`).
 
     Attributes
     ----------
@@ -340,8 +489,9 @@ class OrdinalCFA(CFA):
         ``npar, chisq, df, pvalue, chisq_scaled, df_scaled, pvalue_scaled, scaling_factor,
         shift_parameter, baseline_chisq, baseline_df, baseline_chisq_scaled, cfi, tli, rmsea,
         rmsea_ci_lower, rmsea_ci_upper, cfi_scaled, tli_scaled, rmsea_scaled,
-        rmsea_ci_lower_scaled, rmsea_ci_upper_scaled, srmr, ntotal`` (lavaan's ``fitMeasures`` names with
-        ``_`` for ``.``).
+        rmsea_ci_lower_scaled, rmsea_ci_upper_scaled, cfi_robust, tli_robust, rmsea_robust,
+        rmsea_ci_lower_robust, rmsea_ci_upper_robust, srmr, ntotal`` (lavaan's ``fitMeasures`` names
+        with ``_`` for ``.``).
     estimates_ : pandas.DataFrame
         ``lhs, op, rhs, est, se, z, pvalue, std_all``; thresholds are ``op == "|"`` rows
         (``rhs`` t1, t2, …); latent-response residual variances are derived (se 0), as in lavaan's
@@ -350,6 +500,10 @@ class OrdinalCFA(CFA):
         Thresholds, polychoric correlations and Γ.
     converged_ : bool
     n_obs_ : int
+        Respondents used (``ntotal``).
+    pair_n_range_ : tuple of int
+        Fewest and most respondents answering both items of a pair (both ``n_obs_`` for
+        listwise deletion).
 
     Notes
     -----
@@ -365,15 +519,21 @@ class OrdinalCFA(CFA):
       CFI/TLI as for ML from (χ², χ²_B), and ``cfi.scaled``/``tli.scaled`` from the scaled pair;
     - RMSEA = √(max(χ² − df, 0)/(df·(N − 1))), ``rmsea.scaled`` from the scaled χ², each with
       its 90% interval from the noncentral χ² on N − 1 (:func:`~analysis.sem.engine.rmsea_interval`);
+    - ``cfi_robust``, ``tli_robust``, ``rmsea_robust`` and its interval: lavaan's
+      ``lav_fit_catml_dwls`` (0.6-13 and later; Savalei 2021), from the ML discrepancy of the
+      polychoric correlations at the DWLS estimates, rescaled by its own trace correction
+      (details in ``_robust_catml``);
     - SRMR = √(Σ_{i<j}(s_ij − σ̂_ij)² / (p(p+1)/2)) (lavaan ``srmr`` for categorical data);
     - standard errors from (ΔᵀWΔ)⁻¹ΔᵀWΓWΔ(ΔᵀWΔ)⁻¹/(N − 1) (lavaan ``se = "robust.sem"``, which
       divides by N minus the number of groups for estimators other than ML); thresholds'
       standard errors √(Γ_ττ/(N − 1)).
 
     These reproduce lavaan 0.6.14's ``cfa(model, data, ordered = TRUE, estimator = "WLSMV")`` on
-    bfi to better than 1e-6 (tests/test_wlsmv.py). Polychoric correlations here are lavaan's
-    (per-pair ML, no empty-cell correction), which differ slightly from ``psych::polychoric``'s
-    default ``correct = 0.5`` on tables with empty cells.
+    bfi to better than 1e-6 (tests/test_wlsmv.py), and ``missing = "pairwise"`` on bfi with its
+    missing answers to 1e-5 (estimates) and 5e-8 relative (χ²) (tests/test_wlsmv_pairwise.py).
+    Polychoric correlations here are lavaan's (per-pair ML, no empty-cell correction), which
+    differ slightly from ``psych::polychoric``'s default ``correct = 0.5`` on tables with empty
+    cells.
 
     References
     ----------
@@ -384,6 +544,8 @@ class OrdinalCFA(CFA):
     continuous outcomes. Unpublished manuscript.
     Asparouhov, T., & Muthén, B. (2010). Simple second order chi-square correction. Mplus technical
     appendix.
+    Savalei, V. (2021). Improving fit indices in structural equation modeling with categorical
+    data. *Multivariate Behavioral Research, 56*, 390-407.
     Flora, D. B., & Curran, P. J. (2004). An empirical evaluation of alternative methods of
     estimation for confirmatory factor analysis with ordinal data. *Psychological Methods, 9*,
     466-491.
@@ -414,7 +576,8 @@ class OrdinalCFA(CFA):
         Parameters
         ----------
         data : pandas.DataFrame
-            Answer codes, one column per item (rows with a missing model item are dropped).
+            Answer codes, one column per item (listwise: rows with a missing model item are
+            dropped; pairwise: rows without any model item are).
         y : None
             Ignored (scikit-learn convention).
         statistics : OrdinalStatistics, optional
@@ -426,21 +589,38 @@ class OrdinalCFA(CFA):
             equals the one computed without them (to
             rounding when the model uses a subset of the items; see
             :meth:`OrdinalStatistics.subset`). A different number of rows raises ``ValueError``.
+            With ``missing="pairwise"`` they must be ``ordinal_statistics(data, missing="pairwise")``
+            of these rows, possibly on more items: rows without any of the model's items add
+            nothing to the sums, so only N is the model's own.
         """
         if self.estimator != "WLSMV":
             raise ValueError(f"estimator: {self.estimator!r} is not supported; allowed: 'WLSMV'")
-        if self.missing != "listwise":
-            raise ValueError(f"missing: {self.missing!r} is not supported; allowed: 'listwise'")
+        if self.missing not in ("listwise", "pairwise"):
+            raise ValueError(
+                f"missing: {self.missing!r} is not supported; allowed: 'listwise', 'pairwise'"
+            )
         model = self._model()
-        x = prepare_data(data, model.observed, self.missing)
+        pairwise = self.missing == "pairwise"
+        # pairwise: every respondent with at least one answer (lavaan drops empty rows)
+        x = prepare_data(data, model.observed, "ml" if pairwise else "listwise")
         items = list(model.observed)
         if statistics is None:
-            st = ordinal_statistics(pd.DataFrame(x, columns=items))
+            st = ordinal_statistics(pd.DataFrame(x, columns=items), missing=self.missing)
         elif not isinstance(statistics, OrdinalStatistics):
             raise TypeError(
                 f"statistics: expected OrdinalStatistics, got {type(statistics).__name__}"
             )
-        elif statistics.n_obs != len(x):
+        elif statistics.missing != self.missing:
+            raise ValueError(
+                f"statistics: computed with missing={statistics.missing!r}, but the model uses "
+                f"missing={self.missing!r}"
+            )
+        elif pairwise and statistics.n_obs < len(x):
+            raise ValueError(
+                f"statistics: computed on {statistics.n_obs} rows, fewer than the {len(x)} rows "
+                "the model uses; compute them with ordinal_statistics on the same data"
+            )
+        elif not pairwise and statistics.n_obs != len(x):
             raise ValueError(
                 f"statistics: computed on {statistics.n_obs} rows, but the model uses {len(x)} "
                 "complete rows of "
@@ -448,6 +628,10 @@ class OrdinalCFA(CFA):
             )
         else:
             st = statistics.subset(items)
+            if pairwise and st.n_obs != len(x):
+                # rows without any of the model's items add nothing to the sums of the
+                # estimating equations: acov is unchanged, only N (Γ = N·acov) is the model's own
+                st = dataclasses.replace(st, n_obs=len(x))
         N, p = st.n_obs, len(items)
         nth = st.n_thresholds
         G = N * st.acov
@@ -538,6 +722,8 @@ class OrdinalCFA(CFA):
         cfi, tli = cfi_tli(T, Tb)
         cfi_s, tli_s = cfi_tli(Ts, Tbs)
         rm = lambda tt: math.sqrt(max(tt - df, 0.0) / (df * (N - 1))) if df > 0 else math.nan  # noqa: E731
+        sigma_hat = struct.implied(theta, 0)[0]
+        robust = _robust_catml(R, sigma_hat, s, J, w, Hinv, Grr, N, df)
         self.fit_measures_ = pd.Series(
             {
                 "npar": nth + q,
@@ -562,6 +748,7 @@ class OrdinalCFA(CFA):
                 "rmsea_scaled": rm(Ts),
                 "rmsea_ci_lower_scaled": ci_s[1],
                 "rmsea_ci_upper_scaled": ci_s[2],
+                **robust,
                 "srmr": math.sqrt(float(res @ res) / (p * (p + 1) / 2)),
                 "ntotal": N,
             },
@@ -618,6 +805,7 @@ class OrdinalCFA(CFA):
         self.converged_ = converged
         self.statistics_ = st
         self.n_obs_ = N
+        self.pair_n_range_ = st.pair_n_range
         self.model_ = model
         self.implied_cov_ = pd.DataFrame(struct.implied(theta, 0)[0], index=items, columns=items)
         self.sample_cov_ = st.correlations.copy()

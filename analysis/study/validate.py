@@ -60,7 +60,7 @@ __all__ = [
 SCHEMA_VERSION = "1.0"
 MISSING_RULES = ("pairwise", "listwise")
 #: Missing answers in CFA, validity and invariance (``auto``: FIML when a model item has a gap).
-CFA_MISSING_RULES = ("auto", "ml", "listwise")
+CFA_MISSING_RULES = ("auto", "ml", "listwise", "pairwise")
 
 
 def resolve_cfa_missing(
@@ -68,8 +68,9 @@ def resolve_cfa_missing(
 ) -> str:
     """The missing-data rule a CFA uses: ``auto`` becomes ``ml`` (full-information ML) when any
     of ``items`` has a missing or not-applicable answer among the respondents who answered at
-    least one of them, ``listwise`` otherwise (the same fit without a mean structure) and always
-    with ``ordinal`` (WLSMV on complete rows).
+    least one of them, ``listwise`` otherwise (the same fit without a mean structure); with
+    ``ordinal`` (WLSMV) ``pairwise`` (pairwise-present polychoric statistics, lavaan
+    ``missing = "pairwise"``) when an item has a gap, ``listwise`` otherwise.
 
     Examples
     --------
@@ -78,14 +79,19 @@ def resolve_cfa_missing(
     'ml'
     >>> resolve_cfa_missing("auto", frame.dropna(), ["a", "b"], ordinal=False)
     'listwise'
+    >>> resolve_cfa_missing("auto", frame, ["a", "b"], ordinal=True)
+    'pairwise'
     """
     if rule != "auto":
         return rule
-    if ordinal or not len(items):
+    if not len(items):
         return "listwise"
     block = codes[list(items)]
     block = block[block.notna().any(axis=1)]
-    return "ml" if bool(block.isna().to_numpy().any()) else "listwise"
+    gaps = bool(block.isna().to_numpy().any())
+    if not gaps:
+        return "listwise"
+    return "pairwise" if ordinal else "ml"
 
 
 #: Fewest respondents each kind of analysis is run with (below it the analysis is skipped with
@@ -259,7 +265,8 @@ class ValidationResults(Result):
         Models that do not apply or failed, with the reason.
     cfa_comparison : DataFrame or None
         :func:`analysis.sem.cfa.compare_models` (ML); for WLSMV the columns of
-        :data:`WLSMV_COMPARISON` side by side, without Δχ² tests (lavaan's DIFFTEST is not
+        :data:`WLSMV_COMPARISON` (with lavaan's robust CFI/TLI/RMSEA) and each model's
+        ``n_obs``, ``pair_n_min`` and ``pair_n_max`` side by side, without Δχ² tests (lavaan's DIFFTEST is not
         available).
     validity : ValidityResult or None
         :func:`analysis.sem.validity.validity` of the first-order hypothesised model (facets, else
@@ -717,13 +724,15 @@ def validate(
         Seed of every random step (parallel analysis, split-half sampling, bootstrap).
     missing : {"pairwise", "listwise"}, default "pairwise"
         Missing answers in item statistics, reliability and correlations.
-    cfa_missing : {"auto", "ml", "listwise"}, default "auto"
+    cfa_missing : {"auto", "ml", "listwise", "pairwise"}, default "auto"
         Missing and not-applicable answers in CFA, validity and invariance: full-information ML
         (lavaan ``missing = "ml"``) or listwise deletion (lavaan's default for ML). ``"auto"``
         uses full-information ML whenever a model item has a missing or not-applicable answer
         (listwise otherwise, where both are the same fit); with full-information ML every model
         is also fitted on the complete rows as a sensitivity check (the comparison table's
-        ``listwise_*`` columns). ``ordinal=True`` (WLSMV) is fitted on complete rows.
+        ``listwise_*`` columns). With ``ordinal=True`` (WLSMV) ``"auto"`` uses pairwise-present
+        polychoric statistics (lavaan ``missing = "pairwise"``; ``"pairwise"``) whenever a model
+        item has a gap, and invariance, which stays ML, uses full-information ML then.
     n_boot : int or None, default None
         Bootstrap resamples. None: no bootstrap interval for alpha (the analytic Feldt and
         Duhachek intervals only, as ``psych::alpha``'s default ``n.iter = 1``) and
@@ -788,7 +797,11 @@ def validate(
     if ordinal and cfa_missing == "ml":
         raise ValueError(
             "cfa_missing: full-information ML is not available for ordinal (WLSMV) CFA; "
-            "use cfa_missing='listwise' with ordinal=True"
+            "use cfa_missing='pairwise' or 'listwise' with ordinal=True"
+        )
+    if not ordinal and cfa_missing == "pairwise":
+        raise ValueError(
+            "cfa_missing: 'pairwise' is for ordinal (WLSMV) CFA; use 'ml' or 'listwise' for ML"
         )
     if not 0 < ci_level < 1:
         raise ValueError(f"ci_level: must be between 0 and 1, got {ci_level!r}")
@@ -1015,7 +1028,8 @@ def validate(
             group_by,
             instrument,
             steps=invariance_steps,
-            cfa_missing=cfa_missing,
+            # invariance is ML even with --ordinal: pairwise-present WLSMV becomes FIML there
+            cfa_missing="ml" if cfa_missing == "pairwise" else cfa_missing,
         )
 
     # --- item response theory ----------------------------------------------------------------
@@ -1154,11 +1168,12 @@ def _factor_steps(
 _USABLE = {
     "listwise": "answered every model item (listwise)",
     "ml": "answered at least one model item (FIML)",
+    "pairwise": "answered at least one model item (pairwise-present WLSMV)",
 }
 
 
 def _model_rows(frame: pd.DataFrame, cfa_missing: str) -> pd.DataFrame:
-    """Rows a CFA uses: complete rows (listwise) or rows with any answer (full-information ML)."""
+    """Rows a CFA uses: complete rows (listwise) or rows with any answer (FIML, pairwise)."""
     return frame.dropna() if cfa_missing == "listwise" else frame[frame.notna().any(axis=1)]
 
 
@@ -1201,11 +1216,11 @@ def _cfa_steps(
         if ordinal:
             from analysis.sem.wlsmv import OrdinalCFA, ordinal_statistics
 
-            # every model uses the same complete rows (listwise over all the models' items), so the
-            # thresholds, polychoric correlations and Γ are computed once and each model takes its
-            # items' block (OrdinalStatistics.subset); identical fits, a quarter of the work
+            # every model uses the same rows (listwise over all the models' items, or pairwise), so
+            # the thresholds, polychoric correlations and Γ are computed once and each model takes
+            # its items' block (OrdinalStatistics.subset); identical fits, a quarter of the work
             try:
-                fit_kwargs["statistics"] = ordinal_statistics(data)
+                fit_kwargs["statistics"] = ordinal_statistics(data, missing=cfa_missing)
                 out["_ordinal_statistics"] = (
                     data.index,
                     fit_kwargs["statistics"],
@@ -1214,7 +1229,7 @@ def _cfa_steps(
                 pass  # e.g. an item with one observed answer: each model then reports its own failure
 
             def make(model: Any) -> CFA:
-                return OrdinalCFA(model)
+                return OrdinalCFA(model, missing=cfa_missing)
         else:
 
             def make(model: Any) -> CFA:
@@ -1353,7 +1368,7 @@ def _method_step(
                 if ordinal:
                     from analysis.sem.wlsmv import OrdinalCFA
 
-                    fits[name] = OrdinalCFA(model).fit(data, **shared)
+                    fits[name] = OrdinalCFA(model, missing=cfa_missing).fit(data, **shared)
                 else:
                     fits[name] = CFA(model, missing=cfa_missing).fit(data)
             except _ANALYSIS_ERRORS as exc:
@@ -1391,16 +1406,26 @@ WLSMV_COMPARISON = [
     "cfi_scaled",
     "tli_scaled",
     "rmsea_scaled",
+    "cfi_robust",
+    "tli_robust",
+    "rmsea_robust",
+    "rmsea_ci_lower_robust",
+    "rmsea_ci_upper_robust",
     "srmr",
 ]
 
 
 def _wlsmv_comparison(fits: dict) -> pd.DataFrame:
-    """Fit of WLSMV models side by side (most constrained first); no Δχ² (it needs lavaan's DIFFTEST)."""
+    """Fit of WLSMV models side by side (most constrained first); no Δχ² (it needs lavaan's DIFFTEST).
+
+    ``n_obs`` is each model's respondents; ``pair_n_min``/``pair_n_max`` the fewest and most
+    answering both items of a pair (equal to ``n_obs`` with listwise deletion)."""
     rows = [
         {
             "model": name,
             "n_obs": int(fit.n_obs_),
+            "pair_n_min": int(fit.pair_n_range_[0]),
+            "pair_n_max": int(fit.pair_n_range_[1]),
             **{c: float(fit.fit_measures_.get(c, np.nan)) for c in WLSMV_COMPARISON},
         }
         for name, fit in fits.items()
@@ -1494,7 +1519,7 @@ def _validity_step(
         if ordinal:
             from analysis.sem.wlsmv import OrdinalCFA
 
-            return OrdinalCFA(m)
+            return OrdinalCFA(m, missing=cfa_missing)
         return CFA(m, missing=cfa_missing)
 
     shared: dict[str, Any] = {}
@@ -1969,6 +1994,12 @@ def _to_dict(res: ValidationResults) -> dict:
                     name: {
                         "syntax": fit.model_.to_syntax(),
                         "n_obs": int(fit.n_obs_),
+                        # WLSMV: fewest and most respondents answering both items of a pair
+                        "pair_n_range": (
+                            [int(v) for v in fit.pair_n_range_]
+                            if hasattr(fit, "pair_n_range_")
+                            else None
+                        ),
                         "converged": bool(fit.converged_),
                         "fit_measures": fit.fit_measures_.to_dict(),
                         "estimates": fit.estimates_.to_dict(orient="records"),
