@@ -10,6 +10,7 @@ errors (``se_type="louis"``) and the bread of the sandwich estimator (``se_type=
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from analysis.irt.items import (
     item_log_probabilities,
     item_probabilities,
 )
+from analysis.irt.mirt_em import MIRT_NCYCLES, MIRT_TOL, mirt_start_values, vmmin
 
 __all__ = [
     "GradedResponseModel",
@@ -260,6 +262,13 @@ class GradedResponseModel:
     gradient_tol : float, default 1e-10
     max_iter : int, default 2000
         Maximum EM cycles.
+    convergence : {"exact", "mirt"}, default "exact"
+        ``"exact"``: EM, then Newton steps to the maximum of the marginal likelihood.
+        ``"mirt"``: R mirt's own path and stopping rule (its starting values, one joint BFGS
+        M-step as R's ``optim``, Ramsay acceleration every third cycle, stop when no parameter
+        moved more than 1e-4; at most 500 cycles; :mod:`analysis.irt.mirt_em`), to reproduce
+        mirt's printed estimates, which stop a little short of the maximum. ``tol``,
+        ``gradient_tol`` and ``max_iter`` are then not used.
 
     Attributes
     ----------
@@ -284,7 +293,9 @@ class GradedResponseModel:
     Matches R mirt's ``mirt(data, 1, itemtype=..., SE=TRUE, SE.type="Louis"|"sandwich")``: the
     same quadrature, the same parameterisation (``coef()``), and the same maximum; mirt stops EM at
     a parameter change of 1e-4, so its estimates can differ from the exact maximum found here in
-    the third decimal.
+    the third decimal; ``convergence="mirt"`` follows mirt's own EM path and stop instead (on
+    mirt's Science data the estimates and SEs then agree with mirt's published ones at a relative
+    mean difference of 5e-4, against 1.7e-3 at the maximum).
 
     References
     ----------
@@ -323,6 +334,7 @@ class GradedResponseModel:
         tol: float = 1e-3,
         gradient_tol: float = 1e-10,
         max_iter: int = 2000,
+        convergence: str = "exact",
     ):
         self.item_type = item_type
         self.quadrature_points = quadrature_points
@@ -332,6 +344,7 @@ class GradedResponseModel:
         self.tol = tol
         self.gradient_tol = gradient_tol
         self.max_iter = max_iter
+        self.convergence = convergence
         self._m_newton_steps = 1
 
     # ------------------------------------------------------------------ checks
@@ -354,6 +367,8 @@ class GradedResponseModel:
             raise ValueError(f"se_type must be 'louis', 'sandwich' or None, got {self.se_type!r}")
         if not 0 < self.ci_level < 1:
             raise ValueError(f"ci_level must be between 0 and 1, got {self.ci_level}")
+        if self.convergence not in ("exact", "mirt"):
+            raise ValueError(f"convergence must be 'exact' or 'mirt', got {self.convergence!r}")
         if int(self.quadrature_points) < 5:
             raise ValueError("quadrature_points must be at least 5")
 
@@ -497,37 +512,8 @@ class GradedResponseModel:
         gradient = data.counts @ gbar
         return gradient, info, meat
 
-    # ------------------------------------------------------------------ fit
-    def fit(self, data: pd.DataFrame) -> GradedResponseModel:
-        """Estimate the item parameters.
-
-        Parameters
-        ----------
-        data : DataFrame
-            One column per item with whole-number responses (any coding: the observed values of
-            each item, in order, are its categories); NaN for missing. Respondents without any
-            answer are ignored.
-
-        Returns
-        -------
-        self
-        """
-        self._check_settings()
-        check_responses(data)
-        with single_threaded_blas():
-            return self._fit(data)
-
-    def _fit(self, data: pd.DataFrame) -> GradedResponseModel:
-        answered = data.notna().any(axis=1).to_numpy()
-        prepared = prepare_responses(data.loc[answered])
-        self.items_ = prepared.items
-        self.categories_ = prepared.categories
-        self.item_types_ = self._item_types(
-            len(prepared.items), prepared.n_categories, prepared.items
-        )
-        self.nodes_, self.weights_ = quadrature(int(self.quadrature_points), self.theta_limits)
-        sizes = prepared.n_categories  # parameters per item = a + (K-1) intercepts = K
-        self._par_offsets = np.concatenate([[0], np.cumsum(sizes)])
+    def _exact_path(self, prepared: IRTData):
+        """EM to ``tol``, then Newton steps with the exact information to the maximum."""
         params = [
             start_values(kind, np.asarray(prepared.onehot[:, lo:hi].T @ prepared.counts).ravel())
             for kind, lo, hi in zip(
@@ -579,6 +565,108 @@ class GradedResponseModel:
                 info_at = np.concatenate(params)
             else:
                 gradient = self._gradient(prepared, params, post)
+        return params, n_iter, converged, post, loglik, gradient, info, meat, info_at, newton_ok
+
+    def _mirt_em(
+        self, prepared: IRTData, params: list[np.ndarray]
+    ) -> tuple[list[np.ndarray], int, bool]:
+        """mirt's EM cycle by cycle (R/EMstep.group.R), see :mod:`analysis.irt.mirt_em`."""
+        offsets = self._par_offsets
+        kinds = self.item_types_
+        longpars = np.concatenate(params)
+        pre = pre2 = longpars.copy()
+        mrate = 0.4
+        last_ll = None
+        converged = False
+        cycle = 0
+        for cycle in range(1, MIRT_NCYCLES + 1):
+            post, _, loglik = self._posterior(prepared, _split(longpars, offsets))
+            if last_ll is not None:
+                change = last_ll - loglik
+                if change < 0:
+                    mrate = math.exp(change)
+                mrate = mrate if math.isfinite(mrate) else 1e-6
+            last_ll = loglik
+            expected = self._expected_counts(prepared, post)
+            blocks = [
+                expected[prepared.offsets[j] : prepared.offsets[j + 1]].T for j in range(len(kinds))
+            ]
+
+            def objective(flat, blocks=blocks):
+                total = 0.0
+                for j, kind in enumerate(kinds):
+                    p = flat[offsets[j] : offsets[j + 1]]
+                    if not _valid(kind, p):
+                        return 1e100
+                    total += float((blocks[j] * item_log_probabilities(kind, p, self.nodes_)).sum())
+                return -total if math.isfinite(total) else 1e100
+
+            def gradient(flat, blocks=blocks):
+                parts = []
+                for j, kind in enumerate(kinds):
+                    p = flat[offsets[j] : offsets[j + 1]]
+                    _, dlog, _ = item_derivatives(kind, p, self.nodes_)
+                    parts.append(np.einsum("qk,qkp->p", blocks[j], dlog))
+                return -np.concatenate(parts)
+
+            pre2, pre = pre, longpars
+            longpars = vmmin(objective, gradient, longpars, maxit=max(math.ceil(mrate * 50), 15))
+            if np.all(np.abs(pre - longpars) < MIRT_TOL):
+                converged = True
+                break
+            if cycle % 3 == 0 and mrate > 0.01:  # Ramsay acceleration
+                dx2 = pre - pre2
+                dx = longpars - pre
+                d2x2 = dx - dx2
+                ratio = math.sqrt(float(dx @ dx) / float(d2x2 @ d2x2))
+                accel = max(1.0 - ratio, -5.0)
+                longpars = (1.0 - accel) * longpars + accel * pre
+        return _split(longpars, offsets), cycle, converged
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data: pd.DataFrame) -> GradedResponseModel:
+        """Estimate the item parameters.
+
+        Parameters
+        ----------
+        data : DataFrame
+            One column per item with whole-number responses (any coding: the observed values of
+            each item, in order, are its categories); NaN for missing. Respondents without any
+            answer are ignored.
+
+        Returns
+        -------
+        self
+        """
+        self._check_settings()
+        check_responses(data)
+        with single_threaded_blas():
+            return self._fit(data)
+
+    def _fit(self, data: pd.DataFrame) -> GradedResponseModel:
+        answered = data.notna().any(axis=1).to_numpy()
+        prepared = prepare_responses(data.loc[answered])
+        self.items_ = prepared.items
+        self.categories_ = prepared.categories
+        self.item_types_ = self._item_types(
+            len(prepared.items), prepared.n_categories, prepared.items
+        )
+        self.nodes_, self.weights_ = quadrature(int(self.quadrature_points), self.theta_limits)
+        sizes = prepared.n_categories  # parameters per item = a + (K-1) intercepts = K
+        self._par_offsets = np.concatenate([[0], np.cumsum(sizes)])
+        if self.convergence == "mirt":
+            params = mirt_start_values(prepared.codes, sizes, self.item_types_)
+            params, n_iter, converged = self._mirt_em(prepared, params)
+            post, _, loglik = self._posterior(prepared, params)
+            n_total = prepared.counts.sum()
+            gradient, info, meat = self._information(prepared, params, post)
+            info_at = np.concatenate(params)
+            newton_ok = True
+        else:
+            params, n_iter, converged, post, loglik, gradient, info, meat, info_at, newton_ok = (
+                self._exact_path(prepared)
+            )
+            n_total = prepared.counts.sum()
         if self.se_type is not None and not np.array_equal(info_at, np.concatenate(params)):
             gradient, info, meat = self._information(prepared, params, post)
         converged = converged and newton_ok
