@@ -255,10 +255,12 @@ class GradedResponseModel:
         (robust) estimator with the Louis information as bread and the cross-product of the
         respondents' scores as meat.
     ci_level : float, default 0.95
-    tol : float, default 1e-3
-        EM stops when no parameter moves more than this; Newton steps on the marginal likelihood
-        with the exact observed information then continue until the largest score is below
-        ``gradient_tol`` per respondent (the estimates are the exact maximum, whatever ``tol``).
+    tol : float, default 1e-2
+        EM hands over when no parameter moves more than this; Newton steps on the marginal
+        likelihood with the exact observed information then continue until the largest score is
+        below ``gradient_tol`` per respondent (the estimates are the exact maximum, whatever
+        ``tol``). Should Newton not get there, EM resumes down to ``tol / 100`` and Newton is
+        tried again.
     gradient_tol : float, default 1e-10
     max_iter : int, default 2000
         Maximum EM cycles.
@@ -331,7 +333,7 @@ class GradedResponseModel:
         theta_limits: tuple[float, float] = (-6.0, 6.0),
         se_type: str | None = "louis",
         ci_level: float = 0.95,
-        tol: float = 1e-3,
+        tol: float = 1e-2,
         gradient_tol: float = 1e-10,
         max_iter: int = 2000,
         convergence: str = "exact",
@@ -520,16 +522,32 @@ class GradedResponseModel:
                 self.item_types_, prepared.offsets[:-1], prepared.offsets[1:], strict=True
             )
         ]
-        converged = False
         n_iter = 0
-        for n_iter in range(1, int(self.max_iter) + 1):  # noqa: B007
+        for stage_tol in (self.tol, self.tol / 100.0):
+            converged, n_iter, params = self._em_cycles(prepared, params, stage_tol, n_iter)
+            state = self._newton(prepared, params)
+            params, post, loglik, gradient, info, meat, info_at, newton_ok, steps = state
+            n_iter += steps
+            if newton_ok:
+                break
+        return params, n_iter, converged, post, loglik, gradient, info, meat, info_at, newton_ok
+
+    def _em_cycles(self, prepared: IRTData, params: list[np.ndarray], tol: float, n_iter: int):
+        """EM cycles until no parameter moves more than ``tol`` (or ``max_iter`` in total)."""
+        converged = False
+        while n_iter < int(self.max_iter):
+            n_iter += 1
             post, _, _ = self._posterior(prepared, params)
             old = np.concatenate(params)
             self._m_step(self._expected_counts(prepared, post), params, prepared)
-            change = np.abs(np.concatenate(params) - old).max()
-            if change < self.tol:
+            if np.abs(np.concatenate(params) - old).max() < tol:
                 converged = True
                 break
+        return converged, n_iter, params
+
+    def _newton(self, prepared: IRTData, params: list[np.ndarray]):
+        """Newton steps on the marginal likelihood (exact information) to ``gradient_tol``."""
+        steps = 0
         # Newton on the marginal likelihood with the exact observed information, kept fixed
         # while the (cheap) gradient is refreshed; it is recomputed at the maximum for the SEs.
         post, _, loglik = self._posterior(prepared, params)
@@ -559,13 +577,13 @@ class GradedResponseModel:
             if not accepted:
                 break
             params, post, loglik = trial, t_post, t_loglik
-            n_iter += 1
+            steps += 1
             if scale < 1.0 or np.abs(np.concatenate(params) - info_at).max() > 0.05:
                 gradient, info, meat = self._information(prepared, params, post)
                 info_at = np.concatenate(params)
             else:
                 gradient = self._gradient(prepared, params, post)
-        return params, n_iter, converged, post, loglik, gradient, info, meat, info_at, newton_ok
+        return params, post, loglik, gradient, info, meat, info_at, newton_ok, steps
 
     def _mirt_em(
         self, prepared: IRTData, params: list[np.ndarray]
