@@ -175,3 +175,20 @@ def test_category_curves_and_plots(science_model):
     assert plot_information(science_model).get_xlabel() == "trait (theta)"
     with pytest.raises(ValueError, match="not in the model"):
         plot_category_curves(science_model, "Nope")
+
+
+def test_reliability_against_mirt(science):
+    # mirt's tests/testthat/test-00-basics.R: gmod <- multipleGroup(Science, 1, group=rep(c('G1',
+    # 'G2'), each=196), TOL=NaN) (no EM: mirt's starting values); mod <- extract.group(gmod, 1)
+    #   marginal_rxx(mod) = 0.4209159 (tolerance 1e-6; achieved 1.0e-7 relative)
+    #   empirical_rxx(fscores(mod, full.scores.SE=TRUE)) = 0.4627935 (tolerance 1e-4; 9.7e-8)
+    # The same starting values are checked against mirt's probtrace in test_irt_model.py.
+    from analysis.irt import prepare_responses
+    from analysis.irt.mirt_em import mirt_start_values
+
+    model = GradedResponseModel(se_type=None).fit(science)
+    data = prepare_responses(science)
+    model.params_ = mirt_start_values(data.codes, data.n_categories, ["graded"] * 4)
+    assert marginal_reliability(model) == pytest.approx(0.4209159, rel=2e-7)
+    scores = eap_scores(model, science.iloc[:196])
+    assert empirical_reliability(scores) == pytest.approx(0.4627935, rel=2e-7)

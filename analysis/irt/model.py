@@ -10,6 +10,7 @@ errors (``se_type="louis"``) and the bread of the sandwich estimator (``se_type=
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ from analysis.irt.items import (
     item_log_probabilities,
     item_probabilities,
 )
+from analysis.irt.mirt_em import MIRT_NCYCLES, MIRT_TOL, mirt_start_values, vmmin
 
 __all__ = [
     "GradedResponseModel",
@@ -254,13 +256,22 @@ class GradedResponseModel(Estimator):
         (robust) estimator with the Louis information as bread and the cross-product of the
         respondents' scores as meat.
     ci_level : float, default 0.95
-    tol : float, default 1e-3
-        EM stops when no parameter moves more than this; Newton steps on the marginal likelihood
-        with the exact observed information then continue until the largest score is below
-        ``gradient_tol`` per respondent (the estimates are the exact maximum, whatever ``tol``).
+    tol : float, default 1e-2
+        EM hands over when no parameter moves more than this; Newton steps on the marginal
+        likelihood with the exact observed information then continue until the largest score is
+        below ``gradient_tol`` per respondent (the estimates are the exact maximum, whatever
+        ``tol``). Should Newton not get there, EM resumes down to ``tol / 100`` and Newton is
+        tried again.
     gradient_tol : float, default 1e-10
     max_iter : int, default 2000
         Maximum EM cycles.
+    convergence : {"exact", "mirt"}, default "exact"
+        ``"exact"``: EM, then Newton steps to the maximum of the marginal likelihood.
+        ``"mirt"``: R mirt's own path and stopping rule (its starting values, one joint BFGS
+        M-step as R's ``optim``, Ramsay acceleration every third cycle, stop when no parameter
+        moved more than 1e-4; at most 500 cycles; :mod:`analysis.irt.mirt_em`), to reproduce
+        mirt's printed estimates, which stop a little short of the maximum. ``tol``,
+        ``gradient_tol`` and ``max_iter`` are then not used.
 
     Attributes
     ----------
@@ -285,7 +296,9 @@ class GradedResponseModel(Estimator):
     Matches R mirt's ``mirt(data, 1, itemtype=..., SE=TRUE, SE.type="Louis"|"sandwich")``: the
     same quadrature, the same parameterisation (``coef()``), and the same maximum; mirt stops EM at
     a parameter change of 1e-4, so its estimates can differ from the exact maximum found here in
-    the third decimal.
+    the third decimal; ``convergence="mirt"`` follows mirt's own EM path and stop instead (on
+    mirt's Science data the estimates and SEs then agree with mirt's published ones at a relative
+    mean difference of 5e-4, against 1.7e-3 at the maximum).
 
     References
     ----------
@@ -324,9 +337,10 @@ class GradedResponseModel(Estimator):
         theta_limits: tuple[float, float] = (-6.0, 6.0),
         se_type: str | None = "louis",
         ci_level: float = 0.95,
-        tol: float = 1e-3,
+        tol: float = 1e-2,
         gradient_tol: float = 1e-10,
         max_iter: int = 2000,
+        convergence: str = "exact",
     ):
         self.item_type = item_type
         self.quadrature_points = quadrature_points
@@ -336,6 +350,7 @@ class GradedResponseModel(Estimator):
         self.tol = tol
         self.gradient_tol = gradient_tol
         self.max_iter = max_iter
+        self.convergence = convergence
 
     # ------------------------------------------------------------------ checks
     def _item_types(self, n_items: int, n_categories: np.ndarray, items: list[str]) -> list[str]:
@@ -357,6 +372,8 @@ class GradedResponseModel(Estimator):
             raise ValueError(f"se_type must be 'louis', 'sandwich' or None, got {self.se_type!r}")
         if not 0 < self.ci_level < 1:
             raise ValueError(f"ci_level must be between 0 and 1, got {self.ci_level}")
+        if self.convergence not in ("exact", "mirt"):
+            raise ValueError(f"convergence must be 'exact' or 'mirt', got {self.convergence!r}")
         if int(self.quadrature_points) < 5:
             raise ValueError("quadrature_points must be at least 5")
 
@@ -500,6 +517,133 @@ class GradedResponseModel(Estimator):
         gradient = data.counts @ gbar
         return gradient, info, meat
 
+    def _exact_path(self, prepared: IRTData):
+        """EM to ``tol``, then Newton steps with the exact information to the maximum."""
+        params = [
+            start_values(kind, np.asarray(prepared.onehot[:, lo:hi].T @ prepared.counts).ravel())
+            for kind, lo, hi in zip(
+                self.item_types_, prepared.offsets[:-1], prepared.offsets[1:], strict=True
+            )
+        ]
+        n_iter = 0
+        for stage_tol in (self.tol, self.tol / 100.0):
+            converged, n_iter, params = self._em_cycles(prepared, params, stage_tol, n_iter)
+            state = self._newton(prepared, params)
+            params, post, loglik, gradient, info, meat, info_at, newton_ok, steps = state
+            n_iter += steps
+            if newton_ok:
+                break
+        return params, n_iter, converged, post, loglik, gradient, info, meat, info_at, newton_ok
+
+    def _em_cycles(self, prepared: IRTData, params: list[np.ndarray], tol: float, n_iter: int):
+        """EM cycles until no parameter moves more than ``tol`` (or ``max_iter`` in total)."""
+        converged = False
+        while n_iter < int(self.max_iter):
+            n_iter += 1
+            post, _, _ = self._posterior(prepared, params)
+            old = np.concatenate(params)
+            self._m_step(self._expected_counts(prepared, post), params, prepared)
+            if np.abs(np.concatenate(params) - old).max() < tol:
+                converged = True
+                break
+        return converged, n_iter, params
+
+    def _newton(self, prepared: IRTData, params: list[np.ndarray]):
+        """Newton steps on the marginal likelihood (exact information) to ``gradient_tol``."""
+        steps = 0
+        # Newton on the marginal likelihood with the exact observed information, kept fixed
+        # while the (cheap) gradient is refreshed; it is recomputed at the maximum for the SEs.
+        post, _, loglik = self._posterior(prepared, params)
+        n_total = prepared.counts.sum()
+        gradient, info, meat = self._information(prepared, params, post)
+        info_at = np.concatenate(params)
+        newton_ok = False
+        for _ in range(100):
+            if np.abs(gradient).max() < self.gradient_tol * n_total:
+                newton_ok = True
+                break
+            try:
+                step = np.linalg.solve(info, gradient)
+            except np.linalg.LinAlgError:
+                break
+            flat = np.concatenate(params)
+            scale = 1.0
+            accepted = False
+            while scale > 1e-4:
+                trial = _split(flat + scale * step, self._par_offsets)
+                if all(_valid(k, p) for k, p in zip(self.item_types_, trial, strict=True)):
+                    t_post, _, t_loglik = self._posterior(prepared, trial)
+                    if t_loglik >= loglik - 1e-9 * abs(loglik):
+                        accepted = True
+                        break
+                scale /= 2.0
+            if not accepted:
+                break
+            params, post, loglik = trial, t_post, t_loglik
+            steps += 1
+            if scale < 1.0 or np.abs(np.concatenate(params) - info_at).max() > 0.05:
+                gradient, info, meat = self._information(prepared, params, post)
+                info_at = np.concatenate(params)
+            else:
+                gradient = self._gradient(prepared, params, post)
+        return params, post, loglik, gradient, info, meat, info_at, newton_ok, steps
+
+    def _mirt_em(
+        self, prepared: IRTData, params: list[np.ndarray]
+    ) -> tuple[list[np.ndarray], int, bool]:
+        """mirt's EM cycle by cycle (R/EMstep.group.R), see :mod:`analysis.irt.mirt_em`."""
+        offsets = self._par_offsets
+        kinds = self.item_types_
+        longpars = np.concatenate(params)
+        pre = pre2 = longpars.copy()
+        mrate = 0.4
+        last_ll = None
+        converged = False
+        cycle = 0
+        for cycle in range(1, MIRT_NCYCLES + 1):
+            post, _, loglik = self._posterior(prepared, _split(longpars, offsets))
+            if last_ll is not None:
+                change = last_ll - loglik
+                if change < 0:
+                    mrate = math.exp(change)
+                mrate = mrate if math.isfinite(mrate) else 1e-6
+            last_ll = loglik
+            expected = self._expected_counts(prepared, post)
+            blocks = [
+                expected[prepared.offsets[j] : prepared.offsets[j + 1]].T for j in range(len(kinds))
+            ]
+
+            def objective(flat, blocks=blocks):
+                total = 0.0
+                for j, kind in enumerate(kinds):
+                    p = flat[offsets[j] : offsets[j + 1]]
+                    if not _valid(kind, p):
+                        return 1e100
+                    total += float((blocks[j] * item_log_probabilities(kind, p, self.nodes_)).sum())
+                return -total if math.isfinite(total) else 1e100
+
+            def gradient(flat, blocks=blocks):
+                parts = []
+                for j, kind in enumerate(kinds):
+                    p = flat[offsets[j] : offsets[j + 1]]
+                    _, dlog, _ = item_derivatives(kind, p, self.nodes_)
+                    parts.append(np.einsum("qk,qkp->p", blocks[j], dlog))
+                return -np.concatenate(parts)
+
+            pre2, pre = pre, longpars
+            longpars = vmmin(objective, gradient, longpars, maxit=max(math.ceil(mrate * 50), 15))
+            if np.all(np.abs(pre - longpars) < MIRT_TOL):
+                converged = True
+                break
+            if cycle % 3 == 0 and mrate > 0.01:  # Ramsay acceleration
+                dx2 = pre - pre2
+                dx = longpars - pre
+                d2x2 = dx - dx2
+                ratio = math.sqrt(float(dx @ dx) / float(d2x2 @ d2x2))
+                accel = max(1.0 - ratio, -5.0)
+                longpars = (1.0 - accel) * longpars + accel * pre
+        return _split(longpars, offsets), cycle, converged
+
     # ------------------------------------------------------------------ fit
     def fit(self, data: pd.DataFrame) -> GradedResponseModel:
         """Estimate the item parameters.
@@ -531,57 +675,19 @@ class GradedResponseModel(Estimator):
         self.nodes_, self.weights_ = quadrature(int(self.quadrature_points), self.theta_limits)
         sizes = prepared.n_categories  # parameters per item = a + (K-1) intercepts = K
         self._par_offsets = np.concatenate([[0], np.cumsum(sizes)])
-        params = [
-            start_values(kind, np.asarray(prepared.onehot[:, lo:hi].T @ prepared.counts).ravel())
-            for kind, lo, hi in zip(
-                self.item_types_, prepared.offsets[:-1], prepared.offsets[1:], strict=True
+        if self.convergence == "mirt":
+            params = mirt_start_values(prepared.codes, sizes, self.item_types_)
+            params, n_iter, converged = self._mirt_em(prepared, params)
+            post, _, loglik = self._posterior(prepared, params)
+            n_total = prepared.counts.sum()
+            gradient, info, meat = self._information(prepared, params, post)
+            info_at = np.concatenate(params)
+            newton_ok = True
+        else:
+            params, n_iter, converged, post, loglik, gradient, info, meat, info_at, newton_ok = (
+                self._exact_path(prepared)
             )
-        ]
-        converged = False
-        n_iter = 0
-        for n_iter in range(1, int(self.max_iter) + 1):  # noqa: B007
-            post, _, _ = self._posterior(prepared, params)
-            old = np.concatenate(params)
-            self._m_step(self._expected_counts(prepared, post), params, prepared)
-            change = np.abs(np.concatenate(params) - old).max()
-            if change < self.tol:
-                converged = True
-                break
-        # Newton on the marginal likelihood with the exact observed information, kept fixed
-        # while the (cheap) gradient is refreshed; it is recomputed at the maximum for the SEs.
-        post, _, loglik = self._posterior(prepared, params)
-        n_total = prepared.counts.sum()
-        gradient, info, meat = self._information(prepared, params, post)
-        info_at = np.concatenate(params)
-        newton_ok = False
-        for _ in range(100):
-            if np.abs(gradient).max() < self.gradient_tol * n_total:
-                newton_ok = True
-                break
-            try:
-                step = np.linalg.solve(info, gradient)
-            except np.linalg.LinAlgError:
-                break
-            flat = np.concatenate(params)
-            scale = 1.0
-            accepted = False
-            while scale > 1e-4:
-                trial = _split(flat + scale * step, self._par_offsets)
-                if all(_valid(k, p) for k, p in zip(self.item_types_, trial, strict=True)):
-                    t_post, _, t_loglik = self._posterior(prepared, trial)
-                    if t_loglik >= loglik - 1e-9 * abs(loglik):
-                        accepted = True
-                        break
-                scale /= 2.0
-            if not accepted:
-                break
-            params, post, loglik = trial, t_post, t_loglik
-            n_iter += 1
-            if scale < 1.0 or np.abs(np.concatenate(params) - info_at).max() > 0.05:
-                gradient, info, meat = self._information(prepared, params, post)
-                info_at = np.concatenate(params)
-            else:
-                gradient = self._gradient(prepared, params, post)
+            n_total = prepared.counts.sum()
         if self.se_type is not None and not np.array_equal(info_at, np.concatenate(params)):
             gradient, info, meat = self._information(prepared, params, post)
         converged = converged and newton_ok

@@ -21,6 +21,7 @@ from scipy import stats
 from analysis._compat import single_threaded_blas
 from analysis._estimator import Estimator, ModelResults
 from analysis.errors import ConvergenceWarning
+from analysis.irt.items import item_derivatives
 from analysis.irt.model import GradedResponseModel, check_responses, prepare_responses, start_values
 
 __all__ = ["MultipleGroupGradedModel", "dif_multigroup"]
@@ -47,6 +48,11 @@ class MultipleGroupGradedModel(Estimator):
     tol : float, default 1e-7
         EM stops when the log-likelihood improves by less than this.
     max_iter : int, default 5000
+    se_type : {None, "louis", "sandwich"}, default None
+        Standard errors of every item parameter and of the free group means and variances:
+        the observed information (``"louis"``), or the sandwich with it as bread and the
+        cross-product of the respondents' scores as meat. None (the default, as used by the DIF
+        likelihood-ratio tests): no SEs.
 
     Attributes
     ----------
@@ -60,12 +66,20 @@ class MultipleGroupGradedModel(Estimator):
     converged_ : bool
     results_ : ModelResults
         ``parameters_`` as its table and the scalar statistics (log-likelihood, counts).
+    cov_ : ndarray or None
+        Covariance of the free parameters in the order of ``estimates_`` (with ``se_type``).
+    estimates_ : DataFrame
+        Long form: ``item`` (``"GROUP"`` for the trait), ``group``, ``parameter`` (``a1, d1..``;
+        ``MEAN_1``, ``COV_11``), ``estimate, se`` (NaN without ``se_type``).
 
     Notes
     -----
     R mirt's ``multipleGroup(data, 1, group, invariance = c(constrained items, "free_means",
-    "free_var"))``; no standard errors are computed (the likelihood-ratio tests of
-    :func:`dif_multigroup` do not need them).
+    "free_var"), SE = TRUE, SE.type = "Louis" | "sandwich")``. The observed information is
+    obtained as the Jacobian (central differences) of the exact marginal score, which by Fisher's
+    identity is the posterior expectation of the complete-data score in every group; for a single
+    group this is Louis' information (checked against the analytic single-group Louis matrix).
+    The trait parameters are the group mean and variance (mirt's ``MEAN_1``, ``COV_11``).
     """
 
     def __init__(
@@ -79,6 +93,7 @@ class MultipleGroupGradedModel(Estimator):
         theta_limits: tuple[float, float] = (-6.0, 6.0),
         tol: float = 1e-7,
         max_iter: int = 5000,
+        se_type: str | None = None,
     ):
         self.item_type = item_type
         self.constrained = constrained
@@ -88,9 +103,12 @@ class MultipleGroupGradedModel(Estimator):
         self.theta_limits = theta_limits
         self.tol = tol
         self.max_iter = max_iter
+        self.se_type = se_type
 
     def fit(self, data: pd.DataFrame, group: pd.Series | np.ndarray) -> MultipleGroupGradedModel:
         """Estimate the model; rows with a missing group or no answer are dropped."""
+        if self.se_type not in (None, "louis", "sandwich"):
+            raise ValueError(f"se_type must be None, 'louis' or 'sandwich', got {self.se_type!r}")
         check_responses(data)
         group = pd.Series(np.asarray(group), index=data.index)
         keep = group.notna() & data.notna().any(axis=1)
@@ -144,7 +162,145 @@ class MultipleGroupGradedModel(Estimator):
         self._owners = owners
         self._kinds = expanded_kinds
         self._categories = whole.categories
+        self.cov_ = None
+        se = np.full(self._n_free(), np.nan)
+        if self.se_type is not None:
+            with single_threaded_blas():
+                self.cov_ = self._covariance(per_group, expanded_kinds)
+            se = np.sqrt(np.clip(np.diag(self.cov_), 0.0, None))
+        self.estimates_ = self._estimate_table(se)
         return self._finish_fit(ModelResults.of(self, self.parameters_))
+
+    # ------------------------------------------------------------------ standard errors
+    def _n_free(self) -> int:
+        n_latent = (len(self.groups_) - 1) * (int(self.free_means) + int(self.free_variances))
+        return int(sum(p.size for p in self.params_) + n_latent)
+
+    def _flat(self) -> np.ndarray:
+        parts = [np.concatenate(self.params_)]
+        for g in range(1, len(self.groups_)):
+            if self.free_means:
+                parts.append(np.array([self.group_means_[g]]))
+            if self.free_variances:
+                parts.append(np.array([self.group_variances_[g]]))
+        return np.concatenate(parts)
+
+    def _unflat(self, flat: np.ndarray):
+        sizes = [p.size for p in self.params_]
+        cuts = np.concatenate([[0], np.cumsum(sizes)])
+        params = [flat[cuts[j] : cuts[j + 1]] for j in range(len(sizes))]
+        means = np.zeros(len(self.groups_))
+        variances = np.ones(len(self.groups_))
+        at = int(cuts[-1])
+        for g in range(1, len(self.groups_)):
+            means[g] = self.group_means_[g]
+            variances[g] = self.group_variances_[g]
+            if self.free_means:
+                means[g] = flat[at]
+                at += 1
+            if self.free_variances:
+                variances[g] = flat[at]
+                at += 1
+        return params, means, variances
+
+    def _pattern_scores(self, flat: np.ndarray, per_group, kinds) -> list[tuple]:
+        """Per group (pattern counts, marginal score of each pattern (n_pat, n_free))."""
+        params, means, variances = self._unflat(flat)
+        engine = GradedResponseModel(kinds)
+        engine.item_types_ = kinds
+        nodes, _ = _grid(self.quadrature_points, self.theta_limits)
+        engine.nodes_ = nodes
+        sizes = np.array([p.size for p in params])
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        n_free = flat.size
+        dlogs = [item_derivatives(kind, p, nodes)[1] for kind, p in zip(kinds, params, strict=True)]
+        out = []
+        at_latent = int(offsets[-1])
+        for g, data_g in enumerate(per_group):
+            engine.weights_ = _group_weights(nodes, means[g], np.sqrt(variances[g]))
+            post, _, _ = engine._posterior(data_g, params)
+            scores = np.zeros((data_g.patterns.shape[0], n_free))
+            for j in range(len(params)):
+                seen = np.nonzero(data_g.patterns[:, j] >= 0)[0]
+                if seen.size == 0:
+                    continue
+                q, k, pj = dlogs[j].shape
+                through = (post[seen] @ dlogs[j].reshape(q, k * pj)).reshape(-1, k, pj)
+                scores[seen, offsets[j] : offsets[j + 1]] = through[
+                    np.arange(seen.size), data_g.patterns[seen, j]
+                ]
+            if g > 0:
+                # d log w_q / d(mean, variance) of the normalised normal weights on the grid
+                w = engine.weights_
+                dev = nodes - means[g]
+                d_mean = dev / variances[g]
+                d_var = -0.5 / variances[g] + 0.5 * dev**2 / variances[g] ** 2
+                col = at_latent + (g - 1) * (int(self.free_means) + int(self.free_variances))
+                if self.free_means:
+                    scores[:, col] = post @ (d_mean - w @ d_mean)
+                    col += 1
+                if self.free_variances:
+                    scores[:, col] = post @ (d_var - w @ d_var)
+            out.append((data_g.counts, scores))
+        return out
+
+    def _covariance(self, per_group, kinds) -> np.ndarray:
+        flat = self._flat()
+
+        def total_score(x):
+            return sum(c @ s for c, s in self._pattern_scores(x, per_group, kinds))
+
+        info = np.zeros((flat.size, flat.size))
+        for i in range(flat.size):
+            h = 1e-5 * max(1.0, abs(flat[i]))
+            up, down = flat.copy(), flat.copy()
+            up[i] += h
+            down[i] -= h
+            info[:, i] = -(total_score(up) - total_score(down)) / (2 * h)
+        info = (info + info.T) / 2.0
+        self.information_ = info
+        try:
+            inverse = np.linalg.inv(info)
+        except np.linalg.LinAlgError:
+            return np.full_like(info, np.nan)
+        if self.se_type == "louis":
+            return inverse
+        meat = sum(s.T @ (c[:, None] * s) for c, s in self._pattern_scores(flat, per_group, kinds))
+        return inverse @ meat @ inverse
+
+    def _estimate_table(self, se: np.ndarray) -> pd.DataFrame:
+        rows = []
+        at = 0
+        for (item, label), p in zip(self._owners, self.params_, strict=True):
+            for k, value in enumerate(p):
+                name = "a1" if k == 0 else f"d{k}"
+                rows.append(
+                    {
+                        "item": item,
+                        "group": label,
+                        "parameter": name,
+                        "estimate": float(value),
+                        "se": float(se[at]),
+                    }
+                )
+                at += 1
+        for g in range(1, len(self.groups_)):
+            for flag, name, value in (
+                (self.free_means, "MEAN_1", self.group_means_[g]),
+                (self.free_variances, "COV_11", self.group_variances_[g]),
+            ):
+                if flag:
+                    rows.append(
+                        {
+                            "item": "GROUP",
+                            "group": self.groups_[g],
+                            "parameter": name,
+                            "estimate": float(value),
+                            "se": float(se[at]),
+                        }
+                    )
+                    at += 1
+        return pd.DataFrame(rows)
 
     def group_models(self) -> dict[Any, GradedResponseModel]:
         """Each group's item parameters as a fitted single-group model (on the common scale).

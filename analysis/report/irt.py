@@ -15,7 +15,8 @@ __all__ = ["IRT_SHEET_NOTES", "irt_figure_count", "render_irt"]
 IRT_SHEET_NOTES = {
     "IRT fit": "Graded response model per leaf scale (mirt defaults: 61 quadrature points on [-6, 6], "
     "N(0, 1) trait); C2 limited-information fit (mirt M2(type = 'C2')) with RMSEA (90% interval), "
-    "CFI and SRMSR; rxx of the EAP-sum-score table and empirical reliability of the EAPs.",
+    "CFI and SRMSR; rxx of the EAP-sum-score table, empirical reliability of the EAPs (mirt "
+    "empirical_rxx) and marginal reliability (mirt marginal_rxx).",
     "IRT parameters": "Slope-intercept form (mirt coef): P(X >= k) = 1/(1 + exp(-(a theta + d_k))); "
     "Louis standard errors and Wald intervals. Reverse-keyed items were reversed first.",
     "IRT traditional": "Traditional form: b_k = -d_k / a (delta-method SEs).",
@@ -77,6 +78,7 @@ def _fit_overview(report: HtmlReport, study) -> None:
             "SRMSR": table["srmsr"].to_numpy(),
             "rxx (sum score)": table["rxx_sum_score"].to_numpy(),
             "Empirical rxx": table["empirical_reliability"].to_numpy(),
+            "Marginal rxx": table["marginal_reliability"].to_numpy(),
         },
         index=pd.Index(table["scale"], name="Scale"),
     )

@@ -119,6 +119,9 @@ class ScaleIRT:
     sum_scores : SumScoreTable
     category_use : DataFrame
     empirical_reliability : float
+        mirt's ``empirical_rxx`` of the EAP scores.
+    marginal_reliability : float
+        mirt's ``marginal_rxx``: ``integral I(theta) / (I(theta) + 1) phi(theta) dtheta``.
     dif : dict of str to ScaleDIF
     problems : tuple of str
         Parts that could not be computed, with the reason.
@@ -140,6 +143,7 @@ class ScaleIRT:
     sum_scores: Any
     category_use: pd.DataFrame
     empirical_reliability: float
+    marginal_reliability: float = float("nan")
     dif: dict = field(default_factory=dict)
     problems: tuple[str, ...] = ()
 
@@ -159,6 +163,7 @@ class ScaleIRT:
             "sum_scores": self.sum_scores.to_dict(),
             "category_use": self.category_use.to_dict(orient="records"),
             "empirical_reliability": self.empirical_reliability,
+            "marginal_reliability": self.marginal_reliability,
             "dif": {name: d.to_dict() for name, d in self.dif.items()},
             "problems": list(self.problems),
         }
@@ -184,7 +189,7 @@ class IRTStudy(Result):
     def summary(self) -> pd.DataFrame:
         """One row per modelled scale: ``scale, n_items, n_obs, n_calibration, loglik, m2_type,
         m2, m2_df, m2_p, rmsea, cfi, srmsr, rxx_sum_score, empirical_reliability,
-        misfitting_items, sparse_categories``."""
+        marginal_reliability, misfitting_items, sparse_categories``."""
         rows = []
         for name, s in self.scales.items():
             m2 = s.m2
@@ -205,6 +210,7 @@ class IRTStudy(Result):
                     "srmsr": np.nan if m2 is None else m2.srmsr,
                     "rxx_sum_score": s.sum_scores.reliability,
                     "empirical_reliability": s.empirical_reliability,
+                    "marginal_reliability": s.marginal_reliability,
                     "misfitting_items": misfit,
                     "sparse_categories": int(s.category_use["sparse"].sum()),
                 }
@@ -396,6 +402,7 @@ def _scale_irt(
         sum_scores=irt.sum_score_table(model, data),
         category_use=irt.category_use(data),
         empirical_reliability=irt.empirical_reliability(eap),
+        marginal_reliability=irt.marginal_reliability(model),
         dif=dif,
         problems=tuple(problems),
     )
