@@ -618,8 +618,11 @@ def blank_ids(ids: pd.Series) -> np.ndarray:
     return blank | stripped.fillna(False).to_numpy(dtype=bool)
 
 
-def _duplicates(ids: pd.Series, eligible: np.ndarray, seen) -> tuple[np.ndarray, np.ndarray]:
-    """Rows whose id repeats an earlier eligible row (or ``seen``); and every row's id hash (0 if blank)."""
+def _duplicates(
+    ids: pd.Series, eligible: np.ndarray, seen, rows: np.ndarray, files: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+    """Rows whose id repeats an earlier eligible row (or ``seen``); every row's id hash (0 if
+    blank); and for each duplicate row, where its id was first used ("row 3", "row 5 of a.csv")."""
     hashes = hash_ids(ids)
     blank = blank_ids(ids)
     hashes[blank] = 0
@@ -628,11 +631,30 @@ def _duplicates(ids: pd.Series, eligible: np.ndarray, seen) -> tuple[np.ndarray,
     candidates = np.flatnonzero(eligible)
     local = pd.Series(hashes[candidates]).duplicated(keep="first").to_numpy()
     dup[candidates[local]] = True
+    where: dict[int, str] = {}
     if isinstance(seen, SeenIds):
-        dup[candidates[seen.contains(hashes[candidates])]] = True
+        found, first_files, first_rows = seen.first_use(hashes[candidates])
+        for k in np.flatnonzero(found):  # an earlier chunk or file came first
+            i = int(candidates[k])
+            where[i] = place_of_first_use(first_files[k], int(first_rows[k]), str(files[i]))
+        dup[candidates[found]] = True
     elif seen is not None and len(seen):
-        dup[candidates[in_sorted(seen, hashes[candidates])]] = True
-    return dup, hashes
+        found = in_sorted(seen, hashes[candidates])
+        for i in candidates[found].tolist():
+            where[i] = "an earlier file or chunk"
+        dup[candidates[found]] = True
+    if local.any():  # the first use in this chunk, for the repeats not seen before
+        first: dict[int, int] = {}
+        for i in candidates[~local].tolist():
+            first.setdefault(int(hashes[i]), i)
+        for i in candidates[local].tolist():
+            if i not in where:
+                j = first[int(hashes[i])]
+                # the first row here is itself a repeat when the id was seen before it
+                where[i] = where.get(j) or place_of_first_use(
+                    str(files[j]), int(rows[j]), str(files[i])
+                )
+    return dup, hashes, where
 
 
 def in_sorted(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
@@ -649,59 +671,153 @@ def in_sorted(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
 
 
 class SeenIds:
-    """The hashes (:func:`hash_ids`) of the respondent ids kept so far, across chunks and files.
+    """The hashes (:func:`hash_ids`) of the respondent ids kept so far, across chunks and files,
+    each with where it was first used (file and row).
 
-    Stored as a few sorted runs of uint64 that merge like a binary counter (a run merges with
-    the one before it when that one is no larger), so memory is 8 bytes per id, adding n ids
-    costs O(n log n) in all, and a lookup searches at most log2(n / chunk) runs. Hash 0 means
-    "blank id" and is never stored.
+    Stored as a few sorted runs of uint64 hashes, each beside a uint64 location (the file's
+    index in :attr:`files` and the row number packed in one word), that merge like a binary
+    counter (a run merges with the one before it when that one is no larger). Memory is
+    therefore 16 bytes per id (8 for the hash, 8 for where it was first used), plus up to 21
+    bytes per id for a moment while the two largest runs merge; adding n ids costs O(n log n)
+    in all, and a lookup searches at most log2(n / chunk) runs. Hash 0 means "blank id" and is
+    never stored. When a hash is added twice, the first location is kept.
 
     Examples
     --------
     >>> seen = SeenIds()
-    >>> seen.add(hash_ids(["a", "b"]))
+    >>> seen.add(hash_ids(["a", "b"]), rows=[2, 3], file="w1.csv")
     >>> seen.contains(hash_ids(["b", "c"])).tolist()
     [True, False]
+    >>> seen.describe(hash_ids(["b"])[0], file="w1.csv"), seen.describe(hash_ids(["b"])[0])
+    ('row 3', 'row 3 of w1.csv')
     """
 
+    #: Row numbers take the low 40 bits of a location, the file index + 1 the high 24 bits
+    #: (0 means "not known"); rows past 2**40 or files past 2**24 - 1 are stored as not known.
+    _ROW_BITS = 40
+
     def __init__(self) -> None:
-        self._runs: list[np.ndarray] = []
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []
+        self.files: list[str] = []
+        self._file_index: dict[str, int] = {}
 
     def __len__(self) -> int:
-        return sum(len(run) for run in self._runs)
+        return sum(len(run) for run, _ in self._runs)
 
     @property
     def n_runs(self) -> int:
         return len(self._runs)
 
-    def contains(self, hashes: np.ndarray) -> np.ndarray:
-        """True for each hash already stored."""
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the stored hashes and locations."""
+        return sum(run.nbytes + where.nbytes for run, where in self._runs)
+
+    def _hits(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each hash is stored, and its location (0 where not stored or not known)."""
         hashes = np.asarray(hashes, dtype="uint64")
         found = np.zeros(len(hashes), dtype=bool)
+        where = np.zeros(len(hashes), dtype="uint64")
         if not self._runs or not len(hashes):
-            return found
+            return found, where
         order = np.argsort(hashes)
         ordered = hashes[order]
         hit = np.zeros(len(hashes), dtype=bool)
-        for run in self._runs:
+        at = np.zeros(len(hashes), dtype="uint64")
+        for run, locations in self._runs:  # oldest run first: the first use wins
             pos = np.minimum(np.searchsorted(run, ordered), len(run) - 1)
-            hit |= run[pos] == ordered
+            new = (run[pos] == ordered) & ~hit
+            at[new] = locations[pos[new]]
+            hit |= new
         found[order] = hit
-        return found
+        where[order] = at
+        return found, where
 
-    def add(self, hashes: np.ndarray) -> None:
-        """Store more hashes (zeros are ignored)."""
-        new = np.sort(np.asarray(hashes, dtype="uint64"))
-        new = new[new != 0]
+    def contains(self, hashes: np.ndarray) -> np.ndarray:
+        """True for each hash already stored."""
+        return self._hits(hashes)[0]
+
+    def first_use(self, hashes: np.ndarray) -> tuple[np.ndarray, list[str | None], np.ndarray]:
+        """For each hash: whether it is stored, the file and the row where it was first used.
+
+        The file is None and the row 0 where the hash is not stored (or its place not known).
+        """
+        found, where = self._hits(hashes)
+        rows = (where & np.uint64((1 << self._ROW_BITS) - 1)).astype("int64")
+        index = (where >> np.uint64(self._ROW_BITS)).astype("int64")
+        files = [self.files[k - 1] if k > 0 else None for k in index.tolist()]
+        return found, files, rows
+
+    def describe(self, hash_value: int | np.integer, *, file: str | None = None) -> str | None:
+        """Where a stored hash was first used, as ``"row 5"`` (in ``file``) or ``"row 5 of
+        a.csv"``; None if it is not stored or its place is not known."""
+        found, files, rows = self.first_use(np.array([hash_value], dtype="uint64"))
+        return place_of_first_use(files[0], int(rows[0]), file) if found[0] else None
+
+    def _location(
+        self, rows: Iterable[int] | np.ndarray | None, file: str | None, n: int
+    ) -> np.ndarray:
+        if rows is None or file is None:
+            return np.zeros(n, dtype="uint64")
+        index = self._file_index.get(file)
+        if index is None:
+            index = self._file_index[file] = len(self.files)
+            self.files.append(file)
+        rows = np.asarray(rows, dtype="int64")
+        if len(rows) != n:
+            raise ValueError(f"rows: expected {n} row numbers, got {len(rows)}")
+        if index + 1 >= 1 << (64 - self._ROW_BITS):
+            return np.zeros(n, dtype="uint64")
+        fits = (rows > 0) & (rows < 1 << self._ROW_BITS)
+        packed = (np.uint64(index + 1) << np.uint64(self._ROW_BITS)) | rows.clip(0).astype("uint64")
+        return np.where(fits, packed, np.uint64(0))
+
+    def add(
+        self,
+        hashes: np.ndarray,
+        *,
+        rows: Iterable[int] | np.ndarray | None = None,
+        file: str | None = None,
+    ) -> None:
+        """Store more hashes (zeros are ignored), with the rows of ``file`` they were used in."""
+        hashes = np.asarray(hashes, dtype="uint64")
+        locations = self._location(rows, file, len(hashes))
+        order = np.argsort(hashes, kind="stable")  # stable: the first row of a repeat comes first
+        new, where = hashes[order], locations[order]
+        keep = new != 0
         if len(new) > 1:
-            new = new[np.concatenate(([True], new[1:] != new[:-1]))]
+            keep[1:] &= new[1:] != new[:-1]
+        new, where = new[keep], where[keep]
         if not len(new):
             return
-        self._runs.append(new)
-        while len(self._runs) > 1 and len(self._runs[-2]) <= len(self._runs[-1]):
-            last = self._runs.pop()
-            # timsort ("stable") merges two sorted runs in linear time
-            self._runs[-1] = np.sort(np.concatenate([self._runs[-1], last]), kind="stable")
+        self._runs.append((new, where))
+        while len(self._runs) > 1 and len(self._runs[-2][0]) <= len(self._runs[-1][0]):
+            newer = self._runs.pop()
+            self._runs[-1] = _merge_runs(self._runs[-1], newer)
+
+
+def _merge_runs(
+    older: tuple[np.ndarray, np.ndarray], newer: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Merge two sorted runs of (hash, location) in linear time; on equal hashes the older first."""
+    a, a_where = older
+    b, b_where = newer
+    # each of b's elements goes after the a's not greater than it (older first on ties)
+    pos = np.searchsorted(a, b, side="right") + np.arange(len(b))
+    merged = np.empty(len(a) + len(b), dtype="uint64")
+    where = np.empty(len(a) + len(b), dtype="uint64")
+    from_a = np.ones(len(merged), dtype=bool)
+    from_a[pos] = False
+    merged[pos], where[pos] = b, b_where
+    merged[from_a], where[from_a] = a, a_where
+    return merged, where
+
+
+def place_of_first_use(first_file: str | None, first_row: int, file: str | None) -> str:
+    """``"row 5"`` when the first use is in ``file``, else ``"row 5 of a.csv"``."""
+    if first_row <= 0 or first_file is None:
+        return "an earlier file or chunk"
+    return f"row {first_row}" + (f" of {first_file}" if first_file != file else "")
 
 
 def merge_seen(seen: np.ndarray | None, new: np.ndarray) -> np.ndarray:
@@ -835,20 +951,11 @@ def check_responses(
 
     id_hashes = np.zeros(n, dtype="uint64")
     if "respondent_id" in meta and n:
-        dup, id_hashes = _duplicates(meta["respondent_id"], ~no_answers, seen_ids)
+        dup, id_hashes, where = _duplicates(
+            meta["respondent_id"], ~no_answers, seen_ids, rows, files
+        )
         ids = meta["respondent_id"].astype(object).to_numpy() if dup.any() else None
-        first_row: dict[int, int] = {}  # id hash -> the kept row that first used it
-        if dup.any():
-            for i in np.flatnonzero(~no_answers & ~dup & (id_hashes != 0)):
-                first_row.setdefault(int(id_hashes[i]), int(i))
         for i in np.flatnonzero(dup):
-            j = first_row.get(int(id_hashes[i]))
-            if j is not None and j < i:
-                where = f"row {int(rows[j])}" + (
-                    f" of {files[j]}" if str(files[j]) != str(files[i]) else ""
-                )
-            else:
-                where = "an earlier file or chunk"
             problems.append(
                 Problem(
                     str(files[i]),
@@ -857,7 +964,7 @@ def check_responses(
                     shorten(ids[i]),
                     "duplicate_respondent_id",
                     "error",
-                    f"respondent id already used in {where}; row not scored",
+                    f"respondent id already used in {where[int(i)]}; row not scored",
                 )
             )
         reasons[dup] = np.where(

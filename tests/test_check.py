@@ -218,3 +218,31 @@ def test_seen_ids_behaves_like_a_set():
         reference |= {int(v) for v in chunk}
     assert seen.n_runs <= 4  # runs merge like a binary counter
     assert not seen.contains(np.array([0], dtype="uint64"))[0]  # 0 (blank id) is never stored
+
+
+def test_seen_ids_remember_where_each_id_was_first_used():
+    from instrument.check import SeenIds
+
+    rng = np.random.default_rng(5)
+    seen, first = SeenIds(), {}
+    row = 2
+    for n, size in enumerate([5, 50, 7, 200, 3, 64, 64, 1000, 1]):
+        chunk = rng.integers(0, 400, size).astype("uint64")  # repeats, and 0 (blank)
+        rows = np.arange(row, row + size)
+        row += size
+        file = f"f{n % 3}.csv"
+        seen.add(chunk, rows=rows, file=file)
+        for h, r in zip(chunk.tolist(), rows.tolist(), strict=True):
+            if h:
+                first.setdefault(h, (file, r))
+        query = np.arange(0, 400, dtype="uint64")
+        found, files, where = seen.first_use(query)
+        assert found.tolist() == [int(q) in first for q in query]
+        got = {
+            int(q): (f, int(r))
+            for q, f, r, hit in zip(query, files, where, found, strict=True)
+            if hit
+        }
+        assert got == first  # the first file and row, through every merge of runs
+    assert seen.describe(np.uint64(next(iter(first))), file="elsewhere.csv").startswith("row ")
+    assert seen.nbytes == 16 * len(seen)  # 8 bytes of hash + 8 of place per id

@@ -23,6 +23,7 @@ from instrument.batch.pipeline import (
     id_hashes,
     iter_chunks,
     process_chunk,
+    remember_ids,
     score_frame,
 )
 from instrument.check import SeenIds
@@ -47,7 +48,7 @@ def checked_file(
             problems += result.problems
             n_read += result.n_read
             n_rejected += result.n_rejected
-            seen.add(result.hashes)
+            remember_ids(seen, result.hashes, result.output)
     except MHDQError as exc:  # all or nothing, as the local engine
         return empty_checked(instrument, options), {
             "error": str(exc),
@@ -129,7 +130,9 @@ def iter_dask_outputs(
             partitions = scored.to_delayed()
         futures = client.compute(list(partitions) + [info for _, info in parts])
         score_futures, info_futures = futures[: len(files)], futures[len(files) :]
-        for path, score_future, info_future in zip(files, score_futures, info_futures, strict=True):
+        for n, (path, score_future, info_future) in enumerate(
+            zip(files, score_futures, info_futures, strict=True)
+        ):
             info = info_future.result()
             if info["error"] is not None:
                 tally.refuse(path, DataError(info["error"]))
@@ -144,7 +147,9 @@ def iter_dask_outputs(
             hashes = id_hashes(frame["respondent_id"].astype(object))
             if progress is not None:
                 progress(info["n_read"], str(path))
-            yield drop_cross_file_duplicates(ChunkResult(frame, hashes, [], len(frame), 0), tally)
+            yield drop_cross_file_duplicates(
+                ChunkResult(frame, hashes, [], len(frame), 0), tally, remember=n < len(files) - 1
+            )
             tally.problems.finish_file(str(path))
     finally:
         _close_dask(client, cluster)

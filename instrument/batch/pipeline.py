@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from instrument.batch.tally import ProblemLog, Tally
-from instrument.check import SeenIds, blank_ids, check_responses, hash_ids
+from instrument.check import SeenIds, blank_ids, check_responses, hash_ids, place_of_first_use
 from instrument.errors import DataError, MHDQError, UsageError
 from instrument.io.safety import DEFAULT_LIMITS, ReadLimits
 from instrument.norms import NormTable
@@ -513,30 +513,46 @@ def iter_chunks(
 # --------------------------------------------------------------------------------------------
 # Many chunks, many files
 # --------------------------------------------------------------------------------------------
-def drop_cross_file_duplicates(result: ChunkResult, tally: Tally) -> pd.DataFrame:
-    """Reject kept rows whose id was kept in an earlier file; register the rest as seen."""
+def remember_ids(seen: SeenIds, hashes: np.ndarray, output: pd.DataFrame) -> None:
+    """Add the id hashes of kept output rows to ``seen``, with the file and row of each."""
+    if len(hashes):
+        seen.add(
+            hashes,
+            rows=output["source_row"].to_numpy(dtype="int64"),
+            file=str(output["source_file"].iat[0]),
+        )
+
+
+def drop_cross_file_duplicates(
+    result: ChunkResult, tally: Tally, *, remember: bool = True
+) -> pd.DataFrame:
+    """Reject kept rows whose id was kept in an earlier file; register the rest as seen
+    (unless ``remember`` is False: no file comes after this one)."""
     hashes = result.hashes
     output = result.output
     if len(hashes) and len(tally.seen):
-        dup = (hashes != 0) & tally.seen.contains(hashes)
+        found, first_files, first_rows = tally.seen.first_use(hashes)
+        dup = (hashes != 0) & found
         if dup.any():
             for i in np.flatnonzero(dup):
+                file = str(output["source_file"].iat[i])
+                where = place_of_first_use(first_files[i], int(first_rows[i]), file)
                 tally.problems.add(
                     Problem(
-                        str(output["source_file"].iat[i]),
+                        file,
                         int(output["source_row"].iat[i]),
                         "respondent_id",
                         shorten(output["respondent_id"].iat[i]),
                         "duplicate_respondent_id",
                         "error",
-                        "respondent id already used by an earlier row; row not scored",
+                        f"respondent id already used in {where}; row not scored",
                     )
                 )
             tally.n_rejected += int(dup.sum())
             output = output[~dup].reset_index(drop=True)
             hashes = hashes[~dup]
-    if len(hashes):
-        tally.seen.add(hashes)
+    if remember:
+        remember_ids(tally.seen, hashes, output)
     return output
 
 
@@ -571,7 +587,7 @@ def _score_file(
             n_read += result.n_read
             n_rejected += result.n_rejected
             hashes.append(result.hashes)
-            seen.add(result.hashes)
+            remember_ids(seen, result.hashes, result.output)
             arrow = pa.Table.from_pandas(result.output, preserve_index=False)
             if writer is None:
                 schema = arrow.schema
@@ -637,8 +653,13 @@ def _take_file(
     log: ProblemLog | None,
     tally: Tally,
     chunk_rows: int,
+    *,
+    last: bool = False,
 ) -> Iterator[pd.DataFrame]:
-    """Account for one file a worker read, then yield its kept rows (cross-file duplicates out)."""
+    """Account for one file a worker read, then yield its kept rows (cross-file duplicates out).
+
+    ``last``: no file comes after this one, so its ids need not be remembered.
+    """
     import pyarrow.parquet as pq
 
     if done["error"] is not None:
@@ -659,7 +680,9 @@ def _take_file(
             frame = batch.to_pandas()
             hashes = done["hashes"][offset : offset + len(frame)]
             offset += len(frame)
-            yield drop_cross_file_duplicates(ChunkResult(frame, hashes, [], len(frame), 0), tally)
+            yield drop_cross_file_duplicates(
+                ChunkResult(frame, hashes, [], len(frame), 0), tally, remember=not last
+            )
         Path(done["part"]).unlink(missing_ok=True)
     tally.problems.finish_file(str(path))
 
@@ -707,40 +730,57 @@ def _iter_outputs(
                     score=score,
                     progress=progress,
                 )
-                yield from _take_file(path, done, log, tally, options.chunk_rows)
-            return
-        import multiprocessing
-
-        # forkserver: workers start from a clean process, not a fork of this one (which may
-        # have a progress-bar or write-behind thread holding a lock).
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
-        try:
-            futures = [
-                pool.submit(
-                    _score_file_in_worker,
-                    path,
-                    instrument,
-                    options,
-                    folder / f"part{n:06d}.parquet",
-                    score,
+                yield from _take_file(
+                    path, done, log, tally, options.chunk_rows, last=n == len(files) - 1
                 )
-                for n, path in enumerate(files)
-            ]
-            for path, future in zip(files, futures, strict=True):
+            return
+        from instrument.batch.workers import (
+            pool_context,
+            run_alive_pipe,
+            signals_deferred,
+            start_worker,
+        )
+
+        context = pool_context()
+        run_alive, run_alive_writer = run_alive_pipe(context)
+        pool = ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=context,
+            initializer=start_worker,
+            initargs=(run_alive,),
+        )
+        try:
+            # the workers start at the first submits: a stop signal waits until they have
+            # their work (a worker cut off while starting printed a traceback)
+            with signals_deferred():
+                futures = [
+                    pool.submit(
+                        _score_file_in_worker,
+                        path,
+                        instrument,
+                        options,
+                        folder / f"part{n:06d}.parquet",
+                        score,
+                    )
+                    for n, path in enumerate(files)
+                ]
+            for n, (path, future) in enumerate(zip(files, futures, strict=True)):
                 done = future.result()
                 if progress is not None:
                     progress(done["n_read"], str(path))
-                yield from _take_file(path, done, None, tally, options.chunk_rows)
+                yield from _take_file(
+                    path, done, None, tally, options.chunk_rows, last=n == len(files) - 1
+                )
         except BaseException:
             # the executor drops its process table on shutdown: take it first
             workers = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
             for process in workers:
                 process.terminate()  # an interrupted run does not wait for busy workers
+            run_alive_writer.close()
             raise
         pool.shutdown(wait=True)
+        run_alive_writer.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
