@@ -160,3 +160,39 @@ def _model(syntax: str):
     from analysis.sem.syntax import MeasurementModel
 
     return MeasurementModel.from_syntax(syntax)
+
+
+@pytest.mark.slow
+def test_validate_impute_end_to_end_on_the_command_line(bfi, tmp_path):
+    from click.testing import CliRunner
+
+    from analysis.cli import cli
+    from analysis.simulate.cohort import simulate_cohort
+
+    data = simulate_cohort(bfi, n=150, seed=4, missing_rate=0.06).responses  # synthetic
+    path = tmp_path / "bfi-synthetic.csv"
+    data.to_csv(path, index=False)
+    out = tmp_path / "out"
+    args = ["validate", str(path), "--instrument", "examples/bfi.yaml", "--out", str(out)]
+    args += ["--impute", "3", "--bootstrap", "0", "--no-irt", "--seed", "2"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "results.json").read_text())
+    imp = results["imputed"]
+    assert imp["m"] == 3 and imp["method"] == "pmm" and imp["n_missing"] > 0
+    alphas = [r for r in imp["reliability"] if r["coefficient"] == "alpha"]
+    assert len(alphas) == 5 and all(0 < r["fmi"] < 1 for r in alphas)
+    assert {r["model"] for r in imp["cfa_fit"]} == {"one_factor", "facets"}
+    html = (out / "report.html").read_text()
+    assert "Pooled over 3 imputations" in html and "fraction of missing information" in html
+    import openpyxl
+
+    sheets = openpyxl.load_workbook(out / "tables.xlsx", read_only=True).sheetnames
+    assert {"Pooled reliability", "Pooled CFA fit", "Pooled CFA estimates"} <= set(sheets)
+    # the same seed gives the same pooled values
+    again = CliRunner().invoke(cli, [*args[:5], str(tmp_path / "again"), *args[6:]])
+    assert again.exit_code == 0
+    second = json.loads((tmp_path / "again" / "results.json").read_text())["imputed"]
+    assert second["reliability"] == imp["reliability"]
+    bad = CliRunner().invoke(cli, [*args[:6], "--impute", "1"])
+    assert bad.exit_code == 2 and "--impute" in bad.output

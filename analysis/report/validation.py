@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.report.html import HtmlReport, write_json, write_tables_xlsx
+from analysis.report.imputed import IMPUTED_SHEET_NOTES, render_imputed
 from analysis.report.irt import IRT_SHEET_NOTES, irt_figure_count, render_irt
 
 __all__ = [
@@ -1227,6 +1228,7 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
 
     # 10. item response theory (analysis/report/irt.py)
     render_irt(report, res, _status_note)
+    render_imputed(report, res)  # with --impute: analyses pooled over imputations
 
     # 11. provenance
     report.section(
@@ -1296,6 +1298,7 @@ def _sheet_notes(res) -> dict[str, str]:
         "Bifactor IECV": "Item explained common variance of the general factor.",
         "Analyses": "Status of every analysis; reasons for those skipped or failed.",
         **IRT_SHEET_NOTES,
+        **IMPUTED_SHEET_NOTES,
     }
 
 
