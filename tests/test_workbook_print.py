@@ -1,11 +1,13 @@
 """The workbook on paper (issue 12 §4-5): LibreOffice prints each sheet on few, whole pages and no
-text cell is taller than its row. Each sheet is printed alone (the others removed) to count its
-pages."""
+text cell is taller than its row; the questionnaire hand-out fills its pages (a part starts on the
+current page when its heading and first statements fit, a heading never ends a page). Each sheet
+is printed alone (the others removed) to count its pages."""
 
 from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,7 +16,8 @@ import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter
 
-from instrument.forms.workbook import write_workbook
+from instrument.forms.print_layout import page_breaks
+from instrument.forms.workbook import KEEP_WITH_HEADING, write_workbook
 from instrument.spec import load_instrument
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
@@ -85,10 +88,10 @@ def test_each_sheet_prints_on_few_whole_pages(lang, tmp_path):
         ws.title for ws in openpyxl.load_workbook(path).worksheets if ws.sheet_state == "visible"
     ]
     about, questionnaire, data, codebook, scoring = sheets
-    # (most pages, orientation): the hand-out on A4 portrait, one part per page
+    # (most pages, orientation): the hand-out on A4 portrait, pages filled (5 with a page per part)
     expected = {
         about: (1, "portrait"),
-        questionnaire: (6, "portrait"),
+        questionnaire: (4, "portrait"),
         data: (3, "landscape"),
         codebook: (4, "landscape"),
         scoring: (2, "landscape"),
@@ -100,3 +103,65 @@ def test_each_sheet_prints_on_few_whole_pages(lang, tmp_path):
             w, h = float(page.mediabox.width), float(page.mediabox.height)
             assert round(min(w, h)) == 595 and round(max(w, h)) == 842  # A4 in points
             assert (w < h) == (orientation == "portrait"), f"{name}: {orientation} expected"
+
+
+HEADING = re.compile(r"^(Part|Del) \d+ (of|av) \d+$")
+
+
+def test_page_breaks_fill_pages_and_keep_groups_together():
+    heights = {r: 10.0 for r in range(1, 21)}
+    # rows 1-2 repeat on every page: 20 points of each 50-point page
+    assert page_breaks(heights, last_row=20, capacity=50, title_rows=2) == [6, 9, 12, 15, 18]
+    # a group of three that would start in the last row of a page moves to the next page
+    assert page_breaks(heights, last_row=12, capacity=50, keep_together={5: 7}) == [5, 10]
+    # a group taller than a page is split where the page is full rather than looping
+    assert page_breaks(heights, last_row=12, capacity=50, keep_together={1: 12}) == [6, 11]
+
+
+@pytest.mark.parametrize("lang", ["en", "nb"])
+def test_breaks_only_where_a_page_is_full_and_never_after_a_heading(lang, tmp_path):
+    path = write_workbook(load_instrument(), tmp_path / f"mhdq-{lang}.xlsx", lang=lang)
+    ws = openpyxl.load_workbook(path).worksheets[1]
+    breaks = [b.id + 1 for b in ws.row_breaks.brk]  # rows starting a new page
+    headings = [c.row for c in ws["A"] if isinstance(c.value, str) and HEADING.match(c.value)]
+    assert len(headings) == 4 and len(breaks) < len(headings)  # was a page per part
+    assert any(h not in breaks for h in headings[1:])  # a part starts on the current page
+    for h in headings:
+        # the heading, a label row (if any) and its first statements sit on one page
+        assert not any(h < b <= h + 1 + KEEP_WITH_HEADING for b in breaks), (h, breaks)
+
+
+def _text_lines(page) -> list[tuple[float, str]]:
+    """(height above the page's foot, text) of each text run on a PDF page."""
+    lines: list[tuple[float, str]] = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            lines.append((y, text.strip()))
+
+    page.extract_text(visitor_text=visit)
+    return lines
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed")
+@pytest.mark.parametrize("lang", ["en", "nb"])
+def test_printed_hand_out_has_no_half_empty_pages(lang, tmp_path):
+    import pypdf
+
+    path = write_workbook(load_instrument(), tmp_path / f"mhdq-{lang}.xlsx", lang=lang)
+    name = openpyxl.load_workbook(path).worksheets[1].title
+    pages = pypdf.PdfReader(sheet_pdf(path, name, tmp_path)).pages
+    assert len(pages) <= 4  # 5 when each part started a new page
+    for k, page in enumerate(pages, 1):
+        lines = _text_lines(page)
+        height = float(page.mediabox.height)
+        lowest = min(y for y, _ in lines)
+        filled = (height - lowest) / height
+        if k < len(pages):  # all but the form's last page at least 40% full
+            assert filled >= 0.40, f"page {k}: {filled:.0%} full"
+        for y, text in lines:
+            if HEADING.match(text):  # statements (answer boxes) follow on its page
+                below = [t for yy, t in lines if yy < y - 1 and t.startswith("\u2610")]
+                assert len(below) >= 1, f"page {k}: '{text}' ends the page"

@@ -143,6 +143,21 @@ def check_item_columns(tables) -> None:
     help="Analyse a file that lacks some item columns (their answers count as missing) instead of "
     "stopping with an error.",
 )
+@click.option(
+    "--impute",
+    "impute",
+    type=click.IntRange(min=2),
+    default=None,
+    metavar="M",
+    help="Also impute missing answers M times (chained equations) and pool reliability and CFA.",
+)
+@click.option(
+    "--impute-method",
+    type=click.Choice(["pmm", "polr"]),
+    default="pmm",
+    show_default=True,
+    help="Imputation model: predictive mean matching or proportional odds.",
+)
 @wave_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress display; print nothing on success.")
 def command(
@@ -164,6 +179,8 @@ def command(
     fm,
     rename_path,
     allow_missing_items,
+    impute,
+    impute_method,
     wave_column,
     wave_of,
     wave_id_column,
@@ -236,6 +253,8 @@ def command(
             fm=fm,
             irt=irt,
             progress=progress,
+            impute=impute,
+            impute_method=impute_method,
         )
     if results.data.group_sizes is not None:
         sizes = results.data.group_sizes.set_index("label")["n"]

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.report.html import HtmlReport, write_json, write_tables_xlsx
+from analysis.report.imputed import IMPUTED_SHEET_NOTES, render_imputed
 from analysis.report.irt import IRT_SHEET_NOTES, irt_figure_count, render_irt
 
 __all__ = [
@@ -1362,6 +1363,11 @@ def _irt(report: HtmlReport, res, all_verdicts: list[Verdict], labels: dict | No
     render_irt(report, res, _status_note)
 
 
+def _imputed(report: HtmlReport, res, all_verdicts: list[Verdict], labels: dict | None) -> None:
+    """10b. With ``impute``: the analyses pooled over the imputations (analysis/report/imputed.py)."""
+    render_imputed(report, res)
+
+
 #: The report's sections in order: each renders one part of the results into the report.
 SECTIONS: tuple[Callable[[HtmlReport, Any, list[Verdict], dict | None], None], ...] = (
     _data_section,
@@ -1375,6 +1381,7 @@ SECTIONS: tuple[Callable[[HtmlReport, Any, list[Verdict], dict | None], None], .
     _validity_section,
     _invariance_section,
     _irt,
+    _imputed,
     _provenance_section,
 )
 
@@ -1459,6 +1466,7 @@ def _sheet_notes(res) -> dict[str, str]:
         "Bifactor IECV": "Item explained common variance of the general factor.",
         "Analyses": "Status of every analysis; reasons for those skipped or failed.",
         **IRT_SHEET_NOTES,
+        **IMPUTED_SHEET_NOTES,
     }
 
 

@@ -197,7 +197,7 @@ def run_demo(
     from analysis.attrition.report import write_outputs
     from analysis.report.html import data_hash
     from analysis.report.validation import write_validation_outputs
-    from analysis.simulate.cohort import simulate_cohort, theme_scales
+    from analysis.simulate.cohort import PROGRESS_BLOCK, simulate_cohort, theme_scales
     from analysis.study.validate import validate
     from instrument.batch.pipeline import run_batch
     from instrument.forms import build_forms
@@ -241,7 +241,18 @@ def run_demo(
     # 2. Collect: a synthetic cohort with follow-up ----------------------------------------------
     say(f"Simulating {n} respondents with {followup_months:g} months of follow-up (synthetic)")
     start = time.perf_counter()
-    cohort = simulate_cohort(spec, n=n, seed=seed, followup_months=followup_months)
+    cohort = simulate_cohort(
+        spec,
+        n=n,
+        seed=seed,
+        followup_months=followup_months,
+        # a line per block of respondents drawn, only when there is more than one block
+        progress=(
+            (lambda done, total: say(f"  {done:,} of {total:,} respondents drawn"))
+            if n > PROGRESS_BLOCK
+            else None
+        ),
+    )
     responses_path = folders["data"] / "synthetic-responses.csv"
     followup_path = folders["data"] / "synthetic-followup.csv"
     cohort.responses.to_csv(responses_path, index=False)

@@ -334,6 +334,7 @@ class ValidationResults(Result):
     steps: tuple[Step, ...] = ()
     bifactor: dict = field(default_factory=dict)
     estimator_warning: str = ""
+    imputed: Any = None  # ImputedValidation with validate(..., impute=m)
 
     def step(self, name: str) -> Step:
         """The :class:`Step` record of one analysis."""
@@ -703,6 +704,8 @@ def validate(
     n_factors: int | None = None,
     rotation: str | None = "oblimin",
     fm: str = "minres",
+    impute: int | None = None,
+    impute_method: str = "pmm",
 ) -> ValidationResults:
     """Run the validation analyses of an instrument on collected responses.
 
@@ -761,6 +764,13 @@ def validate(
         EFA rotation (psych's names; None: unrotated).
     fm : {"minres", "ml", "pa"}, default "minres"
         EFA extraction (psych ``fm``).
+    impute : int, optional
+        Also impute the missing answers this many times by chained equations and pool
+        reliability and the CFA models over the imputations (:func:`analysis.study.imputed.
+        validate_imputed`; ``ValidationResults.imputed``). Not-applicable and skipped answers
+        are not imputed.
+    impute_method : {"pmm", "polr"}, default "pmm"
+        Imputation model of the items: predictive mean matching or proportional odds.
 
     Returns
     -------
@@ -816,6 +826,16 @@ def validate(
     if fm not in METHODS:
         raise ValueError(f"fm: must be one of {METHODS}, got {fm!r}")
 
+    if impute is not None:
+        from analysis.study.imputed import IMPUTATION_METHODS
+
+        if isinstance(impute, bool) or not isinstance(impute, (int, np.integer)) or impute < 2:
+            raise ValueError(f"impute: need at least 2 imputations, got {impute!r}")
+        if impute_method not in IMPUTATION_METHODS:
+            raise ValueError(
+                f"impute_method: must be one of {', '.join(IMPUTATION_METHODS)}, "
+                f"got {impute_method!r}"
+            )
     tables = _as_tables(responses, instrument)
     run = _Runner(progress)
     run.announce("check")
@@ -1035,6 +1055,22 @@ def validate(
     # --- item response theory ----------------------------------------------------------------
     _irt_step(run, out, codes, groups, group_by, instrument, irt=irt, seed=seed)
     options["irt"] = irt
+    if impute is not None:
+        from analysis.study.imputed import validate_imputed
+
+        options["impute"], options["impute_method"] = int(impute), impute_method
+        out["imputed"] = run.run(
+            "imputation",
+            lambda: validate_imputed(
+                codes,
+                instrument,
+                not_applicable=not_applicable,
+                m=int(impute),
+                method=impute_method,
+                seed=seed,
+                ci_level=ci_level,
+            ),
+        )
 
     provenance = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -1074,6 +1110,7 @@ def validate(
         steps=tuple(run.steps),
         bifactor=out.get("bifactor", {}),
         estimator_warning="" if ordinal else ml_categories_warning(instrument),
+        imputed=out.get("imputed"),
     )
 
 
@@ -1802,6 +1839,8 @@ def _tables(res: ValidationResults) -> dict[str, pd.DataFrame]:
     if res.irt is not None:
         t.update(res.irt.tables())
     t.update(_bifactor_tables(res))
+    if res.imputed is not None:
+        t.update(res.imputed.tables())
     t["Analyses"] = res.summary()
     return t
 
@@ -2070,6 +2109,8 @@ def _to_dict(res: ValidationResults) -> dict:
     label, reason = b.get("total_score", ("provisional", "no bifactor model was fitted"))
     out["total_score"] = {"label": label, "reason": reason}
     out["estimator_warning"] = res.estimator_warning or None
+    if res.imputed is not None:
+        out["imputed"] = res.imputed.to_dict()
     from analysis.report.validation import verdicts
 
     out["verdicts"] = [v.to_dict() for v in verdicts(res)]

@@ -123,10 +123,75 @@ def page_setup(
 
 
 def break_before(ws: Worksheet, rows: list[int]) -> None:
-    """Page breaks before the given rows (a new part starts on a new page)."""
+    """Page breaks before the given rows."""
     for row in rows:
         if row > 1:
             ws.row_breaks.append(Break(id=row - 1))
+
+
+def column_points(width: float) -> float:
+    """Printed width in points of a column ``width`` characters wide (Excel's conversion at the
+    default font: 7 pixels a character plus 5 of padding, 96 pixels an inch)."""
+    return (7 * width + 5) * 72 / 96
+
+
+def page_breaks(
+    heights: dict[int, float],
+    *,
+    last_row: int,
+    capacity: float,
+    title_rows: int = 0,
+    keep_together: dict[int, int] | None = None,
+) -> list[int]:
+    """The rows each new page starts at, filling pages and keeping groups of rows together.
+
+    Parameters
+    ----------
+    heights : dict
+        Height in points of each row (rows not given: :data:`LINE_HEIGHT`).
+    last_row : int
+        The last row printed.
+    capacity : float
+        Points of rows a page holds (at print scale 100%).
+    title_rows : int, default 0
+        Rows 1..title_rows repeat at the top of every page.
+    keep_together : dict, optional
+        ``{first: last}``: rows first..last print on one page (a heading with the first rows of
+        its part, a question with its answer lines); a group taller than a page is split.
+
+    Returns
+    -------
+    list of int
+        Rows that start a new page (for :func:`break_before`).
+
+    Examples
+    --------
+    >>> page_breaks({r: 10.0 for r in range(1, 11)}, last_row=10, capacity=40)
+    [5, 9]
+    >>> page_breaks({r: 10.0 for r in range(1, 11)}, last_row=10, capacity=40,
+    ...             keep_together={4: 6})  # row 4 would be the last on page 1: it moves on
+    [4, 8]
+    """
+    keep = keep_together or {}
+
+    def height(row: int) -> float:
+        return heights.get(row, LINE_HEIGHT)
+
+    repeated = sum(height(r) for r in range(1, title_rows + 1))
+    breaks: list[int] = []
+    used = 0.0
+    page_start = 1
+    for row in range(1, last_row + 1):
+        group = sum(height(r) for r in range(row, min(keep.get(row, row), last_row) + 1))
+        fits = used + group <= capacity or (
+            used + height(row) <= capacity and repeated + group > capacity  # taller than a page
+        )
+        if not fits and row > page_start:
+            breaks.append(row)
+            page_start = row
+            used = repeated
+        used += height(row)
+    return breaks
 
 
 def lay_out_for_print(
@@ -139,22 +204,24 @@ def lay_out_for_print(
     scoring: str,
     header_row: int,
     print_rows: int = 30,
-    part_rows: list[int] | None = None,
+    keep_together: dict[int, int] | None = None,
 ) -> None:
     """Page setup of every sheet a researcher prints, and row heights from their text.
 
     About and Questionnaire print on A4 in portrait, one page wide (the questionnaire is the
-    hand-out; its header rows repeat and each part starts on a new page); Data entry prints its
-    header and ``print_rows`` empty rows in landscape, the header row and id column repeated;
-    Codebook and Scoring key print in landscape one page wide with their header row repeated.
+    hand-out: its header rows repeat, pages are filled, and page breaks fall only where a page
+    is full or where the next group of ``keep_together`` rows -- a part's heading with its first
+    statements, a question with its answer lines -- would not fit, so a heading never ends a
+    page); Data entry prints its header and ``print_rows`` empty rows in landscape, the header
+    row and id column repeated; Codebook and Scoring key print in landscape one page wide with
+    their header row repeated.
     """
     fit_row_heights(wb[about])
     page_setup(wb[about], landscape=False)
     q = wb[questionnaire]
     fit_row_heights(q)
     page_setup(q, landscape=False, title_rows=q.print_title_rows)
-    if part_rows:
-        break_before(q, part_rows[1:])
+    _paginate(q, keep_together or {})
     d = wb[data]
     last_column = get_column_letter(d.max_column)
     width = sum(
@@ -180,3 +247,41 @@ def lay_out_for_print(
             title_rows="1:1",
             area=f"A1:{get_column_letter(ws.max_column)}{ws.max_row}",
         )
+
+
+#: A4 in points, and the share of a page's height the pagination plans to fill: a margin for
+#: the spreadsheet application's own rounding of row heights, so that it never needs a page
+#: break of its own (which could leave a heading at the foot of a page).
+A4_POINTS = (595.0, 842.0)
+PAGE_FILL = 0.92
+
+
+def _paginate(ws: Worksheet, keep_together: dict[int, int]) -> None:
+    """Page breaks by :func:`page_breaks` at the scale that fits the sheet's width."""
+    columns = range(1, ws.max_column + 1)
+    sheet_width = sum(
+        column_points(ws.column_dimensions[get_column_letter(c)].width or DEFAULT_WIDTH)
+        for c in columns
+    )
+    portrait = ws.page_setup.orientation != "landscape"
+    paper_w, paper_h = A4_POINTS if portrait else A4_POINTS[::-1]
+    margins = ws.page_margins
+    printable_w = paper_w - 72 * (margins.left + margins.right)
+    printable_h = paper_h - 72 * (margins.top + margins.bottom)
+    # The application fits the width itself, with its own font's metrics: a font wider than
+    # Calibri (a substitute where Calibri and Carlito are missing) gives a smaller scale, so more
+    # rows on a page than planned here -- pages less full, but never a break of its own.
+    scale = min(100.0, 100 * printable_w / sheet_width)
+    title = ws.print_title_rows
+    title_rows = int(str(title).split(":")[-1].lstrip("$")) if title else 0
+    heights = {
+        r: float(ws.row_dimensions[r].height or LINE_HEIGHT) for r in range(1, ws.max_row + 1)
+    }
+    breaks = page_breaks(
+        heights,
+        last_row=ws.max_row,
+        capacity=printable_h * PAGE_FILL * 100 / scale,
+        title_rows=title_rows,
+        keep_together=keep_together,
+    )
+    break_before(ws, breaks)

@@ -92,6 +92,9 @@ DATE_YEARS = (1900, 2100)
 _BOLD = Font(bold=True)
 _TITLE = Font(bold=True, size=14)
 _HEADING = Font(bold=True, size=12)
+#: Statements printed on the same page as their part's heading (a part starts on the current
+#: page when its heading and these fit, else on the next).
+KEEP_WITH_HEADING = 3
 _THIN = Side(style="thin")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _SHADE = PatternFill("solid", fgColor="DDEBF7")
@@ -160,14 +163,10 @@ def write_workbook(
     about = wb.active
     about.title = names["about"]
     _about_sheet(about, instrument, lang, group, names["data"])
-    _questionnaire_sheet(wb.create_sheet(names["questionnaire"]), instrument, lang, group)
+    keep = _questionnaire_sheet(wb.create_sheet(names["questionnaire"]), instrument, lang, group)
     _data_sheet(wb, wb.create_sheet(names["data"]), instrument, lang, group, rows)
     _codebook_sheet(wb.create_sheet(names["codebook"]), instrument, lang, group)
     _scoring_sheet(wb.create_sheet(names["scoring"]), instrument, lang)
-    question_sheet = wb[names["questionnaire"]]
-    headings = {
-        ui(lang, "part", n=s.number, total=len(sections(instrument))) for s in sections(instrument)
-    }
     lay_out_for_print(
         wb,
         about=names["about"],
@@ -176,7 +175,7 @@ def write_workbook(
         codebook=names["codebook"],
         scoring=names["scoring"],
         header_row=HEADER_ROW,
-        part_rows=[c.row for c in question_sheet["A"] if c.value in headings],
+        keep_together=keep,
     )
     meta = wb.create_sheet(META_SHEET)
     for key, value in metadata_rows(
@@ -250,8 +249,14 @@ def _about_sheet(
 
 def _questionnaire_sheet(
     ws: Worksheet, instrument: Instrument, lang: str, group: str | None
-) -> None:
-    """The paper form: header rows repeated on every printed page, then section by section."""
+) -> dict[int, int]:
+    """The paper form: header rows repeated on every printed page, then section by section.
+
+    Returns the rows that must print on one page with the rows after them (``{first: last}``):
+    a heading with the first rows of its part, a response-label row with the next statement, a
+    background question with its answer lines.
+    """
+    keep: dict[int, int] = {}
     secs = sections(instrument)
     scales_used = list(dict.fromkeys(item.response_scale for s in secs for item in s.items))
     common = instrument.response_scales[scales_used[0]] if len(scales_used) == 1 else None
@@ -286,18 +291,24 @@ def _questionnaire_sheet(
     before, after = background_parts(instrument)
     if before:
         _put(ws, row, 1, ui(lang, "before_items"), font=_HEADING)
+        heading = row
         row += 1
-        row = _questions_block(ws, row, instrument, before, numbers, lang, group)
+        row = _questions_block(ws, row, instrument, before, numbers, lang, group, keep)
+        keep[heading] = keep.get(heading + 1, heading + 1)  # with its first question
     for section in secs:
         _put(ws, row, 1, ui(lang, "part", n=section.number, total=len(secs)), font=_HEADING)
+        heading = row
         row += 1
         current: str | None = common.id if common is not None else None
-        for item in section.items:
+        for statements, item in enumerate(section.items, 1):
             rs = instrument.response_scales[item.response_scale]
             if rs.id != current:
                 _label_row(ws, row, rs, lang)
+                keep[row] = row + 1
                 current = rs.id
                 row += 1
+            if statements <= KEEP_WITH_HEADING:
+                keep[heading] = row
             _put(ws, row, 1, numbers[item.id], alignment=_WRAP)
             text = text_of(instrument, item.text, lang, group)
             only_if = item_conditions_text(instrument, item, lang, group)
@@ -308,8 +319,10 @@ def _questionnaire_sheet(
         row += 1
     if after:
         _put(ws, row, 1, ui(lang, "background"), font=_HEADING)
+        heading = row
         row += 1
-        row = _questions_block(ws, row, instrument, after, numbers, lang, group)
+        row = _questions_block(ws, row, instrument, after, numbers, lang, group, keep)
+        keep[heading] = keep.get(heading + 1, heading + 1)
     end = consent_text(instrument, "end", lang, group)
     _put(ws, row, 1, end or ui(lang, "thanks"), alignment=_WRAP)
     ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)
@@ -319,13 +332,25 @@ def _questionnaire_sheet(
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.gridLines = False
+    return keep
 
 
 def _questions_block(
-    ws: Worksheet, row: int, instrument: Instrument, questions, numbers, lang: str, group
+    ws: Worksheet,
+    row: int,
+    instrument: Instrument,
+    questions,
+    numbers,
+    lang: str,
+    group,
+    keep: dict[int, int],
 ) -> int:
-    """Print background questions from ``row``; return the next free row."""
+    """Print background questions from ``row``; return the next free row.
+
+    Each question's rows are added to ``keep`` (printed on one page).
+    """
     for question in questions:
+        first = row
         _put(ws, row, 1, numbers[question.id], alignment=_WRAP)
         _put(
             ws,
@@ -339,6 +364,7 @@ def _questions_block(
         for line in _answer_lines(instrument, question, lang, group):
             _put(ws, row, 2, line, alignment=_WRAP)
             row += 1
+        keep[first] = row - 1
         row += 1
     return row
 
