@@ -34,6 +34,8 @@ from analysis.errors import ConvergenceWarning
 __all__ = ["PatternMoments", "pattern_moments", "expected_information", "observed_information"]
 
 _LOG2PI = math.log(2 * math.pi)
+#: Numbers per slice of the respondent-level arrays of the observed information (memory bound).
+_HESSIAN_SLICE = 4_000_000
 
 
 def expected_information(inv: np.ndarray, dS: np.ndarray) -> np.ndarray:
@@ -289,20 +291,25 @@ def _hessian_data(t: _Totals, sigma: np.ndarray, mu: np.ndarray, dS: np.ndarray,
         G2 = np.einsum("kji,akjl,klr->akir", Lk, F, Lk, optimize=True)
         G2 = (G2 * np.sqrt(b.n)[None, :, None, None]).reshape(q, -1)
         A_miss += G2 @ G2.T
-        # per respondent: g[i, r, a] = (Ω D_a κ_i)[m_i[r]] with κ_i = Ω y_i − w_i
-        kappa = pc.Y @ omega - w
-        g = np.empty((len(kappa), m, q))
-        for j in range(p):
-            rows, slots = np.nonzero(b.row_missing == j)
-            if len(rows):
-                g[rows, slots] = kappa[rows] @ OD[:, j, :].T
-        Lr = Lk[b.row_pattern]
-        h = np.einsum("rji,rjq->riq", Lr, g).reshape(-1, q)
-        hw = np.repeat(b.weight, m)[:, None] * h
-        C_miss += h.T @ hw
-        P = OM[b.row_missing]  # rows × m × q: (Ω m_b)[m_i]
-        hp = np.einsum("rji,rjq->riq", Lr, P).reshape(-1, q)
-        X += hp.T @ hw
+        # per respondent: g[i, r, a] = (Ω D_a κ_i)[m_i[r]] with κ_i = Ω y_i − w_i; in slices of
+        # rows, so that the rows × m × q arrays stay small whatever the number of respondents
+        kappa_all = pc.Y @ omega - w
+        step = max(1, _HESSIAN_SLICE // max(1, m * q))
+        for lo in range(0, len(kappa_all), step):
+            sl = slice(lo, lo + step)
+            kappa, row_missing = kappa_all[sl], b.row_missing[sl]
+            g = np.empty((len(kappa), m, q))
+            for j in range(p):
+                rows, slots = np.nonzero(row_missing == j)
+                if len(rows):
+                    g[rows, slots] = kappa[rows] @ OD[:, j, :].T
+            Lr = Lk[b.row_pattern[sl]]
+            h = np.einsum("rji,rjq->riq", Lr, g).reshape(-1, q)
+            hw = np.repeat(b.weight[sl], m)[:, None] * h
+            C_miss += h.T @ hw
+            P = OM[row_missing]  # rows × m × q: (Ω m_b)[m_i]
+            hp = np.einsum("rji,rjq->riq", Lr, P).reshape(-1, q)
+            X += hp.T @ hw
     OQ = omega @ Q
     B_all = omega @ T_total @ omega - OQ - OQ.T + WW  # Σ_i κ_i κ_iᵀ
     Ct = omega @ C @ omega  # Σ_k n_k U V Uᵀ

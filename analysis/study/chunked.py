@@ -32,6 +32,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -228,9 +229,7 @@ def accumulate_responses(
     from instrument.check import check_responses, hash_ids, merge_seen
     from instrument.read import iter_response_chunks
 
-    acc = MomentAccumulator(
-        items, categories=categories, reservoir_size=reservoir_size, seed=seed
-    )
+    acc = MomentAccumulator(items, categories=categories, reservoir_size=reservoir_size, seed=seed)
     seen = None
     n_read = n_rejected = n_chunks = 0
     synthetic = False
@@ -438,7 +437,6 @@ def validate_chunked(
     from analysis.factor.factorability import bartlett_sphericity, kmo
     from analysis.factor.retention import parallel_analysis, velicer_map
     from analysis.sem.cfa import CFA
-    from analysis.sem.validity import average_variance_extracted, composite_reliability
     from analysis.study.models import hypothesised_models
     from analysis.study.validate import structure_items
 
@@ -460,9 +458,7 @@ def validate_chunked(
     scale_items = {i for s in instrument.scales for i in instrument.scale_items(s.id)}
     items = [i for i in instrument.item_ids if i in scale_items or i in struct]
     codes = sorted(
-        {float(c) for i in items for c in instrument.response_scale_of(i).codes}
-        if items
-        else set()
+        {float(c) for i in items for c in instrument.response_scale_of(i).codes} if items else set()
     )
     steps: list[tuple[str, str, str, float]] = []
     start = time.perf_counter()
@@ -531,17 +527,14 @@ def validate_chunked(
         for name, model in models.items():
             if fiml_rows is None:
                 break
-            stats = run(f"moments_{name}", lambda m=model: _model_stats(acc, m.observed, fiml_rows))
+            stats = run(f"moments_{name}", partial(_model_stats, acc, model.observed, fiml_rows))
             if stats is None:
                 continue
             pm, lw = stats
-            fit = run(f"cfa_{name}", lambda m=model, s=pm: CFA(m, missing="ml").fit_moments(s))
+            fit = run(f"cfa_{name}", partial(CFA(model, missing="ml").fit_moments, pm))
             if fit is not None:
                 cfa[name] = fit
-                got = run(
-                    f"validity_{name}",
-                    lambda f=fit: (composite_reliability(f), average_variance_extracted(f)),
-                )
+                got = run(f"validity_{name}", partial(_validity, fit))
                 if got is not None:
                     cr, ave = got
                     for factor in cr.index:
@@ -555,8 +548,7 @@ def validate_chunked(
                         )
             if lw is not None:
                 fit_lw = run(
-                    f"cfa_listwise_{name}",
-                    lambda m=model, s=lw: CFA(m, missing="listwise").fit_moments(s),
+                    f"cfa_listwise_{name}", partial(CFA(model, missing="listwise").fit_moments, lw)
                 )
                 if fit_lw is not None:
                     cfa_listwise[name] = fit_lw
@@ -594,6 +586,12 @@ def validate_chunked(
         seed=seed,
         accumulator=acc,
     )
+
+
+def _validity(fit: Any) -> tuple[pd.Series, pd.Series]:
+    from analysis.sem.validity import average_variance_extracted, composite_reliability
+
+    return composite_reliability(fit), average_variance_extracted(fit)
 
 
 def _complete_on(acc: MomentAccumulator, idx: np.ndarray) -> int:
