@@ -29,6 +29,7 @@ ROOMS = {
     "_compat": FOUNDATION,
     "_results": FOUNDATION,
     "correlation": FOUNDATION,
+    "moments": FOUNDATION,
     "errors": FOUNDATION,
     "reliability": STATISTICS,
     "factor": STATISTICS,

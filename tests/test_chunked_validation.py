@@ -239,3 +239,34 @@ def test_validate_chunked_rejects_bad_chunk_rows(bfi_file):
         validate_chunked(path, bfi, chunk_rows=0)
     with pytest.raises(TypeError, match="chunk_rows"):
         validate_chunked(path, bfi, chunk_rows=2.5)  # type: ignore[arg-type]
+
+
+def test_cli_chunk_rows_writes_results(bfi_file, tmp_path, capsys):
+    import json
+
+    from analysis.cli import main
+
+    bfi, path = bfi_file
+    out = tmp_path / "out"
+    main(["validate", str(path), "--instrument", "examples/bfi.yaml", "--out", str(out),
+          "--chunk-rows", "100", "--seed", "4"])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert printed.startswith("SYNTHETIC DATA: 403 of 403 rows analysed in 5 chunks")
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert results["synthetic"] and results["data"]["n_used"] == N
+    assert results["subsample"]["analyses"] == ["split_half"]
+    api = validate_chunked(path, bfi, chunk_rows=100, seed=4)
+    alpha = {r["scale"]: r["alpha"] for r in results["reliability"]}
+    assert alpha == dict(zip(api.reliability["scale"], api.reliability["alpha"], strict=True))
+    assert (out / "synthetic_cfa_fit.csv").exists()
+
+
+def test_cli_chunk_rows_refuses_other_analyses(bfi_file, tmp_path, capsys):
+    from analysis.cli import main
+
+    _, path = bfi_file
+    with pytest.raises(SystemExit) as stop:
+        main(["validate", str(path), "--instrument", "examples/bfi.yaml", "--out",
+              str(tmp_path / "o"), "--chunk-rows", "100", "--group-by", "gender"])  # fmt: skip
+    assert stop.value.code == 2
+    assert "--chunk-rows: not available with --group-by" in capsys.readouterr().err
