@@ -33,13 +33,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analysis._compat import single_threaded_blas
 
-__all__ = ["MomentAccumulator", "PatternBlock", "DEFAULT_RESERVOIR_SIZE"]
+__all__ = [
+    "MomentAccumulator",
+    "PatternBlock",
+    "DEFAULT_RESERVOIR_SIZE",
+    "partition_moments",
+    "merge_moments",
+    "accumulate_dask",
+]
 
 #: Rows kept in the random subsample (analyses that need rows use it; the reports say which).
 DEFAULT_RESERVOIR_SIZE = 20_000
@@ -144,7 +152,7 @@ class MomentAccumulator:
         *,
         categories: Sequence[float] | None = None,
         reservoir_size: int = DEFAULT_RESERVOIR_SIZE,
-        seed: int = 20240601,
+        seed: int | np.random.SeedSequence = 20240601,
         patterns: bool = True,
     ) -> None:
         self.items = tuple(str(i) for i in items)
@@ -463,3 +471,75 @@ class MomentAccumulator:
             for c, column in zip(self.categories, self.category_counts.T, strict=True):
                 out[f"n_{c:g}"] = column
         return out
+
+
+def partition_moments(
+    frame: pd.DataFrame | np.ndarray,
+    items: Sequence[str],
+    *,
+    partition: int = 0,
+    seed: int = 20240601,
+    **kwargs: Any,
+) -> MomentAccumulator:
+    """The statistics of one partition of rows (one dask task): its subsample is seeded by
+    ``(seed, partition)``, so every partition draws its own stream. ``kwargs`` go to
+    :class:`MomentAccumulator`."""
+    acc = MomentAccumulator(items, seed=np.random.SeedSequence([seed, partition]), **kwargs)
+    acc.update(frame)
+    return acc
+
+
+def merge_moments(parts: Sequence[MomentAccumulator]) -> MomentAccumulator:
+    """Partitions' statistics summed, in partition order (:meth:`MomentAccumulator.merge`)."""
+    if not parts:
+        raise ValueError("parts: no partition to merge")
+    total = parts[0]
+    for part in parts[1:]:
+        total.merge(part)
+    return total
+
+
+def accumulate_dask(
+    frame: Any,
+    items: Sequence[str],
+    *,
+    seed: int = 20240601,
+    client: Any = None,
+    **kwargs: Any,
+) -> MomentAccumulator:
+    """Accumulate a dask DataFrame's statistics: partial moments per partition, summed.
+
+    Parameters
+    ----------
+    frame : dask.dataframe.DataFrame
+        Rows of the items (other columns ignored).
+    items : sequence of str
+    seed : int, default 20240601
+    client : dask.distributed.Client, optional
+        Where to compute (default: dask's current scheduler).
+    **kwargs
+        Passed to :class:`MomentAccumulator` (``categories``, ``reservoir_size``, ``patterns``).
+
+    Returns
+    -------
+    MomentAccumulator
+        Counts, sums, cross-products, bivariate tables and missing-data patterns equal to one
+        local pass over the same rows (exactly, for integer codes); the subsample is a uniform
+        sample of the rows, drawn per partition and merged (not the one a single pass draws).
+
+    Notes
+    -----
+    The partitions are reduced pairwise in a tree (``dask.delayed``), so no worker holds more
+    than two partitions' statistics at a time, and these do not grow with the rows.
+    """
+    import dask
+
+    parts = [
+        dask.delayed(partition_moments)(piece, list(items), partition=i, seed=seed, **kwargs)
+        for i, piece in enumerate(frame.to_delayed())
+    ]
+    while len(parts) > 1:
+        parts = [dask.delayed(merge_moments)(parts[i : i + 2]) for i in range(0, len(parts), 2)]
+    if client is not None:
+        return client.compute(parts[0]).result()
+    return parts[0].compute()

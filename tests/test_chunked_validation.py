@@ -270,3 +270,41 @@ def test_cli_chunk_rows_refuses_other_analyses(bfi_file, tmp_path, capsys):
               str(tmp_path / "o"), "--chunk-rows", "100", "--group-by", "gender"])  # fmt: skip
     assert stop.value.code == 2
     assert "--chunk-rows: not available with --group-by" in capsys.readouterr().err
+
+
+def test_dask_partitions_on_two_workers_equal_local_accumulation():
+    dd = pytest.importorskip("dask.dataframe")
+    distributed = pytest.importorskip("dask.distributed")
+    from analysis.moments import accumulate_dask
+
+    frame = _synthetic_items(n=500)
+    local = _accumulate(frame, 64, reservoir_size=50, seed=9)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        assert len(client.scheduler_info()["workers"]) == 2
+        got = accumulate_dask(
+            dd.from_pandas(frame, npartitions=5),
+            frame.columns,
+            categories=[1, 2, 3, 4, 5],
+            reservoir_size=50,
+            seed=9,
+            client=client,
+        )
+    assert got.n == local.n == 500 and got.n_complete == local.n_complete
+    for name in ("pair_n", "pair_sum", "pair_sq", "cross", "complete_cross", "tables"):
+        assert np.array_equal(getattr(got, name), getattr(local, name))  # integer codes: exact
+    assert np.abs(got.pairwise_cor() - pairwise_cor(frame)).max() < 1e-12
+    a, b = _fiml(got), _fiml(local)
+    assert a.n_patterns == b.n_patterns and abs(a.h1 - b.h1) < 1e-12
+    index = got.sample_index()
+    assert len(index) == 50 and len(set(index)) == 50 and index.max() < 500
+    assert np.array_equal(np.isnan(got.sample_rows()), np.isnan(frame.to_numpy()[index]))
+
+
+def _fiml(acc: MomentAccumulator):
+    rows, weights = acc.fiml_rows()
+    return pattern_moments(rows, weights=weights)
