@@ -30,6 +30,7 @@ ROOMS = {
     "_estimator": FOUNDATION,
     "_results": FOUNDATION,
     "correlation": FOUNDATION,
+    "moments": FOUNDATION,
     "errors": FOUNDATION,
     "reliability": STATISTICS,
     "factor": STATISTICS,

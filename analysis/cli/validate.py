@@ -158,6 +158,15 @@ def check_item_columns(tables) -> None:
     show_default=True,
     help="Imputation model: predictive mean matching or proportional odds.",
 )
+@click.option(
+    "--chunk-rows",
+    "chunk_rows",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Read N respondents at a time and analyse sufficient statistics (bounded memory; "
+    "results.json and CSV tables; docs/performance.md).",
+)
 @wave_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress display; print nothing on success.")
 def command(
@@ -181,6 +190,7 @@ def command(
     allow_missing_items,
     impute,
     impute_method,
+    chunk_rows,
     wave_column,
     wave_of,
     wave_id_column,
@@ -220,6 +230,9 @@ def command(
     if not inputs and not wave_of:
         raise UsageError("give at least one INPUT file, pattern or folder")
     spec = open_instrument(instrument_path)
+    if chunk_rows is not None:
+        _chunked(inputs, spec, locals(), chunk_rows=chunk_rows, out=out, quiet=quiet)
+        return
     waves = read_wave_inputs(
         inputs, wave_column, wave_of, spec, id_column=wave_id_column, platform=platform
     )
@@ -280,3 +293,57 @@ def command(
         for kind in ("html", "xlsx", "json", "irt_params"):
             if kind in paths:
                 click.echo(f"{kind}: {paths[kind]}")
+
+
+#: Options the chunked (--chunk-rows) validation does not offer, with their default.
+_NOT_CHUNKED = {
+    "group_by": None,
+    "ordinal": False,
+    "n_boot": None,
+    "irt": None,
+    "wave_column": None,
+    "wave_of": (),
+    "allow_missing_items": False,
+    "cfa_missing": "auto",
+    "missing": "pairwise",
+    "impute": None,
+}
+
+
+def _chunked(inputs, spec, given: dict, *, chunk_rows: int, out: Path, quiet: bool) -> None:
+    """``--chunk-rows``: :func:`analysis.study.chunked.validate_chunked`, outputs in --out."""
+    from analysis.cli.score import read_rename
+    from analysis.report.chunked import write_chunked_outputs
+    from analysis.study.chunked import validate_chunked
+    from instrument.batch.pipeline import expand_inputs
+
+    used = [k for k, default in _NOT_CHUNKED.items() if given.get(k) not in (default, None, ())]
+    if used:
+        names = ", ".join("--" + k.replace("_", "-") for k in used)
+        raise UsageError(
+            f"--chunk-rows: not available with {names} (the chunked validation uses pairwise "
+            "correlations and full-information ML CFA; see docs/performance.md)"
+        )
+    result = validate_chunked(
+        expand_inputs(list(inputs)),
+        spec,
+        chunk_rows=chunk_rows,
+        seed=given["seed"],
+        n_factors=given["n_factors"],
+        rotation=None if given["rotation"] == "none" else given["rotation"],
+        fm=given["fm"],
+        rename=read_rename(given["rename_path"]),
+        platform=given["platform"],
+    )
+    paths = write_chunked_outputs(result, output_dir(out))
+    if not quiet:
+        label = "SYNTHETIC DATA: " if result.synthetic else ""
+        click.echo(
+            f"{label}{result.n_used} of {result.n_read} rows analysed in {result.n_chunks} "
+            f"chunks ({result.n_rejected} rejected by the checks); split-half on a random "
+            f"subsample of {result.subsample_size}."
+        )
+        for step in result.steps.itertuples():
+            if step.status != "ok":
+                click.echo(f"  {step.step}: {step.status} - {step.reason}")
+        click.echo(f"json: {paths['json']}")

@@ -27,6 +27,7 @@ from analysis._estimator import Estimator, ModelResults
 from analysis.sem.engine import (
     LAMBDA,
     THETA,
+    GroupStats,
     Structure,
     fit_structure,
     group_stats,
@@ -34,6 +35,7 @@ from analysis.sem.engine import (
     prepare_data,
     trace_products,
 )
+from analysis.sem.fiml import PatternMoments
 from analysis.sem.syntax import MeasurementModel
 
 __all__ = ["CFA", "compare_models"]
@@ -156,14 +158,53 @@ class CFA(Estimator):
                 "than items"
             )
         fiml = self.missing == "ml"
-        st = [missing_stats(x, None) if fiml else group_stats(x, None)]
+        return self._fit_stats(model, missing_stats(x, None) if fiml else group_stats(x, None))
+
+    def fit_moments(self, stats: GroupStats | PatternMoments) -> CFA:
+        """Estimate the model from sufficient statistics instead of rows.
+
+        Parameters
+        ----------
+        stats : GroupStats or PatternMoments
+            Complete-data moments of the model's items in ``model.observed`` order
+            (:class:`analysis.sem.engine.GroupStats`, with ``missing="listwise"``) or their
+            missing-data patterns (:func:`analysis.sem.fiml.pattern_moments`, with
+            ``missing="ml"``), e.g. accumulated in chunks by :mod:`analysis.moments`.
+
+        Returns
+        -------
+        CFA
+            self, fitted exactly as :meth:`fit` on the rows behind ``stats``.
+        """
+        if self.estimator != "ML":
+            raise ValueError(f"estimator: {self.estimator!r} is not supported here; allowed: 'ML'")
+        model = self._model()
+        kind = PatternMoments if self.missing == "ml" else GroupStats
+        if not isinstance(stats, kind):
+            raise TypeError(
+                f"stats: missing={self.missing!r} needs {kind.__name__}, got {type(stats).__name__}"
+            )
+        if len(stats.mean) != len(model.observed):
+            raise ValueError(
+                f"stats: moments of {len(stats.mean)} items for a model of "
+                f"{len(model.observed)} items"
+            )
+        if stats.n <= len(model.observed):
+            raise ValueError(
+                f"stats: {stats.n} rows for {len(model.observed)} items; need more rows than items"
+            )
+        return self._fit_stats(model, stats)
+
+    def _fit_stats(self, model: MeasurementModel, stats: GroupStats | PatternMoments) -> CFA:
+        fiml = isinstance(stats, PatternMoments)
+        st = [stats]
         struct = Structure(model, 1, meanstructure=fiml)
         result = fit_structure(struct, st)
         self._struct, self._stats = struct, st
         self.theta_, self.converged_ = result.theta, result.converged
         self.fit_measures_ = result.fit_measures
         self.estimates_ = result.estimates.drop(columns="group")
-        self.n_obs_ = x.shape[0]
+        self.n_obs_ = stats.n
         sigma, _, _ = struct.implied(result.theta, 0)
         self.implied_cov_ = pd.DataFrame(sigma, index=model.observed, columns=model.observed)
         self.sample_cov_ = pd.DataFrame(st[0].cov, index=model.observed, columns=model.observed)

@@ -34,6 +34,8 @@ from analysis.errors import ConvergenceWarning
 __all__ = ["PatternMoments", "pattern_moments", "expected_information", "observed_information"]
 
 _LOG2PI = math.log(2 * math.pi)
+#: Numbers per slice of the respondent-level arrays of the observed information (memory bound).
+_HESSIAN_SLICE = 4_000_000
 
 
 def expected_information(inv: np.ndarray, dS: np.ndarray) -> np.ndarray:
@@ -55,6 +57,7 @@ class _Bucket:
     mask: np.ndarray  # respondents × p, 1.0 = answered
     row_missing: np.ndarray  # respondents × m, indices of each respondent's missing items
     row_pattern: np.ndarray  # respondents, index of the pattern within the bucket
+    weight: np.ndarray  # respondents, each row's weight (1 for respondents; see pattern_moments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,12 +231,13 @@ def _loglik(t: _Totals, sigma: np.ndarray, mu: np.ndarray, *, grad: bool):
         pc = _pieces(b, omega, mu)
         if pc is None:
             return math.inf, None, None
-        value += float(b.n @ pc.logdet_mm) - float(np.sum(pc.z * pc.r))
+        value += float(b.n @ pc.logdet_mm) - float(np.sum(b.weight[:, None] * pc.z * pc.r))
         if grad:
             w = _spread(b, pc.r) @ omega
-            Q += pc.Y.T @ w
-            WW += w.T @ w
-            w_sum += w.sum(axis=0)
+            ww = b.weight[:, None] * w
+            Q += pc.Y.T @ ww
+            WW += w.T @ ww
+            w_sum += ww.sum(axis=0)
             C += _block_sum(b, pc.V, p)
     if not grad:
         return value, None, None
@@ -275,9 +279,10 @@ def _hessian_data(t: _Totals, sigma: np.ndarray, mu: np.ndarray, dS: np.ndarray,
         if pc is None:
             raise np.linalg.LinAlgError("the implied covariance matrix is not positive definite")
         w = _spread(b, pc.r) @ omega
-        Q += pc.Y.T @ w
-        WW += w.T @ w
-        w_sum += w.sum(axis=0)
+        ww = b.weight[:, None] * w
+        Q += pc.Y.T @ ww
+        WW += w.T @ ww
+        w_sum += ww.sum(axis=0)
         C += _block_sum(b, pc.V, p)
         Lk = np.linalg.cholesky(pc.V)  # V = L Lᵀ per pattern
         m = b.missing.shape[1]
@@ -286,19 +291,25 @@ def _hessian_data(t: _Totals, sigma: np.ndarray, mu: np.ndarray, dS: np.ndarray,
         G2 = np.einsum("kji,akjl,klr->akir", Lk, F, Lk, optimize=True)
         G2 = (G2 * np.sqrt(b.n)[None, :, None, None]).reshape(q, -1)
         A_miss += G2 @ G2.T
-        # per respondent: g[i, r, a] = (Ω D_a κ_i)[m_i[r]] with κ_i = Ω y_i − w_i
-        kappa = pc.Y @ omega - w
-        g = np.empty((len(kappa), m, q))
-        for j in range(p):
-            rows, slots = np.nonzero(b.row_missing == j)
-            if len(rows):
-                g[rows, slots] = kappa[rows] @ OD[:, j, :].T
-        Lr = Lk[b.row_pattern]
-        h = np.einsum("rji,rjq->riq", Lr, g).reshape(-1, q)
-        C_miss += h.T @ h
-        P = OM[b.row_missing]  # rows × m × q: (Ω m_b)[m_i]
-        hp = np.einsum("rji,rjq->riq", Lr, P).reshape(-1, q)
-        X += hp.T @ h
+        # per respondent: g[i, r, a] = (Ω D_a κ_i)[m_i[r]] with κ_i = Ω y_i − w_i; in slices of
+        # rows, so that the rows × m × q arrays stay small whatever the number of respondents
+        kappa_all = pc.Y @ omega - w
+        step = max(1, _HESSIAN_SLICE // max(1, m * q))
+        for lo in range(0, len(kappa_all), step):
+            sl = slice(lo, lo + step)
+            kappa, row_missing = kappa_all[sl], b.row_missing[sl]
+            g = np.empty((len(kappa), m, q))
+            for j in range(p):
+                rows, slots = np.nonzero(row_missing == j)
+                if len(rows):
+                    g[rows, slots] = kappa[rows] @ OD[:, j, :].T
+            Lr = Lk[b.row_pattern[sl]]
+            h = np.einsum("rji,rjq->riq", Lr, g).reshape(-1, q)
+            hw = np.repeat(b.weight[sl], m)[:, None] * h
+            C_miss += h.T @ hw
+            P = OM[row_missing]  # rows × m × q: (Ω m_b)[m_i]
+            hp = np.einsum("rji,rjq->riq", Lr, P).reshape(-1, q)
+            X += hp.T @ hw
     OQ = omega @ Q
     B_all = omega @ T_total @ omega - OQ - OQ.T + WW  # Σ_i κ_i κ_iᵀ
     Ct = omega @ C @ omega  # Σ_k n_k U V Uᵀ
@@ -335,9 +346,10 @@ def _em_step(t: _Totals, sigma: np.ndarray, mu: np.ndarray):
         if pc is None:
             raise np.linalg.LinAlgError("the EM covariance matrix is not positive definite")
         R = _spread(b, pc.r)
-        RY = R.T @ pc.Y
-        s2 += R.T @ R - RY - RY.T + _block_sum(b, pc.V, p)
-        s1 -= R.sum(axis=0)
+        Rw = b.weight[:, None] * R
+        RY = Rw.T @ pc.Y
+        s2 += R.T @ Rw - RY - RY.T + _block_sum(b, pc.V, p)
+        s1 -= Rw.sum(axis=0)
     n = t.n
     shift = s1 / n  # new μ − μ
     new_sigma = s2 / n - np.outer(shift, shift)
@@ -405,7 +417,12 @@ def _unique_rows(answered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def pattern_moments(
-    x: np.ndarray, label: object = None, *, tol: float = 1e-10, max_iter: int = 10_000
+    x: np.ndarray,
+    label: object = None,
+    *,
+    tol: float = 1e-10,
+    max_iter: int = 10_000,
+    weights: np.ndarray | None = None,
 ) -> PatternMoments:
     """Reduce incomplete data to its missing-data patterns and fit the saturated model by EM.
 
@@ -419,6 +436,12 @@ def pattern_moments(
         EM stops when no mean or covariance changes by more than ``tol`` (lavaan stops at 1e-5;
         the tighter rule puts the saturated likelihood at its maximum to machine precision).
     max_iter : int, default 10000
+    weights : numpy.ndarray, optional
+        A non-negative weight per row (default 1). Rows with weights stand for respondents whose
+        answers have the same count, sums and cross-products per missing-data pattern, which is
+        all the likelihood uses: :mod:`analysis.moments` replaces a large pattern's respondents by
+        a few weighted rows so that memory does not grow with respondents. The weights of a
+        pattern must add up to its number of respondents.
 
     Returns
     -------
@@ -439,7 +462,11 @@ def pattern_moments(
     """
     where = "" if label is None else f" in group {label!r}"
     x = np.asarray(x, dtype=float)
-    n, p = x.shape
+    rows_n, p = x.shape
+    w = np.ones(rows_n) if weights is None else np.asarray(weights, dtype=float)
+    if w.shape != (rows_n,) or (w < 0).any():
+        raise ValueError(f"weights: expected {rows_n} non-negative numbers, one per row")
+    n = rows_n if weights is None else int(round(float(w.sum())))
     answered = ~np.isnan(x)
     if not answered.any(axis=1).all():
         raise ValueError(f"data: rows without any answer must be dropped first{where}")
@@ -447,10 +474,10 @@ def pattern_moments(
     if empty.any():
         raise ValueError(f"data: {int(empty.sum())} item column(s) have no answers{where}")
     keys, inverse = _unique_rows(answered)
-    counts = np.bincount(inverse, minlength=len(keys)).astype(float)
+    counts = np.bincount(inverse, weights=w, minlength=len(keys))
     z = np.where(answered, x, 0.0)
     sums = np.zeros((len(keys), p))
-    np.add.at(sums, inverse, z)
+    np.add.at(sums, inverse, w[:, None] * z)
     means = sums / counts[:, None]
     M = keys.astype(float)
     n_missing = p - keys.sum(axis=1)
@@ -473,14 +500,15 @@ def pattern_moments(
                 mask=answered[rows].astype(float),
                 row_missing=missing[row_pattern],
                 row_pattern=row_pattern,
+                weight=w[rows],
             )
         )
     cm = counts[:, None] * means
     mean_outer = cm.T @ means
     t = _Totals(
         n=n,
-        n_answered=float(answered.sum()),
-        scatter_total=z.T @ z - mean_outer,
+        n_answered=float((w @ answered).sum()),
+        scatter_total=z.T @ (w[:, None] * z) - mean_outer,
         sum_masked=cm.sum(axis=0),
         mean_outer=mean_outer,
         mean_mask=cm.T @ M,
@@ -488,9 +516,9 @@ def pattern_moments(
         buckets=tuple(buckets),
     )
     # available-case moments: EM start (as lavaan) and the independence model
-    n_item = answered.sum(axis=0)
-    mean0 = z.sum(axis=0) / n_item
-    var0 = (np.where(answered, x - mean0, 0.0) ** 2).sum(axis=0) / n_item
+    n_item = w @ answered
+    mean0 = (w[:, None] * z).sum(axis=0) / n_item
+    var0 = (w[:, None] * np.where(answered, x - mean0, 0.0) ** 2).sum(axis=0) / n_item
     if (var0 <= 0).any():
         raise ValueError(f"data: an item has no variance{where}")
     baseline = float(np.sum(n_item * (_LOG2PI + np.log(var0) + 1))) / n
