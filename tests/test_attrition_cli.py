@@ -515,6 +515,8 @@ def test_covariates_alone_clustered_with_binary_groups_by_value(cohort, tmp_path
         "age,meetings_90d,sponsor",
         "--cluster",
         "home_group",
+        "--frailty",
+        "gamma",
         "--horizon",
         6,
         "--n-boot",
@@ -530,6 +532,14 @@ def test_covariates_alone_clustered_with_binary_groups_by_value(cohort, tmp_path
     results = json.loads((out / "results.json").read_text())
     assert [row["term"] for row in results["effects"]] == ["age", "meetings_90d", "sponsor"]
     assert results["options"]["cluster"] == "home_group" and results["options"]["n_clusters"] == 6
+    # the shared gamma frailty by home group beside the prediction model
+    assert results["frailty"]["cluster"] == "home_group"
+    assert [row["term"] for row in results["frailty"]["effects"]] == [
+        "age",
+        "meetings_90d",
+        "sponsor",
+    ]
+    assert "shared gamma frailty variance theta" in done.stderr + done.stdout
     p_full = {row["term"]: row["p"] for row in results["effects"]}["meetings_90d"]
     assert 0 <= p_full < 0.001 and isinstance(p_full, float)  # full value kept
     groups = {}

@@ -8,6 +8,7 @@ Public API (each name lives in the module named for its concept):
   definition;
 - :class:`~analysis.attrition.cox.CoxModel`, :func:`~analysis.attrition.cox.cox_zph` - Cox model, PH
   check;
+- :class:`~analysis.attrition.frailty.FrailtyCoxModel` - Cox model with a shared gamma frailty;
 - :class:`~analysis.attrition.logistic.LogisticModel` - logistic model of disengagement status;
 - :func:`~analysis.attrition.timevarying.person_period` - (start, stop] rows from waves;
 - :func:`~analysis.attrition.kaplan_meier.kaplan_meier`, :func:`~analysis.attrition.kaplan_meier.logrank_test`;
@@ -27,6 +28,7 @@ from analysis.attrition.followup import (
     join_followup,
     status_from_attendance,
 )
+from analysis.attrition.frailty import FrailtyCoxModel
 from analysis.attrition.kaplan_meier import kaplan_meier, logrank_test
 from analysis.attrition.logistic import LogisticModel
 from analysis.attrition.model_io import load_model, save_model
@@ -37,6 +39,7 @@ from analysis.attrition.validation import validate_cox, validate_logistic
 
 __all__ = [
     "CoxModel",
+    "FrailtyCoxModel",
     "LogisticModel",
     "concordance_index",
     "cox_zph",

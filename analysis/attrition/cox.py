@@ -28,6 +28,7 @@ __all__ = [
     "cox_score_residuals",
     "cox_zph",
     "newton_on_risk_sets",
+    "partial_likelihood",
     "robust_covariance",
     "RiskSets",
 ]
@@ -144,6 +145,16 @@ def _loglik_parts(X, beta, rs: RiskSets, need_derivatives=True):
     omega[rs.event_rows] -= r_ev * big_b[rs.group_of_event]
     info = (X * omega[:, None]).T @ X - xbar.T @ xbar
     return loglik, grad, info, denom
+
+
+def partial_likelihood(
+    Xc: np.ndarray, beta: np.ndarray, rs: RiskSets
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Log partial likelihood, score and observed information at ``beta`` for centred, time-sorted
+    predictors and their risk sets (the terms :func:`cox_newton` iterates on; the shared-frailty
+    fit adds its penalty to them)."""
+    loglik, grad, info, _ = _loglik_parts(Xc, beta, rs)
+    return loglik, grad, info
 
 
 def _score_residuals(X, beta, rs: RiskSets) -> np.ndarray:

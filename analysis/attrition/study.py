@@ -14,6 +14,7 @@ from analysis._results import Result
 from analysis.attrition.cox import CoxModel, ProportionalHazardsTest
 from analysis.attrition.design import Design
 from analysis.attrition.followup import FollowupData, complete_cases
+from analysis.attrition.frailty import DISTRIBUTIONS, FrailtyCoxModel
 from analysis.attrition.kaplan_meier import (
     KaplanMeier,
     LogRankTest,
@@ -76,6 +77,9 @@ class AttritionAnalysis(Result):
     time_summary : dict
         Follow-up: ``median_followup, mean_followup, max_followup, person_time, event_rate,
         events_by_horizon, unit``.
+    frailty : FrailtyCoxModel or None
+        The shared-frailty Cox model by ``cluster`` (with ``frailty="gamma"``): how much the
+        groups differ in their members' hazard, beside the prediction model.
     """
 
     model_type: str
@@ -94,6 +98,7 @@ class AttritionAnalysis(Result):
     data: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     options: dict = field(default_factory=dict)
     time_summary: dict = field(default_factory=dict)
+    frailty: FrailtyCoxModel | None = None
 
     def summary(self) -> pd.DataFrame:
         return self.effects
@@ -119,6 +124,7 @@ def fit_attrition(
     anticipated_r2: float | None = None,
     time_unit: str = "months",
     cluster: str | None = None,
+    frailty: str | None = None,
     progress: Callable[[int, int | None, str], None] | None = None,
 ) -> AttritionAnalysis:
     """Fit, check and validate an attrition prediction model on joined baseline and follow-up data.
@@ -155,6 +161,11 @@ def fit_attrition(
         model's standard errors become cluster-robust (``coxph(..., cluster = group)``; the
         logistic model's as ``sandwich::vcovCL``). The bootstrap validation still resamples
         respondents.
+    frailty : {"gamma"}, optional
+        Also fit a Cox model with a shared frailty of this distribution per ``cluster`` group
+        (:class:`~analysis.attrition.frailty.FrailtyCoxModel`, as ``coxph(... +
+        frailty(cluster))``); needs ``cluster`` and a Cox model. The prediction model, its
+        validation and the saved model stay the population Cox model.
 
     Returns
     -------
@@ -191,6 +202,13 @@ def fit_attrition(
         )
     if not scales and not covariates:
         raise ValueError("scales, covariates: name at least one predictor column")
+    if frailty is not None:
+        if frailty not in DISTRIBUTIONS:
+            raise ValueError(f"frailty: must be one of {', '.join(DISTRIBUTIONS)}; got {frailty!r}")
+        if cluster is None or model != "cox":
+            raise ValueError(
+                "frailty: a shared frailty needs a Cox model and the groups (give cluster)"
+            )
     design = Design.learn(followup.data, scales, covariates, categorical)
     if cluster is not None and cluster not in followup.data.columns:
         raise ValueError(f"cluster: column {cluster!r} not found in the baseline data")
@@ -236,6 +254,7 @@ def fit_attrition(
     zph = None
     time_summary: dict = {}
     fitted: CoxModel | LogisticModel
+    frailty_model: FrailtyCoxModel | None = None
     if model == "cox":
         if horizon is None:
             horizon = _default_horizon(time)
@@ -243,6 +262,10 @@ def fit_attrition(
             X, time, event, cluster=None if cluster is None else data[cluster].to_numpy()
         )
         effects = fitted.summary()
+        if frailty is not None:
+            frailty_model = FrailtyCoxModel(distribution=frailty, ties=ties, ci_level=ci_level).fit(
+                X, time, event, group=data[cluster].to_numpy()
+            )
         zph = fitted.zph(X, time, event)
         for name, (groups, levels) in _km_groups(design, data).items():
             if groups.nunique() >= 2:
@@ -334,6 +357,7 @@ def fit_attrition(
         "competing_as": followup.competing_as,
         "cluster": cluster,
         "n_clusters": getattr(fitted, "n_clusters_", None),
+        "frailty": frailty,
     }
     return AttritionAnalysis(
         model_type=model,
@@ -352,6 +376,7 @@ def fit_attrition(
         data=data,
         options=options,
         time_summary=time_summary,
+        frailty=frailty_model,
     )
 
 

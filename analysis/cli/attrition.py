@@ -221,6 +221,12 @@ def command() -> None:
     "errors, as R's coxph(..., cluster = COL).",
 )
 @click.option(
+    "--frailty",
+    type=click.Choice(["gamma"]),
+    default=None,
+    help="With --cluster: also fit a shared gamma frailty per group, as coxph(+ frailty(COL)).",
+)
+@click.option(
     "--categorical",
     multiple=True,
     metavar="COLS",
@@ -290,6 +296,7 @@ def fit_command(
     scales,
     covariates,
     cluster,
+    frailty,
     categorical,
     model_type,
     horizon,
@@ -361,6 +368,8 @@ def fit_command(
         raise UsageError('--scales "": no scale scores to model; give --covariates then')
     if cluster is not None and cluster not in base.columns:
         raise UsageError(f"--cluster {cluster}: no such column in RESPONSES")
+    if frailty is not None and (cluster is None or model_type == "logistic"):
+        raise UsageError("--frailty: needs --cluster COL and a Cox model (follow-up times)")
     cats = _split(categorical)
     choice_ids = {q.id for q in spec.background if q.type in ("single_choice", "multiple_choice")}
     cats = sorted(set(cats) | {c for c in covs if c in choice_ids})
@@ -412,6 +421,7 @@ def fit_command(
             anticipated_r2=anticipated_r2,
             time_unit=time_unit,
             cluster=cluster,
+            frailty=frailty,
             progress=progress,
         )
     inputs = {
@@ -439,6 +449,11 @@ def fit_command(
             + (
                 f", SEs robust to clustering by {cluster} ({analysis.options['n_clusters']} groups)"
                 if cluster
+                else ""
+            )
+            + (
+                f", shared {frailty} frailty variance theta = {analysis.frailty.theta_:.4g}"
+                if analysis.frailty is not None
                 else ""
             )
             + f", {len(analysis.problems)} problem record(s). "

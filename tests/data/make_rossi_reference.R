@@ -67,11 +67,30 @@ for (ties in c("efron", "breslow")) {
                cluster = inst)
   entries[[paste0("lung_cluster_", ties)]] <- cox_fields(fit)
 }
+# shared gamma frailty: theta by survival's outer search (frailty.controlgam). fit$history[[1]]
+# holds every theta tried with its penalised-fit loglik and integrated loglik (c.loglik); the
+# coefficients belong to the last row's theta (what print(fit) shows as "Variance of random
+# effect"), while history$theta is the next Brent proposal, computed after the search stopped.
+# se = sqrt(diag(fit$var)) (inverse penalised information, vcov(fit)); se2 = sqrt(diag(fit$var2)).
+frailty_fields <- function(fit, terms) {
+  h <- fit$history[[1]]$history
+  if (is.null(h)) h <- matrix(fit$history[[1]]$theta, 1, 3)  # theta fixed: no search
+  list(terms = str_(terms), coef = num(coef(fit)),
+       se = num(sqrt(diag(vcov(fit)))), se2 = num(sqrt(diag(fit$var2))),
+       theta = num(fit$history[[1]]$theta), theta_fitted = num(h[nrow(h), 1]),
+       history_theta = num(h[, 1]),
+       history_loglik = if (is.null(fit$history[[1]]$history)) "[]" else num(h[, 2]),
+       history_c_loglik = if (is.null(fit$history[[1]]$history)) "[]" else num(h[, 3]), loglik = num(fit$loglik),
+       integrated_loglik = num(fit$history[[1]]$c.loglik), frail = num(fit$frail),
+       df = num(fit$df), iter = num(fit$iter), n = num(fit$n), nevent = num(fit$nevent))
+}
 fit <- coxph(Surv(time, status) ~ age + sex + ph.ecog + frailty(inst), data = lung2)
-entries[["lung_frailty"]] <- list(
-  terms = str_(c("age", "sex", "ph.ecog")), coef = num(coef(fit)),
-  se = num(sqrt(diag(vcov(fit)))), theta = num(fit$history[[1]]$theta),
-  loglik = num(fit$loglik))
+entries[["lung_frailty"]] <- frailty_fields(fit, c("age", "sex", "ph.ecog"))
+fit <- coxph(Surv(time, status) ~ age + sex + frailty(inst, distribution = "gamma"), data = lung2)
+entries[["lung_frailty_age_sex"]] <- frailty_fields(fit, c("age", "sex"))
+# theta fixed (method = "fixed"): one penalised fit, no search
+fit <- coxph(Surv(time, status) ~ age + sex + ph.ecog + frailty(inst, theta = 0.5), data = lung2)
+entries[["lung_frailty_theta_0.5"]] <- frailty_fields(fit, c("age", "sex", "ph.ecog"))
 
 # ---- logistic with cluster-robust SEs. sandwich is not installed: vcovCL(type = "HC1") by hand,
 # V = G/(G-1) * (N-1)/(N-K) * B M B, B = (X'WX)^-1, M = sum_g s_g s_g', s_g = sum_{i in g} x_i (y_i - mu_i)
