@@ -21,9 +21,9 @@ from analysis._compat import single_threaded_blas
 from analysis.errors import ConvergenceWarning, HeywoodCaseWarning
 from analysis.sem.fiml import (
     PatternMoments,
+    cached_pattern_moments,
     expected_information,
     observed_information,
-    pattern_moments,
 )
 from analysis.sem.syntax import MeasurementModel
 
@@ -391,7 +391,7 @@ def group_stats(x: np.ndarray, label: object) -> GroupStats:
 
 # Incomplete data (missing = "ml"): the pattern-grouped likelihood and EM live in analysis.sem.fiml
 MissingStats = PatternMoments
-missing_stats = pattern_moments
+missing_stats = cached_pattern_moments  # models fitted to the same data share the EM
 trace_products = expected_information
 
 

@@ -21,8 +21,10 @@ builds them from a respondents × items array.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -31,7 +33,13 @@ import numpy as np
 from analysis._compat import single_threaded_blas
 from analysis.errors import ConvergenceWarning
 
-__all__ = ["PatternMoments", "pattern_moments", "expected_information", "observed_information"]
+__all__ = [
+    "PatternMoments",
+    "pattern_moments",
+    "cached_pattern_moments",
+    "expected_information",
+    "observed_information",
+]
 
 _LOG2PI = math.log(2 * math.pi)
 #: Numbers per slice of the respondent-level arrays of the observed information (memory bound).
@@ -546,3 +554,38 @@ def pattern_moments(
     return PatternMoments(
         label, n, len(keys), sigma, mu, float(logdet), h1 / n, baseline, it, t.pair_counts, t
     )
+
+
+#: The last few results of :func:`cached_pattern_moments`, keyed by a digest of the data.
+_CACHE: OrderedDict[tuple, PatternMoments] = OrderedDict()
+_CACHE_SIZE = 2
+
+
+def cached_pattern_moments(
+    x: np.ndarray, label: object = None, *, tol: float = 1e-10, max_iter: int = 10_000
+) -> PatternMoments:
+    """:func:`pattern_moments`, reusing the result of a recent call on identical data.
+
+    A validation fits several models (the hypothesised CFAs, the bifactor and acquiescence models)
+    to the same items and respondents; the saturated model's EM, the costliest part of a
+    full-information fit, then runs once instead of once per model. The key is a BLAKE2 digest of
+    the array's bytes with its shape, the label and the settings, so a hit is the same
+    computation; only converged results are kept (a non-converged EM warns on every call), and
+    only the last two.
+    """
+    arr = np.ascontiguousarray(x, dtype=float)
+    digest = hashlib.blake2b(arr.tobytes(), digest_size=20).hexdigest()
+    try:
+        key: tuple | None = (digest, arr.shape, label, tol, max_iter)
+        hash(key)
+    except TypeError:  # an unhashable label: no caching
+        key = None
+    if key is not None and key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    result = pattern_moments(arr, label, tol=tol, max_iter=max_iter)
+    if key is not None and result.em_iterations < max_iter:
+        _CACHE[key] = result
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return result

@@ -35,6 +35,13 @@ def _check_fit(fit: CFA) -> None:
         raise ValueError("fit: the CFA is not fitted yet; call fit(data) first")
 
 
+def _std_residual_variances(fit: CFA) -> dict[str, float]:
+    """Each item's standardized residual variance (std_all of ``item ~~ item``), in one pass."""
+    est = fit.estimates_
+    rows = est[(est["op"] == "~~") & (est["lhs"] == est["rhs"])]
+    return dict(zip(rows["lhs"], rows["std_all"].to_numpy(dtype=float), strict=True))
+
+
 def _std_loadings(fit: CFA, factor: str) -> tuple[np.ndarray, list[str]]:
     est = fit.estimates_
     rows = est[(est["op"] == "=~") & (est["lhs"] == factor)]
@@ -75,18 +82,13 @@ def composite_reliability(fit: CFA, *, keyed: bool = True) -> pd.Series:
     """
     _check_fit(fit)
     keys = fit.model_.keys
-    est = fit.estimates_
+    residual = _std_residual_variances(fit)
     out = {}
     for f in fit.model_.first_order:
         lam, items = _std_loadings(fit, f)
         if keyed:
             lam = lam * np.array([keys[i] for i in items])
-        theta = np.array(
-            [
-                est[(est["op"] == "~~") & (est["lhs"] == i) & (est["rhs"] == i)]["std_all"].item()
-                for i in items
-            ]
-        )
+        theta = np.array([residual[i] for i in items])
         s = lam.sum() ** 2
         out[f] = s / (s + theta.sum())
     return pd.Series(out, name="composite_reliability").rename_axis("factor")
@@ -111,16 +113,11 @@ def average_variance_extracted(fit: CFA) -> pd.Series:
     variables and measurement error. *Journal of Marketing Research, 18*, 39-50.
     """
     _check_fit(fit)
-    est = fit.estimates_
+    residual = _std_residual_variances(fit)
     out = {}
     for f in fit.model_.first_order:
         lam, items = _std_loadings(fit, f)
-        theta = np.array(
-            [
-                est[(est["op"] == "~~") & (est["lhs"] == i) & (est["rhs"] == i)]["std_all"].item()
-                for i in items
-            ]
-        )
+        theta = np.array([residual[i] for i in items])
         out[f] = float((lam**2).sum() / ((lam**2).sum() + theta.sum()))
     return pd.Series(out, name="ave").rename_axis("factor")
 
