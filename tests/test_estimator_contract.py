@@ -38,7 +38,8 @@ from analysis.sem.invariance import MultiGroupCFA
 from analysis.sem.wlsmv import OrdinalCFA
 
 ROOT = Path(__file__).resolve().parents[1]
-METHODS_NOT_NEEDING_A_FIT = {"fit", "fit_transform", "get_params", "set_params"}
+METHODS_NOT_NEEDING_A_FIT = {"fit", "fit_moments", "fit_transform", "get_params", "set_params"}
+#: (``fit_moments``: CFA fitted from accumulated moments, the chunked validation's fit)
 #: Methods that are not available at all, fitted or not (they raise NotImplementedError).
 NOT_AVAILABLE = {("OrdinalCFA", "modification_indices")}  # ML only (lavaan's modindices)
 
