@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis._results import Result
+from analysis.attrition.competing import CumulativeIncidence, cumulative_incidence
 from analysis.attrition.cox import CoxModel, ProportionalHazardsTest
 from analysis.attrition.design import Design
 from analysis.attrition.followup import FollowupData, complete_cases
@@ -80,6 +81,9 @@ class AttritionAnalysis(Result):
     frailty : FrailtyCoxModel or None
         The shared-frailty Cox model by ``cluster`` (with ``frailty="gamma"``): how much the
         groups differ in their members' hazard, beside the prediction model.
+    competing_incidence : CumulativeIncidence or None
+        Cox analyses whose follow-up marks a competing outcome: the Aalen-Johansen cumulative
+        incidence of ``disengaged`` and ``competing outcome`` over the modelled respondents.
     """
 
     model_type: str
@@ -99,6 +103,7 @@ class AttritionAnalysis(Result):
     options: dict = field(default_factory=dict)
     time_summary: dict = field(default_factory=dict)
     frailty: FrailtyCoxModel | None = None
+    competing_incidence: CumulativeIncidence | None = None
 
     def summary(self) -> pd.DataFrame:
         return self.effects
@@ -377,6 +382,23 @@ def fit_attrition(
         options=options,
         time_summary=time_summary,
         frailty=frailty_model,
+        competing_incidence=_competing_incidence(data, ci_level) if model == "cox" else None,
+    )
+
+
+#: outcome labels of the competing-outcome curves in the attrition report
+OUTCOME_LABELS = ("disengaged", "competing outcome")
+
+
+def _competing_incidence(data: pd.DataFrame, ci_level: float) -> CumulativeIncidence | None:
+    """Aalen-Johansen curves of disengagement and the competing outcome (None without one)."""
+    if "competing" not in data.columns or not (data["competing"] == 1).any():
+        return None
+    comp = data["competing"].to_numpy() == 1
+    event = data["event"].to_numpy() == 1
+    status = np.where(comp, OUTCOME_LABELS[1], np.where(event, OUTCOME_LABELS[0], "censored"))
+    return cumulative_incidence(
+        data["time"].to_numpy(dtype=float), status, censor_code="censored", ci_level=ci_level
     )
 
 
