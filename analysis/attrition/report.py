@@ -351,6 +351,7 @@ def results_dict(
         "competing_incidence": None
         if analysis.competing_incidence is None
         else analysis.competing_incidence.to_dict(),
+        "fine_gray": {outcome: fg.to_dict() for outcome, fg in analysis.fine_gray.items()} or None,
     }
 
 
@@ -966,6 +967,23 @@ def _section_competing(
             )
         ),
     )
+    if analysis.fine_gray:
+        fg = pd.concat(
+            {outcome: model.summary() for outcome, model in analysis.fine_gray.items()},
+            names=["outcome", "term"],
+        )
+        shown = fg[["estimate", "se", "hazard_ratio", "ci_low", "ci_high", "p"]].reset_index(
+            level="term"
+        )
+        _table(
+            report,
+            shown.set_axis(["term", "log SHR", "SE", "SHR", "low", "high", "p"], axis=1),
+            caption=(
+                "Fine-Gray subdistribution hazard ratios per point of each predictor (robust SE; "
+                "saved with the model for attrition predict --cumulative-incidence)"
+            ),
+        )
+        tables["fine_gray"] = fg
 
 
 SECTIONS = (
