@@ -392,7 +392,29 @@ def _section_frailty(
         ),
     )
     summ = fm.frailty_summary().set_index("distribution")
-    _table(report, summ, caption="Frailty variance (theta) and likelihoods")
+    _table(
+        report,
+        summ.set_axis(
+            [
+                "theta",
+                "SD of frailty",
+                "groups",
+                "df",
+                "integrated loglik",
+                "loglik",
+                "null loglik",
+                "LR chi2",
+            ],
+            axis=1,
+        ),
+        caption="Frailty variance (theta) and likelihoods",
+    )
+    if fm.theta_ < 0.01:
+        report.paragraph(
+            f"Theta is near 0 ({fm.theta_:.2g}): these data show little sign that members of the "
+            "same group leave more alike than members of different groups (no test of theta = 0 "
+            "is made)."
+        )
     eff = fm.summary()[["estimate", "se", "se2", "hazard_ratio", "ci_low", "ci_high", "p"]]
     _table(
         report,
@@ -959,7 +981,7 @@ def _section_competing(
         models=models,
         context=(
             "The follow-up marks a competing outcome (e.g. switching to another group) beside "
-            "disengagement; the prediction model above "
+            "disengagement; the prediction model (next section) "
             + (
                 "censors it, so its hazard ratios are cause-specific."
                 if as_censored
