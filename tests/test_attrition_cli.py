@@ -140,6 +140,7 @@ def test_results_json_follows_the_schema(cohort):
         "sample_size",
         "comparison",
         "tripod",
+        "competing_incidence",
     ):
         assert key in results, key
     assert results["instrument"]["short_name"] == "MHDQ"
@@ -184,6 +185,10 @@ def test_report_renders_in_chromium(cohort):
         "Model comparison",
         "TRIPOD checklist",
         "Proportional hazards",
+        "Competing outcomes: who leaves, for which reason",
+        "What each model tells you",
+        "Cause-specific Cox: How fast do members still in the group leave",
+        "1 - KM",
     ):
         assert heading in html
     assert (
@@ -191,7 +196,8 @@ def test_report_renders_in_chromium(cohort):
     )  # self-contained
     seen = render_in_chromium(cohort["out"] / "report.html")
     assert seen["errors"] == [] and seen["broken"] == 0
-    assert seen["images"] == 5  # forest plot, PH residuals, KM curves, ROC, calibration
+    # forest plot, competing-outcome curves, PH residuals, KM curves, ROC, calibration
+    assert seen["images"] == 6
 
 
 def test_predict_matches_the_saved_model(cohort, tmp_path):

@@ -213,3 +213,26 @@ def test_fit_attrition_with_frailty_reports_it():
     html = report.render()
     assert "shared frailty" in html and "What this model tells you" in html
     assert "frailty_effects" in tables
+
+
+def test_counting_process_rows_give_the_same_fit(lung):
+    # splitting each follow-up into (0, 200] and (200, time] rows changes no risk set, so the fit
+    # must be R's unsplit coxph(Surv(time, status) ~ age + sex + ph.ecog + frailty(inst)) again
+    ref = REF["lung_frailty"]
+    late = lung[lung["time"] > 200]
+    first = late.assign(start=0.0, stop=200.0, status=0)
+    second = late.assign(start=200.0, stop=late["time"])
+    early = lung[lung["time"] <= 200].assign(start=0.0, stop=lambda d: d["time"])
+    split = pd.concat([early, first, second], ignore_index=True)
+    assert len(split) > len(lung)
+    m = FrailtyCoxModel().fit(
+        split[ref["terms"]],
+        split["stop"],
+        split["status"],
+        group=split["inst"],
+        start=split["start"],
+    )
+    assert m.counting_process_
+    np.testing.assert_allclose(m.history_["theta"], ref["history_theta"], atol=1e-10, rtol=0)
+    np.testing.assert_allclose(m.coef_, ref["coef"], atol=1e-8, rtol=0)
+    np.testing.assert_allclose(m.se_, ref["se"], atol=1e-9, rtol=0)

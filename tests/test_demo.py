@@ -210,6 +210,12 @@ def test_longitudinal_journey_is_the_simulated_study(demo, v2):
         assert share == pytest.approx(counts[outcome] / N, abs=1e-12)
     report = demo.outputs["longitudinal.report"].read_text(encoding="utf-8")
     assert "SYNTHETIC" in report.upper()
+    # the competing-outcome curves are a section of the report: its table, the questions each
+    # model answers, Gray's tests across fellowships and the figure inline
+    assert "Competing outcomes: who leaves, for which reason" in report
+    assert "Fine-Gray: How many end up leaving for each reason?" in report
+    assert "Gray&#x27;s test: do the curves of the fellowships differ" in report
+    assert "cumulative incidence curves by outcome type" in report  # the figure's alt text
     incidence = pd.read_csv(demo.outputs["longitudinal.competing_incidence"])
     assert (incidence["synthetic"] == "synthetic").all()
     assert set(incidence["cause"]) == {"graduated", "switched", "dropped_out", "relapsed"}

@@ -25,6 +25,22 @@ __all__ = ["FORMAT", "FORMAT_VERSION", "SavedModel", "load_model", "model_to_dic
 FORMAT = "mhdq-attrition-model"
 FORMAT_VERSION = 1
 
+#: Model kinds whose predictions for new respondents are not offered, and why.
+NOT_PREDICTABLE = {
+    "frailty": (
+        "its hazard ratios are conditional on a group's unknown frailty; predict with the "
+        "population Cox model saved beside it (attrition fit --cluster --frailty saves that one)"
+    ),
+    "time_varying": (
+        "its risks depend on scores not yet measured (the covariate path after baseline); "
+        "predict from baseline scores with a Cox model fitted on them"
+    ),
+    "gee": (
+        "it describes the population-average chance of an outcome at each wave, not one "
+        "respondent's risk by a time"
+    ),
+}
+
 
 @dataclass(frozen=True)
 class SavedModel:
@@ -48,6 +64,10 @@ class SavedModel:
         ``n_obs, n_events, max_time, created, software``.
     synthetic : bool
         Fitted on synthetic data: predictions made with it are synthetic too.
+    fine_gray : dict
+        Cox models fitted with a competing outcome: per outcome type, ``coef`` (Series) and
+        ``baseline`` (``time, cumulative_hazard`` of the baseline subdistribution hazard at
+        x = 0) of its Fine-Gray model; empty otherwise.
     """
 
     model_type: str
@@ -62,6 +82,7 @@ class SavedModel:
     options: dict = field(default_factory=dict)
     fitted: dict = field(default_factory=dict)
     synthetic: bool = False
+    fine_gray: dict = field(default_factory=dict)
 
     def check_instrument(self, instrument) -> None:
         """Refuse scores from another instrument or version than the model was fitted on."""
@@ -111,6 +132,44 @@ class SavedModel:
             risk = expit(lp)
         return pd.Series(risk, index=frame.index, name="risk")
 
+    def predict_cumulative_incidence(self, frame: pd.DataFrame, times) -> pd.DataFrame:
+        """Predicted cumulative incidence of each outcome type by each of ``times`` (Fine-Gray:
+        :math:`1 - \\exp(-e^{x\\beta}\\Lambda_0(t))`, as ``cmprsk::predict.crr``), one column
+        ``cumulative_incidence_<outcome>_<time>`` per outcome type and time; NaN where a predictor
+        is missing.
+
+        Raises
+        ------
+        ValueError
+            The model has no Fine-Gray part (fitted without a competing outcome), or a time is
+            beyond the longest follow-up of the development data.
+        """
+        if not self.fine_gray:
+            raise ValueError(
+                "cumulative incidence: this model was fitted without a competing outcome (give "
+                "--competing COL to attrition fit); it predicts the risk of disengaging only"
+            )
+        times = np.asarray(times, dtype=float)
+        max_time = self.fitted.get("max_time")
+        max_time = np.inf if max_time is None else float(max_time)
+        if (times > max_time).any() or (times < 0).any():
+            raise ValueError(
+                f"times: each must be between 0 and the longest follow-up of the development data "
+                f"({max_time:g} {self.options.get('time_unit', '')}); risks beyond it would be "
+                "extrapolated"
+            )
+        values = self.design.transform(frame).to_numpy(dtype=float)
+        columns = {}
+        for outcome, part in self.fine_gray.items():
+            lp = (values * part["coef"].to_numpy()).sum(axis=1)
+            base = part["baseline"]
+            idx = np.searchsorted(base["time"].to_numpy(), times, side="right") - 1
+            cum = np.where(idx >= 0, base["cumulative_hazard"].to_numpy()[np.maximum(idx, 0)], 0)
+            slug = outcome.replace(" ", "_")
+            for t, c in zip(times, cum, strict=True):
+                columns[f"cumulative_incidence_{slug}_{t:g}"] = 1.0 - np.exp(-np.exp(lp) * c)
+        return pd.DataFrame(columns, index=frame.index)
+
 
 def model_to_dict(analysis, *, instrument=None, synthetic: bool = False) -> dict:
     """The JSON-ready model of an :class:`~analysis.attrition.study.AttritionAnalysis`
@@ -147,6 +206,20 @@ def model_to_dict(analysis, *, instrument=None, synthetic: bool = False) -> dict
             "cumulative_hazard": model.baseline_["cumulative_hazard"].tolist(),
             "survival": model.baseline_["survival"].tolist(),
         },
+        "fine_gray": {
+            outcome: {
+                "linear_predictor": "x b, uncentred (as cmprsk::crr)",
+                "coefficients": {k: float(v) for k, v in fg.coef_.items()},
+                "standard_errors": {k: _num(v) for k, v in fg.se_.items()},
+                "baseline": {
+                    "time": fg.baseline_["time"].tolist(),
+                    "cumulative_hazard": fg.baseline_["cumulative_hazard"].tolist(),
+                },
+                "n_events": fg.n_events_,
+            }
+            for outcome, fg in getattr(analysis, "fine_gray", {}).items()
+        }
+        or None,
         "options": dict(analysis.options),
         "fitted": {
             "n_obs": int(model.n_obs_),
@@ -196,6 +269,8 @@ def load_model(path: str | Path) -> SavedModel:
     try:
         columns = list(data["columns"])
         kind = data["model_type"]
+        if kind in NOT_PREDICTABLE:
+            raise DataError(f"{path}: a {kind} model cannot predict: {NOT_PREDICTABLE[kind]}")
         if kind not in ("cox", "logistic"):
             raise DataError(f"{path}: model_type must be cox or logistic; got {kind!r}")
         series = {
@@ -219,6 +294,21 @@ def load_model(path: str | Path) -> SavedModel:
         design = Design.from_dict(data["design"])
         if design.columns != columns:
             raise DataError(f"{path}: the design does not produce the model's columns")
+        fine_gray = {
+            outcome: {
+                "coef": pd.Series(
+                    {c: float(part["coefficients"][c]) for c in columns}, dtype=float
+                ),
+                "baseline": pd.DataFrame(
+                    {
+                        "time": part["baseline"]["time"],
+                        "cumulative_hazard": part["baseline"]["cumulative_hazard"],
+                    },
+                    dtype=float,
+                ),
+            }
+            for outcome, part in (data.get("fine_gray") or {}).items()
+        }
         return SavedModel(
             model_type=kind,
             design=design,
@@ -232,6 +322,7 @@ def load_model(path: str | Path) -> SavedModel:
             options=data.get("options", {}),
             fitted=data.get("fitted", {}),
             synthetic=bool(data.get("synthetic", False)),
+            fine_gray=fine_gray,
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise DataError(

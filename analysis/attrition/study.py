@@ -11,6 +11,11 @@ import pandas as pd
 from scipy import stats
 
 from analysis._results import Result
+from analysis.attrition.competing import (
+    CumulativeIncidence,
+    FineGrayModel,
+    cumulative_incidence,
+)
 from analysis.attrition.cox import CoxModel, ProportionalHazardsTest
 from analysis.attrition.design import Design
 from analysis.attrition.followup import FollowupData, complete_cases
@@ -80,6 +85,14 @@ class AttritionAnalysis(Result):
     frailty : FrailtyCoxModel or None
         The shared-frailty Cox model by ``cluster`` (with ``frailty="gamma"``): how much the
         groups differ in their members' hazard, beside the prediction model.
+    competing_incidence : CumulativeIncidence or None
+        Cox analyses whose follow-up marks a competing outcome: the Aalen-Johansen cumulative
+        incidence of ``disengaged`` and ``competing outcome`` over the modelled respondents.
+    fine_gray : dict
+        The same analyses: a Fine-Gray model of each outcome type on the model's predictors
+        (``{"disengaged": FineGrayModel, "competing outcome": FineGrayModel}``), saved with the
+        model so that ``mhdq attrition predict --cumulative-incidence`` can predict how many
+        leave for each reason; empty otherwise.
     """
 
     model_type: str
@@ -99,6 +112,8 @@ class AttritionAnalysis(Result):
     options: dict = field(default_factory=dict)
     time_summary: dict = field(default_factory=dict)
     frailty: FrailtyCoxModel | None = None
+    competing_incidence: CumulativeIncidence | None = None
+    fine_gray: dict = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
         return self.effects
@@ -377,7 +392,46 @@ def fit_attrition(
         options=options,
         time_summary=time_summary,
         frailty=frailty_model,
+        competing_incidence=_competing_incidence(data, ci_level) if model == "cox" else None,
+        fine_gray=_fine_gray(data, design.columns, ci_level) if model == "cox" else {},
     )
+
+
+#: outcome labels of the competing-outcome curves in the attrition report
+OUTCOME_LABELS = ("disengaged", "competing outcome")
+
+
+def _outcome_status(data: pd.DataFrame) -> np.ndarray | None:
+    """Outcome type of each modelled row (None without a competing outcome)."""
+    if "competing" not in data.columns or not (data["competing"] == 1).any():
+        return None
+    comp = data["competing"].to_numpy() == 1
+    event = data["event"].to_numpy() == 1
+    return np.where(comp, OUTCOME_LABELS[1], np.where(event, OUTCOME_LABELS[0], "censored"))
+
+
+def _competing_incidence(data: pd.DataFrame, ci_level: float) -> CumulativeIncidence | None:
+    """Aalen-Johansen curves of disengagement and the competing outcome (None without one)."""
+    status = _outcome_status(data)
+    if status is None:
+        return None
+    return cumulative_incidence(
+        data["time"].to_numpy(dtype=float), status, censor_code="censored", ci_level=ci_level
+    )
+
+
+def _fine_gray(data: pd.DataFrame, columns, ci_level: float) -> dict[str, FineGrayModel]:
+    """A Fine-Gray model of each outcome type on the prediction model's columns."""
+    status = _outcome_status(data)
+    if status is None:
+        return {}
+    out = {}
+    for cause in OUTCOME_LABELS:
+        if (status == cause).any():
+            out[cause] = FineGrayModel(cause=cause, censor_code="censored", ci_level=ci_level).fit(
+                data[list(columns)], data["time"].to_numpy(dtype=float), status
+            )
+    return out
 
 
 def _km_groups(design: Design, data: pd.DataFrame) -> dict[str, tuple[pd.Series, list[str]]]:

@@ -521,6 +521,13 @@ def _echo_table(frame, output_format: str) -> None:
     help="Time by which the risk of disengaging is predicted (Cox models; required for them).",
 )
 @click.option(
+    "--cumulative-incidence",
+    "cif_times",
+    default=None,
+    metavar="TIMES",
+    help="Also predict how many leave for each reason by these times (e.g. 3,6,12; Fine-Gray).",
+)
+@click.option(
     "--id-column",
     default="respondent_id",
     show_default=True,
@@ -535,7 +542,7 @@ def _echo_table(frame, output_format: str) -> None:
     help="Predictions file (.csv or .xlsx).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-def predict_command(model, responses, horizon, id_column, instrument_path, out, quiet):
+def predict_command(model, responses, horizon, cif_times, id_column, instrument_path, out, quiet):
     """Predict each respondent's risk of disengaging by --horizon with a saved MODEL."""
     import numpy as np
     import pandas as pd
@@ -551,6 +558,22 @@ def predict_command(model, responses, horizon, id_column, instrument_path, out, 
         raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
     spec = open_instrument(instrument_path)
     saved.check_instrument(spec)
+    times = None
+    if cif_times is not None:
+        try:
+            times = [float(t) for t in _split([cif_times])]
+        except ValueError:
+            raise UsageError(
+                f"--cumulative-incidence {cif_times}: give times separated by commas, e.g. 3,6,12"
+            ) from None
+        if not times:
+            raise UsageError("--cumulative-incidence: give at least one time, e.g. 3,6,12")
+        if not saved.fine_gray:
+            raise UsageError(
+                "--cumulative-incidence: this model was fitted without a competing outcome; "
+                "refit with attrition fit --competing COL to predict how many leave for each "
+                "reason"
+            )
     if saved.model_type == "cox" and horizon is None:
         raise UsageError(
             "--horizon: required with a Cox model (risk of disengaging by which time?)"
@@ -587,6 +610,12 @@ def predict_command(model, responses, horizon, id_column, instrument_path, out, 
             "linear_predictor": saved.linear_predictor(frame).to_numpy(),
         }
     )
+    if times is not None:
+        try:
+            cif = saved.predict_cumulative_incidence(frame, times)
+        except ValueError as exc:
+            raise UsageError(f"--cumulative-incidence: {exc}") from None
+        result = pd.concat([result, cif.reset_index(drop=True)], axis=1)
     if saved.synthetic:  # predictions from a model fitted on synthetic data are synthetic
         result["synthetic"] = "synthetic"
     if out.suffix.lower() == ".csv":

@@ -6,14 +6,43 @@ Only aggregated tables are written: no respondent identifiers, no per-person row
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from analysis.attrition.competing import CumulativeIncidence
 from analysis.longitudinal.hypotheses import COSMIN_SHARE
 from analysis.study.longitudinal import LongitudinalResults
 
-__all__ = ["write_longitudinal_outputs"]
+__all__ = ["CompetingOutcomes", "write_longitudinal_outputs"]
+
+
+@dataclass(frozen=True)
+class CompetingOutcomes:
+    """What the longitudinal report shows of the outcome types (who left, for which reason).
+
+    Attributes
+    ----------
+    incidence : CumulativeIncidence
+        Curves of every outcome type over all members.
+    times : tuple of float
+        Times of the table.
+    unit : str
+    by_group : CumulativeIncidence, optional
+        The same by group, for Gray's tests across ``groups_label``.
+    groups_label : str
+    context : str
+        Where the outcome types come from.
+    """
+
+    incidence: CumulativeIncidence
+    times: tuple[float, ...]
+    unit: str = "months"
+    by_group: CumulativeIncidence | None = None
+    groups_label: str = "the groups"
+    context: str = ""
+
 
 _SYNTHETIC = "SYNTHETIC DATA - simulated respondents, not real people. "
 
@@ -48,7 +77,11 @@ def result_tables(results: LongitudinalResults) -> dict[str, pd.DataFrame]:
 
 
 def write_longitudinal_outputs(
-    results: LongitudinalResults, folder: str | Path, *, provenance: dict | None = None
+    results: LongitudinalResults,
+    folder: str | Path,
+    *,
+    provenance: dict | None = None,
+    competing: CompetingOutcomes | None = None,
 ) -> dict[str, Path]:
     """Write report.html, tables.xlsx and results.json into ``folder``.
 
@@ -59,6 +92,8 @@ def write_longitudinal_outputs(
         Output folder; created (with its parents) if it does not exist.
     provenance : dict, optional
         Extra facts for results.json (instrument name and fingerprint, files read).
+    competing : CompetingOutcomes, optional
+        Cumulative incidence of the outcome types: a section of the report and its tables.
 
     Returns
     -------
@@ -70,6 +105,21 @@ def write_longitudinal_outputs(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tables = result_tables(results)
+    report = _report(results, tables)
+    if competing is not None:
+        from analysis.report.competing import competing_section
+
+        competing_section(
+            report,
+            competing.incidence,
+            times=competing.times,
+            unit=competing.unit,
+            tables=tables,
+            models=["kaplan_meier", "aalen_johansen", "cause_specific", "fine_gray", "clustered"],
+            context=competing.context,
+            tests=None if competing.by_group is None else competing.by_group.tests,
+            tests_of=competing.groups_label,
+        )
     label = _SYNTHETIC if results.synthetic else ""
     notes = {name: label.strip() for name in tables} if label else None
     paths = {
@@ -82,7 +132,7 @@ def write_longitudinal_outputs(
             folder / "results.json",
         ),
     }
-    paths["html"] = _report(results, tables).write(folder / "report.html")
+    paths["html"] = report.write(folder / "report.html")
     return paths
 
 

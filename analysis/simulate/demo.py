@@ -345,7 +345,7 @@ def _longitudinal(spec: Instrument, *, n: int, seed: int, months: float, folders
     """Simulate the waves, read them back as a user would, run the longitudinal analyses and the
     competing outcomes, write their outputs."""
     from analysis.attrition.competing import cumulative_incidence
-    from analysis.report.longitudinal import write_longitudinal_outputs
+    from analysis.report.longitudinal import CompetingOutcomes, write_longitudinal_outputs
     from analysis.simulate.cohort import theme_scales
     from analysis.simulate.waves import simulate_study
     from analysis.study.longitudinal import longitudinal_study
@@ -385,19 +385,6 @@ def _longitudinal(spec: Instrument, *, n: int, seed: int, months: float, folders
             problems=table.problems_frame(),
             synthetic=True,
         )
-    for kind, path in write_longitudinal_outputs(
-        results,
-        folders["longitudinal"],
-        provenance={
-            "instrument": spec.metadata.name,
-            "instrument_version": spec.version,
-            "files": [waves_path.name],
-            "synthetic": True,
-        },
-    ).items():
-        name = {"json": "results", "xlsx": "tables", "html": "report"}.get(kind, kind)
-        outputs[f"longitudinal.{name}"] = path
-
     outcomes = study.outcomes
     cif = cumulative_incidence(
         outcomes["months"].to_numpy(), outcomes["outcome"].to_numpy(), censor_code="still_attending"
@@ -408,6 +395,31 @@ def _longitudinal(spec: Instrument, *, n: int, seed: int, months: float, folders
         group=outcomes["group_kind"].to_numpy(),
         censor_code="still_attending",
     )
+    competing = CompetingOutcomes(
+        incidence=cif,
+        times=tuple(months * q for q in (0.25, 0.5, 0.75, 1.0)),
+        unit="months",
+        by_group=by_fellowship,
+        groups_label="the fellowships",
+        context=(
+            "SYNTHETIC outcome types of the simulated members (still attending, or graduated, "
+            "switched, dropped out, relapsed)."
+        ),
+    )
+    for kind, path in write_longitudinal_outputs(
+        results,
+        folders["longitudinal"],
+        competing=competing,
+        provenance={
+            "instrument": spec.metadata.name,
+            "instrument_version": spec.version,
+            "files": [waves_path.name],
+            "synthetic": True,
+        },
+    ).items():
+        name = {"json": "results", "xlsx": "tables", "html": "report"}.get(kind, kind)
+        outputs[f"longitudinal.{name}"] = path
+
     incidence_path = folders["longitudinal"] / "competing-incidence.csv"
     cif.table.assign(synthetic="synthetic").to_csv(incidence_path, index=False)
     outputs["longitudinal.competing_incidence"] = incidence_path

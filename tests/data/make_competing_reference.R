@@ -47,6 +47,20 @@ for (code in 1:2) {
                                                     loglik = cs$loglik[2])
 }
 out$crr_n <- nrow(cc)
+# predict.crr for three new people (age, male, mspike) at given times: the cumulative incidence
+# of each cause; predict.crr returns one row per uftime, so the value at t is that of the last
+# uftime <= t (0 before the first)
+newx <- rbind(c(60, 0, 0.5), c(72, 1, 1.2), c(85, 1, 2.5))
+colnames(newx) <- c("age", "male", "mspike")
+pred_times <- c(0.5, 12, 60, 120, 240, 400)
+for (code in 1:2) {
+  f <- crr(cc$etime, cc$event, cov1 = X, failcode = code, cencode = 0)
+  pr <- predict(f, cov1 = newx)
+  at <- sapply(pred_times, function(t) { i <- sum(pr[, 1] <= t); if (i == 0) rep(0, nrow(newx)) else pr[i, -1] })
+  out[[paste0("predict_crr_failcode", code)]] <- list(
+    newdata = list(age = arr(newx[, 1]), male = arr(newx[, 2]), mspike = arr(newx[, 3])),
+    times = arr(pred_times), cif = arr(as.numeric(at)))  # column-major: person within time
+}
 # no censoring at all (only those with an outcome): the censoring term of the variance vanishes
 nc <- cc[cc$event != 0, ]
 f <- crr(nc$etime, nc$event, cov1 = as.matrix(nc[, c("age", "male", "mspike")]), failcode = 1, cencode = 0)
