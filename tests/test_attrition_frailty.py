@@ -18,6 +18,7 @@ import pytest
 from analysis.attrition import FrailtyCoxModel
 from analysis.attrition.cox import CoxModel
 from analysis.attrition.frailty import gamma_frailty_correction
+from analysis.errors import NotFittedError
 
 DATA = Path(__file__).parent / "data"
 REF = json.loads((DATA / "survival_clustered_reference.json").read_text())
@@ -161,7 +162,7 @@ def test_bad_settings_and_input_are_named(lung):
     group.iloc[3] = np.nan
     with pytest.raises(ValueError, match="group: must not contain missing"):
         FrailtyCoxModel().fit(X, lung["time"], lung["status"], group=group)
-    with pytest.raises(RuntimeError, match="fit"):
+    with pytest.raises(NotFittedError, match="fit"):
         FrailtyCoxModel().summary()
 
 

@@ -26,6 +26,7 @@ from analysis._estimator import Estimator
 from analysis._results import Result
 from analysis.attrition.competing import FineGrayModel
 from analysis.attrition.cox import CoxModel
+from analysis.attrition.frailty import FrailtyCoxModel
 from analysis.attrition.gee import GEEModel
 from analysis.attrition.logistic import LogisticModel
 from analysis.errors import NotFittedError
@@ -86,6 +87,12 @@ def _fit_cox(m):
     return m.fit(X, time, (status == 1).astype(float))
 
 
+def _fit_frailty(m):
+    X, time, status = _survival()
+    group = np.arange(len(X)) % 6  # six clusters of respondents
+    return m.fit(X, time, (status == 1).astype(float), group=group)
+
+
 def _fit_logistic(m):
     X, _, status = _survival()
     return m.fit(X, (status == 1).astype(float))
@@ -124,6 +131,7 @@ ESTIMATORS: dict[str, tuple[Callable[[], Estimator], Callable[[Estimator], Estim
         lambda m: m.fit(_long()),
     ),
     "CoxModel": (lambda: CoxModel(ties="breslow"), _fit_cox),
+    "FrailtyCoxModel": (lambda: FrailtyCoxModel(ties="breslow"), _fit_frailty),
     "LogisticModel": (lambda: LogisticModel(ci_level=0.9), _fit_logistic),
     "FineGrayModel": (lambda: FineGrayModel(cause=2), _fit_fine_gray),
     "GEEModel": (lambda: GEEModel(correlation="ar1"), _fit_gee),

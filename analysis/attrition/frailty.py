@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis._estimator import Estimator, ModelResults
 from analysis.attrition.cox import (
     RiskSets,
     check_estimable,
@@ -155,7 +156,7 @@ def _brent_step(x: np.ndarray, y: np.ndarray, lower: float) -> float:
     return float(new)
 
 
-class FrailtyCoxModel:
+class FrailtyCoxModel(Estimator):
     """Cox model with a shared gamma frailty per group (scikit-learn style).
 
     Parameters
@@ -271,7 +272,9 @@ class FrailtyCoxModel:
             raise ValueError(f"max_outer: must be at least 3; got {self.max_outer!r}")
         check_settings(X, ci_level=self.ci_level, penalty=0.0)
 
-    def fit(self, X: pd.DataFrame, time, event, *, group, start=None) -> FrailtyCoxModel:
+    def fit(  # noqa: C901 - survival's theta search: one branch per step of its schedule
+        self, X: pd.DataFrame, time, event, *, group, start=None
+    ) -> FrailtyCoxModel:
         """Fit the model.
 
         Parameters
@@ -431,11 +434,7 @@ class FrailtyCoxModel:
         self.n_groups_ = int(n_groups)
         self.counting_process_ = start is not None
         self.converged_ = bool(final.converged)
-        return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "coef_"):
-            raise RuntimeError("FrailtyCoxModel: call fit() first")
+        return self._finish_fit(ModelResults.of(self, self.summary()))
 
     def summary(self) -> pd.DataFrame:
         """One row per covariate as :meth:`CoxModel.summary` (Wald tests and intervals from
