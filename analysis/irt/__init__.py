@@ -1,5 +1,6 @@
 """Item response theory: graded, GPCM and 2PL models, trait scores, information, fit and DIF."""
 
+from analysis.irt.bifactor import BifactorFit, BifactorGradedModel
 from analysis.irt.dif import (
     DIFResult,
     dif_lordif,
@@ -32,6 +33,8 @@ from analysis.irt.scoring import (
 from analysis.irt.simulate import simulate_graded, simulate_items
 
 __all__ = [
+    "BifactorFit",
+    "BifactorGradedModel",
     "DIFResult",
     "M2Result",
     "MultipleGroupGradedModel",

@@ -7,7 +7,8 @@ so matching mirt's printed estimates at its own tolerance means following its pa
 
 * starting values as mirt's ``model.elements``/``LoadPars`` for ``mirt(data, 1)``: every slope
   ``0.5 * 1.702``, graded intercepts ``qnorm(1 - cumulative proportion) / (sqrt(0.75) / 1.702)``
-  (2PL: ``qnorm(proportion correct) / ...``; gpcm: differences of ``qnorm(proportion)``);
+  (2PL: ``qnorm(proportion correct) / ...``; gpcm: differences of ``qnorm(proportion)``, not
+  checked against mirt);
 * each M-step one joint quasi-Newton run over all item parameters, R's ``optim(method="BFGS")``
   (the ``vmmin`` routine, ported below line by line) with ``reltol = sqrt(.Machine$double.eps)``
   and ``maxit = max(ceiling(Mrate * 50), 15)``, ``Mrate`` from the change in log-likelihood;
