@@ -31,6 +31,7 @@ from analysis.attrition.gee import GEEModel
 from analysis.attrition.logistic import LogisticModel
 from analysis.errors import NotFittedError
 from analysis.factor.efa import EFA
+from analysis.irt.bifactor import BifactorGradedModel
 from analysis.irt.model import GradedResponseModel
 from analysis.irt.multigroup import MultipleGroupGradedModel
 from analysis.longitudinal.invariance import LongitudinalInvarianceCFA
@@ -135,6 +136,10 @@ ESTIMATORS: dict[str, tuple[Callable[[], Estimator], Callable[[Estimator], Estim
     "LogisticModel": (lambda: LogisticModel(ci_level=0.9), _fit_logistic),
     "FineGrayModel": (lambda: FineGrayModel(cause=2), _fit_fine_gray),
     "GEEModel": (lambda: GEEModel(correlation="ar1"), _fit_gee),
+    "BifactorGradedModel": (
+        lambda: BifactorGradedModel(["a", "a", "a", "b", "b", "b"], quadrature_points=11),
+        lambda m: m.fit(_ordinal()),
+    ),
     "GradedResponseModel": (
         lambda: GradedResponseModel(quadrature_points=21),
         lambda m: m.fit(_ordinal()[["i1", "i2", "i3"]]),

@@ -123,7 +123,7 @@ def _default_horizon(time: np.ndarray) -> float:
     return float(np.median(time))
 
 
-def fit_attrition(
+def fit_attrition(  # noqa: C901 - one branch per model kind and option (frailty, competing, MI)
     followup: FollowupData,
     *,
     scales: list[str],

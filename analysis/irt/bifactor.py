@@ -19,6 +19,7 @@ import pandas as pd
 from scipy.special import expit
 
 from analysis._compat import single_threaded_blas
+from analysis._estimator import Estimator
 from analysis._results import Result
 from analysis.errors import ConvergenceWarning
 from analysis.irt.model import check_responses, prepare_responses, quadrature, start_values
@@ -99,7 +100,7 @@ class BifactorFit(Result):
         return out
 
 
-class BifactorGradedModel:
+class BifactorGradedModel(Estimator):
     """Bifactor graded response model (binary items: the bifactor 2PL) by marginal ML.
 
     Parameters
@@ -180,7 +181,7 @@ class BifactorGradedModel:
         n_par = sum(
             p.size - (0 if s is not None else 1) for s, p in zip(labels, self.params_, strict=True)
         )
-        self.results_ = BifactorFit(
+        results = BifactorFit(
             parameters=pd.DataFrame(rows),
             loglik=float(self.loglik_),
             n_obs=self.n_obs_,
@@ -189,7 +190,7 @@ class BifactorGradedModel:
             converged=self.converged_,
             options={"quadrature_points": int(self.quadrature_points), "specific": labels},
         )
-        return self
+        return self._finish_fit(results)
 
     def _estimate(self, data, labels, groups) -> None:
         nodes, weights = quadrature(int(self.quadrature_points), self.theta_limits)

@@ -484,7 +484,9 @@ def category_use(
     return pd.DataFrame(rows)
 
 
-def _collapse_mirt(observed: np.ndarray, expected: np.ndarray, min_expected: float = 1.0):
+def _collapse_mirt(  # noqa: C901 - mirt's collapseCells, one branch per step of it
+    observed: np.ndarray, expected: np.ndarray, min_expected: float = 1.0
+):
     """R mirt's ``collapseCells`` for one item, step by step (R/utils.R).
 
     ``observed`` and ``expected`` are (score 1..max-1) x category tables; ``expected`` is NaN
