@@ -96,13 +96,15 @@ def test_bfi_reliability_matches_psych_alpha(bfi_run):
     scales = {row["scale"]: row for row in result["reliability"]["scales"]}
     for scale, ref in REF["scales"].items():
         row = scales[scale]
-        # psych::alpha(x, keys = reversed) on the pairwise covariances; tolerance 1e-6
-        assert row["alpha"] == pytest.approx(ref["raw_alpha"], abs=1e-6)
-        assert row["alpha_ci_low"] == pytest.approx(ref["feldt_ci_lower"], abs=1e-6)
-        assert row["alpha_ci_high"] == pytest.approx(ref["feldt_ci_upper"], abs=1e-6)
+        # psych::alpha(x, keys = reversed) on the pairwise covariances: observed gap 1.1e-15, so
+        # 1e-12 (the floating-point floor; was 1e-6); Duhachek 4.3e-7 (psych's 1.96), kept at 1e-6
+        assert row["alpha"] == pytest.approx(ref["raw_alpha"], abs=1e-12)
+        assert row["alpha_ci_low"] == pytest.approx(ref["feldt_ci_lower"], abs=1e-12)
+        assert row["alpha_ci_high"] == pytest.approx(ref["feldt_ci_upper"], abs=1e-12)
         assert row["alpha_duhachek_ci_low"] == pytest.approx(ref["duhachek_ci_lower"], abs=1e-6)
-        # psych::omega(x, nfactors = 1, key = ±1)$omega.tot; tolerance 1e-3 (iterative minres)
-        assert row["omega_total"] == pytest.approx(ref["omega_total_1f"], abs=1e-3)
+        # psych::omega(x, nfactors = 1, key = ±1)$omega.tot: observed gap 4.1e-8 (iterative
+        # minres), so 1e-6 (was 1e-3)
+        assert row["omega_total"] == pytest.approx(ref["omega_total_1f"], abs=1e-6)
         # the default run bootstraps omega (200 resamples): an interval around the estimate
         assert row["omega_total_ci_low"] < row["omega_total"] < row["omega_total_ci_high"]
     assert result["options"]["omega_n_boot"] == 200 and result["options"]["n_boot"] == 0
@@ -113,30 +115,31 @@ def test_bfi_item_statistics_match_psych_alpha(bfi_run):
     items = {row["item"]: row for row in result["item_statistics"]["items"]}
     for ref in REF["scales"].values():
         for name, value in ref["r_drop"].items():
-            # psych::alpha(...)$item.stats$r.drop and $alpha.drop$raw_alpha; tolerance 1e-6
-            assert items[name.rstrip("-")]["r_drop"] == pytest.approx(value, abs=1e-6)
+            # psych::alpha(...)$item.stats$r.drop and $alpha.drop$raw_alpha: observed gap 1.3e-15,
+            # so 1e-12 (the floating-point floor; was 1e-6)
+            assert items[name.rstrip("-")]["r_drop"] == pytest.approx(value, abs=1e-12)
             assert items[name.rstrip("-")]["alpha_if_dropped"] == pytest.approx(
-                ref["alpha_if_dropped"][name], abs=1e-6
+                ref["alpha_if_dropped"][name], abs=1e-12
             )
 
 
 def test_bfi_factorability_and_retention_match_psych(bfi_run):
     result, _ = bfi_run
-    # psych::KMO(x)$MSA and cortest.bartlett(cor(x, use = "pairwise"), n = 2800); tolerance 1e-6 /
-    # 1e-3
+    # psych::KMO(x)$MSA and cortest.bartlett(cor(x, use = "pairwise"), n = 2800): observed gaps
+    # 3.3e-16 and 4.0e-11 (of about 2e4), so 1e-12 and 1e-9 (were 1e-6 and 1e-3)
     assert result["factorability"]["kmo"]["overall"] == pytest.approx(
-        REF["kmo"]["overall"], abs=1e-6
+        REF["kmo"]["overall"], abs=1e-12
     )
     assert result["factorability"]["bartlett"]["chi_square"] == pytest.approx(
-        REF["bartlett"]["chisq"], abs=1e-3
+        REF["bartlett"]["chisq"], abs=1e-9
     )
     # psych::fa.parallel(x, fa = "both", n.iter = 20)$nfact and vss(x, n = 8)$map minimum: exact
     # counts
     assert result["retention"]["parallel"]["n_factors"] == REF["parallel"]["nfact"]
     assert result["retention"]["map"]["n_factors"] == REF["map"]["best"]
     observed = [row["fa_observed"] for row in result["retention"]["parallel"]["eigenvalues"]]
-    # fa.parallel's observed fa.values (deterministic); tolerance 1e-4
-    np.testing.assert_allclose(observed, REF["parallel"]["fa_values"], atol=1e-4)
+    # fa.parallel's observed fa.values (deterministic): observed gap 2.1e-7, so 1e-5 (was 1e-4)
+    np.testing.assert_allclose(observed, REF["parallel"]["fa_values"], rtol=0, atol=1e-5)
     assert result["efa"]["n_factors"] == REF["parallel"]["nfact"]
 
 
@@ -148,10 +151,11 @@ def test_bfi_cfa_of_the_five_scales_matches_lavaan(bfi_run):
     facets = result["cfa"]["models"]["facets"]
     ref = FIML_REF["fit"]
     # lavaan::cfa(model, data = bfi[, 1:25], estimator = "ML", missing = "ml"); fitMeasures
-    # (tests/data/make_fiml_reference.R); χ² abs 1e-4, indices 1e-6 (lavaan's EM stops at 1e-5)
+    # (tests/data/make_fiml_reference.R); observed gaps χ² 3.2e-7, indices 5.0e-8 (lavaan's EM
+    # stops at 1e-5), so χ² abs 1e-5 (was 1e-4) and indices 1e-6
     assert facets["n_obs"] == FIML_REF["nobs"]
     fm = facets["fit_measures"]
-    assert fm["chisq"] == pytest.approx(ref["chisq"], abs=1e-4)
+    assert fm["chisq"] == pytest.approx(ref["chisq"], abs=1e-5)
     assert fm["df"] == ref["df"]
     for key, ref_key in (
         ("cfi", "cfi"),
@@ -164,14 +168,15 @@ def test_bfi_cfa_of_the_five_scales_matches_lavaan(bfi_run):
         assert fm[key] == pytest.approx(ref[ref_key], abs=1e-6)
     assert set(result["cfa"]["skipped"]) == {"themes", "second_order"}
     # the listwise sensitivity fit beside it:
-    # lavaan::cfa(model, estimator = "ML", missing = "listwise"); 1e-3 (χ²: 1e-2)
+    # lavaan::cfa(model, estimator = "ML", missing = "listwise"): observed gaps χ² 4.4e-7, indices
+    # 1.9e-9, so 1e-5 and 1e-7 (were 1e-2 and 1e-3)
     row = next(r for r in result["cfa"]["comparison"] if r["model"] == "facets")
     lw = REF["cfa_ml"]["fit"]
     assert row["n_obs"] == FIML_REF["nobs"]
     assert row["listwise_n_obs"] == lw["ntotal"]
-    assert row["listwise_chisq"] == pytest.approx(lw["chisq"], abs=1e-2)
+    assert row["listwise_chisq"] == pytest.approx(lw["chisq"], abs=1e-5)
     for key in ("cfi", "tli", "rmsea", "srmr"):
-        assert row[f"listwise_{key}"] == pytest.approx(lw[key], abs=1e-3)
+        assert row[f"listwise_{key}"] == pytest.approx(lw[key], abs=1e-7)
     cc = result["cfa"]["complete_case"]
     assert cc["n_complete"] == lw["ntotal"]
 
@@ -181,15 +186,16 @@ def test_bfi_invariance_across_gender_matches_lavaan(bfi_run):
     steps = {row["step"]: row for row in result["invariance"]["steps"]}
     ref = FIML_REF["invariance_gender"]
     # lavaan cfa(..., group = "gender", group.equal = c() / "loadings" / c("loadings",
-    # "intercepts"), missing = "ml") (tests/data/make_fiml_reference.R); χ² abs 1e-3
+    # "intercepts"), missing = "ml") (tests/data/make_fiml_reference.R): observed gaps χ² 3.2e-6
+    # and CFI 1.5e-10, so χ² abs 1e-4 and CFI 1e-8 (were 1e-3 and 1e-6)
     for step, key in (
         ("configural", "none"),
         ("metric", "loadings"),
         ("scalar", "loadings+intercepts"),
     ):
-        assert steps[step]["chisq"] == pytest.approx(ref[key]["fit"]["chisq"], abs=1e-3)
+        assert steps[step]["chisq"] == pytest.approx(ref[key]["fit"]["chisq"], abs=1e-4)
         assert steps[step]["df"] == ref[key]["fit"]["df"]
-        assert steps[step]["cfi"] == pytest.approx(ref[key]["fit"]["cfi"], abs=1e-6)
+        assert steps[step]["cfi"] == pytest.approx(ref[key]["fit"]["cfi"], abs=1e-8)
     assert result["invariance"]["groups"] == [
         "Male",
         "Female",
@@ -222,7 +228,7 @@ def test_bfi_tables_xlsx_has_a_sheet_per_table(bfi_run):
     first = [c.value for c in next(rel.iter_rows(min_row=2, max_row=2))]
     alpha = first[header.index("α")]
     assert isinstance(alpha, float)  # numbers stay numbers
-    assert alpha == pytest.approx(REF["scales"]["agree"]["raw_alpha"], abs=1e-6)
+    assert alpha == pytest.approx(REF["scales"]["agree"]["raw_alpha"], abs=1e-12)  # gap 3.3e-16
 
 
 # --------------------------------------------------------------------------------------------

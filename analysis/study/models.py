@@ -68,6 +68,7 @@ def _items(instrument: Instrument, scale_id: str) -> tuple[str, ...]:
 
 
 def _plan(instrument: Instrument, root: str | None):
+    """The candidate models (or the reason each does not apply), most constrained first."""
     root = _root(instrument, root)
     if root is None:
         facets = [s.id for s in instrument.root_scales]
@@ -85,78 +86,94 @@ def _plan(instrument: Instrument, root: str | None):
             f"instrument: scale id(s) {', '.join(clash)} are also item ids; factor names must "
             "differ"
         )
-    candidates: dict[str, MeasurementModel | str] = {}
+    layered = bool(themes) and set(themes) != set(facets)
+    candidates: dict[str, MeasurementModel | str] = {
+        "one_factor": _one_factor(instrument, general, items, keyed),
+        "themes": _themes_model(instrument, themes, keyed, layered),
+        "second_order": _second_order_model(instrument, themes, keyed, layered),
+        "facets": _facets_model(instrument, facets, keyed),
+    }
+    # identification checks common to every model
+    for name, m in list(candidates.items()):
+        if not isinstance(m, str):
+            candidates[name] = _not_identified(m) or m
+    return candidates
+
+
+def _one_factor(
+    instrument: Instrument, general: str, items: list[str], keyed: tuple
+) -> MeasurementModel:
     all_items = [i for i in instrument.item_ids if i in set(items)]
     positive = [i for i in all_items if instrument.item(i).keyed > 0]
     if positive:
         all_items.remove(positive[0])
         all_items.insert(0, positive[0])
-    candidates["one_factor"] = MeasurementModel(
-        ((general, tuple(all_items)),), keyed=keyed, name="one_factor"
-    )
-    if themes and set(themes) != set(facets) and len(themes) >= 2:
-        candidates["themes"] = MeasurementModel(
+    return MeasurementModel(((general, tuple(all_items)),), keyed=keyed, name="one_factor")
+
+
+def _themes_model(
+    instrument: Instrument, themes: list[str], keyed: tuple, layered: bool
+) -> MeasurementModel | str:
+    if layered and len(themes) >= 2:
+        return MeasurementModel(
             tuple((t, _items(instrument, t)) for t in themes), keyed=keyed, name="themes"
         )
-    elif themes and set(themes) != set(facets):
-        candidates["themes"] = (
-            "only one theme under the root: the themes model is the one-factor model"
+    if layered:
+        return "only one theme under the root: the themes model is the one-factor model"
+    return "no themes above the facets (a flat instrument)"
+
+
+def _second_order_model(
+    instrument: Instrument, themes: list[str], keyed: tuple, layered: bool
+) -> MeasurementModel | str:
+    if not layered:
+        return "no themes above the facets (a flat instrument)"
+    factors: list[tuple[str, tuple[str, ...]]] = []
+    first: list[tuple[str, tuple[str, ...]]] = []
+    exogenous = 0
+    for t in themes:
+        leaves = _leaves_under(instrument, t)
+        if len(leaves) >= 2:
+            factors.append((t, tuple(leaves)))
+            first.extend((f, _items(instrument, f)) for f in leaves)
+            exogenous += 1
+        else:  # a leaf theme, or a theme with one facet: a first-order factor of its own
+            first.append((leaves[0], _items(instrument, leaves[0])))
+            exogenous += 1
+    two = [t for t, leaves in factors if len(leaves) == 2]
+    if not factors:
+        return "no theme has two or more facets"
+    if two and exogenous < 2:
+        return (
+            f"theme {two[0]} has only two facets and no other factor to correlate with: not "
+            "identified"
         )
-    else:
-        candidates["themes"] = "no themes above the facets (a flat instrument)"
-    if themes and set(themes) != set(facets):
-        factors: list[tuple[str, tuple[str, ...]]] = []
-        first: list[tuple[str, tuple[str, ...]]] = []
-        exogenous = 0
-        for t in themes:
-            leaves = _leaves_under(instrument, t)
-            if len(leaves) >= 2:
-                factors.append((t, tuple(leaves)))
-                first.extend((f, _items(instrument, f)) for f in leaves)
-                exogenous += 1
-            else:  # a leaf theme, or a theme with one facet: a first-order factor of its own
-                first.append((leaves[0], _items(instrument, leaves[0])))
-                exogenous += 1
-        two = [t for t, leaves in factors if len(leaves) == 2]
-        if not factors:
-            candidates["second_order"] = "no theme has two or more facets"
-        elif two and exogenous < 2:
-            candidates["second_order"] = (
-                f"theme {two[0]} has only two facets and no other factor to correlate with: not "
-                "identified"
-            )
-        else:
-            candidates["second_order"] = MeasurementModel(
-                tuple(factors) + tuple(first), keyed=keyed, name="second_order"
-            )
-    else:
-        candidates["second_order"] = "no themes above the facets (a flat instrument)"
+    return MeasurementModel(tuple(factors) + tuple(first), keyed=keyed, name="second_order")
+
+
+def _facets_model(
+    instrument: Instrument, facets: list[str], keyed: tuple
+) -> MeasurementModel | str:
     if len(facets) >= 2:
-        candidates["facets"] = MeasurementModel(
+        return MeasurementModel(
             tuple((f, _items(instrument, f)) for f in facets), keyed=keyed, name="facets"
         )
-    else:
-        candidates["facets"] = "only one facet: the facets model is the one-factor model"
-    # identification checks common to every model
-    for name, m in list(candidates.items()):
-        if isinstance(m, str):
-            continue
-        single = [f for f in m.first_order if len(m.indicators(f)) < 2]
-        p = len(m.observed)
-        if single:
-            candidates[name] = (
-                f"factor(s) {', '.join(single)} have fewer than two items: not identified"
-            )
-            continue
-        n_lat = len(m.latent)
-        endo = {i for _, inds in m.factors for i in inds if i in set(m.latent)}
-        exo = n_lat - len(endo)
-        q = sum(len(inds) - 1 for _, inds in m.factors) + p + len(endo) + exo * (exo + 1) // 2
-        if p * (p + 1) // 2 - q < 0:
-            candidates[name] = (
-                f"more parameters ({q}) than variances and covariances ({p * (p + 1) // 2})"
-            )
-    return candidates
+    return "only one facet: the facets model is the one-factor model"
+
+
+def _not_identified(m: MeasurementModel) -> str | None:
+    """Why ``m`` is not identified (a factor with one item, or more parameters than moments)."""
+    single = [f for f in m.first_order if len(m.indicators(f)) < 2]
+    p = len(m.observed)
+    if single:
+        return f"factor(s) {', '.join(single)} have fewer than two items: not identified"
+    n_lat = len(m.latent)
+    endo = {i for _, inds in m.factors for i in inds if i in set(m.latent)}
+    exo = n_lat - len(endo)
+    q = sum(len(inds) - 1 for _, inds in m.factors) + p + len(endo) + exo * (exo + 1) // 2
+    if p * (p + 1) // 2 - q < 0:
+        return f"more parameters ({q}) than variances and covariances ({p * (p + 1) // 2})"
+    return None
 
 
 def hypothesised_models(
