@@ -7,9 +7,10 @@ by rule and severity, so peak memory stays bounded whatever the number of proble
 read-only sequence of :class:`~instrument.problems.Problem` (reading back from the spill file
 when iterated), so code that used a list keeps working.
 
-Records that only count something (``empty_row_skipped`` rows, ``not_applicable`` and
-``declared_missing`` cells) are merged into one record per file (and column) with the total,
-so the result does not depend on how a file was split into chunks.
+Records that only count something (``empty_row_skipped`` rows; ``not_applicable``,
+``declared_missing``, ``missing_answer`` and skip-logic cells; ``answer_label_coded`` answers)
+are merged into one record per file (and column) with the total, so the result does not depend
+on how a file was split into chunks.
 """
 
 from __future__ import annotations
@@ -30,11 +31,22 @@ import pandas as pd
 
 from instrument.check import SeenIds
 from instrument.problems import Problem, problems_frame
-from instrument.readers.assemble import EMPTY_ROW_RULE
+from instrument.readers.assemble import (
+    EMPTY_ROW_RULE,
+    LABEL_CODED_RULE,
+    label_coded_counts,
+    label_coded_message,
+)
 
-#: Rules whose records count cells (``"N cell(s) hold ... (first rows: a, b, c)"``).
-_CELL_COUNTS = re.compile(r"^(\d+) cell\(s\) hold (.*) \(first rows: ([0-9, ]*)\)$")
-_COUNTED_CELL_RULES = ("not_applicable", "declared_missing")
+#: Rules whose records count the cells of a column (``"N cell(s) ... (first rows: a, b, c)"``).
+_CELL_COUNTS = re.compile(r"^(\d+) cell\(s\) (.*) \(first rows: ([0-9, ]*)\)$")
+_COUNTED_CELL_RULES = (
+    "not_applicable",
+    "declared_missing",
+    "missing_answer",
+    "skipped_by_design",
+    "answered_but_skipped",
+)
 _EMPTY_COUNT = re.compile(r"^([\d,]+) empty row\(s\) .*\(first rows: ([0-9, ]*)\)$")
 #: Records written to the spill file at a time.
 DEFAULT_BUFFER_ROWS = 20_000
@@ -74,6 +86,14 @@ class ProblemLog(Sequence[Problem]):
             self._merge((problem.file, None, EMPTY_ROW_RULE), problem, count, rows)
             self.n_skipped += count
             return
+        if problem.rule == LABEL_CODED_RULE and problem.row is None:
+            counts = label_coded_counts(problem.message)
+            if counts is not None:
+                entry = self._merged.setdefault(
+                    (problem.file, None, LABEL_CODED_RULE), [Counter(), [], problem]
+                )
+                entry[0].update(counts)
+                return
         if problem.rule in _COUNTED_CELL_RULES:
             match = _CELL_COUNTS.match(problem.message)
             if match:
@@ -145,7 +165,9 @@ class ProblemLog(Sequence[Problem]):
         for key in [k for k in self._merged if k[0] == path]:
             count, rows, template = self._merged.pop(key)
             first = ", ".join(str(r) for r in rows)
-            if key[2] == EMPTY_ROW_RULE:
+            if key[2] == LABEL_CODED_RULE:
+                message, row = label_coded_message(dict(count)), None
+            elif key[2] == EMPTY_ROW_RULE:
                 message = (
                     f"{count:,} empty row(s) (no respondent id, no answers): not respondents, "
                     f"skipped (first rows: {first})"
@@ -154,7 +176,7 @@ class ProblemLog(Sequence[Problem]):
             else:
                 match = _CELL_COUNTS.match(template.message)
                 what = match.group(2) if match else template.rule
-                message = f"{count} cell(s) hold {what} (first rows: {first})"
+                message = f"{count} cell(s) {what} (first rows: {first})"
                 row = template.row
             self._store(
                 Problem(

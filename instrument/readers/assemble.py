@@ -51,6 +51,39 @@ ALL_ITEMS = "*"
 SYNTHETIC_COLUMN = "synthetic"
 #: Rule of the info problem recorded for each row skipped because it holds nothing but an id.
 EMPTY_ROW_RULE = "empty_row_skipped"
+#: Rule of the record counting answers typed as answer labels and read as their codes.
+LABEL_CODED_RULE = "answer_label_coded"
+_LABEL_CODED = re.compile(r"^[\d,]+ answer\(s\) typed as answer labels .* their codes: (.*)$")
+_COLUMN_COUNT = re.compile(r"(\S+) \(([\d,]+)\)")
+
+
+def label_coded_message(counts: dict[str, int]) -> str:
+    """The ``answer_label_coded`` message: the total, then every column with its count, most
+    first (then by name), so that counts of the chunks of a file merge into the very message
+    of the whole file (:func:`label_coded_counts`).
+
+    Examples
+    --------
+    >>> label_coded_message({"b2": 1, "a1": 3, "a3": 1})
+    "5 answer(s) typed as answer labels (such as 'agree') were read as their codes: a1 (3), a3 (1), b2 (1)"
+    >>> label_coded_counts(label_coded_message({"b2": 1, "a1": 1_200}))
+    {'a1': 1200, 'b2': 1}
+    """
+    shown = ", ".join(
+        f"{k} ({v:,})" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+    return (
+        f"{sum(counts.values()):,} answer(s) typed as answer labels (such as 'agree') were read "
+        f"as their codes: {shown}"
+    )
+
+
+def label_coded_counts(message: str) -> dict[str, int] | None:
+    """The column counts of a :func:`label_coded_message` (None if it is not one)."""
+    match = _LABEL_CODED.match(message)
+    if match is None:
+        return None
+    return {k: int(v.replace(",", "")) for k, v in _COLUMN_COUNT.findall(match.group(1))}
 
 
 def normalise(text: Any) -> str:
@@ -454,18 +487,15 @@ class Matcher:
                 data[item_id] = convert(column, labels=self.item_labels[item_id], recode=recode)
         labelled = {k: v for k, v in labelled.items() if v}
         if labelled and problems is not None:
-            shown = ", ".join(f"{k} ({v:,})" for k, v in list(labelled.items())[:10])
-            more = f" and {len(labelled) - 10} more column(s)" if len(labelled) > 10 else ""
             problems.append(
                 Problem(
                     source,
                     None,
                     None,
                     None,
-                    "answer_label_coded",
+                    LABEL_CODED_RULE,
                     "info",
-                    f"{sum(labelled.values()):,} answer(s) typed as answer labels (such as "
-                    f"'agree') were read as their codes: {shown}{more}",
+                    label_coded_message(labelled),
                 )
             )
         return _frame(data, index)
