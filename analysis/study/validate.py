@@ -2077,8 +2077,7 @@ def _to_dict(res: ValidationResults) -> dict:
     label, reason = b.get("total_score", ("provisional", "no bifactor model was fitted"))
     out["total_score"] = {"label": label, "reason": reason}
     out["estimator_warning"] = res.estimator_warning or None
-    if res.imputed is not None:
-        out["imputed"] = res.imputed.to_dict()
+    out["imputed"] = None if res.imputed is None else res.imputed.to_dict()
     from analysis.report.validation import verdicts
 
     out["verdicts"] = [v.to_dict() for v in verdicts(res)]
