@@ -1040,10 +1040,11 @@ def validate(
     # --- item response theory ----------------------------------------------------------------
     _irt_step(run, out, codes, groups, group_by, instrument, irt=irt, seed=seed)
     options["irt"] = irt
+    options["impute"] = None if impute is None else int(impute)
+    options["impute_method"] = None if impute is None else impute_method
     if impute is not None:
         from analysis.study.imputed import validate_imputed
 
-        options["impute"], options["impute_method"] = int(impute), impute_method
         out["imputed"] = run.run(
             "imputation",
             lambda: validate_imputed(
