@@ -74,6 +74,17 @@ def _stats(unique: np.ndarray, counts: np.ndarray) -> dict[str, Any]:
     }
 
 
+#: The marker of simulated data (a ``synthetic`` column holding it; see analysis.simulate).
+SYNTHETIC = "synthetic"
+
+
+def _is_synthetic(scores: pd.DataFrame) -> bool:
+    """Whether any row is marked synthetic (a ``synthetic`` column holding ``synthetic``)."""
+    if SYNTHETIC not in scores.columns:
+        return False
+    return bool(scores[SYNTHETIC].astype(str).str.strip().str.lower().eq(SYNTHETIC).any())
+
+
 class NormTable:
     """Norms of scale scores in a reference sample.
 
@@ -99,6 +110,10 @@ class NormTable:
         Name of the grouping column used in ``fit``.
     scales_ : list of str
     instrument_name_, instrument_version_ : str or None
+    synthetic_ : bool
+        True when any reference row is marked synthetic (a ``synthetic`` column, as simulated
+        data and their scores carry): the saved file says so (``"synthetic": true``) and
+        ``transform`` adds ``norms_synthetic`` to every row it norms.
 
     Notes
     -----
@@ -194,6 +209,7 @@ class NormTable:
             ``self``, fitted.
         """
         self._counts: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+        self.synthetic_ = False
         self.group_: str | None = None
         self.scales_: list[str] = []
         self.partial_fit(scores, group)
@@ -253,6 +269,7 @@ class NormTable:
                 "partial_fit: scores must have the same scale columns and group as before"
             )
         self.group_, self.scales_ = name, columns
+        self.synthetic_ = bool(getattr(self, "synthetic_", False) or _is_synthetic(scores))
         for key in groups.dropna().unique():
             rows = (groups == key).to_numpy()
             entry = counts.setdefault(key, {})
@@ -351,6 +368,9 @@ class NormTable:
                 new[f"{column}_t_high"] = 50 + 10 * z + half
         for name, values in new.items():
             out[name] = values
+        if getattr(self, "synthetic_", False):
+            # standing against norms of simulated respondents is synthetic too (issue 12 §3)
+            out["norms_synthetic"] = SYNTHETIC
         return out
 
     def summary(self) -> pd.DataFrame:
@@ -387,6 +407,7 @@ class NormTable:
             "norms": self.norms_,
             "reliability": dict(getattr(self, "reliability_", {})),
             "ci_level": self.ci_level,
+            "synthetic": bool(getattr(self, "synthetic_", False)),
         }
 
     def save(self, path: str | Path) -> Path:
@@ -420,6 +441,7 @@ class NormTable:
         table.reliability_ = dict(data.get("reliability") or {})
         table.norms_ = data["norms"]
         table.group_ = data.get("group")
+        table.synthetic_ = bool(data.get("synthetic", False))
         table.scales_ = list(data["scales"])
         table.instrument_name_ = data["instrument"]["name"]
         table.instrument_version_ = data["instrument"]["version"]

@@ -46,3 +46,39 @@ def test_alpha_intervals_count_rows_without_answers(with_empty_rows):
     assert alpha.loc["feldt", "standard_error"] == pytest.approx(ref["ase"], abs=1e-12)
     assert alpha.loc["feldt", "ci_low"] == pytest.approx(ref["feldt_lower"], abs=1e-10)
     assert alpha.loc["feldt", "ci_high"] == pytest.approx(ref["feldt_upper"], abs=1e-10)
+
+
+@pytest.mark.slow
+def test_validate_leaves_rows_without_answers_out_and_the_report_says_so(tmp_path):
+    """mhdq validate (which calls the API's validate) rejects empty rows at the check step, so
+    every n counts respondents with answers; the report's data section states how that differs
+    from psych and from the statistics functions called directly."""
+    from click.testing import CliRunner
+
+    from analysis.cli import cli
+    from analysis.simulate.cohort import simulate_cohort
+    from instrument.spec import load_instrument
+
+    bfi = load_instrument("examples/bfi.yaml")
+    data = simulate_cohort(bfi, n=120, seed=3).responses  # synthetic
+    empty = data.iloc[:7].copy()
+    empty[list(bfi.item_ids)] = np.nan
+    empty["respondent_id"] = [f"EMPTY{k}" for k in range(7)]
+    both = pd.concat([data, empty], ignore_index=True)
+    path = tmp_path / "with-empty.csv"
+    both.to_csv(path, index=False)
+    args = [
+        "validate",
+        str(path),
+        "--instrument",
+        "examples/bfi.yaml",
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    result = CliRunner().invoke(cli, [*args, "--bootstrap", "0", "--no-irt"])
+    assert result.exit_code == 0, result.output
+    out = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert out["data"]["n_read"] == 127 and out["data"]["n_used"] == 120
+    assert out["data"]["rejected_by_rule"] == {"no_answers": 7}
+    html = (tmp_path / "o" / "report.html").read_text()
+    assert "7 row(s) without any answer were left out" in html and "psych" in html

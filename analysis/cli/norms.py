@@ -102,6 +102,8 @@ def command(
     if result.n_scored == 0:
         raise UsageError("no row could be scored, so no norms were written")
     table.save(out)
+    if table.synthetic_:
+        click.echo(f"SYNTHETIC DATA: norms fitted on simulated respondents ({out})", err=True)
     if not quiet:
         echo_summary(result, strict=False, quiet=False)
         summary = table.summary()

@@ -849,6 +849,8 @@ def _data_section(
             pd.DataFrame({"rows": res.data.rejected_by_rule}).rename_axis("rule"),
             caption="Rows rejected, by rule",
         )
+    if res.data.rejected_by_rule.get("no_answers"):
+        report.note(no_answer_note(res.data.rejected_by_rule["no_answers"]))
     if len(res.data.problems):
         report.table(
             paper_table(res.data.problems.set_index("rule")),
@@ -1414,6 +1416,17 @@ def build_report(res, *, labels: dict | None = None) -> HtmlReport:
     for render in SECTIONS:
         render(report, res, all_verdicts, labels)
     return report
+
+
+def no_answer_note(n_rows: int) -> str:
+    """What the data section says when rows without any answer were left out (issue 11 §4)."""
+    return (
+        f"{n_rows} row(s) without any answer were left out (rule no_answers): they are not "
+        "respondents, so every n in this report counts only rows with answers. psych, given the "
+        "whole file, counts such rows in n (cortest.bartlett's n and alpha's Feldt interval and "
+        "ase use nrow(x)), so its chi-square and intervals differ slightly; remove the empty rows "
+        "before comparing."
+    )
 
 
 def _n_leaves(res) -> int:

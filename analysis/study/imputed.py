@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis._compat import single_threaded_blas
 from analysis._results import Result
 from analysis.attrition.imputation import (
     PooledEstimates,
@@ -121,15 +122,18 @@ def impute_answers(
     answered = codes.notna().any(axis=1)
     usable = [c for c in codes.columns if codes.loc[answered, c].notna().sum() >= 2]
     frame = codes.loc[answered, usable].astype(float)
-    completed = impute_chained(
-        frame,
-        m=int(m),
-        ordinal=list(usable) if method == "polr" else (),
-        numeric="pmm",
-        n_iter=n_iter,
-        donors=donors,
-        seed=seed,
-    )
+    # the many small regressions run far faster on one BLAS thread (14 times on this machine
+    # when shared: 6.4 s against 0.46 s for 300 x 43 answers, m = 2, 2 cycles)
+    with single_threaded_blas():
+        completed = impute_chained(
+            frame,
+            m=int(m),
+            ordinal=list(usable) if method == "polr" else (),
+            numeric="pmm",
+            n_iter=n_iter,
+            donors=donors,
+            seed=seed,
+        )
     out = []
     for data in completed:
         full = codes.astype(float).copy()

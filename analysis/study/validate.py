@@ -1055,10 +1055,11 @@ def validate(
     # --- item response theory ----------------------------------------------------------------
     _irt_step(run, out, codes, groups, group_by, instrument, irt=irt, seed=seed)
     options["irt"] = irt
+    options["impute"] = None if impute is None else int(impute)
+    options["impute_method"] = None if impute is None else impute_method
     if impute is not None:
         from analysis.study.imputed import validate_imputed
 
-        options["impute"], options["impute_method"] = int(impute), impute_method
         out["imputed"] = run.run(
             "imputation",
             lambda: validate_imputed(
@@ -2109,8 +2110,7 @@ def _to_dict(res: ValidationResults) -> dict:
     label, reason = b.get("total_score", ("provisional", "no bifactor model was fitted"))
     out["total_score"] = {"label": label, "reason": reason}
     out["estimator_warning"] = res.estimator_warning or None
-    if res.imputed is not None:
-        out["imputed"] = res.imputed.to_dict()
+    out["imputed"] = None if res.imputed is None else res.imputed.to_dict()
     from analysis.report.validation import verdicts
 
     out["verdicts"] = [v.to_dict() for v in verdicts(res)]

@@ -1111,7 +1111,9 @@ def fit_norms(
         min_seconds=min_seconds,
         rename=rename,
         recode=recode,
-        keep=(by,) if by else (),
+        # the synthetic marker travels with the scores, so norms of simulated data say so
+        keep=((by,) if by else ())
+        + ((SYNTHETIC_COLUMN,) if any(_is_synthetic(p) for p in files) else ()),
         chunk_rows=chunk_rows,
     )
     if impute == "median":
