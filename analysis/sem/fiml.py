@@ -294,11 +294,16 @@ def _hessian_data(t: _Totals, sigma: np.ndarray, mu: np.ndarray, dS: np.ndarray,
         C += _block_sum(b, pc.V, p)
         Lk = np.linalg.cholesky(pc.V)  # V = L Lᵀ per pattern
         m = b.missing.shape[1]
-        # per pattern: Lᵀ (Ω D_a Ω)[m, m] L, weighted by √n_k
-        F = ODO[:, b.missing[:, :, None], b.missing[:, None, :]]  # q × k × m × m
-        G2 = np.einsum("kji,akjl,klr->akir", Lk, F, Lk, optimize=True)
-        G2 = (G2 * np.sqrt(b.n)[None, :, None, None]).reshape(q, -1)
-        A_miss += G2 @ G2.T
+        # per pattern: Lᵀ (Ω D_a Ω)[m, m] L, weighted by √n_k; in slices of patterns, so that
+        # the q × patterns × m × m arrays stay small whatever the number of patterns
+        k_step = max(1, _HESSIAN_SLICE // max(1, q * m * m))
+        for lo in range(0, len(b.n), k_step):
+            ks = slice(lo, lo + k_step)
+            miss = b.missing[ks]
+            F = ODO[:, miss[:, :, None], miss[:, None, :]]  # q × k × m × m
+            G2 = np.einsum("kji,akjl,klr->akir", Lk[ks], F, Lk[ks], optimize=True)
+            G2 = (G2 * np.sqrt(b.n[ks])[None, :, None, None]).reshape(q, -1)
+            A_miss += G2 @ G2.T
         # per respondent: g[i, r, a] = (Ω D_a κ_i)[m_i[r]] with κ_i = Ω y_i − w_i; in slices of
         # rows, so that the rows × m × q arrays stay small whatever the number of respondents
         kappa_all = pc.Y @ omega - w
