@@ -323,6 +323,7 @@ def results_dict(
             "converged": m.converged_,
         },
         "effects": _records(analysis.effects),
+        "imputation": _imputation_dict(analysis),
         "proportional_hazards": None if analysis.zph is None else _records(analysis.zph.table),
         "kaplan_meier": {"logrank": _records(logrank), "survival": _records(km_surv)},
         "validation": {
@@ -352,6 +353,41 @@ def results_dict(
         if analysis.competing_incidence is None
         else analysis.competing_incidence.to_dict(),
         "fine_gray": {outcome: fg.to_dict() for outcome, fg in analysis.fine_gray.items()} or None,
+    }
+
+
+def _pooling_sentence(analysis: AttritionAnalysis) -> str:
+    m = analysis.options.get("impute")
+    if not m:
+        return ""
+    n = dict(zip(analysis.flow["step"], analysis.flow["n"], strict=False)).get("predictor_imputed")
+    return (
+        f" Estimates pooled over {m} imputations: {n} respondent(s) with a missing predictor value "
+        "were imputed by chained equations (outcome in the imputation model), the model fitted on "
+        "each completed data set and pooled by Rubin's rules (SEs from the total variance, "
+        "intervals and p on Barnard-Rubin df; fmi = fraction of missing information). The "
+        "proportional-hazards test, Kaplan-Meier groups and nested comparison are those of the "
+        "first completed data set."
+    )
+
+
+def _imputation_dict(analysis: AttritionAnalysis) -> dict | None:
+    if analysis.pooled is None:
+        return None
+    m = analysis.pooled.m
+    return {
+        "m": m,
+        "statement": f"pooled over {m} imputations",
+        "method": "chained equations (pmm; logistic regression for two-valued columns), the "
+        "outcome in the imputation model; Rubin's rules with Barnard-Rubin df",
+        "pooled": _records(analysis.pooled.table),
+        "validation_per_imputation": (
+            None
+            if analysis.pooled_validation is None
+            else _records(analysis.pooled_validation.table)
+        ),
+        "diagnostics_from": "the first completed data set (PH test, Kaplan-Meier, comparison, "
+        "calibration table, loglik)",
     }
 
 
@@ -698,6 +734,7 @@ def _section_model(
             "covariates dummy coded against their first level. Ratios are given per point and per "
             "SD."
             + (f" Ties: {analysis.options.get('ties')}." if cox else "")
+            + _pooling_sentence(analysis)
             + (
                 f" Ridge penalty {analysis.options.get('penalty')} on standardised predictors (no "
                 "standard errors)."
@@ -831,6 +868,13 @@ def _section_validation(
             f"resamples, seed {analysis.validation.seed}, {analysis.validation.n_failed} failed): "
             "the whole model "
             "was refitted in every resample and tested on the original data."
+            + (
+                f" The validation was run within each of the {analysis.options['impute']} "
+                "imputations and averaged (the calibration table and figures are those of the "
+                "first)."
+                if analysis.options.get("impute")
+                else ""
+            )
             + (
                 f" Brier score and calibration at {horizon:g} {unit}; Brier weighted by the "
                 "inverse probability of censoring."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,11 @@ from analysis.attrition.cox import CoxModel, ProportionalHazardsTest
 from analysis.attrition.design import Design
 from analysis.attrition.followup import FollowupData, complete_cases
 from analysis.attrition.frailty import DISTRIBUTIONS, FrailtyCoxModel
+from analysis.attrition.imputation import (
+    PooledEstimates,
+    PooledValidation,
+    validate_within_imputations,
+)
 from analysis.attrition.kaplan_meier import (
     KaplanMeier,
     LogRankTest,
@@ -28,6 +34,7 @@ from analysis.attrition.kaplan_meier import (
     predictor_groups,
 )
 from analysis.attrition.logistic import LogisticModel
+from analysis.attrition.pooled import fit_pooled, impute_design
 from analysis.attrition.sample_size import SampleSize, riley_sample_size
 from analysis.attrition.validation import (
     Validation,
@@ -93,6 +100,12 @@ class AttritionAnalysis(Result):
         (``{"disengaged": FineGrayModel, "competing outcome": FineGrayModel}``), saved with the
         model so that ``mhdq attrition predict --cumulative-incidence`` can predict how many
         leave for each reason; empty otherwise.
+    pooled : PooledEstimates or None
+        With ``impute=m``: Rubin's rules over the m imputations (``model`` and ``effects`` then
+        hold the pooled estimates).
+    pooled_validation : PooledValidation or None
+        With ``impute=m``: the bootstrap validation of each imputation and their average (which
+        ``validation.table`` holds).
     """
 
     model_type: str
@@ -114,6 +127,8 @@ class AttritionAnalysis(Result):
     frailty: FrailtyCoxModel | None = None
     competing_incidence: CumulativeIncidence | None = None
     fine_gray: dict = field(default_factory=dict)
+    pooled: PooledEstimates | None = None
+    pooled_validation: PooledValidation | None = None
 
     def summary(self) -> pd.DataFrame:
         return self.effects
@@ -140,6 +155,7 @@ def fit_attrition(  # noqa: C901 - one branch per model kind and option (frailty
     time_unit: str = "months",
     cluster: str | None = None,
     frailty: str | None = None,
+    impute: int | None = None,
     progress: Callable[[int, int | None, str], None] | None = None,
 ) -> AttritionAnalysis:
     """Fit, check and validate an attrition prediction model on joined baseline and follow-up data.
@@ -181,6 +197,16 @@ def fit_attrition(  # noqa: C901 - one branch per model kind and option (frailty
         (:class:`~analysis.attrition.frailty.FrailtyCoxModel`, as ``coxph(... +
         frailty(cluster))``); needs ``cluster`` and a Cox model. The prediction model, its
         validation and the saved model stay the population Cox model.
+    impute : int, optional
+        Multiple imputation of missing predictor values (m >= 2 completed data sets, by chained
+        equations with the outcome in the imputation model; :func:`~analysis.attrition.pooled.
+        impute_design`, seeded by ``seed``) instead of leaving those respondents out. The model
+        is fitted on each completed data set and pooled by Rubin's rules
+        (:func:`~analysis.attrition.pooled.fit_pooled`, as ``mice::pool``); the bootstrap
+        validation runs within each imputation and is averaged
+        (:func:`~analysis.attrition.imputation.validate_within_imputations`). The diagnostics
+        (PH test, Kaplan-Meier groups, nested comparison, calibration table, Fine-Gray and
+        frailty models) are those of the first completed data set.
 
     Returns
     -------
@@ -206,24 +232,9 @@ def fit_attrition(  # noqa: C901 - one branch per model kind and option (frailty
     >>> bool(res.effects.loc["cohesion", "hazard_ratio"] < 1), res.model_type
     (True, 'cox')
     """
-    if model is None:
-        model = "cox" if followup.design == "time" else "logistic"
-    if model not in MODELS:
-        raise ValueError(f"model: must be one of {', '.join(MODELS)}; got {model!r}")
-    if model == "cox" and followup.design != "time":
-        raise ValueError(
-            "model: a Cox model needs follow-up times (give --time, or dates); this is a status "
-            "design"
-        )
-    if not scales and not covariates:
-        raise ValueError("scales, covariates: name at least one predictor column")
-    if frailty is not None:
-        if frailty not in DISTRIBUTIONS:
-            raise ValueError(f"frailty: must be one of {', '.join(DISTRIBUTIONS)}; got {frailty!r}")
-        if cluster is None or model != "cox":
-            raise ValueError(
-                "frailty: a shared frailty needs a Cox model and the groups (give cluster)"
-            )
+    model = _checked_settings(
+        followup, model, scales, covariates, frailty=frailty, cluster=cluster, impute=impute
+    )
     design = Design.learn(followup.data, scales, covariates, categorical)
     if cluster is not None and cluster not in followup.data.columns:
         raise ValueError(f"cluster: column {cluster!r} not found in the baseline data")
@@ -241,9 +252,10 @@ def fit_attrition(  # noqa: C901 - one branch per model kind and option (frailty
         codes, _ = pd.factorize(encoded[cluster])
         encoded[cluster] = np.where(codes < 0, np.nan, codes)
         needed.append(cluster)
-    data, missing = complete_cases(encoded, needed, source=followup.baseline_file)
+    data, missing, steps = _modelled_rows(
+        encoded, design, needed, cluster=cluster, impute=impute, source=followup.baseline_file
+    )
     problems = [*followup.problems, *missing]
-    steps = [("missing_predictor", len(missing))]
     if model == "logistic" and followup.design == "time":
         # disengaged by the horizon, yes or no: those censored earlier have no known status
         if horizon is None:
@@ -257,6 +269,10 @@ def fit_attrition(  # noqa: C901 - one branch per model kind and option (frailty
     flow = followup.summary()
     steps += [("modelled", len(data)), ("modelled_events", int(data["event"].sum()))]
     flow = pd.concat([flow, pd.DataFrame(steps, columns=["step", "n"])], ignore_index=True)
+    imputed: list[pd.DataFrame] | None = None
+    if impute:
+        imputed = impute_design(data, design.columns, model=model, m=impute, seed=seed)
+        data = imputed[0]  # the diagnostics are those of the first completed data set
     X = data[design.columns]
     n_param = len(design.columns)
     time = data["time"].to_numpy(dtype=float)
@@ -269,6 +285,8 @@ def fit_attrition(  # noqa: C901 - one branch per model kind and option (frailty
     zph = None
     time_summary: dict = {}
     fitted: CoxModel | LogisticModel
+    pooled: PooledEstimates | None = None
+    pooled_validation: PooledValidation | None = None
     frailty_model: FrailtyCoxModel | None = None
     if model == "cox":
         if horizon is None:
@@ -276,29 +294,18 @@ def fit_attrition(  # noqa: C901 - one branch per model kind and option (frailty
         fitted = CoxModel(ties=ties, penalty=penalty, ci_level=ci_level).fit(
             X, time, event, cluster=None if cluster is None else data[cluster].to_numpy()
         )
+        zph = fitted.zph(X, time, event)
         effects = fitted.summary()
         if frailty is not None:
             frailty_model = FrailtyCoxModel(distribution=frailty, ties=ties, ci_level=ci_level).fit(
                 X, time, event, group=data[cluster].to_numpy()
             )
-        zph = fitted.zph(X, time, event)
         for name, (groups, levels) in _km_groups(design, data).items():
             if groups.nunique() >= 2:
                 km[name] = (
                     kaplan_meier(time, event, groups, levels=levels),
                     logrank_test(time, event, groups),
                 )
-        validation = validate_cox(
-            X,
-            time,
-            event,
-            horizon=horizon,
-            ties=ties,
-            penalty=penalty,
-            n_boot=n_boot,
-            seed=seed,
-            progress=progress,
-        )
         person_time = float(time.sum())
         rate = float(event.sum()) / person_time if person_time > 0 else float("nan")
         time_summary = {
@@ -332,9 +339,6 @@ def fit_attrition(  # noqa: C901 - one branch per model kind and option (frailty
             X, event, cluster=None if cluster is None else data[cluster].to_numpy()
         )
         effects = fitted.summary()
-        validation = validate_logistic(
-            X, event, penalty=penalty, n_boot=n_boot, seed=seed, progress=progress
-        )
         prevalence = float(event.mean())
         sample = riley_sample_size(
             outcome="binary", n_parameters=n_param, prevalence=prevalence, r2_cs=anticipated_r2
@@ -342,6 +346,29 @@ def fit_attrition(  # noqa: C901 - one branch per model kind and option (frailty
         epp = events_per_parameter(int(min(event.sum(), len(event) - event.sum())), n_param)
         if followup.design != "time":
             horizon = None
+    if imputed is not None:
+        fitted, effects, pooled, _ = fit_pooled(
+            imputed,
+            predictors=design.columns,
+            model=model,
+            ties=ties,
+            penalty=penalty,
+            ci_level=ci_level,
+            cluster=cluster,
+        )
+    validation, pooled_validation = _validation(
+        model,
+        X,
+        time,
+        event,
+        imputed,
+        horizon=horizon,
+        ties=ties,
+        penalty=penalty,
+        n_boot=n_boot,
+        seed=seed,
+        progress=progress,
+    )
     enough = len(data) >= sample.n_required
     if not enough:
         warnings.warn(
@@ -373,6 +400,13 @@ def fit_attrition(  # noqa: C901 - one branch per model kind and option (frailty
         "cluster": cluster,
         "n_clusters": getattr(fitted, "n_clusters_", None),
         "frailty": frailty,
+        "impute": impute,
+        "pooling": (
+            f"pooled over {impute} imputations (chained equations, Rubin's rules; bootstrap "
+            "validation within each imputation, averaged)"
+            if impute
+            else None
+        ),
     }
     return AttritionAnalysis(
         model_type=model,
@@ -394,11 +428,94 @@ def fit_attrition(  # noqa: C901 - one branch per model kind and option (frailty
         frailty=frailty_model,
         competing_incidence=_competing_incidence(data, ci_level) if model == "cox" else None,
         fine_gray=_fine_gray(data, design.columns, ci_level) if model == "cox" else {},
+        pooled=pooled,
+        pooled_validation=pooled_validation,
     )
 
 
 #: outcome labels of the competing-outcome curves in the attrition report
 OUTCOME_LABELS = ("disengaged", "competing outcome")
+
+
+def _checked_settings(
+    followup: FollowupData, model, scales, covariates, *, frailty, cluster, impute
+) -> str:
+    """The model type (default by design), after checking the settings against each other."""
+    if model is None:
+        model = "cox" if followup.design == "time" else "logistic"
+    if model not in MODELS:
+        raise ValueError(f"model: must be one of {', '.join(MODELS)}; got {model!r}")
+    if model == "cox" and followup.design != "time":
+        raise ValueError(
+            "model: a Cox model needs follow-up times (give --time, or dates); this is a status "
+            "design"
+        )
+    if not scales and not covariates:
+        raise ValueError("scales, covariates: name at least one predictor column")
+    if frailty is not None:
+        if frailty not in DISTRIBUTIONS:
+            raise ValueError(f"frailty: must be one of {', '.join(DISTRIBUTIONS)}; got {frailty!r}")
+        if cluster is None or model != "cox":
+            raise ValueError(
+                "frailty: a shared frailty needs a Cox model and the groups (give cluster)"
+            )
+    if impute is not None and impute < 2:
+        raise ValueError(f"impute: at least 2 imputations; got {impute}")
+    return model
+
+
+def _modelled_rows(
+    encoded: pd.DataFrame, design: Design, needed, *, cluster, impute, source
+) -> tuple[pd.DataFrame, list[Problem], list[tuple[str, int]]]:
+    """Rows to model: complete cases, or (with ``impute``) every row whose group is known, the
+    missing predictor values to be imputed; and the flow steps."""
+    if not impute:
+        data, missing = complete_cases(encoded, needed, source=source)
+        return data, missing, [("missing_predictor", len(missing))]
+    n_incomplete = int(encoded[design.columns].isna().any(axis=1).sum())
+    data, missing = complete_cases(encoded, [cluster] if cluster else [], source=source)
+    steps = [("missing_predictor", len(missing)), ("predictor_imputed", n_incomplete)]
+    return data.reset_index(drop=True), missing, steps
+
+
+def _validation(
+    model: str, X, time, event, imputed, *, horizon, ties, penalty, n_boot, seed, progress
+) -> tuple[Validation, PooledValidation | None]:
+    """Harrell's bootstrap validation, within each imputation when there are imputations."""
+    options = {"penalty": penalty, "n_boot": n_boot, "seed": seed, "progress": progress}
+    if model == "cox":
+        options.update(horizon=horizon, ties=ties)
+    if imputed is not None:
+        return _validate_pooled(imputed, list(X.columns), model=model, **options)
+    if model == "cox":
+        return validate_cox(X, time, event, **options), None
+    return validate_logistic(X, event, **options), None
+
+
+def _validate_pooled(
+    imputed: list[pd.DataFrame], columns, *, model: str, **options
+) -> tuple[Validation, PooledValidation]:
+    """Bootstrap validation within each imputation, averaged; returned as a Validation whose
+    table holds the averages (its calibration table and ROC are the first imputation's)."""
+    pooled = validate_within_imputations(
+        imputed,
+        predictors=list(columns),
+        model=model,
+        time="time" if model == "cox" else None,
+        event="event" if model == "cox" else None,
+        outcome="event" if model == "logistic" else None,
+        **options,
+    )
+    first = pooled.per_imputation[0]
+    table = first.table.copy()
+    for col in ("apparent", "optimism", "corrected"):
+        table[col] = pooled.table[col].reindex(table.index)
+    # an interval of the averaged corrected value is not the average of the intervals
+    table["ci_low"] = np.nan
+    table["ci_high"] = np.nan
+    table["corrected_sd_between_imputations"] = pooled.table["corrected_sd"].reindex(table.index)
+    n_failed = sum(v.n_failed for v in pooled.per_imputation)
+    return dataclasses.replace(first, table=table, n_failed=n_failed), pooled
 
 
 def _outcome_status(data: pd.DataFrame) -> np.ndarray | None:

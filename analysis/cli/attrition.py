@@ -266,7 +266,16 @@ def command() -> None:
     show_default=True,
     help="Bootstrap resamples.",
 )
-@click.option("--seed", type=int, default=20240101, show_default=True, help="Bootstrap seed.")
+@click.option(
+    "--seed", type=int, default=20240101, show_default=True, help="Bootstrap (and imputation) seed."
+)
+@click.option(
+    "--impute",
+    type=click.IntRange(min=2),
+    default=None,
+    metavar="M",
+    help="Impute missing predictor values M times (chained equations); pool by Rubin's rules.",
+)
 @click.option(
     "--anticipated-r2",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
@@ -305,6 +314,7 @@ def fit_command(
     penalty,
     n_boot,
     seed,
+    impute,
     anticipated_r2,
     instrument_path,
     out,
@@ -422,6 +432,7 @@ def fit_command(
             time_unit=time_unit,
             cluster=cluster,
             frailty=frailty,
+            impute=impute,
             progress=progress,
         )
     inputs = {
@@ -456,6 +467,7 @@ def fit_command(
                 if analysis.frailty is not None
                 else ""
             )
+            + (f", pooled over {impute} imputations" if impute else "")
             + f", {len(analysis.problems)} problem record(s). "
             f"Wrote {', '.join(p.name for p in paths.values())} to {out_path}"
         )
