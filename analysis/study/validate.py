@@ -788,54 +788,16 @@ def validate(
     """
     if not isinstance(instrument, Instrument):
         raise TypeError(f"instrument: expected an Instrument, got {type(instrument).__name__}")
-    if missing not in MISSING_RULES:
-        raise ValueError(f"missing: must be one of {', '.join(MISSING_RULES)}, got {missing!r}")
-    if n_boot is not None and (
-        not isinstance(n_boot, (int, np.integer)) or n_boot < 0 or n_boot == 1
-    ):
-        # 1 resample gives no interval: refused here rather than failing the whole reliability step
-        raise ValueError(
-            "n_boot (--bootstrap): must be 0 (no bootstrap) or at least 2 resamples, got "
-            f"{n_boot!r}"
-        )
-    if not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
-        raise ValueError(f"n_iter: must be a whole number of at least 1, got {n_iter!r}")
-    if cfa_missing not in CFA_MISSING_RULES:
-        raise ValueError(
-            f"cfa_missing: must be one of {', '.join(CFA_MISSING_RULES)}, got {cfa_missing!r}"
-        )
-    if ordinal and cfa_missing == "ml":
-        raise ValueError(
-            "cfa_missing: full-information ML is not available for ordinal (WLSMV) CFA; "
-            "use cfa_missing='pairwise' or 'listwise' with ordinal=True"
-        )
-    if not ordinal and cfa_missing == "pairwise":
-        raise ValueError(
-            "cfa_missing: 'pairwise' is for ordinal (WLSMV) CFA; use 'ml' or 'listwise' for ML"
-        )
-    if not 0 < ci_level < 1:
-        raise ValueError(f"ci_level: must be between 0 and 1, got {ci_level!r}")
-    from analysis.factor.efa import METHODS, ROTATIONS
-
-    if n_factors is not None and (
-        not isinstance(n_factors, (int, np.integer)) or isinstance(n_factors, bool) or n_factors < 1
-    ):
-        raise ValueError(f"n_factors: must be a whole number of at least 1, got {n_factors!r}")
-    if rotation not in ROTATIONS:
-        raise ValueError(f"rotation: must be one of {ROTATIONS}, got {rotation!r}")
-    if fm not in METHODS:
-        raise ValueError(f"fm: must be one of {METHODS}, got {fm!r}")
-
-    if impute is not None:
-        from analysis.study.imputed import IMPUTATION_METHODS
-
-        if isinstance(impute, bool) or not isinstance(impute, (int, np.integer)) or impute < 2:
-            raise ValueError(f"impute: need at least 2 imputations, got {impute!r}")
-        if impute_method not in IMPUTATION_METHODS:
-            raise ValueError(
-                f"impute_method: must be one of {', '.join(IMPUTATION_METHODS)}, "
-                f"got {impute_method!r}"
-            )
+    _check_step_options(
+        missing=missing,
+        cfa_missing=cfa_missing,
+        ordinal=ordinal,
+        n_boot=n_boot,
+        n_iter=n_iter,
+        ci_level=ci_level,
+    )
+    _check_efa_options(n_factors=n_factors, rotation=rotation, fm=fm)
+    _check_impute_options(impute=impute, impute_method=impute_method)
     tables = _as_tables(responses, instrument)
     run = _Runner(progress)
     run.announce("check")
@@ -848,42 +810,10 @@ def validate(
     not_applicable = checked.not_applicable.reset_index(drop=True)[keep].reset_index(drop=True)
     n_used = int(keep.sum())
     struct = structure_items(instrument)
-    present_struct = [i for i in struct if codes[i].notna().any()]
-    n_complete = int(codes[list(struct)].notna().all(axis=1).sum()) if struct else 0
     requested_cfa_missing = cfa_missing
     cfa_missing = resolve_cfa_missing(cfa_missing, codes, struct, ordinal=ordinal)
-
-    groups = None
-    group_sizes = None
-    if group_by is not None:
-        raw_group = (
-            _group_column(group_by, checked).reset_index(drop=True)[keep].reset_index(drop=True)
-        )
-        groups = _group_labels(group_by, raw_group, instrument)
-        counts = groups.fillna("missing").value_counts(sort=False)
-        group_sizes = pd.DataFrame(
-            {"group": group_by, "label": counts.index.astype(str), "n": counts.to_numpy()}
-        )
-
-    rejected_by_rule: dict[str, int] = {}
-    for reasons in checked.reasons[checked.rejected.to_numpy(dtype=bool)]:
-        for rule in str(reasons).split(";"):
-            if rule:
-                rejected_by_rule[rule] = rejected_by_rule.get(rule, 0) + 1
-    data = DataSummary(
-        sources=tuple(t.source for t in tables),
-        platforms=tuple(t.platform for t in tables),
-        n_read=int(checked.n_rows),
-        n_rejected=int(checked.n_rejected),
-        n_used=n_used,
-        problems=checked.summary(),
-        rejected_by_rule=rejected_by_rule,
-        structure_items=struct,
-        n_complete=n_complete,
-        group_by=group_by,
-        group_sizes=group_sizes,
-        synthetic=_is_synthetic(tables, checked),
-    )
+    groups, group_sizes = _groups(group_by, checked, keep, instrument)
+    data = _data_summary(tables, checked, codes, struct, group_by=group_by, group_sizes=group_sizes)
     start = time.perf_counter()
     distribution = _distribution(codes, not_applicable, instrument)
     run.steps.append(Step("responses", "ok", "", (), time.perf_counter() - start))
@@ -908,118 +838,39 @@ def validate(
         "correlation": "polychoric" if ordinal else "pearson",
         "cfa_estimator": "WLSMV" if ordinal else "ML",
         "invariance_estimator": "ML",
+        "irt": irt,
+        "impute": None if impute is None else int(impute),
+        "impute_method": None if impute is None else impute_method,
     }
     out: dict[str, Any] = {}
 
     # --- item statistics and reliability ----------------------------------------------------
-    analysed = (
-        codes  # listwise deletion, when asked for, is per scale inside the reliability functions
+    _reliability_steps(
+        run,
+        out,
+        codes,
+        instrument,
+        n_used=n_used,
+        missing=missing,
+        ci_level=ci_level,
+        n_boot=n_boot,
+        seed=seed,
+        ordinal=ordinal,
     )
-    if n_used < MIN_RESPONDENTS["item_statistics"]:
-        run.skip(
-            "item_statistics",
-            f"{n_used} respondents used; item statistics need at least "
-            f"{MIN_RESPONDENTS['item_statistics']}",
-        )
-    else:
-        out["item_statistics"] = run.run(
-            "item_statistics", lambda: _item_statistics(analysed, instrument, missing)
-        )
-    if n_used < MIN_RESPONDENTS["reliability"]:
-        run.skip(
-            "reliability",
-            f"{n_used} respondents used; reliability needs at least "
-            f"{MIN_RESPONDENTS['reliability']}",
-        )
-    else:
-        from analysis.study.reliability_table import TABLE_OMEGA_MIN_N, reliability_table
-
-        def reliability() -> Any:
-            table = reliability_table(
-                analysed,
-                instrument,
-                missing=missing,
-                ci_level=ci_level,
-                n_boot=0 if n_boot is None else int(n_boot),
-                omega_n_boot=_omega_resamples(n_boot),
-                seed=seed,
-                ordinal=ordinal,
-            )
-            skipped = [
-                p.split(":", 1)[0] for p in table.problems if ": omega_interval: skipped:" in p
-            ]
-            if skipped:  # the step's record says so too, not only the table's problems
-                warnings.warn(
-                    f"omega bootstrap intervals not computed for {len(skipped)} scale(s) "
-                    f"({', '.join(skipped)}): fewer than {TABLE_OMEGA_MIN_N} respondents",
-                    DataQualityWarning,
-                    stacklevel=2,
-                )
-            return table
-
-        out["reliability"] = run.run("reliability", reliability)
 
     # --- correlations, factorability, retention, EFA ----------------------------------------
-    fa_items = codes[present_struct]
-    if missing == "listwise":
-        fa_items = fa_items.dropna()
-    p = len(present_struct)
-    n_fa = len(fa_items)
-    too_few = None
-    if p < 3:
-        too_few = f"{p} structure items with answers; factor analyses need at least 3"
-    elif n_fa < max(MIN_RESPONDENTS["factor_analysis"], p + 1):
-        too_few = (
-            f"{n_fa} respondents for {p} items; factor analyses need more respondents than items "
-            f"and at least {MIN_RESPONDENTS['factor_analysis']}"
-        )
-    corr_input: Any = fa_items
-    if too_few:
-        for name in ("polychoric", "factorability", "retention", "efa"):
-            run.skip(name, too_few)
-    else:
-        from analysis.factor.polychoric import polychoric
-
-        out["polychoric"] = run.run("polychoric", lambda: polychoric(fa_items))
-        if ordinal:
-            if out["polychoric"] is None:
-                for name in ("factorability", "retention", "efa"):
-                    run.skip(
-                        name, "ordinal analyses need the polychoric correlations, which failed"
-                    )
-                corr_input = None
-            else:
-                corr_input = out["polychoric"]
-        if corr_input is not None:
-            _factor_steps(
-                run,
-                out,
-                corr_input,
-                n_fa,
-                instrument,
-                seed=seed,
-                n_iter=int(n_iter),
-                efa_options={"n_factors": n_factors, "rotation": rotation, "fm": fm},
-            )
-        if not instrument_has_hierarchy(instrument):
-            k_omega = n_factors if n_factors is not None else out.get("suggested_factors")
-            if k_omega is None or k_omega < 2 or k_omega >= p:
-                run.skip(
-                    "omega_hierarchical",
-                    f"omega hierarchical needs 2 to {p - 1} factors, got {k_omega}",
-                )
-            else:
-                from analysis.reliability import omega
-
-                out["omega_hierarchical"] = run.run(
-                    "omega_hierarchical",
-                    lambda: omega(
-                        fa_items,
-                        n_factors=int(k_omega),
-                        missing=missing,
-                        correlation="polychoric" if ordinal else "pearson",
-                    ),
-                )
+    _exploratory_steps(
+        run,
+        out,
+        codes,
+        struct,
+        instrument,
+        missing=missing,
+        ordinal=ordinal,
+        seed=seed,
+        n_iter=int(n_iter),
+        efa_options={"n_factors": n_factors, "rotation": rotation, "fm": fm},
+    )
 
     # --- CFA ----------------------------------------------------------------------------------
     _cfa_steps(run, out, codes, instrument, ordinal=ordinal, cfa_missing=cfa_missing)
@@ -1054,23 +905,17 @@ def validate(
 
     # --- item response theory ----------------------------------------------------------------
     _irt_step(run, out, codes, groups, group_by, instrument, irt=irt, seed=seed)
-    options["irt"] = irt
-    options["impute"] = None if impute is None else int(impute)
-    options["impute_method"] = None if impute is None else impute_method
     if impute is not None:
-        from analysis.study.imputed import validate_imputed
-
-        out["imputed"] = run.run(
-            "imputation",
-            lambda: validate_imputed(
-                codes,
-                instrument,
-                not_applicable=not_applicable,
-                m=int(impute),
-                method=impute_method,
-                seed=seed,
-                ci_level=ci_level,
-            ),
+        _imputation_step(
+            run,
+            out,
+            codes,
+            not_applicable,
+            instrument,
+            m=int(impute),
+            method=impute_method,
+            seed=seed,
+            ci_level=ci_level,
         )
 
     provenance = {
@@ -1112,6 +957,313 @@ def validate(
         bifactor=out.get("bifactor", {}),
         estimator_warning="" if ordinal else ml_categories_warning(instrument),
         imputed=out.get("imputed"),
+    )
+
+
+def _check_step_options(
+    *,
+    missing: str,
+    cfa_missing: str,
+    ordinal: bool,
+    n_boot: int | None,
+    n_iter: int,
+    ci_level: float,
+) -> None:
+    """Refuse invalid missing-data, bootstrap, iteration and interval options of validate."""
+    if missing not in MISSING_RULES:
+        raise ValueError(f"missing: must be one of {', '.join(MISSING_RULES)}, got {missing!r}")
+    if n_boot is not None and (
+        not isinstance(n_boot, (int, np.integer)) or n_boot < 0 or n_boot == 1
+    ):
+        # 1 resample gives no interval: refused here rather than failing the whole reliability step
+        raise ValueError(
+            "n_boot (--bootstrap): must be 0 (no bootstrap) or at least 2 resamples, got "
+            f"{n_boot!r}"
+        )
+    if not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
+        raise ValueError(f"n_iter: must be a whole number of at least 1, got {n_iter!r}")
+    if cfa_missing not in CFA_MISSING_RULES:
+        raise ValueError(
+            f"cfa_missing: must be one of {', '.join(CFA_MISSING_RULES)}, got {cfa_missing!r}"
+        )
+    if ordinal and cfa_missing == "ml":
+        raise ValueError(
+            "cfa_missing: full-information ML is not available for ordinal (WLSMV) CFA; "
+            "use cfa_missing='pairwise' or 'listwise' with ordinal=True"
+        )
+    if not ordinal and cfa_missing == "pairwise":
+        raise ValueError(
+            "cfa_missing: 'pairwise' is for ordinal (WLSMV) CFA; use 'ml' or 'listwise' for ML"
+        )
+    if not 0 < ci_level < 1:
+        raise ValueError(f"ci_level: must be between 0 and 1, got {ci_level!r}")
+
+
+def _check_efa_options(*, n_factors: int | None, rotation: str | None, fm: str) -> None:
+    """Refuse an invalid number of factors, rotation or extraction method of validate's EFA."""
+    from analysis.factor.efa import METHODS, ROTATIONS
+
+    if n_factors is not None and (
+        not isinstance(n_factors, (int, np.integer)) or isinstance(n_factors, bool) or n_factors < 1
+    ):
+        raise ValueError(f"n_factors: must be a whole number of at least 1, got {n_factors!r}")
+    if rotation not in ROTATIONS:
+        raise ValueError(f"rotation: must be one of {ROTATIONS}, got {rotation!r}")
+    if fm not in METHODS:
+        raise ValueError(f"fm: must be one of {METHODS}, got {fm!r}")
+
+
+def _check_impute_options(*, impute: int | None, impute_method: str) -> None:
+    """Refuse an invalid number of imputations or imputation method of validate."""
+    if impute is None:
+        return
+    from analysis.study.imputed import IMPUTATION_METHODS
+
+    if isinstance(impute, bool) or not isinstance(impute, (int, np.integer)) or impute < 2:
+        raise ValueError(f"impute: need at least 2 imputations, got {impute!r}")
+    if impute_method not in IMPUTATION_METHODS:
+        raise ValueError(
+            f"impute_method: must be one of {', '.join(IMPUTATION_METHODS)}, got {impute_method!r}"
+        )
+
+
+def _groups(
+    group_by: str | None, checked: CheckedResponses, keep: np.ndarray, instrument: Instrument
+) -> tuple[pd.Series | None, pd.DataFrame | None]:
+    """Group labels of the kept rows and the size of each group (None, None without group_by)."""
+    if group_by is None:
+        return None, None
+    raw_group = _group_column(group_by, checked).reset_index(drop=True)[keep].reset_index(drop=True)
+    groups = _group_labels(group_by, raw_group, instrument)
+    counts = groups.fillna("missing").value_counts(sort=False)
+    group_sizes = pd.DataFrame(
+        {"group": group_by, "label": counts.index.astype(str), "n": counts.to_numpy()}
+    )
+    return groups, group_sizes
+
+
+def _rejected_by_rule(checked: CheckedResponses) -> dict[str, int]:
+    """Number of rejected rows per check rule (a row rejected by two rules counts for both)."""
+    counts: dict[str, int] = {}
+    for reasons in checked.reasons[checked.rejected.to_numpy(dtype=bool)]:
+        for rule in str(reasons).split(";"):
+            if rule:
+                counts[rule] = counts.get(rule, 0) + 1
+    return counts
+
+
+def _data_summary(
+    tables: Sequence[ResponseTable],
+    checked: CheckedResponses,
+    codes: pd.DataFrame,
+    struct: tuple[str, ...],
+    *,
+    group_by: str | None,
+    group_sizes: pd.DataFrame | None,
+) -> DataSummary:
+    """Summarise the data read, rejected and used (``codes``: the kept rows)."""
+    n_complete = int(codes[list(struct)].notna().all(axis=1).sum()) if struct else 0
+    return DataSummary(
+        sources=tuple(t.source for t in tables),
+        platforms=tuple(t.platform for t in tables),
+        n_read=int(checked.n_rows),
+        n_rejected=int(checked.n_rejected),
+        n_used=len(codes),
+        problems=checked.summary(),
+        rejected_by_rule=_rejected_by_rule(checked),
+        structure_items=struct,
+        n_complete=n_complete,
+        group_by=group_by,
+        group_sizes=group_sizes,
+        synthetic=_is_synthetic(tables, checked),
+    )
+
+
+def _reliability_steps(
+    run: _Runner,
+    out: dict[str, Any],
+    codes: pd.DataFrame,
+    instrument: Instrument,
+    *,
+    n_used: int,
+    missing: str,
+    ci_level: float,
+    n_boot: int | None,
+    seed: int,
+    ordinal: bool,
+) -> None:
+    """Run (or skip, with too few respondents) the item statistics and reliability steps."""
+    # listwise deletion, when asked for, is per scale inside the reliability functions
+    if n_used < MIN_RESPONDENTS["item_statistics"]:
+        run.skip(
+            "item_statistics",
+            f"{n_used} respondents used; item statistics need at least "
+            f"{MIN_RESPONDENTS['item_statistics']}",
+        )
+    else:
+        out["item_statistics"] = run.run(
+            "item_statistics", lambda: _item_statistics(codes, instrument, missing)
+        )
+    if n_used < MIN_RESPONDENTS["reliability"]:
+        run.skip(
+            "reliability",
+            f"{n_used} respondents used; reliability needs at least "
+            f"{MIN_RESPONDENTS['reliability']}",
+        )
+        return
+    from analysis.study.reliability_table import TABLE_OMEGA_MIN_N, reliability_table
+
+    def reliability() -> Any:
+        table = reliability_table(
+            codes,
+            instrument,
+            missing=missing,
+            ci_level=ci_level,
+            n_boot=0 if n_boot is None else int(n_boot),
+            omega_n_boot=_omega_resamples(n_boot),
+            seed=seed,
+            ordinal=ordinal,
+        )
+        skipped = [p.split(":", 1)[0] for p in table.problems if ": omega_interval: skipped:" in p]
+        if skipped:  # the step's record says so too, not only the table's problems
+            warnings.warn(
+                f"omega bootstrap intervals not computed for {len(skipped)} scale(s) "
+                f"({', '.join(skipped)}): fewer than {TABLE_OMEGA_MIN_N} respondents",
+                DataQualityWarning,
+                stacklevel=2,
+            )
+        return table
+
+    out["reliability"] = run.run("reliability", reliability)
+
+
+def _too_few_for_factors(p: int, n_fa: int) -> str | None:
+    """Why the factor analyses cannot run on ``n_fa`` respondents and ``p`` items (None: they can)."""
+    if p < 3:
+        return f"{p} structure items with answers; factor analyses need at least 3"
+    if n_fa < max(MIN_RESPONDENTS["factor_analysis"], p + 1):
+        return (
+            f"{n_fa} respondents for {p} items; factor analyses need more respondents than items "
+            f"and at least {MIN_RESPONDENTS['factor_analysis']}"
+        )
+    return None
+
+
+def _exploratory_steps(
+    run: _Runner,
+    out: dict[str, Any],
+    codes: pd.DataFrame,
+    struct: tuple[str, ...],
+    instrument: Instrument,
+    *,
+    missing: str,
+    ordinal: bool,
+    seed: int,
+    n_iter: int,
+    efa_options: dict[str, Any],
+) -> None:
+    """Run the polychoric, factorability, retention, EFA and omega hierarchical steps."""
+    present_struct = [i for i in struct if codes[i].notna().any()]
+    fa_items = codes[present_struct]
+    if missing == "listwise":
+        fa_items = fa_items.dropna()
+    p = len(present_struct)
+    n_fa = len(fa_items)
+    too_few = _too_few_for_factors(p, n_fa)
+    if too_few:
+        for name in ("polychoric", "factorability", "retention", "efa"):
+            run.skip(name, too_few)
+        return
+    from analysis.factor.polychoric import polychoric
+
+    corr_input: Any = fa_items
+    out["polychoric"] = run.run("polychoric", lambda: polychoric(fa_items))
+    if ordinal:
+        if out["polychoric"] is None:
+            for name in ("factorability", "retention", "efa"):
+                run.skip(name, "ordinal analyses need the polychoric correlations, which failed")
+            corr_input = None
+        else:
+            corr_input = out["polychoric"]
+    if corr_input is not None:
+        _factor_steps(
+            run,
+            out,
+            corr_input,
+            n_fa,
+            instrument,
+            seed=seed,
+            n_iter=n_iter,
+            efa_options=efa_options,
+        )
+    if not instrument_has_hierarchy(instrument):
+        _omega_hierarchical_step(
+            run,
+            out,
+            fa_items,
+            n_factors=efa_options["n_factors"],
+            missing=missing,
+            ordinal=ordinal,
+        )
+
+
+def _omega_hierarchical_step(
+    run: _Runner,
+    out: dict[str, Any],
+    fa_items: pd.DataFrame,
+    *,
+    n_factors: int | None,
+    missing: str,
+    ordinal: bool,
+) -> None:
+    """Run omega hierarchical on the structure items with the EFA's (or retention's) factors."""
+    p = fa_items.shape[1]
+    k_omega = n_factors if n_factors is not None else out.get("suggested_factors")
+    if k_omega is None or k_omega < 2 or k_omega >= p:
+        run.skip(
+            "omega_hierarchical",
+            f"omega hierarchical needs 2 to {p - 1} factors, got {k_omega}",
+        )
+        return
+    from analysis.reliability import omega
+
+    out["omega_hierarchical"] = run.run(
+        "omega_hierarchical",
+        lambda: omega(
+            fa_items,
+            n_factors=int(k_omega),
+            missing=missing,
+            correlation="polychoric" if ordinal else "pearson",
+        ),
+    )
+
+
+def _imputation_step(
+    run: _Runner,
+    out: dict[str, Any],
+    codes: pd.DataFrame,
+    not_applicable: pd.DataFrame,
+    instrument: Instrument,
+    *,
+    m: int,
+    method: str,
+    seed: int,
+    ci_level: float,
+) -> None:
+    """Impute the missing answers ``m`` times and pool reliability and the CFA models."""
+    from analysis.study.imputed import validate_imputed
+
+    out["imputed"] = run.run(
+        "imputation",
+        lambda: validate_imputed(
+            codes,
+            instrument,
+            not_applicable=not_applicable,
+            m=m,
+            method=method,
+            seed=seed,
+            ci_level=ci_level,
+        ),
     )
 
 
