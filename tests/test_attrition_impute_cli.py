@@ -202,6 +202,9 @@ def test_cli_impute_end_to_end(tmp_path):
     html = (out / "report.html").read_text()
     assert "pooled over 3 imputations" in html
     assert "within each of the 3 imputations" in html
+    assert "imputed by chained equations, pooled over 3 imputations" in html
+    assert "complete-case analysis" not in html
+    assert "multiple imputation, m = 3" in html  # TRIPOD item 9
     assert "SYNTHETIC" in html
     # the same seed gives the same imputations and results
     again = tmp_path / "again"
