@@ -16,6 +16,7 @@ from analysis.attrition.followup import join_followup
 from analysis.attrition.imputation import pool_models
 from analysis.attrition.pooled import fit_pooled, nelson_aalen
 from analysis.attrition.study import fit_attrition
+from analysis.errors import DataQualityWarning
 from tests.test_attrition_cli import run
 
 DATA = Path(__file__).parent / "data"
@@ -202,6 +203,9 @@ def test_cli_impute_end_to_end(tmp_path):
     html = (out / "report.html").read_text()
     assert "pooled over 3 imputations" in html
     assert "within each of the 3 imputations" in html
+    assert "imputed by chained equations, pooled over 3 imputations" in html
+    assert "complete-case analysis" not in html
+    assert "multiple imputation, m = 3" in html  # TRIPOD item 9
     assert "SYNTHETIC" in html
     # the same seed gives the same imputations and results
     again = tmp_path / "again"
@@ -217,3 +221,20 @@ def test_cli_impute_end_to_end(tmp_path):
     # too few imputations is a usage error naming the option
     bad = run(*args[:-1], tmp_path / "bad", "--impute", 1)
     assert bad.returncode != 0 and "--impute" in bad.stderr
+
+
+def test_logistic_status_design_with_imputation():
+    # a status design (no times): logistic model, pooled with its intercept (SYNTHETIC)
+    base, fu = _synthetic(n=300, seed=21)
+    joined = join_followup(base, fu.drop(columns="months"), event="left")
+    with pytest.warns(DataQualityWarning, match="too few data"):  # n 300 < Riley 344
+        res = fit_attrition(joined, scales=[], covariates=["x1", "x2"], impute=3, n_boot=5, seed=2)
+    assert res.model_type == "logistic" and res.pooled.m == 3
+    assert list(res.effects.index) == ["(Intercept)", "x1", "x2"]
+    np.testing.assert_allclose(
+        res.effects["estimate"], res.pooled.table["estimate"].to_numpy(), rtol=1e-15
+    )
+    assert res.model.intercept_ == res.pooled.table.loc["(Intercept)", "estimate"]
+    assert res.pooled.table["dfcom"].iloc[0] == 300 - 3
+    per = [v.table.loc["auc", "apparent"] for v in res.pooled_validation.per_imputation]
+    assert res.validation.table.loc["auc", "apparent"] == pytest.approx(np.mean(per))

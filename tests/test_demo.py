@@ -210,6 +210,15 @@ def test_longitudinal_journey_is_the_simulated_study(demo, v2):
         assert share == pytest.approx(counts[outcome] / N, abs=1e-12)
     report = demo.outputs["longitudinal.report"].read_text(encoding="utf-8")
     assert "SYNTHETIC" in report.upper()
+    # issue 14 §4: the retention flow (with its CONSORT-style diagram), test-retest and the
+    # comparison across fellowships are sections of the demo's longitudinal report
+    for heading in (
+        "Retention across waves",
+        "Test–retest reliability and measurement error",
+        "Comparison across groups (known-groups validity)",
+    ):
+        assert heading in report, heading
+    assert "Participant flow across waves." in report  # the diagram's caption
     # the competing-outcome curves are a section of the report: its table, the questions each
     # model answers, Gray's tests across fellowships and the figure inline
     assert "Competing outcomes: who leaves, for which reason" in report

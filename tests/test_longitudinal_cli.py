@@ -165,3 +165,61 @@ def test_one_file_with_wave_column(capsys, tmp_path):
 def test_usage_errors_are_named(extra, message, capsys, tmp_path):
     code, printed = run(["longitudinal", "--out", str(tmp_path / "o"), *extra], capsys)
     assert code == 2 and message in printed.err and "Traceback" not in printed.err
+
+
+def test_repeated_binary_outcome_gee(cohort, capsys, tmp_path):
+    # issue 14 §3, repeated binary outcomes from the command line: a SYNTHETIC 0/1 "attended"
+    # column in each wave file, modelled by logistic GEE on the same wave's scale scores; the
+    # command's table is GEEModel's on the person-period rows it writes (GEEModel itself is
+    # matched to geepack::geeglm in test_attrition_gee.py)
+    from analysis.attrition.gee import GEEModel
+
+    folder, files, _ = cohort
+    # the outcome is a background question of the specification (read at every wave)
+    raw = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    raw["background"].append(
+        {
+            "id": "attended",
+            "type": "single_choice",
+            "label": {"en": "Attended a meeting in the last month"},
+            "choices": [{"code": 0, "label": {"en": "No"}}, {"code": 1, "label": {"en": "Yes"}}],
+        }
+    )
+    spec = tmp_path / "bfi_attended.yaml"
+    spec.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    rng = np.random.default_rng(12)
+    wave_of = []
+    for label, path in files.items():
+        frame = pd.read_csv(path)
+        frame["attended"] = (rng.random(len(frame)) < 0.7).astype(int)
+        frame.loc[frame.index[:3], "attended"] = np.nan  # not known: left out of the GEE
+        target = tmp_path / f"{label}.csv"
+        frame.to_csv(target, index=False)
+        wave_of += ["--wave-of", f"{target}={label}"]
+    out = tmp_path / "gee"
+    args = ["longitudinal", *wave_of, "--instrument", str(spec), "--no-invariance"]
+    args += ["--scales", "agree,neuroticism", "--repeated-outcome", "attended"]
+    code, printed = run([*args, "--gee-correlation", "ar1", "--out", str(out), "-q"], capsys)
+    assert code == 0, printed.err
+    results = json.loads((out / "results.json").read_text())
+    gee = results["repeated_outcome"]
+    assert gee["outcome"] == "attended" and gee["correlation"] == "ar1"
+    pp = pd.read_csv(out / "person_period.csv").dropna(subset=["attended", "agree", "neuroticism"])
+    pp["wave_index"] = pp["wave"].map({"t0": 0, "t6": 1, "t12": 2})
+    direct = GEEModel(correlation="ar1").fit(
+        pp[["agree", "neuroticism", "wave_index"]],
+        pp["attended"],
+        groups=pp["respondent_id"],
+        time=pp["wave_index"],
+    )
+    assert gee["n_obs"] == direct.n_obs_ == len(pp)
+    terms = {row["term"]: row for row in gee["terms"]}
+    assert list(terms) == ["intercept", "agree", "neuroticism", "wave_index"]
+    for term in terms:  # the same fit: identical to rounding
+        assert terms[term]["estimate"] == pytest.approx(direct.coef_[term], rel=1e-10)
+        assert terms[term]["se"] == pytest.approx(direct.se_[term], rel=1e-10)
+    html = (out / "report.html").read_text()
+    assert "Repeated binary outcome (GEE)" in html and "ar1 working correlation" in html
+    assert "SYNTHETIC" in html
+    code, printed = run([*args[:-2], "--repeated-outcome", "nope", "--out", str(out)], capsys)
+    assert code == 2 and "--repeated-outcome 'nope': not a column" in printed.err

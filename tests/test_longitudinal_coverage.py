@@ -49,7 +49,7 @@ def test_gee_intervals_cover_the_marginal_coefficients(correlation):
     hits = {term: [] for term in BETA}
     alphas = []
     for _ in range(REPS):
-        data = _repeated_binary(rng, n=150, waves=4, correlation=correlation, rho=0.5)
+        data = _repeated_binary(rng, n=300, waves=4, correlation=correlation, rho=0.5)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = GEEModel(correlation=correlation).fit(

@@ -169,7 +169,12 @@ def tripod_checklist(analysis: AttritionAnalysis) -> pd.DataFrame:
             "9",
             "Missing data",
             "reported",
-            "Data: flow and problem records (complete-case analysis)",
+            "Data: flow and problem records ("
+            + (
+                f"multiple imputation, m = {analysis.options['impute']})"
+                if analysis.options.get("impute")
+                else "complete-case analysis)"
+            ),
         ),
         (
             "10a",
@@ -657,7 +662,12 @@ def _section_data(
             "not be "
             "used is a problem record (problems.csv); none was dropped without one. Predictors "
             "missing: "
-            "complete-case analysis."
+            + (
+                f"imputed by chained equations, pooled over {analysis.options['impute']} "
+                "imputations (predictor_imputed in the flow)."
+                if analysis.options.get("impute")
+                else "complete-case analysis."
+            )
         ),
     )
     flow = analysis.flow.set_index("step")

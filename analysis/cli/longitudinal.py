@@ -100,6 +100,19 @@ def _substantive(pp, spec, items: list[str]):
     "seconds per scale).",
 )
 @click.option(
+    "--repeated-outcome",
+    default=None,
+    metavar="COLUMN",
+    help="0/1 column answered at each wave (e.g. attended): logistic GEE on the scale scores.",
+)
+@click.option(
+    "--gee-correlation",
+    type=click.Choice(["exchangeable", "ar1", "independence"]),
+    default="exchangeable",
+    show_default=True,
+    help="Working correlation of --repeated-outcome within members (ar1: by wave position).",
+)
+@click.option(
     "--ci-level",
     type=click.FloatRange(0.5, 0.999),
     default=0.95,
@@ -134,6 +147,8 @@ def command(
     group_column,
     scalar_invariance,
     invariance,
+    repeated_outcome,
+    gee_correlation,
     ci_level,
     platform,
     out,
@@ -209,6 +224,11 @@ def command(
             f"--group {group_column!r}: not a background column of the data; columns: "
             f"{', '.join(table.background_columns) or 'none'}"
         )
+    if repeated_outcome is not None and repeated_outcome not in frame.columns:
+        raise UsageError(
+            f"--repeated-outcome {repeated_outcome!r}: not a column of the data; columns: "
+            f"{', '.join(table.background_columns) or 'none'}"
+        )
     answers = _substantive(pp, spec, [i for sc in scale_ids for i in spec.scale_items(sc)])
     results = longitudinal_study(
         frame,
@@ -226,6 +246,8 @@ def command(
         if invariance
         else None,
         scale_items={sc: list(spec.scale_items(sc)) for sc in scale_ids},
+        repeated_outcome=repeated_outcome,
+        gee_correlation=gee_correlation,
     )
     paths = write_longitudinal_outputs(
         results,

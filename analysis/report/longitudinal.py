@@ -72,6 +72,8 @@ def result_tables(results: LongitudinalResults) -> dict[str, pd.DataFrame]:
         ]
     if results.hypotheses is not None:
         tables["hypotheses"] = results.hypotheses.summary()
+    if results.repeated is not None:
+        tables["repeated_outcome_gee"] = results.repeated.summary()
     tables["problems"] = results.problems
     return tables
 
@@ -269,4 +271,16 @@ def _report(results: LongitudinalResults, tables: dict[str, pd.DataFrame]):
             rule=f"at least {COSMIN_SHARE:.0%} confirmed",
             citation="Prinsen et al. (2018); Terwee et al. (2007)",
         )
+    if results.repeated is not None:
+        g = results.repeated
+        report.section(
+            "Repeated binary outcome (GEE)",
+            f"{results.repeated_outcome} at each wave modelled by logistic GEE (Liang & Zeger "
+            f"1986) on the same wave's scale scores and the wave's position (0 = "
+            f"{results.waves[0]}); {g.correlation} working correlation within members "
+            f"(alpha = {g.alpha:.3f}), robust (sandwich) SEs, {level} intervals; "
+            f"{g.n_obs} person-waves of {g.n_clusters} members. Odds ratios are population-"
+            "averaged (marginal), not per member.",
+        )
+        report.table(tables["repeated_outcome_gee"], caption="GEE odds ratios", index=False)
     return report

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis.attrition.gee import GEEResult
 from analysis.longitudinal._checks import check_columns, wave_order
 from analysis.longitudinal.change import ReliableChange, WaveMeans, reliable_change, wave_means
 from analysis.longitudinal.groups import GroupComparison, compare_groups
 from analysis.longitudinal.hypotheses import HypothesisResults, evaluate_hypotheses
 from analysis.longitudinal.invariance import LongitudinalInvariance, longitudinal_invariance
+from analysis.longitudinal.repeated import repeated_outcome_gee
 from analysis.longitudinal.retention import RetentionFlow, retention_flow
 from analysis.longitudinal.retest import TestRetest, test_retest
 
@@ -57,6 +59,10 @@ class LongitudinalResults:
     ci_level : float
     invariance : dict of str to LongitudinalInvariance
         Longitudinal measurement invariance per scale (when item responses were given).
+    repeated : GEEResult or None
+        Logistic GEE of a repeated binary outcome (``repeated_outcome``) on the same wave's
+        scale scores and the wave's position.
+    repeated_outcome : str or None
     """
 
     waves: tuple[str, ...]
@@ -73,6 +79,8 @@ class LongitudinalResults:
     notes: tuple[str, ...] = field(default=())
     ci_level: float = 0.95
     invariance: dict = field(default_factory=dict)
+    repeated: GEEResult | None = None
+    repeated_outcome: str | None = None
 
     @property
     def means_without_scalar_invariance(self) -> tuple[str, ...]:
@@ -102,6 +110,9 @@ class LongitudinalResults:
             "notes": list(self.notes),
             "longitudinal_invariance": {s: r.to_dict() for s, r in self.invariance.items()},
             "means_without_scalar_invariance": list(self.means_without_scalar_invariance),
+            "repeated_outcome": None
+            if self.repeated is None
+            else {"outcome": self.repeated_outcome, **self.repeated.to_dict()},
         }
 
 
@@ -122,6 +133,8 @@ def longitudinal_study(
     ci_level: float = 0.95,
     item_responses: pd.DataFrame | None = None,
     scale_items: Mapping[str, Sequence[str]] | None = None,
+    repeated_outcome: str | None = None,
+    gee_correlation: str = "exchangeable",
 ) -> LongitudinalResults:
     """Run the longitudinal analyses on person-period scale scores.
 
@@ -158,6 +171,12 @@ def longitudinal_study(
     scale_items : mapping of str to sequence of str, optional
         The items of each scale (needed with ``item_responses``); a scale with fewer than three
         items is not tested (a note says so).
+    repeated_outcome : str, optional
+        A 0/1 column answered at each wave (e.g. attended): logistic GEE on the same wave's
+        scale scores and the wave's position
+        (:func:`~analysis.longitudinal.repeated.repeated_outcome_gee`).
+    gee_correlation : {"exchangeable", "ar1", "independence"}, default "exchangeable"
+        Working correlation of that GEE within members.
 
     Returns
     -------
@@ -237,6 +256,21 @@ def longitudinal_study(
                 )
             except (ValueError, np.linalg.LinAlgError) as exc:
                 notes.append(f"longitudinal invariance of {scale} not computed: {exc}")
+    repeated = None
+    if repeated_outcome is not None:
+        try:
+            repeated = repeated_outcome_gee(
+                data,
+                outcome=repeated_outcome,
+                scales=list(scale_list),
+                waves=order,
+                id=id,
+                wave=wave,
+                correlation=gee_correlation,
+                ci_level=ci_level,
+            )
+        except ValueError as exc:
+            notes.append(f"repeated outcome not modelled: {exc}")
     tested = evaluate_hypotheses(first, list(hypotheses), ci_level=ci_level) if hypotheses else None
     counts = (
         problems.groupby(["rule", "severity"]).size().rename("n").reset_index()
@@ -258,4 +292,6 @@ def longitudinal_study(
         notes=tuple(notes),
         ci_level=ci_level,
         invariance=invariance,
+        repeated=repeated,
+        repeated_outcome=repeated_outcome if repeated is not None else None,
     )
