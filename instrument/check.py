@@ -355,17 +355,17 @@ def check_items(
             (declared, "declared_missing", "a declared missing code; counted as unanswered"),
         ):
             counts = mask.sum(axis=1)
-            for j in np.flatnonzero(counts):
-                first = ", ".join(str(int(r)) for r in rows[np.flatnonzero(mask[j])[:3]])
+            for k in np.flatnonzero(counts).tolist():
+                first = ", ".join(str(int(r)) for r in rows[np.flatnonzero(mask[k])[:3]])
                 problems.append(
                     Problem(
                         str(files[0]),
                         None,
-                        ids[j],
+                        ids[k],
                         None,
                         rule,
                         "info",
-                        f"{int(counts[j])} cell(s) hold {what} (first rows: {first})",
+                        f"{int(counts[k])} cell(s) hold {what} (first rows: {first})",
                     )
                 )
     return codes.T, not_applicable.T, problems
@@ -954,14 +954,14 @@ def check_responses(
         dup, id_hashes, where = _duplicates(
             meta["respondent_id"], ~no_answers, seen_ids, rows, files
         )
-        ids = meta["respondent_id"].astype(object).to_numpy() if dup.any() else None
+        ids = meta["respondent_id"]
         for i in np.flatnonzero(dup):
             problems.append(
                 Problem(
                     str(files[i]),
                     int(rows[i]),
                     "respondent_id",
-                    shorten(ids[i]),
+                    shorten(ids.iat[i]),
                     "duplicate_respondent_id",
                     "error",
                     f"respondent id already used in {where[int(i)]}; row not scored",
@@ -1008,7 +1008,8 @@ def check_responses(
                         _format_code(duration[i]),
                         "too_fast",
                         "warning",
-                        f"completed in less than {min_seconds:g} seconds (possible careless responding); row still scored",
+                        f"completed in less than {min_seconds:g} seconds (possible careless "
+                        "responding); row still scored",
                     )
                 )
         else:

@@ -78,6 +78,9 @@ def check_visible(folder: Path) -> None:
     scores, problems = folder / "scores.csv", folder / "scores.problems.csv"
     if scores.exists():
         assert problems.exists(), "scores without their problem list"
+        # both files of one run: the run id of every row is that of the problem list
+        ids = set(pd.read_csv(scores, usecols=["run_id"], dtype=str)["run_id"])
+        assert len(ids) == 1 and ids == set(pd.read_csv(problems, dtype=str)["run_id"])
         assert len(pd.read_csv(scores)) == 2 * (ROWS_PER_FILE - ROWS_PER_FILE // EMPTY_EVERY)
         rules = pd.read_csv(problems)["rule"]
         assert (rules == "no_answers").sum() == 2 * ROWS_PER_FILE // EMPTY_EVERY

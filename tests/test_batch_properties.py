@@ -54,7 +54,10 @@ def write_file(path: Path, prefix: str, damage: list[tuple[int, str]]) -> Path:
 
 
 def outcome(result, out: Path) -> tuple:
-    scores = pd.read_csv(out) if result.output is not None else pd.DataFrame()
+    # the run id (a column of both files) differs from run to run by design
+    scores = (
+        pd.read_csv(out).drop(columns="run_id") if result.output is not None else pd.DataFrame()
+    )
     problems = sorted(
         (Path(p.file).name, p.row or 0, p.column or "", p.rule, p.message) for p in result.problems
     )

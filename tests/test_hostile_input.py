@@ -521,6 +521,53 @@ def test_far_cell_reference_without_dimension(tmp_path):
     assert "far.xlsx" in message
 
 
+def test_sheet_spanning_more_cells_than_its_bytes_can_hold(tmp_path):
+    """Issue 10, case 8: two cells (A1 and AN1000000) span 40 million cells, inside every other
+    bound (50 million cells, Excel's sheet size), from a file of a few KB; a dense reader would
+    allocate gigabytes for it. Refused by the bound on cells per byte of the file."""
+    sheet = (
+        SHEET_HEAD + '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>fit_1</t></is></c></row>'
+        '<row r="1000000"><c r="AN1000000"><v>1</v></c></row></sheetData></worksheet>'
+    ).encode()
+    path = crafted(tmp_path / "sparse.xlsx", {"xl/worksheets/sheet1.xml": sheet})
+    size = path.stat().st_size
+    assert size < 10_000
+    message = refused(path, r"uses cells up to row 1,000,000, column 40", ReadLimits())
+    assert f"(40,000,000 cells) from a file of {size:,} bytes" in message
+    assert "more than 20 cells per byte" in message and "max_cells_per_byte" in message
+    # the same sheet with a larger allowance passes the scan (reading it is the caller's risk)
+    [extent] = check_workbook(path, ReadLimits(max_cells_per_byte=10**5)).values()
+    assert (extent.used_rows, extent.used_cols) == (1_000_000, 40)
+    # a declared span is bounded alike
+    declared = (
+        SHEET_HEAD + '<dimension ref="A1:AN1000000"/><sheetData><row r="1"><c r="A1" '
+        't="inlineStr"><is><t>fit_1</t></is></c></row></sheetData></worksheet>'
+    ).encode()
+    path = crafted(tmp_path / "declared.xlsx", {"xl/worksheets/sheet1.xml": declared})
+    refused(path, r"declares row 1,000,000, column 40 \(40,000,000 cells\)", ReadLimits())
+
+
+def test_sheets_within_the_per_byte_bound_read(tmp_path):
+    """A small file may span up to a million cells (ReadLimits.small_sheet_cells)."""
+    sheet = (
+        SHEET_HEAD + '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>fit_1</t></is></c></row>'
+        '<row r="20000"><c r="A20000"><v>1</v></c></row></sheetData></worksheet>'
+    ).encode()
+    path = crafted(tmp_path / "tall.xlsx", {"xl/worksheets/sheet1.xml": sheet})
+    [extent] = check_workbook(path).values()
+    assert extent.used_rows == 20_000
+
+
+def test_parts_inflating_past_the_ratio_together(tmp_path):
+    """Each part under 1 MB escapes the per-part ratio; together they inflate over 200 times the
+    file's bytes."""
+    extra = {f"xl/pad{i}.xml": b" " * 900_000 for i in range(3)}
+    path = crafted(tmp_path / "parts.xlsx", {}, extra)
+    assert path.stat().st_size < 20_000
+    message = refused(path, r"parts inflate to more than 200 times the file's", ReadLimits())
+    assert "max_ratio" in message
+
+
 def test_billion_laughs(tmp_path):
     entities = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10 if i else "lol"}">' for i in range(10))
     bomb = f'<?xml version="1.0"?><!DOCTYPE sst [{entities}]>'

@@ -39,7 +39,7 @@ from instrument.check import SeenIds, blank_ids, check_responses, hash_ids, plac
 from instrument.errors import DataError, MHDQError, UsageError
 from instrument.io.safety import DEFAULT_LIMITS, ReadLimits
 from instrument.norms import NormTable
-from instrument.problems import Problem, shorten
+from instrument.problems import Problem, problems_frame, shorten
 from instrument.read import iter_response_chunks, read_header
 from instrument.readers.assemble import SYNTHETIC_COLUMN
 from instrument.responses import ResponseTable
@@ -61,6 +61,20 @@ KNOWN_EXTENSIONS = (
 )
 #: Columns that lead every output table.
 ID_COLUMNS = ["respondent_id", "source_file", "source_row"]
+#: Column of both published files holding the id of the run that wrote them.
+RUN_ID_COLUMN = "run_id"
+#: Rule of the problem list's first record, the run's summary.
+RUN_RULE = "run"
+
+
+def new_run_id() -> str:
+    """A fresh run id: 12 random hex digits (48 bits; two runs share one with probability
+    about 2**-48)."""
+    import secrets
+
+    return secrets.token_hex(6)
+
+
 DEFAULT_CHUNK_ROWS = 100_000
 ENGINES = ("local", "dask")
 
@@ -223,6 +237,10 @@ class BatchResult:
         carry it too.
     reasons : tuple of str
         Why each of ``unreadable`` could not be read (same order), for the console.
+    run_id : str or None
+        The run's id, written in the ``run_id`` column of both published files (every row of
+        the scores; the problem list's first record, rule ``run``, and every other record), so
+        that two files can be told to belong to the same run. None when nothing was written.
     """
 
     files: tuple[str, ...]
@@ -235,6 +253,7 @@ class BatchResult:
     unreadable: tuple[str, ...] = ()
     synthetic: bool = False
     reasons: tuple[str, ...] = ()
+    run_id: str | None = None
 
     def _log(self) -> ProblemLog:
         if isinstance(self.problems, ProblemLog):
@@ -419,7 +438,10 @@ def process_chunk(
                 {f"{item_id}__na": na[item_id].to_numpy() for item_id in instrument.item_ids}
             )
         output = pd.DataFrame(columns)
-    hashes = checked.id_hashes if selector is None else checked.id_hashes[kept]
+    all_hashes = checked.id_hashes
+    if all_hashes is None:  # check_responses always sets them; None only in hand-made results
+        all_hashes = np.zeros(checked.n_rows, dtype="uint64")
+    hashes = all_hashes if selector is None else all_hashes[kept]
     counts = code_counts(codes, instrument) if with_counts else None
     return ChunkResult(output, hashes, checked.problems, checked.n_rows, checked.n_rejected, counts)
 
@@ -985,6 +1007,8 @@ def _run_locked(
     )
     if synthetic:
         labels[SYNTHETIC_COLUMN] = "Synthetic (simulated) data"
+    run_id = new_run_id()
+    labels[RUN_ID_COLUMN] = "Run that wrote this file (the same id is in its problem list)"
     for scorer in item_scorers:
         labels.update(scorer.labels(instrument))
     if norms is not None:
@@ -1001,6 +1025,7 @@ def _run_locked(
     measure.update({"respondent_id": "nominal", "source_file": "nominal", "source_row": "scale"})
     if synthetic:
         measure[SYNTHETIC_COLUMN] = "nominal"
+    measure[RUN_ID_COLUMN] = "nominal"
     value_labels = {}
     language = instrument.check_language(lang)
     for name in options.keep:  # a grouping question carried into the output keeps its labels
@@ -1031,6 +1056,7 @@ def _run_locked(
                 scheduler=scheduler,
                 scratch=out.parent,
             ):
+                output[RUN_ID_COLUMN] = pd.array(np.full(len(output), run_id, dtype=object), "str")
                 behind.put(output)
         except BaseException:
             behind.cancel()
@@ -1045,8 +1071,20 @@ def _run_locked(
             writer.finish()
         else:
             writer.abort()
+        summary = Problem(
+            str(out),
+            None,
+            None,
+            None,
+            RUN_RULE,
+            "info",
+            f"run {run_id}: {tally.n_read:,} rows read = {n_scored:,} scored + "
+            f"{tally.n_rejected:,} rejected; "
+            + (f"scores in {out.name}" if publish_scores else "no scores file written"),
+        )
+        problems_writer.write(_problem_columns(problems_frame([summary]), run_id))
         for frame in log.frames():
-            problems_writer.write(_problem_columns(frame))
+            problems_writer.write(_problem_columns(frame, run_id))
         problems_writer.finish()
         # Both files are complete; publish them one right after the other.
         written = None
@@ -1071,13 +1109,17 @@ def _run_locked(
         tuple(tally.unreadable),
         synthetic,
         tuple(tally.reasons),
+        run_id,
     )
 
 
-def _problem_columns(frame: pd.DataFrame) -> pd.DataFrame:
+def _problem_columns(frame: pd.DataFrame, run_id: str) -> pd.DataFrame:
     frame = frame.copy()
+    # text, also where a column holds only blanks (the run record has no column or value): the
+    # first frame fixes the file's schema
     for column in ("file", "column", "value", "rule", "severity", "message"):
-        frame[column] = frame[column].astype(object)
+        frame[column] = pd.array(frame[column].to_numpy(dtype=object), dtype="str")
+    frame[RUN_ID_COLUMN] = pd.array(np.full(len(frame), run_id, dtype=object), dtype="str")
     return frame
 
 

@@ -68,6 +68,15 @@ class ReadLimits:
     max_text_bytes : int, default 1,000,000,000
         Most text the cells of one sheet may expand to through the shared-string table (a
         million cells pointing at one 30,000-character string are 30 GB of text once read).
+    max_cells_per_byte : int, default 20
+        Most cells (rows x columns, declared or used) a worksheet may span per byte of the
+        workbook file, once past ``small_sheet_cells``: a dense reader allocates every cell of
+        the span (about 70 bytes each), so without it a 128 KB file inside the other bounds
+        made 3.6 GB of work. Genuine sheets span 0.2 to 2 cells per byte of ``.xlsx``.
+    small_sheet_cells : int, default 1,000,000
+        Cells a worksheet may span whatever the file's size (``max_cells_per_byte`` starts
+        past it). The whole workbook's decompressed size is likewise bounded by ``max_ratio``
+        times the file's size once past 1 MB.
     """
 
     max_file_bytes: int = 2 * 1024**3
@@ -79,6 +88,8 @@ class ReadLimits:
     max_cells: int = 50_000_000
     max_field_chars: int = 131_072
     max_text_bytes: int = 1_000_000_000
+    max_cells_per_byte: int = 20
+    small_sheet_cells: int = 1_000_000
 
     def __post_init__(self) -> None:
         for name in (
@@ -90,6 +101,8 @@ class ReadLimits:
             "max_cells",
             "max_field_chars",
             "max_text_bytes",
+            "max_cells_per_byte",
+            "small_sheet_cells",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -239,6 +252,7 @@ def check_workbook(path: str | Path, limits: ReadLimits = DEFAULT_LIMITS) -> dic
                 extent = scanner.extent()
                 if extent is not None:
                     _check_extent(name, extent, limits)
+                    _check_span_per_byte(name, extent, size, limits)
                     extents[info.filename] = extent
     return extents
 
@@ -258,6 +272,25 @@ def _check_extent(name: str, extent: SheetExtent, limits: ReadLimits) -> None:
                 f"{name}: worksheet part {extent.member} {label} row {rows:,}, column {cols:,}: more than "
                 f"allowed ({limits.max_rows:,} rows, {limits.max_cols:,} columns, {limits.max_cells:,} cells); "
                 "save the data as CSV or raise the limits"
+            )
+
+
+def _check_span_per_byte(name: str, extent: SheetExtent, size: int, limits: ReadLimits) -> None:
+    """Refuse a sheet spanning more cells than its file's bytes can honestly hold (issue 10,
+    case 8: amplification per input byte)."""
+    allowed = max(limits.small_sheet_cells, limits.max_cells_per_byte * size)
+    for label, rows, cols in (
+        ("declares", extent.declared_rows, extent.declared_cols),
+        ("uses cells up to", extent.used_rows, extent.used_cols),
+    ):
+        if rows * cols > allowed:
+            raise DataError(
+                f"{name}: worksheet part {extent.member} {label} row {rows:,}, column {cols:,} "
+                f"({rows * cols:,} cells) from a file of {size:,} bytes: more than "
+                f"{limits.max_cells_per_byte:,} cells per byte of the file allowed past "
+                f"{limits.small_sheet_cells:,} cells (reading it would allocate every cell); the "
+                "sheet is mostly empty space or crafted: save the data as CSV, or raise "
+                "ReadLimits.max_cells_per_byte (Python API)"
             )
 
 
@@ -352,9 +385,8 @@ class _PartScanner:
 
     # --- shared strings -----------------------------------------------------------------------
     def _strings_start(self, name: str, attrs: dict) -> None:
-        if name.rpartition(":")[2] == "si":
-            if self.parser is not None:
-                self.starts.append(self.parser.CurrentByteIndex)
+        if name.rpartition(":")[2] == "si" and self.parser is not None:
+            self.starts.append(self.parser.CurrentByteIndex)
 
     def string_sizes(self) -> np.ndarray:
         """Bytes of each ``<si>`` entry of the shared-string table (markup included: an upper bound)."""
@@ -513,6 +545,12 @@ def _inflate(
                 raise DataError(
                     f"{name}: part {info.filename} inflates more than {limits.max_ratio:g} times its compressed "
                     "size; refused as a possible zip bomb"
+                )
+            if total + member_out > _CHUNK and total + member_out > limits.max_ratio * size:
+                raise DataError(
+                    f"{name}: the workbook's parts inflate to more than {limits.max_ratio:g} times "
+                    f"the file's {size:,} bytes (at part {info.filename}); refused as a possible zip "
+                    "bomb (raise ReadLimits.max_ratio in the Python API for genuine files)"
                 )
             scanner.feed(out, name)
             if inflater is not None and inflater.eof:

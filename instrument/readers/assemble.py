@@ -204,7 +204,7 @@ class Matcher:
                 )
             )
         severity = "warning" if missing else "info"
-        for name, role in zip(names, roles):
+        for name, role in zip(names, roles, strict=True):
             if role.kind == "unknown":
                 hint = " (if it holds an item, map it with rename=)" if missing else ""
                 label = repr(shorten(name, 40)) if name else "(a column without a name)"
@@ -231,17 +231,17 @@ class Matcher:
                         f"column {name!r} identifies a person or device and is not read",
                     )
                 )
-        for key in self.rename:
-            if key not in renamed_keys:
+        for unused in self.rename:
+            if unused not in renamed_keys:
                 problems.append(
                     Problem(
                         source,
                         None,
-                        key,
+                        unused,
                         None,
                         "rename_unused",
                         "warning",
-                        f"rename= names column {key!r}, which the file does not have",
+                        f"rename= names column {unused!r}, which the file does not have",
                     )
                 )
         if value_labels:
@@ -344,7 +344,7 @@ class Matcher:
 
     def _compare_value_labels(self, value_labels, names, roles, source) -> list[Problem]:
         out = []
-        for name, role in zip(names, roles):
+        for name, role in zip(names, roles, strict=True):
             if role.kind != "item" or name not in value_labels:
                 continue
             known = self.item_labels[role.target]
@@ -419,7 +419,7 @@ class Matcher:
         meta = self._meta(raw, plan, index, source, platform)
         value_labels = {
             role.target: raw.value_labels[name]
-            for name, role in zip(raw.names, plan.roles)
+            for name, role in zip(raw.names, plan.roles, strict=True)
             if role.kind == "item" and name in raw.value_labels
         }
         return ResponseTable(
@@ -508,7 +508,9 @@ class Matcher:
         summaries = {plan.roles[i].target: i for i in plan.columns("choice_summary")}
         options: dict[str, dict[int, int]] = {}
         for i in plan.columns("choice"):
-            options.setdefault(plan.roles[i].target, {})[plan.roles[i].code] = i
+            code = plan.roles[i].code
+            if code is not None:  # a choice column always has its code
+                options.setdefault(plan.roles[i].target, {})[code] = i
         for q in self.instrument.background:
             recode = self.recode.get(q.id)
             if q.type == "multiple_choice":
@@ -546,7 +548,7 @@ class Matcher:
         out = {f"{q.id}_{code}": np.full(len(rows), np.nan) for code in codes}
         array = as_values(values)
         if array.dtype.kind == "f":
-            array = np.where(np.isnan(array), None, array).astype(object)
+            array = np.where(np.isnan(array), np.array(None, dtype=object), array).astype(object)
         cache: dict[Any, tuple] = {}
         for r, cell in enumerate(array):
             if cell is None or (isinstance(cell, float) and np.isnan(cell)):
@@ -906,7 +908,7 @@ def _frame(data: dict[str, np.ndarray], index: pd.RangeIndex) -> pd.DataFrame:
 def _scale_labels(scale) -> dict[str, int]:
     out: dict[str, int] = {}
     for labels in scale.labels.values():
-        for code, label in zip(scale.codes, labels):
+        for code, label in zip(scale.codes, labels, strict=False):
             out.setdefault(normalise(label), code)
     if scale.not_applicable is not None:
         for label in scale.not_applicable_label.values():
@@ -1023,7 +1025,8 @@ def _check_recode(recode, instrument) -> dict[str, dict]:
         key = ALL_ITEMS if target == ALL_ITEMS else ids.get(str(target).casefold())
         if key is None:
             raise ValueError(
-                f"recode: {target!r} is not an item or background id of {instrument.metadata.short_name} (or '*' for every item)"
+                f"recode: {target!r} is not an item or background id of "
+                f"{instrument.metadata.short_name} (or '*' for every item)"
             )
         if not isinstance(mapping, Mapping):
             raise ValueError(f"recode[{target!r}]: must map file values to codes")
