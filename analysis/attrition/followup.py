@@ -151,61 +151,21 @@ def join_followup(
     >>> sorted({p.rule for p in joined.problems})
     ['duplicate_id', 'no_baseline', 'no_followup']
     """
-    if competing_as not in COMPETING_AS:
-        raise ValueError(
-            f"competing_as: must be one of {', '.join(COMPETING_AS)}; got {competing_as!r}"
-        )
-    if unit not in UNITS:
-        raise ValueError(f"unit: must be one of {', '.join(UNITS)}; got {unit!r}")
-    for name, frame, source in (
-        (event, followup, followup_file),
-        (time, followup, followup_file),
-        (competing, followup, followup_file),
-        (followup_date, followup, followup_file),
-        (baseline_date, baseline, baseline_file),
-    ):
-        if name is not None and name not in frame.columns:
-            raise ValueError(
-                f"{source}: no column {name!r}; columns are "
-                f"{', '.join(map(str, frame.columns[:20]))}"
-            )
-    if (baseline_date is None) != (followup_date is None):
-        raise ValueError("baseline_date, followup_date: give both date columns or neither")
+    _check_join_options(
+        baseline,
+        followup,
+        columns=(event, time, competing, followup_date, baseline_date),
+        competing_as=competing_as,
+        unit=unit,
+        baseline_file=baseline_file,
+        followup_file=followup_file,
+    )
     problems: list[Problem] = []
     base_ids = _ids(baseline, id_column, baseline_file)
     fu_ids = _ids(followup, id_column, followup_file)
 
-    def dup_mask(ids: pd.Series, source: str) -> np.ndarray:
-        dup = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
-        missing = ids.isna().to_numpy() | (ids == "").fillna(True).to_numpy()
-        for pos in np.flatnonzero(dup):
-            problems.append(
-                Problem(
-                    source,
-                    _row(pos),
-                    id_column,
-                    None,
-                    "duplicate_id",
-                    "error",
-                    "respondent ID appears more than once; none of its rows is used",
-                )
-            )
-        for pos in np.flatnonzero(missing):
-            problems.append(
-                Problem(
-                    source,
-                    _row(pos),
-                    id_column,
-                    None,
-                    "missing_id",
-                    "error",
-                    "row without a respondent ID cannot be joined",
-                )
-            )
-        return dup | missing
-
-    base_bad = dup_mask(base_ids, baseline_file)
-    fu_bad = dup_mask(fu_ids, followup_file)
+    base_bad = _id_problems(base_ids, baseline_file, id_column, problems)
+    fu_bad = _id_problems(fu_ids, followup_file, id_column, problems)
     dup_ids = set(base_ids[base_bad].dropna()) | set(fu_ids[fu_bad].dropna())
     base_ok = ~base_bad & ~base_ids.isin(dup_ids).to_numpy()
     fu_ok = ~fu_bad & ~fu_ids.isin(dup_ids).to_numpy()
@@ -279,75 +239,24 @@ def join_followup(
     times = np.full(len(fu), np.nan)
     design = "status"
     if baseline_date is not None:
-        b_dates = pd.Series(
-            pd.to_datetime(baseline.loc[base_ok, baseline_date], errors="coerce").to_numpy(),
-            index=base_ids[base_ok].to_numpy(),
+        elapsed, bad_date = _date_problems(
+            baseline.loc[base_ok, baseline_date],
+            base_ids[base_ok],
+            fu,
+            fu_pos,
+            keep,
+            followup_date=followup_date,
+            followup_file=followup_file,
+            problems=problems,
         )
-        f_dates = pd.to_datetime(fu[followup_date], errors="coerce")
-        b_for_fu = b_dates.reindex(fu["_id"].to_numpy()).to_numpy()
-        elapsed = (f_dates.to_numpy() - b_for_fu) / np.timedelta64(1, "D")
-        no_date = np.isnan(elapsed)
-        for pos in fu_pos[no_date & keep]:
-            problems.append(
-                Problem(
-                    followup_file,
-                    _row(pos),
-                    followup_date,
-                    None,
-                    "missing_date",
-                    "error",
-                    "baseline or follow-up date missing or not a date",
-                )
-            )
-        before = ~no_date & (elapsed < 0)
-        for pos in fu_pos[before & keep]:
-            problems.append(
-                Problem(
-                    followup_file,
-                    _row(pos),
-                    followup_date,
-                    None,
-                    "followup_before_baseline",
-                    "error",
-                    "follow-up date is before the baseline date",
-                )
-            )
-        keep &= ~no_date & ~before
+        keep &= ~bad_date
         if time is None:
             times = elapsed / UNITS[unit]
             design = "time"
     if time is not None:
         design = "time"
-        times = pd.to_numeric(fu[time], errors="coerce").to_numpy(dtype=float)
-        missing_t = np.isnan(times)
-        for pos, value in zip(
-            fu_pos[missing_t & keep], fu[time].to_numpy()[missing_t & keep], strict=True
-        ):
-            problems.append(
-                Problem(
-                    followup_file,
-                    _row(pos),
-                    time,
-                    None if pd.isna(value) else shorten(value),
-                    "missing_time",
-                    "error",
-                    "time to disengagement or censoring is missing or not a number",
-                )
-            )
-        negative = ~missing_t & (times < 0)
-        for pos in fu_pos[negative & keep]:
-            problems.append(
-                Problem(
-                    followup_file,
-                    _row(pos),
-                    time,
-                    None,
-                    "negative_time",
-                    "error",
-                    "time must be zero or more",
-                )
-            )
-        keep &= ~missing_t & ~negative
+        times, bad_time = _time_problems(fu, fu_pos, keep, time, followup_file, problems)
+        keep &= ~bad_time
     ev = (status == 1).to_numpy() | comp
     ev = np.where(comp & (competing_as == "censored"), False, ev)
     outcome = pd.DataFrame(
@@ -391,6 +300,168 @@ def join_followup(
         competing_as=competing_as,
         baseline_file=baseline_file,
     )
+
+
+def _check_join_options(
+    baseline: pd.DataFrame,
+    followup: pd.DataFrame,
+    *,
+    columns: tuple[str | None, str | None, str | None, str | None, str | None],
+    competing_as: str,
+    unit: str,
+    baseline_file: str,
+    followup_file: str,
+) -> None:
+    """Refuse unknown options and columns (event, time, competing, follow-up date, baseline date)."""
+    event, time, competing, followup_date, baseline_date = columns
+    if competing_as not in COMPETING_AS:
+        raise ValueError(
+            f"competing_as: must be one of {', '.join(COMPETING_AS)}; got {competing_as!r}"
+        )
+    if unit not in UNITS:
+        raise ValueError(f"unit: must be one of {', '.join(UNITS)}; got {unit!r}")
+    for name, frame, source in (
+        (event, followup, followup_file),
+        (time, followup, followup_file),
+        (competing, followup, followup_file),
+        (followup_date, followup, followup_file),
+        (baseline_date, baseline, baseline_file),
+    ):
+        if name is not None and name not in frame.columns:
+            raise ValueError(
+                f"{source}: no column {name!r}; columns are "
+                f"{', '.join(map(str, frame.columns[:20]))}"
+            )
+    if (baseline_date is None) != (followup_date is None):
+        raise ValueError("baseline_date, followup_date: give both date columns or neither")
+
+
+def _id_problems(
+    ids: pd.Series, source: str, id_column: str, problems: list[Problem]
+) -> np.ndarray:
+    """Record duplicate and missing IDs in ``problems``; returns the mask of those rows."""
+    dup = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
+    missing = ids.isna().to_numpy() | (ids == "").fillna(True).to_numpy()
+    for pos in np.flatnonzero(dup):
+        problems.append(
+            Problem(
+                source,
+                _row(pos),
+                id_column,
+                None,
+                "duplicate_id",
+                "error",
+                "respondent ID appears more than once; none of its rows is used",
+            )
+        )
+    for pos in np.flatnonzero(missing):
+        problems.append(
+            Problem(
+                source,
+                _row(pos),
+                id_column,
+                None,
+                "missing_id",
+                "error",
+                "row without a respondent ID cannot be joined",
+            )
+        )
+    return dup | missing
+
+
+def _date_problems(
+    baseline_dates: pd.Series,
+    baseline_ids: pd.Series,
+    fu: pd.DataFrame,
+    fu_pos: np.ndarray,
+    keep: np.ndarray,
+    *,
+    followup_date: str | None,
+    followup_file: str,
+    problems: list[Problem],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Days from baseline to follow-up, recording missing and reversed dates of kept rows.
+
+    Returns the days and the mask of follow-up rows whose dates cannot be used.
+    """
+    b_dates = pd.Series(
+        pd.to_datetime(baseline_dates, errors="coerce").to_numpy(),
+        index=baseline_ids.to_numpy(),
+    )
+    f_dates = pd.to_datetime(fu[followup_date], errors="coerce")
+    b_for_fu = b_dates.reindex(fu["_id"].to_numpy()).to_numpy()
+    elapsed = (f_dates.to_numpy() - b_for_fu) / np.timedelta64(1, "D")
+    no_date = np.isnan(elapsed)
+    for pos in fu_pos[no_date & keep]:
+        problems.append(
+            Problem(
+                followup_file,
+                _row(pos),
+                followup_date,
+                None,
+                "missing_date",
+                "error",
+                "baseline or follow-up date missing or not a date",
+            )
+        )
+    before = ~no_date & (elapsed < 0)
+    for pos in fu_pos[before & keep]:
+        problems.append(
+            Problem(
+                followup_file,
+                _row(pos),
+                followup_date,
+                None,
+                "followup_before_baseline",
+                "error",
+                "follow-up date is before the baseline date",
+            )
+        )
+    return elapsed, no_date | before
+
+
+def _time_problems(
+    fu: pd.DataFrame,
+    fu_pos: np.ndarray,
+    keep: np.ndarray,
+    time: str,
+    followup_file: str,
+    problems: list[Problem],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The follow-up times, recording missing and negative times of kept rows.
+
+    Returns the times and the mask of follow-up rows whose time cannot be used.
+    """
+    times = pd.to_numeric(fu[time], errors="coerce").to_numpy(dtype=float)
+    missing_t = np.isnan(times)
+    for pos, value in zip(
+        fu_pos[missing_t & keep], fu[time].to_numpy()[missing_t & keep], strict=True
+    ):
+        problems.append(
+            Problem(
+                followup_file,
+                _row(pos),
+                time,
+                None if pd.isna(value) else shorten(value),
+                "missing_time",
+                "error",
+                "time to disengagement or censoring is missing or not a number",
+            )
+        )
+    negative = ~missing_t & (times < 0)
+    for pos in fu_pos[negative & keep]:
+        problems.append(
+            Problem(
+                followup_file,
+                _row(pos),
+                time,
+                None,
+                "negative_time",
+                "error",
+                "time must be zero or more",
+            )
+        )
+    return times, missing_t | negative
 
 
 def complete_cases(

@@ -19,7 +19,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -467,6 +469,192 @@ def _robust_catml(
     }
 
 
+def _model_statistics(
+    x: np.ndarray, items: list[str], missing: str, statistics: OrdinalStatistics | None
+) -> OrdinalStatistics:
+    """Ordinal statistics of the model's rows ``x``: computed, or checked and taken from ``statistics``."""
+    pairwise = missing == "pairwise"
+    if statistics is None:
+        return ordinal_statistics(pd.DataFrame(x, columns=items), missing=missing)
+    if not isinstance(statistics, OrdinalStatistics):
+        raise TypeError(f"statistics: expected OrdinalStatistics, got {type(statistics).__name__}")
+    if statistics.missing != missing:
+        raise ValueError(
+            f"statistics: computed with missing={statistics.missing!r}, but the model uses "
+            f"missing={missing!r}"
+        )
+    if pairwise and statistics.n_obs < len(x):
+        raise ValueError(
+            f"statistics: computed on {statistics.n_obs} rows, fewer than the {len(x)} rows "
+            "the model uses; compute them with ordinal_statistics on the same data"
+        )
+    if not pairwise and statistics.n_obs != len(x):
+        raise ValueError(
+            f"statistics: computed on {statistics.n_obs} rows, but the model uses {len(x)} "
+            "complete rows of "
+            "data; compute them with ordinal_statistics on the rows the model uses"
+        )
+    st = statistics.subset(items)
+    if pairwise and st.n_obs != len(x):
+        # rows without any of the model's items add nothing to the sums of the
+        # estimating equations: acov is unchanged, only N (Γ = N·acov) is the model's own
+        st = dataclasses.replace(st, n_obs=len(x))
+    return st
+
+
+def _minimise_dwls(
+    model_r: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    th: np.ndarray,
+    r: np.ndarray,
+    w: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, bool]:
+    """Minimise the DWLS discrepancy by Gauss-Newton with step halving; returns th, σ, J, F, converged."""
+    converged = False
+    sig, J = model_r(th)
+    F = float(np.sum(w * (r - sig) ** 2))
+    for _ in range(200):
+        H = J.T @ (w[:, None] * J)
+        g = J.T @ (w * (r - sig))
+        try:
+            step = np.linalg.solve(H, g)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(H, g, rcond=None)[0]
+        a = 1.0
+        while a > 1e-6:
+            sig2, J2 = model_r(th + a * step)
+            F2 = float(np.sum(w * (r - sig2) ** 2))
+            if F2 <= F + 1e-15:
+                break
+            a /= 2
+        else:
+            break
+        th, sig, J, F_old, F = th + a * step, sig2, J2, F, F2
+        if np.max(np.abs(a * step)) < 1e-10 or abs(F_old - F) < 1e-15 * max(1.0, F):
+            converged = True
+            break
+    return th, sig, J, F, converged
+
+
+def _cfi_tli(t_m: float, t_b: float, df: int, pst: int) -> tuple[float, float]:
+    """CFI and TLI of a model statistic ``t_m`` on ``df`` against a baseline ``t_b`` on ``pst``."""
+    den = max(t_b - pst, t_m - df, 0.0)
+    cfi = 1 - max(t_m - df, 0.0) / den if den > 0 else 1.0
+    tli = (t_b / pst - t_m / df) / (t_b / pst - 1) if df > 0 else math.nan
+    return cfi, tli
+
+
+def _dwls_fit_measures(
+    r: np.ndarray,
+    sig: np.ndarray,
+    J: np.ndarray,
+    w: np.ndarray,
+    Hinv: np.ndarray,
+    Grr: np.ndarray,
+    R: np.ndarray,
+    sigma_hat: np.ndarray,
+    s: np.ndarray,
+    *,
+    F: float,
+    N: int,
+    p: int,
+    nth: int,
+) -> pd.Series:
+    """lavaan's fit measures of a DWLS fit: naive, scaled-shifted and robust (``fitMeasures``)."""
+    res = r - sig
+    q = J.shape[1]
+    pst = len(r)
+    df = pst - q
+    T = (N - 1) * F
+    W = np.diag(w)
+    WJ = w[:, None] * J
+    U = W - WJ @ Hinv @ WJ.T
+    if df > 0:
+        Ts, a_, b_ = _scaled_shifted(T, df, U @ Grr)
+    else:
+        Ts, a_, b_ = T, math.nan, math.nan
+    Tb = (N - 1) * float(np.sum(w * r**2))
+    Tbs, _, _ = _scaled_shifted(Tb, pst, w[:, None] * Grr)
+
+    # lavaan's naive and scaled RMSEA intervals for DWLS divide by N − 1, as the point values
+    ci = rmsea_interval(T, df, N - 1) if df > 0 else (math.nan,) * 3
+    ci_s = rmsea_interval(Ts, df, N - 1) if df > 0 else (math.nan,) * 3
+    cfi, tli = _cfi_tli(T, Tb, df, pst)
+    cfi_s, tli_s = _cfi_tli(Ts, Tbs, df, pst)
+    rm = lambda tt: math.sqrt(max(tt - df, 0.0) / (df * (N - 1))) if df > 0 else math.nan  # noqa: E731
+    robust = _robust_catml(R, sigma_hat, s, J, w, Hinv, Grr, N, df)
+    return pd.Series(
+        {
+            "npar": nth + q,
+            "chisq": T,
+            "df": df,
+            "pvalue": float(special.chdtrc(df, T)) if df > 0 else math.nan,
+            "chisq_scaled": Ts,
+            "df_scaled": df,
+            "pvalue_scaled": float(special.chdtrc(df, Ts)) if df > 0 else math.nan,
+            "scaling_factor": 1 / a_ if df > 0 else math.nan,
+            "shift_parameter": b_,
+            "baseline_chisq": Tb,
+            "baseline_df": pst,
+            "baseline_chisq_scaled": Tbs,
+            "cfi": cfi,
+            "tli": tli,
+            "rmsea": rm(T),
+            "rmsea_ci_lower": ci[1],
+            "rmsea_ci_upper": ci[2],
+            "cfi_scaled": cfi_s,
+            "tli_scaled": tli_s,
+            "rmsea_scaled": rm(Ts),
+            "rmsea_ci_lower_scaled": ci_s[1],
+            "rmsea_ci_upper_scaled": ci_s[2],
+            **robust,
+            "srmr": math.sqrt(float(res @ res) / (p * (p + 1) / 2)),
+            "ntotal": N,
+        },
+        name="value",
+        dtype=float,
+    )
+
+
+def _estimates_table(
+    t: Any,
+    theta: np.ndarray,
+    se_full: np.ndarray,
+    resid_free: set[int],
+    lat_sd: np.ndarray,
+    st: OrdinalStatistics,
+    items: list[str],
+) -> pd.DataFrame:
+    """Parameter table (lavaan's ``parameterEstimates`` columns and ``std.all``), thresholds last."""
+    N, nth = st.n_obs, st.n_thresholds
+    rows = []
+    for k in range(len(t.mat)):
+        mat, rr, cc = t.mat[k], t.row[k], t.col[k]
+        free = t.free[k] > 0
+        est = theta[t.free[k] - 1] if free else t.value[k]
+        derived = free and (t.free[k] - 1) in resid_free
+        se = 0.0 if (not free or derived) else se_full[t.free[k] - 1]
+        if mat == 0:  # loading
+            std = est * lat_sd[cc]
+        elif mat == 1:
+            std = est * lat_sd[cc] / lat_sd[rr]
+        elif mat == 2:
+            std = est / (lat_sd[rr] * lat_sd[cc])
+        else:
+            std = est
+        rows.append((t.lhs[k], t.op[k], t.rhs[k], est, se, free and not derived, std))
+    se_th = np.sqrt(np.diag(st.acov)[:nth] * N / (N - 1))  # acov = Γ/N; lavaan: Γ/(N − 1)
+    k = 0
+    for item, tau in zip(items, st.thresholds, strict=True):
+        for n_t, v in enumerate(tau, 1):
+            rows.append((item, "|", f"t{n_t}", float(v), float(se_th[k]), True, float(v)))
+            k += 1
+    table = pd.DataFrame(rows, columns=["lhs", "op", "rhs", "est", "se", "tested", "std_all"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["z"] = np.where(table["tested"], table["est"] / table["se"], np.nan)
+    table["pvalue"] = np.where(table["tested"], 2 * special.ndtr(-np.abs(table["z"])), np.nan)
+    return table[["lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all"]]
+
+
 class OrdinalCFA(CFA):
     """CFA of ordinal items by DWLS on polychoric correlations with a robust test (WLSMV).
 
@@ -604,34 +792,7 @@ class OrdinalCFA(CFA):
         # pairwise: every respondent with at least one answer (lavaan drops empty rows)
         x = prepare_data(data, model.observed, "ml" if pairwise else "listwise")
         items = list(model.observed)
-        if statistics is None:
-            st = ordinal_statistics(pd.DataFrame(x, columns=items), missing=self.missing)
-        elif not isinstance(statistics, OrdinalStatistics):
-            raise TypeError(
-                f"statistics: expected OrdinalStatistics, got {type(statistics).__name__}"
-            )
-        elif statistics.missing != self.missing:
-            raise ValueError(
-                f"statistics: computed with missing={statistics.missing!r}, but the model uses "
-                f"missing={self.missing!r}"
-            )
-        elif pairwise and statistics.n_obs < len(x):
-            raise ValueError(
-                f"statistics: computed on {statistics.n_obs} rows, fewer than the {len(x)} rows "
-                "the model uses; compute them with ordinal_statistics on the same data"
-            )
-        elif not pairwise and statistics.n_obs != len(x):
-            raise ValueError(
-                f"statistics: computed on {statistics.n_obs} rows, but the model uses {len(x)} "
-                "complete rows of "
-                "data; compute them with ordinal_statistics on the rows the model uses"
-            )
-        else:
-            st = statistics.subset(items)
-            if pairwise and st.n_obs != len(x):
-                # rows without any of the model's items add nothing to the sums of the
-                # estimating equations: acov is unchanged, only N (Γ = N·acov) is the model's own
-                st = dataclasses.replace(st, n_obs=len(x))
+        st = _model_statistics(x, items, self.missing, statistics)
         N, p = st.n_obs, len(items)
         nth = st.n_thresholds
         G = N * st.acov
@@ -663,30 +824,7 @@ class OrdinalCFA(CFA):
             sigma, _, dS, _ = struct.derivatives(full(th), 0)
             return sigma[s[:, 0], s[:, 1]], dS[keep][:, s[:, 0], s[:, 1]].T
 
-        th = base[keep]
-        converged = False
-        sig, J = model_r(th)
-        F = float(np.sum(w * (r - sig) ** 2))
-        for _ in range(200):
-            H = J.T @ (w[:, None] * J)
-            g = J.T @ (w * (r - sig))
-            try:
-                step = np.linalg.solve(H, g)
-            except np.linalg.LinAlgError:
-                step = np.linalg.lstsq(H, g, rcond=None)[0]
-            a = 1.0
-            while a > 1e-6:
-                sig2, J2 = model_r(th + a * step)
-                F2 = float(np.sum(w * (r - sig2) ** 2))
-                if F2 <= F + 1e-15:
-                    break
-                a /= 2
-            else:
-                break
-            th, sig, J, F_old, F = th + a * step, sig2, J2, F, F2
-            if np.max(np.abs(a * step)) < 1e-10 or abs(F_old - F) < 1e-15 * max(1.0, F):
-                converged = True
-                break
+        th, sig, J, F, converged = _minimise_dwls(model_r, base[keep], r, w)
         if not converged:
             warnings.warn(
                 "the DWLS estimation did not converge; results are unreliable",
@@ -694,66 +832,11 @@ class OrdinalCFA(CFA):
                 stacklevel=2,
             )
         theta = full(th)
-        res = r - sig
-        q = len(keep)
-        pst = len(r)
-        df = pst - q
-        T = (N - 1) * F
-        W = np.diag(w)
         WJ = w[:, None] * J
         Hinv = np.linalg.inv(J.T @ WJ)
-        U = W - WJ @ Hinv @ WJ.T
-        if df > 0:
-            Ts, a_, b_ = _scaled_shifted(T, df, U @ Grr)
-        else:
-            Ts, a_, b_ = T, math.nan, math.nan
-        Tb = (N - 1) * float(np.sum(w * r**2))
-        Tbs, _, _ = _scaled_shifted(Tb, pst, w[:, None] * Grr)
-
-        def cfi_tli(t_m, t_b):
-            den = max(t_b - pst, t_m - df, 0.0)
-            cfi = 1 - max(t_m - df, 0.0) / den if den > 0 else 1.0
-            tli = (t_b / pst - t_m / df) / (t_b / pst - 1) if df > 0 else math.nan
-            return cfi, tli
-
-        # lavaan's naive and scaled RMSEA intervals for DWLS divide by N − 1, as the point values
-        ci = rmsea_interval(T, df, N - 1) if df > 0 else (math.nan,) * 3
-        ci_s = rmsea_interval(Ts, df, N - 1) if df > 0 else (math.nan,) * 3
-        cfi, tli = cfi_tli(T, Tb)
-        cfi_s, tli_s = cfi_tli(Ts, Tbs)
-        rm = lambda tt: math.sqrt(max(tt - df, 0.0) / (df * (N - 1))) if df > 0 else math.nan  # noqa: E731
         sigma_hat = struct.implied(theta, 0)[0]
-        robust = _robust_catml(R, sigma_hat, s, J, w, Hinv, Grr, N, df)
-        self.fit_measures_ = pd.Series(
-            {
-                "npar": nth + q,
-                "chisq": T,
-                "df": df,
-                "pvalue": float(special.chdtrc(df, T)) if df > 0 else math.nan,
-                "chisq_scaled": Ts,
-                "df_scaled": df,
-                "pvalue_scaled": float(special.chdtrc(df, Ts)) if df > 0 else math.nan,
-                "scaling_factor": 1 / a_ if df > 0 else math.nan,
-                "shift_parameter": b_,
-                "baseline_chisq": Tb,
-                "baseline_df": pst,
-                "baseline_chisq_scaled": Tbs,
-                "cfi": cfi,
-                "tli": tli,
-                "rmsea": rm(T),
-                "rmsea_ci_lower": ci[1],
-                "rmsea_ci_upper": ci[2],
-                "cfi_scaled": cfi_s,
-                "tli_scaled": tli_s,
-                "rmsea_scaled": rm(Ts),
-                "rmsea_ci_lower_scaled": ci_s[1],
-                "rmsea_ci_upper_scaled": ci_s[2],
-                **robust,
-                "srmr": math.sqrt(float(res @ res) / (p * (p + 1) / 2)),
-                "ntotal": N,
-            },
-            name="value",
-            dtype=float,
+        self.fit_measures_ = _dwls_fit_measures(
+            r, sig, J, w, Hinv, Grr, R, sigma_hat, s, F=F, N=N, p=p, nth=nth
         )
 
         # robust standard errors
@@ -764,22 +847,6 @@ class OrdinalCFA(CFA):
         se_full[keep] = se_keep
         _, _, (L, B, P, T_, nu, al, A, LA) = struct.implied(theta, 0)
         lat_sd = np.sqrt(np.clip(np.diag(A @ P @ A.T), 1e-300, None))
-        rows = []
-        for k in range(len(t.mat)):
-            mat, rr, cc = t.mat[k], t.row[k], t.col[k]
-            free = t.free[k] > 0
-            est = theta[t.free[k] - 1] if free else t.value[k]
-            derived = free and (t.free[k] - 1) in resid_free
-            se = 0.0 if (not free or derived) else se_full[t.free[k] - 1]
-            if mat == 0:  # loading
-                std = est * lat_sd[cc]
-            elif mat == 1:
-                std = est * lat_sd[cc] / lat_sd[rr]
-            elif mat == 2:
-                std = est / (lat_sd[rr] * lat_sd[cc])
-            else:
-                std = est
-            rows.append((t.lhs[k], t.op[k], t.rhs[k], est, se, free and not derived, std))
         if any(theta[k] < 0 for k in resid_idx):
             bad = [items[resid_item[k]] for k in resid_idx if theta[k] < 0]
             warnings.warn(
@@ -788,17 +855,7 @@ class OrdinalCFA(CFA):
                 HeywoodCaseWarning,
                 stacklevel=2,
             )
-        se_th = np.sqrt(np.diag(st.acov)[:nth] * N / (N - 1))  # acov = Γ/N; lavaan: Γ/(N − 1)
-        k = 0
-        for item, tau in zip(items, st.thresholds, strict=True):
-            for n_t, v in enumerate(tau, 1):
-                rows.append((item, "|", f"t{n_t}", float(v), float(se_th[k]), True, float(v)))
-                k += 1
-        est = pd.DataFrame(rows, columns=["lhs", "op", "rhs", "est", "se", "tested", "std_all"])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            est["z"] = np.where(est["tested"], est["est"] / est["se"], np.nan)
-        est["pvalue"] = np.where(est["tested"], 2 * special.ndtr(-np.abs(est["z"])), np.nan)
-        self.estimates_ = est[["lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all"]]
+        self.estimates_ = _estimates_table(t, theta, se_full, resid_free, lat_sd, st, items)
         self._struct = struct
         self._stats = None  # type: ignore[assignment]  # WLSMV keeps no ML moments
         self.theta_ = theta

@@ -312,39 +312,20 @@ def simulate_cohort(
     >>> cohort.responses.shape[0], bool((cohort.responses["synthetic"] == "synthetic").all())
     (50, True)
     """
-    if not isinstance(n, (int, np.integer)) or n < 10:
-        raise ValueError(f"n: need an integer of at least 10 respondents, got {n!r}")
-    if careless_kind not in ("straight", "random", "mixed"):
-        raise ValueError(f"careless_kind: allowed straight, random, mixed; got {careless_kind!r}")
-    for name, value in (
-        ("missing_rate", missing_rate),
-        ("careless_share", careless_share),
-        ("event_rate", event_rate),
-        ("switch_share", switch_share),
-    ):
-        if not 0 <= value < 1:
-            raise ValueError(f"{name}: must be in [0, 1), got {value!r}")
-    for name, value in (
-        ("sponsor_share", sponsor_share),
-        ("relapse_share", relapse_share),
-        ("mental_health_share", mental_health_share),
-    ):
-        if not 0 <= value <= 1:
-            raise ValueError(f"{name}: must be in [0, 1], got {value!r}")
-    if isinstance(n_groups, bool) or not isinstance(n_groups, (int, np.integer)) or n_groups < 1:
-        raise ValueError(f"n_groups: need a whole number of at least 1 group, got {n_groups!r}")
-    shares = dict(GROUP_KIND_SHARES if group_kind_shares is None else group_kind_shares)
-    if instrument.group_kinds is not None:
-        unknown_kinds = set(shares) - set(instrument.group_kinds.kinds)
-        if unknown_kinds:
-            raise ValueError(
-                f"group_kind_shares: unknown group kinds {sorted(unknown_kinds)}; allowed: "
-                f"{', '.join(instrument.group_kinds.kinds)}"
-            )
-    if not shares or any(v < 0 for v in shares.values()) or sum(shares.values()) <= 0:
-        raise ValueError(
-            f"group_kind_shares: need non-negative shares summing above 0, got {shares}"
-        )
+    shares = _check_cohort_options(
+        instrument,
+        n=n,
+        careless_kind=careless_kind,
+        missing_rate=missing_rate,
+        careless_share=careless_share,
+        event_rate=event_rate,
+        switch_share=switch_share,
+        sponsor_share=sponsor_share,
+        relapse_share=relapse_share,
+        mental_health_share=mental_health_share,
+        n_groups=n_groups,
+        group_kind_shares=group_kind_shares,
+    )
     rng = np.random.default_rng(seed)
     n = int(n)
     leaves = [s.id for s in instrument.leaf_scales]
@@ -359,16 +340,7 @@ def simulate_cohort(
 
     # Theme scores: the standardized mean of their facets' latent variables.
     themes = theme_scales(instrument)
-    for theme in themes:
-        facets = [
-            f
-            for f in leaves
-            if f in {instrument.item(i).scale for i in instrument.scale_items(theme)}
-        ]
-        score = latent[facets].mean(axis=1)
-        latent[f"theme_{theme}"] = (score - 0.0) / np.sqrt(
-            phi.loc[facets, facets].to_numpy().mean()
-        )
+    _add_theme_scores(latent, instrument, themes, phi)
 
     # Items
     item_ids = list(instrument.item_ids)
@@ -396,62 +368,23 @@ def simulate_cohort(
         if progress is not None:
             progress(b, n)
 
-    careless = np.zeros(n, dtype=bool)
-    n_careless = int(round(careless_share * n))
-    if n_careless:
-        who = rng.choice(n, size=n_careless, replace=False)
-        careless[who] = True
-        kinds = {
-            "straight": np.ones(n_careless, bool),
-            "random": np.zeros(n_careless, bool),
-            "mixed": np.arange(n_careless) % 2 == 0,
-        }[careless_kind]
-        for row, straight in zip(who, kinds, strict=True):
-            if straight:
-                scale = instrument.response_scale_of(item_ids[0])
-                codes[row, :] = rng.choice(scale.codes)
-            else:
-                for j, item_id in enumerate(item_ids):
-                    codes[row, j] = rng.choice(instrument.response_scale_of(item_id).codes)
+    careless = _careless_answers(codes, rng, instrument, careless_share, careless_kind)
 
     width = len(str(n))
     ids = [f"SIM{str(k + 1).zfill(width)}" for k in range(n)]
     # Who applies for what: groups, their kinds, sponsors, relapses (independent of the latent
     # scores, from a stream of their own so the answers above stay as they were without it).
-    mrng = np.random.default_rng([int(seed), 7])
-    kinds = list(shares)
-    weights = np.array([shares[k] for k in kinds], dtype=float)
-    group_kind_of = mrng.choice(kinds, size=int(n_groups), p=weights / weights.sum())
-    group_of = np.arange(n) % int(n_groups)
-    mrng.shuffle(group_of)
-    membership = pd.DataFrame(
-        {
-            "respondent_id": ids,
-            "group_id": [f"G{g + 1:02d}" for g in group_of],
-            "group_kind": group_kind_of[group_of],
-            "sponsor_ever": (mrng.random(n) < sponsor_share).astype(int),
-            "relapse_ever": (mrng.random(n) < relapse_share).astype(int),
-            "mental_health": (mrng.random(n) < mental_health_share).astype(int),
-        }
+    membership = _membership(
+        ids,
+        seed=seed,
+        shares=shares,
+        n_groups=int(n_groups),
+        sponsor_share=sponsor_share,
+        relapse_share=relapse_share,
+        mental_health_share=mental_health_share,
     )
     background = _background(instrument, n, rng, membership)
-    structural = np.zeros(codes.shape, dtype=bool)
-    if any(instrument.item_conditions(i) for i in item_ids):
-        from instrument.check import shown_items
-
-        # skipped by design: blank where the form does not show the item
-        structural = ~shown_items(background, instrument)
-        codes[structural] = np.nan
-    else:
-        applies = {
-            "sponsor": membership["sponsor_ever"].to_numpy() == 1,
-            "relapse": membership["relapse_ever"].to_numpy() == 1,
-            "steps": membership["group_kind"].to_numpy() == "twelve_step",
-        }
-        for item_id, kind in _structural_classes(instrument).items():
-            j = item_ids.index(item_id)
-            structural[:, j] = ~applies[kind]
-            codes[structural[:, j], j] = instrument.response_scale_of(item_id).not_applicable
+    structural = _blank_structural(codes, background, membership, instrument)
     codes[(rng.random(codes.shape) < missing_rate) & ~structural] = np.nan
 
     responses = pd.concat(
@@ -461,37 +394,16 @@ def simulate_cohort(
     responses["synthetic"] = SYNTHETIC_LABEL
 
     # Follow-up from a proportional-hazards model on the latent theme scores.
-    if log_hazard_ratios is None:
-        defaults = [0.35, 0.2, 0.3]
-        log_hazard_ratios = {
-            t: (defaults[k] if k < len(defaults) else 0.1) for k, t in enumerate(themes)
-        }
-    unknown = set(log_hazard_ratios) - set(themes)
-    if unknown:
-        raise ValueError(f"log_hazard_ratios: unknown themes {sorted(unknown)}; allowed: {themes}")
-    beta = np.array([log_hazard_ratios.get(t, 0.0) for t in themes])
-    theme_matrix = latent[[f"theme_{t}" for t in themes]].to_numpy()
-    linear = theme_matrix @ beta
-    unit = rng.random(n)
-
-    def share_before(log_scale: float) -> float:
-        cumulative = (followup_months / np.exp(log_scale)) ** weibull_shape * np.exp(linear)
-        return float(np.mean(1 - np.exp(-cumulative))) - event_rate
-
-    log_scale = optimize.brentq(share_before, -20, 30) if event_rate > 0 else 50.0
-    # Inverse transform: S(t) = exp(-(t/scale)^k · e^lp) = U.
-    times = np.exp(log_scale) * (-np.log(unit) / np.exp(linear)) ** (1 / weibull_shape)
-    event = times <= followup_months
-    months = np.minimum(times, followup_months)
-    switched = event & (rng.random(n) < switch_share)
-    followup = pd.DataFrame(
-        {
-            "respondent_id": ids,
-            "months": np.round(months, 3),
-            "disengaged": event.astype(int),
-            "switched": switched.astype(int),
-            "synthetic": SYNTHETIC_LABEL,
-        }
+    log_hazard_ratios, beta, followup = _followup(
+        latent,
+        themes,
+        ids,
+        rng,
+        log_hazard_ratios=log_hazard_ratios,
+        followup_months=followup_months,
+        event_rate=event_rate,
+        weibull_shape=weibull_shape,
+        switch_share=switch_share,
     )
     settings = dict(
         n=n,
@@ -538,6 +450,217 @@ def simulate_cohort(
         structural=pd.DataFrame(structural, index=ids, columns=item_ids),
         membership=membership,
     )
+
+
+def _check_cohort_options(
+    instrument: Instrument,
+    *,
+    n: int,
+    careless_kind: str,
+    missing_rate: float,
+    careless_share: float,
+    event_rate: float,
+    switch_share: float,
+    sponsor_share: float,
+    relapse_share: float,
+    mental_health_share: float,
+    n_groups: int,
+    group_kind_shares: Mapping[str, float] | None,
+) -> dict[str, float]:
+    """Refuse invalid settings of :func:`simulate_cohort`; returns the group kinds' shares."""
+    if not isinstance(n, (int, np.integer)) or n < 10:
+        raise ValueError(f"n: need an integer of at least 10 respondents, got {n!r}")
+    if careless_kind not in ("straight", "random", "mixed"):
+        raise ValueError(f"careless_kind: allowed straight, random, mixed; got {careless_kind!r}")
+    for name, value in (
+        ("missing_rate", missing_rate),
+        ("careless_share", careless_share),
+        ("event_rate", event_rate),
+        ("switch_share", switch_share),
+    ):
+        if not 0 <= value < 1:
+            raise ValueError(f"{name}: must be in [0, 1), got {value!r}")
+    for name, value in (
+        ("sponsor_share", sponsor_share),
+        ("relapse_share", relapse_share),
+        ("mental_health_share", mental_health_share),
+    ):
+        if not 0 <= value <= 1:
+            raise ValueError(f"{name}: must be in [0, 1], got {value!r}")
+    if isinstance(n_groups, bool) or not isinstance(n_groups, (int, np.integer)) or n_groups < 1:
+        raise ValueError(f"n_groups: need a whole number of at least 1 group, got {n_groups!r}")
+    shares = dict(GROUP_KIND_SHARES if group_kind_shares is None else group_kind_shares)
+    if instrument.group_kinds is not None:
+        unknown_kinds = set(shares) - set(instrument.group_kinds.kinds)
+        if unknown_kinds:
+            raise ValueError(
+                f"group_kind_shares: unknown group kinds {sorted(unknown_kinds)}; allowed: "
+                f"{', '.join(instrument.group_kinds.kinds)}"
+            )
+    if not shares or any(v < 0 for v in shares.values()) or sum(shares.values()) <= 0:
+        raise ValueError(
+            f"group_kind_shares: need non-negative shares summing above 0, got {shares}"
+        )
+    return shares
+
+
+def _add_theme_scores(
+    latent: pd.DataFrame, instrument: Instrument, themes: Sequence[str], phi: pd.DataFrame
+) -> None:
+    """Add each theme's score to ``latent``: the standardized mean of its facets' latent variables."""
+    leaves = [s.id for s in instrument.leaf_scales]
+    for theme in themes:
+        facets = [
+            f
+            for f in leaves
+            if f in {instrument.item(i).scale for i in instrument.scale_items(theme)}
+        ]
+        score = latent[facets].mean(axis=1)
+        latent[f"theme_{theme}"] = (score - 0.0) / np.sqrt(
+            phi.loc[facets, facets].to_numpy().mean()
+        )
+
+
+def _careless_answers(
+    codes: np.ndarray,
+    rng: np.random.Generator,
+    instrument: Instrument,
+    careless_share: float,
+    careless_kind: str,
+) -> np.ndarray:
+    """Overwrite a share of rows of ``codes`` with careless answers; returns the mask of those rows."""
+    n = codes.shape[0]
+    item_ids = list(instrument.item_ids)
+    careless = np.zeros(n, dtype=bool)
+    n_careless = int(round(careless_share * n))
+    if not n_careless:
+        return careless
+    who = rng.choice(n, size=n_careless, replace=False)
+    careless[who] = True
+    kinds = {
+        "straight": np.ones(n_careless, bool),
+        "random": np.zeros(n_careless, bool),
+        "mixed": np.arange(n_careless) % 2 == 0,
+    }[careless_kind]
+    for row, straight in zip(who, kinds, strict=True):
+        if straight:
+            scale = instrument.response_scale_of(item_ids[0])
+            codes[row, :] = rng.choice(scale.codes)
+        else:
+            for j, item_id in enumerate(item_ids):
+                codes[row, j] = rng.choice(instrument.response_scale_of(item_id).codes)
+    return careless
+
+
+def _membership(
+    ids: list[str],
+    *,
+    seed: int,
+    shares: Mapping[str, float],
+    n_groups: int,
+    sponsor_share: float,
+    relapse_share: float,
+    mental_health_share: float,
+) -> pd.DataFrame:
+    """Draw each respondent's group, its kind, sponsor, relapse and mental-health history.
+
+    Independent of the latent scores, from a stream of its own so the answers stay as they were
+    without it.
+    """
+    n = len(ids)
+    mrng = np.random.default_rng([int(seed), 7])
+    kinds = list(shares)
+    weights = np.array([shares[k] for k in kinds], dtype=float)
+    group_kind_of = mrng.choice(kinds, size=n_groups, p=weights / weights.sum())
+    group_of = np.arange(n) % n_groups
+    mrng.shuffle(group_of)
+    return pd.DataFrame(
+        {
+            "respondent_id": ids,
+            "group_id": [f"G{g + 1:02d}" for g in group_of],
+            "group_kind": group_kind_of[group_of],
+            "sponsor_ever": (mrng.random(n) < sponsor_share).astype(int),
+            "relapse_ever": (mrng.random(n) < relapse_share).astype(int),
+            "mental_health": (mrng.random(n) < mental_health_share).astype(int),
+        }
+    )
+
+
+def _blank_structural(
+    codes: np.ndarray, background: pd.DataFrame, membership: pd.DataFrame, instrument: Instrument
+) -> np.ndarray:
+    """Blank (or mark not applicable) the answers the form does not ask; returns their mask."""
+    item_ids = list(instrument.item_ids)
+    structural = np.zeros(codes.shape, dtype=bool)
+    if any(instrument.item_conditions(i) for i in item_ids):
+        from instrument.check import shown_items
+
+        # skipped by design: blank where the form does not show the item
+        structural = ~shown_items(background, instrument)
+        codes[structural] = np.nan
+        return structural
+    applies = {
+        "sponsor": membership["sponsor_ever"].to_numpy() == 1,
+        "relapse": membership["relapse_ever"].to_numpy() == 1,
+        "steps": membership["group_kind"].to_numpy() == "twelve_step",
+    }
+    for item_id, kind in _structural_classes(instrument).items():
+        j = item_ids.index(item_id)
+        structural[:, j] = ~applies[kind]
+        codes[structural[:, j], j] = instrument.response_scale_of(item_id).not_applicable
+    return structural
+
+
+def _followup(
+    latent: pd.DataFrame,
+    themes: Sequence[str],
+    ids: list[str],
+    rng: np.random.Generator,
+    *,
+    log_hazard_ratios: Mapping[str, float] | None,
+    followup_months: float,
+    event_rate: float,
+    weibull_shape: float,
+    switch_share: float,
+) -> tuple[Mapping[str, float], np.ndarray, pd.DataFrame]:
+    """Draw follow-up from a Weibull proportional-hazards model on the latent theme scores.
+
+    Returns the log hazard ratios used, their vector in theme order, and the follow-up table.
+    """
+    n = len(ids)
+    if log_hazard_ratios is None:
+        defaults = [0.35, 0.2, 0.3]
+        log_hazard_ratios = {
+            t: (defaults[k] if k < len(defaults) else 0.1) for k, t in enumerate(themes)
+        }
+    unknown = set(log_hazard_ratios) - set(themes)
+    if unknown:
+        raise ValueError(f"log_hazard_ratios: unknown themes {sorted(unknown)}; allowed: {themes}")
+    beta = np.array([log_hazard_ratios.get(t, 0.0) for t in themes])
+    theme_matrix = latent[[f"theme_{t}" for t in themes]].to_numpy()
+    linear = theme_matrix @ beta
+    unit = rng.random(n)
+
+    def share_before(log_scale: float) -> float:
+        cumulative = (followup_months / np.exp(log_scale)) ** weibull_shape * np.exp(linear)
+        return float(np.mean(1 - np.exp(-cumulative))) - event_rate
+
+    log_scale = optimize.brentq(share_before, -20, 30) if event_rate > 0 else 50.0
+    # Inverse transform: S(t) = exp(-(t/scale)^k · e^lp) = U.
+    times = np.exp(log_scale) * (-np.log(unit) / np.exp(linear)) ** (1 / weibull_shape)
+    event = times <= followup_months
+    months = np.minimum(times, followup_months)
+    switched = event & (rng.random(n) < switch_share)
+    followup = pd.DataFrame(
+        {
+            "respondent_id": ids,
+            "months": np.round(months, 3),
+            "disengaged": event.astype(int),
+            "switched": switched.astype(int),
+            "synthetic": SYNTHETIC_LABEL,
+        }
+    )
+    return log_hazard_ratios, beta, followup
 
 
 # Realistic shapes for the MHDQ background questions; anything else is drawn generically.

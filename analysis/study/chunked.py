@@ -436,7 +436,6 @@ def validate_chunked(
     from analysis.factor.efa import EFA, METHODS, ROTATIONS
     from analysis.factor.factorability import bartlett_sphericity, kmo
     from analysis.factor.retention import parallel_analysis, velicer_map
-    from analysis.sem.cfa import CFA
     from analysis.study.models import hypothesised_models
     from analysis.study.validate import structure_items
 
@@ -523,35 +522,7 @@ def validate_chunked(
     validity_rows: list[dict] = []
     models = hypothesised_models(instrument) if struct else {}
     if models and n_used > max(50, len(struct)):
-        fiml_rows = run("missing_data_patterns", acc.fiml_rows)
-        for name, model in models.items():
-            if fiml_rows is None:
-                break
-            stats = run(f"moments_{name}", partial(_model_stats, acc, model.observed, fiml_rows))
-            if stats is None:
-                continue
-            pm, lw = stats
-            fit = run(f"cfa_{name}", partial(CFA(model, missing="ml").fit_moments, pm))
-            if fit is not None:
-                cfa[name] = fit
-                got = run(f"validity_{name}", partial(_validity, fit))
-                if got is not None:
-                    cr, ave = got
-                    for factor in cr.index:
-                        validity_rows.append(
-                            {
-                                "model": name,
-                                "factor": factor,
-                                "composite_reliability": float(cr[factor]),
-                                "ave": float(ave.get(factor, np.nan)),
-                            }
-                        )
-            if lw is not None:
-                fit_lw = run(
-                    f"cfa_listwise_{name}", partial(CFA(model, missing="listwise").fit_moments, lw)
-                )
-                if fit_lw is not None:
-                    cfa_listwise[name] = fit_lw
+        cfa, cfa_listwise, validity_rows = _cfa_steps(acc, models, run)
     else:
         steps.append(("cfa", "skipped", "no hypothesised model or too few rows", 0.0))
     sample = acc.sample_frame()
@@ -586,6 +557,50 @@ def validate_chunked(
         seed=seed,
         accumulator=acc,
     )
+
+
+def _cfa_steps(
+    acc: MomentAccumulator, models: Mapping[str, Any], run: Callable[[str, Callable[[], Any]], Any]
+) -> tuple[dict, dict, list[dict]]:
+    """Fit each hypothesised model by FIML (and listwise) from the moments, with its validity.
+
+    Returns the FIML fits, the listwise fits and the composite reliability / AVE rows.
+    """
+    from analysis.sem.cfa import CFA
+
+    cfa: dict = {}
+    cfa_listwise: dict = {}
+    validity_rows: list[dict] = []
+    fiml_rows = run("missing_data_patterns", acc.fiml_rows)
+    for name, model in models.items():
+        if fiml_rows is None:
+            break
+        stats = run(f"moments_{name}", partial(_model_stats, acc, model.observed, fiml_rows))
+        if stats is None:
+            continue
+        pm, lw = stats
+        fit = run(f"cfa_{name}", partial(CFA(model, missing="ml").fit_moments, pm))
+        if fit is not None:
+            cfa[name] = fit
+            got = run(f"validity_{name}", partial(_validity, fit))
+            if got is not None:
+                cr, ave = got
+                for factor in cr.index:
+                    validity_rows.append(
+                        {
+                            "model": name,
+                            "factor": factor,
+                            "composite_reliability": float(cr[factor]),
+                            "ave": float(ave.get(factor, np.nan)),
+                        }
+                    )
+        if lw is not None:
+            fit_lw = run(
+                f"cfa_listwise_{name}", partial(CFA(model, missing="listwise").fit_moments, lw)
+            )
+            if fit_lw is not None:
+                cfa_listwise[name] = fit_lw
+    return cfa, cfa_listwise, validity_rows
 
 
 def _validity(fit: Any) -> tuple[pd.Series, pd.Series]:

@@ -260,8 +260,29 @@ class Matcher:
         return name
 
     def _role(self, name: str, first: bool) -> Role:
+        """What a column is: item, background, choice, metadata, ID, dropped or unknown."""
         stripped = name.strip()
         folded = stripped.casefold()
+        role = self._platform_role(stripped, folded, first)
+        if role is not None:
+            return role
+        role = self._by_id(folded)
+        if role is not None:
+            return role
+        role = self._compound_role(stripped)
+        if role is not None:
+            return role
+        text = self.texts.lookup(stripped)
+        if text is None and "/" in stripped:
+            text = self.texts.lookup(stripped.rsplit("/", 1)[-1])
+        if text is not None:
+            return text
+        if folded == SYNTHETIC_COLUMN:
+            return Role("meta", SYNTHETIC_COLUMN)
+        return Role("unknown", stripped)
+
+    def _platform_role(self, stripped: str, folded: str, first: bool) -> Role | None:
+        """Identifying, respondent-ID and platform metadata columns (None: none of these)."""
         platform = self.platform
         if (
             folded in IDENTIFYING_ANYWHERE
@@ -286,9 +307,10 @@ class Matcher:
                 return Role("respondent_id", stripped)
             if redcap.is_meta(stripped):
                 return Role("meta", stripped)
-        role = self._by_id(folded)
-        if role is not None:
-            return role
+        return None
+
+    def _compound_role(self, stripped: str) -> Role | None:
+        """Columns named by a path (``group/item``, ``q-code``) or as a REDCap checkbox."""
         for separator in ("/", "-"):
             if separator in stripped:
                 parts = [p for p in stripped.split(separator) if p]
@@ -311,14 +333,7 @@ class Matcher:
             choice = self._choice(labelled.group("question"), labelled.group("choice"))
             if choice is not None:
                 return choice
-        text = self.texts.lookup(stripped)
-        if text is None and "/" in stripped:
-            text = self.texts.lookup(stripped.rsplit("/", 1)[-1])
-        if text is not None:
-            return text
-        if folded == SYNTHETIC_COLUMN:
-            return Role("meta", SYNTHETIC_COLUMN)
-        return Role("unknown", stripped)
+        return None
 
     def _by_id(self, folded: str) -> Role | None:
         if folded in self.items:
