@@ -40,6 +40,10 @@ def files(tmp_path_factory):
     cohort.responses.to_csv(folder / "answers.csv", index=False)
     cohort.responses.to_csv(folder / "big.csv", index=False)
     cohort.followup.to_csv(folder / "cohort-followup.csv", index=False)
+    from instrument.batch.pipeline import run_batch
+
+    # reading-data.md checks that a run's scores and problem list carry one run id
+    run_batch([folder / "answers.csv"], mhdq, folder / "scores.csv", jobs=1)
     qualtrics = cohort.responses.rename(columns={"mf_st1": "Q5_1", "mf_st2": "Q5_2"})
     for column in ("Q5_1", "Q5_2"):
         qualtrics[column] = qualtrics[column].where(qualtrics[column] > 5, qualtrics[column] + 10)

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from analysis._results import Result
 from analysis.moments import DEFAULT_RESERVOIR_SIZE, MomentAccumulator
 from instrument.spec import Instrument
 
@@ -50,8 +51,8 @@ SUBSAMPLE_ANALYSES = ("split_half",)
 _ANALYSIS_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError)
 
 
-@dataclass(frozen=True)
-class ChunkedValidation:
+@dataclass(frozen=True, repr=False)
+class ChunkedValidation(Result):
     """The validation analyses computed from sufficient statistics accumulated in chunks.
 
     Attributes
