@@ -8,6 +8,7 @@ half-written one. Untrusted text (ids, file names, values quoted in problems) wr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -15,6 +16,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
@@ -22,6 +24,9 @@ import pandas as pd
 from instrument.errors import UsageError
 from instrument.io.security import CONTROL_CHARACTERS, FORMULA_START
 from instrument.problems import Problem, problems_frame
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 #: File formats a table can be written as, by extension.
 TABLE_FORMATS = (".csv", ".parquet", ".xlsx", ".sav")
@@ -63,13 +68,13 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     ('done', ['out.txt'])
     """
     target = Path(target)
-    handle, temp = tempfile.mkstemp(
+    handle, name = tempfile.mkstemp(
         dir=target.parent if str(target.parent) else ".",
         prefix=f".{target.name}.",
         suffix=f".tmp{target.suffix}",
     )
     os.close(handle)
-    temp = Path(temp)
+    temp = Path(name)
     try:
         yield temp
         replace_atomically(temp, target)
@@ -126,6 +131,14 @@ def _neutralise_text_series(text: pd.Series) -> pd.Series:
     return text
 
 
+class _StreamWriter(Protocol):
+    """What :class:`TableWriter` needs of pyarrow's ParquetWriter and CSVWriter."""
+
+    def write_table(self, table: pa.Table) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class TableWriter:
     """Write a table in chunks to ``path`` (format from the extension), atomically.
 
@@ -179,7 +192,7 @@ class TableWriter:
         self.n_rows = 0
         self._temp: Path | None = None
         self._parts: list[pd.DataFrame] = []
-        self._writer = None
+        self._writer: _StreamWriter | None = None
         self._columns: list[str] | None = None
         self._finished = False
 
@@ -210,10 +223,8 @@ class TableWriter:
     def abort(self) -> None:
         """Drop everything written so far; ``path`` is left untouched."""
         if self._writer is not None:
-            try:
+            with contextlib.suppress(Exception):  # the file is being thrown away anyway
                 self._writer.close()
-            except Exception:  # noqa: BLE001 - the file is being thrown away anyway
-                pass
             self._writer = None
         if self._temp is not None:
             self._temp.unlink(missing_ok=True)
@@ -246,9 +257,10 @@ class TableWriter:
             raise ValueError("TableWriter: not open")
         try:
             if self.format in (".csv", ".parquet"):
-                if self._writer is None:  # no rows at all: still write the header/schema
-                    self._start_stream(pd.DataFrame(columns=self._columns or []))
-                self._writer.close()
+                writer = self._writer
+                if writer is None:  # no rows at all: still write the header/schema
+                    writer, _ = self._start_stream(pd.DataFrame(columns=self._columns or []))
+                writer.close()
                 self._writer = None
             elif self.format == ".sav":
                 self._write_sav()
@@ -279,35 +291,39 @@ class TableWriter:
                 )
             self._parts.append(frame)
 
-    def _arrow(self, frame: pd.DataFrame):
+    def _arrow(self, frame: pd.DataFrame) -> pa.Table:
         import pyarrow as pa
 
         if self.format == ".csv":
             frame = neutralise_text(frame)
         return pa.Table.from_pandas(frame, preserve_index=False)
 
-    def _start_stream(self, frame: pd.DataFrame) -> None:
+    def _start_stream(self, frame: pd.DataFrame) -> tuple[_StreamWriter, pa.Table]:
+        """Open the streaming writer on the first chunk; the writer and the chunk as a table."""
         import pyarrow.csv as pacsv
         import pyarrow.parquet as pq
 
         table = self._arrow(frame)
+        writer: _StreamWriter
         if self.format == ".parquet":
-            self._writer = pq.ParquetWriter(self._temp, table.schema)
+            writer = pq.ParquetWriter(self._temp, table.schema)
         else:
-            self._writer = pacsv.CSVWriter(
+            writer = pacsv.CSVWriter(
                 self._temp, table.schema, write_options=pacsv.WriteOptions(quoting_style="needed")
             )
+        self._writer = writer
         self._schema = table.schema
-        return table
+        return writer, table
 
     def _write_stream(self, frame: pd.DataFrame) -> None:
-        if self._writer is None:
-            table = self._start_stream(frame)
+        writer = self._writer
+        if writer is None:
+            writer, table = self._start_stream(frame)
         else:
             table = self._arrow(frame)
             if table.schema != self._schema:
                 table = table.cast(self._schema)
-        self._writer.write_table(table)
+        writer.write_table(table)
 
     def _whole(self) -> pd.DataFrame:
         if not self._parts:
@@ -327,7 +343,7 @@ class TableWriter:
                 frame[column] = frame[column].astype(object).where(frame[column].notna(), "")
             elif pd.api.types.is_integer_dtype(frame[column].dtype):
                 frame[column] = frame[column].astype("float64")
-        labels = {c: self.labels.get(c, "")[:255] for c in frame.columns}
+        labels: dict[str, str | None] = {c: self.labels.get(c, "")[:255] for c in frame.columns}
         value_labels = {
             c: {float(k): v for k, v in vl.items()}
             for c, vl in self.value_labels.items()
@@ -352,7 +368,7 @@ class TableWriter:
         columns = [
             frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in frame.columns
         ]
-        for row in zip(*columns):
+        for row in zip(*columns, strict=True):  # columns of one frame: equal lengths
             sheet.append([None if isinstance(v, float) and np.isnan(v) else v for v in row])
         if self.labels:
             variables = book.create_sheet("variables")

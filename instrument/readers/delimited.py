@@ -353,7 +353,7 @@ def _arrow_chunks(
     read, parse, convert = _arrow_options(layout, numeric, text_items)
     first_row = layout.header_rows + 1
     source = _source(layout, streaming=chunk_rows is not None)
-    batches: Iterator[pa.Table] | list[pa.Table] = []
+    batches: Generator[pa.Table, None, None] | list[pa.Table] = []
     try:
         if chunk_rows is None:
             batches = [
@@ -390,7 +390,7 @@ def _arrow_chunks(
         source.close()
 
 
-def _stream_batches(source, read, parse, convert, chunk_rows) -> Iterator[pa.Table]:
+def _stream_batches(source, read, parse, convert, chunk_rows) -> Generator[pa.Table, None, None]:
     reader = pacsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert)
     pending: list[pa.RecordBatch] = []
     count = 0
@@ -412,7 +412,7 @@ def _stream_batches(source, read, parse, convert, chunk_rows) -> Iterator[pa.Tab
         yield pa.Table.from_batches(pending, schema=reader.schema)
 
 
-def _parsed_ahead(reader, depth: int = 2) -> Iterator[pa.RecordBatch]:
+def _parsed_ahead(reader, depth: int = 2) -> Generator[pa.RecordBatch, None, None]:
     """Record batches from a pyarrow CSV reader, parsed in a background thread.
 
     pyarrow's streaming reader parses a block when asked for it, on the calling thread, without

@@ -6,7 +6,7 @@ decoded (a few kilobytes of run-length-encoded data can declare billions of rows
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +56,7 @@ def iter_parquet(
     handle = _open(path, limits)
     names = list(handle.schema_arrow.names)
     start = 2
+    pieces: Iterable[pa.Table]
     try:
         if chunk_rows is None:
             pieces = [handle.read()]

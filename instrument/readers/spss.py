@@ -57,7 +57,8 @@ def read_sav(path: str | Path, limits: ReadLimits) -> RawTable:
     # declared values than that means a forged header (zlib .zsav files compress further).
     if path.suffix.lower() != ".zsav" and rows * cols > 8 * size + 1024:
         raise DataError(
-            f"{name}: the SPSS header declares {rows:,} rows x {cols:,} columns, more than the file can hold; damaged or crafted"
+            f"{name}: the SPSS header declares {rows:,} rows x {cols:,} columns, more than the file "
+            "can hold; damaged or crafted"
         )
     parsed = _parse(name, metadata_only=False)
     names = parsed["names"]
@@ -123,6 +124,7 @@ def _child(
     import faulthandler
 
     faulthandler.disable()  # a crash here is expected on hostile files and reported by the parent
+    result: tuple[str, dict | None]
     try:
         result = ("ok", _read(name, metadata_only))
     except DataError:
