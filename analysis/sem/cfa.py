@@ -25,6 +25,7 @@ from scipy import special  # not scipy.stats: ~1 s to import
 
 from analysis._estimator import Estimator, ModelResults
 from analysis.sem.engine import (
+    COMPARISON_MEASURES,
     LAMBDA,
     THETA,
     GroupStats,
@@ -363,20 +364,7 @@ def compare_models(fits: Mapping[str, CFA]) -> pd.DataFrame:
             f"fits: the models were fitted on different numbers of respondents ({sorted(ns)})"
         )
     rows.sort(key=lambda r: -r[1].fit_measures_["df"])
-    cols = [
-        "npar",
-        "chisq",
-        "df",
-        "pvalue",
-        "cfi",
-        "tli",
-        "rmsea",
-        "rmsea_ci_lower",
-        "rmsea_ci_upper",
-        "srmr",
-        "aic",
-        "bic",
-    ]
+    cols = COMPARISON_MEASURES
     out = []
     for k, (name, fit) in enumerate(rows):
         rec = {"model": name, "n_obs": int(fit.n_obs_)}

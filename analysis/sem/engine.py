@@ -653,6 +653,23 @@ def prepare_data(
     raise ValueError(f"missing: {missing!r} is not supported; allowed: 'listwise', 'ml'")
 
 
+#: Fit measures of a table comparing models, in column order (compare_models, invariance steps).
+COMPARISON_MEASURES = (
+    "npar",
+    "chisq",
+    "df",
+    "pvalue",
+    "cfi",
+    "tli",
+    "rmsea",
+    "rmsea_ci_lower",
+    "rmsea_ci_upper",
+    "srmr",
+    "aic",
+    "bic",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class EngineFit:
     theta: np.ndarray

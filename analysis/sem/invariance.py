@@ -17,26 +17,20 @@ from scipy import special  # not scipy.stats: ~1 s to import
 
 from analysis._estimator import Estimator, ModelResults
 from analysis._results import Result
-from analysis.sem.engine import Structure, fit_structure, group_stats, missing_stats, prepare_data
+from analysis.sem.engine import (
+    COMPARISON_MEASURES,
+    Structure,
+    fit_structure,
+    group_stats,
+    missing_stats,
+    prepare_data,
+)
 from analysis.sem.syntax import MeasurementModel
 
 __all__ = ["MultiGroupCFA", "measurement_invariance", "InvarianceResult", "STEPS"]
 
 #: Fit measures of each step of an invariance sequence, in table order.
-STEP_FIT_MEASURES = (
-    "npar",
-    "chisq",
-    "df",
-    "pvalue",
-    "cfi",
-    "tli",
-    "rmsea",
-    "rmsea_ci_lower",
-    "rmsea_ci_upper",
-    "srmr",
-    "aic",
-    "bic",
-)
+STEP_FIT_MEASURES = COMPARISON_MEASURES
 
 #: The invariance steps and the parameter classes each holds equal across groups
 #: (lavaan ``group.equal``).

@@ -1367,6 +1367,15 @@ def _model_rows(frame: pd.DataFrame, cfa_missing: str) -> pd.DataFrame:
     return frame.dropna() if cfa_missing == "listwise" else frame[frame.notna().any(axis=1)]
 
 
+def _models_data(
+    models: dict, instrument: Instrument, codes: pd.DataFrame, cfa_missing: str
+) -> tuple[list[str], pd.DataFrame]:
+    """The items of ``models`` in the specification's order, and the rows their fits use."""
+    order = list(instrument.item_ids).index
+    items = sorted({i for m in models.values() for i in m.observed}, key=order)
+    return items, _model_rows(codes[items], cfa_missing)
+
+
 def _cfa_steps(
     run: _Runner,
     out: dict,
@@ -1388,10 +1397,7 @@ def _cfa_steps(
     if not models:
         run.skip("cfa", "the specification implies no identified CFA model")
         return
-    items = sorted(
-        {i for m in models.values() for i in m.observed}, key=list(instrument.item_ids).index
-    )
-    data = _model_rows(codes[items], cfa_missing)
+    items, data = _models_data(models, instrument, codes, cfa_missing)
     if len(data) < max(MIN_RESPONDENTS["cfa"], len(items) + 1):
         run.skip(
             "cfa",
@@ -1529,10 +1535,7 @@ def _method_step(
     if not models:
         run.skip("bifactor", "; ".join(f"{k}: {v}" for k, v in skipped.items()))
         return
-    items = sorted(
-        {i for m in models.values() for i in m.observed}, key=list(instrument.item_ids).index
-    )
-    data = _model_rows(codes[items], cfa_missing)
+    items, data = _models_data(models, instrument, codes, cfa_missing)
     if len(data) < max(MIN_RESPONDENTS["cfa"], len(items) + 1):
         run.skip(
             "bifactor",
