@@ -272,7 +272,8 @@ def test_bootstrap_is_seeded_and_finds_optimism():
     y = (fu["disengaged"] == 1) & (fu["months"] <= 6)
     lg = validate_logistic(X, y.astype(int), n_boot=30, seed=11)
     assert lg.table.loc["auc", "optimism"] > 0
-    assert lg.table.loc["calibration_slope", "apparent"] == pytest.approx(1, abs=1e-6)
+    # an identity (a model recalibrated on its own linear predictor): 6e-14 measured
+    assert lg.table.loc["calibration_slope", "apparent"] == pytest.approx(1, abs=1e-10)
     assert lg.roc["true_positive_rate"].iloc[-1] == 1
 
 
@@ -284,7 +285,7 @@ def test_riley_published_examples():
     )
     assert b.n_required == 662 and round(b.events_required) == 115
     # time-to-event: R2_CS 0.051, 30 parameters, rate 0.065, mean follow-up 2.07, horizon 2
-    # -> n = 5143, 692 events, EPP 23.07
+    # -> n = 5143, 692 events, EPP 23.07 (gap 3.7e-3: half a unit of the 2 printed decimals)
     s = riley_sample_size(
         outcome="survival",
         n_parameters=30,
@@ -294,7 +295,7 @@ def test_riley_published_examples():
         r2_cs=0.051,
     )
     assert s.n_required == 5143 and round(s.events_required) == 692
-    assert s.epp_required == pytest.approx(23.07, abs=0.01)
+    assert s.epp_required == pytest.approx(23.07, abs=0.005)
     with pytest.raises(ValueError, match="prevalence"):
         riley_sample_size(outcome="binary", n_parameters=3)
 
@@ -480,7 +481,8 @@ def test_concordance_counts_equal_brute_force(rows):
 @settings(max_examples=15, deadline=None)
 @given(st.integers(0, 10_000), st.sampled_from(["efron", "breslow"]))
 def test_fast_engine_agrees_with_statsmodels_phreg(seed, ties):
-    # statsmodels PHReg is an independent implementation of the same partial likelihoods
+    # statsmodels PHReg is an independent implementation of the same partial likelihoods. Gaps
+    # measured over seeds 0, 25, ..., 10000 with both ties: coef 4.7e-13, SE 2.0e-14
     from statsmodels.duration.hazard_regression import PHReg
 
     from analysis.attrition.cox import cox_newton
@@ -494,9 +496,9 @@ def test_fast_engine_agrees_with_statsmodels_phreg(seed, ties):
         e[:5] = 1
     ours = cox_newton(t, e, X, ties=ties)
     ref = PHReg(t, X, status=e, ties=ties).fit()
-    np.testing.assert_allclose(ours.coef, ref.params, atol=1e-6)
+    np.testing.assert_allclose(ours.coef, ref.params, atol=1e-10)
     np.testing.assert_allclose(
-        np.sqrt(np.diag(np.linalg.inv(ours.information))), ref.bse, atol=1e-6
+        np.sqrt(np.diag(np.linalg.inv(ours.information))), ref.bse, atol=1e-10
     )
 
 
