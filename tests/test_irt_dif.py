@@ -45,12 +45,13 @@ def test_lr_statistics_match_polr(matching, score):
         assert row["null_deviance"] == pytest.approx(ref["deviance_null"], abs=1e-6)
         beta = abs(ref["beta_theta_2"] - ref["beta_theta_1"]) / ref["beta_theta_1"]
         assert row["beta_change"] == pytest.approx(beta, abs=1e-7)
-        # lordif's pseudo R-square definitions from the same deviances
+        # lordif's pseudo R-square definitions from the same deviances; achieved 1.2e-13 and
+        # 9.9e-13 (values ~0.01)
         d0, d1, d3 = ref["deviance_null"], ref["deviance_1"], ref["deviance_3"]
-        assert row["mcfadden_13"] == pytest.approx((1 - d3 / d0) - (1 - d1 / d0), abs=1e-9)
+        assert row["mcfadden_13"] == pytest.approx((1 - d3 / d0) - (1 - d1 / d0), abs=1e-11)
         n = row["n_obs"]
         cox = (1 - np.exp((d3 - d0) / n)) - (1 - np.exp((d1 - d0) / n))
-        assert row["nagelkerke_13"] == pytest.approx(cox / (1 - np.exp(-d0 / n)), abs=1e-9)
+        assert row["nagelkerke_13"] == pytest.approx(cox / (1 - np.exp(-d0 / n)), abs=1e-11)
 
 
 def test_proportional_odds_matches_statsmodels_likelihood(matching):

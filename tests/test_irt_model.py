@@ -39,16 +39,22 @@ def science_louis(science):
     return GradedResponseModel(se_type="louis").fit(science)
 
 
+def printed(values, digits=7):
+    """The values as R prints them (``digits`` significant digits)."""
+    return np.array([float(f"{v:.{digits}g}") for v in np.ravel(values)])
+
+
 def est_se_pairs(model):
     table = model.results_.parameters
     return np.column_stack([table["estimate"], table["se"]]).ravel()
 
 
 def test_science_graded_coefficients(science_louis):
-    # mirt(Science, 1); coef() -- expect_equal(tolerance = 1e-2)
+    # mirt(Science, 1); coef() -- expect_equal(tolerance = 1e-2); achieved 6.6e-4 (mirt's
+    # early EM stop, see below; rounding to the 3 printed decimals alone is at most 2.2e-4)
     ref = REF["science_graded_1f"]
     est = science_louis.results_.parameters["estimate"].to_numpy()
-    assert rel_mean_diff(ref["coef"][:16], est) < ref["coef_tolerance"]
+    assert rel_mean_diff(ref["coef"][:16], est) < 1e-3
     assert science_louis.results_.converged
     # df = 4^4 - 1 - 16 free parameters
     assert 4**4 - 1 - science_louis.results_.n_parameters == ref["df"]
@@ -56,9 +62,10 @@ def test_science_graded_coefficients(science_louis):
 
 def test_science_estimates_are_the_exact_maximum(science, science_louis):
     # mirt(Science, 1, SE=TRUE, SE.type='Louis') stops EM at a parameter change of 1e-4, so its
-    # estimates sit slightly below the maximum: ours have the higher log-likelihood, and agree
-    # with mirt's at a relative mean difference of 1.8e-3 (mirt's own tolerance is 1e-3: the gap
-    # is mirt's early stop, up to 0.015 on Future's intercept d1, not a different likelihood).
+    # estimates sit slightly below the maximum: ours have the higher log-likelihood (by 2.4e-4),
+    # and agree with mirt's at a relative mean difference of 1.35e-3 (mirt's own tolerance is
+    # 1e-3: the gap is mirt's early stop, up to 0.015 on Future's intercept d1, not a different
+    # likelihood).
     ref = np.array(
         REF["science_graded_1f"]["coef_with_louis_se"]["values_est_se_pairs"][:32], float
     )
@@ -68,8 +75,8 @@ def test_science_estimates_are_the_exact_maximum(science, science_louis):
         data, _split(mirt_est, science_louis._par_offsets)
     )
     assert science_louis.loglik_ > loglik_at_mirt
-    assert science_louis.loglik_ - loglik_at_mirt < 1e-3
-    assert rel_mean_diff(mirt_est, science_louis.results_.parameters["estimate"]) < 2e-3
+    assert science_louis.loglik_ - loglik_at_mirt < 5e-4
+    assert rel_mean_diff(mirt_est, science_louis.results_.parameters["estimate"]) < 1.5e-3
 
 
 @pytest.mark.parametrize(
@@ -97,7 +104,7 @@ def test_science_standard_errors_at_mirts_estimates(science, science_louis, key,
     ("key", "se_type"), [("coef_with_louis_se", "louis"), ("coef_with_sandwich_se", "sandwich")]
 )
 def test_science_standard_errors_at_our_maximum(science, key, se_type):
-    # The same SEs at our (exact) maximum: relative mean difference 1.8e-3 / 2.0e-3 of the
+    # The same SEs at our (exact) maximum: relative mean difference 1.74e-3 / 1.96e-3 of the
     # (estimate, se) pairs, all of it from mirt's early EM stop (see above).
     model = GradedResponseModel(se_type=se_type).fit(science)
     ref = REF["science_graded_1f"][key]["values_est_se_pairs"][:32]
@@ -128,7 +135,7 @@ def test_science_graded_gpcm_mix(science):
 def test_lsat7_2pl(lsat7):
     # mirt(expand.table(LSAT7), 1) -- coef tolerance 1e-2, achieved 2.9e-4; the CIs of
     # SE.type='Richardson' (an exact observed information by numerical differentiation)
-    # within 2.8e-3 (item 3, where mirt's EM stopped 1.5e-3 short), relative mean difference 6e-4.
+    # within 2.8e-3 (item 3, where mirt's EM stopped 1.5e-3 short), relative mean difference 3.0e-4.
     model = GradedResponseModel("2PL").fit(lsat7)
     ref = REF["lsat7_2pl_1f"]
     est = model.results_.parameters["estimate"].to_numpy()
@@ -138,7 +145,7 @@ def test_lsat7_2pl(lsat7):
     ci = ci[:, :2, :].reshape(-1, 3)
     mine = model.results_.parameters[["estimate", "ci_low", "ci_high"]].to_numpy()
     np.testing.assert_allclose(mine, ci, atol=2.8e-3)
-    assert rel_mean_diff(ci.ravel(), mine.ravel()) < 6e-4
+    assert rel_mean_diff(ci.ravel(), mine.ravel()) < 3.5e-4
     assert 2**5 - 1 - model.results_.n_parameters == ref["df"]
 
 
@@ -220,7 +227,9 @@ def test_vmmin_is_rs_optim_bfgs():
 def test_mirt_start_values(science):
     # mirt's tests/testthat/test-00-basics.R: multipleGroup(Science, 1, group, TOL=NaN) stays at
     # mirt's starting values; probtrace(extract.item(gmod, 2, group=1), matrix(-3:3))[1:8] and
-    # expected.item(...) -- expect_equal(tolerance=1e-6); achieved 1e-9 relative.
+    # expected.item(...) -- expect_equal(tolerance=1e-6). Achieved: every value equals mirt's
+    # to the 7 significant digits R printed (gaps up to 4.8e-7 absolute, 3.4e-7 relative, each
+    # within half a unit of the last printed digit).
     from analysis.irt.items import item_probabilities
     from analysis.irt.mirt_em import mirt_start_values
 
@@ -229,9 +238,9 @@ def test_mirt_start_values(science):
     probs = item_probabilities("graded", start[1], np.arange(-3.0, 4.0))
     expected_p = [0.4615411, 0.2679321, 0.1351536, 0.06255336, 0.02770248, 0.01201941,
                   0.005167734, 0.3854359]  # fmt: skip
-    np.testing.assert_allclose(probs.T.ravel()[:8], expected_p, rtol=1e-6)
+    np.testing.assert_array_equal(printed(probs.T.ravel()[:8]), expected_p)
     expected_e = [0.7007354, 1.050795, 1.411307, 1.74344, 2.036256, 2.312032, 2.56886]
-    np.testing.assert_allclose(probs @ np.arange(4), expected_e, rtol=1e-6)
+    np.testing.assert_array_equal(printed(probs @ np.arange(4)), expected_e)
 
 
 @pytest.mark.parametrize(
@@ -251,9 +260,9 @@ def test_science_mirt_path(science, key, se_type, achieved):
     # mirt(Science, 1); coef() -- tolerance 1e-2, achieved 3.5e-4
     est = model.results_.parameters["estimate"]
     assert rel_mean_diff(REF["science_graded_1f"]["coef"][:16], est) < 3.6e-4
-    # stopped short of the maximum, as mirt does
+    # stopped short of the maximum (by 1.2e-4 in the log-likelihood), as mirt does
     exact = GradedResponseModel(se_type=None).fit(science)
-    assert 0 < exact.loglik_ - model.loglik_ < 1e-3
+    assert 0 < exact.loglik_ - model.loglik_ < 5e-4
 
 
 def test_lsat7_mirt_path(lsat7):
