@@ -94,8 +94,7 @@ def test_fixed_theta_matches_coxph_with_theta(lung):
     #    Gaps measured: coef 6.1e-7, frailties 8.1e-6, loglik 4.5e-6: R stops its Newton
     #    iteration (sparse, diagonal frailty block) after 6 steps at a relative change of 1e-9;
     #    with coxph.control(eps = 1e-13) R moves to within 1.6e-8 of this fit (see the next test).
-    #    se 4.1e-8, se2
-    #    3.8e-8, integrated loglik 9.7e-10, df 1.7e-6.
+    #    se 4.1e-8, se2 3.8e-8, integrated loglik 9.7e-10, df 1.7e-6.
     ref = REF["lung_frailty_theta_0.5"]
     m = _fit(lung, ref["terms"], theta=0.5)
     assert len(m.history_) == 1 and m.theta_ == m.theta_next_ == 0.5
