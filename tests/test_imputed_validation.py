@@ -66,13 +66,14 @@ def test_pooled_chi_square_matches_semtools_d2(pooled):
     fit = pooled.cfa_fit.set_index("model").loc["facets"]
     d2 = REF["d2"]
     # lavTestLRT.mi(fit, test = "D2"[, asymptotic = TRUE]); the per-set chi-squares agree with
-    # lavaan's to 1e-8 (relative), so the pooled values do too
+    # lavaan's to 1e-8 (relative), so the pooled values do too. Achieved (relative): F 3.3e-9,
+    # df2 3.0e-8, p 7.1e-9, ariv 1.6e-8, fmi 1.5e-8, chisq 3.3e-9, asymptotic p 1.4e-7
     assert fit["df"] == d2["df1"]
-    assert fit["d2"] == pytest.approx(d2["F"], rel=1e-7)
-    assert fit["df2"] == pytest.approx(d2["df2"], rel=1e-6)
-    assert fit["p_f"] == pytest.approx(d2["pvalue"], rel=1e-7)
-    assert fit["ariv"] == pytest.approx(d2["ariv"], rel=1e-6)
-    assert fit["fmi"] == pytest.approx(d2["fmi"], rel=1e-6)
+    assert fit["d2"] == pytest.approx(d2["F"], rel=1e-8)
+    assert fit["df2"] == pytest.approx(d2["df2"], rel=1e-7)
+    assert fit["p_f"] == pytest.approx(d2["pvalue"], rel=2e-8)
+    assert fit["ariv"] == pytest.approx(d2["ariv"], rel=1e-7)
+    assert fit["fmi"] == pytest.approx(d2["fmi"], rel=1e-7)
     assert fit["chisq"] == pytest.approx(d2["chisq"], rel=1e-8)
     assert fit["p"] == pytest.approx(d2["pvalue_asymptotic"], rel=1e-6)
 
