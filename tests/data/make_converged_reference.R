@@ -9,7 +9,8 @@
 #   vcov(glm) takes the weights of the last-but-one IRLS step, so at the default epsilon (1e-8)
 #   its SEs sit 6e-7 from those at the estimate (lung_reference.json keeps the default fit).
 # - coxph(Surv(time, status) ~ age + sex + ph.ecog, ties = ties) on lung.csv with
-#   coxph.control(eps = 1e-14): the default stops at a relative loglik change of 1e-9.
+#   coxph.control(eps = 1e-14): the default stops at a relative loglik change of 1e-9; and
+#   cox.zph() of the Efron fit.
 # - coxph(... + frailty(inst, theta = 0.5)) on lung_inst.csv with coxph.control(eps = 1e-14,
 #   iter.max = 100): the default stops after 6 steps (coef 6e-7 short). Past 1e-14 R's sparse
 #   Newton step no longer settles (eps = 1e-16 runs all 200 iterations and ends 2.5e-9 away),
@@ -32,6 +33,12 @@ for (ties in c("efron", "breslow")) {
   ref[[paste0("cox_", ties)]] <- list(terms = names(coef(fit)), coef = arr(coef(fit)),
                                       se = arr(sqrt(diag(vcov(fit)))), loglik = arr(fit$loglik),
                                       iter = fit$iter)
+  if (ties == "efron") {
+    # cox.zph(fit) (transform = "km") of the converged fit, at full precision
+    zph <- cox.zph(fit)
+    ref$cox_zph <- list(terms = rownames(zph$table), chisq = arr(zph$table[, "chisq"]),
+                        df = arr(zph$table[, "df"]), p = arr(zph$table[, "p"]))
+  }
 }
 lung2 <- read.csv(file.path(out, "lung_inst.csv"))
 fit <- suppressWarnings(coxph(
