@@ -3,8 +3,9 @@
 #
 #   Rscript tests/data/make_converged_reference.R tests/data
 #
-# writes converged_reference.json (R 4.2, survival 3.5-3), read by tests/test_attrition_lung.py
-# and tests/test_attrition_frailty.py:
+# writes converged_reference.json (R 4.2, survival 3.5-3, mice 3.15.0), read by
+# tests/test_attrition_lung.py, tests/test_attrition_frailty.py and
+# tests/test_attrition_impute_cli.py:
 # - glm(status ~ age + sex + ph.ecog, binomial) on lung.csv with glm.control(epsilon = 1e-14):
 #   vcov(glm) takes the weights of the last-but-one IRLS step, so at the default epsilon (1e-8)
 #   its SEs sit 6e-7 from those at the estimate (lung_reference.json keeps the default fit).
@@ -15,6 +16,8 @@
 #   iter.max = 100): the default stops after 6 steps (coef 6e-7 short). Past 1e-14 R's sparse
 #   Newton step no longer settles (eps = 1e-16 runs all 200 iterations and ends 2.5e-9 away),
 #   so its coefficients are fixed to about 3e-9 here.
+# - mice::pool() of the nhanes glm of make_mi_reference.R, each glm run to epsilon = 1e-14 and
+#   again from its estimate (vcov at the estimate).
 suppressPackageStartupMessages(library(survival))
 source(file.path(dirname(sub("--file=", "", grep("--file=", commandArgs(), value = TRUE))), "json_writer.R"))
 args <- commandArgs(trailingOnly = TRUE)
@@ -49,4 +52,26 @@ ref[["lung_frailty_theta_0.5"]] <- list(
   se2 = arr(sqrt(diag(fit$var2))), loglik = arr(fit$loglik),
   integrated_loglik = arr(fit$history[[1]]$c.loglik), frail = arr(fit$frail), df = arr(fit$df),
   iter = arr(fit$iter))
+# mice::pool() of glm(I(hyp == 2) ~ age + bmi, binomial) on the five fixed completed data sets of
+# nhanes_imputed.csv (make_mi_reference.R), each glm run to epsilon = 1e-14 (mice 3.15.0).
+nh <- read.csv(file.path(out, "nhanes_imputed.csv"))
+# Its deviance changes with the square of the last step, so at 1e-14 the last-but-one iterate
+# (whose weights vcov() uses) can still be ~1e-8 away here: each fit is run again from its own
+# estimate, which puts the weights at the estimate.
+fit_converged <- function(d) {
+  f <- glm(I(hyp == 2) ~ age + bmi, family = binomial, data = d,
+           control = glm.control(epsilon = 1e-14, maxit = 100))
+  glm(I(hyp == 2) ~ age + bmi, family = binomial, data = d, start = coef(f),
+      control = glm.control(epsilon = 1e-14, maxit = 100))
+}
+fits <- lapply(split(nh, nh$.imp), fit_converged)
+p <- mice::pool(mice::as.mira(fits))
+s <- summary(p, conf.int = TRUE)
+pp <- p$pooled
+ref$mi_glm <- list(
+  term = arr(as.character(pp$term)), estimate = arr(pp$estimate), ubar = arr(pp$ubar), b = arr(pp$b),
+  t = arr(pp$t), dfcom = arr(pp$dfcom), df = arr(pp$df), riv = arr(pp$riv), lambda = arr(pp$lambda),
+  fmi = arr(pp$fmi), std_error = arr(s$std.error), statistic = arr(s$statistic),
+  p_value = arr(s$p.value), ci_low = arr(s[["2.5 %"]]), ci_high = arr(s[["97.5 %"]]),
+  per_imputation_se = unname(lapply(fits, function(f) arr(sqrt(diag(vcov(f)))))))
 write_json_file(ref, file.path(out, "converged_reference.json"))
