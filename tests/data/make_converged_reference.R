@@ -4,14 +4,15 @@
 #   Rscript tests/data/make_converged_reference.R tests/data
 #
 # writes converged_reference.json (R 4.2, survival 3.5-3, mice 3.15.0), read by
-# tests/test_attrition_lung.py, tests/test_attrition_frailty.py and
-# tests/test_attrition_impute_cli.py:
+# tests/test_attrition_lung.py, tests/test_attrition_frailty.py,
+# tests/test_attrition_timevarying.py and tests/test_attrition_impute_cli.py:
 # - glm(status ~ age + sex + ph.ecog, binomial) on lung.csv with glm.control(epsilon = 1e-14):
 #   vcov(glm) takes the weights of the last-but-one IRLS step, so at the default epsilon (1e-8)
 #   its SEs sit 6e-7 from those at the estimate (lung_reference.json keeps the default fit).
 # - coxph(Surv(time, status) ~ age + sex + ph.ecog, ties = ties) on lung.csv with
 #   coxph.control(eps = 1e-14): the default stops at a relative loglik change of 1e-9; and
-#   cox.zph() of the Efron fit.
+#   cox.zph() of the Efron fit; the time-varying and clustered Cox models of
+#   make_rossi_reference.R (rossi_long.csv, lung_inst.csv) to the same eps.
 # - coxph(... + frailty(inst, theta = 0.5)) on lung_inst.csv with coxph.control(eps = 1e-14,
 #   iter.max = 100): the default stops after 6 steps (coef 6e-7 short). Past 1e-14 R's sparse
 #   Newton step no longer settles (eps = 1e-16 runs all 200 iterations and ends 2.5e-9 away),
@@ -44,6 +45,23 @@ for (ties in c("efron", "breslow")) {
   }
 }
 lung2 <- read.csv(file.path(out, "lung_inst.csv"))
+# time-varying (start, stop] Cox on Rossi, plain and clustered by person, and lung clustered by
+# institution (make_rossi_reference.R's models), to eps = 1e-14
+rossi <- read.csv(file.path(out, "rossi_long.csv"))
+tight <- coxph.control(eps = 1e-14, toler.chol = 1e-15, iter.max = 100)
+for (ties in c("efron", "breslow")) {
+  f <- Surv(start, stop, arrest.time) ~ fin + age + race + wexp + mar + paro + prio + employed
+  fit <- coxph(f, data = rossi, ties = ties, control = tight)
+  ref[[paste0("rossi_tv_", ties)]] <- list(coef = arr(coef(fit)), se = arr(sqrt(diag(vcov(fit)))),
+                                           loglik = arr(fit$loglik), iter = fit$iter)
+  fit <- coxph(f, data = rossi, ties = ties, cluster = id, control = tight)
+  ref[[paste0("rossi_tv_cluster_", ties)]] <- list(se = arr(sqrt(diag(vcov(fit)))),
+                                                   naive_se = arr(sqrt(diag(fit$naive.var))))
+  fit <- coxph(Surv(time, status) ~ age + sex + ph.ecog, data = lung2, ties = ties,
+               cluster = inst, control = tight)
+  ref[[paste0("lung_cluster_", ties)]] <- list(coef = arr(coef(fit)), se = arr(sqrt(diag(vcov(fit)))),
+                                               naive_se = arr(sqrt(diag(fit$naive.var))))
+}
 fit <- suppressWarnings(coxph(
   Surv(time, status) ~ age + sex + ph.ecog + frailty(inst, theta = 0.5), data = lung2,
   control = coxph.control(eps = 1e-14, toler.chol = 1e-15, iter.max = 100)))
