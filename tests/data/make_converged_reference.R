@@ -16,7 +16,8 @@
 # - coxph(... + frailty(inst, theta = 0.5)) on lung_inst.csv with coxph.control(eps = 1e-14,
 #   iter.max = 100): the default stops after 6 steps (coef 6e-7 short). Past 1e-14 R's sparse
 #   Newton step no longer settles (eps = 1e-16 runs all 200 iterations and ends 2.5e-9 away),
-#   so its coefficients are fixed to about 3e-9 here.
+#   so its coefficients are fixed to about 3e-9 here. And frailty(inst) with theta estimated,
+#   the inner fits to the same eps.
 # - mice::pool() of the nhanes glm of make_mi_reference.R, each glm run to epsilon = 1e-14 and
 #   again from its estimate (vcov at the estimate).
 suppressPackageStartupMessages(library(survival))
@@ -92,4 +93,15 @@ ref$mi_glm <- list(
   fmi = arr(pp$fmi), std_error = arr(s$std.error), statistic = arr(s$statistic),
   p_value = arr(s$p.value), ci_low = arr(s[["2.5 %"]]), ci_high = arr(s[["97.5 %"]]),
   per_imputation_se = unname(lapply(fits, function(f) arr(sqrt(diag(vcov(f)))))))
+# the gamma frailty with theta estimated (survival's outer search), inner fits to eps = 1e-14
+fit <- suppressWarnings(coxph(
+  Surv(time, status) ~ age + sex + ph.ecog + frailty(inst), data = lung2,
+  control = coxph.control(eps = 1e-14, toler.chol = 1e-15, iter.max = 100)))
+h <- fit$history[[1]]$history
+ref[["lung_frailty"]] <- list(
+  terms = c("age", "sex", "ph.ecog"), coef = arr(coef(fit)), se = arr(sqrt(diag(vcov(fit)))),
+  se2 = arr(sqrt(diag(fit$var2))), theta = arr(fit$history[[1]]$theta),
+  theta_fitted = arr(h[nrow(h), 1]), history_theta = arr(h[, 1]), history_loglik = arr(h[, 2]),
+  history_c_loglik = arr(h[, 3]), loglik = arr(fit$loglik),
+  integrated_loglik = arr(fit$history[[1]]$c.loglik), frail = arr(fit$frail), df = arr(fit$df))
 write_json_file(ref, file.path(out, "converged_reference.json"))
