@@ -3,7 +3,10 @@
 Three measurements, each in fresh processes:
 
 (a) ``mhdq --help`` and ``mhdq validate --help``: CPU (user + system of the child) and wall time,
-    medians of ``--repeat`` runs (target: ``validate --help`` <= 0.2 s).
+    medians of ``--repeat`` runs (target: ``validate --help`` <= 0.2 s). With ``Rscript`` on the
+    PATH, R's start-up beside them, in the same rounds: ``Rscript -e 0`` and loading the packages
+    of benchmarks/validate_equivalent.R (data.table, psych, GPArotation, lavaan, semTools,
+    jsonlite), the R counterpart of the import cost.
 (b) One real ``mhdq validate`` run (``--bootstrap 0``) under ``python -X importtime``: every module
     it imports, with the chain of imports that first brought in each heavy library (scipy.stats,
     scikit-learn, statsmodels, matplotlib, openpyxl, pyarrow, ...), and the top-level imports by
@@ -134,6 +137,12 @@ def mhdq_command() -> list[str]:
     return [sys.executable, "-c", "from analysis.cli import main; main()"]
 
 
+#: What benchmarks/validate_equivalent.R loads before it computes anything.
+R_LIBRARIES = (
+    "suppressPackageStartupMessages({library(data.table); library(psych); library(GPArotation); "
+    "library(lavaan); library(semTools); library(jsonlite)})"
+)
+
 PROBE = r"""
 import importlib, sys, time
 names = sys.argv[1:]
@@ -188,17 +197,23 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     # (a) start-up
-    floor = [child_times([sys.executable, "-c", "pass"])[:2] for _ in range(args.repeat)]
-    help_ = [child_times([*mhdq, "--help"])[:2] for _ in range(args.repeat)]
-    vhelp = [child_times([*mhdq, "validate", "--help"])[:2] for _ in range(args.repeat)]
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "mhdq --help": [*mhdq, "--help"],
+        "mhdq validate --help": [*mhdq, "validate", "--help"],
+    }
+    rscript = shutil.which("Rscript")
+    if rscript is not None:
+        commands["Rscript -e 0"] = [rscript, "-e", "0"]
+        commands["R: validate_equivalent.R's library() calls"] = [rscript, "-e", R_LIBRARIES]
+    runs: dict[str, list[tuple[float, float]]] = {label: [] for label in commands}
+    for _ in range(args.repeat):  # rounds alternate the commands
+        for label, command in commands.items():
+            runs[label].append(child_times(command)[:2])
     print(f"\n(a) fresh processes, medians of {args.repeat}: CPU s (wall s)")
-    for label, runs in (
-        ("python -c pass", floor),
-        ("mhdq --help", help_),
-        ("mhdq validate --help", vhelp),
-    ):
-        cpu, wall = median_pair(runs)
-        print(f"  {label:<22} {cpu:.3f} ({wall:.3f})")
+    for label, times in runs.items():
+        cpu, wall = median_pair(times)
+        print(f"  {label:<44} {cpu:.3f} ({wall:.3f})")
 
     # (b) one validate run under -X importtime
     tmp = Path(tempfile.mkdtemp(prefix="bench_imports_"))
