@@ -4,14 +4,15 @@ The names a user needs are importable from here::
 
     from instrument import load_instrument, read_responses, check_responses, score_items
 
-The specification and the errors are imported at once; the reading, checking, scoring and batch
-functions (which import pandas and pyarrow) only when first used.
+The errors are imported at once; the specification (YAML), the reading, checking, scoring and
+batch functions (which import pandas and pyarrow) only when first used, so ``import instrument``
+and ``from instrument.errors import ...`` (every ``mhdq --help``) stay cheap.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from instrument.errors import (
     ConvergenceWarning,
@@ -22,10 +23,14 @@ from instrument.errors import (
     SpecError,
     UsageError,
 )
-from instrument.spec import Instrument, load_instrument
+
+if TYPE_CHECKING:  # static tools see the real objects
+    from instrument.spec import Instrument, load_instrument
 
 #: Public name -> module that defines it, imported on first use.
 _LAZY = {
+    "Instrument": "instrument.spec",
+    "load_instrument": "instrument.spec",
     "read_responses": "instrument.read",
     "iter_response_chunks": "instrument.read",
     "detect_platform": "instrument.read",

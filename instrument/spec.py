@@ -13,7 +13,6 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -497,6 +496,8 @@ def load_instrument(source: str | Path | Mapping[str, Any] | None = None) -> Ins
     'MHDQ'
     """
     if source is None or (isinstance(source, str) and source.lower() in EMBEDDED):
+        from importlib import resources  # ~20 ms (tempfile, shutil): only for the embedded banks
+
         name = EMBEDDED["mhdq" if source is None else source.lower()]
         text = resources.files("instrument.banks").joinpath(name).read_text(encoding="utf-8")
         return _from_text(text, f"<embedded {name}>")

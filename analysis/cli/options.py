@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from instrument.errors import UsageError
-from instrument.spec import Instrument, load_instrument
+
+if TYPE_CHECKING:
+    from instrument.spec import Instrument
 
 instrument_option = click.option(
     "--instrument",
@@ -47,6 +50,8 @@ format_option = click.option(
 
 def open_instrument(path: str | None) -> Instrument:
     """Load the specification named on the command line (or the embedded MHDQ)."""
+    from instrument.spec import load_instrument  # YAML and the spec's classes: not for --help
+
     return load_instrument(path)
 
 

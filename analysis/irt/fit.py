@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special  # not scipy.stats: ~1 s to import
 
 from analysis._results import Result
 from analysis.irt.items import item_derivatives
@@ -211,12 +211,15 @@ def _rmsea(statistic: float, df: int, n: int) -> float:
 def _rmsea_ci(statistic: float, df: int, n: int, ci_level: float) -> tuple[float, float]:
     lower_p, upper_p = (1 - ci_level) / 2, 1 - (1 - ci_level) / 2
 
+    if not df > 0:  # no interval without degrees of freedom (as _rmsea: nan)
+        return float("nan"), float("nan")
+    # scipy.stats.ncx2.cdf / chi2.cdf are these special functions for df > 0 and x >= 0
+    x = max(statistic, 0.0)
+
     def root(target, upper):
         def f(lam):
             return (
-                stats.ncx2.cdf(statistic, df, lam) - target
-                if lam > 0
-                else (stats.chi2.cdf(statistic, df) - target)
+                special.chndtr(x, df, lam) - target if lam > 0 else (special.chdtr(df, x) - target)
             )
 
         if f(0.0) * f(upper) > 0:
@@ -294,7 +297,7 @@ def m2(model: GradedResponseModel, data: pd.DataFrame, *, ci_level: float = 0.90
     return M2Result(
         statistic=statistic,
         df=df,
-        p_value=float(stats.chi2.sf(statistic, df)),
+        p_value=float(special.chdtrc(df, max(statistic, 0.0))) if df > 0 else np.nan,
         rmsea=_rmsea(statistic, df, n),
         rmsea_low=low,
         rmsea_high=high,
@@ -360,7 +363,7 @@ def item_fit(model: GradedResponseModel, data: pd.DataFrame, *, min_expected: fl
                 "item": item,
                 "s_x2": stat if df > 0 else float("nan"),
                 "df": max(df, 0),
-                "p_value": float(stats.chi2.sf(stat, df)) if df > 0 else float("nan"),
+                "p_value": float(special.chdtrc(df, stat)) if df > 0 else float("nan"),
                 "n_obs": int(complete.sum()),
             }
         )
@@ -440,7 +443,7 @@ def local_dependence(model: GradedResponseModel, data: pd.DataFrame) -> pd.DataF
                     "ld_x2": x2,
                     "ld_g2": g2,
                     "df": df,
-                    "p_x2": float(stats.chi2.sf(x2, df)),
+                    "p_x2": float(special.chdtrc(df, x2)) if df > 0 else np.nan,
                     "cramers_v": float(np.sign(agreement) * v),
                     "n_obs": n,
                 }

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import integrate, stats
 
 from analysis.irt.items import item_probabilities, item_slope_derivative
-from analysis.irt.model import GradedResponseModel
+from analysis.irt.model import GradedResponseModel, normal_pdf
 
 __all__ = [
     "category_response_curves",
@@ -89,8 +88,8 @@ def marginal_reliability(model: GradedResponseModel) -> float:
     for kind, p in zip(model.item_types_, model.params_, strict=True):
         probs = item_probabilities(kind, p, grid)
         info += (item_slope_derivative(kind, p, grid) ** 2 / probs).sum(axis=1)
-    integrand = info / (info + 1.0) * stats.norm.pdf(grid)
-    return float(integrate.trapezoid(integrand, grid))
+    integrand = info / (info + 1.0) * normal_pdf(grid)
+    return float(np.trapezoid(integrand, grid))  # scipy.integrate.trapezoid's sum
 
 
 def empirical_reliability(scores: pd.DataFrame) -> float:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse, special  # not scipy.stats: ~1 s to import
 
 from analysis._compat import single_threaded_blas
 from analysis._estimator import Estimator
@@ -42,10 +42,16 @@ __all__ = [
 ]
 
 
+def normal_pdf(x, loc: float = 0.0, scale: float = 1.0) -> np.ndarray:
+    """The normal density, as ``scipy.stats.norm.pdf`` computes it (without importing scipy.stats)."""
+    z = (np.asarray(x, dtype=float) - loc) / scale
+    return np.exp(-(z**2) / 2.0) / np.sqrt(2 * np.pi) / scale
+
+
 def quadrature(n_points: int = 61, limits: tuple[float, float] = (-6.0, 6.0)):
     """Equally spaced nodes and normalised standard normal weights (mirt's default quadrature)."""
     nodes = np.linspace(limits[0], limits[1], n_points)
-    weights = stats.norm.pdf(nodes)
+    weights = normal_pdf(nodes)
     return nodes, weights / weights.sum()
 
 
@@ -715,7 +721,7 @@ class GradedResponseModel(Estimator):
         return self._finish_fit(self._results())
 
     def _results(self) -> IRTFit:
-        z = stats.norm.ppf(0.5 + self.ci_level / 2.0)
+        z = special.ndtri(0.5 + self.ci_level / 2.0)
         se = (
             np.sqrt(np.diag(self.cov_))
             if self.cov_ is not None
