@@ -1,7 +1,7 @@
 """Report building blocks: a self-contained HTML report, paper-ready Excel tables and JSON results.
 
-One :class:`HtmlReport` file travels alone: styles are inline and every figure is embedded as a
-base64 PNG, so a researcher can e-mail the report or open it offline. Tables keep full precision
+One :class:`HtmlReport` file travels alone: styles are inline and every figure is embedded (a
+base64 PNG or SVG image), so a researcher can e-mail the report or open it offline. Tables keep full precision
 in the data and round only when rendered. Reports never print respondent identifiers: callers
 pass aggregated tables only.
 """
@@ -211,11 +211,18 @@ class HtmlReport:
         pyplot = sys.modules.get("matplotlib.pyplot")
         if pyplot is not None:
             pyplot.close(fig)
-        data = base64.b64encode(png).decode("ascii")
+        self._embed("image/png", png, caption, alt)
+
+    def svg_figure(self, svg: str, caption: str = "", alt: str = "") -> None:
+        """Embed an SVG document (as :mod:`analysis.report.svg` writes) as an image."""
+        self._embed("image/svg+xml", svg.encode("utf-8"), caption, alt)
+
+    def _embed(self, media: str, content: bytes, caption: str, alt: str) -> None:
+        data = base64.b64encode(content).decode("ascii")
         self._figures += 1
         self._parts.append(
             f'<figure data-figure="{self._figures}"><img alt="{html.escape(alt or caption)}" '
-            f'src="data:image/png;base64,{data}"/>'
+            f'src="data:{media};base64,{data}"/>'
             + (
                 f"<figcaption>Figure {self._figures}. {html.escape(caption)}</figcaption>"
                 if caption
