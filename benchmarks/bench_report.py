@@ -87,6 +87,11 @@ def _timed_write(res, out: Path) -> dict[str, tuple[float, float]]:
             kind = (alt or caption).split(" of ")[0].split(" by ")[0].split(" for ")[0]
             add(f"  encode: {kind[:40]}", start)
 
+        def svg_figure(self, svg: str, caption: str = "", alt: str = "") -> None:
+            start = _clock()
+            super().svg_figure(svg, caption=caption, alt=alt)
+            add("  embed SVG figures", start)
+
     begin = _clock()
     out.mkdir(parents=True, exist_ok=True)
     start = _clock()

@@ -394,7 +394,6 @@ def _dif_curves(report: HtmlReport, s, d) -> None:
         [(str(g), colour[g], "solid") for g in groups],
         title=str(d.group_by),
         columns=len(groups),
-        column_width=90,
         size=10,
     )
     by_item = dict(tuple(curves.groupby("item", sort=False)))

@@ -367,11 +367,13 @@ class Svg:
         title: str = "",
         size: float = 8,
         columns: int = 1,
-        column_width: float = 90,
+        column_width: float | None = None,
     ) -> None:
         """Entries ``(label, colour, kind)`` from pixel ``(x, y)`` (top left); kind is a line style
         (``solid``, ``dashed``, ...), ``box`` for a filled square or a marker letter."""
         row_height = size + 5
+        if column_width is None:  # room for the longest label (a character is ~0.6 em wide)
+            column_width = 30 + 0.6 * size * max((len(e[0]) for e in entries), default=0)
         if title:
             self._parts.append(_text(x, y + size, title, size=size, anchor="start", bold=True))
             y += row_height
