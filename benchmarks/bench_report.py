@@ -21,7 +21,9 @@ items, 3% missing at random).
 
 Run: ``.venv/bin/python benchmarks/bench_report.py [--n 20000] [--rounds 5] [--profile FILE]``.
 ``--results FILE`` keeps the pickled analyses between invocations (made if missing);
-``--profile FILE`` writes a cProfile of one warm writing (read with ``python -m pstats FILE``).
+``--profile FILE`` writes a cProfile of one warm writing (read with ``python -m pstats FILE``);
+``--source DIR`` times the ``analysis`` package of another checkout (e.g. ``git archive`` of the
+commit before a change), with the same pickled results.
 """
 
 from __future__ import annotations
@@ -39,7 +41,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
+if "--source" in sys.argv:  # a child timing another checkout (e.g. the commit before a change)
+    sys.path.insert(0, sys.argv[sys.argv.index("--source") + 1])
+else:
+    sys.path.insert(0, str(HERE.parent))
 
 from generate import SPEC, write_benchmark_csv  # noqa: E402
 
@@ -158,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--results", type=Path, default=None)
     parser.add_argument("--profile", default=None)
+    parser.add_argument(
+        "--source", default=None, help="time the analysis package of another checkout (a folder)"
+    )
     parser.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
@@ -176,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd = [sys.executable, __file__, "--child", str(results)]
         if args.profile and k == 0:
             cmd += ["--profile", args.profile]
+        if args.source:
+            cmd += ["--source", args.source]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
             raise SystemExit(f"round {k} failed: {done.stderr[-3000:]}")
