@@ -344,7 +344,7 @@ def write_tables_xlsx(
             min(max(8, max([len(column)] + [len(str(row[j])) for row in rows[:200]]) + 2), 60)
             for j, column in enumerate(columns)
         ]
-        note = neutralise("Note. " + notes[name]) if notes and name in notes else None
+        note = str(neutralise("Note. " + notes[name])) if notes and name in notes else None
         sheets.append((title, [str(neutralise(c)) for c in columns], rows, note, widths))
     number_format = "0." + "0" * digits if digits > 0 else "0"
     with atomic_path(path) as temp:

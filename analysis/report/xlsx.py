@@ -11,7 +11,7 @@ Examples
 --------
 >>> import io, zipfile
 >>> buffer = io.BytesIO()
->>> write_workbook(buffer, [("Sheet", ["a", "b"], [[1.5, "x"]], "A note.")])
+>>> write_workbook(buffer, [("Sheet", ["a", "b"], [[1.5, "x"]], "A note.", [8, 8])])
 >>> sorted(zipfile.ZipFile(buffer).namelist())[:2]
 ['[Content_Types].xml', '_rels/.rels']
 """
@@ -22,6 +22,7 @@ import math
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import IO, Any
 from xml.sax.saxutils import escape
 
@@ -133,13 +134,14 @@ def _sheet(
 
 
 def write_workbook(
-    target: str | IO[bytes],
-    sheets: Iterable[tuple[str, Sequence[str], Sequence[Sequence[Any]], str | None]]
-    | Iterable[tuple[str, Sequence[str], Sequence[Sequence[Any]], str | None, Sequence[float]]],
+    target: str | Path | IO[bytes],
+    sheets: Iterable[
+        tuple[str, Sequence[str], Sequence[Sequence[Any]], str | None, Sequence[float]]
+    ],
     *,
     number_format: str = "0.000",
 ) -> None:
-    """Write ``(title, columns, rows, note[, widths])`` sheets as an .xlsx file.
+    """Write ``(title, columns, rows, note, widths)`` sheets as an .xlsx file.
 
     Parameters
     ----------
@@ -147,16 +149,15 @@ def write_workbook(
     sheets : iterable of tuples
         Sheet title (valid and unique: at most 31 characters, none of ``[]:*?/\\``), the header
         texts, the rows (values None, bool, int, float or str; a NaN float is written empty),
-        an optional note written in italics one row below the table, and optional column widths
-        (characters).
+        a note written in italics one row below the table (or None), and the column widths in
+        characters (empty: the default width).
     number_format : str, default "0.000"
         The Excel number format of float cells (the stored value keeps full precision).
     """
     names = []
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as book:
         for k, sheet in enumerate(sheets, start=1):
-            title, columns, rows, note = sheet[:4]
-            widths = sheet[4] if len(sheet) > 4 else ()
+            title, columns, rows, note, widths = sheet
             clean = [
                 [None if isinstance(v, float) and not math.isfinite(v) else v for v in row]
                 for row in rows
