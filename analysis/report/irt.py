@@ -115,13 +115,22 @@ def _with_se(estimate: float, se: float) -> str:
 
 
 def _wide(frame: pd.DataFrame) -> pd.DataFrame:
-    cells = frame.assign(
-        cell=[_with_se(e, s) for e, s in zip(frame["estimate"], frame["se"], strict=True)]
+    """Items × parameters of "estimate (SE)" cells (as a pivot; built from plain lists: faster)."""
+    cells: dict[str, dict[str, str]] = {}
+    for item, parameter, estimate, se in zip(
+        frame["item"].tolist(),
+        frame["parameter"].tolist(),
+        frame["estimate"].tolist(),
+        frame["se"].tolist(),
+        strict=True,
+    ):
+        cells.setdefault(item, {})[parameter] = _with_se(estimate, se)
+    columns = sorted({p for row in cells.values() for p in row})
+    wide = pd.DataFrame(
+        [[row.get(p, "") for p in columns] for row in cells.values()],
+        index=pd.Index(list(cells), name="Item"),
+        columns=columns,
     )
-    wide = cells.pivot(index="item", columns="parameter", values="cell").fillna("")
-    wide = wide.loc[list(dict.fromkeys(frame["item"]))]
-    wide.index.name = "Item"
-    wide.columns.name = None
     return wide
 
 
@@ -163,8 +172,10 @@ def _category_curves(report: HtmlReport, s) -> None:
         size=10,
     )
     colour = {c: COLOURS[k % len(COLOURS)] for k, c in enumerate(categories)}
-    by_item = dict(tuple(curves.groupby("item", sort=False)))
     xticks = nice_ticks(*xlim, n=4)
+    # Row positions of each (item, category) curve, found once (a groupby per panel costs more).
+    rows_of = curves.groupby(["item", "category"], sort=True).indices
+    probability = curves["probability"].to_numpy(dtype=float)
     for k, item in enumerate(items):
         row, col = divmod(k, cols)
         last_row = row == rows - 1 or k + cols >= len(items)
@@ -184,16 +195,15 @@ def _category_curves(report: HtmlReport, s) -> None:
             ylabel="probability" if col == 0 else "",
             size=10,
         )
-        part = by_item.get(item)
-        if part is None:
-            continue
-        for value, g in part.groupby("category", sort=True):
-            panel.line(
-                g["theta"],
-                g["probability"],
-                colour=colour[value],
-                label=f"{item}: answer {value:g}",
-            )
+        for value in categories:
+            at = rows_of.get((item, value))
+            if at is not None:
+                panel.line(
+                    theta[at],
+                    probability[at],
+                    colour=colour[value],
+                    label=f"{item}: answer {value:g}",
+                )
     report.svg_figure(
         chart.render(),
         caption=f"{s.scale}: category response curves (mirt probtrace) of each item.",

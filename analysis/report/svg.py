@@ -125,7 +125,7 @@ class Panel:
             if len(segment) < 2 or not ok[segment[0]]:
                 continue
             points = " ".join(
-                f"{a:.1f},{b:.1f}" for a, b in zip(px[segment], py[segment], strict=True)
+                map("{:.1f},{:.1f}".format, px[segment].tolist(), py[segment].tolist())
             )
             self.parts.append(
                 f'<polyline points="{points}" fill="none" stroke="{colour}" '
