@@ -346,7 +346,7 @@ def invariance_ladder_svg(steps: pd.DataFrame, *, title: str = "Measurement inva
     x = np.arange(len(steps), dtype=float)
     cfi = steps["cfi"].to_numpy(dtype=float)
     rmsea = steps["rmsea"].to_numpy(dtype=float)
-    chart = Svg(640, 380)
+    chart = Svg(640, 336)
     panel = chart.panel(
         70,
         34,
