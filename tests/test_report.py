@@ -119,3 +119,60 @@ def test_figure_png_is_the_tight_savefig_picture():
         assert np.abs(expected[:rows, :cols, :3] - got[:rows, :cols, :3]).mean() < 0.05, name
         # The edges are the figure's background colour, as savefig's padding is.
         assert np.allclose(got[0, :, :3], 1.0) and np.allclose(got[-1, :, :3], 1.0), name
+
+
+def test_tables_xlsx_formats_read_back(tmp_path):
+    """The stdlib writer (analysis/report/xlsx.py) gives the formats openpyxl wrote before."""
+    frame = pd.DataFrame(
+        {"value": [0.5, np.nan, 2.0], "n": [1, 2, 3], "ok": [True, False, True]},
+        index=pd.Index(["a", "b", "c & <d>"], name="scale"),
+    )
+    path = write_tables_xlsx({"T/1": frame, "T1": frame}, tmp_path / "t.xlsx", notes={"T/1": "x"})
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["T1", "T1_2"]  # '/' dropped, duplicate names numbered
+    sheet = book["T1"]
+    assert [c.value for c in sheet[1]] == ["scale", "value", "n", "ok"]
+    assert all(c.font.b and c.border.top.style == c.border.bottom.style == "thin" for c in sheet[1])
+    assert sheet["A4"].value == "c & <d>" and sheet["B3"].value is None  # NaN: an empty cell
+    assert sheet["B2"].number_format == "0.000" and sheet["C2"].value == 1
+    assert sheet["D2"].value is True
+    assert all(c.border.bottom.style == "thin" for c in sheet[4])  # the rule under the table
+    assert sheet["A6"].value == "Note. x" and sheet["A6"].font.i
+    assert sheet.freeze_panes == "A2" and sheet.column_dimensions["A"].width == 9
+
+
+def test_svg_charts_are_well_formed():
+    from xml.etree import ElementTree
+
+    from analysis.report import charts
+
+    svg = "{http://www.w3.org/2000/svg}"
+    shares = pd.DataFrame([[0.1, 0.2, 0.4, 0.2, 0.1], [0.3, 0.3, 0.2, 0.1, 0.0]], index=["a", "b"])
+    bars = ElementTree.fromstring(charts.likert_svg(shares, labels=list("12345"), title="<x>"))
+    assert len(bars.findall(f".//{svg}rect/{svg}title")) == 9  # one bar per non-empty share
+    scree = ElementTree.fromstring(charts.scree_svg([3.0, 1.2, 0.5], simulated=[1.3, 1.1, 1.0]))
+    assert len(scree.findall(f".//{svg}polyline")) == 3  # observed, simulated, the line at 1
+    heat = charts.loadings_svg(pd.DataFrame({"F1": [0.7, -0.2]}, index=["a", "b"]))
+    assert ">.70<" in heat and ">−.20<" not in heat  # |λ| ≥ .30 printed
+    cmp = pd.DataFrame(
+        {
+            "model": ["m1", "m2"],
+            "cfi": [0.9, 0.97],
+            "tli": [0.88, 0.96],
+            "rmsea": [0.08, 0.04],
+            "srmr": [0.07, 0.03],
+            "rmsea_ci_lower": [0.07, 0.03],
+            "rmsea_ci_upper": [0.09, 0.05],
+        }
+    )
+    ElementTree.fromstring(charts.fit_comparison_svg(cmp))
+    steps = pd.DataFrame(
+        {
+            "cfi": [0.97, 0.95],
+            "rmsea": [0.04, 0.05],
+            "delta_cfi": [np.nan, -0.02],
+            "delta_rmsea": [np.nan, 0.01],
+        },
+        index=["configural", "metric"],
+    )
+    assert "ΔCFI −0.020" in charts.invariance_ladder_svg(steps)

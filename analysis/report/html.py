@@ -1,7 +1,7 @@
 """Report building blocks: a self-contained HTML report, paper-ready Excel tables and JSON results.
 
-One :class:`HtmlReport` file travels alone: styles are inline and every figure is embedded as a
-base64 PNG, so a researcher can e-mail the report or open it offline. Tables keep full precision
+One :class:`HtmlReport` file travels alone: styles are inline and every figure is embedded (a
+base64 PNG or SVG image), so a researcher can e-mail the report or open it offline. Tables keep full precision
 in the data and round only when rendered. Reports never print respondent identifiers: callers
 pass aggregated tables only.
 """
@@ -211,11 +211,18 @@ class HtmlReport:
         pyplot = sys.modules.get("matplotlib.pyplot")
         if pyplot is not None:
             pyplot.close(fig)
-        data = base64.b64encode(png).decode("ascii")
+        self._embed("image/png", png, caption, alt)
+
+    def svg_figure(self, svg: str, caption: str = "", alt: str = "") -> None:
+        """Embed an SVG document (as :mod:`analysis.report.svg` writes) as an image."""
+        self._embed("image/svg+xml", svg.encode("utf-8"), caption, alt)
+
+    def _embed(self, media: str, content: bytes, caption: str, alt: str) -> None:
+        data = base64.b64encode(content).decode("ascii")
         self._figures += 1
         self._parts.append(
             f'<figure data-figure="{self._figures}"><img alt="{html.escape(alt or caption)}" '
-            f'src="data:image/png;base64,{data}"/>'
+            f'src="data:{media};base64,{data}"/>'
             + (
                 f"<figcaption>Figure {self._figures}. {html.escape(caption)}</figcaption>"
                 if caption
@@ -311,17 +318,14 @@ def write_tables_xlsx(
 
     Numbers stay numbers (shown with ``digits`` decimals through the cell format, full precision
     kept); text is neutralised against formula injection; header row bold with APA-style rules;
-    an optional note under each table.
+    an optional note under each table. Written by :func:`analysis.report.xlsx.write_workbook`
+    (no openpyxl needed).
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, Side
-    from openpyxl.utils import get_column_letter
+    from analysis.report.xlsx import write_workbook
 
     path = Path(path)
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    rule = Side(style="thin", color="000000")
     used: set[str] = set()
+    sheets = []
     for name, frame in tables.items():
         title = "".join(ch for ch in str(name) if ch not in "[]:*?/\\")[:31] or "table"
         base, n = title, 2
@@ -329,57 +333,36 @@ def write_tables_xlsx(
             title = f"{base[:28]}_{n}"
             n += 1
         used.add(title.lower())
-        sheet = workbook.create_sheet(title)
         data = (
             frame.reset_index()
             if frame.index.name or not isinstance(frame.index, pd.RangeIndex)
             else frame
         )
         columns = [str(c) for c in data.columns]
-        sheet.append([neutralise(c) for c in columns])
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-            cell.border = Border(top=rule, bottom=rule)
-            cell.alignment = Alignment(horizontal="center", wrap_text=True)
-        number_format = "0." + "0" * digits if digits > 0 else "0"
-        for values in data.itertuples(index=False):
-            row: list[Any] = []
-            for value in values:
-                if isinstance(value, (np.floating, float)):
-                    row.append(None if math.isnan(value) or math.isinf(value) else float(value))
-                elif isinstance(value, (np.integer,)):
-                    row.append(int(value))
-                elif isinstance(value, (np.bool_, bool)):
-                    row.append(bool(value))
-                elif value is None or value is pd.NA:
-                    row.append(None)
-                elif isinstance(value, (int,)):
-                    row.append(value)
-                else:
-                    row.append(neutralise(str(value)))
-            sheet.append(row)
-        for row in sheet.iter_rows(min_row=2):
-            for cell in row:
-                if isinstance(cell.value, float):
-                    cell.number_format = number_format
-        if sheet.max_row > 1:
-            for cell in sheet[sheet.max_row]:
-                cell.border = Border(bottom=rule)
-        for i, column in enumerate(columns, start=1):
-            width = max(
-                [len(column)] + [len(str(v)) for v in data.iloc[:, i - 1].head(200).tolist()]
-            )
-            sheet.column_dimensions[get_column_letter(i)].width = min(max(8, width + 2), 60)
-        sheet.freeze_panes = "A2"
-        if notes and name in notes:
-            sheet.cell(
-                row=sheet.max_row + 2, column=1, value=neutralise("Note. " + notes[name])
-            ).font = Font(italic=True)
-    if not workbook.sheetnames:
-        workbook.create_sheet("empty")
+        rows = [[_cell_value(v) for v in values] for values in data.itertuples(index=False)]
+        widths = [
+            min(max(8, max([len(column)] + [len(str(row[j])) for row in rows[:200]]) + 2), 60)
+            for j, column in enumerate(columns)
+        ]
+        note = str(neutralise("Note. " + notes[name])) if notes and name in notes else None
+        sheets.append((title, [str(neutralise(c)) for c in columns], rows, note, widths))
+    number_format = "0." + "0" * digits if digits > 0 else "0"
     with atomic_path(path) as temp:
-        workbook.save(temp)
+        write_workbook(temp, sheets, number_format=number_format)
     return path
+
+
+def _cell_value(value: Any) -> Any:
+    """A table value as a spreadsheet cell holds it: float, int, bool, None or neutralised text."""
+    if isinstance(value, (np.floating, float)):
+        return None if math.isnan(value) or math.isinf(value) else float(value)
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    if value is None or value is pd.NA:
+        return None
+    return neutralise(str(value))
 
 
 def software_versions() -> dict[str, str]:

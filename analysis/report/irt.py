@@ -115,13 +115,22 @@ def _with_se(estimate: float, se: float) -> str:
 
 
 def _wide(frame: pd.DataFrame) -> pd.DataFrame:
-    cells = frame.assign(
-        cell=[_with_se(e, s) for e, s in zip(frame["estimate"], frame["se"], strict=True)]
+    """Items × parameters of "estimate (SE)" cells (as a pivot; built from plain lists: faster)."""
+    cells: dict[str, dict[str, str]] = {}
+    for item, parameter, estimate, se in zip(
+        frame["item"].tolist(),
+        frame["parameter"].tolist(),
+        frame["estimate"].tolist(),
+        frame["se"].tolist(),
+        strict=True,
+    ):
+        cells.setdefault(item, {})[parameter] = _with_se(estimate, se)
+    columns = sorted({p for row in cells.values() for p in row})
+    wide = pd.DataFrame(
+        [[row.get(p, "") for p in columns] for row in cells.values()],
+        index=pd.Index(list(cells), name="Item"),
+        columns=columns,
     )
-    wide = cells.pivot(index="item", columns="parameter", values="cell").fillna("")
-    wide = wide.loc[list(dict.fromkeys(frame["item"]))]
-    wide.index.name = "Item"
-    wide.columns.name = None
     return wide
 
 
@@ -136,63 +145,153 @@ def _parameters(report: HtmlReport, s) -> None:
     )
 
 
+def _grid(n: int, columns: int) -> tuple[int, int]:
+    cols = min(n, columns)
+    return cols, -(-n // cols)
+
+
 def _category_curves(report: HtmlReport, s) -> None:
-    import matplotlib.pyplot as plt
+    """Small multiples of the category response curves: one panel per item, shared axes."""
+    from analysis.report.svg import COLOURS, Svg, nice_ticks
 
     items = list(s.items)
-    cols = min(len(items), 3)
-    rows = -(-len(items) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False)
     curves = s.category_curves
-    for ax, item in zip(axes.ravel(), items, strict=False):
-        for value, part in curves[curves["item"] == item].groupby("category"):
-            ax.plot(part["theta"], part["probability"], label=f"{value:g}", linewidth=1.2)
-        ax.set_title(item, fontsize=9)
-        ax.set_ylim(0, 1)
-        ax.tick_params(labelsize=7)
-    for ax in axes.ravel()[len(items) :]:
-        ax.axis("off")
-    axes[0, 0].legend(title="answer", fontsize=6, title_fontsize=7)
-    for ax in axes[-1]:
-        ax.set_xlabel("trait (θ)", fontsize=8)
-    for ax in axes[:, 0]:
-        ax.set_ylabel("probability", fontsize=8)
-    fig.subplots_adjust(hspace=0.45, wspace=0.25)
-    report.figure(
-        fig,
+    theta = curves["theta"].to_numpy(dtype=float)
+    xlim = (float(theta.min()), float(theta.max()))
+    cols, rows = _grid(len(items), 4)
+    width, height, gap_x, gap_y, left, top = 190, 110, 22, 36, 62, 58
+    chart = Svg(left + cols * (width + gap_x) + 10, top + rows * (height + gap_y) + 34)
+    categories = sorted(curves["category"].unique())
+    chart.legend(
+        left,
+        6,
+        [(f"{c:g}", COLOURS[k % len(COLOURS)], "solid") for k, c in enumerate(categories)],
+        title="answer",
+        columns=len(categories),
+        column_width=52,
+        size=10,
+    )
+    colour = {c: COLOURS[k % len(COLOURS)] for k, c in enumerate(categories)}
+    xticks = nice_ticks(*xlim, n=4)
+    # Row positions of each (item, category) curve, found once (a groupby per panel costs more).
+    rows_of = curves.groupby(["item", "category"], sort=True).indices
+    probability = curves["probability"].to_numpy(dtype=float)
+    for k, item in enumerate(items):
+        row, col = divmod(k, cols)
+        last_row = row == rows - 1 or k + cols >= len(items)
+        panel = chart.panel(
+            left + col * (width + gap_x),
+            top + row * (height + gap_y),
+            width,
+            height,
+            xlim=xlim,
+            ylim=(0, 1),
+            xticks=xticks,
+            yticks=[0, 0.5, 1],
+            xtick_labels=last_row,
+            ytick_labels=col == 0,
+            title=str(item),
+            xlabel="trait (θ)" if last_row else "",
+            ylabel="probability" if col == 0 else "",
+            size=10,
+        )
+        for value in categories:
+            at = rows_of.get((item, value))
+            if at is not None:
+                panel.line(
+                    theta[at],
+                    probability[at],
+                    colour=colour[value],
+                    label=f"{item}: answer {value:g}",
+                )
+    report.svg_figure(
+        chart.render(),
         caption=f"{s.scale}: category response curves (mirt probtrace) of each item.",
         alt=f"Category response curves of the items of {s.scale}",
     )
 
 
 def _information(report: HtmlReport, s) -> None:
-    import matplotlib.pyplot as plt
+    """Item information (left, one line per item) and test information with its SE (right)."""
+    from analysis.report.svg import COLOURS, Svg
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
     info = s.item_information
-    for item in info.columns:
-        left.plot(info.index, info[item], label=item, linewidth=1.2)
-    left.set_xlabel("trait (θ)")
-    left.set_ylabel("item information")
-    left.legend(fontsize=7)
     test = s.test_information
-    right.plot(test["theta"], test["information"], color="C0")
-    right.set_xlabel("trait (θ)")
-    right.set_ylabel("test information", color="C0")
-    twin = right.twinx()
-    twin.plot(test["theta"], test["se"], color="C3", linestyle="--")
-    twin.set_ylabel("conditional SE = 1/√I(θ)", color="C3")
-    fig.subplots_adjust(wspace=0.35)
+    theta = info.index.to_numpy(dtype=float)
+    xlim = (float(theta.min()), float(theta.max()))
+    items = [str(c) for c in info.columns]
+    per_column = 14
+    legend_columns = -(-len(items) // per_column)
+    legend_width = 70 * legend_columns
+    width, height, top = 280, 200, 14
+    left = 64
+    right_left = left + width + 20 + legend_width + 70
+    chart = Svg(right_left + width + 70, top + height + 52)
+    values = info.to_numpy(dtype=float)
+    panel = chart.panel(
+        left,
+        top,
+        width,
+        height,
+        xlim=xlim,
+        ylim=(0, _upper(values)),
+        xlabel="trait (θ)",
+        ylabel="item information",
+        size=10,
+    )
+    entries = []
+    for k, item in enumerate(items):
+        colour = COLOURS[k % len(COLOURS)]
+        style = "solid" if k < len(COLOURS) else "dashed"
+        panel.line(theta, values[:, k], colour=colour, style=style, label=item)
+        entries.append((item, colour, style))
+    for c in range(legend_columns):
+        chart.legend(
+            left + width + 16 + 70 * c,
+            top,
+            entries[c * per_column : (c + 1) * per_column],
+            size=10,
+            column_width=70,
+        )
+    x = test["theta"].to_numpy(dtype=float)
+    information = test["information"].to_numpy(dtype=float)
+    se = test["se"].to_numpy(dtype=float)
+    right = chart.panel(
+        right_left,
+        top,
+        width,
+        height,
+        xlim=xlim,
+        ylim=(0, _upper(information)),
+        xlabel="trait (θ)",
+        ylabel="test information",
+        size=10,
+    )
+    right.line(x, information, colour=COLOURS[0], label="test information")
+    twin = chart.right_axis(
+        right, ylim=(0, _upper(se)), label="conditional SE = 1/√I(θ)", colour=COLOURS[3], size=10
+    )
+    twin.line(x, se, colour=COLOURS[3], style="dashed", label="conditional SE")
     best = test.loc[test["information"].idxmax()]
-    report.figure(
-        fig,
+    report.svg_figure(
+        chart.render(),
         caption=(
             f"{s.scale}: item information (left) and test information with the conditional "
-            f"standard error (right); most precise at θ = {best['theta']:.1f} "
+            f"standard error (right, dashed); most precise at θ = {best['theta']:.1f} "
             f"(SE {best['se']:.2f})."
         ),
         alt=f"Item and test information of {s.scale}",
     )
+
+
+def _upper(values) -> float:
+    """The top of a y axis from 0: 5 % above the largest finite value."""
+    import numpy as np
+
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    top = float(finite.max()) if finite.size else 1.0
+    return top * 1.05 if top > 0 else 1.0
 
 
 def _item_fit(report: HtmlReport, s) -> None:
@@ -287,23 +386,49 @@ def _dif(report: HtmlReport, s, d) -> None:
 
 
 def _dif_curves(report: HtmlReport, s, d) -> None:
-    import matplotlib.pyplot as plt
+    """Expected-score curves by group: one panel per flagged item and one of the scale's sum."""
+    from analysis.report.svg import COLOURS, Svg
 
     shown = [*d.result.flagged, "scale"]
-    fig, axes = plt.subplots(1, len(shown), figsize=(2.8 * len(shown), 2.6), squeeze=False)
-    for ax, item in zip(axes.ravel(), shown, strict=True):
-        part = d.curves[d.curves["item"] == item]
+    curves = d.curves
+    theta = curves["theta"].to_numpy(dtype=float)
+    xlim = (float(theta.min()), float(theta.max()))
+    groups = list(dict.fromkeys(curves["group"]))
+    colour = {g: COLOURS[k % len(COLOURS)] for k, g in enumerate(groups)}
+    cols, rows = _grid(len(shown), 4)
+    width, height, gap_x, gap_y, left, top = 170, 120, 50, 40, 62, 50
+    chart = Svg(left + cols * (width + gap_x), top + rows * (height + gap_y) + 30)
+    chart.legend(
+        left,
+        6,
+        [(str(g), colour[g], "solid") for g in groups],
+        title=str(d.group_by),
+        columns=len(groups),
+        size=10,
+    )
+    by_item = dict(tuple(curves.groupby("item", sort=False)))
+    for k, item in enumerate(shown):
+        row, col = divmod(k, cols)
+        part = by_item.get(item)
+        expected = part["expected"].to_numpy(dtype=float) if part is not None else []
+        panel = chart.panel(
+            left + col * (width + gap_x),
+            top + row * (height + gap_y),
+            width,
+            height,
+            xlim=xlim,
+            ylim=_score_range(expected),
+            title=item if item != "scale" else f"{s.scale} (sum)",
+            xlabel="trait (θ)",
+            ylabel="expected score" if col == 0 else "",
+            size=10,
+        )
+        if part is None:
+            continue
         for label, g in part.groupby("group", sort=False):
-            ax.plot(g["theta"], g["expected"], label=str(label), linewidth=1.2)
-        ax.set_title(item if item != "scale" else f"{s.scale} (sum)", fontsize=9)
-        ax.tick_params(labelsize=7)
-    axes[0, 0].legend(title=d.group_by, fontsize=7, title_fontsize=7)
-    for ax in axes[0]:
-        ax.set_xlabel("trait (θ)", fontsize=8)
-    axes[0, 0].set_ylabel("expected score", fontsize=8)
-    fig.subplots_adjust(wspace=0.3)
-    report.figure(
-        fig,
+            panel.line(g["theta"], g["expected"], colour=colour[label], label=f"{item}: {label}")
+    report.svg_figure(
+        chart.render(),
         caption=(
             f"{s.scale}: expected scores of the flagged items and of the scale by {d.group_by} "
             "(multiple-group graded model anchored on the unflagged items); the gap between the "
@@ -311,3 +436,15 @@ def _dif_curves(report: HtmlReport, s, d) -> None:
         ),
         alt=f"Expected-score curves by {d.group_by} for {s.scale}",
     )
+
+
+def _score_range(values) -> tuple[float, float]:
+    import numpy as np
+
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if not finite.size:
+        return (0.0, 1.0)
+    low, high = float(finite.min()), float(finite.max())
+    pad = 0.05 * (high - low) or 0.5
+    return (low - pad, high + pad)

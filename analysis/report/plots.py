@@ -1,9 +1,9 @@
 """Figures of a validation study, each a function of result tables that draws on an Axes.
 
-Every function takes ``ax=None`` and returns the Axes it drew on. With ``ax=None`` it makes a new
+Every function takes ``ax=None`` and returns the Axes it drew on (the validation report draws the
+same figures as SVG without matplotlib: :mod:`analysis.report.charts`). With ``ax=None`` it makes a new
 :class:`matplotlib.figure.Figure` (no pyplot state, no backend chosen at import: the figure renders
-with Agg when saved), so the functions are safe in servers, tests and notebooks alike. The report
-embeds ``ax.figure``.
+with Agg when saved), so the functions are safe in servers, tests and notebooks alike.
 
 =====================  ===============================================================
 Function               R counterpart drawn the same way
@@ -23,6 +23,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.report.charts import diverging_colours, diverging_starts
+
 __all__ = ["fit_comparison", "invariance_ladder", "likert_bars", "loadings_heatmap", "scree_plot"]
 
 
@@ -33,18 +35,6 @@ def _new_axes(ax, size: tuple[float, float]):
 
     fig = Figure(figsize=size)
     return fig.add_subplot()
-
-
-def _diverging_colours(k: int) -> list:
-    from matplotlib import colormaps
-
-    cmap = colormaps["RdBu"]
-    if k == 1:
-        return [(0.85, 0.85, 0.85, 1.0)]
-    colours = [cmap(0.1 + 0.8 * i / (k - 1)) for i in range(k)]
-    if k % 2 == 1:
-        colours[k // 2] = (0.82, 0.82, 0.82, 1.0)  # the neutral category in grey, as HH::likert
-    return colours
 
 
 def likert_bars(
@@ -98,27 +88,25 @@ def likert_bars(
     values = shares.fillna(0.0).to_numpy(dtype=float) * 100
     n_items, k = values.shape
     ax = _new_axes(ax, (8.5, 0.9 + 0.32 * n_items))
-    colours = _diverging_colours(k)
+    colours = diverging_colours(k)
     labels = list(shares.columns.astype(str)) if labels is None else list(labels)
     if len(labels) != k:
         raise ValueError(f"labels: {len(labels)} given for {k} categories")
-    half = k // 2
-    neutral = values[:, half] / 2 if k % 2 == 1 else np.zeros(n_items)
-    left_start = -(values[:, :half].sum(axis=1) + neutral)
+    starts = diverging_starts(values)
+    left_start = starts[:, 0]
     y = np.arange(n_items)[::-1]
-    start = left_start.copy()
     for j in range(k):
         ax.barh(
             y,
             values[:, j],
-            left=start,
+            left=starts[:, j],
             color=colours[j],
             edgecolor="white",
             linewidth=0.4,
             height=0.75,
             label=labels[j],
         )
-        start = start + values[:, j]
+    start = starts[:, -1] + values[:, -1]
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_ylim(-0.6, n_items - 0.4)
     ax.set_yticks(y, list(shares.index.astype(str)) if item_labels is None else list(item_labels))

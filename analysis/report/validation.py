@@ -876,7 +876,7 @@ def _answers_section(
     report: HtmlReport, res, all_verdicts: list[Verdict], labels: dict | None
 ) -> None:
     """2. Diverging stacked bars of the answers per item, and the answer table."""
-    from analysis.report import plots
+    from analysis.report import charts
 
     inst = res.instrument
     report.section(
@@ -897,9 +897,8 @@ def _answers_section(
         shares = res.distribution.loc[items, codes]
         shares = shares.loc[:, shares.notna().any()]
         used_legend = [legend[codes.index(c)] for c in shares.columns]
-        ax = plots.likert_bars(shares, labels=used_legend, title=f"Answers to the items of {root}")
-        report.figure(
-            ax.figure,
+        report.svg_figure(
+            charts.likert_svg(shares, labels=used_legend, title=f"Answers to the items of {root}"),
             caption="Share of answers per category (numbers of answers per item in the table "
             "below).",
             alt=f"Diverging stacked bars of the answers to the items of {root}",
@@ -1026,7 +1025,7 @@ def _factors_section(
     report: HtmlReport, res, all_verdicts: list[Verdict], labels: dict | None
 ) -> None:
     """5. Factorability (KMO, Bartlett) and the number of factors (parallel analysis, MAP)."""
-    from analysis.report import plots
+    from analysis.report import charts
 
     opts = res.options
     report.section(
@@ -1049,15 +1048,14 @@ def _factors_section(
             report.note(f"Items with MSA below .60: {', '.join(map(str, low.index))}.")
     if _status_note(report, res, "retention"):
         pa = res.parallel
-        ax = plots.scree_plot(
-            pa.pc_values,
-            simulated=pa.pc_simulated,
-            observed_fa=pa.fa_values,
-            simulated_fa=pa.fa_simulated,
-            quantile=pa.quantile,
-        )
-        report.figure(
-            ax.figure,
+        report.svg_figure(
+            charts.scree_svg(
+                pa.pc_values,
+                simulated=pa.pc_simulated,
+                observed_fa=pa.fa_values,
+                simulated_fa=pa.fa_simulated,
+                quantile=pa.quantile,
+            ),
             caption=(
                 f"Scree plot with parallel analysis: {pa.n_factors} factor(s) and "
                 f"{pa.n_components} component(s) exceed the simulated eigenvalues."
@@ -1073,7 +1071,7 @@ def _factors_section(
 
 def _efa_section(report: HtmlReport, res, all_verdicts: list[Verdict], labels: dict | None) -> None:
     """6. The EFA: loadings heatmap and table, factor correlations, fit."""
-    from analysis.report import plots
+    from analysis.report import charts
 
     report.section(
         "Exploratory factor analysis",
@@ -1086,11 +1084,10 @@ def _efa_section(report: HtmlReport, res, all_verdicts: list[Verdict], labels: d
     if _status_note(report, res, "efa"):
         efa = res.efa
         report.paragraph(f"{efa.n_factors} factor(s), as suggested by {res.factors_source}.")
-        ax = plots.loadings_heatmap(
-            efa.loadings_, title=f"EFA pattern loadings ({efa.n_factors} factors, oblimin)"
-        )
-        report.figure(
-            ax.figure,
+        report.svg_figure(
+            charts.loadings_svg(
+                efa.loadings_, title=f"EFA pattern loadings ({efa.n_factors} factors, oblimin)"
+            ),
             caption="EFA pattern loadings (values of |λ| ≥ .30 printed).",
             alt="Heatmap of the EFA loadings",
         )
@@ -1118,7 +1115,7 @@ def _efa_section(report: HtmlReport, res, all_verdicts: list[Verdict], labels: d
 
 def _cfa_section(report: HtmlReport, res, all_verdicts: list[Verdict], labels: dict | None) -> None:
     """7. The hypothesised CFA models: comparison, fit figure, loadings of the primary model."""
-    from analysis.report import plots
+    from analysis.report import charts
 
     opts = res.options
     report.section(
@@ -1215,9 +1212,8 @@ def _cfa_section(report: HtmlReport, res, all_verdicts: list[Verdict], labels: d
         cc_note = None if res.complete_case is None else res.complete_case.note()
         if cc_note:
             report.note(cc_note)
-        ax = plots.fit_comparison(_fit_indices(res))
-        report.figure(
-            ax.figure,
+        report.svg_figure(
+            charts.fit_comparison_svg(_fit_indices(res)),
             caption="Fit indices per model against Hu & Bentler's cut-offs (dashed lines).",
             alt="Fit indices of the CFA models",
         )
@@ -1284,7 +1280,7 @@ def _invariance_section(
     report: HtmlReport, res, all_verdicts: list[Verdict], labels: dict | None
 ) -> None:
     """9. Measurement invariance across the --group-by groups."""
-    from analysis.report import plots
+    from analysis.report import charts
 
     report.section(
         "Measurement invariance",
@@ -1324,9 +1320,8 @@ def _invariance_section(
             pd.DataFrame(rows).set_index("Step"),
             caption="Invariance steps (ML; Δ against the previous step)",
         )
-        ax = plots.invariance_ladder(s)
-        report.figure(
-            ax.figure,
+        report.svg_figure(
+            charts.invariance_ladder_svg(s),
             caption="CFI and RMSEA per invariance step, with the change from the previous step.",
             alt="Invariance ladder",
         )
