@@ -1,6 +1,9 @@
 """The report building blocks: self-contained HTML, paper tables, JSON."""
 
+import csv
 import json
+import shutil
+import subprocess
 
 import matplotlib
 
@@ -9,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import openpyxl
 import pandas as pd
+import pytest
 
 from analysis.report.html import HtmlReport, write_json, write_tables_xlsx
 from tests.browser import render_in_chromium
@@ -176,3 +180,47 @@ def test_svg_charts_are_well_formed():
         index=["configural", "metric"],
     )
     assert "ΔCFI −0.020" in charts.invariance_ladder_svg(steps)
+
+
+@pytest.mark.skipif(
+    shutil.which("soffice") is None,
+    reason="LibreOffice (soffice) is not installed; Debian package 'libreoffice-calc'",
+)
+def test_tables_xlsx_opens_in_libreoffice(tmp_path):
+    """LibreOffice Calc reads the stdlib-written tables.xlsx: every sheet exports to CSV with the
+    values, the neutralised text and the note, and the workbook prints to PDF."""
+    frame = pd.DataFrame(
+        {"value": [0.5, np.nan, 2.25], "label": ["=1+1", "plain", "\uff1dSUM(A1)"]},
+        index=pd.Index(["a", "b", "c & <d>"], name="scale"),
+    )
+    path = write_tables_xlsx(
+        {"Table 1": frame, "Table 2": frame.iloc[:1]}, tmp_path / "t.xlsx", notes={"Table 1": "x"}
+    )
+    out = tmp_path / "csv"
+    sheets = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
+    for target in (sheets, "pdf"):
+        done = subprocess.run(
+            [
+                shutil.which("soffice"),
+                f"-env:UserInstallation={(tmp_path / 'lo-profile').as_uri()}",
+                "--headless",
+                "--norestore",
+                "--convert-to",
+                target,
+                "--outdir",
+                str(out),
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert done.returncode == 0, done.stderr
+    rows = list(csv.reader((out / "t-Table 1.csv").open(encoding="utf-8")))
+    assert rows[0] == ["scale", "value", "label"]
+    assert rows[1][:2] == ["a", "0.5"] and rows[3][:2] == ["c & <d>", "2.25"]
+    assert rows[2][1] == ""  # NaN: an empty cell
+    assert not any(cell.startswith(("=", "\uff1d")) for row in rows for cell in row)
+    assert rows[-1][0] == "Note. x"
+    assert len(list(csv.reader((out / "t-Table 2.csv").open(encoding="utf-8")))) == 2
+    assert (out / "t.pdf").read_bytes().startswith(b"%PDF")
