@@ -1148,7 +1148,7 @@ def _run_locked(
                     writer.open()
                     behind = _WriteBehind(writer.write)
                     continue
-                output[RUN_ID_COLUMN] = pd.array(np.full(len(output), run_id, dtype=object), "str")
+                output[RUN_ID_COLUMN] = constant_text(run_id, len(output))
                 behind.put(output)
         except BaseException:
             behind.cancel()
@@ -1205,13 +1205,21 @@ def _run_locked(
     )
 
 
+def constant_text(value: str, n: int) -> pd.api.extensions.ExtensionArray:
+    """``n`` copies of ``value`` as a pandas text array, built in pyarrow (no Python strings)."""
+    import pyarrow as pa
+
+    single = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int8)), pa.array([value]))
+    return pd.array(single.cast(pa.string()), dtype="str")
+
+
 def _problem_columns(frame: pd.DataFrame, run_id: str) -> pd.DataFrame:
     frame = frame.copy()
     # text, also where a column holds only blanks (the run record has no column or value): the
     # first frame fixes the file's schema
     for column in ("file", "column", "value", "rule", "severity", "message"):
         frame[column] = pd.array(frame[column].to_numpy(dtype=object), dtype="str")
-    frame[RUN_ID_COLUMN] = pd.array(np.full(len(frame), run_id, dtype=object), dtype="str")
+    frame[RUN_ID_COLUMN] = constant_text(run_id, len(frame))
     return frame
 
 
