@@ -275,12 +275,24 @@ def check_items(
             codes[rows_of[0] : rows_of[0] + len(rows_of)] if contiguous else np.empty((len(ids), n))
         )
         bad_text = np.zeros((len(ids), n), dtype=bool)
-        for j, item_id in enumerate(ids):
-            block[j], bad_text[j] = _as_float(items[item_id])
+        if all(pd.api.types.is_float_dtype(items[i].dtype) for i in ids):
+            # float columns (the CSV reader's block): one copy, no text to look for
+            whole = items if list(items.columns) == ids else items[ids]
+            block[:] = whole.to_numpy(dtype="float64").T
+        else:
+            for j, item_id in enumerate(ids):
+                block[j], bad_text[j] = _as_float(items[item_id])
         codes_arr = np.asarray(rs.codes, dtype="float64")
         lo, hi = codes_arr.min(), codes_arr.max()
         with np.errstate(invalid="ignore"):
-            if np.array_equal(codes_arr, np.arange(lo, hi + 1)):
+            if np.array_equal(codes_arr, np.arange(lo, hi + 1)) and lo >= -128 and hi <= 127:
+                # One-byte integers: a cell is an answer when it survives the cast unchanged
+                # (fractions, NaN and values past int8 do not) and lies in lo..hi.
+                small = block.astype(np.int8)
+                answer = small == block
+                small -= np.int8(lo)
+                answer &= small.view(np.uint8) <= np.uint8(hi - lo)
+            elif np.array_equal(codes_arr, np.arange(lo, hi + 1)):
                 answer = block >= lo
                 answer &= block <= hi
                 answer &= block == np.floor(block)
