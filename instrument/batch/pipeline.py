@@ -12,7 +12,8 @@ Guarantees (tested in ``tests/test_batch.py``):
   saying why; rows holding nothing at all (not even an id) are not read but skipped by the reader, each with
   an ``empty_row_skipped`` info record (:attr:`BatchResult.n_skipped`);
 * memory is bounded by a few chunks whatever the input size (CSV and Parquet are streamed; the
-  ids seen so far are kept as sorted 64-bit hashes, 8 bytes per respondent);
+  ids seen so far are kept as 64-bit hashes beside the place each was first used, 16 bytes per
+  respondent plus a filter of 2 to 4, :class:`~instrument.check.SeenIds`);
 * duplicate respondent ids are found across chunks and files: the first occurrence in input order
   is kept, whatever order parallel workers finish in;
 * results do not depend on ``jobs``, ``chunk_rows`` or the engine;
