@@ -275,12 +275,24 @@ def check_items(
             codes[rows_of[0] : rows_of[0] + len(rows_of)] if contiguous else np.empty((len(ids), n))
         )
         bad_text = np.zeros((len(ids), n), dtype=bool)
-        for j, item_id in enumerate(ids):
-            block[j], bad_text[j] = _as_float(items[item_id])
+        if all(pd.api.types.is_float_dtype(items[i].dtype) for i in ids):
+            # float columns (the CSV reader's block): one copy, no text to look for
+            whole = items if list(items.columns) == ids else items[ids]
+            block[:] = whole.to_numpy(dtype="float64").T
+        else:
+            for j, item_id in enumerate(ids):
+                block[j], bad_text[j] = _as_float(items[item_id])
         codes_arr = np.asarray(rs.codes, dtype="float64")
         lo, hi = codes_arr.min(), codes_arr.max()
         with np.errstate(invalid="ignore"):
-            if np.array_equal(codes_arr, np.arange(lo, hi + 1)):
+            if np.array_equal(codes_arr, np.arange(lo, hi + 1)) and lo >= -128 and hi <= 127:
+                # One-byte integers: a cell is an answer when it survives the cast unchanged
+                # (fractions, NaN and values past int8 do not) and lies in lo..hi.
+                small = block.astype(np.int8)
+                answer = small == block
+                small -= np.int8(lo)
+                answer &= small.view(np.uint8) <= np.uint8(hi - lo)
+            elif np.array_equal(codes_arr, np.arange(lo, hi + 1)):
                 answer = block >= lo
                 answer &= block <= hi
                 answer &= block == np.floor(block)
@@ -590,18 +602,81 @@ def hash_ids(ids: Iterable[object] | pd.Series) -> np.ndarray:
     """64-bit hashes of respondent ids (as text), used to find duplicates across files cheaply.
 
     Two different ids share a hash with probability about n²/2⁶⁵ (under 3·10⁻⁶ for ten million
-    ids).
+    ids); ids of up to 8 bytes (UTF-8) never share one with an id of the same length. The hash
+    is never 0 (the mark of a blank id).
 
     Examples
     --------
     >>> bool(hash_ids(["a7", "b2"])[0] == hash_ids(pd.Series(["a7"], dtype="str"))[0])
     True
     """
+    import pyarrow as pa
+
     series = ids if isinstance(ids, pd.Series) else pd.Series(list(ids), dtype=object)
     if not pd.api.types.is_string_dtype(series.dtype) or series.dtype == object:
         series = series.astype(object).where(series.isna(), series.astype(str))
-    values = series.to_numpy(dtype=object, na_value=None)
-    return pd.util.hash_array(values, categorize=False)
+        text = pa.array(series.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+    else:
+        text = pa.array(series.array)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    return _hash_text(text.cast(pa.large_string()))
+
+
+_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_2 = np.uint64(0x94D049BB133111EB)
+_SEED = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser, in place (a bijection of 64-bit words that scatters every bit)."""
+    h ^= h >> np.uint64(30)
+    h *= _MIX_1
+    h ^= h >> np.uint64(27)
+    h *= _MIX_2
+    h ^= h >> np.uint64(31)
+    return h
+
+
+def _hash_text(text) -> np.ndarray:
+    """:func:`hash_ids` of a pyarrow ``large_string`` array, on its buffers (no Python strings).
+
+    The length seeds the hash; then each 8-byte word of the text (zero padded) is mixed in with
+    :func:`_mix`. Nulls get one fixed hash of their own.
+    """
+    n = len(text)
+    validity, offsets_buffer, data_buffer = text.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64, count=n + 1, offset=text.offset * 8)
+    data = (
+        np.frombuffer(data_buffer, dtype=np.uint8)
+        if data_buffer is not None
+        else np.zeros(0, dtype=np.uint8)
+    )
+    lengths = np.diff(offsets)
+    starts = offsets[:-1]
+    hashes = _mix(lengths.astype(np.uint64) + _SEED)
+    longest = int(lengths.max(initial=0))
+    if n and longest and (lengths == longest).all():  # one length (generated ids): a reshape
+        width = -(-longest // 8) * 8
+        padded = np.zeros((n, width), dtype=np.uint8)
+        padded[:, :longest] = data[starts[0] : starts[0] + n * longest].reshape(n, longest)
+        words = padded.view("<u8")
+        for j in range(words.shape[1]):
+            hashes ^= words[:, j]
+            _mix(hashes)
+    else:
+        lane = np.arange(8)
+        for start in range(0, longest, 8):
+            live = np.flatnonzero(lengths > start)
+            at = starts[live, None] + start + lane
+            inside = (start + lane) < lengths[live, None]
+            chunk = np.where(inside, data[np.minimum(at, max(len(data) - 1, 0))], 0)
+            word = np.ascontiguousarray(chunk, dtype=np.uint8).view("<u8").ravel()
+            hashes[live] = _mix(hashes[live] ^ word)
+    if text.null_count:
+        hashes[text.is_null().to_numpy(zero_copy_only=False)] = _SEED
+    hashes[hashes == 0] = 1
+    return hashes
 
 
 def blank_ids(ids: pd.Series) -> np.ndarray:
@@ -676,11 +751,15 @@ class SeenIds:
 
     Stored as a few sorted runs of uint64 hashes, each beside a uint64 location (the file's
     index in :attr:`files` and the row number packed in one word), that merge like a binary
-    counter (a run merges with the one before it when that one is no larger). Memory is
-    therefore 16 bytes per id (8 for the hash, 8 for where it was first used), plus up to 21
-    bytes per id for a moment while the two largest runs merge; adding n ids costs O(n log n)
-    in all, and a lookup searches at most log2(n / chunk) runs. Hash 0 means "blank id" and is
-    never stored. When a hash is added twice, the first location is kept.
+    counter (a run merges with the one before it when that one is no larger, up to
+    :attr:`_LARGEST_RUN` hashes). Memory is therefore 16 bytes per id (8 for the hash, 8 for
+    where it was first used), plus a filter of 16 to 32 bits per id, plus up to 27 MB for a
+    moment while two runs merge; each id is merged at most log2(2**20 / chunk) times. A lookup
+    first tests the filter (one bit per
+    value of the hash's top bits, set for each stored hash, so nothing stored is missed): only
+    the hashes it passes (all stored ones, and at most 1 in 16 of the others) search the runs.
+    Hash 0 means "blank id" and is never stored. When a hash
+    is added twice, the first location is kept.
 
     Examples
     --------
@@ -695,11 +774,50 @@ class SeenIds:
     #: Row numbers take the low 40 bits of a location, the file index + 1 the high 24 bits
     #: (0 means "not known"); rows past 2**40 or files past 2**24 - 1 are stored as not known.
     _ROW_BITS = 40
+    #: Bits of the filter per stored hash (at least): a hash not stored passes it with
+    #: probability at most 1/16, so lookups search the runs for few hashes.
+    _FILTER_BITS_PER_ID = 16
+    #: Runs stop merging at this many hashes (16 MB with their locations): merging larger runs
+    #: would cost time and a large transient copy, while the filter keeps lookups in many runs
+    #: cheap (only the few hashes that pass it search them).
+    _LARGEST_RUN = 1 << 20
 
     def __init__(self) -> None:
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []
         self.files: list[str] = []
         self._file_index: dict[str, int] = {}
+        # One bit per value of a hash's top bits, set for every stored hash (a one-hash Bloom
+        # filter): searching the large sorted runs costs cache misses, the filter one each.
+        self._filter_bits = 16
+        self._filter = np.zeros(1 << (self._filter_bits - 6), dtype=np.uint64)
+
+    def _filter_slots(self, hashes: np.ndarray) -> np.ndarray:
+        return hashes >> np.uint64(64 - self._filter_bits)
+
+    def _filter_add(self, ordered: np.ndarray) -> None:
+        """Set the filter bits of sorted hashes (sorted: the bits of one word are neighbours)."""
+        if not len(ordered):
+            return
+        slots = self._filter_slots(ordered)
+        words = slots >> np.uint64(6)
+        first = np.flatnonzero(np.concatenate(([True], words[1:] != words[:-1])))
+        bits = np.bitwise_or.reduceat(np.uint64(1) << (slots & np.uint64(63)), first)
+        self._filter[words[first]] |= bits
+
+    def _filter_passes(self, hashes: np.ndarray) -> np.ndarray:
+        slots = self._filter_slots(hashes)
+        words = self._filter[slots >> np.uint64(6)]
+        return ((words >> (slots & np.uint64(63))) & np.uint64(1)).astype(bool)
+
+    def _grow_filter(self, n_ids: int) -> None:
+        """Enlarge the filter to hold ``n_ids`` hashes (rebuilt from the runs: amortised O(1))."""
+        needed = n_ids * self._FILTER_BITS_PER_ID
+        if needed <= 1 << self._filter_bits:
+            return
+        self._filter_bits = max(16, int(np.ceil(np.log2(needed))))
+        self._filter = np.zeros(1 << (self._filter_bits - 6), dtype=np.uint64)
+        for run, _ in self._runs:
+            self._filter_add(run)
 
     def __len__(self) -> int:
         return sum(len(run) for run, _ in self._runs)
@@ -720,10 +838,13 @@ class SeenIds:
         where = np.zeros(len(hashes), dtype="uint64")
         if not self._runs or not len(hashes):
             return found, where
-        order = np.argsort(hashes)
+        maybe = np.flatnonzero(self._filter_passes(hashes))
+        if not len(maybe):
+            return found, where
+        order = maybe[np.argsort(hashes[maybe])]
         ordered = hashes[order]
-        hit = np.zeros(len(hashes), dtype=bool)
-        at = np.zeros(len(hashes), dtype="uint64")
+        hit = np.zeros(len(order), dtype=bool)
+        at = np.zeros(len(order), dtype="uint64")
         for run, locations in self._runs:  # oldest run first: the first use wins
             pos = np.minimum(np.searchsorted(run, ordered), len(run) - 1)
             new = (run[pos] == ordered) & ~hit
@@ -745,7 +866,9 @@ class SeenIds:
         found, where = self._hits(hashes)
         rows = (where & np.uint64((1 << self._ROW_BITS) - 1)).astype("int64")
         index = (where >> np.uint64(self._ROW_BITS)).astype("int64")
-        files = [self.files[k - 1] if k > 0 else None for k in index.tolist()]
+        files: list[str | None] = [None] * len(index)
+        for k in np.flatnonzero(index).tolist():  # only the hashes found (few) name a file
+            files[k] = self.files[index[k] - 1]
         return found, files, rows
 
     def describe(self, hash_value: int | np.integer, *, file: str | None = None) -> str | None:
@@ -782,16 +905,28 @@ class SeenIds:
         """Store more hashes (zeros are ignored), with the rows of ``file`` they were used in."""
         hashes = np.asarray(hashes, dtype="uint64")
         locations = self._location(rows, file, len(hashes))
-        order = np.argsort(hashes, kind="stable")  # stable: the first row of a repeat comes first
-        new, where = hashes[order], locations[order]
+        order = np.argsort(hashes)
+        new = hashes[order]
+        repeats = new[1:] == new[:-1]
+        if repeats.any():  # stable then: the first row of a repeat comes first
+            order = np.argsort(hashes, kind="stable")
+            new = hashes[order]
+            repeats = new[1:] == new[:-1]
+        where = locations[order]
         keep = new != 0
         if len(new) > 1:
-            keep[1:] &= new[1:] != new[:-1]
+            keep[1:] &= ~repeats
         new, where = new[keep], where[keep]
         if not len(new):
             return
+        self._grow_filter(len(self) + len(new))
+        self._filter_add(new)
         self._runs.append((new, where))
-        while len(self._runs) > 1 and len(self._runs[-2][0]) <= len(self._runs[-1][0]):
+        while (
+            len(self._runs) > 1
+            and len(self._runs[-2][0]) <= len(self._runs[-1][0])
+            and len(self._runs[-2][0]) + len(self._runs[-1][0]) <= self._LARGEST_RUN
+        ):
             newer = self._runs.pop()
             self._runs[-1] = _merge_runs(self._runs[-1], newer)
 

@@ -60,11 +60,13 @@ def item_matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     fast; a frame whose float block is already items-major (as pandas stores it) is copied
     without a transposition.
     """
+    dtypes = frame.dtypes  # one lookup: a column access per item costs more than the check
     if all(
-        pd.api.types.is_float_dtype(frame[c].dtype) or pd.api.types.is_integer_dtype(frame[c].dtype)
+        pd.api.types.is_float_dtype(dtypes[c]) or pd.api.types.is_integer_dtype(dtypes[c])
         for c in columns
     ) and len(columns):
-        wide = frame[columns].to_numpy(dtype="float64", na_value=np.nan)
+        whole = frame if list(frame.columns) == columns else frame[columns]
+        wide = whole.to_numpy(dtype="float64", na_value=np.nan)
         return np.array(wide.T, order="C")
     out = np.empty((len(columns), len(frame)))
     for j, column in enumerate(columns):

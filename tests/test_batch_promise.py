@@ -226,6 +226,22 @@ def test_summary_counts_only_what_was_read_with_several_jobs(tmp_path, jobs):
     assert len(pd.read_csv(tmp_path / "scores.csv")) == 1_000
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_first_file_broken_late_leaves_nothing_before_a_good_file(tmp_path, jobs):
+    # The first file streams its chunks straight to the output; when it breaks late, the rows
+    # already handed on are discarded and the next file is scored as if it came alone.
+    broken = damaged_csv(tmp_path / "late.csv", 600, break_at=550, start=5_000)
+    good = answers_csv(tmp_path / "good.csv", 1_000)
+    done, counts = score(tmp_path, broken, good, extra=["--jobs", jobs, "--chunk-rows", "100"])
+    assert done.returncode == 1
+    assert counts == (1_000, 1_000, 0)
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    assert len(scores) == 1_000
+    assert set(scores["source_file"]) == {str(good)}
+    problems = pd.read_csv(tmp_path / "scores.problems.csv")
+    assert problems.loc[problems["file"] == str(broken), "rule"].tolist() == ["unreadable_file"]
+
+
 def test_short_row_is_recorded(tmp_path):
     # Case 4: a row with 4 of 13 fields was padded with blanks without a record.
     path = answers_csv(tmp_path / "short.csv", 5)

@@ -246,3 +246,54 @@ def test_seen_ids_remember_where_each_id_was_first_used():
         assert got == first  # the first file and row, through every merge of runs
     assert seen.describe(np.uint64(next(iter(first))), file="elsewhere.csv").startswith("row ")
     assert seen.nbytes == 16 * len(seen)  # 8 bytes of hash + 8 of place per id
+
+
+def test_seen_ids_with_capped_runs_and_a_grown_filter_behave_like_a_dict():
+    # Runs stop merging past _LARGEST_RUN and the filter grows with the ids: neither may lose
+    # an id or its first place (the filter only lets fewer lookups search the runs).
+    from instrument.check import SeenIds
+
+    rng = np.random.default_rng(11)
+    seen, first = SeenIds(), {}
+    seen._LARGEST_RUN = 256
+    row = 2
+    for n in range(40):
+        chunk = rng.integers(0, 20_000, 150).astype("uint64") * np.uint64(0x9E3779B97F4A7C15)
+        rows = np.arange(row, row + len(chunk))
+        row += len(chunk)
+        seen.add(chunk, rows=rows, file=f"f{n % 2}.csv")
+        for h, r in zip(chunk.tolist(), rows.tolist(), strict=True):
+            if h:
+                first.setdefault(h, (f"f{n % 2}.csv", r))
+    assert seen.n_runs > 4  # capped: many runs
+    assert seen._filter_bits > 16  # grown past its first size
+    query = np.unique(
+        np.concatenate(
+            [np.fromiter(first, dtype="uint64"), rng.integers(1, 2**63, 5_000).astype("uint64")]
+        )
+    )
+    found, files, where = seen.first_use(query)
+    assert found.tolist() == [int(q) in first for q in query]
+    got = {
+        int(q): (f, int(r)) for q, f, r, hit in zip(query, files, where, found, strict=True) if hit
+    }
+    assert got == first
+
+
+def test_hash_ids_same_text_same_hash_whatever_the_input_type():
+    from instrument.check import hash_ids
+
+    ids = ["a7", "b2", "", "x" * 20, "é", "R00000001", "12", "3.5", "a7 "]
+    as_list = hash_ids(ids)
+    as_str = hash_ids(pd.Series(ids, dtype="str"))
+    as_object = hash_ids(pd.Series(ids, dtype=object))
+    assert (as_list == as_str).all() and (as_list == as_object).all()
+    assert (hash_ids([12, 3.5]) == as_list[[6, 7]]).all()  # numbers hash as their text
+    assert len(set(as_list.tolist())) == len(ids)  # "a7" and "a7 " differ too
+    assert (as_list != 0).all()  # 0 marks a blank id
+    # ids of one length (one reshape) and of many lengths (word by word) agree on a slice
+    many = pd.Series([f"p{i}" for i in range(5_000)] + [None], dtype="str")
+    hashes = hash_ids(many)
+    assert len(set(hashes.tolist())) == len(many)
+    assert (hash_ids(many.iloc[100:3_000]) == hashes[100:3_000]).all()
+    assert (hash_ids(many.iloc[10:99]) == hashes[10:99]).all()  # one length only

@@ -12,7 +12,8 @@ Guarantees (tested in ``tests/test_batch.py``):
   saying why; rows holding nothing at all (not even an id) are not read but skipped by the reader, each with
   an ``empty_row_skipped`` info record (:attr:`BatchResult.n_skipped`);
 * memory is bounded by a few chunks whatever the input size (CSV and Parquet are streamed; the
-  ids seen so far are kept as sorted 64-bit hashes, 8 bytes per respondent);
+  ids seen so far are kept as 64-bit hashes beside the place each was first used, 16 bytes per
+  respondent plus a filter of 2 to 4, :class:`~instrument.check.SeenIds`);
 * duplicate respondent ids are found across chunks and files: the first occurrence in input order
   is kept, whatever order parallel workers finish in;
 * results do not depend on ``jobs``, ``chunk_rows`` or the engine;
@@ -713,6 +714,65 @@ def _take_file(
 PARTS_PREFIX = ".mhdq-parts-"
 
 
+class Discard:
+    """Marker yielded by :func:`_iter_outputs` (with ``provisional=True``): every row yielded
+    before it is void (the first file broke after some of its chunks were handed on)."""
+
+
+DISCARD = Discard()
+
+
+def _stream_first_file(
+    path: Path,
+    instrument: Instrument,
+    options: BatchOptions,
+    tally: Tally,
+    folder: Path,
+    *,
+    score: bool,
+    last: bool,
+    progress: Callable[[int, str], None] | None,
+) -> Iterator[pd.DataFrame | Discard]:
+    """The first file, chunk by chunk straight to the consumer (no part file), then accounted.
+
+    Nothing was yielded before it, so no earlier file's ids can repeat here and a file that
+    breaks late is undone by one :data:`DISCARD`: the result is that of :func:`_score_file`
+    followed by :func:`_take_file`, without writing the scores twice.
+    """
+    log = ProblemLog(folder=folder)
+    seen = SeenIds()
+    n_read = n_rejected = 0
+    yielded = False
+    try:
+        for table in iter_chunks(path, instrument, options):
+            result = process_chunk(table, instrument, options, seen_ids=seen, score=score)
+            log.extend(result.problems)
+            n_read += result.n_read
+            n_rejected += result.n_rejected
+            remember_ids(seen, result.hashes, result.output)
+            if progress is not None:
+                progress(result.n_read, str(path))
+            yielded = True
+            yield result.output
+    except MHDQError as exc:
+        log.discard()
+        if yielded:
+            yield DISCARD
+        tally.refuse(path, DataError(str(exc)))
+        return
+    except BaseException:
+        log.discard()
+        raise
+    log.finish_file(str(path))
+    tally.n_read += n_read
+    tally.n_rejected += n_rejected
+    tally.problems.absorb(log.finish().frames())
+    log.discard()
+    if not last:
+        tally.seen = seen
+    tally.problems.finish_file(str(path))
+
+
 def _iter_outputs(
     files: list[Path],
     instrument: Instrument,
@@ -725,13 +785,18 @@ def _iter_outputs(
     engine: str = "local",
     scheduler: str | None = None,
     scratch: Path | None = None,
-) -> Iterator[pd.DataFrame]:
+    provisional: bool = False,
+) -> Iterator[pd.DataFrame | Discard]:
     """Output rows of every kept respondent, file by file in input order, chunk by chunk.
 
     Each file is scored whole into a part file (in this process, or in a worker when ``jobs``
     > 1) and counted only once it was read to its end; cross-file duplicate ids are then
     removed in input order. ``scratch`` is the folder for the part files (default: the
     system's temporary folder).
+
+    ``provisional``: the consumer can undo what it was given, so the first file read in this
+    process streams its chunks straight through as they are scored (no part file); should it
+    break late, :data:`DISCARD` says that every row yielded so far is void.
     """
     if engine == "dask":
         from instrument.batch.engines import iter_dask_outputs
@@ -744,6 +809,18 @@ def _iter_outputs(
     try:
         if jobs <= 1 or len(files) <= 1:
             for n, path in enumerate(files):
+                if provisional and n == 0:
+                    yield from _stream_first_file(
+                        path,
+                        instrument,
+                        options,
+                        tally,
+                        folder,
+                        score=score,
+                        last=len(files) == 1,
+                        progress=progress,
+                    )
+                    continue
                 done, log = _score_file(
                     path,
                     instrument,
@@ -835,7 +912,11 @@ def _medians(files, instrument, options, progress, scratch: Path | None = None) 
         progress=None,
         score=False,
         scratch=scratch,
+        provisional=True,
     ):
+        if isinstance(frame, Discard):  # the first file broke: nothing of it counts
+            counts = None
+            continue
         if len(frame):
             chunk = code_counts(frame[items], instrument)
             counts = chunk if counts is None else counts + chunk
@@ -1038,7 +1119,11 @@ def _run_locked(
                 }
                 measure[name] = "nominal"
     tally = Tally(problems=ProblemLog(folder=out.parent))
-    writer = TableWriter(out, labels=labels, value_labels=value_labels, measure=measure)
+
+    def scores_writer() -> TableWriter:
+        return TableWriter(out, labels=labels, value_labels=value_labels, measure=measure)
+
+    writer = scores_writer()
     problems_writer = TableWriter(problems_out, sheet_name="problems")
     writer.open()
     try:
@@ -1055,8 +1140,16 @@ def _run_locked(
                 engine=engine,
                 scheduler=scheduler,
                 scratch=out.parent,
+                provisional=True,
             ):
-                output[RUN_ID_COLUMN] = pd.array(np.full(len(output), run_id, dtype=object), "str")
+                if isinstance(output, Discard):  # the first file broke: start the scores anew
+                    behind.cancel()
+                    writer.abort()
+                    writer = scores_writer()
+                    writer.open()
+                    behind = _WriteBehind(writer.write)
+                    continue
+                output[RUN_ID_COLUMN] = constant_text(run_id, len(output))
                 behind.put(output)
         except BaseException:
             behind.cancel()
@@ -1113,13 +1206,21 @@ def _run_locked(
     )
 
 
+def constant_text(value: str, n: int) -> pd.api.extensions.ExtensionArray:
+    """``n`` copies of ``value`` as a pandas text array, built in pyarrow (no Python strings)."""
+    import pyarrow as pa
+
+    single = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int8)), pa.array([value]))
+    return pd.array(single.cast(pa.string()), dtype="str")
+
+
 def _problem_columns(frame: pd.DataFrame, run_id: str) -> pd.DataFrame:
     frame = frame.copy()
     # text, also where a column holds only blanks (the run record has no column or value): the
     # first frame fixes the file's schema
     for column in ("file", "column", "value", "rule", "severity", "message"):
         frame[column] = pd.array(frame[column].to_numpy(dtype=object), dtype="str")
-    frame[RUN_ID_COLUMN] = pd.array(np.full(len(frame), run_id, dtype=object), dtype="str")
+    frame[RUN_ID_COLUMN] = constant_text(run_id, len(frame))
     return frame
 
 
@@ -1163,7 +1264,12 @@ def fit_norms(
     table = NormTable(instrument=instrument)
     tally = Tally()
     fitted = False
-    for output in _iter_outputs(files, instrument, options, tally, jobs=jobs, progress=progress):
+    for output in _iter_outputs(
+        files, instrument, options, tally, jobs=jobs, progress=progress, provisional=True
+    ):
+        if isinstance(output, Discard):  # the first file broke: nothing of it counts
+            table, fitted = NormTable(instrument=instrument), False
+            continue
         if len(output) or not fitted:
             table.partial_fit(output, group=by)
             fitted = True

@@ -894,7 +894,8 @@ def _float_frame(
             target[:] = np.frombuffer(values, dtype=np.float64, count=size, offset=chunk.offset * 8)
             if chunk.null_count:
                 bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
-                target[bits[chunk.offset : chunk.offset + size] == 0] = np.nan
+                valid = bits[chunk.offset : chunk.offset + size].view(bool)  # 0/1 bytes
+                np.copyto(target, np.nan, where=~valid)
             offset += size
     return pd.DataFrame(block.T, index=index, columns=names, copy=False)
 
