@@ -2,7 +2,7 @@
 
 Resamples are drawn as pair moments (sums and cross-products over resampled rows), so one pass
 yields every resample's pairwise covariance matrix; omega's resamples are refitted by batched
-minres solvers, falling back to :func:`analysis.factor.efa.extract_factors` (psych's bounded
+minres solvers, falling back to :func:`analysis.factor.extraction.extract_factors` (psych's bounded
 minres) one resample at a time.
 
 Minres has two batched solvers here because the two cases differ: with one factor the loadings
@@ -391,7 +391,7 @@ def resampled_correlations(
 
 
 #: Most resamples of one bootstrap refitted one by one with psych's bounded minres
-#: (:func:`analysis.factor.efa.extract_factors`) when the vectorised solvers stop at a Heywood case
+#: (:func:`analysis.factor.extraction.extract_factors`) when the vectorised solvers stop at a Heywood case
 #: or do
 #: not converge; further failures are left out of the interval with a warning. About 10 ms each
 #: for 37 items and 6 factors, so at most ~1 s per scale.
@@ -413,7 +413,7 @@ def omega_total_replicates(
     the fixed ±1 per item applied to every resample (keys, or the full-sample flip).
     ``max_refits``: most resamples refitted one by one (:data:`MAX_BOOT_REFITS`).
     """
-    from analysis.factor.efa import extract_factors
+    from analysis.factor.extraction import extract_factors
 
     finite = np.isfinite(R).all(axis=(1, 2))
     from analysis._compat import single_threaded_blas
