@@ -333,10 +333,11 @@ def test_omega_bootstrap_correlations_equal_pandas_pairwise_cor_per_resample():
 @pytest.mark.parametrize("n_factors, keys", [(1, {"f": -1}), (1, None), (2, {"f": -1})])
 def test_omega_bootstrap_batched_fits_equal_per_resample_refits(n_factors, keys):
     # Each replicate must be omega total refitted on that resample: Newton (one factor) or
-    # iterated principal axes (two factors) against analysis.factor.extraction.extract_factors (psych's
-    # bounded L-BFGS-B minres) on pandas' pairwise correlations of the keyed resample.
-    # keys=None checks psych's per-resample flip (by the signs of the one-factor loadings).
-    # Tolerance 1e-6: the reference minres stops at about 1e-7.
+    # iterated principal axes (two factors) against analysis.factor.extraction.extract_factors
+    # (psych's minres, solved by Newton's method to a gradient below 1e-10) on pandas' pairwise
+    # correlations of the keyed resample. keys=None checks psych's per-resample flip (by the
+    # signs of the one-factor loadings). Achieved gaps 2.5e-14 (one factor) and 7.7e-13 (two);
+    # 1e-11 is 10x rounded up (was 1e-6 while the reference stopped at about 1e-7).
     from analysis.factor.extraction import extract_factors
 
     df = _small_items()
@@ -354,7 +355,7 @@ def test_omega_bootstrap_batched_fits_equal_per_resample_refits(n_factors, keys)
         # psych: u2 = 1 - h2 with h2 the loadings' communalities (not the optimiser's ψ, which
         # differs from them when a uniqueness sits on its bound)
         expected.append((vt - np.sum(1 - (load**2).sum(axis=1))) / vt)
-    np.testing.assert_allclose(res.bootstrap.replicates, expected, atol=1e-6)
+    np.testing.assert_allclose(res.bootstrap.replicates, expected, rtol=0, atol=1e-11)
     if keys is None:  # f is flipped relative to the others (either orientation of the factor)
         assert set(res.flipped) in ({"f"}, {"a", "b", "c", "d", "e"})
 

@@ -8,6 +8,7 @@ loadings agree with R's to rounding, not just to the convergence tolerance.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,8 +17,10 @@ import numpy as np
 __all__ = [
     "ROTATIONS",
     "Rotation",
+    "geomin_criterion",
     "gpf_oblique",
     "kaiser_promax",
+    "oblimin_criterion",
     "promax",
     "reflect_and_sort",
     "rotate",
@@ -101,20 +104,20 @@ def kaiser_promax(loadings: np.ndarray, *, m: int = 4) -> Rotation:
 Criterion = Callable[[np.ndarray], tuple[np.ndarray, float]]
 
 
-def _oblimin(gam: float) -> Criterion:
+def oblimin_criterion(gam: float) -> Criterion:
     """GPArotation's ``vgQ.oblimin``: f = Σ(L² ∘ X)/4, X = (I − γ/p) L² (11ᵀ − I)."""
 
     def vgq(lam: np.ndarray) -> tuple[np.ndarray, float]:
-        l2 = lam**2
+        l2 = lam * lam
         x = l2.sum(axis=1, keepdims=True) - l2  # L² (11ᵀ − I)
         if gam != 0:
             x = x - gam * x.mean(axis=0)
-        return lam * x, float(np.sum(l2 * x)) / 4
+        return lam * x, float((l2 * x).sum()) / 4
 
     return vgq
 
 
-def _geomin(delta: float) -> Criterion:
+def geomin_criterion(delta: float) -> Criterion:
     """GPArotation's ``vgQ.geomin``: f = Σ_i (Π_j (λ_ij² + δ))^(1/k)."""
 
     def vgq(lam: np.ndarray) -> tuple[np.ndarray, float]:
@@ -153,17 +156,18 @@ def gpf_oblique(
     g = -(lam.T @ gq).T  # T⁻¹ = I
     al = 1.0
     converged = False
+    inv = np.linalg.inv
     for _ in range(max_iter + 1):
-        gp = g - tmat * np.sum(tmat * g, axis=0)
-        s = float(np.sqrt(np.sum(gp * gp)))
+        gp = g - tmat * (tmat * g).sum(axis=0)
+        s = math.sqrt((gp * gp).sum())
         if s < eps:
             converged = True
             break
         al *= 2
         for _ in range(11):
             x = tmat - al * gp
-            tnew = x / np.sqrt(np.sum(x * x, axis=0))
-            tinv = np.linalg.inv(tnew)
+            tnew = x / np.sqrt((x * x).sum(axis=0))
+            tinv = inv(tnew)
             lam = a @ tinv.T
             gq_new, f_new = criterion(lam)
             if f - f_new > 0.5 * s * s * al:
@@ -192,9 +196,9 @@ def rotate(loadings: np.ndarray, method: str | None) -> Rotation:
     if method == "promax":
         return kaiser_promax(load)
     if method == "oblimin":
-        return gpf_oblique(load, _oblimin(0.0))
+        return gpf_oblique(load, oblimin_criterion(0.0))
     if method == "geomin":
-        return gpf_oblique(load, _geomin(0.01))
+        return gpf_oblique(load, geomin_criterion(0.01))
     raise ValueError(f"rotation must be one of {ROTATIONS}, got {method!r}")
 
 
