@@ -428,9 +428,11 @@ def _means_and_sds(raw: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """
     values = raw.to_numpy(dtype=float, na_value=np.nan)
     n = values.shape[0]
+    # numpy integer columns hold no NaN (pandas' nullable Int64 also has kind "i": excluded)
+    integers = all(isinstance(t, np.dtype) and t.kind in "iu" for t in set(raw.dtypes))
     with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column: NaN
-        if n > 1 and not np.isnan(values).any():
+        if n > 1 and (integers or not np.isnan(values).any()):
             means = values.mean(axis=0)
             var = (np.einsum("ij,ij->j", values, values) - n * means**2) / (n - 1)
             if np.all(means**2 <= 1e4 * var):
