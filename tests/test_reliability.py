@@ -333,11 +333,12 @@ def test_omega_bootstrap_correlations_equal_pandas_pairwise_cor_per_resample():
 @pytest.mark.parametrize("n_factors, keys", [(1, {"f": -1}), (1, None), (2, {"f": -1})])
 def test_omega_bootstrap_batched_fits_equal_per_resample_refits(n_factors, keys):
     # Each replicate must be omega total refitted on that resample: Newton (one factor) or
-    # iterated principal axes (two factors) against analysis.factor.efa.extract_factors (psych's
-    # bounded L-BFGS-B minres) on pandas' pairwise correlations of the keyed resample.
-    # keys=None checks psych's per-resample flip (by the signs of the one-factor loadings).
-    # Tolerance 1e-6: the reference minres stops at about 1e-7.
-    from analysis.factor.efa import extract_factors
+    # iterated principal axes (two factors) against analysis.factor.extraction.extract_factors
+    # (psych's minres, solved by Newton's method to a gradient below 1e-10) on pandas' pairwise
+    # correlations of the keyed resample. keys=None checks psych's per-resample flip (by the
+    # signs of the one-factor loadings). Achieved gaps 2.5e-14 (one factor) and 7.7e-13 (two);
+    # 1e-11 is 10x rounded up (was 1e-6 while the reference stopped at about 1e-7).
+    from analysis.factor.extraction import extract_factors
 
     df = _small_items()
     if keys is not None:
@@ -354,7 +355,7 @@ def test_omega_bootstrap_batched_fits_equal_per_resample_refits(n_factors, keys)
         # psych: u2 = 1 - h2 with h2 the loadings' communalities (not the optimiser's ψ, which
         # differs from them when a uniqueness sits on its bound)
         expected.append((vt - np.sum(1 - (load**2).sum(axis=1))) / vt)
-    np.testing.assert_allclose(res.bootstrap.replicates, expected, atol=1e-6)
+    np.testing.assert_allclose(res.bootstrap.replicates, expected, rtol=0, atol=1e-11)
     if keys is None:  # f is flipped relative to the others (either orientation of the factor)
         assert set(res.flipped) in ({"f"}, {"a", "b", "c", "d", "e"})
 
@@ -362,7 +363,7 @@ def test_omega_bootstrap_batched_fits_equal_per_resample_refits(n_factors, keys)
 def test_heywood_resamples_are_refitted_with_bounded_minres():
     # r12 = r13 = .9, r23 = .5: the unbounded one-factor solution has λ1² = .81/.5 > 1. The batch
     # must flag it and use psych's bounded minres (uniqueness >= .005) instead.
-    from analysis.factor.efa import extract_factors
+    from analysis.factor.extraction import extract_factors
     from analysis.reliability.bootstrap import omega_total_replicates, one_factor_minres_batch
 
     R = np.array([[1, 0.9, 0.9], [0.9, 1, 0.5], [0.9, 0.5, 1]])
@@ -601,13 +602,15 @@ def _simulated_mhdq_items(n: int, seed: int) -> tuple[pd.DataFrame, object]:
 def test_reliability_table_skips_the_omega_bootstrap_below_its_minimum_n(monkeypatch):
     # 30 respondents (< TABLE_OMEGA_MIN_N): the 200-resample omega bootstrap used to refit
     # nearly every Schmid-Leiman resample one by one (35 s); now it is skipped with a reason.
-    import analysis.factor.efa
+    import analysis.factor.extraction
     from analysis.study.reliability_table import TABLE_OMEGA_MIN_N
 
     calls = []
-    real = analysis.factor.efa.extract_factors
+    real = analysis.factor.extraction.extract_factors
     monkeypatch.setattr(
-        analysis.factor.efa, "extract_factors", lambda *a, **k: calls.append(1) or real(*a, **k)
+        analysis.factor.extraction,
+        "extract_factors",
+        lambda *a, **k: calls.append(1) or real(*a, **k),
     )
     items, mhdq = _simulated_mhdq_items(30, seed=1)
     assert TABLE_OMEGA_MIN_N > 30
@@ -628,11 +631,11 @@ def test_omega_bootstrap_refits_are_bounded_and_single_threaded(monkeypatch):
     # extract_factors one by one: at most max_refits of them, each with one BLAS thread.
     from threadpoolctl import threadpool_info
 
-    import analysis.factor.efa
+    import analysis.factor.extraction
     from analysis.reliability.bootstrap import omega_total_replicates
 
     threads = []
-    real = analysis.factor.efa.extract_factors
+    real = analysis.factor.extraction.extract_factors
 
     def spy(*args, **kwargs):
         threads.append(
@@ -640,7 +643,7 @@ def test_omega_bootstrap_refits_are_bounded_and_single_threaded(monkeypatch):
         )
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(analysis.factor.efa, "extract_factors", spy)
+    monkeypatch.setattr(analysis.factor.extraction, "extract_factors", spy)
     R = np.full((10, 3, 3), 0.999)
     R[:, np.arange(3), np.arange(3)] = 1.0
     with pytest.warns(

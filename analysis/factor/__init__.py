@@ -6,9 +6,9 @@ Polychoric correlations, factorability, factor retention, extraction and rotatio
 from analysis.factor.efa import (
     EFA,
     FitStatistics,
-    extract_factors,
     match_factors,
 )
+from analysis.factor.extraction import extract_factors
 from analysis.factor.factorability import (
     BartlettResult,
     KMOResult,

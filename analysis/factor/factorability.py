@@ -122,7 +122,7 @@ def as_correlation(
             f"correlations could not be computed for items {bad_items} "
             "(no variance or no pairwise overlap)"
         )
-    return r, int(data.shape[0]), data.astype(float)
+    return r, int(data.shape[0]), data  # not a float copy (~2 ms): EFA reads it as floats
 
 
 @dataclass(frozen=True, slots=True, repr=False)

@@ -92,6 +92,24 @@ def _numeric_items(items: pd.DataFrame, *, min_items: int) -> pd.DataFrame:
     if items.columns.has_duplicates:
         dup = sorted({str(c) for c in items.columns[items.columns.duplicated()]})
         raise ValueError(f"items: duplicated column names {', '.join(dup)}")
+    dtypes = set(items.dtypes)  # the distinct dtypes: usually one for all items
+    if all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in dtypes):
+        # numbers already: one float64 block at once (a column at a time cost ~9 ms on 36 items,
+        # and a consolidated block makes every later to_numpy a view)
+        values = items.to_numpy(dtype="float64", na_value=np.nan, copy=True)
+        frame = pd.DataFrame(values, index=items.index, columns=items.columns, copy=False)
+    else:
+        frame = _convert_columns(items)
+        values = frame.to_numpy()
+    if np.isinf(values).any():
+        hit = np.isinf(values).any(axis=0)
+        infinite = [str(c) for c, bad in zip(frame.columns, hit, strict=True) if bad]
+        raise ValueError(f"items: column(s) {', '.join(infinite)} hold infinite values")
+    return frame
+
+
+def _convert_columns(items: pd.DataFrame) -> pd.DataFrame:
+    """Items with text or boolean columns: each converted to numbers, or an error naming them."""
     bad = []
     out = {}
     for name in items.columns:
@@ -108,14 +126,10 @@ def _numeric_items(items: pd.DataFrame, *, min_items: int) -> pd.DataFrame:
             f"items: column(s) {', '.join(bad)} hold non-numeric values; item responses must be "
             "numbers (missing answers as empty cells / NaN)"
         )
-    frame = pd.DataFrame(out, index=items.index)
-    infinite = [str(c) for c in frame.columns if np.isinf(frame[c].to_numpy()).any()]
-    if infinite:
-        raise ValueError(f"items: column(s) {', '.join(infinite)} hold infinite values")
-    return frame
+    return pd.DataFrame(out, index=items.index)
 
 
-def _resolve_keys(names: list, keys: Any) -> tuple[pd.Series, ItemKeys | None]:
+def _resolve_keys(names: pd.Index, keys: Any) -> tuple[pd.Series, ItemKeys | None]:
     if keys is None:
         return pd.Series(1, index=names, dtype="int64"), None
     if isinstance(keys, ItemKeys):
@@ -194,7 +208,7 @@ def key_items(
     if missing not in MISSING_RULES:
         raise ValueError(f"missing: must be one of {', '.join(MISSING_RULES)}, got {missing!r}")
     frame = _numeric_items(items, min_items=min_items)
-    names = list(frame.columns)
+    names = frame.columns  # the Index itself: Series built on it skip re-parsing the names
     key_series, item_keys = _resolve_keys(names, keys)
     if (scale_min is None) != (scale_max is None):
         raise ValueError(
@@ -212,8 +226,8 @@ def key_items(
         )
     else:
         values = frame.to_numpy()
-        observed = values[~np.isnan(values)]
-        total = float(observed.min() + observed.max()) if observed.size else np.nan
+        # fmin/fmax skip NaN without copying the answered cells out (NaN when none is)
+        total = float(np.fmin.reduce(values, axis=None) + np.fmax.reduce(values, axis=None))
         constant = pd.Series(total, index=names)
     if item_keys is not None:
         outside = [str(n) for n in names if not frame[n].dropna().isin(item_keys.codes[n]).all()]
@@ -226,7 +240,7 @@ def key_items(
     n_rows = len(frame)
     if missing == "listwise":
         frame = frame.dropna(how="any")
-    reversed_items = [n for n in names if key_series[n] < 0]
+    reversed_items = list(names[key_series.to_numpy() < 0])
     if reversed_items:
         frame = frame.copy()
         for n in reversed_items:
@@ -235,8 +249,12 @@ def key_items(
 
 
 def drop_constant_items(keyed: KeyedItems, min_items: int) -> None:
-    sd = keyed.data.std(ddof=1)
-    bad = [str(n) for n, v in sd.items() if not np.isfinite(v) or v <= 0]
+    # a positive, finite SD is two different answers: max > min ignoring NaN (fmax/fmin skip
+    # NaN), without the SDs' passes over the data (pandas' std cost ~30 ms on 20,000 x 36)
+    values = keyed.data.to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        varies = np.fmax.reduce(values, axis=0) > np.fmin.reduce(values, axis=0)
+    bad = [str(n) for n, v in zip(keyed.data.columns, varies, strict=True) if not v]
     if bad:
         raise ValueError(
             f"items: item(s) {', '.join(bad)} have no variance (or fewer than 2 answers)"

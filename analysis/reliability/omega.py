@@ -10,7 +10,8 @@ import pandas as pd
 
 from analysis._results import Result
 from analysis.correlation import smc
-from analysis.factor.efa import extract_factors
+from analysis.factor.extraction import extract_factors
+from analysis.factor.rotation import reflect_and_sort, rotate
 from analysis.reliability.bootstrap import (
     omega_total_replicates,
     percentile_result,
@@ -122,15 +123,8 @@ class OmegaResult(Result):
 
 
 def _minres(R: np.ndarray, n_factors: int) -> np.ndarray:
-    """Unrotated minres loadings (``psych::fa(fm = "minres", rotate = "none")``).
-
-    The one minres of the package, :func:`analysis.factor.efa.extract_factors` (psych's ``fac``
-    minres with its analytic gradient), run with one BLAS thread.
-    """
-    from analysis._compat import single_threaded_blas
-
-    with single_threaded_blas():  # 36 x 36 eigh: 0.1 ms on one thread, 20 ms contended
-        loadings, _, _ = extract_factors(R, n_factors, method="minres")
+    """Unrotated minres loadings (``psych::fa(fm = "minres", rotate = "none")``)."""
+    loadings, _, _ = extract_factors(R, n_factors, method="minres")
     return np.asarray(loadings, dtype="float64").reshape(R.shape[0], n_factors)
 
 
@@ -138,20 +132,27 @@ def _schmid_leiman(
     R: np.ndarray, n_factors: int, *, option: str = "equal"
 ) -> dict[str, np.ndarray]:
     """``psych::schmid(R, nfactors, fm = "minres", rotate = "oblimin")``."""
-    from factor_analyzer import Rotator
+    from analysis._compat import single_threaded_blas
 
+    with single_threaded_blas():  # 36 x 36 eigh: 0.1 ms on one thread, 20 ms contended
+        return _schmid_leiman_fit(R, n_factors, option=option)
+
+
+def _schmid_leiman_fit(R: np.ndarray, n_factors: int, *, option: str) -> dict[str, np.ndarray]:
     orth = _minres(R, n_factors)
     h2 = (orth**2).sum(axis=1)
+    phi: np.ndarray | None
     if n_factors == 1:
         fload = orth
         gload = np.array([1.0])
         phi = np.ones((1, 1))
     else:
-        varimax = Rotator(method="varimax").fit_transform(orth)
-        # GPArotation::oblimin defaults: gam = 0, eps = 1e-5, maxit = 1000
-        rotator = Rotator(method="oblimin", gamma=0, max_iter=1000, tol=1e-5)
-        fload = rotator.fit_transform(varimax)
-        phi = rotator.phi_
+        # psych: fa(R, nfactors, rotate = "varimax") (stats::varimax, columns reflected and
+        # sorted as fa does), then GPArotation::oblimin of those loadings
+        varimax, _ = reflect_and_sort(rotate(orth, "varimax").loadings, None)
+        oblimin = rotate(varimax, "oblimin")
+        fload, phi = oblimin.loadings, oblimin.phi
+        assert phi is not None  # an oblique rotation
         if n_factors > 2:
             gload = _minres(phi, 1)[:, 0]
             if gload.sum() < 0:
@@ -238,8 +239,8 @@ def omega(
     - α = (V_t - tr R)/V_t · k/(k-1), G6 = (V_t + Σ smc - tr R)/V_t, ECV = Σg² / Σ(g² + Σ group²)
 
     For one factor, ω_t = (V_t - Σ(1 - λ²)) / V_t with λ the one-factor minres loadings.
-    Extraction and rotation use factor_analyzer (minres, GPA oblimin), which reproduces psych to
-    about 1e-6 on the same correlation matrix.
+    Extraction is :func:`analysis.factor.extract_factors` (psych's minres), rotation
+    :mod:`analysis.factor.rotation` (``stats::varimax``, then GPArotation's oblimin step by step).
 
     **Bootstrap interval** (``n_boot > 0``). As ``psych::omega(x, nfactors, n.iter = B)``, each
     resample draws n rows with replacement, takes ``cor(use = "pairwise")`` and refits the
@@ -261,7 +262,7 @@ def omega(
 
     Resamples where the batched fit does not converge inside psych's bounds (uniquenesses
     ≥ .005, e.g. a Heywood case) are refitted one at a time with
-    :func:`analysis.factor.efa.extract_factors` (bounded L-BFGS-B, as psych). Omega hierarchical has
+    :func:`analysis.factor.extract_factors` (bounded L-BFGS-B, as psych). Omega hierarchical has
     no interval: each resample needs its own oblimin rotation and second-order fit, about 0.1 s per
     resample for 36 items and 3 factors (100 s for 1,000 resamples), and the general factor's
     orientation must be re-decided per resample.
