@@ -120,11 +120,6 @@ def test_validate_path_loads_no_unneeded_library():
     )
     assert done.returncode == 0, done.stderr
     loaded = eval(done.stdout.strip().splitlines()[-1])  # noqa: S307 - our own printed list
-    if "factor_analyzer" in loaded:
-        pytest.xfail(
-            "analysis.factor.efa and analysis.reliability.omega still import factor_analyzer "
-            "(which imports scikit-learn and scipy.stats); helper efa4 is replacing it"
-        )
     assert loaded == []
 
 
