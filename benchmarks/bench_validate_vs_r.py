@@ -133,7 +133,8 @@ def timed(cmd: list[str], cap: float | None = None) -> tuple[float, float, str]:
         )
     except subprocess.TimeoutExpired:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return math.inf, (after.ru_utime - before.ru_utime), ""
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return math.inf, cpu, ""
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
