@@ -493,8 +493,9 @@ def _saturated_start(struct: Structure, stats_: Sequence, theta: np.ndarray) -> 
     """Start values for full-information ML: the model fitted by complete-data ML to the
     saturated model's EM moments (each group's ``cov`` and ``mean``). Those moments are what the
     incomplete data say about Σ and μ, so the fit lands next to the full-information estimates
-    and the costly pattern-by-pattern scoring only has the last digits to find (about half the
-    iterations). The full-information fit itself is unchanged: it stops by its own rules."""
+    and the costly pattern-by-pattern scoring has fewer steps to take (on 20,000 × 36 with 2,362
+    patterns: facets model 18 → 14 likelihood passes, bifactor 28 → 18). The full-information fit
+    itself is unchanged: it stops by its own rules."""
     moments = [
         GroupStats(st.label, st.n, st.cov, st.mean, st.logdet)
         if isinstance(st, MissingStats)
