@@ -424,13 +424,20 @@ def objective(struct: Structure, stats_: Sequence, theta: np.ndarray, *, grad: b
 
 
 def _fit_ml(
-    struct: Structure, stats_: Sequence[GroupStats], *, max_iter: int = 300, tol: float = 1e-9
+    struct: Structure,
+    stats_: Sequence[GroupStats],
+    *,
+    max_iter: int = 300,
+    tol: float = 1e-9,
+    polish: bool = True,
 ):
     """Minimise F_ML by Fisher scoring (Gauss-Newton on the expected information) with
     Levenberg-Marquardt damping and step halving, from :meth:`Structure.start`."""
     theta = struct.start(stats_)
     # the start has uncorrelated factors and residual variances half the observed ones, so Σ is
     # positive definite
+    if any(isinstance(s, MissingStats) for s in stats_):
+        theta = _saturated_start(struct, stats_, theta)
     F, g, H = objective(struct, stats_, theta, grad=True, info=True)
     damping = 0.0
     converged = False
@@ -439,7 +446,7 @@ def _fit_ml(
             converged = True
             break
         accepted = False
-        for _attempt in range(30):
+        for attempt in range(30):
             Hd = H + damping * np.diag(np.diag(H)) if damping > 0 else H
             try:
                 step = np.linalg.solve(Hd, g)
@@ -447,28 +454,77 @@ def _fit_ml(
                 damping = max(damping * 10, 1e-4)
                 continue
             a = 1.0
-            for _half in range(8):
+            for half in range(8):
                 cand = theta - a * step
-                Fc, _, _ = objective(struct, stats_, cand, grad=False, info=False)
+                # the first candidate is usually taken: its gradient and information come with
+                # its value (the same numbers the next iteration would compute again)
+                first = attempt == 0 and half == 0
+                Fc, gc, Hc = objective(struct, stats_, cand, grad=first, info=first)
                 if Fc <= F + 1e-15 * max(1.0, abs(F)):
                     accepted = True
                     break
                 a /= 2
             if accepted:
                 break
+            if attempt == 0 and _at_rounding_floor(F, g, step):
+                converged = True  # the scoring step can gain nothing F's rounding can show
+                break
             damping = max(damping * 10, 1e-4)
+        if converged:
+            break
         if not accepted:
             break
         damping = damping / 10 if damping > 1e-8 else 0.0
         theta = cand
         F_old = F
-        F, g, H = objective(struct, stats_, theta, grad=True, info=True)
+        if first:
+            F, g, H = Fc, gc, Hc
+        else:
+            F, g, H = objective(struct, stats_, theta, grad=True, info=True)
         if abs(F_old - F) < 1e-15 and np.max(np.abs(g)) < 1e-6:
             converged = True
             break
-    if converged:
+    if converged and polish:
         theta, F, g, H = _polish(struct, stats_, theta, F, g, H)
     return theta, F, g, H, converged
+
+
+def _saturated_start(struct: Structure, stats_: Sequence, theta: np.ndarray) -> np.ndarray:
+    """Start values for full-information ML: the model fitted by complete-data ML to the
+    saturated model's EM moments (each group's ``cov`` and ``mean``). Those moments are what the
+    incomplete data say about Σ and μ, so the fit lands next to the full-information estimates
+    and the costly pattern-by-pattern scoring has fewer steps to take (on 20,000 × 36 with 2,362
+    patterns: facets model 18 → 14 likelihood passes, bifactor 28 → 18). The full-information fit
+    itself is unchanged: it stops by its own rules."""
+    moments = [
+        GroupStats(st.label, st.n, st.cov, st.mean, st.logdet)
+        if isinstance(st, MissingStats)
+        else st
+        for st in stats_
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # only a start: its troubles are not the fit's
+        try:
+            start, F, _g, _H, _converged = _fit_ml(struct, moments, tol=1e-6, polish=False)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+            return theta
+    return start if np.isfinite(F) and np.all(np.isfinite(start)) else theta
+
+
+#: A scoring step whose predicted gain ½gᵀH⁻¹g is below this share of max(1, |F|) cannot be told
+#: from the rounding of F (the full-information F is a difference of sums over respondents).
+_FLOOR_GAIN = 1e-13
+#: ... and only with every gradient element below this (near the optimum).
+_FLOOR_GRADIENT = 1e-4
+
+
+def _at_rounding_floor(F: float, g: np.ndarray, step: np.ndarray) -> bool:
+    """True when the undamped scoring step was refused and its predicted gain is below F's
+    rounding: the estimates are at the minimum to the precision F is computed with, although the
+    gradient, scaled by a large curvature (e.g. a variance near zero: 1e-6 there is a parameter
+    error of ~1e-12), may still exceed the absolute tolerance."""
+    gain = 0.5 * float(g @ step)
+    return float(np.max(np.abs(g))) < _FLOOR_GRADIENT and 0 <= gain < _FLOOR_GAIN * max(1.0, abs(F))
 
 
 def _polish(struct: Structure, stats_: Sequence[GroupStats], theta, F, g, H, *, steps: int = 20):

@@ -168,13 +168,15 @@ def _phi(t: np.ndarray) -> np.ndarray:
     return np.where(fin, np.exp(-0.5 * np.where(fin, t, 0.0) ** 2) / math.sqrt(2 * math.pi), 0.0)
 
 
-def _cells(ti: np.ndarray, tj: np.ndarray, r: float) -> tuple[np.ndarray, np.ndarray]:
-    """Cell probabilities P_kl and ∂P_kl/∂ρ of a pair (thresholds padded with ±inf)."""
-    a, b = ti[:, None], tj[None, :]
-    F = bivariate_normal_cdf(a, b, r)
-    P = F[1:, 1:] - F[:-1, 1:] - F[1:, :-1] + F[:-1, :-1]
-    f = bivariate_normal_pdf(a, b, r)
-    dP = f[1:, 1:] - f[:-1, 1:] - f[1:, :-1] + f[:-1, :-1]
+def _cells(ti: np.ndarray, tj: np.ndarray, r: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cell probabilities P_kl and ∂P_kl/∂ρ of a pair (thresholds padded with ±inf), or of a
+    stack of pairs (``ti``, ``tj`` of shape pairs × thresholds, ``r`` one ρ per pair)."""
+    a, b = ti[..., :, None], tj[..., None, :]
+    rr = np.asarray(r, dtype=float)[..., None, None]
+    F = bivariate_normal_cdf(a, b, rr)
+    P = F[..., 1:, 1:] - F[..., :-1, 1:] - F[..., 1:, :-1] + F[..., :-1, :-1]
+    f = bivariate_normal_pdf(a, b, rr)
+    dP = f[..., 1:, 1:] - f[..., :-1, 1:] - f[..., 1:, :-1] + f[..., :-1, :-1]
     return np.clip(P, 1e-300, None), dP
 
 
@@ -195,6 +197,73 @@ def _threshold_derivatives(
         out[a, a, :] += strip
         out[a, a + 1, :] -= strip
     return out if own_axis == 0 else out.transpose(0, 2, 1)
+
+
+def _pair_tables(
+    x: np.ndarray,
+    obs: np.ndarray,
+    codes: np.ndarray,
+    K: list[int],
+    pairs: np.ndarray,
+    items: list[str],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each pair's contingency table (padded to the most categories), its respondents answering
+    both, and the start value of ρ (the Pearson correlation, clipped to ±0.95)."""
+    k_max = max(K)
+    tabs = np.zeros((len(pairs), k_max, k_max))
+    pair_n = np.zeros(len(pairs), dtype=int)
+    start = np.zeros(len(pairs))
+    complete = bool(obs.all())
+    for k, (i, j) in enumerate(pairs):
+        rows = np.flatnonzero(obs[:, i] & obs[:, j]) if not complete else None
+        both: slice | np.ndarray = slice(None) if rows is None else rows
+        n_ij = len(x) if rows is None else len(rows)
+        if n_ij == 0:
+            raise ValueError(
+                f"data: no respondent answered both {items[j]!r} and {items[i]!r}; their "
+                "polychoric correlation cannot be estimated"
+            )
+        pair_n[k] = n_ij
+        ci, cj = codes[both, i], codes[both, j]
+        counts = np.bincount(ci * K[j] + cj, minlength=K[i] * K[j])
+        tabs[k, : K[i], : K[j]] = counts.reshape(K[i], K[j])
+        if (K[i], K[j]) == (2, 2) and (tabs[k, :2, :2] == 0).any():
+            raise ValueError(
+                f"data: items {items[j]!r} and {items[i]!r} have an empty cell in their 2 x 2 table"
+            )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r0 = np.corrcoef(x[both, i], x[both, j])[0, 1] if n_ij > 1 else 0.0
+        start[k] = float(np.clip(r0, -0.95, 0.95)) if np.isfinite(r0) else 0.0
+    return tabs, pair_n, start
+
+
+def _fisher_rho(
+    tabs: np.ndarray,
+    pair_n: np.ndarray,
+    t_i: np.ndarray,
+    t_j: np.ndarray,
+    rho: np.ndarray,
+    *,
+    tol: float,
+    max_iter: int = 100,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair's ρ by Fisher scoring with the thresholds fixed, all pairs at once: each pair
+    steps ρ += score/information (clipped to ±0.9999) until its step is below ``tol``, then
+    stays (the per-pair iteration, vectorised over the pairs still moving). Returns ρ and the
+    pairs that had not converged after ``max_iter`` steps."""
+    rho = rho.copy()
+    active = np.arange(len(rho))
+    for _ in range(max_iter):
+        if not len(active):
+            break
+        r = rho[active]
+        P, dP = _cells(t_i[active], t_j[active], r)
+        score = np.sum(tabs[active] * dP / P, axis=(1, 2))
+        info = pair_n[active] * np.sum(dP * dP / P, axis=(1, 2))
+        new = np.clip(r + score / info, -0.9999, 0.9999)
+        rho[active] = new
+        active = active[np.abs(new - r) >= tol]
+    return rho, active
 
 
 def ordinal_statistics(
@@ -298,68 +367,52 @@ def ordinal_statistics(
         up, lo = c < K[i] - 1, c > 0
         sc_th[rows[up], start[i] + c[up]] += _phi(t[c[up] + 1]) / Pk[up]
         sc_th[rows[lo], start[i] + c[lo] - 1] -= _phi(t[c[lo]]) / Pk[lo]
-    rho = np.zeros(pst)
-    pair_n = np.zeros(pst, dtype=int)
-    sc_cor = np.zeros((N, pst))
+    tabs, pair_n, rho = _pair_tables(x, obs, codes, K, pairs, items)
+    # pad every item's thresholds to the most categories with +inf: the padded cells have
+    # probability 0 and no count, so each pair's likelihood is unchanged
+    k_max = max(K)
+    grid = np.array([np.concatenate([t, np.full(k_max + 1 - len(t), np.inf)]) for t in padded])
+    t_i, t_j = grid[pairs[:, 0]], grid[pairs[:, 1]]
+    rho, stuck = _fisher_rho(tabs, pair_n, t_i, t_j, rho, tol=tol)
+    for k in stuck:
+        warnings.warn(
+            f"polychoric correlation of {items[pairs[k, 1]]} and {items[pairs[k, 0]]} did not "
+            "converge",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    for k in np.flatnonzero(np.abs(rho) > 0.99):
+        warnings.warn(
+            f"polychoric correlation of {items[pairs[k, 1]]} and {items[pairs[k, 0]]} is "
+            "(nearly) 1",
+            UserWarning,
+            stacklevel=2,
+        )
+    P_all, dP_all = _cells(t_i, t_j, rho)
+    sc_cor = np.zeros((pst, N))  # a pair's scores in a row (written row by row), transposed below
     a21 = np.zeros((pst, nth))
     tiny = math.sqrt(np.finfo(float).eps)  # lavaan: a likelihood below √ε gives NA scores
+    complete = bool(obs.all())
     for k, (i, j) in enumerate(pairs):
-        both = np.flatnonzero(obs[:, i] & obs[:, j])
-        n_ij = len(both)
-        if n_ij == 0:
-            raise ValueError(
-                f"data: no respondent answered both {items[j]!r} and {items[i]!r}; their "
-                "polychoric correlation cannot be estimated"
-            )
-        pair_n[k] = n_ij
+        both = slice(None) if complete else np.flatnonzero(obs[:, i] & obs[:, j])
         ci, cj = codes[both, i], codes[both, j]
-        tab = np.zeros((K[i], K[j]))
-        np.add.at(tab, (ci, cj), 1.0)
-        if tab.shape == (2, 2) and (tab == 0).any():
-            raise ValueError(
-                f"data: items {items[j]!r} and {items[i]!r} have an empty cell in their 2 x 2 table"
-            )
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r0 = np.corrcoef(x[both, i], x[both, j])[0, 1] if n_ij > 1 else 0.0
-        r = float(np.clip(r0, -0.95, 0.95)) if np.isfinite(r0) else 0.0
-        for _ in range(100):
-            P, dP = _cells(padded[i], padded[j], r)
-            score = np.sum(tab * dP / P)
-            info = n_ij * np.sum(dP * dP / P)
-            step = score / info
-            new = float(np.clip(r + step, -0.9999, 0.9999))
-            if abs(new - r) < tol:
-                r = new
-                break
-            r = new
-        else:
-            warnings.warn(
-                f"polychoric correlation of {items[j]} and {items[i]} did not converge",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        if abs(r) > 0.99:
-            warnings.warn(
-                f"polychoric correlation of {items[j]} and {items[i]} is (nearly) 1",
-                UserWarning,
-                stacklevel=2,
-            )
-        rho[k] = r
-        P, dP = _cells(padded[i], padded[j], r)
+        r = float(rho[k])
+        P, dP = P_all[k, : K[i], : K[j]], dP_all[k, : K[i], : K[j]]
+        tab = tabs[k, : K[i], : K[j]]
         ok = np.greater(P, tiny)
         s_r = np.where(ok, dP / P, 0.0)
-        sc_cor[both, k] = s_r[ci, cj]
+        sc_cor[k, both] = s_r[ci, cj]
         d_i = np.where(ok, _threshold_derivatives(padded[i], padded[j], r, 0) / P, 0.0)
         d_j = np.where(ok, _threshold_derivatives(padded[j], padded[i], r, 1) / P, 0.0)
         a21[k, start[i] : start[i + 1]] = np.einsum("kl,akl->a", tab * s_r, d_i)
         a21[k, start[j] : start[j + 1]] = np.einsum("kl,akl->a", tab * s_r, d_j)
-    sc = np.hstack([sc_th, sc_cor])
+    sc = np.hstack([sc_th, sc_cor.T])
     inner = sc.T @ sc
     a11 = np.zeros((nth, nth))
     for i in range(p):
         blk = slice(start[i], start[i + 1])
         a11[blk, blk] = inner[blk, blk]
-    a22 = np.diag((sc_cor**2).sum(axis=0))
+    a22 = np.diag((sc_cor**2).sum(axis=1))
     B = np.block([[a11, np.zeros((nth, pst))], [a21, a22]])
     Binv = np.linalg.inv(B)
     acov = Binv @ inner @ Binv.T

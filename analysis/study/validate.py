@@ -1445,6 +1445,7 @@ def _cfa_steps(
     if fits is None:
         return
     out["cfa"] = fits
+    out["_cfa_rows"] = data.index  # the validity step reuses a fit on these rows
     out["cfa_estimator"] = "WLSMV" if ordinal else "ML"
     out["cfa_comparison"] = _wlsmv_comparison(fits) if ordinal else compare_models(fits)
     if cfa_missing == "ml" and not ordinal:
@@ -1724,8 +1725,11 @@ def _validity_step(
         if set(model.observed) <= set(statistics.items) and data.index.equals(rows):
             shared["statistics"] = statistics
 
+    reuse = out["cfa"][name] if _same_fit(model, primary, data, out.get("_cfa_rows")) else None
+
     def compute() -> tuple:
-        fit = make(model).fit(data, **shared)
+        # the primary model on the same rows (no criterion scales): its CFA fit is this fit
+        fit = reuse if reuse is not None else make(model).fit(data, **shared)
         result = validity(fit, data)
         rows = []
         for root in roots:
@@ -1771,6 +1775,20 @@ def _validity_step(
     if got is not None:
         out["validity"], _, out["criterion"] = got
         out["validity_model"] = label
+
+
+def _same_fit(model: Any, primary: Any, data: pd.DataFrame, cfa_rows: pd.Index | None) -> bool:
+    """True when fitting ``model`` to ``data`` repeats the CFA step's fit of ``primary``: the same
+    factors, constraints and keys, on the same items and respondents."""
+    return (
+        cfa_rows is not None
+        and model.factors == primary.factors
+        and model.residual_covariances == primary.residual_covariances
+        and model.orthogonal == primary.orthogonal
+        and model.fixed_loadings == primary.fixed_loadings
+        and dict(model.keyed) == dict(primary.keyed)
+        and data.index.equals(cfa_rows)
+    )
 
 
 def _score_correlation(codes: pd.DataFrame, instrument: Instrument, a: str, b: str) -> float:
