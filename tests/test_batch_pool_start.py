@@ -27,6 +27,9 @@ PATCHED_MAIN = """
 import os, signal, sys
 from multiprocessing import forkserver
 signum, nth = getattr(signal, sys.argv.pop(1)), int(sys.argv.pop(1))
+# Ctrl-C as in an interactive shell: a test run started in the background by a shell without
+# job control inherits SIGINT ignored, and Python then keeps it ignored
+signal.signal(signal.SIGINT, signal.default_int_handler)
 original, started = forkserver.connect_to_new_process, []
 def connect(fds):
     result = original(fds)
