@@ -181,9 +181,9 @@ def test_bivariate_normal_pdf_is_scipys_density_and_zero_at_infinity():
 def test_one_smc_and_one_density_in_the_package():
     import analysis
     from analysis import correlation
-    from analysis.factor import efa
+    from analysis.factor import extraction
     from analysis.sem import wlsmv
 
     assert analysis.smc is correlation.smc
-    assert efa.smc is correlation.smc  # the extraction's starting values use the one smc
+    assert extraction.smc is correlation.smc  # the extraction's starting values use the one smc
     assert not hasattr(wlsmv, "_bvn_pdf")
